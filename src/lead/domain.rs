@@ -1,0 +1,140 @@
+//! Domains: IDNA mapping, website parsing and registrable-domain lookup.
+
+use idna::AsciiDenyList;
+
+/// Why a host could not be used as a domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DomainProblem {
+    /// Not a syntactically valid host name (or IDNA mapping failed).
+    Syntax,
+    /// An IP address, not a name.
+    IpAddress,
+    /// No dot, or a top-level domain the Public Suffix List does not know.
+    UnknownSuffix,
+    /// The host is itself a public suffix (`co.uk`), with no registrable part.
+    SuffixOnly,
+}
+
+impl DomainProblem {
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            DomainProblem::Syntax => "is not a valid domain name",
+            DomainProblem::IpAddress => "is an IP address, not a domain name",
+            DomainProblem::UnknownSuffix => "does not end in a known top-level domain",
+            DomainProblem::SuffixOnly => "is a public suffix with no registrable name before it",
+        }
+    }
+}
+
+/// Maps a host to its ASCII (punycode) form, lower-cased, per UTS 46 with the
+/// STD3 rules (letters, digits, hyphens), and without a trailing dot.
+pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.is_empty() || host.len() > 253 {
+        return Err(DomainProblem::Syntax);
+    }
+    let ascii = idna::domain_to_ascii_cow(host.as_bytes(), AsciiDenyList::STD3)
+        .map_err(|_| DomainProblem::Syntax)?;
+    if ascii.is_empty()
+        || ascii
+            .split('.')
+            .any(|label| label.is_empty() || label.len() > 63)
+        || ascii.starts_with('-')
+    {
+        return Err(DomainProblem::Syntax);
+    }
+    Ok(ascii.into_owned())
+}
+
+/// The registrable domain ("eTLD+1") of an ASCII host: `sub.acme.co.uk` →
+/// `acme.co.uk`. Requires the suffix to be on the Public Suffix List.
+pub(crate) fn registrable(ascii_host: &str) -> Result<&str, DomainProblem> {
+    if ascii_host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Err(DomainProblem::IpAddress);
+    }
+    let suffix = psl::suffix(ascii_host.as_bytes()).ok_or(DomainProblem::UnknownSuffix)?;
+    if !suffix.is_known() {
+        return Err(DomainProblem::UnknownSuffix);
+    }
+    psl::domain_str(ascii_host).ok_or(DomainProblem::SuffixOnly)
+}
+
+/// Extracts the host from what people type as a website: with or without a
+/// scheme, `www.`, credentials, port, path, query or fragment.
+///
+/// `https://WWW.Acme.co.uk:8443/about?x=1#top` → `WWW.Acme.co.uk`.
+pub(crate) fn website_host(website: &str) -> Result<&str, DomainProblem> {
+    let mut rest = website.trim();
+    if let Some(pos) = rest.find("://") {
+        rest = rest.get(pos + 3..).unwrap_or_default();
+    } else if let Some(stripped) = rest.strip_prefix("//") {
+        rest = stripped;
+    }
+    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    let mut authority = rest.get(..end).unwrap_or_default();
+    if let Some(at) = authority.rfind('@') {
+        authority = authority.get(at + 1..).unwrap_or_default();
+    }
+    if authority.starts_with('[') {
+        return Err(DomainProblem::IpAddress);
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(DomainProblem::Syntax);
+    }
+    Ok(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn website_domain(w: &str) -> Result<String, DomainProblem> {
+        let ascii = to_ascii(website_host(w)?)?;
+        registrable(&ascii).map(str::to_owned)
+    }
+
+    #[test]
+    fn websites_reduce_to_registrable_domains() {
+        for (input, want) in [
+            ("https://WWW.Acme.co.uk/about?x=1", "acme.co.uk"),
+            ("sub.acme.co.uk", "acme.co.uk"),
+            ("acme.com", "acme.com"),
+            ("http://user:pw@shop.acme.com:8080/x", "acme.com"),
+            ("//cdn.acme.io", "acme.io"),
+            ("www.acme.com.", "acme.com"),
+            ("https://münchen-gmbh.de", "xn--mnchen-gmbh-thb.de"),
+            ("acme.com#contact", "acme.com"),
+            ("HTTPS://ACME.COM.AU", "acme.com.au"),
+        ] {
+            assert_eq!(website_domain(input).as_deref(), Ok(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn unusable_websites_say_why() {
+        assert_eq!(website_domain("n a"), Err(DomainProblem::Syntax));
+        assert_eq!(
+            website_domain("localhost"),
+            Err(DomainProblem::UnknownSuffix)
+        );
+        assert_eq!(
+            website_domain("acme.notatld"),
+            Err(DomainProblem::UnknownSuffix)
+        );
+        assert_eq!(website_domain("co.uk"), Err(DomainProblem::SuffixOnly));
+        assert_eq!(
+            website_domain("http://10.0.0.1/"),
+            Err(DomainProblem::IpAddress)
+        );
+        assert_eq!(
+            website_domain("http://[::1]/"),
+            Err(DomainProblem::IpAddress)
+        );
+        assert_eq!(website_domain("acme_corp.com"), Err(DomainProblem::Syntax));
+        assert_eq!(website_domain(""), Err(DomainProblem::Syntax));
+    }
+}

@@ -1,0 +1,355 @@
+//! Countries (ISO 3166-1 alpha-2), regions (ISO 3166-2) and postal codes.
+
+use std::collections::{HashMap, HashSet};
+
+use super::geo_data::{COUNTRIES, COUNTRY_ALIASES, REGION_ALIASES, REGIONS};
+
+/// Folds a place name for lookup: ASCII transliteration, lower case, letters
+/// and digits only ("U.S.A." → "usa", "Québec" → "quebec").
+pub(crate) fn place_key(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    if s.is_ascii() {
+        out.extend(
+            s.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase()),
+        );
+    } else {
+        out.extend(
+            deunicode::deunicode(s)
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase()),
+        );
+    }
+    out
+}
+
+/// Lookup tables built once from the built-in ISO data.
+#[derive(Debug, Clone)]
+pub(crate) struct Geo {
+    countries: HashMap<String, &'static str>,
+    alpha2: HashSet<&'static str>,
+    /// `"us:california"` → `"CA"`.
+    regions: HashMap<String, &'static str>,
+    /// `"US-CA"` codes, to validate codes typed in full.
+    region_codes: HashSet<String>,
+    /// Countries that have a region table.
+    with_regions: HashSet<&'static str>,
+}
+
+impl Default for Geo {
+    fn default() -> Self {
+        let mut countries = HashMap::new();
+        let mut alpha2 = HashSet::new();
+        for &(a2, a3, name) in COUNTRIES {
+            alpha2.insert(a2);
+            countries.insert(place_key(a2), a2);
+            countries.insert(place_key(a3), a2);
+            countries.insert(place_key(name), a2);
+        }
+        for &(alias, a2) in COUNTRY_ALIASES {
+            countries.entry(place_key(alias)).or_insert(a2);
+        }
+        let mut regions = HashMap::new();
+        let mut region_codes = HashSet::new();
+        let mut with_regions = HashSet::new();
+        for &(country, suffix, name) in REGIONS {
+            with_regions.insert(country);
+            region_codes.insert(format!("{country}-{suffix}"));
+            regions.insert(region_key(country, suffix), suffix);
+            regions.insert(region_key(country, name), suffix);
+        }
+        for &(country, alias, suffix) in REGION_ALIASES {
+            regions.entry(region_key(country, alias)).or_insert(suffix);
+        }
+        Geo {
+            countries,
+            alpha2,
+            regions,
+            region_codes,
+            with_regions,
+        }
+    }
+}
+
+fn region_key(country: &str, name: &str) -> String {
+    let mut key = country.to_ascii_lowercase();
+    key.push(':');
+    key.push_str(&place_key(name));
+    key
+}
+
+/// The outcome of resolving a region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RegionMatch {
+    /// An ISO 3166-2 code such as `US-CA`.
+    Found(String),
+    /// A full code (`CA-ON`) given without a country; the country is inferred.
+    FoundWithCountry(String, &'static str),
+    /// Not recognised; the message says why.
+    Unrecognized(&'static str),
+}
+
+impl Geo {
+    /// ISO 3166-1 alpha-2 for a country name, code or alias.
+    pub(crate) fn country(&self, raw: &str) -> Option<&'static str> {
+        self.countries.get(&place_key(raw)).copied()
+    }
+
+    /// Whether `code` is an assigned alpha-2 code.
+    pub(crate) fn is_alpha2(&self, code: &str) -> bool {
+        self.alpha2.contains(code)
+    }
+
+    /// Whether `code` (e.g. `US-CA`) is a subdivision in the built-in tables.
+    pub(crate) fn is_region_code(&self, code: &str) -> bool {
+        self.region_codes.contains(code)
+    }
+
+    /// Resolves a region for a (possibly unknown) country.
+    pub(crate) fn region(&self, raw: &str, country: Option<&str>) -> RegionMatch {
+        let trimmed = raw.trim();
+        // A full ISO 3166-2 code: "US-CA", "ca-on", "AU-NSW".
+        if let Some((cc, sub)) = trimmed.split_once('-') {
+            let cc = cc.to_ascii_uppercase();
+            let sub = sub.to_ascii_uppercase();
+            if cc.len() == 2
+                && (1..=3).contains(&sub.len())
+                && sub.chars().all(|c| c.is_ascii_alphanumeric())
+                && self.alpha2.contains(cc.as_str())
+            {
+                let code = format!("{cc}-{sub}");
+                let known_country = self.alpha2.get(cc.as_str()).copied();
+                return match country {
+                    Some(c) if c != cc => RegionMatch::Unrecognized(
+                        "is a region code of a different country than the lead's",
+                    ),
+                    _ if self.with_regions.contains(cc.as_str()) && !self.is_region_code(&code) => {
+                        RegionMatch::Unrecognized("is not an ISO 3166-2 subdivision code")
+                    }
+                    Some(_) => RegionMatch::Found(code),
+                    None => match known_country {
+                        Some(c) => RegionMatch::FoundWithCountry(code, c),
+                        None => RegionMatch::Unrecognized("is not a known region"),
+                    },
+                };
+            }
+        }
+        let Some(country) = country else {
+            return RegionMatch::Unrecognized(
+                "cannot be resolved without a country (give the country, or an ISO code such as `US-CA`)",
+            );
+        };
+        if !self.with_regions.contains(country) {
+            return RegionMatch::Unrecognized(
+                "has no built-in region table for this country; give an ISO 3166-2 code",
+            );
+        }
+        match self.regions.get(&region_key(country, trimmed)) {
+            Some(suffix) => RegionMatch::Found(format!("{country}-{suffix}")),
+            None => RegionMatch::Unrecognized("is not a known region of the lead's country"),
+        }
+    }
+}
+
+/// A postal code normalized for its country, or why it looks wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Postal {
+    /// Valid for the country (or no format is known for it).
+    Ok(String),
+    /// Usable after a repair (a ZIP code that lost its leading zero).
+    Repaired(String, &'static str),
+    /// Does not fit the country's format: kept trimmed and upper-cased.
+    Suspicious(String, &'static str),
+}
+
+/// Normalizes a postal code for a country.
+///
+/// - `US`: `12345` or `12345-6789` (from `123456789` too); a 4-digit code that
+///   lost its leading zero in a spreadsheet gets it back (a repair).
+/// - `CA`: `A1A 1A1`, upper case, one space.
+/// - `GB`: upper case with one space before the three-character inward code.
+/// - `NL`: `1234 AB`. Countries with all-digit codes of a fixed length (DE, FR,
+///   ES, IT: 5; AU, AT, BE, CH, DK, NO, NZ, ZA: 4; IN: 6; SE: `123 45`) are
+///   checked for that length.
+/// - Anything else: trimmed, inner whitespace collapsed, upper case.
+pub(crate) fn postal(raw: &str, country: Option<&str>) -> Postal {
+    let compact: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let collapsed = raw
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase();
+    let digits_only = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    match country {
+        Some("US") => {
+            let plain: String = compact.chars().filter(|&c| c != '-').collect();
+            match (plain.len(), digits_only(&plain)) {
+                (5, true) => Postal::Ok(plain),
+                (9, true) => Postal::Ok(format!(
+                    "{}-{}",
+                    plain.get(..5).unwrap_or_default(),
+                    plain.get(5..).unwrap_or_default()
+                )),
+                (4, true) => Postal::Repaired(
+                    format!("0{plain}"),
+                    "had 4 digits; a leading zero was restored",
+                ),
+                _ => Postal::Suspicious(collapsed, "is not a US ZIP code (12345 or 12345-6789)"),
+            }
+        }
+        Some("CA") => {
+            let b = compact.as_bytes();
+            let ok = b.len() == 6
+                && b.iter().enumerate().all(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.is_ascii_alphabetic()
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
+            if ok {
+                Postal::Ok(format!(
+                    "{} {}",
+                    compact.get(..3).unwrap_or_default(),
+                    compact.get(3..).unwrap_or_default()
+                ))
+            } else {
+                Postal::Suspicious(collapsed, "is not a Canadian postal code (A1A 1A1)")
+            }
+        }
+        Some("GB") => {
+            let n = compact.len();
+            let inward = compact
+                .get(n.saturating_sub(3)..)
+                .unwrap_or_default()
+                .as_bytes();
+            let outward = compact.get(..n.saturating_sub(3)).unwrap_or_default();
+            let ok = (5..=7).contains(&n)
+                && compact.is_ascii()
+                && compact.chars().all(|c| c.is_ascii_alphanumeric())
+                && outward.starts_with(|c: char| c.is_ascii_alphabetic())
+                && inward.first().is_some_and(u8::is_ascii_digit)
+                && inward
+                    .get(1..)
+                    .is_some_and(|t| t.iter().all(u8::is_ascii_alphabetic));
+            if ok {
+                Postal::Ok(format!(
+                    "{outward} {}",
+                    compact.get(n - 3..).unwrap_or_default()
+                ))
+            } else {
+                Postal::Suspicious(collapsed, "is not a UK postcode (e.g. SW1A 1AA)")
+            }
+        }
+        Some("NL") => {
+            let ok = compact.len() == 6
+                && compact.get(..4).is_some_and(digits_only)
+                && compact
+                    .get(4..)
+                    .is_some_and(|t| t.chars().all(|c| c.is_ascii_alphabetic()));
+            if ok {
+                Postal::Ok(format!(
+                    "{} {}",
+                    compact.get(..4).unwrap_or_default(),
+                    compact.get(4..).unwrap_or_default()
+                ))
+            } else {
+                Postal::Suspicious(collapsed, "is not a Dutch postcode (1234 AB)")
+            }
+        }
+        Some("SE") => {
+            if compact.len() == 5 && digits_only(&compact) {
+                Postal::Ok(format!(
+                    "{} {}",
+                    compact.get(..3).unwrap_or_default(),
+                    compact.get(3..).unwrap_or_default()
+                ))
+            } else {
+                Postal::Suspicious(collapsed, "is not a Swedish postal code (123 45)")
+            }
+        }
+        Some(c) => match fixed_digits(c) {
+            Some(len) if compact.len() == len && digits_only(&compact) => Postal::Ok(compact),
+            Some(_) => Postal::Suspicious(
+                collapsed,
+                "does not have the digits this country's postal codes have",
+            ),
+            None => Postal::Ok(collapsed),
+        },
+        None => Postal::Ok(collapsed),
+    }
+}
+
+fn fixed_digits(country: &str) -> Option<usize> {
+    Some(match country {
+        "DE" | "FR" | "ES" | "IT" | "FI" | "MX" | "MY" | "TH" | "TR" | "EE" => 5,
+        "AU" | "AT" | "BE" | "CH" | "DK" | "NO" | "NZ" | "ZA" | "HU" | "LU" | "PH" => 4,
+        "IN" | "SG" | "CN" | "RU" => 6,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn place_keys_fold_case_accents_and_punctuation() {
+        assert_eq!(place_key("U.S.A."), "usa");
+        assert_eq!(place_key("Québec"), "quebec");
+        assert_eq!(place_key("  Côte d'Ivoire "), "cotedivoire");
+    }
+
+    #[test]
+    fn postal_codes_per_country() {
+        assert_eq!(postal("02134", Some("US")), Postal::Ok("02134".into()));
+        assert_eq!(
+            postal("94105-1234", Some("US")),
+            Postal::Ok("94105-1234".into())
+        );
+        assert_eq!(
+            postal("941051234", Some("US")),
+            Postal::Ok("94105-1234".into())
+        );
+        assert!(matches!(postal("2134", Some("US")), Postal::Repaired(c, _) if c == "02134"));
+        assert!(matches!(
+            postal("ABCDE", Some("US")),
+            Postal::Suspicious(..)
+        ));
+        assert_eq!(postal("k1a0b1", Some("CA")), Postal::Ok("K1A 0B1".into()));
+        assert_eq!(
+            postal(" k1a  0b1 ", Some("CA")),
+            Postal::Ok("K1A 0B1".into())
+        );
+        assert!(matches!(
+            postal("K1A 0B", Some("CA")),
+            Postal::Suspicious(..)
+        ));
+        assert_eq!(postal("sw1a1aa", Some("GB")), Postal::Ok("SW1A 1AA".into()));
+        assert_eq!(postal("M1 1AE", Some("GB")), Postal::Ok("M1 1AE".into()));
+        assert_eq!(
+            postal("ec1a  1bb", Some("GB")),
+            Postal::Ok("EC1A 1BB".into())
+        );
+        assert!(matches!(
+            postal("12345", Some("GB")),
+            Postal::Suspicious(..)
+        ));
+        assert_eq!(postal("1012ab", Some("NL")), Postal::Ok("1012 AB".into()));
+        assert_eq!(postal("11455", Some("SE")), Postal::Ok("114 55".into()));
+        assert_eq!(postal("10115", Some("DE")), Postal::Ok("10115".into()));
+        assert!(matches!(postal("1011", Some("DE")), Postal::Suspicious(..)));
+        assert_eq!(postal(" 2000 ", Some("AU")), Postal::Ok("2000".into()));
+        assert_eq!(
+            postal("100-0001", Some("JP")),
+            Postal::Ok("100-0001".into())
+        );
+        assert_eq!(postal(" ab  12 ", None), Postal::Ok("AB 12".into()));
+    }
+}

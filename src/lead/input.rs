@@ -1,0 +1,481 @@
+//! [`LeadInput`]: the raw payload a form or a CRM sends, before validation.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use super::issue::{Field, FieldIssue, IssueCode};
+
+/// A raw lead as submitted by a web form, a form builder or a CRM export.
+///
+/// Every field is optional text: validation is [`Normalizer::normalize`]'s job,
+/// so a `LeadInput` can hold anything a form sends.
+///
+/// # Deserializing
+///
+/// Field names are matched ignoring case and the separators `_`, `-`, `.` and
+/// space, so `first_name`, `firstName`, `FirstName` and `First Name` are the
+/// same field. Recognised names (after that folding):
+///
+/// | field | names accepted |
+/// |---|---|
+/// | `lead_id` | `lead_id`, `id`, `submission_id` |
+/// | `email` | `email`, `email_address`, `work_email`, `business_email` |
+/// | `first_name` | `first_name`, `firstname`, `fname`, `given_name` |
+/// | `last_name` | `last_name`, `lastname`, `lname`, `surname`, `family_name` |
+/// | `company` | `company`, `company_name`, `organization`, `organisation` |
+/// | `website` | `website`, `company_website`, `domain`, `company_domain`, `url`, `website_url` |
+/// | `country` | `country`, `country_code`, `country_region` |
+/// | `region` | `state`, `region`, `province`, `state_province`, `state_or_province`, `state_code` |
+/// | `postal_code` | `postal_code`, `zip`, `zipcode`, `zip_code`, `postcode` |
+/// | `phone` | `phone`, `phone_number`, `telephone` |
+/// | `employees` | `employees`, `company_size`, `numberofemployees`, `employee_count`, `headcount` |
+/// | `annual_revenue` | `annual_revenue`, `annualrevenue`, `revenue` |
+/// | `product_interest` | `product_interest`, `products`, `product` |
+/// | `source` | `source`, `lead_source` |
+/// | `utm_*` | `utm_source`, `utm_medium`, `utm_campaign`, `utm_term`, `utm_content`, or an object `utm: {source, …}` |
+///
+/// Values may be strings, numbers or booleans (kept as their JSON text), or
+/// `null` (absent). An array is accepted for `product_interest` (its items are
+/// joined with `,`) and an object `{"min": n, "max": n | null}` for
+/// `employees` and `annual_revenue`, so that the JSON of a normalized
+/// [`Lead`](crate::Lead) reads back as input. Any other shape for a known
+/// field is kept and reported by `normalize` as a
+/// [`WrongType`](IssueCode::WrongType) error for that field.
+///
+/// Every other key is kept, with its original name and JSON value, in
+/// [`attributes`](Self::attributes); an `attributes` object is merged into it.
+/// If a field arrives under two names (`company` and `company_name`), the first
+/// non-blank one wins and the other is kept as an attribute. The output-only
+/// keys of a `Lead` (`email_domain`, `email_kind`, `company_key`) are
+/// recomputed by `normalize` and ignored on input.
+///
+/// ```
+/// use leadroute::LeadInput;
+///
+/// let input: LeadInput = serde_json::from_str(r#"{
+///     "Email": "jane@acme.com", "FirstName": "Jane", "numberofemployees": 250,
+///     "How did you hear about us?": "podcast"
+/// }"#).unwrap();
+/// assert_eq!(input.email.as_deref(), Some("jane@acme.com"));
+/// assert_eq!(input.employees.as_deref(), Some("250"));
+/// assert_eq!(input.attributes["How did you hear about us?"], "podcast");
+/// ```
+///
+/// [`Normalizer::normalize`]: crate::Normalizer::normalize
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct LeadInput {
+    /// Caller's id for this submission; makes pool rotation idempotent.
+    pub lead_id: Option<String>,
+    /// Email address (required by `normalize`).
+    pub email: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Company name as typed.
+    pub company: Option<String>,
+    /// Company website or domain.
+    pub website: Option<String>,
+    /// Country name or code.
+    pub country: Option<String>,
+    /// State, province or region name or code.
+    pub region: Option<String>,
+    /// Postal or ZIP code.
+    pub postal_code: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Employee count or range ("51-200").
+    pub employees: Option<String>,
+    /// Annual revenue or range ("$10M-$50M").
+    pub annual_revenue: Option<String>,
+    /// Product interest, one or more tokens separated by `,` `;` `|`.
+    pub product_interest: Option<String>,
+    /// Lead source.
+    pub source: Option<String>,
+    /// `utm_source`.
+    pub utm_source: Option<String>,
+    /// `utm_medium`.
+    pub utm_medium: Option<String>,
+    /// `utm_campaign`.
+    pub utm_campaign: Option<String>,
+    /// `utm_term`.
+    pub utm_term: Option<String>,
+    /// `utm_content`.
+    pub utm_content: Option<String>,
+    /// Every field not recognised above, by its original key.
+    pub attributes: BTreeMap<String, Value>,
+    /// Known fields that arrived with an unusable JSON type.
+    pub(crate) type_errors: Vec<FieldIssue>,
+}
+
+impl LeadInput {
+    /// An input holding just an email address.
+    pub fn from_email(email: impl Into<String>) -> Self {
+        LeadInput {
+            email: Some(email.into()),
+            ..LeadInput::default()
+        }
+    }
+
+    /// The field slot for a canonical field, if it is a plain text field.
+    fn slot(&mut self, field: &Field) -> Option<&mut Option<String>> {
+        Some(match field {
+            Field::LeadId => &mut self.lead_id,
+            Field::Email => &mut self.email,
+            Field::FirstName => &mut self.first_name,
+            Field::LastName => &mut self.last_name,
+            Field::Company => &mut self.company,
+            Field::Website => &mut self.website,
+            Field::Country => &mut self.country,
+            Field::Region => &mut self.region,
+            Field::PostalCode => &mut self.postal_code,
+            Field::Phone => &mut self.phone,
+            Field::Employees => &mut self.employees,
+            Field::AnnualRevenue => &mut self.annual_revenue,
+            Field::ProductInterest => &mut self.product_interest,
+            Field::Source => &mut self.source,
+            Field::UtmSource => &mut self.utm_source,
+            Field::UtmMedium => &mut self.utm_medium,
+            Field::UtmCampaign => &mut self.utm_campaign,
+            Field::UtmTerm => &mut self.utm_term,
+            Field::UtmContent => &mut self.utm_content,
+            _ => return None,
+        })
+    }
+
+    /// Every text field with its canonical field, in a fixed order.
+    pub(crate) fn text_fields(&self) -> [(Field, Option<&str>); 19] {
+        [
+            (Field::LeadId, self.lead_id.as_deref()),
+            (Field::Email, self.email.as_deref()),
+            (Field::FirstName, self.first_name.as_deref()),
+            (Field::LastName, self.last_name.as_deref()),
+            (Field::Company, self.company.as_deref()),
+            (Field::Website, self.website.as_deref()),
+            (Field::Country, self.country.as_deref()),
+            (Field::Region, self.region.as_deref()),
+            (Field::PostalCode, self.postal_code.as_deref()),
+            (Field::Phone, self.phone.as_deref()),
+            (Field::Employees, self.employees.as_deref()),
+            (Field::AnnualRevenue, self.annual_revenue.as_deref()),
+            (Field::ProductInterest, self.product_interest.as_deref()),
+            (Field::Source, self.source.as_deref()),
+            (Field::UtmSource, self.utm_source.as_deref()),
+            (Field::UtmMedium, self.utm_medium.as_deref()),
+            (Field::UtmCampaign, self.utm_campaign.as_deref()),
+            (Field::UtmTerm, self.utm_term.as_deref()),
+            (Field::UtmContent, self.utm_content.as_deref()),
+        ]
+    }
+
+    /// Stores `value` under the field a form key names, following the rules
+    /// in the type's documentation.
+    fn accept(&mut self, key: String, value: Value) {
+        let folded = fold_key(&key);
+        match folded.as_str() {
+            "attributes" | "customattributes" => {
+                if let Value::Object(map) = value {
+                    for (k, v) in map {
+                        self.keep_attribute(k, v);
+                    }
+                } else {
+                    self.keep_attribute(key, value);
+                }
+                return;
+            }
+            "utm" => {
+                if let Value::Object(map) = value {
+                    for (k, v) in map {
+                        let prefixed = format!("utm_{k}");
+                        match field_for_key(&fold_key(&prefixed)) {
+                            Some(f) if f.as_str().is_some_and(|n| n.starts_with("utm_")) => {
+                                self.set_text(f, prefixed, v)
+                            }
+                            _ => self.keep_attribute(prefixed, v),
+                        }
+                    }
+                } else {
+                    self.keep_attribute(key, value);
+                }
+                return;
+            }
+            // Output-only keys of a normalized `Lead`: derived, recomputed.
+            "emaildomain" | "emailkind" | "companykey" => return,
+            _ => {}
+        }
+        match field_for_key(&folded) {
+            Some(field) => self.set_text(field, key, value),
+            None => self.keep_attribute(key, value),
+        }
+    }
+
+    fn set_text(&mut self, field: Field, key: String, value: Value) {
+        let text = match value_to_text(&field, &value) {
+            Ok(Some(text)) => text,
+            Ok(None) => return,
+            Err(found) => {
+                self.type_errors.push(FieldIssue::new(
+                    field.clone(),
+                    IssueCode::WrongType,
+                    Some(&value.to_string()),
+                    format!("expected text or a number, found {found}"),
+                ));
+                return;
+            }
+        };
+        let Some(slot) = self.slot(&field) else {
+            return;
+        };
+        match slot {
+            Some(existing) if !existing.trim().is_empty() => {
+                // A second spelling of a field already filled: keep it, visibly.
+                self.keep_attribute(key, Value::String(text));
+            }
+            _ => *slot = Some(text),
+        }
+    }
+
+    fn keep_attribute(&mut self, key: String, value: Value) {
+        if value.is_null() {
+            return;
+        }
+        self.attributes.insert(key, value);
+    }
+}
+
+/// Folds a form key for matching: ASCII lower case, separators removed.
+fn fold_key(key: &str) -> String {
+    key.chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+fn field_for_key(folded: &str) -> Option<Field> {
+    Some(match folded {
+        "leadid" | "id" | "submissionid" => Field::LeadId,
+        "email" | "emailaddress" | "workemail" | "businessemail" => Field::Email,
+        "firstname" | "fname" | "givenname" => Field::FirstName,
+        "lastname" | "lname" | "surname" | "familyname" => Field::LastName,
+        "company" | "companyname" | "organization" | "organisation" => Field::Company,
+        "website" | "companywebsite" | "domain" | "companydomain" | "url" | "websiteurl" => {
+            Field::Website
+        }
+        "country" | "countrycode" | "countryregion" => Field::Country,
+        "state" | "region" | "province" | "stateprovince" | "stateorprovince" | "statecode" => {
+            Field::Region
+        }
+        "postalcode" | "zip" | "zipcode" | "postcode" => Field::PostalCode,
+        "phone" | "phonenumber" | "telephone" => Field::Phone,
+        "employees" | "companysize" | "numberofemployees" | "employeecount" | "headcount" => {
+            Field::Employees
+        }
+        "annualrevenue" | "revenue" => Field::AnnualRevenue,
+        "productinterest" | "products" | "product" => Field::ProductInterest,
+        "source" | "leadsource" => Field::Source,
+        "utmsource" => Field::UtmSource,
+        "utmmedium" => Field::UtmMedium,
+        "utmcampaign" => Field::UtmCampaign,
+        "utmterm" => Field::UtmTerm,
+        "utmcontent" => Field::UtmContent,
+        _ => return None,
+    })
+}
+
+/// Converts a JSON value to field text; `Err` names the unusable JSON type.
+fn value_to_text(field: &Field, value: &Value) -> Result<Option<String>, &'static str> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Bool(b) => Ok(Some(b.to_string())),
+        Value::Array(items) if *field == Field::ProductInterest => {
+            let mut parts = Vec::with_capacity(items.len());
+            for item in items {
+                match value_to_text(field, item)? {
+                    Some(text) => parts.push(text),
+                    None => continue,
+                }
+            }
+            Ok(Some(parts.join(",")))
+        }
+        Value::Object(map) if matches!(field, Field::Employees | Field::AnnualRevenue) => {
+            range_object_to_text(map).ok_or("an object other than {\"min\": n, \"max\": n | null}")
+        }
+        Value::Array(_) => Err("an array"),
+        Value::Object(_) => Err("an object"),
+    }
+}
+
+/// `{"min": 51, "max": 200}` → `"51-200"`; `{"min": 1000, "max": null}` → `"1000+"`.
+fn range_object_to_text(map: &serde_json::Map<String, Value>) -> Option<Option<String>> {
+    let min = map.get("min")?.as_u64()?;
+    match map.get("max") {
+        None | Some(Value::Null) => Some(Some(format!("{min}+"))),
+        Some(v) => {
+            let max = v.as_u64()?;
+            if max == min {
+                Some(Some(min.to_string()))
+            } else {
+                Some(Some(format!("{min}-{max}")))
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LeadInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct InputVisitor;
+        impl<'de> Visitor<'de> for InputVisitor {
+            type Value = LeadInput;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of form fields")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LeadInput, A::Error> {
+                let mut input = LeadInput::default();
+                while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                    input.accept(key, value);
+                }
+                Ok(input)
+            }
+        }
+        d.deserialize_map(InputVisitor)
+    }
+}
+
+impl Serialize for LeadInput {
+    /// Serializes with canonical snake_case names; absent fields are left out
+    /// and `attributes` is a nested object.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let fields = self.text_fields();
+        let present = fields.iter().filter(|(_, v)| v.is_some()).count();
+        let mut map = s.serialize_map(Some(present + usize::from(!self.attributes.is_empty())))?;
+        for (field, value) in fields {
+            if let (Some(name), Some(value)) = (field.as_str(), value) {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        if !self.attributes.is_empty() {
+            map.serialize_entry("attributes", &self.attributes)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> LeadInput {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn keys_match_ignoring_case_and_separators() {
+        let i = parse(json!({
+            "E-mail": "x", "First Name": "Jane", "lastName": "Doe", "COMPANY_NAME": "Acme",
+            "zip": "02134", "Company.Size": "51-200", "utm_source": "g", "StateOrProvince": "CA"
+        }));
+        // "E-mail" folds to "email".
+        assert_eq!(i.email.as_deref(), Some("x"));
+        assert_eq!(i.first_name.as_deref(), Some("Jane"));
+        assert_eq!(i.last_name.as_deref(), Some("Doe"));
+        assert_eq!(i.company.as_deref(), Some("Acme"));
+        assert_eq!(i.postal_code.as_deref(), Some("02134"));
+        assert_eq!(i.employees.as_deref(), Some("51-200"));
+        assert_eq!(i.utm_source.as_deref(), Some("g"));
+        assert_eq!(i.region.as_deref(), Some("CA"));
+        assert!(i.attributes.is_empty());
+    }
+
+    #[test]
+    fn numbers_and_bools_become_text_and_null_is_absent() {
+        let i = parse(
+            json!({"employees": 5000, "annual_revenue": 1.5e7, "phone": null, "zip": 2134, "gdpr": true}),
+        );
+        assert_eq!(i.employees.as_deref(), Some("5000"));
+        assert_eq!(i.annual_revenue.as_deref(), Some("15000000.0"));
+        assert_eq!(i.phone, None);
+        assert_eq!(i.postal_code.as_deref(), Some("2134"));
+        assert_eq!(i.attributes["gdpr"], json!(true));
+    }
+
+    #[test]
+    fn unknown_fields_are_kept_as_attributes() {
+        let i = parse(json!({"email": "a@b.co", "Budget": "50k", "consent": {"marketing": true}}));
+        assert_eq!(i.attributes.len(), 2);
+        assert_eq!(i.attributes["Budget"], json!("50k"));
+        assert_eq!(i.attributes["consent"], json!({"marketing": true}));
+    }
+
+    #[test]
+    fn second_spelling_of_a_field_is_kept_not_dropped() {
+        let i: LeadInput =
+            serde_json::from_str(r#"{"company": "Acme", "company_name": "Acme Inc"}"#).unwrap();
+        assert_eq!(i.company.as_deref(), Some("Acme"));
+        assert_eq!(i.attributes["company_name"], json!("Acme Inc"));
+        // A blank first spelling does not block the second.
+        let i: LeadInput =
+            serde_json::from_str(r#"{"company": "  ", "company_name": "Acme Inc"}"#).unwrap();
+        assert_eq!(i.company.as_deref(), Some("Acme Inc"));
+    }
+
+    #[test]
+    fn lead_shaped_json_reads_back() {
+        let i = parse(json!({
+            "email": "a@acme.com", "email_domain": "acme.com", "email_kind": "business",
+            "company_key": "acme", "company_domain": "acme.com",
+            "employees": {"min": 51, "max": 200}, "annual_revenue": {"min": 1000, "max": null},
+            "product_interest": ["plg", "analytics"],
+            "utm": {"source": "google", "medium": "cpc", "other": "x"},
+            "attributes": {"Budget": "50k"}
+        }));
+        assert_eq!(i.website.as_deref(), Some("acme.com"));
+        assert_eq!(i.employees.as_deref(), Some("51-200"));
+        assert_eq!(i.annual_revenue.as_deref(), Some("1000+"));
+        assert_eq!(i.product_interest.as_deref(), Some("plg,analytics"));
+        assert_eq!(i.utm_source.as_deref(), Some("google"));
+        assert_eq!(i.utm_medium.as_deref(), Some("cpc"));
+        assert_eq!(i.attributes["utm_other"], json!("x"));
+        assert_eq!(i.attributes["Budget"], json!("50k"));
+        assert!(!i.attributes.contains_key("email_kind"));
+    }
+
+    #[test]
+    fn wrong_types_are_recorded_per_field() {
+        // Parsed from text: entries are visited in document order.
+        let i: LeadInput = serde_json::from_str(
+            r#"{"email": {"a": 1}, "company": ["x"], "employees": {"lo": 1}}"#,
+        )
+        .unwrap();
+        assert_eq!(i.email, None);
+        let fields: Vec<_> = i.type_errors.iter().map(|e| e.field.clone()).collect();
+        assert_eq!(fields, vec![Field::Email, Field::Company, Field::Employees]);
+        assert!(i.type_errors.iter().all(|e| e.code == IssueCode::WrongType));
+        assert!(i.type_errors[1].message.contains("an array"));
+    }
+
+    #[test]
+    fn serializes_with_canonical_names_and_round_trips() {
+        let i = parse(json!({"Email": "a@b.co", "zip": "1", "x": 1}));
+        let v = serde_json::to_value(&i).unwrap();
+        assert_eq!(
+            v,
+            json!({"email": "a@b.co", "postal_code": "1", "attributes": {"x": 1}})
+        );
+        assert_eq!(parse(v), i);
+    }
+
+    #[test]
+    fn non_object_payload_is_a_deserialize_error() {
+        let err = serde_json::from_str::<LeadInput>("[1,2]").unwrap_err();
+        assert!(err.to_string().contains("a JSON object of form fields"));
+    }
+}

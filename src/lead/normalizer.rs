@@ -1,0 +1,812 @@
+//! [`Normalizer`]: turns a [`LeadInput`] into a [`Lead`] plus warnings, or
+//! into every field error at once.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::company::company_key;
+use super::domain::{self, DomainProblem};
+use super::email::{self, EmailKind};
+use super::geo::{self, Geo, Postal, RegionMatch};
+use super::input::LeadInput;
+use super::issue::{Field, FieldIssue, IssueCode};
+use super::model::{CountryCode, Lead, Utm};
+use super::phone::{PhoneMatch, Phones};
+use super::range::Range;
+
+const FREE_EMAIL_DOMAINS: &str = include_str!("data/free_email_domains.txt");
+const DISPOSABLE_EMAIL_DOMAINS: &str = include_str!("data/disposable_email_domains.txt");
+
+/// Sites whose domain is never a company's own website: a LinkedIn or
+/// Facebook page given as "website" says nothing about the company domain.
+const PLATFORM_DOMAINS: &[&str] = &[
+    "linkedin.com",
+    "facebook.com",
+    "fb.com",
+    "instagram.com",
+    "twitter.com",
+    "x.com",
+    "youtube.com",
+    "tiktok.com",
+    "crunchbase.com",
+    "wellfound.com",
+    "angel.co",
+    "linktr.ee",
+    "yelp.com",
+];
+
+/// Values people type to mean "nothing".
+const PLACEHOLDERS: &[&str] = &[
+    "n/a",
+    "na",
+    "n.a.",
+    "none",
+    "null",
+    "nil",
+    "-",
+    "--",
+    "---",
+    ".",
+    "?",
+    "unknown",
+    "not applicable",
+    "tbd",
+    "xxx",
+];
+
+/// Size limits that keep memory bounded on hostile input.
+///
+/// Exceeding one is a [`TooLong`](IssueCode::TooLong) or
+/// [`TooMany`](IssueCode::TooMany) field error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest text field, in characters (default 1024).
+    pub max_field_chars: usize,
+    /// Most custom attributes (default 100).
+    pub max_attributes: usize,
+    /// Longest attribute key, in characters (default 128).
+    pub max_attribute_key_chars: usize,
+    /// Largest attribute value, in bytes of its JSON text (default 4096).
+    pub max_attribute_bytes: usize,
+    /// Most product-interest tokens (default 32).
+    pub max_product_interest: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_field_chars: 1024,
+            max_attributes: 100,
+            max_attribute_key_chars: 128,
+            max_attribute_bytes: 4096,
+            max_product_interest: 32,
+        }
+    }
+}
+
+/// A normalized lead and the non-fatal problems found on the way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Normalized {
+    /// The lead.
+    pub lead: Lead,
+    /// Values that were repaired, ignored or not recognised.
+    pub warnings: Vec<FieldIssue>,
+}
+
+/// Every field that made a [`LeadInput`] unusable.
+///
+/// ```
+/// use leadroute::{Field, LeadInput, Normalizer};
+///
+/// let mut input = LeadInput::default();
+/// input.employees = Some("lots".into());
+/// let err = Normalizer::default().normalize(&input).unwrap_err();
+/// let fields: Vec<_> = err.errors.iter().map(|e| e.field.clone()).collect();
+/// assert_eq!(fields, [Field::Email, Field::Employees]);
+/// assert!(err.to_string().starts_with("2 invalid fields: email: is required"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
+pub struct NormalizeError {
+    /// One entry per problem, in field order.
+    pub errors: Vec<FieldIssue>,
+}
+
+impl fmt::Display for NormalizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        write!(f, "{n} invalid field{}: ", if n == 1 { "" } else { "s" })?;
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Validates and normalizes leads. Build one, share it (it is `Send + Sync`
+/// and cheap to clone), call [`normalize`](Self::normalize) per submission.
+///
+/// A `Normalizer` holds its reference data as values — the free and
+/// disposable email domain sets, country and region tables, limits — so a
+/// caller can extend or replace any of it without global state:
+///
+/// ```
+/// use leadroute::{EmailKind, LeadInput, Normalizer};
+///
+/// let normalizer = Normalizer::default()
+///     .with_free_email_domains(["alumni.example.edu"])
+///     .with_disposable_email_domains(["spam-trap.example"]);
+/// let lead = normalizer.normalize(&LeadInput::from_email("ann@alumni.example.edu"))?.lead;
+/// assert_eq!(lead.email_kind, EmailKind::Free);
+/// assert_eq!(lead.company_domain, None); // never taken from a free email
+/// # Ok::<(), leadroute::NormalizeError>(())
+/// ```
+///
+/// # Field by field
+///
+/// - **email** (required): see [`Lead`]; a missing or invalid address, or one
+///   whose domain has no known public suffix (`acme.con`), is an error.
+/// - **email_kind**: `disposable` if the domain or a parent of it is in the
+///   disposable set, else `free` likewise, else `business`.
+/// - **company_domain**: the registrable domain (Public Suffix List, ICANN
+///   and private sections) of the website's host. A website that is not a
+///   domain, is a free or disposable mail domain, or a social/profile site
+///   (LinkedIn, Facebook, X, …) is ignored with a warning, and the domain
+///   then comes from a business email; never from a free or disposable one.
+/// - **company_key**: see the steps on [`Normalizer::company_key`].
+/// - **country**: ISO alpha-2, alpha-3, English short names and common
+///   aliases, ignoring case, accents and punctuation. **region**: ISO 3166-2
+///   from a full code, a subdivision code or a name, for the countries in the
+///   built-in tables (US with DC and territories, CA, AU, GB, DE, IN, MX,
+///   BR); a full code given without a country sets the country (warning
+///   `inferred`). **postal_code**: see the country formats in the crate docs.
+///   Unrecognised values are warnings that quote them.
+/// - **phone**: E.164 from a `+`/`00` prefix or the lead's country; otherwise
+///   kept trimmed with a warning. An extension goes to the attribute
+///   `phone_extension`.
+/// - **employees**, **annual_revenue**: [`Range`] grammar; unparseable text
+///   is an error.
+/// - Placeholders (`n/a`, `none`, `-`, …) in optional fields are treated as
+///   absent with a `placeholder` warning.
+#[derive(Debug, Clone)]
+pub struct Normalizer {
+    free: HashSet<Box<str>>,
+    disposable: HashSet<Box<str>>,
+    geo: Arc<Geo>,
+    phones: Arc<Phones>,
+    limits: Limits,
+}
+
+impl Default for Normalizer {
+    /// The built-in data: curated free and disposable email provider lists,
+    /// ISO country and region tables, default [`Limits`].
+    fn default() -> Self {
+        Normalizer {
+            free: domain_list(FREE_EMAIL_DOMAINS),
+            disposable: domain_list(DISPOSABLE_EMAIL_DOMAINS),
+            geo: Arc::new(Geo::default()),
+            phones: Arc::new(Phones::default()),
+            limits: Limits::default(),
+        }
+    }
+}
+
+fn domain_list(text: &str) -> HashSet<Box<str>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(Box::from)
+        .collect()
+}
+
+fn fold_domain(d: &str) -> Box<str> {
+    let d = d.trim().trim_end_matches('.');
+    domain::to_ascii(d)
+        .map(String::into_boxed_str)
+        .unwrap_or_else(|_| d.to_ascii_lowercase().into_boxed_str())
+}
+
+impl Normalizer {
+    /// Adds domains to the free/personal email set.
+    pub fn with_free_email_domains<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.free
+            .extend(domains.into_iter().map(|d| fold_domain(d.as_ref())));
+        self
+    }
+
+    /// Removes domains from the free/personal email set.
+    pub fn without_free_email_domains<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for d in domains {
+            self.free.remove(&fold_domain(d.as_ref()));
+        }
+        self
+    }
+
+    /// Replaces the free/personal email set.
+    pub fn replace_free_email_domains<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.free.clear();
+        self.with_free_email_domains(domains)
+    }
+
+    /// Adds domains to the disposable email set.
+    pub fn with_disposable_email_domains<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.disposable
+            .extend(domains.into_iter().map(|d| fold_domain(d.as_ref())));
+        self
+    }
+
+    /// Removes domains from the disposable email set.
+    pub fn without_disposable_email_domains<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for d in domains {
+            self.disposable.remove(&fold_domain(d.as_ref()));
+        }
+        self
+    }
+
+    /// Replaces the disposable email set.
+    pub fn replace_disposable_email_domains<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.disposable.clear();
+        self.with_disposable_email_domains(domains)
+    }
+
+    /// Sets the size limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The size limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Classifies an (ASCII, lower-case) email domain: disposable if it or a
+    /// parent domain is in the disposable set, else free likewise, else
+    /// business.
+    ///
+    /// ```
+    /// use leadroute::{EmailKind, Normalizer};
+    /// let n = Normalizer::default();
+    /// assert_eq!(n.email_kind("gmail.com"), EmailKind::Free);
+    /// assert_eq!(n.email_kind("eu.mailinator.com"), EmailKind::Disposable);
+    /// assert_eq!(n.email_kind("google.com"), EmailKind::Business);
+    /// ```
+    pub fn email_kind(&self, domain: &str) -> EmailKind {
+        let in_set = |set: &HashSet<Box<str>>| {
+            let mut d = domain;
+            loop {
+                if set.contains(d) {
+                    return true;
+                }
+                match d.split_once('.') {
+                    Some((_, parent)) if parent.contains('.') => d = parent,
+                    _ => return false,
+                }
+            }
+        };
+        if in_set(&self.disposable) {
+            EmailKind::Disposable
+        } else if in_set(&self.free) {
+            EmailKind::Free
+        } else {
+            EmailKind::Business
+        }
+    }
+
+    /// The company-name match key `normalize` stores in
+    /// [`Lead::company_key`], or `None` for a name without letters or digits.
+    ///
+    /// 1. transliterate to ASCII (`Müller` → `Muller`) and lower-case;
+    /// 2. `&` and `+` become `and`; apostrophes and dots vanish inside words
+    ///    (`S.A.` → `sa`); other punctuation separates words;
+    /// 3. a leading `the`, then trailing legal forms (`inc`, `llc`, `ltd`,
+    ///    `gmbh`, `sa de cv`, `sp z oo`, `pty ltd`, `kk`, … across common
+    ///    jurisdictions) are dropped repeatedly, but never the last word (so a
+    ///    name made only of `the` keys as `the`, and `The Inc` as `inc`);
+    /// 4. the words are joined without separators.
+    ///
+    /// ```
+    /// use leadroute::Normalizer;
+    /// let n = Normalizer::default();
+    /// for name in ["ACME, Inc.", "Acme Inc", "acme incorporated", "Acme GmbH"] {
+    ///     assert_eq!(n.company_key(name).as_deref(), Some("acme"));
+    /// }
+    /// assert_eq!(n.company_key("Limited").as_deref(), Some("limited"));
+    /// ```
+    pub fn company_key(&self, name: &str) -> Option<String> {
+        company_key(name)
+    }
+
+    /// Parses a JSON payload and normalizes it. A payload that is not a JSON
+    /// object is a single [`Field::Payload`] error.
+    pub fn normalize_json(&self, json: &str) -> Result<Normalized, NormalizeError> {
+        match serde_json::from_str::<LeadInput>(json) {
+            Ok(input) => self.normalize(&input),
+            Err(e) => Err(NormalizeError {
+                errors: vec![FieldIssue::new(
+                    Field::Payload,
+                    IssueCode::Invalid,
+                    None,
+                    format!("is not a JSON object of form fields: {e}"),
+                )],
+            }),
+        }
+    }
+
+    /// Validates and normalizes one lead.
+    ///
+    /// Returns the lead and its warnings, or every field error found (the
+    /// whole input is checked; it does not stop at the first problem).
+    pub fn normalize(&self, input: &LeadInput) -> Result<Normalized, NormalizeError> {
+        let mut run = Run {
+            errors: input.type_errors.clone(),
+            warnings: Vec::new(),
+            limits: self.limits,
+        };
+        let text = |run: &mut Run, field: Field, value: &Option<String>| -> Option<String> {
+            run.text(field, value.as_deref())
+        };
+
+        let lead_id = text(&mut run, Field::LeadId, &input.lead_id);
+        let (email, email_domain, email_kind) = self.email(&mut run, input.email.as_deref());
+        let first_name = text(&mut run, Field::FirstName, &input.first_name).map(collapse);
+        let last_name = text(&mut run, Field::LastName, &input.last_name).map(collapse);
+        let company_name = text(&mut run, Field::Company, &input.company)
+            .and_then(|c| run.not_placeholder(Field::Company, c));
+        let company_key = company_name.as_deref().and_then(|name| {
+            let key = company_key(name);
+            if key.is_none() {
+                run.warn(
+                    Field::Company,
+                    IssueCode::Invalid,
+                    name,
+                    "has no letters or digits to match on",
+                );
+            }
+            key
+        });
+        let website = text(&mut run, Field::Website, &input.website)
+            .and_then(|w| run.not_placeholder(Field::Website, w));
+        let company_domain =
+            self.company_domain(&mut run, website.as_deref(), &email_domain, email_kind);
+
+        let (country, region) = self.place(&mut run, input);
+        let postal_code = text(&mut run, Field::PostalCode, &input.postal_code)
+            .and_then(|p| run.not_placeholder(Field::PostalCode, p))
+            .map(
+                |p| match geo::postal(&p, country.as_ref().map(CountryCode::as_str)) {
+                    Postal::Ok(code) => code,
+                    Postal::Repaired(code, why) => {
+                        run.warn(Field::PostalCode, IssueCode::Repaired, &p, why);
+                        code
+                    }
+                    Postal::Suspicious(code, why) => {
+                        run.warn(Field::PostalCode, IssueCode::Invalid, &p, why);
+                        code
+                    }
+                },
+            );
+
+        let mut attributes = self.attributes(&mut run, input);
+        let phone = text(&mut run, Field::Phone, &input.phone)
+            .and_then(|p| run.not_placeholder(Field::Phone, p))
+            .map(|p| {
+                match self.phones.normalize(&p, country.as_ref().map(CountryCode::as_str)) {
+                    PhoneMatch::E164 { number, extension } => {
+                        if let Some(ext) = extension {
+                            run.warn(
+                                Field::Phone,
+                                IssueCode::Repaired,
+                                &p,
+                                "has an extension, which E.164 cannot hold; it is kept in the attribute `phone_extension`",
+                            );
+                            attributes.insert("phone_extension".into(), Value::String(ext));
+                        }
+                        number
+                    }
+                    PhoneMatch::Unresolved(why) => {
+                        run.warn(Field::Phone, IssueCode::Invalid, &p, why);
+                        collapse(p)
+                    }
+                }
+            });
+
+        let employees = run.range(Field::Employees, &input.employees);
+        let annual_revenue = run.range(Field::AnnualRevenue, &input.annual_revenue);
+        let product_interest = run.product_interest(input.product_interest.as_deref());
+        let source = text(&mut run, Field::Source, &input.source).map(collapse);
+        let utm = Utm {
+            source: text(&mut run, Field::UtmSource, &input.utm_source),
+            medium: text(&mut run, Field::UtmMedium, &input.utm_medium),
+            campaign: text(&mut run, Field::UtmCampaign, &input.utm_campaign),
+            term: text(&mut run, Field::UtmTerm, &input.utm_term),
+            content: text(&mut run, Field::UtmContent, &input.utm_content),
+        };
+
+        if !run.errors.is_empty() {
+            run.errors.sort_by(|a, b| a.field.cmp(&b.field));
+            return Err(NormalizeError { errors: run.errors });
+        }
+        let (Some(email), Some(email_kind)) = (email, email_kind) else {
+            // Unreachable in practice: a missing email is recorded as an error.
+            return Err(NormalizeError {
+                errors: vec![FieldIssue::new(
+                    Field::Email,
+                    IssueCode::Missing,
+                    None,
+                    "is required",
+                )],
+            });
+        };
+        Ok(Normalized {
+            lead: Lead {
+                lead_id,
+                email,
+                email_domain: email_domain.unwrap_or_default(),
+                email_kind,
+                first_name,
+                last_name,
+                company_name,
+                company_key,
+                company_domain,
+                country,
+                region,
+                postal_code,
+                phone,
+                employees,
+                annual_revenue,
+                product_interest,
+                source,
+                utm,
+                attributes,
+            },
+            warnings: run.warnings,
+        })
+    }
+
+    fn email(
+        &self,
+        run: &mut Run,
+        raw: Option<&str>,
+    ) -> (Option<String>, Option<String>, Option<EmailKind>) {
+        let Some(raw) = run.text(Field::Email, raw) else {
+            if !run.errors.iter().any(|e| e.field == Field::Email) {
+                run.error(Field::Email, IssueCode::Missing, None, "is required".into());
+            }
+            return (None, None, None);
+        };
+        match email::parse(&raw) {
+            Ok(parsed) => {
+                let domain = parsed.domain().to_owned();
+                let kind = self.email_kind(&domain);
+                (Some(parsed.address), Some(domain), Some(kind))
+            }
+            Err(problem) => {
+                run.error(
+                    Field::Email,
+                    IssueCode::Invalid,
+                    Some(&raw),
+                    problem.describe(),
+                );
+                (None, None, None)
+            }
+        }
+    }
+
+    fn company_domain(
+        &self,
+        run: &mut Run,
+        website: Option<&str>,
+        email_domain: &Option<String>,
+        email_kind: Option<EmailKind>,
+    ) -> Option<String> {
+        if let Some(site) = website {
+            let found = domain::website_host(site)
+                .and_then(domain::to_ascii)
+                .and_then(|ascii| domain::registrable(&ascii).map(str::to_owned));
+            match found {
+                Ok(d) if self.email_kind(&d) != EmailKind::Business => run.warn(
+                    Field::Website,
+                    IssueCode::Ignored,
+                    site,
+                    "is an email provider's domain, not a company's; ignored",
+                ),
+                Ok(d) if PLATFORM_DOMAINS.contains(&d.as_str()) => run.warn(
+                    Field::Website,
+                    IssueCode::Ignored,
+                    site,
+                    "is a social or profile site, not the company's own domain; ignored",
+                ),
+                Ok(d) => return Some(d),
+                Err(problem) => run.warn(
+                    Field::Website,
+                    IssueCode::Invalid,
+                    site,
+                    match problem {
+                        DomainProblem::Syntax => "is not a website or domain name; ignored",
+                        DomainProblem::IpAddress => "is an IP address, not a domain name; ignored",
+                        DomainProblem::UnknownSuffix => {
+                            "does not end in a known top-level domain; ignored"
+                        }
+                        DomainProblem::SuffixOnly => {
+                            "is a public suffix, not a company domain; ignored"
+                        }
+                    },
+                ),
+            }
+        }
+        match (email_domain, email_kind) {
+            (Some(d), Some(EmailKind::Business)) => domain::registrable(d).ok().map(str::to_owned),
+            _ => None,
+        }
+    }
+
+    fn place(&self, run: &mut Run, input: &LeadInput) -> (Option<CountryCode>, Option<String>) {
+        let mut country = run
+            .text(Field::Country, input.country.as_deref())
+            .and_then(|raw| {
+                // "N/A" folds to "na" (Namibia); only a bare two-letter code means a country.
+                if raw.len() != 2 && is_placeholder(&raw) {
+                    run.warn(
+                        Field::Country,
+                        IssueCode::Placeholder,
+                        &raw,
+                        "is a placeholder; treated as absent",
+                    );
+                    return None;
+                }
+                match self
+                    .geo
+                    .country(&raw)
+                    .and_then(|c| c.parse::<CountryCode>().ok())
+                {
+                    Some(code) => Some(code),
+                    None => {
+                        run.warn(
+                            Field::Country,
+                            IssueCode::Unrecognized,
+                            &raw,
+                            "is not a recognised country name or ISO code",
+                        );
+                        None
+                    }
+                }
+            });
+        let region = run
+            .text(Field::Region, input.region.as_deref())
+            .and_then(|raw| {
+                if is_placeholder(&raw) {
+                    run.warn(
+                        Field::Region,
+                        IssueCode::Placeholder,
+                        &raw,
+                        "is a placeholder; treated as absent",
+                    );
+                    return None;
+                }
+                match self
+                    .geo
+                    .region(&raw, country.as_ref().map(CountryCode::as_str))
+                {
+                    RegionMatch::Found(code) => Some(code),
+                    RegionMatch::FoundWithCountry(code, c) => {
+                        run.warn(
+                            Field::Country,
+                            IssueCode::Inferred,
+                            &raw,
+                            "was absent; taken from the region code",
+                        );
+                        country = c.parse().ok();
+                        Some(code)
+                    }
+                    RegionMatch::Unrecognized(why) => {
+                        run.warn(Field::Region, IssueCode::Unrecognized, &raw, why);
+                        None
+                    }
+                }
+            });
+        debug_assert!(country.is_none_or(|c| self.geo.is_alpha2(c.as_str())));
+        (country, region)
+    }
+
+    fn attributes(
+        &self,
+        run: &mut Run,
+        input: &LeadInput,
+    ) -> std::collections::BTreeMap<String, Value> {
+        let limits = self.limits;
+        if input.attributes.len() > limits.max_attributes {
+            run.error(
+                Field::Attributes,
+                IssueCode::TooMany,
+                None,
+                format!(
+                    "has {} custom fields; the limit is {}",
+                    input.attributes.len(),
+                    limits.max_attributes
+                ),
+            );
+            return Default::default();
+        }
+        for (key, value) in &input.attributes {
+            let field = || Field::Attribute(crate::lead::issue::shorten(key));
+            if key.chars().count() > limits.max_attribute_key_chars {
+                run.error(
+                    field(),
+                    IssueCode::TooLong,
+                    None,
+                    format!(
+                        "has a name longer than {} characters",
+                        limits.max_attribute_key_chars
+                    ),
+                );
+                continue;
+            }
+            let size = match value {
+                Value::String(s) => s.len(),
+                other => other.to_string().len(),
+            };
+            if size > limits.max_attribute_bytes {
+                run.error(
+                    field(),
+                    IssueCode::TooLong,
+                    None,
+                    format!(
+                        "is {size} bytes; the limit is {}",
+                        limits.max_attribute_bytes
+                    ),
+                );
+            }
+        }
+        input.attributes.clone()
+    }
+}
+
+/// Accumulates errors and warnings for one `normalize` call.
+struct Run {
+    errors: Vec<FieldIssue>,
+    warnings: Vec<FieldIssue>,
+    limits: Limits,
+}
+
+impl Run {
+    fn error(&mut self, field: Field, code: IssueCode, value: Option<&str>, message: String) {
+        self.errors
+            .push(FieldIssue::new(field, code, value, message));
+    }
+
+    fn warn(&mut self, field: Field, code: IssueCode, value: &str, message: &str) {
+        self.warnings
+            .push(FieldIssue::new(field, code, Some(value), message));
+    }
+
+    /// Trimmed, non-empty text within the length limit.
+    fn text(&mut self, field: Field, value: Option<&str>) -> Option<String> {
+        let trimmed = value?.trim();
+        if trimmed.is_empty() {
+            return None;
+        }
+        let chars = trimmed.chars().count();
+        if chars > self.limits.max_field_chars {
+            self.error(
+                field,
+                IssueCode::TooLong,
+                Some(trimmed),
+                format!(
+                    "is {chars} characters long; the limit is {}",
+                    self.limits.max_field_chars
+                ),
+            );
+            return None;
+        }
+        Some(trimmed.to_owned())
+    }
+
+    fn not_placeholder(&mut self, field: Field, value: String) -> Option<String> {
+        if is_placeholder(&value) {
+            self.warn(
+                field,
+                IssueCode::Placeholder,
+                &value,
+                "is a placeholder; treated as absent",
+            );
+            None
+        } else {
+            Some(value)
+        }
+    }
+
+    fn range(&mut self, field: Field, value: &Option<String>) -> Option<Range> {
+        let text = self.text(field.clone(), value.as_deref())?;
+        let text = self.not_placeholder(field.clone(), text)?;
+        match text.parse::<Range>() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.error(field, IssueCode::Invalid, Some(&text), e.to_string());
+                None
+            }
+        }
+    }
+
+    fn product_interest(&mut self, value: Option<&str>) -> Vec<String> {
+        let Some(text) = self.text(Field::ProductInterest, value) else {
+            return Vec::new();
+        };
+        let mut tokens: Vec<String> = Vec::new();
+        for part in text.split([',', ';', '|']) {
+            let token = product_token(part);
+            if !token.is_empty() && !tokens.contains(&token) {
+                tokens.push(token);
+            }
+        }
+        if tokens.len() > self.limits.max_product_interest {
+            self.error(
+                Field::ProductInterest,
+                IssueCode::TooMany,
+                Some(&text),
+                format!(
+                    "has {} values; the limit is {}",
+                    tokens.len(),
+                    self.limits.max_product_interest
+                ),
+            );
+            return Vec::new();
+        }
+        tokens
+    }
+}
+
+/// Normalizes one product-interest token: lower case, whitespace collapsed to
+/// single spaces. Policies normalize their expected tokens the same way.
+pub(crate) fn product_token(s: &str) -> String {
+    s.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn collapse(s: String) -> String {
+    if s.contains(|c: char| c.is_whitespace() && c != ' ') || s.contains("  ") {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        s
+    }
+}
+
+fn is_placeholder(s: &str) -> bool {
+    let lower = s.trim().to_lowercase();
+    PLACEHOLDERS.contains(&lower.as_str())
+}

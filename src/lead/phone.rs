@@ -1,0 +1,181 @@
+//! Phone numbers to E.164, with a small built-in table of calling codes.
+//!
+//! This is deliberately light: it knows each country's calling code and
+//! national trunk prefix, not every numbering plan. It produces E.164 when the
+//! country can be determined (a leading `+` or `00`, or the lead's country)
+//! and the digit count is plausible (8 to 15 digits in all, exactly 10
+//! national digits for the North American plan).
+
+use std::collections::{HashMap, HashSet};
+
+use super::geo_data::CALLING_CODES;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Phones {
+    by_country: HashMap<&'static str, (&'static str, &'static str)>,
+    codes: HashSet<&'static str>,
+}
+
+impl Default for Phones {
+    fn default() -> Self {
+        let mut by_country = HashMap::new();
+        let mut codes = HashSet::new();
+        for &(country, code, trunk) in CALLING_CODES {
+            by_country.insert(country, (code, trunk));
+            codes.insert(code);
+        }
+        Phones { by_country, codes }
+    }
+}
+
+/// A phone number as far as it could be normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PhoneMatch {
+    /// E.164, possibly with an extension that E.164 cannot carry.
+    E164 {
+        number: String,
+        extension: Option<String>,
+    },
+    /// Not convertible; the reason is given. The caller keeps the input.
+    Unresolved(&'static str),
+}
+
+impl Phones {
+    pub(crate) fn normalize(&self, raw: &str, country: Option<&str>) -> PhoneMatch {
+        let (main, extension) = split_extension(raw);
+        let trimmed = main.trim();
+        if trimmed
+            .chars()
+            .any(|c| !(c.is_ascii_digit() || " +-.()/\u{a0}".contains(c)))
+        {
+            return PhoneMatch::Unresolved("contains characters other than digits and separators");
+        }
+        // "+44 (0)20 …": the bracketed trunk zero is not dialled internationally.
+        let without_trunk = trimmed.replace("(0)", "");
+        let mut digits: String = without_trunk.chars().filter(char::is_ascii_digit).collect();
+        let international = if without_trunk.trim_start().starts_with('+') {
+            true
+        } else if let Some(rest) = digits.strip_prefix("00") {
+            digits = rest.to_owned();
+            true
+        } else {
+            false
+        };
+        let number = if international {
+            if !(1..=3).any(|n| digits.get(..n).is_some_and(|cc| self.codes.contains(cc))) {
+                return PhoneMatch::Unresolved("does not start with a known country calling code");
+            }
+            digits
+        } else {
+            let Some(&(code, trunk)) = country.and_then(|c| self.by_country.get(c)) else {
+                return PhoneMatch::Unresolved(
+                    "has no country calling code and the lead's country is unknown",
+                );
+            };
+            let national = if code == "1" {
+                // North American plan: an optional leading 1, then 10 digits.
+                match digits.len() {
+                    10 => digits.as_str(),
+                    11 if digits.starts_with('1') => digits.get(1..).unwrap_or_default(),
+                    _ => return PhoneMatch::Unresolved("is not a 10-digit North American number"),
+                }
+            } else if !trunk.is_empty() {
+                digits.strip_prefix(trunk).unwrap_or(&digits)
+            } else {
+                digits.as_str()
+            };
+            format!("{code}{national}")
+        };
+        if !(8..=15).contains(&number.len()) {
+            return PhoneMatch::Unresolved(
+                "does not have the 8 to 15 digits of an international number",
+            );
+        }
+        if number.starts_with('1') && number.len() != 11 {
+            return PhoneMatch::Unresolved("is not a 10-digit North American number");
+        }
+        PhoneMatch::E164 {
+            number: format!("+{number}"),
+            extension,
+        }
+    }
+}
+
+/// Splits "…x123", "… ext. 123", "…#123" into the number and its extension.
+fn split_extension(raw: &str) -> (&str, Option<String>) {
+    let lower = raw.to_ascii_lowercase();
+    for marker in ["extension", "ext.", "ext", "x", "#"] {
+        if let Some(pos) = lower.rfind(marker) {
+            let ext = lower.get(pos + marker.len()..).unwrap_or_default().trim();
+            if !ext.is_empty() && ext.chars().all(|c| c.is_ascii_digit()) {
+                return (raw.get(..pos).unwrap_or_default(), Some(ext.to_owned()));
+            }
+        }
+    }
+    (raw, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e164(raw: &str, country: Option<&str>) -> String {
+        match Phones::default().normalize(raw, country) {
+            PhoneMatch::E164 { number, .. } => number,
+            PhoneMatch::Unresolved(why) => panic!("{raw}: {why}"),
+        }
+    }
+
+    #[test]
+    fn numbers_become_e164() {
+        assert_eq!(e164("(415) 555-0100", Some("US")), "+14155550100");
+        assert_eq!(e164("1-415-555-0100", Some("US")), "+14155550100");
+        assert_eq!(e164("+1 415 555 0100", None), "+14155550100");
+        assert_eq!(e164("+44 (0)20 7946 0958", None), "+442079460958");
+        assert_eq!(e164("020 7946 0958", Some("GB")), "+442079460958");
+        assert_eq!(e164("0044 20 7946 0958", Some("DE")), "+442079460958");
+        assert_eq!(e164("030 1234567", Some("DE")), "+49301234567");
+        assert_eq!(e164("06 12 34 56 78", Some("FR")), "+33612345678");
+        assert_eq!(e164("06 1234 5678", Some("IT")), "+390612345678");
+        assert_eq!(e164("+14155550100", None), "+14155550100");
+    }
+
+    #[test]
+    fn extensions_are_split_off() {
+        let p = Phones::default().normalize("415-555-0100 ext. 42", Some("US"));
+        assert_eq!(
+            p,
+            PhoneMatch::E164 {
+                number: "+14155550100".into(),
+                extension: Some("42".into())
+            }
+        );
+        let p = Phones::default().normalize("+1 415 555 0100 x7", None);
+        assert!(matches!(p, PhoneMatch::E164 { extension: Some(e), .. } if e == "7"));
+    }
+
+    #[test]
+    fn unresolvable_numbers_say_why() {
+        let p = Phones::default();
+        assert!(matches!(
+            p.normalize("555-0100", Some("US")),
+            PhoneMatch::Unresolved(_)
+        ));
+        assert!(matches!(
+            p.normalize("4155550100", None),
+            PhoneMatch::Unresolved(_)
+        ));
+        assert!(matches!(
+            p.normalize("call me after 5", Some("US")),
+            PhoneMatch::Unresolved(_)
+        ));
+        assert!(matches!(
+            p.normalize("+999 123", None),
+            PhoneMatch::Unresolved(_)
+        ));
+        assert!(matches!(
+            p.normalize("+1 555 0100", None),
+            PhoneMatch::Unresolved(_)
+        ));
+    }
+}

@@ -1,0 +1,450 @@
+//! Numeric ranges for company size and revenue, parsed from what forms and
+//! enrichment tools produce.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An inclusive range of whole numbers; `max: None` means unbounded above.
+///
+/// Serializes as `{"min": 51, "max": 200}` / `{"min": 1000, "max": null}`.
+///
+/// # How text maps to a range
+///
+/// Amounts may carry a currency sign or code (`$ € £ ¥ ₹`, `usd`, `eur`,
+/// `gbp`: stripped, never converted), thousands separators (`1,000`, `1_000`,
+/// `1 000` with a no-break space; `1.000.000` when every dot is followed by
+/// exactly three digits and no unit follows), decimals (`1.5M`) and a unit
+/// (`k`/`thousand`, `m`/`mm`/`mn`/`mil`/`million`, `b`/`bn`/`billion`).
+/// Results are rounded down to whole numbers. Words such as `employees`,
+/// `people`, `staff`, `revenue`, `per year`, `approx.` are ignored.
+///
+/// | text | range |
+/// |---|---|
+/// | `5000`, `5,000`, `5k` | 5000 – 5000 |
+/// | `51-200`, `51 – 200`, `51 to 200`, `between 51 and 200` | 51 – 200 |
+/// | `10k-50k`, `$10M-$50M` | 10000 – 50000, 10000000 – 50000000 |
+/// | `10-50M` (unit on the upper bound only) | 10000000 – 50000000 |
+/// | `1,000+`, `1000 or more`, `1000 and above`, `at least 1000`, `>= 1000` | 1000 – unbounded |
+/// | `over 5,000`, `more than 5000`, `> 5000`, `above 5000` | 5001 – unbounded |
+/// | `<10`, `under 10`, `less than 10`, `fewer than 10` | 0 – 9 |
+/// | `up to 10`, `<= 10`, `10 or less`, `at most 10` | 0 – 10 |
+/// | `self-employed`, `just me`, `solo` | 1 – 1 |
+///
+/// Anything else (negative numbers, a lower bound above the upper, words
+/// that are not listed) is an error for the field.
+///
+/// ```
+/// use leadroute::Range;
+///
+/// assert_eq!("51-200".parse::<Range>().unwrap(), Range::new(51, Some(200)));
+/// assert_eq!("$10M-$50M".parse::<Range>().unwrap(), Range::new(10_000_000, Some(50_000_000)));
+/// assert_eq!("over 5,000".parse::<Range>().unwrap(), Range::at_least(5_001));
+/// assert!("lots".parse::<Range>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Range {
+    /// Smallest value in the range.
+    pub min: u64,
+    /// Largest value in the range; `None` when unbounded.
+    pub max: Option<u64>,
+}
+
+impl Range {
+    /// A range from `min` to `max` (inclusive).
+    pub const fn new(min: u64, max: Option<u64>) -> Self {
+        Range { min, max }
+    }
+
+    /// The single value `n`.
+    pub const fn exactly(n: u64) -> Self {
+        Range::new(n, Some(n))
+    }
+
+    /// `min` and above.
+    pub const fn at_least(min: u64) -> Self {
+        Range::new(min, None)
+    }
+}
+
+impl fmt::Display for Range {
+    /// `51-200`, `1000+`, or `5000` for a single value; parses back to itself.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.max {
+            None => write!(f, "{}+", self.min),
+            Some(max) if max == self.min => write!(f, "{max}"),
+            Some(max) => write!(f, "{}-{max}", self.min),
+        }
+    }
+}
+
+/// Why a range could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RangeError {
+    /// The text is not a number or one of the range forms.
+    #[error("is not a number or a range such as `51-200`, `1,000+` or `$10M-$50M`")]
+    Unrecognized,
+    /// A negative amount.
+    #[error("is negative")]
+    Negative,
+    /// `200-51`.
+    #[error("has its lower bound above its upper bound")]
+    Inverted,
+    /// An amount beyond what a `u64` holds.
+    #[error("is too large")]
+    TooLarge,
+}
+
+impl std::str::FromStr for Range {
+    type Err = RangeError;
+    fn from_str(s: &str) -> Result<Self, RangeError> {
+        parse(s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tok {
+    /// An amount and the unit multiplier it was written with (1.0: none).
+    Num(f64, f64),
+    Dash,
+    Plus,
+    Lt,
+    Gt,
+    Eq,
+    Tilde,
+    Word(WordTok),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum WordTok {
+    To,
+    And,
+    Or,
+    More,
+    Less,
+    Than,
+    Above,
+    Below,
+    Up,
+    At,
+    Least,
+    Most,
+    Solo,
+}
+
+fn parse(text: &str) -> Result<Range, RangeError> {
+    let lower = text.trim().to_lowercase();
+    if matches!(
+        lower.as_str(),
+        "self-employed" | "self employed" | "just me" | "only me" | "solo" | "myself"
+    ) {
+        return Ok(Range::exactly(1));
+    }
+    let toks = tokenize(&lower)?;
+    shape(&toks)
+}
+
+fn tokenize(s: &str) -> Result<Vec<Tok>, RangeError> {
+    let mut toks = Vec::with_capacity(6);
+    let mut chars = s.char_indices().peekable();
+    while let Some(&(i, c)) = chars.peek() {
+        match c {
+            c if c.is_whitespace()
+                || matches!(c, '$' | '€' | '£' | '¥' | '₹' | '(' | ')' | ':') =>
+            {
+                chars.next();
+            }
+            '0'..='9' | '.' => {
+                let rest = s.get(i..).unwrap_or_default();
+                let (value, used) = number(rest)?;
+                for _ in 0..rest.get(..used).unwrap_or_default().chars().count() {
+                    chars.next();
+                }
+                let after = s.get(i + used..).unwrap_or_default();
+                let (mult, unit_len) = unit(after);
+                for _ in 0..after.get(..unit_len).unwrap_or_default().chars().count() {
+                    chars.next();
+                }
+                toks.push(Tok::Num(value * mult, mult));
+            }
+            '-' | '–' | '—' | '‒' | '−' => {
+                chars.next();
+                toks.push(Tok::Dash);
+            }
+            '+' => {
+                chars.next();
+                toks.push(Tok::Plus);
+            }
+            '<' | '≤' => {
+                chars.next();
+                toks.push(Tok::Lt);
+                if c == '≤' {
+                    toks.push(Tok::Eq);
+                }
+            }
+            '>' | '≥' => {
+                chars.next();
+                toks.push(Tok::Gt);
+                if c == '≥' {
+                    toks.push(Tok::Eq);
+                }
+            }
+            '=' => {
+                chars.next();
+                toks.push(Tok::Eq);
+            }
+            '~' => {
+                chars.next();
+                toks.push(Tok::Tilde);
+            }
+            c if c.is_alphabetic() => {
+                let rest = s.get(i..).unwrap_or_default();
+                let len = rest
+                    .find(|c: char| !c.is_alphabetic() && c != '.')
+                    .unwrap_or(rest.len());
+                let word = rest.get(..len).unwrap_or_default();
+                for _ in 0..word.chars().count() {
+                    chars.next();
+                }
+                if let Some(w) = word_token(word.trim_end_matches('.'))? {
+                    toks.push(Tok::Word(w));
+                }
+            }
+            _ => return Err(RangeError::Unrecognized),
+        }
+    }
+    Ok(toks)
+}
+
+/// Words that change the meaning (`Some`), are noise (`None`), or are unknown.
+fn word_token(w: &str) -> Result<Option<WordTok>, RangeError> {
+    Ok(Some(match w {
+        "to" | "through" | "thru" => WordTok::To,
+        "and" => WordTok::And,
+        "or" => WordTok::Or,
+        "more" | "greater" => WordTok::More,
+        "less" | "fewer" => WordTok::Less,
+        "than" => WordTok::Than,
+        "over" | "above" | "plus" => WordTok::Above,
+        "under" | "below" => WordTok::Below,
+        "up" | "upto" => WordTok::Up,
+        "at" => WordTok::At,
+        "least" | "min" | "minimum" => WordTok::Least,
+        "most" | "max" | "maximum" => WordTok::Most,
+        "solo" => WordTok::Solo,
+        "employees" | "employee" | "people" | "persons" | "staff" | "emp" | "emps" | "fte"
+        | "ftes" | "workers" | "headcount" | "revenue" | "annual" | "annually" | "per" | "a"
+        | "year" | "yr" | "usd" | "eur" | "gbp" | "us" | "approx" | "approximately" | "about"
+        | "around" | "between" | "from" | "total" | "range" | "in" => return Ok(None),
+        _ => return Err(RangeError::Unrecognized),
+    }))
+}
+
+/// Reads digits with separators and an optional decimal part; returns the
+/// value and the bytes used.
+fn number(s: &str) -> Result<(f64, usize), RangeError> {
+    let bytes = s.as_bytes();
+    let mut digits = String::new();
+    let mut i = 0;
+    let mut dots = Vec::new();
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'0'..=b'9' => digits.push(char::from(b)),
+            b',' | b'_' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {}
+            b'.' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                dots.push(digits.len());
+                digits.push('.');
+            }
+            // No-break and narrow no-break spaces as thousands separators.
+            0xC2 if bytes.get(i + 1) == Some(&0xA0) => i += 1,
+            0xE2 if bytes.get(i + 1..i + 3) == Some(&[0x80, 0xAF]) => i += 2,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits.is_empty() || digits == "." {
+        return Err(RangeError::Unrecognized);
+    }
+    let (_, unit_len) = unit(s.get(i..).unwrap_or_default());
+    // "1.000.000": dots that each precede exactly three digits are grouping.
+    let grouping = !dots.is_empty()
+        && unit_len == 0
+        && (dots.len() > 1 || digits.len() - dots.last().copied().unwrap_or(0) == 4)
+        && dots.iter().enumerate().all(|(n, &at)| {
+            let next = dots.get(n + 1).copied().unwrap_or(digits.len());
+            next - at == 4
+        });
+    if grouping {
+        digits.retain(|c| c != '.');
+    } else if dots.len() > 1 {
+        return Err(RangeError::Unrecognized);
+    }
+    let value: f64 = digits.parse().map_err(|_| RangeError::Unrecognized)?;
+    Ok((value, i))
+}
+
+/// A unit right after a number (spaces allowed): multiplier and bytes used.
+fn unit(s: &str) -> (f64, usize) {
+    let trimmed = s.trim_start();
+    let skipped = s.len() - trimmed.len();
+    let len = trimmed
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(trimmed.len());
+    let word = trimmed.get(..len).unwrap_or_default();
+    let mult = match word {
+        "k" | "thousand" => 1e3,
+        "m" | "mm" | "mn" | "mil" | "million" | "millions" => 1e6,
+        "b" | "bn" | "billion" | "billions" => 1e9,
+        _ => return (1.0, 0),
+    };
+    (mult, skipped + len)
+}
+
+fn whole(v: f64) -> Result<u64, RangeError> {
+    if v >= 18_446_744_073_709_551_615.0 {
+        return Err(RangeError::TooLarge);
+    }
+    // `v` is finite, non-negative and in range: the cast truncates (rounds down).
+    Ok(v as u64)
+}
+
+fn shape(toks: &[Tok]) -> Result<Range, RangeError> {
+    use Tok::*;
+    use WordTok::*;
+    // A leading `~` means "about"; it is noise.
+    let toks = match toks {
+        [Tilde, rest @ ..] => rest,
+        _ => toks,
+    };
+    let range = match *toks {
+        [Num(n, _)] => Range::exactly(whole(n)?),
+        [Dash, Num(..), ..] => return Err(RangeError::Negative),
+        [
+            Num(lo, lo_unit),
+            Dash | Tilde | Word(To) | Word(And),
+            Num(hi, hi_unit),
+        ] => {
+            let mut lo = lo;
+            // "10-50M": the unit written once applies to both bounds.
+            if lo_unit == 1.0 && hi_unit != 1.0 && lo * hi_unit <= hi {
+                lo *= hi_unit;
+            }
+            let (lo, hi) = (whole(lo)?, whole(hi)?);
+            if lo > hi {
+                return Err(RangeError::Inverted);
+            }
+            Range::new(lo, Some(hi))
+        }
+        [Num(n, _), Plus]
+        | [Num(n, _), Word(Or | And), Word(More | Above | Up)]
+        | [Num(n, _), Word(Above)]
+        | [Gt, Eq, Num(n, _)]
+        | [Word(At), Word(Least), Num(n, _)]
+        | [Word(Least), Num(n, _)] => Range::at_least(whole(n)?),
+        [Gt, Num(n, _)] | [Word(More), Word(Than), Num(n, _)] | [Word(Above), Num(n, _)] => {
+            Range::at_least(whole(n)?.checked_add(1).ok_or(RangeError::TooLarge)?)
+        }
+        [Lt, Num(n, _)] | [Word(Less), Word(Than), Num(n, _)] | [Word(Below), Num(n, _)] => {
+            let n = whole(n)?;
+            Range::new(0, Some(n.checked_sub(1).ok_or(RangeError::Unrecognized)?))
+        }
+        [Lt, Eq, Num(n, _)]
+        | [Word(Up), Word(To), Num(n, _)]
+        | [Word(Up), Num(n, _)]
+        | [Word(At), Word(Most), Num(n, _)]
+        | [Word(Most), Num(n, _)]
+        | [Num(n, _), Word(Or | And), Word(Less | Below)] => Range::new(0, Some(whole(n)?)),
+        [Word(Solo)] => Range::exactly(1),
+        _ => return Err(RangeError::Unrecognized),
+    };
+    Ok(range)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> Range {
+        parse(s).unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+
+    #[test]
+    fn documented_forms_map_as_documented() {
+        let b = |min, max| Range::new(min, max);
+        let cases: &[(&str, Range)] = &[
+            ("5000", b(5000, Some(5000))),
+            ("5,000", b(5000, Some(5000))),
+            ("5k", b(5000, Some(5000))),
+            ("51-200", b(51, Some(200))),
+            ("51 – 200", b(51, Some(200))),
+            ("51 to 200", b(51, Some(200))),
+            ("between 51 and 200", b(51, Some(200))),
+            ("51-200 employees", b(51, Some(200))),
+            ("10k-50k", b(10_000, Some(50_000))),
+            ("$10M-$50M", b(10_000_000, Some(50_000_000))),
+            ("$10-50M", b(10_000_000, Some(50_000_000))),
+            ("500K-1M", b(500_000, Some(1_000_000))),
+            ("1,000+", b(1000, None)),
+            ("1000 +", b(1000, None)),
+            ("1000 or more", b(1000, None)),
+            ("1000 and above", b(1000, None)),
+            ("at least 1000", b(1000, None)),
+            (">= 1000", b(1000, None)),
+            ("≥1000", b(1000, None)),
+            ("over 5,000", b(5001, None)),
+            ("more than 5000", b(5001, None)),
+            ("> 5000", b(5001, None)),
+            ("<10", b(0, Some(9))),
+            ("under 10", b(0, Some(9))),
+            ("fewer than 10", b(0, Some(9))),
+            ("up to 10", b(0, Some(10))),
+            ("<= 10", b(0, Some(10))),
+            ("10 or less", b(0, Some(10))),
+            ("at most 10", b(0, Some(10))),
+            ("self-employed", b(1, Some(1))),
+            ("Just me", b(1, Some(1))),
+            ("1.5M", b(1_500_000, Some(1_500_000))),
+            ("$1.5 million", b(1_500_000, Some(1_500_000))),
+            ("$1B+", b(1_000_000_000, None)),
+            ("USD 2,500,000", b(2_500_000, Some(2_500_000))),
+            ("€ 1.000.000", b(1_000_000, Some(1_000_000))),
+            ("1.500", b(1500, Some(1500))),
+            ("1\u{a0}000", b(1000, Some(1000))),
+            ("~500", b(500, Some(500))),
+            ("approx. 250 people", b(250, Some(250))),
+            ("1234.56", b(1234, Some(1234))),
+            ("5000.0", b(5000, Some(5000))),
+            ("10,001+ employees", b(10_001, None)),
+            ("1-10", b(1, Some(10))),
+            ("0", b(0, Some(0))),
+        ];
+        for (text, want) in cases {
+            assert_eq!(r(text), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn bad_ranges_are_errors() {
+        assert_eq!(parse("lots"), Err(RangeError::Unrecognized));
+        assert_eq!(parse(""), Err(RangeError::Unrecognized));
+        assert_eq!(parse("-5"), Err(RangeError::Negative));
+        assert_eq!(parse("200-51"), Err(RangeError::Inverted));
+        assert_eq!(parse("<0"), Err(RangeError::Unrecognized));
+        assert_eq!(parse("1.2.3"), Err(RangeError::Unrecognized));
+        assert_eq!(parse("99999999999999999999999"), Err(RangeError::TooLarge));
+        assert_eq!(parse("51-200-300"), Err(RangeError::Unrecognized));
+        assert_eq!(parse("5#"), Err(RangeError::Unrecognized));
+    }
+
+    #[test]
+    fn display_parses_back() {
+        for range in [
+            Range::new(51, Some(200)),
+            Range::at_least(1000),
+            Range::exactly(7),
+        ] {
+            assert_eq!(r(&range.to_string()), range);
+        }
+    }
+}
