@@ -1,0 +1,204 @@
+//! Property tests for normalization invariants.
+
+use leadroute::{LeadInput, Normalizer};
+use proptest::prelude::*;
+
+fn arbitrary_input() -> impl Strategy<Value = LeadInput> {
+    proptest::collection::vec(proptest::option::of(any::<String>()), 19).prop_map(|v| {
+        let mut it = v.into_iter();
+        let mut next = || it.next().flatten();
+        let mut i = LeadInput::default();
+        i.lead_id = next();
+        i.email = next();
+        i.first_name = next();
+        i.last_name = next();
+        i.company = next();
+        i.website = next();
+        i.country = next();
+        i.region = next();
+        i.postal_code = next();
+        i.phone = next();
+        i.employees = next();
+        i.annual_revenue = next();
+        i.product_interest = next();
+        i.source = next();
+        i.utm_source = next();
+        i.utm_medium = next();
+        i.utm_campaign = next();
+        i.utm_term = next();
+        i.utm_content = next();
+        i
+    })
+}
+
+/// Inputs shaped like real form data (valid and messy), so that most of them
+/// normalize and the round-trip property is exercised on real leads.
+fn plausible_input() -> impl Strategy<Value = LeadInput> {
+    let email = "[a-zA-Z][a-zA-Z0-9.+]{0,8}@(gmail\\.com|Acme\\.co\\.uk|mail\\.acme\\.com|x\\.io|mailinator\\.com|müller\\.de)";
+    let pick =
+        |items: &'static [&'static str]| proptest::sample::select(items).prop_map(str::to_owned);
+    (
+        email,
+        proptest::option::of("[A-Za-zÄÖÜäöüéøñß&.,' -]{0,24}"),
+        proptest::option::of(pick(&[
+            "acme.com",
+            "https://WWW.Acme.co.uk/about?x=1",
+            "n/a",
+            "gmail.com",
+            "linkedin.com/in/x",
+            "bad site",
+            "münchen.de",
+        ])),
+        proptest::option::of(pick(&[
+            "US",
+            "usa",
+            "United States of America",
+            "UK",
+            "Deutschland",
+            "Canada",
+            "AU",
+            "Atlantis",
+            "n/a",
+            "FR",
+        ])),
+        proptest::option::of(pick(&[
+            "CA",
+            "California",
+            "ON",
+            "NSW",
+            "US-NY",
+            "Bayern",
+            "FR-75",
+            "Narnia",
+            "--",
+        ])),
+        proptest::option::of(pick(&[
+            "02134",
+            "2134",
+            "94105-1234",
+            "k1a0b1",
+            "sw1a1aa",
+            "10115",
+            "ABC",
+            "1012ab",
+        ])),
+        proptest::option::of(pick(&[
+            "(415) 555-0100",
+            "+44 (0)20 7946 0958",
+            "030 1234567",
+            "415.555.0100 x42",
+            "call me",
+            "4155550100",
+        ])),
+        proptest::option::of(pick(&[
+            "51-200",
+            "1,000+",
+            "over 5,000",
+            "<10",
+            "5000",
+            "10k-50k",
+            "self-employed",
+            "n/a",
+        ])),
+        proptest::option::of(pick(&[
+            "$10M-$50M",
+            "$1B+",
+            "2500000",
+            "€1.5M",
+            "under $1M",
+        ])),
+        proptest::option::of("[A-Za-z ,;|]{0,30}"),
+        proptest::option::of("[ -~]{0,12}"),
+        proptest::option::of("[ -~]{0,12}"),
+    )
+        .prop_map(
+            |(
+                email,
+                company,
+                website,
+                country,
+                region,
+                postal,
+                phone,
+                employees,
+                revenue,
+                products,
+                source,
+                utm,
+            )| {
+                let mut i = LeadInput::from_email(email);
+                i.company = company;
+                i.website = website;
+                i.country = country;
+                i.region = region;
+                i.postal_code = postal;
+                i.phone = phone;
+                i.employees = employees;
+                i.annual_revenue = revenue;
+                i.product_interest = products;
+                i.source = source;
+                i.utm_campaign = utm;
+                i
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn normalize_never_panics_and_errors_always_name_a_field(input in arbitrary_input()) {
+        let normalizer = Normalizer::default();
+        match normalizer.normalize(&input) {
+            Ok(out) => {
+                // A lead always has a syntactically complete email.
+                prop_assert!(out.lead.email.ends_with(&out.lead.email_domain));
+                prop_assert!(out.lead.email_domain.is_ascii());
+            }
+            Err(err) => {
+                prop_assert!(!err.errors.is_empty());
+                for e in &err.errors {
+                    prop_assert!(!e.message.is_empty());
+                    prop_assert!(e.value.as_ref().is_none_or(|v| v.chars().count() <= leadroute::QUOTE_LIMIT + 1));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn normalize_json_never_panics_on_arbitrary_text(text in any::<String>()) {
+        let _ = Normalizer::default().normalize_json(&text);
+    }
+
+    #[test]
+    fn normalizing_a_normalized_lead_gives_the_same_lead(input in plausible_input()) {
+        let normalizer = Normalizer::default();
+        if let Ok(first) = normalizer.normalize(&input) {
+            let json = serde_json::to_string(&first.lead).unwrap();
+            let again = normalizer.normalize_json(&json).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&again.lead, &first.lead, "json: {}", json);
+            // Idempotent all the way: the second pass finds nothing to repair.
+            prop_assert!(
+                again.warnings.iter().all(|w| w.code != leadroute::IssueCode::Repaired || w.field == leadroute::Field::Phone),
+                "{:?}", again.warnings
+            );
+        }
+    }
+
+    #[test]
+    fn company_key_ignores_case_and_legal_suffix(
+        name in "[A-Za-z0-9äöüéñøß&'. -]{1,30}",
+        suffix in proptest::sample::select(&["Inc.", "Inc", "Incorporated", "LLC", "Ltd", "Limited", "GmbH", "S.A.", "Corp.", "Pty Ltd", "AG", "B.V.", "plc", "S.A. de C.V.", "Co., Ltd."][..]),
+    ) {
+        let n = Normalizer::default();
+        let key = n.company_key(&name);
+        // The one documented exception: a name that is only the article "the"
+        // keeps it, while "The Inc" keys as "inc".
+        prop_assume!(key.as_deref().is_some_and(|k| k != "the"));
+        prop_assert_eq!(n.company_key(&name.to_uppercase()), key.clone());
+        prop_assert_eq!(n.company_key(&name.to_lowercase()), key.clone());
+        prop_assert_eq!(n.company_key(&format!("{name} {suffix}")), key.clone());
+        prop_assert_eq!(n.company_key(&format!("{name}, {}", suffix.to_uppercase())), key.clone());
+        prop_assert!(!key.unwrap_or_default().is_empty());
+    }
+}
