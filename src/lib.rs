@@ -59,8 +59,21 @@
     )
 )]
 
+mod context;
+mod decision;
 mod lead;
+pub mod policy;
+pub mod pool;
 
+pub use context::{
+    Account, AllAvailable, Availability, AwayList, Contact, Context, CrmStatus, PersonKind,
+};
+pub use decision::{
+    AssignedBy, Experience, FallbackReason, Observed, RouteDecision, ShortText, SkipReason, Trace,
+    TraceEvent, Unavailable,
+};
+pub use policy::{CompileError, Policy, compile};
+pub use pool::{InMemoryPoolStore, PoolState, PoolStates, PoolStore};
 pub use lead::{
     CountryCode, CountryCodeError, EmailKind, Field, FieldIssue, IssueCode, Lead, LeadInput,
     Limits, NormalizeError, Normalized, Normalizer, QUOTE_LIMIT, Range, RangeError, Utm,

@@ -107,6 +107,11 @@ impl Geo {
         self.region_codes.contains(code)
     }
 
+    /// Whether the built-in tables list the subdivisions of `country`.
+    pub(crate) fn has_region_table(&self, country: &str) -> bool {
+        self.with_regions.contains(country)
+    }
+
     /// Resolves a region for a (possibly unknown) country.
     pub(crate) fn region(&self, raw: &str, country: Option<&str>) -> RegionMatch {
         let trimmed = raw.trim();

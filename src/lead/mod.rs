@@ -4,8 +4,8 @@
 mod company;
 mod domain;
 mod email;
-mod geo;
-mod geo_data;
+pub(crate) mod geo;
+pub(crate) mod geo_data;
 mod input;
 pub(crate) mod issue;
 mod model;

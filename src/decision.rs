@@ -1,0 +1,386 @@
+//! [`RouteDecision`]: who owns the lead, what the buyer sees next, and the
+//! compact trace of how that was decided.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::Range;
+use crate::pool::PoolPick;
+use crate::policy::Priority;
+
+/// The outcome of evaluating a policy for one lead.
+///
+/// The `trace` is compact (indices into the compiled policy plus observed
+/// values) so that recording it is cheap enough to leave on; turn it into
+/// readable text or JSON with [`Policy::explain`](crate::Policy::explain).
+///
+/// # JSON contract
+///
+/// `policy_name`, `policy_version`, `owner` (owner id or `null`),
+/// `assigned_by` (`"account_owner"`, `"contact_owner"`, `"owner"`,
+/// `{"pool": id}`, `"nobody"`), `experience` (see [`Experience`]), `rule`
+/// (the matched rule id, `null` when the fallback decided), `fallback`
+/// (bool), `tags`, `priority`, `sla_minutes`, `trace` (see [`TraceEvent`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RouteDecision {
+    /// Name of the policy that decided.
+    pub policy_name: Arc<str>,
+    /// Version of the policy that decided.
+    pub policy_version: Arc<str>,
+    /// The owner id, or `None` when nobody was assigned.
+    pub owner: Option<Arc<str>>,
+    /// How the owner was chosen.
+    pub assigned_by: AssignedBy,
+    /// What the buyer sees next.
+    pub experience: Experience,
+    /// The rule that decided; `None` when the fallback did.
+    pub rule: Option<Arc<str>>,
+    /// Whether the policy fallback decided.
+    pub fallback: bool,
+    /// Tags from the deciding action.
+    pub tags: Arc<[Arc<str>]>,
+    /// Priority from the deciding action.
+    pub priority: Option<Priority>,
+    /// SLA in minutes from the deciding action.
+    pub sla_minutes: Option<u32>,
+    /// Every step taken, in order.
+    pub trace: Trace,
+    #[serde(skip)]
+    pub(crate) pool_pick: Option<PoolPick>,
+}
+
+/// How the owner was chosen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AssignedBy {
+    /// The matched account's owner.
+    AccountOwner,
+    /// The existing contact's owner.
+    ContactOwner,
+    /// An owner named in the policy.
+    Owner,
+    /// Round robin in this pool.
+    Pool(Arc<str>),
+    /// Nobody was assigned.
+    Nobody,
+}
+
+/// What the buyer sees after submitting the form.
+///
+/// JSON: `{"book_meeting": {"with": "ana"}}`, `"confirmation"`,
+/// `"customer_success"`, `"nurture"`, `"manual_review"`,
+/// `{"reject": {"reason": "…"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Experience {
+    /// Offer a meeting on this owner's calendar now.
+    BookMeeting {
+        /// The owner whose calendar to show.
+        with: Arc<str>,
+    },
+    /// A confirmation page.
+    Confirmation,
+    /// The customer-success path.
+    CustomerSuccess,
+    /// Marketing nurture.
+    Nurture,
+    /// Held for manual review.
+    ManualReview,
+    /// Rejected.
+    Reject {
+        /// Why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<Arc<str>>,
+    },
+}
+
+impl Experience {
+    /// The snake_case name of the experience.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Experience::BookMeeting { .. } => "book_meeting",
+            Experience::Confirmation => "confirmation",
+            Experience::CustomerSuccess => "customer_success",
+            Experience::Nurture => "nurture",
+            Experience::ManualReview => "manual_review",
+            Experience::Reject { .. } => "reject",
+        }
+    }
+}
+
+/// The steps of one evaluation, in order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Trace {
+    /// The events.
+    pub events: Vec<TraceEvent>,
+}
+
+/// One step of an evaluation. Indices refer to the compiled policy; render
+/// them with [`Policy::explain`](crate::Policy::explain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TraceEvent {
+    /// A condition node was evaluated (children before parents).
+    Condition {
+        /// Node index.
+        node: u32,
+        /// What the lead or context had.
+        observed: Observed,
+        /// Whether it held.
+        result: bool,
+    },
+    /// A rule's condition was decided.
+    Rule {
+        /// Rule index.
+        rule: u32,
+        /// Whether it matched.
+        matched: bool,
+    },
+    /// A rule's assignee could not take the lead.
+    Unavailable {
+        /// Rule index, `None` for the fallback.
+        rule: Option<u32>,
+        /// Why.
+        reason: Unavailable,
+    },
+    /// A pool member was passed over.
+    PoolSkip {
+        /// Pool index.
+        pool: u32,
+        /// Member position in the pool.
+        member: u32,
+        /// Why.
+        reason: SkipReason,
+    },
+    /// A pool member was chosen.
+    PoolChoice {
+        /// Pool index.
+        pool: u32,
+        /// Member position in the pool.
+        member: u32,
+        /// The member's counter after adding its weight (before the
+        /// subtraction), the highest among the eligible.
+        current: i64,
+        /// Sum of the eligible members' weights.
+        eligible_weight: u64,
+        /// Number of eligible members.
+        eligible: u32,
+        /// The lead id was already assigned by this pool: same owner again.
+        replay: bool,
+    },
+    /// A pool had no eligible member and sent the lead to its fallback.
+    PoolFallback {
+        /// Pool index.
+        pool: u32,
+    },
+    /// The fallback decided, and why.
+    Fallback {
+        /// Why the fallback was reached.
+        reason: FallbackReason,
+    },
+    /// The CRM facts were missing for a reason other than "not found".
+    CrmUnavailable {
+        /// What happened.
+        status: crate::CrmStatus,
+    },
+}
+
+/// Why an assignee could not take a lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// No account matched, or it has no owner.
+    NoAccountOwner,
+    /// No existing contact, or it has no owner.
+    NoContactOwner,
+    /// The owner id is not in the policy's owners directory.
+    UnknownOwner,
+    /// The owner is inactive.
+    InactiveOwner,
+    /// Nobody in the pool could take it and the pool has no fallback.
+    PoolExhausted,
+}
+
+/// Why a pool member was passed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// Inactive in the owners directory.
+    Inactive,
+    /// The availability source says away.
+    Unavailable,
+    /// At the capacity cap for the period.
+    AtCapacity {
+        /// Leads in the period.
+        count: u32,
+        /// The cap.
+        max: u32,
+    },
+    /// Eligible, but another member's counter was higher (or tied earlier).
+    NotNext {
+        /// Its counter after adding its weight.
+        current: i64,
+    },
+}
+
+/// Why the policy fallback decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FallbackReason {
+    /// No rule matched.
+    NoRuleMatched,
+    /// A matched rule's assignee was unavailable and it says `fallback`.
+    RuleAsked {
+        /// Rule index.
+        rule: u32,
+    },
+}
+
+/// A value observed during evaluation: `null`, a bool, a count, a range or
+/// (short) text. Text longer than 30 bytes is cut at a character boundary
+/// and marked with `…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Observed {
+    /// Absent.
+    None,
+    /// A boolean fact.
+    Bool(bool),
+    /// A count or amount.
+    Count(u64),
+    /// A range.
+    Range(Range),
+    /// Text.
+    Text(ShortText),
+}
+
+/// Text stored inline (no heap allocation), up to 30 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ShortText {
+    len: u8,
+    truncated: bool,
+    buf: [u8; 30],
+}
+
+impl ShortText {
+    /// Copies `s`, cutting it at a character boundary to fit.
+    pub fn new(s: &str) -> Self {
+        let mut cut = s.len().min(30);
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let mut buf = [0u8; 30];
+        let bytes = s.as_bytes().get(..cut).unwrap_or_default();
+        if let Some(dst) = buf.get_mut(..cut) {
+            dst.copy_from_slice(bytes);
+        }
+        ShortText {
+            len: u8::try_from(cut).unwrap_or(30),
+            truncated: cut < s.len(),
+            buf,
+        }
+    }
+
+    /// The stored text (without the `…` marker).
+    pub fn as_str(&self) -> &str {
+        self.buf
+            .get(..usize::from(self.len))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Whether the original was longer.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
+impl fmt::Display for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())?;
+        if self.truncated {
+            f.write_str("…")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
+    }
+}
+
+impl Serialize for ShortText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ShortText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.strip_suffix('…') {
+            Some(stem) => {
+                let mut t = ShortText::new(stem);
+                t.truncated = true;
+                Ok(t)
+            }
+            None => Ok(ShortText::new(&s)),
+        }
+    }
+}
+
+impl fmt::Display for Observed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Observed::None => f.write_str("nothing"),
+            Observed::Bool(b) => write!(f, "{b}"),
+            Observed::Count(n) => write!(f, "{n}"),
+            Observed::Range(r) => write!(f, "{r}"),
+            Observed::Text(t) => write!(f, "{:?}", t.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_cuts_on_char_boundaries_and_round_trips() {
+        let t = ShortText::new("US-CA");
+        assert_eq!(t.as_str(), "US-CA");
+        assert!(!t.is_truncated());
+        let long = ShortText::new(&"é".repeat(20));
+        assert_eq!(long.as_str().len(), 30);
+        assert!(long.is_truncated());
+        let json = serde_json::to_string(&long).unwrap();
+        assert_eq!(serde_json::from_str::<ShortText>(&json).unwrap(), long);
+    }
+
+    #[test]
+    fn observed_serializes_untagged() {
+        let v = serde_json::to_value([
+            Observed::None,
+            Observed::Bool(true),
+            Observed::Count(3),
+            Observed::Range(Range::at_least(5)),
+            Observed::Text(ShortText::new("US")),
+        ])
+        .unwrap();
+        assert_eq!(v, serde_json::json!([null, true, 3, {"min": 5, "max": null}, "US"]));
+        let back: Vec<Observed> = serde_json::from_value(v).unwrap();
+        assert_eq!(back[4], Observed::Text(ShortText::new("US")));
+    }
+}

@@ -1,0 +1,709 @@
+//! `compile`: validate a [`PolicySpec`] and lower it to a [`Policy`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use regex::Regex;
+
+use super::compiled::*;
+use super::diagnostic::{CompileError, Diagnostic, DiagnosticCode as Code, Severity};
+use super::implies::implies;
+use super::spec::*;
+use crate::lead::geo::Geo;
+use crate::lead::product_token;
+use crate::pool::MAX_POOL_MEMBERS;
+use crate::{CountryCode, EmailKind};
+
+/// Validates a spec and compiles it into a [`Policy`], or returns every
+/// problem found ([`CompileError`]), each naming the rule and the field path.
+///
+/// Warnings of a policy that compiles are on [`Policy::warnings`].
+///
+/// ```
+/// use leadroute::policy::PolicySpec;
+///
+/// let spec = PolicySpec::from_json_str(r#"{
+///   "name": "inbound", "version": "1",
+///   "rules": [{"id": "us", "when": {"country": ["US", "XX"]}, "then": {"assign": {"pool": "nope"}}}]
+/// }"#).unwrap();
+/// let err = leadroute::compile(&spec).unwrap_err();
+/// let messages: Vec<String> = err.errors.iter().map(|d| d.to_string()).collect();
+/// assert_eq!(messages, [
+///     "error: rules[0].when.country[1] (rule `us`): `XX` is not an ISO 3166-1 alpha-2 country code",
+///     "error: rules[0].then.assign.pool (rule `us`): unknown pool `nope`",
+///     "error: fallback: the policy has no fallback; every policy needs one so every lead gets a decision",
+/// ]);
+/// ```
+pub fn compile(spec: &PolicySpec) -> Result<Policy, CompileError> {
+    let mut c = Compiler {
+        geo: Geo::default(),
+        diags: Vec::new(),
+        nodes: Vec::new(),
+        owner_index: HashMap::new(),
+        pool_index: HashMap::new(),
+        territory_index: HashMap::new(),
+        rule: None,
+    };
+    let policy = c.compile(spec);
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        c.diags.into_iter().partition(|d| d.severity == Severity::Error);
+    match policy {
+        Some(mut inner) if errors.is_empty() => {
+            inner.warnings = warnings;
+            Ok(Policy {
+                inner: Arc::new(inner),
+            })
+        }
+        _ => Err(CompileError { errors, warnings }),
+    }
+}
+
+struct Compiler {
+    geo: Geo,
+    diags: Vec<Diagnostic>,
+    nodes: Vec<NodeInfo>,
+    owner_index: HashMap<Box<str>, u32>,
+    pool_index: HashMap<Box<str>, u32>,
+    territory_index: HashMap<Box<str>, u32>,
+    /// The rule being compiled: (index, id).
+    rule: Option<(u32, String)>,
+}
+
+fn idx(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+fn arc_list(items: &[String]) -> Arc<[Arc<str>]> {
+    items.iter().map(|s| Arc::from(s.as_str())).collect()
+}
+
+fn render_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    let parts: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+impl Compiler {
+    fn diag(&mut self, severity: Severity, code: Code, path: impl Into<String>, message: impl Into<String>) {
+        self.diags.push(Diagnostic {
+            severity,
+            code,
+            rule: self.rule.as_ref().map(|(_, id)| id.clone()),
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+    fn error(&mut self, code: Code, path: impl Into<String>, message: impl Into<String>) {
+        self.diag(Severity::Error, code, path, message);
+    }
+    fn warn(&mut self, code: Code, path: impl Into<String>, message: impl Into<String>) {
+        self.diag(Severity::Warning, code, path, message);
+    }
+
+    fn compile(&mut self, spec: &PolicySpec) -> Option<Inner> {
+        if spec.name.trim().is_empty() || spec.version.trim().is_empty() {
+            self.warn(Code::MissingName, "name", "the policy has no name or version; decisions will not say which policy made them");
+        }
+        let owners = self.owners(spec);
+        let territories = self.territories(spec);
+        // Index pools first so rules and pool fallbacks can refer to any pool.
+        for (i, p) in spec.pools.iter().enumerate() {
+            if self.pool_index.insert(p.id.as_str().into(), idx(i)).is_some() {
+                self.error(Code::DuplicateId, format!("pools[{i}].id"), format!("duplicate pool id `{}`", p.id));
+            }
+        }
+        let pools: Vec<Pool> = spec
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| self.pool(i, p, &owners))
+            .collect();
+        self.pool_cycles(&pools, spec);
+
+        let mut rule_ids = HashSet::new();
+        let mut rules = Vec::with_capacity(spec.rules.len());
+        for (i, r) in spec.rules.iter().enumerate() {
+            self.rule = Some((idx(i), r.id.clone()));
+            if r.id.trim().is_empty() {
+                self.error(Code::Empty, format!("rules[{i}].id"), "a rule needs an id");
+            } else if !rule_ids.insert(r.id.as_str()) {
+                self.error(Code::DuplicateId, format!("rules[{i}].id"), format!("duplicate rule id `{}`", r.id));
+            }
+            let cond = self.cond(&r.when, &format!("rules[{i}].when"));
+            let action = self.action(&r.then, &format!("rules[{i}].then"), &owners);
+            if matches!(r.when, Condition::Always(false)) {
+                self.warn(Code::NeverMatches, format!("rules[{i}].when"), "the condition is `always: false`; the rule never matches");
+            }
+            rules.push(Rule {
+                id: Arc::from(r.id.as_str()),
+                cond,
+                action,
+            });
+        }
+        self.rule = None;
+        self.unreachable(spec);
+
+        let fallback = match &spec.fallback {
+            Some(f) => {
+                if matches!(f.assign, Assign::AccountOwner | Assign::ContactOwner) {
+                    self.error(Code::MissingFallback, "fallback.assign", "the fallback must assign a named owner, a pool or nobody: an account or contact owner may not exist");
+                }
+                Some(self.action(f, "fallback", &owners))
+            }
+            None => {
+                self.error(Code::MissingFallback, "fallback", "the policy has no fallback; every policy needs one so every lead gets a decision");
+                None
+            }
+        };
+
+        let trace_capacity = (self.nodes.len() + 2 * rules.len() + 8).min(64);
+        let owner_index = std::mem::take(&mut self.owner_index);
+        Some(Inner {
+            name: Arc::from(spec.name.as_str()),
+            version: Arc::from(spec.version.as_str()),
+            spec: spec.clone(),
+            owners,
+            owner_index,
+            territories,
+            pools,
+            rules,
+            fallback: fallback?,
+            nodes: std::mem::take(&mut self.nodes),
+            warnings: Vec::new(),
+            trace_capacity,
+        })
+    }
+
+    fn owners(&mut self, spec: &PolicySpec) -> Vec<Owner> {
+        let mut owners = Vec::with_capacity(spec.owners.len());
+        for (i, o) in spec.owners.iter().enumerate() {
+            if o.id.trim().is_empty() {
+                self.error(Code::Empty, format!("owners[{i}].id"), "an owner needs an id");
+            }
+            if self.owner_index.insert(o.id.as_str().into(), idx(i)).is_some() {
+                self.error(Code::DuplicateId, format!("owners[{i}].id"), format!("duplicate owner id `{}`", o.id));
+            }
+            owners.push(Owner {
+                id: Arc::from(o.id.as_str()),
+                active: o.active,
+                spec: o.clone(),
+            });
+        }
+        owners
+    }
+
+    fn territories(&mut self, spec: &PolicySpec) -> Vec<Territory> {
+        let mut out = Vec::with_capacity(spec.territories.len());
+        for (i, t) in spec.territories.iter().enumerate() {
+            let path = format!("territories[{i}]");
+            if self.territory_index.insert(t.id.as_str().into(), idx(i)).is_some() {
+                self.error(Code::DuplicateId, format!("{path}.id"), format!("duplicate territory id `{}`", t.id));
+            }
+            let include = self.place_set(&t.include, &path);
+            let exclude = self.place_set(&t.exclude, &format!("{path}.exclude"));
+            if include.is_empty() {
+                self.error(Code::Empty, path, format!("territory `{}` includes no country, region or postal code", t.id));
+            }
+            out.push(Territory { include, exclude });
+        }
+        out
+    }
+
+    fn place_set(&mut self, s: &PlaceSetSpec, path: &str) -> PlaceSet {
+        let countries = self.countries(&s.countries, &format!("{path}.countries"));
+        let regions = self.regions(&s.regions, &format!("{path}.regions"));
+        let postal = s
+            .postal_codes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| self.postal(p, &format!("{path}.postal_codes[{i}]")))
+            .collect();
+        PlaceSet {
+            countries,
+            regions,
+            postal,
+        }
+    }
+
+    fn country(&mut self, raw: &str, path: &str) -> Option<CountryCode> {
+        match raw.parse::<CountryCode>() {
+            Ok(c) if self.geo.is_alpha2(c.as_str()) => Some(c),
+            _ => {
+                self.error(Code::UnknownCountry, path, format!("`{raw}` is not an ISO 3166-1 alpha-2 country code"));
+                None
+            }
+        }
+    }
+
+    fn countries(&mut self, raw: &[String], path: &str) -> CountrySet {
+        let mut set = CountrySet::default();
+        for (i, c) in raw.iter().enumerate() {
+            if let Some(code) = self.country(c, &format!("{path}[{i}]")) {
+                set.insert(code);
+            }
+        }
+        set
+    }
+
+    fn regions(&mut self, raw: &[String], path: &str) -> Box<[Box<str>]> {
+        let mut out = Vec::with_capacity(raw.len());
+        for (i, r) in raw.iter().enumerate() {
+            let code = r.trim().to_ascii_uppercase();
+            let ok = match code.split_once('-') {
+                Some((cc, sub)) => {
+                    self.geo.is_alpha2(cc)
+                        && (1..=3).contains(&sub.len())
+                        && sub.chars().all(|c| c.is_ascii_alphanumeric())
+                        && (self.geo.is_region_code(&code) || !self.geo.has_region_table(cc))
+                }
+                None => false,
+            };
+            if ok {
+                out.push(code.into_boxed_str());
+            } else {
+                self.error(Code::UnknownRegion, format!("{path}[{i}]"), format!("`{r}` is not an ISO 3166-2 subdivision code such as `US-CA`"));
+            }
+        }
+        out.into_boxed_slice()
+    }
+
+    fn postal(&mut self, p: &PostalSpec, path: &str) -> PostalMatcher {
+        let country = self.country(&p.country, &format!("{path}.country"));
+        let prefixes = p
+            .prefixes
+            .iter()
+            .map(|x| x.trim().to_uppercase().into_boxed_str())
+            .collect();
+        let mut ranges = Vec::with_capacity(p.ranges.len());
+        for (i, (from, to)) in p.ranges.iter().enumerate() {
+            let (from, to) = (from.trim().to_uppercase(), to.trim().to_uppercase());
+            if from.len() != to.len() || from.is_empty() {
+                self.error(Code::InvertedRange, format!("{path}.ranges[{i}]"), format!("range [`{from}`, `{to}`] needs two ends of the same length"));
+            } else if from > to {
+                self.error(Code::InvertedRange, format!("{path}.ranges[{i}]"), format!("range [`{from}`, `{to}`] starts after it ends"));
+            } else {
+                ranges.push((from.into_boxed_str(), to.into_boxed_str()));
+            }
+        }
+        if p.prefixes.is_empty() && p.ranges.is_empty() {
+            self.error(Code::Empty, path, "a postal-code set needs prefixes or ranges");
+        }
+        PostalMatcher {
+            country,
+            prefixes,
+            ranges: ranges.into_boxed_slice(),
+        }
+    }
+
+    fn owner_ref(&mut self, id: &str, path: &str, direct: bool, owners: &[Owner]) -> Option<u32> {
+        match self.owner_index.get(id).copied() {
+            Some(i) => {
+                if direct && owners.get(i as usize).is_some_and(|o| !o.active) {
+                    self.error(Code::InactiveOwner, path, format!("owner `{id}` is inactive and cannot be assigned directly"));
+                }
+                Some(i)
+            }
+            None => {
+                self.error(Code::UnknownOwner, path, format!("unknown owner `{id}`"));
+                None
+            }
+        }
+    }
+
+    fn pool_ref(&mut self, id: &str, path: &str) -> Option<u32> {
+        let found = self.pool_index.get(id).copied();
+        if found.is_none() {
+            self.error(Code::UnknownPool, path, format!("unknown pool `{id}`"));
+        }
+        found
+    }
+
+    fn target(&mut self, t: &Target, path: &str, owners: &[Owner]) -> Option<TargetC> {
+        match t {
+            Target::Owner(id) => self.owner_ref(id, &format!("{path}.owner"), true, owners).map(TargetC::Owner),
+            Target::Pool(id) => self.pool_ref(id, &format!("{path}.pool")).map(TargetC::Pool),
+        }
+    }
+
+    fn pool(&mut self, i: usize, p: &PoolSpec, owners: &[Owner]) -> Pool {
+        let path = format!("pools[{i}]");
+        if p.members.is_empty() {
+            self.error(Code::EmptyPool, format!("{path}.members"), format!("pool `{}` has no members", p.id));
+        }
+        if p.members.len() > MAX_POOL_MEMBERS {
+            self.error(Code::TooManyMembers, format!("{path}.members"), format!("pool `{}` has {} members; the limit is {MAX_POOL_MEMBERS}", p.id, p.members.len()));
+        }
+        let mut seen = HashSet::new();
+        let mut members = Vec::with_capacity(p.members.len());
+        for (m, member) in p.members.iter().enumerate() {
+            let mpath = format!("{path}.members[{m}]");
+            if !seen.insert(member.owner.as_str()) {
+                self.error(Code::DuplicateId, format!("{mpath}.owner"), format!("owner `{}` is in pool `{}` twice", member.owner, p.id));
+            }
+            if member.weight == 0 {
+                self.error(Code::InvalidNumber, format!("{mpath}.weight"), "weight must be at least 1 (remove the member instead)");
+            }
+            let capacity = member.capacity.or(p.capacity);
+            if capacity.is_some_and(|c| c.max == 0) {
+                self.error(Code::InvalidNumber, format!("{mpath}.capacity.max"), "a capacity of 0 would never assign; remove the member instead");
+            }
+            if let Some(o) = self.owner_ref(&member.owner, &format!("{mpath}.owner"), false, owners) {
+                if owners.get(o as usize).is_some_and(|x| !x.active) {
+                    self.warn(Code::InactivePoolMember, format!("{mpath}.owner"), format!("owner `{}` is inactive and will always be skipped", member.owner));
+                }
+                members.push(Member {
+                    owner: o,
+                    weight: member.weight.max(1),
+                    capacity,
+                });
+            }
+        }
+        let fallback = p
+            .fallback
+            .as_ref()
+            .and_then(|t| self.target(t, &format!("{path}.fallback"), owners));
+        Pool {
+            id: Arc::from(p.id.as_str()),
+            members,
+            fallback,
+        }
+    }
+
+    fn pool_cycles(&mut self, pools: &[Pool], spec: &PolicySpec) {
+        for (start, _) in pools.iter().enumerate() {
+            let mut seen = HashSet::new();
+            let mut at = start;
+            while let Some(TargetC::Pool(next)) = pools.get(at).and_then(|p| p.fallback) {
+                if !seen.insert(at) {
+                    break;
+                }
+                if next as usize == start {
+                    let id = spec.pools.get(start).map(|p| p.id.as_str()).unwrap_or_default();
+                    self.error(Code::PoolCycle, format!("pools[{start}].fallback"), format!("pool `{id}`'s fallbacks lead back to itself"));
+                    break;
+                }
+                at = next as usize;
+            }
+        }
+    }
+
+    fn action(&mut self, a: &ActionSpec, path: &str, owners: &[Owner]) -> Action {
+        let assign = match &a.assign {
+            Assign::AccountOwner => AssignC::AccountOwner,
+            Assign::ContactOwner => AssignC::ContactOwner,
+            Assign::Owner(id) => self
+                .owner_ref(id, &format!("{path}.assign.owner"), true, owners)
+                .map_or(AssignC::Nobody, |o| AssignC::Target(TargetC::Owner(o))),
+            Assign::Pool(id) => self
+                .pool_ref(id, &format!("{path}.assign.pool"))
+                .map_or(AssignC::Nobody, |p| AssignC::Target(TargetC::Pool(p))),
+            Assign::Nobody => AssignC::Nobody,
+        };
+        let experience = match &a.experience {
+            ExperienceSpec::BookMeeting { calendar } => match calendar {
+                CalendarSpec::AssignedOwner => {
+                    if a.assign == Assign::Nobody {
+                        self.error(Code::NoCalendar, format!("{path}.experience"), "book_meeting on the assigned owner's calendar, but the action assigns nobody");
+                    }
+                    ExperienceC::BookMeeting(None)
+                }
+                CalendarSpec::Owner(id) => {
+                    ExperienceC::BookMeeting(self.owner_ref(id, &format!("{path}.experience.book_meeting.calendar.owner"), true, owners))
+                }
+            },
+            ExperienceSpec::Confirmation => ExperienceC::Confirmation,
+            ExperienceSpec::CustomerSuccess => ExperienceC::CustomerSuccess,
+            ExperienceSpec::Nurture => ExperienceC::Nurture,
+            ExperienceSpec::ManualReview => ExperienceC::ManualReview,
+            ExperienceSpec::Reject { reason } => ExperienceC::Reject(reason.as_deref().map(Arc::from)),
+        };
+        let if_unavailable = match &a.if_unavailable {
+            IfUnavailable::NextRule => NextC::NextRule,
+            IfUnavailable::Fallback => NextC::Fallback,
+            IfUnavailable::Assign(t) => self
+                .target(t, &format!("{path}.if_unavailable.assign"), owners)
+                .map_or(NextC::NextRule, NextC::Target),
+        };
+        Action {
+            assign,
+            experience,
+            if_unavailable,
+            tags: arc_list(&a.tags),
+            priority: a.priority,
+            sla_minutes: a.sla_minutes,
+        }
+    }
+
+    fn node(&mut self, path: &str, field: &'static str, op: &'static str, expected: String) -> u32 {
+        self.nodes.push(NodeInfo {
+            rule: self.rule.as_ref().map(|(i, _)| *i),
+            path: path.to_owned(),
+            field,
+            op,
+            expected,
+        });
+        idx(self.nodes.len() - 1)
+    }
+
+    fn leaf(&mut self, pred: Pred, path: &str, field: &'static str, op: &'static str, expected: String) -> Cond {
+        let n = self.node(path, field, op, expected);
+        Cond::Leaf(pred, n)
+    }
+
+    fn text_list(&mut self, raw: &[String], path: &str) -> Box<[Box<str>]> {
+        if raw.is_empty() {
+            self.error(Code::Empty, path, "an empty list never matches");
+        }
+        raw.iter()
+            .map(|s| s.trim().to_lowercase().into_boxed_str())
+            .collect()
+    }
+
+    fn cond(&mut self, c: &Condition, path: &str) -> Cond {
+        match c {
+            Condition::All(items) | Condition::Any(items) => {
+                let all = matches!(c, Condition::All(_));
+                let key = if all { "all" } else { "any" };
+                let children: Vec<Cond> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| self.cond(x, &format!("{path}.{key}[{i}]")))
+                    .collect();
+                let n = self.node(path, key, key, format!("{} conditions", items.len()));
+                if all {
+                    Cond::All(children.into_boxed_slice(), n)
+                } else {
+                    Cond::Any(children.into_boxed_slice(), n)
+                }
+            }
+            Condition::Not(inner) => {
+                let child = self.cond(inner, &format!("{path}.not"));
+                let n = self.node(path, "not", "not", String::new());
+                Cond::Not(Box::new(child), n)
+            }
+            Condition::Always(b) => self.leaf(Pred::Always(*b), path, "always", "is", b.to_string()),
+            Condition::Territory(id) => {
+                let p = format!("{path}.territory");
+                match self.territory_index.get(id.as_str()).copied() {
+                    Some(t) => self.leaf(Pred::Territory(t), &p, "territory", "in", id.clone()),
+                    None => {
+                        self.error(Code::UnknownTerritory, p.clone(), format!("unknown territory `{id}`"));
+                        self.leaf(Pred::Always(false), &p, "territory", "in", id.clone())
+                    }
+                }
+            }
+            Condition::Country(list) => {
+                let p = format!("{path}.country");
+                if list.is_empty() {
+                    self.error(Code::Empty, p.clone(), "an empty list never matches");
+                }
+                let set = self.countries(list, &p);
+                self.leaf(Pred::Country(set), &p, "country", "in", render_list(list.iter().map(|c| c.to_ascii_uppercase())))
+            }
+            Condition::Region(list) => {
+                let p = format!("{path}.region");
+                if list.is_empty() {
+                    self.error(Code::Empty, p.clone(), "an empty list never matches");
+                }
+                let regions = self.regions(list, &p);
+                let expected = render_list(regions.iter());
+                self.leaf(Pred::Region(regions), &p, "region", "in", expected)
+            }
+            Condition::PostalCode(spec) => {
+                let p = format!("{path}.postal_code");
+                let m = self.postal(spec, &p);
+                let expected = format!("{} prefixes {} ranges {}", spec.country, render_list(&spec.prefixes), render_list(spec.ranges.iter().map(|(a, b)| format!("{a}..{b}"))));
+                self.leaf(Pred::Postal(m), &p, "postal_code", "matches", expected)
+            }
+            Condition::Employees(b) | Condition::AnnualRevenue(b) => {
+                let employees = matches!(c, Condition::Employees(_));
+                let field = if employees { "employees" } else { "annual_revenue" };
+                let p = format!("{path}.{field}");
+                if let (Some(lo), Some(hi)) = (b.min, b.max) {
+                    if lo > hi {
+                        self.error(Code::InvertedRange, p.clone(), format!("min {lo} is above max {hi}"));
+                    }
+                }
+                if b.min.is_none() && b.max.is_none() {
+                    self.error(Code::Empty, p.clone(), "bounds need a min, a max or both");
+                }
+                let expected = match (b.min, b.max) {
+                    (Some(lo), Some(hi)) => format!("{lo}..={hi}"),
+                    (Some(lo), None) => format!(">= {lo}"),
+                    (None, Some(hi)) => format!("<= {hi}"),
+                    (None, None) => "anything".into(),
+                };
+                let pred = if employees { Pred::Employees(b.min, b.max) } else { Pred::Revenue(b.min, b.max) };
+                self.leaf(pred, &p, field, "within", expected)
+            }
+            Condition::ProductInterest(list) => {
+                let p = format!("{path}.product_interest");
+                if list.is_empty() {
+                    self.error(Code::Empty, p.clone(), "an empty list never matches");
+                }
+                let tokens: Box<[Box<str>]> = list.iter().map(|t| product_token(t).into_boxed_str()).collect();
+                let expected = render_list(tokens.iter());
+                self.leaf(Pred::Product(tokens), &p, "product_interest", "any_of", expected)
+            }
+            Condition::EmailKind(kinds) => {
+                let p = format!("{path}.email_kind");
+                if kinds.is_empty() {
+                    self.error(Code::Empty, p.clone(), "an empty list never matches");
+                }
+                let mask = kinds.iter().fold(0u8, |m, k| m | kind_bit(*k));
+                self.leaf(Pred::EmailKind(mask), &p, "email_kind", "in", render_list(kinds.iter().map(|k| k.as_str())))
+            }
+            Condition::Source(l) => self.text(TextField::Source, "source", l, path),
+            Condition::UtmSource(l) => self.text(TextField::UtmSource, "utm_source", l, path),
+            Condition::UtmMedium(l) => self.text(TextField::UtmMedium, "utm_medium", l, path),
+            Condition::UtmCampaign(l) => self.text(TextField::UtmCampaign, "utm_campaign", l, path),
+            Condition::UtmTerm(l) => self.text(TextField::UtmTerm, "utm_term", l, path),
+            Condition::UtmContent(l) => self.text(TextField::UtmContent, "utm_content", l, path),
+            Condition::CompanyDomain(l) => self.text(TextField::CompanyDomain, "company_domain", l, path),
+            Condition::Attribute(test) => {
+                let p = format!("{path}.attribute");
+                let (m, op, expected) = self.value_test(&test.test, &p);
+                self.leaf(Pred::Attribute(test.key.as_str().into(), m), &p, "attribute", op, format!("{} {expected}", test.key))
+            }
+            Condition::Account(t) => self.account(t, &format!("{path}.account")),
+            Condition::Contact(t) => {
+                let p = format!("{path}.contact");
+                let mut parts = Vec::new();
+                if let Some(b) = t.exists {
+                    parts.push(self.leaf(Pred::ContactExists(b), &format!("{p}.exists"), "contact.exists", "is", b.to_string()));
+                }
+                if let Some(b) = t.has_owner {
+                    parts.push(self.leaf(Pred::ContactHasOwner(b), &format!("{p}.has_owner"), "contact.has_owner", "is", b.to_string()));
+                }
+                if let Some(b) = t.owner_active {
+                    parts.push(self.leaf(Pred::ContactOwnerActive(b), &format!("{p}.owner_active"), "contact.owner_active", "is", b.to_string()));
+                }
+                self.group(parts, &p, "contact")
+            }
+        }
+    }
+
+    fn account(&mut self, t: &AccountTest, p: &str) -> Cond {
+        let mut parts = Vec::new();
+        if let Some(b) = t.exists {
+            parts.push(self.leaf(Pred::AccountExists(b), &format!("{p}.exists"), "account.exists", "is", b.to_string()));
+        }
+        if let Some(b) = t.has_owner {
+            parts.push(self.leaf(Pred::AccountHasOwner(b), &format!("{p}.has_owner"), "account.has_owner", "is", b.to_string()));
+        }
+        if let Some(b) = t.owner_active {
+            parts.push(self.leaf(Pred::AccountOwnerActive(b), &format!("{p}.owner_active"), "account.owner_active", "is", b.to_string()));
+        }
+        if let Some(b) = t.is_customer {
+            parts.push(self.leaf(Pred::AccountIsCustomer(b), &format!("{p}.is_customer"), "account.is_customer", "is", b.to_string()));
+        }
+        if let Some(tiers) = &t.tier {
+            let tp = format!("{p}.tier");
+            let list = self.text_list(tiers, &tp);
+            let expected = render_list(list.iter());
+            parts.push(self.leaf(Pred::AccountTier(list), &tp, "account.tier", "in", expected));
+        }
+        if let Some(f) = &t.field {
+            let fp = format!("{p}.field");
+            let (m, op, expected) = self.value_test(&f.test, &fp);
+            parts.push(self.leaf(Pred::AccountField(f.key.as_str().into(), m), &fp, "account.field", op, format!("{} {expected}", f.key)));
+        }
+        self.group(parts, p, "account")
+    }
+
+    /// One part stands alone; several are an implicit `all`.
+    fn group(&mut self, mut parts: Vec<Cond>, path: &str, what: &str) -> Cond {
+        match parts.len() {
+            0 => {
+                self.error(Code::Empty, path, format!("the {what} test names no fact to check"));
+                self.leaf(Pred::Always(false), path, "always", "is", "false".into())
+            }
+            1 => parts.pop().unwrap_or(Cond::Leaf(Pred::Always(false), 0)),
+            n => {
+                let node = self.node(path, "all", "all", format!("{n} conditions"));
+                Cond::All(parts.into_boxed_slice(), node)
+            }
+        }
+    }
+
+    fn text(&mut self, field: TextField, name: &'static str, list: &[String], path: &str) -> Cond {
+        let p = format!("{path}.{name}");
+        let values = self.text_list(list, &p);
+        let expected = render_list(values.iter());
+        self.leaf(Pred::Text(field, values), &p, name, "in", expected)
+    }
+
+    fn value_test(&mut self, t: &ValueTest, path: &str) -> (ValueMatch, &'static str, String) {
+        match t {
+            ValueTest::Equals(_) | ValueTest::OneOf(_) => {
+                let (items, op): (Vec<&serde_json::Value>, _) = match t {
+                    ValueTest::OneOf(vs) => (vs.iter().collect(), "one_of"),
+                    ValueTest::Equals(v) => (vec![v], "equals"),
+                    _ => (Vec::new(), "equals"),
+                };
+                let mut texts = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match scalar_text(item) {
+                        Some(text) => texts.push(text.into_boxed_str()),
+                        None => self.error(Code::Empty, format!("{path}.{op}[{i}]"), "compare with text, numbers or booleans (use `exists` for presence)"),
+                    }
+                }
+                if texts.is_empty() && op == "one_of" {
+                    self.error(Code::Empty, format!("{path}.one_of"), "an empty list never matches");
+                }
+                let expected = render_list(texts.iter());
+                (ValueMatch::OneOf(texts.into_boxed_slice()), op, expected)
+            }
+            ValueTest::Exists(b) => (ValueMatch::Exists(*b), "exists", b.to_string()),
+            ValueTest::Regex(re) => match Regex::new(re) {
+                Ok(r) => (ValueMatch::Regex(r), "regex", format!("/{re}/")),
+                Err(e) => {
+                    self.error(Code::InvalidRegex, format!("{path}.regex"), format!("invalid regular expression: {e}"));
+                    (ValueMatch::Exists(false), "regex", format!("/{re}/"))
+                }
+            },
+        }
+    }
+
+    /// Rule `j` can never match if an earlier rule `i` always wins whenever
+    /// `j`'s condition holds: `when_j` implies `when_i`, and rule `i` cannot
+    /// fall through to the next rule.
+    fn unreachable(&mut self, spec: &PolicySpec) {
+        for (j, later) in spec.rules.iter().enumerate() {
+            for earlier in spec.rules.iter().take(j) {
+                if !falls_through(&earlier.then) && implies(&later.when, &earlier.when) {
+                    self.rule = Some((idx(j), later.id.clone()));
+                    let how = if later.when == earlier.when { "the same as" } else { "covered by" };
+                    self.error(
+                        Code::UnreachableRule,
+                        format!("rules[{j}].when"),
+                        format!("rule `{}` can never match: its condition is {how} that of earlier rule `{}`, which always decides first", later.id, earlier.id),
+                    );
+                    self.rule = None;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Whether a matched rule can hand the lead on to the next rule.
+fn falls_through(a: &ActionSpec) -> bool {
+    // Named owners are checked active at compile time; pools can run out of
+    // eligible members at run time, so they count as able to fail.
+    let can_fail = matches!(a.assign, Assign::AccountOwner | Assign::ContactOwner | Assign::Pool(_));
+    can_fail
+        && match &a.if_unavailable {
+            IfUnavailable::NextRule => true,
+            IfUnavailable::Fallback => false,
+            IfUnavailable::Assign(Target::Owner(_)) => false,
+            IfUnavailable::Assign(Target::Pool(_)) => true,
+        }
+}
+
+pub(crate) fn kind_bit(k: EmailKind) -> u8 {
+    match k {
+        EmailKind::Business => 1,
+        EmailKind::Free => 2,
+        EmailKind::Disposable => 4,
+    }
+}

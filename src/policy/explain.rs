@@ -1,0 +1,229 @@
+//! Rendering a decision's compact trace into something people read: "why did
+//! this lead go to Bob?"
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::compiled::Policy;
+use crate::context::CrmStatus;
+use crate::decision::*;
+
+/// A decision's trace with every index resolved: rule ids, condition paths,
+/// operators, expected and observed values, pool members by owner id.
+///
+/// Serializes to JSON; `Display` renders a short human-readable account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Explanation {
+    /// One sentence: who, how, by which rule, under which policy.
+    pub summary: String,
+    /// Every step, in evaluation order.
+    pub steps: Vec<Step>,
+}
+
+/// One explained step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Step {
+    /// A condition (leaf or `all`/`any`/`not`).
+    Condition {
+        /// Rule id.
+        rule: String,
+        /// Path in the spec (`rules[1].when.all[0].country`).
+        path: String,
+        /// What was tested (`country`, `account.has_owner`, …).
+        field: String,
+        /// The operator (`in`, `within`, `is`, `any_of`, `regex`, …).
+        op: String,
+        /// The expected value, as written.
+        expected: String,
+        /// The observed value.
+        observed: Observed,
+        /// The result.
+        result: bool,
+    },
+    /// A rule's verdict.
+    Rule {
+        /// Rule id.
+        rule: String,
+        /// Whether its condition held.
+        matched: bool,
+    },
+    /// An assignee could not take the lead.
+    Unavailable {
+        /// Rule id (`None`: the fallback).
+        rule: Option<String>,
+        /// Why.
+        reason: Unavailable,
+    },
+    /// A pool member passed over.
+    PoolSkip {
+        /// Pool id.
+        pool: String,
+        /// Owner id.
+        owner: String,
+        /// Why.
+        reason: SkipReason,
+    },
+    /// The pool member chosen.
+    PoolChoice {
+        /// Pool id.
+        pool: String,
+        /// Owner id.
+        owner: String,
+        /// Why this member.
+        why: String,
+    },
+    /// A pool with nobody eligible handed over to its fallback.
+    PoolFallback {
+        /// Pool id.
+        pool: String,
+    },
+    /// The policy fallback decided.
+    Fallback {
+        /// Why.
+        why: String,
+    },
+    /// CRM facts were unavailable.
+    CrmUnavailable {
+        /// What happened.
+        status: CrmStatus,
+    },
+}
+
+impl Policy {
+    /// Resolves a decision's trace against this policy (the one that made
+    /// it) into an [`Explanation`].
+    ///
+    /// ```
+    /// use leadroute::{compile, Context, LeadInput, Normalizer};
+    /// use leadroute::policy::{ActionSpec, Condition, OwnerSpec, PolicySpec};
+    ///
+    /// let spec = PolicySpec::builder("inbound", "7")
+    ///     .owner(OwnerSpec::new("bob", "Bob"))
+    ///     .owner(OwnerSpec::new("queue", "Inbound queue"))
+    ///     .rule("us", Condition::country(["US"]), ActionSpec::owner("bob"))
+    ///     .fallback(ActionSpec::owner("queue"))
+    ///     .build();
+    /// let policy = compile(&spec).unwrap();
+    /// let mut input = LeadInput::from_email("x@acme.com");
+    /// input.country = Some("USA".into());
+    /// let lead = Normalizer::default().normalize(&input).unwrap().lead;
+    /// let decision = policy.evaluate(&lead, &Context::at_unix(0));
+    /// let text = policy.explain(&decision).to_string();
+    /// assert!(text.starts_with("Assigned to bob (owner named by rule `us`) [policy inbound v7]"));
+    /// assert!(text.contains("rule `us`: matched"));
+    /// assert!(text.contains("country in [US]: observed \"US\" → true"));
+    /// ```
+    pub fn explain(&self, decision: &RouteDecision) -> Explanation {
+        let p = &*self.inner;
+        let rule_id = |r: u32| p.rules.get(r as usize).map_or_else(|| format!("#{r}"), |r| r.id.to_string());
+        let pool_id = |i: u32| p.pools.get(i as usize).map_or_else(|| format!("#{i}"), |x| x.id.to_string());
+        let member_id = |pool: u32, m: u32| {
+            p.pools
+                .get(pool as usize)
+                .and_then(|x| x.members.get(m as usize))
+                .and_then(|m| p.owners.get(m.owner as usize))
+                .map_or_else(|| format!("#{m}"), |o| o.id.to_string())
+        };
+        let steps = decision
+            .trace
+            .events
+            .iter()
+            .map(|e| match *e {
+                TraceEvent::Condition { node, observed, result } => {
+                    let info = p.nodes.get(node as usize);
+                    Step::Condition {
+                        rule: info.and_then(|n| n.rule).map_or_else(String::new, rule_id),
+                        path: info.map(|n| n.path.clone()).unwrap_or_default(),
+                        field: info.map(|n| n.field.to_owned()).unwrap_or_default(),
+                        op: info.map(|n| n.op.to_owned()).unwrap_or_default(),
+                        expected: info.map(|n| n.expected.clone()).unwrap_or_default(),
+                        observed,
+                        result,
+                    }
+                }
+                TraceEvent::Rule { rule, matched } => Step::Rule { rule: rule_id(rule), matched },
+                TraceEvent::Unavailable { rule, reason } => Step::Unavailable { rule: rule.map(rule_id), reason },
+                TraceEvent::PoolSkip { pool, member, reason } => Step::PoolSkip { pool: pool_id(pool), owner: member_id(pool, member), reason },
+                TraceEvent::PoolChoice { pool, member, current, eligible_weight, eligible, replay } => Step::PoolChoice {
+                    pool: pool_id(pool),
+                    owner: member_id(pool, member),
+                    why: if replay {
+                        "this lead id was already assigned by this pool; same owner again".into()
+                    } else {
+                        format!("highest rotation counter ({current}) among {eligible} eligible member(s) with total weight {eligible_weight}")
+                    },
+                },
+                TraceEvent::PoolFallback { pool } => Step::PoolFallback { pool: pool_id(pool) },
+                TraceEvent::Fallback { reason } => Step::Fallback {
+                    why: match reason {
+                        FallbackReason::NoRuleMatched => "no rule matched".into(),
+                        FallbackReason::RuleAsked { rule } => format!("rule `{}` could not assign and sends such leads to the fallback", rule_id(rule)),
+                    },
+                },
+                TraceEvent::CrmUnavailable { status } => Step::CrmUnavailable { status },
+            })
+            .collect();
+        Explanation { summary: summary(decision), steps }
+    }
+}
+
+fn summary(d: &RouteDecision) -> String {
+    let who = d.owner.as_deref().map_or_else(|| "Not assigned to anyone".to_owned(), |o| format!("Assigned to {o}"));
+    let how = match &d.assigned_by {
+        AssignedBy::AccountOwner => "the matched account's owner".to_owned(),
+        AssignedBy::ContactOwner => "the existing contact's owner".to_owned(),
+        AssignedBy::Owner => "owner named".to_owned(),
+        AssignedBy::Pool(p) => format!("round robin in pool `{p}`"),
+        AssignedBy::Nobody => "no assignee".to_owned(),
+    };
+    let by = match &d.rule {
+        Some(r) => format!("by rule `{r}`"),
+        None => "by the fallback".to_owned(),
+    };
+    format!(
+        "{who} ({how} {by}) [policy {} v{}]; experience: {}",
+        d.policy_name,
+        d.policy_version,
+        d.experience.name()
+    )
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.summary)?;
+        for step in &self.steps {
+            match step {
+                Step::Condition { field, op, expected, observed, result, .. } => {
+                    writeln!(f, "    {field} {op} {expected}: observed {observed} → {result}")?
+                }
+                Step::Rule { rule, matched } => {
+                    writeln!(f, "  rule `{rule}`: {}", if *matched { "matched" } else { "did not match" })?
+                }
+                Step::Unavailable { rule, reason } => writeln!(
+                    f,
+                    "  {} could not assign: {}",
+                    rule.as_deref().map_or_else(|| "the fallback".to_owned(), |r| format!("rule `{r}`")),
+                    serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+                )?,
+                Step::PoolSkip { pool, owner, reason } => {
+                    let why = match reason {
+                        SkipReason::Inactive => "inactive".to_owned(),
+                        SkipReason::Unavailable => "unavailable".to_owned(),
+                        SkipReason::AtCapacity { count, max } => format!("at capacity ({count}/{max})"),
+                        SkipReason::NotNext { current } => format!("not next (counter {current})"),
+                    };
+                    writeln!(f, "    pool `{pool}`: {owner} skipped: {why}")?
+                }
+                Step::PoolChoice { pool, owner, why } => writeln!(f, "    pool `{pool}`: {owner} chosen: {why}")?,
+                Step::PoolFallback { pool } => writeln!(f, "    pool `{pool}`: nobody eligible; using the pool's fallback")?,
+                Step::Fallback { why } => writeln!(f, "  fallback: {why}")?,
+                Step::CrmUnavailable { status } => writeln!(f, "  CRM facts unavailable ({status:?}); routed without them")?,
+            }
+        }
+        Ok(())
+    }
+}

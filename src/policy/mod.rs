@@ -1,0 +1,93 @@
+//! Routing policies: written as data ([`PolicySpec`], JSON or TOML) or built
+//! in Rust, checked by [`compile`](crate::compile), evaluated by
+//! [`Policy::evaluate`](crate::Policy::evaluate).
+//!
+//! # The format
+//!
+//! A policy has a `name` and `version` (recorded in every decision), an
+//! `owners` directory, named `territories` and `pools`, ordered `rules`
+//! (first match wins) and a mandatory `fallback`:
+//!
+//! ```
+//! # use leadroute::policy::PolicySpec;
+//! let spec = PolicySpec::from_json_str(r#"{
+//!   "name": "inbound", "version": "2026-11-24",
+//!   "owners": [
+//!     {"id": "ana", "name": "Ana Ruiz", "email": "ana@example.com", "crm_ids": {"hubspot": "901"}},
+//!     {"id": "bob", "name": "Bob Li", "timezone": "America/New_York"},
+//!     {"id": "cara", "name": "Cara Diaz", "active": false},
+//!     {"id": "inbound-queue", "name": "Inbound queue"}
+//!   ],
+//!   "territories": [
+//!     {"id": "us-west", "regions": ["US-CA", "US-WA", "US-OR"],
+//!      "exclude": {"postal_codes": [{"country": "US", "prefixes": ["941"]}]}}
+//!   ],
+//!   "pools": [
+//!     {"id": "enterprise-us", "members": [{"owner": "ana", "weight": 3}, {"owner": "bob"}],
+//!      "capacity": {"max": 20, "per": "day"}, "fallback": {"owner": "inbound-queue"}}
+//!   ],
+//!   "rules": [
+//!     {"id": "existing-account",
+//!      "when": {"account": {"has_owner": true, "owner_active": true}},
+//!      "then": {"assign": "account_owner", "experience": {"book_meeting": {"calendar": "assigned_owner"}}}},
+//!     {"id": "us-enterprise",
+//!      "when": {"all": [{"country": ["US"]}, {"employees": {"min": 201}}]},
+//!      "then": {"assign": {"pool": "enterprise-us"}, "experience": {"book_meeting": {}},
+//!               "tags": ["enterprise"], "priority": "high", "sla_minutes": 15}},
+//!     {"id": "spam",
+//!      "when": {"email_kind": ["disposable"]},
+//!      "then": {"assign": "nobody", "experience": {"reject": {"reason": "disposable email"}}}}
+//!   ],
+//!   "fallback": {"assign": {"owner": "inbound-queue"}, "experience": "confirmation"}
+//! }"#).unwrap();
+//! let policy = leadroute::compile(&spec).unwrap();
+//! assert_eq!(policy.rule_ids().count(), 3);
+//! ```
+//!
+//! The same policy in TOML reads naturally too; see
+//! `examples/policies/seed.toml` in the repository.
+//!
+//! ## Conditions
+//!
+//! See [`Condition`] for every test. Lists mean "any of"; text compares
+//! case-insensitively; `employees`/`annual_revenue` bounds hold when the
+//! lead's whole range lies within them; a missing lead value never matches
+//! (use `not` to route unknowns).
+//!
+//! ## Actions
+//!
+//! `assign` is `"account_owner"`, `"contact_owner"`, `{"owner": id}`,
+//! `{"pool": id}` or `"nobody"`. When the assignee cannot take the lead (no
+//! account owner, an unknown or inactive owner, a pool with nobody eligible
+//! and no pool fallback), `if_unavailable` says what happens next:
+//! `"next_rule"` (the default), `"fallback"`, or `{"assign": {"owner"|"pool": id}}`.
+//! Direct owners are checked for being active; pool members also for
+//! availability and capacity. `experience` is one of [`ExperienceSpec`]'s
+//! forms; `tags`, `priority` and `sla_minutes` are passed through to the
+//! decision.
+//!
+//! ## Compile-time checks
+//!
+//! [`compile`](crate::compile) reports every problem at once with its rule id
+//! and path ([`Diagnostic`]): unknown owner, pool and territory references;
+//! invalid regexes; unknown country and region codes; inverted ranges;
+//! duplicate ids; empty pools, lists and territories; zero weights and
+//! capacities; pool fallback cycles; a missing fallback; direct assignment to
+//! an inactive owner; and rules that can never match because an earlier rule
+//! with an identical or broader condition always decides first. Inactive pool
+//! members and never-true conditions are warnings.
+
+mod compile;
+mod compiled;
+mod diagnostic;
+mod eval;
+mod explain;
+mod implies;
+mod spec;
+
+pub use compile::compile;
+pub use compiled::Policy;
+pub use diagnostic::{CompileError, Diagnostic, DiagnosticCode, Severity};
+pub use eval::{AssignError, EvalOptions};
+pub use explain::{Explanation, Step};
+pub use spec::*;

@@ -1,0 +1,814 @@
+//! The policy spec: what RevOps writes, as serde data (JSON, TOML) or built
+//! in Rust with [`PolicySpec::builder`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::EmailKind;
+
+/// A routing policy as written: owners, territories, pools, ordered rules and
+/// a mandatory fallback. Turn it into a [`Policy`](crate::Policy) with
+/// [`compile`](crate::compile).
+///
+/// See the [module docs](crate::policy) for the format with a complete example.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PolicySpec {
+    /// Policy name, recorded in every decision.
+    pub name: String,
+    /// Policy version, recorded in every decision (any string: `"2026-11-24.1"`, a git sha…).
+    pub version: String,
+    /// The owners directory.
+    #[serde(default)]
+    pub owners: Vec<OwnerSpec>,
+    /// Named territories.
+    #[serde(default)]
+    pub territories: Vec<TerritorySpec>,
+    /// Named pools (teams).
+    #[serde(default)]
+    pub pools: Vec<PoolSpec>,
+    /// Rules, evaluated in order; the first whose `when` holds wins.
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    /// What happens when no rule matches. Required: a spec without one does
+    /// not compile.
+    #[serde(default)]
+    pub fallback: Option<ActionSpec>,
+}
+
+impl PolicySpec {
+    /// Parses a spec from JSON.
+    pub fn from_json_str(s: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(s)
+    }
+
+    /// Parses a spec from TOML.
+    #[cfg(feature = "toml")]
+    pub fn from_toml_str(s: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(s)
+    }
+
+    /// Renders the spec as pretty JSON.
+    pub fn to_json_string(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Renders the spec as TOML.
+    #[cfg(feature = "toml")]
+    pub fn to_toml_string(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+
+    /// Starts a spec in Rust.
+    pub fn builder(name: impl Into<String>, version: impl Into<String>) -> PolicyBuilder {
+        PolicyBuilder {
+            spec: PolicySpec {
+                name: name.into(),
+                version: version.into(),
+                ..PolicySpec::default()
+            },
+        }
+    }
+}
+
+/// Builds a [`PolicySpec`] in Rust; produces exactly the data a JSON or TOML
+/// file would.
+///
+/// ```
+/// use leadroute::policy::{ActionSpec, Condition, ExperienceSpec, OwnerSpec, PolicySpec, PoolSpec};
+///
+/// let spec = PolicySpec::builder("inbound", "1")
+///     .owner(OwnerSpec::new("ana", "Ana"))
+///     .owner(OwnerSpec::new("bob", "Bob"))
+///     .pool(PoolSpec::new("sales").member("ana", 1).member("bob", 1))
+///     .rule("existing", Condition::account_has_owner(), ActionSpec::account_owner())
+///     .fallback(ActionSpec::pool("sales").experience(ExperienceSpec::Confirmation))
+///     .build();
+/// let policy = leadroute::compile(&spec).unwrap();
+/// assert_eq!(policy.rule_ids().collect::<Vec<_>>(), ["existing"]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PolicyBuilder {
+    spec: PolicySpec,
+}
+
+impl PolicyBuilder {
+    /// Adds an owner.
+    pub fn owner(mut self, owner: OwnerSpec) -> Self {
+        self.spec.owners.push(owner);
+        self
+    }
+    /// Adds a territory.
+    pub fn territory(mut self, territory: TerritorySpec) -> Self {
+        self.spec.territories.push(territory);
+        self
+    }
+    /// Adds a pool.
+    pub fn pool(mut self, pool: PoolSpec) -> Self {
+        self.spec.pools.push(pool);
+        self
+    }
+    /// Appends a rule.
+    pub fn rule(mut self, id: impl Into<String>, when: Condition, then: ActionSpec) -> Self {
+        self.spec.rules.push(RuleSpec {
+            id: id.into(),
+            description: None,
+            when,
+            then,
+        });
+        self
+    }
+    /// Sets the fallback.
+    pub fn fallback(mut self, action: ActionSpec) -> Self {
+        self.spec.fallback = Some(action);
+        self
+    }
+    /// Finishes the spec.
+    pub fn build(self) -> PolicySpec {
+        self.spec
+    }
+}
+
+/// One person (or queue) leads can be assigned to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct OwnerSpec {
+    /// Unique id used in rules, pools and decisions.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Ids of this owner in external systems (`{"hubspot": "123", "salesforce": "005…"}`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub crm_ids: BTreeMap<String, String>,
+    /// Inactive owners (departed, disabled) are never assigned.
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// IANA time zone name, for the caller's availability logic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Free-form attributes: skills, languages, …
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl OwnerSpec {
+    /// An active owner with an id and a display name.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        OwnerSpec {
+            id: id.into(),
+            name: name.into(),
+            active: true,
+            ..OwnerSpec::default()
+        }
+    }
+    /// Sets the email.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+    /// Marks the owner inactive.
+    pub fn inactive(mut self) -> Self {
+        self.active = false;
+        self
+    }
+    /// Adds an external CRM id.
+    pub fn crm_id(mut self, system: impl Into<String>, id: impl Into<String>) -> Self {
+        self.crm_ids.insert(system.into(), id.into());
+        self
+    }
+}
+
+/// A set of places: countries, regions, postal codes. Used for a territory's
+/// includes and excludes and by the `postal_code` condition.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PlaceSetSpec {
+    /// ISO 3166-1 alpha-2 codes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
+    /// ISO 3166-2 codes (`US-CA`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// Postal-code prefixes and ranges, per country.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub postal_codes: Vec<PostalSpec>,
+}
+
+/// Postal codes of one country: prefixes and inclusive ranges.
+///
+/// A range `["94000", "94999"]` compares the first `len("94000")` characters
+/// of the lead's normalized postal code; both ends must have the same length.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PostalSpec {
+    /// ISO 3166-1 alpha-2 country the codes belong to.
+    pub country: String,
+    /// Prefixes (`"941"` matches `94105`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefixes: Vec<String>,
+    /// Inclusive ranges `[from, to]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<(String, String)>,
+}
+
+/// A named territory: the places it includes, minus the places it excludes.
+///
+/// A lead is in the territory when its country, region or postal code matches
+/// any include and none of the excludes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TerritorySpec {
+    /// Unique id.
+    pub id: String,
+    /// Included places.
+    #[serde(flatten)]
+    pub include: PlaceSetSpec,
+    /// Excluded places.
+    #[serde(default, skip_serializing_if = "PlaceSetSpec::is_empty")]
+    pub exclude: PlaceSetSpec,
+}
+
+impl PlaceSetSpec {
+    /// Whether the set names no place at all.
+    pub fn is_empty(&self) -> bool {
+        self.countries.is_empty() && self.regions.is_empty() && self.postal_codes.is_empty()
+    }
+}
+
+impl TerritorySpec {
+    /// A territory of whole countries.
+    pub fn countries<I, S>(id: impl Into<String>, countries: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        TerritorySpec {
+            id: id.into(),
+            include: PlaceSetSpec {
+                countries: countries.into_iter().map(Into::into).collect(),
+                ..PlaceSetSpec::default()
+            },
+            exclude: PlaceSetSpec::default(),
+        }
+    }
+    /// Adds included regions.
+    pub fn regions<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.include.regions.extend(regions.into_iter().map(Into::into));
+        self
+    }
+    /// Adds excluded regions.
+    pub fn exclude_regions<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.exclude.regions.extend(regions.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// A team that shares leads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PoolSpec {
+    /// Unique id.
+    pub id: String,
+    /// Members, in tie-break order.
+    #[serde(default)]
+    pub members: Vec<MemberSpec>,
+    /// A cap on leads per member per period (members may override it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacitySpec>,
+    /// Where leads go when no member is eligible. Without one, the rule's
+    /// `if_unavailable` applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Target>,
+}
+
+impl PoolSpec {
+    /// An empty pool.
+    pub fn new(id: impl Into<String>) -> Self {
+        PoolSpec {
+            id: id.into(),
+            ..PoolSpec::default()
+        }
+    }
+    /// Adds a member with a weight.
+    pub fn member(mut self, owner: impl Into<String>, weight: u32) -> Self {
+        self.members.push(MemberSpec {
+            owner: owner.into(),
+            weight,
+            capacity: None,
+        });
+        self
+    }
+    /// Sets a per-member cap.
+    pub fn capacity(mut self, max: u32, per: Period) -> Self {
+        self.capacity = Some(CapacitySpec { max, per });
+        self
+    }
+    /// Sets the pool's fallback.
+    pub fn fallback(mut self, target: Target) -> Self {
+        self.fallback = Some(target);
+        self
+    }
+}
+
+/// A pool member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MemberSpec {
+    /// Owner id.
+    pub owner: String,
+    /// Relative share of leads (default 1; 0 is an error).
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Overrides the pool's capacity for this member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacitySpec>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// At most `max` leads per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacitySpec {
+    /// Most leads in one period.
+    pub max: u32,
+    /// The period (UTC boundaries).
+    pub per: Period,
+}
+
+/// A capacity period, with UTC boundaries (days start at 00:00 UTC, weeks on
+/// Monday).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Period {
+    /// 00:00–24:00 UTC.
+    Day,
+    /// Monday 00:00 UTC to the next Monday.
+    Week,
+}
+
+/// Who an assignment goes to, when it names its target directly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Target {
+    /// A named owner.
+    Owner(String),
+    /// A pool.
+    Pool(String),
+}
+
+/// A rule: an id, a condition, an action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RuleSpec {
+    /// Unique id, recorded in decisions.
+    pub id: String,
+    /// Free text for humans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// When the rule applies.
+    pub when: Condition,
+    /// What it does.
+    pub then: ActionSpec,
+}
+
+/// How a rule (or the fallback) assigns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Assign {
+    /// The owner of the matched CRM account.
+    AccountOwner,
+    /// The owner of the existing CRM contact or lead.
+    ContactOwner,
+    /// A named owner.
+    Owner(String),
+    /// A pool, by round robin.
+    Pool(String),
+    /// Nobody (e.g. rejected spam).
+    Nobody,
+}
+
+/// What to do when a rule's assignee cannot take the lead (inactive, missing,
+/// everybody in the pool away).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum IfUnavailable {
+    /// Go on to the next rule (the default).
+    #[default]
+    NextRule,
+    /// Go straight to the policy fallback.
+    Fallback,
+    /// Assign to this owner or pool instead, keeping the rule's experience.
+    Assign(Target),
+}
+
+/// The action of a rule or of the fallback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ActionSpec {
+    /// Who gets the lead.
+    pub assign: Assign,
+    /// What the buyer sees next (default: a confirmation page).
+    #[serde(default)]
+    pub experience: ExperienceSpec,
+    /// Where to go when the assignee cannot take the lead.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub if_unavailable: IfUnavailable,
+    /// Tags for downstream systems.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Priority for downstream systems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// Response SLA in minutes, for downstream systems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_minutes: Option<u32>,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+impl ActionSpec {
+    fn assign(assign: Assign) -> Self {
+        ActionSpec {
+            assign,
+            experience: ExperienceSpec::default(),
+            if_unavailable: IfUnavailable::default(),
+            tags: Vec::new(),
+            priority: None,
+            sla_minutes: None,
+        }
+    }
+    /// Assign to the matched account's owner.
+    pub fn account_owner() -> Self {
+        Self::assign(Assign::AccountOwner)
+    }
+    /// Assign to the existing contact's owner.
+    pub fn contact_owner() -> Self {
+        Self::assign(Assign::ContactOwner)
+    }
+    /// Assign to a named owner.
+    pub fn owner(id: impl Into<String>) -> Self {
+        Self::assign(Assign::Owner(id.into()))
+    }
+    /// Assign through a pool.
+    pub fn pool(id: impl Into<String>) -> Self {
+        Self::assign(Assign::Pool(id.into()))
+    }
+    /// Assign to nobody.
+    pub fn nobody() -> Self {
+        Self::assign(Assign::Nobody)
+    }
+    /// Sets the experience.
+    pub fn experience(mut self, experience: ExperienceSpec) -> Self {
+        self.experience = experience;
+        self
+    }
+    /// Sets what happens when the assignee is unavailable.
+    pub fn if_unavailable(mut self, next: IfUnavailable) -> Self {
+        self.if_unavailable = next;
+        self
+    }
+    /// Adds a tag.
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+    /// Sets the priority.
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = Some(priority);
+        self
+    }
+    /// Sets the SLA.
+    pub fn sla_minutes(mut self, minutes: u32) -> Self {
+        self.sla_minutes = Some(minutes);
+        self
+    }
+}
+
+/// Priority labels for downstream systems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Priority {
+    /// Low.
+    Low,
+    /// Normal.
+    Normal,
+    /// High.
+    High,
+    /// Urgent.
+    Urgent,
+}
+
+/// The post-submit experience as written in a spec.
+///
+/// In JSON: `"confirmation"`, `"customer_success"`, `"nurture"`,
+/// `"manual_review"`, `{"reject": {"reason": "disposable email"}}`,
+/// `{"book_meeting": {"calendar": "assigned_owner"}}` or
+/// `{"book_meeting": {"calendar": {"owner": "ana"}}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ExperienceSpec {
+    /// Offer to book a meeting now.
+    BookMeeting {
+        /// Whose calendar.
+        #[serde(default)]
+        calendar: CalendarSpec,
+    },
+    /// A thank-you / confirmation page.
+    #[default]
+    Confirmation,
+    /// Route to the customer-success path.
+    CustomerSuccess,
+    /// Nurture (marketing follow-up).
+    Nurture,
+    /// Hold for manual review.
+    ManualReview,
+    /// Reject (spam, disposable).
+    Reject {
+        /// Why, for the form and the logs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+/// Whose calendar a meeting is booked on.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CalendarSpec {
+    /// The owner the lead was assigned to.
+    #[default]
+    AssignedOwner,
+    /// A named owner's calendar.
+    Owner(String),
+}
+
+/// A condition over the lead and what the CRM knows.
+///
+/// Each condition is a one-key object naming what it tests. Lists mean "any
+/// of". Text comparisons are case-insensitive.
+///
+/// | JSON | holds when |
+/// |---|---|
+/// | `{"all": [c, …]}` / `{"any": [c, …]}` / `{"not": c}` | all / any / not |
+/// | `{"always": true}` | always (`false`: never) |
+/// | `{"territory": "us-west"}` | the lead is in the named territory |
+/// | `{"country": ["US", "CA"]}` | the lead's country is one of these |
+/// | `{"region": ["US-CA"]}` | the lead's region is one of these |
+/// | `{"postal_code": {"country": "US", "prefixes": ["94"], "ranges": [["10000", "14999"]]}}` | postal code matches |
+/// | `{"employees": {"min": 201, "max": null}}` | the lead's whole employee range lies within these bounds |
+/// | `{"annual_revenue": {"min": 10000000}}` | likewise for revenue |
+/// | `{"product_interest": ["plg"]}` | the lead named any of these products |
+/// | `{"email_kind": ["free", "disposable"]}` | email kind is one of these |
+/// | `{"source": ["webinar"]}`, `{"utm_source": […]}`, … `utm_content` | equals one of these |
+/// | `{"company_domain": ["acme.com"]}` | the company domain is one of these |
+/// | `{"attribute": {"key": "budget", "equals": "50k"}}` | custom attribute test (`equals`, `one_of`, `exists`, `regex`) |
+/// | `{"account": {"exists": true, "has_owner": true, "owner_active": true, "is_customer": true, "tier": ["enterprise"], "field": {…}}}` | CRM account facts (all given must hold) |
+/// | `{"contact": {"exists": true, "has_owner": true, "owner_active": true}}` | existing CRM contact/lead facts |
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Condition {
+    /// All hold (true when empty).
+    All(Vec<Condition>),
+    /// Any holds (false when empty).
+    Any(Vec<Condition>),
+    /// Does not hold.
+    Not(Box<Condition>),
+    /// Constant.
+    Always(bool),
+    /// In a named territory.
+    Territory(String),
+    /// Country is one of.
+    Country(Vec<String>),
+    /// Region is one of.
+    Region(Vec<String>),
+    /// Postal code matches.
+    PostalCode(PostalSpec),
+    /// Employee range within bounds.
+    Employees(Bounds),
+    /// Revenue range within bounds.
+    AnnualRevenue(Bounds),
+    /// Product interest includes any of.
+    ProductInterest(Vec<String>),
+    /// Email kind is one of.
+    EmailKind(Vec<EmailKind>),
+    /// Source is one of.
+    Source(Vec<String>),
+    /// `utm_source` is one of.
+    UtmSource(Vec<String>),
+    /// `utm_medium` is one of.
+    UtmMedium(Vec<String>),
+    /// `utm_campaign` is one of.
+    UtmCampaign(Vec<String>),
+    /// `utm_term` is one of.
+    UtmTerm(Vec<String>),
+    /// `utm_content` is one of.
+    UtmContent(Vec<String>),
+    /// Company domain is one of.
+    CompanyDomain(Vec<String>),
+    /// A custom attribute test.
+    Attribute(FieldTest),
+    /// CRM account facts.
+    Account(AccountTest),
+    /// Existing CRM contact facts.
+    Contact(ContactTest),
+}
+
+impl Condition {
+    /// `{"account": {"has_owner": true}}`.
+    pub fn account_has_owner() -> Self {
+        Condition::Account(AccountTest {
+            has_owner: Some(true),
+            ..AccountTest::default()
+        })
+    }
+    /// `{"account": {"is_customer": true}}`.
+    pub fn account_is_customer() -> Self {
+        Condition::Account(AccountTest {
+            is_customer: Some(true),
+            ..AccountTest::default()
+        })
+    }
+    /// `{"contact": {"has_owner": true}}`.
+    pub fn contact_has_owner() -> Self {
+        Condition::Contact(ContactTest {
+            has_owner: Some(true),
+            ..ContactTest::default()
+        })
+    }
+    /// `{"country": [...]}`.
+    pub fn country<I, S>(codes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Condition::Country(codes.into_iter().map(Into::into).collect())
+    }
+    /// `{"employees": {"min": min}}`.
+    pub fn employees_at_least(min: u64) -> Self {
+        Condition::Employees(Bounds {
+            min: Some(min),
+            max: None,
+        })
+    }
+    /// `{"product_interest": [...]}`.
+    pub fn product_interest<I, S>(tokens: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Condition::ProductInterest(tokens.into_iter().map(Into::into).collect())
+    }
+    /// `{"email_kind": [...]}`.
+    pub fn email_kind<I: IntoIterator<Item = EmailKind>>(kinds: I) -> Self {
+        Condition::EmailKind(kinds.into_iter().collect())
+    }
+    /// `{"territory": id}`.
+    pub fn territory(id: impl Into<String>) -> Self {
+        Condition::Territory(id.into())
+    }
+    /// `{"all": [self, other]}`.
+    pub fn and(self, other: Condition) -> Self {
+        match self {
+            Condition::All(mut v) => {
+                v.push(other);
+                Condition::All(v)
+            }
+            c => Condition::All(vec![c, other]),
+        }
+    }
+    /// `{"any": [self, other]}`.
+    pub fn or(self, other: Condition) -> Self {
+        match self {
+            Condition::Any(mut v) => {
+                v.push(other);
+                Condition::Any(v)
+            }
+            c => Condition::Any(vec![c, other]),
+        }
+    }
+    /// `{"not": self}`.
+    pub fn negate(self) -> Self {
+        Condition::Not(Box::new(self))
+    }
+}
+
+/// Inclusive numeric bounds; `None` is unbounded. The lead's whole range must
+/// lie within them: `{"min": 201}` holds for `201-500` and `1000+`, not for
+/// `51-200` or `100-500`; `{"max": 50}` does not hold for `1000+`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    /// Lower bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
+    /// Upper bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+}
+
+/// A test of one key of a JSON object (custom attributes, account fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct FieldTest {
+    /// The key.
+    pub key: String,
+    /// The test.
+    #[serde(flatten)]
+    pub test: ValueTest,
+}
+
+/// What a [`FieldTest`] checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ValueTest {
+    /// Equal to this JSON value (strings compare case-insensitively).
+    Equals(Value),
+    /// Equal to one of these.
+    OneOf(Vec<Value>),
+    /// Present (non-null) or absent.
+    Exists(bool),
+    /// A string matching this regular expression (`regex` crate syntax).
+    Regex(String),
+}
+
+/// CRM account facts; every field given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AccountTest {
+    /// An account was matched (or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exists: Option<bool>,
+    /// The account has an owner id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_owner: Option<bool>,
+    /// The account's owner is an active owner in this policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_active: Option<bool>,
+    /// The account is a customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_customer: Option<bool>,
+    /// The account's tier is one of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<Vec<String>>,
+    /// A test on any other account field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<FieldTest>,
+}
+
+/// Existing CRM contact/lead facts; every field given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ContactTest {
+    /// A contact was found (or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exists: Option<bool>,
+    /// It has an owner id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_owner: Option<bool>,
+    /// Its owner is an active owner in this policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_active: Option<bool>,
+}
