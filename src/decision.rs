@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Range;
-use crate::pool::PoolPick;
 use crate::policy::Priority;
+use crate::pool::PoolPick;
 
 /// The outcome of evaluating a policy for one lead.
 ///
@@ -379,7 +379,10 @@ mod tests {
             Observed::Text(ShortText::new("US")),
         ])
         .unwrap();
-        assert_eq!(v, serde_json::json!([null, true, 3, {"min": 5, "max": null}, "US"]));
+        assert_eq!(
+            v,
+            serde_json::json!([null, true, 3, {"min": 5, "max": null}, "US"])
+        );
         let back: Vec<Observed> = serde_json::from_value(v).unwrap();
         assert_eq!(back[4], Observed::Text(ShortText::new("US")));
     }

@@ -72,12 +72,12 @@ pub use decision::{
     AssignedBy, Experience, FallbackReason, Observed, RouteDecision, ShortText, SkipReason, Trace,
     TraceEvent, Unavailable,
 };
-pub use policy::{CompileError, Policy, compile};
-pub use pool::{InMemoryPoolStore, PoolState, PoolStates, PoolStore};
 pub use lead::{
     CountryCode, CountryCodeError, EmailKind, Field, FieldIssue, IssueCode, Lead, LeadInput,
     Limits, NormalizeError, Normalized, Normalizer, QUOTE_LIMIT, Range, RangeError, Utm,
 };
+pub use policy::{CompileError, Policy, compile};
+pub use pool::{InMemoryPoolStore, PoolState, PoolStates, PoolStore};
 
 /// The README's code examples, compiled and run as doctests.
 #[cfg(doctest)]

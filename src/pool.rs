@@ -210,7 +210,12 @@ impl InMemoryPoolStore {
 
     /// Every pool's state.
     pub fn snapshot(&self) -> PoolStates {
-        PoolStates(self.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        PoolStates(
+            self.lock()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PoolState>> {

@@ -45,8 +45,10 @@ pub fn compile(spec: &PolicySpec) -> Result<Policy, CompileError> {
         rule: None,
     };
     let policy = c.compile(spec);
-    let (errors, warnings): (Vec<_>, Vec<_>) =
-        c.diags.into_iter().partition(|d| d.severity == Severity::Error);
+    let (errors, warnings): (Vec<_>, Vec<_>) = c
+        .diags
+        .into_iter()
+        .partition(|d| d.severity == Severity::Error);
     match policy {
         Some(mut inner) if errors.is_empty() => {
             inner.warnings = warnings;
@@ -83,7 +85,13 @@ fn render_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> Stri
 }
 
 impl Compiler {
-    fn diag(&mut self, severity: Severity, code: Code, path: impl Into<String>, message: impl Into<String>) {
+    fn diag(
+        &mut self,
+        severity: Severity,
+        code: Code,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.diags.push(Diagnostic {
             severity,
             code,
@@ -101,14 +109,26 @@ impl Compiler {
 
     fn compile(&mut self, spec: &PolicySpec) -> Option<Inner> {
         if spec.name.trim().is_empty() || spec.version.trim().is_empty() {
-            self.warn(Code::MissingName, "name", "the policy has no name or version; decisions will not say which policy made them");
+            self.warn(
+                Code::MissingName,
+                "name",
+                "the policy has no name or version; decisions will not say which policy made them",
+            );
         }
         let owners = self.owners(spec);
         let territories = self.territories(spec);
         // Index pools first so rules and pool fallbacks can refer to any pool.
         for (i, p) in spec.pools.iter().enumerate() {
-            if self.pool_index.insert(p.id.as_str().into(), idx(i)).is_some() {
-                self.error(Code::DuplicateId, format!("pools[{i}].id"), format!("duplicate pool id `{}`", p.id));
+            if self
+                .pool_index
+                .insert(p.id.as_str().into(), idx(i))
+                .is_some()
+            {
+                self.error(
+                    Code::DuplicateId,
+                    format!("pools[{i}].id"),
+                    format!("duplicate pool id `{}`", p.id),
+                );
             }
         }
         let pools: Vec<Pool> = spec
@@ -126,12 +146,20 @@ impl Compiler {
             if r.id.trim().is_empty() {
                 self.error(Code::Empty, format!("rules[{i}].id"), "a rule needs an id");
             } else if !rule_ids.insert(r.id.as_str()) {
-                self.error(Code::DuplicateId, format!("rules[{i}].id"), format!("duplicate rule id `{}`", r.id));
+                self.error(
+                    Code::DuplicateId,
+                    format!("rules[{i}].id"),
+                    format!("duplicate rule id `{}`", r.id),
+                );
             }
             let cond = self.cond(&r.when, &format!("rules[{i}].when"));
             let action = self.action(&r.then, &format!("rules[{i}].then"), &owners);
             if matches!(r.when, Condition::Always(false)) {
-                self.warn(Code::NeverMatches, format!("rules[{i}].when"), "the condition is `always: false`; the rule never matches");
+                self.warn(
+                    Code::NeverMatches,
+                    format!("rules[{i}].when"),
+                    "the condition is `always: false`; the rule never matches",
+                );
             }
             rules.push(Rule {
                 id: Arc::from(r.id.as_str()),
@@ -177,10 +205,22 @@ impl Compiler {
         let mut owners = Vec::with_capacity(spec.owners.len());
         for (i, o) in spec.owners.iter().enumerate() {
             if o.id.trim().is_empty() {
-                self.error(Code::Empty, format!("owners[{i}].id"), "an owner needs an id");
+                self.error(
+                    Code::Empty,
+                    format!("owners[{i}].id"),
+                    "an owner needs an id",
+                );
             }
-            if self.owner_index.insert(o.id.as_str().into(), idx(i)).is_some() {
-                self.error(Code::DuplicateId, format!("owners[{i}].id"), format!("duplicate owner id `{}`", o.id));
+            if self
+                .owner_index
+                .insert(o.id.as_str().into(), idx(i))
+                .is_some()
+            {
+                self.error(
+                    Code::DuplicateId,
+                    format!("owners[{i}].id"),
+                    format!("duplicate owner id `{}`", o.id),
+                );
             }
             owners.push(Owner {
                 id: Arc::from(o.id.as_str()),
@@ -195,13 +235,28 @@ impl Compiler {
         let mut out = Vec::with_capacity(spec.territories.len());
         for (i, t) in spec.territories.iter().enumerate() {
             let path = format!("territories[{i}]");
-            if self.territory_index.insert(t.id.as_str().into(), idx(i)).is_some() {
-                self.error(Code::DuplicateId, format!("{path}.id"), format!("duplicate territory id `{}`", t.id));
+            if self
+                .territory_index
+                .insert(t.id.as_str().into(), idx(i))
+                .is_some()
+            {
+                self.error(
+                    Code::DuplicateId,
+                    format!("{path}.id"),
+                    format!("duplicate territory id `{}`", t.id),
+                );
             }
             let include = self.place_set(&t.include, &path);
             let exclude = self.place_set(&t.exclude, &format!("{path}.exclude"));
             if include.is_empty() {
-                self.error(Code::Empty, path, format!("territory `{}` includes no country, region or postal code", t.id));
+                self.error(
+                    Code::Empty,
+                    path,
+                    format!(
+                        "territory `{}` includes no country, region or postal code",
+                        t.id
+                    ),
+                );
             }
             out.push(Territory { include, exclude });
         }
@@ -228,7 +283,11 @@ impl Compiler {
         match raw.parse::<CountryCode>() {
             Ok(c) if self.geo.is_alpha2(c.as_str()) => Some(c),
             _ => {
-                self.error(Code::UnknownCountry, path, format!("`{raw}` is not an ISO 3166-1 alpha-2 country code"));
+                self.error(
+                    Code::UnknownCountry,
+                    path,
+                    format!("`{raw}` is not an ISO 3166-1 alpha-2 country code"),
+                );
                 None
             }
         }
@@ -260,7 +319,11 @@ impl Compiler {
             if ok {
                 out.push(code.into_boxed_str());
             } else {
-                self.error(Code::UnknownRegion, format!("{path}[{i}]"), format!("`{r}` is not an ISO 3166-2 subdivision code such as `US-CA`"));
+                self.error(
+                    Code::UnknownRegion,
+                    format!("{path}[{i}]"),
+                    format!("`{r}` is not an ISO 3166-2 subdivision code such as `US-CA`"),
+                );
             }
         }
         out.into_boxed_slice()
@@ -277,15 +340,27 @@ impl Compiler {
         for (i, (from, to)) in p.ranges.iter().enumerate() {
             let (from, to) = (from.trim().to_uppercase(), to.trim().to_uppercase());
             if from.len() != to.len() || from.is_empty() {
-                self.error(Code::InvertedRange, format!("{path}.ranges[{i}]"), format!("range [`{from}`, `{to}`] needs two ends of the same length"));
+                self.error(
+                    Code::InvertedRange,
+                    format!("{path}.ranges[{i}]"),
+                    format!("range [`{from}`, `{to}`] needs two ends of the same length"),
+                );
             } else if from > to {
-                self.error(Code::InvertedRange, format!("{path}.ranges[{i}]"), format!("range [`{from}`, `{to}`] starts after it ends"));
+                self.error(
+                    Code::InvertedRange,
+                    format!("{path}.ranges[{i}]"),
+                    format!("range [`{from}`, `{to}`] starts after it ends"),
+                );
             } else {
                 ranges.push((from.into_boxed_str(), to.into_boxed_str()));
             }
         }
         if p.prefixes.is_empty() && p.ranges.is_empty() {
-            self.error(Code::Empty, path, "a postal-code set needs prefixes or ranges");
+            self.error(
+                Code::Empty,
+                path,
+                "a postal-code set needs prefixes or ranges",
+            );
         }
         PostalMatcher {
             country,
@@ -298,7 +373,11 @@ impl Compiler {
         match self.owner_index.get(id).copied() {
             Some(i) => {
                 if direct && owners.get(i as usize).is_some_and(|o| !o.active) {
-                    self.error(Code::InactiveOwner, path, format!("owner `{id}` is inactive and cannot be assigned directly"));
+                    self.error(
+                        Code::InactiveOwner,
+                        path,
+                        format!("owner `{id}` is inactive and cannot be assigned directly"),
+                    );
                 }
                 Some(i)
             }
@@ -319,36 +398,72 @@ impl Compiler {
 
     fn target(&mut self, t: &Target, path: &str, owners: &[Owner]) -> Option<TargetC> {
         match t {
-            Target::Owner(id) => self.owner_ref(id, &format!("{path}.owner"), true, owners).map(TargetC::Owner),
-            Target::Pool(id) => self.pool_ref(id, &format!("{path}.pool")).map(TargetC::Pool),
+            Target::Owner(id) => self
+                .owner_ref(id, &format!("{path}.owner"), true, owners)
+                .map(TargetC::Owner),
+            Target::Pool(id) => self
+                .pool_ref(id, &format!("{path}.pool"))
+                .map(TargetC::Pool),
         }
     }
 
     fn pool(&mut self, i: usize, p: &PoolSpec, owners: &[Owner]) -> Pool {
         let path = format!("pools[{i}]");
         if p.members.is_empty() {
-            self.error(Code::EmptyPool, format!("{path}.members"), format!("pool `{}` has no members", p.id));
+            self.error(
+                Code::EmptyPool,
+                format!("{path}.members"),
+                format!("pool `{}` has no members", p.id),
+            );
         }
         if p.members.len() > MAX_POOL_MEMBERS {
-            self.error(Code::TooManyMembers, format!("{path}.members"), format!("pool `{}` has {} members; the limit is {MAX_POOL_MEMBERS}", p.id, p.members.len()));
+            self.error(
+                Code::TooManyMembers,
+                format!("{path}.members"),
+                format!(
+                    "pool `{}` has {} members; the limit is {MAX_POOL_MEMBERS}",
+                    p.id,
+                    p.members.len()
+                ),
+            );
         }
         let mut seen = HashSet::new();
         let mut members = Vec::with_capacity(p.members.len());
         for (m, member) in p.members.iter().enumerate() {
             let mpath = format!("{path}.members[{m}]");
             if !seen.insert(member.owner.as_str()) {
-                self.error(Code::DuplicateId, format!("{mpath}.owner"), format!("owner `{}` is in pool `{}` twice", member.owner, p.id));
+                self.error(
+                    Code::DuplicateId,
+                    format!("{mpath}.owner"),
+                    format!("owner `{}` is in pool `{}` twice", member.owner, p.id),
+                );
             }
             if member.weight == 0 {
-                self.error(Code::InvalidNumber, format!("{mpath}.weight"), "weight must be at least 1 (remove the member instead)");
+                self.error(
+                    Code::InvalidNumber,
+                    format!("{mpath}.weight"),
+                    "weight must be at least 1 (remove the member instead)",
+                );
             }
             let capacity = member.capacity.or(p.capacity);
             if capacity.is_some_and(|c| c.max == 0) {
-                self.error(Code::InvalidNumber, format!("{mpath}.capacity.max"), "a capacity of 0 would never assign; remove the member instead");
+                self.error(
+                    Code::InvalidNumber,
+                    format!("{mpath}.capacity.max"),
+                    "a capacity of 0 would never assign; remove the member instead",
+                );
             }
-            if let Some(o) = self.owner_ref(&member.owner, &format!("{mpath}.owner"), false, owners) {
+            if let Some(o) = self.owner_ref(&member.owner, &format!("{mpath}.owner"), false, owners)
+            {
                 if owners.get(o as usize).is_some_and(|x| !x.active) {
-                    self.warn(Code::InactivePoolMember, format!("{mpath}.owner"), format!("owner `{}` is inactive and will always be skipped", member.owner));
+                    self.warn(
+                        Code::InactivePoolMember,
+                        format!("{mpath}.owner"),
+                        format!(
+                            "owner `{}` is inactive and will always be skipped",
+                            member.owner
+                        ),
+                    );
                 }
                 members.push(Member {
                     owner: o,
@@ -377,8 +492,16 @@ impl Compiler {
                     break;
                 }
                 if next as usize == start {
-                    let id = spec.pools.get(start).map(|p| p.id.as_str()).unwrap_or_default();
-                    self.error(Code::PoolCycle, format!("pools[{start}].fallback"), format!("pool `{id}`'s fallbacks lead back to itself"));
+                    let id = spec
+                        .pools
+                        .get(start)
+                        .map(|p| p.id.as_str())
+                        .unwrap_or_default();
+                    self.error(
+                        Code::PoolCycle,
+                        format!("pools[{start}].fallback"),
+                        format!("pool `{id}`'s fallbacks lead back to itself"),
+                    );
                     break;
                 }
                 at = next as usize;
@@ -406,15 +529,20 @@ impl Compiler {
                     }
                     ExperienceC::BookMeeting(None)
                 }
-                CalendarSpec::Owner(id) => {
-                    ExperienceC::BookMeeting(self.owner_ref(id, &format!("{path}.experience.book_meeting.calendar.owner"), true, owners))
-                }
+                CalendarSpec::Owner(id) => ExperienceC::BookMeeting(self.owner_ref(
+                    id,
+                    &format!("{path}.experience.book_meeting.calendar.owner"),
+                    true,
+                    owners,
+                )),
             },
             ExperienceSpec::Confirmation => ExperienceC::Confirmation,
             ExperienceSpec::CustomerSuccess => ExperienceC::CustomerSuccess,
             ExperienceSpec::Nurture => ExperienceC::Nurture,
             ExperienceSpec::ManualReview => ExperienceC::ManualReview,
-            ExperienceSpec::Reject { reason } => ExperienceC::Reject(reason.as_deref().map(Arc::from)),
+            ExperienceSpec::Reject { reason } => {
+                ExperienceC::Reject(reason.as_deref().map(Arc::from))
+            }
         };
         let if_unavailable = match &a.if_unavailable {
             IfUnavailable::NextRule => NextC::NextRule,
@@ -444,7 +572,14 @@ impl Compiler {
         idx(self.nodes.len() - 1)
     }
 
-    fn leaf(&mut self, pred: Pred, path: &str, field: &'static str, op: &'static str, expected: String) -> Cond {
+    fn leaf(
+        &mut self,
+        pred: Pred,
+        path: &str,
+        field: &'static str,
+        op: &'static str,
+        expected: String,
+    ) -> Cond {
         let n = self.node(path, field, op, expected);
         Cond::Leaf(pred, n)
     }
@@ -480,13 +615,19 @@ impl Compiler {
                 let n = self.node(path, "not", "not", String::new());
                 Cond::Not(Box::new(child), n)
             }
-            Condition::Always(b) => self.leaf(Pred::Always(*b), path, "always", "is", b.to_string()),
+            Condition::Always(b) => {
+                self.leaf(Pred::Always(*b), path, "always", "is", b.to_string())
+            }
             Condition::Territory(id) => {
                 let p = format!("{path}.territory");
                 match self.territory_index.get(id.as_str()).copied() {
                     Some(t) => self.leaf(Pred::Territory(t), &p, "territory", "in", id.clone()),
                     None => {
-                        self.error(Code::UnknownTerritory, p.clone(), format!("unknown territory `{id}`"));
+                        self.error(
+                            Code::UnknownTerritory,
+                            p.clone(),
+                            format!("unknown territory `{id}`"),
+                        );
                         self.leaf(Pred::Always(false), &p, "territory", "in", id.clone())
                     }
                 }
@@ -497,7 +638,13 @@ impl Compiler {
                     self.error(Code::Empty, p.clone(), "an empty list never matches");
                 }
                 let set = self.countries(list, &p);
-                self.leaf(Pred::Country(set), &p, "country", "in", render_list(list.iter().map(|c| c.to_ascii_uppercase())))
+                self.leaf(
+                    Pred::Country(set),
+                    &p,
+                    "country",
+                    "in",
+                    render_list(list.iter().map(|c| c.to_ascii_uppercase())),
+                )
             }
             Condition::Region(list) => {
                 let p = format!("{path}.region");
@@ -511,16 +658,29 @@ impl Compiler {
             Condition::PostalCode(spec) => {
                 let p = format!("{path}.postal_code");
                 let m = self.postal(spec, &p);
-                let expected = format!("{} prefixes {} ranges {}", spec.country, render_list(&spec.prefixes), render_list(spec.ranges.iter().map(|(a, b)| format!("{a}..{b}"))));
+                let expected = format!(
+                    "{} prefixes {} ranges {}",
+                    spec.country,
+                    render_list(&spec.prefixes),
+                    render_list(spec.ranges.iter().map(|(a, b)| format!("{a}..{b}")))
+                );
                 self.leaf(Pred::Postal(m), &p, "postal_code", "matches", expected)
             }
             Condition::Employees(b) | Condition::AnnualRevenue(b) => {
                 let employees = matches!(c, Condition::Employees(_));
-                let field = if employees { "employees" } else { "annual_revenue" };
+                let field = if employees {
+                    "employees"
+                } else {
+                    "annual_revenue"
+                };
                 let p = format!("{path}.{field}");
                 if let (Some(lo), Some(hi)) = (b.min, b.max) {
                     if lo > hi {
-                        self.error(Code::InvertedRange, p.clone(), format!("min {lo} is above max {hi}"));
+                        self.error(
+                            Code::InvertedRange,
+                            p.clone(),
+                            format!("min {lo} is above max {hi}"),
+                        );
                     }
                 }
                 if b.min.is_none() && b.max.is_none() {
@@ -532,7 +692,11 @@ impl Compiler {
                     (None, Some(hi)) => format!("<= {hi}"),
                     (None, None) => "anything".into(),
                 };
-                let pred = if employees { Pred::Employees(b.min, b.max) } else { Pred::Revenue(b.min, b.max) };
+                let pred = if employees {
+                    Pred::Employees(b.min, b.max)
+                } else {
+                    Pred::Revenue(b.min, b.max)
+                };
                 self.leaf(pred, &p, field, "within", expected)
             }
             Condition::ProductInterest(list) => {
@@ -540,9 +704,18 @@ impl Compiler {
                 if list.is_empty() {
                     self.error(Code::Empty, p.clone(), "an empty list never matches");
                 }
-                let tokens: Box<[Box<str>]> = list.iter().map(|t| product_token(t).into_boxed_str()).collect();
+                let tokens: Box<[Box<str>]> = list
+                    .iter()
+                    .map(|t| product_token(t).into_boxed_str())
+                    .collect();
                 let expected = render_list(tokens.iter());
-                self.leaf(Pred::Product(tokens), &p, "product_interest", "any_of", expected)
+                self.leaf(
+                    Pred::Product(tokens),
+                    &p,
+                    "product_interest",
+                    "any_of",
+                    expected,
+                )
             }
             Condition::EmailKind(kinds) => {
                 let p = format!("{path}.email_kind");
@@ -550,7 +723,13 @@ impl Compiler {
                     self.error(Code::Empty, p.clone(), "an empty list never matches");
                 }
                 let mask = kinds.iter().fold(0u8, |m, k| m | kind_bit(*k));
-                self.leaf(Pred::EmailKind(mask), &p, "email_kind", "in", render_list(kinds.iter().map(|k| k.as_str())))
+                self.leaf(
+                    Pred::EmailKind(mask),
+                    &p,
+                    "email_kind",
+                    "in",
+                    render_list(kinds.iter().map(|k| k.as_str())),
+                )
             }
             Condition::Source(l) => self.text(TextField::Source, "source", l, path),
             Condition::UtmSource(l) => self.text(TextField::UtmSource, "utm_source", l, path),
@@ -558,24 +737,50 @@ impl Compiler {
             Condition::UtmCampaign(l) => self.text(TextField::UtmCampaign, "utm_campaign", l, path),
             Condition::UtmTerm(l) => self.text(TextField::UtmTerm, "utm_term", l, path),
             Condition::UtmContent(l) => self.text(TextField::UtmContent, "utm_content", l, path),
-            Condition::CompanyDomain(l) => self.text(TextField::CompanyDomain, "company_domain", l, path),
+            Condition::CompanyDomain(l) => {
+                self.text(TextField::CompanyDomain, "company_domain", l, path)
+            }
             Condition::Attribute(test) => {
                 let p = format!("{path}.attribute");
                 let (m, op, expected) = self.value_test(&test.test, &p);
-                self.leaf(Pred::Attribute(test.key.as_str().into(), m), &p, "attribute", op, format!("{} {expected}", test.key))
+                self.leaf(
+                    Pred::Attribute(test.key.as_str().into(), m),
+                    &p,
+                    "attribute",
+                    op,
+                    format!("{} {expected}", test.key),
+                )
             }
             Condition::Account(t) => self.account(t, &format!("{path}.account")),
             Condition::Contact(t) => {
                 let p = format!("{path}.contact");
                 let mut parts = Vec::new();
                 if let Some(b) = t.exists {
-                    parts.push(self.leaf(Pred::ContactExists(b), &format!("{p}.exists"), "contact.exists", "is", b.to_string()));
+                    parts.push(self.leaf(
+                        Pred::ContactExists(b),
+                        &format!("{p}.exists"),
+                        "contact.exists",
+                        "is",
+                        b.to_string(),
+                    ));
                 }
                 if let Some(b) = t.has_owner {
-                    parts.push(self.leaf(Pred::ContactHasOwner(b), &format!("{p}.has_owner"), "contact.has_owner", "is", b.to_string()));
+                    parts.push(self.leaf(
+                        Pred::ContactHasOwner(b),
+                        &format!("{p}.has_owner"),
+                        "contact.has_owner",
+                        "is",
+                        b.to_string(),
+                    ));
                 }
                 if let Some(b) = t.owner_active {
-                    parts.push(self.leaf(Pred::ContactOwnerActive(b), &format!("{p}.owner_active"), "contact.owner_active", "is", b.to_string()));
+                    parts.push(self.leaf(
+                        Pred::ContactOwnerActive(b),
+                        &format!("{p}.owner_active"),
+                        "contact.owner_active",
+                        "is",
+                        b.to_string(),
+                    ));
                 }
                 self.group(parts, &p, "contact")
             }
@@ -585,16 +790,40 @@ impl Compiler {
     fn account(&mut self, t: &AccountTest, p: &str) -> Cond {
         let mut parts = Vec::new();
         if let Some(b) = t.exists {
-            parts.push(self.leaf(Pred::AccountExists(b), &format!("{p}.exists"), "account.exists", "is", b.to_string()));
+            parts.push(self.leaf(
+                Pred::AccountExists(b),
+                &format!("{p}.exists"),
+                "account.exists",
+                "is",
+                b.to_string(),
+            ));
         }
         if let Some(b) = t.has_owner {
-            parts.push(self.leaf(Pred::AccountHasOwner(b), &format!("{p}.has_owner"), "account.has_owner", "is", b.to_string()));
+            parts.push(self.leaf(
+                Pred::AccountHasOwner(b),
+                &format!("{p}.has_owner"),
+                "account.has_owner",
+                "is",
+                b.to_string(),
+            ));
         }
         if let Some(b) = t.owner_active {
-            parts.push(self.leaf(Pred::AccountOwnerActive(b), &format!("{p}.owner_active"), "account.owner_active", "is", b.to_string()));
+            parts.push(self.leaf(
+                Pred::AccountOwnerActive(b),
+                &format!("{p}.owner_active"),
+                "account.owner_active",
+                "is",
+                b.to_string(),
+            ));
         }
         if let Some(b) = t.is_customer {
-            parts.push(self.leaf(Pred::AccountIsCustomer(b), &format!("{p}.is_customer"), "account.is_customer", "is", b.to_string()));
+            parts.push(self.leaf(
+                Pred::AccountIsCustomer(b),
+                &format!("{p}.is_customer"),
+                "account.is_customer",
+                "is",
+                b.to_string(),
+            ));
         }
         if let Some(tiers) = &t.tier {
             let tp = format!("{p}.tier");
@@ -605,7 +834,13 @@ impl Compiler {
         if let Some(f) = &t.field {
             let fp = format!("{p}.field");
             let (m, op, expected) = self.value_test(&f.test, &fp);
-            parts.push(self.leaf(Pred::AccountField(f.key.as_str().into(), m), &fp, "account.field", op, format!("{} {expected}", f.key)));
+            parts.push(self.leaf(
+                Pred::AccountField(f.key.as_str().into(), m),
+                &fp,
+                "account.field",
+                op,
+                format!("{} {expected}", f.key),
+            ));
         }
         self.group(parts, p, "account")
     }
@@ -614,7 +849,11 @@ impl Compiler {
     fn group(&mut self, mut parts: Vec<Cond>, path: &str, what: &str) -> Cond {
         match parts.len() {
             0 => {
-                self.error(Code::Empty, path, format!("the {what} test names no fact to check"));
+                self.error(
+                    Code::Empty,
+                    path,
+                    format!("the {what} test names no fact to check"),
+                );
                 self.leaf(Pred::Always(false), path, "always", "is", "false".into())
             }
             1 => parts.pop().unwrap_or(Cond::Leaf(Pred::Always(false), 0)),
@@ -644,11 +883,19 @@ impl Compiler {
                 for (i, item) in items.iter().enumerate() {
                     match scalar_text(item) {
                         Some(text) => texts.push(text.into_boxed_str()),
-                        None => self.error(Code::Empty, format!("{path}.{op}[{i}]"), "compare with text, numbers or booleans (use `exists` for presence)"),
+                        None => self.error(
+                            Code::Empty,
+                            format!("{path}.{op}[{i}]"),
+                            "compare with text, numbers or booleans (use `exists` for presence)",
+                        ),
                     }
                 }
                 if texts.is_empty() && op == "one_of" {
-                    self.error(Code::Empty, format!("{path}.one_of"), "an empty list never matches");
+                    self.error(
+                        Code::Empty,
+                        format!("{path}.one_of"),
+                        "an empty list never matches",
+                    );
                 }
                 let expected = render_list(texts.iter());
                 (ValueMatch::OneOf(texts.into_boxed_slice()), op, expected)
@@ -657,7 +904,11 @@ impl Compiler {
             ValueTest::Regex(re) => match Regex::new(re) {
                 Ok(r) => (ValueMatch::Regex(r), "regex", format!("/{re}/")),
                 Err(e) => {
-                    self.error(Code::InvalidRegex, format!("{path}.regex"), format!("invalid regular expression: {e}"));
+                    self.error(
+                        Code::InvalidRegex,
+                        format!("{path}.regex"),
+                        format!("invalid regular expression: {e}"),
+                    );
                     (ValueMatch::Exists(false), "regex", format!("/{re}/"))
                 }
             },
@@ -672,7 +923,11 @@ impl Compiler {
             for earlier in spec.rules.iter().take(j) {
                 if !falls_through(&earlier.then) && implies(&later.when, &earlier.when) {
                     self.rule = Some((idx(j), later.id.clone()));
-                    let how = if later.when == earlier.when { "the same as" } else { "covered by" };
+                    let how = if later.when == earlier.when {
+                        "the same as"
+                    } else {
+                        "covered by"
+                    };
                     self.error(
                         Code::UnreachableRule,
                         format!("rules[{j}].when"),
@@ -690,7 +945,10 @@ impl Compiler {
 fn falls_through(a: &ActionSpec) -> bool {
     // Named owners are checked active at compile time; pools can run out of
     // eligible members at run time, so they count as able to fail.
-    let can_fail = matches!(a.assign, Assign::AccountOwner | Assign::ContactOwner | Assign::Pool(_));
+    let can_fail = matches!(
+        a.assign,
+        Assign::AccountOwner | Assign::ContactOwner | Assign::Pool(_)
+    );
     can_fail
         && match &a.if_unavailable {
             IfUnavailable::NextRule => true,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use regex::Regex;
 use serde_json::Value;
 
-use super::spec::{CapacitySpec, OwnerSpec, PolicySpec, Priority};
 use super::Diagnostic;
+use super::spec::{CapacitySpec, OwnerSpec, PolicySpec, Priority};
 use crate::CountryCode;
 
 /// A validated, indexed policy, ready to evaluate. Cheap to clone (an `Arc`),
@@ -94,7 +94,12 @@ pub(crate) struct PlaceSet {
 }
 
 impl PlaceSet {
-    pub(crate) fn matches(&self, country: Option<CountryCode>, region: Option<&str>, postal: Option<&str>) -> bool {
+    pub(crate) fn matches(
+        &self,
+        country: Option<CountryCode>,
+        region: Option<&str>,
+        postal: Option<&str>,
+    ) -> bool {
         country.is_some_and(|c| self.countries.contains(c))
             || region.is_some_and(|r| self.regions.iter().any(|x| **x == *r))
             || postal.is_some_and(|p| self.postal.iter().any(|m| m.matches(country, p)))

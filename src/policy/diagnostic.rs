@@ -105,7 +105,11 @@ pub struct CompileError {
 impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors.len();
-        write!(f, "policy does not compile: {n} error{}", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "policy does not compile: {n} error{}",
+            if n == 1 { "" } else { "s" }
+        )?;
         for d in self.errors.iter().chain(&self.warnings) {
             write!(f, "\n  {d}")?;
         }

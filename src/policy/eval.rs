@@ -9,8 +9,8 @@ use super::compiled::*;
 use crate::context::{Account, Context, CrmStatus};
 use crate::decision::*;
 use crate::lead::Lead;
-use crate::pool::{MemberSet, PoolPick, PoolState, PoolStore, REPLAY_WINDOW};
 use crate::policy::spec::{OwnerSpec, Period};
+use crate::pool::{MemberSet, PoolPick, PoolState, PoolStore, REPLAY_WINDOW};
 
 /// Options for [`Policy::evaluate_with`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,14 +126,25 @@ impl Policy {
     }
 
     /// Evaluates with options (e.g. the trace off).
-    pub fn evaluate_with(&self, lead: &Lead, ctx: &Context<'_>, opts: EvalOptions) -> RouteDecision {
+    pub fn evaluate_with(
+        &self,
+        lead: &Lead,
+        ctx: &Context<'_>,
+        opts: EvalOptions,
+    ) -> RouteDecision {
         let p = &*self.inner;
         let mut rec = Recorder {
             on: opts.trace,
-            events: if opts.trace { Vec::with_capacity(p.trace_capacity) } else { Vec::new() },
+            events: if opts.trace {
+                Vec::with_capacity(p.trace_capacity)
+            } else {
+                Vec::new()
+            },
         };
         if matches!(ctx.crm_status, CrmStatus::Failed | CrmStatus::TimedOut) {
-            rec.push(TraceEvent::CrmUnavailable { status: ctx.crm_status });
+            rec.push(TraceEvent::CrmUnavailable {
+                status: ctx.crm_status,
+            });
         }
         let mut reason = FallbackReason::NoRuleMatched;
         for (ri, rule) in p.rules.iter().enumerate() {
@@ -146,7 +157,10 @@ impl Policy {
             match self.resolve(rule.action.assign, lead, ctx, &mut rec) {
                 Ok(a) => return self.decide(Some(ri), &rule.action, a, rec),
                 Err(why) => {
-                    rec.push(TraceEvent::Unavailable { rule: Some(ri), reason: why });
+                    rec.push(TraceEvent::Unavailable {
+                        rule: Some(ri),
+                        reason: why,
+                    });
                     match rule.action.if_unavailable {
                         NextC::NextRule => continue,
                         NextC::Fallback => {
@@ -156,7 +170,10 @@ impl Policy {
                         NextC::Target(t) => match self.target(t, lead, ctx, &mut rec, 0) {
                             Ok(a) => return self.decide(Some(ri), &rule.action, a, rec),
                             Err(why) => {
-                                rec.push(TraceEvent::Unavailable { rule: Some(ri), reason: why });
+                                rec.push(TraceEvent::Unavailable {
+                                    rule: Some(ri),
+                                    reason: why,
+                                });
                                 continue;
                             }
                         },
@@ -168,8 +185,15 @@ impl Policy {
         let a = match self.resolve(p.fallback.assign, lead, ctx, &mut rec) {
             Ok(a) => a,
             Err(why) => {
-                rec.push(TraceEvent::Unavailable { rule: None, reason: why });
-                Assignment { owner: None, by: By::Nobody, pick: None }
+                rec.push(TraceEvent::Unavailable {
+                    rule: None,
+                    reason: why,
+                });
+                Assignment {
+                    owner: None,
+                    by: By::Nobody,
+                    pick: None,
+                }
             }
         };
         self.decide(None, &p.fallback, a, rec)
@@ -257,7 +281,8 @@ impl Policy {
             if pick.eligible.contains(i) {
                 total += i64::from(m.weight);
                 if let Some(o) = owners.get(m.owner as usize) {
-                    state.members.entry(o.id.to_string()).or_default().current += i64::from(m.weight);
+                    state.members.entry(o.id.to_string()).or_default().current +=
+                        i64::from(m.weight);
                 }
             }
         }
@@ -284,15 +309,26 @@ impl Policy {
             }
         }
         // Members removed from the pool stop being tracked.
-        state
-            .members
-            .retain(|id, _| pool.members.iter().any(|m| owners.get(m.owner as usize).is_some_and(|o| &*o.id == id)));
+        state.members.retain(|id, _| {
+            pool.members
+                .iter()
+                .any(|m| owners.get(m.owner as usize).is_some_and(|o| &*o.id == id))
+        });
         state.version += 1;
     }
 
-    fn decide(&self, rule: Option<u32>, action: &Action, a: Assignment, rec: Recorder) -> RouteDecision {
+    fn decide(
+        &self,
+        rule: Option<u32>,
+        action: &Action,
+        a: Assignment,
+        rec: Recorder,
+    ) -> RouteDecision {
         let p = &*self.inner;
-        let owner_id = a.owner.and_then(|o| p.owners.get(o as usize)).map(|o| o.id.clone());
+        let owner_id = a
+            .owner
+            .and_then(|o| p.owners.get(o as usize))
+            .map(|o| o.id.clone());
         let experience = match &action.experience {
             ExperienceC::BookMeeting(cal) => {
                 let with = cal
@@ -309,7 +345,9 @@ impl Policy {
             ExperienceC::CustomerSuccess => Experience::CustomerSuccess,
             ExperienceC::Nurture => Experience::Nurture,
             ExperienceC::ManualReview => Experience::ManualReview,
-            ExperienceC::Reject(reason) => Experience::Reject { reason: reason.clone() },
+            ExperienceC::Reject(reason) => Experience::Reject {
+                reason: reason.clone(),
+            },
         };
         RouteDecision {
             policy_name: p.name.clone(),
@@ -326,7 +364,9 @@ impl Policy {
                 By::Nobody => AssignedBy::Nobody,
             },
             experience,
-            rule: rule.and_then(|r| p.rules.get(r as usize)).map(|r| r.id.clone()),
+            rule: rule
+                .and_then(|r| p.rules.get(r as usize))
+                .map(|r| r.id.clone()),
             fallback: rule.is_none(),
             tags: action.tags.clone(),
             priority: action.priority,
@@ -337,32 +377,71 @@ impl Policy {
     }
 
     fn owner_by_id(&self, id: &str) -> Result<u32, Unavailable> {
-        let i = *self.inner.owner_index.get(id).ok_or(Unavailable::UnknownOwner)?;
+        let i = *self
+            .inner
+            .owner_index
+            .get(id)
+            .ok_or(Unavailable::UnknownOwner)?;
         match self.inner.owners.get(i as usize) {
             Some(o) if o.active => Ok(i),
             _ => Err(Unavailable::InactiveOwner),
         }
     }
 
-    fn resolve(&self, assign: AssignC, lead: &Lead, ctx: &Context<'_>, rec: &mut Recorder) -> Result<Assignment, Unavailable> {
+    fn resolve(
+        &self,
+        assign: AssignC,
+        lead: &Lead,
+        ctx: &Context<'_>,
+        rec: &mut Recorder,
+    ) -> Result<Assignment, Unavailable> {
         match assign {
             AssignC::AccountOwner => {
-                let id = ctx.account.and_then(|a| a.owner.as_deref()).ok_or(Unavailable::NoAccountOwner)?;
-                Ok(Assignment { owner: Some(self.owner_by_id(id)?), by: By::AccountOwner, pick: None })
+                let id = ctx
+                    .account
+                    .and_then(|a| a.owner.as_deref())
+                    .ok_or(Unavailable::NoAccountOwner)?;
+                Ok(Assignment {
+                    owner: Some(self.owner_by_id(id)?),
+                    by: By::AccountOwner,
+                    pick: None,
+                })
             }
             AssignC::ContactOwner => {
-                let id = ctx.contact.and_then(|c| c.owner.as_deref()).ok_or(Unavailable::NoContactOwner)?;
-                Ok(Assignment { owner: Some(self.owner_by_id(id)?), by: By::ContactOwner, pick: None })
+                let id = ctx
+                    .contact
+                    .and_then(|c| c.owner.as_deref())
+                    .ok_or(Unavailable::NoContactOwner)?;
+                Ok(Assignment {
+                    owner: Some(self.owner_by_id(id)?),
+                    by: By::ContactOwner,
+                    pick: None,
+                })
             }
             AssignC::Target(t) => self.target(t, lead, ctx, rec, 0),
-            AssignC::Nobody => Ok(Assignment { owner: None, by: By::Nobody, pick: None }),
+            AssignC::Nobody => Ok(Assignment {
+                owner: None,
+                by: By::Nobody,
+                pick: None,
+            }),
         }
     }
 
-    fn target(&self, t: TargetC, lead: &Lead, ctx: &Context<'_>, rec: &mut Recorder, depth: usize) -> Result<Assignment, Unavailable> {
+    fn target(
+        &self,
+        t: TargetC,
+        lead: &Lead,
+        ctx: &Context<'_>,
+        rec: &mut Recorder,
+        depth: usize,
+    ) -> Result<Assignment, Unavailable> {
         match t {
             TargetC::Owner(o) => match self.inner.owners.get(o as usize) {
-                Some(owner) if owner.active => Ok(Assignment { owner: Some(o), by: By::Owner, pick: None }),
+                Some(owner) if owner.active => Ok(Assignment {
+                    owner: Some(o),
+                    by: By::Owner,
+                    pick: None,
+                }),
                 _ => Err(Unavailable::InactiveOwner),
             },
             TargetC::Pool(pi) => {
@@ -373,7 +452,11 @@ impl Policy {
                         .get(pi as usize)
                         .and_then(|p| p.members.get(pick.member as usize))
                         .map(|m| m.owner);
-                    return Ok(Assignment { owner, by: By::Pool(pi), pick: Some(pick) });
+                    return Ok(Assignment {
+                        owner,
+                        by: By::Pool(pi),
+                        pick: Some(pick),
+                    });
                 }
                 let fallback = self.inner.pools.get(pi as usize).and_then(|p| p.fallback);
                 match fallback {
@@ -390,7 +473,13 @@ impl Policy {
 
     /// Picks a pool member by smooth weighted round robin over the eligible
     /// members, or replays an earlier assignment of the same lead id.
-    fn select(&self, pi: u32, lead: &Lead, ctx: &Context<'_>, rec: &mut Recorder) -> Option<PoolPick> {
+    fn select(
+        &self,
+        pi: u32,
+        lead: &Lead,
+        ctx: &Context<'_>,
+        rec: &mut Recorder,
+    ) -> Option<PoolPick> {
         let p = &*self.inner;
         let pool = p.pools.get(pi as usize)?;
         let state = ctx.pools.get(&pool.id);
@@ -400,7 +489,9 @@ impl Policy {
         if let (Some(state), Some(lead_id)) = (state, lead.lead_id.as_deref()) {
             if let Some(prev) = state.replayed_owner(lead_id) {
                 let found = pool.members.iter().position(|m| {
-                    p.owners.get(m.owner as usize).is_some_and(|o| o.active && &*o.id == prev)
+                    p.owners
+                        .get(m.owner as usize)
+                        .is_some_and(|o| o.active && &*o.id == prev)
                 });
                 if let Some(i) = found {
                     let member = u32::try_from(i).unwrap_or(u32::MAX);
@@ -412,7 +503,14 @@ impl Policy {
                         eligible: 0,
                         replay: true,
                     });
-                    return Some(PoolPick { pool: pi, member, eligible: MemberSet::default(), replay: true, expected_version: version, period_day: day });
+                    return Some(PoolPick {
+                        pool: pi,
+                        member,
+                        eligible: MemberSet::default(),
+                        replay: true,
+                        expected_version: version,
+                        period_day: day,
+                    });
                 }
             }
         }
@@ -422,21 +520,42 @@ impl Policy {
         let mut total: u64 = 0;
         let mut best: Option<(usize, i64)> = None;
         for (i, m) in pool.members.iter().enumerate() {
-            let Some(owner) = p.owners.get(m.owner as usize) else { continue };
+            let Some(owner) = p.owners.get(m.owner as usize) else {
+                continue;
+            };
             let member = u32::try_from(i).unwrap_or(u32::MAX);
             if !owner.active {
-                rec.push(TraceEvent::PoolSkip { pool: pi, member, reason: SkipReason::Inactive });
+                rec.push(TraceEvent::PoolSkip {
+                    pool: pi,
+                    member,
+                    reason: SkipReason::Inactive,
+                });
                 continue;
             }
             if !ctx.availability.is_available(&owner.id, ctx.now) {
-                rec.push(TraceEvent::PoolSkip { pool: pi, member, reason: SkipReason::Unavailable });
+                rec.push(TraceEvent::PoolSkip {
+                    pool: pi,
+                    member,
+                    reason: SkipReason::Unavailable,
+                });
                 continue;
             }
             let ms = state.map(|s| s.member(&owner.id)).unwrap_or_default();
             if let Some(cap) = m.capacity {
-                let used = if ms.period == period_key(Some(cap.per), day) { ms.in_period } else { 0 };
+                let used = if ms.period == period_key(Some(cap.per), day) {
+                    ms.in_period
+                } else {
+                    0
+                };
                 if used >= cap.max {
-                    rec.push(TraceEvent::PoolSkip { pool: pi, member, reason: SkipReason::AtCapacity { count: used, max: cap.max } });
+                    rec.push(TraceEvent::PoolSkip {
+                        pool: pi,
+                        member,
+                        reason: SkipReason::AtCapacity {
+                            count: used,
+                            max: cap.max,
+                        },
+                    });
                     continue;
                 }
             }
@@ -453,60 +572,115 @@ impl Policy {
         if rec.on {
             for (i, m) in pool.members.iter().enumerate() {
                 if i != chosen && eligible.contains(i) {
-                    let id = p.owners.get(m.owner as usize).map(|o| &*o.id).unwrap_or_default();
-                    let c = state.map(|s| s.member(id).current).unwrap_or_default() + i64::from(m.weight);
-                    rec.push(TraceEvent::PoolSkip { pool: pi, member: u32::try_from(i).unwrap_or(u32::MAX), reason: SkipReason::NotNext { current: c } });
+                    let id = p
+                        .owners
+                        .get(m.owner as usize)
+                        .map(|o| &*o.id)
+                        .unwrap_or_default();
+                    let c = state.map(|s| s.member(id).current).unwrap_or_default()
+                        + i64::from(m.weight);
+                    rec.push(TraceEvent::PoolSkip {
+                        pool: pi,
+                        member: u32::try_from(i).unwrap_or(u32::MAX),
+                        reason: SkipReason::NotNext { current: c },
+                    });
                 }
             }
         }
         let member = u32::try_from(chosen).unwrap_or(u32::MAX);
-        rec.push(TraceEvent::PoolChoice { pool: pi, member, current, eligible_weight: total, eligible: count, replay: false });
-        Some(PoolPick { pool: pi, member, eligible, replay: false, expected_version: version, period_day: day })
+        rec.push(TraceEvent::PoolChoice {
+            pool: pi,
+            member,
+            current,
+            eligible_weight: total,
+            eligible: count,
+            replay: false,
+        });
+        Some(PoolPick {
+            pool: pi,
+            member,
+            eligible,
+            replay: false,
+            expected_version: version,
+            period_day: day,
+        })
     }
 
     fn cond(&self, c: &Cond, lead: &Lead, ctx: &Context<'_>, rec: &mut Recorder) -> bool {
         let (node, result, observed) = match c {
-            Cond::All(items, n) => (*n, items.iter().all(|x| self.cond(x, lead, ctx, rec)), Observed::None),
-            Cond::Any(items, n) => (*n, items.iter().any(|x| self.cond(x, lead, ctx, rec)), Observed::None),
+            Cond::All(items, n) => (
+                *n,
+                items.iter().all(|x| self.cond(x, lead, ctx, rec)),
+                Observed::None,
+            ),
+            Cond::Any(items, n) => (
+                *n,
+                items.iter().any(|x| self.cond(x, lead, ctx, rec)),
+                Observed::None,
+            ),
             Cond::Not(inner, n) => (*n, !self.cond(inner, lead, ctx, rec), Observed::None),
             Cond::Leaf(pred, n) => {
                 let (result, observed) = self.pred(pred, lead, ctx);
                 (*n, result, observed)
             }
         };
-        rec.push(TraceEvent::Condition { node, observed, result });
+        rec.push(TraceEvent::Condition {
+            node,
+            observed,
+            result,
+        });
         result
     }
 
     fn pred(&self, pred: &Pred, lead: &Lead, ctx: &Context<'_>) -> (bool, Observed) {
-        let text = |s: Option<&str>| s.map_or(Observed::None, |s| Observed::Text(ShortText::new(s)));
+        let text =
+            |s: Option<&str>| s.map_or(Observed::None, |s| Observed::Text(ShortText::new(s)));
         match pred {
             Pred::Always(b) => (*b, Observed::Bool(*b)),
             Pred::Territory(t) => {
-                let place = lead.region.as_deref().or(lead.country.as_ref().map(|c| c.as_str()));
+                let place = lead
+                    .region
+                    .as_deref()
+                    .or(lead.country.as_ref().map(|c| c.as_str()));
                 let r = self.inner.territories.get(*t as usize).is_some_and(|t| {
-                    let (c, r, p) = (lead.country, lead.region.as_deref(), lead.postal_code.as_deref());
+                    let (c, r, p) = (
+                        lead.country,
+                        lead.region.as_deref(),
+                        lead.postal_code.as_deref(),
+                    );
                     t.include.matches(c, r, p) && !t.exclude.matches(c, r, p)
                 });
                 (r, text(place))
             }
-            Pred::Country(set) => (lead.country.is_some_and(|c| set.contains(c)), text(lead.country.as_ref().map(|c| c.as_str()))),
+            Pred::Country(set) => (
+                lead.country.is_some_and(|c| set.contains(c)),
+                text(lead.country.as_ref().map(|c| c.as_str())),
+            ),
             Pred::Region(list) => {
                 let r = lead.region.as_deref();
                 (r.is_some_and(|r| list.iter().any(|x| **x == *r)), text(r))
             }
             Pred::Postal(m) => {
                 let code = lead.postal_code.as_deref();
-                (code.is_some_and(|code| m.matches(lead.country, code)), text(code))
+                (
+                    code.is_some_and(|code| m.matches(lead.country, code)),
+                    text(code),
+                )
             }
             Pred::Employees(lo, hi) => within(lead.employees, *lo, *hi),
             Pred::Revenue(lo, hi) => within(lead.annual_revenue, *lo, *hi),
             Pred::Product(tokens) => {
-                let hit = lead.product_interest.iter().find(|t| tokens.iter().any(|x| **x == ***t));
+                let hit = lead
+                    .product_interest
+                    .iter()
+                    .find(|t| tokens.iter().any(|x| **x == ***t));
                 let shown = hit.or(lead.product_interest.first()).map(String::as_str);
                 (hit.is_some(), text(shown))
             }
-            Pred::EmailKind(mask) => (kind_bit(lead.email_kind) & mask != 0, text(Some(lead.email_kind.as_str()))),
+            Pred::EmailKind(mask) => (
+                kind_bit(lead.email_kind) & mask != 0,
+                text(Some(lead.email_kind.as_str())),
+            ),
             Pred::Text(field, list) => {
                 let v = match field {
                     TextField::Source => lead.source.as_deref(),
@@ -517,7 +691,10 @@ impl Policy {
                     TextField::UtmContent => lead.utm.content.as_deref(),
                     TextField::CompanyDomain => lead.company_domain.as_deref(),
                 };
-                (v.is_some_and(|v| list.iter().any(|x| eq_fold(v, x))), text(v))
+                (
+                    v.is_some_and(|v| list.iter().any(|x| eq_fold(v, x))),
+                    text(v),
+                )
             }
             Pred::Attribute(key, m) => value_match(lead.attributes.get(&**key), m),
             Pred::AccountExists(b) => {
@@ -529,7 +706,10 @@ impl Policy {
                 (v == *b, Observed::Bool(v))
             }
             Pred::AccountOwnerActive(b) => {
-                let v = ctx.account.and_then(|a| a.owner.as_deref()).is_some_and(|o| self.owner_by_id(o).is_ok());
+                let v = ctx
+                    .account
+                    .and_then(|a| a.owner.as_deref())
+                    .is_some_and(|o| self.owner_by_id(o).is_ok());
                 (v == *b, Observed::Bool(v))
             }
             Pred::AccountIsCustomer(b) => {
@@ -538,9 +718,14 @@ impl Policy {
             }
             Pred::AccountTier(list) => {
                 let tier = ctx.account.and_then(|a: &Account| a.tier.as_deref());
-                (tier.is_some_and(|t| list.iter().any(|x| eq_fold(t, x))), text(tier))
+                (
+                    tier.is_some_and(|t| list.iter().any(|x| eq_fold(t, x))),
+                    text(tier),
+                )
             }
-            Pred::AccountField(key, m) => value_match(ctx.account.and_then(|a| a.fields.get(&**key)), m),
+            Pred::AccountField(key, m) => {
+                value_match(ctx.account.and_then(|a| a.fields.get(&**key)), m)
+            }
             Pred::ContactExists(b) => {
                 let v = ctx.contact.is_some();
                 (v == *b, Observed::Bool(v))
@@ -550,7 +735,10 @@ impl Policy {
                 (v == *b, Observed::Bool(v))
             }
             Pred::ContactOwnerActive(b) => {
-                let v = ctx.contact.and_then(|c| c.owner.as_deref()).is_some_and(|o| self.owner_by_id(o).is_ok());
+                let v = ctx
+                    .contact
+                    .and_then(|c| c.owner.as_deref())
+                    .is_some_and(|o| self.owner_by_id(o).is_ok());
                 (v == *b, Observed::Bool(v))
             }
         }
@@ -594,7 +782,10 @@ fn value_match(v: Option<&Value>, m: &ValueMatch) -> (bool, Observed) {
     let observed = match v {
         None | Some(Value::Null) => Observed::None,
         Some(Value::Bool(b)) => Observed::Bool(*b),
-        Some(Value::Number(n)) => n.as_u64().map_or_else(|| Observed::Text(ShortText::new("(number)")), Observed::Count),
+        Some(Value::Number(n)) => n.as_u64().map_or_else(
+            || Observed::Text(ShortText::new("(number)")),
+            Observed::Count,
+        ),
         Some(Value::String(s)) => Observed::Text(ShortText::new(s)),
         Some(Value::Array(_)) => Observed::Text(ShortText::new("[…]")),
         Some(Value::Object(_)) => Observed::Text(ShortText::new("{…}")),
@@ -603,7 +794,9 @@ fn value_match(v: Option<&Value>, m: &ValueMatch) -> (bool, Observed) {
         ValueMatch::Exists(b) => v.is_some() == *b,
         ValueMatch::OneOf(list) => v.is_some_and(|v| match v {
             Value::String(s) => list.iter().any(|x| eq_fold(s, x)),
-            Value::Bool(b) => list.iter().any(|x| **x == *if *b { "true" } else { "false" }),
+            Value::Bool(b) => list
+                .iter()
+                .any(|x| **x == *if *b { "true" } else { "false" }),
             Value::Number(n) => {
                 let mut buf = NumText::default();
                 std::fmt::Write::write_fmt(&mut buf, format_args!("{n}")).is_ok()
@@ -615,7 +808,8 @@ fn value_match(v: Option<&Value>, m: &ValueMatch) -> (bool, Observed) {
             Value::String(s) => re.is_match(s),
             Value::Number(n) => {
                 let mut buf = NumText::default();
-                std::fmt::Write::write_fmt(&mut buf, format_args!("{n}")).is_ok() && re.is_match(buf.as_str())
+                std::fmt::Write::write_fmt(&mut buf, format_args!("{n}")).is_ok()
+                    && re.is_match(buf.as_str())
             }
             Value::Bool(b) => re.is_match(if *b { "true" } else { "false" }),
             _ => false,
@@ -633,7 +827,10 @@ struct NumText {
 
 impl NumText {
     fn as_str(&self) -> &str {
-        self.buf.get(..self.len).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default()
+        self.buf
+            .get(..self.len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
     }
 }
 

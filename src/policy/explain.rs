@@ -119,8 +119,16 @@ impl Policy {
     /// ```
     pub fn explain(&self, decision: &RouteDecision) -> Explanation {
         let p = &*self.inner;
-        let rule_id = |r: u32| p.rules.get(r as usize).map_or_else(|| format!("#{r}"), |r| r.id.to_string());
-        let pool_id = |i: u32| p.pools.get(i as usize).map_or_else(|| format!("#{i}"), |x| x.id.to_string());
+        let rule_id = |r: u32| {
+            p.rules
+                .get(r as usize)
+                .map_or_else(|| format!("#{r}"), |r| r.id.to_string())
+        };
+        let pool_id = |i: u32| {
+            p.pools
+                .get(i as usize)
+                .map_or_else(|| format!("#{i}"), |x| x.id.to_string())
+        };
         let member_id = |pool: u32, m: u32| {
             p.pools
                 .get(pool as usize)
@@ -167,25 +175,33 @@ impl Policy {
                 TraceEvent::CrmUnavailable { status } => Step::CrmUnavailable { status },
             })
             .collect();
-        Explanation { summary: summary(decision), steps }
+        Explanation {
+            summary: summary(decision),
+            steps,
+        }
     }
 }
 
 fn summary(d: &RouteDecision) -> String {
-    let who = d.owner.as_deref().map_or_else(|| "Not assigned to anyone".to_owned(), |o| format!("Assigned to {o}"));
-    let how = match &d.assigned_by {
-        AssignedBy::AccountOwner => "the matched account's owner".to_owned(),
-        AssignedBy::ContactOwner => "the existing contact's owner".to_owned(),
-        AssignedBy::Owner => "owner named".to_owned(),
-        AssignedBy::Pool(p) => format!("round robin in pool `{p}`"),
-        AssignedBy::Nobody => "no assignee".to_owned(),
-    };
     let by = match &d.rule {
         Some(r) => format!("by rule `{r}`"),
         None => "by the fallback".to_owned(),
     };
+    let who = match (&d.owner, &d.assigned_by) {
+        (Some(o), AssignedBy::AccountOwner) => {
+            format!("Assigned to {o} (the matched account's owner {by})")
+        }
+        (Some(o), AssignedBy::ContactOwner) => {
+            format!("Assigned to {o} (the existing contact's owner {by})")
+        }
+        (Some(o), AssignedBy::Pool(p)) => {
+            format!("Assigned to {o} (round robin in pool `{p}` {by})")
+        }
+        (Some(o), _) => format!("Assigned to {o} (owner named {by})"),
+        (None, _) => format!("Not assigned to anyone ({by})"),
+    };
     format!(
-        "{who} ({how} {by}) [policy {} v{}]; experience: {}",
+        "{who} [policy {} v{}]; experience: {}",
         d.policy_name,
         d.policy_version,
         d.experience.name()
@@ -197,31 +213,59 @@ impl fmt::Display for Explanation {
         writeln!(f, "{}", self.summary)?;
         for step in &self.steps {
             match step {
-                Step::Condition { field, op, expected, observed, result, .. } => {
-                    writeln!(f, "    {field} {op} {expected}: observed {observed} → {result}")?
-                }
-                Step::Rule { rule, matched } => {
-                    writeln!(f, "  rule `{rule}`: {}", if *matched { "matched" } else { "did not match" })?
-                }
+                Step::Condition {
+                    field,
+                    op,
+                    expected,
+                    observed,
+                    result,
+                    ..
+                } => writeln!(
+                    f,
+                    "    {field} {op} {expected}: observed {observed} → {result}"
+                )?,
+                Step::Rule { rule, matched } => writeln!(
+                    f,
+                    "  rule `{rule}`: {}",
+                    if *matched { "matched" } else { "did not match" }
+                )?,
                 Step::Unavailable { rule, reason } => writeln!(
                     f,
                     "  {} could not assign: {}",
-                    rule.as_deref().map_or_else(|| "the fallback".to_owned(), |r| format!("rule `{r}`")),
-                    serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+                    rule.as_deref()
+                        .map_or_else(|| "the fallback".to_owned(), |r| format!("rule `{r}`")),
+                    serde_json::to_value(reason)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
                 )?,
-                Step::PoolSkip { pool, owner, reason } => {
+                Step::PoolSkip {
+                    pool,
+                    owner,
+                    reason,
+                } => {
                     let why = match reason {
                         SkipReason::Inactive => "inactive".to_owned(),
                         SkipReason::Unavailable => "unavailable".to_owned(),
-                        SkipReason::AtCapacity { count, max } => format!("at capacity ({count}/{max})"),
+                        SkipReason::AtCapacity { count, max } => {
+                            format!("at capacity ({count}/{max})")
+                        }
                         SkipReason::NotNext { current } => format!("not next (counter {current})"),
                     };
                     writeln!(f, "    pool `{pool}`: {owner} skipped: {why}")?
                 }
-                Step::PoolChoice { pool, owner, why } => writeln!(f, "    pool `{pool}`: {owner} chosen: {why}")?,
-                Step::PoolFallback { pool } => writeln!(f, "    pool `{pool}`: nobody eligible; using the pool's fallback")?,
+                Step::PoolChoice { pool, owner, why } => {
+                    writeln!(f, "    pool `{pool}`: {owner} chosen: {why}")?
+                }
+                Step::PoolFallback { pool } => writeln!(
+                    f,
+                    "    pool `{pool}`: nobody eligible; using the pool's fallback"
+                )?,
                 Step::Fallback { why } => writeln!(f, "  fallback: {why}")?,
-                Step::CrmUnavailable { status } => writeln!(f, "  CRM facts unavailable ({status:?}); routed without them")?,
+                Step::CrmUnavailable { status } => writeln!(
+                    f,
+                    "  CRM facts unavailable ({status:?}); routed without them"
+                )?,
             }
         }
         Ok(())

@@ -88,11 +88,26 @@ mod tests {
 
     #[test]
     fn broader_and_identical_conditions_are_detected() {
-        assert!(implies(&c(r#"{"country": ["US"]}"#), &c(r#"{"country": ["US", "CA"]}"#)));
-        assert!(!implies(&c(r#"{"country": ["US", "CA"]}"#), &c(r#"{"country": ["US"]}"#)));
-        assert!(implies(&c(r#"{"employees": {"min": 500}}"#), &c(r#"{"employees": {"min": 200}}"#)));
-        assert!(!implies(&c(r#"{"employees": {"min": 100}}"#), &c(r#"{"employees": {"min": 200}}"#)));
-        assert!(implies(&c(r#"{"employees": {"min": 10, "max": 50}}"#), &c(r#"{"employees": {"max": 100}}"#)));
+        assert!(implies(
+            &c(r#"{"country": ["US"]}"#),
+            &c(r#"{"country": ["US", "CA"]}"#)
+        ));
+        assert!(!implies(
+            &c(r#"{"country": ["US", "CA"]}"#),
+            &c(r#"{"country": ["US"]}"#)
+        ));
+        assert!(implies(
+            &c(r#"{"employees": {"min": 500}}"#),
+            &c(r#"{"employees": {"min": 200}}"#)
+        ));
+        assert!(!implies(
+            &c(r#"{"employees": {"min": 100}}"#),
+            &c(r#"{"employees": {"min": 200}}"#)
+        ));
+        assert!(implies(
+            &c(r#"{"employees": {"min": 10, "max": 50}}"#),
+            &c(r#"{"employees": {"max": 100}}"#)
+        ));
         assert!(implies(
             &c(r#"{"all": [{"country": ["US"]}, {"employees": {"min": 500}}]}"#),
             &c(r#"{"country": ["US"]}"#)
@@ -101,7 +116,10 @@ mod tests {
             &c(r#"{"country": ["US"]}"#),
             &c(r#"{"all": [{"country": ["US"]}, {"employees": {"min": 500}}]}"#)
         ));
-        assert!(implies(&c(r#"{"country": ["US"]}"#), &c(r#"{"always": true}"#)));
+        assert!(implies(
+            &c(r#"{"country": ["US"]}"#),
+            &c(r#"{"always": true}"#)
+        ));
         assert!(implies(
             &c(r#"{"any": [{"country": ["US"]}, {"country": ["CA"]}]}"#),
             &c(r#"{"country": ["us", "CA"]}"#)
@@ -118,6 +136,9 @@ mod tests {
             &Condition::EmailKind(vec![K::Free]),
             &Condition::EmailKind(vec![K::Free, K::Disposable])
         ));
-        assert!(!implies(&c(r#"{"not": {"country": ["US"]}}"#), &c(r#"{"country": ["CA"]}"#)));
+        assert!(!implies(
+            &c(r#"{"not": {"country": ["US"]}}"#),
+            &c(r#"{"country": ["CA"]}"#)
+        ));
     }
 }

@@ -272,7 +272,9 @@ impl TerritorySpec {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.include.regions.extend(regions.into_iter().map(Into::into));
+        self.include
+            .regions
+            .extend(regions.into_iter().map(Into::into));
         self
     }
     /// Adds excluded regions.
@@ -281,7 +283,9 @@ impl TerritorySpec {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.exclude.regions.extend(regions.into_iter().map(Into::into));
+        self.exclude
+            .regions
+            .extend(regions.into_iter().map(Into::into));
         self
     }
 }
