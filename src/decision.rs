@@ -23,7 +23,7 @@ use crate::pool::PoolPick;
 /// `{"pool": id}`, `"nobody"`), `experience` (see [`Experience`]), `rule`
 /// (the matched rule id, `null` when the fallback decided), `fallback`
 /// (bool), `tags`, `priority`, `sla_minutes`, `trace` (see [`TraceEvent`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RouteDecision {
     /// Name of the policy that decided.
@@ -50,6 +50,38 @@ pub struct RouteDecision {
     pub trace: Trace,
     #[serde(skip)]
     pub(crate) pool_pick: Option<PoolPick>,
+}
+
+/// Equality over everything a decision says (and serializes); the internal
+/// note of which pool step to record is not part of it.
+impl PartialEq for RouteDecision {
+    fn eq(&self, other: &Self) -> bool {
+        let RouteDecision {
+            policy_name,
+            policy_version,
+            owner,
+            assigned_by,
+            experience,
+            rule,
+            fallback,
+            tags,
+            priority,
+            sla_minutes,
+            trace,
+            pool_pick: _,
+        } = self;
+        *policy_name == other.policy_name
+            && *policy_version == other.policy_version
+            && *owner == other.owner
+            && *assigned_by == other.assigned_by
+            && *experience == other.experience
+            && *rule == other.rule
+            && *fallback == other.fallback
+            && *tags == other.tags
+            && *priority == other.priority
+            && *sla_minutes == other.sla_minutes
+            && *trace == other.trace
+    }
 }
 
 /// How the owner was chosen.

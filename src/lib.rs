@@ -59,25 +59,34 @@
     )
 )]
 
+mod clock;
 mod context;
+mod crm;
 mod decision;
+mod events;
 mod lead;
 pub mod policy;
 pub mod pool;
+mod router;
+pub mod testing;
 
+pub use clock::{Clock, SystemClock};
 pub use context::{
     Account, AllAvailable, Availability, AwayList, Contact, Context, CrmStatus, PersonKind,
 };
+pub use crm::{Crm, CrmError, LeadWrite, WriteReceipt};
 pub use decision::{
     AssignedBy, Experience, FallbackReason, Observed, RouteDecision, ShortText, SkipReason, Trace,
     TraceEvent, Unavailable,
 };
+pub use events::{Event, EventKind, EventSink, LookupStatus, NoEvents};
 pub use lead::{
     CountryCode, CountryCodeError, EmailKind, Field, FieldIssue, IssueCode, Lead, LeadInput,
     Limits, NormalizeError, Normalized, Normalizer, QUOTE_LIMIT, Range, RangeError, Utm,
 };
 pub use policy::{CompileError, Policy, compile};
 pub use pool::{InMemoryPoolStore, PoolState, PoolStates, PoolStore};
+pub use router::{Lookups, PendingWrite, Routed, Router, Timings};
 
 /// The README's code examples, compiled and run as doctests.
 #[cfg(doctest)]

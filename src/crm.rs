@@ -1,0 +1,214 @@
+//! The CRM adapter trait callers implement, and its classified errors.
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::context::{Account, Contact};
+use crate::decision::RouteDecision;
+use crate::lead::Lead;
+use crate::policy::OwnerSpec;
+
+/// A CRM, as the router needs it: look up an account by company domain, an
+/// existing person by email, and create or update the lead with its owner.
+///
+/// Methods are async and runtime-agnostic; their futures must be `Send` so a
+/// [`Router`](crate::Router) works under a multi-threaded runtime. Owner ids
+/// returned in [`Account::owner`] and [`Contact::owner`] must be ids of the
+/// policy's owners directory (map CRM user ids through
+/// [`OwnerSpec::crm_ids`]).
+///
+/// Implementations classify their failures as [`CrmError`]s so the router can
+/// act on them. See `examples/hubspot.rs` and `examples/salesforce.rs` for
+/// real adapters and [`testing::InMemoryCrm`](crate::testing::InMemoryCrm) for
+/// one with fault injection.
+pub trait Crm: Send + Sync {
+    /// The account whose website or domain is `domain` (a registrable
+    /// domain such as `acme.co.uk`), if any.
+    fn find_account(
+        &self,
+        domain: &str,
+    ) -> impl Future<Output = Result<Option<Account>, CrmError>> + Send;
+
+    /// The existing contact or (unconverted) lead with this email, if any.
+    fn find_person(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = Result<Option<Contact>, CrmError>> + Send;
+
+    /// Creates the lead, or updates `write.existing` when set, with its
+    /// owner and routing fields. Returns the record id.
+    fn upsert_lead(
+        &self,
+        write: &LeadWrite<'_>,
+    ) -> impl Future<Output = Result<WriteReceipt, CrmError>> + Send;
+}
+
+/// Everything a CRM write needs.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct LeadWrite<'a> {
+    /// The submission's lead id.
+    pub lead_id: &'a str,
+    /// The normalized lead.
+    pub lead: &'a Lead,
+    /// The routing decision (owner, rule, experience, tags, priority, SLA).
+    pub decision: &'a RouteDecision,
+    /// The assigned owner's directory entry (with its CRM ids), if any.
+    pub owner: Option<&'a OwnerSpec>,
+    /// The record to update instead of creating one.
+    pub existing: Option<&'a str>,
+    /// The matched account, to associate the record with.
+    pub account: Option<&'a Account>,
+}
+
+/// A successful write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WriteReceipt {
+    /// The CRM record id.
+    pub record_id: String,
+    /// `true` if a record was created, `false` if one was updated.
+    pub created: bool,
+}
+
+impl WriteReceipt {
+    /// A receipt.
+    pub fn new(record_id: impl Into<String>, created: bool) -> Self {
+        WriteReceipt {
+            record_id: record_id.into(),
+            created,
+        }
+    }
+}
+
+/// A classified CRM failure.
+///
+/// Serializes as `{"class": "rate_limited", "message": …, "retry_after_ms": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "class", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CrmError {
+    /// A failure that may succeed if retried (5xx, network, timeouts).
+    #[error("transient CRM error: {message}")]
+    Transient {
+        /// What the CRM or transport said.
+        message: String,
+    },
+    /// The CRM asked us to slow down.
+    #[error("CRM rate limit: {message}")]
+    RateLimited {
+        /// What the CRM said.
+        message: String,
+        /// How long the CRM asked us to wait, if it said.
+        #[serde(
+            default,
+            with = "opt_millis",
+            rename = "retry_after_ms",
+            skip_serializing_if = "Option::is_none"
+        )]
+        retry_after: Option<Duration>,
+    },
+    /// The record already exists (a duplicate), possibly with its id.
+    #[error("CRM conflict: {message}")]
+    Conflict {
+        /// What the CRM said.
+        message: String,
+        /// The id of the existing record, when the CRM gave it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        existing_id: Option<String>,
+    },
+    /// Retrying will not help (bad data, authentication, permissions).
+    #[error("permanent CRM error: {message}")]
+    Permanent {
+        /// What the CRM said.
+        message: String,
+    },
+}
+
+impl CrmError {
+    /// A transient error.
+    pub fn transient(message: impl Into<String>) -> Self {
+        CrmError::Transient {
+            message: message.into(),
+        }
+    }
+    /// A rate-limit error.
+    pub fn rate_limited(message: impl Into<String>, retry_after: Option<Duration>) -> Self {
+        CrmError::RateLimited {
+            message: message.into(),
+            retry_after,
+        }
+    }
+    /// A conflict.
+    pub fn conflict(message: impl Into<String>, existing_id: Option<String>) -> Self {
+        CrmError::Conflict {
+            message: message.into(),
+            existing_id,
+        }
+    }
+    /// A permanent error.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        CrmError::Permanent {
+            message: message.into(),
+        }
+    }
+
+    /// Whether retrying later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            CrmError::Transient { .. } | CrmError::RateLimited { .. }
+        )
+    }
+
+    /// The snake_case class name (`transient`, `rate_limited`, `conflict`, `permanent`).
+    pub fn class(&self) -> &'static str {
+        match self {
+            CrmError::Transient { .. } => "transient",
+            CrmError::RateLimited { .. } => "rate_limited",
+            CrmError::Conflict { .. } => "conflict",
+            CrmError::Permanent { .. } => "permanent",
+        }
+    }
+}
+
+/// `Option<Duration>` as whole milliseconds.
+mod opt_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_serialize_with_their_class() {
+        let e = CrmError::rate_limited("TEN_SECONDLY_ROLLING", Some(Duration::from_millis(1500)));
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"class": "rate_limited", "message": "TEN_SECONDLY_ROLLING", "retry_after_ms": 1500})
+        );
+        assert_eq!(serde_json::from_value::<CrmError>(v).unwrap(), e);
+        assert!(e.is_retryable());
+        assert!(!CrmError::conflict("dup", Some("42".into())).is_retryable());
+        assert_eq!(CrmError::permanent("401").class(), "permanent");
+    }
+}

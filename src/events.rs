@@ -1,0 +1,194 @@
+//! Funnel events and the sink trait callers implement.
+
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::crm::CrmError;
+use crate::decision::{AssignedBy, Experience};
+use crate::lead::FieldIssue;
+use crate::router::PendingWrite;
+
+/// Receives events. Called synchronously on the routing path, so keep it
+/// cheap: push to a channel or buffer and ship elsewhere.
+pub trait EventSink: Send + Sync {
+    /// Takes one event.
+    fn emit(&self, event: Event);
+}
+
+/// Drops every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn emit(&self, _event: Event) {}
+}
+
+/// One funnel event.
+///
+/// # JSON contract
+///
+/// `{"event": "<name>", "lead_id": …, "at_ms": <unix ms>, "since_submit_ms": <ms | null>, …details}`
+/// where the details depend on the event name (see [`EventKind`]).
+/// `since_submit_ms` measures speed-to-lead from `form_submitted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Event {
+    /// What happened, with its details.
+    #[serde(flatten)]
+    pub kind: EventKind,
+    /// The submission's lead id.
+    pub lead_id: String,
+    /// When, in milliseconds since the Unix epoch (from the injected clock).
+    pub at_ms: u64,
+    /// Milliseconds since the form was submitted, when known.
+    pub since_submit_ms: Option<u64>,
+}
+
+impl Event {
+    /// Builds an event at `at`, measuring from `submitted` when given.
+    pub fn new(
+        kind: EventKind,
+        lead_id: impl Into<String>,
+        at: SystemTime,
+        submitted: Option<SystemTime>,
+    ) -> Self {
+        Event {
+            kind,
+            lead_id: lead_id.into(),
+            at_ms: unix_ms(at),
+            since_submit_ms: submitted.map(|s| millis(at.duration_since(s).unwrap_or_default())),
+        }
+    }
+
+    /// The stable snake_case name.
+    pub fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+pub(crate) fn unix_ms(t: SystemTime) -> u64 {
+    millis(t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Where a lookup ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LookupStatus {
+    /// Found a record.
+    Found,
+    /// Looked, found nothing.
+    NotFound,
+    /// Nothing to look up with (no company domain).
+    Skipped,
+    /// The CRM failed.
+    Failed,
+    /// The time budget ran out.
+    TimedOut,
+}
+
+/// The event vocabulary, covering the whole funnel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// The buyer started filling in the form (front end).
+    FormStarted {
+        /// Which form.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        form: Option<String>,
+    },
+    /// The form was submitted.
+    FormSubmitted {
+        /// The email as typed, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+    },
+    /// The submission had field errors; nothing was written.
+    ValidationFailed {
+        /// The errors the form can show.
+        errors: Vec<FieldIssue>,
+    },
+    /// A CRM account matched the company domain.
+    AccountMatched {
+        /// The account id.
+        account_id: String,
+        /// The domain matched on.
+        domain: String,
+    },
+    /// No account was matched, and why.
+    AccountNotMatched {
+        /// The domain looked up, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        domain: Option<String>,
+        /// Not found, skipped, failed or timed out.
+        status: LookupStatus,
+    },
+    /// The policy decided.
+    OwnerAssigned {
+        /// Owner id, `null` if nobody.
+        owner: Option<String>,
+        /// Deciding rule, `null` for the fallback.
+        rule: Option<String>,
+        /// How the owner was chosen.
+        assigned_by: AssignedBy,
+        /// What the buyer sees next.
+        experience: Experience,
+    },
+    /// The policy fallback decided (follows `owner_assigned`).
+    RoutingFallback {
+        /// The fallback's owner, if any.
+        owner: Option<String>,
+    },
+    /// The CRM write succeeded.
+    CrmWriteSuccess {
+        /// The record id.
+        record_id: String,
+        /// Created (`true`) or updated.
+        created: bool,
+    },
+    /// The CRM write failed; `pending` holds everything needed to retry.
+    CrmWriteFailed {
+        /// The classified error.
+        error: CrmError,
+        /// The write to retry.
+        pending: Box<PendingWrite>,
+    },
+    /// A meeting scheduler was shown (front end).
+    MeetingShown {
+        /// Whose calendar.
+        owner: String,
+    },
+    /// A meeting was booked (front end).
+    MeetingBooked {
+        /// Whose calendar.
+        owner: String,
+        /// The scheduler's meeting id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        meeting_id: Option<String>,
+    },
+}
+
+impl EventKind {
+    /// The stable snake_case name (`form_submitted`, `owner_assigned`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::FormStarted { .. } => "form_started",
+            EventKind::FormSubmitted { .. } => "form_submitted",
+            EventKind::ValidationFailed { .. } => "validation_failed",
+            EventKind::AccountMatched { .. } => "account_matched",
+            EventKind::AccountNotMatched { .. } => "account_not_matched",
+            EventKind::OwnerAssigned { .. } => "owner_assigned",
+            EventKind::RoutingFallback { .. } => "routing_fallback",
+            EventKind::CrmWriteSuccess { .. } => "crm_write_success",
+            EventKind::CrmWriteFailed { .. } => "crm_write_failed",
+            EventKind::MeetingShown { .. } => "meeting_shown",
+            EventKind::MeetingBooked { .. } => "meeting_booked",
+        }
+    }
+}

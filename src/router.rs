@@ -1,0 +1,602 @@
+//! [`Router`]: the capture-to-owner pipeline — normalize, look up, decide,
+//! write, emit — with safe degradation at every I/O step.
+
+use std::future::Future;
+use std::task::Poll;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, SystemClock, within};
+use crate::context::{Account, Contact, Context, CrmStatus};
+use crate::crm::{Crm, CrmError, LeadWrite, WriteReceipt};
+use crate::decision::{Experience, RouteDecision};
+use crate::events::{Event, EventKind, EventSink, LookupStatus, unix_ms};
+use crate::lead::{FieldIssue, Lead, LeadInput, NormalizeError, Normalizer};
+use crate::policy::Policy;
+use crate::pool::{InMemoryPoolStore, PoolStore};
+use crate::{AllAvailable, Availability};
+
+/// Orchestrates one submission at a time (many concurrently): normalize →
+/// CRM lookups → policy → CRM write → events.
+///
+/// Generic over its adapters so everything stays statically dispatched:
+/// `C` the [`Crm`], `S` the [`EventSink`], `P` the [`PoolStore`] and `K` the
+/// [`Clock`]. `Router` is `Send + Sync` when they are; share one behind an
+/// `Arc`.
+///
+/// # Degradation
+///
+/// - A lookup that fails or exceeds the lookup budget still yields a
+///   decision, made without that CRM fact; the trace starts with
+///   `crm_unavailable` and `account_not_matched` says `failed`/`timed_out`.
+/// - A pool store that fails still yields a decision (evaluated on the last
+///   known state, not recorded); [`Routed::pool_store_error`] says so.
+/// - A write that fails never loses the lead: [`Routed::write`] and the
+///   `crm_write_failed` event carry a [`PendingWrite`] (normalized lead,
+///   decision, error class) for [`Router::retry_write`]. A conflict that names
+///   the existing record is retried once as an update of that record.
+/// - Invalid input makes no CRM call and returns the field errors.
+///
+/// ```
+/// use leadroute::testing::{InMemoryCrm, ManualClock, RecordingSink};
+/// use leadroute::policy::{ActionSpec, OwnerSpec, PolicySpec};
+/// use leadroute::{compile, LeadInput, Router};
+///
+/// let spec = PolicySpec::builder("p", "1")
+///     .owner(OwnerSpec::new("queue", "Queue"))
+///     .fallback(ActionSpec::owner("queue"))
+///     .build();
+/// let router = Router::new(compile(&spec).unwrap(), InMemoryCrm::new(), RecordingSink::new())
+///     .with_clock(ManualClock::at_unix(1_700_000_000));
+/// let routed = pollster::block_on(router.route(LeadInput::from_email("jane@acme.com"))).unwrap();
+/// assert_eq!(routed.decision.owner_id(), Some("queue"));
+/// assert!(routed.write.is_ok());
+/// assert_eq!(router.events().names(), ["form_submitted", "account_not_matched", "owner_assigned", "routing_fallback", "crm_write_success"]);
+/// ```
+#[derive(Debug)]
+pub struct Router<C, S, P = InMemoryPoolStore, K = SystemClock> {
+    policy: Policy,
+    normalizer: Normalizer,
+    crm: C,
+    sink: S,
+    pools: P,
+    clock: K,
+    availability: Box<dyn Availability>,
+    lookup_budget: Option<Duration>,
+    write_budget: Option<Duration>,
+}
+
+impl std::fmt::Debug for dyn Availability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("dyn Availability")
+    }
+}
+
+/// A write that did not reach the CRM, with everything needed to retry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PendingWrite {
+    /// The submission's lead id.
+    pub lead_id: String,
+    /// The normalized lead.
+    pub lead: Lead,
+    /// The decision to write.
+    pub decision: RouteDecision,
+    /// The record to update, if known (an existing contact or a conflict's id).
+    pub existing: Option<String>,
+    /// The matched account, to associate with.
+    pub account: Option<Account>,
+    /// Why the write failed.
+    pub error: CrmError,
+}
+
+/// How the CRM lookups went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Lookups {
+    /// The account lookup.
+    pub account: LookupStatus,
+    /// The person lookup.
+    pub person: LookupStatus,
+    /// The matched account.
+    pub matched_account: Option<Account>,
+    /// The existing contact or lead.
+    pub existing_person: Option<Contact>,
+    /// Errors from failed lookups.
+    pub errors: Vec<CrmError>,
+}
+
+/// Time spent per stage, by the injected clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Timings {
+    /// Normalization.
+    pub normalize: Duration,
+    /// CRM lookups (concurrent).
+    pub lookup: Duration,
+    /// Policy evaluation and pool update.
+    pub decide: Duration,
+    /// CRM write.
+    pub write: Duration,
+    /// Submit to done.
+    pub total: Duration,
+}
+
+/// A routed submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Routed {
+    /// The submission's lead id (given, or derived from email and time).
+    pub lead_id: String,
+    /// The normalized lead.
+    pub lead: Lead,
+    /// Non-fatal normalization warnings.
+    pub warnings: Vec<FieldIssue>,
+    /// The decision.
+    pub decision: RouteDecision,
+    /// How the lookups went.
+    pub lookups: Lookups,
+    /// The CRM write: the receipt, or what to retry.
+    pub write: Result<WriteReceipt, Box<PendingWrite>>,
+    /// Set when the pool store failed and the pool step was not recorded.
+    pub pool_store_error: Option<String>,
+    /// Per-stage timings.
+    pub timings: Timings,
+}
+
+impl<C: Crm, S: EventSink> Router<C, S> {
+    /// A router with the default normalizer, an in-memory pool store, the
+    /// system clock, everyone available and no time budgets.
+    pub fn new(policy: Policy, crm: C, sink: S) -> Self {
+        Router {
+            policy,
+            normalizer: Normalizer::default(),
+            crm,
+            sink,
+            pools: InMemoryPoolStore::new(),
+            clock: SystemClock,
+            availability: Box::new(AllAvailable),
+            lookup_budget: None,
+            write_budget: None,
+        }
+    }
+}
+
+impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> Router<C, S, P, K> {
+    /// Replaces the clock.
+    pub fn with_clock<K2: Clock>(self, clock: K2) -> Router<C, S, P, K2> {
+        Router {
+            policy: self.policy,
+            normalizer: self.normalizer,
+            crm: self.crm,
+            sink: self.sink,
+            pools: self.pools,
+            clock,
+            availability: self.availability,
+            lookup_budget: self.lookup_budget,
+            write_budget: self.write_budget,
+        }
+    }
+
+    /// Replaces the pool store (e.g. one over Redis or Postgres).
+    pub fn with_pool_store<P2: PoolStore>(self, pools: P2) -> Router<C, S, P2, K> {
+        Router {
+            policy: self.policy,
+            normalizer: self.normalizer,
+            crm: self.crm,
+            sink: self.sink,
+            pools,
+            clock: self.clock,
+            availability: self.availability,
+            lookup_budget: self.lookup_budget,
+            write_budget: self.write_budget,
+        }
+    }
+
+    /// Replaces the normalizer.
+    pub fn with_normalizer(mut self, normalizer: Normalizer) -> Self {
+        self.normalizer = normalizer;
+        self
+    }
+
+    /// Sets the availability source for pool members.
+    pub fn with_availability(mut self, availability: impl Availability + 'static) -> Self {
+        self.availability = Box::new(availability);
+        self
+    }
+
+    /// Gives each CRM lookup at most this long; past it, routing goes on
+    /// without that fact.
+    pub fn with_lookup_budget(mut self, budget: Duration) -> Self {
+        self.lookup_budget = Some(budget);
+        self
+    }
+
+    /// Gives the CRM write at most this long; past it, the write is a
+    /// retryable failure.
+    pub fn with_write_budget(mut self, budget: Duration) -> Self {
+        self.write_budget = Some(budget);
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The CRM adapter.
+    pub fn crm(&self) -> &C {
+        &self.crm
+    }
+
+    /// The event sink.
+    pub fn events(&self) -> &S {
+        &self.sink
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &K {
+        &self.clock
+    }
+
+    /// The pool store.
+    pub fn pool_store(&self) -> &P {
+        &self.pools
+    }
+
+    fn emit(&self, kind: EventKind, lead_id: &str, submitted: Option<SystemTime>) {
+        self.sink
+            .emit(Event::new(kind, lead_id, self.clock.now(), submitted));
+    }
+
+    /// Records a front-end event (`form_started`, `meeting_shown`,
+    /// `meeting_booked`) through the same sink and clock.
+    pub fn track(&self, kind: EventKind, lead_id: &str, submitted: Option<SystemTime>) {
+        self.emit(kind, lead_id, submitted);
+    }
+
+    /// Routes a JSON payload (a form post body). A body that is not a JSON
+    /// object is a [`Field::Payload`](crate::Field::Payload) error.
+    pub async fn route_json(&self, body: &str) -> Result<Routed, NormalizeError> {
+        match serde_json::from_str::<LeadInput>(body) {
+            Ok(input) => self.route(input).await,
+            Err(_) => {
+                let err = match self.normalizer.normalize_json(body) {
+                    Err(e) => e,
+                    Ok(_) => NormalizeError { errors: Vec::new() },
+                };
+                let lead_id = derived_id(None, unix_ms(self.clock.now()));
+                self.emit(EventKind::FormSubmitted { email: None }, &lead_id, None);
+                self.emit(
+                    EventKind::ValidationFailed {
+                        errors: err.errors.clone(),
+                    },
+                    &lead_id,
+                    None,
+                );
+                Err(err)
+            }
+        }
+    }
+
+    /// Routes one submission end to end.
+    pub async fn route(&self, input: LeadInput) -> Result<Routed, NormalizeError> {
+        let submitted = self.clock.now();
+        let lead_id = input
+            .lead_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map_or_else(
+                || derived_id(input.email.as_deref(), unix_ms(submitted)),
+                str::to_owned,
+            );
+        let at = Some(submitted);
+        self.emit(
+            EventKind::FormSubmitted {
+                email: input.email.clone(),
+            },
+            &lead_id,
+            at,
+        );
+
+        let normalized = match self.normalizer.normalize(&input) {
+            Ok(n) => n,
+            Err(err) => {
+                self.emit(
+                    EventKind::ValidationFailed {
+                        errors: err.errors.clone(),
+                    },
+                    &lead_id,
+                    at,
+                );
+                return Err(err);
+            }
+        };
+        let mut lead = normalized.lead;
+        lead.lead_id = Some(lead_id.clone());
+        let t_normalized = self.clock.now();
+
+        let lookups = self.lookups(&lead).await;
+        match (&lookups.matched_account, &lead.company_domain) {
+            (Some(a), domain) => self.emit(
+                EventKind::AccountMatched {
+                    account_id: a.id.clone(),
+                    domain: domain
+                        .clone()
+                        .or_else(|| a.domain.clone())
+                        .unwrap_or_default(),
+                },
+                &lead_id,
+                at,
+            ),
+            (None, domain) => self.emit(
+                EventKind::AccountNotMatched {
+                    domain: domain.clone(),
+                    status: lookups.account,
+                },
+                &lead_id,
+                at,
+            ),
+        }
+        let t_looked_up = self.clock.now();
+
+        let crm_status = if lookups.account == LookupStatus::TimedOut
+            || lookups.person == LookupStatus::TimedOut
+        {
+            CrmStatus::TimedOut
+        } else if lookups.account == LookupStatus::Failed || lookups.person == LookupStatus::Failed
+        {
+            CrmStatus::Failed
+        } else if lookups.account == LookupStatus::Skipped {
+            CrmStatus::Skipped
+        } else {
+            CrmStatus::Ok
+        };
+        let mut ctx = Context::new(submitted)
+            .with_crm_status(crm_status)
+            .with_availability(&*self.availability);
+        if let Some(a) = &lookups.matched_account {
+            ctx = ctx.with_account(a);
+        }
+        if let Some(c) = &lookups.existing_person {
+            ctx = ctx.with_contact(c);
+        }
+        let (decision, pool_store_error) = match self.policy.assign(&lead, &ctx, &self.pools).await
+        {
+            Ok(d) => (d, None),
+            Err(e) => (self.policy.evaluate(&lead, &ctx), Some(e.to_string())),
+        };
+        self.emit(
+            EventKind::OwnerAssigned {
+                owner: decision.owner.as_deref().map(str::to_owned),
+                rule: decision.rule.as_deref().map(str::to_owned),
+                assigned_by: decision.assigned_by.clone(),
+                experience: decision.experience.clone(),
+            },
+            &lead_id,
+            at,
+        );
+        if decision.fallback {
+            self.emit(
+                EventKind::RoutingFallback {
+                    owner: decision.owner.as_deref().map(str::to_owned),
+                },
+                &lead_id,
+                at,
+            );
+        }
+        let t_decided = self.clock.now();
+
+        let pending = PendingWrite {
+            lead_id: lead_id.clone(),
+            lead,
+            decision,
+            existing: lookups.existing_person.as_ref().map(|c| c.id.clone()),
+            account: lookups.matched_account.clone(),
+            error: CrmError::transient("not attempted"),
+        };
+        let (write, pending) = self.write(pending, at).await;
+        let t_written = self.clock.now();
+
+        let since = |a: SystemTime, b: SystemTime| b.duration_since(a).unwrap_or_default();
+        Ok(Routed {
+            lead_id,
+            lead: pending.lead,
+            warnings: normalized.warnings,
+            decision: pending.decision,
+            lookups,
+            write,
+            pool_store_error,
+            timings: Timings {
+                normalize: since(submitted, t_normalized),
+                lookup: since(t_normalized, t_looked_up),
+                decide: since(t_looked_up, t_decided),
+                write: since(t_decided, t_written),
+                total: since(submitted, t_written),
+            },
+        })
+    }
+
+    /// Retries a write that failed earlier (from [`Routed::write`] or a
+    /// `crm_write_failed` event), with the same conflict handling and events.
+    pub async fn retry_write(
+        &self,
+        pending: PendingWrite,
+    ) -> Result<WriteReceipt, Box<PendingWrite>> {
+        self.write(pending, None).await.0
+    }
+
+    /// Writes, turning a conflict with a known record into an update of it.
+    /// Returns the result and the (possibly updated) pending write.
+    async fn write(
+        &self,
+        mut pending: PendingWrite,
+        at: Option<SystemTime>,
+    ) -> (Result<WriteReceipt, Box<PendingWrite>>, PendingWrite) {
+        let mut attempts = 0;
+        let result = loop {
+            attempts += 1;
+            let owner = pending
+                .decision
+                .owner
+                .as_deref()
+                .and_then(|o| self.policy.owner(o));
+            let write = LeadWrite {
+                lead_id: &pending.lead_id,
+                lead: &pending.lead,
+                decision: &pending.decision,
+                owner,
+                existing: pending.existing.as_deref(),
+                account: pending.account.as_ref(),
+            };
+            let result = within(&self.clock, self.write_budget, self.crm.upsert_lead(&write))
+                .await
+                .unwrap_or_else(|| {
+                    Err(CrmError::transient(
+                        "the CRM write exceeded its time budget",
+                    ))
+                });
+            match result {
+                Err(CrmError::Conflict {
+                    existing_id: Some(id),
+                    ..
+                }) if attempts == 1 && pending.existing.as_deref() != Some(id.as_str()) => {
+                    // The record exists: update it rather than fail or duplicate.
+                    pending.existing = Some(id);
+                }
+                other => break other,
+            }
+        };
+        match result {
+            Ok(receipt) => {
+                self.emit(
+                    EventKind::CrmWriteSuccess {
+                        record_id: receipt.record_id.clone(),
+                        created: receipt.created,
+                    },
+                    &pending.lead_id,
+                    at,
+                );
+                (Ok(receipt), pending)
+            }
+            Err(error) => {
+                pending.error = error.clone();
+                self.emit(
+                    EventKind::CrmWriteFailed {
+                        error,
+                        pending: Box::new(pending.clone()),
+                    },
+                    &pending.lead_id,
+                    at,
+                );
+                (Err(Box::new(pending.clone())), pending)
+            }
+        }
+    }
+
+    /// Runs both lookups concurrently, each within the lookup budget.
+    async fn lookups(&self, lead: &Lead) -> Lookups {
+        let account = async {
+            match lead.company_domain.as_deref() {
+                None => (LookupStatus::Skipped, None, None),
+                Some(domain) => classify(
+                    within(
+                        &self.clock,
+                        self.lookup_budget,
+                        self.crm.find_account(domain),
+                    )
+                    .await,
+                ),
+            }
+        };
+        let person = async {
+            classify(
+                within(
+                    &self.clock,
+                    self.lookup_budget,
+                    self.crm.find_person(&lead.email),
+                )
+                .await,
+            )
+        };
+        let ((account, matched_account, e1), (person, existing_person, e2)) =
+            join(account, person).await;
+        Lookups {
+            account,
+            person,
+            matched_account,
+            existing_person,
+            errors: e1.into_iter().chain(e2).collect(),
+        }
+    }
+}
+
+fn classify<T>(
+    r: Option<Result<Option<T>, CrmError>>,
+) -> (LookupStatus, Option<T>, Option<CrmError>) {
+    match r {
+        None => (LookupStatus::TimedOut, None, None),
+        Some(Err(e)) => (LookupStatus::Failed, None, Some(e)),
+        Some(Ok(None)) => (LookupStatus::NotFound, None, None),
+        Some(Ok(Some(v))) => (LookupStatus::Found, Some(v), None),
+    }
+}
+
+/// Polls two futures concurrently to completion.
+async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        match (ra.take(), rb.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                ra = x;
+                rb = y;
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+/// A lead id for submissions that bring none: a hash of the lower-cased
+/// email and the submit time in ms, so a double-submit within the same
+/// millisecond on two replicas gets the same id.
+fn derived_id(email: Option<&str>, at_ms: u64) -> String {
+    // FNV-1a, 64-bit: stable across platforms and releases.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in email
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase()
+        .bytes()
+        .chain(at_ms.to_le_bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("lr-{at_ms}-{h:016x}")
+}
+
+impl Routed {
+    /// Whether the buyer should be offered a meeting now, and with whom.
+    pub fn meeting_with(&self) -> Option<&str> {
+        match &self.decision.experience {
+            Experience::BookMeeting { with } => Some(with),
+            _ => None,
+        }
+    }
+}

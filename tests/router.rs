@@ -1,0 +1,417 @@
+//! The capture-to-owner pipeline end to end, with every degradation path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadroute::policy::PolicySpec;
+use leadroute::testing::{InMemoryCrm, ManualClock, Method, RecordingSink};
+use leadroute::{
+    Account, Contact, CrmError, EventKind, Experience, LeadInput, LookupStatus, Router, TraceEvent,
+    compile,
+};
+
+const NOW: u64 = 1_764_000_000;
+
+fn seed() -> leadroute::Policy {
+    compile(&PolicySpec::from_json_str(include_str!("../examples/policies/seed.json")).unwrap())
+        .unwrap()
+}
+
+fn crm() -> InMemoryCrm {
+    InMemoryCrm::new()
+        .with_account(
+            Account::new("001A", "Initech")
+                .domain("initech.co.uk")
+                .owner("cleo")
+                .customer(),
+        )
+        .with_account(
+            Account::new("001B", "Umbrella")
+                .domain("umbrella.com")
+                .owner("bob"),
+        )
+        .with_person("known@umbrella.com", Contact::new("003-known").owner("bob"))
+}
+
+type TestRouter = Router<InMemoryCrm, RecordingSink, leadroute::InMemoryPoolStore, ManualClock>;
+
+fn router() -> TestRouter {
+    Router::new(seed(), crm(), RecordingSink::new()).with_clock(ManualClock::at_unix(NOW))
+}
+
+fn input(json: &str) -> LeadInput {
+    serde_json::from_str(json).unwrap()
+}
+
+fn route(r: &TestRouter, json: &str) -> leadroute::Routed {
+    pollster::block_on(r.route(input(json))).unwrap()
+}
+
+#[test]
+fn happy_path_end_to_end() {
+    let r = router();
+    let routed = route(
+        &r,
+        r#"{"email": "CTO@BigCo.com", "company": "BigCo", "country": "US", "employees": "1000+", "submission_id": "s-1"}"#,
+    );
+    assert_eq!(routed.lead_id, "s-1");
+    assert_eq!(routed.decision.owner_id(), Some("ana"));
+    assert_eq!(routed.decision.rule.as_deref(), Some("us-enterprise"));
+    assert_eq!(routed.meeting_with(), Some("ana"));
+    assert_eq!(
+        (routed.lookups.account, routed.lookups.person),
+        (LookupStatus::NotFound, LookupStatus::NotFound)
+    );
+    let receipt = routed.write.as_ref().unwrap();
+    assert!(receipt.created);
+    let records = r.crm().records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].owner.as_deref(), Some("ana"));
+    assert_eq!(records[0].lead.email, "CTO@bigco.com");
+    assert_eq!(records[0].lead.lead_id.as_deref(), Some("s-1"));
+
+    let events = r.events().events();
+    let names: Vec<_> = events.iter().map(|e| e.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "form_submitted",
+            "account_not_matched",
+            "owner_assigned",
+            "crm_write_success"
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.lead_id == "s-1" && e.at_ms == NOW * 1000 && e.since_submit_ms == Some(0))
+    );
+    match &events[2].kind {
+        EventKind::OwnerAssigned {
+            owner,
+            rule,
+            experience,
+            ..
+        } => {
+            assert_eq!(owner.as_deref(), Some("ana"));
+            assert_eq!(rule.as_deref(), Some("us-enterprise"));
+            assert!(matches!(experience, Experience::BookMeeting { with } if &**with == "ana"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match &events[3].kind {
+        EventKind::CrmWriteSuccess { record_id, created } => assert_eq!(
+            (record_id.as_str(), *created),
+            (receipt.record_id.as_str(), true)
+        ),
+        other => panic!("{other:?}"),
+    }
+    // The event JSON contract.
+    let json = serde_json::to_value(&events[1]).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"event": "account_not_matched", "domain": "bigco.com", "status": "not_found", "lead_id": "s-1", "at_ms": NOW * 1000, "since_submit_ms": 0})
+    );
+}
+
+#[test]
+fn existing_customer_is_matched_and_takes_the_customer_success_path() {
+    let r = router();
+    let routed = route(&r, r#"{"email": "ops@initech.co.uk"}"#);
+    assert_eq!(routed.lookups.account, LookupStatus::Found);
+    assert_eq!(routed.decision.owner_id(), Some("cleo"));
+    assert_eq!(routed.decision.experience, Experience::CustomerSuccess);
+    assert_eq!(r.crm().records()[0].account_id.as_deref(), Some("001A"));
+    assert_eq!(r.events().names()[1], "account_matched");
+}
+
+#[test]
+fn an_existing_contact_is_updated_not_duplicated() {
+    let r = router();
+    let routed = route(&r, r#"{"email": "Known@Umbrella.com", "country": "US"}"#);
+    assert_eq!(routed.lookups.person, LookupStatus::Found);
+    assert_eq!(routed.decision.owner_id(), Some("bob"));
+    let receipt = routed.write.unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("003-known", false)
+    );
+    assert_eq!(r.crm().records().len(), 1);
+    assert_eq!(r.crm().calls(Method::UpsertLead), 1);
+}
+
+#[test]
+fn account_lookup_error_still_yields_a_decision_and_says_so() {
+    let r = router();
+    r.crm().fail_next(
+        Method::FindAccount,
+        1,
+        CrmError::transient("503 Service Unavailable"),
+    );
+    let routed = route(
+        &r,
+        r#"{"email": "it@umbrella.com", "country": "US", "employees": "5000+"}"#,
+    );
+    assert_eq!(routed.lookups.account, LookupStatus::Failed);
+    assert_eq!(
+        routed.lookups.errors,
+        [CrmError::transient("503 Service Unavailable")]
+    );
+    // Without the account fact the enterprise pool decides instead of bob's account rule.
+    assert_eq!(routed.decision.rule.as_deref(), Some("us-enterprise"));
+    assert!(matches!(
+        routed.decision.trace.events[0],
+        TraceEvent::CrmUnavailable {
+            status: leadroute::CrmStatus::Failed
+        }
+    ));
+    assert!(routed.write.is_ok(), "the lead is still written");
+    assert!(r.events().events().iter().any(|e| matches!(
+        &e.kind,
+        EventKind::AccountNotMatched {
+            status: LookupStatus::Failed,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn lookup_timeout_still_yields_a_decision() {
+    let r = router().with_lookup_budget(Duration::from_millis(50));
+    r.crm().hang_next(Method::FindAccount, 1);
+    r.crm().hang_next(Method::FindPerson, 1);
+    let routed = route(
+        &r,
+        r#"{"email": "it@umbrella.com", "country": "US", "employees": "5000+"}"#,
+    );
+    assert_eq!(
+        (routed.lookups.account, routed.lookups.person),
+        (LookupStatus::TimedOut, LookupStatus::TimedOut)
+    );
+    assert!(matches!(
+        routed.decision.trace.events[0],
+        TraceEvent::CrmUnavailable {
+            status: leadroute::CrmStatus::TimedOut
+        }
+    ));
+    assert_eq!(routed.decision.rule.as_deref(), Some("us-enterprise"));
+    assert!(routed.write.is_ok());
+}
+
+#[test]
+fn real_time_budget_cuts_a_slow_lookup_with_the_system_clock() {
+    let r = Router::new(seed(), crm(), RecordingSink::new())
+        .with_lookup_budget(Duration::from_millis(30));
+    r.crm()
+        .delay_next(Method::FindAccount, 1, Duration::from_secs(5));
+    let start = std::time::Instant::now();
+    let routed = pollster::block_on(r.route(input(r#"{"email": "it@umbrella.com"}"#))).unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(routed.lookups.account, LookupStatus::TimedOut);
+    assert!(routed.write.is_ok());
+}
+
+#[test]
+fn write_error_loses_nothing_and_can_be_retried() {
+    let r = router();
+    r.crm().fail_next(
+        Method::UpsertLead,
+        1,
+        CrmError::transient("502 Bad Gateway"),
+    );
+    let routed = route(
+        &r,
+        r#"{"email": "cto@bigco.com", "country": "US", "employees": "1000+"}"#,
+    );
+    let pending = *routed.write.clone().unwrap_err();
+    assert_eq!(pending.error, CrmError::transient("502 Bad Gateway"));
+    assert!(pending.error.is_retryable());
+    assert_eq!(pending.lead, routed.lead);
+    assert_eq!(pending.decision, routed.decision);
+    assert!(r.crm().records().is_empty());
+    // The event carries the same pending write, serializable for a retry queue.
+    let failed = r
+        .events()
+        .events()
+        .into_iter()
+        .find(|e| e.name() == "crm_write_failed")
+        .unwrap();
+    let EventKind::CrmWriteFailed {
+        error,
+        pending: from_event,
+    } = &failed.kind
+    else {
+        panic!()
+    };
+    assert_eq!(error.class(), "transient");
+    assert_eq!(**from_event, pending);
+    let json = serde_json::to_string(&failed).unwrap();
+    let back: leadroute::Event = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, failed);
+    // Later: retry from the stored pending write.
+    let receipt = pollster::block_on(r.retry_write(pending)).unwrap();
+    assert!(receipt.created);
+    assert_eq!(r.crm().records().len(), 1);
+    assert_eq!(r.crm().records()[0].owner.as_deref(), Some("ana"));
+    assert_eq!(r.events().names().last(), Some(&"crm_write_success"));
+}
+
+#[test]
+fn rate_limited_write_carries_the_wait() {
+    let r = router();
+    r.crm()
+        .rate_limit_next(Method::UpsertLead, 1, Some(Duration::from_secs(10)));
+    let routed = route(&r, r#"{"email": "a@bigco.com"}"#);
+    let pending = routed.write.unwrap_err();
+    assert!(
+        matches!(pending.error, CrmError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(10))
+    );
+    assert!(pending.error.is_retryable());
+    assert_eq!(
+        routed.decision.owner_id(),
+        Some("emma"),
+        "the decision stands regardless"
+    );
+}
+
+#[test]
+fn write_timeout_is_a_retryable_failure() {
+    let r = router().with_write_budget(Duration::from_millis(10));
+    r.crm().hang_next(Method::UpsertLead, 1);
+    let routed = route(&r, r#"{"email": "a@bigco.com"}"#);
+    let pending = routed.write.unwrap_err();
+    assert!(pending.error.is_retryable());
+    assert!(pollster::block_on(r.retry_write(*pending)).is_ok());
+}
+
+#[test]
+fn conflict_on_create_becomes_an_update_of_the_existing_record() {
+    let r = router();
+    // The person lookup fails, so the router does not know the contact exists…
+    r.crm()
+        .fail_next(Method::FindPerson, 1, CrmError::transient("timeout"));
+    let routed = route(&r, r#"{"email": "known@umbrella.com"}"#);
+    // …the create conflicts with the existing id, and the router updates it instead.
+    let receipt = routed.write.unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("003-known", false)
+    );
+    assert_eq!(r.crm().calls(Method::UpsertLead), 2);
+    assert_eq!(r.crm().records().len(), 1);
+}
+
+#[test]
+fn conflict_without_an_id_is_reported_not_looped() {
+    let r = router();
+    r.crm().fail_next(
+        Method::UpsertLead,
+        3,
+        CrmError::conflict("DUPLICATES_DETECTED", None),
+    );
+    let routed = route(&r, r#"{"email": "a@bigco.com"}"#);
+    let pending = routed.write.unwrap_err();
+    assert_eq!(pending.error.class(), "conflict");
+    assert_eq!(r.crm().calls(Method::UpsertLead), 1);
+}
+
+#[test]
+fn invalid_input_makes_no_crm_call() {
+    let r = router();
+    let err = pollster::block_on(r.route(input(r#"{"email": "nope", "employees": "lots"}"#)))
+        .unwrap_err();
+    assert_eq!(err.errors.len(), 2);
+    for m in [Method::FindAccount, Method::FindPerson, Method::UpsertLead] {
+        assert_eq!(r.crm().calls(m), 0);
+    }
+    assert_eq!(r.events().names(), ["form_submitted", "validation_failed"]);
+    let err = pollster::block_on(r.route_json("not json")).unwrap_err();
+    assert_eq!(err.errors[0].field, leadroute::Field::Payload);
+}
+
+#[test]
+fn free_email_skips_the_account_lookup() {
+    let r = router();
+    let routed = route(
+        &r,
+        r#"{"email": "someone@gmail.com", "product_interest": "plg"}"#,
+    );
+    assert_eq!(routed.lookups.account, LookupStatus::Skipped);
+    assert_eq!(r.crm().calls(Method::FindAccount), 0);
+    assert_eq!(r.crm().calls(Method::FindPerson), 1);
+    assert_eq!(routed.decision.rule.as_deref(), Some("product-led"));
+}
+
+#[test]
+fn front_end_events_go_through_the_same_sink_and_clock() {
+    let r = router();
+    let routed = route(
+        &r,
+        r#"{"email": "cto@bigco.com", "country": "US", "employees": "1000+"}"#,
+    );
+    r.clock().advance(Duration::from_secs(90));
+    r.track(
+        EventKind::MeetingBooked {
+            owner: "ana".into(),
+            meeting_id: Some("m-1".into()),
+        },
+        &routed.lead_id,
+        Some(std::time::UNIX_EPOCH + Duration::from_secs(NOW)),
+    );
+    let last = r.events().events().pop().unwrap();
+    assert_eq!(last.name(), "meeting_booked");
+    assert_eq!(last.since_submit_ms, Some(90_000));
+}
+
+#[test]
+fn concurrent_routing_through_one_router() {
+    // The seed without its daily cap, so every lead stays in the 2:1 pool.
+    let mut spec =
+        PolicySpec::from_json_str(include_str!("../examples/policies/seed.json")).unwrap();
+    spec.pools[0].capacity = None;
+    let r = Arc::new(
+        Router::new(
+            compile(&spec).unwrap(),
+            InMemoryCrm::new(),
+            RecordingSink::new(),
+        )
+        .with_clock(ManualClock::at_unix(NOW)),
+    );
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let r = r.clone();
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    let body = format!(r#"{{"email": "u{t}x{i}@bigco{t}.com", "country": "US", "employees": "1000+"}}"#);
+                    let routed = pollster::block_on(r.route_json(&body)).unwrap();
+                    assert!(routed.write.is_ok());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let records = r.crm().records();
+    assert_eq!(records.len(), 320, "no lead lost");
+    let ana = records
+        .iter()
+        .filter(|x| x.owner.as_deref() == Some("ana"))
+        .count();
+    // Weights 2:1 over 320 leads: within one lead of 213.3.
+    assert!((213..=214).contains(&ana), "ana got {ana}");
+    let state = r.pool_store().get("enterprise-us");
+    assert_eq!(state.version, 320);
+    assert_eq!(
+        r.events()
+            .names()
+            .iter()
+            .filter(|n| **n == "crm_write_success")
+            .count(),
+        320
+    );
+}
