@@ -154,12 +154,8 @@ impl Compiler {
             }
             let cond = self.cond(&r.when, &format!("rules[{i}].when"));
             let action = self.action(&r.then, &format!("rules[{i}].then"), &owners);
-            if matches!(r.when, Condition::Always(false)) {
-                self.warn(
-                    Code::NeverMatches,
-                    format!("rules[{i}].when"),
-                    "the condition is `always: false`; the rule never matches",
-                );
+            if never_holds(&r.when) {
+                self.warn(Code::NeverMatches, format!("rules[{i}].when"), "the condition can never hold (`always: false` or an empty `any`); the rule never matches");
             }
             rules.push(Rule {
                 id: Arc::from(r.id.as_str()),
@@ -174,6 +170,9 @@ impl Compiler {
             Some(f) => {
                 if matches!(f.assign, Assign::AccountOwner | Assign::ContactOwner) {
                     self.error(Code::MissingFallback, "fallback.assign", "the fallback must assign a named owner, a pool or nobody: an account or contact owner may not exist");
+                }
+                if f.if_unavailable == IfUnavailable::Fallback {
+                    self.error(Code::PoolCycle, "fallback.if_unavailable", "the fallback cannot send leads to itself; use `{\"assign\": …}` or leave it out");
                 }
                 Some(self.action(f, "fallback", &owners))
             }
@@ -280,7 +279,7 @@ impl Compiler {
     }
 
     fn country(&mut self, raw: &str, path: &str) -> Option<CountryCode> {
-        match raw.parse::<CountryCode>() {
+        match raw.trim().parse::<CountryCode>() {
             Ok(c) if self.geo.is_alpha2(c.as_str()) => Some(c),
             _ => {
                 self.error(
@@ -331,11 +330,20 @@ impl Compiler {
 
     fn postal(&mut self, p: &PostalSpec, path: &str) -> PostalMatcher {
         let country = self.country(&p.country, &format!("{path}.country"));
-        let prefixes = p
-            .prefixes
-            .iter()
-            .map(|x| x.trim().to_uppercase().into_boxed_str())
-            .collect();
+        let mut prefixes = Vec::with_capacity(p.prefixes.len());
+        for (i, x) in p.prefixes.iter().enumerate() {
+            let x = x.trim().to_uppercase();
+            if x.is_empty() {
+                self.error(
+                    Code::Empty,
+                    format!("{path}.prefixes[{i}]"),
+                    "an empty prefix would match every postal code",
+                );
+            } else {
+                prefixes.push(x.into_boxed_str());
+            }
+        }
+        let prefixes = prefixes.into_boxed_slice();
         let mut ranges = Vec::with_capacity(p.ranges.len());
         for (i, (from, to)) in p.ranges.iter().enumerate() {
             let (from, to) = (from.trim().to_uppercase(), to.trim().to_uppercase());
@@ -427,6 +435,15 @@ impl Compiler {
                 ),
             );
         }
+        // A zero pool-level cap matters only if some member inherits it.
+        if p.capacity.is_some_and(|c| c.max == 0) && p.members.iter().any(|m| m.capacity.is_none())
+        {
+            self.error(
+                Code::InvalidNumber,
+                format!("{path}.capacity.max"),
+                "a capacity of 0 would never assign",
+            );
+        }
         let mut seen = HashSet::new();
         let mut members = Vec::with_capacity(p.members.len());
         for (m, member) in p.members.iter().enumerate() {
@@ -446,7 +463,7 @@ impl Compiler {
                 );
             }
             let capacity = member.capacity.or(p.capacity);
-            if capacity.is_some_and(|c| c.max == 0) {
+            if member.capacity.is_some_and(|c| c.max == 0) {
                 self.error(
                     Code::InvalidNumber,
                     format!("{mpath}.capacity.max"),
@@ -589,7 +606,7 @@ impl Compiler {
             self.error(Code::Empty, path, "an empty list never matches");
         }
         raw.iter()
-            .map(|s| s.trim().to_lowercase().into_boxed_str())
+            .map(|s| fold_case(s.trim()).into_boxed_str())
             .collect()
     }
 
@@ -920,6 +937,10 @@ impl Compiler {
     /// fall through to the next rule.
     fn unreachable(&mut self, spec: &PolicySpec) {
         for (j, later) in spec.rules.iter().enumerate() {
+            // A rule that can never match is already a `never_matches` warning.
+            if never_holds(&later.when) {
+                continue;
+            }
             for earlier in spec.rules.iter().take(j) {
                 if !falls_through(&earlier.then) && implies(&later.when, &earlier.when) {
                     self.rule = Some((idx(j), later.id.clone()));
@@ -938,6 +959,17 @@ impl Compiler {
                 }
             }
         }
+    }
+}
+
+/// Whether a condition is false for every lead (e.g. a rule switched off
+/// with `always: false`).
+fn never_holds(c: &Condition) -> bool {
+    match c {
+        Condition::Always(b) => !b,
+        Condition::Any(items) => items.iter().all(never_holds),
+        Condition::All(items) => items.iter().any(never_holds),
+        _ => false,
     }
 }
 

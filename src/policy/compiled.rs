@@ -241,10 +241,24 @@ pub(crate) struct NodeInfo {
     pub(crate) expected: String,
 }
 
+/// Folds case one character at a time — lower case, with the word-final
+/// sigma `ς` folded to `σ` — the same way for policy values (at compile
+/// time) and lead values (at evaluation), so text always matches itself.
+pub(crate) fn fold_chars(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+}
+
+/// [`fold_chars`], collected.
+pub(crate) fn fold_case(s: &str) -> String {
+    fold_chars(s).collect()
+}
+
 /// Lower-cases `value`'s scalar text form; `None` for arrays, objects, null.
 pub(crate) fn scalar_text(value: &Value) -> Option<String> {
     match value {
-        Value::String(s) => Some(s.to_lowercase()),
+        Value::String(s) => Some(fold_case(s)),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,

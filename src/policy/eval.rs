@@ -182,6 +182,11 @@ impl Policy {
             }
         }
         rec.push(TraceEvent::Fallback { reason });
+        let nobody = || Assignment {
+            owner: None,
+            by: By::Nobody,
+            pick: None,
+        };
         let a = match self.resolve(p.fallback.assign, lead, ctx, &mut rec) {
             Ok(a) => a,
             Err(why) => {
@@ -189,10 +194,18 @@ impl Policy {
                     rule: None,
                     reason: why,
                 });
-                Assignment {
-                    owner: None,
-                    by: By::Nobody,
-                    pick: None,
+                match p.fallback.if_unavailable {
+                    NextC::Target(t) => {
+                        self.target(t, lead, ctx, &mut rec, 0)
+                            .unwrap_or_else(|why| {
+                                rec.push(TraceEvent::Unavailable {
+                                    rule: None,
+                                    reason: why,
+                                });
+                                nobody()
+                            })
+                    }
+                    NextC::NextRule | NextC::Fallback => nobody(),
                 }
             }
         };
@@ -768,12 +781,13 @@ fn within(range: Option<crate::Range>, lo: Option<u64>, hi: Option<u64>) -> (boo
     (lo_ok && hi_ok, Observed::Range(r))
 }
 
-/// `value` equals `lower` ignoring case (`lower` is already lower-case).
-fn eq_fold(value: &str, lower: &str) -> bool {
+/// `value` equals `folded` ignoring case (`folded` went through
+/// [`fold_case`] at compile time).
+fn eq_fold(value: &str, folded: &str) -> bool {
     if value.is_ascii() {
-        value.eq_ignore_ascii_case(lower)
+        value.eq_ignore_ascii_case(folded)
     } else {
-        value.chars().flat_map(char::to_lowercase).eq(lower.chars())
+        fold_chars(value).eq(folded.chars())
     }
 }
 

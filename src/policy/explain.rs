@@ -209,65 +209,95 @@ fn summary(d: &RouteDecision) -> String {
 }
 
 impl fmt::Display for Explanation {
+    /// The summary, then each rule with its conditions indented beneath it
+    /// (conditions are recorded before their rule's verdict; they are shown
+    /// after its header here because that is how people read).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.summary)?;
+        let mut pending: Vec<&Step> = Vec::new();
         for step in &self.steps {
-            match step {
-                Step::Condition {
-                    field,
-                    op,
-                    expected,
-                    observed,
-                    result,
-                    ..
-                } => writeln!(
-                    f,
-                    "    {field} {op} {expected}: observed {observed} → {result}"
-                )?,
-                Step::Rule { rule, matched } => writeln!(
+            if matches!(step, Step::Condition { .. }) {
+                pending.push(step);
+                continue;
+            }
+            if let Step::Rule { rule, matched } = step {
+                writeln!(
                     f,
                     "  rule `{rule}`: {}",
                     if *matched { "matched" } else { "did not match" }
-                )?,
-                Step::Unavailable { rule, reason } => writeln!(
-                    f,
-                    "  {} could not assign: {}",
-                    rule.as_deref()
-                        .map_or_else(|| "the fallback".to_owned(), |r| format!("rule `{r}`")),
-                    serde_json::to_value(reason)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                )?,
-                Step::PoolSkip {
-                    pool,
-                    owner,
-                    reason,
-                } => {
-                    let why = match reason {
-                        SkipReason::Inactive => "inactive".to_owned(),
-                        SkipReason::Unavailable => "unavailable".to_owned(),
-                        SkipReason::AtCapacity { count, max } => {
-                            format!("at capacity ({count}/{max})")
-                        }
-                        SkipReason::NotNext { current } => format!("not next (counter {current})"),
-                    };
-                    writeln!(f, "    pool `{pool}`: {owner} skipped: {why}")?
-                }
-                Step::PoolChoice { pool, owner, why } => {
-                    writeln!(f, "    pool `{pool}`: {owner} chosen: {why}")?
-                }
-                Step::PoolFallback { pool } => writeln!(
-                    f,
-                    "    pool `{pool}`: nobody eligible; using the pool's fallback"
-                )?,
-                Step::Fallback { why } => writeln!(f, "  fallback: {why}")?,
-                Step::CrmUnavailable { status } => writeln!(
-                    f,
-                    "  CRM facts unavailable ({status:?}); routed without them"
-                )?,
+                )?;
+            } else {
+                write_step(f, step)?;
+            }
+            for c in pending.drain(..) {
+                write_step(f, c)?;
             }
         }
+        for c in pending {
+            write_step(f, c)?;
+        }
         Ok(())
+    }
+}
+
+fn write_step(f: &mut fmt::Formatter<'_>, step: &Step) -> fmt::Result {
+    match step {
+        Step::Condition {
+            field,
+            op,
+            expected,
+            observed,
+            result,
+            ..
+        } => match op.as_str() {
+            "all" | "any" => writeln!(f, "    {op} of {expected} → {result}"),
+            "not" => writeln!(f, "    not → {result}"),
+            _ => writeln!(
+                f,
+                "    {field} {op} {expected}: observed {observed} → {result}"
+            ),
+        },
+        Step::Rule { rule, matched } => {
+            writeln!(
+                f,
+                "  rule `{rule}`: {}",
+                if *matched { "matched" } else { "did not match" }
+            )
+        }
+        Step::Unavailable { rule, reason } => writeln!(
+            f,
+            "  {} could not assign: {}",
+            rule.as_deref()
+                .map_or_else(|| "the fallback".to_owned(), |r| format!("rule `{r}`")),
+            serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        ),
+        Step::PoolSkip {
+            pool,
+            owner,
+            reason,
+        } => {
+            let why = match reason {
+                SkipReason::Inactive => "inactive".to_owned(),
+                SkipReason::Unavailable => "unavailable".to_owned(),
+                SkipReason::AtCapacity { count, max } => format!("at capacity ({count}/{max})"),
+                SkipReason::NotNext { current } => format!("not next (counter {current})"),
+            };
+            writeln!(f, "    pool `{pool}`: {owner} skipped: {why}")
+        }
+        Step::PoolChoice { pool, owner, why } => {
+            writeln!(f, "    pool `{pool}`: {owner} chosen: {why}")
+        }
+        Step::PoolFallback { pool } => writeln!(
+            f,
+            "    pool `{pool}`: nobody eligible; using the pool's fallback"
+        ),
+        Step::Fallback { why } => writeln!(f, "  fallback: {why}"),
+        Step::CrmUnavailable { status } => writeln!(
+            f,
+            "  CRM facts unavailable ({status:?}); routed without them"
+        ),
     }
 }
