@@ -16,13 +16,22 @@ use leadroute::{
 struct NullCrm;
 
 impl Crm for NullCrm {
-    fn find_account(&self, _: &str) -> impl Future<Output = Result<Option<Account>, CrmError>> + Send {
+    fn find_account(
+        &self,
+        _: &str,
+    ) -> impl Future<Output = Result<Option<Account>, CrmError>> + Send {
         std::future::ready(Ok(None))
     }
-    fn find_person(&self, _: &str) -> impl Future<Output = Result<Option<Contact>, CrmError>> + Send {
+    fn find_person(
+        &self,
+        _: &str,
+    ) -> impl Future<Output = Result<Option<Contact>, CrmError>> + Send {
         std::future::ready(Ok(None))
     }
-    fn upsert_lead(&self, _: &LeadWrite<'_>) -> impl Future<Output = Result<WriteReceipt, CrmError>> + Send {
+    fn upsert_lead(
+        &self,
+        _: &LeadWrite<'_>,
+    ) -> impl Future<Output = Result<WriteReceipt, CrmError>> + Send {
         std::future::ready(Ok(WriteReceipt::new("rec-1", true)))
     }
 }
@@ -36,7 +45,8 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let normalizer = Normalizer::default();
-    let router = Router::new(policy.clone(), NullCrm, NoEvents).with_clock(ManualClock::at_unix(1_764_000_000));
+    let router = Router::new(policy.clone(), NullCrm, NoEvents)
+        .with_clock(ManualClock::at_unix(1_764_000_000));
 
     let mut g = c.benchmark_group("pipeline");
     g.bench_function("normalize_evaluate_baseline", |b| {

@@ -22,11 +22,11 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Json;
 use leadroute::policy::PolicySpec;
 use leadroute::testing::InMemoryCrm;
 use leadroute::{
@@ -58,7 +58,10 @@ pub struct LogSink {
 impl EventSink for LogSink {
     fn emit(&self, event: Event) {
         if let EventKind::CrmWriteFailed { pending, .. } = &event.kind {
-            self.retry_queue.lock().unwrap_or_else(|e| e.into_inner()).push((**pending).clone());
+            self.retry_queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((**pending).clone());
         }
         eprintln!("{}", serde_json::to_string(&event).unwrap_or_default());
     }
@@ -69,7 +72,8 @@ pub type ServiceRouter<C> = Router<C, LogSink, InMemoryPoolStore, TokioClock>;
 
 /// Builds the service's router over any CRM.
 pub fn service_router<C: Crm>(crm: C) -> ServiceRouter<C> {
-    let spec = PolicySpec::from_json_str(include_str!("policies/seed.json")).expect("bundled policy parses");
+    let spec = PolicySpec::from_json_str(include_str!("policies/seed.json"))
+        .expect("bundled policy parses");
     let policy = compile(&spec).expect("bundled policy compiles");
     Router::new(policy, crm, LogSink::default())
         .with_clock(TokioClock)
@@ -86,16 +90,25 @@ pub fn app<C: Crm + 'static>(router: Arc<ServiceRouter<C>>) -> axum::Router {
         .with_state(router)
 }
 
-async fn post_lead<C: Crm + 'static>(State(router): State<Arc<ServiceRouter<C>>>, body: String) -> Response {
+async fn post_lead<C: Crm + 'static>(
+    State(router): State<Arc<ServiceRouter<C>>>,
+    body: String,
+) -> Response {
     match router.route_json(&body).await {
-        Err(err) => (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "errors": err.errors }))).into_response(),
+        Err(err) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "errors": err.errors })),
+        )
+            .into_response(),
         Ok(routed) => {
             let owner = routed.decision.owner_id().map(|id| {
                 let spec = router.policy().owner(id);
                 json!({ "id": id, "name": spec.map(|o| o.name.as_str()), "email": spec.and_then(|o| o.email.as_deref()) })
             });
             let crm = match &routed.write {
-                Ok(receipt) => json!({ "record_id": receipt.record_id, "created": receipt.created }),
+                Ok(receipt) => {
+                    json!({ "record_id": receipt.record_id, "created": receipt.created })
+                }
                 Err(pending) => json!({ "queued_for_retry": true, "error": pending.error }),
             };
             Json(json!({
@@ -111,8 +124,15 @@ async fn post_lead<C: Crm + 'static>(State(router): State<Arc<ServiceRouter<C>>>
     }
 }
 
-async fn post_event<C: Crm + 'static>(State(router): State<Arc<ServiceRouter<C>>>, Json(body): Json<Value>) -> Response {
-    let lead_id = body.get("lead_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+async fn post_event<C: Crm + 'static>(
+    State(router): State<Arc<ServiceRouter<C>>>,
+    Json(body): Json<Value>,
+) -> Response {
+    let lead_id = body
+        .get("lead_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let kind: Result<EventKind, _> = serde_json::from_value(body);
     match kind {
         Ok(kind @ (EventKind::FormStarted { .. } | EventKind::MeetingShown { .. } | EventKind::MeetingBooked { .. })) if !lead_id.is_empty() => {
@@ -130,8 +150,14 @@ async fn post_event<C: Crm + 'static>(State(router): State<Arc<ServiceRouter<C>>
 #[allow(dead_code)] // unused when the tests include this file as a module
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    eprintln!("leadroute demo service on http://{}", listener.local_addr()?);
+    eprintln!(
+        "leadroute demo service on http://{}",
+        listener.local_addr()?
+    );
     axum::serve(listener, app(Arc::new(service_router(InMemoryCrm::new())))).await
 }

@@ -175,6 +175,15 @@ pub enum TraceEvent {
         /// Whether it matched.
         matched: bool,
     },
+    /// Rules `first .. first + count` were not evaluated: the rule index
+    /// showed that each requires a country, region, postal prefix, product
+    /// or email kind this lead does not have, so none of them could match.
+    RulesSkipped {
+        /// First rule index of the run.
+        first: u32,
+        /// How many rules.
+        count: u32,
+    },
     /// A rule's assignee could not take the lead.
     Unavailable {
         /// Rule index, `None` for the fallback.

@@ -11,7 +11,12 @@ use leadroute::{Account, CrmError};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-async fn start(crm: InMemoryCrm) -> (std::net::SocketAddr, Arc<http_service::ServiceRouter<InMemoryCrm>>) {
+async fn start(
+    crm: InMemoryCrm,
+) -> (
+    std::net::SocketAddr,
+    Arc<http_service::ServiceRouter<InMemoryCrm>>,
+) {
     let router = Arc::new(http_service::service_router(crm));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -29,7 +34,13 @@ async fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, Value
     );
     stream.write_all(req.as_bytes()).await.unwrap();
     let mut raw = String::new();
-    tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_string(&mut raw)).await.unwrap().unwrap();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_string(&mut raw),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let status: u16 = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
     let body = raw.split("\r\n\r\n").nth(1).unwrap_or_default();
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
@@ -37,13 +48,26 @@ async fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, Value
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_leads_routes_and_returns_the_owner_and_experience() {
-    let crm = InMemoryCrm::new().with_account(Account::new("001", "Initech").domain("initech.co.uk").owner("cleo").customer());
+    let crm = InMemoryCrm::new().with_account(
+        Account::new("001", "Initech")
+            .domain("initech.co.uk")
+            .owner("cleo")
+            .customer(),
+    );
     let (addr, router) = start(crm).await;
-    let (status, body) = post(addr, "/leads", r#"{"email": "cto@bigco.com", "country": "US", "company_size": "1000+"}"#).await;
+    let (status, body) = post(
+        addr,
+        "/leads",
+        r#"{"email": "cto@bigco.com", "country": "US", "company_size": "1000+"}"#,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["owner"]["id"], "ana");
     assert_eq!(body["owner"]["email"], "ana@example.com");
-    assert_eq!(body["experience"], serde_json::json!({"book_meeting": {"with": "ana"}}));
+    assert_eq!(
+        body["experience"],
+        serde_json::json!({"book_meeting": {"with": "ana"}})
+    );
     assert_eq!(body["rule"], "us-enterprise");
     assert_eq!(body["crm"]["created"], true);
 
@@ -54,7 +78,12 @@ async fn post_leads_routes_and_returns_the_owner_and_experience() {
     assert_eq!(router.crm().records().len(), 2);
 
     let lead_id = body["lead_id"].as_str().unwrap();
-    let (status, _) = post(addr, "/events", &format!(r#"{{"event": "meeting_booked", "lead_id": "{lead_id}", "owner": "cleo"}}"#)).await;
+    let (status, _) = post(
+        addr,
+        "/events",
+        &format!(r#"{{"event": "meeting_booked", "lead_id": "{lead_id}", "owner": "cleo"}}"#),
+    )
+    .await;
     assert_eq!(status, 202);
 }
 
@@ -63,7 +92,12 @@ async fn invalid_payloads_get_422_with_field_errors() {
     let (addr, router) = start(InMemoryCrm::new()).await;
     let (status, body) = post(addr, "/leads", r#"{"email": "nope", "employees": "lots"}"#).await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert_eq!(fields, ["email", "employees"]);
     assert_eq!(body["errors"][0]["code"], "invalid");
     let (status, body) = post(addr, "/leads", "this is not json").await;
@@ -79,7 +113,12 @@ async fn a_crm_outage_still_routes_and_queues_the_write() {
     crm.fail_next(Method::FindPerson, 1, CrmError::transient("503"));
     crm.fail_next(Method::UpsertLead, 1, CrmError::transient("503"));
     let (addr, router) = start(crm).await;
-    let (status, body) = post(addr, "/leads", r#"{"email": "cto@bigco.com", "country": "US", "company_size": "1000+"}"#).await;
+    let (status, body) = post(
+        addr,
+        "/leads",
+        r#"{"email": "cto@bigco.com", "country": "US", "company_size": "1000+"}"#,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["owner"]["id"], "ana");
     assert_eq!(body["crm"]["queued_for_retry"], true);

@@ -117,9 +117,25 @@ proptest! {
             TraceEvent::Rule { rule, matched } => Some((pos, *rule, *matched)),
             _ => None,
         }).collect();
-        // Rules are considered 0, 1, 2, … without gaps or repeats.
-        for (k, (_, rule, _)) in rule_events.iter().enumerate() {
-            prop_assert_eq!(*rule as usize, k);
+        // Every rule up to the decision is accounted for exactly once, in
+        // order: evaluated (a `rule` event) or inside a `rules_skipped` run.
+        let mut expected = 0u32;
+        for e in events {
+            match e {
+                TraceEvent::Rule { rule, .. } => {
+                    prop_assert_eq!(*rule, expected);
+                    expected += 1;
+                }
+                TraceEvent::RulesSkipped { first, count } => {
+                    prop_assert_eq!(*first, expected);
+                    prop_assert!(*count > 0);
+                    expected += count;
+                }
+                _ => {}
+            }
+        }
+        if d.fallback {
+            prop_assert_eq!(expected as usize, policy.rule_ids().count());
         }
         // Every matched rule before the decision handed the lead on visibly.
         let decided = d.rule.as_ref().map(|id| policy.rule_ids().position(|r| r == &**id).unwrap());
@@ -133,6 +149,26 @@ proptest! {
                 prop_assert!(handed_on, "rule {} matched but did not decide and no Unavailable event follows", rule);
             }
         }
+    }
+
+    #[test]
+    fn the_rule_index_never_changes_a_decision(lead in lead_strategy(), (account, contact, away) in context_facts()) {
+        let policy = seed_policy();
+        // The same policy with every condition behind `not(not(…))`: the index
+        // cannot see through it, so every rule is evaluated in order.
+        let mut spec = policy.spec().clone();
+        for rule in &mut spec.rules {
+            rule.when = rule.when.clone().negate().negate();
+        }
+        let unindexed = compile(&spec).unwrap();
+        let away = AwayList::new(away);
+        let mut ctx = Context::at_unix(0).with_availability(&away);
+        if let Some(a) = &account { ctx = ctx.with_account(a); }
+        if let Some(c) = &contact { ctx = ctx.with_contact(c); }
+        let (a, b) = (policy.evaluate(&lead, &ctx), unindexed.evaluate(&lead, &ctx));
+        prop_assert_eq!((&a.owner, &a.rule, a.fallback, &a.experience), (&b.owner, &b.rule, b.fallback, &b.experience));
+        let skipped = b.trace.events.iter().any(|e| matches!(e, TraceEvent::RulesSkipped { .. }));
+        prop_assert!(!skipped);
     }
 
     #[test]

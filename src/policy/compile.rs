@@ -7,7 +7,8 @@ use regex::Regex;
 
 use super::compiled::*;
 use super::diagnostic::{CompileError, Diagnostic, DiagnosticCode as Code, Severity};
-use super::implies::implies;
+use super::implies::{ShadowIndex, implies};
+use super::index::RuleIndex;
 use super::spec::*;
 use crate::lead::geo::Geo;
 use crate::lead::product_token;
@@ -183,6 +184,7 @@ impl Compiler {
         };
 
         let trace_capacity = (self.nodes.len() + 2 * rules.len() + 8).min(64);
+        let index = RuleIndex::build(&rules, &territories);
         let owner_index = std::mem::take(&mut self.owner_index);
         Some(Inner {
             name: Arc::from(spec.name.as_str()),
@@ -197,6 +199,7 @@ impl Compiler {
             nodes: std::mem::take(&mut self.nodes),
             warnings: Vec::new(),
             trace_capacity,
+            index,
         })
     }
 
@@ -936,13 +939,15 @@ impl Compiler {
     /// `j`'s condition holds: `when_j` implies `when_i`, and rule `i` cannot
     /// fall through to the next rule.
     fn unreachable(&mut self, spec: &PolicySpec) {
+        let mut shadows = ShadowIndex::default();
         for (j, later) in spec.rules.iter().enumerate() {
             // A rule that can never match is already a `never_matches` warning.
-            if never_holds(&later.when) {
-                continue;
-            }
-            for earlier in spec.rules.iter().take(j) {
-                if !falls_through(&earlier.then) && implies(&later.when, &earlier.when) {
+            if !never_holds(&later.when) {
+                let cover = shadows.candidates(&later.when).into_iter().find_map(|i| {
+                    let earlier = spec.rules.get(i)?;
+                    implies(&later.when, &earlier.when).then_some(earlier)
+                });
+                if let Some(earlier) = cover {
                     self.rule = Some((idx(j), later.id.clone()));
                     let how = if later.when == earlier.when {
                         "the same as"
@@ -955,8 +960,10 @@ impl Compiler {
                         format!("rule `{}` can never match: its condition is {how} that of earlier rule `{}`, which always decides first", later.id, earlier.id),
                     );
                     self.rule = None;
-                    break;
                 }
+            }
+            if !falls_through(&later.then) {
+                shadows.add(j, &later.when);
             }
         }
     }

@@ -33,6 +33,7 @@ pub(crate) struct Inner {
     pub(crate) nodes: Vec<NodeInfo>,
     pub(crate) warnings: Vec<Diagnostic>,
     pub(crate) trace_capacity: usize,
+    pub(crate) index: super::index::RuleIndex,
 }
 
 #[derive(Debug)]

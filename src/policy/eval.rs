@@ -84,6 +84,10 @@ enum By {
 
 const ASSIGN_ATTEMPTS: u32 = 16;
 
+fn idx32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
 impl Policy {
     /// The policy name.
     pub fn name(&self) -> &str {
@@ -147,8 +151,19 @@ impl Policy {
             });
         }
         let mut reason = FallbackReason::NoRuleMatched;
-        for (ri, rule) in p.rules.iter().enumerate() {
-            let ri = u32::try_from(ri).unwrap_or(u32::MAX);
+        // Rules the index rules out are skipped in one step each run of them;
+        // the rest are visited in order, exactly as a plain scan would.
+        let mut next = 0usize;
+        for r in p.index.candidates(lead) {
+            let Some(rule) = p.rules.get(r) else { continue };
+            if r > next {
+                rec.push(TraceEvent::RulesSkipped {
+                    first: idx32(next),
+                    count: idx32(r - next),
+                });
+            }
+            next = r + 1;
+            let ri = idx32(r);
             let matched = self.cond(&rule.cond, lead, ctx, &mut rec);
             rec.push(TraceEvent::Rule { rule: ri, matched });
             if !matched {
@@ -180,6 +195,12 @@ impl Policy {
                     }
                 }
             }
+        }
+        if next < p.index.len() && reason == FallbackReason::NoRuleMatched {
+            rec.push(TraceEvent::RulesSkipped {
+                first: idx32(next),
+                count: idx32(p.index.len() - next),
+            });
         }
         rec.push(TraceEvent::Fallback { reason });
         let nobody = || Assignment {

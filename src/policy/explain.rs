@@ -51,6 +51,16 @@ pub enum Step {
         /// Whether its condition held.
         matched: bool,
     },
+    /// Rules not evaluated because they require a country, region, postal
+    /// prefix, product or email kind the lead does not have.
+    RulesSkipped {
+        /// Their ids, first and last of the run.
+        from: String,
+        /// Last rule id of the run.
+        to: String,
+        /// How many.
+        count: u32,
+    },
     /// An assignee could not take the lead.
     Unavailable {
         /// Rule id (`None`: the fallback).
@@ -154,6 +164,11 @@ impl Policy {
                     }
                 }
                 TraceEvent::Rule { rule, matched } => Step::Rule { rule: rule_id(rule), matched },
+                TraceEvent::RulesSkipped { first, count } => Step::RulesSkipped {
+                    from: rule_id(first),
+                    to: rule_id(first + count.saturating_sub(1)),
+                    count,
+                },
                 TraceEvent::Unavailable { rule, reason } => Step::Unavailable { rule: rule.map(rule_id), reason },
                 TraceEvent::PoolSkip { pool, member, reason } => Step::PoolSkip { pool: pool_id(pool), owner: member_id(pool, member), reason },
                 TraceEvent::PoolChoice { pool, member, current, eligible_weight, eligible, replay } => Step::PoolChoice {
@@ -290,6 +305,16 @@ fn write_step(f: &mut fmt::Formatter<'_>, step: &Step) -> fmt::Result {
         Step::PoolChoice { pool, owner, why } => {
             writeln!(f, "    pool `{pool}`: {owner} chosen: {why}")
         }
+        Step::RulesSkipped { from, to, count } => match count {
+            1 => writeln!(
+                f,
+                "  rule `{from}`: ruled out by the index (it requires a country, region, postal prefix, product or email kind this lead lacks)"
+            ),
+            _ => writeln!(
+                f,
+                "  {count} rules `{from}` … `{to}`: ruled out by the index (each requires a country, region, postal prefix, product or email kind this lead lacks)"
+            ),
+        },
         Step::PoolFallback { pool } => writeln!(
             f,
             "    pool `{pool}`: nobody eligible; using the pool's fallback"

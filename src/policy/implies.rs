@@ -142,3 +142,167 @@ mod tests {
         ));
     }
 }
+
+/// Finds, for a rule, the earlier rules that might cover it, without
+/// comparing every pair: large territory plans have thousands of rules.
+///
+/// An earlier "flat" rule (one leaf, or an `all` of leaves) is filed under
+/// the values of its most selective list leaf (the one whose values the
+/// fewest earlier rules share) (`country`, `region`,
+/// `product_interest`, …). For [`implies`] to hold between two flat rules,
+/// some leaf of the later rule must be a subset of that leaf, so its first
+/// value is one of them: looking up each later leaf's first value finds every
+/// possible cover. Rules of any other shape are always compared.
+#[derive(Default)]
+pub(crate) struct ShadowIndex {
+    buckets: std::collections::HashMap<(u8, String), Vec<usize>>,
+    always: Vec<usize>,
+    all: Vec<usize>,
+}
+
+fn list_leaf(c: &Condition) -> Option<(u8, &[String])> {
+    use Condition::*;
+    Some(match c {
+        Country(v) => (0, v),
+        Region(v) => (1, v),
+        ProductInterest(v) => (2, v),
+        Source(v) => (3, v),
+        UtmSource(v) => (4, v),
+        UtmMedium(v) => (5, v),
+        UtmCampaign(v) => (6, v),
+        UtmTerm(v) => (7, v),
+        UtmContent(v) => (8, v),
+        CompanyDomain(v) => (9, v),
+        _ => return None,
+    })
+}
+
+fn flat_leaves(c: &Condition) -> Option<&[Condition]> {
+    let composite = |x: &Condition| {
+        matches!(
+            x,
+            Condition::All(_) | Condition::Any(_) | Condition::Not(_) | Condition::Always(_)
+        )
+    };
+    match c {
+        Condition::All(items) if !items.iter().any(composite) => Some(items),
+        leaf if !composite(leaf) => Some(std::slice::from_ref(leaf)),
+        _ => None,
+    }
+}
+
+fn key(kind: u8, value: &str) -> (u8, String) {
+    (kind, value.trim().to_ascii_lowercase())
+}
+
+impl ShadowIndex {
+    /// Files an earlier rule that always decides when it matches.
+    pub(crate) fn add(&mut self, rule: usize, when: &Condition) {
+        self.all.push(rule);
+        let best = flat_leaves(when).and_then(|leaves| {
+            leaves
+                .iter()
+                .filter_map(list_leaf)
+                .filter(|(_, v)| !v.is_empty())
+                // The leaf whose values are shared by the fewest rules so far:
+                // the most selective one for this plan.
+                .min_by_key(|(kind, v)| {
+                    let load: usize = v
+                        .iter()
+                        .map(|x| self.buckets.get(&key(*kind, x)).map_or(0, Vec::len))
+                        .sum();
+                    (load, v.len())
+                })
+        });
+        match best {
+            Some((kind, values)) => {
+                for v in values {
+                    let bucket = self.buckets.entry(key(kind, v)).or_default();
+                    if bucket.last() != Some(&rule) {
+                        bucket.push(rule);
+                    }
+                }
+            }
+            None => self.always.push(rule),
+        }
+    }
+
+    /// Earlier rules that might cover `when`, in rule order.
+    pub(crate) fn candidates(&self, when: &Condition) -> Vec<usize> {
+        let Some(leaves) = flat_leaves(when) else {
+            return self.all.clone();
+        };
+        let mut out = self.always.clone();
+        for (kind, values) in leaves.iter().filter_map(list_leaf) {
+            if let Some(bucket) = values.first().and_then(|v| self.buckets.get(&key(kind, v))) {
+                out.extend_from_slice(bucket);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+#[cfg(test)]
+mod shadow_tests {
+    use super::*;
+
+    /// A tiny deterministic generator of conditions over few values, so that
+    /// covers are frequent.
+    fn arb(seed: &mut u64, depth: u32) -> Condition {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let r = (*seed >> 33) as usize;
+        let vals = |n: usize, pool: &[&str]| -> Vec<String> {
+            (0..1 + n % 3)
+                .map(|k| pool[(n / 3 + k * 7) % pool.len()].to_owned())
+                .collect()
+        };
+        match r % 9 {
+            0 | 1 => Condition::Country(vals(r / 9, &["US", "CA", "GB", "us"])),
+            2 => Condition::Region(vals(r / 9, &["US-CA", "US-NY", "CA-ON"])),
+            3 | 4 => Condition::ProductInterest(vals(r / 9, &["plg", "crm", "billing"])),
+            5 => Condition::Employees(Bounds {
+                min: Some((r % 4) as u64 * 100),
+                max: None,
+            }),
+            6 if depth < 2 => {
+                Condition::All((0..1 + r % 3).map(|_| arb(seed, depth + 1)).collect())
+            }
+            7 if depth < 2 => {
+                Condition::Any((0..1 + r % 2).map(|_| arb(seed, depth + 1)).collect())
+            }
+            8 if depth < 2 => Condition::Not(Box::new(arb(seed, depth + 1))),
+            _ => Condition::Source(vals(r / 9, &["web", "ads"])),
+        }
+    }
+
+    #[test]
+    fn the_shadow_index_never_misses_a_cover() {
+        let mut seed = 7;
+        let mut covers = 0;
+        for _ in 0..300 {
+            let rules: Vec<Condition> = (0..25).map(|_| arb(&mut seed, 0)).collect();
+            let mut index = ShadowIndex::default();
+            for (j, later) in rules.iter().enumerate() {
+                let candidates = index.candidates(later);
+                for (i, earlier) in rules.iter().enumerate().take(j) {
+                    if implies(later, earlier) {
+                        covers += 1;
+                        assert!(
+                            candidates.contains(&i),
+                            "missed cover {i} of {j}: {earlier:?} ⊇ {later:?}"
+                        );
+                    }
+                }
+                index.add(j, later);
+            }
+        }
+        assert!(
+            covers > 100,
+            "the generator should produce covers ({covers})"
+        );
+    }
+}

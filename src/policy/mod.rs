@@ -83,6 +83,7 @@ mod diagnostic;
 mod eval;
 mod explain;
 mod implies;
+mod index;
 mod spec;
 
 pub use compile::compile;

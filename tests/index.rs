@@ -1,0 +1,89 @@
+//! The rule index prunes rules that cannot match, and only those.
+
+use leadroute::policy::PolicySpec;
+use leadroute::{Context, Normalizer, TraceEvent, compile};
+use serde_json::json;
+
+fn policy(rules: serde_json::Value) -> leadroute::Policy {
+    let spec = json!({
+        "name": "ix", "version": "1",
+        "owners": [{"id": "ana", "name": "Ana"}, {"id": "queue", "name": "Queue"}],
+        "rules": rules,
+        "fallback": {"assign": {"owner": "queue"}}
+    });
+    compile(&PolicySpec::from_json_str(&spec.to_string()).unwrap()).unwrap()
+}
+
+fn lead(payload: serde_json::Value) -> leadroute::Lead {
+    Normalizer::default()
+        .normalize_json(&payload.to_string())
+        .unwrap()
+        .lead
+}
+
+#[test]
+fn several_product_conditions_in_an_all_are_each_necessary_not_intersected() {
+    let p = policy(
+        json!([{"id": "both", "when": {"all": [{"product_interest": ["crm"]}, {"product_interest": ["billing"]}]},
+                           "then": {"assign": {"owner": "ana"}}}]),
+    );
+    let d = p.evaluate(
+        &lead(json!({"email": "a@acme.com", "product_interest": "CRM, Billing"})),
+        &Context::at_unix(0),
+    );
+    assert_eq!(d.rule.as_deref(), Some("both"));
+}
+
+#[test]
+fn nested_postal_prefixes_in_an_all_still_match() {
+    let p = policy(json!([{"id": "bay", "when": {"all": [
+        {"postal_code": {"country": "US", "prefixes": ["9"]}},
+        {"postal_code": {"country": "US", "prefixes": ["941"]}}
+    ]}, "then": {"assign": {"owner": "ana"}}}]));
+    let d = p.evaluate(
+        &lead(json!({"email": "a@acme.com", "country": "US", "zip": "94105"})),
+        &Context::at_unix(0),
+    );
+    assert_eq!(d.rule.as_deref(), Some("bay"));
+}
+
+#[test]
+fn a_large_territory_plan_evaluates_only_the_candidates() {
+    // 600 rules: 10 countries × 600 distinct products; one fits the lead.
+    let codes = ["US", "CA", "GB", "DE", "FR", "JP", "AU", "BR", "IN", "MX"];
+    let mut rules = Vec::new();
+    for i in 0..600 {
+        rules.push(json!({"id": format!("r{i}"), "when": {"all": [
+            {"country": [codes[i % codes.len()]]},
+            {"product_interest": [format!("p{i}")]}
+        ]}, "then": {"assign": {"owner": "ana"}}}));
+    }
+    let p = policy(json!(rules));
+    let d = p.evaluate(
+        &lead(json!({"email": "a@acme.com", "country": "DE", "product_interest": "p33"})),
+        &Context::at_unix(0),
+    );
+    assert_eq!(d.rule.as_deref(), Some("r33"));
+    let evaluated = d
+        .trace
+        .events
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Rule { .. }))
+        .count();
+    let skipped: u32 = d
+        .trace
+        .events
+        .iter()
+        .map(|e| match e {
+            TraceEvent::RulesSkipped { count, .. } => *count,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(evaluated, 1, "only the one candidate is evaluated");
+    assert_eq!(skipped, 33, "rules before it are ruled out in one run");
+    let text = p.explain(&d).to_string();
+    assert!(
+        text.contains("33 rules `r0` … `r32`: ruled out by the index"),
+        "{text}"
+    );
+}
