@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::Range;
 use crate::policy::Priority;
 use crate::pool::PoolPick;
+use crate::{Name, Range};
 
 /// The outcome of evaluating a policy for one lead.
 ///
@@ -27,17 +27,17 @@ use crate::pool::PoolPick;
 #[non_exhaustive]
 pub struct RouteDecision {
     /// Name of the policy that decided.
-    pub policy_name: Arc<str>,
+    pub policy_name: Name,
     /// Version of the policy that decided.
-    pub policy_version: Arc<str>,
+    pub policy_version: Name,
     /// The owner id, or `None` when nobody was assigned.
-    pub owner: Option<Arc<str>>,
+    pub owner: Option<Name>,
     /// How the owner was chosen.
     pub assigned_by: AssignedBy,
     /// What the buyer sees next.
     pub experience: Experience,
     /// The rule that decided; `None` when the fallback did.
-    pub rule: Option<Arc<str>>,
+    pub rule: Option<Name>,
     /// Whether the policy fallback decided.
     pub fallback: bool,
     /// Tags from the deciding action.
@@ -96,7 +96,7 @@ pub enum AssignedBy {
     /// An owner named in the policy.
     Owner,
     /// Round robin in this pool.
-    Pool(Arc<str>),
+    Pool(Name),
     /// Nobody was assigned.
     Nobody,
 }
@@ -113,7 +113,7 @@ pub enum Experience {
     /// Offer a meeting on this owner's calendar now.
     BookMeeting {
         /// The owner whose calendar to show.
-        with: Arc<str>,
+        with: Name,
     },
     /// A confirmation page.
     Confirmation,
@@ -288,7 +288,7 @@ pub enum FallbackReason {
 }
 
 /// A value observed during evaluation: `null`, a bool, a count, a range or
-/// (short) text. Text longer than 30 bytes is cut at a character boundary
+/// (short) text. Text longer than 22 bytes is cut at a character boundary
 /// and marked with `…`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -305,28 +305,29 @@ pub enum Observed {
     Text(ShortText),
 }
 
-/// Text stored inline (no heap allocation), up to 30 bytes.
+/// Text stored inline (no heap allocation), up to 22 bytes: small enough
+/// that a trace event is 40 bytes and a typical trace fits one small buffer.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ShortText {
     len: u8,
     truncated: bool,
-    buf: [u8; 30],
+    buf: [u8; 22],
 }
 
 impl ShortText {
     /// Copies `s`, cutting it at a character boundary to fit.
     pub fn new(s: &str) -> Self {
-        let mut cut = s.len().min(30);
+        let mut cut = s.len().min(22);
         while !s.is_char_boundary(cut) {
             cut -= 1;
         }
-        let mut buf = [0u8; 30];
+        let mut buf = [0u8; 22];
         let bytes = s.as_bytes().get(..cut).unwrap_or_default();
         if let Some(dst) = buf.get_mut(..cut) {
             dst.copy_from_slice(bytes);
         }
         ShortText {
-            len: u8::try_from(cut).unwrap_or(30),
+            len: u8::try_from(cut).unwrap_or(22),
             truncated: cut < s.len(),
             buf,
         }
@@ -404,10 +405,20 @@ mod tests {
         assert_eq!(t.as_str(), "US-CA");
         assert!(!t.is_truncated());
         let long = ShortText::new(&"é".repeat(20));
-        assert_eq!(long.as_str().len(), 30);
+        assert_eq!(long.as_str().len(), 22);
         assert!(long.is_truncated());
         let json = serde_json::to_string(&long).unwrap();
         assert_eq!(serde_json::from_str::<ShortText>(&json).unwrap(), long);
+    }
+
+    #[test]
+    fn trace_events_stay_small() {
+        // The trace buffer is sized in events; keep them compact.
+        assert!(
+            std::mem::size_of::<TraceEvent>() <= 40,
+            "{}",
+            std::mem::size_of::<TraceEvent>()
+        );
     }
 
     #[test]

@@ -65,6 +65,7 @@ mod crm;
 mod decision;
 mod events;
 mod lead;
+mod name;
 pub mod policy;
 pub mod pool;
 mod router;
@@ -84,6 +85,7 @@ pub use lead::{
     CountryCode, CountryCodeError, EmailKind, Field, FieldIssue, IssueCode, Lead, LeadInput,
     Limits, NormalizeError, Normalized, Normalizer, QUOTE_LIMIT, Range, RangeError, Utm,
 };
+pub use name::Name;
 pub use policy::{CompileError, Policy, compile};
 pub use pool::{InMemoryPoolStore, PoolState, PoolStates, PoolStore};
 pub use router::{Lookups, PendingWrite, Routed, Router, Timings};

@@ -6,8 +6,8 @@ use std::sync::{Arc, LazyLock};
 use leadroute::policy::{EvalOptions, PolicySpec, Step};
 use leadroute::{
     Account, AssignedBy, AwayList, Contact, Context, CrmStatus, Experience, FallbackReason, Lead,
-    Normalizer, Observed, Policy, Range, RouteDecision, ShortText, SkipReason, Trace, TraceEvent,
-    Unavailable, compile,
+    Name, Normalizer, Observed, Policy, Range, RouteDecision, ShortText, SkipReason, Trace,
+    TraceEvent, Unavailable, compile,
 };
 use serde_json::{Value, json};
 
@@ -1060,7 +1060,7 @@ fn assign_pool() {
     );
     let d = p.evaluate(&lead(json!({})), &ctx());
     assert_eq!(d.owner_id(), Some("ana"));
-    assert_eq!(d.assigned_by, AssignedBy::Pool(Arc::from("sales")));
+    assert_eq!(d.assigned_by, AssignedBy::Pool(Name::from("sales")));
     assert_eq!(d.rule.as_deref(), Some("r"));
     let events = &d.trace.events;
     assert!(events.contains(&TraceEvent::PoolSkip {
@@ -1119,7 +1119,7 @@ fn pool_with_everyone_away_uses_its_fallback() {
     let one_away = AwayList::new(["ana"]);
     let d = p.evaluate(&lead(json!({})), &ctx().with_availability(&one_away));
     assert_eq!(d.owner_id(), Some("bob"));
-    assert_eq!(d.assigned_by, AssignedBy::Pool(Arc::from("sales")));
+    assert_eq!(d.assigned_by, AssignedBy::Pool(Name::from("sales")));
 }
 
 #[test]
@@ -1134,7 +1134,7 @@ fn pool_fallback_to_another_pool() {
     let away = AwayList::new(["ana"]);
     let d = p.evaluate(&lead(json!({})), &ctx().with_availability(&away));
     assert_eq!(d.owner_id(), Some("bob"));
-    assert_eq!(d.assigned_by, AssignedBy::Pool(Arc::from("b")));
+    assert_eq!(d.assigned_by, AssignedBy::Pool(Name::from("b")));
     assert!(
         d.trace
             .events
@@ -1193,19 +1193,19 @@ fn experiences() {
     assert_eq!(
         experience_of(ana(json!({"book_meeting": {}}))),
         Experience::BookMeeting {
-            with: Arc::from("ana")
+            with: Name::from("ana")
         }
     );
     assert_eq!(
         experience_of(ana(json!({"book_meeting": {"calendar": "assigned_owner"}}))),
         Experience::BookMeeting {
-            with: Arc::from("ana")
+            with: Name::from("ana")
         }
     );
     assert_eq!(
         experience_of(ana(json!({"book_meeting": {"calendar": {"owner": "bob"}}}))),
         Experience::BookMeeting {
-            with: Arc::from("bob")
+            with: Name::from("bob")
         }
     );
     assert_eq!(
@@ -1213,7 +1213,7 @@ fn experiences() {
             json!({"assign": "nobody", "experience": {"book_meeting": {"calendar": {"owner": "bob"}}}})
         ),
         Experience::BookMeeting {
-            with: Arc::from("bob")
+            with: Name::from("bob")
         }
     );
     assert_eq!(
@@ -1249,7 +1249,7 @@ fn book_meeting_with_a_pool_member() {
     assert_eq!(
         d.experience,
         Experience::BookMeeting {
-            with: Arc::from("bob")
+            with: Name::from("bob")
         }
     );
 }
@@ -1343,7 +1343,7 @@ fn if_unavailable_assign_owner() {
     assert_eq!(
         d.experience,
         Experience::BookMeeting {
-            with: Arc::from("queue")
+            with: Name::from("queue")
         }
     );
     assert_eq!(d.tags.len(), 1);
@@ -1363,7 +1363,7 @@ fn if_unavailable_assign_pool() {
     let d = p.evaluate(&lead(json!({})), &ctx().with_account(&acct));
     assert_eq!(d.rule.as_deref(), Some("owned"));
     assert_eq!(d.owner_id(), Some("bob"));
-    assert_eq!(d.assigned_by, AssignedBy::Pool(Arc::from("backup")));
+    assert_eq!(d.assigned_by, AssignedBy::Pool(Name::from("backup")));
     let n = d.trace.events.len();
     assert_eq!(
         d.trace.events[n - 2..],

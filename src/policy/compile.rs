@@ -12,6 +12,7 @@ use super::index::RuleIndex;
 use super::spec::*;
 use crate::lead::geo::Geo;
 use crate::lead::product_token;
+use crate::name::{FxMap, Name};
 use crate::pool::MAX_POOL_MEMBERS;
 use crate::{CountryCode, EmailKind};
 
@@ -40,7 +41,7 @@ pub fn compile(spec: &PolicySpec) -> Result<Policy, CompileError> {
         geo: Geo::default(),
         diags: Vec::new(),
         nodes: Vec::new(),
-        owner_index: HashMap::new(),
+        owner_index: FxMap::default(),
         pool_index: HashMap::new(),
         territory_index: HashMap::new(),
         rule: None,
@@ -65,7 +66,7 @@ struct Compiler {
     geo: Geo,
     diags: Vec<Diagnostic>,
     nodes: Vec<NodeInfo>,
-    owner_index: HashMap<Box<str>, u32>,
+    owner_index: FxMap<Box<str>, u32>,
     pool_index: HashMap<Box<str>, u32>,
     territory_index: HashMap<Box<str>, u32>,
     /// The rule being compiled: (index, id).
@@ -159,7 +160,7 @@ impl Compiler {
                 self.warn(Code::NeverMatches, format!("rules[{i}].when"), "the condition can never hold (`always: false` or an empty `any`); the rule never matches");
             }
             rules.push(Rule {
-                id: Arc::from(r.id.as_str()),
+                id: Name::from(r.id.as_str()),
                 cond,
                 action,
             });
@@ -187,8 +188,8 @@ impl Compiler {
         let index = RuleIndex::build(&rules, &territories);
         let owner_index = std::mem::take(&mut self.owner_index);
         Some(Inner {
-            name: Arc::from(spec.name.as_str()),
-            version: Arc::from(spec.version.as_str()),
+            name: Name::from(spec.name.as_str()),
+            version: Name::from(spec.version.as_str()),
             spec: spec.clone(),
             owners,
             owner_index,
@@ -225,7 +226,8 @@ impl Compiler {
                 );
             }
             owners.push(Owner {
-                id: Arc::from(o.id.as_str()),
+                id: Name::from(o.id.as_str()),
+                key: o.id.as_str().into(),
                 active: o.active,
                 spec: o.clone(),
             });
@@ -497,7 +499,9 @@ impl Compiler {
             .as_ref()
             .and_then(|t| self.target(t, &format!("{path}.fallback"), owners));
         Pool {
-            id: Arc::from(p.id.as_str()),
+            id: Name::from(p.id.as_str()),
+            key: p.id.as_str().into(),
+            capped: members.iter().any(|m| m.capacity.is_some()),
             members,
             fallback,
         }

@@ -2,7 +2,6 @@
 //! normalized and interned, so evaluation does no parsing and no allocation
 //! beyond the trace.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use regex::Regex;
@@ -11,6 +10,7 @@ use serde_json::Value;
 use super::Diagnostic;
 use super::spec::{CapacitySpec, OwnerSpec, PolicySpec, Priority};
 use crate::CountryCode;
+use crate::name::{FxMap, Name};
 
 /// A validated, indexed policy, ready to evaluate. Cheap to clone (an `Arc`),
 /// `Send + Sync`: compile once, share with every request.
@@ -21,11 +21,11 @@ pub struct Policy {
 
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub(crate) name: Arc<str>,
-    pub(crate) version: Arc<str>,
+    pub(crate) name: Name,
+    pub(crate) version: Name,
     pub(crate) spec: PolicySpec,
     pub(crate) owners: Vec<Owner>,
-    pub(crate) owner_index: HashMap<Box<str>, u32>,
+    pub(crate) owner_index: FxMap<Box<str>, u32>,
     pub(crate) territories: Vec<Territory>,
     pub(crate) pools: Vec<Pool>,
     pub(crate) rules: Vec<Rule>,
@@ -38,7 +38,9 @@ pub(crate) struct Inner {
 
 #[derive(Debug)]
 pub(crate) struct Owner {
-    pub(crate) id: Arc<str>,
+    pub(crate) id: Name,
+    /// The id as a plain string, for lookups on the hot path.
+    pub(crate) key: Box<str>,
     pub(crate) active: bool,
     pub(crate) spec: OwnerSpec,
 }
@@ -125,7 +127,11 @@ pub(crate) struct Member {
 
 #[derive(Debug)]
 pub(crate) struct Pool {
-    pub(crate) id: Arc<str>,
+    pub(crate) id: Name,
+    /// The id as a plain string, for lookups on the hot path.
+    pub(crate) key: Box<str>,
+    /// Whether any member has a capacity cap (else the day is never needed).
+    pub(crate) capped: bool,
     pub(crate) members: Vec<Member>,
     pub(crate) fallback: Option<TargetC>,
 }
@@ -174,7 +180,7 @@ pub(crate) struct Action {
 
 #[derive(Debug)]
 pub(crate) struct Rule {
-    pub(crate) id: Arc<str>,
+    pub(crate) id: Name,
     pub(crate) cond: Cond,
     pub(crate) action: Action,
 }

@@ -1,7 +1,5 @@
 //! Evaluation: pure, deterministic, one code path with the trace on or off.
 
-use std::sync::Arc;
-
 use serde_json::Value;
 
 use super::compile::kind_bit;
@@ -273,10 +271,10 @@ impl Policy {
             let Some(pool) = self.inner.pools.get(pick.pool as usize) else {
                 return Ok(decision);
             };
-            let Some(state) = states.get(&pool.id) else {
+            let Some(state) = states.get(&pool.key) else {
                 // Decide again on the stored state rather than a fresh one.
-                let loaded = store.load(&pool.id).await.map_err(AssignError::Store)?;
-                states.insert(&*pool.id, loaded);
+                let loaded = store.load(&pool.key).await.map_err(AssignError::Store)?;
+                states.insert(&*pool.key, loaded);
                 continue;
             };
             if pick.replay {
@@ -285,7 +283,7 @@ impl Policy {
             let mut next = state.clone();
             self.apply(&mut next, &pick, lead.lead_id.as_deref());
             if store
-                .compare_and_swap(&pool.id, pick.expected_version, next)
+                .compare_and_swap(&pool.key, pick.expected_version, next)
                 .await
                 .map_err(AssignError::Store)?
             {
@@ -298,8 +296,8 @@ impl Policy {
                     attempts: failures,
                 });
             }
-            let loaded = store.load(&pool.id).await.map_err(AssignError::Store)?;
-            states.insert(&*pool.id, loaded);
+            let loaded = store.load(&pool.key).await.map_err(AssignError::Store)?;
+            states.insert(&*pool.key, loaded);
         }
     }
 
@@ -346,7 +344,7 @@ impl Policy {
         state.members.retain(|id, _| {
             pool.members
                 .iter()
-                .any(|m| owners.get(m.owner as usize).is_some_and(|o| &*o.id == id))
+                .any(|m| owners.get(m.owner as usize).is_some_and(|o| *o.key == **id))
         });
         state.version += 1;
     }
@@ -516,16 +514,21 @@ impl Policy {
     ) -> Option<PoolPick> {
         let p = &*self.inner;
         let pool = p.pools.get(pi as usize)?;
-        let state = ctx.pools.get(&pool.id);
+        let state = ctx.pools.get(&pool.key);
         let version = state.map_or(0, |s| s.version);
-        let day = ctx.unix_secs() / 86_400;
+        // Only capacity periods need the date.
+        let day = if pool.capped {
+            ctx.unix_secs() / 86_400
+        } else {
+            0
+        };
 
         if let (Some(state), Some(lead_id)) = (state, lead.lead_id.as_deref()) {
             if let Some(prev) = state.replayed_owner(lead_id) {
                 let found = pool.members.iter().position(|m| {
                     p.owners
                         .get(m.owner as usize)
-                        .is_some_and(|o| o.active && &*o.id == prev)
+                        .is_some_and(|o| o.active && *o.key == *prev)
                 });
                 if let Some(i) = found {
                     let member = u32::try_from(i).unwrap_or(u32::MAX);
@@ -566,7 +569,7 @@ impl Policy {
                 });
                 continue;
             }
-            if !ctx.availability.is_available(&owner.id, ctx.now) {
+            if !ctx.availability.is_available(&owner.key, ctx.now) {
                 rec.push(TraceEvent::PoolSkip {
                     pool: pi,
                     member,
@@ -574,7 +577,7 @@ impl Policy {
                 });
                 continue;
             }
-            let ms = state.map(|s| s.member(&owner.id)).unwrap_or_default();
+            let ms = state.map(|s| s.member(&owner.key)).unwrap_or_default();
             if let Some(cap) = m.capacity {
                 let used = if ms.period == period_key(Some(cap.per), day) {
                     ms.in_period
@@ -609,7 +612,7 @@ impl Policy {
                     let id = p
                         .owners
                         .get(m.owner as usize)
-                        .map(|o| &*o.id)
+                        .map(|o| &*o.key)
                         .unwrap_or_default();
                     let c = state.map(|s| s.member(id).current).unwrap_or_default()
                         + i64::from(m.weight);
@@ -891,5 +894,5 @@ const _: () = {
     const fn shared<T: Send + Sync>() {}
     shared::<Policy>();
     shared::<RouteDecision>();
-    shared::<Arc<str>>();
+    shared::<crate::Name>();
 };

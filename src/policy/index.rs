@@ -14,7 +14,7 @@
 //! plain in-order scan; no memory is allocated. A differential test checks
 //! this against a reference scan on generated policies.
 
-use std::collections::HashMap;
+use crate::name::FxMap;
 
 use super::compile::kind_bit;
 use super::compiled::{Cond, CountrySet, Pred, Rule, Territory};
@@ -39,7 +39,7 @@ struct Needs {
 /// Bitsets per value of one attribute.
 #[derive(Debug)]
 struct Attr<K: std::hash::Hash + Eq> {
-    by_value: HashMap<K, Bits>,
+    by_value: FxMap<K, Bits>,
     unconstrained: Bits,
 }
 
@@ -52,7 +52,7 @@ impl<K: std::hash::Hash + Eq + Clone> Attr<K> {
                 set(&mut unconstrained, r);
             }
         }
-        let mut by_value: HashMap<K, Bits> = HashMap::new();
+        let mut by_value: FxMap<K, Bits> = FxMap::default();
         for (r, need) in needs.iter().enumerate() {
             for k in need.iter().flatten() {
                 let bits = by_value
