@@ -1,0 +1,973 @@
+//! A Salesforce CRM adapter for leadroute: a real [`leadroute::Crm`] over the
+//! Salesforce REST API with an OAuth access token.
+//!
+//! ```text
+//! cargo run --example salesforce
+//! SALESFORCE_INSTANCE_URL=https://acme.my.salesforce.com SALESFORCE_ACCESS_TOKEN=00D… \
+//!     cargo run --example salesforce < examples/leads.jsonl
+//! ```
+//!
+//! - **Without `SALESFORCE_ACCESS_TOKEN`** the example starts a loopback
+//!   mock Salesforce (scripted with realistic success and error bodies),
+//!   points the adapter at it, routes a few leads through a
+//!   [`leadroute::Router`] with the seed policy (new lead, existing account,
+//!   existing contact → update, a `DUPLICATES_DETECTED` conflict turned into
+//!   an update, `REQUEST_LIMIT_EXCEEDED`), prints every request the adapter
+//!   sent and every decision, and exits.
+//! - **With `SALESFORCE_ACCESS_TOKEN`** (and `SALESFORCE_INSTANCE_URL`) it
+//!   talks to the org and routes each JSON line of stdin (one form payload
+//!   per line), printing one outcome line per lead. This **creates and
+//!   updates Leads and Contacts**: use a sandbox.
+//!
+//! Environment:
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `SALESFORCE_ACCESS_TOKEN` | (mock mode) | OAuth access token, sent as `Authorization: Bearer` |
+//! | `SALESFORCE_INSTANCE_URL` | required with a token | `instance_url` from the OAuth token response |
+//! | `SALESFORCE_API_VERSION` | `v66.0` | REST API version (`66.0` is accepted too) |
+//! | `LEADROUTE_ROUTING_FIELDS` | on | `off` to skip the `LeadRoute_*__c` fields |
+//!
+//! What the adapter does (shapes verified in `docs/crm-api-shapes.md`):
+//!
+//! - **SOQL safety**: every value put into a query goes through one
+//!   function, [`soql_escape`]: `\` `'` `"` and the newline, carriage
+//!   return, tab, backspace and form-feed characters are backslash-escaped,
+//!   other control characters are dropped, and inside `LIKE` patterns `%`
+//!   and `_` are escaped too; the value is then quoted, and the whole query
+//!   URL-encoded as the `q` parameter. A crafted email such as
+//!   `x' OR Name != '` stays one string literal.
+//! - **Account**: `SELECT Id, Name, Website, OwnerId, Type FROM Account
+//!   WHERE Website LIKE '%acme.com%' …`; each returned `Website` is then
+//!   re-checked on the client: its host (scheme optional, `www.` stripped,
+//!   lower-case) must be the lead's registrable domain or a subdomain of it,
+//!   so `notacme.com` and `acme.com.evil.io` are rejected. Exact hosts win
+//!   over subdomains. A `Type` starting with `Customer` marks a customer.
+//! - **Person**: a Contact by `Email` first, else a Lead by `Email` with
+//!   `IsConverted = false` (emails lower-cased, `LIMIT 2`, oldest first).
+//! - **Write**: `POST /sobjects/Lead/` (`201`), or `PATCH
+//!   /sobjects/Lead/{id}` / `PATCH /sobjects/Contact/{id}` (`204`) when the
+//!   existing record (looked up, or named by a duplicate rule) is a Lead
+//!   (`00Q…`) or a Contact (`003…`). Every write sends
+//!   `Sforce-Auto-Assign: FALSE` so the org's assignment rules cannot
+//!   overwrite the `OwnerId` leadroute chose (`crm_ids["salesforce"]` of
+//!   the decision's owner; a queue id `00G…` works too). Owner ids read back
+//!   are mapped to policy owner ids the same way (18-character ids also
+//!   match a 15-character `crm_ids` entry).
+//! - **Required fields** (`LastName` and `Company` on Lead): when the form
+//!   lacks them, a new Lead gets `LastName` = the email's local part (or
+//!   `[not provided]` if that is empty) and `Company` = the matched
+//!   account's name, else the company domain, else `[not provided]`. Updates
+//!   never send these fallbacks, only values the form had.
+//! - Other Lead fields, when the form had them: `FirstName`, `Email`,
+//!   `Phone`, `Website` (`https://` + company domain), `Country` (ISO code),
+//!   `State` (subdivision code), `PostalCode`, `NumberOfEmployees` and
+//!   `AnnualRevenue` (the lower bound of the range). Routing fields (create
+//!   them as Text fields on Lead and Contact, or set
+//!   `LEADROUTE_ROUTING_FIELDS=off`): `LeadRoute_Lead_Id__c`,
+//!   `LeadRoute_Owner__c`, `LeadRoute_Rule__c`, `LeadRoute_Experience__c`,
+//!   `LeadRoute_Policy_Version__c`.
+//! - **Errors** (a JSON array of `{message, errorCode, fields}`):
+//!   `DUPLICATES_DETECTED` → `Conflict` with the first matched record id
+//!   (from `duplicateResut`, the REST spelling, or `duplicateResult`);
+//!   `REQUEST_LIMIT_EXCEEDED` (a `403`) → `RateLimited` (1 h unless
+//!   `Retry-After` says otherwise); `UNABLE_TO_LOCK_ROW` → `Transient`;
+//!   `INVALID_SESSION_ID` (`401`) → `Permanent`; `5xx` → `Transient`; other
+//!   `4xx` → `Permanent`.
+
+pub mod crm_http;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadroute::{Account, Contact, Crm, CrmError, LeadWrite, PersonKind, Policy, WriteReceipt};
+use serde_json::{Map, Value, json};
+
+use self::salesforce_support::*;
+use crm_http::mock::{Expect, MockServer, Reply};
+use crm_http::{env_or, env_var, send};
+
+/// The key of Salesforce ids in `OwnerSpec::crm_ids`.
+pub const CRM_KEY: &str = "salesforce";
+/// The default REST API version (Spring '26).
+pub const DEFAULT_API_VERSION: &str = "v66.0";
+/// What required fields get when nothing better is known.
+pub const NOT_PROVIDED: &str = "[not provided]";
+/// The header that keeps assignment rules from overriding `OwnerId`.
+pub const AUTO_ASSIGN_HEADER: &str = "Sforce-Auto-Assign";
+
+/// Adapter configuration.
+#[derive(Debug, Clone)]
+pub struct SalesforceConfig {
+    /// `instance_url` from the OAuth token response.
+    pub instance_url: String,
+    /// OAuth access token.
+    pub access_token: String,
+    /// API version, `vNN.N`.
+    pub api_version: String,
+    /// Whether to write the `LeadRoute_*__c` fields.
+    pub routing_fields: bool,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+}
+
+impl SalesforceConfig {
+    /// A configuration with the default API version, routing fields on and
+    /// a 10 s timeout.
+    pub fn new(instance_url: impl Into<String>, access_token: impl Into<String>) -> Self {
+        SalesforceConfig {
+            instance_url: instance_url.into(),
+            access_token: access_token.into(),
+            api_version: DEFAULT_API_VERSION.to_owned(),
+            routing_fields: true,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// From the environment: `Ok(None)` without a token, an error with a
+    /// token but no instance URL.
+    pub fn from_env() -> Result<Option<Self>, String> {
+        let Some(token) = env_var("SALESFORCE_ACCESS_TOKEN") else {
+            return Ok(None);
+        };
+        let instance = env_var("SALESFORCE_INSTANCE_URL").ok_or(
+            "SALESFORCE_ACCESS_TOKEN is set but SALESFORCE_INSTANCE_URL is not \
+             (use the instance_url of the OAuth token response)",
+        )?;
+        let mut config = SalesforceConfig::new(instance, token);
+        let version = env_or("SALESFORCE_API_VERSION", DEFAULT_API_VERSION);
+        config.api_version = if version.starts_with('v') {
+            version
+        } else {
+            format!("v{version}")
+        };
+        config.routing_fields = crm_http::routing_fields_enabled();
+        Ok(Some(config))
+    }
+}
+
+/// The Salesforce adapter. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Salesforce {
+    http: reqwest::Client,
+    config: Arc<SalesforceConfig>,
+    /// Salesforce user/queue id (18 and 15 characters) → policy owner id.
+    owners: Arc<HashMap<String, String>>,
+}
+
+impl Salesforce {
+    /// An adapter mapping owners through `policy`'s `crm_ids["salesforce"]`.
+    pub fn new(config: SalesforceConfig, policy: &Policy) -> Result<Self, CrmError> {
+        let mut owners = HashMap::new();
+        for (crm_id, owner) in crm_http::crm_owner_map(policy, CRM_KEY) {
+            if let Some(short) = crm_id.get(..15).filter(|_| crm_id.len() == 18) {
+                owners.insert(short.to_owned(), owner.clone());
+            }
+            owners.insert(crm_id, owner);
+        }
+        Ok(Salesforce {
+            http: crm_http::http_client(config.timeout)?,
+            owners: Arc::new(owners),
+            config: Arc::new(config),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SalesforceConfig {
+        &self.config
+    }
+
+    /// `{instance}/services/data/{version}{rest}`.
+    fn url(&self, rest: &str) -> String {
+        format!(
+            "{}/services/data/{}{rest}",
+            self.config.instance_url.trim_end_matches('/'),
+            self.config.api_version
+        )
+    }
+
+    fn request(&self, method: reqwest::Method, rest: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(rest))
+            .bearer_auth(&self.config.access_token)
+    }
+
+    /// The policy owner id for a Salesforce owner id.
+    pub fn policy_owner(&self, owner_id: Option<&str>) -> Option<String> {
+        let id = owner_id?.trim();
+        self.owners
+            .get(id)
+            .or_else(|| self.owners.get(id.get(..15).filter(|_| id.len() == 18)?))
+            .cloned()
+    }
+
+    /// Runs a SOQL query (`GET /query?q=…`) and returns the first batch of
+    /// records (the queries here ask for far fewer than a batch).
+    pub async fn query(&self, soql: &str) -> Result<Vec<Value>, CrmError> {
+        let response = send(
+            self.request(reqwest::Method::GET, "/query")
+                .query(&[("q", soql)]),
+        )
+        .await?;
+        if !response.is_success() {
+            return Err(classify(&response));
+        }
+        let body = response.json()?;
+        match body.get("records").and_then(Value::as_array) {
+            Some(records) => Ok(records.clone()),
+            None => Err(CrmError::permanent(format!(
+                "unexpected Salesforce query response (no `records`): {}",
+                response.snippet()
+            ))),
+        }
+    }
+
+    async fn search_account(&self, domain: &str) -> Result<Option<Account>, CrmError> {
+        let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+        let records = self.query(&account_query(&domain)).await?;
+        let best = records
+            .iter()
+            .filter_map(|r| Some((website_matches(&text(r, "Website")?, &domain)?, r)))
+            .min_by_key(|(m, _)| *m);
+        let Some((_, record)) = best else {
+            return Ok(None);
+        };
+        let id = text(record, "Id")
+            .ok_or_else(|| CrmError::permanent("Salesforce Account record without an Id"))?;
+        let mut account =
+            Account::new(id, text(record, "Name").unwrap_or_default()).domain(domain.clone());
+        let owner_id = text(record, "OwnerId");
+        account.owner = self.policy_owner(owner_id.as_deref());
+        let kind = text(record, "Type");
+        account.is_customer = kind.as_deref().is_some_and(|t| t.starts_with("Customer"));
+        for (key, value) in [
+            ("OwnerId", owner_id),
+            ("Type", kind),
+            ("Website", text(record, "Website")),
+        ] {
+            if let Some(v) = value {
+                account.fields.insert(key.to_owned(), Value::String(v));
+            }
+        }
+        Ok(Some(account))
+    }
+
+    async fn search_person(&self, email: &str) -> Result<Option<Contact>, CrmError> {
+        let email = email.trim().to_lowercase();
+        let (kind, records) = match self.query(&contact_query(&email)).await? {
+            contacts if !contacts.is_empty() => (PersonKind::Contact, contacts),
+            _ => (PersonKind::Lead, self.query(&lead_query(&email)).await?),
+        };
+        let Some(record) = records.first() else {
+            return Ok(None);
+        };
+        let id = text(record, "Id")
+            .ok_or_else(|| CrmError::permanent("Salesforce record without an Id"))?;
+        let mut person = Contact::new(id).kind(kind);
+        person.owner = self.policy_owner(text(record, "OwnerId").as_deref());
+        person.account_id = text(record, "AccountId");
+        Ok(Some(person))
+    }
+
+    async fn create_lead(&self, fields: Map<String, Value>) -> Result<WriteReceipt, CrmError> {
+        let response = send(
+            self.request(reqwest::Method::POST, "/sobjects/Lead/")
+                .header(AUTO_ASSIGN_HEADER, "FALSE")
+                .json(&fields),
+        )
+        .await?;
+        if !response.is_success() {
+            return Err(classify(&response));
+        }
+        let body = response.json()?;
+        if body.get("success").and_then(Value::as_bool) == Some(false) {
+            return Err(CrmError::permanent(format!(
+                "Salesforce create failed: {}",
+                response.snippet()
+            )));
+        }
+        let id = text(&body, "id")
+            .ok_or_else(|| CrmError::permanent("Salesforce create response without an id"))?;
+        Ok(WriteReceipt::new(id, true))
+    }
+
+    async fn update(
+        &self,
+        sobject: &str,
+        id: &str,
+        fields: Map<String, Value>,
+    ) -> Result<WriteReceipt, CrmError> {
+        let path = format!("/sobjects/{sobject}/{}", crm_http::path_segment(id));
+        let response = send(
+            self.request(reqwest::Method::PATCH, &path)
+                .header(AUTO_ASSIGN_HEADER, "FALSE")
+                .json(&fields),
+        )
+        .await?;
+        if !response.is_success() {
+            return Err(classify(&response));
+        }
+        Ok(WriteReceipt::new(id, false))
+    }
+}
+
+impl Crm for Salesforce {
+    async fn find_account(&self, domain: &str) -> Result<Option<Account>, CrmError> {
+        self.search_account(domain).await
+    }
+
+    async fn find_person(&self, email: &str) -> Result<Option<Contact>, CrmError> {
+        self.search_person(email).await
+    }
+
+    async fn upsert_lead(&self, write: &LeadWrite<'_>) -> Result<WriteReceipt, CrmError> {
+        let routing = self.config.routing_fields;
+        match write.existing.map(str::to_owned) {
+            None => self.create_lead(lead_fields(write, true, routing)).await,
+            Some(id) => match sobject_of(&id)? {
+                "Lead" => {
+                    let fields = lead_fields(write, false, routing);
+                    self.update("Lead", &id, fields).await
+                }
+                _ => {
+                    let fields = contact_fields(write, routing);
+                    self.update("Contact", &id, fields).await
+                }
+            },
+        }
+    }
+}
+
+/// Pure helpers: SOQL, matching, field mapping, error classification.
+pub mod salesforce_support {
+    use std::time::Duration;
+
+    use leadroute::{CrmError, LeadWrite};
+    use serde_json::{Map, Value};
+
+    use super::crm_http::{self, HttpResponse, clip_chars};
+    use super::{CRM_KEY, NOT_PROVIDED};
+
+    /// Escapes a value for a SOQL string literal: the one function every
+    /// value goes through. `\` `'` `"` newline, carriage return, tab,
+    /// backspace and form feed get their backslash escapes, other control
+    /// characters are dropped, and with `like` the `LIKE` wildcards `%` and
+    /// `_` are escaped as well. The caller adds the quotes (see
+    /// [`soql_string`], [`soql_contains`]).
+    pub fn soql_escape(value: &str, like: bool) -> String {
+        let mut out = String::with_capacity(value.len() + 8);
+        for c in value.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                '"' => out.push_str("\\\""),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                '%' if like => out.push_str("\\%"),
+                '_' if like => out.push_str("\\_"),
+                c if c.is_control() => {}
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// `'value'`, escaped.
+    pub fn soql_string(value: &str) -> String {
+        format!("'{}'", soql_escape(value, false))
+    }
+
+    /// `'%value%'` for `LIKE`, escaped (wildcards in the value are literal).
+    pub fn soql_contains(value: &str) -> String {
+        format!("'%{}%'", soql_escape(value, true))
+    }
+
+    /// The account lookup for a (lower-case) registrable domain.
+    pub fn account_query(domain: &str) -> String {
+        format!(
+            "SELECT Id, Name, Website, OwnerId, Type FROM Account WHERE Website LIKE {} \
+             ORDER BY CreatedDate ASC LIMIT 50",
+            soql_contains(domain)
+        )
+    }
+
+    /// The contact lookup for a (lower-case) email.
+    pub fn contact_query(email: &str) -> String {
+        format!(
+            "SELECT Id, OwnerId, AccountId FROM Contact WHERE Email = {} \
+             ORDER BY CreatedDate ASC LIMIT 2",
+            soql_string(email)
+        )
+    }
+
+    /// The unconverted-lead lookup for a (lower-case) email.
+    pub fn lead_query(email: &str) -> String {
+        format!(
+            "SELECT Id, OwnerId FROM Lead WHERE Email = {} AND IsConverted = false \
+             ORDER BY CreatedDate ASC LIMIT 2",
+            soql_string(email)
+        )
+    }
+
+    /// How an account's website matched; smaller is better.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum WebsiteMatch {
+        /// The host is the domain (after stripping `www.`).
+        Exact,
+        /// The host is a subdomain of the domain.
+        Subdomain,
+    }
+
+    /// Whether `website` (free text such as `https://www.acme.com/about` or
+    /// `acme.com`) is on `domain` (lower-case) or a subdomain of it.
+    pub fn website_matches(website: &str, domain: &str) -> Option<WebsiteMatch> {
+        let website = website.trim();
+        if website.is_empty() || domain.is_empty() {
+            return None;
+        }
+        let url = if website.contains("://") {
+            reqwest::Url::parse(website)
+        } else {
+            reqwest::Url::parse(&format!("http://{website}"))
+        }
+        .ok()?;
+        let host = url.host_str()?.trim_end_matches('.').to_ascii_lowercase();
+        let host = host.strip_prefix("www.").unwrap_or(&host);
+        if host == domain {
+            Some(WebsiteMatch::Exact)
+        } else if host.ends_with(&format!(".{domain}")) {
+            Some(WebsiteMatch::Subdomain)
+        } else {
+            None
+        }
+    }
+
+    /// The sObject type of a record id, by its key prefix: `00Q` Lead,
+    /// `003` Contact. Ids must be 15 or 18 alphanumeric characters.
+    pub fn sobject_of(id: &str) -> Result<&'static str, CrmError> {
+        let well_formed =
+            matches!(id.len(), 15 | 18) && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        match id.get(..3) {
+            Some("00Q") if well_formed => Ok("Lead"),
+            Some("003") if well_formed => Ok("Contact"),
+            _ => Err(CrmError::permanent(format!(
+                "`{}` is not a Salesforce Lead (00Q…) or Contact (003…) id",
+                crm_http::truncate_chars(id, 40)
+            ))),
+        }
+    }
+
+    /// A string field.
+    pub fn text(v: &Value, key: &str) -> Option<String> {
+        v.get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
+
+    fn put(fields: &mut Map<String, Value>, key: &str, value: Option<String>, max: usize) {
+        if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+            fields.insert(key.to_owned(), Value::String(clip_chars(&v, max)));
+        }
+    }
+
+    fn common_fields(fields: &mut Map<String, Value>, write: &LeadWrite<'_>, routing: bool) {
+        let lead = write.lead;
+        put(fields, "FirstName", lead.first_name.clone(), 40);
+        put(fields, "Phone", lead.phone.clone(), 40);
+        put(
+            fields,
+            "OwnerId",
+            write.owner.and_then(|o| o.crm_ids.get(CRM_KEY)).cloned(),
+            18,
+        );
+        if routing {
+            let d = write.decision;
+            put(
+                fields,
+                "LeadRoute_Lead_Id__c",
+                Some(write.lead_id.to_owned()),
+                255,
+            );
+            put(
+                fields,
+                "LeadRoute_Owner__c",
+                d.owner_id().map(str::to_owned),
+                255,
+            );
+            put(
+                fields,
+                "LeadRoute_Rule__c",
+                Some(crm_http::rule_label(d)),
+                255,
+            );
+            put(
+                fields,
+                "LeadRoute_Experience__c",
+                Some(d.experience.name().to_owned()),
+                255,
+            );
+            put(
+                fields,
+                "LeadRoute_Policy_Version__c",
+                Some(crm_http::policy_label(d)),
+                255,
+            );
+        }
+    }
+
+    /// The Lead fields for a create (`create`: with `Email` and the
+    /// `LastName`/`Company` fallbacks) or an update (only what the form had).
+    pub fn lead_fields(write: &LeadWrite<'_>, create: bool, routing: bool) -> Map<String, Value> {
+        let lead = write.lead;
+        let mut f = Map::new();
+        common_fields(&mut f, write, routing);
+        if create {
+            let local = lead.email.split('@').next().unwrap_or_default();
+            put(&mut f, "Email", Some(lead.email.clone()), 80);
+            let last = lead
+                .last_name
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .or_else(|| (!local.trim().is_empty()).then(|| local.to_owned()))
+                .unwrap_or_else(|| NOT_PROVIDED.to_owned());
+            put(&mut f, "LastName", Some(last), 80);
+            let company = lead
+                .company_name
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .or_else(|| {
+                    write
+                        .account
+                        .map(|a| a.name.clone())
+                        .filter(|n| !n.is_empty())
+                })
+                .or_else(|| lead.company_domain.clone())
+                .unwrap_or_else(|| NOT_PROVIDED.to_owned());
+            put(&mut f, "Company", Some(company), 255);
+            put(
+                &mut f,
+                "Website",
+                lead.company_domain.as_ref().map(|d| format!("https://{d}")),
+                255,
+            );
+        } else {
+            put(&mut f, "LastName", lead.last_name.clone(), 80);
+            put(&mut f, "Company", lead.company_name.clone(), 255);
+        }
+        put(&mut f, "Country", lead.country.map(|c| c.to_string()), 80);
+        put(
+            &mut f,
+            "State",
+            lead.region
+                .as_deref()
+                .and_then(|r| r.split_once('-'))
+                .map(|(_, s)| s.to_owned()),
+            80,
+        );
+        put(&mut f, "PostalCode", lead.postal_code.clone(), 20);
+        if let Some(n) = lead
+            .employees
+            .and_then(|r| i32::try_from(r.min).ok())
+            .filter(|n| *n > 0)
+        {
+            f.insert("NumberOfEmployees".into(), Value::from(n));
+        }
+        if let Some(r) = lead.annual_revenue.filter(|r| r.min > 0) {
+            f.insert("AnnualRevenue".into(), Value::from(r.min));
+        }
+        f
+    }
+
+    /// The Contact fields for an update: owner, names and phone the form
+    /// had, routing fields.
+    pub fn contact_fields(write: &LeadWrite<'_>, routing: bool) -> Map<String, Value> {
+        let mut f = Map::new();
+        common_fields(&mut f, write, routing);
+        put(&mut f, "LastName", write.lead.last_name.clone(), 80);
+        f
+    }
+
+    /// One entry of a Salesforce error array.
+    #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    pub struct SfError {
+        /// `errorCode`.
+        pub code: String,
+        /// `message`.
+        pub message: String,
+        /// `fields`, when sent.
+        pub fields: Vec<String>,
+        /// Record ids matched by a duplicate rule, in order.
+        pub duplicates: Vec<String>,
+    }
+
+    /// Parses an error body: normally an array of `{message, errorCode,
+    /// fields?}`; a single object (or an OAuth `{error,
+    /// error_description}`) is accepted. Every field is optional.
+    pub fn parse_errors(body: &str) -> Vec<SfError> {
+        let value: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let items = match value {
+            Value::Array(items) => items,
+            Value::Object(_) => vec![value],
+            _ => Vec::new(),
+        };
+        items
+            .iter()
+            .map(|e| {
+                let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default();
+                let dup = e.get("duplicateResut").or_else(|| e.get("duplicateResult"));
+                SfError {
+                    code: [s("errorCode"), s("error")]
+                        .into_iter()
+                        .find(|c| !c.is_empty())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    message: [s("message"), s("error_description")]
+                        .into_iter()
+                        .find(|c| !c.is_empty())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    fields: e
+                        .get("fields")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    duplicates: dup.map(duplicate_ids).unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
+    /// `matchResults[*].matchRecords[*].record.Id`.
+    fn duplicate_ids(dup: &Value) -> Vec<String> {
+        let list = |v: &Value, k: &str| {
+            v.get(k)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        list(dup, "matchResults")
+            .iter()
+            .flat_map(|m| list(m, "matchRecords"))
+            .filter_map(|r| r.get("record")?.get("Id")?.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Classifies a non-2xx Salesforce response.
+    pub fn classify(response: &HttpResponse) -> CrmError {
+        let errors = parse_errors(&response.body);
+        let described = match errors.first() {
+            None => format!(
+                "Salesforce HTTP {}: {}",
+                response.status,
+                response.snippet()
+            ),
+            Some(e) => {
+                let fields = if e.fields.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (fields: {})", e.fields.join(", "))
+                };
+                format!(
+                    "Salesforce HTTP {} {}: {}{fields}",
+                    response.status,
+                    e.code,
+                    e.message.trim()
+                )
+            }
+        };
+        if let Some(dup) = errors.iter().find(|e| e.code == "DUPLICATES_DETECTED") {
+            return CrmError::conflict(described, dup.duplicates.first().cloned());
+        }
+        match errors.first().map(|e| e.code.as_str()) {
+            Some("REQUEST_LIMIT_EXCEEDED") => {
+                let usage = response
+                    .header("sforce-limit-info")
+                    .map(|u| format!(" [{u}]"))
+                    .unwrap_or_default();
+                CrmError::rate_limited(
+                    format!("{described}{usage}"),
+                    Some(
+                        response
+                            .retry_after()
+                            .unwrap_or(Duration::from_secs(60 * 60)),
+                    ),
+                )
+            }
+            Some("UNABLE_TO_LOCK_ROW") => CrmError::transient(described),
+            Some("INVALID_SESSION_ID") => CrmError::permanent(described),
+            _ => crm_http::fallback_error(response, described),
+        }
+    }
+}
+
+/// The demo's mock Salesforce scripts.
+pub mod demo {
+    use super::*;
+
+    /// The query path for the default version.
+    pub const QUERY: &str = "/services/data/v66.0/query";
+
+    /// Scripts one query (whose SOQL contains `from`) → these records.
+    pub fn query(server: &MockServer, from: &str, records: Value) {
+        let total = records.as_array().map_or(0, Vec::len);
+        server.script(
+            Expect::new("GET", QUERY).query_contains(from),
+            Reply::json(
+                200,
+                json!({ "totalSize": total, "done": true, "records": records }),
+            ),
+        );
+    }
+
+    /// An Account record as a query returns it.
+    pub fn account(id: &str, name: &str, website: &str, owner: &str, kind: &str) -> Value {
+        json!({
+            "attributes": { "type": "Account", "url": format!("/services/data/v66.0/sobjects/Account/{id}") },
+            "Id": id, "Name": name, "Website": website, "OwnerId": owner, "Type": kind
+        })
+    }
+
+    /// A Contact or Lead record as a query returns it.
+    pub fn person(kind: &str, id: &str, owner: &str, account: Option<&str>) -> Value {
+        let mut v = json!({
+            "attributes": { "type": kind, "url": format!("/services/data/v66.0/sobjects/{kind}/{id}") },
+            "Id": id, "OwnerId": owner
+        });
+        if let (Some(a), Some(map)) = (account, v.as_object_mut()) {
+            map.insert("AccountId".into(), json!(a));
+        }
+        v
+    }
+
+    /// Scripts `POST /sobjects/Lead/` → 201.
+    pub fn created(server: &MockServer, id: &str) {
+        server.script(
+            Expect::new("POST", "/services/data/v66.0/sobjects/Lead/"),
+            Reply::json(201, json!({ "id": id, "errors": [], "success": true })),
+        );
+    }
+
+    /// Scripts `PATCH /sobjects/{sobject}/{id}` → 204.
+    pub fn updated(server: &MockServer, sobject: &str, id: &str) {
+        server.script(
+            Expect::new(
+                "PATCH",
+                &format!("/services/data/v66.0/sobjects/{sobject}/{id}"),
+            ),
+            Reply::empty(204),
+        );
+    }
+
+    /// The `DUPLICATES_DETECTED` body (with the REST spelling `duplicateResut`).
+    pub fn duplicate_body(existing: &str) -> Value {
+        json!([{
+            "duplicateResut": {
+                "allowSave": false,
+                "duplicateRule": "Standard_Lead_Duplicate_Rule",
+                "duplicateRuleEntityType": "Lead",
+                "errorMessage": "Use one of these records?",
+                "matchResults": [{
+                    "entityType": "Lead",
+                    "errors": [],
+                    "matchEngine": "FuzzyMatchEngine",
+                    "matchRecords": [{
+                        "additionalInformation": [],
+                        "fieldDiffs": [],
+                        "matchConfidence": 95.0,
+                        "record": {
+                            "attributes": { "type": "Lead", "url": format!("/services/data/v66.0/sobjects/Lead/{existing}") },
+                            "Id": existing
+                        }
+                    }],
+                    "rule": "Standard_Lead_Match_Rule_v1_0",
+                    "size": 1,
+                    "success": true
+                }]
+            },
+            "errorCode": "DUPLICATES_DETECTED",
+            "message": "Use one of these records?"
+        }])
+    }
+
+    /// The real `REQUEST_LIMIT_EXCEEDED` body.
+    pub fn limit_body() -> Value {
+        json!([{ "message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED" }])
+    }
+
+    /// Runs the demo against a fresh mock: routes five leads. Returns each
+    /// routed lead.
+    pub async fn run() -> Result<Vec<leadroute::Routed>, String> {
+        let server = MockServer::start()
+            .await
+            .map_err(|e| format!("cannot start the mock server: {e}"))?;
+        let policy = crm_http::seed_policy()?;
+        let config = SalesforceConfig::new(server.base_url(), "00Ddemo!AQ4AQFakeAccessToken");
+        let crm = Salesforce::new(config, &policy).map_err(|e| e.to_string())?;
+        println!("mock Salesforce on {}", server.base_url());
+        let router = crm_http::router(policy, crm);
+        let mut routed = Vec::new();
+
+        // 1. A new lead without LastName or Company → fallbacks.
+        query(&server, "FROM Account", json!([]));
+        query(&server, "FROM Contact", json!([]));
+        query(&server, "FROM Lead", json!([]));
+        created(&server, "00Q5e00000AbCdEEAV");
+        routed.push(
+            crm_http::demo_lead(
+                &router,
+                &server,
+                "New lead without LastName/Company → POST Lead with fallbacks",
+                r#"{"lead_id": "demo-1", "email": "jane@newco.com", "country": "US", "company_size": "1000+"}"#,
+            )
+            .await?,
+        );
+
+        // 2. An existing customer account; a LIKE false positive
+        //    (notacme.com) is filtered out on the client.
+        query(
+            &server,
+            "FROM Account",
+            json!([
+                account(
+                    "001D000000IqhSMIAZ",
+                    "Not Acme",
+                    "http://notacme.com",
+                    "0055e000001DevAAA",
+                    "Prospect"
+                ),
+                account(
+                    "001D000000IqhSLIAZ",
+                    "Acme Corporation",
+                    "https://www.acme.com",
+                    "0055e000001CleAAA",
+                    "Customer - Direct"
+                ),
+            ]),
+        );
+        query(&server, "FROM Contact", json!([]));
+        query(&server, "FROM Lead", json!([]));
+        created(&server, "00Q5e00000AbCdFEAV");
+        routed.push(
+            crm_http::demo_lead(
+                &router,
+                &server,
+                "Existing customer account → POST Lead owned by the account owner",
+                r#"{"lead_id": "demo-2", "email": "sam@acme.com", "first_name": "Sam", "last_name": "Ng", "company": "Acme"}"#,
+            )
+            .await?,
+        );
+
+        // 3. An existing Contact at a known account → PATCH the Contact.
+        query(
+            &server,
+            "FROM Account",
+            json!([account(
+                "001D000000IqhSNIAZ",
+                "Initech",
+                "initech.io",
+                "0055e000001BobAAA",
+                "Prospect"
+            )]),
+        );
+        query(
+            &server,
+            "FROM Contact",
+            json!([person(
+                "Contact",
+                "0035e00000LeeAAAA1",
+                "0055e000001BobAAA",
+                Some("001D000000IqhSNIAZ")
+            )]),
+        );
+        updated(&server, "Contact", "0035e00000LeeAAAA1");
+        routed.push(
+            crm_http::demo_lead(
+                &router,
+                &server,
+                "Existing Contact → PATCH /sobjects/Contact/{id} (204)",
+                r#"{"lead_id": "demo-3", "email": "lee@initech.io", "first_name": "Lee", "phone": "+1 415 555 0100"}"#,
+            )
+            .await?,
+        );
+
+        // 4. A duplicate rule blocks the create → Conflict → PATCH that Lead.
+        query(&server, "FROM Account", json!([]));
+        query(&server, "FROM Contact", json!([]));
+        query(&server, "FROM Lead", json!([]));
+        server.script(
+            Expect::new("POST", "/services/data/v66.0/sobjects/Lead/"),
+            Reply::json(400, duplicate_body("00Q5e00000XyZaBEAV")),
+        );
+        updated(&server, "Lead", "00Q5e00000XyZaBEAV");
+        routed.push(
+            crm_http::demo_lead(
+                &router,
+                &server,
+                "DUPLICATES_DETECTED → Conflict { existing_id } → PATCH that Lead",
+                r#"{"lead_id": "demo-4", "email": "max@globex.com", "last_name": "Mustermann", "company": "Globex", "product_interest": "free trial"}"#,
+            )
+            .await?,
+        );
+
+        // 5. The org's API limit: the lookups fail (routing goes on without
+        //    CRM facts) and the write is queued for retry.
+        let limited = || {
+            Reply::json(403, limit_body()).header("Sforce-Limit-Info", "api-usage=100018/100000")
+        };
+        server.script(
+            Expect::new("GET", QUERY).query_contains("FROM Account"),
+            limited(),
+        );
+        server.script(
+            Expect::new("GET", QUERY).query_contains("FROM Contact"),
+            limited(),
+        );
+        server.script(
+            Expect::new("POST", "/services/data/v66.0/sobjects/Lead/"),
+            limited(),
+        );
+        routed.push(
+            crm_http::demo_lead(
+                &router,
+                &server,
+                "REQUEST_LIMIT_EXCEEDED (403) → RateLimited, decision without CRM facts, write queued",
+                r#"{"lead_id": "demo-5", "email": "kim@umbrella.io", "last_name": "Kim", "country": "DE"}"#,
+            )
+            .await?,
+        );
+        Ok(routed)
+    }
+}
+
+#[allow(dead_code)] // unused when the tests include this file as a module
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    match SalesforceConfig::from_env()? {
+        None => {
+            println!(
+                "SALESFORCE_ACCESS_TOKEN is not set: running against a loopback mock Salesforce."
+            );
+            demo::run().await.map(|_| ())
+        }
+        Some(config) => {
+            let policy = crm_http::seed_policy()?;
+            eprintln!(
+                "routing stdin leads into Salesforce at {} ({})",
+                config.instance_url, config.api_version
+            );
+            let crm = Salesforce::new(config, &policy).map_err(|e| e.to_string())?;
+            crm_http::route_stdin(&crm_http::router(policy, crm)).await
+        }
+    }
+}

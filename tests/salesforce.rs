@@ -1,0 +1,893 @@
+//! The Salesforce adapter example against the loopback mock: the exact
+//! requests it sends (SOQL, headers, bodies), SOQL injection attempts, and
+//! how each documented response is classified.
+
+#[path = "../examples/salesforce.rs"]
+#[allow(dead_code)]
+mod salesforce;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use leadroute::{Crm, CrmError, PersonKind, Routed};
+use salesforce::crm_http::mock::{Expect, MockServer, Recorded, Reply};
+use salesforce::crm_http::{self, ExampleRouter};
+use salesforce::demo::{self, QUERY};
+use salesforce::salesforce_support::{
+    WebsiteMatch, parse_errors, sobject_of, soql_escape, website_matches,
+};
+use salesforce::{Salesforce, SalesforceConfig};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "00D5e000000TEST!AQ4AQTestAccessToken";
+const LEADS: &str = "/services/data/v66.0/sobjects/Lead/";
+
+const ACCOUNT_Q: &str = "SELECT Id, Name, Website, OwnerId, Type FROM Account WHERE Website LIKE ";
+const CONTACT_Q: &str = "SELECT Id, OwnerId, AccountId FROM Contact WHERE Email = ";
+const LEAD_Q: &str = "SELECT Id, OwnerId FROM Lead WHERE Email = ";
+const ACCOUNT_TAIL: &str = " ORDER BY CreatedDate ASC LIMIT 50";
+const CONTACT_TAIL: &str = " ORDER BY CreatedDate ASC LIMIT 2";
+const LEAD_TAIL: &str = " AND IsConverted = false ORDER BY CreatedDate ASC LIMIT 2";
+
+async fn setup() -> (MockServer, Salesforce) {
+    setup_with(|c| c).await
+}
+
+async fn setup_with(
+    f: impl FnOnce(SalesforceConfig) -> SalesforceConfig,
+) -> (MockServer, Salesforce) {
+    let server = MockServer::start().await.unwrap();
+    let policy = crm_http::seed_policy().unwrap();
+    let crm = Salesforce::new(f(SalesforceConfig::new(server.base_url(), TOKEN)), &policy).unwrap();
+    (server, crm)
+}
+
+fn router(crm: Salesforce) -> ExampleRouter<Salesforce> {
+    crm_http::router(crm_http::seed_policy().unwrap(), crm)
+}
+
+async fn route(router: &ExampleRouter<Salesforce>, payload: &str) -> Routed {
+    router.route_json(payload).await.unwrap()
+}
+
+/// Every header but `host` and `content-length`.
+fn headers(r: &Recorded) -> BTreeMap<String, String> {
+    r.headers_except(&["host", "content-length"])
+}
+
+fn query_headers() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("accept".to_owned(), "application/json".to_owned()),
+        ("authorization".to_owned(), format!("Bearer {TOKEN}")),
+        ("user-agent".to_owned(), crm_http::USER_AGENT.to_owned()),
+    ])
+}
+
+fn write_headers() -> BTreeMap<String, String> {
+    let mut h = query_headers();
+    h.insert("content-type".to_owned(), "application/json".to_owned());
+    h.insert("sforce-auto-assign".to_owned(), "FALSE".to_owned());
+    h
+}
+
+/// Asserts a query request and returns its decoded `q`.
+fn q_of(r: &Recorded) -> String {
+    assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", QUERY));
+    assert_eq!(headers(r), query_headers());
+    assert_eq!(r.body, "");
+    let pairs = r.query_pairs();
+    assert_eq!(pairs.len(), 1, "only `q`: {pairs:?}");
+    assert_eq!(pairs[0].0, "q");
+    pairs[0].1.clone()
+}
+
+/// Reads the SOQL string literal that starts at `q[start]` (a `'`) with
+/// Salesforce's escape rules and returns (its value, the text after it).
+fn read_literal(q: &str, start: usize) -> (String, &str) {
+    let body = &q[start..];
+    assert!(body.starts_with('\''), "no literal at {start}: {q}");
+    let mut value = String::new();
+    let mut chars = body.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                let (_, e) = chars.next().expect("dangling backslash");
+                value.push(match e {
+                    'n' => '\n',
+                    'r' => '\r',
+                    't' => '\t',
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    other => {
+                        assert!("'\"\\%_".contains(other), "invalid escape \\{other} in {q}");
+                        other
+                    }
+                });
+            }
+            '\'' => return (value, &body[i + 1..]),
+            c => value.push(c),
+        }
+    }
+    panic!("unterminated literal in {q}")
+}
+
+/// Asserts `q` is exactly `prefix` + one string literal + `tail`, and
+/// returns the literal's value: nothing the value held leaked into the query.
+fn single_literal(q: &str, prefix: &str, tail: &str) -> String {
+    assert!(q.starts_with(prefix), "{q}");
+    let (value, rest) = read_literal(q, prefix.len());
+    assert_eq!(rest, tail, "text after the literal in {q}");
+    value
+}
+
+fn by_soql<'a>(requests: &'a [Recorded], from: &str) -> Vec<&'a Recorded> {
+    requests
+        .iter()
+        .filter(|r| r.path == QUERY && r.query_param("q").is_some_and(|q| q.contains(from)))
+        .collect()
+}
+
+fn writes(requests: &[Recorded]) -> Vec<&Recorded> {
+    requests.iter().filter(|r| r.path != QUERY).collect()
+}
+
+// ------------------------------------------------------------------ SOQL
+
+#[tokio::test]
+async fn the_account_lookup_queries_website_like_the_domain_and_rechecks_hosts() {
+    let (server, crm) = setup().await;
+    demo::query(
+        &server,
+        "FROM Account",
+        json!([
+            demo::account(
+                "001D000000IqhSAIAZ",
+                "Not Acme",
+                "http://notacme.com",
+                "0055e000001DevAAA",
+                "Prospect"
+            ),
+            demo::account(
+                "001D000000IqhSBIAZ",
+                "Phish",
+                "https://acme.com.evil.io/login",
+                "0055e000001DevAAA",
+                "Prospect"
+            ),
+            demo::account(
+                "001D000000IqhSCIAZ",
+                "Acme Shop",
+                "shop.acme.com",
+                "0055e000001BobAAA",
+                "Prospect"
+            ),
+            demo::account(
+                "001D000000IqhSLIAZ",
+                "Acme Corporation",
+                "https://www.ACME.com/about",
+                "0055e000001CleAAA",
+                "Customer - Direct"
+            ),
+            demo::account(
+                "001D000000IqhSDIAZ",
+                "No site",
+                "",
+                "0055e000001DevAAA",
+                "Prospect"
+            ),
+        ]),
+    );
+    let account = crm.find_account("Acme.com").await.unwrap().unwrap();
+    assert_eq!(
+        account.id, "001D000000IqhSLIAZ",
+        "the exact host beats the subdomain"
+    );
+    assert_eq!(account.name, "Acme Corporation");
+    assert_eq!(account.domain.as_deref(), Some("acme.com"));
+    assert_eq!(account.owner.as_deref(), Some("cleo"));
+    assert!(account.is_customer);
+    assert_eq!(account.fields["Type"], "Customer - Direct");
+
+    let sent = server.take_requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        q_of(&sent[0]),
+        format!("{ACCOUNT_Q}'%acme.com%'{ACCOUNT_TAIL}")
+    );
+    // The raw encoding on the wire: spaces as `+`, quotes, `%` and `,` escaped.
+    assert_eq!(
+        sent[0].query.as_deref(),
+        Some(
+            "q=SELECT+Id%2C+Name%2C+Website%2C+OwnerId%2C+Type+FROM+Account+WHERE+Website+LIKE+%27%25acme.com%25%27+ORDER+BY+CreatedDate+ASC+LIMIT+50"
+        )
+    );
+
+    // A subdomain alone still matches; false positives alone do not.
+    demo::query(
+        &server,
+        "FROM Account",
+        json!([demo::account(
+            "001D000000IqhSCIAZ",
+            "Acme Shop",
+            "shop.acme.com",
+            "0055e000001BobAAA",
+            "Prospect"
+        )]),
+    );
+    let account = crm.find_account("acme.com").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            account.id.as_str(),
+            account.owner.as_deref(),
+            account.is_customer
+        ),
+        ("001D000000IqhSCIAZ", Some("bob"), false)
+    );
+    demo::query(
+        &server,
+        "FROM Account",
+        json!([demo::account(
+            "001D000000IqhSAIAZ",
+            "Not Acme",
+            "notacme.com",
+            "0055e000001DevAAA",
+            "Customer"
+        )]),
+    );
+    assert_eq!(crm.find_account("acme.com").await.unwrap(), None);
+}
+
+#[test]
+fn websites_match_the_domain_or_a_subdomain_only() {
+    let m = |w: &str| website_matches(w, "acme.co.uk");
+    assert_eq!(m("https://www.acme.co.uk"), Some(WebsiteMatch::Exact));
+    assert_eq!(m("acme.co.uk/contact"), Some(WebsiteMatch::Exact));
+    assert_eq!(m("HTTP://ACME.CO.UK."), Some(WebsiteMatch::Exact));
+    assert_eq!(
+        m("https://eu.shop.acme.co.uk:8443/x"),
+        Some(WebsiteMatch::Subdomain)
+    );
+    assert_eq!(m("https://notacme.co.uk"), None);
+    assert_eq!(m("https://acme.co.uk.evil.io"), None);
+    assert_eq!(m("https://evil.io/?acme.co.uk"), None);
+    assert_eq!(m("https://user@evil.io/acme.co.uk"), None);
+    assert_eq!(m(""), None);
+    assert_eq!(m("not a url at all"), None);
+}
+
+#[tokio::test]
+async fn crafted_emails_and_domains_stay_a_single_soql_literal() {
+    let (server, crm) = setup().await;
+    let emails = [
+        ("x' OR Name != '", r"x\' or name != \'"),
+        (r"x\' OR Id != \'", r"x\\\' or id != \\\'"),
+        ("a%b_c@acme.com", "a%b_c@acme.com"), // `=`: wildcards are literal already
+        ("\"q\"\n\r\t@acme.com", "\\\"q\\\"\\n\\r\\t@acme.com"),
+        ("nul\u{0}@acme.com", "nul@acme.com"),
+    ];
+    for (email, escaped) in emails {
+        demo::query(&server, "FROM Contact", json!([]));
+        demo::query(&server, "FROM Lead", json!([]));
+        assert_eq!(crm.find_person(email).await.unwrap(), None);
+        let sent = server.take_requests();
+        assert_eq!(sent.len(), 2);
+        let contact_q = q_of(&sent[0]);
+        assert_eq!(contact_q, format!("{CONTACT_Q}'{escaped}'{CONTACT_TAIL}"));
+        let lead_q = q_of(&sent[1]);
+        assert_eq!(lead_q, format!("{LEAD_Q}'{escaped}'{LEAD_TAIL}"));
+        let lower: String = email
+            .to_lowercase()
+            .chars()
+            .filter(|c| !c.is_control() || "\n\r\t".contains(*c))
+            .collect();
+        assert_eq!(
+            single_literal(&contact_q, CONTACT_Q, CONTACT_TAIL),
+            lower.trim()
+        );
+        assert_eq!(single_literal(&lead_q, LEAD_Q, LEAD_TAIL), lower.trim());
+    }
+
+    let domains = [
+        ("a_b%c.com", r"'%a\_b\%c.com%'"),
+        ("x.com' OR Name LIKE '%", r"'%x.com\' or name like \'\%%'"),
+        (r"x\%.com", r"'%x\\\%.com%'"),
+    ];
+    for (domain, literal) in domains {
+        demo::query(&server, "FROM Account", json!([]));
+        assert_eq!(crm.find_account(domain).await.unwrap(), None);
+        let sent = server.take_requests();
+        let q = q_of(&sent[0]);
+        assert_eq!(q, format!("{ACCOUNT_Q}{literal}{ACCOUNT_TAIL}"));
+        let pattern = single_literal(&q, ACCOUNT_Q, ACCOUNT_TAIL);
+        assert_eq!(
+            pattern,
+            format!("%{}%", domain.to_lowercase()),
+            "wildcards from the value are literal"
+        );
+    }
+}
+
+#[test]
+fn one_escaping_function_for_literals_and_like_patterns() {
+    assert_eq!(soql_escape(r"Bob's \ BBQ", false), r"Bob\'s \\ BBQ");
+    assert_eq!(soql_escape("50%_off", false), "50%_off");
+    assert_eq!(soql_escape("50%_off", true), r"50\%\_off");
+    assert_eq!(soql_escape("a\u{8}b\u{c}c\u{1}d", false), r"a\bb\fcd");
+}
+
+#[tokio::test]
+async fn a_contact_is_found_first_and_a_lead_only_when_unconverted() {
+    let (server, crm) = setup().await;
+    demo::query(
+        &server,
+        "FROM Contact",
+        json!([demo::person(
+            "Contact",
+            "0035e00000LeeAAAA1",
+            "0055e000001BobAAA",
+            Some("001D000000IqhSNIAZ")
+        )]),
+    );
+    let person = crm.find_person("Lee@Initech.io").await.unwrap().unwrap();
+    assert_eq!(person.id, "0035e00000LeeAAAA1");
+    assert_eq!(person.kind, PersonKind::Contact);
+    assert_eq!(person.owner.as_deref(), Some("bob"));
+    assert_eq!(person.account_id.as_deref(), Some("001D000000IqhSNIAZ"));
+    let sent = server.take_requests();
+    assert_eq!(sent.len(), 1, "no Lead query once a Contact is found");
+    assert_eq!(
+        q_of(&sent[0]),
+        format!("{CONTACT_Q}'lee@initech.io'{CONTACT_TAIL}")
+    );
+
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(
+        &server,
+        "FROM Lead",
+        json!([demo::person(
+            "Lead",
+            "00Q5e00000KimAAAA1",
+            "00G5e000000QueAAA",
+            None
+        )]),
+    );
+    let person = crm.find_person("kim@umbrella.io").await.unwrap().unwrap();
+    assert_eq!(person.kind, PersonKind::Lead);
+    assert_eq!(
+        person.owner.as_deref(),
+        Some("inbound-queue"),
+        "a queue owner maps too"
+    );
+    let sent = server.take_requests();
+    assert_eq!(
+        q_of(&sent[1]),
+        format!("{LEAD_Q}'kim@umbrella.io'{LEAD_TAIL}")
+    );
+}
+
+#[tokio::test]
+async fn eighteen_character_owner_ids_match_fifteen_character_crm_ids() {
+    let server = MockServer::start().await.unwrap();
+    let spec = leadroute::policy::PolicySpec::from_json_str(
+        r#"{"name": "p", "version": "1",
+            "owners": [{"id": "zoe", "name": "Zoe", "crm_ids": {"salesforce": "0055e000001ZoeA"}}],
+            "fallback": {"assign": {"owner": "zoe"}}}"#,
+    )
+    .unwrap();
+    let policy = leadroute::compile(&spec).unwrap();
+    let crm = Salesforce::new(SalesforceConfig::new(server.base_url(), TOKEN), &policy).unwrap();
+    assert_eq!(
+        crm.policy_owner(Some("0055e000001ZoeAAAA")).as_deref(),
+        Some("zoe")
+    );
+    assert_eq!(
+        crm.policy_owner(Some("0055e000001ZoeA")).as_deref(),
+        Some("zoe")
+    );
+    assert_eq!(crm.policy_owner(Some("0055e000001ZoXAAAA")), None);
+}
+
+// ---------------------------------------------------------------- writes
+
+#[tokio::test]
+async fn a_new_lead_without_last_name_or_company_gets_the_documented_fallbacks() {
+    let (server, crm) = setup().await;
+    demo::query(&server, "FROM Account", json!([]));
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    demo::created(&server, "00Q5e00000AbCdEEAV");
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-1", "email": "Jane.Doe@NewCo.com", "country": "US", "state": "CA", "zip": "94105",
+            "company_size": "1000+", "revenue": "$10M-$50M", "phone": "+1 415 555 0100"}"#,
+    )
+    .await;
+    let receipt = routed.write.unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000AbCdEEAV", true)
+    );
+
+    let sent = server.take_requests();
+    let w = writes(&sent);
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (
+            w[0].method.as_str(),
+            w[0].path.as_str(),
+            w[0].query.as_deref()
+        ),
+        ("POST", LEADS, None)
+    );
+    assert_eq!(headers(w[0]), write_headers());
+    assert_eq!(
+        w[0].json().unwrap(),
+        json!({
+            "LastName": "Jane.Doe",
+            "Company": "newco.com",
+            "Email": "Jane.Doe@newco.com",
+            "Phone": "+14155550100",
+            "Website": "https://newco.com",
+            "Country": "US",
+            "State": "CA",
+            "PostalCode": "94105",
+            "NumberOfEmployees": 1000,
+            "AnnualRevenue": 10000000,
+            "OwnerId": "0055e000001AnaAAA",
+            "LeadRoute_Lead_Id__c": "t-1",
+            "LeadRoute_Owner__c": "ana",
+            "LeadRoute_Rule__c": "us-enterprise",
+            "LeadRoute_Experience__c": "book_meeting",
+            "LeadRoute_Policy_Version__c": "seed-inbound@1"
+        })
+    );
+}
+
+#[tokio::test]
+async fn company_falls_back_to_the_account_name_then_not_provided() {
+    // A matched account: Company is its name.
+    let (server, crm) = setup_with(|mut c| {
+        c.routing_fields = false;
+        c
+    })
+    .await;
+    demo::query(
+        &server,
+        "FROM Account",
+        json!([demo::account(
+            "001D000000IqhSLIAZ",
+            "Acme Corporation",
+            "acme.com",
+            "0055e000001CleAAA",
+            "Customer - Direct"
+        )]),
+    );
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    demo::created(&server, "00Q5e00000AbCdFEAV");
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-2", "email": "sam@acme.com", "last_name": "Ng"}"#,
+    )
+    .await;
+    assert!(routed.write.is_ok());
+    let sent = server.take_requests();
+    assert_eq!(
+        writes(&sent)[0].json().unwrap(),
+        json!({
+            "LastName": "Ng", "Company": "Acme Corporation", "Email": "sam@acme.com",
+            "Website": "https://acme.com", "OwnerId": "0055e000001CleAAA"
+        })
+    );
+
+    // A free-mail address: no company domain, no account → "[not provided]".
+    let (server, crm) = setup_with(|mut c| {
+        c.routing_fields = false;
+        c
+    })
+    .await;
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    demo::created(&server, "00Q5e00000AbCdGEAV");
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-3", "email": "jo@gmail.com", "first_name": "Jo"}"#,
+    )
+    .await;
+    assert!(routed.write.is_ok());
+    let sent = server.take_requests();
+    assert!(
+        by_soql(&sent, "FROM Account").is_empty(),
+        "no account lookup without a company domain"
+    );
+    assert_eq!(
+        writes(&sent)[0].json().unwrap(),
+        json!({ "FirstName": "Jo", "LastName": "jo", "Company": "[not provided]", "Email": "jo@gmail.com", "OwnerId": "0055e000001EmmAAA" })
+    );
+}
+
+#[tokio::test]
+async fn an_existing_lead_is_patched_without_fallback_values() {
+    let (server, crm) = setup().await;
+    demo::query(&server, "FROM Account", json!([]));
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(
+        &server,
+        "FROM Lead",
+        json!([demo::person(
+            "Lead",
+            "00Q5e00000KimAAAA1",
+            "0055e000001FinAAA",
+            None
+        )]),
+    );
+    demo::updated(&server, "Lead", "00Q5e00000KimAAAA1");
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-4", "email": "kim@umbrella.io", "first_name": "Kim"}"#,
+    )
+    .await;
+    let receipt = routed.write.unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000KimAAAA1", false)
+    );
+
+    let sent = server.take_requests();
+    let w = writes(&sent);
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (
+            w[0].method.as_str(),
+            w[0].path.as_str(),
+            w[0].query.as_deref()
+        ),
+        (
+            "PATCH",
+            "/services/data/v66.0/sobjects/Lead/00Q5e00000KimAAAA1",
+            None
+        )
+    );
+    assert_eq!(headers(w[0]), write_headers());
+    assert_eq!(
+        w[0].json().unwrap(),
+        json!({
+            "FirstName": "Kim",
+            "OwnerId": "0055e000001EmmAAA",
+            "LeadRoute_Lead_Id__c": "t-4",
+            "LeadRoute_Owner__c": "emma",
+            "LeadRoute_Rule__c": "fallback",
+            "LeadRoute_Experience__c": "confirmation",
+            "LeadRoute_Policy_Version__c": "seed-inbound@1"
+        })
+    );
+}
+
+#[tokio::test]
+async fn an_existing_contact_is_patched_as_a_contact() {
+    let (server, crm) = setup().await;
+    demo::query(
+        &server,
+        "FROM Account",
+        json!([demo::account(
+            "001D000000IqhSNIAZ",
+            "Initech",
+            "initech.io",
+            "0055e000001BobAAA",
+            "Prospect"
+        )]),
+    );
+    demo::query(
+        &server,
+        "FROM Contact",
+        json!([demo::person(
+            "Contact",
+            "0035e00000LeeAAAA1",
+            "0055e000001BobAAA",
+            Some("001D000000IqhSNIAZ")
+        )]),
+    );
+    demo::updated(&server, "Contact", "0035e00000LeeAAAA1");
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-5", "email": "lee@initech.io", "last_name": "Lee"}"#,
+    )
+    .await;
+    assert_eq!(routed.decision.owner_id(), Some("bob"));
+    assert!(!routed.write.unwrap().created);
+    let sent = server.take_requests();
+    let w = writes(&sent);
+    assert_eq!(
+        (w[0].method.as_str(), w[0].path.as_str()),
+        (
+            "PATCH",
+            "/services/data/v66.0/sobjects/Contact/0035e00000LeeAAAA1"
+        )
+    );
+    assert_eq!(headers(w[0]), write_headers());
+    assert_eq!(
+        w[0].json().unwrap(),
+        json!({
+            "LastName": "Lee",
+            "OwnerId": "0055e000001BobAAA",
+            "LeadRoute_Lead_Id__c": "t-5",
+            "LeadRoute_Owner__c": "bob",
+            "LeadRoute_Rule__c": "existing-account",
+            "LeadRoute_Experience__c": "book_meeting",
+            "LeadRoute_Policy_Version__c": "seed-inbound@1"
+        })
+    );
+}
+
+async fn duplicate_flow(body: Value, sobject: &str, id: &str) {
+    let (server, crm) = setup().await;
+    demo::query(&server, "FROM Account", json!([]));
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    server.script(Expect::new("POST", LEADS), Reply::json(400, body));
+    demo::updated(&server, sobject, id);
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-6", "email": "max@globex.com", "last_name": "Max"}"#,
+    )
+    .await;
+    let receipt = routed.write.unwrap();
+    assert_eq!((receipt.record_id.as_str(), receipt.created), (id, false));
+    let sent = server.take_requests();
+    let calls: Vec<(&str, &str, u16)> = writes(&sent)
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("POST", LEADS, 400),
+            (
+                "PATCH",
+                &*format!("/services/data/v66.0/sobjects/{sobject}/{id}"),
+                204
+            )
+        ]
+    );
+    assert!(
+        writes(&sent)
+            .iter()
+            .all(|r| r.header("sforce-auto-assign") == Some("FALSE"))
+    );
+}
+
+#[tokio::test]
+async fn duplicates_detected_is_a_conflict_under_either_spelling() {
+    // The REST spelling `duplicateResut` (a Lead match).
+    duplicate_flow(
+        demo::duplicate_body("00Q5e00000XyZaBEAV"),
+        "Lead",
+        "00Q5e00000XyZaBEAV",
+    )
+    .await;
+
+    // The documented spelling `duplicateResult`, with a cross-object Contact match (real rudder-server body).
+    let contact_match = json!([{
+        "duplicateResult": {
+            "allowSave": true,
+            "duplicateRule": "Contacts_DR",
+            "duplicateRuleEntityType": "Contact",
+            "errorMessage": "You're creating a duplicate record. We recommend you use an existing record instead.",
+            "matchResults": [{
+                "entityType": "Contact", "errors": [], "matchEngine": "ExactMatchEngine",
+                "matchRecords": [{
+                    "additionalInformation": [], "fieldDiffs": [], "matchConfidence": 100,
+                    "record": { "attributes": { "type": "Contact", "url": "/services/data/v50.0/sobjects/Contact/0031i000013x2TEAAY" }, "Id": "0031i000013x2TEAAY" }
+                }],
+                "rule": "Contact_MR", "size": 1, "success": true
+            }]
+        },
+        "errorCode": "DUPLICATES_DETECTED",
+        "message": "You're creating a duplicate record. We recommend you use an existing record instead."
+    }]);
+    duplicate_flow(contact_match, "Contact", "0031i000013x2TEAAY").await;
+}
+
+#[test]
+fn error_bodies_parse_leniently() {
+    let errors = parse_errors(&demo::duplicate_body("00Q5e00000XyZaBEAV").to_string());
+    assert_eq!(errors[0].code, "DUPLICATES_DETECTED");
+    assert_eq!(errors[0].duplicates, ["00Q5e00000XyZaBEAV"]);
+    let errors = parse_errors(
+        r#"[{"message":"Required fields are missing: [LastName]","errorCode":"REQUIRED_FIELD_MISSING","fields":["LastName"]}]"#,
+    );
+    assert_eq!(
+        (errors[0].code.as_str(), errors[0].fields.as_slice()),
+        ("REQUIRED_FIELD_MISSING", &["LastName".to_owned()][..])
+    );
+    let errors = parse_errors(
+        r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#,
+    );
+    assert_eq!(
+        (errors[0].code.as_str(), errors[0].message.as_str()),
+        ("invalid_grant", "expired access/refresh token")
+    );
+    assert!(parse_errors("<html>Service Unavailable</html>").is_empty());
+    assert!(parse_errors("").is_empty());
+}
+
+async fn write_error(reply: Reply) -> CrmError {
+    let (server, crm) = setup().await;
+    demo::query(&server, "FROM Account", json!([]));
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    server.script(Expect::new("POST", LEADS), reply);
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-7", "email": "kim@umbrella.io", "last_name": "Kim"}"#,
+    )
+    .await;
+    assert!(server.unused().is_empty());
+    routed.write.unwrap_err().error
+}
+
+#[tokio::test]
+async fn write_errors_are_classified() {
+    let e = write_error(Reply::json(
+        401,
+        json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]),
+    ))
+    .await;
+    assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "permanent CRM error: Salesforce HTTP 401 INVALID_SESSION_ID: Session expired or invalid"
+    );
+
+    let limit =
+        Reply::json(403, demo::limit_body()).header("Sforce-Limit-Info", "api-usage=100018/100000");
+    let e = write_error(limit.clone()).await;
+    match &e {
+        CrmError::RateLimited {
+            retry_after,
+            message,
+        } => {
+            assert_eq!(*retry_after, Some(Duration::from_secs(3600)));
+            assert!(
+                message.contains("REQUEST_LIMIT_EXCEEDED")
+                    && message.contains("api-usage=100018/100000"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = write_error(limit.header("Retry-After", "120")).await;
+    assert!(
+        matches!(e, CrmError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(120)),
+        "{e:?}"
+    );
+
+    let e = write_error(Reply::json(400, json!([{"message": "Required fields are missing: [Company]", "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["Company"]}]))).await;
+    assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
+    assert!(e.to_string().ends_with("(fields: Company)"), "{e}");
+
+    let e = write_error(Reply::json(400, json!([{"message": "unable to obtain exclusive access to this record", "errorCode": "UNABLE_TO_LOCK_ROW", "fields": []}]))).await;
+    assert!(matches!(e, CrmError::Transient { .. }), "{e:?}");
+
+    let e = write_error(Reply::json(
+        400,
+        json!([{"message": "Use one of these records?", "errorCode": "DUPLICATES_DETECTED"}]),
+    ))
+    .await;
+    assert!(
+        matches!(
+            e,
+            CrmError::Conflict {
+                existing_id: None,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+
+    for status in [500, 503] {
+        let e = write_error(Reply::json(
+            status,
+            json!([{"message": "Server unavailable", "errorCode": "SERVER_UNAVAILABLE"}]),
+        ))
+        .await;
+        assert!(matches!(e, CrmError::Transient { .. }), "{status}: {e:?}");
+    }
+    let e = write_error(Reply::empty(502)).await;
+    assert!(matches!(e, CrmError::Transient { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn query_errors_are_classified_and_routing_goes_on() {
+    let (server, crm) = setup().await;
+    let malformed = json!([{"message": "\nSELECT Id FROM Lead WHERE SomeField__c IS NULL\n                                        ^\nERROR at Row:1:Column:41\nunexpected token: IS", "errorCode": "MALFORMED_QUERY"}]);
+    server.script(
+        Expect::new("GET", QUERY).query_contains("FROM Contact"),
+        Reply::json(400, malformed),
+    );
+    let e = crm.find_person("a@b.io").await.unwrap_err();
+    assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
+
+    server.script(
+        Expect::new("GET", QUERY).query_contains("FROM Account"),
+        Reply::json(401, json!([{"message": "This session is not valid for use with the REST API", "errorCode": "INVALID_SESSION_ID"}])),
+    );
+    let e = crm.find_account("b.io").await.unwrap_err();
+    assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
+
+    server.script(
+        Expect::new("GET", QUERY).query_contains("FROM Account"),
+        Reply::json(200, json!({"unexpected": 1})),
+    );
+    let e = crm.find_account("b.io").await.unwrap_err();
+    assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let policy = crm_http::seed_policy().unwrap();
+    let offline = Salesforce::new(
+        SalesforceConfig::new(format!("http://{closed}"), TOKEN),
+        &policy,
+    )
+    .unwrap();
+    let e = offline.find_account("b.io").await.unwrap_err();
+    assert!(matches!(e, CrmError::Transient { .. }), "{e:?}");
+}
+
+#[test]
+fn only_lead_and_contact_ids_can_be_updated() {
+    assert_eq!(sobject_of("00Q5e00000XyZaBEAV").unwrap(), "Lead");
+    assert_eq!(sobject_of("00Q5e00000XyZaB").unwrap(), "Lead");
+    assert_eq!(sobject_of("0031i000013x2TEAAY").unwrap(), "Contact");
+    assert!(sobject_of("001D000000IqhSLIAZ").is_err(), "an Account");
+    assert!(sobject_of("00Q5e00000XyZa/../x").is_err());
+    assert!(sobject_of("00Q").is_err());
+}
+
+#[tokio::test]
+async fn the_api_version_is_configurable() {
+    let (server, crm) = setup_with(|mut c| {
+        c.api_version = "v61.0".to_owned();
+        c
+    })
+    .await;
+    server.script(
+        Expect::new("GET", "/services/data/v61.0/query"),
+        Reply::json(200, json!({"totalSize": 0, "done": true, "records": []})),
+    );
+    assert_eq!(crm.find_account("acme.com").await.unwrap(), None);
+    assert_eq!(server.take_requests()[0].path, "/services/data/v61.0/query");
+}
+
+/// Owner, rule, and `created` or the error class.
+type Outcome<'a> = (Option<&'a str>, Option<&'a str>, Result<bool, &'a str>);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_demo_routes_every_scenario() {
+    let routed = demo::run().await.unwrap();
+    let outcomes: Vec<Outcome<'_>> = routed
+        .iter()
+        .map(|r| {
+            (
+                r.decision.owner_id(),
+                r.decision.rule.as_deref(),
+                r.write
+                    .as_ref()
+                    .map(|w| w.created)
+                    .map_err(|p| p.error.class()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (Some("ana"), Some("us-enterprise"), Ok(true)),
+            (Some("cleo"), Some("existing-customer"), Ok(true)),
+            (Some("bob"), Some("existing-account"), Ok(false)),
+            (Some("cleo"), Some("product-led"), Ok(false)),
+            (Some("emma"), None, Err("rate_limited")),
+        ]
+    );
+}
