@@ -31,13 +31,51 @@
 //! # Ok::<(), leadroute::NormalizeError>(())
 //! ```
 //!
+//! 2. **Route**: [`compile`] a [`policy::PolicySpec`] (JSON, TOML or the Rust
+//!    builder) into a [`Policy`], then [`Policy::evaluate`] a lead against a
+//!    [`Context`] (CRM facts, time, availability, pool state) into a
+//!    [`RouteDecision`]: owner, experience, tags, priority, SLA and a compact
+//!    [`Trace`] that [`Policy::explain`] renders.
+//! 3. **Distribute** within [`pool`]s by smooth weighted round robin, with
+//!    shared state behind the compare-and-swap [`PoolStore`] trait
+//!    ([`Policy::assign`]).
+//! 4. **Orchestrate** with a [`Router`] over the adapter traits [`Crm`],
+//!    [`EventSink`], [`PoolStore`] and [`Clock`]: lookups within a time
+//!    budget, the decision, the CRM write and funnel [`Event`]s, degrading
+//!    safely when the CRM fails. The [`testing`] module has in-memory
+//!    adapters with fault injection and [`testing::PolicyTester`].
+//!
+//! ## The path a lead takes
+//!
+//! ```text
+//! form JSON ─▶ LeadInput ─normalize─▶ Lead ─┬─▶ Crm::find_account / find_person (caller's I/O, budgeted)
+//!                 (field errors)            │        │
+//!                                           ▼        ▼
+//!                           Policy::evaluate(&Lead, &Context) ─▶ RouteDecision { owner, experience, trace }
+//!                                           │
+//!                                           ▼
+//!                 Crm::upsert_lead ─▶ Routed { receipt | PendingWrite, timings } + Events
+//! ```
+//!
 //! ## Design
 //!
-//! The core does no I/O, reads no clock and uses no randomness: time and
-//! shared state are passed in, and adapters (CRM, event sink, pool store) are
-//! traits the caller implements. Reference data (email provider lists,
-//! country tables) lives in values the caller owns, never in global mutable
-//! state.
+//! - **Pure core, I/O at the edges.** Normalization and evaluation do no
+//!   I/O, read no clock and use no randomness: time and shared state are
+//!   passed in, and adapters are traits the caller implements (async,
+//!   runtime-agnostic). Reference data lives in values the caller owns
+//!   (a [`Normalizer`], a [`Policy`]), never in global mutable state.
+//! - **Compile once, evaluate many.** A policy is validated once (every
+//!   problem reported, with rule id and path) and indexed, so evaluation
+//!   cost stays nearly flat as policies grow to thousands of rules; a
+//!   compiled [`Policy`] is `Send + Sync` and cheap to clone.
+//! - **The trace is the product.** Every decision records each rule and
+//!   condition considered, with observed values, compactly; turning it off
+//!   never changes the decision.
+//! - **Every branch ends somewhere.** A policy without a fallback does not
+//!   compile; pools fall back visibly; a failed CRM write returns everything
+//!   needed to retry it.
+//! - **Data in, data out.** Leads, policies, decisions, traces and events
+//!   serialize with serde under stable snake_case names.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(
