@@ -215,71 +215,81 @@ fn fold_domain(d: &str) -> Box<str> {
         .unwrap_or_else(|_| d.to_ascii_lowercase().into_boxed_str())
 }
 
+/// Adds domains (folded to lower-case ASCII) to a set.
+fn add_domains<I, S>(set: &mut HashSet<Box<str>>, domains: I)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    set.extend(domains.into_iter().map(|d| fold_domain(d.as_ref())));
+}
+
+/// Removes domains (folded like [`add_domains`]) from a set.
+fn remove_domains<I, S>(set: &mut HashSet<Box<str>>, domains: I)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    for d in domains {
+        set.remove(&fold_domain(d.as_ref()));
+    }
+}
+
 impl Normalizer {
     /// Adds domains to the free/personal email set.
-    pub fn with_free_email_domains<I, S>(mut self, domains: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.free
-            .extend(domains.into_iter().map(|d| fold_domain(d.as_ref())));
+    pub fn with_free_email_domains<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        mut self,
+        domains: I,
+    ) -> Self {
+        add_domains(&mut self.free, domains);
         self
     }
 
     /// Removes domains from the free/personal email set.
-    pub fn without_free_email_domains<I, S>(mut self, domains: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        for d in domains {
-            self.free.remove(&fold_domain(d.as_ref()));
-        }
+    pub fn without_free_email_domains<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        mut self,
+        domains: I,
+    ) -> Self {
+        remove_domains(&mut self.free, domains);
         self
     }
 
     /// Replaces the free/personal email set.
-    pub fn replace_free_email_domains<I, S>(mut self, domains: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
+    pub fn replace_free_email_domains<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        mut self,
+        domains: I,
+    ) -> Self {
         self.free.clear();
-        self.with_free_email_domains(domains)
+        add_domains(&mut self.free, domains);
+        self
     }
 
     /// Adds domains to the disposable email set.
-    pub fn with_disposable_email_domains<I, S>(mut self, domains: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        self.disposable
-            .extend(domains.into_iter().map(|d| fold_domain(d.as_ref())));
+    pub fn with_disposable_email_domains<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        mut self,
+        domains: I,
+    ) -> Self {
+        add_domains(&mut self.disposable, domains);
         self
     }
 
     /// Removes domains from the disposable email set.
-    pub fn without_disposable_email_domains<I, S>(mut self, domains: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        for d in domains {
-            self.disposable.remove(&fold_domain(d.as_ref()));
-        }
+    pub fn without_disposable_email_domains<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        mut self,
+        domains: I,
+    ) -> Self {
+        remove_domains(&mut self.disposable, domains);
         self
     }
 
     /// Replaces the disposable email set.
-    pub fn replace_disposable_email_domains<I, S>(mut self, domains: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
+    pub fn replace_disposable_email_domains<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        mut self,
+        domains: I,
+    ) -> Self {
         self.disposable.clear();
-        self.with_disposable_email_domains(domains)
+        add_domains(&mut self.disposable, domains);
+        self
     }
 
     /// Sets the size limits.
@@ -809,4 +819,24 @@ fn collapse(s: String) -> String {
 fn is_placeholder(s: &str) -> bool {
     let lower = s.trim().to_lowercase();
     PLACEHOLDERS.contains(&lower.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_sets_can_be_extended_trimmed_and_replaced() {
+        let n = Normalizer::default();
+        assert_eq!(n.email_kind("gmail.com"), EmailKind::Free);
+        let n = n.without_free_email_domains([" GMail.com. "]);
+        assert_eq!(n.email_kind("gmail.com"), EmailKind::Business);
+        let n = n.replace_free_email_domains(["corp-mail.example"]);
+        assert_eq!(n.email_kind("corp-mail.example"), EmailKind::Free);
+        assert_eq!(n.email_kind("yahoo.com"), EmailKind::Business);
+        let n = n.with_disposable_email_domains(["münchen-trash.de"]);
+        assert_eq!(n.email_kind("xn--mnchen-trash-dlb.de"), EmailKind::Disposable);
+        let n = n.replace_disposable_email_domains(Vec::<String>::new());
+        assert_eq!(n.email_kind("mailinator.com"), EmailKind::Business);
+    }
 }
