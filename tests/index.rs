@@ -87,3 +87,55 @@ fn a_large_territory_plan_evaluates_only_the_candidates() {
         "{text}"
     );
 }
+
+#[test]
+fn a_lead_with_more_products_than_the_index_unions_still_matches() {
+    // 14 rules on distinct tokens, and a lead naming all 14: more sets than
+    // the index unions per lead (12), so it must place no restriction rather
+    // than keep only unconstrained rules (which would skip them all).
+    let rules: Vec<_> = (0..14)
+        .map(|i| json!({"id": format!("t{i}"), "when": {"product_interest": [format!("t{i}")]}, "then": {"assign": {"owner": "ana"}}}))
+        .collect();
+    let p = policy(json!(rules));
+    let tokens: Vec<String> = (0..14).rev().map(|i| format!("t{i}")).collect();
+    let d = p.evaluate(
+        &lead(json!({"email": "a@acme.com", "product_interest": tokens.join(",")})),
+        &Context::at_unix(0),
+    );
+    assert_eq!(d.rule.as_deref(), Some("t0"));
+}
+
+#[test]
+fn policies_with_no_rules_or_exactly_64_rules_have_no_phantom_candidates() {
+    let empty = policy(json!([]));
+    let d = empty.evaluate(&lead(json!({"email": "a@acme.com"})), &Context::at_unix(0));
+    assert!(d.fallback);
+    assert_eq!(
+        d.trace
+            .events
+            .iter()
+            .filter(|e| matches!(e, TraceEvent::Rule { .. } | TraceEvent::RulesSkipped { .. }))
+            .count(),
+        0
+    );
+    let rules: Vec<_> = (0..64)
+        .map(|i| json!({"id": format!("r{i}"), "when": {"source": [format!("s{i}")]}, "then": {"assign": {"owner": "ana"}}}))
+        .collect();
+    let p = policy(json!(rules));
+    let d = p.evaluate(
+        &lead(json!({"email": "a@acme.com", "source": "s63"})),
+        &Context::at_unix(0),
+    );
+    assert_eq!(d.rule.as_deref(), Some("r63"));
+    let d = p.evaluate(&lead(json!({"email": "a@acme.com"})), &Context::at_unix(0));
+    let rules_seen = d
+        .trace
+        .events
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Rule { .. }))
+        .count();
+    assert_eq!(
+        rules_seen, 64,
+        "source is not indexed: every rule is evaluated, none twice"
+    );
+}

@@ -835,7 +835,10 @@ mod tests {
         assert_eq!(n.email_kind("corp-mail.example"), EmailKind::Free);
         assert_eq!(n.email_kind("yahoo.com"), EmailKind::Business);
         let n = n.with_disposable_email_domains(["münchen-trash.de"]);
-        assert_eq!(n.email_kind("xn--mnchen-trash-dlb.de"), EmailKind::Disposable);
+        assert_eq!(
+            n.email_kind("xn--mnchen-trash-dlb.de"),
+            EmailKind::Disposable
+        );
         let n = n.replace_disposable_email_domains(Vec::<String>::new());
         assert_eq!(n.email_kind("mailinator.com"), EmailKind::Business);
     }

@@ -184,7 +184,9 @@ impl Compiler {
             }
         };
 
-        let trace_capacity = (self.nodes.len() + 2 * rules.len() + 8).min(64);
+        // Room for a typical trace without growing, while staying at most
+        // 24 events (960 bytes), inside the allocator's small-size fast path.
+        let trace_capacity = (self.nodes.len() + 2 * rules.len() + 8).min(24);
         let index = RuleIndex::build(&rules, &territories);
         let owner_index = std::mem::take(&mut self.owner_index);
         Some(Inner {

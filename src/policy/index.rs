@@ -94,10 +94,11 @@ pub(crate) struct RuleIndex {
     product: Attr<Box<str>>,
     /// Per email kind (business, free, disposable).
     kind: [Bits; 3],
+    kind_trivial: bool,
 }
 
-/// Most postal prefix lengths and product tokens consulted per lead; the
-/// rest fall back to the attribute's unconstrained set (still sound).
+/// Most product tokens unioned per lead; beyond that the product attribute
+/// places no restriction (sound, just less pruning).
 const MAX_UNION: usize = 12;
 
 impl RuleIndex {
@@ -126,10 +127,26 @@ impl RuleIndex {
         }
         let country_trivial = country.iter().all(Option::is_none);
 
-        let postal = Attr::build(words, needs.iter().map(|nd| nd.postal.clone()));
+        let mut postal = Attr::build(words, needs.iter().map(|nd| nd.postal.clone()));
         let mut postal_lengths: Vec<usize> = postal.by_value.keys().map(|k| k.len()).collect();
         postal_lengths.sort_unstable();
         postal_lengths.dedup();
+        // Close each prefix over its shorter prefixes, so that one lookup (the
+        // longest indexed prefix of a code) covers every prefix of the code.
+        let mut keys: Vec<Box<str>> = postal.by_value.keys().cloned().collect();
+        keys.sort_by_key(|k| k.len());
+        for key in &keys {
+            let shorter = (1..key.len())
+                .rev()
+                .filter_map(|n| key.get(..n))
+                .find_map(|p| postal.by_value.get(p).cloned());
+            if let (Some(shorter), Some(bits)) = (shorter, postal.by_value.get_mut(key)) {
+                for (b, s) in bits.iter_mut().zip(shorter.iter()) {
+                    *b |= *s;
+                }
+            }
+        }
+        postal_lengths.reverse();
 
         let mut kind: [Bits; 3] = std::array::from_fn(|_| vec![0u64; words].into_boxed_slice());
         for (r, nd) in needs.iter().enumerate() {
@@ -141,7 +158,11 @@ impl RuleIndex {
             }
         }
 
+        let kind_trivial = needs
+            .iter()
+            .all(|nd| nd.kind.is_none_or(|m| m & 0b111 == 0b111));
         RuleIndex {
+            kind_trivial,
             words,
             rules: n,
             all,
@@ -185,47 +206,64 @@ impl RuleIndex {
         };
         let kind: &[u64] = self.kind.get(kind_slot).map_or(&self.all, |b| b);
 
-        let mut postal = Union::default();
-        if self.postal.is_trivial() {
-            postal.push(&self.all);
+        // The longest indexed prefix of the lead's code (closed over shorter
+        // ones at build time); with none, only the rules without a postal need.
+        let postal: &[u64] = if self.postal.is_trivial() {
+            &self.all
         } else {
-            postal.push(&self.postal.unconstrained);
-            if let Some(code) = lead.postal_code.as_deref() {
-                for len in &self.postal_lengths {
-                    if let Some(bits) = code.get(..*len).and_then(|p| self.postal.by_value.get(p)) {
-                        if !postal.push(bits) {
-                            postal = Union::default();
-                            postal.push(&self.all);
-                            break;
-                        }
-                    }
-                }
-            }
-        }
+            lead.postal_code
+                .as_deref()
+                .and_then(|code| {
+                    self.postal_lengths
+                        .iter()
+                        .find_map(|n| code.get(..*n).and_then(|p| self.postal.by_value.get(p)))
+                })
+                .unwrap_or(&self.postal.unconstrained)
+        };
+        // Each token's set already holds the rules without a product need, so
+        // `unconstrained` is needed only when no token is indexed.
         let mut product = Union::default();
-        if self.product.is_trivial() {
-            product.push(&self.all);
-        } else {
-            product.push(&self.product.unconstrained);
+        if !self.product.is_trivial() {
             for token in &lead.product_interest {
                 if let Some(bits) = self.product.by_value.get(token.as_str()) {
                     if !product.push(bits) {
-                        product = Union::default();
-                        product.push(&self.all);
+                        product = Union::unrestricted();
                         break;
                     }
                 }
             }
+            if product.len == 0 && !product.unrestricted {
+                product.push(&self.product.unconstrained);
+            }
         }
-        Candidates {
+        let mut fixed: [&[u64]; 4] = [&[]; 4];
+        let mut n_fixed = 0;
+        for (set, trivial) in [
+            (country, self.country_trivial),
+            (region, self.region.is_trivial()),
+            (kind, self.kind_trivial),
+            (postal, self.postal.is_trivial()),
+        ] {
+            if !trivial {
+                if let Some(slot) = fixed.get_mut(n_fixed) {
+                    *slot = set;
+                    n_fixed += 1;
+                }
+            }
+        }
+        let mut candidates = Candidates {
             index: self,
-            fixed: [country, region, kind],
-            postal,
+            fixed,
+            n_fixed,
             product,
-            word: 0,
+            chunk: [0; CHUNK],
+            start: 0,
+            pos: 0,
             current: 0,
-            loaded: false,
-        }
+            started: false,
+        };
+        candidates.fill(0);
+        candidates
     }
 
     /// Number of rules indexed.
@@ -239,9 +277,18 @@ impl RuleIndex {
 pub(crate) struct Union<'a> {
     sets: [&'a [u64]; MAX_UNION],
     len: usize,
+    /// Too many sets to union: place no restriction (sound, just slower).
+    unrestricted: bool,
 }
 
 impl<'a> Union<'a> {
+    fn unrestricted() -> Self {
+        Union {
+            unrestricted: true,
+            ..Union::default()
+        }
+    }
+
     /// Adds a set; `false` if full (the caller then uses "all rules").
     fn push(&mut self, bits: &'a [u64]) -> bool {
         match self.sets.get_mut(self.len) {
@@ -253,24 +300,82 @@ impl<'a> Union<'a> {
             None => false,
         }
     }
-
-    fn word(&self, w: usize) -> u64 {
-        self.sets
-            .iter()
-            .take(self.len)
-            .fold(0, |acc, s| acc | s.get(w).copied().unwrap_or(0))
-    }
 }
+
+/// Words combined per step: the sets are ANDed (unions ORed) chunk by
+/// chunk into a stack buffer, in tight loops the compiler can vectorize.
+const CHUNK: usize = 8;
 
 /// Iterates candidate rule indices in increasing order.
 pub(crate) struct Candidates<'a> {
     index: &'a RuleIndex,
-    fixed: [&'a [u64]; 3],
-    postal: Union<'a>,
+    fixed: [&'a [u64]; 4],
+    n_fixed: usize,
     product: Union<'a>,
-    word: usize,
+    /// The combined words `start .. start + CHUNK`.
+    chunk: [u64; CHUNK],
+    start: usize,
+    /// Position in `chunk` of `current`.
+    pos: usize,
     current: u64,
-    loaded: bool,
+    started: bool,
+}
+
+/// `buf &= src[start..]` over the chunk (every set has exactly `words`
+/// words, and `fill` has zeroed the chunk beyond the last word).
+fn and_into(buf: &mut [u64; CHUNK], src: &[u64], start: usize) {
+    let src = src.get(start..).unwrap_or_default();
+    for (b, s) in buf.iter_mut().zip(src) {
+        *b &= *s;
+    }
+}
+
+impl Union<'_> {
+    fn and_into(&self, buf: &mut [u64; CHUNK], start: usize) {
+        if self.len == 0 {
+            return; // unrestricted
+        }
+        let mut acc = [0u64; CHUNK];
+        for set in self.sets.iter().take(self.len) {
+            let src = set.get(start..).unwrap_or_default();
+            for (a, s) in acc.iter_mut().zip(src) {
+                *a |= *s;
+            }
+        }
+        for (b, a) in buf.iter_mut().zip(acc) {
+            *b &= a;
+        }
+    }
+}
+
+impl Candidates<'_> {
+    /// Combines the chunk of words starting at `start`.
+    fn fill(&mut self, start: usize) {
+        let mut buf = [u64::MAX; CHUNK];
+        let live = self.index.words.saturating_sub(start).min(CHUNK);
+        for b in buf.iter_mut().skip(live) {
+            *b = 0;
+        }
+        // Bits past the last rule (only in the last word) are cleared here
+        // rather than by ANDing a whole "all rules" set.
+        if start + live == self.index.words {
+            // Rules in the last word: 1..=64, or 0 for a policy without rules.
+            let rem = self.index.rules - (self.index.words - 1) * 64;
+            if let Some(last) = buf.get_mut(live.saturating_sub(1)) {
+                *last &= if rem >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << rem) - 1
+                };
+            }
+        }
+        for set in self.fixed.iter().take(self.n_fixed) {
+            and_into(&mut buf, set, start);
+        }
+        self.product.and_into(&mut buf, start);
+        self.chunk = buf;
+        self.start = start;
+    }
 }
 
 impl Iterator for Candidates<'_> {
@@ -278,29 +383,27 @@ impl Iterator for Candidates<'_> {
 
     fn next(&mut self) -> Option<usize> {
         loop {
-            if !self.loaded {
-                if self.word >= self.index.words {
-                    return None;
+            if self.current != 0 {
+                let bit = self.current.trailing_zeros() as usize;
+                self.current &= self.current - 1;
+                return Some((self.start + self.pos) * 64 + bit);
+            }
+            // Next non-zero word of this chunk, else the next chunk.
+            let from = if self.started { self.pos + 1 } else { 0 };
+            self.started = true;
+            match self.chunk.iter().skip(from).position(|w| *w != 0) {
+                Some(offset) => {
+                    self.pos = from + offset;
+                    self.current = self.chunk.get(self.pos).copied().unwrap_or(0);
                 }
-                let w = self.word;
-                self.current = self
-                    .fixed
-                    .iter()
-                    .fold(u64::MAX, |acc, s| acc & s.get(w).copied().unwrap_or(0))
-                    & self.postal.word(w)
-                    & self.product.word(w);
-                self.loaded = true;
-            }
-            if self.current == 0 {
-                self.word += 1;
-                self.loaded = false;
-                continue;
-            }
-            let bit = self.current.trailing_zeros() as usize;
-            self.current &= self.current - 1;
-            let r = self.word * 64 + bit;
-            if r < self.index.rules {
-                return Some(r);
+                None => {
+                    let next = self.start + CHUNK;
+                    if next >= self.index.words {
+                        return None;
+                    }
+                    self.fill(next);
+                    self.started = false;
+                }
             }
         }
     }

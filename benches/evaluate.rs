@@ -1,0 +1,118 @@
+//! `Policy::evaluate` on its own: the seed policy against a hand-written
+//! baseline, and generated territory plans of 10 to 10 000 rules.
+//!
+//! ```text
+//! cargo bench --bench evaluate -- --warm-up-time 1 --measurement-time 3
+//! ```
+//!
+//! Every benchmark in `seed` evaluates each of the mixed seed leads once per
+//! iteration, so their times are per *set* of leads (divide by the lead
+//! count, printed in the benchmark id, for one evaluation). Every `scale`
+//! benchmark evaluates one lead. Leads are normalized and contexts built
+//! before measuring.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use leadroute::policy::{EvalOptions, PolicySpec};
+use leadroute::{Context, Normalizer, compile};
+
+#[path = "support/policy_gen.rs"]
+mod policy_gen;
+#[path = "support/seed_baseline.rs"]
+mod seed_baseline;
+
+use policy_gen::{GenOptions, SIZES};
+use seed_baseline::{NOW_UNIX, SeedBaseline, seed_leads};
+
+fn seed(c: &mut Criterion) {
+    let spec = PolicySpec::from_json_str(seed_baseline::SEED_POLICY_JSON).expect("seed policy");
+    let policy = compile(&spec).expect("seed policy compiles");
+    let leads = seed_leads(&Normalizer::default());
+    let contexts: Vec<Context<'_>> = leads
+        .iter()
+        .map(|l| {
+            let ctx = Context::at_unix(NOW_UNIX);
+            match &l.account {
+                Some(a) => ctx.with_account(a),
+                None => ctx,
+            }
+        })
+        .collect();
+
+    // The three contenders must agree before they are timed (a fresh
+    // baseline per lead: leadroute's `evaluate` starts from fresh pool state).
+    for (l, ctx) in leads.iter().zip(&contexts) {
+        let d = policy.evaluate(&l.lead, ctx);
+        let quiet = policy.evaluate_with(&l.lead, ctx, EvalOptions::without_trace());
+        let b = SeedBaseline::new().route(&l.lead, l.account.as_ref());
+        assert_eq!(d.rule.as_deref(), l.rule, "{}: leadroute rule", l.name);
+        assert_eq!(b.rule.id(), l.rule, "{}: baseline rule", l.name);
+        assert_eq!(d.owner.as_deref(), b.owner, "{}: owner", l.name);
+        assert_eq!(quiet.owner, d.owner, "{}: trace off", l.name);
+        assert!(!d.trace.events.is_empty() && quiet.trace.events.is_empty());
+    }
+
+    let n = leads.len();
+    let mut g = c.benchmark_group("seed");
+    g.bench_function(BenchmarkId::new("leadroute_trace_on", n), |b| {
+        b.iter(|| {
+            for (l, ctx) in leads.iter().zip(&contexts) {
+                black_box(policy.evaluate(black_box(&l.lead), black_box(ctx)));
+            }
+        })
+    });
+    g.bench_function(BenchmarkId::new("leadroute_trace_off", n), |b| {
+        b.iter(|| {
+            for (l, ctx) in leads.iter().zip(&contexts) {
+                black_box(policy.evaluate_with(
+                    black_box(&l.lead),
+                    black_box(ctx),
+                    EvalOptions::without_trace(),
+                ));
+            }
+        })
+    });
+    let baseline = SeedBaseline::new();
+    g.bench_function(BenchmarkId::new("hand_written_baseline", n), |b| {
+        b.iter(|| {
+            for l in &leads {
+                black_box(baseline.route(black_box(&l.lead), black_box(l.account.as_ref())));
+            }
+        })
+    });
+    g.finish();
+}
+
+fn scale(c: &mut Criterion) {
+    let normalizer = Normalizer::default();
+    let mut g = c.benchmark_group("scale");
+    for &size in &SIZES {
+        let generated = policy_gen::policy(GenOptions::bench(size));
+        let policy = compile(&generated.spec).expect("generated policy compiles");
+        let cases = generated.bench_cases(&normalizer);
+        let ctx = Context::at_unix(NOW_UNIX);
+        for (name, case) in [
+            ("early", &cases.early),
+            ("late", &cases.late),
+            ("fallback", &cases.fallback),
+        ] {
+            let d = policy.evaluate(&case.lead, &ctx);
+            assert_eq!(
+                d.rule.as_deref(),
+                case.expected.rule_id.as_deref(),
+                "{size} rules, {name} lead"
+            );
+            assert_eq!(d.owner.as_deref(), case.expected.owner.as_deref());
+            g.bench_with_input(
+                BenchmarkId::new(format!("trace_on_{name}"), size),
+                &case.lead,
+                |b, lead| b.iter(|| black_box(policy.evaluate(black_box(lead), black_box(&ctx)))),
+            );
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, seed, scale);
+criterion_main!(benches);

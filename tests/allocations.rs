@@ -1,0 +1,198 @@
+//! Heap allocations per `Policy::evaluate` on the seed policy.
+//!
+//! A counting global allocator wraps `System` and counts, on the measuring
+//! thread only, every `alloc`, `alloc_zeroed` and `realloc` made between
+//! [`count`]'s start and end. Lead normalization, context building, and the
+//! decision's drop happen outside that window; so does `Policy::explain`,
+//! which evaluate never needs.
+//!
+//! Measured (see the report in each assertion): with the trace on, one
+//! allocation per evaluate for every seed lead, the trace's `Vec` (made with
+//! `Vec::with_capacity(trace_capacity)` in `src/policy/eval.rs`, sized at
+//! compile time so it never grows); with the trace off, none. Everything else
+//! a `RouteDecision` holds is an `Arc` clone of compiled data or inline
+//! (`ShortText`), and pool rotation state is read, not written.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use leadroute::policy::{EvalOptions, PolicySpec};
+use leadroute::{Context, Normalizer, compile};
+
+#[path = "../benches/support/seed_baseline.rs"]
+mod seed_baseline;
+
+use seed_baseline::{NOW_UNIX, seed_leads};
+
+/// Upper bound on allocations per `evaluate` with the trace on (measured: 1,
+/// the trace buffer).
+const MAX_ALLOCS_TRACE_ON: usize = 1;
+/// With the trace off there is nothing to allocate (measured: 0).
+const ALLOCS_TRACE_OFF: usize = 0;
+
+struct Counting;
+
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+static REALLOCS: AtomicUsize = AtomicUsize::new(0);
+static BYTES: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn measuring() -> bool {
+    MEASURING.try_with(Cell::get).unwrap_or(false)
+}
+
+// SAFETY: every call is forwarded unchanged to `System`; the counters are
+// atomics and the flag is a const-initialized thread local (no allocation).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if measuring() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if measuring() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if measuring() {
+            REALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(new_size.saturating_sub(layout.size()), Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by one call of `f` on this thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counted {
+    allocs: usize,
+    reallocs: usize,
+    bytes: usize,
+}
+
+impl Counted {
+    fn total(self) -> usize {
+        self.allocs + self.reallocs
+    }
+}
+
+/// Serializes measurements: the counters are shared by the test threads.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn count<R>(f: impl FnOnce() -> R) -> (R, Counted) {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let before = (
+        ALLOCS.load(Ordering::SeqCst),
+        REALLOCS.load(Ordering::SeqCst),
+        BYTES.load(Ordering::SeqCst),
+    );
+    MEASURING.with(|m| m.set(true));
+    let r = f();
+    MEASURING.with(|m| m.set(false));
+    let counted = Counted {
+        allocs: ALLOCS.load(Ordering::SeqCst) - before.0,
+        reallocs: REALLOCS.load(Ordering::SeqCst) - before.1,
+        bytes: BYTES.load(Ordering::SeqCst) - before.2,
+    };
+    (r, counted)
+}
+
+#[test]
+fn the_counter_counts() {
+    let (b, c) = count(|| black_box(Box::new(black_box(7u64))));
+    assert_eq!(*b, 7);
+    assert_eq!(c.allocs, 1);
+    let ((), c) = count(|| ());
+    assert_eq!(c.total(), 0);
+}
+
+#[test]
+fn evaluate_allocates_at_most_the_trace_buffer() {
+    let spec = PolicySpec::from_json_str(seed_baseline::SEED_POLICY_JSON).expect("seed policy");
+    let policy = compile(&spec).expect("compiles");
+    let leads = seed_leads(&Normalizer::default());
+    let mut report = Vec::new();
+    for l in &leads {
+        let ctx = match &l.account {
+            Some(a) => Context::at_unix(NOW_UNIX).with_account(a),
+            None => Context::at_unix(NOW_UNIX),
+        };
+        // Warm up: any one-time lazy initialization is not per evaluation.
+        drop(policy.evaluate(&l.lead, &ctx));
+
+        let (decision, on) = count(|| policy.evaluate(black_box(&l.lead), black_box(&ctx)));
+        let (_, again) = count(|| policy.evaluate(black_box(&l.lead), black_box(&ctx)));
+        let (quiet, off) = count(|| {
+            policy.evaluate_with(
+                black_box(&l.lead),
+                black_box(&ctx),
+                EvalOptions::without_trace(),
+            )
+        });
+        assert_eq!(on, again, "{}: the count is stable", l.name);
+
+        // The decision is complete without `explain`: rule, owner,
+        // experience and trace are all there.
+        assert_eq!(decision.rule.as_deref(), l.rule, "{}", l.name);
+        assert!(!decision.trace.events.is_empty(), "{}", l.name);
+        assert_eq!(quiet.rule, decision.rule);
+        assert_eq!(quiet.owner, decision.owner);
+        assert_eq!(quiet.experience, decision.experience);
+        // `explain` (rendering the trace as text) allocates, and is outside
+        // what was measured above.
+        let (text, explain) = count(|| policy.explain(&decision).to_string());
+        assert!(!text.is_empty());
+        assert!(explain.total() > 0, "explain is measured separately");
+
+        report.push(format!(
+            "{:<24} trace on: {} allocs + {} reallocs ({} B, {} trace events); trace off: {} + {}; explain: {}",
+            l.name,
+            on.allocs,
+            on.reallocs,
+            on.bytes,
+            decision.trace.events.len(),
+            off.allocs,
+            off.reallocs,
+            explain.total(),
+        ));
+        assert!(
+            on.total() <= MAX_ALLOCS_TRACE_ON,
+            "{}: {on:?} with the trace on\n{}",
+            l.name,
+            report.join("\n")
+        );
+        assert_eq!(
+            off.total(),
+            ALLOCS_TRACE_OFF,
+            "{}: {off:?} with the trace off\n{}",
+            l.name,
+            report.join("\n")
+        );
+    }
+    // Shown with `--nocapture`.
+    println!("{}", report.join("\n"));
+}

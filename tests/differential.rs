@@ -1,0 +1,156 @@
+//! Differential test: the engine against a plain in-order scan.
+//!
+//! For generated territory plans (10 to 499 rules, random seeds, with and
+//! without the `reject-disposable` / `existing-account` preamble, with and
+//! without overlapping rules) and generated leads and CRM accounts,
+//! `Policy::evaluate` must decide exactly what the naive reference in
+//! `benches/support/policy_gen.rs` decides: same rule, same owner, same
+//! fallback flag, with the trace on and off. Whatever the engine does to go
+//! faster (indexes, pruning), it must never change a decision.
+
+use std::sync::LazyLock;
+
+use leadroute::policy::EvalOptions;
+use leadroute::{Context, Normalizer, compile};
+use proptest::prelude::*;
+
+#[path = "../benches/support/policy_gen.rs"]
+mod policy_gen;
+
+use policy_gen::{GenOptions, Rng, SIZES, reference};
+
+static NORMALIZER: LazyLock<Normalizer> = LazyLock::new(Normalizer::default);
+
+/// Leads tried per generated policy.
+const LEADS_PER_POLICY: usize = 96;
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn evaluate_agrees_with_the_in_order_reference_scan(
+        rules in 10usize..500,
+        seed in any::<u64>(),
+        lead_seed in any::<u64>(),
+        preamble in any::<bool>(),
+        overlap in any::<bool>(),
+    ) {
+        let generated = policy_gen::policy(GenOptions {
+            rules,
+            seed,
+            preamble,
+            overlap,
+            // The country-set shape has room for about 300 distinct rules.
+            countries_only: rules % 7 == 0 && rules < 250,
+        });
+        let policy = compile(&generated.spec)
+            .map_err(|e| TestCaseError::fail(format!("generated policy does not compile: {e}")))?;
+        let mut rng = Rng::new(lead_seed);
+        for _ in 0..LEADS_PER_POLICY {
+            let input = generated.random_input(&mut rng);
+            let account = generated.random_account(&mut rng);
+            let lead = NORMALIZER
+                .normalize(&input)
+                .map_err(|e| TestCaseError::fail(format!("generated lead {input:?}: {e}")))?
+                .lead;
+            let ctx = match &account {
+                Some(a) => Context::at_unix(0).with_account(a),
+                None => Context::at_unix(0),
+            };
+            let expected = reference(&generated.spec, &lead, account.as_ref());
+            let d = policy.evaluate(&lead, &ctx);
+            let why = || format!("lead {lead:?}\naccount {account:?}\nexpected {expected:?}\ndecision {d:?}");
+            prop_assert_eq!(d.rule.as_deref(), expected.rule_id.as_deref(), "rule: {}", why());
+            prop_assert_eq!(d.owner.as_deref(), expected.owner.as_deref(), "owner: {}", why());
+            prop_assert_eq!(d.fallback, expected.fallback, "fallback: {}", why());
+            let quiet = policy.evaluate_with(&lead, &ctx, EvalOptions::without_trace());
+            prop_assert_eq!(&quiet.rule, &d.rule, "trace off: {}", why());
+            prop_assert_eq!(&quiet.owner, &d.owner, "trace off: {}", why());
+            prop_assert_eq!(quiet.fallback, d.fallback, "trace off: {}", why());
+        }
+    }
+}
+
+/// The generator is deterministic and its leads are not trivial: they hit
+/// rules early and late, fall back, and often match several rules at once
+/// (so first-match order is really tested).
+#[test]
+fn generated_leads_exercise_first_match_and_fallback() {
+    let generated = policy_gen::policy(GenOptions {
+        rules: 400,
+        seed: 7,
+        preamble: true,
+        overlap: true,
+        countries_only: false,
+    });
+    let again = policy_gen::policy(GenOptions {
+        rules: 400,
+        seed: 7,
+        preamble: true,
+        overlap: true,
+        countries_only: false,
+    });
+    assert_eq!(generated.spec, again.spec, "same seed, same policy");
+
+    let (mut hits, mut fallbacks, mut shadowed, mut late) = (0, 0, 0, 0);
+    let mut rng = Rng::new(11);
+    for _ in 0..2_000 {
+        let input = generated.random_input(&mut rng);
+        let lead = NORMALIZER.normalize(&input).expect("lead").lead;
+        let e = reference(&generated.spec, &lead, None);
+        match e.rule {
+            Some(i) => {
+                hits += 1;
+                if i >= 300 {
+                    late += 1;
+                }
+                // Would a later rule also have matched? Drop the winner and
+                // ask again.
+                let mut without = generated.spec.clone();
+                without.rules.remove(i);
+                if reference(&without, &lead, None).rule.is_some() {
+                    shadowed += 1;
+                }
+            }
+            None => fallbacks += 1,
+        }
+    }
+    assert!(hits > 900, "{hits} hits");
+    assert!(fallbacks > 500, "{fallbacks} fallbacks");
+    assert!(late > 150, "{late} leads decided by rules 300+");
+    assert!(
+        shadowed > 75,
+        "{shadowed} leads matching more than one rule"
+    );
+}
+
+/// The exact policies and leads the `scale` benchmarks time decide what the
+/// reference says (the 10 000-rule plan included).
+#[test]
+fn benchmark_policies_agree_with_the_reference() {
+    for size in SIZES {
+        let generated = policy_gen::policy(GenOptions::bench(size));
+        let policy = compile(&generated.spec).expect("compiles");
+        let cases = generated.bench_cases(&NORMALIZER);
+        for case in [&cases.early, &cases.late, &cases.fallback] {
+            let d = policy.evaluate(&case.lead, &Context::at_unix(0));
+            assert_eq!(
+                d.rule.as_deref(),
+                case.expected.rule_id.as_deref(),
+                "{size}"
+            );
+            assert_eq!(d.owner.as_deref(), case.expected.owner.as_deref(), "{size}");
+            assert_eq!(d.fallback, case.expected.fallback, "{size}");
+        }
+        assert_eq!(cases.early.expected.rule, Some(0), "{size}");
+        assert!(
+            cases.late.expected.rule.is_some_and(|i| i + 16 >= size),
+            "{size}: late lead decided by {:?}",
+            cases.late.expected.rule
+        );
+    }
+}
