@@ -10,8 +10,9 @@
 //! allocation per evaluate for every seed lead, the trace's `Vec` (made with
 //! `Vec::with_capacity(trace_capacity)` in `src/policy/eval.rs`, sized at
 //! compile time so it never grows); with the trace off, none. Everything else
-//! a `RouteDecision` holds is an `Arc` clone of compiled data or inline
-//! (`ShortText`), and pool rotation state is read, not written.
+//! a `RouteDecision` holds is inline (`Name` ids up to 22 bytes, `ShortText`
+//! observations) or an `Arc` clone of compiled data (the tags), and pool
+//! rotation state is read, not written.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

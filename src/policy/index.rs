@@ -88,6 +88,9 @@ pub(crate) struct RuleIndex {
     country: Vec<Option<Bits>>,
     country_unconstrained: Bits,
     country_trivial: bool,
+    /// Per country slot: its set ANDed with the rules that need no region,
+    /// precombined for the common lead without a region (one set, not two).
+    country_no_region: Vec<Option<Bits>>,
     region: Attr<Box<str>>,
     postal: Attr<Box<str>>,
     postal_lengths: Vec<usize>,
@@ -161,7 +164,24 @@ impl RuleIndex {
         let kind_trivial = needs
             .iter()
             .all(|nd| nd.kind.is_none_or(|m| m & 0b111 == 0b111));
+        let region = Attr::build(words, needs.iter().map(|nd| nd.region.clone()));
+        let country_no_region = if region.is_trivial() || country_trivial {
+            Vec::new()
+        } else {
+            country
+                .iter()
+                .map(|c| {
+                    c.as_ref().map(|bits| {
+                        bits.iter()
+                            .zip(region.unconstrained.iter())
+                            .map(|(a, b)| a & b)
+                            .collect()
+                    })
+                })
+                .collect()
+        };
         RuleIndex {
+            country_no_region,
             kind_trivial,
             words,
             rules: n,
@@ -169,7 +189,7 @@ impl RuleIndex {
             country,
             country_unconstrained,
             country_trivial,
-            region: Attr::build(words, needs.iter().map(|nd| nd.region.clone())),
+            region,
             postal,
             postal_lengths,
             product: Attr::build(words, needs.iter().map(|nd| nd.product.clone())),
@@ -236,11 +256,23 @@ impl RuleIndex {
                 product.push(&self.product.unconstrained);
             }
         }
+        // A lead without a region, in an indexed country: one precombined set.
+        let combined = match (lead.region.as_deref(), lead.country) {
+            (None, Some(c)) => self
+                .country_no_region
+                .get(slot_of(c))
+                .and_then(Option::as_ref),
+            _ => None,
+        };
+        let (country, country_trivial, region_trivial) = match combined {
+            Some(bits) => (bits.as_ref(), false, true),
+            None => (country, self.country_trivial, self.region.is_trivial()),
+        };
         let mut fixed: [&[u64]; 4] = [&[]; 4];
         let mut n_fixed = 0;
         for (set, trivial) in [
-            (country, self.country_trivial),
-            (region, self.region.is_trivial()),
+            (country, country_trivial),
+            (region, region_trivial),
             (kind, self.kind_trivial),
             (postal, self.postal.is_trivial()),
         ] {
