@@ -33,6 +33,27 @@ pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
     if host.is_empty() || host.len() > 253 {
         return Err(DomainProblem::Syntax);
     }
+    // Fast path: an ASCII letters-digits-hyphens name without punycode
+    // labels maps to its own lower-case form under UTS 46, so skip the
+    // mapping (most domains in forms look like this).
+    let plain = host.split('.').all(|label| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && !label
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    if plain {
+        return if host.split('.').any(|l| l.len() > 63) {
+            Err(DomainProblem::Syntax)
+        } else {
+            Ok(host.to_ascii_lowercase())
+        };
+    }
     let ascii = idna::domain_to_ascii_cow(host.as_bytes(), AsciiDenyList::STD3)
         .map_err(|_| DomainProblem::Syntax)?;
     if ascii.is_empty()
@@ -111,6 +132,32 @@ mod tests {
             ("HTTPS://ACME.COM.AU", "acme.com.au"),
         ] {
             assert_eq!(website_domain(input).as_deref(), Ok(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn the_ascii_fast_path_agrees_with_uts46() {
+        for host in [
+            "Acme.COM",
+            "a-b.example.co.uk",
+            "x1.y2.io",
+            "ACME",
+            "a--b.com",
+            "xn--mnchen-3ya.de",
+            "-bad.com",
+            "bad-.com",
+            "a..b",
+            "ab_c.com",
+        ] {
+            let uts46 = idna::domain_to_ascii_cow(host.as_bytes(), AsciiDenyList::STD3)
+                .ok()
+                .filter(|a| {
+                    !a.is_empty()
+                        && a.split('.').all(|l| !l.is_empty() && l.len() <= 63)
+                        && !a.starts_with('-')
+                })
+                .map(|a| a.into_owned());
+            assert_eq!(to_ascii(host).ok(), uts46, "{host}");
         }
     }
 

@@ -25,6 +25,35 @@ pub(crate) fn place_key(s: &str) -> String {
     out
 }
 
+/// Calls `f` with `prefix` followed by the [`place_key`] of `s`, built in a
+/// stack buffer when `s` is short ASCII (the common case), so lookups do
+/// not allocate.
+fn with_key<R>(prefix: &str, s: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 64];
+    let mut len = 0;
+    let fits = s.is_ascii()
+        && prefix.len() + s.len() <= buf.len()
+        && prefix
+            .bytes()
+            .chain(s.bytes().filter(u8::is_ascii_alphanumeric))
+            .all(|b| match buf.get_mut(len) {
+                Some(slot) => {
+                    *slot = b.to_ascii_lowercase();
+                    len += 1;
+                    true
+                }
+                None => false,
+            });
+    match (fits, buf.get(..len).map(std::str::from_utf8)) {
+        (true, Some(Ok(key))) => f(key),
+        _ => {
+            let mut key = prefix.to_ascii_lowercase();
+            key.push_str(&place_key(s));
+            f(&key)
+        }
+    }
+}
+
 /// Lookup tables built once from the built-in ISO data.
 #[derive(Debug, Clone)]
 pub(crate) struct Geo {
@@ -94,7 +123,7 @@ pub(crate) enum RegionMatch {
 impl Geo {
     /// ISO 3166-1 alpha-2 for a country name, code or alias.
     pub(crate) fn country(&self, raw: &str) -> Option<&'static str> {
-        self.countries.get(&place_key(raw)).copied()
+        with_key("", raw, |key| self.countries.get(key).copied())
     }
 
     /// Whether `code` is an assigned alpha-2 code.
@@ -151,7 +180,12 @@ impl Geo {
                 "has no built-in region table for this country; give an ISO 3166-2 code",
             );
         }
-        match self.regions.get(&region_key(country, trimmed)) {
+        let bytes = match country.as_bytes() {
+            [a, b] => [a.to_ascii_lowercase(), b.to_ascii_lowercase(), b':'],
+            _ => [b':'; 3],
+        };
+        let prefix = std::str::from_utf8(&bytes).unwrap_or_default();
+        match with_key(prefix, trimmed, |key| self.regions.get(key).copied()) {
             Some(suffix) => RegionMatch::Found(format!("{country}-{suffix}")),
             None => RegionMatch::Unrecognized("is not a known region of the lead's country"),
         }
@@ -309,6 +343,20 @@ mod tests {
         assert_eq!(place_key("U.S.A."), "usa");
         assert_eq!(place_key("Québec"), "quebec");
         assert_eq!(place_key("  Côte d'Ivoire "), "cotedivoire");
+    }
+
+    #[test]
+    fn stack_keys_match_allocated_keys() {
+        for (prefix, s) in [
+            ("", "U.S.A."),
+            ("us:", "New York"),
+            ("ca:", "Québec"),
+            ("", "Côte d'Ivoire"),
+            ("", &"x".repeat(80)),
+        ] {
+            let want = format!("{prefix}{}", place_key(s));
+            with_key(prefix, s, |key| assert_eq!(key, want));
+        }
     }
 
     #[test]
