@@ -21,6 +21,8 @@ use leadroute::{Context, Normalizer, compile};
 mod policy_gen;
 #[path = "support/seed_baseline.rs"]
 mod seed_baseline;
+#[path = "support/seed_group.rs"]
+mod seed_group;
 
 use policy_gen::{GenOptions, SIZES};
 use seed_baseline::{NOW_UNIX, SeedBaseline, seed_leads};
@@ -53,34 +55,8 @@ fn seed(c: &mut Criterion) {
         assert!(!d.trace.events.is_empty() && quiet.trace.events.is_empty());
     }
 
-    let n = leads.len();
     let mut g = c.benchmark_group("seed");
-    g.bench_function(BenchmarkId::new("leadroute_trace_on", n), |b| {
-        b.iter(|| {
-            for (l, ctx) in leads.iter().zip(&contexts) {
-                black_box(policy.evaluate(black_box(&l.lead), black_box(ctx)));
-            }
-        })
-    });
-    g.bench_function(BenchmarkId::new("leadroute_trace_off", n), |b| {
-        b.iter(|| {
-            for (l, ctx) in leads.iter().zip(&contexts) {
-                black_box(policy.evaluate_with(
-                    black_box(&l.lead),
-                    black_box(ctx),
-                    EvalOptions::without_trace(),
-                ));
-            }
-        })
-    });
-    let baseline = SeedBaseline::new();
-    g.bench_function(BenchmarkId::new("hand_written_baseline", n), |b| {
-        b.iter(|| {
-            for l in &leads {
-                black_box(baseline.route(black_box(&l.lead), black_box(l.account.as_ref())));
-            }
-        })
-    });
+    seed_group::bench_seed(&mut g, &policy, &leads, &contexts);
     g.finish();
 }
 
