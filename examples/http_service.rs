@@ -18,9 +18,8 @@
 //! 300 ms budget; an outage still yields a decision and the write failure is
 //! queued for retry, never lost.
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -30,22 +29,13 @@ use axum::routing::{get, post};
 use leadroute::policy::PolicySpec;
 use leadroute::testing::InMemoryCrm;
 use leadroute::{
-    Clock, Crm, Event, EventKind, EventSink, InMemoryPoolStore, PendingWrite, Router, compile,
+    Crm, Event, EventKind, EventSink, InMemoryPoolStore, PendingWrite, Router, compile,
 };
 use serde_json::{Value, json};
 
-/// A [`Clock`] over tokio's timer.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioClock;
-
-impl Clock for TokioClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
-        tokio::time::sleep(duration)
-    }
-}
+#[path = "support/tokio_clock.rs"]
+mod tokio_clock;
+pub use tokio_clock::TokioClock;
 
 /// An event sink that logs each event as a JSON line on stderr and keeps
 /// failed writes in a retry queue.

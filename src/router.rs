@@ -261,11 +261,8 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> Router<C, S, P, K> {
     pub async fn route_json(&self, body: &str) -> Result<Routed, NormalizeError> {
         match serde_json::from_str::<LeadInput>(body) {
             Ok(input) => self.route(input).await,
-            Err(_) => {
-                let err = match self.normalizer.normalize_json(body) {
-                    Err(e) => e,
-                    Ok(_) => NormalizeError { errors: Vec::new() },
-                };
+            Err(e) => {
+                let err = NormalizeError::payload(&e);
                 let lead_id = derived_id(None, unix_ms(self.clock.now()));
                 self.emit(EventKind::FormSubmitted { email: None }, &lead_id, None);
                 self.emit(

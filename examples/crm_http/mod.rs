@@ -19,12 +19,11 @@
 pub mod mock;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Once;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use leadroute::policy::PolicySpec;
-use leadroute::{Clock, Crm, CrmError, InMemoryPoolStore, NoEvents, Policy, Routed, Router};
+use leadroute::{Crm, CrmError, InMemoryPoolStore, NoEvents, Policy, Routed, Router};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
@@ -280,18 +279,9 @@ pub fn policy_label(decision: &leadroute::RouteDecision) -> String {
     format!("{}@{}", decision.policy_name, decision.policy_version)
 }
 
-/// A [`Clock`] over tokio's timer.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioClock;
-
-impl Clock for TokioClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
-        tokio::time::sleep(duration)
-    }
-}
+#[path = "../support/tokio_clock.rs"]
+mod tokio_clock;
+pub use tokio_clock::TokioClock;
 
 /// The bundled seed policy (`examples/policies/seed.json`, whose owners
 /// carry `crm_ids` for both CRMs).

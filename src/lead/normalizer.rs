@@ -118,6 +118,20 @@ pub struct NormalizeError {
     pub errors: Vec<FieldIssue>,
 }
 
+impl NormalizeError {
+    /// The single error for a payload that is not a JSON object of fields.
+    pub(crate) fn payload(e: &serde_json::Error) -> Self {
+        NormalizeError {
+            errors: vec![FieldIssue::new(
+                Field::Payload,
+                IssueCode::Invalid,
+                None,
+                format!("is not a JSON object of form fields: {e}"),
+            )],
+        }
+    }
+}
+
 impl fmt::Display for NormalizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors.len();
@@ -365,14 +379,7 @@ impl Normalizer {
     pub fn normalize_json(&self, json: &str) -> Result<Normalized, NormalizeError> {
         match serde_json::from_str::<LeadInput>(json) {
             Ok(input) => self.normalize(&input),
-            Err(e) => Err(NormalizeError {
-                errors: vec![FieldIssue::new(
-                    Field::Payload,
-                    IssueCode::Invalid,
-                    None,
-                    format!("is not a JSON object of form fields: {e}"),
-                )],
-            }),
+            Err(e) => Err(NormalizeError::payload(&e)),
         }
     }
 
@@ -816,9 +823,11 @@ fn collapse(s: String) -> String {
     }
 }
 
+/// The placeholders are ASCII, so an ASCII case-insensitive comparison is
+/// exact and needs no lower-cased copy.
 fn is_placeholder(s: &str) -> bool {
-    let lower = s.trim().to_lowercase();
-    PLACEHOLDERS.contains(&lower.as_str())
+    let s = s.trim();
+    PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s))
 }
 
 #[cfg(test)]
