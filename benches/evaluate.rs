@@ -14,8 +14,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use leadroute::policy::{EvalOptions, PolicySpec};
-use leadroute::{Context, Normalizer, compile};
+use leadroute::PolicySpec;
+use leadroute::policy::EvalOptions;
+use leadroute::{Facts, Normalizer, compile};
 
 #[path = "support/policy_gen.rs"]
 mod policy_gen;
@@ -31,12 +32,12 @@ fn seed(c: &mut Criterion) {
     let spec = PolicySpec::from_json_str(seed_baseline::SEED_POLICY_JSON).expect("seed policy");
     let policy = compile(&spec).expect("seed policy compiles");
     let leads = seed_leads(&Normalizer::default());
-    let contexts: Vec<Context<'_>> = leads
+    let contexts: Vec<Facts<'_>> = leads
         .iter()
         .map(|l| {
-            let ctx = Context::at_unix(NOW_UNIX);
+            let ctx = Facts::at_unix(NOW_UNIX);
             match &l.account {
-                Some(a) => ctx.with_account(a),
+                Some(a) => ctx.account(a),
                 None => ctx,
             }
         })
@@ -67,7 +68,7 @@ fn scale(c: &mut Criterion) {
         let generated = policy_gen::policy(GenOptions::bench(size));
         let policy = compile(&generated.spec).expect("generated policy compiles");
         let cases = generated.bench_cases(&normalizer);
-        let ctx = Context::at_unix(NOW_UNIX);
+        let ctx = Facts::at_unix(NOW_UNIX);
         for (name, case) in [
             ("early", &cases.early),
             ("late", &cases.late),

@@ -5,12 +5,11 @@ use std::future::Future;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use leadroute::policy::PolicySpec;
+use leadroute::PolicySpec;
+use leadroute::crm::{Account, Contact, CrmError, LeadWrite, WriteReceipt};
+use leadroute::events::NoEvents;
 use leadroute::testing::ManualClock;
-use leadroute::{
-    Account, Contact, Context, Crm, CrmError, LeadInput, LeadWrite, NoEvents, Normalizer, Router,
-    WriteReceipt, compile,
-};
+use leadroute::{Crm, Facts, LeadInput, LeadRouter, Normalizer, compile};
 
 /// Answers every call at once, keeps nothing: the adapter cost floor.
 struct NullCrm;
@@ -45,14 +44,14 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     let normalizer = Normalizer::default();
-    let router = Router::new(policy.clone(), NullCrm, NoEvents)
+    let router = LeadRouter::new(policy.clone(), NullCrm, NoEvents)
         .with_clock(ManualClock::at_unix(1_764_000_000));
 
     let mut g = c.benchmark_group("pipeline");
     g.bench_function("normalize_evaluate_baseline", |b| {
         b.iter(|| {
             let lead = normalizer.normalize(black_box(&input)).unwrap().lead;
-            black_box(policy.evaluate(&lead, &Context::at_unix(1_764_000_000)))
+            black_box(policy.evaluate(&lead, &Facts::at_unix(1_764_000_000)))
         })
     });
     // The same lead id every time: after the first, pool steps are replays,

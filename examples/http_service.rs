@@ -26,11 +26,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use leadroute::policy::PolicySpec;
+use leadroute::PolicySpec;
+use leadroute::crm::PendingWrite;
+use leadroute::events::{Event, EventKind};
+use leadroute::pool::InMemoryPoolStore;
 use leadroute::testing::InMemoryCrm;
-use leadroute::{
-    Crm, Event, EventKind, EventSink, InMemoryPoolStore, PendingWrite, Router, compile,
-};
+use leadroute::{Crm, EventSink, LeadRouter, compile};
 use serde_json::{Value, json};
 
 #[path = "support/tokio_clock.rs"]
@@ -58,14 +59,14 @@ impl EventSink for LogSink {
 }
 
 /// The router type the service runs.
-pub type ServiceRouter<C> = Router<C, LogSink, InMemoryPoolStore, TokioClock>;
+pub type ServiceRouter<C> = LeadRouter<C, LogSink, InMemoryPoolStore, TokioClock>;
 
 /// Builds the service's router over any CRM.
 pub fn service_router<C: Crm>(crm: C) -> ServiceRouter<C> {
     let spec = PolicySpec::from_json_str(include_str!("policies/seed.json"))
         .expect("bundled policy parses");
     let policy = compile(&spec).expect("bundled policy compiles");
-    Router::new(policy, crm, LogSink::default())
+    LeadRouter::new(policy, crm, LogSink::default())
         .with_clock(TokioClock)
         .with_lookup_budget(Duration::from_millis(300))
         .with_write_budget(Duration::from_secs(2))
@@ -93,7 +94,7 @@ async fn post_lead<C: Crm + 'static>(
         Ok(routed) => {
             let owner = routed.decision.owner_id().map(|id| {
                 let spec = router.policy().owner(id);
-                json!({ "id": id, "name": spec.map(|o| o.name.as_str()), "email": spec.and_then(|o| o.email.as_deref()) })
+                json!({ "id": id, "name": spec.map(|o| o.name), "email": spec.and_then(|o| o.email) })
             });
             let crm = match &routed.write {
                 Ok(receipt) => {

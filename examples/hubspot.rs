@@ -8,7 +8,7 @@
 //!
 //! - **Without `HUBSPOT_TOKEN`** the example starts a loopback mock HubSpot
 //!   (scripted with realistic success and error bodies), points the adapter
-//!   at it, routes a few leads through a [`leadroute::Router`] with the seed
+//!   at it, routes a few leads through a [`leadroute::LeadRouter`] with the seed
 //!   policy (new lead, existing account, existing contact → update, a `409`
 //!   duplicate turned into an update, a `429` rate limit), prints every
 //!   request the adapter sent and every decision, and exits.
@@ -73,7 +73,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use leadroute::{Account, Contact, Crm, CrmError, LeadWrite, PersonKind, Policy, WriteReceipt};
+use leadroute::crm::{Account, Contact, CrmError, LeadWrite, PersonKind, WriteReceipt};
+use leadroute::{Crm, Policy};
 use serde_json::{Map, Value, json};
 
 use self::hubspot_support::*;
@@ -451,7 +452,7 @@ impl Crm for HubSpot {
 pub mod hubspot_support {
     use std::time::Duration;
 
-    use leadroute::{CrmError, LeadWrite};
+    use leadroute::crm::{CrmError, LeadWrite};
     use serde_json::{Map, Value};
 
     use super::CRM_KEY;
@@ -802,7 +803,7 @@ pub mod demo {
 
     /// Runs the demo against a fresh mock: resolves an owner by email, then
     /// routes five leads. Returns each routed lead.
-    pub async fn run() -> Result<Vec<leadroute::Routed>, String> {
+    pub async fn run() -> Result<Vec<leadroute::router::Routed>, String> {
         let server = MockServer::start()
             .await
             .map_err(|e| format!("cannot start the mock server: {e}"))?;

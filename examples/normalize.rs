@@ -12,7 +12,8 @@
 
 use std::io::{self, BufRead, BufWriter, Write};
 
-use leadroute::{FieldIssue, Lead, Normalizer};
+use leadroute::lead::FieldIssue;
+use leadroute::{Lead, Normalizer};
 use serde::Serialize;
 
 /// One output line; serialized as a struct so keys keep the `Lead` field order.

@@ -6,9 +6,11 @@
 //! cargo run --example quickstart
 //! ```
 
-use leadroute::policy::PolicySpec;
-use leadroute::testing::{InMemoryCrm, RecordingSink};
-use leadroute::{Account, Contact, Router, compile};
+use leadroute::PolicySpec;
+use leadroute::crm::{Account, Contact};
+use leadroute::testing::InMemoryCrm;
+use leadroute::testing::RecordingSink;
+use leadroute::{LeadRouter, compile};
 
 const LEADS: &[(&str, &str)] = &[
     (
@@ -49,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .customer(),
         )
         .with_person("ops@initech.co.uk", Contact::new("003-ops").owner("cleo"));
-    let router = Router::new(policy, crm, RecordingSink::new());
+    let router = LeadRouter::new(policy, crm, RecordingSink::new());
 
     println!(
         "policy {} v{}: rules {:?}\n",

@@ -23,10 +23,12 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use leadroute::policy::{Explanation, PolicySpec};
-use leadroute::{
-    Account, Context, FieldIssue, InMemoryPoolStore, Normalizer, RouteDecision, compile,
-};
+use leadroute::PolicySpec;
+use leadroute::crm::Account;
+use leadroute::lead::FieldIssue;
+use leadroute::policy::Explanation;
+use leadroute::pool::InMemoryPoolStore;
+use leadroute::{Facts, Normalizer, RouteDecision, compile};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -100,12 +102,14 @@ fn run(policy_path: &str, accounts_path: Option<&str>) -> Result<(), String> {
                     .company_domain
                     .as_deref()
                     .and_then(|d| by_domain.get(d));
-                let mut ctx = Context::new(SystemTime::now());
+                let mut ctx = Facts::new(SystemTime::now());
                 if let Some(account) = account {
-                    ctx = ctx.with_account(account);
+                    ctx = ctx.account(account);
                 }
-                let decision = pollster::block_on(policy.assign(&lead, &ctx, &store))
-                    .map_err(|e| e.to_string())?;
+                let decision = pollster::block_on(leadroute::router::decide_and_record(
+                    &policy, &lead, &ctx, &store,
+                ))
+                .map_err(|e| e.to_string())?;
                 serde_json::to_string(&Line::Routed {
                     email: &lead.email,
                     explanation: policy.explain(&decision),

@@ -10,7 +10,7 @@
 //! - **Without `SALESFORCE_ACCESS_TOKEN`** the example starts a loopback
 //!   mock Salesforce (scripted with realistic success and error bodies),
 //!   points the adapter at it, routes a few leads through a
-//!   [`leadroute::Router`] with the seed policy (new lead, existing account,
+//!   [`leadroute::LeadRouter`] with the seed policy (new lead, existing account,
 //!   existing contact → update, a `DUPLICATES_DETECTED` conflict turned into
 //!   an update, `REQUEST_LIMIT_EXCEEDED`), prints every request the adapter
 //!   sent and every decision, and exits.
@@ -81,7 +81,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use leadroute::{Account, Contact, Crm, CrmError, LeadWrite, PersonKind, Policy, WriteReceipt};
+use leadroute::crm::{Account, Contact, CrmError, LeadWrite, PersonKind, WriteReceipt};
+use leadroute::{Crm, Policy};
 use serde_json::{Map, Value, json};
 
 use self::salesforce_support::*;
@@ -343,7 +344,7 @@ impl Crm for Salesforce {
 pub mod salesforce_support {
     use std::time::Duration;
 
-    use leadroute::{CrmError, LeadWrite};
+    use leadroute::crm::{CrmError, LeadWrite};
     use serde_json::{Map, Value};
 
     use super::crm_http::{self, HttpResponse, clip_chars};
@@ -807,7 +808,7 @@ pub mod demo {
 
     /// Runs the demo against a fresh mock: routes five leads. Returns each
     /// routed lead.
-    pub async fn run() -> Result<Vec<leadroute::Routed>, String> {
+    pub async fn run() -> Result<Vec<leadroute::router::Routed>, String> {
         let server = MockServer::start()
             .await
             .map_err(|e| format!("cannot start the mock server: {e}"))?;

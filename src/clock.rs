@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
-/// A source of time for the [`Router`](crate::Router).
+/// A source of time for the [`LeadRouter`](crate::LeadRouter).
 ///
 /// Implement it over your runtime's timer in async services, e.g. with
 /// tokio: `now()` → `SystemTime::now()`, `sleep(d)` →
@@ -18,6 +18,16 @@ pub trait Clock: Send + Sync {
 
     /// A future that completes after `duration` (used for time budgets).
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
+}
+
+impl<T: Clock + ?Sized> Clock for std::sync::Arc<T> {
+    fn now(&self) -> SystemTime {
+        (**self).now()
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        (**self).sleep(duration)
+    }
 }
 
 /// The system clock, with a runtime-agnostic sleep that parks one helper

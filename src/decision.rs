@@ -1,14 +1,36 @@
-//! [`RouteDecision`]: who owns the lead, what the buyer sees next, and the
-//! compact trace of how that was decided.
+//! **Assign**: the [`RouteDecision`] — who owns the lead, what the buyer
+//! sees next ([`Experience`]), the pool step to record, and the compact
+//! [`Trace`] of how that was decided.
+//!
+//! ```
+//! use leadroute::{Facts, LeadInput, Normalizer, compile};
+//! use leadroute::decision::{AssignedBy, Experience};
+//! use leadroute::PolicySpec;
+//! use leadroute::policy::spec::{ActionSpec, ExperienceSpec, OwnerSpec};
+//!
+//! let spec = PolicySpec::new("inbound", "1")
+//!     .owner(OwnerSpec::new("ana", "Ana"))
+//!     .fallback(ActionSpec::owner("ana").experience(ExperienceSpec::book_meeting()).sla_minutes(15));
+//! let policy = compile(&spec).unwrap();
+//! let lead = Normalizer::default().normalize(&LeadInput::from_email("cto@acme.com")).unwrap().lead;
+//! let decision = policy.evaluate(&lead, &Facts::at_unix(0));
+//! assert_eq!(decision.owner_id(), Some("ana"));
+//! assert_eq!(decision.assigned_by, AssignedBy::Owner);
+//! assert_eq!(decision.meeting_with(), Some("ana"));
+//! assert_eq!(decision.sla_minutes, Some(15));
+//! assert!(decision.fallback && decision.write_to_crm);
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::policy::Priority;
-use crate::pool::PoolPick;
-use crate::{Name, Range};
+use crate::crm::records::{Lookup, LookupStatus};
+use crate::lead::range::Range;
+pub use crate::name::Name;
+use crate::pool::rotation::SkipReason;
+use crate::pool::step::PoolStep;
 
 /// The outcome of evaluating a policy for one lead.
 ///
@@ -22,7 +44,10 @@ use crate::{Name, Range};
 /// `assigned_by` (`"account_owner"`, `"contact_owner"`, `"owner"`,
 /// `{"pool": id}`, `"nobody"`), `experience` (see [`Experience`]), `rule`
 /// (the matched rule id, `null` when the fallback decided), `fallback`
-/// (bool), `tags`, `priority`, `sla_minutes`, `trace` (see [`TraceEvent`]).
+/// (bool), `tags`, `priority`, `sla_minutes`, `write_to_crm` (bool: whether
+/// the lead should be written to the CRM; `false` by default for rejections),
+/// `trace` (see [`TraceEvent`]) and `pool_step` (see [`PoolStep`], `null`
+/// unless a pool chose the owner).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RouteDecision {
@@ -46,14 +71,49 @@ pub struct RouteDecision {
     pub priority: Option<Priority>,
     /// SLA in minutes from the deciding action.
     pub sla_minutes: Option<u32>,
+    /// Whether the lead should be written to the CRM. Rejections are not
+    /// written unless their action says `write_to_crm = true`.
+    #[serde(default = "yes")]
+    pub write_to_crm: bool,
     /// Every step taken, in order.
     pub trace: Trace,
-    #[serde(skip)]
-    pub(crate) pool_pick: Option<PoolPick>,
+    /// The rotation step a pool proposed; record it with
+    /// [`PoolStep::apply`] or a [`PoolStore`](crate::PoolStore).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pool_step: Option<PoolStep>,
 }
 
-/// Equality over everything a decision says (and serializes); the internal
-/// note of which pool step to record is not part of it.
+fn yes() -> bool {
+    true
+}
+
+impl RouteDecision {
+    /// The owner id as `&str`, if any.
+    pub fn owner_id(&self) -> Option<&str> {
+        self.owner.as_deref()
+    }
+
+    /// Whether the buyer should be offered a meeting now, and with whom.
+    pub fn meeting_with(&self) -> Option<&str> {
+        match &self.experience {
+            Experience::BookMeeting { with } => Some(with),
+            _ => None,
+        }
+    }
+
+    /// The rotation step a pool proposed (`None` when no pool chose the
+    /// owner). Evaluation never records it; see [`PoolStep`].
+    pub fn pool_step(&self) -> Option<&PoolStep> {
+        self.pool_step.as_ref()
+    }
+
+    /// Whether the decision rejects the lead.
+    pub fn is_rejected(&self) -> bool {
+        matches!(self.experience, Experience::Reject { .. })
+    }
+}
+
+/// Equality over everything a decision says (and serializes).
 impl PartialEq for RouteDecision {
     fn eq(&self, other: &Self) -> bool {
         let RouteDecision {
@@ -67,8 +127,9 @@ impl PartialEq for RouteDecision {
             tags,
             priority,
             sla_minutes,
+            write_to_crm,
             trace,
-            pool_pick: _,
+            pool_step,
         } = self;
         *policy_name == other.policy_name
             && *policy_version == other.policy_version
@@ -80,8 +141,27 @@ impl PartialEq for RouteDecision {
             && *tags == other.tags
             && *priority == other.priority
             && *sla_minutes == other.sla_minutes
+            && *write_to_crm == other.write_to_crm
             && *trace == other.trace
+            && *pool_step == other.pool_step
     }
+}
+
+/// Priority labels for downstream systems.
+///
+/// JSON and TOML: `"low"`, `"normal"`, `"high"`, `"urgent"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Priority {
+    /// Low.
+    Low,
+    /// Normal.
+    Normal,
+    /// High.
+    High,
+    /// Urgent.
+    Urgent,
 }
 
 /// How the owner was chosen.
@@ -148,6 +228,7 @@ impl Experience {
 /// The steps of one evaluation, in order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
+#[non_exhaustive]
 pub struct Trace {
     /// The events.
     pub events: Vec<TraceEvent>,
@@ -226,10 +307,13 @@ pub enum TraceEvent {
         /// Why the fallback was reached.
         reason: FallbackReason,
     },
-    /// The CRM facts were missing for a reason other than "not found".
+    /// A CRM lookup could not say (failed or timed out): the policy routed
+    /// without that record.
     CrmUnavailable {
+        /// Which lookup.
+        lookup: Lookup,
         /// What happened.
-        status: crate::CrmStatus,
+        status: LookupStatus,
     },
 }
 
@@ -248,29 +332,6 @@ pub enum Unavailable {
     InactiveOwner,
     /// Nobody in the pool could take it and the pool has no fallback.
     PoolExhausted,
-}
-
-/// Why a pool member was passed over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum SkipReason {
-    /// Inactive in the owners directory.
-    Inactive,
-    /// The availability source says away.
-    Unavailable,
-    /// At the capacity cap for the period.
-    AtCapacity {
-        /// Leads in the period.
-        count: u32,
-        /// The cap.
-        max: u32,
-    },
-    /// Eligible, but another member's counter was higher (or tied earlier).
-    NotNext {
-        /// Its counter after adding its weight.
-        current: i64,
-    },
 }
 
 /// Why the policy fallback decided.
@@ -292,6 +353,7 @@ pub enum FallbackReason {
 /// and marked with `…`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum Observed {
     /// Absent.
     None,
@@ -316,7 +378,7 @@ pub struct ShortText {
 
 impl ShortText {
     /// Copies `s`, cutting it at a character boundary to fit.
-    pub fn new(s: &str) -> Self {
+    pub(crate) fn new(s: &str) -> Self {
         let mut cut = s.len().min(22);
         while !s.is_char_boundary(cut) {
             cut -= 1;
@@ -344,6 +406,28 @@ impl ShortText {
     /// Whether the original was longer.
     pub fn is_truncated(&self) -> bool {
         self.truncated
+    }
+}
+
+impl PartialEq<str> for ShortText {
+    fn eq(&self, other: &str) -> bool {
+        !self.truncated && self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ShortText {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+impl Observed {
+    /// The observed text, if the value was text (without the `…` marker).
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Observed::Text(t) => Some(t.as_str()),
+            _ => None,
+        }
     }
 }
 

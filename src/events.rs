@@ -1,19 +1,38 @@
-//! Funnel events and the sink trait callers implement.
+//! Funnel events — `form_submitted` … `owner_assigned` … `crm_write_success`
+//! — and the [`EventSink`] trait callers implement to ship them (to logs,
+//! a queue, metrics).
+//!
+//! ```
+//! use leadroute::events::{Event, EventKind};
+//! use std::time::{Duration, SystemTime};
+//!
+//! let submitted = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+//! let e = Event::new(EventKind::FormSubmitted { email: None }, "lead-1", submitted + Duration::from_millis(40), Some(submitted));
+//! let json = serde_json::to_value(&e).unwrap();
+//! assert_eq!(json["event"], "form_submitted");
+//! assert_eq!(json["since_submit_ms"], 40);
+//! ```
 
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::crm::CrmError;
+use crate::crm::records::LookupStatus;
+use crate::crm::{CrmError, PendingWrite};
 use crate::decision::{AssignedBy, Experience};
-use crate::lead::FieldIssue;
-use crate::router::PendingWrite;
+use crate::lead::issue::FieldIssue;
 
 /// Receives events. Called synchronously on the routing path, so keep it
 /// cheap: push to a channel or buffer and ship elsewhere.
 pub trait EventSink: Send + Sync {
     /// Takes one event.
     fn emit(&self, event: Event);
+}
+
+impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
+    fn emit(&self, event: Event) {
+        (**self).emit(event);
+    }
 }
 
 /// Drops every event.
@@ -73,23 +92,6 @@ pub(crate) fn unix_ms(t: SystemTime) -> u64 {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Where a lookup ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum LookupStatus {
-    /// Found a record.
-    Found,
-    /// Looked, found nothing.
-    NotFound,
-    /// Nothing to look up with (no company domain).
-    Skipped,
-    /// The CRM failed.
-    Failed,
-    /// The time budget ran out.
-    TimedOut,
 }
 
 /// The event vocabulary, covering the whole funnel.

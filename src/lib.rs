@@ -1,16 +1,32 @@
 //! # leadroute
 //!
 //! Capture-to-owner routing for inbound B2B leads, as a library with no I/O
-//! of its own: **capture → validate → assign → confirm**.
+//! of its own: **capture → validate → assign → confirm**. This page follows
+//! one lead down that path; each stage has a module page that teaches it.
 //!
-//! 1. **Normalize** a raw form payload ([`LeadInput`]) into a clean [`Lead`]
-//!    with a [`Normalizer`]: email syntax and kind (business / free /
-//!    disposable), registrable company domain, company match key, ISO country
-//!    and region, postal code, size and revenue ranges, product interest,
-//!    UTM fields. Every problem is a field-level [`FieldIssue`].
+//! ```text
+//! form payload ─▶ LeadInput ─normalize─▶ Lead ──────────────┐          lead: capture, validate
+//!                  (field errors)                           │
+//! Crm::find_account / find_person (your I/O, budgeted) ─▶ Facts        crm, facts
+//!                                                           │
+//!                    Policy::evaluate(&Lead, &Facts) ─▶ RouteDecision  policy, decision: assign
+//!                                                           │   { owner, experience, trace, pool_step }
+//!                    PoolStore: record the pool step (compare-and-swap)  pool: distribute
+//!                                                           │
+//!                    Crm::upsert_lead ─▶ receipt │ PendingWrite         crm: confirm
+//!                    EventSink: form_submitted … owner_assigned … crm_write_*   events
+//! ```
+//!
+//! ## 1. Capture and validate: [`lead`]
+//!
+//! A [`Normalizer`] turns a raw form payload ([`LeadInput`]) into a clean
+//! [`Lead`]: email kind, registrable company domain, company key, ISO country
+//! and region, postal code, size and revenue ranges, product interest, UTM.
+//! Every problem is a field-level issue; nothing panics, nothing is dropped.
 //!
 //! ```
-//! use leadroute::{EmailKind, Normalizer};
+//! use leadroute::Normalizer;
+//! use leadroute::lead::EmailKind;
 //!
 //! let normalizer = Normalizer::default(); // build once, share everywhere
 //! let out = normalizer.normalize_json(r#"{
@@ -28,34 +44,59 @@
 //! assert_eq!(lead.postal_code.as_deref(), Some("SW1A 1AA"));
 //! assert_eq!(lead.product_interest, ["analytics", "plg"]);
 //! assert!(out.warnings.is_empty());
-//! # Ok::<(), leadroute::NormalizeError>(())
+//! # Ok::<(), leadroute::lead::NormalizeError>(())
 //! ```
 //!
-//! 2. **Route**: [`compile`] a [`policy::PolicySpec`] (JSON, TOML or the Rust
-//!    builder) into a [`Policy`], then [`Policy::evaluate`] a lead against a
-//!    [`Context`] (CRM facts, time, availability, pool state) into a
-//!    [`RouteDecision`]: owner, experience, tags, priority, SLA and a compact
-//!    [`Trace`] that [`Policy::explain`] renders.
-//! 3. **Distribute** within [`pool`]s by smooth weighted round robin, with
-//!    shared state behind the compare-and-swap [`PoolStore`] trait
-//!    ([`Policy::assign`]).
-//! 4. **Orchestrate** with a [`Router`] over the adapter traits [`Crm`],
-//!    [`EventSink`], [`PoolStore`] and [`Clock`]: lookups within a time
-//!    budget, the decision, the CRM write and funnel [`Event`]s, degrading
-//!    safely when the CRM fails. The [`testing`] module has in-memory
-//!    adapters with fault injection and [`testing::PolicyTester`].
+//! ## 2. Assign: [`policy`] and [`decision`]
 //!
-//! ## The path a lead takes
+//! RevOps writes a [`PolicySpec`] (JSON, TOML or Rust setters); [`compile`]
+//! checks it once — every problem a [`Diagnostic`](policy::Diagnostic) with
+//! its path and help — into a [`Policy`], which evaluates a lead against the
+//! [`Facts`] (CRM records, time, availability, pool state) into a
+//! [`RouteDecision`]: owner, post-submit experience, tags, priority, SLA and a
+//! trace that [`Policy::explain`] renders.
 //!
-//! ```text
-//! form JSON ─▶ LeadInput ─normalize─▶ Lead ─┬─▶ Crm::find_account / find_person (caller's I/O, budgeted)
-//!                 (field errors)            │        │
-//!                                           ▼        ▼
-//!                           Policy::evaluate(&Lead, &Context) ─▶ RouteDecision { owner, experience, trace }
-//!                                           │
-//!                                           ▼
-//!                 Crm::upsert_lead ─▶ Routed { receipt | PendingWrite, timings } + Events
 //! ```
+//! use leadroute::{Facts, LeadInput, Normalizer, PolicySpec, compile};
+//!
+//! let spec = PolicySpec::from_toml_str(r#"
+//!     name = "inbound"
+//!     version = "1"
+//!     owners = [{ id = "ana", name = "Ana" }, { id = "queue", name = "Queue" }]
+//!     [[rules]]
+//!     id = "uk"
+//!     when = { country = ["GB"] }
+//!     then = { assign = { owner = "ana" }, experience = { book_meeting = {} } }
+//!     [fallback]
+//!     assign = { owner = "queue" }
+//! "#)?;
+//! let policy = compile(&spec)?;
+//! let mut input = LeadInput::from_email("jane@acme.co.uk");
+//! input.country = Some("United Kingdom".into());
+//! let lead = Normalizer::default().normalize(&input)?.lead;
+//! let decision = policy.evaluate(&lead, &Facts::at_unix(1_700_000_000));
+//! assert_eq!(decision.owner_id(), Some("ana"));
+//! assert_eq!(decision.meeting_with(), Some("ana"));
+//! assert!(policy.explain(&decision).to_string().contains("rule `uk`: matched"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## 3. Distribute: [`pool`]
+//!
+//! Pools share leads by smooth weighted round robin with capacity, inactive
+//! and away members skipped. Evaluation only *proposes* the rotation step
+//! ([`RouteDecision::pool_step`]); a [`PoolStore`] records it by
+//! compare-and-swap, or your own transaction applies it.
+//!
+//! ## 4. Confirm: [`crm`], [`events`] and the [`router`]
+//!
+//! A [`LeadRouter`] runs the whole path over the adapter traits you implement
+//! — [`Crm`], [`EventSink`], [`PoolStore`], [`Clock`], [`Availability`] —
+//! with time budgets on every CRM call, and degrades instead of failing: a
+//! CRM outage still yields a decision, a failed write comes back as a
+//! [`PendingWrite`](crm::PendingWrite) to retry, a rejected lead is not
+//! written. The `testing` module (feature `testing`) has in-memory adapters
+//! with fault injection and a policy tester.
 //!
 //! ## Design
 //!
@@ -64,18 +105,17 @@
 //!   passed in, and adapters are traits the caller implements (async,
 //!   runtime-agnostic). Reference data lives in values the caller owns
 //!   (a [`Normalizer`], a [`Policy`]), never in global mutable state.
-//! - **Compile once, evaluate many.** A policy is validated once (every
-//!   problem reported, with rule id and path) and indexed, so evaluation
-//!   cost stays nearly flat as policies grow to thousands of rules; a
-//!   compiled [`Policy`] is `Send + Sync` and cheap to clone.
+//! - **Compile once, evaluate many.** A policy is validated once and indexed,
+//!   so evaluation cost stays nearly flat as policies grow to thousands of
+//!   rules; a compiled [`Policy`] is `Send + Sync` and cheap to clone.
 //! - **The trace is the product.** Every decision records each rule and
 //!   condition considered, with observed values, compactly; turning it off
 //!   never changes the decision.
 //! - **Every branch ends somewhere.** A policy without a fallback does not
 //!   compile; pools fall back visibly; a failed CRM write returns everything
 //!   needed to retry it.
-//! - **Data in, data out.** Leads, policies, decisions, traces and events
-//!   serialize with serde under stable snake_case names.
+//! - **Data in, data out.** Leads, policies, decisions, traces, pool steps and
+//!   events serialize with serde under stable snake_case names.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(
@@ -97,36 +137,29 @@
     )
 )]
 
-mod clock;
-mod context;
-mod crm;
-mod decision;
-mod events;
-mod lead;
+pub mod clock;
+pub mod crm;
+pub mod decision;
+pub mod events;
+mod facts;
+pub mod lead;
 mod name;
 pub mod policy;
 pub mod pool;
-mod router;
+pub mod router;
+#[cfg(feature = "testing")]
 pub mod testing;
 
-pub use clock::{Clock, SystemClock};
-pub use context::{
-    Account, AllAvailable, Availability, AwayList, Contact, Context, CrmStatus, PersonKind,
-};
-pub use crm::{Crm, CrmError, LeadWrite, WriteReceipt};
-pub use decision::{
-    AssignedBy, Experience, FallbackReason, Observed, RouteDecision, ShortText, SkipReason, Trace,
-    TraceEvent, Unavailable,
-};
-pub use events::{Event, EventKind, EventSink, LookupStatus, NoEvents};
-pub use lead::{
-    CountryCode, CountryCodeError, EmailKind, Field, FieldIssue, IssueCode, Lead, LeadInput,
-    Limits, NormalizeError, Normalized, Normalizer, QUOTE_LIMIT, Range, RangeError, Utm,
-};
-pub use name::Name;
+pub use clock::Clock;
+pub use crm::Crm;
+pub use decision::RouteDecision;
+pub use events::EventSink;
+pub use facts::Facts;
+pub use lead::{Lead, LeadInput, Normalizer};
+pub use policy::spec::PolicySpec;
 pub use policy::{CompileError, Policy, compile};
-pub use pool::{InMemoryPoolStore, PoolState, PoolStates, PoolStore};
-pub use router::{Lookups, PendingWrite, Routed, Router, Timings};
+pub use pool::{Availability, PoolStore};
+pub use router::LeadRouter;
 
 /// The README's code examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -18,7 +18,7 @@ const INLINE: usize = 22;
 /// Dereferences to `&str`, compares with strings, serializes as a string.
 ///
 /// ```
-/// use leadroute::Name;
+/// use leadroute::decision::Name;
 /// let n = Name::from("us-enterprise");
 /// assert_eq!(n, "us-enterprise");
 /// assert_eq!(n.len(), 13);

@@ -1,4 +1,4 @@
-//! [`Router`]: the capture-to-owner pipeline — normalize, look up, decide,
+//! **Orchestrate**: [`LeadRouter`], the capture-to-owner pipeline — normalize, look up, decide,
 //! write, emit — with safe degradation at every I/O step.
 
 use std::future::Future;
@@ -8,21 +8,98 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, SystemClock, within};
-use crate::context::{Account, Contact, Context, CrmStatus};
-use crate::crm::{Crm, CrmError, LeadWrite, WriteReceipt};
-use crate::decision::{Experience, RouteDecision};
-use crate::events::{Event, EventKind, EventSink, LookupStatus, unix_ms};
-use crate::lead::{FieldIssue, Lead, LeadInput, NormalizeError, Normalizer};
+use crate::crm::records::{Account, Contact, LookupStatus};
+use crate::crm::{Crm, CrmError, LeadWrite, PendingWrite, WriteReceipt};
+use crate::decision::RouteDecision;
+use crate::events::{Event, EventKind, EventSink, unix_ms};
+use crate::facts::Facts;
+use crate::lead::input::LeadInput;
+use crate::lead::issue::FieldIssue;
+use crate::lead::model::Lead;
+use crate::lead::normalizer::{NormalizeError, Normalizer};
 use crate::policy::Policy;
-use crate::pool::{InMemoryPoolStore, PoolStore};
-use crate::{AllAvailable, Availability};
+use crate::pool::availability::{AllAvailable, Availability};
+use crate::pool::store::{InMemoryPoolStore, PoolStore};
+
+/// How many compare-and-swaps [`decide_and_record`] tries before it reports
+/// contention.
+const RECORD_ATTEMPTS: u32 = 16;
+
+/// Why [`decide_and_record`] could not record a pool step.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError<E: std::error::Error + 'static> {
+    /// The pool store failed.
+    #[error("pool store error: {0}")]
+    Store(#[source] E),
+    /// Other replicas kept updating the pool between our read and write.
+    #[error("pool `{pool}` changed under us {attempts} times in a row; giving up")]
+    Contention {
+        /// The pool.
+        pool: String,
+        /// How many compare-and-swaps failed.
+        attempts: u32,
+    },
+}
+
+/// Evaluates and records the decision's pool step in `store`, atomically:
+/// load the pool's state, evaluate, compare-and-swap; on a concurrent update,
+/// reload and evaluate again. A replay of a lead id the pool already
+/// assigned writes nothing.
+///
+/// This is the loop [`LeadRouter`] runs; call it directly when you route
+/// without a router, or drive [`PoolStep::apply`](crate::pool::PoolStep::apply)
+/// inside your own transaction instead.
+pub async fn decide_and_record<S: PoolStore>(
+    policy: &Policy,
+    lead: &Lead,
+    facts: &Facts<'_>,
+    store: &S,
+) -> Result<RouteDecision, RecordError<S::Error>> {
+    let mut states = facts.pools.clone();
+    let mut failures = 0;
+    loop {
+        let decision = policy.evaluate(lead, &facts.pools(&states));
+        let Some(step) = decision.pool_step() else {
+            return Ok(decision);
+        };
+        let pool = step.pool().to_owned();
+        let Some(state) = states.get(&pool) else {
+            // Decide again on the stored state rather than a fresh one.
+            let loaded = store.load(&pool).await.map_err(RecordError::Store)?;
+            states.insert(pool, loaded);
+            continue;
+        };
+        if step.is_replay() {
+            return Ok(decision);
+        }
+        if let Ok(next) = step.next_state(state) {
+            if store
+                .compare_and_swap(&pool, step.expected_version(), next)
+                .await
+                .map_err(RecordError::Store)?
+            {
+                return Ok(decision);
+            }
+        }
+        failures += 1;
+        if failures >= RECORD_ATTEMPTS {
+            return Err(RecordError::Contention {
+                pool,
+                attempts: failures,
+            });
+        }
+        let loaded = store.load(&pool).await.map_err(RecordError::Store)?;
+        states.insert(pool, loaded);
+    }
+}
 
 /// Orchestrates one submission at a time (many concurrently): normalize →
 /// CRM lookups → policy → CRM write → events.
 ///
 /// Generic over its adapters so everything stays statically dispatched:
 /// `C` the [`Crm`], `S` the [`EventSink`], `P` the [`PoolStore`] and `K` the
-/// [`Clock`]. `Router` is `Send + Sync` when they are; share one behind an
+/// [`Clock`]. `LeadRouter` is `Send + Sync` when they are; share one behind an
 /// `Arc`.
 ///
 /// # Degradation
@@ -34,20 +111,22 @@ use crate::{AllAvailable, Availability};
 ///   known state, not recorded); [`Routed::pool_store_error`] says so.
 /// - A write that fails never loses the lead: [`Routed::write`] and the
 ///   `crm_write_failed` event carry a [`PendingWrite`] (normalized lead,
-///   decision, error class) for [`Router::retry_write`]. A conflict that names
+///   decision, error class) for [`LeadRouter::retry_write`]. A conflict that names
 ///   the existing record is retried once as an update of that record.
 /// - Invalid input makes no CRM call and returns the field errors.
 ///
 /// ```
-/// use leadroute::testing::{InMemoryCrm, ManualClock, RecordingSink};
-/// use leadroute::policy::{ActionSpec, OwnerSpec, PolicySpec};
-/// use leadroute::{compile, LeadInput, Router};
+/// use leadroute::testing::InMemoryCrm;
+/// use leadroute::testing::ManualClock;
+/// use leadroute::testing::RecordingSink;
+/// use leadroute::PolicySpec;
+/// use leadroute::policy::spec::{ActionSpec, OwnerSpec};
+/// use leadroute::{LeadInput, LeadRouter, compile};
 ///
-/// let spec = PolicySpec::builder("p", "1")
+/// let spec = PolicySpec::new("p", "1")
 ///     .owner(OwnerSpec::new("queue", "Queue"))
-///     .fallback(ActionSpec::owner("queue"))
-///     .build();
-/// let router = Router::new(compile(&spec).unwrap(), InMemoryCrm::new(), RecordingSink::new())
+///     .fallback(ActionSpec::owner("queue"));
+/// let router = LeadRouter::new(compile(&spec).unwrap(), InMemoryCrm::new(), RecordingSink::new())
 ///     .with_clock(ManualClock::at_unix(1_700_000_000));
 /// let routed = pollster::block_on(router.route(LeadInput::from_email("jane@acme.com"))).unwrap();
 /// assert_eq!(routed.decision.owner_id(), Some("queue"));
@@ -55,7 +134,7 @@ use crate::{AllAvailable, Availability};
 /// assert_eq!(router.events().names(), ["form_submitted", "account_not_matched", "owner_assigned", "routing_fallback", "crm_write_success"]);
 /// ```
 #[derive(Debug)]
-pub struct Router<C, S, P = InMemoryPoolStore, K = SystemClock> {
+pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock> {
     policy: Policy,
     normalizer: Normalizer,
     crm: C,
@@ -65,30 +144,6 @@ pub struct Router<C, S, P = InMemoryPoolStore, K = SystemClock> {
     availability: Box<dyn Availability>,
     lookup_budget: Option<Duration>,
     write_budget: Option<Duration>,
-}
-
-impl std::fmt::Debug for dyn Availability {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("dyn Availability")
-    }
-}
-
-/// A write that did not reach the CRM, with everything needed to retry it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct PendingWrite {
-    /// The submission's lead id.
-    pub lead_id: String,
-    /// The normalized lead.
-    pub lead: Lead,
-    /// The decision to write.
-    pub decision: RouteDecision,
-    /// The record to update, if known (an existing contact or a conflict's id).
-    pub existing: Option<String>,
-    /// The matched account, to associate with.
-    pub account: Option<Account>,
-    /// Why the write failed.
-    pub error: CrmError,
 }
 
 /// How the CRM lookups went.
@@ -145,11 +200,11 @@ pub struct Routed {
     pub timings: Timings,
 }
 
-impl<C: Crm, S: EventSink> Router<C, S> {
+impl<C: Crm, S: EventSink> LeadRouter<C, S> {
     /// A router with the default normalizer, an in-memory pool store, the
     /// system clock, everyone available and no time budgets.
     pub fn new(policy: Policy, crm: C, sink: S) -> Self {
-        Router {
+        LeadRouter {
             policy,
             normalizer: Normalizer::default(),
             crm,
@@ -163,10 +218,10 @@ impl<C: Crm, S: EventSink> Router<C, S> {
     }
 }
 
-impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> Router<C, S, P, K> {
+impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     /// Replaces the clock.
-    pub fn with_clock<K2: Clock>(self, clock: K2) -> Router<C, S, P, K2> {
-        Router {
+    pub fn with_clock<K2: Clock>(self, clock: K2) -> LeadRouter<C, S, P, K2> {
+        LeadRouter {
             policy: self.policy,
             normalizer: self.normalizer,
             crm: self.crm,
@@ -180,8 +235,8 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> Router<C, S, P, K> {
     }
 
     /// Replaces the pool store (e.g. one over Redis or Postgres).
-    pub fn with_pool_store<P2: PoolStore>(self, pools: P2) -> Router<C, S, P2, K> {
-        Router {
+    pub fn with_pool_store<P2: PoolStore>(self, pools: P2) -> LeadRouter<C, S, P2, K> {
+        LeadRouter {
             policy: self.policy,
             normalizer: self.normalizer,
             crm: self.crm,
@@ -257,7 +312,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> Router<C, S, P, K> {
     }
 
     /// Routes a JSON payload (a form post body). A body that is not a JSON
-    /// object is a [`Field::Payload`](crate::Field::Payload) error.
+    /// object is a [`Field::Payload`](crate::lead::Field::Payload) error.
     pub async fn route_json(&self, body: &str) -> Result<Routed, NormalizeError> {
         match serde_json::from_str::<LeadInput>(body) {
             Ok(input) => self.route(input).await,
@@ -339,32 +394,21 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> Router<C, S, P, K> {
         }
         let t_looked_up = self.clock.now();
 
-        let crm_status = if lookups.account == LookupStatus::TimedOut
-            || lookups.person == LookupStatus::TimedOut
-        {
-            CrmStatus::TimedOut
-        } else if lookups.account == LookupStatus::Failed || lookups.person == LookupStatus::Failed
-        {
-            CrmStatus::Failed
-        } else if lookups.account == LookupStatus::Skipped {
-            CrmStatus::Skipped
-        } else {
-            CrmStatus::Ok
-        };
-        let mut ctx = Context::new(submitted)
-            .with_crm_status(crm_status)
-            .with_availability(&*self.availability);
+        let mut facts = Facts::new(submitted)
+            .account_lookup(lookups.account)
+            .person_lookup(lookups.person)
+            .availability(&*self.availability);
         if let Some(a) = &lookups.matched_account {
-            ctx = ctx.with_account(a);
+            facts = facts.account(a);
         }
         if let Some(c) = &lookups.existing_person {
-            ctx = ctx.with_contact(c);
+            facts = facts.contact(c);
         }
-        let (decision, pool_store_error) = match self.policy.assign(&lead, &ctx, &self.pools).await
-        {
-            Ok(d) => (d, None),
-            Err(e) => (self.policy.evaluate(&lead, &ctx), Some(e.to_string())),
-        };
+        let (decision, pool_store_error) =
+            match decide_and_record(&self.policy, &lead, &facts, &self.pools).await {
+                Ok(d) => (d, None),
+                Err(e) => (self.policy.evaluate(&lead, &facts), Some(e.to_string())),
+            };
         self.emit(
             EventKind::OwnerAssigned {
                 owner: decision.owner.as_deref().map(str::to_owned),
@@ -586,14 +630,4 @@ fn derived_id(email: Option<&str>, at_ms: u64) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("lr-{at_ms}-{h:016x}")
-}
-
-impl Routed {
-    /// Whether the buyer should be offered a meeting now, and with whom.
-    pub fn meeting_with(&self) -> Option<&str> {
-        match &self.decision.experience {
-            Experience::BookMeeting { with } => Some(with),
-            _ => None,
-        }
-    }
 }

@@ -1,11 +1,11 @@
 //! A kit for testing routing policies and services built on the
-//! [`Router`](crate::Router): an in-memory CRM with fault injection, a
+//! [`LeadRouter`](crate::LeadRouter): an in-memory CRM with fault injection, a
 //! recording event sink, a manual clock, and [`PolicyTester`] for unit tests
 //! of a policy in a few lines.
 //!
 //! ```
 //! use leadroute::testing::PolicyTester;
-//! use leadroute::Account;
+//! use leadroute::crm::Account;
 //!
 //! let t = PolicyTester::from_toml(r#"
 //!     name = "inbound"
@@ -34,14 +34,19 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use crate::clock::Clock;
-use crate::context::{Account, Contact, Context};
+use crate::clock::{Clock, SystemClock};
+use crate::crm::records::{Account, Contact};
 use crate::crm::{Crm, CrmError, LeadWrite, WriteReceipt};
-use crate::decision::RouteDecision;
+use crate::decision::{Experience, RouteDecision};
 use crate::events::{Event, EventSink};
-use crate::lead::{Lead, Normalizer};
-use crate::policy::{Explanation, Policy, PolicySpec, compile};
-use crate::{AwayList, Experience};
+use crate::facts::Facts;
+use crate::lead::model::Lead;
+use crate::lead::normalizer::Normalizer;
+use crate::policy::compile::compile;
+use crate::policy::compiled::Policy;
+use crate::policy::explain::Explanation;
+use crate::policy::spec::PolicySpec;
+use crate::pool::availability::AwayList;
 
 /// A CRM method, for fault injection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,7 +189,7 @@ impl InMemoryCrm {
             Some(Fault::Fail(e)) => Err(e),
             Some(Fault::Hang) => std::future::pending().await,
             Some(Fault::Delay(d)) => {
-                crate::SystemClock.sleep(d).await;
+                SystemClock.sleep(d).await;
                 work(self)
             }
             None => work(self),
@@ -435,12 +440,12 @@ impl PolicyTester {
             Ok(n) => n.lead,
             Err(e) => panic!("lead {lead_json}: {e}"),
         };
-        let mut ctx = Context::new(self.now).with_availability(&self.away);
+        let mut ctx = Facts::new(self.now).availability(&self.away);
         if let Some(a) = &self.account {
-            ctx = ctx.with_account(a);
+            ctx = ctx.account(a);
         }
         if let Some(c) = &self.contact {
-            ctx = ctx.with_contact(c);
+            ctx = ctx.contact(c);
         }
         let decision = self.policy.evaluate(&lead, &ctx);
         let explanation = self.policy.explain(&decision);

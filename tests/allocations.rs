@@ -20,8 +20,9 @@ use std::hint::black_box;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use leadroute::policy::{EvalOptions, PolicySpec};
-use leadroute::{Context, Normalizer, compile};
+use leadroute::PolicySpec;
+use leadroute::policy::EvalOptions;
+use leadroute::{Facts, Normalizer, compile};
 
 #[path = "../benches/support/seed_baseline.rs"]
 mod seed_baseline;
@@ -139,8 +140,8 @@ fn evaluate_allocates_at_most_the_trace_buffer() {
     let mut report = Vec::new();
     for l in &leads {
         let ctx = match &l.account {
-            Some(a) => Context::at_unix(NOW_UNIX).with_account(a),
-            None => Context::at_unix(NOW_UNIX),
+            Some(a) => Facts::at_unix(NOW_UNIX).account(a),
+            None => Facts::at_unix(NOW_UNIX),
         };
         // Warm up: any one-time lazy initialization is not per evaluation.
         drop(policy.evaluate(&l.lead, &ctx));

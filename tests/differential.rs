@@ -11,7 +11,7 @@
 use std::sync::LazyLock;
 
 use leadroute::policy::EvalOptions;
-use leadroute::{Context, Normalizer, compile};
+use leadroute::{Facts, Normalizer, compile};
 use proptest::prelude::*;
 
 #[path = "../benches/support/policy_gen.rs"]
@@ -58,8 +58,8 @@ proptest! {
                 .map_err(|e| TestCaseError::fail(format!("generated lead {input:?}: {e}")))?
                 .lead;
             let ctx = match &account {
-                Some(a) => Context::at_unix(0).with_account(a),
-                None => Context::at_unix(0),
+                Some(a) => Facts::at_unix(0).account(a),
+                None => Facts::at_unix(0),
             };
             let expected = reference(&generated.spec, &lead, account.as_ref());
             let d = policy.evaluate(&lead, &ctx);
@@ -137,7 +137,7 @@ fn benchmark_policies_agree_with_the_reference() {
         let policy = compile(&generated.spec).expect("compiles");
         let cases = generated.bench_cases(&NORMALIZER);
         for case in [&cases.early, &cases.late, &cases.fallback] {
-            let d = policy.evaluate(&case.lead, &Context::at_unix(0));
+            let d = policy.evaluate(&case.lead, &Facts::at_unix(0));
             assert_eq!(
                 d.rule.as_deref(),
                 case.expected.rule_id.as_deref(),

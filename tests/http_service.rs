@@ -6,8 +6,9 @@ mod http_service;
 
 use std::sync::Arc;
 
-use leadroute::testing::{InMemoryCrm, Method};
-use leadroute::{Account, CrmError};
+use leadroute::crm::{Account, CrmError};
+use leadroute::testing::InMemoryCrm;
+use leadroute::testing::Method;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -12,7 +12,9 @@ use hubspot::crm_http::mock::{Expect, MockServer, Recorded, Reply};
 use hubspot::crm_http::{self, ExampleRouter};
 use hubspot::hubspot_support::{DomainMatch, company_matches, existing_id, rate_limit_wait};
 use hubspot::{ApiPaths, HubSpot, HubSpotConfig, demo};
-use leadroute::{Crm, CrmError, PersonKind, Routed};
+use leadroute::Crm;
+use leadroute::crm::{CrmError, PersonKind};
+use leadroute::router::Routed;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";

@@ -1,7 +1,8 @@
 //! The rule index prunes rules that cannot match, and only those.
 
-use leadroute::policy::PolicySpec;
-use leadroute::{Context, Normalizer, TraceEvent, compile};
+use leadroute::PolicySpec;
+use leadroute::decision::TraceEvent;
+use leadroute::{Facts, Normalizer, compile};
 use serde_json::json;
 
 fn policy(rules: serde_json::Value) -> leadroute::Policy {
@@ -29,7 +30,7 @@ fn several_product_conditions_in_an_all_are_each_necessary_not_intersected() {
     );
     let d = p.evaluate(
         &lead(json!({"email": "a@acme.com", "product_interest": "CRM, Billing"})),
-        &Context::at_unix(0),
+        &Facts::at_unix(0),
     );
     assert_eq!(d.rule.as_deref(), Some("both"));
 }
@@ -42,7 +43,7 @@ fn nested_postal_prefixes_in_an_all_still_match() {
     ]}, "then": {"assign": {"owner": "ana"}}}]));
     let d = p.evaluate(
         &lead(json!({"email": "a@acme.com", "country": "US", "zip": "94105"})),
-        &Context::at_unix(0),
+        &Facts::at_unix(0),
     );
     assert_eq!(d.rule.as_deref(), Some("bay"));
 }
@@ -61,7 +62,7 @@ fn a_large_territory_plan_evaluates_only_the_candidates() {
     let p = policy(json!(rules));
     let d = p.evaluate(
         &lead(json!({"email": "a@acme.com", "country": "DE", "product_interest": "p33"})),
-        &Context::at_unix(0),
+        &Facts::at_unix(0),
     );
     assert_eq!(d.rule.as_deref(), Some("r33"));
     let evaluated = d
@@ -100,7 +101,7 @@ fn a_lead_with_more_products_than_the_index_unions_still_matches() {
     let tokens: Vec<String> = (0..14).rev().map(|i| format!("t{i}")).collect();
     let d = p.evaluate(
         &lead(json!({"email": "a@acme.com", "product_interest": tokens.join(",")})),
-        &Context::at_unix(0),
+        &Facts::at_unix(0),
     );
     assert_eq!(d.rule.as_deref(), Some("t0"));
 }
@@ -108,7 +109,7 @@ fn a_lead_with_more_products_than_the_index_unions_still_matches() {
 #[test]
 fn policies_with_no_rules_or_exactly_64_rules_have_no_phantom_candidates() {
     let empty = policy(json!([]));
-    let d = empty.evaluate(&lead(json!({"email": "a@acme.com"})), &Context::at_unix(0));
+    let d = empty.evaluate(&lead(json!({"email": "a@acme.com"})), &Facts::at_unix(0));
     assert!(d.fallback);
     assert_eq!(
         d.trace
@@ -124,10 +125,10 @@ fn policies_with_no_rules_or_exactly_64_rules_have_no_phantom_candidates() {
     let p = policy(json!(rules));
     let d = p.evaluate(
         &lead(json!({"email": "a@acme.com", "source": "s63"})),
-        &Context::at_unix(0),
+        &Facts::at_unix(0),
     );
     assert_eq!(d.rule.as_deref(), Some("r63"));
-    let d = p.evaluate(&lead(json!({"email": "a@acme.com"})), &Context::at_unix(0));
+    let d = p.evaluate(&lead(json!({"email": "a@acme.com"})), &Facts::at_unix(0));
     let rules_seen = d
         .trace
         .events

@@ -5,7 +5,8 @@
 //! `field:code` warnings; absent means none), or `err` (the exact list of
 //! `field:code` errors).
 
-use leadroute::{FieldIssue, Normalizer};
+use leadroute::Normalizer;
+use leadroute::lead::FieldIssue;
 use serde_json::Value;
 
 fn codes(issues: &[FieldIssue]) -> Vec<String> {

@@ -159,7 +159,7 @@ proptest! {
                 prop_assert!(!err.errors.is_empty());
                 for e in &err.errors {
                     prop_assert!(!e.message.is_empty());
-                    prop_assert!(e.value.as_ref().is_none_or(|v| v.chars().count() <= leadroute::QUOTE_LIMIT + 1));
+                    prop_assert!(e.value.as_ref().is_none_or(|v| v.chars().count() <= 64 + 1));
                 }
             }
         }
@@ -179,7 +179,7 @@ proptest! {
             prop_assert_eq!(&again.lead, &first.lead, "json: {}", json);
             // Idempotent all the way: the second pass finds nothing to repair.
             prop_assert!(
-                again.warnings.iter().all(|w| w.code != leadroute::IssueCode::Repaired || w.field == leadroute::Field::Phone),
+                again.warnings.iter().all(|w| w.code != leadroute::lead::IssueCode::Repaired || w.field == leadroute::lead::Field::Phone),
                 "{:?}", again.warnings
             );
         }

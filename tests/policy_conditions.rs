@@ -3,12 +3,15 @@
 
 use std::sync::{Arc, LazyLock};
 
-use leadroute::policy::{EvalOptions, PolicySpec, Step};
-use leadroute::{
-    Account, AssignedBy, AwayList, Contact, Context, CrmStatus, Experience, FallbackReason, Lead,
-    Name, Normalizer, Observed, Policy, Range, RouteDecision, ShortText, SkipReason, Trace,
-    TraceEvent, Unavailable, compile,
+use leadroute::PolicySpec;
+use leadroute::crm::{Account, Contact, Lookup, LookupStatus};
+use leadroute::decision::{
+    AssignedBy, Experience, FallbackReason, Name, Observed, Trace, TraceEvent, Unavailable,
 };
+use leadroute::lead::Range;
+use leadroute::policy::{EvalOptions, Step};
+use leadroute::pool::{AwayList, SkipReason};
+use leadroute::{Facts, Lead, Normalizer, Policy, RouteDecision, compile};
 use serde_json::{Value, json};
 
 static NORMALIZER: LazyLock<Normalizer> = LazyLock::new(Normalizer::default);
@@ -58,12 +61,12 @@ fn one_rule(when: Value) -> Policy {
     policy(json!({"rules": [rule("r", when, json!({"assign": {"owner": "ana"}}))]}))
 }
 
-fn ctx() -> Context<'static> {
-    Context::at_unix(1_700_000_000)
+fn ctx() -> Facts<'static> {
+    Facts::at_unix(1_700_000_000)
 }
 
 fn text(s: &str) -> Observed {
-    Observed::Text(ShortText::new(s))
+    serde_json::from_value(json!(s)).unwrap()
 }
 
 fn range(min: u64, max: Option<u64>) -> Observed {
@@ -91,7 +94,7 @@ fn conds(policy: &Policy, d: &RouteDecision) -> Vec<(String, Observed, bool)> {
 /// Evaluates the one-rule policy for `cond` and returns whether the rule
 /// matched and what its top condition node observed. Also checks that the
 /// decision agrees with the trace.
-fn check_in(cond: Value, payload: Value, ctx: &Context<'_>) -> (bool, Observed) {
+fn check_in(cond: Value, payload: Value, ctx: &Facts<'_>) -> (bool, Observed) {
     let p = one_rule(cond.clone());
     let d = p.evaluate(&lead(payload.clone()), ctx);
     if d.trace
@@ -705,18 +708,15 @@ fn account_exists() {
     let acct = Account::new("001", "Acme");
     let yes = json!({"account": {"exists": true}});
     let no = json!({"account": {"exists": false}});
-    let with = ctx().with_account(&acct);
+    let with = ctx().account(&acct);
     assert_eq!(
         check_in(yes.clone(), json!({}), &with),
         (true, Observed::Bool(true))
     );
-    assert_eq!(
-        check_in(yes, json!({}), &ctx()),
-        (false, Observed::Bool(false))
-    );
+    assert_eq!(check_in(yes, json!({}), &ctx()), (false, Observed::None));
     assert_eq!(
         check_in(no.clone(), json!({}), &ctx()),
-        (true, Observed::Bool(false))
+        (true, Observed::None)
     );
     assert!(!check_in(no, json!({}), &with).0);
 }
@@ -728,11 +728,11 @@ fn account_has_owner() {
     let cond = json!({"account": {"has_owner": true}});
     // Any owner id counts, even one not in the directory.
     assert_eq!(
-        check_in(cond.clone(), json!({}), &ctx().with_account(&owned)),
+        check_in(cond.clone(), json!({}), &ctx().account(&owned)),
         (true, Observed::Bool(true))
     );
     assert_eq!(
-        check_in(cond.clone(), json!({}), &ctx().with_account(&unowned)),
+        check_in(cond.clone(), json!({}), &ctx().account(&unowned)),
         (false, Observed::Bool(false))
     );
     assert!(!check_in(cond, json!({}), &ctx()).0);
@@ -740,7 +740,7 @@ fn account_has_owner() {
         check_in(
             json!({"account": {"has_owner": false}}),
             json!({}),
-            &ctx().with_account(&unowned)
+            &ctx().account(&unowned)
         )
         .0
     );
@@ -753,15 +753,15 @@ fn account_owner_active() {
     let inactive = Account::new("2", "B").owner("cara");
     let unknown = Account::new("3", "C").owner("ghost");
     assert_eq!(
-        check_in(cond.clone(), json!({}), &ctx().with_account(&active)),
+        check_in(cond.clone(), json!({}), &ctx().account(&active)),
         (true, Observed::Bool(true))
     );
     assert_eq!(
-        check_in(cond.clone(), json!({}), &ctx().with_account(&inactive)),
+        check_in(cond.clone(), json!({}), &ctx().account(&inactive)),
         (false, Observed::Bool(false))
     );
     assert_eq!(
-        check_in(cond.clone(), json!({}), &ctx().with_account(&unknown)),
+        check_in(cond.clone(), json!({}), &ctx().account(&unknown)),
         (false, Observed::Bool(false))
     );
     assert!(!check_in(cond, json!({}), &ctx()).0);
@@ -769,7 +769,7 @@ fn account_owner_active() {
         check_in(
             json!({"account": {"owner_active": false}}),
             json!({}),
-            &ctx().with_account(&inactive)
+            &ctx().account(&inactive)
         )
         .0
     );
@@ -781,11 +781,11 @@ fn account_is_customer() {
     let prospect = Account::new("2", "B");
     let cond = json!({"account": {"is_customer": true}});
     assert_eq!(
-        check_in(cond.clone(), json!({}), &ctx().with_account(&customer)),
+        check_in(cond.clone(), json!({}), &ctx().account(&customer)),
         (true, Observed::Bool(true))
     );
     assert_eq!(
-        check_in(cond, json!({}), &ctx().with_account(&prospect)),
+        check_in(cond, json!({}), &ctx().account(&prospect)),
         (false, Observed::Bool(false))
     );
 }
@@ -797,15 +797,15 @@ fn account_tier() {
     let smb = Account::new("2", "B").tier("smb");
     let none = Account::new("3", "C");
     assert_eq!(
-        check_in(cond.clone(), json!({}), &ctx().with_account(&ent)),
+        check_in(cond.clone(), json!({}), &ctx().account(&ent)),
         (true, text("ENTERPRISE"))
     );
     assert_eq!(
-        check_in(cond.clone(), json!({}), &ctx().with_account(&smb)),
+        check_in(cond.clone(), json!({}), &ctx().account(&smb)),
         (false, text("smb"))
     );
     assert_eq!(
-        check_in(cond, json!({}), &ctx().with_account(&none)),
+        check_in(cond, json!({}), &ctx().account(&none)),
         (false, Observed::None)
     );
 }
@@ -815,7 +815,7 @@ fn account_field() {
     let acct = Account::new("1", "A")
         .field("industry", "SaaS")
         .field("arr", 120000);
-    let with = ctx().with_account(&acct);
+    let with = ctx().account(&acct);
     assert_eq!(
         check_in(
             json!({"account": {"field": {"key": "industry", "one_of": ["saas", "fintech"]}}}),
@@ -862,7 +862,7 @@ fn account_field() {
 fn account_facts_combine_as_all() {
     let p = one_rule(json!({"account": {"has_owner": true, "is_customer": true}}));
     let acct = Account::new("1", "A").owner("ana");
-    let d = p.evaluate(&lead(json!({})), &ctx().with_account(&acct));
+    let d = p.evaluate(&lead(json!({})), &ctx().account(&acct));
     assert_eq!(d.rule, None);
     assert_eq!(
         conds(&p, &d),
@@ -895,31 +895,28 @@ fn contact_exists_has_owner_owner_active() {
     let active = json!({"contact": {"owner_active": true}});
 
     assert_eq!(
-        check_in(exists.clone(), json!({}), &ctx().with_contact(&unowned)),
+        check_in(exists.clone(), json!({}), &ctx().contact(&unowned)),
+        (true, Observed::Bool(true))
+    );
+    assert_eq!(check_in(exists, json!({}), &ctx()), (false, Observed::None));
+    assert_eq!(
+        check_in(has_owner.clone(), json!({}), &ctx().contact(&unknown)),
         (true, Observed::Bool(true))
     );
     assert_eq!(
-        check_in(exists, json!({}), &ctx()),
+        check_in(has_owner, json!({}), &ctx().contact(&unowned)),
         (false, Observed::Bool(false))
     );
     assert_eq!(
-        check_in(has_owner.clone(), json!({}), &ctx().with_contact(&unknown)),
+        check_in(active.clone(), json!({}), &ctx().contact(&owned)),
         (true, Observed::Bool(true))
     );
     assert_eq!(
-        check_in(has_owner, json!({}), &ctx().with_contact(&unowned)),
+        check_in(active.clone(), json!({}), &ctx().contact(&inactive)),
         (false, Observed::Bool(false))
     );
     assert_eq!(
-        check_in(active.clone(), json!({}), &ctx().with_contact(&owned)),
-        (true, Observed::Bool(true))
-    );
-    assert_eq!(
-        check_in(active.clone(), json!({}), &ctx().with_contact(&inactive)),
-        (false, Observed::Bool(false))
-    );
-    assert_eq!(
-        check_in(active, json!({}), &ctx().with_contact(&unknown)),
+        check_in(active, json!({}), &ctx().contact(&unknown)),
         (false, Observed::Bool(false))
     );
     assert!(check_in(json!({"contact": {"exists": false}}), json!({}), &ctx()).0);
@@ -933,7 +930,7 @@ fn assign_account_owner() {
         rule("owned", json!({"account": {"has_owner": true}}), json!({"assign": "account_owner"}))
     ]}));
     let acct = Account::new("1", "A").owner("bob");
-    let d = p.evaluate(&lead(json!({})), &ctx().with_account(&acct));
+    let d = p.evaluate(&lead(json!({})), &ctx().account(&acct));
     assert_eq!(d.owner_id(), Some("bob"));
     assert_eq!(d.assigned_by, AssignedBy::AccountOwner);
     assert_eq!(d.rule.as_deref(), Some("owned"));
@@ -961,7 +958,7 @@ fn assign_account_owner_unavailable_goes_to_next_rule() {
             Unavailable::UnknownOwner,
         ),
     ] {
-        let d = p.evaluate(&lead(json!({})), &ctx().with_account(&acct));
+        let d = p.evaluate(&lead(json!({})), &ctx().account(&acct));
         assert_eq!(d.rule.as_deref(), Some("any"), "{reason:?}");
         assert_eq!(d.owner_id(), Some("ana"));
         assert_eq!(d.assigned_by, AssignedBy::Owner);
@@ -996,14 +993,14 @@ fn assign_contact_owner() {
         rule("known", json!({"contact": {"exists": true}}), json!({"assign": "contact_owner", "experience": "customer_success"}))
     ]}));
     let c = Contact::new("c1").owner("ana");
-    let d = p.evaluate(&lead(json!({})), &ctx().with_contact(&c));
+    let d = p.evaluate(&lead(json!({})), &ctx().contact(&c));
     assert_eq!(d.owner_id(), Some("ana"));
     assert_eq!(d.assigned_by, AssignedBy::ContactOwner);
     assert_eq!(d.rule.as_deref(), Some("known"));
     assert_eq!(d.experience, Experience::CustomerSuccess);
 
     let orphan = Contact::new("c2");
-    let d = p.evaluate(&lead(json!({})), &ctx().with_contact(&orphan));
+    let d = p.evaluate(&lead(json!({})), &ctx().contact(&orphan));
     assert!(d.fallback);
     assert_eq!(d.owner_id(), Some("queue"));
     assert!(d.trace.events.contains(&TraceEvent::Unavailable {
@@ -1033,7 +1030,7 @@ fn assign_named_owner_with_tags_priority_and_sla() {
     assert_eq!(&*d.policy_version, "7");
     let tags: Vec<&str> = d.tags.iter().map(|t| &**t).collect();
     assert_eq!(tags, ["us", "inbound"]);
-    assert_eq!(d.priority, Some(leadroute::policy::Priority::Urgent));
+    assert_eq!(d.priority, Some(leadroute::decision::Priority::Urgent));
     assert_eq!(d.sla_minutes, Some(15));
     // The fallback's own (empty) pass-throughs when it decides.
     let d = p.evaluate(&lead(json!({"country": "CA"})), &ctx());
@@ -1090,7 +1087,7 @@ fn pool_with_everyone_away_uses_its_fallback() {
         json!({"assign": {"pool": "sales"}, "experience": "nurture"}),
     );
     let away = AwayList::new(["ana", "bob"]);
-    let d = p.evaluate(&lead(json!({})), &ctx().with_availability(&away));
+    let d = p.evaluate(&lead(json!({})), &ctx().availability(&away));
     assert_eq!(d.owner_id(), Some("queue"));
     assert_eq!(d.assigned_by, AssignedBy::Owner);
     assert_eq!(d.rule.as_deref(), Some("r"));
@@ -1117,7 +1114,7 @@ fn pool_with_everyone_away_uses_its_fallback() {
     );
     // Only one away: the other member gets it.
     let one_away = AwayList::new(["ana"]);
-    let d = p.evaluate(&lead(json!({})), &ctx().with_availability(&one_away));
+    let d = p.evaluate(&lead(json!({})), &ctx().availability(&one_away));
     assert_eq!(d.owner_id(), Some("bob"));
     assert_eq!(d.assigned_by, AssignedBy::Pool(Name::from("sales")));
 }
@@ -1132,7 +1129,7 @@ fn pool_fallback_to_another_pool() {
         "rules": [rule("r", json!({"always": true}), json!({"assign": {"pool": "a"}}))]
     }));
     let away = AwayList::new(["ana"]);
-    let d = p.evaluate(&lead(json!({})), &ctx().with_availability(&away));
+    let d = p.evaluate(&lead(json!({})), &ctx().availability(&away));
     assert_eq!(d.owner_id(), Some("bob"));
     assert_eq!(d.assigned_by, AssignedBy::Pool(Name::from("b")));
     assert!(
@@ -1149,7 +1146,7 @@ fn exhausted_pool_without_fallback_goes_to_next_rule() {
         json!({"assign": {"pool": "sales"}}),
     );
     let away = AwayList::new(["ana"]);
-    let d = p.evaluate(&lead(json!({})), &ctx().with_availability(&away));
+    let d = p.evaluate(&lead(json!({})), &ctx().availability(&away));
     assert_eq!(d.rule.as_deref(), Some("next"));
     assert_eq!(d.owner_id(), Some("bob"));
     assert!(d.trace.events.contains(&TraceEvent::Unavailable {
@@ -1275,7 +1272,7 @@ fn unavailable_policy(if_unavailable: Value) -> Policy {
 fn if_unavailable_next_rule() {
     let p = unavailable_policy(json!("next_rule"));
     let acct = Account::new("1", "A");
-    let d = p.evaluate(&lead(json!({})), &ctx().with_account(&acct));
+    let d = p.evaluate(&lead(json!({})), &ctx().account(&acct));
     assert_eq!(d.rule.as_deref(), Some("next"));
     assert_eq!(d.owner_id(), Some("ana"));
     assert!(!d.fallback);
@@ -1294,7 +1291,7 @@ fn if_unavailable_next_rule() {
 fn if_unavailable_fallback() {
     let p = unavailable_policy(json!("fallback"));
     let acct = Account::new("1", "A").owner("cara");
-    let d = p.evaluate(&lead(json!({})), &ctx().with_account(&acct));
+    let d = p.evaluate(&lead(json!({})), &ctx().account(&acct));
     assert!(d.fallback);
     assert_eq!(d.rule, None);
     assert_eq!(d.owner_id(), Some("queue"));
@@ -1334,7 +1331,7 @@ fn if_unavailable_fallback() {
 fn if_unavailable_assign_owner() {
     let p = unavailable_policy(json!({"assign": {"owner": "queue"}}));
     let acct = Account::new("1", "A");
-    let d = p.evaluate(&lead(json!({})), &ctx().with_account(&acct));
+    let d = p.evaluate(&lead(json!({})), &ctx().account(&acct));
     assert_eq!(d.rule.as_deref(), Some("owned"));
     assert_eq!(d.owner_id(), Some("queue"));
     assert_eq!(d.assigned_by, AssignedBy::Owner);
@@ -1360,7 +1357,7 @@ fn if_unavailable_assign_owner() {
 fn if_unavailable_assign_pool() {
     let p = unavailable_policy(json!({"assign": {"pool": "backup"}}));
     let acct = Account::new("1", "A").owner("ghost");
-    let d = p.evaluate(&lead(json!({})), &ctx().with_account(&acct));
+    let d = p.evaluate(&lead(json!({})), &ctx().account(&acct));
     assert_eq!(d.rule.as_deref(), Some("owned"));
     assert_eq!(d.owner_id(), Some("bob"));
     assert_eq!(d.assigned_by, AssignedBy::Pool(Name::from("backup")));
@@ -1385,10 +1382,7 @@ fn if_unavailable_assign_pool() {
 
     // The backup pool exhausted too: on to the next rule.
     let away = AwayList::new(["bob"]);
-    let d = p.evaluate(
-        &lead(json!({})),
-        &ctx().with_account(&acct).with_availability(&away),
-    );
+    let d = p.evaluate(&lead(json!({})), &ctx().account(&acct).availability(&away));
     assert_eq!(d.rule.as_deref(), Some("next"));
     let unavailable: Vec<&TraceEvent> = d
         .trace
@@ -1446,7 +1440,7 @@ fn an_exhausted_fallback_pool_assigns_nobody() {
         "fallback": {"assign": {"pool": "sales"}, "experience": {"book_meeting": {}}}
     }));
     let away = AwayList::new(["ana"]);
-    let d = p.evaluate(&lead(json!({})), &ctx().with_availability(&away));
+    let d = p.evaluate(&lead(json!({})), &ctx().availability(&away));
     assert!(d.fallback);
     assert_eq!(d.owner, None);
     assert_eq!(d.assigned_by, AssignedBy::Nobody);
@@ -1468,7 +1462,7 @@ fn the_fallback_honours_its_if_unavailable_assign() {
         "fallback": {"assign": {"pool": "sales"}, "if_unavailable": {"assign": {"owner": "queue"}}}
     }));
     let away = AwayList::new(["ana"]);
-    let d = p.evaluate(&lead(json!({})), &ctx().with_availability(&away));
+    let d = p.evaluate(&lead(json!({})), &ctx().availability(&away));
     assert_eq!(d.owner_id(), Some("queue"));
 }
 
@@ -1479,14 +1473,40 @@ fn crm_failure_is_the_first_trace_event() {
     let p = policy(json!({"rules": [
         rule("owned", json!({"account": {"has_owner": true}}), json!({"assign": "account_owner"}))
     ]}));
-    for status in [CrmStatus::Failed, CrmStatus::TimedOut] {
-        let d = p.evaluate(&lead(json!({})), &ctx().with_crm_status(status));
-        assert_eq!(d.trace.events[0], TraceEvent::CrmUnavailable { status });
-        assert_eq!(p.explain(&d).steps[0], Step::CrmUnavailable { status });
+    for status in [LookupStatus::Failed, LookupStatus::TimedOut] {
+        let d = p.evaluate(&lead(json!({})), &ctx().account_lookup(status));
+        let lookup = Lookup::Account;
+        assert_eq!(
+            d.trace.events[0],
+            TraceEvent::CrmUnavailable { lookup, status }
+        );
+        assert_eq!(
+            p.explain(&d).steps[0],
+            Step::CrmUnavailable { lookup, status }
+        );
         assert_eq!(d.owner_id(), Some("queue"));
+        // The person lookup is reported as such, after the account lookup.
+        let d = p.evaluate(
+            &lead(json!({})),
+            &ctx().account_lookup(status).person_lookup(status),
+        );
+        assert_eq!(
+            d.trace.events[1],
+            TraceEvent::CrmUnavailable {
+                lookup: Lookup::Person,
+                status
+            }
+        );
     }
-    for status in [CrmStatus::Ok, CrmStatus::Skipped] {
-        let d = p.evaluate(&lead(json!({})), &ctx().with_crm_status(status));
+    for status in [
+        LookupStatus::Found,
+        LookupStatus::NotFound,
+        LookupStatus::Skipped,
+    ] {
+        let d = p.evaluate(
+            &lead(json!({})),
+            &ctx().account_lookup(status).person_lookup(status),
+        );
         assert!(
             !d.trace
                 .events
@@ -1517,9 +1537,9 @@ fn without_trace_gives_the_same_decision_and_an_empty_trace() {
     ];
     let contexts = [
         ctx(),
-        ctx().with_account(&acct),
-        ctx().with_availability(&away),
-        ctx().with_crm_status(CrmStatus::Failed),
+        ctx().account(&acct),
+        ctx().availability(&away),
+        ctx().account_lookup(LookupStatus::Failed),
     ];
     for lead in &leads {
         for c in &contexts {

@@ -1,11 +1,12 @@
 //! Property tests for policy evaluation: totality, determinism, first-match
 //! semantics visible in the trace, trace on/off equivalence, pool fairness.
 
-use leadroute::policy::{EvalOptions, PolicySpec};
-use leadroute::{
-    Account, AwayList, Contact, Context, InMemoryPoolStore, Lead, LeadInput, Normalizer, Policy,
-    TraceEvent, compile,
-};
+use leadroute::PolicySpec;
+use leadroute::crm::{Account, Contact};
+use leadroute::decision::TraceEvent;
+use leadroute::policy::EvalOptions;
+use leadroute::pool::{AwayList, InMemoryPoolStore};
+use leadroute::{Facts, Lead, LeadInput, Normalizer, Policy, compile};
 use proptest::prelude::*;
 
 fn seed_policy() -> Policy {
@@ -76,9 +77,9 @@ proptest! {
     fn every_lead_gets_a_decision_that_ends_somewhere(lead in lead_strategy(), (account, contact, away) in context_facts(), t in 0u64..2_000_000_000) {
         let policy = seed_policy();
         let away = AwayList::new(away);
-        let mut ctx = Context::at_unix(t).with_availability(&away);
-        if let Some(a) = &account { ctx = ctx.with_account(a); }
-        if let Some(c) = &contact { ctx = ctx.with_contact(c); }
+        let mut ctx = Facts::at_unix(t).availability(&away);
+        if let Some(a) = &account { ctx = ctx.account(a); }
+        if let Some(c) = &contact { ctx = ctx.contact(c); }
         let d = policy.evaluate(&lead, &ctx);
         // Decided by exactly one of: a rule, or the fallback.
         prop_assert_eq!(d.rule.is_some(), !d.fallback);
@@ -108,9 +109,9 @@ proptest! {
     fn first_match_wins_and_rules_are_considered_in_order(lead in lead_strategy(), (account, contact, away) in context_facts()) {
         let policy = seed_policy();
         let away = AwayList::new(away);
-        let mut ctx = Context::at_unix(0).with_availability(&away);
-        if let Some(a) = &account { ctx = ctx.with_account(a); }
-        if let Some(c) = &contact { ctx = ctx.with_contact(c); }
+        let mut ctx = Facts::at_unix(0).availability(&away);
+        if let Some(a) = &account { ctx = ctx.account(a); }
+        if let Some(c) = &contact { ctx = ctx.contact(c); }
         let d = policy.evaluate(&lead, &ctx);
         let events = &d.trace.events;
         let rule_events: Vec<(usize, u32, bool)> = events.iter().enumerate().filter_map(|(pos, e)| match e {
@@ -156,15 +157,15 @@ proptest! {
         let policy = seed_policy();
         // The same policy with every condition behind `not(not(…))`: the index
         // cannot see through it, so every rule is evaluated in order.
-        let mut spec = policy.spec().clone();
+        let mut spec = PolicySpec::from_json_str(include_str!("../examples/policies/seed.json")).unwrap();
         for rule in &mut spec.rules {
             rule.when = rule.when.clone().negate().negate();
         }
         let unindexed = compile(&spec).unwrap();
         let away = AwayList::new(away);
-        let mut ctx = Context::at_unix(0).with_availability(&away);
-        if let Some(a) = &account { ctx = ctx.with_account(a); }
-        if let Some(c) = &contact { ctx = ctx.with_contact(c); }
+        let mut ctx = Facts::at_unix(0).availability(&away);
+        if let Some(a) = &account { ctx = ctx.account(a); }
+        if let Some(c) = &contact { ctx = ctx.contact(c); }
         let (a, b) = (policy.evaluate(&lead, &ctx), unindexed.evaluate(&lead, &ctx));
         prop_assert_eq!((&a.owner, &a.rule, a.fallback, &a.experience), (&b.owner, &b.rule, b.fallback, &b.experience));
         let skipped = b.trace.events.iter().any(|e| matches!(e, TraceEvent::RulesSkipped { .. }));
@@ -175,9 +176,9 @@ proptest! {
     fn same_inputs_same_decision_and_trace_never_changes_it(lead in lead_strategy(), (account, contact, away) in context_facts()) {
         let policy = seed_policy();
         let away = AwayList::new(away);
-        let mut ctx = Context::at_unix(86_400 * 3).with_availability(&away);
-        if let Some(a) = &account { ctx = ctx.with_account(a); }
-        if let Some(c) = &contact { ctx = ctx.with_contact(c); }
+        let mut ctx = Facts::at_unix(86_400 * 3).availability(&away);
+        if let Some(a) = &account { ctx = ctx.account(a); }
+        if let Some(c) = &contact { ctx = ctx.contact(c); }
         let a = policy.evaluate(&lead, &ctx);
         let b = policy.evaluate(&lead, &ctx);
         prop_assert_eq!(&a, &b);
@@ -189,19 +190,19 @@ proptest! {
 
     #[test]
     fn pool_shares_follow_weights(weights in proptest::collection::vec(1u32..=9, 2..=6), cycles in 1usize..=3) {
-        let mut b = PolicySpec::builder("fair", "1");
-        let mut pool = leadroute::policy::PoolSpec::new("team");
+        let mut b = PolicySpec::new("fair", "1");
+        let mut pool = leadroute::policy::spec::PoolSpec::new("team");
         for (i, w) in weights.iter().enumerate() {
-            b = b.owner(leadroute::policy::OwnerSpec::new(format!("o{i}"), format!("O{i}")));
+            b = b.owner(leadroute::policy::spec::OwnerSpec::new(format!("o{i}"), format!("O{i}")));
             pool = pool.member(format!("o{i}"), *w);
         }
-        let policy = compile(&b.pool(pool).fallback(leadroute::policy::ActionSpec::pool("team")).build()).unwrap();
+        let policy = compile(&b.pool(pool).fallback(leadroute::policy::spec::ActionSpec::pool("team"))).unwrap();
         let store = InMemoryPoolStore::new();
         let lead = Normalizer::default().normalize(&LeadInput::from_email("x@acme.com")).unwrap().lead;
         let total: u32 = weights.iter().sum();
         let mut counts = vec![0u32; weights.len()];
         for n in 1..=(total as usize * cycles) {
-            let d = pollster::block_on(policy.assign(&lead, &Context::at_unix(0), &store)).unwrap();
+            let d = pollster::block_on(leadroute::router::decide_and_record(&policy, &lead, &Facts::at_unix(0), &store)).unwrap();
             let i: usize = d.owner_id().unwrap()[1..].parse().unwrap();
             counts[i] += 1;
             for (k, w) in weights.iter().enumerate() {

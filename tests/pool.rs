@@ -3,18 +3,20 @@
 
 use std::sync::Arc;
 
-use leadroute::policy::{ActionSpec, OwnerSpec, Period, PolicySpec, PoolSpec};
-use leadroute::{
-    AwayList, Context, InMemoryPoolStore, Lead, LeadInput, Normalizer, Policy, SkipReason,
-    TraceEvent, compile,
-};
+use leadroute::PolicySpec;
+use leadroute::decision::TraceEvent;
+use leadroute::policy::spec::{ActionSpec, OwnerSpec, PoolSpec};
+use leadroute::pool::Period;
+use leadroute::pool::{AwayList, InMemoryPoolStore, SkipReason};
+use leadroute::router::decide_and_record;
+use leadroute::{Facts, Lead, LeadInput, Normalizer, Policy, compile};
 
 fn policy(pool: PoolSpec, owners: &[&str]) -> Policy {
-    let mut b = PolicySpec::builder("pools", "1");
+    let mut b = PolicySpec::new("pools", "1");
     for o in owners {
         b = b.owner(OwnerSpec::new(*o, o.to_uppercase()));
     }
-    compile(&b.pool(pool).fallback(ActionSpec::pool("team")).build()).unwrap()
+    compile(&b.pool(pool).fallback(ActionSpec::pool("team"))).unwrap()
 }
 
 fn lead(id: Option<&str>) -> Lead {
@@ -23,22 +25,12 @@ fn lead(id: Option<&str>) -> Lead {
     Normalizer::default().normalize(&i).unwrap().lead
 }
 
-fn route(
-    policy: &Policy,
-    store: &InMemoryPoolStore,
-    ctx: &Context<'_>,
-    id: Option<&str>,
-) -> String {
-    let d = pollster::block_on(policy.assign(&lead(id), ctx, store)).unwrap();
+fn route(policy: &Policy, store: &InMemoryPoolStore, ctx: &Facts<'_>, id: Option<&str>) -> String {
+    let d = pollster::block_on(decide_and_record(policy, &lead(id), ctx, store)).unwrap();
     d.owner_id().unwrap_or("-").to_owned()
 }
 
-fn sequence(
-    policy: &Policy,
-    store: &InMemoryPoolStore,
-    ctx: &Context<'_>,
-    n: usize,
-) -> Vec<String> {
+fn sequence(policy: &Policy, store: &InMemoryPoolStore, ctx: &Facts<'_>, n: usize) -> Vec<String> {
     (0..n).map(|_| route(policy, store, ctx, None)).collect()
 }
 
@@ -49,7 +41,7 @@ fn weights_three_to_one_interleave_instead_of_bursting() {
         &["a", "b"],
     );
     let store = InMemoryPoolStore::new();
-    let seq = sequence(&p, &store, &Context::at_unix(0), 8);
+    let seq = sequence(&p, &store, &Facts::at_unix(0), 8);
     assert_eq!(seq, ["a", "a", "b", "a", "a", "a", "b", "a"]);
 }
 
@@ -64,7 +56,7 @@ fn equal_weights_alternate_and_ties_go_to_the_earlier_member() {
     );
     let store = InMemoryPoolStore::new();
     assert_eq!(
-        sequence(&p, &store, &Context::at_unix(0), 6),
+        sequence(&p, &store, &Facts::at_unix(0), 6),
         ["a", "b", "c", "a", "b", "c"]
     );
 }
@@ -77,10 +69,10 @@ fn away_members_are_skipped_and_get_no_catch_up_burst_when_back() {
     );
     let store = InMemoryPoolStore::new();
     let away = AwayList::new(["b"]);
-    let ctx_away = Context::at_unix(0).with_availability(&away);
+    let ctx_away = Facts::at_unix(0).availability(&away);
     assert_eq!(sequence(&p, &store, &ctx_away, 5), ["a"; 5]);
     // b returns: strict alternation resumes, no run of b's.
-    let back = sequence(&p, &store, &Context::at_unix(0), 6);
+    let back = sequence(&p, &store, &Facts::at_unix(0), 6);
     let b_runs = back
         .windows(2)
         .filter(|w| w[0] == "b" && w[1] == "b")
@@ -108,14 +100,14 @@ fn capacity_caps_per_day_then_reset_the_next_day() {
         &["a", "b"],
     );
     let store = InMemoryPoolStore::new();
-    let day0 = Context::at_unix(10);
+    let day0 = Facts::at_unix(10);
     // a (weight 5) would take most, but is capped at 2 a day; b at 2 as well.
     let seq = sequence(&p, &store, &day0, 4);
     assert_eq!(seq.iter().filter(|o| *o == "a").count(), 2, "{seq:?}");
     assert_eq!(seq.iter().filter(|o| *o == "b").count(), 2, "{seq:?}");
     // Everyone at capacity: the pool has no fallback, so the policy fallback's
     // pool is exhausted and the lead is visibly unassigned.
-    let d = pollster::block_on(p.assign(&lead(None), &day0, &store)).unwrap();
+    let d = pollster::block_on(decide_and_record(&p, &lead(None), &day0, &store)).unwrap();
     assert_eq!(d.owner, None);
     assert!(d.trace.events.iter().any(|e| matches!(
         e,
@@ -125,14 +117,14 @@ fn capacity_caps_per_day_then_reset_the_next_day() {
         }
     )));
     // The next UTC day, counts start again.
-    let day1 = Context::at_unix(86_400 + 10);
+    let day1 = Facts::at_unix(86_400 + 10);
     assert_eq!(route(&p, &store, &day1, None), "a");
 }
 
 #[test]
 fn editing_the_pool_keeps_everyone_elses_counters() {
     let store = InMemoryPoolStore::new();
-    let ctx = Context::at_unix(0);
+    let ctx = Facts::at_unix(0);
     let before = policy(
         PoolSpec::new("team").member("a", 1).member("b", 1),
         &["a", "b", "c"],
@@ -181,13 +173,13 @@ fn routing_the_same_lead_id_twice_does_not_advance_the_rotation() {
         &["a", "b"],
     );
     let store = InMemoryPoolStore::new();
-    let ctx = Context::at_unix(0);
+    let ctx = Facts::at_unix(0);
     assert_eq!(route(&p, &store, &ctx, Some("lead-1")), "a");
     let version = store.get("team").version;
     assert_eq!(route(&p, &store, &ctx, Some("lead-1")), "a");
     assert_eq!(store.get("team").version, version, "replay must not write");
     assert_eq!(route(&p, &store, &ctx, Some("lead-2")), "b");
-    let d = pollster::block_on(p.assign(&lead(Some("lead-2")), &ctx, &store)).unwrap();
+    let d = pollster::block_on(decide_and_record(&p, &lead(Some("lead-2")), &ctx, &store)).unwrap();
     assert!(
         d.trace
             .events
@@ -210,7 +202,7 @@ fn concurrent_routing_loses_and_doubles_nothing() {
                 let mut mine = Vec::new();
                 for i in 0..250 {
                     let id = format!("t{t}-{i}");
-                    mine.push(route(&p, &store, &Context::at_unix(0), Some(&id)));
+                    mine.push(route(&p, &store, &Facts::at_unix(0), Some(&id)));
                 }
                 mine
             })
@@ -231,7 +223,7 @@ fn concurrent_routing_loses_and_doubles_nothing() {
         2000
     );
     // Replaying every lead id from another thread changes nothing.
-    let again = route(&p, &store, &Context::at_unix(0), Some("t7-249"));
+    let again = route(&p, &store, &Facts::at_unix(0), Some("t7-249"));
     assert_eq!(store.get("team").version, 2000);
     assert!(again == "a" || again == "b");
 }

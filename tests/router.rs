@@ -3,12 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use leadroute::policy::PolicySpec;
-use leadroute::testing::{InMemoryCrm, ManualClock, Method, RecordingSink};
-use leadroute::{
-    Account, Contact, CrmError, EventKind, Experience, LeadInput, LookupStatus, Router, TraceEvent,
-    compile,
-};
+use leadroute::PolicySpec;
+use leadroute::crm::{Account, Contact, CrmError, Lookup, LookupStatus};
+use leadroute::decision::{Experience, TraceEvent};
+use leadroute::events::EventKind;
+use leadroute::testing::InMemoryCrm;
+use leadroute::testing::ManualClock;
+use leadroute::testing::Method;
+use leadroute::testing::RecordingSink;
+use leadroute::{LeadInput, LeadRouter, compile};
 
 const NOW: u64 = 1_764_000_000;
 
@@ -33,17 +36,18 @@ fn crm() -> InMemoryCrm {
         .with_person("known@umbrella.com", Contact::new("003-known").owner("bob"))
 }
 
-type TestRouter = Router<InMemoryCrm, RecordingSink, leadroute::InMemoryPoolStore, ManualClock>;
+type TestRouter =
+    LeadRouter<InMemoryCrm, RecordingSink, leadroute::pool::InMemoryPoolStore, ManualClock>;
 
 fn router() -> TestRouter {
-    Router::new(seed(), crm(), RecordingSink::new()).with_clock(ManualClock::at_unix(NOW))
+    LeadRouter::new(seed(), crm(), RecordingSink::new()).with_clock(ManualClock::at_unix(NOW))
 }
 
 fn input(json: &str) -> LeadInput {
     serde_json::from_str(json).unwrap()
 }
 
-fn route(r: &TestRouter, json: &str) -> leadroute::Routed {
+fn route(r: &TestRouter, json: &str) -> leadroute::router::Routed {
     pollster::block_on(r.route(input(json))).unwrap()
 }
 
@@ -57,7 +61,7 @@ fn happy_path_end_to_end() {
     assert_eq!(routed.lead_id, "s-1");
     assert_eq!(routed.decision.owner_id(), Some("ana"));
     assert_eq!(routed.decision.rule.as_deref(), Some("us-enterprise"));
-    assert_eq!(routed.meeting_with(), Some("ana"));
+    assert_eq!(routed.decision.meeting_with(), Some("ana"));
     assert_eq!(
         (routed.lookups.account, routed.lookups.person),
         (LookupStatus::NotFound, LookupStatus::NotFound)
@@ -162,7 +166,8 @@ fn account_lookup_error_still_yields_a_decision_and_says_so() {
     assert!(matches!(
         routed.decision.trace.events[0],
         TraceEvent::CrmUnavailable {
-            status: leadroute::CrmStatus::Failed
+            lookup: Lookup::Account,
+            status: LookupStatus::Failed
         }
     ));
     assert!(routed.write.is_ok(), "the lead is still written");
@@ -191,7 +196,8 @@ fn lookup_timeout_still_yields_a_decision() {
     assert!(matches!(
         routed.decision.trace.events[0],
         TraceEvent::CrmUnavailable {
-            status: leadroute::CrmStatus::TimedOut
+            lookup: Lookup::Account,
+            status: LookupStatus::TimedOut
         }
     ));
     assert_eq!(routed.decision.rule.as_deref(), Some("us-enterprise"));
@@ -200,7 +206,7 @@ fn lookup_timeout_still_yields_a_decision() {
 
 #[test]
 fn real_time_budget_cuts_a_slow_lookup_with_the_system_clock() {
-    let r = Router::new(seed(), crm(), RecordingSink::new())
+    let r = LeadRouter::new(seed(), crm(), RecordingSink::new())
         .with_lookup_budget(Duration::from_millis(30));
     r.crm()
         .delay_next(Method::FindAccount, 1, Duration::from_secs(5));
@@ -250,7 +256,7 @@ fn write_error_loses_nothing_and_can_be_retried() {
     assert_eq!(error.class(), "transient");
     assert_eq!(**from_event, pending);
     let json = serde_json::to_string(&failed).unwrap();
-    let back: leadroute::Event = serde_json::from_str(&json).unwrap();
+    let back: leadroute::events::Event = serde_json::from_str(&json).unwrap();
     assert_eq!(back, failed);
     // Later: retry from the stored pending write.
     let receipt = pollster::block_on(r.retry_write(pending)).unwrap();
@@ -330,7 +336,7 @@ fn invalid_input_makes_no_crm_call() {
     }
     assert_eq!(r.events().names(), ["form_submitted", "validation_failed"]);
     let err = pollster::block_on(r.route_json("not json")).unwrap_err();
-    assert_eq!(err.errors[0].field, leadroute::Field::Payload);
+    assert_eq!(err.errors[0].field, leadroute::lead::Field::Payload);
 }
 
 #[test]
@@ -374,7 +380,7 @@ fn concurrent_routing_through_one_router() {
         PolicySpec::from_json_str(include_str!("../examples/policies/seed.json")).unwrap();
     spec.pools[0].capacity = None;
     let r = Arc::new(
-        Router::new(
+        LeadRouter::new(
             compile(&spec).unwrap(),
             InMemoryCrm::new(),
             RecordingSink::new(),

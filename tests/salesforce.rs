@@ -9,7 +9,9 @@ mod salesforce;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use leadroute::{Crm, CrmError, PersonKind, Routed};
+use leadroute::Crm;
+use leadroute::crm::{CrmError, PersonKind};
+use leadroute::router::Routed;
 use salesforce::crm_http::mock::{Expect, MockServer, Recorded, Reply};
 use salesforce::crm_http::{self, ExampleRouter};
 use salesforce::demo::{self, QUERY};
@@ -368,7 +370,7 @@ async fn a_contact_is_found_first_and_a_lead_only_when_unconverted() {
 #[tokio::test]
 async fn eighteen_character_owner_ids_match_fifteen_character_crm_ids() {
     let server = MockServer::start().await.unwrap();
-    let spec = leadroute::policy::PolicySpec::from_json_str(
+    let spec = leadroute::PolicySpec::from_json_str(
         r#"{"name": "p", "version": "1",
             "owners": [{"id": "zoe", "name": "Zoe", "crm_ids": {"salesforce": "0055e000001ZoeA"}}],
             "fallback": {"assign": {"owner": "zoe"}}}"#,

@@ -1,8 +1,10 @@
 //! The seed policy (`examples/policies/seed.{json,toml}`) against expected
 //! decisions in `tests/fixtures/seed_decisions.jsonl`.
 
-use leadroute::policy::PolicySpec;
-use leadroute::{Account, AwayList, Context, Normalizer, compile};
+use leadroute::PolicySpec;
+use leadroute::crm::Account;
+use leadroute::pool::AwayList;
+use leadroute::{Facts, Normalizer, compile};
 use serde_json::Value;
 
 #[test]
@@ -65,9 +67,9 @@ fn seed_policy_decisions_match_the_fixtures() {
                 })
                 .unwrap_or_default(),
         );
-        let mut ctx = Context::at_unix(1_764_000_000).with_availability(&away);
+        let mut ctx = Facts::at_unix(1_764_000_000).availability(&away);
         if let Some(a) = &account {
-            ctx = ctx.with_account(a);
+            ctx = ctx.account(a);
         }
         let decision = policy.evaluate(&lead, &ctx);
         let got = serde_json::to_value(&decision).unwrap();

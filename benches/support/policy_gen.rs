@@ -30,11 +30,14 @@
 
 use std::collections::HashMap;
 
-use leadroute::policy::{
-    AccountTest, ActionSpec, Assign, Bounds, Condition, ContactTest, IfUnavailable, OwnerSpec,
-    PolicySpec, PoolSpec, PostalSpec, Target, TerritorySpec,
+use leadroute::PolicySpec;
+use leadroute::crm::Account;
+use leadroute::lead::EmailKind;
+use leadroute::policy::spec::{
+    ActionSpec, Assignee, Bounds, Condition, IfUnavailable, OwnerSpec, PoolSpec, PostalSpec,
+    RecordTest, Target, TerritorySpec,
 };
-use leadroute::{Account, EmailKind, Lead, LeadInput, Normalizer};
+use leadroute::{Lead, LeadInput, Normalizer};
 
 /// Policy sizes measured by the `scale` benchmarks.
 pub const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
@@ -158,36 +161,17 @@ const COUNTRY_SETS: &[&[&str]] = &[
 const UNCOVERED_COUNTRIES: &[&str] = &["KE", "VN", "EG", "PE", "IS"];
 
 /// Employee bands: four disjoint ones first, then wider ones.
-const BANDS: &[Bounds] = &[
-    Bounds {
-        min: Some(1),
-        max: Some(50),
-    },
-    Bounds {
-        min: Some(51),
-        max: Some(200),
-    },
-    Bounds {
-        min: Some(201),
-        max: Some(1000),
-    },
-    Bounds {
-        min: Some(1001),
-        max: None,
-    },
-    Bounds {
-        min: Some(201),
-        max: None,
-    },
-    Bounds {
-        min: None,
-        max: Some(200),
-    },
-    Bounds {
-        min: Some(51),
-        max: Some(1000),
-    },
-];
+fn bands() -> [Bounds; 7] {
+    [
+        Bounds::between(1, 50),
+        Bounds::between(51, 200),
+        Bounds::between(201, 1000),
+        Bounds::at_least(1001),
+        Bounds::at_least(201),
+        Bounds::at_most(200),
+        Bounds::between(51, 1000),
+    ]
+}
 const DISJOINT_BANDS: usize = 4;
 
 /// Product groups: five disjoint ones first, then bundles.
@@ -357,7 +341,7 @@ pub fn policy(opts: GenOptions) -> Generated {
     let owners: Vec<String> = (0..n_owners).map(|i| format!("rep-{i:04}")).collect();
     let n_pools = (opts.rules / 20).clamp(2, 60);
 
-    let mut b = PolicySpec::builder(
+    let mut b = PolicySpec::new(
         format!("generated-{}", opts.rules),
         format!("{:x}", opts.seed),
     );
@@ -430,7 +414,7 @@ pub fn policy(opts: GenOptions) -> Generated {
         let slice = *rng.pick(&active);
         let wide = opts.overlap && rng.percent(10);
         let band = if wide && rng.percent(50) {
-            DISJOINT_BANDS + rng.below(BANDS.len() - DISJOINT_BANDS)
+            DISJOINT_BANDS + rng.below(bands().len() - DISJOINT_BANDS)
         } else {
             rng.below(DISJOINT_BANDS)
         };
@@ -466,7 +450,7 @@ pub fn policy(opts: GenOptions) -> Generated {
             }
             SliceKind::Countries => {}
         }
-        parts.push(Condition::Employees(BANDS[band]));
+        parts.push(Condition::Employees(bands()[band]));
         parts.push(Condition::product_interest(
             PRODUCTS[product].iter().copied(),
         ));
@@ -483,7 +467,7 @@ pub fn policy(opts: GenOptions) -> Generated {
         }));
         n += 1;
     }
-    let spec = b.fallback(ActionSpec::pool("inbound")).build();
+    let spec = b.fallback(ActionSpec::pool("inbound"));
     let mut active_owners = owners;
     active_owners.push("queue-a".into());
     Generated {
@@ -497,7 +481,7 @@ pub fn policy(opts: GenOptions) -> Generated {
 
 /// Band `a` lies within band `b`.
 fn band_within(a: usize, b: usize) -> bool {
-    let (x, y) = (BANDS[a], BANDS[b]);
+    let (x, y) = (bands()[a], bands()[b]);
     let lo = match (x.min, y.min) {
         (_, None) => true,
         (Some(p), Some(q)) => p >= q,
@@ -567,7 +551,7 @@ fn place(rng: &mut Rng, slice: &Slice, input: &mut LeadInput) {
 }
 
 fn head_count(rng: &mut Rng, band: usize) -> u64 {
-    let b = BANDS[band];
+    let b = bands()[band];
     let lo = b.min.unwrap_or(1);
     let hi = b.max.unwrap_or(lo.max(1001) * 20);
     rng.range(lo, hi)
@@ -617,7 +601,7 @@ impl Generated {
             } else {
                 input.country = Some(rng.pick(UNCOVERED_COUNTRIES).to_string());
             }
-            let band = rng.below(BANDS.len());
+            let band = rng.below(bands().len());
             input.employees = Some(head_count(rng, band).to_string());
             let group = rng.pick(PRODUCTS);
             input.product_interest = Some(if rng.percent(10) {
@@ -775,24 +759,24 @@ fn owner_active(spec: &PolicySpec, id: &str) -> bool {
 /// `Ok(owner)` or `Err(())` when the assignee cannot take the lead.
 fn assignee(
     spec: &PolicySpec,
-    assign: &Assign,
+    assign: &Assignee,
     account: Option<&Account>,
 ) -> Result<Option<String>, ()> {
     match assign {
-        Assign::Nobody => Ok(None),
-        Assign::AccountOwner => match account.and_then(|a| a.owner.as_deref()) {
+        Assignee::Nobody => Ok(None),
+        Assignee::AccountOwner => match account.and_then(|a| a.owner.as_deref()) {
             Some(o) if owner_active(spec, o) => Ok(Some(o.to_string())),
             _ => Err(()),
         },
-        Assign::ContactOwner => Err(()),
-        Assign::Owner(o) => {
+        Assignee::ContactOwner => Err(()),
+        Assignee::Owner(o) => {
             if owner_active(spec, o) {
                 Ok(Some(o.clone()))
             } else {
                 Err(())
             }
         }
-        Assign::Pool(p) => pool_pick(spec, p, 0).map(Some),
+        Assignee::Pool(p) => pool_pick(spec, p, 0).map(Some),
         other => panic!("reference: assign {other:?} not supported"),
     }
 }
@@ -828,7 +812,7 @@ fn token(s: &str) -> String {
         .join(" ")
 }
 
-fn within(range: Option<leadroute::Range>, b: &Bounds) -> bool {
+fn within(range: Option<leadroute::lead::Range>, b: &Bounds) -> bool {
     let Some(r) = range else { return false };
     let lo = b.min.is_none_or(|m| r.min >= m);
     let hi = match (b.max, r.max) {
@@ -857,7 +841,7 @@ fn postal_matches(p: &PostalSpec, lead: &Lead) -> bool {
         })
 }
 
-fn place_matches(set: &leadroute::policy::PlaceSetSpec, lead: &Lead) -> bool {
+fn place_matches(set: &leadroute::policy::spec::PlaceSetSpec, lead: &Lead) -> bool {
     lead.country
         .is_some_and(|c| set.countries.iter().any(|x| eq_ci(x, c.as_str())))
         || lead
@@ -905,7 +889,7 @@ fn holds(spec: &PolicySpec, c: &Condition, lead: &Lead, account: Option<&Account
     }
 }
 
-fn account_holds(spec: &PolicySpec, t: &AccountTest, account: Option<&Account>) -> bool {
+fn account_holds(spec: &PolicySpec, t: &RecordTest, account: Option<&Account>) -> bool {
     let owner = account.and_then(|a| a.owner.as_deref());
     let facts = [
         (t.exists, account.is_some()),
@@ -926,7 +910,7 @@ fn account_holds(spec: &PolicySpec, t: &AccountTest, account: Option<&Account>) 
 }
 
 /// The generated policies never see a contact: every fact is "absent".
-fn contact_holds(t: &ContactTest) -> bool {
+fn contact_holds(t: &RecordTest) -> bool {
     [t.exists, t.has_owner, t.owner_active]
         .iter()
         .all(|want| want.is_none_or(|w| !w))

@@ -8,7 +8,9 @@
 
 use std::cell::Cell;
 
-use leadroute::{Account, EmailKind, Lead, LeadInput, Normalizer};
+use leadroute::crm::Account;
+use leadroute::lead::EmailKind;
+use leadroute::{Lead, LeadInput, Normalizer};
 
 /// The seed policy, as shipped.
 pub const SEED_POLICY_JSON: &str = include_str!("../../examples/policies/seed.json");

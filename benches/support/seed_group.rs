@@ -7,7 +7,7 @@ use std::hint::black_box;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId};
 use leadroute::policy::EvalOptions;
-use leadroute::{Context, Policy};
+use leadroute::{Facts, Policy};
 
 use super::seed_baseline::{SeedBaseline, SeedLead};
 
@@ -17,7 +17,7 @@ pub fn bench_seed(
     g: &mut BenchmarkGroup<'_, WallTime>,
     policy: &Policy,
     leads: &[SeedLead],
-    contexts: &[Context<'_>],
+    contexts: &[Facts<'_>],
 ) {
     let n = leads.len();
     g.bench_function(BenchmarkId::new("leadroute_trace_on", n), |b| {

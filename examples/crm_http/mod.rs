@@ -22,8 +22,12 @@ use std::collections::HashMap;
 use std::sync::Once;
 use std::time::Duration;
 
-use leadroute::policy::PolicySpec;
-use leadroute::{Crm, CrmError, InMemoryPoolStore, NoEvents, Policy, Routed, Router};
+use leadroute::PolicySpec;
+use leadroute::crm::CrmError;
+use leadroute::events::NoEvents;
+use leadroute::pool::InMemoryPoolStore;
+use leadroute::router::Routed;
+use leadroute::{Crm, LeadRouter, Policy};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
@@ -258,10 +262,8 @@ pub fn routing_fields_enabled() -> bool {
 /// `crm_ids[crm]` (e.g. `crm_ids["hubspot"] = "9001"` maps `9001` to `ana`).
 pub fn crm_owner_map(policy: &Policy, crm: &str) -> HashMap<String, String> {
     policy
-        .spec()
-        .owners
-        .iter()
-        .filter_map(|o| Some((o.crm_ids.get(crm)?.clone(), o.id.clone())))
+        .owners()
+        .filter_map(|o| Some((o.crm_id(crm)?.to_owned(), o.id.to_owned())))
         .collect()
 }
 
@@ -292,12 +294,12 @@ pub fn seed_policy() -> Result<Policy, String> {
 }
 
 /// The router the examples run.
-pub type ExampleRouter<C> = Router<C, NoEvents, InMemoryPoolStore, TokioClock>;
+pub type ExampleRouter<C> = LeadRouter<C, NoEvents, InMemoryPoolStore, TokioClock>;
 
 /// A router over `crm` with the tokio clock, a 5 s budget per lookup and a
 /// 15 s budget for the write.
 pub fn router<C: Crm>(policy: Policy, crm: C) -> ExampleRouter<C> {
-    Router::new(policy, crm, NoEvents)
+    LeadRouter::new(policy, crm, NoEvents)
         .with_clock(TokioClock)
         .with_lookup_budget(Duration::from_secs(5))
         .with_write_budget(Duration::from_secs(15))

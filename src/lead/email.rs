@@ -19,6 +19,25 @@ pub enum EmailKind {
 }
 
 impl EmailKind {
+    /// Every kind, in declaration order (its position is [`Self::index`]).
+    pub(crate) const ALL: [EmailKind; 3] =
+        [EmailKind::Business, EmailKind::Free, EmailKind::Disposable];
+
+    /// The kind's position in [`Self::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The kind as a one-bit mask (`1 << index`), for sets of kinds.
+    pub(crate) fn bit(self) -> u8 {
+        1 << self.index()
+    }
+
+    /// The mask of every kind.
+    pub(crate) fn all_bits() -> u8 {
+        Self::ALL.iter().fold(0, |m, k| m | k.bit())
+    }
+
     /// The snake_case name used in JSON and policies.
     pub fn as_str(self) -> &'static str {
         match self {

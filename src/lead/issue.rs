@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// Quoting is for humans; a 10 kB value pasted into a form field must not
 /// come back in every log line.
-pub const QUOTE_LIMIT: usize = 64;
+pub(crate) const QUOTE_LIMIT: usize = 64;
 
 /// The input field a [`FieldIssue`] is about.
 ///
@@ -182,14 +182,15 @@ pub enum IssueCode {
 }
 
 /// One problem with one input field: the field, a code, the offending value
-/// (shortened to [`QUOTE_LIMIT`] characters) and a sentence saying what was
+/// (shortened to 64 characters) and a sentence saying what was
 /// wrong.
 ///
-/// The same type carries errors (in [`NormalizeError`](crate::NormalizeError))
-/// and warnings (in [`Normalized`](crate::Normalized)).
+/// The same type carries errors (in [`NormalizeError`](super::NormalizeError))
+/// and warnings (in [`Normalized`](super::Normalized)).
 ///
 /// ```
-/// use leadroute::{Field, IssueCode, LeadInput, Normalizer};
+/// use leadroute::{LeadInput, Normalizer};
+/// use leadroute::lead::{Field, IssueCode};
 ///
 /// let input = LeadInput::from_email("jane@@acme");
 /// let err = Normalizer::default().normalize(&input).unwrap_err();
@@ -212,7 +213,7 @@ pub struct FieldIssue {
 }
 
 impl FieldIssue {
-    /// Builds an issue, quoting at most [`QUOTE_LIMIT`] characters of `value`.
+    /// Builds an issue, quoting at most 64 characters of `value`.
     pub fn new(
         field: Field,
         code: IssueCode,

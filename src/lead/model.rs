@@ -39,7 +39,8 @@ use super::range::Range;
 /// | `attributes` | object | every form field that is not one of the above, by its original key |
 ///
 /// ```
-/// use leadroute::{EmailKind, LeadInput, Normalizer, Range};
+/// use leadroute::{LeadInput, Normalizer};
+/// use leadroute::lead::{EmailKind, Range};
 ///
 /// let mut input = LeadInput::from_email("Jane.Doe@ACME.co.uk");
 /// input.company = Some("ACME Ltd.".into());
@@ -50,7 +51,7 @@ use super::range::Range;
 /// assert_eq!(lead.company_domain.as_deref(), Some("acme.co.uk"));
 /// assert_eq!(lead.company_key.as_deref(), Some("acme"));
 /// assert_eq!(lead.employees, Some(Range::new(51, Some(200))));
-/// # Ok::<(), leadroute::NormalizeError>(())
+/// # Ok::<(), leadroute::lead::NormalizeError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -119,7 +120,7 @@ pub struct Utm {
 /// assigned.
 ///
 /// ```
-/// use leadroute::CountryCode;
+/// use leadroute::lead::CountryCode;
 /// let us: CountryCode = "us".parse().unwrap();
 /// assert_eq!(us.as_str(), "US");
 /// assert!("USA".parse::<CountryCode>().is_err());

@@ -102,7 +102,8 @@ pub struct Normalized {
 /// Every field that made a [`LeadInput`] unusable.
 ///
 /// ```
-/// use leadroute::{Field, LeadInput, Normalizer};
+/// use leadroute::{LeadInput, Normalizer};
+/// use leadroute::lead::Field;
 ///
 /// let mut input = LeadInput::default();
 /// input.employees = Some("lots".into());
@@ -154,7 +155,8 @@ impl fmt::Display for NormalizeError {
 /// caller can extend or replace any of it without global state:
 ///
 /// ```
-/// use leadroute::{EmailKind, LeadInput, Normalizer};
+/// use leadroute::{LeadInput, Normalizer};
+/// use leadroute::lead::EmailKind;
 ///
 /// let normalizer = Normalizer::default()
 ///     .with_free_email_domains(["alumni.example.edu"])
@@ -162,7 +164,7 @@ impl fmt::Display for NormalizeError {
 /// let lead = normalizer.normalize(&LeadInput::from_email("ann@alumni.example.edu"))?.lead;
 /// assert_eq!(lead.email_kind, EmailKind::Free);
 /// assert_eq!(lead.company_domain, None); // never taken from a free email
-/// # Ok::<(), leadroute::NormalizeError>(())
+/// # Ok::<(), leadroute::lead::NormalizeError>(())
 /// ```
 ///
 /// # Field by field
@@ -322,7 +324,8 @@ impl Normalizer {
     /// business.
     ///
     /// ```
-    /// use leadroute::{EmailKind, Normalizer};
+    /// use leadroute::Normalizer;
+    /// use leadroute::lead::EmailKind;
     /// let n = Normalizer::default();
     /// assert_eq!(n.email_kind("gmail.com"), EmailKind::Free);
     /// assert_eq!(n.email_kind("eu.mailinator.com"), EmailKind::Disposable);

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 /// that are not listed) is an error for the field.
 ///
 /// ```
-/// use leadroute::Range;
+/// use leadroute::lead::Range;
 ///
 /// assert_eq!("51-200".parse::<Range>().unwrap(), Range::new(51, Some(200)));
 /// assert_eq!("$10M-$50M".parse::<Range>().unwrap(), Range::new(10_000_000, Some(50_000_000)));

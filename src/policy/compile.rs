@@ -5,16 +5,18 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use super::compiled::*;
+use super::compiled::Policy;
 use super::diagnostic::{CompileError, Diagnostic, DiagnosticCode as Code, Severity};
 use super::implies::{ShadowIndex, implies};
 use super::index::RuleIndex;
+use super::ir::*;
+use super::program::Program;
 use super::spec::*;
 use crate::lead::geo::Geo;
-use crate::lead::product_token;
+use crate::lead::model::CountryCode;
+use crate::lead::normalizer::product_token;
 use crate::name::{FxMap, Name};
-use crate::pool::MAX_POOL_MEMBERS;
-use crate::{CountryCode, EmailKind};
+use crate::pool::roster::{MAX_POOL_MEMBERS, Roster, Seat};
 
 /// Validates a spec and compiles it into a [`Policy`], or returns every
 /// problem found ([`CompileError`]), each naming the rule and the field path.
@@ -22,7 +24,7 @@ use crate::{CountryCode, EmailKind};
 /// Warnings of a policy that compiles are on [`Policy::warnings`].
 ///
 /// ```
-/// use leadroute::policy::PolicySpec;
+/// use leadroute::PolicySpec;
 ///
 /// let spec = PolicySpec::from_json_str(r#"{
 ///   "name": "inbound", "version": "1",
@@ -52,11 +54,9 @@ pub fn compile(spec: &PolicySpec) -> Result<Policy, CompileError> {
         .into_iter()
         .partition(|d| d.severity == Severity::Error);
     match policy {
-        Some(mut inner) if errors.is_empty() => {
-            inner.warnings = warnings;
-            Ok(Policy {
-                inner: Arc::new(inner),
-            })
+        Some(mut program) if errors.is_empty() => {
+            program.warnings = warnings;
+            Ok(Policy::from_program(program))
         }
         _ => Err(CompileError { errors, warnings }),
     }
@@ -109,7 +109,7 @@ impl Compiler {
         self.diag(Severity::Warning, code, path, message);
     }
 
-    fn compile(&mut self, spec: &PolicySpec) -> Option<Inner> {
+    fn compile(&mut self, spec: &PolicySpec) -> Option<Program> {
         if spec.name.trim().is_empty() || spec.version.trim().is_empty() {
             self.warn(
                 Code::MissingName,
@@ -170,7 +170,7 @@ impl Compiler {
 
         let fallback = match &spec.fallback {
             Some(f) => {
-                if matches!(f.assign, Assign::AccountOwner | Assign::ContactOwner) {
+                if matches!(f.assign, Assignee::AccountOwner | Assignee::ContactOwner) {
                     self.error(Code::MissingFallback, "fallback.assign", "the fallback must assign a named owner, a pool or nobody: an account or contact owner may not exist");
                 }
                 if f.if_unavailable == IfUnavailable::Fallback {
@@ -189,10 +189,9 @@ impl Compiler {
         let trace_capacity = (self.nodes.len() + 2 * rules.len() + 8).min(24);
         let index = RuleIndex::build(&rules, &territories);
         let owner_index = std::mem::take(&mut self.owner_index);
-        Some(Inner {
+        Some(Program {
             name: Name::from(spec.name.as_str()),
             version: Name::from(spec.version.as_str()),
-            spec: spec.clone(),
             owners,
             owner_index,
             territories,
@@ -229,7 +228,6 @@ impl Compiler {
             }
             owners.push(Owner {
                 id: Name::from(o.id.as_str()),
-                key: o.id.as_str().into(),
                 active: o.active,
                 spec: o.clone(),
             });
@@ -452,7 +450,7 @@ impl Compiler {
             );
         }
         let mut seen = HashSet::new();
-        let mut members = Vec::with_capacity(p.members.len());
+        let mut seats = Vec::with_capacity(p.members.len());
         for (m, member) in p.members.iter().enumerate() {
             let mpath = format!("{path}.members[{m}]");
             if !seen.insert(member.owner.as_str()) {
@@ -489,10 +487,11 @@ impl Compiler {
                         ),
                     );
                 }
-                members.push(Member {
-                    owner: o,
+                seats.push(Seat {
+                    owner: Name::from(member.owner.as_str()),
                     weight: member.weight.max(1),
                     capacity,
+                    active: owners.get(o as usize).is_some_and(|x| x.active),
                 });
             }
         }
@@ -503,8 +502,9 @@ impl Compiler {
         Pool {
             id: Name::from(p.id.as_str()),
             key: p.id.as_str().into(),
-            capped: members.iter().any(|m| m.capacity.is_some()),
-            members,
+            roster: Arc::new(Roster {
+                seats: seats.into_boxed_slice(),
+            }),
             fallback,
         }
     }
@@ -537,20 +537,20 @@ impl Compiler {
 
     fn action(&mut self, a: &ActionSpec, path: &str, owners: &[Owner]) -> Action {
         let assign = match &a.assign {
-            Assign::AccountOwner => AssignC::AccountOwner,
-            Assign::ContactOwner => AssignC::ContactOwner,
-            Assign::Owner(id) => self
+            Assignee::AccountOwner => AssignC::AccountOwner,
+            Assignee::ContactOwner => AssignC::ContactOwner,
+            Assignee::Owner(id) => self
                 .owner_ref(id, &format!("{path}.assign.owner"), true, owners)
                 .map_or(AssignC::Nobody, |o| AssignC::Target(TargetC::Owner(o))),
-            Assign::Pool(id) => self
+            Assignee::Pool(id) => self
                 .pool_ref(id, &format!("{path}.assign.pool"))
                 .map_or(AssignC::Nobody, |p| AssignC::Target(TargetC::Pool(p))),
-            Assign::Nobody => AssignC::Nobody,
+            Assignee::Nobody => AssignC::Nobody,
         };
         let experience = match &a.experience {
             ExperienceSpec::BookMeeting { calendar } => match calendar {
                 CalendarSpec::AssignedOwner => {
-                    if a.assign == Assign::Nobody {
+                    if a.assign == Assignee::Nobody {
                         self.error(Code::NoCalendar, format!("{path}.experience"), "book_meeting on the assigned owner's calendar, but the action assigns nobody");
                     }
                     ExperienceC::BookMeeting(None)
@@ -584,6 +584,10 @@ impl Compiler {
             tags: arc_list(&a.tags),
             priority: a.priority,
             sla_minutes: a.sla_minutes,
+            // Spam and other rejections are kept out of the CRM unless asked.
+            write_to_crm: a
+                .write_to_crm
+                .unwrap_or(!matches!(a.experience, ExperienceSpec::Reject { .. })),
         }
     }
 
@@ -748,7 +752,7 @@ impl Compiler {
                 if kinds.is_empty() {
                     self.error(Code::Empty, p.clone(), "an empty list never matches");
                 }
-                let mask = kinds.iter().fold(0u8, |m, k| m | kind_bit(*k));
+                let mask = kinds.iter().fold(0u8, |m, k| m | k.bit());
                 self.leaf(
                     Pred::EmailKind(mask),
                     &p,
@@ -777,98 +781,69 @@ impl Compiler {
                     format!("{} {expected}", test.key),
                 )
             }
-            Condition::Account(t) => self.account(t, &format!("{path}.account")),
-            Condition::Contact(t) => {
-                let p = format!("{path}.contact");
-                let mut parts = Vec::new();
-                if let Some(b) = t.exists {
-                    parts.push(self.leaf(
-                        Pred::ContactExists(b),
-                        &format!("{p}.exists"),
-                        "contact.exists",
-                        "is",
-                        b.to_string(),
-                    ));
-                }
-                if let Some(b) = t.has_owner {
-                    parts.push(self.leaf(
-                        Pred::ContactHasOwner(b),
-                        &format!("{p}.has_owner"),
-                        "contact.has_owner",
-                        "is",
-                        b.to_string(),
-                    ));
-                }
-                if let Some(b) = t.owner_active {
-                    parts.push(self.leaf(
-                        Pred::ContactOwnerActive(b),
-                        &format!("{p}.owner_active"),
-                        "contact.owner_active",
-                        "is",
-                        b.to_string(),
-                    ));
-                }
-                self.group(parts, &p, "contact")
-            }
+            Condition::Account(t) => self.record_test(Record::Account, t, path),
+            Condition::Contact(t) => self.record_test(Record::Contact, t, path),
         }
     }
 
-    fn account(&mut self, t: &AccountTest, p: &str) -> Cond {
+    /// `{"account": {…}}` or `{"contact": {…}}`: one leaf per fact given,
+    /// as an implicit `all`.
+    fn record_test(&mut self, record: Record, t: &RecordTest, path: &str) -> Cond {
+        let what = record.as_str();
+        let p = format!("{path}.{what}");
         let mut parts = Vec::new();
-        if let Some(b) = t.exists {
-            parts.push(self.leaf(
-                Pred::AccountExists(b),
-                &format!("{p}.exists"),
-                "account.exists",
-                "is",
-                b.to_string(),
-            ));
-        }
-        if let Some(b) = t.has_owner {
-            parts.push(self.leaf(
-                Pred::AccountHasOwner(b),
-                &format!("{p}.has_owner"),
-                "account.has_owner",
-                "is",
-                b.to_string(),
-            ));
-        }
-        if let Some(b) = t.owner_active {
-            parts.push(self.leaf(
-                Pred::AccountOwnerActive(b),
-                &format!("{p}.owner_active"),
-                "account.owner_active",
-                "is",
-                b.to_string(),
-            ));
-        }
-        if let Some(b) = t.is_customer {
-            parts.push(self.leaf(
-                Pred::AccountIsCustomer(b),
-                &format!("{p}.is_customer"),
-                "account.is_customer",
-                "is",
-                b.to_string(),
-            ));
+        for (flag, key) in Flag::ALL {
+            let value = match flag {
+                Flag::Exists => t.exists,
+                Flag::HasOwner => t.has_owner,
+                Flag::OwnerActive => t.owner_active,
+                Flag::IsCustomer => t.is_customer,
+            };
+            let Some(b) = value else { continue };
+            let fp = format!("{p}.{key}");
+            if flag == Flag::IsCustomer && record == Record::Contact {
+                self.not_a_contact_fact(key, &fp);
+                continue;
+            }
+            let field = flag.field(record);
+            parts.push(self.leaf(Pred::Flag(record, flag, b), &fp, field, "is", b.to_string()));
         }
         if let Some(tiers) = &t.tier {
             let tp = format!("{p}.tier");
-            let list = self.text_list(tiers, &tp);
-            let expected = render_list(list.iter());
-            parts.push(self.leaf(Pred::AccountTier(list), &tp, "account.tier", "in", expected));
+            if record == Record::Contact {
+                self.not_a_contact_fact("tier", &tp);
+            } else {
+                let list = self.text_list(tiers, &tp);
+                let expected = render_list(list.iter());
+                parts.push(self.leaf(Pred::AccountTier(list), &tp, "account.tier", "in", expected));
+            }
         }
         if let Some(f) = &t.field {
             let fp = format!("{p}.field");
-            let (m, op, expected) = self.value_test(&f.test, &fp);
-            parts.push(self.leaf(
-                Pred::AccountField(f.key.as_str().into(), m),
-                &fp,
-                "account.field",
-                op,
-                format!("{} {expected}", f.key),
-            ));
+            if record == Record::Contact {
+                self.not_a_contact_fact("field", &fp);
+            } else {
+                let (m, op, expected) = self.value_test(&f.test, &fp);
+                parts.push(self.leaf(
+                    Pred::AccountField(f.key.as_str().into(), m),
+                    &fp,
+                    "account.field",
+                    op,
+                    format!("{} {expected}", f.key),
+                ));
+            }
         }
-        self.group(parts, p, "account")
+        self.group(parts, &p, what)
+    }
+
+    fn not_a_contact_fact(&mut self, key: &str, path: &str) {
+        self.error(
+            Code::UnknownField,
+            path,
+            format!(
+                "`{key}` is an account fact; a contact has `exists`, `has_owner` and `owner_active`"
+            ),
+        );
     }
 
     /// One part stands alone; several are an implicit `all`.
@@ -992,7 +967,7 @@ fn falls_through(a: &ActionSpec) -> bool {
     // eligible members at run time, so they count as able to fail.
     let can_fail = matches!(
         a.assign,
-        Assign::AccountOwner | Assign::ContactOwner | Assign::Pool(_)
+        Assignee::AccountOwner | Assignee::ContactOwner | Assignee::Pool(_)
     );
     can_fail
         && match &a.if_unavailable {
@@ -1001,12 +976,4 @@ fn falls_through(a: &ActionSpec) -> bool {
             IfUnavailable::Assign(Target::Owner(_)) => false,
             IfUnavailable::Assign(Target::Pool(_)) => true,
         }
-}
-
-pub(crate) fn kind_bit(k: EmailKind) -> u8 {
-    match k {
-        EmailKind::Business => 1,
-        EmailKind::Free => 2,
-        EmailKind::Disposable => 4,
-    }
 }

@@ -1,273 +1,115 @@
-//! The compiled form of a policy: ids resolved to indices, values
-//! normalized and interned, so evaluation does no parsing and no allocation
-//! beyond the trace.
+//! [`Policy`]: the public handle on a compiled policy, and every public
+//! method it has.
 
 use std::sync::Arc;
 
-use regex::Regex;
-use serde_json::Value;
-
-use super::Diagnostic;
-use super::spec::{CapacitySpec, OwnerSpec, PolicySpec, Priority};
-use crate::CountryCode;
-use crate::name::{FxMap, Name};
+use super::diagnostic::Diagnostic;
+use super::eval::{self, EvalOptions};
+use super::explain::{self, Explanation};
+use super::ir::Owner;
+use super::program::Program;
+use crate::crm::OwnerView;
+use crate::decision::RouteDecision;
+use crate::facts::Facts;
+use crate::lead::model::Lead;
 
 /// A validated, indexed policy, ready to evaluate. Cheap to clone (an `Arc`),
 /// `Send + Sync`: compile once, share with every request.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) program: Arc<Program>,
 }
 
-#[derive(Debug)]
-pub(crate) struct Inner {
-    pub(crate) name: Name,
-    pub(crate) version: Name,
-    pub(crate) spec: PolicySpec,
-    pub(crate) owners: Vec<Owner>,
-    pub(crate) owner_index: FxMap<Box<str>, u32>,
-    pub(crate) territories: Vec<Territory>,
-    pub(crate) pools: Vec<Pool>,
-    pub(crate) rules: Vec<Rule>,
-    pub(crate) fallback: Action,
-    pub(crate) nodes: Vec<NodeInfo>,
-    pub(crate) warnings: Vec<Diagnostic>,
-    pub(crate) trace_capacity: usize,
-    pub(crate) index: super::index::RuleIndex,
-}
-
-#[derive(Debug)]
-pub(crate) struct Owner {
-    pub(crate) id: Name,
-    /// The id as a plain string, for lookups on the hot path.
-    pub(crate) key: Box<str>,
-    pub(crate) active: bool,
-    pub(crate) spec: OwnerSpec,
-}
-
-/// Countries as a bitset over the 26×26 two-letter codes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct CountrySet([u64; 11]);
-
-impl CountrySet {
-    fn slot(c: CountryCode) -> usize {
-        let [a, b] = c.as_bytes();
-        usize::from(a.saturating_sub(b'A')) * 26 + usize::from(b.saturating_sub(b'A'))
-    }
-    pub(crate) fn insert(&mut self, c: CountryCode) {
-        let i = Self::slot(c);
-        if let Some(w) = self.0.get_mut(i / 64) {
-            *w |= 1 << (i % 64);
+impl Policy {
+    pub(crate) fn from_program(program: Program) -> Self {
+        Policy {
+            program: Arc::new(program),
         }
     }
-    pub(crate) fn contains(&self, c: CountryCode) -> bool {
-        let i = Self::slot(c);
-        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+
+    /// The policy name.
+    pub fn name(&self) -> &str {
+        &self.program.name
     }
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.iter().all(|w| *w == 0)
+
+    /// The policy version.
+    pub fn version(&self) -> &str {
+        &self.program.version
     }
-}
 
-#[derive(Debug, Default)]
-pub(crate) struct PostalMatcher {
-    pub(crate) country: Option<CountryCode>,
-    pub(crate) prefixes: Box<[Box<str>]>,
-    pub(crate) ranges: Box<[(Box<str>, Box<str>)]>,
-}
-
-impl PostalMatcher {
-    pub(crate) fn matches(&self, country: Option<CountryCode>, code: &str) -> bool {
-        if self.country.is_some() && self.country != country {
-            return false;
-        }
-        self.prefixes.iter().any(|p| code.starts_with(&**p))
-            || self.ranges.iter().any(|(from, to)| {
-                code.get(..from.len())
-                    .is_some_and(|head| head >= &**from && head <= &**to)
-            })
+    /// Warnings found while compiling.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.program.warnings
     }
-}
 
-#[derive(Debug, Default)]
-pub(crate) struct PlaceSet {
-    pub(crate) countries: CountrySet,
-    pub(crate) regions: Box<[Box<str>]>,
-    pub(crate) postal: Box<[PostalMatcher]>,
-}
+    /// Rule ids, in evaluation order.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.program.rules.iter().map(|r| &*r.id)
+    }
 
-impl PlaceSet {
-    pub(crate) fn matches(
+    /// An owner from the directory, by id (e.g. to get its CRM ids).
+    pub fn owner(&self, id: &str) -> Option<OwnerView<'_>> {
+        let i = *self.program.owner_index.get(id)?;
+        self.program.owners.get(i as usize).map(Owner::view)
+    }
+
+    /// The owners directory, in spec order (e.g. to map CRM user ids to
+    /// owner ids through [`OwnerView::crm_id`]).
+    pub fn owners(&self) -> impl Iterator<Item = OwnerView<'_>> {
+        self.program.owners.iter().map(Owner::view)
+    }
+
+    /// Evaluates the policy for a lead, with the trace on.
+    ///
+    /// Pure and deterministic: the same lead and facts always give the same
+    /// decision. A pool's choice is made on the state in `facts.pools` and
+    /// proposed as [`RouteDecision::pool_step`], never recorded here; see
+    /// [`pool`](crate::pool) for who records it.
+    pub fn evaluate(&self, lead: &Lead, facts: &Facts<'_>) -> RouteDecision {
+        eval::evaluate(&self.program, lead, facts, EvalOptions::default())
+    }
+
+    /// Evaluates with options (e.g. the trace off).
+    pub fn evaluate_with(
         &self,
-        country: Option<CountryCode>,
-        region: Option<&str>,
-        postal: Option<&str>,
-    ) -> bool {
-        country.is_some_and(|c| self.countries.contains(c))
-            || region.is_some_and(|r| self.regions.iter().any(|x| **x == *r))
-            || postal.is_some_and(|p| self.postal.iter().any(|m| m.matches(country, p)))
+        lead: &Lead,
+        facts: &Facts<'_>,
+        opts: EvalOptions,
+    ) -> RouteDecision {
+        eval::evaluate(&self.program, lead, facts, opts)
     }
-    pub(crate) fn is_empty(&self) -> bool {
-        self.countries.is_empty() && self.regions.is_empty() && self.postal.is_empty()
-    }
-}
 
-#[derive(Debug)]
-pub(crate) struct Territory {
-    pub(crate) include: PlaceSet,
-    pub(crate) exclude: PlaceSet,
-}
-
-#[derive(Debug)]
-pub(crate) struct Member {
-    pub(crate) owner: u32,
-    pub(crate) weight: u32,
-    pub(crate) capacity: Option<CapacitySpec>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Pool {
-    pub(crate) id: Name,
-    /// The id as a plain string, for lookups on the hot path.
-    pub(crate) key: Box<str>,
-    /// Whether any member has a capacity cap (else the day is never needed).
-    pub(crate) capped: bool,
-    pub(crate) members: Vec<Member>,
-    pub(crate) fallback: Option<TargetC>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TargetC {
-    Owner(u32),
-    Pool(u32),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AssignC {
-    AccountOwner,
-    ContactOwner,
-    Target(TargetC),
-    Nobody,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NextC {
-    NextRule,
-    Fallback,
-    Target(TargetC),
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum ExperienceC {
-    /// `None`: the assigned owner's calendar.
-    BookMeeting(Option<u32>),
-    Confirmation,
-    CustomerSuccess,
-    Nurture,
-    ManualReview,
-    Reject(Option<Arc<str>>),
-}
-
-#[derive(Debug)]
-pub(crate) struct Action {
-    pub(crate) assign: AssignC,
-    pub(crate) experience: ExperienceC,
-    pub(crate) if_unavailable: NextC,
-    pub(crate) tags: Arc<[Arc<str>]>,
-    pub(crate) priority: Option<Priority>,
-    pub(crate) sla_minutes: Option<u32>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Rule {
-    pub(crate) id: Name,
-    pub(crate) cond: Cond,
-    pub(crate) action: Action,
-}
-
-/// A compiled condition tree; each node carries its index into `nodes`.
-#[derive(Debug)]
-pub(crate) enum Cond {
-    All(Box<[Cond]>, u32),
-    Any(Box<[Cond]>, u32),
-    Not(Box<Cond>, u32),
-    Leaf(Pred, u32),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TextField {
-    Source,
-    UtmSource,
-    UtmMedium,
-    UtmCampaign,
-    UtmTerm,
-    UtmContent,
-    CompanyDomain,
-}
-
-#[derive(Debug)]
-pub(crate) enum ValueMatch {
-    /// Scalar text forms, lower-cased.
-    OneOf(Box<[Box<str>]>),
-    Exists(bool),
-    Regex(Regex),
-}
-
-#[derive(Debug)]
-pub(crate) enum Pred {
-    Always(bool),
-    Territory(u32),
-    Country(CountrySet),
-    Region(Box<[Box<str>]>),
-    Postal(PostalMatcher),
-    Employees(Option<u64>, Option<u64>),
-    Revenue(Option<u64>, Option<u64>),
-    Product(Box<[Box<str>]>),
-    EmailKind(u8),
-    /// Lower-cased accepted values.
-    Text(TextField, Box<[Box<str>]>),
-    Attribute(Box<str>, ValueMatch),
-    AccountExists(bool),
-    AccountHasOwner(bool),
-    AccountOwnerActive(bool),
-    AccountIsCustomer(bool),
-    AccountTier(Box<[Box<str>]>),
-    AccountField(Box<str>, ValueMatch),
-    ContactExists(bool),
-    ContactHasOwner(bool),
-    ContactOwnerActive(bool),
-}
-
-/// What a trace needs to name a node: where it is and what it tests.
-#[derive(Debug, Clone)]
-pub(crate) struct NodeInfo {
-    pub(crate) rule: Option<u32>,
-    pub(crate) path: String,
-    pub(crate) field: &'static str,
-    pub(crate) op: &'static str,
-    pub(crate) expected: String,
-}
-
-/// Folds case one character at a time — lower case, with the word-final
-/// sigma `ς` folded to `σ` — the same way for policy values (at compile
-/// time) and lead values (at evaluation), so text always matches itself.
-pub(crate) fn fold_chars(s: &str) -> impl Iterator<Item = char> + '_ {
-    s.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == 'ς' { 'σ' } else { c })
-}
-
-/// [`fold_chars`], collected.
-pub(crate) fn fold_case(s: &str) -> String {
-    fold_chars(s).collect()
-}
-
-/// Lower-cases `value`'s scalar text form; `None` for arrays, objects, null.
-pub(crate) fn scalar_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(fold_case(s)),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+    /// Resolves a decision's trace against this policy (the one that made
+    /// it) into an [`Explanation`].
+    ///
+    /// ```
+    /// use leadroute::{Facts, LeadInput, Normalizer, compile};
+    /// use leadroute::PolicySpec;
+    /// use leadroute::policy::spec::{ActionSpec, Condition, OwnerSpec};
+    ///
+    /// let spec = PolicySpec::new("inbound", "7")
+    ///     .owner(OwnerSpec::new("bob", "Bob"))
+    ///     .owner(OwnerSpec::new("queue", "Inbound queue"))
+    ///     .rule("us", Condition::country(["US"]), ActionSpec::owner("bob"))
+    ///     .fallback(ActionSpec::owner("queue"));
+    /// let policy = compile(&spec).unwrap();
+    /// let mut input = LeadInput::from_email("x@acme.com");
+    /// input.country = Some("USA".into());
+    /// let lead = Normalizer::default().normalize(&input).unwrap().lead;
+    /// let decision = policy.evaluate(&lead, &Facts::at_unix(0));
+    /// let text = policy.explain(&decision).to_string();
+    /// assert!(text.starts_with("Assigned to bob (owner named by rule `us`) [policy inbound v7]"));
+    /// assert!(text.contains("rule `us`: matched"));
+    /// assert!(text.contains("country in [US]: observed \"US\" → true"));
+    /// ```
+    pub fn explain(&self, decision: &RouteDecision) -> Explanation {
+        explain::explain(&self.program, decision)
     }
 }
+
+// Compile-time proof that what users share across threads can be shared.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Policy>();
+    shared::<RouteDecision>();
+};

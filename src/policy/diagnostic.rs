@@ -57,8 +57,10 @@ pub enum DiagnosticCode {
     MissingName,
     /// A rule whose condition is constantly false.
     NeverMatches,
-    /// A pool with more members than [`MAX_POOL_MEMBERS`](crate::pool::MAX_POOL_MEMBERS).
+    /// A pool with more members than a pool may have (256).
     TooManyMembers,
+    /// A key the policy format does not have (or not in this place).
+    UnknownField,
 }
 
 /// One problem found by [`compile`](crate::compile).

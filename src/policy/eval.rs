@@ -1,16 +1,31 @@
 //! Evaluation: pure, deterministic, one code path with the trace on or off.
+//!
+//! Rules are visited in order (first match wins), except those the
+//! [rule index](super::index) proves cannot match, which are skipped in
+//! runs. A matched rule resolves its assignee; if the assignee cannot take
+//! the lead, the action's `if_unavailable` says where to go next. The
+//! fallback always ends somewhere (nobody, at worst).
 
 use serde_json::Value;
 
-use super::compile::kind_bit;
-use super::compiled::*;
-use crate::context::{Account, Context, CrmStatus};
-use crate::decision::*;
-use crate::lead::Lead;
-use crate::policy::spec::{OwnerSpec, Period};
-use crate::pool::{MemberSet, PoolPick, PoolState, PoolStore, REPLAY_WINDOW};
+use super::ir::{
+    Action, AssignC, Cond, ExperienceC, Flag, NextC, Pred, Record, TargetC, TextField, ValueMatch,
+    fold_chars,
+};
+use super::program::Program;
+use crate::crm::records::Lookup;
+use crate::decision::{
+    AssignedBy, Experience, FallbackReason, Observed, RouteDecision, ShortText, Trace, TraceEvent,
+    Unavailable,
+};
+use crate::facts::Facts;
+use crate::lead::model::Lead;
+use crate::lead::range::Range;
+use crate::name::Name;
+use crate::pool::rotation::{self, Ask};
+use crate::pool::step::PoolStep;
 
-/// Options for [`Policy::evaluate_with`].
+/// Options for [`Policy::evaluate_with`](super::Policy::evaluate_with).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EvalOptions {
@@ -31,23 +46,6 @@ impl EvalOptions {
     }
 }
 
-/// Why [`Policy::assign`] could not finish.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AssignError<E: std::error::Error + 'static> {
-    /// The pool store failed.
-    #[error("pool store error: {0}")]
-    Store(#[source] E),
-    /// Other replicas kept updating the pool between our read and write.
-    #[error("pool `{pool}` changed under us {attempts} times in a row; giving up")]
-    Contention {
-        /// The pool.
-        pool: String,
-        /// How many compare-and-swaps failed.
-        attempts: u32,
-    },
-}
-
 /// Records trace events when on; a no-op when off. The evaluation code is
 /// the same either way.
 struct Recorder {
@@ -66,9 +64,19 @@ impl Recorder {
 
 /// Who a resolved action assigns, before it becomes a decision.
 struct Assignment {
-    owner: Option<u32>,
+    owner: Option<Name>,
     by: By,
-    pick: Option<PoolPick>,
+    step: Option<PoolStep>,
+}
+
+impl Assignment {
+    fn nobody() -> Self {
+        Assignment {
+            owner: None,
+            by: By::Nobody,
+            step: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -80,293 +88,222 @@ enum By {
     Nobody,
 }
 
-const ASSIGN_ATTEMPTS: u32 = 16;
+/// Where an action that could not assign sends the lead.
+enum Onward {
+    NextRule,
+    Fallback,
+}
 
 fn idx32(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-impl Policy {
-    /// The policy name.
-    pub fn name(&self) -> &str {
-        &self.inner.name
+/// Evaluates `p` for a lead.
+pub(crate) fn evaluate(
+    p: &Program,
+    lead: &Lead,
+    facts: &Facts<'_>,
+    opts: EvalOptions,
+) -> RouteDecision {
+    let rec = Recorder {
+        on: opts.trace,
+        events: if opts.trace {
+            Vec::with_capacity(p.trace_capacity)
+        } else {
+            Vec::new()
+        },
+    };
+    Eval {
+        p,
+        lead,
+        facts,
+        rec,
     }
+    .run()
+}
 
-    /// The policy version.
-    pub fn version(&self) -> &str {
-        &self.inner.version
-    }
+/// One evaluation in progress.
+struct Eval<'a> {
+    p: &'a Program,
+    lead: &'a Lead,
+    facts: &'a Facts<'a>,
+    rec: Recorder,
+}
 
-    /// The spec this policy was compiled from.
-    pub fn spec(&self) -> &crate::policy::PolicySpec {
-        &self.inner.spec
-    }
-
-    /// Warnings found while compiling.
-    pub fn warnings(&self) -> &[crate::policy::Diagnostic] {
-        &self.inner.warnings
-    }
-
-    /// Rule ids, in evaluation order.
-    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
-        self.inner.rules.iter().map(|r| &*r.id)
-    }
-
-    /// An owner from the directory, by id (e.g. to get its CRM ids).
-    pub fn owner(&self, id: &str) -> Option<&OwnerSpec> {
-        let i = *self.inner.owner_index.get(id)?;
-        self.inner.owners.get(i as usize).map(|o| &o.spec)
-    }
-
-    /// Evaluates the policy for a lead, with the trace on.
-    ///
-    /// Pure and deterministic: the same lead and context always give the
-    /// same decision. Pool choices are computed from `ctx.pools`; use
-    /// [`assign`](Self::assign) to also record them in a [`PoolStore`].
-    pub fn evaluate(&self, lead: &Lead, ctx: &Context<'_>) -> RouteDecision {
-        self.evaluate_with(lead, ctx, EvalOptions::default())
-    }
-
-    /// Evaluates with options (e.g. the trace off).
-    pub fn evaluate_with(
-        &self,
-        lead: &Lead,
-        ctx: &Context<'_>,
-        opts: EvalOptions,
-    ) -> RouteDecision {
-        let p = &*self.inner;
-        let mut rec = Recorder {
-            on: opts.trace,
-            events: if opts.trace {
-                Vec::with_capacity(p.trace_capacity)
-            } else {
-                Vec::new()
-            },
-        };
-        if matches!(ctx.crm_status, CrmStatus::Failed | CrmStatus::TimedOut) {
-            rec.push(TraceEvent::CrmUnavailable {
-                status: ctx.crm_status,
-            });
-        }
-        let mut reason = FallbackReason::NoRuleMatched;
-        // Rules the index rules out are skipped in one step each run of them;
-        // the rest are visited in order, exactly as a plain scan would.
-        let mut next = 0usize;
-        for r in p.index.candidates(lead) {
-            let Some(rule) = p.rules.get(r) else { continue };
-            if r > next {
-                rec.push(TraceEvent::RulesSkipped {
-                    first: idx32(next),
-                    count: idx32(r - next),
-                });
+impl<'a> Eval<'a> {
+    fn run(mut self) -> RouteDecision {
+        for (lookup, status) in [
+            (Lookup::Account, self.facts.account_lookup),
+            (Lookup::Person, self.facts.person_lookup),
+        ] {
+            if status.is_unknown() {
+                self.rec.push(TraceEvent::CrmUnavailable { lookup, status });
             }
+        }
+        let p = self.p;
+        let reason = match self.rules() {
+            Ok((rule, action, a)) => return self.decide(Some(rule), action, a),
+            Err(reason) => reason,
+        };
+        self.rec.push(TraceEvent::Fallback { reason });
+        let a = self
+            .take(&p.fallback, None)
+            .unwrap_or_else(|_| Assignment::nobody());
+        self.decide(None, &p.fallback, a)
+    }
+
+    /// The first rule that matches and can assign, or why the fallback
+    /// decides.
+    fn rules(&mut self) -> Result<(u32, &'a Action, Assignment), FallbackReason> {
+        let p: &'a Program = self.p;
+        let mut next = 0usize;
+        for r in p.index.candidates(self.lead) {
+            let Some(rule) = p.rules.get(r) else { continue };
+            self.skipped(next, r);
             next = r + 1;
             let ri = idx32(r);
-            let matched = self.cond(&rule.cond, lead, ctx, &mut rec);
-            rec.push(TraceEvent::Rule { rule: ri, matched });
+            let matched = self.cond(&rule.cond);
+            self.rec.push(TraceEvent::Rule { rule: ri, matched });
             if !matched {
                 continue;
             }
-            match self.resolve(rule.action.assign, lead, ctx, &mut rec) {
-                Ok(a) => return self.decide(Some(ri), &rule.action, a, rec),
-                Err(why) => {
-                    rec.push(TraceEvent::Unavailable {
-                        rule: Some(ri),
-                        reason: why,
-                    });
-                    match rule.action.if_unavailable {
-                        NextC::NextRule => continue,
-                        NextC::Fallback => {
-                            reason = FallbackReason::RuleAsked { rule: ri };
-                            break;
-                        }
-                        NextC::Target(t) => match self.target(t, lead, ctx, &mut rec, 0) {
-                            Ok(a) => return self.decide(Some(ri), &rule.action, a, rec),
-                            Err(why) => {
-                                rec.push(TraceEvent::Unavailable {
-                                    rule: Some(ri),
-                                    reason: why,
-                                });
-                                continue;
-                            }
-                        },
-                    }
-                }
+            match self.take(&rule.action, Some(ri)) {
+                Ok(a) => return Ok((ri, &rule.action, a)),
+                Err(Onward::NextRule) => continue,
+                Err(Onward::Fallback) => return Err(FallbackReason::RuleAsked { rule: ri }),
             }
         }
-        if next < p.index.len() && reason == FallbackReason::NoRuleMatched {
-            rec.push(TraceEvent::RulesSkipped {
-                first: idx32(next),
-                count: idx32(p.index.len() - next),
+        self.skipped(next, p.index.len());
+        Err(FallbackReason::NoRuleMatched)
+    }
+
+    /// Records that rules `from..to` were ruled out by the index.
+    fn skipped(&mut self, from: usize, to: usize) {
+        if to > from {
+            self.rec.push(TraceEvent::RulesSkipped {
+                first: idx32(from),
+                count: idx32(to - from),
             });
         }
-        rec.push(TraceEvent::Fallback { reason });
-        let nobody = || Assignment {
-            owner: None,
-            by: By::Nobody,
-            pick: None,
-        };
-        let a = match self.resolve(p.fallback.assign, lead, ctx, &mut rec) {
-            Ok(a) => a,
-            Err(why) => {
-                rec.push(TraceEvent::Unavailable {
-                    rule: None,
-                    reason: why,
-                });
-                match p.fallback.if_unavailable {
-                    NextC::Target(t) => {
-                        self.target(t, lead, ctx, &mut rec, 0)
-                            .unwrap_or_else(|why| {
-                                rec.push(TraceEvent::Unavailable {
-                                    rule: None,
-                                    reason: why,
-                                });
-                                nobody()
-                            })
-                    }
-                    NextC::NextRule | NextC::Fallback => nobody(),
-                }
-            }
-        };
-        self.decide(None, &p.fallback, a, rec)
     }
 
-    /// Evaluates and records any pool assignment in `store`, atomically:
-    /// load the pool's state, evaluate, compare-and-swap; on a concurrent
-    /// update, reload and evaluate again. Replays of a lead id already
-    /// assigned by the pool do not write.
-    ///
-    /// ```
-    /// use leadroute::{compile, Context, InMemoryPoolStore, LeadInput, Normalizer};
-    /// use leadroute::policy::{ActionSpec, OwnerSpec, PolicySpec, PoolSpec};
-    ///
-    /// let spec = PolicySpec::builder("p", "1")
-    ///     .owner(OwnerSpec::new("ana", "Ana"))
-    ///     .owner(OwnerSpec::new("bob", "Bob"))
-    ///     .pool(PoolSpec::new("team").member("ana", 3).member("bob", 1))
-    ///     .fallback(ActionSpec::pool("team"))
-    ///     .build();
-    /// let policy = compile(&spec).unwrap();
-    /// let store = InMemoryPoolStore::new();
-    /// let lead = Normalizer::default().normalize(&LeadInput::from_email("x@acme.com")).unwrap().lead;
-    /// let owners: Vec<String> = (0..4)
-    ///     .map(|_| pollster::block_on(policy.assign(&lead, &Context::at_unix(0), &store)).unwrap())
-    ///     .map(|d| d.owner.unwrap().to_string())
-    ///     .collect();
-    /// assert_eq!(owners, ["ana", "ana", "bob", "ana"]);
-    /// ```
-    pub async fn assign<S: PoolStore>(
+    /// Resolves an action's assignee, or its `if_unavailable` target.
+    fn take(&mut self, action: &Action, rule: Option<u32>) -> Result<Assignment, Onward> {
+        let why = match self.resolve(action.assign) {
+            Ok(a) => return Ok(a),
+            Err(why) => why,
+        };
+        self.rec.push(TraceEvent::Unavailable { rule, reason: why });
+        match action.if_unavailable {
+            NextC::NextRule => Err(Onward::NextRule),
+            NextC::Fallback => Err(Onward::Fallback),
+            NextC::Target(t) => self.target(t, 0).map_err(|why| {
+                self.rec.push(TraceEvent::Unavailable { rule, reason: why });
+                Onward::NextRule
+            }),
+        }
+    }
+
+    fn resolve(&mut self, assign: AssignC) -> Result<Assignment, Unavailable> {
+        match assign {
+            AssignC::AccountOwner => self.record_owner(
+                self.facts.account.and_then(|a| a.owner.as_deref()),
+                Unavailable::NoAccountOwner,
+                By::AccountOwner,
+            ),
+            AssignC::ContactOwner => self.record_owner(
+                self.facts.contact.and_then(|c| c.owner.as_deref()),
+                Unavailable::NoContactOwner,
+                By::ContactOwner,
+            ),
+            AssignC::Target(t) => self.target(t, 0),
+            AssignC::Nobody => Ok(Assignment::nobody()),
+        }
+    }
+
+    /// The owner of a CRM record, if it is an active owner of this policy.
+    fn record_owner(
         &self,
-        lead: &Lead,
-        ctx: &Context<'_>,
-        store: &S,
-    ) -> Result<RouteDecision, AssignError<S::Error>> {
-        let mut states = ctx.pools.clone();
-        let mut failures = 0;
-        loop {
-            let decision = self.evaluate(lead, &ctx.with_pools(&states));
-            let Some(pick) = decision.pool_pick else {
-                return Ok(decision);
-            };
-            let Some(pool) = self.inner.pools.get(pick.pool as usize) else {
-                return Ok(decision);
-            };
-            let Some(state) = states.get(&pool.key) else {
-                // Decide again on the stored state rather than a fresh one.
-                let loaded = store.load(&pool.key).await.map_err(AssignError::Store)?;
-                states.insert(&*pool.key, loaded);
-                continue;
-            };
-            if pick.replay {
-                return Ok(decision);
-            }
-            let mut next = state.clone();
-            self.apply(&mut next, &pick, lead.lead_id.as_deref());
-            if store
-                .compare_and_swap(&pool.key, pick.expected_version, next)
-                .await
-                .map_err(AssignError::Store)?
-            {
-                return Ok(decision);
-            }
-            failures += 1;
-            if failures >= ASSIGN_ATTEMPTS {
-                return Err(AssignError::Contention {
-                    pool: pool.id.to_string(),
-                    attempts: failures,
-                });
-            }
-            let loaded = store.load(&pool.key).await.map_err(AssignError::Store)?;
-            states.insert(&*pool.key, loaded);
-        }
+        owner: Option<&str>,
+        missing: Unavailable,
+        by: By,
+    ) -> Result<Assignment, Unavailable> {
+        let i = self.p.active_owner(owner.ok_or(missing)?)?;
+        Ok(Assignment {
+            owner: self.p.owners.get(i as usize).map(|o| o.id.clone()),
+            by,
+            step: None,
+        })
     }
 
-    /// Applies a pool pick to a state: the smooth weighted round-robin step,
-    /// capacity counts, the replay window and the version.
-    pub(crate) fn apply(&self, state: &mut PoolState, pick: &PoolPick, lead_id: Option<&str>) {
-        let Some(pool) = self.inner.pools.get(pick.pool as usize) else {
-            return;
+    fn target(&mut self, t: TargetC, depth: usize) -> Result<Assignment, Unavailable> {
+        let p = self.p;
+        let pi = match t {
+            TargetC::Owner(o) => {
+                return match p.owners.get(o as usize) {
+                    Some(owner) if owner.active => Ok(Assignment {
+                        owner: Some(owner.id.clone()),
+                        by: By::Owner,
+                        step: None,
+                    }),
+                    _ => Err(Unavailable::InactiveOwner),
+                };
+            }
+            TargetC::Pool(pi) => pi,
         };
-        let owners = &self.inner.owners;
-        let mut total: i64 = 0;
-        for (i, m) in pool.members.iter().enumerate() {
-            if pick.eligible.contains(i) {
-                total += i64::from(m.weight);
-                if let Some(o) = owners.get(m.owner as usize) {
-                    state.members.entry(o.id.to_string()).or_default().current +=
-                        i64::from(m.weight);
-                }
-            }
-        }
-        if let Some(m) = pool.members.get(pick.member as usize) {
-            if let Some(o) = owners.get(m.owner as usize) {
-                let ms = state.members.entry(o.id.to_string()).or_default();
-                ms.current -= total;
-                ms.assigned += 1;
-                let period = period_key(m.capacity.map(|c| c.per), pick.period_day);
-                if ms.period != period {
-                    ms.period = period;
-                    ms.in_period = 0;
-                }
-                ms.in_period = ms.in_period.saturating_add(1);
-                if let Some(id) = lead_id {
-                    state.recent.push_back(crate::pool::RecentAssignment {
-                        lead_id: id.to_owned(),
-                        owner: o.id.to_string(),
-                    });
-                    while state.recent.len() > REPLAY_WINDOW {
-                        state.recent.pop_front();
-                    }
-                }
-            }
-        }
-        // Members removed from the pool stop being tracked.
-        state.members.retain(|id, _| {
-            pool.members
-                .iter()
-                .any(|m| owners.get(m.owner as usize).is_some_and(|o| *o.key == **id))
+        let Some(pool) = p.pools.get(pi as usize) else {
+            return Err(Unavailable::PoolExhausted);
+        };
+        let ask = Ask {
+            pool: &pool.id,
+            roster: &pool.roster,
+            state: self.facts.pools.get(&pool.key),
+            lead_id: self.lead.lead_id.as_deref(),
+            now: self.facts.now,
+            availability: self.facts.availability,
+            report_not_next: self.rec.on,
+        };
+        let rec = &mut self.rec;
+        let choice = rotation::choose(&ask, |member, reason| {
+            rec.push(TraceEvent::PoolSkip {
+                pool: pi,
+                member,
+                reason,
+            });
         });
-        state.version += 1;
+        if let Some(c) = choice {
+            self.rec.push(TraceEvent::PoolChoice {
+                pool: pi,
+                member: c.member,
+                current: c.current,
+                eligible_weight: c.eligible_weight,
+                eligible: c.eligible,
+                replay: c.step.is_replay(),
+            });
+            return Ok(Assignment {
+                owner: pool.roster.seat(c.member).map(|s| s.owner.clone()),
+                by: By::Pool(pi),
+                step: Some(c.step),
+            });
+        }
+        match pool.fallback {
+            // Compile rejects fallback cycles; the depth bound is a second guard.
+            Some(next) if depth < p.pools.len() => {
+                self.rec.push(TraceEvent::PoolFallback { pool: pi });
+                self.target(next, depth + 1)
+            }
+            _ => Err(Unavailable::PoolExhausted),
+        }
     }
 
-    fn decide(
-        &self,
-        rule: Option<u32>,
-        action: &Action,
-        a: Assignment,
-        rec: Recorder,
-    ) -> RouteDecision {
-        let p = &*self.inner;
-        let owner_id = a
-            .owner
-            .and_then(|o| p.owners.get(o as usize))
-            .map(|o| o.id.clone());
+    fn decide(self, rule: Option<u32>, action: &Action, a: Assignment) -> RouteDecision {
+        let p = self.p;
         let experience = match &action.experience {
             ExperienceC::BookMeeting(cal) => {
                 let with = cal
                     .and_then(|o| p.owners.get(o as usize))
                     .map(|o| o.id.clone())
-                    .or_else(|| owner_id.clone());
+                    .or_else(|| a.owner.clone());
                 match with {
                     Some(with) => Experience::BookMeeting { with },
                     // Nobody to meet: the buyer is told a human will follow up.
@@ -384,7 +321,7 @@ impl Policy {
         RouteDecision {
             policy_name: p.name.clone(),
             policy_version: p.version.clone(),
-            owner: owner_id,
+            owner: a.owner,
             assigned_by: match a.by {
                 By::AccountOwner => AssignedBy::AccountOwner,
                 By::ContactOwner => AssignedBy::ContactOwner,
@@ -403,265 +340,25 @@ impl Policy {
             tags: action.tags.clone(),
             priority: action.priority,
             sla_minutes: action.sla_minutes,
-            trace: Trace { events: rec.events },
-            pool_pick: a.pick,
-        }
-    }
-
-    fn owner_by_id(&self, id: &str) -> Result<u32, Unavailable> {
-        let i = *self
-            .inner
-            .owner_index
-            .get(id)
-            .ok_or(Unavailable::UnknownOwner)?;
-        match self.inner.owners.get(i as usize) {
-            Some(o) if o.active => Ok(i),
-            _ => Err(Unavailable::InactiveOwner),
-        }
-    }
-
-    fn resolve(
-        &self,
-        assign: AssignC,
-        lead: &Lead,
-        ctx: &Context<'_>,
-        rec: &mut Recorder,
-    ) -> Result<Assignment, Unavailable> {
-        match assign {
-            AssignC::AccountOwner => {
-                let id = ctx
-                    .account
-                    .and_then(|a| a.owner.as_deref())
-                    .ok_or(Unavailable::NoAccountOwner)?;
-                Ok(Assignment {
-                    owner: Some(self.owner_by_id(id)?),
-                    by: By::AccountOwner,
-                    pick: None,
-                })
-            }
-            AssignC::ContactOwner => {
-                let id = ctx
-                    .contact
-                    .and_then(|c| c.owner.as_deref())
-                    .ok_or(Unavailable::NoContactOwner)?;
-                Ok(Assignment {
-                    owner: Some(self.owner_by_id(id)?),
-                    by: By::ContactOwner,
-                    pick: None,
-                })
-            }
-            AssignC::Target(t) => self.target(t, lead, ctx, rec, 0),
-            AssignC::Nobody => Ok(Assignment {
-                owner: None,
-                by: By::Nobody,
-                pick: None,
-            }),
-        }
-    }
-
-    fn target(
-        &self,
-        t: TargetC,
-        lead: &Lead,
-        ctx: &Context<'_>,
-        rec: &mut Recorder,
-        depth: usize,
-    ) -> Result<Assignment, Unavailable> {
-        match t {
-            TargetC::Owner(o) => match self.inner.owners.get(o as usize) {
-                Some(owner) if owner.active => Ok(Assignment {
-                    owner: Some(o),
-                    by: By::Owner,
-                    pick: None,
-                }),
-                _ => Err(Unavailable::InactiveOwner),
+            write_to_crm: action.write_to_crm,
+            trace: Trace {
+                events: self.rec.events,
             },
-            TargetC::Pool(pi) => {
-                if let Some(pick) = self.select(pi, lead, ctx, rec) {
-                    let owner = self
-                        .inner
-                        .pools
-                        .get(pi as usize)
-                        .and_then(|p| p.members.get(pick.member as usize))
-                        .map(|m| m.owner);
-                    return Ok(Assignment {
-                        owner,
-                        by: By::Pool(pi),
-                        pick: Some(pick),
-                    });
-                }
-                let fallback = self.inner.pools.get(pi as usize).and_then(|p| p.fallback);
-                match fallback {
-                    // Compile rejects fallback cycles; the depth bound is a second guard.
-                    Some(next) if depth < self.inner.pools.len() => {
-                        rec.push(TraceEvent::PoolFallback { pool: pi });
-                        self.target(next, lead, ctx, rec, depth + 1)
-                    }
-                    _ => Err(Unavailable::PoolExhausted),
-                }
-            }
+            pool_step: a.step,
         }
     }
 
-    /// Picks a pool member by smooth weighted round robin over the eligible
-    /// members, or replays an earlier assignment of the same lead id.
-    fn select(
-        &self,
-        pi: u32,
-        lead: &Lead,
-        ctx: &Context<'_>,
-        rec: &mut Recorder,
-    ) -> Option<PoolPick> {
-        let p = &*self.inner;
-        let pool = p.pools.get(pi as usize)?;
-        let state = ctx.pools.get(&pool.key);
-        let version = state.map_or(0, |s| s.version);
-        // Only capacity periods need the date.
-        let day = if pool.capped {
-            ctx.unix_secs() / 86_400
-        } else {
-            0
-        };
-
-        if let (Some(state), Some(lead_id)) = (state, lead.lead_id.as_deref()) {
-            if let Some(prev) = state.replayed_owner(lead_id) {
-                let found = pool.members.iter().position(|m| {
-                    p.owners
-                        .get(m.owner as usize)
-                        .is_some_and(|o| o.active && *o.key == *prev)
-                });
-                if let Some(i) = found {
-                    let member = u32::try_from(i).unwrap_or(u32::MAX);
-                    rec.push(TraceEvent::PoolChoice {
-                        pool: pi,
-                        member,
-                        current: state.member(prev).current,
-                        eligible_weight: 0,
-                        eligible: 0,
-                        replay: true,
-                    });
-                    return Some(PoolPick {
-                        pool: pi,
-                        member,
-                        eligible: MemberSet::default(),
-                        replay: true,
-                        expected_version: version,
-                        period_day: day,
-                    });
-                }
-            }
-        }
-
-        let mut eligible = MemberSet::default();
-        let mut count = 0u32;
-        let mut total: u64 = 0;
-        let mut best: Option<(usize, i64)> = None;
-        for (i, m) in pool.members.iter().enumerate() {
-            let Some(owner) = p.owners.get(m.owner as usize) else {
-                continue;
-            };
-            let member = u32::try_from(i).unwrap_or(u32::MAX);
-            if !owner.active {
-                rec.push(TraceEvent::PoolSkip {
-                    pool: pi,
-                    member,
-                    reason: SkipReason::Inactive,
-                });
-                continue;
-            }
-            if !ctx.availability.is_available(&owner.key, ctx.now) {
-                rec.push(TraceEvent::PoolSkip {
-                    pool: pi,
-                    member,
-                    reason: SkipReason::Unavailable,
-                });
-                continue;
-            }
-            let ms = state.map(|s| s.member(&owner.key)).unwrap_or_default();
-            if let Some(cap) = m.capacity {
-                let used = if ms.period == period_key(Some(cap.per), day) {
-                    ms.in_period
-                } else {
-                    0
-                };
-                if used >= cap.max {
-                    rec.push(TraceEvent::PoolSkip {
-                        pool: pi,
-                        member,
-                        reason: SkipReason::AtCapacity {
-                            count: used,
-                            max: cap.max,
-                        },
-                    });
-                    continue;
-                }
-            }
-            eligible.insert(i);
-            count += 1;
-            total += u64::from(m.weight);
-            let current = ms.current + i64::from(m.weight);
-            // Strictly greater: ties go to the earlier member.
-            if best.is_none_or(|(_, c)| current > c) {
-                best = Some((i, current));
-            }
-        }
-        let (chosen, current) = best?;
-        if rec.on {
-            for (i, m) in pool.members.iter().enumerate() {
-                if i != chosen && eligible.contains(i) {
-                    let id = p
-                        .owners
-                        .get(m.owner as usize)
-                        .map(|o| &*o.key)
-                        .unwrap_or_default();
-                    let c = state.map(|s| s.member(id).current).unwrap_or_default()
-                        + i64::from(m.weight);
-                    rec.push(TraceEvent::PoolSkip {
-                        pool: pi,
-                        member: u32::try_from(i).unwrap_or(u32::MAX),
-                        reason: SkipReason::NotNext { current: c },
-                    });
-                }
-            }
-        }
-        let member = u32::try_from(chosen).unwrap_or(u32::MAX);
-        rec.push(TraceEvent::PoolChoice {
-            pool: pi,
-            member,
-            current,
-            eligible_weight: total,
-            eligible: count,
-            replay: false,
-        });
-        Some(PoolPick {
-            pool: pi,
-            member,
-            eligible,
-            replay: false,
-            expected_version: version,
-            period_day: day,
-        })
-    }
-
-    fn cond(&self, c: &Cond, lead: &Lead, ctx: &Context<'_>, rec: &mut Recorder) -> bool {
+    fn cond(&mut self, c: &Cond) -> bool {
         let (node, result, observed) = match c {
-            Cond::All(items, n) => (
-                *n,
-                items.iter().all(|x| self.cond(x, lead, ctx, rec)),
-                Observed::None,
-            ),
-            Cond::Any(items, n) => (
-                *n,
-                items.iter().any(|x| self.cond(x, lead, ctx, rec)),
-                Observed::None,
-            ),
-            Cond::Not(inner, n) => (*n, !self.cond(inner, lead, ctx, rec), Observed::None),
+            Cond::All(items, n) => (*n, items.iter().all(|x| self.cond(x)), Observed::None),
+            Cond::Any(items, n) => (*n, items.iter().any(|x| self.cond(x)), Observed::None),
+            Cond::Not(inner, n) => (*n, !self.cond(inner), Observed::None),
             Cond::Leaf(pred, n) => {
-                let (result, observed) = self.pred(pred, lead, ctx);
+                let (result, observed) = self.pred(pred);
                 (*n, result, observed)
             }
         };
-        rec.push(TraceEvent::Condition {
+        self.rec.push(TraceEvent::Condition {
             node,
             observed,
             result,
@@ -669,7 +366,8 @@ impl Policy {
         result
     }
 
-    fn pred(&self, pred: &Pred, lead: &Lead, ctx: &Context<'_>) -> (bool, Observed) {
+    fn pred(&self, pred: &Pred) -> (bool, Observed) {
+        let (lead, facts) = (self.lead, self.facts);
         let text =
             |s: Option<&str>| s.map_or(Observed::None, |s| Observed::Text(ShortText::new(s)));
         match pred {
@@ -679,7 +377,7 @@ impl Policy {
                     .region
                     .as_deref()
                     .or(lead.country.as_ref().map(|c| c.as_str()));
-                let r = self.inner.territories.get(*t as usize).is_some_and(|t| {
+                let r = self.p.territories.get(*t as usize).is_some_and(|t| {
                     let (c, r, p) = (
                         lead.country,
                         lead.region.as_deref(),
@@ -715,7 +413,7 @@ impl Policy {
                 (hit.is_some(), text(shown))
             }
             Pred::EmailKind(mask) => (
-                kind_bit(lead.email_kind) & mask != 0,
+                lead.email_kind.bit() & mask != 0,
                 text(Some(lead.email_kind.as_str())),
             ),
             Pred::Text(field, list) => {
@@ -734,65 +432,45 @@ impl Policy {
                 )
             }
             Pred::Attribute(key, m) => value_match(lead.attributes.get(&**key), m),
-            Pred::AccountExists(b) => {
-                let v = ctx.account.is_some();
-                (v == *b, Observed::Bool(v))
-            }
-            Pred::AccountHasOwner(b) => {
-                let v = ctx.account.is_some_and(|a| a.owner.is_some());
-                (v == *b, Observed::Bool(v))
-            }
-            Pred::AccountOwnerActive(b) => {
-                let v = ctx
-                    .account
-                    .and_then(|a| a.owner.as_deref())
-                    .is_some_and(|o| self.owner_by_id(o).is_ok());
-                (v == *b, Observed::Bool(v))
-            }
-            Pred::AccountIsCustomer(b) => {
-                let v = ctx.account.is_some_and(|a| a.is_customer);
-                (v == *b, Observed::Bool(v))
-            }
+            Pred::Flag(record, flag, want) => match self.flag(*record, *flag) {
+                Some(v) => (v == *want, Observed::Bool(v)),
+                // No record: every fact about it is false, and the trace
+                // says there was no record rather than "observed false".
+                None => (!*want, Observed::None),
+            },
             Pred::AccountTier(list) => {
-                let tier = ctx.account.and_then(|a: &Account| a.tier.as_deref());
+                let tier = facts.account.and_then(|a| a.tier.as_deref());
                 (
                     tier.is_some_and(|t| list.iter().any(|x| eq_fold(t, x))),
                     text(tier),
                 )
             }
             Pred::AccountField(key, m) => {
-                value_match(ctx.account.and_then(|a| a.fields.get(&**key)), m)
-            }
-            Pred::ContactExists(b) => {
-                let v = ctx.contact.is_some();
-                (v == *b, Observed::Bool(v))
-            }
-            Pred::ContactHasOwner(b) => {
-                let v = ctx.contact.is_some_and(|c| c.owner.is_some());
-                (v == *b, Observed::Bool(v))
-            }
-            Pred::ContactOwnerActive(b) => {
-                let v = ctx
-                    .contact
-                    .and_then(|c| c.owner.as_deref())
-                    .is_some_and(|o| self.owner_by_id(o).is_ok());
-                (v == *b, Observed::Bool(v))
+                value_match(facts.account.and_then(|a| a.fields.get(&**key)), m)
             }
         }
     }
-}
 
-/// The period a capacity count belongs to: days or ISO-style weeks (Monday
-/// start) since the Unix epoch, UTC.
-fn period_key(per: Option<Period>, day: u64) -> u64 {
-    match per {
-        // 1970-01-01 was a Thursday: shift by 3 days so weeks start on Monday.
-        Some(Period::Week) => (day + 3) / 7,
-        Some(Period::Day) | None => day,
+    /// A yes/no fact about a CRM record; `None` when there is no record
+    /// (then every fact, `exists` included, is false).
+    fn flag(&self, record: Record, flag: Flag) -> Option<bool> {
+        let (owner, customer) = match record {
+            Record::Account => {
+                let a = self.facts.account?;
+                (a.owner.as_deref(), a.is_customer)
+            }
+            Record::Contact => (self.facts.contact?.owner.as_deref(), false),
+        };
+        Some(match flag {
+            Flag::Exists => true,
+            Flag::HasOwner => owner.is_some(),
+            Flag::OwnerActive => owner.is_some_and(|o| self.p.active_owner(o).is_ok()),
+            Flag::IsCustomer => customer,
+        })
     }
 }
 
-fn within(range: Option<crate::Range>, lo: Option<u64>, hi: Option<u64>) -> (bool, Observed) {
+fn within(range: Option<Range>, lo: Option<u64>, hi: Option<u64>) -> (bool, Observed) {
     let Some(r) = range else {
         return (false, Observed::None);
     };
@@ -881,18 +559,3 @@ impl std::fmt::Write for NumText {
         Ok(())
     }
 }
-
-impl RouteDecision {
-    /// The owner id as `&str`, if any.
-    pub fn owner_id(&self) -> Option<&str> {
-        self.owner.as_deref()
-    }
-}
-
-// Compile-time proof that what users share across threads can be shared.
-const _: () = {
-    const fn shared<T: Send + Sync>() {}
-    shared::<Policy>();
-    shared::<RouteDecision>();
-    shared::<crate::Name>();
-};

@@ -5,9 +5,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::compiled::Policy;
-use crate::context::CrmStatus;
-use crate::decision::*;
+use super::program::Program;
+use crate::crm::records::{Lookup, LookupStatus};
+use crate::decision::{
+    AssignedBy, FallbackReason, Observed, RouteDecision, TraceEvent, Unavailable,
+};
+use crate::pool::rotation::SkipReason;
 
 /// A decision's trace with every index resolved: rule ids, condition paths,
 /// operators, expected and observed values, pool members by owner id.
@@ -96,104 +99,67 @@ pub enum Step {
         /// Why.
         why: String,
     },
-    /// CRM facts were unavailable.
+    /// A CRM lookup could not say; the policy routed without that record.
     CrmUnavailable {
+        /// Which lookup.
+        lookup: Lookup,
         /// What happened.
-        status: CrmStatus,
+        status: LookupStatus,
     },
 }
 
-impl Policy {
-    /// Resolves a decision's trace against this policy (the one that made
-    /// it) into an [`Explanation`].
-    ///
-    /// ```
-    /// use leadroute::{compile, Context, LeadInput, Normalizer};
-    /// use leadroute::policy::{ActionSpec, Condition, OwnerSpec, PolicySpec};
-    ///
-    /// let spec = PolicySpec::builder("inbound", "7")
-    ///     .owner(OwnerSpec::new("bob", "Bob"))
-    ///     .owner(OwnerSpec::new("queue", "Inbound queue"))
-    ///     .rule("us", Condition::country(["US"]), ActionSpec::owner("bob"))
-    ///     .fallback(ActionSpec::owner("queue"))
-    ///     .build();
-    /// let policy = compile(&spec).unwrap();
-    /// let mut input = LeadInput::from_email("x@acme.com");
-    /// input.country = Some("USA".into());
-    /// let lead = Normalizer::default().normalize(&input).unwrap().lead;
-    /// let decision = policy.evaluate(&lead, &Context::at_unix(0));
-    /// let text = policy.explain(&decision).to_string();
-    /// assert!(text.starts_with("Assigned to bob (owner named by rule `us`) [policy inbound v7]"));
-    /// assert!(text.contains("rule `us`: matched"));
-    /// assert!(text.contains("country in [US]: observed \"US\" → true"));
-    /// ```
-    pub fn explain(&self, decision: &RouteDecision) -> Explanation {
-        let p = &*self.inner;
-        let rule_id = |r: u32| {
-            p.rules
-                .get(r as usize)
-                .map_or_else(|| format!("#{r}"), |r| r.id.to_string())
-        };
-        let pool_id = |i: u32| {
-            p.pools
-                .get(i as usize)
-                .map_or_else(|| format!("#{i}"), |x| x.id.to_string())
-        };
-        let member_id = |pool: u32, m: u32| {
-            p.pools
-                .get(pool as usize)
-                .and_then(|x| x.members.get(m as usize))
-                .and_then(|m| p.owners.get(m.owner as usize))
-                .map_or_else(|| format!("#{m}"), |o| o.id.to_string())
-        };
-        let steps = decision
-            .trace
-            .events
-            .iter()
-            .map(|e| match *e {
-                TraceEvent::Condition { node, observed, result } => {
-                    let info = p.nodes.get(node as usize);
-                    Step::Condition {
-                        rule: info.and_then(|n| n.rule).map_or_else(String::new, rule_id),
-                        path: info.map(|n| n.path.clone()).unwrap_or_default(),
-                        field: info.map(|n| n.field.to_owned()).unwrap_or_default(),
-                        op: info.map(|n| n.op.to_owned()).unwrap_or_default(),
-                        expected: info.map(|n| n.expected.clone()).unwrap_or_default(),
-                        observed,
-                        result,
-                    }
+/// Resolves a decision's trace against the program that made it.
+pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
+    let rule_id = |r: u32| p.rule_id(r);
+    let pool_id = |i: u32| p.pool_id(i);
+    let member_id = |pool: u32, m: u32| p.member_id(pool, m);
+    let steps = decision
+        .trace
+        .events
+        .iter()
+        .map(|e| match *e {
+            TraceEvent::Condition { node, observed, result } => {
+                let info = p.nodes.get(node as usize);
+                Step::Condition {
+                    rule: info.and_then(|n| n.rule).map_or_else(String::new, rule_id),
+                    path: info.map(|n| n.path.clone()).unwrap_or_default(),
+                    field: info.map(|n| n.field.to_owned()).unwrap_or_default(),
+                    op: info.map(|n| n.op.to_owned()).unwrap_or_default(),
+                    expected: info.map(|n| n.expected.clone()).unwrap_or_default(),
+                    observed,
+                    result,
                 }
-                TraceEvent::Rule { rule, matched } => Step::Rule { rule: rule_id(rule), matched },
-                TraceEvent::RulesSkipped { first, count } => Step::RulesSkipped {
-                    from: rule_id(first),
-                    to: rule_id(first + count.saturating_sub(1)),
-                    count,
+            }
+            TraceEvent::Rule { rule, matched } => Step::Rule { rule: rule_id(rule), matched },
+            TraceEvent::RulesSkipped { first, count } => Step::RulesSkipped {
+                from: rule_id(first),
+                to: rule_id(first + count.saturating_sub(1)),
+                count,
+            },
+            TraceEvent::Unavailable { rule, reason } => Step::Unavailable { rule: rule.map(rule_id), reason },
+            TraceEvent::PoolSkip { pool, member, reason } => Step::PoolSkip { pool: pool_id(pool), owner: member_id(pool, member), reason },
+            TraceEvent::PoolChoice { pool, member, current, eligible_weight, eligible, replay } => Step::PoolChoice {
+                pool: pool_id(pool),
+                owner: member_id(pool, member),
+                why: if replay {
+                    "this lead id was already assigned by this pool; same owner again".into()
+                } else {
+                    format!("highest rotation counter ({current}) among {eligible} eligible member(s) with total weight {eligible_weight}")
                 },
-                TraceEvent::Unavailable { rule, reason } => Step::Unavailable { rule: rule.map(rule_id), reason },
-                TraceEvent::PoolSkip { pool, member, reason } => Step::PoolSkip { pool: pool_id(pool), owner: member_id(pool, member), reason },
-                TraceEvent::PoolChoice { pool, member, current, eligible_weight, eligible, replay } => Step::PoolChoice {
-                    pool: pool_id(pool),
-                    owner: member_id(pool, member),
-                    why: if replay {
-                        "this lead id was already assigned by this pool; same owner again".into()
-                    } else {
-                        format!("highest rotation counter ({current}) among {eligible} eligible member(s) with total weight {eligible_weight}")
-                    },
+            },
+            TraceEvent::PoolFallback { pool } => Step::PoolFallback { pool: pool_id(pool) },
+            TraceEvent::Fallback { reason } => Step::Fallback {
+                why: match reason {
+                    FallbackReason::NoRuleMatched => "no rule matched".into(),
+                    FallbackReason::RuleAsked { rule } => format!("rule `{}` could not assign and sends such leads to the fallback", rule_id(rule)),
                 },
-                TraceEvent::PoolFallback { pool } => Step::PoolFallback { pool: pool_id(pool) },
-                TraceEvent::Fallback { reason } => Step::Fallback {
-                    why: match reason {
-                        FallbackReason::NoRuleMatched => "no rule matched".into(),
-                        FallbackReason::RuleAsked { rule } => format!("rule `{}` could not assign and sends such leads to the fallback", rule_id(rule)),
-                    },
-                },
-                TraceEvent::CrmUnavailable { status } => Step::CrmUnavailable { status },
-            })
-            .collect();
-        Explanation {
-            summary: summary(decision),
-            steps,
-        }
+            },
+            TraceEvent::CrmUnavailable { lookup, status } => Step::CrmUnavailable { lookup, status },
+        })
+        .collect();
+    Explanation {
+        summary: summary(decision),
+        steps,
     }
 }
 
@@ -320,9 +286,14 @@ fn write_step(f: &mut fmt::Formatter<'_>, step: &Step) -> fmt::Result {
             "    pool `{pool}`: nobody eligible; using the pool's fallback"
         ),
         Step::Fallback { why } => writeln!(f, "  fallback: {why}"),
-        Step::CrmUnavailable { status } => writeln!(
+        Step::CrmUnavailable { lookup, status } => writeln!(
             f,
-            "  CRM facts unavailable ({status:?}); routed without them"
+            "  CRM {} lookup {}; routed without it",
+            lookup.as_str(),
+            match status {
+                LookupStatus::TimedOut => "timed out",
+                _ => "failed",
+            }
         ),
     }
 }

@@ -2,7 +2,7 @@
 //! that can never match. "Conservative" means it may miss an implication but
 //! never claims one that does not hold.
 
-use super::spec::{AccountTest, Bounds, Condition, ContactTest};
+use super::spec::{Bounds, Condition, RecordTest};
 
 /// Whether `a` holding guarantees `b` holds, for every lead and context.
 pub(crate) fn implies(a: &Condition, b: &Condition) -> bool {
@@ -29,8 +29,7 @@ pub(crate) fn implies(a: &Condition, b: &Condition) -> bool {
         | (CompanyDomain(x), CompanyDomain(y)) => subset_ci(x, y),
         (EmailKind(x), EmailKind(y)) => x.iter().all(|k| y.contains(k)),
         (Employees(x), Employees(y)) | (AnnualRevenue(x), AnnualRevenue(y)) => within(x, y),
-        (Account(x), Account(y)) => account_implies(x, y),
-        (Contact(x), Contact(y)) => contact_implies(x, y),
+        (Account(x), Account(y)) | (Contact(x), Contact(y)) => record_implies(x, y),
         _ => false,
     }
 }
@@ -62,7 +61,8 @@ fn same_or_free<T: PartialEq>(x: &Option<T>, y: &Option<T>) -> bool {
     y.is_none() || x == y
 }
 
-fn account_implies(x: &AccountTest, y: &AccountTest) -> bool {
+/// Every fact `y` requires, `x` requires identically.
+fn record_implies(x: &RecordTest, y: &RecordTest) -> bool {
     same_or_free(&x.exists, &y.exists)
         && same_or_free(&x.has_owner, &y.has_owner)
         && same_or_free(&x.owner_active, &y.owner_active)
@@ -71,16 +71,10 @@ fn account_implies(x: &AccountTest, y: &AccountTest) -> bool {
         && same_or_free(&x.field, &y.field)
 }
 
-fn contact_implies(x: &ContactTest, y: &ContactTest) -> bool {
-    same_or_free(&x.exists, &y.exists)
-        && same_or_free(&x.has_owner, &y.has_owner)
-        && same_or_free(&x.owner_active, &y.owner_active)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EmailKind as K;
+    use crate::lead::email::EmailKind as K;
 
     fn c(json: &str) -> Condition {
         serde_json::from_str(json).unwrap()

@@ -14,12 +14,13 @@
 //! plain in-order scan; no memory is allocated. A differential test checks
 //! this against a reference scan on generated policies.
 
+use super::ir::{Cond, CountrySet, Pred, Rule, Territory};
+use crate::lead::email::EmailKind;
+use crate::lead::model::{CountryCode, Lead};
 use crate::name::FxMap;
 
-use super::compile::kind_bit;
-use super::compiled::{Cond, CountrySet, Pred, Rule, Territory};
-use crate::CountryCode;
-use crate::lead::Lead;
+/// One bitset per email kind.
+const KINDS: usize = EmailKind::ALL.len();
 
 type Bits = Box<[u64]>;
 
@@ -95,8 +96,8 @@ pub(crate) struct RuleIndex {
     postal: Attr<Box<str>>,
     postal_lengths: Vec<usize>,
     product: Attr<Box<str>>,
-    /// Per email kind (business, free, disposable).
-    kind: [Bits; 3],
+    /// Per email kind, by [`EmailKind::index`].
+    kind: [Bits; KINDS],
     kind_trivial: bool,
 }
 
@@ -151,11 +152,12 @@ impl RuleIndex {
         }
         postal_lengths.reverse();
 
-        let mut kind: [Bits; 3] = std::array::from_fn(|_| vec![0u64; words].into_boxed_slice());
+        let every_kind = EmailKind::all_bits();
+        let mut kind: [Bits; KINDS] = std::array::from_fn(|_| vec![0u64; words].into_boxed_slice());
         for (r, nd) in needs.iter().enumerate() {
-            let mask = nd.kind.unwrap_or(0b111);
-            for (i, bits) in kind.iter_mut().enumerate() {
-                if mask & (1 << i) != 0 {
+            let mask = nd.kind.unwrap_or(every_kind);
+            for (k, bits) in EmailKind::ALL.iter().zip(kind.iter_mut()) {
+                if mask & k.bit() != 0 {
                     set(bits, r);
                 }
             }
@@ -163,7 +165,7 @@ impl RuleIndex {
 
         let kind_trivial = needs
             .iter()
-            .all(|nd| nd.kind.is_none_or(|m| m & 0b111 == 0b111));
+            .all(|nd| nd.kind.is_none_or(|m| m & every_kind == every_kind));
         let region = Attr::build(words, needs.iter().map(|nd| nd.region.clone()));
         let country_no_region = if region.is_trivial() || country_trivial {
             Vec::new()
@@ -219,12 +221,10 @@ impl RuleIndex {
                 .and_then(|r| self.region.by_value.get(r))
                 .unwrap_or(&self.region.unconstrained)
         };
-        let kind_slot = match kind_bit(lead.email_kind) {
-            1 => 0,
-            2 => 1,
-            _ => 2,
-        };
-        let kind: &[u64] = self.kind.get(kind_slot).map_or(&self.all, |b| b);
+        let kind: &[u64] = self
+            .kind
+            .get(lead.email_kind.index())
+            .map_or(&self.all, |b| b);
 
         // The longest indexed prefix of the lead's code (closed over shorter
         // ones at build time); with none, only the rules without a postal need.

@@ -1,5 +1,5 @@
-//! Routing policies: written as data ([`PolicySpec`], JSON or TOML) or built
-//! in Rust, checked by [`compile`](crate::compile), evaluated by
+//! **Assign**, stage by stage: a routing policy is written as data ([`PolicySpec`](spec::PolicySpec), JSON or TOML) or built
+//! in Rust, checked by [`compile`], evaluated by
 //! [`Policy::evaluate`](crate::Policy::evaluate).
 //!
 //! # The format
@@ -9,7 +9,7 @@
 //! (first match wins) and a mandatory `fallback`:
 //!
 //! ```
-//! # use leadroute::policy::PolicySpec;
+//! # use leadroute::PolicySpec;
 //! let spec = PolicySpec::from_json_str(r#"{
 //!   "name": "inbound", "version": "2026-11-24",
 //!   "owners": [
@@ -49,7 +49,7 @@
 //!
 //! ## Conditions
 //!
-//! See [`Condition`] for every test. Lists mean "any of"; text compares
+//! See [`Condition`](spec::Condition) for every test. Lists mean "any of"; text compares
 //! case-insensitively; `employees`/`annual_revenue` bounds hold when the
 //! lead's whole range lies within them; a missing lead value never matches
 //! (use `not` to route unknowns).
@@ -62,13 +62,13 @@
 //! and no pool fallback), `if_unavailable` says what happens next:
 //! `"next_rule"` (the default), `"fallback"`, or `{"assign": {"owner"|"pool": id}}`.
 //! Direct owners are checked for being active; pool members also for
-//! availability and capacity. `experience` is one of [`ExperienceSpec`]'s
+//! availability and capacity. `experience` is one of [`ExperienceSpec`](spec::ExperienceSpec)'s
 //! forms; `tags`, `priority` and `sla_minutes` are passed through to the
 //! decision.
 //!
 //! ## Compile-time checks
 //!
-//! [`compile`](crate::compile) reports every problem at once with its rule id
+//! [`compile`] reports every problem at once with its rule id
 //! and path ([`Diagnostic`]): unknown owner, pool and territory references;
 //! invalid regexes; unknown country and region codes; inverted ranges;
 //! duplicate ids; empty pools, lists and territories; zero weights and
@@ -77,18 +77,19 @@
 //! with an identical or broader condition always decides first. Inactive pool
 //! members and never-true conditions are warnings.
 
-mod compile;
-mod compiled;
+pub(crate) mod compile;
+pub(crate) mod compiled;
 mod diagnostic;
 mod eval;
-mod explain;
+pub(crate) mod explain;
 mod implies;
 mod index;
-mod spec;
+mod ir;
+mod program;
+pub mod spec;
 
 pub use compile::compile;
 pub use compiled::Policy;
 pub use diagnostic::{CompileError, Diagnostic, DiagnosticCode, Severity};
-pub use eval::{AssignError, EvalOptions};
+pub use eval::EvalOptions;
 pub use explain::{Explanation, Step};
-pub use spec::*;

@@ -1,12 +1,14 @@
 //! The policy spec: what RevOps writes, as serde data (JSON, TOML) or built
-//! in Rust with [`PolicySpec::builder`].
+//! in Rust with [`PolicySpec::new`] and its setters.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::EmailKind;
+use crate::decision::Priority;
+use crate::lead::email::EmailKind;
+use crate::pool::roster::{Capacity, Period};
 
 /// A routing policy as written: owners, territories, pools, ordered rules and
 /// a mandatory fallback. Turn it into a [`Policy`](crate::Policy) with
@@ -62,73 +64,53 @@ impl PolicySpec {
         toml::to_string(self)
     }
 
-    /// Starts a spec in Rust.
-    pub fn builder(name: impl Into<String>, version: impl Into<String>) -> PolicyBuilder {
-        PolicyBuilder {
-            spec: PolicySpec {
-                name: name.into(),
-                version: version.into(),
-                ..PolicySpec::default()
-            },
+    /// An empty spec (no owners, rules or fallback) to fill in with the
+    /// setters below; produces exactly the data a JSON or TOML file would.
+    ///
+    /// ```
+    /// use leadroute::PolicySpec;
+    /// use leadroute::policy::spec::{ActionSpec, Condition, ExperienceSpec, OwnerSpec, PoolSpec};
+    ///
+    /// let spec = PolicySpec::new("inbound", "1")
+    ///     .owner(OwnerSpec::new("ana", "Ana"))
+    ///     .owner(OwnerSpec::new("bob", "Bob"))
+    ///     .pool(PoolSpec::new("sales").member("ana", 1).member("bob", 1))
+    ///     .rule("existing", Condition::account_has_owner(), ActionSpec::account_owner())
+    ///     .fallback(ActionSpec::pool("sales").experience(ExperienceSpec::Confirmation));
+    /// let policy = leadroute::compile(&spec).unwrap();
+    /// assert_eq!(policy.rule_ids().collect::<Vec<_>>(), ["existing"]);
+    /// ```
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        PolicySpec {
+            name: name.into(),
+            version: version.into(),
+            ..PolicySpec::default()
         }
     }
-}
-
-/// Builds a [`PolicySpec`] in Rust; produces exactly the data a JSON or TOML
-/// file would.
-///
-/// ```
-/// use leadroute::policy::{ActionSpec, Condition, ExperienceSpec, OwnerSpec, PolicySpec, PoolSpec};
-///
-/// let spec = PolicySpec::builder("inbound", "1")
-///     .owner(OwnerSpec::new("ana", "Ana"))
-///     .owner(OwnerSpec::new("bob", "Bob"))
-///     .pool(PoolSpec::new("sales").member("ana", 1).member("bob", 1))
-///     .rule("existing", Condition::account_has_owner(), ActionSpec::account_owner())
-///     .fallback(ActionSpec::pool("sales").experience(ExperienceSpec::Confirmation))
-///     .build();
-/// let policy = leadroute::compile(&spec).unwrap();
-/// assert_eq!(policy.rule_ids().collect::<Vec<_>>(), ["existing"]);
-/// ```
-#[derive(Debug, Clone)]
-pub struct PolicyBuilder {
-    spec: PolicySpec,
-}
-
-impl PolicyBuilder {
     /// Adds an owner.
     pub fn owner(mut self, owner: OwnerSpec) -> Self {
-        self.spec.owners.push(owner);
+        self.owners.push(owner);
         self
     }
     /// Adds a territory.
     pub fn territory(mut self, territory: TerritorySpec) -> Self {
-        self.spec.territories.push(territory);
+        self.territories.push(territory);
         self
     }
     /// Adds a pool.
     pub fn pool(mut self, pool: PoolSpec) -> Self {
-        self.spec.pools.push(pool);
+        self.pools.push(pool);
         self
     }
     /// Appends a rule.
     pub fn rule(mut self, id: impl Into<String>, when: Condition, then: ActionSpec) -> Self {
-        self.spec.rules.push(RuleSpec {
-            id: id.into(),
-            description: None,
-            when,
-            then,
-        });
+        self.rules.push(RuleSpec::new(id, when, then));
         self
     }
     /// Sets the fallback.
     pub fn fallback(mut self, action: ActionSpec) -> Self {
-        self.spec.fallback = Some(action);
+        self.fallback = Some(action);
         self
-    }
-    /// Finishes the spec.
-    pub fn build(self) -> PolicySpec {
-        self.spec
     }
 }
 
@@ -302,7 +284,7 @@ pub struct PoolSpec {
     pub members: Vec<MemberSpec>,
     /// A cap on leads per member per period (members may override it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<CapacitySpec>,
+    pub capacity: Option<Capacity>,
     /// Where leads go when no member is eligible. Without one, the rule's
     /// `if_unavailable` applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -328,7 +310,7 @@ impl PoolSpec {
     }
     /// Sets a per-member cap.
     pub fn capacity(mut self, max: u32, per: Period) -> Self {
-        self.capacity = Some(CapacitySpec { max, per });
+        self.capacity = Some(Capacity::new(max, per));
         self
     }
     /// Sets the pool's fallback.
@@ -350,33 +332,11 @@ pub struct MemberSpec {
     pub weight: u32,
     /// Overrides the pool's capacity for this member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<CapacitySpec>,
+    pub capacity: Option<Capacity>,
 }
 
 fn one() -> u32 {
     1
-}
-
-/// At most `max` leads per `per`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CapacitySpec {
-    /// Most leads in one period.
-    pub max: u32,
-    /// The period (UTC boundaries).
-    pub per: Period,
-}
-
-/// A capacity period, with UTC boundaries (days start at 00:00 UTC, weeks on
-/// Monday).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Period {
-    /// 00:00–24:00 UTC.
-    Day,
-    /// Monday 00:00 UTC to the next Monday.
-    Week,
 }
 
 /// Who an assignment goes to, when it names its target directly.
@@ -388,6 +348,23 @@ pub enum Target {
     Owner(String),
     /// A pool.
     Pool(String),
+}
+
+impl RuleSpec {
+    /// A rule.
+    pub fn new(id: impl Into<String>, when: Condition, then: ActionSpec) -> Self {
+        RuleSpec {
+            id: id.into(),
+            description: None,
+            when,
+            then,
+        }
+    }
+    /// Sets the description.
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
 }
 
 /// A rule: an id, a condition, an action.
@@ -410,7 +387,7 @@ pub struct RuleSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
-pub enum Assign {
+pub enum Assignee {
     /// The owner of the matched CRM account.
     AccountOwner,
     /// The owner of the existing CRM contact or lead.
@@ -444,7 +421,7 @@ pub enum IfUnavailable {
 #[non_exhaustive]
 pub struct ActionSpec {
     /// Who gets the lead.
-    pub assign: Assign,
+    pub assign: Assignee,
     /// What the buyer sees next (default: a confirmation page).
     #[serde(default)]
     pub experience: ExperienceSpec,
@@ -460,6 +437,10 @@ pub struct ActionSpec {
     /// Response SLA in minutes, for downstream systems.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla_minutes: Option<u32>,
+    /// Whether to write the lead to the CRM. Default: yes, except for a
+    /// `reject` experience (spam is not written unless this says `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_to_crm: Option<bool>,
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -467,7 +448,7 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 }
 
 impl ActionSpec {
-    fn assign(assign: Assign) -> Self {
+    fn assign(assign: Assignee) -> Self {
         ActionSpec {
             assign,
             experience: ExperienceSpec::default(),
@@ -475,27 +456,28 @@ impl ActionSpec {
             tags: Vec::new(),
             priority: None,
             sla_minutes: None,
+            write_to_crm: None,
         }
     }
     /// Assign to the matched account's owner.
     pub fn account_owner() -> Self {
-        Self::assign(Assign::AccountOwner)
+        Self::assign(Assignee::AccountOwner)
     }
     /// Assign to the existing contact's owner.
     pub fn contact_owner() -> Self {
-        Self::assign(Assign::ContactOwner)
+        Self::assign(Assignee::ContactOwner)
     }
     /// Assign to a named owner.
     pub fn owner(id: impl Into<String>) -> Self {
-        Self::assign(Assign::Owner(id.into()))
+        Self::assign(Assignee::Owner(id.into()))
     }
     /// Assign through a pool.
     pub fn pool(id: impl Into<String>) -> Self {
-        Self::assign(Assign::Pool(id.into()))
+        Self::assign(Assignee::Pool(id.into()))
     }
     /// Assign to nobody.
     pub fn nobody() -> Self {
-        Self::assign(Assign::Nobody)
+        Self::assign(Assignee::Nobody)
     }
     /// Sets the experience.
     pub fn experience(mut self, experience: ExperienceSpec) -> Self {
@@ -522,21 +504,12 @@ impl ActionSpec {
         self.sla_minutes = Some(minutes);
         self
     }
-}
-
-/// Priority labels for downstream systems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Priority {
-    /// Low.
-    Low,
-    /// Normal.
-    Normal,
-    /// High.
-    High,
-    /// Urgent.
-    Urgent,
+    /// Says whether to write the lead to the CRM (default: yes, except for
+    /// rejections).
+    pub fn write_to_crm(mut self, write: bool) -> Self {
+        self.write_to_crm = Some(write);
+        self
+    }
 }
 
 /// The post-submit experience as written in a spec.
@@ -570,6 +543,21 @@ pub enum ExperienceSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+}
+
+impl ExperienceSpec {
+    /// A meeting on the assigned owner's calendar.
+    pub fn book_meeting() -> Self {
+        ExperienceSpec::BookMeeting {
+            calendar: CalendarSpec::AssignedOwner,
+        }
+    }
+    /// A rejection with a reason.
+    pub fn reject(reason: impl Into<String>) -> Self {
+        ExperienceSpec::Reject {
+            reason: Some(reason.into()),
+        }
+    }
 }
 
 /// Whose calendar a meeting is booked on.
@@ -651,32 +639,23 @@ pub enum Condition {
     /// A custom attribute test.
     Attribute(FieldTest),
     /// CRM account facts.
-    Account(AccountTest),
+    Account(RecordTest),
     /// Existing CRM contact facts.
-    Contact(ContactTest),
+    Contact(RecordTest),
 }
 
 impl Condition {
     /// `{"account": {"has_owner": true}}`.
     pub fn account_has_owner() -> Self {
-        Condition::Account(AccountTest {
-            has_owner: Some(true),
-            ..AccountTest::default()
-        })
+        Condition::Account(RecordTest::default().has_owner(true))
     }
     /// `{"account": {"is_customer": true}}`.
     pub fn account_is_customer() -> Self {
-        Condition::Account(AccountTest {
-            is_customer: Some(true),
-            ..AccountTest::default()
-        })
+        Condition::Account(RecordTest::default().is_customer(true))
     }
     /// `{"contact": {"has_owner": true}}`.
     pub fn contact_has_owner() -> Self {
-        Condition::Contact(ContactTest {
-            has_owner: Some(true),
-            ..ContactTest::default()
-        })
+        Condition::Contact(RecordTest::default().has_owner(true))
     }
     /// `{"country": [...]}`.
     pub fn country<I, S>(codes: I) -> Self
@@ -688,10 +667,7 @@ impl Condition {
     }
     /// `{"employees": {"min": min}}`.
     pub fn employees_at_least(min: u64) -> Self {
-        Condition::Employees(Bounds {
-            min: Some(min),
-            max: None,
-        })
+        Condition::Employees(Bounds::at_least(min))
     }
     /// `{"product_interest": [...]}`.
     pub fn product_interest<I, S>(tokens: I) -> Self
@@ -740,6 +716,7 @@ impl Condition {
 /// `51-200` or `100-500`; `{"max": 50}` does not hold for `1000+`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Bounds {
     /// Lower bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -747,6 +724,30 @@ pub struct Bounds {
     /// Upper bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u64>,
+}
+
+impl Bounds {
+    /// `{"min": min}`.
+    pub fn at_least(min: u64) -> Self {
+        Bounds {
+            min: Some(min),
+            max: None,
+        }
+    }
+    /// `{"max": max}`.
+    pub fn at_most(max: u64) -> Self {
+        Bounds {
+            min: None,
+            max: Some(max),
+        }
+    }
+    /// `{"min": min, "max": max}`.
+    pub fn between(min: u64, max: u64) -> Self {
+        Bounds {
+            min: Some(min),
+            max: Some(max),
+        }
+    }
 }
 
 /// A test of one key of a JSON object (custom attributes, account fields).
@@ -776,37 +777,19 @@ pub enum ValueTest {
     Regex(String),
 }
 
-/// CRM account facts; every field given must hold.
+/// Facts about a CRM record — the matched account or the existing contact —
+/// every one given must hold.
+///
+/// JSON: `{"account": {"exists": true, "has_owner": true, "owner_active":
+/// true, "is_customer": true, "tier": ["enterprise"], "field": {"key":
+/// "industry", "equals": "saas"}}}`; TOML: `when = { account = { has_owner =
+/// true } }`. A contact (`{"contact": {…}}`) has `exists`, `has_owner` and
+/// `owner_active`; `is_customer`, `tier` and `field` are account facts.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
-pub struct AccountTest {
-    /// An account was matched (or not).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exists: Option<bool>,
-    /// The account has an owner id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_owner: Option<bool>,
-    /// The account's owner is an active owner in this policy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_active: Option<bool>,
-    /// The account is a customer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_customer: Option<bool>,
-    /// The account's tier is one of these.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tier: Option<Vec<String>>,
-    /// A test on any other account field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<FieldTest>,
-}
-
-/// Existing CRM contact/lead facts; every field given must hold.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct ContactTest {
-    /// A contact was found (or not).
+pub struct RecordTest {
+    /// A record was found (or not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exists: Option<bool>,
     /// It has an owner id.
@@ -815,4 +798,36 @@ pub struct ContactTest {
     /// Its owner is an active owner in this policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_active: Option<bool>,
+    /// The account is a customer (accounts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_customer: Option<bool>,
+    /// The account's tier is one of these (accounts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<Vec<String>>,
+    /// A test on any other account field (accounts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<FieldTest>,
+}
+
+impl RecordTest {
+    /// `{"exists": b}`.
+    pub fn exists(mut self, b: bool) -> Self {
+        self.exists = Some(b);
+        self
+    }
+    /// `{"has_owner": b}`.
+    pub fn has_owner(mut self, b: bool) -> Self {
+        self.has_owner = Some(b);
+        self
+    }
+    /// `{"owner_active": b}`.
+    pub fn owner_active(mut self, b: bool) -> Self {
+        self.owner_active = Some(b);
+        self
+    }
+    /// `{"is_customer": b}`.
+    pub fn is_customer(mut self, b: bool) -> Self {
+        self.is_customer = Some(b);
+        self
+    }
 }

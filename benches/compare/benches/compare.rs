@@ -32,8 +32,12 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use leadroute::policy::{Assign, Condition, EvalOptions, PolicySpec};
-use leadroute::{Account, AssignedBy, Context, Lead, Normalizer, RouteDecision, compile};
+use leadroute::PolicySpec;
+use leadroute::policy::EvalOptions;
+use leadroute::policy::spec::{Assignee, Condition};
+use leadroute::{Facts, Lead, Normalizer, RouteDecision, compile};
+use leadroute::crm::Account;
+use leadroute::decision::AssignedBy;
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 use zen_engine::model::DecisionContent;
@@ -304,11 +308,11 @@ fn seed(c: &mut Criterion) {
     let policy = compile(&spec).expect("compiles");
     let zen = zen_decision(&spec);
     let leads = seed_leads(&Normalizer::default());
-    let contexts: Vec<Context<'_>> = leads
+    let contexts: Vec<Facts<'_>> = leads
         .iter()
         .map(|l| match &l.account {
-            Some(a) => Context::at_unix(NOW_UNIX).with_account(a),
-            None => Context::at_unix(NOW_UNIX),
+            Some(a) => Facts::at_unix(NOW_UNIX).with_account(a),
+            None => Facts::at_unix(NOW_UNIX),
         })
         .collect();
     let inputs: Vec<Variable> = leads
@@ -357,7 +361,7 @@ fn table(c: &mut Criterion) {
         let policy = compile(spec).expect("compiles");
         let zen = zen_decision(spec);
         let cases = generated.bench_cases(&normalizer);
-        let ctx = Context::at_unix(NOW_UNIX);
+        let ctx = Facts::at_unix(NOW_UNIX);
         let size = spec.rules.len();
         // Beyond the timed leads: the two engines agree on random ones.
         let mut rng = policy_gen::Rng::new(size as u64);

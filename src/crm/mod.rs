@@ -1,28 +1,47 @@
-//! The CRM adapter trait callers implement, and its classified errors.
+//! **Confirm**: the CRM as routing needs it. The [`Crm`] adapter trait
+//! callers implement, the records it returns ([`Account`], [`Contact`]),
+//! the write it performs ([`LeadWrite`] with the owner's [`OwnerView`]), its
+//! classified errors ([`CrmError`]) and the [`PendingWrite`] that keeps a
+//! failed write from losing the lead.
+//!
+//! ```
+//! use leadroute::crm::{CrmError, PendingWrite};
+//!
+//! // A failed write is data: store it, retry it later, dead-letter it when
+//! // the error is permanent.
+//! let e = CrmError::rate_limited("TEN_SECONDLY_ROLLING", Some(std::time::Duration::from_secs(1)));
+//! assert!(e.is_retryable());
+//! assert_eq!(serde_json::to_value(&e).unwrap()["class"], "rate_limited");
+//! # let _ = std::any::type_name::<PendingWrite>();
+//! ```
 
+pub(crate) mod records;
+
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use crate::context::{Account, Contact};
 use crate::decision::RouteDecision;
-use crate::lead::Lead;
-use crate::policy::OwnerSpec;
+use crate::lead::model::Lead;
+
+pub use records::{Account, Contact, Lookup, LookupStatus, PersonKind};
 
 /// A CRM, as the router needs it: look up an account by company domain, an
 /// existing person by email, and create or update the lead with its owner.
 ///
 /// Methods are async and runtime-agnostic; their futures must be `Send` so a
-/// [`Router`](crate::Router) works under a multi-threaded runtime. Owner ids
+/// [`LeadRouter`](crate::LeadRouter) works under a multi-threaded runtime. Owner ids
 /// returned in [`Account::owner`] and [`Contact::owner`] must be ids of the
-/// policy's owners directory (map CRM user ids through
-/// [`OwnerSpec::crm_ids`]).
+/// policy's owners directory (map CRM user ids through the owners'
+/// `crm_ids`, [`OwnerView::crm_id`]).
 ///
 /// Implementations classify their failures as [`CrmError`]s so the router can
 /// act on them. See `examples/hubspot.rs` and `examples/salesforce.rs` for
-/// real adapters and [`testing::InMemoryCrm`](crate::testing::InMemoryCrm) for
-/// one with fault injection.
+/// real adapters and `testing::InMemoryCrm` (feature `testing`) for one with
+/// fault injection.
 pub trait Crm: Send + Sync {
     /// The account whose website or domain is `domain` (a registrable
     /// domain such as `acme.co.uk`), if any.
@@ -45,6 +64,30 @@ pub trait Crm: Send + Sync {
     ) -> impl Future<Output = Result<WriteReceipt, CrmError>> + Send;
 }
 
+/// A shared CRM adapter is a CRM adapter.
+impl<T: Crm + ?Sized> Crm for std::sync::Arc<T> {
+    fn find_account(
+        &self,
+        domain: &str,
+    ) -> impl Future<Output = Result<Option<Account>, CrmError>> + Send {
+        (**self).find_account(domain)
+    }
+
+    fn find_person(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = Result<Option<Contact>, CrmError>> + Send {
+        (**self).find_person(email)
+    }
+
+    fn upsert_lead(
+        &self,
+        write: &LeadWrite<'_>,
+    ) -> impl Future<Output = Result<WriteReceipt, CrmError>> + Send {
+        (**self).upsert_lead(write)
+    }
+}
+
 /// Everything a CRM write needs.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
@@ -56,11 +99,61 @@ pub struct LeadWrite<'a> {
     /// The routing decision (owner, rule, experience, tags, priority, SLA).
     pub decision: &'a RouteDecision,
     /// The assigned owner's directory entry (with its CRM ids), if any.
-    pub owner: Option<&'a OwnerSpec>,
+    pub owner: Option<OwnerView<'a>>,
     /// The record to update instead of creating one.
     pub existing: Option<&'a str>,
     /// The matched account, to associate the record with.
     pub account: Option<&'a Account>,
+}
+
+/// A read-only view of an owner in the policy's directory, as adapters need
+/// it: ids in other systems, contact details, attributes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct OwnerView<'a> {
+    /// The owner id used in the policy and decisions.
+    pub id: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Email address.
+    pub email: Option<&'a str>,
+    /// Ids in external systems (`{"hubspot": "123", "salesforce": "005…"}`).
+    pub crm_ids: &'a BTreeMap<String, String>,
+    /// Whether the owner is active.
+    pub active: bool,
+    /// IANA time zone name.
+    pub timezone: Option<&'a str>,
+    /// Free-form attributes.
+    pub attributes: &'a BTreeMap<String, Value>,
+}
+
+impl<'a> OwnerView<'a> {
+    /// The owner's id in `system` (`"hubspot"`, `"salesforce"`, …).
+    pub fn crm_id(&self, system: &str) -> Option<&'a str> {
+        self.crm_ids.get(system).map(String::as_str)
+    }
+}
+
+/// A write that did not reach the CRM, with everything needed to retry it
+/// ([`LeadRouter::retry_write`](crate::LeadRouter::retry_write)).
+///
+/// JSON: `{"lead_id", "lead": Lead, "decision": RouteDecision, "existing":
+/// id | null, "account": Account | null, "error": CrmError}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PendingWrite {
+    /// The submission's lead id.
+    pub lead_id: String,
+    /// The normalized lead.
+    pub lead: Lead,
+    /// The decision to write.
+    pub decision: RouteDecision,
+    /// The record to update, if known (an existing contact or a conflict's id).
+    pub existing: Option<String>,
+    /// The matched account, to associate with.
+    pub account: Option<Account>,
+    /// Why the write failed.
+    pub error: CrmError,
 }
 
 /// A successful write.

@@ -1,0 +1,55 @@
+//! [`Program`]: everything a compiled policy holds, shared by evaluation,
+//! explanation and the public [`Policy`](super::compiled::Policy) handle.
+
+use super::diagnostic::Diagnostic;
+use super::index::RuleIndex;
+use super::ir::{Action, NodeInfo, Owner, Pool, Rule, Territory};
+use crate::decision::Unavailable;
+use crate::name::{FxMap, Name};
+
+/// A compiled policy's data.
+#[derive(Debug)]
+pub(crate) struct Program {
+    pub(crate) name: Name,
+    pub(crate) version: Name,
+    pub(crate) owners: Vec<Owner>,
+    pub(crate) owner_index: FxMap<Box<str>, u32>,
+    pub(crate) territories: Vec<Territory>,
+    pub(crate) pools: Vec<Pool>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) fallback: Action,
+    pub(crate) nodes: Vec<NodeInfo>,
+    pub(crate) warnings: Vec<Diagnostic>,
+    pub(crate) trace_capacity: usize,
+    pub(crate) index: RuleIndex,
+}
+
+impl Program {
+    /// An active owner by id, or why it cannot take a lead.
+    pub(crate) fn active_owner(&self, id: &str) -> Result<u32, Unavailable> {
+        let i = *self.owner_index.get(id).ok_or(Unavailable::UnknownOwner)?;
+        match self.owners.get(i as usize) {
+            Some(o) if o.active => Ok(i),
+            _ => Err(Unavailable::InactiveOwner),
+        }
+    }
+
+    pub(crate) fn rule_id(&self, r: u32) -> String {
+        self.rules
+            .get(r as usize)
+            .map_or_else(|| format!("#{r}"), |r| r.id.to_string())
+    }
+
+    pub(crate) fn pool_id(&self, i: u32) -> String {
+        self.pools
+            .get(i as usize)
+            .map_or_else(|| format!("#{i}"), |x| x.id.to_string())
+    }
+
+    pub(crate) fn member_id(&self, pool: u32, m: u32) -> String {
+        self.pools
+            .get(pool as usize)
+            .and_then(|x| x.roster.seat(m))
+            .map_or_else(|| format!("#{m}"), |s| s.owner.to_string())
+    }
+}
