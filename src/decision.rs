@@ -297,6 +297,13 @@ pub enum TraceEvent {
         /// The lead id was already assigned by this pool: same owner again.
         replay: bool,
     },
+    /// The pool store could not be read or written: the pool chose on the
+    /// last state this process loaded (or recorded locally), and the step
+    /// was not recorded in the store. Added by the router, not by evaluation.
+    PoolStoreUnavailable {
+        /// Pool index.
+        pool: u32,
+    },
     /// A pool had no eligible member and sent the lead to its fallback.
     PoolFallback {
         /// Pool index.

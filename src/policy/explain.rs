@@ -89,6 +89,11 @@ pub enum Step {
         /// Why this member.
         why: String,
     },
+    /// The pool store failed; the pool chose on local state.
+    PoolStoreUnavailable {
+        /// Pool id.
+        pool: String,
+    },
     /// A pool with nobody eligible handed over to its fallback.
     PoolFallback {
         /// Pool id.
@@ -148,6 +153,7 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
                 },
             },
             TraceEvent::PoolFallback { pool } => Step::PoolFallback { pool: pool_id(pool) },
+            TraceEvent::PoolStoreUnavailable { pool } => Step::PoolStoreUnavailable { pool: pool_id(pool) },
             TraceEvent::Fallback { reason } => Step::Fallback {
                 why: match reason {
                     FallbackReason::NoRuleMatched => "no rule matched".into(),
@@ -281,6 +287,10 @@ fn write_step(f: &mut fmt::Formatter<'_>, step: &Step) -> fmt::Result {
                 "  {count} rules `{from}` … `{to}`: ruled out by the index (each requires a country, region, postal prefix, product or email kind this lead lacks)"
             ),
         },
+        Step::PoolStoreUnavailable { pool } => writeln!(
+            f,
+            "    pool `{pool}`: the pool store failed; chosen on this process's last known state, not recorded in the store"
+        ),
         Step::PoolFallback { pool } => writeln!(
             f,
             "    pool `{pool}`: nobody eligible; using the pool's fallback"
