@@ -59,6 +59,12 @@ impl Policy {
         self.program.owners.iter().map(Owner::view)
     }
 
+    /// A pool's position in the compiled policy (what trace events name).
+    pub(crate) fn pool_index(&self, id: &str) -> Option<u32> {
+        let i = self.program.pools.iter().position(|p| *p.id == *id)?;
+        u32::try_from(i).ok()
+    }
+
     /// Evaluates the policy for a lead, with the trace on.
     ///
     /// Pure and deterministic: the same lead and facts always give the same
