@@ -257,13 +257,25 @@ pub enum TraceEvent {
         matched: bool,
     },
     /// Rules `first .. first + count` were not evaluated: the rule index
-    /// showed that each requires a country, region, postal prefix, product
-    /// or email kind this lead does not have, so none of them could match.
+    /// showed that each requires a value of `by` that this lead does not
+    /// have (the lead's value is in the preceding `lead_value` event), so
+    /// none of them could match. [`Policy::explain`](crate::Policy::explain)
+    /// names what each rule requires.
     RulesSkipped {
         /// First rule index of the run.
         first: u32,
         /// How many rules.
         count: u32,
+        /// The attribute that rules them out.
+        by: IndexedFact,
+    },
+    /// The lead's value of an indexed attribute, recorded once, before the
+    /// first run of rules it rules out.
+    LeadValue {
+        /// The attribute.
+        fact: IndexedFact,
+        /// The lead's value (`null` when the lead has none).
+        observed: Observed,
     },
     /// A rule's assignee could not take the lead.
     Unavailable {
@@ -322,6 +334,57 @@ pub enum TraceEvent {
         /// What happened.
         status: LookupStatus,
     },
+}
+
+/// A lead attribute the rule index uses to rule out rules without
+/// evaluating them.
+///
+/// JSON: `"country"`, `"region"`, `"postal_code"`, `"product_interest"`,
+/// `"email_kind"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum IndexedFact {
+    /// The lead's country.
+    Country,
+    /// The lead's region.
+    Region,
+    /// The lead's postal code (by prefix).
+    PostalCode,
+    /// The lead's product interest.
+    ProductInterest,
+    /// The lead's email kind.
+    EmailKind,
+}
+
+impl IndexedFact {
+    /// The snake_case name, as conditions name the attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexedFact::Country => "country",
+            IndexedFact::Region => "region",
+            IndexedFact::PostalCode => "postal_code",
+            IndexedFact::ProductInterest => "product_interest",
+            IndexedFact::EmailKind => "email_kind",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A small set of [`IndexedFact`]s (which lead values the trace has shown).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IndexedFacts(u8);
+
+impl IndexedFacts {
+    /// Adds `fact`; whether it was new.
+    pub(crate) fn insert(&mut self, fact: IndexedFact) -> bool {
+        let new = self.0 & fact.bit() == 0;
+        self.0 |= fact.bit();
+        new
+    }
 }
 
 /// Why an assignee could not take a lead.

@@ -1,7 +1,7 @@
 //! The rule index prunes rules that cannot match, and only those.
 
 use leadroute::PolicySpec;
-use leadroute::decision::TraceEvent;
+use leadroute::decision::{IndexedFact, TraceEvent};
 use leadroute::{Facts, Normalizer, compile};
 use serde_json::json;
 
@@ -81,12 +81,36 @@ fn a_large_territory_plan_evaluates_only_the_candidates() {
         })
         .sum();
     assert_eq!(evaluated, 1, "only the one candidate is evaluated");
-    assert_eq!(skipped, 33, "rules before it are ruled out in one run");
-    let text = p.explain(&d).to_string();
-    assert!(
-        text.contains("33 rules `r0` … `r32`: ruled out by the index"),
-        "{text}"
+    assert_eq!(skipped, 33, "every rule before it is ruled out");
+    // Each skipped run names the fact that rules it out, the lead's value
+    // and what each rule needs: another country, or (same country) another
+    // product.
+    let lead_values: Vec<_> = d
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::LeadValue { fact, observed } => Some((*fact, observed.to_string())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        lead_values,
+        [
+            (IndexedFact::Country, "\"DE\"".to_owned()),
+            (IndexedFact::ProductInterest, "\"p33\"".to_owned())
+        ],
+        "each lead value is recorded once"
     );
+    let text = p.explain(&d).to_string();
+    for expected in [
+        "3 rules `r0` … `r2`: skipped (ruled out by the index): the lead's country is \"DE\"",
+        "    rule `r1` requires country in [CA]",
+        "  rule `r3`: skipped (ruled out by the index): it requires product_interest in [p3]; the lead's product_interest is \"p33\"",
+        "9 rules `r24` … `r32`: skipped",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
 }
 
 #[test]

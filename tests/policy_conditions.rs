@@ -97,10 +97,16 @@ fn conds(policy: &Policy, d: &RouteDecision) -> Vec<(String, Observed, bool)> {
 fn check_in(cond: Value, payload: Value, ctx: &Facts<'_>) -> (bool, Observed) {
     let p = one_rule(cond.clone());
     let d = p.evaluate(&lead(payload.clone()), ctx);
-    if d.trace
-        .events
-        .contains(&TraceEvent::RulesSkipped { first: 0, count: 1 })
-    {
+    if d.trace.events.iter().any(|e| {
+        matches!(
+            e,
+            TraceEvent::RulesSkipped {
+                first: 0,
+                count: 1,
+                ..
+            }
+        )
+    }) {
         // The rule index ruled the rule out without evaluating it: it must
         // not have matched. Observe the condition through `not(not(…))`,
         // which the index cannot see through, so it is evaluated.

@@ -127,7 +127,7 @@ proptest! {
                     prop_assert_eq!(*rule, expected);
                     expected += 1;
                 }
-                TraceEvent::RulesSkipped { first, count } => {
+                TraceEvent::RulesSkipped { first, count, .. } => {
                     prop_assert_eq!(*first, expected);
                     prop_assert!(*count > 0);
                     expected += count;

@@ -8,6 +8,7 @@
 
 use serde_json::Value;
 
+use super::index::Reasons;
 use super::ir::{
     Action, AssignC, Cond, ExperienceC, Flag, NextC, Pred, Record, TargetC, TextField, ValueMatch,
     fold_chars,
@@ -15,8 +16,8 @@ use super::ir::{
 use super::program::Program;
 use crate::crm::records::Lookup;
 use crate::decision::{
-    AssignedBy, Experience, FallbackReason, Observed, RouteDecision, ShortText, Trace, TraceEvent,
-    Unavailable,
+    AssignedBy, Experience, FallbackReason, IndexedFact, IndexedFacts, Observed, RouteDecision,
+    ShortText, Trace, TraceEvent, Unavailable,
 };
 use crate::facts::Facts;
 use crate::lead::model::Lead;
@@ -118,6 +119,8 @@ pub(crate) fn evaluate(
         lead,
         facts,
         rec,
+        reasons: None,
+        shown: IndexedFacts::default(),
     }
     .run()
 }
@@ -128,6 +131,10 @@ struct Eval<'a> {
     lead: &'a Lead,
     facts: &'a Facts<'a>,
     rec: Recorder,
+    /// Why the index ruled rules out (built on the first skip, trace on).
+    reasons: Option<Reasons<'a>>,
+    /// The lead values the trace has shown already.
+    shown: IndexedFacts,
 }
 
 impl<'a> Eval<'a> {
@@ -177,13 +184,65 @@ impl<'a> Eval<'a> {
         Err(FallbackReason::NoRuleMatched)
     }
 
-    /// Records that rules `from..to` were ruled out by the index.
+    /// Records that rules `from..to` were ruled out by the index, in runs
+    /// by the attribute that rules each out, each attribute's value shown
+    /// once. Only with the trace on: the reasons are for people.
     fn skipped(&mut self, from: usize, to: usize) {
-        if to > from {
+        if !self.rec.on || to <= from {
+            return;
+        }
+        let p: &'a Program = self.p;
+        let lead = self.lead;
+        let reasons = self.reasons.take().unwrap_or_else(|| p.index.reasons(lead));
+        let why = |r: usize| reasons.excluded_by(r).unwrap_or(IndexedFact::Country);
+        // Runs of consecutive rules ruled out by the same attribute, flushed
+        // as they end (no buffer: the trace is the only allocation).
+        let mut start = from;
+        let mut by = why(from);
+        for r in from + 1..=to {
+            let next = (r < to).then(|| why(r));
+            if next == Some(by) {
+                continue;
+            }
+            if self.shown.insert(by) {
+                let observed = self.lead_value(by);
+                self.rec.push(TraceEvent::LeadValue { fact: by, observed });
+            }
             self.rec.push(TraceEvent::RulesSkipped {
-                first: idx32(from),
-                count: idx32(to - from),
+                first: idx32(start),
+                count: idx32(r - start),
+                by,
             });
+            if let Some(n) = next {
+                (start, by) = (r, n);
+            }
+        }
+        self.reasons = Some(reasons);
+    }
+
+    /// The lead's value of an indexed attribute, as the trace shows it.
+    fn lead_value(&self, fact: IndexedFact) -> Observed {
+        let lead = self.lead;
+        let text = |s: &str| Observed::Text(ShortText::new(s));
+        match fact {
+            IndexedFact::Country => lead.country.map_or(Observed::None, |c| text(c.as_str())),
+            IndexedFact::Region => lead.region.as_deref().map_or(Observed::None, text),
+            IndexedFact::PostalCode => lead.postal_code.as_deref().map_or(Observed::None, text),
+            IndexedFact::EmailKind => text(lead.email_kind.as_str()),
+            IndexedFact::ProductInterest if lead.product_interest.is_empty() => Observed::None,
+            IndexedFact::ProductInterest => {
+                // Joined on the stack: the trace stays the only allocation.
+                let mut buf = StackText::default();
+                for (i, token) in lead.product_interest.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    if std::fmt::Write::write_fmt(&mut buf, format_args!("{sep}{token}")).is_err() {
+                        break;
+                    }
+                }
+                // A full buffer holds more than `ShortText` keeps, so a cut
+                // list is marked as cut.
+                text(buf.as_str())
+            }
         }
     }
 
@@ -514,7 +573,7 @@ fn value_match(v: Option<&Value>, m: &ValueMatch) -> (bool, Observed) {
                 .iter()
                 .any(|x| **x == *if *b { "true" } else { "false" }),
             Value::Number(n) => {
-                let mut buf = NumText::default();
+                let mut buf = StackText::default();
                 std::fmt::Write::write_fmt(&mut buf, format_args!("{n}")).is_ok()
                     && list.iter().any(|x| **x == *buf.as_str())
             }
@@ -523,7 +582,7 @@ fn value_match(v: Option<&Value>, m: &ValueMatch) -> (bool, Observed) {
         ValueMatch::Regex(re) => v.is_some_and(|v| match v {
             Value::String(s) => re.is_match(s),
             Value::Number(n) => {
-                let mut buf = NumText::default();
+                let mut buf = StackText::default();
                 std::fmt::Write::write_fmt(&mut buf, format_args!("{n}")).is_ok()
                     && re.is_match(buf.as_str())
             }
@@ -534,14 +593,15 @@ fn value_match(v: Option<&Value>, m: &ValueMatch) -> (bool, Observed) {
     (result, observed)
 }
 
-/// A stack buffer for a JSON number's text (at most ~25 bytes).
+/// A stack buffer for short text: a JSON number (at most ~25 bytes) or the
+/// first bytes of a list.
 #[derive(Default)]
-struct NumText {
+struct StackText {
     buf: [u8; 32],
     len: usize,
 }
 
-impl NumText {
+impl StackText {
     fn as_str(&self) -> &str {
         self.buf
             .get(..self.len)
@@ -550,12 +610,27 @@ impl NumText {
     }
 }
 
-impl std::fmt::Write for NumText {
+/// Writes what fits — cut at a character boundary — and fails if not all
+/// of it did, so a caller can tell complete text from a prefix.
+impl std::fmt::Write for StackText {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
+        let room = self.buf.len() - self.len;
+        let mut take = s.len().min(room);
+        while !s.is_char_boundary(take) {
+            take -= 1;
+        }
+        let (src, dst) = (
+            s.as_bytes().get(..take).unwrap_or_default(),
+            self.buf.get_mut(self.len..self.len + take),
+        );
+        if let Some(dst) = dst {
+            dst.copy_from_slice(src);
+            self.len += take;
+        }
+        if take == s.len() {
+            Ok(())
+        } else {
+            Err(std::fmt::Error)
+        }
     }
 }

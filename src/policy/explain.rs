@@ -5,10 +5,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::index::requirement;
 use super::program::Program;
 use crate::crm::records::{Lookup, LookupStatus};
 use crate::decision::{
-    AssignedBy, FallbackReason, Observed, RouteDecision, TraceEvent, Unavailable,
+    AssignedBy, FallbackReason, IndexedFact, Observed, RouteDecision, TraceEvent, Unavailable,
 };
 use crate::pool::rotation::SkipReason;
 
@@ -54,15 +55,22 @@ pub enum Step {
         /// Whether its condition held.
         matched: bool,
     },
-    /// Rules not evaluated because they require a country, region, postal
-    /// prefix, product or email kind the lead does not have.
+    /// Rules not evaluated: the rule index showed that each requires a
+    /// value of `by` the lead does not have.
     RulesSkipped {
-        /// Their ids, first and last of the run.
+        /// First rule id of the run.
         from: String,
         /// Last rule id of the run.
         to: String,
-        /// How many.
+        /// How many rules.
         count: u32,
+        /// The lead attribute that rules them out.
+        by: IndexedFact,
+        /// The lead's value of it (`null`: the lead has none).
+        observed: Observed,
+        /// What each rule requires (the first few of the run; `count` says
+        /// how many there are).
+        rules: Vec<SkippedRule>,
     },
     /// An assignee could not take the lead.
     Unavailable {
@@ -118,12 +126,16 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
     let rule_id = |r: u32| p.rule_id(r);
     let pool_id = |i: u32| p.pool_id(i);
     let member_id = |pool: u32, m: u32| p.member_id(pool, m);
-    let steps = decision
-        .trace
-        .events
-        .iter()
-        .map(|e| match *e {
-            TraceEvent::Condition { node, observed, result } => {
+    // Lead values are recorded before the skipped runs they explain.
+    let mut lead_values: Vec<(IndexedFact, Observed)> = Vec::new();
+    let mut steps = Vec::with_capacity(decision.trace.events.len());
+    for event in &decision.trace.events {
+        let step = match *event {
+            TraceEvent::Condition {
+                node,
+                observed,
+                result,
+            } => {
                 let info = p.nodes.get(node as usize);
                 Step::Condition {
                     rule: info.and_then(|n| n.rule).map_or_else(String::new, rule_id),
@@ -135,34 +147,87 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
                     result,
                 }
             }
-            TraceEvent::Rule { rule, matched } => Step::Rule { rule: rule_id(rule), matched },
-            TraceEvent::RulesSkipped { first, count } => Step::RulesSkipped {
+            TraceEvent::Rule { rule, matched } => Step::Rule {
+                rule: rule_id(rule),
+                matched,
+            },
+            TraceEvent::LeadValue { fact, observed } => {
+                lead_values.push((fact, observed));
+                continue;
+            }
+            TraceEvent::RulesSkipped { first, count, by } => Step::RulesSkipped {
                 from: rule_id(first),
                 to: rule_id(first + count.saturating_sub(1)),
                 count,
+                by,
+                observed: lead_values
+                    .iter()
+                    .find(|(f, _)| *f == by)
+                    .map_or(Observed::None, |(_, o)| *o),
+                rules: (first..first.saturating_add(count))
+                    .take(LISTED_PER_RUN)
+                    .filter_map(|r| {
+                        let rule = p.rules.get(r as usize)?;
+                        Some(SkippedRule {
+                            rule: rule.id.to_string(),
+                            requires: requirement(&rule.cond, &p.territories, by)
+                                .unwrap_or_default(),
+                        })
+                    })
+                    .collect(),
             },
-            TraceEvent::Unavailable { rule, reason } => Step::Unavailable { rule: rule.map(rule_id), reason },
-            TraceEvent::PoolSkip { pool, member, reason } => Step::PoolSkip { pool: pool_id(pool), owner: member_id(pool, member), reason },
-            TraceEvent::PoolChoice { pool, member, current, eligible_weight, eligible, replay } => Step::PoolChoice {
+            TraceEvent::Unavailable { rule, reason } => Step::Unavailable {
+                rule: rule.map(rule_id),
+                reason,
+            },
+            TraceEvent::PoolSkip {
+                pool,
+                member,
+                reason,
+            } => Step::PoolSkip {
+                pool: pool_id(pool),
+                owner: member_id(pool, member),
+                reason,
+            },
+            TraceEvent::PoolChoice {
+                pool,
+                member,
+                current,
+                eligible_weight,
+                eligible,
+                replay,
+            } => Step::PoolChoice {
                 pool: pool_id(pool),
                 owner: member_id(pool, member),
                 why: if replay {
                     "this lead id was already assigned by this pool; same owner again".into()
                 } else {
-                    format!("highest rotation counter ({current}) among {eligible} eligible member(s) with total weight {eligible_weight}")
+                    format!(
+                        "highest rotation counter ({current}) among {eligible} eligible member(s) with total weight {eligible_weight}"
+                    )
                 },
             },
-            TraceEvent::PoolFallback { pool } => Step::PoolFallback { pool: pool_id(pool) },
-            TraceEvent::PoolStoreUnavailable { pool } => Step::PoolStoreUnavailable { pool: pool_id(pool) },
+            TraceEvent::PoolFallback { pool } => Step::PoolFallback {
+                pool: pool_id(pool),
+            },
+            TraceEvent::PoolStoreUnavailable { pool } => Step::PoolStoreUnavailable {
+                pool: pool_id(pool),
+            },
             TraceEvent::Fallback { reason } => Step::Fallback {
                 why: match reason {
                     FallbackReason::NoRuleMatched => "no rule matched".into(),
-                    FallbackReason::RuleAsked { rule } => format!("rule `{}` could not assign and sends such leads to the fallback", rule_id(rule)),
+                    FallbackReason::RuleAsked { rule } => format!(
+                        "rule `{}` could not assign and sends such leads to the fallback",
+                        rule_id(rule)
+                    ),
                 },
             },
-            TraceEvent::CrmUnavailable { lookup, status } => Step::CrmUnavailable { lookup, status },
-        })
-        .collect();
+            TraceEvent::CrmUnavailable { lookup, status } => {
+                Step::CrmUnavailable { lookup, status }
+            }
+        };
+        steps.push(step);
+    }
     Explanation {
         summary: summary(decision),
         steps,
@@ -195,6 +260,20 @@ fn summary(d: &RouteDecision) -> String {
     )
 }
 
+/// One rule of a skipped run and what it requires of the attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SkippedRule {
+    /// The rule id.
+    pub rule: String,
+    /// The values one of which the lead would need (empty: the rule can
+    /// never match).
+    pub requires: Vec<String>,
+}
+
+/// How many rules of one skipped run an explanation lists by name.
+const LISTED_PER_RUN: usize = 10;
+
 impl fmt::Display for Explanation {
     /// The summary, then each rule with its conditions indented beneath it
     /// (conditions are recorded before their rule's verdict; they are shown
@@ -202,7 +281,12 @@ impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.summary)?;
         let mut pending: Vec<&Step> = Vec::new();
+        // Why CRM records are absent, to say so where a condition needed one.
+        let mut unknown: Vec<(Lookup, LookupStatus)> = Vec::new();
         for step in &self.steps {
+            if let Step::CrmUnavailable { lookup, status } = step {
+                unknown.push((*lookup, *status));
+            }
             if matches!(step, Step::Condition { .. }) {
                 pending.push(step);
                 continue;
@@ -214,20 +298,43 @@ impl fmt::Display for Explanation {
                     if *matched { "matched" } else { "did not match" }
                 )?;
             } else {
-                write_step(f, step)?;
+                write_step(f, step, &unknown)?;
             }
             for c in pending.drain(..) {
-                write_step(f, c)?;
+                write_step(f, c, &unknown)?;
             }
         }
         for c in pending {
-            write_step(f, c)?;
+            write_step(f, c, &unknown)?;
         }
         Ok(())
     }
 }
 
-fn write_step(f: &mut fmt::Formatter<'_>, step: &Step) -> fmt::Result {
+/// What a condition on a CRM record fact saw when there was no record:
+/// "no account matched", or why the lookup could not say.
+fn missing_record(field: &str, unknown: &[(Lookup, LookupStatus)]) -> Option<String> {
+    let (record, lookup) = match field.split_once('.')? {
+        ("account", fact) if FLAG_FACTS.contains(&fact) => ("account", Lookup::Account),
+        ("contact", fact) if FLAG_FACTS.contains(&fact) => ("contact", Lookup::Person),
+        _ => return None,
+    };
+    Some(match unknown.iter().find(|(l, _)| *l == lookup) {
+        Some((_, LookupStatus::TimedOut)) => format!("no {record}: the CRM lookup timed out"),
+        Some(_) => format!("no {record}: the CRM lookup failed"),
+        None => format!("no {record} matched"),
+    })
+}
+
+/// The yes/no facts of a CRM record, which are always observed when the
+/// record exists.
+const FLAG_FACTS: [&str; 4] = ["exists", "has_owner", "owner_active", "is_customer"];
+
+fn write_step(
+    f: &mut fmt::Formatter<'_>,
+    step: &Step,
+    unknown: &[(Lookup, LookupStatus)],
+) -> fmt::Result {
     match step {
         Step::Condition {
             field,
@@ -236,9 +343,14 @@ fn write_step(f: &mut fmt::Formatter<'_>, step: &Step) -> fmt::Result {
             observed,
             result,
             ..
-        } => match op.as_str() {
-            "all" | "any" => writeln!(f, "    {op} of {expected} → {result}"),
-            "not" => writeln!(f, "    not → {result}"),
+        } => match (op.as_str(), observed) {
+            ("all" | "any", _) => writeln!(f, "    {op} of {expected} → {result}"),
+            ("not", _) => writeln!(f, "    not → {result}"),
+            (_, Observed::None) if missing_record(field, unknown).is_some() => writeln!(
+                f,
+                "    {field} {op} {expected}: {} → {result}",
+                missing_record(field, unknown).unwrap_or_default()
+            ),
             _ => writeln!(
                 f,
                 "    {field} {op} {expected}: observed {observed} → {result}"
@@ -277,16 +389,45 @@ fn write_step(f: &mut fmt::Formatter<'_>, step: &Step) -> fmt::Result {
         Step::PoolChoice { pool, owner, why } => {
             writeln!(f, "    pool `{pool}`: {owner} chosen: {why}")
         }
-        Step::RulesSkipped { from, to, count } => match count {
-            1 => writeln!(
-                f,
-                "  rule `{from}`: ruled out by the index (it requires a country, region, postal prefix, product or email kind this lead lacks)"
-            ),
-            _ => writeln!(
-                f,
-                "  {count} rules `{from}` … `{to}`: ruled out by the index (each requires a country, region, postal prefix, product or email kind this lead lacks)"
-            ),
-        },
+        Step::RulesSkipped {
+            from,
+            to,
+            count,
+            by,
+            observed,
+            rules,
+        } => {
+            let fact = by.as_str();
+            let lead = match observed {
+                Observed::None => format!("the lead has no {fact}"),
+                o => format!("the lead's {fact} is {o}"),
+            };
+            let needs = |r: &SkippedRule| match r.requires.as_slice() {
+                [] => "can never match".to_owned(),
+                values => format!("requires {fact} in [{}]", values.join(", ")),
+            };
+            match (count, rules.as_slice()) {
+                (1, [only]) => writeln!(
+                    f,
+                    "  rule `{from}`: skipped (ruled out by the index): it {}; {lead}",
+                    needs(only)
+                ),
+                _ => {
+                    writeln!(
+                        f,
+                        "  {count} rules `{from}` … `{to}`: skipped (ruled out by the index): {lead}"
+                    )?;
+                    for r in rules {
+                        writeln!(f, "    rule `{}` {}", r.rule, needs(r))?;
+                    }
+                    let listed = u32::try_from(rules.len()).unwrap_or(u32::MAX);
+                    if *count > listed {
+                        writeln!(f, "    … and {} more", count - listed)?;
+                    }
+                    Ok(())
+                }
+            }
+        }
         Step::PoolStoreUnavailable { pool } => writeln!(
             f,
             "    pool `{pool}`: the pool store failed; chosen on this process's last known state, not recorded in the store"

@@ -15,6 +15,7 @@
 //! this against a reference scan on generated policies.
 
 use super::ir::{Cond, CountrySet, Pred, Rule, Territory};
+use crate::decision::IndexedFact;
 use crate::lead::email::EmailKind;
 use crate::lead::model::{CountryCode, Lead};
 use crate::name::FxMap;
@@ -199,8 +200,9 @@ impl RuleIndex {
         }
     }
 
-    /// The candidate rules for a lead, visited in rule order.
-    pub(crate) fn candidates<'a>(&'a self, lead: &'a Lead) -> Candidates<'a> {
+    /// The rule sets a lead's indexed attributes select, one per attribute
+    /// (`all` where the attribute constrains no rule).
+    fn lead_sets<'a>(&'a self, lead: &'a Lead) -> LeadSets<'a> {
         let country: &[u64] = if self.country_trivial {
             &self.all
         } else {
@@ -256,6 +258,32 @@ impl RuleIndex {
                 product.push(&self.product.unconstrained);
             }
         }
+        LeadSets {
+            country,
+            region,
+            kind,
+            postal,
+            product,
+        }
+    }
+
+    /// Why rules the index ruled out for `lead` could not match: for each
+    /// rule, the first indexed attribute whose value excludes it.
+    pub(crate) fn reasons<'a>(&'a self, lead: &'a Lead) -> Reasons<'a> {
+        Reasons {
+            sets: self.lead_sets(lead),
+        }
+    }
+
+    /// The candidate rules for a lead, visited in rule order.
+    pub(crate) fn candidates<'a>(&'a self, lead: &'a Lead) -> Candidates<'a> {
+        let LeadSets {
+            country,
+            region,
+            kind,
+            postal,
+            product,
+        } = self.lead_sets(lead);
         // A lead without a region, in an indexed country: one precombined set.
         let combined = match (lead.region.as_deref(), lead.country) {
             (None, Some(c)) => self
@@ -304,6 +332,72 @@ impl RuleIndex {
     }
 }
 
+/// What a rule's condition requires of one indexed attribute, as the trace
+/// shows it: the values one of which the lead must have (empty: the rule
+/// can never match), or `None` when it requires nothing of it.
+pub(crate) fn requirement(
+    cond: &Cond,
+    territories: &[Territory],
+    fact: IndexedFact,
+) -> Option<Vec<String>> {
+    let n = needs(cond, territories);
+    let strings = |v: Vec<Box<str>>| v.into_iter().map(String::from).collect();
+    match fact {
+        IndexedFact::Country => n
+            .country
+            .map(|v| v.iter().map(|c| c.as_str().to_owned()).collect()),
+        IndexedFact::Region => n.region.map(strings),
+        IndexedFact::PostalCode => n.postal.map(strings),
+        IndexedFact::ProductInterest => n.product.map(strings),
+        IndexedFact::EmailKind => n.kind.map(|mask| {
+            EmailKind::ALL
+                .iter()
+                .filter(|k| mask & k.bit() != 0)
+                .map(|k| k.as_str().to_owned())
+                .collect()
+        }),
+    }
+}
+
+/// The sets one lead selects, per indexed attribute.
+struct LeadSets<'a> {
+    country: &'a [u64],
+    region: &'a [u64],
+    kind: &'a [u64],
+    postal: &'a [u64],
+    product: Union<'a>,
+}
+
+/// Which indexed attribute rules a rule out, for the trace.
+pub(crate) struct Reasons<'a> {
+    sets: LeadSets<'a>,
+}
+
+fn has(bits: &[u64], r: usize) -> bool {
+    bits.get(r / 64).is_some_and(|w| w & (1 << (r % 64)) != 0)
+}
+
+impl Reasons<'_> {
+    /// The first attribute (country, region, email kind, postal code,
+    /// product interest) whose value rules out rule `r`; `None` if none does.
+    pub(crate) fn excluded_by(&self, r: usize) -> Option<IndexedFact> {
+        let s = &self.sets;
+        if !has(s.country, r) {
+            Some(IndexedFact::Country)
+        } else if !has(s.region, r) {
+            Some(IndexedFact::Region)
+        } else if !has(s.kind, r) {
+            Some(IndexedFact::EmailKind)
+        } else if !has(s.postal, r) {
+            Some(IndexedFact::PostalCode)
+        } else if !s.product.contains(r) {
+            Some(IndexedFact::ProductInterest)
+        } else {
+            None
+        }
+    }
+}
+
 /// A union of up to [`MAX_UNION`] bitsets, without allocating.
 #[derive(Default)]
 pub(crate) struct Union<'a> {
@@ -314,6 +408,11 @@ pub(crate) struct Union<'a> {
 }
 
 impl<'a> Union<'a> {
+    /// Whether rule `r` is in the union (an empty union restricts nothing).
+    fn contains(&self, r: usize) -> bool {
+        self.len == 0 || self.sets.iter().take(self.len).any(|s| has(s, r))
+    }
+
     fn unrestricted() -> Self {
         Union {
             unrestricted: true,
