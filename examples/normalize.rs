@@ -1,5 +1,6 @@
 //! Reads form payloads as JSON lines on stdin and prints what leadroute makes
-//! of each: one JSON line per input line, then exits 0.
+//! of each: one JSON line per non-blank input line (blank lines are
+//! skipped, so output line N answers the N-th payload), then exits 0.
 //!
 //! ```text
 //! echo '{"email": "Jane@ACME.com", "company_size": "51-200"}' | cargo run --example normalize
@@ -8,7 +9,7 @@
 //!
 //! Output per line: `{"lead": {…}, "warnings": [{field, code, value, message}]}`
 //! on success, `{"errors": [{field, code, value, message}]}` on failure
-//! (including a line that is not a JSON object). Blank lines are skipped.
+//! (including a line that is not a JSON object).
 
 use std::io::{self, BufRead, BufWriter, Write};
 
