@@ -155,27 +155,9 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
                 lead_values.push((fact, observed));
                 continue;
             }
-            TraceEvent::RulesSkipped { first, count, by } => Step::RulesSkipped {
-                from: rule_id(first),
-                to: rule_id(first + count.saturating_sub(1)),
-                count,
-                by,
-                observed: lead_values
-                    .iter()
-                    .find(|(f, _)| *f == by)
-                    .map_or(Observed::None, |(_, o)| *o),
-                rules: (first..first.saturating_add(count))
-                    .take(LISTED_PER_RUN)
-                    .filter_map(|r| {
-                        let rule = p.rules.get(r as usize)?;
-                        Some(SkippedRule {
-                            rule: rule.id.to_string(),
-                            requires: requirement(&rule.cond, &p.territories, by)
-                                .unwrap_or_default(),
-                        })
-                    })
-                    .collect(),
-            },
+            TraceEvent::RulesSkipped { first, count, by } => {
+                skipped_step(p, (first, count), by, &lead_values)
+            }
             TraceEvent::Unavailable { rule, reason } => Step::Unavailable {
                 rule: rule.map(rule_id),
                 reason,
@@ -231,6 +213,36 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
     Explanation {
         summary: summary(decision),
         steps,
+    }
+}
+
+/// A run of skipped rules, with what the first [`LISTED_PER_RUN`] of them
+/// require of the attribute and the lead's value of it.
+fn skipped_step(
+    p: &Program,
+    (first, count): (u32, u32),
+    by: IndexedFact,
+    lead_values: &[(IndexedFact, Observed)],
+) -> Step {
+    Step::RulesSkipped {
+        from: p.rule_id(first),
+        to: p.rule_id(first + count.saturating_sub(1)),
+        count,
+        by,
+        observed: lead_values
+            .iter()
+            .find(|(f, _)| *f == by)
+            .map_or(Observed::None, |(_, o)| *o),
+        rules: (first..first.saturating_add(count))
+            .take(LISTED_PER_RUN)
+            .filter_map(|r| {
+                let rule = p.rules.get(r as usize)?;
+                Some(SkippedRule {
+                    rule: rule.id.to_string(),
+                    requires: requirement(&rule.cond, &p.territories, by).unwrap_or_default(),
+                })
+            })
+            .collect(),
     }
 }
 
@@ -308,6 +320,47 @@ impl fmt::Display for Explanation {
             write_step(f, c, &unknown)?;
         }
         Ok(())
+    }
+}
+
+/// A run of rules the index ruled out: the fact, the lead's value and what
+/// the first rules of the run require.
+fn write_skipped(
+    f: &mut fmt::Formatter<'_>,
+    (from, to, count): (&str, &str, u32),
+    by: IndexedFact,
+    observed: &Observed,
+    rules: &[SkippedRule],
+) -> fmt::Result {
+    let fact = by.as_str();
+    let lead = match observed {
+        Observed::None => format!("the lead has no {fact}"),
+        o => format!("the lead's {fact} is {o}"),
+    };
+    let needs = |r: &SkippedRule| match r.requires.as_slice() {
+        [] => "can never match".to_owned(),
+        values => format!("requires {fact} in [{}]", values.join(", ")),
+    };
+    match (count, rules) {
+        (1, [only]) => writeln!(
+            f,
+            "  rule `{from}`: skipped (ruled out by the index): it {}; {lead}",
+            needs(only)
+        ),
+        _ => {
+            writeln!(
+                f,
+                "  {count} rules `{from}` … `{to}`: skipped (ruled out by the index): {lead}"
+            )?;
+            for r in rules {
+                writeln!(f, "    rule `{}` {}", r.rule, needs(r))?;
+            }
+            let listed = u32::try_from(rules.len()).unwrap_or(u32::MAX);
+            if count > listed {
+                writeln!(f, "    … and {} more", count - listed)?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -396,38 +449,7 @@ fn write_step(
             by,
             observed,
             rules,
-        } => {
-            let fact = by.as_str();
-            let lead = match observed {
-                Observed::None => format!("the lead has no {fact}"),
-                o => format!("the lead's {fact} is {o}"),
-            };
-            let needs = |r: &SkippedRule| match r.requires.as_slice() {
-                [] => "can never match".to_owned(),
-                values => format!("requires {fact} in [{}]", values.join(", ")),
-            };
-            match (count, rules.as_slice()) {
-                (1, [only]) => writeln!(
-                    f,
-                    "  rule `{from}`: skipped (ruled out by the index): it {}; {lead}",
-                    needs(only)
-                ),
-                _ => {
-                    writeln!(
-                        f,
-                        "  {count} rules `{from}` … `{to}`: skipped (ruled out by the index): {lead}"
-                    )?;
-                    for r in rules {
-                        writeln!(f, "    rule `{}` {}", r.rule, needs(r))?;
-                    }
-                    let listed = u32::try_from(rules.len()).unwrap_or(u32::MAX);
-                    if *count > listed {
-                        writeln!(f, "    … and {} more", count - listed)?;
-                    }
-                    Ok(())
-                }
-            }
-        }
+        } => write_skipped(f, (from, to, *count), *by, observed, rules),
         Step::PoolStoreUnavailable { pool } => writeln!(
             f,
             "    pool `{pool}`: the pool store failed; chosen on this process's last known state, not recorded in the store"

@@ -65,7 +65,6 @@ fn pos(i: usize) -> u32 {
 /// Chooses a member, reporting every member passed over to `skip`; `None`
 /// when nobody is eligible.
 pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Option<Choice> {
-    let seats = &ask.roster.seats;
     let version = ask.state.map_or(0, |s| s.version);
     // Only capacity periods need the date.
     let day = if ask.roster.capped() {
@@ -87,26 +86,59 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
             ask.lead_id,
         )
     };
-
-    if let (Some(state), Some(lead_id)) = (ask.state, ask.lead_id) {
-        if let Some(prev) = state.replayed_owner(lead_id) {
-            if let Some(i) = seats.iter().position(|s| s.active && *s.owner == *prev) {
-                return Some(Choice {
-                    member: pos(i),
-                    current: state.member(prev).current,
-                    eligible_weight: 0,
-                    eligible: 0,
-                    step: step(pos(i), MemberSet::default(), true),
-                });
-            }
-        }
+    if let Some((member, current)) = replayed(ask) {
+        return Some(Choice {
+            member,
+            current,
+            eligible_weight: 0,
+            eligible: 0,
+            step: step(member, MemberSet::default(), true),
+        });
     }
+    let round = eligible(ask, day, &mut skip);
+    let (chosen, current) = round.best?;
+    if ask.report_not_next {
+        report_not_next(ask, &round.eligible, chosen, &mut skip);
+    }
+    Some(Choice {
+        member: pos(chosen),
+        current,
+        eligible_weight: round.total,
+        eligible: round.count,
+        step: step(pos(chosen), round.eligible, false),
+    })
+}
 
-    let mut eligible = MemberSet::default();
-    let mut count = 0u32;
-    let mut total: u64 = 0;
-    let mut best: Option<(usize, i64)> = None;
-    for (i, seat) in seats.iter().enumerate() {
+/// The member a lead id was already assigned to by this pool (if still an
+/// active member), with its counter.
+fn replayed(ask: &Ask<'_>) -> Option<(u32, i64)> {
+    let (state, lead_id) = (ask.state?, ask.lead_id?);
+    let prev = state.replayed_owner(lead_id)?;
+    let i = ask
+        .roster
+        .seats
+        .iter()
+        .position(|s| s.active && *s.owner == *prev)?;
+    Some((pos(i), state.member(prev).current))
+}
+
+/// One round of smooth weighted round robin: who is eligible, their total
+/// weight, and the best (highest counter after adding its weight).
+struct Round {
+    eligible: MemberSet,
+    count: u32,
+    total: u64,
+    best: Option<(usize, i64)>,
+}
+
+fn eligible(ask: &Ask<'_>, day: u64, skip: &mut impl FnMut(u32, SkipReason)) -> Round {
+    let mut round = Round {
+        eligible: MemberSet::default(),
+        count: 0,
+        total: 0,
+        best: None,
+    };
+    for (i, seat) in ask.roster.seats.iter().enumerate() {
         if !seat.active {
             skip(pos(i), SkipReason::Inactive);
             continue;
@@ -133,33 +165,33 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
                 continue;
             }
         }
-        eligible.insert(i);
-        count += 1;
-        total += u64::from(seat.weight);
+        round.eligible.insert(i);
+        round.count += 1;
+        round.total += u64::from(seat.weight);
         let current = ms.current + i64::from(seat.weight);
         // Strictly greater: ties go to the earlier member.
-        if best.is_none_or(|(_, c)| current > c) {
-            best = Some((i, current));
+        if round.best.is_none_or(|(_, c)| current > c) {
+            round.best = Some((i, current));
         }
     }
-    let (chosen, current) = best?;
-    if ask.report_not_next {
-        for (i, seat) in seats.iter().enumerate() {
-            if i != chosen && eligible.contains(i) {
-                let c = ask
-                    .state
-                    .map(|s| s.member(&seat.owner).current)
-                    .unwrap_or_default()
-                    + i64::from(seat.weight);
-                skip(pos(i), SkipReason::NotNext { current: c });
-            }
+    round
+}
+
+/// Reports every eligible member other than the chosen one, with its counter.
+fn report_not_next(
+    ask: &Ask<'_>,
+    eligible: &MemberSet,
+    chosen: usize,
+    skip: &mut impl FnMut(u32, SkipReason),
+) {
+    for (i, seat) in ask.roster.seats.iter().enumerate() {
+        if i != chosen && eligible.contains(i) {
+            let current = ask
+                .state
+                .map(|s| s.member(&seat.owner).current)
+                .unwrap_or_default()
+                + i64::from(seat.weight);
+            skip(pos(i), SkipReason::NotNext { current });
         }
     }
-    Some(Choice {
-        member: pos(chosen),
-        current,
-        eligible_weight: total,
-        eligible: count,
-        step: step(pos(chosen), eligible, false),
-    })
 }
