@@ -98,6 +98,23 @@
 //! written. The `testing` module (feature `testing`) has in-memory adapters
 //! with fault injection and a policy tester.
 //!
+//! ## Layout
+//!
+//! | module | stage | what it owns |
+//! |---|---|---|
+//! | [`lead`] | capture, validate | [`LeadInput`], [`Normalizer`], [`Lead`], field issues, reference data |
+//! | [`policy`] | assign | the spec ([`policy::spec`]), [`compile`] and its diagnostics, [`Policy`]: evaluate, explain |
+//! | [`decision`] | assign | [`RouteDecision`], experiences, the trace |
+//! | [`pool`] | distribute | rotation, [`PoolStep`](pool::PoolStep), [`PoolState`](pool::PoolState), [`PoolStore`], [`Availability`] |
+//! | [`crm`] | confirm | the [`Crm`] trait, records, writes, errors, [`PendingWrite`](crm::PendingWrite) |
+//! | [`events`] | all | the event vocabulary and [`EventSink`] |
+//! | [`router`] | all | [`LeadRouter`] and [`decide_and_record`](router::decide_and_record): every `await` lives here |
+//! | [`clock`] | — | the injected [`Clock`] |
+//!
+//! Modules depend on each other in one direction only (the crate's
+//! `tests/architecture.rs` checks that no file imports from a file that
+//! imports it, and that nothing under `policy` is async).
+//!
 //! ## Design
 //!
 //! - **Pure core, I/O at the edges.** Normalization and evaluation do no
