@@ -13,6 +13,8 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// Panics with `what`, then the explanation, at the caller's caller.
+    #[track_caller]
     fn fail(&self, what: std::fmt::Arguments<'_>) -> ! {
         panic!("{what}\n{}", self.explanation)
     }

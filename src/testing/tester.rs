@@ -40,6 +40,7 @@ impl PolicyTester {
     }
 
     /// From a spec; panics with the diagnostics if it does not compile.
+    #[track_caller]
     pub fn from_spec(spec: &PolicySpec) -> Self {
         match compile(spec) {
             Ok(p) => Self::new(p),
@@ -48,18 +49,23 @@ impl PolicyTester {
     }
 
     /// From JSON text; panics on a parse or compile error.
+    #[track_caller]
     pub fn from_json(json: &str) -> Self {
-        Self::from_spec(
-            &PolicySpec::from_json_str(json).unwrap_or_else(|e| panic!("policy JSON: {e}")),
-        )
+        // No closures here: they would not carry the caller's location.
+        match PolicySpec::from_json_str(json) {
+            Ok(spec) => Self::from_spec(&spec),
+            Err(e) => panic!("policy JSON: {e}"),
+        }
     }
 
     /// From TOML text; panics on a parse or compile error.
     #[cfg(feature = "toml")]
+    #[track_caller]
     pub fn from_toml(toml: &str) -> Self {
-        Self::from_spec(
-            &PolicySpec::from_toml_str(toml).unwrap_or_else(|e| panic!("policy TOML: {e}")),
-        )
+        match PolicySpec::from_toml_str(toml) {
+            Ok(spec) => Self::from_spec(&spec),
+            Err(e) => panic!("policy TOML: {e}"),
+        }
     }
 
     /// Routes with this matched account.
@@ -92,6 +98,7 @@ impl PolicyTester {
     }
 
     /// Normalizes a JSON payload (panicking on field errors) and evaluates.
+    #[track_caller]
     pub fn route(&self, lead_json: &str) -> Checked {
         let lead = match self.normalizer.normalize_json(lead_json) {
             Ok(n) => n.lead,
