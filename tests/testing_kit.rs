@@ -1,11 +1,13 @@
 //! The `testing` kit itself: every assertion passing and failing (with its
-//! message), failures reported at the caller's line.
+//! message), failures reported at the caller's line, rotation sequences
+//! without a store, CRM lookup outcomes and the decision time.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use leadroute::PolicySpec;
-use leadroute::crm::Account;
+use leadroute::crm::{Account, Contact, LookupStatus};
 use leadroute::decision::Priority;
 use leadroute::policy::spec::{ActionSpec, OwnerSpec};
 use leadroute::testing::PolicyTester;
@@ -179,12 +181,16 @@ fn every_failing_assertion_reports_the_callers_file_and_line() {
         case!("assert_not_written", "expected the lead not to be written", t.route(ENT).assert_not_written()),
         case!("explanation", "expected the explanation to contain \"xyz\"", t.route(ENT).assert_explanation_contains("xyz")),
         case!("route", "lead {\"email\": \"not an email\"}: ", t.route(r#"{"email": "not an email"}"#)),
+        case!("session.route", "lead []: ", t.session().route("[]")),
+        case!("assert_rotation", "expected rotation [\"bob\"], got [\"ana\"]", t.assert_rotation(ENT, ["bob"])),
+        case!("lead id", "assert_rotation routes the same payload 2 times, but it has lead id `1`", t.assert_rotation(r#"{"email": "a@b.com", "id": "1"}"#, ["a", "a"])),
+        case!("session", "expected rotation [\"ana\", \"bob\"], got [\"ana\", \"ana\"]", t.session().assert_rotation(ENT, ["ana", "bob"]).now()),
         case!("away", "expected owner `ana`, got `queue`\n", away.route(ENT).assert_owner("ana")),
         case!("from_json", "policy JSON: ", PolicyTester::from_json("{")),
         case!("from_toml", "policy TOML: ", PolicyTester::from_toml("name = ")),
         case!("from_spec", "policy does not compile: 1 error\n  error: fallback.assign.owner: unknown owner `nobody-here`", PolicyTester::from_spec(&bad_spec)),
     ];
-    assert_eq!(cases.len(), 20);
+    assert_eq!(cases.len(), 24);
     for (name, starts, line, call) in &cases {
         let (file, at, msg) = panic_site(call);
         assert!(msg.starts_with(starts), "{name}: {msg}");
@@ -471,4 +477,294 @@ fn a_bad_payload_or_policy_panics_with_the_reason() {
         PolicyTester::from_spec(&spec);
     });
     assert!(msg.contains("unknown owner `ghost`"), "{msg}");
+}
+
+// ---------------------------------------------------------------------------
+// Rotation sequences.
+
+#[test]
+fn weights_three_to_one_rotate_a_a_b_a() {
+    let s = t().assert_rotation(
+        ENT,
+        ["ana", "ana", "bob", "ana", "ana", "ana", "bob", "ana"],
+    );
+    let state = s.pool_state("enterprise-us");
+    assert_eq!(state.version, 8);
+    assert_eq!(
+        (state.member("ana").assigned, state.member("bob").assigned),
+        (6, 2)
+    );
+    // A whole number of cycles brings the counters back to zero.
+    assert_eq!(
+        (state.member("ana").current, state.member("bob").current),
+        (0, 0)
+    );
+    // Only the pool that chose moved.
+    assert_eq!(s.pool_state("smb").version, 0);
+    assert_eq!(s.pool_states().iter().count(), 1);
+}
+
+#[test]
+fn a_session_keeps_state_between_different_leads() {
+    let t = t();
+    let mut s = t.session();
+    s.route(ENT)
+        .assert_owner("ana")
+        .assert_pool("enterprise-us");
+    s.route(SMB).assert_owner("bob").assert_pool("smb");
+    s.route(r#"{"email": "vp@other.com", "country": "US", "employees": "5000"}"#)
+        .assert_owner("ana");
+    s.route(OTHER).assert_owner("queue"); // no pool: no state change
+    s.route(ENT).assert_owner("bob");
+    assert_eq!(s.pool_state("enterprise-us").version, 3);
+    assert_eq!(s.pool_state("smb").member("bob").in_period, 1);
+    // `route` on the tester records nothing: still the first owner.
+    t.route(ENT).assert_owner("ana");
+    // The session carries on where it was.
+    s.assert_rotation(ENT, ["ana", "ana"]);
+    assert_eq!(s.pool_state("enterprise-us").version, 5);
+}
+
+#[test]
+fn an_away_member_is_skipped_and_resumes_without_a_burst() {
+    let t = t();
+    t.with_away(["ana"])
+        .assert_rotation(ENT, ["bob", "bob", "bob"]);
+    t.with_away(["bob"])
+        .assert_rotation(ENT, ["ana", "ana", "ana", "ana"]);
+    let mut s = t.with_away(["bob"]).session();
+    s.assert_rotation(ENT, ["ana", "ana"]);
+    s.route(ENT)
+        .assert_owner("ana")
+        .assert_explanation_contains("pool `enterprise-us`: bob skipped: unavailable");
+    // Bob is back: he accumulated nothing while away (no catch-up run of
+    // bobs), and Ana's counter is back at zero: the 3:1 pattern starts over.
+    s.set_away([] as [&str; 0]);
+    s.assert_rotation(ENT, ["ana", "ana", "bob", "ana"]);
+    // Everyone away: the rule cannot assign and the fallback takes it.
+    t.with_away(["ana", "bob"])
+        .route(ENT)
+        .assert_owner("queue")
+        .assert_fallback();
+}
+
+#[test]
+fn a_replayed_lead_id_gets_the_same_owner_and_does_not_advance() {
+    let mut s = t().session();
+    let first =
+        r#"{"email": "cto@bigco.com", "country": "US", "employees": "1000+", "lead_id": "L-1"}"#;
+    let second =
+        r#"{"email": "cto@bigco.com", "country": "US", "employees": "1000+", "lead_id": "L-2"}"#;
+    let third =
+        r#"{"email": "cto@bigco.com", "country": "US", "employees": "1000+", "lead_id": "L-3"}"#;
+    let fourth =
+        r#"{"email": "cto@bigco.com", "country": "US", "employees": "1000+", "lead_id": "L-4"}"#;
+    s.route(first).assert_owner("ana");
+    s.route(second).assert_owner("ana");
+    s.route(third).assert_owner("bob");
+    assert_eq!(s.pool_state("enterprise-us").version, 3);
+    // Replays: same owner, nothing recorded, and the trace says so.
+    s.route(third)
+        .assert_owner("bob")
+        .assert_pool("enterprise-us")
+        .assert_explanation_contains("this lead id was already assigned by this pool");
+    s.route(first).assert_owner("ana");
+    let state = s.pool_state("enterprise-us");
+    assert_eq!(state.version, 3);
+    assert_eq!(state.replayed_owner("L-3"), Some("bob"));
+    assert_eq!(state.member("bob").assigned, 1);
+    // A new id continues the rotation as if the replays never happened.
+    s.route(fourth).assert_owner("ana");
+    assert_eq!(s.pool_state("enterprise-us").version, 4);
+}
+
+#[test]
+fn assert_rotation_refuses_a_payload_with_a_lead_id() {
+    let with_id = r#"{"email": "cto@bigco.com", "country": "US", "employees": "1000+", "submission_id": "S-9"}"#;
+    // One route is fine: there is nothing to replay yet.
+    t().assert_rotation(with_id, ["ana"]);
+    let msg = panic_message(|| {
+        t().assert_rotation(with_id, ["ana", "ana", "bob"]);
+    });
+    assert_eq!(
+        msg,
+        "assert_rotation routes the same payload 3 times, but it has lead id `S-9`: every route \
+         after the first would replay the first assignment. Remove the id, or route distinct \
+         lead ids with session().route(…)"
+    );
+}
+
+#[test]
+fn a_wrong_rotation_shows_both_sequences_and_explains_the_first_miss() {
+    let msg = panic_message(|| {
+        t().assert_rotation(ENT, ["ana", "bob", "ana", "ana"]);
+    });
+    let (head, why) = msg.split_once('\n').unwrap();
+    assert_eq!(
+        head,
+        r#"expected rotation ["ana", "bob", "ana", "ana"], got ["ana", "ana", "bob", "ana"] ("-": nobody); lead 2 went to `ana` instead of `bob`:"#
+    );
+    assert!(
+        why.starts_with(
+            "Assigned to ana (round robin in pool `enterprise-us` by rule `us-enterprise`)"
+        ),
+        "{why}"
+    );
+    // The second lead's numbers: ana at -1 + 3 = 2, bob at 1 + 1 = 2; the tie goes to ana.
+    assert!(
+        why.contains("ana chosen: highest rotation counter (2) among 2 eligible member(s) with total weight 4"),
+        "{why}"
+    );
+    let msg = panic_message(|| {
+        t().with_away(["ana", "bob"]).assert_rotation(ENT, ["ana"]);
+    });
+    assert!(
+        msg.starts_with(r#"expected rotation ["ana"], got ["queue"] ("-": nobody); lead 1 went to `queue` instead of `ana`:"#),
+        "{msg}"
+    );
+    let msg = panic_message(|| {
+        t().assert_rotation(SPAM, ["ana"]);
+    });
+    assert!(
+        msg.starts_with(r#"expected rotation ["ana"], got ["-"] ("-": nobody); lead 1 went to `-` instead of `ana`:"#),
+        "{msg}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// CRM facts and lookup outcomes.
+
+#[test]
+fn crm_facts_route_to_their_owners() {
+    let t = t();
+    t.with_account(customer())
+        .route(r#"{"email": "it@initech.com"}"#)
+        .assert_owner("cleo")
+        .assert_rule("customer")
+        .assert_experience("customer_success")
+        .assert_tags(["customer"])
+        .assert_sla_minutes(240);
+    t.with_contact(Contact::new("003").owner("bob"))
+        .route(OTHER)
+        .assert_owner("bob")
+        .assert_rule("known-contact")
+        .assert_meeting_with("bob");
+}
+
+#[test]
+fn a_timed_out_account_lookup_routes_without_the_account() {
+    let t = t().with_account(customer());
+    let lead = r#"{"email": "it@initech.com", "country": "US", "employees": "1000+"}"#;
+    t.route(lead).assert_rule("customer").assert_owner("cleo");
+    let down = t.with_account_lookup(LookupStatus::TimedOut);
+    down.route(lead)
+        .assert_rule("us-enterprise")
+        .assert_owner("ana")
+        .assert_explanation_contains("CRM account lookup timed out; routed without it");
+    let first = down.route(lead).explanation.to_string();
+    assert_eq!(
+        first.lines().nth(1),
+        Some("  CRM account lookup timed out; routed without it")
+    );
+    // Failed is reported as such; not_found and skipped are definite answers, not outages.
+    t.with_account_lookup(LookupStatus::Failed)
+        .route(OTHER)
+        .assert_owner("queue")
+        .assert_explanation_contains("CRM account lookup failed; routed without it");
+    for status in [LookupStatus::NotFound, LookupStatus::Skipped] {
+        let text = t
+            .with_account_lookup(status)
+            .route(lead)
+            .assert_rule("us-enterprise")
+            .explanation
+            .to_string();
+        assert!(!text.contains("CRM account lookup"), "{status:?}: {text}");
+    }
+    // The last of with_account / with_account_lookup wins.
+    down.with_account(customer())
+        .route(lead)
+        .assert_rule("customer");
+}
+
+#[test]
+fn a_failed_person_lookup_routes_without_the_contact() {
+    let t = t().with_contact(Contact::new("003").owner("bob"));
+    t.route(OTHER).assert_rule("known-contact");
+    t.with_person_lookup(LookupStatus::Failed)
+        .route(OTHER)
+        .assert_owner("queue")
+        .assert_fallback()
+        .assert_explanation_contains("CRM person lookup failed; routed without it");
+    // Both down at once: two events, account first.
+    let text = t
+        .with_account_lookup(LookupStatus::TimedOut)
+        .with_person_lookup(LookupStatus::TimedOut)
+        .route(OTHER)
+        .explanation
+        .to_string();
+    let lines: Vec<&str> = text.lines().skip(1).take(2).collect();
+    assert_eq!(
+        lines,
+        [
+            "  CRM account lookup timed out; routed without it",
+            "  CRM person lookup timed out; routed without it"
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The decision time.
+
+const DAY: u64 = 86_400;
+/// Some 10:00 UTC.
+const MORNING: u64 = 20_000 * DAY + 10 * 3600;
+
+#[test]
+fn capacity_periods_follow_the_decision_time() {
+    let t = t().at_unix(MORNING);
+    assert_eq!(
+        t.now(),
+        SystemTime::UNIX_EPOCH + Duration::from_secs(MORNING)
+    );
+    let mut s = t.session();
+    assert_eq!(s.now(), t.now());
+    s.assert_rotation(SMB, ["bob", "cleo"]);
+    // Bob was capped when Cleo took the second lead, so he did not accumulate:
+    // Cleo is owed the next one.
+    let state = s.pool_state("smb");
+    assert_eq!(
+        (state.member("bob").current, state.member("cleo").current),
+        (-1, 1)
+    );
+    // Both at their cap of 1 a day: the smb rule cannot assign; the fallback takes it.
+    s.route(SMB)
+        .assert_owner("queue")
+        .assert_fallback()
+        .assert_explanation_contains("pool `smb`: bob skipped: at capacity (1/1)");
+    // Later the same UTC day: still capped.
+    s.advance(Duration::from_secs(13 * 3600));
+    s.route(SMB).assert_owner("queue");
+    // Past midnight UTC: the caps reset.
+    s.advance(Duration::from_secs(3600));
+    s.assert_rotation(SMB, ["cleo", "bob"]);
+    assert_eq!(s.pool_state("smb").member("bob").assigned, 2);
+    assert_eq!(s.pool_state("smb").member("bob").in_period, 1);
+
+    // A tester can start from a session's state, at another time.
+    let capped = t.with_pools(s.pool_states().clone()).at(s.now());
+    capped.route(SMB).assert_owner("queue");
+    capped
+        .at_unix(MORNING + 2 * DAY)
+        .route(SMB)
+        .assert_owner("bob");
+    // …and the state is only read: routing again is the same decision.
+    capped.route(SMB).assert_owner("queue");
+}
+
+#[test]
+fn the_default_time_is_documented() {
+    assert_eq!(
+        t().now(),
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    );
 }

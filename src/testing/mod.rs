@@ -32,11 +32,24 @@
 mod checked;
 mod clock;
 mod crm;
+mod session;
 mod sink;
 mod tester;
 
 pub use checked::Checked;
 pub use clock::ManualClock;
 pub use crm::{Fault, InMemoryCrm, Method, WrittenRecord};
+pub use session::PolicySession;
 pub use sink::RecordingSink;
 pub use tester::PolicyTester;
+
+// Compile-time proof that what tests share across threads can be shared.
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<PolicyTester>();
+    shared::<PolicySession>();
+    shared::<Checked>();
+    shared::<InMemoryCrm>();
+    shared::<RecordingSink>();
+    shared::<ManualClock>();
+};
