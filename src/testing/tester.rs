@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::checked::Checked;
-use super::session::PolicySession;
 use crate::crm::records::{Account, Contact, LookupStatus};
 use crate::facts::Facts;
 use crate::lead::model::Lead;
@@ -218,69 +217,6 @@ impl PolicyTester {
     pub fn route(&self, lead_json: &str) -> Checked {
         let lead = self.lead(lead_json);
         self.check(&lead, &self.pools, self.now, &self.away)
-    }
-
-    /// A session: routes leads one after another, applying each decision's
-    /// [`PoolStep`](crate::pool::PoolStep) to pool state the session owns,
-    /// as a [`PoolStore`](crate::PoolStore) would record it. Starts from
-    /// [`with_pools`](Self::with_pools) (fresh pools by default).
-    ///
-    /// ```
-    /// use leadroute::testing::PolicyTester;
-    ///
-    /// let t = PolicyTester::from_toml(r#"
-    ///     name = "p"
-    ///     version = "1"
-    ///     owners = [{ id = "ana", name = "Ana" }, { id = "bob", name = "Bob" }]
-    ///     pools = [{ id = "team", members = [{ owner = "ana" }, { owner = "bob" }] }]
-    ///     [fallback]
-    ///     assign = { pool = "team" }
-    /// "#);
-    /// let mut s = t.session();
-    /// s.route(r#"{"email": "a@acme.com"}"#).assert_owner("ana").assert_pool("team");
-    /// s.route(r#"{"email": "b@acme.com"}"#).assert_owner("bob");
-    /// assert_eq!(s.pool_state("team").version, 2);
-    /// assert_eq!(s.pool_state("team").member("ana").assigned, 1);
-    /// ```
-    pub fn session(&self) -> PolicySession {
-        PolicySession::new(self.clone())
-    }
-
-    /// Routes `lead_json` once per expected owner in a fresh
-    /// [`session`](Self::session) and asserts the owners, in order; returns
-    /// the session to inspect its pool state.
-    ///
-    /// The payload must not carry a lead id (`lead_id`, `id` or
-    /// `submission_id`): each route is then a new lead and the rotation
-    /// advances. With an id, every route after the first would be a replay
-    /// of the same lead and get the same owner, so this panics and asks for
-    /// a session instead (see [`PolicySession`] for replays).
-    ///
-    /// ```
-    /// use leadroute::testing::PolicyTester;
-    ///
-    /// let t = PolicyTester::from_toml(r#"
-    ///     name = "p"
-    ///     version = "1"
-    ///     owners = [{ id = "ana", name = "Ana" }, { id = "bob", name = "Bob" }]
-    ///     pools = [{ id = "team", members = [{ owner = "ana", weight = 3 }, { owner = "bob", weight = 1 }] }]
-    ///     [fallback]
-    ///     assign = { pool = "team" }
-    /// "#);
-    /// let lead = r#"{"email": "cto@acme.com"}"#;
-    /// let s = t.assert_rotation(lead, ["ana", "ana", "bob", "ana"]);
-    /// assert_eq!(s.pool_state("team").member("bob").assigned, 1);
-    /// t.with_away(["ana"]).assert_rotation(lead, ["bob", "bob"]);
-    /// ```
-    #[track_caller]
-    pub fn assert_rotation<I, S>(&self, lead_json: &str, owners: I) -> PolicySession
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let mut session = self.session();
-        session.assert_rotation(lead_json, owners);
-        session
     }
 
     /// Who is away.
