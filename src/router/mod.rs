@@ -1,98 +1,27 @@
 //! **Orchestrate**: [`LeadRouter`], the capture-to-owner pipeline — normalize, look up, decide,
-//! write, emit — with safe degradation at every I/O step.
+//! write, emit — with safe degradation at every I/O step; and what it reports ([`Routed`]).
+
+mod record;
+mod report;
 
 use std::future::Future;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
+pub use record::{RecordError, decide_and_record};
+pub use report::{Lookups, Routed, Timings};
 
 use crate::clock::{Clock, SystemClock, within};
-use crate::crm::records::{Account, Contact, LookupStatus};
+use crate::crm::records::LookupStatus;
 use crate::crm::{Crm, CrmError, LeadWrite, PendingWrite, WriteReceipt};
-use crate::decision::RouteDecision;
 use crate::events::{Event, EventKind, EventSink, unix_ms};
 use crate::facts::Facts;
 use crate::lead::input::LeadInput;
-use crate::lead::issue::FieldIssue;
 use crate::lead::model::Lead;
 use crate::lead::normalizer::{NormalizeError, Normalizer};
 use crate::policy::Policy;
 use crate::pool::availability::{AllAvailable, Availability};
 use crate::pool::store::{InMemoryPoolStore, PoolStore};
-
-/// How many compare-and-swaps [`decide_and_record`] tries before it reports
-/// contention.
-const RECORD_ATTEMPTS: u32 = 16;
-
-/// Why [`decide_and_record`] could not record a pool step.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RecordError<E: std::error::Error + 'static> {
-    /// The pool store failed.
-    #[error("pool store error: {0}")]
-    Store(#[source] E),
-    /// Other replicas kept updating the pool between our read and write.
-    #[error("pool `{pool}` changed under us {attempts} times in a row; giving up")]
-    Contention {
-        /// The pool.
-        pool: String,
-        /// How many compare-and-swaps failed.
-        attempts: u32,
-    },
-}
-
-/// Evaluates and records the decision's pool step in `store`, atomically:
-/// load the pool's state, evaluate, compare-and-swap; on a concurrent update,
-/// reload and evaluate again. A replay of a lead id the pool already
-/// assigned writes nothing.
-///
-/// This is the loop [`LeadRouter`] runs; call it directly when you route
-/// without a router, or drive [`PoolStep::apply`](crate::pool::PoolStep::apply)
-/// inside your own transaction instead.
-pub async fn decide_and_record<S: PoolStore>(
-    policy: &Policy,
-    lead: &Lead,
-    facts: &Facts<'_>,
-    store: &S,
-) -> Result<RouteDecision, RecordError<S::Error>> {
-    let mut states = facts.pools.clone();
-    let mut failures = 0;
-    loop {
-        let decision = policy.evaluate(lead, &facts.pools(&states));
-        let Some(step) = decision.pool_step() else {
-            return Ok(decision);
-        };
-        let pool = step.pool().to_owned();
-        let Some(state) = states.get(&pool) else {
-            // Decide again on the stored state rather than a fresh one.
-            let loaded = store.load(&pool).await.map_err(RecordError::Store)?;
-            states.insert(pool, loaded);
-            continue;
-        };
-        if step.is_replay() {
-            return Ok(decision);
-        }
-        if let Ok(next) = step.next_state(state) {
-            if store
-                .compare_and_swap(&pool, step.expected_version(), next)
-                .await
-                .map_err(RecordError::Store)?
-            {
-                return Ok(decision);
-            }
-        }
-        failures += 1;
-        if failures >= RECORD_ATTEMPTS {
-            return Err(RecordError::Contention {
-                pool,
-                attempts: failures,
-            });
-        }
-        let loaded = store.load(&pool).await.map_err(RecordError::Store)?;
-        states.insert(pool, loaded);
-    }
-}
 
 /// Orchestrates one submission at a time (many concurrently): normalize →
 /// CRM lookups → policy → CRM write → events.
@@ -144,60 +73,6 @@ pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock> {
     availability: Box<dyn Availability>,
     lookup_budget: Option<Duration>,
     write_budget: Option<Duration>,
-}
-
-/// How the CRM lookups went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Lookups {
-    /// The account lookup.
-    pub account: LookupStatus,
-    /// The person lookup.
-    pub person: LookupStatus,
-    /// The matched account.
-    pub matched_account: Option<Account>,
-    /// The existing contact or lead.
-    pub existing_person: Option<Contact>,
-    /// Errors from failed lookups.
-    pub errors: Vec<CrmError>,
-}
-
-/// Time spent per stage, by the injected clock.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Timings {
-    /// Normalization.
-    pub normalize: Duration,
-    /// CRM lookups (concurrent).
-    pub lookup: Duration,
-    /// Policy evaluation and pool update.
-    pub decide: Duration,
-    /// CRM write.
-    pub write: Duration,
-    /// Submit to done.
-    pub total: Duration,
-}
-
-/// A routed submission.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Routed {
-    /// The submission's lead id (given, or derived from email and time).
-    pub lead_id: String,
-    /// The normalized lead.
-    pub lead: Lead,
-    /// Non-fatal normalization warnings.
-    pub warnings: Vec<FieldIssue>,
-    /// The decision.
-    pub decision: RouteDecision,
-    /// How the lookups went.
-    pub lookups: Lookups,
-    /// The CRM write: the receipt, or what to retry.
-    pub write: Result<WriteReceipt, Box<PendingWrite>>,
-    /// Set when the pool store failed and the pool step was not recorded.
-    pub pool_store_error: Option<String>,
-    /// Per-stage timings.
-    pub timings: Timings,
 }
 
 impl<C: Crm, S: EventSink> LeadRouter<C, S> {
