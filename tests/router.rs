@@ -7,6 +7,7 @@ use leadroute::PolicySpec;
 use leadroute::crm::{Account, Contact, CrmError, Lookup, LookupStatus};
 use leadroute::decision::{Experience, TraceEvent};
 use leadroute::events::EventKind;
+use leadroute::router::LookupError;
 use leadroute::testing::InMemoryCrm;
 use leadroute::testing::ManualClock;
 use leadroute::testing::Method;
@@ -159,8 +160,12 @@ fn account_lookup_error_still_yields_a_decision_and_says_so() {
     assert_eq!(routed.lookups.account, LookupStatus::Failed);
     assert_eq!(
         routed.lookups.errors,
-        [CrmError::transient("503 Service Unavailable")]
+        [LookupError::new(
+            Lookup::Account,
+            CrmError::transient("503 Service Unavailable")
+        )]
     );
+    assert_eq!(routed.lookups.error(Lookup::Person), None);
     // Without the account fact the enterprise pool decides instead of bob's account rule.
     assert_eq!(routed.decision.rule.as_deref(), Some("us-enterprise"));
     assert!(matches!(

@@ -9,10 +9,10 @@ use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 pub use record::{RecordError, decide_and_record};
-pub use report::{Lookups, Routed, Timings};
+pub use report::{LookupError, Lookups, Routed, Timings};
 
 use crate::clock::{Clock, SystemClock, within};
-use crate::crm::records::LookupStatus;
+use crate::crm::records::{Lookup, LookupStatus};
 use crate::crm::{Crm, CrmError, LeadWrite, PendingWrite, WriteReceipt};
 use crate::events::{Event, EventKind, EventSink, unix_ms};
 use crate::facts::Facts;
@@ -35,7 +35,8 @@ use crate::pool::store::{InMemoryPoolStore, PoolStore};
 ///
 /// - A lookup that fails or exceeds the lookup budget still yields a
 ///   decision, made without that CRM fact; the trace starts with
-///   `crm_unavailable` and `account_not_matched` says `failed`/`timed_out`.
+///   `crm_unavailable`, `account_not_matched` says `failed`/`timed_out`, and a
+///   failure's error is in [`Lookups::errors`] with the lookup that raised it.
 /// - A pool store that fails still yields a decision (evaluated on the last
 ///   known state, not recorded); [`Routed::pool_store_error`] says so.
 /// - A write that fails never loses the lead: [`Routed::write`] and the
@@ -418,6 +419,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             match lead.company_domain.as_deref() {
                 None => (LookupStatus::Skipped, None, None),
                 Some(domain) => classify(
+                    Lookup::Account,
                     within(
                         &self.clock,
                         self.lookup_budget,
@@ -429,6 +431,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         };
         let person = async {
             classify(
+                Lookup::Person,
                 within(
                     &self.clock,
                     self.lookup_budget,
@@ -450,11 +453,16 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
 }
 
 fn classify<T>(
+    lookup: Lookup,
     r: Option<Result<Option<T>, CrmError>>,
-) -> (LookupStatus, Option<T>, Option<CrmError>) {
+) -> (LookupStatus, Option<T>, Option<LookupError>) {
     match r {
         None => (LookupStatus::TimedOut, None, None),
-        Some(Err(e)) => (LookupStatus::Failed, None, Some(e)),
+        Some(Err(e)) => (
+            LookupStatus::Failed,
+            None,
+            Some(LookupError::new(lookup, e)),
+        ),
         Some(Ok(None)) => (LookupStatus::NotFound, None, None),
         Some(Ok(Some(v))) => (LookupStatus::Found, Some(v), None),
     }
