@@ -295,6 +295,10 @@ fn write_timeout_is_a_retryable_failure() {
     r.crm().hang_next(Method::UpsertLead, 1);
     let routed = route(&r, r#"{"email": "a@bigco.com"}"#);
     let pending = routed.write.unwrap_err();
+    assert_eq!(
+        pending.error,
+        CrmError::transient("the CRM write exceeded its time budget (10ms)")
+    );
     assert!(pending.error.is_retryable());
     assert!(pollster::block_on(r.retry_write(*pending)).is_ok());
 }
@@ -424,5 +428,43 @@ fn concurrent_routing_through_one_router() {
             .filter(|n| **n == "crm_write_success")
             .count(),
         320
+    );
+}
+
+// ------------------------------------------------------- default budgets
+
+#[test]
+fn without_budgets_set_a_hung_crm_still_yields_a_decision() {
+    let r = router();
+    assert_eq!(r.lookup_budget(), Duration::from_secs(2));
+    assert_eq!(r.write_budget(), Duration::from_secs(10));
+    assert_eq!(r.lookup_budget(), leadroute::router::DEFAULT_LOOKUP_BUDGET);
+    assert_eq!(r.write_budget(), leadroute::router::DEFAULT_WRITE_BUDGET);
+    r.crm().hang_next(Method::FindAccount, 1);
+    r.crm().hang_next(Method::UpsertLead, 1);
+    let routed = route(
+        &r,
+        r#"{"email": "it@umbrella.com", "country": "US", "employees": "5000+"}"#,
+    );
+    assert_eq!(
+        (routed.lookups.account, routed.lookups.person),
+        (LookupStatus::TimedOut, LookupStatus::NotFound)
+    );
+    assert!(routed.lookups.errors.is_empty());
+    // Without bob's account the enterprise pool decides.
+    assert_eq!(routed.decision.rule.as_deref(), Some("us-enterprise"));
+    let pending = routed.write.unwrap_err();
+    assert_eq!(
+        pending.error,
+        CrmError::transient("the CRM write exceeded its time budget (10s)")
+    );
+    assert_eq!(
+        r.events().names(),
+        [
+            "form_submitted",
+            "account_not_matched",
+            "owner_assigned",
+            "crm_write_failed"
+        ]
     );
 }

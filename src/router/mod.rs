@@ -23,6 +23,29 @@ use crate::policy::Policy;
 use crate::pool::availability::{AllAvailable, Availability};
 use crate::pool::store::{InMemoryPoolStore, PoolStore};
 
+/// The time each CRM lookup gets unless
+/// [`with_lookup_budget`](LeadRouter::with_lookup_budget) says otherwise: 2 s.
+///
+/// The lookups stand between the buyer's submit and the next screen (a
+/// meeting booker, a confirmation), and both run concurrently, so this is
+/// also the most the lookup stage adds to the response. CRM search and
+/// record APIs answer in well under a second when healthy; 2 s leaves room
+/// for a slow moment while keeping the form responsive, and a lookup cut
+/// short only means the policy routes without that fact.
+pub const DEFAULT_LOOKUP_BUDGET: Duration = Duration::from_secs(2);
+
+/// The time each CRM write attempt gets unless
+/// [`with_write_budget`](LeadRouter::with_write_budget) says otherwise: 10 s.
+///
+/// The decision is already made when the write starts, and a write cut
+/// short is not lost but becomes a retryable [`PendingWrite`]. Cutting too
+/// early has a cost of its own: the CRM may still complete a write the router
+/// reported as failed, and the retry then meets a duplicate. So the budget is
+/// generous compared with a healthy write (well under a second) yet far
+/// below the 30–60 s after which load balancers and HTTP clients give up on
+/// the request that carries the form.
+pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
+
 /// Orchestrates one submission at a time (many concurrently): normalize →
 /// CRM lookups → policy → CRM write → events.
 ///
@@ -33,16 +56,26 @@ use crate::pool::store::{InMemoryPoolStore, PoolStore};
 ///
 /// # Degradation
 ///
+/// Each CRM lookup gets the lookup budget ([`DEFAULT_LOOKUP_BUDGET`], 2 s,
+/// unless set; the two run concurrently) and each write attempt the write
+/// budget ([`DEFAULT_WRITE_BUDGET`], 10 s, unless set), measured by the
+/// router's [`Clock`]. The adapter's future is polled before the timer, so a
+/// call that is ready at once always succeeds; with the testing kit's
+/// `ManualClock`, whose sleep completes at once, a call that is not ready on
+/// its first poll therefore times out.
+///
 /// - A lookup that fails or exceeds the lookup budget still yields a
 ///   decision, made without that CRM fact; the trace starts with
 ///   `crm_unavailable`, `account_not_matched` says `failed`/`timed_out`, and a
 ///   failure's error is in [`Lookups::errors`] with the lookup that raised it.
 /// - A pool store that fails still yields a decision (evaluated on the last
 ///   known state, not recorded); [`Routed::pool_store_error`] says so.
-/// - A write that fails never loses the lead: [`Routed::write`] and the
+/// - A write that fails or exceeds the write budget (a `transient` error)
+///   never loses the lead: [`Routed::write`] and the
 ///   `crm_write_failed` event carry a [`PendingWrite`] (normalized lead,
 ///   decision, error class) for [`LeadRouter::retry_write`]. A conflict that names
-///   the existing record is retried once as an update of that record.
+///   the existing record is retried once as an update of that record (a
+///   second attempt, with a budget of its own).
 /// - Invalid input makes no CRM call and returns the field errors.
 ///
 /// ```
@@ -72,13 +105,14 @@ pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock> {
     pools: P,
     clock: K,
     availability: Box<dyn Availability>,
-    lookup_budget: Option<Duration>,
-    write_budget: Option<Duration>,
+    lookup_budget: Duration,
+    write_budget: Duration,
 }
 
 impl<C: Crm, S: EventSink> LeadRouter<C, S> {
     /// A router with the default normalizer, an in-memory pool store, the
-    /// system clock, everyone available and no time budgets.
+    /// system clock, everyone available and the default time budgets
+    /// ([`DEFAULT_LOOKUP_BUDGET`], [`DEFAULT_WRITE_BUDGET`]).
     pub fn new(policy: Policy, crm: C, sink: S) -> Self {
         LeadRouter {
             policy,
@@ -88,8 +122,8 @@ impl<C: Crm, S: EventSink> LeadRouter<C, S> {
             pools: InMemoryPoolStore::new(),
             clock: SystemClock,
             availability: Box::new(AllAvailable),
-            lookup_budget: None,
-            write_budget: None,
+            lookup_budget: DEFAULT_LOOKUP_BUDGET,
+            write_budget: DEFAULT_WRITE_BUDGET,
         }
     }
 }
@@ -137,18 +171,30 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         self
     }
 
-    /// Gives each CRM lookup at most this long; past it, routing goes on
-    /// without that fact.
+    /// Gives each CRM lookup at most this long (default
+    /// [`DEFAULT_LOOKUP_BUDGET`], 2 s); past it, routing goes on without that
+    /// fact.
     pub fn with_lookup_budget(mut self, budget: Duration) -> Self {
-        self.lookup_budget = Some(budget);
+        self.lookup_budget = budget;
         self
     }
 
-    /// Gives the CRM write at most this long; past it, the write is a
-    /// retryable failure.
+    /// Gives each CRM write attempt at most this long (default
+    /// [`DEFAULT_WRITE_BUDGET`], 10 s); past it, the write is a retryable
+    /// failure.
     pub fn with_write_budget(mut self, budget: Duration) -> Self {
-        self.write_budget = Some(budget);
+        self.write_budget = budget;
         self
+    }
+
+    /// The time each CRM lookup gets.
+    pub fn lookup_budget(&self) -> Duration {
+        self.lookup_budget
+    }
+
+    /// The time each CRM write attempt gets.
+    pub fn write_budget(&self) -> Duration {
+        self.write_budget
     }
 
     /// The policy.
@@ -371,9 +417,10 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             let result = within(&self.clock, self.write_budget, self.crm.upsert_lead(&write))
                 .await
                 .unwrap_or_else(|| {
-                    Err(CrmError::transient(
-                        "the CRM write exceeded its time budget",
-                    ))
+                    Err(CrmError::transient(format!(
+                        "the CRM write exceeded its time budget ({:?})",
+                        self.write_budget
+                    )))
                 });
             match result {
                 Err(CrmError::Conflict {
