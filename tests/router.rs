@@ -7,6 +7,7 @@ use leadroute::PolicySpec;
 use leadroute::crm::{Account, Contact, CrmError, Lookup, LookupStatus};
 use leadroute::decision::{Experience, TraceEvent};
 use leadroute::events::EventKind;
+use leadroute::policy::spec::{ActionSpec, OwnerSpec, PoolSpec};
 use leadroute::router::LookupError;
 use leadroute::testing::InMemoryCrm;
 use leadroute::testing::ManualClock;
@@ -467,4 +468,66 @@ fn without_budgets_set_a_hung_crm_still_yields_a_decision() {
             "crm_write_failed"
         ]
     );
+}
+
+// -------------------------------------------------------------- lead ids
+
+/// One 1:1 pool for every lead.
+fn pool_router() -> TestRouter {
+    let spec = PolicySpec::new("p", "1")
+        .owner(OwnerSpec::new("ana", "Ana"))
+        .owner(OwnerSpec::new("bob", "Bob"))
+        .pool(PoolSpec::new("team").member("ana", 1).member("bob", 1))
+        .fallback(ActionSpec::pool("team"));
+    LeadRouter::new(
+        compile(&spec).unwrap(),
+        InMemoryCrm::new(),
+        RecordingSink::new(),
+    )
+    .with_clock(ManualClock::at_unix(NOW))
+}
+
+#[test]
+fn two_different_submissions_from_one_email_in_one_tick_get_different_ids() {
+    let r = pool_router();
+    let a = pollster::block_on(
+        r.route_json(r#"{"email": "jo@acme.com", "product_interest": "analytics"}"#),
+    )
+    .unwrap();
+    let b = pollster::block_on(
+        r.route_json(r#"{"email": "jo@acme.com", "product_interest": "billing"}"#),
+    )
+    .unwrap();
+    assert_ne!(a.lead_id, b.lead_id);
+    assert!(a.lead_id.starts_with(&format!("lr-{}-", NOW * 1000)));
+    // Both advance the rotation: two owners, two recorded steps.
+    assert_eq!(
+        (a.decision.owner_id(), b.decision.owner_id()),
+        (Some("ana"), Some("bob"))
+    );
+    assert!(!b.decision.pool_step().unwrap().is_replay());
+    assert_eq!(r.pool_store().get("team").version, 2);
+}
+
+#[test]
+fn the_same_submission_twice_in_one_tick_is_a_replay() {
+    let r = pool_router();
+    let body = r#"{"email": "jo@acme.com", "company": "Acme", "utm_source": "ads"}"#;
+    // The same fields, spelled and ordered differently: the same submission.
+    let again = r#"{"utm_source": "ads", "Company": "Acme", "Email": "jo@acme.com"}"#;
+    let first = pollster::block_on(r.route_json(body)).unwrap();
+    let second = pollster::block_on(r.route_json(again)).unwrap();
+    assert_eq!(first.lead_id, second.lead_id);
+    assert_eq!(first.decision.owner_id(), Some("ana"));
+    assert_eq!(second.decision.owner_id(), Some("ana"));
+    assert!(second.decision.pool_step().unwrap().is_replay());
+    assert_eq!(r.pool_store().get("team").version, 1, "advanced once");
+    // The next submission is bob's turn.
+    let other = pollster::block_on(r.route_json(r#"{"email": "sam@acme.com"}"#)).unwrap();
+    assert_eq!(other.decision.owner_id(), Some("bob"));
+    // A tick later the same payload is a new submission.
+    r.clock().advance(Duration::from_millis(1));
+    let later = pollster::block_on(r.route_json(body)).unwrap();
+    assert_ne!(later.lead_id, first.lead_id);
+    assert_eq!(r.pool_store().get("team").version, 3);
 }

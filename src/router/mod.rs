@@ -1,6 +1,7 @@
 //! **Orchestrate**: [`LeadRouter`], the capture-to-owner pipeline — normalize, look up, decide,
 //! write, emit — with safe degradation at every I/O step; and what it reports ([`Routed`]).
 
+mod lead_id;
 mod record;
 mod report;
 
@@ -234,13 +235,14 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     }
 
     /// Routes a JSON payload (a form post body). A body that is not a JSON
-    /// object is a [`Field::Payload`](crate::lead::Field::Payload) error.
+    /// object is a [`Field::Payload`](crate::lead::Field::Payload) error (its
+    /// events carry an id derived from the body and the time).
     pub async fn route_json(&self, body: &str) -> Result<Routed, NormalizeError> {
         match serde_json::from_str::<LeadInput>(body) {
             Ok(input) => self.route(input).await,
             Err(e) => {
                 let err = NormalizeError::payload(&e);
-                let lead_id = derived_id(None, unix_ms(self.clock.now()));
+                let lead_id = lead_id::for_body(body, unix_ms(self.clock.now()));
                 self.emit(EventKind::FormSubmitted { email: None }, &lead_id, None);
                 self.emit(
                     EventKind::ValidationFailed {
@@ -255,6 +257,15 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     }
 
     /// Routes one submission end to end.
+    ///
+    /// A submission without a `lead_id` gets one derived from the whole
+    /// submission and the submit time (`lr-<unix ms>-<hash>`): every field
+    /// of the [`LeadInput`] counts, canonically (JSON key spelling and order
+    /// do not), so only the same submission in the same millisecond — a
+    /// double-click, a retry racing the first request, on any replica — gets
+    /// the same id and replays its pool assignment, while two different
+    /// submissions from one email never collide. Send a `lead_id` (or
+    /// `submission_id`) for retries that may come later.
     pub async fn route(&self, input: LeadInput) -> Result<Routed, NormalizeError> {
         let submitted = self.clock.now();
         let lead_id = input
@@ -263,7 +274,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map_or_else(
-                || derived_id(input.email.as_deref(), unix_ms(submitted)),
+                || lead_id::for_input(&input, unix_ms(submitted)),
                 str::to_owned,
             );
         let at = Some(submitted);
@@ -541,23 +552,4 @@ async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
         }
     })
     .await
-}
-
-/// A lead id for submissions that bring none: a hash of the lower-cased
-/// email and the submit time in ms, so a double-submit within the same
-/// millisecond on two replicas gets the same id.
-fn derived_id(email: Option<&str>, at_ms: u64) -> String {
-    // FNV-1a, 64-bit: stable across platforms and releases.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in email
-        .unwrap_or_default()
-        .trim()
-        .to_lowercase()
-        .bytes()
-        .chain(at_ms.to_le_bytes())
-    {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("lr-{at_ms}-{h:016x}")
 }

@@ -105,7 +105,9 @@ pub struct Timings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Routed {
-    /// The submission's lead id (given, or derived from email and time).
+    /// The submission's lead id: the one given (`lead_id`, `id` or
+    /// `submission_id`), or one derived from the whole submission and the
+    /// submit time (see [`LeadRouter::route`](super::LeadRouter::route)).
     pub lead_id: String,
     /// The normalized lead.
     pub lead: Lead,
