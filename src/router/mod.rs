@@ -10,11 +10,12 @@ use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 pub use record::{RecordError, decide_and_record};
-pub use report::{LookupError, Lookups, Routed, Timings};
+pub use report::{LookupError, Lookups, Routed, Timings, WriteOutcome};
 
 use crate::clock::{Clock, SystemClock, within};
 use crate::crm::records::{Lookup, LookupStatus};
 use crate::crm::{Crm, CrmError, LeadWrite, PendingWrite, WriteReceipt};
+use crate::decision::{Experience, RouteDecision};
 use crate::events::{Event, EventKind, EventSink, unix_ms};
 use crate::facts::Facts;
 use crate::lead::input::LeadInput;
@@ -72,11 +73,17 @@ pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 /// - A pool store that fails still yields a decision (evaluated on the last
 ///   known state, not recorded); [`Routed::pool_store_error`] says so.
 /// - A write that fails or exceeds the write budget (a `transient` error)
-///   never loses the lead: [`Routed::write`] and the
-///   `crm_write_failed` event carry a [`PendingWrite`] (normalized lead,
+///   never loses the lead: [`Routed::write`] is [`WriteOutcome::Pending`] and
+///   the `crm_write_failed` event carries the same [`PendingWrite`] (normalized lead,
 ///   decision, error class) for [`LeadRouter::retry_write`]. A conflict that names
 ///   the existing record is retried once as an update of that record (a
 ///   second attempt, with a budget of its own).
+/// - A decision whose [`write_to_crm`](RouteDecision::write_to_crm) is
+///   `false` (a `reject` experience, unless its rule says
+///   `write_to_crm = true`) makes no CRM write: [`Routed::write`] is
+///   [`WriteOutcome::Skipped`] and a `crm_write_skipped` event follows the
+///   decision. A rejection emits `lead_rejected { rule, reason }` in place of
+///   `owner_assigned`.
 /// - Invalid input makes no CRM call and returns the field errors.
 ///
 /// ```
@@ -94,7 +101,7 @@ pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 ///     .with_clock(ManualClock::at_unix(1_700_000_000));
 /// let routed = pollster::block_on(router.route(LeadInput::from_email("jane@acme.com"))).unwrap();
 /// assert_eq!(routed.decision.owner_id(), Some("queue"));
-/// assert!(routed.write.is_ok());
+/// assert_eq!(routed.write.receipt().map(|r| r.record_id.as_str()), Some("lead-1"));
 /// assert_eq!(router.events().names(), ["form_submitted", "account_not_matched", "owner_assigned", "routing_fallback", "crm_write_success"]);
 /// ```
 #[derive(Debug)]
@@ -342,16 +349,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
                 Ok(d) => (d, None),
                 Err(e) => (self.policy.evaluate(&lead, &facts), Some(e.to_string())),
             };
-        self.emit(
-            EventKind::OwnerAssigned {
-                owner: decision.owner.as_deref().map(str::to_owned),
-                rule: decision.rule.as_deref().map(str::to_owned),
-                assigned_by: decision.assigned_by.clone(),
-                experience: decision.experience.clone(),
-            },
-            &lead_id,
-            at,
-        );
+        self.emit(decided(&decision), &lead_id, at);
         if decision.fallback {
             self.emit(
                 EventKind::RoutingFallback {
@@ -363,23 +361,39 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         }
         let t_decided = self.clock.now();
 
-        let pending = PendingWrite {
-            lead_id: lead_id.clone(),
-            lead,
-            decision,
-            existing: lookups.existing_person.as_ref().map(|c| c.id.clone()),
-            account: lookups.matched_account.clone(),
-            error: CrmError::transient("not attempted"),
+        let (lead, decision, write) = if decision.write_to_crm {
+            let pending = PendingWrite {
+                lead_id: lead_id.clone(),
+                lead,
+                decision,
+                existing: lookups.existing_person.as_ref().map(|c| c.id.clone()),
+                account: lookups.matched_account.clone(),
+                error: CrmError::transient("not attempted"),
+            };
+            let (result, pending) = self.write(pending, at).await;
+            let write = match result {
+                Ok(receipt) => WriteOutcome::Written(receipt),
+                Err(pending) => WriteOutcome::Pending(pending),
+            };
+            (pending.lead, pending.decision, write)
+        } else {
+            self.emit(
+                EventKind::CrmWriteSkipped {
+                    rule: decision.rule.as_deref().map(str::to_owned),
+                },
+                &lead_id,
+                at,
+            );
+            (lead, decision, WriteOutcome::Skipped)
         };
-        let (write, pending) = self.write(pending, at).await;
         let t_written = self.clock.now();
 
         let since = |a: SystemTime, b: SystemTime| b.duration_since(a).unwrap_or_default();
         Ok(Routed {
             lead_id,
-            lead: pending.lead,
+            lead,
             warnings: normalized.warnings,
-            decision: pending.decision,
+            decision,
             lookups,
             write,
             pool_store_error,
@@ -394,7 +408,24 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     }
 
     /// Retries a write that failed earlier (from [`Routed::write`] or a
-    /// `crm_write_failed` event), with the same conflict handling and events.
+    /// `crm_write_failed` event), with the same conflict handling and
+    /// events.
+    ///
+    /// ```
+    /// use leadroute::crm::CrmError;
+    /// use leadroute::testing::{InMemoryCrm, ManualClock, Method, RecordingSink};
+    /// use leadroute::policy::spec::{ActionSpec, OwnerSpec};
+    /// use leadroute::{LeadInput, LeadRouter, PolicySpec, compile};
+    ///
+    /// let spec = PolicySpec::new("p", "1").owner(OwnerSpec::new("q", "Queue")).fallback(ActionSpec::owner("q"));
+    /// let router = LeadRouter::new(compile(&spec).unwrap(), InMemoryCrm::new(), RecordingSink::new())
+    ///     .with_clock(ManualClock::at_unix(1_700_000_000));
+    /// router.crm().fail_next(Method::UpsertLead, 1, CrmError::transient("502"));
+    /// let routed = pollster::block_on(router.route(LeadInput::from_email("jane@acme.com"))).unwrap();
+    /// let pending = routed.write.into_pending().unwrap(); // store it; later:
+    /// let receipt = pollster::block_on(router.retry_write(pending)).unwrap();
+    /// assert!(receipt.created);
+    /// ```
     pub async fn retry_write(
         &self,
         pending: PendingWrite,
@@ -507,6 +538,26 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             existing_person,
             errors: e1.into_iter().chain(e2).collect(),
         }
+    }
+}
+
+/// The decision's event: `lead_rejected` for a rejection, `owner_assigned`
+/// otherwise.
+fn decided(decision: &RouteDecision) -> EventKind {
+    let owner = decision.owner.as_deref().map(str::to_owned);
+    let rule = decision.rule.as_deref().map(str::to_owned);
+    match &decision.experience {
+        Experience::Reject { reason } => EventKind::LeadRejected {
+            rule,
+            reason: reason.as_deref().map(str::to_owned),
+            owner,
+        },
+        experience => EventKind::OwnerAssigned {
+            owner,
+            rule,
+            assigned_by: decision.assigned_by.clone(),
+            experience: experience.clone(),
+        },
     }
 }
 

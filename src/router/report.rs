@@ -85,7 +85,89 @@ impl LookupError {
     }
 }
 
+/// What became of the CRM write.
+///
+/// # JSON contract
+///
+/// Tagged by `outcome`:
+///
+/// - `{"outcome": "written", "record_id": id, "created": bool}` — the CRM
+///   took it ([`WriteReceipt`]);
+/// - `{"outcome": "pending", "lead_id", "lead", "decision", "existing",
+///   "account", "error"}` — it failed or ran out of its budget; the rest is
+///   the [`PendingWrite`] to retry;
+/// - `{"outcome": "skipped"}` — no write was attempted because the decision
+///   says not to write the lead (`write_to_crm` is `false`: a rejection,
+///   unless its rule says `write_to_crm = true`).
+///
+/// ```
+/// use leadroute::crm::WriteReceipt;
+/// use leadroute::router::WriteOutcome;
+///
+/// let written = WriteOutcome::Written(WriteReceipt::new("lead-1", true));
+/// assert_eq!(written.receipt().map(|r| r.record_id.as_str()), Some("lead-1"));
+/// assert_eq!(
+///     serde_json::to_value(&written).unwrap(),
+///     serde_json::json!({"outcome": "written", "record_id": "lead-1", "created": true})
+/// );
+/// assert_eq!(serde_json::to_value(WriteOutcome::Skipped).unwrap(), serde_json::json!({"outcome": "skipped"}));
+/// assert!(WriteOutcome::Skipped.is_skipped() && WriteOutcome::Skipped.pending().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WriteOutcome {
+    /// The CRM created or updated the record.
+    Written(WriteReceipt),
+    /// The write did not reach the CRM: everything needed to retry it, with
+    /// [`LeadRouter::retry_write`](super::LeadRouter::retry_write).
+    Pending(Box<PendingWrite>),
+    /// No write was attempted: the decision says not to write the lead.
+    Skipped,
+}
+
+impl WriteOutcome {
+    /// The receipt, if the CRM took the write.
+    pub fn receipt(&self) -> Option<&WriteReceipt> {
+        match self {
+            WriteOutcome::Written(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The write to retry, if it failed.
+    pub fn pending(&self) -> Option<&PendingWrite> {
+        match self {
+            WriteOutcome::Pending(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The write to retry, if it failed, by value (e.g. for a retry queue).
+    pub fn into_pending(self) -> Option<PendingWrite> {
+        match self {
+            WriteOutcome::Pending(p) => Some(*p),
+            _ => None,
+        }
+    }
+
+    /// Whether no write was attempted because the decision says not to.
+    pub fn is_skipped(&self) -> bool {
+        matches!(self, WriteOutcome::Skipped)
+    }
+
+    /// Whether nothing is left to do: the write went through, or was
+    /// skipped as the decision asked. `false` only for a
+    /// [`Pending`](Self::Pending) write. (Use [`receipt`](Self::receipt)
+    /// to know that a record was written.)
+    pub fn is_ok(&self) -> bool {
+        !matches!(self, WriteOutcome::Pending(_))
+    }
+}
+
 /// Time spent per stage, by the injected clock.
+///
+/// JSON: each stage as serde's `Duration`, `{"secs": n, "nanos": n}`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Timings {
@@ -95,13 +177,21 @@ pub struct Timings {
     pub lookup: Duration,
     /// Policy evaluation and pool update.
     pub decide: Duration,
-    /// CRM write.
+    /// CRM write (zero when skipped).
     pub write: Duration,
     /// Submit to done.
     pub total: Duration,
 }
 
-/// A routed submission.
+/// A routed submission: everything [`LeadRouter::route`](super::LeadRouter::route)
+/// learned and did.
+///
+/// # JSON contract
+///
+/// `{"lead_id": id, "lead": Lead, "warnings": [FieldIssue], "decision":
+/// RouteDecision, "lookups": Lookups, "write": WriteOutcome,
+/// "pool_store_error": text | null, "timings": Timings}`; see [`Lookups`],
+/// [`WriteOutcome`] and [`Timings`] for their shapes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Routed {
@@ -115,10 +205,11 @@ pub struct Routed {
     pub warnings: Vec<FieldIssue>,
     /// The decision.
     pub decision: RouteDecision,
-    /// How the lookups went.
+    /// How the CRM lookups went.
     pub lookups: Lookups,
-    /// The CRM write: the receipt, or what to retry.
-    pub write: Result<WriteReceipt, Box<PendingWrite>>,
+    /// The CRM write: written (the receipt), pending (what to retry) or
+    /// skipped (the decision says not to write).
+    pub write: WriteOutcome,
     /// Set when the pool store failed and the pool step was not recorded.
     pub pool_store_error: Option<String>,
     /// Per-stage timings.
