@@ -8,6 +8,7 @@
 //! form_submitted
 //! ├─ validation_failed                                   (end: nothing looked up or written)
 //! └─ account_matched | account_not_matched
+//!    [pool_store_failed]                                 the pool step was not recorded
 //!    owner_assigned | lead_rejected                      exactly one: the decision
 //!    [routing_fallback]                                  the policy fallback decided
 //!    crm_write_success | crm_write_failed | crm_write_skipped
@@ -37,6 +38,7 @@ use crate::crm::records::LookupStatus;
 use crate::crm::{CrmError, PendingWrite};
 use crate::decision::{AssignedBy, Experience};
 use crate::lead::issue::FieldIssue;
+use crate::router::report::PoolStoreFailure;
 
 /// Receives events. Called synchronously on the routing path, so keep it
 /// cheap: push to a channel or buffer and ship elsewhere.
@@ -115,6 +117,7 @@ fn millis(d: Duration) -> u64 {
 ///
 /// ```
 /// use leadroute::events::{Event, EventKind};
+/// use leadroute::router::{PoolStoreFailure, PoolStoreFailureKind};
 /// use serde_json::json;
 /// use std::time::{Duration, SystemTime};
 ///
@@ -124,8 +127,11 @@ fn millis(d: Duration) -> u64 {
 ///     reason: Some("please use your work email".into()),
 ///     owner: None,
 /// };
+/// let failed = EventKind::PoolStoreFailed(PoolStoreFailure::new(
+///     "team", PoolStoreFailureKind::StoreError, "connection refused",
+/// ));
 /// let skipped = EventKind::CrmWriteSkipped { rule: Some("reject-disposable".into()) };
-/// let json: Vec<_> = [rejected, skipped]
+/// let json: Vec<_> = [rejected, failed, skipped]
 ///     .into_iter()
 ///     .map(|kind| serde_json::to_value(Event::new(kind, "lead-1", t, Some(t))).unwrap())
 ///     .collect();
@@ -137,10 +143,11 @@ fn millis(d: Duration) -> u64 {
 /// };
 /// assert_eq!(json, [
 ///     common(json!({"event": "lead_rejected", "rule": "reject-disposable", "reason": "please use your work email"})),
+///     common(json!({"event": "pool_store_failed", "pool": "team", "kind": "store_error", "message": "connection refused"})),
 ///     common(json!({"event": "crm_write_skipped", "rule": "reject-disposable"})),
 /// ]);
-/// let back: Event = serde_json::from_value(json[0].clone()).unwrap();
-/// assert_eq!(back.name(), "lead_rejected");
+/// let back: Event = serde_json::from_value(json[1].clone()).unwrap();
+/// assert_eq!(back.name(), "pool_store_failed");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -178,6 +185,13 @@ pub enum EventKind {
         /// Not found, skipped, failed or timed out.
         status: LookupStatus,
     },
+    /// The pool store failed (or kept changing under the router), so the
+    /// decision's pool chose on this router's local pool state and the step
+    /// was not recorded in the store. Precedes the decision's event.
+    ///
+    /// JSON details: `"pool"`, `"kind"` (`"store_error"` or `"contention"`)
+    /// and `"message"` (see [`PoolStoreFailure`]).
+    PoolStoreFailed(PoolStoreFailure),
     /// The policy decided, and did not reject the lead (a rejection emits
     /// [`LeadRejected`](Self::LeadRejected) instead).
     OwnerAssigned {
@@ -254,6 +268,7 @@ impl EventKind {
             EventKind::ValidationFailed { .. } => "validation_failed",
             EventKind::AccountMatched { .. } => "account_matched",
             EventKind::AccountNotMatched { .. } => "account_not_matched",
+            EventKind::PoolStoreFailed(_) => "pool_store_failed",
             EventKind::OwnerAssigned { .. } => "owner_assigned",
             EventKind::LeadRejected { .. } => "lead_rejected",
             EventKind::RoutingFallback { .. } => "routing_fallback",

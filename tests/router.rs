@@ -249,7 +249,7 @@ fn write_error_loses_nothing_and_can_be_retried() {
     assert_eq!(json["write"]["outcome"], "pending");
     assert_eq!(json["write"]["error"]["class"], "transient");
     assert_eq!(json["write"]["lead"]["email"], "cto@bigco.com");
-    assert_eq!(json["pool_store_error"], serde_json::Value::Null);
+    assert_eq!(json["pool_store"], serde_json::Value::Null);
     assert_eq!(
         serde_json::from_value::<leadroute::router::Routed>(json).unwrap(),
         routed

@@ -1,21 +1,24 @@
 //! **Orchestrate**: [`LeadRouter`], the capture-to-owner pipeline — normalize, look up, decide,
-//! write, emit — with safe degradation at every I/O step; and what it reports ([`Routed`]).
+//! record the pool step, write, emit — with safe degradation at every I/O step; and what it
+//! reports ([`Routed`]).
 
 mod lead_id;
 mod record;
-mod report;
+pub(crate) mod report;
 
 use std::future::Future;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-pub use record::{RecordError, decide_and_record};
-pub use report::{LookupError, Lookups, Routed, Timings, WriteOutcome};
+pub use record::{RECORD_ATTEMPTS, RecordError, decide_and_record};
+pub use report::{
+    LookupError, Lookups, PoolStoreFailure, PoolStoreFailureKind, Routed, Timings, WriteOutcome,
+};
 
 use crate::clock::{Clock, SystemClock, within};
 use crate::crm::records::{Lookup, LookupStatus};
 use crate::crm::{Crm, CrmError, LeadWrite, PendingWrite, WriteReceipt};
-use crate::decision::{Experience, RouteDecision};
+use crate::decision::{Experience, RouteDecision, TraceEvent};
 use crate::events::{Event, EventKind, EventSink, unix_ms};
 use crate::facts::Facts;
 use crate::lead::input::LeadInput;
@@ -23,7 +26,9 @@ use crate::lead::model::Lead;
 use crate::lead::normalizer::{NormalizeError, Normalizer};
 use crate::policy::Policy;
 use crate::pool::availability::{AllAvailable, Availability};
+use crate::pool::state::PoolStates;
 use crate::pool::store::{InMemoryPoolStore, PoolStore};
+use record::LocalPools;
 
 /// The time each CRM lookup gets unless
 /// [`with_lookup_budget`](LeadRouter::with_lookup_budget) says otherwise: 2 s.
@@ -49,7 +54,7 @@ pub const DEFAULT_LOOKUP_BUDGET: Duration = Duration::from_secs(2);
 pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 
 /// Orchestrates one submission at a time (many concurrently): normalize →
-/// CRM lookups → policy → CRM write → events.
+/// CRM lookups → policy and pool step → CRM write → events.
 ///
 /// Generic over its adapters so everything stays statically dispatched:
 /// `C` the [`Crm`], `S` the [`EventSink`], `P` the [`PoolStore`] and `K` the
@@ -58,33 +63,65 @@ pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 ///
 /// # Degradation
 ///
-/// Each CRM lookup gets the lookup budget ([`DEFAULT_LOOKUP_BUDGET`], 2 s,
-/// unless set; the two run concurrently) and each write attempt the write
-/// budget ([`DEFAULT_WRITE_BUDGET`], 10 s, unless set), measured by the
-/// router's [`Clock`]. The adapter's future is polled before the timer, so a
-/// call that is ready at once always succeeds; with the testing kit's
-/// `ManualClock`, whose sleep completes at once, a call that is not ready on
-/// its first poll therefore times out.
+/// Every submission that passes validation gets a decision, whatever the
+/// adapters do; nothing is lost.
 ///
-/// - A lookup that fails or exceeds the lookup budget still yields a
-///   decision, made without that CRM fact; the trace starts with
-///   `crm_unavailable`, `account_not_matched` says `failed`/`timed_out`, and a
-///   failure's error is in [`Lookups::errors`] with the lookup that raised it.
-/// - A pool store that fails still yields a decision (evaluated on the last
-///   known state, not recorded); [`Routed::pool_store_error`] says so.
-/// - A write that fails or exceeds the write budget (a `transient` error)
-///   never loses the lead: [`Routed::write`] is [`WriteOutcome::Pending`] and
-///   the `crm_write_failed` event carries the same [`PendingWrite`] (normalized lead,
-///   decision, error class) for [`LeadRouter::retry_write`]. A conflict that names
-///   the existing record is retried once as an update of that record (a
-///   second attempt, with a budget of its own).
-/// - A decision whose [`write_to_crm`](RouteDecision::write_to_crm) is
-///   `false` (a `reject` experience, unless its rule says
-///   `write_to_crm = true`) makes no CRM write: [`Routed::write`] is
-///   [`WriteOutcome::Skipped`] and a `crm_write_skipped` event follows the
-///   decision. A rejection emits `lead_rejected { rule, reason }` in place of
-///   `owner_assigned`.
-/// - Invalid input makes no CRM call and returns the field errors.
+/// - **CRM lookups.** Each lookup (account by company domain, person by
+///   email; concurrent) gets the lookup budget, [`DEFAULT_LOOKUP_BUDGET`]
+///   (2 s) unless set. A lookup that fails or runs out of budget yields a
+///   decision made without that CRM fact: the trace starts with
+///   `crm_unavailable`, [`Routed::lookups`] has status `failed` or
+///   `timed_out`, a failure's error is in [`Lookups::errors`] with the lookup
+///   that raised it ([`LookupError`]), and `account_not_matched` carries the
+///   account lookup's status. A free-email lead skips the account lookup.
+/// - **Pool store.** When loading or compare-and-swapping a pool's state
+///   fails, or other replicas win the compare-and-swap
+///   [`RECORD_ATTEMPTS`] (16) times in a row, the decision is made on this
+///   router's local copy of the pool states — each as last loaded from or
+///   recorded in the store, plus the steps taken locally since — and its
+///   pool step is applied to that copy, so the rotation keeps advancing
+///   fairly during an outage instead of sending every lead to the same
+///   member. The trace ends with `pool_store_unavailable` for the pool that
+///   chose (or, if the local state made no pool choose, the pool that
+///   failed), [`Routed::pool_store`] holds a [`PoolStoreFailure`] (`pool`,
+///   `kind`: `store_error` or `contention`, `message`), and a
+///   `pool_store_failed` event with the same details precedes the decision's
+///   event. Once the store answers again, routes decide on its state and
+///   record there, and what it returns replaces the local copy (except that
+///   a store still reporting the very version the local steps started from
+///   — one that loads but cannot write — does not rewind the local
+///   rotation). Steps taken
+///   locally during an outage are **not** replayed into the store: other
+///   replicas may have moved the stored state on meanwhile, so replaying
+///   steps decided on a different state would double-count or over-fill
+///   capacity, and an errored compare-and-swap may even have been applied.
+///   The cost is bounded: at most the leads routed locally during the outage
+///   are missing from the shared counts (and from the store's replay window).
+/// - **Rejected or not-to-be-written leads.** A decision whose
+///   [`write_to_crm`](RouteDecision::write_to_crm) is `false` (a `reject`
+///   experience, unless its rule says `write_to_crm = true`) makes no CRM
+///   write: [`Routed::write`] is [`WriteOutcome::Skipped`] and a
+///   `crm_write_skipped` event follows the decision. A rejection emits
+///   `lead_rejected { rule, reason }` in place of `owner_assigned`.
+/// - **CRM write.** Each write attempt gets the write budget,
+///   [`DEFAULT_WRITE_BUDGET`] (10 s) unless set. A write that fails or runs
+///   out of budget never loses the lead: [`Routed::write`] is
+///   [`WriteOutcome::Pending`] and the `crm_write_failed` event carries the
+///   same [`PendingWrite`] (normalized lead, decision, classified error) for
+///   [`LeadRouter::retry_write`]; running out of budget is a `transient`
+///   error. A conflict that names the existing record is retried once as an
+///   update of that record (a second attempt, with a budget of its own).
+/// - **Invalid input** makes no CRM call and returns the field errors
+///   (`validation_failed`).
+///
+/// The pool store's own calls have no time budget (a store that never
+/// answers holds the route: bound them in the store adapter, e.g. with the
+/// client's command timeout), and the [`EventSink`] is called synchronously.
+///
+/// Budgets are measured by the router's [`Clock`], and the adapter's future
+/// is polled before the timer, so a call that is ready at once always
+/// succeeds. With the testing kit's `ManualClock`, whose sleep completes at
+/// once, a CRM call that is not ready on its first poll therefore times out.
 ///
 /// ```
 /// use leadroute::testing::InMemoryCrm;
@@ -102,6 +139,7 @@ pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 /// let routed = pollster::block_on(router.route(LeadInput::from_email("jane@acme.com"))).unwrap();
 /// assert_eq!(routed.decision.owner_id(), Some("queue"));
 /// assert_eq!(routed.write.receipt().map(|r| r.record_id.as_str()), Some("lead-1"));
+/// assert_eq!(routed.pool_store, None);
 /// assert_eq!(router.events().names(), ["form_submitted", "account_not_matched", "owner_assigned", "routing_fallback", "crm_write_success"]);
 /// ```
 #[derive(Debug)]
@@ -111,6 +149,7 @@ pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock> {
     crm: C,
     sink: S,
     pools: P,
+    local_pools: LocalPools,
     clock: K,
     availability: Box<dyn Availability>,
     lookup_budget: Duration,
@@ -128,6 +167,7 @@ impl<C: Crm, S: EventSink> LeadRouter<C, S> {
             crm,
             sink,
             pools: InMemoryPoolStore::new(),
+            local_pools: LocalPools::default(),
             clock: SystemClock,
             availability: Box::new(AllAvailable),
             lookup_budget: DEFAULT_LOOKUP_BUDGET,
@@ -145,6 +185,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             crm: self.crm,
             sink: self.sink,
             pools: self.pools,
+            local_pools: self.local_pools,
             clock,
             availability: self.availability,
             lookup_budget: self.lookup_budget,
@@ -152,7 +193,8 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         }
     }
 
-    /// Replaces the pool store (e.g. one over Redis or Postgres).
+    /// Replaces the pool store (e.g. one over Redis or Postgres), and
+    /// forgets the local copy of pool states kept for store outages.
     pub fn with_pool_store<P2: PoolStore>(self, pools: P2) -> LeadRouter<C, S, P2, K> {
         LeadRouter {
             policy: self.policy,
@@ -160,6 +202,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             crm: self.crm,
             sink: self.sink,
             pools,
+            local_pools: LocalPools::default(),
             clock: self.clock,
             availability: self.availability,
             lookup_budget: self.lookup_budget,
@@ -195,6 +238,11 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         self
     }
 
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     /// The time each CRM lookup gets.
     pub fn lookup_budget(&self) -> Duration {
         self.lookup_budget
@@ -203,11 +251,6 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     /// The time each CRM write attempt gets.
     pub fn write_budget(&self) -> Duration {
         self.write_budget
-    }
-
-    /// The policy.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
     }
 
     /// The CRM adapter.
@@ -274,6 +317,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     /// submissions from one email never collide. Send a `lead_id` (or
     /// `submission_id`) for retries that may come later.
     pub async fn route(&self, input: LeadInput) -> Result<Routed, NormalizeError> {
+        let policy = &self.policy;
         let submitted = self.clock.now();
         let lead_id = input
             .lead_id
@@ -344,11 +388,10 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         if let Some(c) = &lookups.existing_person {
             facts = facts.contact(c);
         }
-        let (decision, pool_store_error) =
-            match decide_and_record(&self.policy, &lead, &facts, &self.pools).await {
-                Ok(d) => (d, None),
-                Err(e) => (self.policy.evaluate(&lead, &facts), Some(e.to_string())),
-            };
+        let (decision, pool_store) = self.decide(policy, &lead, &facts).await;
+        if let Some(failure) = &pool_store {
+            self.emit(EventKind::PoolStoreFailed(failure.clone()), &lead_id, at);
+        }
         self.emit(decided(&decision), &lead_id, at);
         if decision.fallback {
             self.emit(
@@ -396,7 +439,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             decision,
             lookups,
             write,
-            pool_store_error,
+            pool_store,
             timings: Timings {
                 normalize: since(submitted, t_normalized),
                 lookup: since(t_normalized, t_looked_up),
@@ -405,6 +448,37 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
                 total: since(submitted, t_written),
             },
         })
+    }
+
+    /// Evaluates and records the pool step in the store; when the store
+    /// fails, decides on the local pool states instead (see
+    /// [Degradation](Self#degradation)).
+    async fn decide(
+        &self,
+        policy: &Policy,
+        lead: &Lead,
+        facts: &Facts<'_>,
+    ) -> (RouteDecision, Option<PoolStoreFailure>) {
+        let mut from_store = PoolStates::new();
+        let recorded = record::record(policy, lead, facts, &self.pools, &mut from_store).await;
+        self.local_pools.confirm(&mut from_store);
+        match recorded {
+            Ok(decision) => (decision, None),
+            Err(e) => {
+                let failure = e.to_failure();
+                let mut decision = self.local_pools.decide(policy, lead, facts);
+                let traced = decision
+                    .pool_step()
+                    .map_or(failure.pool.as_str(), |step| step.pool());
+                if let Some(pool) = policy.pool_index(traced) {
+                    decision
+                        .trace
+                        .events
+                        .push(TraceEvent::PoolStoreUnavailable { pool });
+                }
+                (decision, Some(failure))
+            }
+        }
     }
 
     /// Retries a write that failed earlier (from [`Routed::write`] or a

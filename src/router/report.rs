@@ -1,5 +1,10 @@
 //! What a route reports: [`Routed`] and its parts, as plain serde data.
+//!
+//! This module depends on nothing but the vocabulary it reports (leads,
+//! decisions, CRM records and errors), so the [`events`](crate::events)
+//! module can carry the same types without importing the router.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -9,6 +14,42 @@ use crate::crm::{CrmError, PendingWrite, WriteReceipt};
 use crate::decision::RouteDecision;
 use crate::lead::issue::FieldIssue;
 use crate::lead::model::Lead;
+
+/// A routed submission: everything [`LeadRouter::route`](super::LeadRouter::route)
+/// learned and did.
+///
+/// # JSON contract
+///
+/// `{"lead_id": id, "lead": Lead, "warnings": [FieldIssue], "decision":
+/// RouteDecision, "lookups": Lookups, "write": WriteOutcome, "pool_store":
+/// PoolStoreFailure | null, "timings": Timings}`; see [`Lookups`],
+/// [`WriteOutcome`], [`PoolStoreFailure`] and [`Timings`] for their shapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Routed {
+    /// The submission's lead id: the one given (`lead_id`, `id` or
+    /// `submission_id`), or one derived from the whole submission and the
+    /// submit time (see [`LeadRouter::route`](super::LeadRouter::route)).
+    pub lead_id: String,
+    /// The normalized lead.
+    pub lead: Lead,
+    /// Non-fatal normalization warnings.
+    pub warnings: Vec<FieldIssue>,
+    /// The decision.
+    pub decision: RouteDecision,
+    /// How the CRM lookups went.
+    pub lookups: Lookups,
+    /// The CRM write: written (the receipt), pending (what to retry) or
+    /// skipped (the decision says not to write).
+    pub write: WriteOutcome,
+    /// Set when the pool store failed: the decision was made on this
+    /// router's local pool state and its pool step was not recorded in the
+    /// store.
+    #[serde(default)]
+    pub pool_store: Option<PoolStoreFailure>,
+    /// Per-stage timings.
+    pub timings: Timings,
+}
 
 /// How the CRM lookups went.
 ///
@@ -165,6 +206,69 @@ impl WriteOutcome {
     }
 }
 
+/// The pool store could not record a decision's pool step, and why.
+///
+/// JSON: `{"pool": id, "kind": "store_error" | "contention", "message":
+/// text}` — on [`Routed::pool_store`] and as the details of the
+/// `pool_store_failed` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("pool store failed on pool `{pool}` ({kind}): {message}")]
+#[non_exhaustive]
+pub struct PoolStoreFailure {
+    /// The pool whose state could not be loaded or replaced.
+    pub pool: String,
+    /// What went wrong.
+    pub kind: PoolStoreFailureKind,
+    /// The store's error, or the contention, as text.
+    pub message: String,
+}
+
+impl PoolStoreFailure {
+    /// A failure on `pool`.
+    pub fn new(
+        pool: impl Into<String>,
+        kind: PoolStoreFailureKind,
+        message: impl Into<String>,
+    ) -> Self {
+        PoolStoreFailure {
+            pool: pool.into(),
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a pool step went unrecorded.
+///
+/// JSON: `"store_error"`, `"contention"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PoolStoreFailureKind {
+    /// A [`PoolStore`](crate::PoolStore) call (load or compare-and-swap)
+    /// returned an error.
+    StoreError,
+    /// Other replicas kept updating the pool between this router's read and
+    /// its compare-and-swap, until it gave up.
+    Contention,
+}
+
+impl PoolStoreFailureKind {
+    /// The snake_case name (`store_error`, `contention`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolStoreFailureKind::StoreError => "store_error",
+            PoolStoreFailureKind::Contention => "contention",
+        }
+    }
+}
+
+impl fmt::Display for PoolStoreFailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Time spent per stage, by the injected clock.
 ///
 /// JSON: each stage as serde's `Duration`, `{"secs": n, "nanos": n}`.
@@ -181,37 +285,4 @@ pub struct Timings {
     pub write: Duration,
     /// Submit to done.
     pub total: Duration,
-}
-
-/// A routed submission: everything [`LeadRouter::route`](super::LeadRouter::route)
-/// learned and did.
-///
-/// # JSON contract
-///
-/// `{"lead_id": id, "lead": Lead, "warnings": [FieldIssue], "decision":
-/// RouteDecision, "lookups": Lookups, "write": WriteOutcome,
-/// "pool_store_error": text | null, "timings": Timings}`; see [`Lookups`],
-/// [`WriteOutcome`] and [`Timings`] for their shapes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Routed {
-    /// The submission's lead id: the one given (`lead_id`, `id` or
-    /// `submission_id`), or one derived from the whole submission and the
-    /// submit time (see [`LeadRouter::route`](super::LeadRouter::route)).
-    pub lead_id: String,
-    /// The normalized lead.
-    pub lead: Lead,
-    /// Non-fatal normalization warnings.
-    pub warnings: Vec<FieldIssue>,
-    /// The decision.
-    pub decision: RouteDecision,
-    /// How the CRM lookups went.
-    pub lookups: Lookups,
-    /// The CRM write: written (the receipt), pending (what to retry) or
-    /// skipped (the decision says not to write).
-    pub write: WriteOutcome,
-    /// Set when the pool store failed and the pool step was not recorded.
-    pub pool_store_error: Option<String>,
-    /// Per-stage timings.
-    pub timings: Timings,
 }
