@@ -7,6 +7,7 @@ mod record;
 pub(crate) mod report;
 
 use std::future::Future;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
@@ -123,6 +124,18 @@ pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 /// succeeds. With the testing kit's `ManualClock`, whose sleep completes at
 /// once, a CRM call that is not ready on its first poll therefore times out.
 ///
+/// # Reconfiguring while running
+///
+/// [`set_policy`](Self::set_policy) and
+/// [`set_availability`](Self::set_availability) take `&self`, so a router
+/// shared behind an `Arc` can be updated in place. A route reads both once,
+/// at its start, and finishes with what it read (its decision's
+/// `policy_version` says which policy decided). Pool state survives a policy
+/// swap — it lives in the store and the router's local copy, keyed by pool
+/// id — so rotation continues; a member the new policy removes from a pool
+/// is dropped from its state on the pool's next step, and a member it adds
+/// starts at zero.
+///
 /// ```
 /// use leadroute::testing::InMemoryCrm;
 /// use leadroute::testing::ManualClock;
@@ -144,14 +157,14 @@ pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 /// ```
 #[derive(Debug)]
 pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock> {
-    policy: Policy,
+    policy: RwLock<Policy>,
     normalizer: Normalizer,
     crm: C,
     sink: S,
     pools: P,
     local_pools: LocalPools,
     clock: K,
-    availability: Box<dyn Availability>,
+    availability: RwLock<Arc<dyn Availability>>,
     lookup_budget: Duration,
     write_budget: Duration,
 }
@@ -162,14 +175,14 @@ impl<C: Crm, S: EventSink> LeadRouter<C, S> {
     /// ([`DEFAULT_LOOKUP_BUDGET`], [`DEFAULT_WRITE_BUDGET`]).
     pub fn new(policy: Policy, crm: C, sink: S) -> Self {
         LeadRouter {
-            policy,
+            policy: RwLock::new(policy),
             normalizer: Normalizer::default(),
             crm,
             sink,
             pools: InMemoryPoolStore::new(),
             local_pools: LocalPools::default(),
             clock: SystemClock,
-            availability: Box::new(AllAvailable),
+            availability: RwLock::new(Arc::new(AllAvailable)),
             lookup_budget: DEFAULT_LOOKUP_BUDGET,
             write_budget: DEFAULT_WRITE_BUDGET,
         }
@@ -216,9 +229,10 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         self
     }
 
-    /// Sets the availability source for pool members.
-    pub fn with_availability(mut self, availability: impl Availability + 'static) -> Self {
-        self.availability = Box::new(availability);
+    /// Sets the availability source for pool members (everyone is available
+    /// by default). See also [`set_availability`](Self::set_availability).
+    pub fn with_availability(self, availability: impl Availability + 'static) -> Self {
+        self.set_availability(availability);
         self
     }
 
@@ -238,9 +252,81 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         self
     }
 
-    /// The policy.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    /// The policy routes start with now (a cheap clone: a compiled policy is
+    /// an `Arc`).
+    pub fn policy(&self) -> Policy {
+        self.policy
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Swaps in a new compiled policy for the routes that start from now on,
+    /// and returns the previous one. Routes already under way finish with
+    /// the policy they started with; pool state carries over (see
+    /// [Reconfiguring while running](Self#reconfiguring-while-running)).
+    ///
+    /// ```
+    /// use leadroute::testing::{InMemoryCrm, ManualClock, RecordingSink};
+    /// use leadroute::policy::spec::{ActionSpec, OwnerSpec};
+    /// use leadroute::{LeadInput, LeadRouter, PolicySpec, compile};
+    /// use std::sync::Arc;
+    ///
+    /// let v = |version: &str, owner: &str| {
+    ///     compile(&PolicySpec::new("p", version).owner(OwnerSpec::new(owner, owner)).fallback(ActionSpec::owner(owner))).unwrap()
+    /// };
+    /// let router = Arc::new(
+    ///     LeadRouter::new(v("1", "ana"), InMemoryCrm::new(), RecordingSink::new())
+    ///         .with_clock(ManualClock::at_unix(1_700_000_000)),
+    /// );
+    /// let old = router.set_policy(v("2", "bob"));
+    /// assert_eq!(old.version(), "1");
+    /// let routed = pollster::block_on(router.route(LeadInput::from_email("jane@acme.com"))).unwrap();
+    /// assert_eq!((&*routed.decision.policy_version, routed.decision.owner_id()), ("2", Some("bob")));
+    /// ```
+    pub fn set_policy(&self, policy: Policy) -> Policy {
+        let mut current = self.policy.write().unwrap_or_else(PoisonError::into_inner);
+        std::mem::replace(&mut *current, policy)
+    }
+
+    /// Swaps the availability source for the routes that start from now on
+    /// (routes under way keep the one they started with). To share one
+    /// source with other code, pass an `Arc` of it: the adapter traits are
+    /// implemented for `Arc<T>`.
+    ///
+    /// ```
+    /// use leadroute::pool::AwayList;
+    /// use leadroute::policy::spec::{ActionSpec, OwnerSpec, PoolSpec};
+    /// use leadroute::testing::{InMemoryCrm, ManualClock, RecordingSink};
+    /// use leadroute::{LeadInput, LeadRouter, PolicySpec, compile};
+    ///
+    /// let spec = PolicySpec::new("p", "1")
+    ///     .owner(OwnerSpec::new("ana", "Ana"))
+    ///     .owner(OwnerSpec::new("bob", "Bob"))
+    ///     .pool(PoolSpec::new("team").member("ana", 1).member("bob", 1))
+    ///     .fallback(ActionSpec::pool("team"));
+    /// let router = LeadRouter::new(compile(&spec).unwrap(), InMemoryCrm::new(), RecordingSink::new())
+    ///     .with_clock(ManualClock::at_unix(1_700_000_000));
+    /// router.set_availability(AwayList::new(["ana"]));
+    /// let owner = |email: &str| {
+    ///     let routed = pollster::block_on(router.route(LeadInput::from_email(email))).unwrap();
+    ///     routed.decision.owner_id().map(str::to_owned)
+    /// };
+    /// assert_eq!(owner("a@acme.com").as_deref(), Some("bob"));
+    /// assert_eq!(owner("b@acme.com").as_deref(), Some("bob"));
+    /// ```
+    pub fn set_availability(&self, availability: impl Availability + 'static) {
+        *self
+            .availability
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(availability);
+    }
+
+    fn availability(&self) -> Arc<dyn Availability> {
+        self.availability
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The time each CRM lookup gets.
@@ -306,7 +392,8 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         }
     }
 
-    /// Routes one submission end to end.
+    /// Routes one submission end to end, with the policy and availability
+    /// source current when it starts.
     ///
     /// A submission without a `lead_id` gets one derived from the whole
     /// submission and the submit time (`lr-<unix ms>-<hash>`): every field
@@ -317,7 +404,8 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     /// submissions from one email never collide. Send a `lead_id` (or
     /// `submission_id`) for retries that may come later.
     pub async fn route(&self, input: LeadInput) -> Result<Routed, NormalizeError> {
-        let policy = &self.policy;
+        let policy = self.policy();
+        let availability = self.availability();
         let submitted = self.clock.now();
         let lead_id = input
             .lead_id
@@ -381,14 +469,14 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         let mut facts = Facts::new(submitted)
             .account_lookup(lookups.account)
             .person_lookup(lookups.person)
-            .availability(&*self.availability);
+            .availability(&*availability);
         if let Some(a) = &lookups.matched_account {
             facts = facts.account(a);
         }
         if let Some(c) = &lookups.existing_person {
             facts = facts.contact(c);
         }
-        let (decision, pool_store) = self.decide(policy, &lead, &facts).await;
+        let (decision, pool_store) = self.decide(&policy, &lead, &facts).await;
         if let Some(failure) = &pool_store {
             self.emit(EventKind::PoolStoreFailed(failure.clone()), &lead_id, at);
         }
@@ -413,7 +501,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
                 account: lookups.matched_account.clone(),
                 error: CrmError::transient("not attempted"),
             };
-            let (result, pending) = self.write(pending, at).await;
+            let (result, pending) = self.write(&policy, pending, at).await;
             let write = match result {
                 Ok(receipt) => WriteOutcome::Written(receipt),
                 Err(pending) => WriteOutcome::Pending(pending),
@@ -482,8 +570,8 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     }
 
     /// Retries a write that failed earlier (from [`Routed::write`] or a
-    /// `crm_write_failed` event), with the same conflict handling and
-    /// events.
+    /// `crm_write_failed` event), with the current policy's owners
+    /// directory, the same conflict handling and the same events.
     ///
     /// ```
     /// use leadroute::crm::CrmError;
@@ -504,13 +592,14 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         &self,
         pending: PendingWrite,
     ) -> Result<WriteReceipt, Box<PendingWrite>> {
-        self.write(pending, None).await.0
+        self.write(&self.policy(), pending, None).await.0
     }
 
     /// Writes, turning a conflict with a known record into an update of it.
     /// Returns the result and the (possibly updated) pending write.
     async fn write(
         &self,
+        policy: &Policy,
         mut pending: PendingWrite,
         at: Option<SystemTime>,
     ) -> (Result<WriteReceipt, Box<PendingWrite>>, PendingWrite) {
@@ -521,7 +610,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
                 .decision
                 .owner
                 .as_deref()
-                .and_then(|o| self.policy.owner(o));
+                .and_then(|o| policy.owner(o));
             let write = LeadWrite {
                 lead_id: &pending.lead_id,
                 lead: &pending.lead,
