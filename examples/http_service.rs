@@ -7,8 +7,10 @@
 //!
 //! - `POST /leads` with a form payload (JSON) routes it through the seed
 //!   policy and answers `200 {"lead_id", "owner": {"id", "name", "email"} | null,
-//!   "experience", "rule", "crm": {"record_id", "created"} | {"queued_for_retry", "error"},
-//!   "warnings"}` or `422 {"errors": [{field, code, value, message}]}`.
+//!   "experience", "rule", "crm": {"record_id", "created"} | {"queued_for_retry", "error"}
+//!   | {"skipped": true}, "warnings"}` or `422 {"errors": [{field, code, value, message}]}`.
+//!   A rejected lead (a disposable email) answers `200` with the `reject`
+//!   experience and `"crm": {"skipped": true}`: it is not written to the CRM.
 //! - `POST /events` records a front-end event (`{"event": "meeting_booked",
 //!   "lead_id": …, "owner": …}`) through the router's sink.
 //! - `GET /healthz` answers `ok`.
@@ -30,6 +32,7 @@ use leadroute::PolicySpec;
 use leadroute::crm::PendingWrite;
 use leadroute::events::{Event, EventKind};
 use leadroute::pool::InMemoryPoolStore;
+use leadroute::router::WriteOutcome;
 use leadroute::testing::InMemoryCrm;
 use leadroute::{Crm, EventSink, LeadRouter, compile};
 use serde_json::{Value, json};
@@ -92,15 +95,20 @@ async fn post_lead<C: Crm + 'static>(
         )
             .into_response(),
         Ok(routed) => {
+            let policy = router.policy();
             let owner = routed.decision.owner_id().map(|id| {
-                let spec = router.policy().owner(id);
+                let spec = policy.owner(id);
                 json!({ "id": id, "name": spec.map(|o| o.name), "email": spec.and_then(|o| o.email) })
             });
             let crm = match &routed.write {
-                Ok(receipt) => {
+                WriteOutcome::Written(receipt) => {
                     json!({ "record_id": receipt.record_id, "created": receipt.created })
                 }
-                Err(pending) => json!({ "queued_for_retry": true, "error": pending.error }),
+                WriteOutcome::Pending(pending) => {
+                    json!({ "queued_for_retry": true, "error": pending.error })
+                }
+                // The policy keeps this lead out of the CRM (a rejection).
+                _ => json!({ "skipped": true }),
             };
             Json(json!({
                 "lead_id": routed.lead_id,

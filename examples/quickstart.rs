@@ -8,6 +8,7 @@
 
 use leadroute::PolicySpec;
 use leadroute::crm::{Account, Contact};
+use leadroute::router::WriteOutcome;
 use leadroute::testing::InMemoryCrm;
 use leadroute::testing::RecordingSink;
 use leadroute::{LeadRouter, compile};
@@ -71,17 +72,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     d.experience.name(),
                     d.rule.as_deref().unwrap_or("(fallback)"),
                     match &routed.write {
-                        Ok(r) => format!(
+                        WriteOutcome::Written(r) => format!(
                             "{} {}",
                             if r.created { "created" } else { "updated" },
                             r.record_id
                         ),
-                        Err(p) => format!("write failed ({}), kept for retry", p.error.class()),
+                        WriteOutcome::Pending(p) =>
+                            format!("write failed ({}), kept for retry", p.error.class()),
+                        _ => "not written (the policy keeps this lead out of the CRM)".to_owned(),
                     }
                 );
                 print!("{}", router.policy().explain(d));
             }
-            Err(err) => println!("rejected: {err}"),
+            Err(err) => println!("invalid input, nothing looked up or written: {err}"),
         }
         println!("events: {}\n", router.events().names().join(" → "));
     }

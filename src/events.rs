@@ -2,6 +2,23 @@
 //! — and the [`EventSink`] trait callers implement to ship them (to logs,
 //! a queue, metrics).
 //!
+//! # What one route emits, in order
+//!
+//! ```text
+//! form_submitted
+//! ├─ validation_failed                                   (end: nothing looked up or written)
+//! └─ account_matched | account_not_matched
+//!    [pool_store_failed]                                 the pool step was not recorded
+//!    owner_assigned | lead_rejected                      exactly one: the decision
+//!    [routing_fallback]                                  the policy fallback decided
+//!    crm_write_success | crm_write_failed | crm_write_skipped
+//! ```
+//!
+//! [`LeadRouter::retry_write`](crate::LeadRouter::retry_write) emits
+//! `crm_write_success` or `crm_write_failed` again;
+//! [`LeadRouter::track`](crate::LeadRouter::track) records the front-end
+//! events (`form_started`, `meeting_shown`, `meeting_booked`).
+//!
 //! ```
 //! use leadroute::events::{Event, EventKind};
 //! use std::time::{Duration, SystemTime};
@@ -21,6 +38,7 @@ use crate::crm::records::LookupStatus;
 use crate::crm::{CrmError, PendingWrite};
 use crate::decision::{AssignedBy, Experience};
 use crate::lead::issue::FieldIssue;
+use crate::router::report::PoolStoreFailure;
 
 /// Receives events. Called synchronously on the routing path, so keep it
 /// cheap: push to a channel or buffer and ship elsewhere.
@@ -94,7 +112,43 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The event vocabulary, covering the whole funnel.
+/// The event vocabulary, covering the whole funnel; the order a route emits
+/// them in is on the [module page](self).
+///
+/// ```
+/// use leadroute::events::{Event, EventKind};
+/// use leadroute::router::{PoolStoreFailure, PoolStoreFailureKind};
+/// use serde_json::json;
+/// use std::time::{Duration, SystemTime};
+///
+/// let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// let rejected = EventKind::LeadRejected {
+///     rule: Some("reject-disposable".into()),
+///     reason: Some("please use your work email".into()),
+///     owner: None,
+/// };
+/// let failed = EventKind::PoolStoreFailed(PoolStoreFailure::new(
+///     "team", PoolStoreFailureKind::StoreError, "connection refused",
+/// ));
+/// let skipped = EventKind::CrmWriteSkipped { rule: Some("reject-disposable".into()) };
+/// let json: Vec<_> = [rejected, failed, skipped]
+///     .into_iter()
+///     .map(|kind| serde_json::to_value(Event::new(kind, "lead-1", t, Some(t))).unwrap())
+///     .collect();
+/// let common = |mut v: serde_json::Value| {
+///     v["lead_id"] = json!("lead-1");
+///     v["at_ms"] = json!(1_700_000_000_000u64);
+///     v["since_submit_ms"] = json!(0);
+///     v
+/// };
+/// assert_eq!(json, [
+///     common(json!({"event": "lead_rejected", "rule": "reject-disposable", "reason": "please use your work email"})),
+///     common(json!({"event": "pool_store_failed", "pool": "team", "kind": "store_error", "message": "connection refused"})),
+///     common(json!({"event": "crm_write_skipped", "rule": "reject-disposable"})),
+/// ]);
+/// let back: Event = serde_json::from_value(json[1].clone()).unwrap();
+/// assert_eq!(back.name(), "pool_store_failed");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -131,7 +185,15 @@ pub enum EventKind {
         /// Not found, skipped, failed or timed out.
         status: LookupStatus,
     },
-    /// The policy decided.
+    /// The pool store failed (or kept changing under the router), so the
+    /// decision's pool chose on this router's local pool state and the step
+    /// was not recorded in the store. Precedes the decision's event.
+    ///
+    /// JSON details: `"pool"`, `"kind"` (`"store_error"` or `"contention"`)
+    /// and `"message"` (see [`PoolStoreFailure`]).
+    PoolStoreFailed(PoolStoreFailure),
+    /// The policy decided, and did not reject the lead (a rejection emits
+    /// [`LeadRejected`](Self::LeadRejected) instead).
     OwnerAssigned {
         /// Owner id, `null` if nobody.
         owner: Option<String>,
@@ -142,7 +204,21 @@ pub enum EventKind {
         /// What the buyer sees next.
         experience: Experience,
     },
-    /// The policy fallback decided (follows `owner_assigned`).
+    /// The policy rejected the lead (experience `reject`, e.g. a disposable
+    /// email), in place of `owner_assigned`. Whether it is written to the
+    /// CRM follows from the decision's `write_to_crm`: see the next event
+    /// (`crm_write_skipped` unless the rule says `write_to_crm = true`).
+    LeadRejected {
+        /// The rejecting rule, `null` for the fallback.
+        rule: Option<String>,
+        /// The reason the policy gives, if any.
+        reason: Option<String>,
+        /// The owner, in the rare case the rejecting action assigns one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+    },
+    /// The policy fallback decided (follows `owner_assigned` or
+    /// `lead_rejected`).
     RoutingFallback {
         /// The fallback's owner, if any.
         owner: Option<String>,
@@ -153,6 +229,13 @@ pub enum EventKind {
         record_id: String,
         /// Created (`true`) or updated.
         created: bool,
+    },
+    /// The lead was not written to the CRM because the decision says not to
+    /// (`write_to_crm` is `false`: by default for rejections). No CRM write
+    /// was attempted.
+    CrmWriteSkipped {
+        /// The deciding rule, `null` for the fallback.
+        rule: Option<String>,
     },
     /// The CRM write failed; `pending` holds everything needed to retry.
     CrmWriteFailed {
@@ -185,9 +268,12 @@ impl EventKind {
             EventKind::ValidationFailed { .. } => "validation_failed",
             EventKind::AccountMatched { .. } => "account_matched",
             EventKind::AccountNotMatched { .. } => "account_not_matched",
+            EventKind::PoolStoreFailed(_) => "pool_store_failed",
             EventKind::OwnerAssigned { .. } => "owner_assigned",
+            EventKind::LeadRejected { .. } => "lead_rejected",
             EventKind::RoutingFallback { .. } => "routing_fallback",
             EventKind::CrmWriteSuccess { .. } => "crm_write_success",
+            EventKind::CrmWriteSkipped { .. } => "crm_write_skipped",
             EventKind::CrmWriteFailed { .. } => "crm_write_failed",
             EventKind::MeetingShown { .. } => "meeting_shown",
             EventKind::MeetingBooked { .. } => "meeting_booked",

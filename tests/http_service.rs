@@ -132,3 +132,24 @@ async fn a_crm_outage_still_routes_and_queues_the_write() {
     assert!(receipt.created);
     assert_eq!(router.crm().records()[0].owner.as_deref(), Some("ana"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_lead_gets_the_reject_experience_and_is_not_written() {
+    let (addr, router) = start(InMemoryCrm::new()).await;
+    let (status, body) = post(
+        addr,
+        "/leads",
+        r#"{"email": "x7@mailinator.com", "company": "Test", "country": "US"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["owner"], Value::Null);
+    assert_eq!(body["rule"], "reject-disposable");
+    assert_eq!(
+        body["experience"],
+        serde_json::json!({"reject": {"reason": "please use your work email"}})
+    );
+    assert_eq!(body["crm"], serde_json::json!({"skipped": true}));
+    assert_eq!(router.crm().calls(Method::UpsertLead), 0);
+    assert!(router.events().retry_queue.lock().unwrap().is_empty());
+}

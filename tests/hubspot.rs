@@ -411,7 +411,7 @@ async fn a_new_lead_is_created_with_owner_routing_fields_and_no_association() {
     )
     .await;
     assert_eq!(routed.decision.owner_id(), Some("ana"));
-    let receipt = routed.write.unwrap();
+    let receipt = routed.write.receipt().unwrap();
     assert_eq!(
         (receipt.record_id.as_str(), receipt.created),
         ("37765128001", true)
@@ -474,7 +474,7 @@ async fn a_lead_at_a_known_company_is_created_with_association_type_279() {
     .await;
     assert_eq!(routed.decision.owner_id(), Some("cleo"));
     assert_eq!(routed.decision.rule.as_deref(), Some("existing-customer"));
-    assert!(routed.write.unwrap().created);
+    assert!(routed.write.receipt().unwrap().created);
 
     let (_, _, rest) = split_lookups(server.take_requests());
     assert_eq!(rest.len(), 1);
@@ -527,7 +527,7 @@ async fn an_existing_contact_is_patched_then_associated_with_the_v4_default_put(
     )
     .await;
     assert_eq!(routed.decision.owner_id(), Some("bob"));
-    let receipt = routed.write.unwrap();
+    let receipt = routed.write.receipt().unwrap();
     assert_eq!(
         (receipt.record_id.as_str(), receipt.created),
         ("37765128953", false)
@@ -585,7 +585,7 @@ async fn a_409_duplicate_becomes_a_conflict_with_the_existing_id_and_the_router_
         r#"{"lead_id": "t-4", "email": "max@globex.com"}"#,
     )
     .await;
-    let receipt = routed.write.unwrap();
+    let receipt = routed.write.receipt().unwrap();
     assert_eq!(
         (receipt.record_id.as_str(), receipt.created),
         ("37765128999", false)
@@ -626,7 +626,7 @@ async fn the_409_classification_carries_the_id_and_falls_back_to_a_lookup_withou
         r#"{"lead_id": "t-5", "email": "max@globex.com"}"#,
     )
     .await;
-    let pending = routed.write.unwrap_err();
+    let pending = routed.write.into_pending().unwrap();
     assert_eq!(pending.existing.as_deref(), Some("37765128999"));
     assert!(
         matches!(pending.error, CrmError::Transient { .. }),
@@ -649,7 +649,7 @@ async fn the_409_classification_carries_the_id_and_falls_back_to_a_lookup_withou
         r#"{"lead_id": "t-6", "email": "max@globex.com"}"#,
     )
     .await;
-    assert_eq!(routed.write.unwrap().record_id, "37765128998");
+    assert_eq!(routed.write.receipt().unwrap().record_id, "37765128998");
     let (_, _, rest) = split_lookups(server.take_requests());
     let calls: Vec<(&str, String)> = rest
         .iter()
@@ -693,7 +693,7 @@ async fn write_errors_are_classified_and_queued() {
             r#"{"lead_id": "t-7", "email": "kim@umbrella.io"}"#,
         )
         .await;
-        let pending = routed.write.unwrap_err();
+        let pending = routed.write.into_pending().unwrap();
         assert_eq!(pending.error.class(), class, "{:?}", pending.error);
         assert_eq!(
             routed.decision.owner_id(),
@@ -716,7 +716,7 @@ async fn without_routing_fields_only_contact_properties_and_the_owner_are_writte
     demo::created(&server, "37765128010", "ops@bigco.com");
     // The fallback pool's owner (emma) has a HubSpot id.
     let routed = route(&router(crm), r#"{"lead_id": "t-8", "email": "ops@bigco.com", "phone": "+44 20 7946 0958", "country": "GB"}"#).await;
-    assert!(routed.write.is_ok());
+    assert!(routed.write.receipt().is_some());
     let (_, _, rest) = split_lookups(server.take_requests());
     let props = rest[0].json().unwrap()["properties"].clone();
     let mut keys: Vec<&str> = props
@@ -742,7 +742,7 @@ async fn ids_that_are_not_numeric_never_reach_a_path() {
         r#"{"lead_id": "t-9", "email": "eve@evil.io"}"#,
     )
     .await;
-    let pending = routed.write.unwrap_err();
+    let pending = routed.write.into_pending().unwrap();
     assert!(
         matches!(pending.error, CrmError::Permanent { .. }),
         "{:?}",
@@ -832,7 +832,7 @@ async fn the_date_versioned_paths_are_one_configuration_change() {
         r#"{"lead_id": "t-10", "email": "lee@initech.io"}"#,
     )
     .await;
-    assert!(routed.write.is_ok(), "{:?}", routed.write);
+    assert!(routed.write.receipt().is_some(), "{:?}", routed.write);
     assert!(server.unused().is_empty());
     assert!(
         server
@@ -862,9 +862,9 @@ async fn the_example_demo_routes_every_scenario() {
                 r.decision.owner_id(),
                 r.decision.rule.as_deref(),
                 r.write
-                    .as_ref()
+                    .receipt()
                     .map(|w| w.created)
-                    .map_err(|p| p.error.class()),
+                    .ok_or_else(|| r.write.pending().map_or("skipped", |p| p.error.class())),
             )
         })
         .collect();

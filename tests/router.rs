@@ -7,6 +7,8 @@ use leadroute::PolicySpec;
 use leadroute::crm::{Account, Contact, CrmError, Lookup, LookupStatus};
 use leadroute::decision::{Experience, TraceEvent};
 use leadroute::events::EventKind;
+use leadroute::policy::spec::{ActionSpec, OwnerSpec, PoolSpec};
+use leadroute::router::{LookupError, WriteOutcome};
 use leadroute::testing::InMemoryCrm;
 use leadroute::testing::ManualClock;
 use leadroute::testing::Method;
@@ -66,7 +68,7 @@ fn happy_path_end_to_end() {
         (routed.lookups.account, routed.lookups.person),
         (LookupStatus::NotFound, LookupStatus::NotFound)
     );
-    let receipt = routed.write.as_ref().unwrap();
+    let receipt = routed.write.receipt().unwrap();
     assert!(receipt.created);
     let records = r.crm().records();
     assert_eq!(records.len(), 1);
@@ -135,7 +137,7 @@ fn an_existing_contact_is_updated_not_duplicated() {
     let routed = route(&r, r#"{"email": "Known@Umbrella.com", "country": "US"}"#);
     assert_eq!(routed.lookups.person, LookupStatus::Found);
     assert_eq!(routed.decision.owner_id(), Some("bob"));
-    let receipt = routed.write.unwrap();
+    let receipt = routed.write.receipt().unwrap();
     assert_eq!(
         (receipt.record_id.as_str(), receipt.created),
         ("003-known", false)
@@ -159,8 +161,12 @@ fn account_lookup_error_still_yields_a_decision_and_says_so() {
     assert_eq!(routed.lookups.account, LookupStatus::Failed);
     assert_eq!(
         routed.lookups.errors,
-        [CrmError::transient("503 Service Unavailable")]
+        [LookupError::new(
+            Lookup::Account,
+            CrmError::transient("503 Service Unavailable")
+        )]
     );
+    assert_eq!(routed.lookups.error(Lookup::Person), None);
     // Without the account fact the enterprise pool decides instead of bob's account rule.
     assert_eq!(routed.decision.rule.as_deref(), Some("us-enterprise"));
     assert!(matches!(
@@ -170,7 +176,10 @@ fn account_lookup_error_still_yields_a_decision_and_says_so() {
             status: LookupStatus::Failed
         }
     ));
-    assert!(routed.write.is_ok(), "the lead is still written");
+    assert!(
+        routed.write.receipt().is_some(),
+        "the lead is still written"
+    );
     assert!(r.events().events().iter().any(|e| matches!(
         &e.kind,
         EventKind::AccountNotMatched {
@@ -201,7 +210,7 @@ fn lookup_timeout_still_yields_a_decision() {
         }
     ));
     assert_eq!(routed.decision.rule.as_deref(), Some("us-enterprise"));
-    assert!(routed.write.is_ok());
+    assert!(routed.write.receipt().is_some());
 }
 
 #[test]
@@ -218,7 +227,7 @@ fn real_time_budget_cuts_a_slow_lookup_with_the_system_clock() {
         start.elapsed()
     );
     assert_eq!(routed.lookups.account, LookupStatus::TimedOut);
-    assert!(routed.write.is_ok());
+    assert!(routed.write.receipt().is_some());
 }
 
 #[test]
@@ -233,8 +242,18 @@ fn write_error_loses_nothing_and_can_be_retried() {
         &r,
         r#"{"email": "cto@bigco.com", "country": "US", "employees": "1000+"}"#,
     );
-    let pending = *routed.write.clone().unwrap_err();
+    let pending = routed.write.pending().unwrap().clone();
     assert_eq!(pending.error, CrmError::transient("502 Bad Gateway"));
+    // `Routed` round-trips through JSON, the pending write tagged by `outcome`.
+    let json = serde_json::to_value(&routed).unwrap();
+    assert_eq!(json["write"]["outcome"], "pending");
+    assert_eq!(json["write"]["error"]["class"], "transient");
+    assert_eq!(json["write"]["lead"]["email"], "cto@bigco.com");
+    assert_eq!(json["pool_store"], serde_json::Value::Null);
+    assert_eq!(
+        serde_json::from_value::<leadroute::router::Routed>(json).unwrap(),
+        routed
+    );
     assert!(pending.error.is_retryable());
     assert_eq!(pending.lead, routed.lead);
     assert_eq!(pending.decision, routed.decision);
@@ -272,7 +291,7 @@ fn rate_limited_write_carries_the_wait() {
     r.crm()
         .rate_limit_next(Method::UpsertLead, 1, Some(Duration::from_secs(10)));
     let routed = route(&r, r#"{"email": "a@bigco.com"}"#);
-    let pending = routed.write.unwrap_err();
+    let pending = routed.write.pending().unwrap();
     assert!(
         matches!(pending.error, CrmError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(10))
     );
@@ -289,9 +308,13 @@ fn write_timeout_is_a_retryable_failure() {
     let r = router().with_write_budget(Duration::from_millis(10));
     r.crm().hang_next(Method::UpsertLead, 1);
     let routed = route(&r, r#"{"email": "a@bigco.com"}"#);
-    let pending = routed.write.unwrap_err();
+    let pending = routed.write.into_pending().unwrap();
+    assert_eq!(
+        pending.error,
+        CrmError::transient("the CRM write exceeded its time budget (10ms)")
+    );
     assert!(pending.error.is_retryable());
-    assert!(pollster::block_on(r.retry_write(*pending)).is_ok());
+    assert!(pollster::block_on(r.retry_write(pending)).is_ok());
 }
 
 #[test]
@@ -302,7 +325,7 @@ fn conflict_on_create_becomes_an_update_of_the_existing_record() {
         .fail_next(Method::FindPerson, 1, CrmError::transient("timeout"));
     let routed = route(&r, r#"{"email": "known@umbrella.com"}"#);
     // …the create conflicts with the existing id, and the router updates it instead.
-    let receipt = routed.write.unwrap();
+    let receipt = routed.write.receipt().unwrap();
     assert_eq!(
         (receipt.record_id.as_str(), receipt.created),
         ("003-known", false)
@@ -320,7 +343,7 @@ fn conflict_without_an_id_is_reported_not_looped() {
         CrmError::conflict("DUPLICATES_DETECTED", None),
     );
     let routed = route(&r, r#"{"email": "a@bigco.com"}"#);
-    let pending = routed.write.unwrap_err();
+    let pending = routed.write.pending().unwrap();
     assert_eq!(pending.error.class(), "conflict");
     assert_eq!(r.crm().calls(Method::UpsertLead), 1);
 }
@@ -394,7 +417,7 @@ fn concurrent_routing_through_one_router() {
                 for i in 0..40 {
                     let body = format!(r#"{{"email": "u{t}x{i}@bigco{t}.com", "country": "US", "employees": "1000+"}}"#);
                     let routed = pollster::block_on(r.route_json(&body)).unwrap();
-                    assert!(routed.write.is_ok());
+                    assert!(routed.write.receipt().is_some());
                 }
             })
         })
@@ -420,4 +443,176 @@ fn concurrent_routing_through_one_router() {
             .count(),
         320
     );
+}
+
+// ------------------------------------------------------------ rejections
+
+const DISPOSABLE: &str =
+    r#"{"email": "x7@mailinator.com", "company": "Test", "country": "US", "employees": "5000+"}"#;
+
+#[test]
+fn a_rejected_lead_is_not_written_to_the_crm() {
+    let r = router();
+    let routed = route(&r, DISPOSABLE);
+    assert!(routed.decision.is_rejected());
+    assert!(!routed.decision.write_to_crm);
+    assert_eq!(routed.write, WriteOutcome::Skipped);
+    assert_eq!(r.crm().calls(Method::UpsertLead), 0);
+    assert!(r.crm().records().is_empty());
+    assert_eq!(routed.timings.write, Duration::ZERO);
+
+    let events = r.events().events();
+    let names: Vec<_> = events.iter().map(|e| e.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "form_submitted",
+            "account_not_matched",
+            "lead_rejected",
+            "crm_write_skipped"
+        ]
+    );
+    assert_eq!(
+        events[2].kind,
+        EventKind::LeadRejected {
+            rule: Some("reject-disposable".into()),
+            reason: Some("please use your work email".into()),
+            owner: None,
+        }
+    );
+    let id = routed.lead_id.as_str();
+    assert_eq!(
+        serde_json::to_value(&events[3]).unwrap(),
+        serde_json::json!({"event": "crm_write_skipped", "rule": "reject-disposable", "lead_id": id, "at_ms": NOW * 1000, "since_submit_ms": 0})
+    );
+    assert_eq!(
+        serde_json::to_value(&routed).unwrap()["write"],
+        serde_json::json!({"outcome": "skipped"})
+    );
+}
+
+#[test]
+fn a_rejection_whose_rule_says_write_to_crm_is_written() {
+    let mut spec =
+        PolicySpec::from_json_str(include_str!("../examples/policies/seed.json")).unwrap();
+    spec.rules[0].then.write_to_crm = Some(true);
+    let r = LeadRouter::new(compile(&spec).unwrap(), crm(), RecordingSink::new())
+        .with_clock(ManualClock::at_unix(NOW));
+    let routed = route(&r, DISPOSABLE);
+    assert!(routed.decision.is_rejected());
+    assert_eq!(
+        routed.write.receipt().map(|w| w.record_id.as_str()),
+        Some("lead-1")
+    );
+    assert_eq!(r.crm().calls(Method::UpsertLead), 1);
+    assert_eq!(r.crm().records()[0].owner, None);
+    assert_eq!(
+        r.events().names(),
+        [
+            "form_submitted",
+            "account_not_matched",
+            "lead_rejected",
+            "crm_write_success"
+        ]
+    );
+}
+
+// ------------------------------------------------------- default budgets
+
+#[test]
+fn without_budgets_set_a_hung_crm_still_yields_a_decision() {
+    let r = router();
+    assert_eq!(r.lookup_budget(), Duration::from_secs(2));
+    assert_eq!(r.write_budget(), Duration::from_secs(10));
+    assert_eq!(r.lookup_budget(), leadroute::router::DEFAULT_LOOKUP_BUDGET);
+    assert_eq!(r.write_budget(), leadroute::router::DEFAULT_WRITE_BUDGET);
+    r.crm().hang_next(Method::FindAccount, 1);
+    r.crm().hang_next(Method::UpsertLead, 1);
+    let routed = route(
+        &r,
+        r#"{"email": "it@umbrella.com", "country": "US", "employees": "5000+"}"#,
+    );
+    assert_eq!(
+        (routed.lookups.account, routed.lookups.person),
+        (LookupStatus::TimedOut, LookupStatus::NotFound)
+    );
+    assert!(routed.lookups.errors.is_empty());
+    // Without bob's account the enterprise pool decides.
+    assert_eq!(routed.decision.rule.as_deref(), Some("us-enterprise"));
+    let pending = routed.write.into_pending().unwrap();
+    assert_eq!(
+        pending.error,
+        CrmError::transient("the CRM write exceeded its time budget (10s)")
+    );
+    assert_eq!(
+        r.events().names(),
+        [
+            "form_submitted",
+            "account_not_matched",
+            "owner_assigned",
+            "crm_write_failed"
+        ]
+    );
+}
+
+// -------------------------------------------------------------- lead ids
+
+/// One 1:1 pool for every lead.
+fn pool_router() -> TestRouter {
+    let spec = PolicySpec::new("p", "1")
+        .owner(OwnerSpec::new("ana", "Ana"))
+        .owner(OwnerSpec::new("bob", "Bob"))
+        .pool(PoolSpec::new("team").member("ana", 1).member("bob", 1))
+        .fallback(ActionSpec::pool("team"));
+    LeadRouter::new(
+        compile(&spec).unwrap(),
+        InMemoryCrm::new(),
+        RecordingSink::new(),
+    )
+    .with_clock(ManualClock::at_unix(NOW))
+}
+
+#[test]
+fn two_different_submissions_from_one_email_in_one_tick_get_different_ids() {
+    let r = pool_router();
+    let a = pollster::block_on(
+        r.route_json(r#"{"email": "jo@acme.com", "product_interest": "analytics"}"#),
+    )
+    .unwrap();
+    let b = pollster::block_on(
+        r.route_json(r#"{"email": "jo@acme.com", "product_interest": "billing"}"#),
+    )
+    .unwrap();
+    assert_ne!(a.lead_id, b.lead_id);
+    assert!(a.lead_id.starts_with(&format!("lr-{}-", NOW * 1000)));
+    // Both advance the rotation: two owners, two recorded steps.
+    assert_eq!(
+        (a.decision.owner_id(), b.decision.owner_id()),
+        (Some("ana"), Some("bob"))
+    );
+    assert!(!b.decision.pool_step().unwrap().is_replay());
+    assert_eq!(r.pool_store().get("team").version, 2);
+}
+
+#[test]
+fn the_same_submission_twice_in_one_tick_is_a_replay() {
+    let r = pool_router();
+    let body = r#"{"email": "jo@acme.com", "company": "Acme", "utm_source": "ads"}"#;
+    // The same fields, spelled and ordered differently: the same submission.
+    let again = r#"{"utm_source": "ads", "Company": "Acme", "Email": "jo@acme.com"}"#;
+    let first = pollster::block_on(r.route_json(body)).unwrap();
+    let second = pollster::block_on(r.route_json(again)).unwrap();
+    assert_eq!(first.lead_id, second.lead_id);
+    assert_eq!(first.decision.owner_id(), Some("ana"));
+    assert_eq!(second.decision.owner_id(), Some("ana"));
+    assert!(second.decision.pool_step().unwrap().is_replay());
+    assert_eq!(r.pool_store().get("team").version, 1, "advanced once");
+    // The next submission is bob's turn.
+    let other = pollster::block_on(r.route_json(r#"{"email": "sam@acme.com"}"#)).unwrap();
+    assert_eq!(other.decision.owner_id(), Some("bob"));
+    // A tick later the same payload is a new submission.
+    r.clock().advance(Duration::from_millis(1));
+    let later = pollster::block_on(r.route_json(body)).unwrap();
+    assert_ne!(later.lead_id, first.lead_id);
+    assert_eq!(r.pool_store().get("team").version, 3);
 }

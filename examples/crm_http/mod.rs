@@ -26,7 +26,7 @@ use leadroute::PolicySpec;
 use leadroute::crm::CrmError;
 use leadroute::events::NoEvents;
 use leadroute::pool::InMemoryPoolStore;
-use leadroute::router::Routed;
+use leadroute::router::{Routed, WriteOutcome};
 use leadroute::{Crm, LeadRouter, Policy};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
@@ -310,8 +310,13 @@ pub fn router<C: Crm>(policy: Policy, crm: C) -> ExampleRouter<C> {
 pub fn outcome_json(routed: &Routed) -> Value {
     let d = &routed.decision;
     let crm = match &routed.write {
-        Ok(receipt) => json!({ "record_id": receipt.record_id, "created": receipt.created }),
-        Err(pending) => json!({ "queued_for_retry": true, "error": pending.error }),
+        WriteOutcome::Written(receipt) => {
+            json!({ "record_id": receipt.record_id, "created": receipt.created })
+        }
+        WriteOutcome::Pending(pending) => {
+            json!({ "queued_for_retry": true, "error": pending.error })
+        }
+        _ => json!({ "skipped": true }),
     };
     json!({
         "lead_id": routed.lead_id,
