@@ -25,7 +25,7 @@ use crate::facts::Facts;
 use crate::lead::input::LeadInput;
 use crate::lead::model::Lead;
 use crate::lead::normalizer::{NormalizeError, Normalizer};
-use crate::policy::Policy;
+use crate::policy::compiled::Policy;
 use crate::pool::availability::{AllAvailable, Availability};
 use crate::pool::state::PoolStates;
 use crate::pool::store::{InMemoryPoolStore, PoolStore};
@@ -407,65 +407,29 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         let policy = self.policy();
         let availability = self.availability();
         let submitted = self.clock.now();
-        let lead_id = input
-            .lead_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map_or_else(
-                || lead_id::for_input(&input, unix_ms(submitted)),
-                str::to_owned,
-            );
+        let lead_id = submission_id(&input, submitted);
         let at = Some(submitted);
-        self.emit(
-            EventKind::FormSubmitted {
-                email: input.email.clone(),
-            },
-            &lead_id,
-            at,
-        );
+        let emit = |kind: EventKind| self.emit(kind, &lead_id, at);
+        emit(EventKind::FormSubmitted {
+            email: input.email.clone(),
+        });
 
-        let normalized = match self.normalizer.normalize(&input) {
-            Ok(n) => n,
-            Err(err) => {
-                self.emit(
-                    EventKind::ValidationFailed {
-                        errors: err.errors.clone(),
-                    },
-                    &lead_id,
-                    at,
-                );
-                return Err(err);
-            }
-        };
+        // Capture and validate.
+        let normalized = self.normalizer.normalize(&input).inspect_err(|err| {
+            emit(EventKind::ValidationFailed {
+                errors: err.errors.clone(),
+            });
+        })?;
         let mut lead = normalized.lead;
         lead.lead_id = Some(lead_id.clone());
         let t_normalized = self.clock.now();
 
+        // What the CRM knows.
         let lookups = self.lookups(&lead).await;
-        match (&lookups.matched_account, &lead.company_domain) {
-            (Some(a), domain) => self.emit(
-                EventKind::AccountMatched {
-                    account_id: a.id.clone(),
-                    domain: domain
-                        .clone()
-                        .or_else(|| a.domain.clone())
-                        .unwrap_or_default(),
-                },
-                &lead_id,
-                at,
-            ),
-            (None, domain) => self.emit(
-                EventKind::AccountNotMatched {
-                    domain: domain.clone(),
-                    status: lookups.account,
-                },
-                &lead_id,
-                at,
-            ),
-        }
+        emit(account_result(&lookups, &lead));
         let t_looked_up = self.clock.now();
 
+        // Assign.
         let mut facts = Facts::new(submitted)
             .account_lookup(lookups.account)
             .person_lookup(lookups.person)
@@ -478,20 +442,17 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         }
         let (decision, pool_store) = self.decide(&policy, &lead, &facts).await;
         if let Some(failure) = &pool_store {
-            self.emit(EventKind::PoolStoreFailed(failure.clone()), &lead_id, at);
+            emit(EventKind::PoolStoreFailed(failure.clone()));
         }
-        self.emit(decided(&decision), &lead_id, at);
+        emit(decided(&decision));
         if decision.fallback {
-            self.emit(
-                EventKind::RoutingFallback {
-                    owner: decision.owner.as_deref().map(str::to_owned),
-                },
-                &lead_id,
-                at,
-            );
+            emit(EventKind::RoutingFallback {
+                owner: decision.owner.as_deref().map(str::to_owned),
+            });
         }
         let t_decided = self.clock.now();
 
+        // Confirm.
         let (lead, decision, write) = if decision.write_to_crm {
             let pending = PendingWrite {
                 lead_id: lead_id.clone(),
@@ -508,13 +469,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             };
             (pending.lead, pending.decision, write)
         } else {
-            self.emit(
-                EventKind::CrmWriteSkipped {
-                    rule: decision.rule.as_deref().map(str::to_owned),
-                },
-                &lead_id,
-                at,
-            );
+            emit(EventKind::CrmWriteSkipped {
+                rule: decision.rule.as_deref().map(str::to_owned),
+            });
             (lead, decision, WriteOutcome::Skipped)
         };
         let t_written = self.clock.now();
@@ -766,4 +723,36 @@ async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
         }
     })
     .await
+}
+
+/// The submission's lead id: the one it brings, or one derived from the
+/// whole submission and its time.
+fn submission_id(input: &LeadInput, submitted: SystemTime) -> String {
+    input
+        .lead_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map_or_else(
+            || lead_id::for_input(input, unix_ms(submitted)),
+            str::to_owned,
+        )
+}
+
+/// `account_matched` or `account_not_matched`, with the domain and why.
+fn account_result(lookups: &Lookups, lead: &Lead) -> EventKind {
+    match &lookups.matched_account {
+        Some(a) => EventKind::AccountMatched {
+            account_id: a.id.clone(),
+            domain: lead
+                .company_domain
+                .clone()
+                .or_else(|| a.domain.clone())
+                .unwrap_or_default(),
+        },
+        None => EventKind::AccountNotMatched {
+            domain: lead.company_domain.clone(),
+            status: lookups.account,
+        },
+    }
 }

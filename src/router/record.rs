@@ -9,7 +9,7 @@ use super::report::{PoolStoreFailure, PoolStoreFailureKind};
 use crate::decision::RouteDecision;
 use crate::facts::Facts;
 use crate::lead::model::Lead;
-use crate::policy::Policy;
+use crate::policy::compiled::Policy;
 use crate::pool::state::PoolStates;
 use crate::pool::store::PoolStore;
 
