@@ -3,9 +3,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// A source of time for the [`LeadRouter`](crate::LeadRouter).
 ///
@@ -30,9 +30,11 @@ impl<T: Clock + ?Sized> Clock for std::sync::Arc<T> {
     }
 }
 
-/// The system clock, with a runtime-agnostic sleep that parks one helper
-/// thread per pending timer. Fine for scripts, tests and modest rates; in an
-/// async service prefer a [`Clock`] over the runtime's own timer.
+/// The system clock, with a runtime-agnostic sleep: each pending timer
+/// waits on a helper thread, which ends as soon as the timer fires **or is
+/// dropped** (a CRM call that answers within its budget releases its thread
+/// at once). Fine for scripts, tests and modest rates; in an async service
+/// prefer a [`Clock`] over the runtime's own timer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -47,16 +49,32 @@ impl Clock for SystemClock {
 }
 
 #[derive(Debug, Default)]
-struct Shared {
+struct State {
     done: bool,
+    /// The future was dropped before the timer fired: the thread may go.
+    cancelled: bool,
     waker: Option<Waker>,
 }
 
-/// A timer future completed by a sleeping helper thread.
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is a few flags written under the lock; a panic elsewhere
+        // cannot leave it half-written.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A timer future completed by a helper thread.
 #[derive(Debug)]
 struct ThreadSleep {
     duration: Duration,
-    shared: Option<Arc<Mutex<Shared>>>,
+    shared: Option<Arc<Shared>>,
 }
 
 impl ThreadSleep {
@@ -65,6 +83,36 @@ impl ThreadSleep {
             duration,
             shared: None,
         }
+    }
+
+    /// Starts the helper thread: it waits until the deadline or until the
+    /// future is dropped, whichever comes first.
+    fn start(duration: Duration) -> Arc<Shared> {
+        let shared = Arc::new(Shared::default());
+        let theirs = shared.clone();
+        // If the thread cannot be spawned the timer never fires; the guarded
+        // future then simply runs to completion.
+        let _ = std::thread::Builder::new()
+            .name("leadroute-timer".into())
+            .spawn(move || {
+                let deadline = Instant::now() + duration;
+                let mut s = theirs.lock();
+                while !s.cancelled {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        s.done = true;
+                        if let Some(w) = s.waker.take() {
+                            w.wake();
+                        }
+                        break;
+                    }
+                    s = theirs
+                        .changed
+                        .wait_timeout(s, left)
+                        .map_or_else(|e| e.into_inner().0, |(g, _)| g);
+                }
+            });
+        shared
     }
 }
 
@@ -75,33 +123,25 @@ impl Future for ThreadSleep {
         if self.duration.is_zero() {
             return Poll::Ready(());
         }
-        let shared = match &self.shared {
-            Some(s) => s.clone(),
-            None => {
-                let shared = Arc::new(Mutex::new(Shared::default()));
-                let (thread_shared, duration) = (shared.clone(), self.duration);
-                // If the thread cannot be spawned the timer never fires; the
-                // guarded future then simply runs to completion.
-                let _ = std::thread::Builder::new()
-                    .name("leadroute-timer".into())
-                    .spawn(move || {
-                        std::thread::sleep(duration);
-                        let mut s = thread_shared.lock().unwrap_or_else(|e| e.into_inner());
-                        s.done = true;
-                        if let Some(w) = s.waker.take() {
-                            w.wake();
-                        }
-                    });
-                self.shared = Some(shared.clone());
-                shared
-            }
-        };
-        let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+        let duration = self.duration;
+        let shared = self
+            .shared
+            .get_or_insert_with(|| ThreadSleep::start(duration));
+        let mut s = shared.lock();
         if s.done {
             Poll::Ready(())
         } else {
             s.waker = Some(cx.waker().clone());
             Poll::Pending
+        }
+    }
+}
+
+impl Drop for ThreadSleep {
+    fn drop(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.lock().cancelled = true;
+            shared.changed.notify_all();
         }
     }
 }
@@ -147,5 +187,34 @@ mod tests {
         // Work that finishes first wins.
         let out = pollster::block_on(within(&SystemClock, Duration::from_secs(5), async { 7 }));
         assert_eq!(out, Some(7));
+    }
+
+    #[test]
+    fn a_dropped_timer_releases_its_thread_at_once() {
+        // A pending 30 s timer whose future is dropped: its thread must end
+        // now, not in 30 s.
+        let mut sleep = std::pin::pin!(SystemClock.sleep(Duration::from_secs(30)));
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(sleep.as_mut().poll(&mut cx).is_pending());
+        let shared = {
+            // Reach the shared state through a second, identical timer we
+            // own, so the test sees the thread's exit.
+            let mut own = ThreadSleep::new(Duration::from_secs(30));
+            assert!(Pin::new(&mut own).poll(&mut cx).is_pending());
+            let shared = own.shared.clone().unwrap();
+            drop(own);
+            shared
+        };
+        // The helper thread holds the other reference until it ends.
+        let start = std::time::Instant::now();
+        while Arc::strong_count(&shared) > 1 {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "timer thread still running"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(shared.lock().cancelled && !shared.lock().done);
     }
 }
