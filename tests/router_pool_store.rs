@@ -25,6 +25,8 @@ enum Mode {
     WritesFail,
     /// Loads work, compare-and-swaps always lose (another replica won).
     AlwaysStale,
+    /// Nothing ever answers (a hung connection).
+    Hung,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,11 +63,17 @@ impl PoolStore for FlakyStore {
 
     fn load(&self, pool: &str) -> impl Future<Output = Result<PoolState, Refused>> + Send {
         self.loads.fetch_add(1, Ordering::SeqCst);
-        let r = match self.mode() {
+        let mode = self.mode();
+        let r = match mode {
             Mode::Down => Err(Refused),
             _ => Ok(self.inner.get(pool)),
         };
-        std::future::ready(r)
+        async move {
+            if mode == Mode::Hung {
+                std::future::pending::<()>().await;
+            }
+            r
+        }
     }
 
     fn compare_and_swap(
@@ -77,7 +85,7 @@ impl PoolStore for FlakyStore {
         self.swaps.fetch_add(1, Ordering::SeqCst);
         let r = match self.mode() {
             Mode::Down | Mode::WritesFail => Err(Refused),
-            Mode::AlwaysStale => Ok(false),
+            Mode::AlwaysStale | Mode::Hung => Ok(false),
             Mode::Healthy => Ok(self.inner.compare_and_swap_now(pool, expected_version, new)),
         };
         std::future::ready(r)
@@ -296,4 +304,36 @@ fn a_replay_during_an_outage_repeats_the_local_assignment() {
     assert!(again.decision.pool_step().unwrap().is_replay());
     // The replay did not advance the local rotation.
     assert_eq!(route(&r, 2).decision.owner_id(), Some("ana"));
+}
+
+#[test]
+fn a_hung_store_is_cut_off_by_the_pool_budget_and_rotates_locally() {
+    // No budget set: the default applies (ManualClock's sleep ends at once,
+    // so a store call that is not ready on its first poll runs out).
+    let r = router(team([1, 1]), Mode::Hung);
+    let routed: Vec<Routed> = (0..4).map(|i| route(&r, i)).collect();
+    let owners: Vec<&str> = routed
+        .iter()
+        .map(|x| x.decision.owner_id().unwrap())
+        .collect();
+    assert_eq!(owners, ["ana", "bob", "ana", "bob"]);
+    let failure = routed[0].pool_store.clone().unwrap();
+    assert_eq!(
+        (failure.pool.as_str(), failure.kind),
+        ("team", PoolStoreFailureKind::TimedOut)
+    );
+    assert_eq!(
+        failure.message,
+        "the pool store did not answer within 1000 ms"
+    );
+    assert_eq!(
+        routed[0].decision.trace.events.last(),
+        Some(&TraceEvent::PoolStoreUnavailable { pool: 0 })
+    );
+    assert_eq!(serde_json::to_value(&failure).unwrap()["kind"], "timed_out");
+    // A longer budget is the caller's to choose.
+    let patient =
+        router(team([1, 1]), Mode::Hung).with_pool_budget(std::time::Duration::from_secs(5));
+    let x = route(&patient, 0);
+    assert!(x.pool_store.unwrap().message.ends_with("within 5000 ms"));
 }

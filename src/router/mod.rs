@@ -54,6 +54,15 @@ pub const DEFAULT_LOOKUP_BUDGET: Duration = Duration::from_secs(2);
 /// the request that carries the form.
 pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 
+/// The time the pool step gets — loading the pool's state, deciding and
+/// recording it by compare-and-swap, retries included — unless
+/// [`with_pool_budget`](LeadRouter::with_pool_budget) says otherwise: 1 s.
+///
+/// A pool store is a nearby Redis or Postgres answering in milliseconds;
+/// one that has not answered in a second is treated like one that failed:
+/// the decision is made on this router's local copy of the pool state.
+pub const DEFAULT_POOL_BUDGET: Duration = Duration::from_secs(1);
+
 /// Orchestrates one submission at a time (many concurrently): normalize →
 /// CRM lookups → policy and pool step → CRM write → events.
 ///
@@ -76,8 +85,10 @@ pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 ///   that raised it ([`LookupError`]), and `account_not_matched` carries the
 ///   account lookup's status. A free-email lead skips the account lookup.
 /// - **Pool store.** When loading or compare-and-swapping a pool's state
-///   fails, or other replicas win the compare-and-swap
-///   [`RECORD_ATTEMPTS`] (16) times in a row, the decision is made on this
+///   fails, other replicas win the compare-and-swap
+///   [`RECORD_ATTEMPTS`] (16) times in a row, or the whole pool step takes
+///   longer than the pool budget ([`DEFAULT_POOL_BUDGET`], 1 s, unless
+///   set), the decision is made on this
 ///   router's local copy of the pool states — each as last loaded from or
 ///   recorded in the store, plus the steps taken locally since — and its
 ///   pool step is applied to that copy, so the rotation keeps advancing
@@ -85,7 +96,7 @@ pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 ///   member. The trace ends with `pool_store_unavailable` for the pool that
 ///   chose (or, if the local state made no pool choose, the pool that
 ///   failed), [`Routed::pool_store`] holds a [`PoolStoreFailure`] (`pool`,
-///   `kind`: `store_error` or `contention`, `message`), and a
+///   `kind`: `store_error`, `contention` or `timed_out`, `message`), and a
 ///   `pool_store_failed` event with the same details precedes the decision's
 ///   event. Once the store answers again, routes decide on its state and
 ///   record there, and what it returns replaces the local copy (except that
@@ -166,6 +177,7 @@ pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock> {
     clock: K,
     availability: RwLock<Arc<dyn Availability>>,
     lookup_budget: Duration,
+    pool_budget: Duration,
     write_budget: Duration,
 }
 
@@ -184,6 +196,7 @@ impl<C: Crm, S: EventSink> LeadRouter<C, S> {
             clock: SystemClock,
             availability: RwLock::new(Arc::new(AllAvailable)),
             lookup_budget: DEFAULT_LOOKUP_BUDGET,
+            pool_budget: DEFAULT_POOL_BUDGET,
             write_budget: DEFAULT_WRITE_BUDGET,
         }
     }
@@ -202,6 +215,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             clock,
             availability: self.availability,
             lookup_budget: self.lookup_budget,
+            pool_budget: self.pool_budget,
             write_budget: self.write_budget,
         }
     }
@@ -219,6 +233,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             clock: self.clock,
             availability: self.availability,
             lookup_budget: self.lookup_budget,
+            pool_budget: self.pool_budget,
             write_budget: self.write_budget,
         }
     }
@@ -241,6 +256,15 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     /// fact.
     pub fn with_lookup_budget(mut self, budget: Duration) -> Self {
         self.lookup_budget = budget;
+        self
+    }
+
+    /// Gives the pool step (load, decide, compare-and-swap, retries) at most
+    /// this long (default [`DEFAULT_POOL_BUDGET`], 1 s); past it, the
+    /// decision is made on the local copy of the pool state, as when the
+    /// store fails.
+    pub fn with_pool_budget(mut self, budget: Duration) -> Self {
+        self.pool_budget = budget;
         self
     }
 
@@ -505,25 +529,38 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         facts: &Facts<'_>,
     ) -> (RouteDecision, Option<PoolStoreFailure>) {
         let mut from_store = PoolStates::new();
-        let recorded = record::record(policy, lead, facts, &self.pools, &mut from_store).await;
+        let recorded = within(
+            &self.clock,
+            self.pool_budget,
+            record::record(policy, lead, facts, &self.pools, &mut from_store),
+        )
+        .await;
         self.local_pools.confirm(&mut from_store);
-        match recorded {
-            Ok(decision) => (decision, None),
-            Err(e) => {
-                let failure = e.to_failure();
-                let mut decision = self.local_pools.decide(policy, lead, facts);
-                let traced = decision
-                    .pool_step()
-                    .map_or(failure.pool.as_str(), |step| step.pool());
-                if let Some(pool) = policy.pool_index(traced) {
-                    decision
-                        .trace
-                        .events
-                        .push(TraceEvent::PoolStoreUnavailable { pool });
-                }
-                (decision, Some(failure))
-            }
+        let failed = match recorded {
+            Some(Ok(decision)) => return (decision, None),
+            Some(Err(e)) => Some(e.to_failure()),
+            None => None,
+        };
+        let mut decision = self.local_pools.decide(policy, lead, facts);
+        let chose = decision.pool_step().map(|s| s.pool().to_owned());
+        let failure = failed.unwrap_or_else(|| {
+            PoolStoreFailure::new(
+                chose.clone().unwrap_or_default(),
+                PoolStoreFailureKind::TimedOut,
+                format!(
+                    "the pool store did not answer within {} ms",
+                    self.pool_budget.as_millis()
+                ),
+            )
+        });
+        let traced = chose.as_deref().unwrap_or(failure.pool.as_str());
+        if let Some(pool) = policy.pool_index(traced) {
+            decision
+                .trace
+                .events
+                .push(TraceEvent::PoolStoreUnavailable { pool });
         }
+        (decision, Some(failure))
     }
 
     /// Retries a write that failed earlier (from [`Routed::write`] or a

@@ -240,7 +240,7 @@ impl PoolStoreFailure {
 
 /// Why a pool step went unrecorded.
 ///
-/// JSON: `"store_error"`, `"contention"`.
+/// JSON: `"store_error"`, `"contention"`, `"timed_out"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -251,14 +251,17 @@ pub enum PoolStoreFailureKind {
     /// Other replicas kept updating the pool between this router's read and
     /// its compare-and-swap, until it gave up.
     Contention,
+    /// The pool step took longer than the router's pool budget.
+    TimedOut,
 }
 
 impl PoolStoreFailureKind {
-    /// The snake_case name (`store_error`, `contention`).
+    /// The snake_case name (`store_error`, `contention`, `timed_out`).
     pub fn as_str(self) -> &'static str {
         match self {
             PoolStoreFailureKind::StoreError => "store_error",
             PoolStoreFailureKind::Contention => "contention",
+            PoolStoreFailureKind::TimedOut => "timed_out",
         }
     }
 }
