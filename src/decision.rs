@@ -111,6 +111,14 @@ impl RouteDecision {
     pub fn is_rejected(&self) -> bool {
         matches!(self.experience, Experience::Reject { .. })
     }
+
+    /// The reason a rejection gives, if the decision rejects with one.
+    pub fn reject_reason(&self) -> Option<&str> {
+        match &self.experience {
+            Experience::Reject { reason } => reason.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Equality over everything a decision says (and serializes).
@@ -164,7 +172,28 @@ pub enum Priority {
     Urgent,
 }
 
+impl Priority {
+    /// The snake_case name (`low`, `normal`, `high`, `urgent`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How the owner was chosen.
+///
+/// `Display` gives the words an explanation uses: `the matched account's
+/// owner`, `round robin in pool `x``, ….
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -179,6 +208,18 @@ pub enum AssignedBy {
     Pool(Name),
     /// Nobody was assigned.
     Nobody,
+}
+
+impl fmt::Display for AssignedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AssignedBy::AccountOwner => f.write_str("the matched account's owner"),
+            AssignedBy::ContactOwner => f.write_str("the existing contact's owner"),
+            AssignedBy::Owner => f.write_str("an owner named by the policy"),
+            AssignedBy::Pool(p) => write!(f, "round robin in pool `{p}`"),
+            AssignedBy::Nobody => f.write_str("nobody"),
+        }
+    }
 }
 
 /// What the buyer sees after submitting the form.

@@ -13,7 +13,7 @@
 //!                                                           │   { owner, experience, trace, pool_step }
 //!                    PoolStore: record the pool step (compare-and-swap)  pool: distribute
 //!                                                           │
-//!                    Crm::upsert_lead ─▶ receipt │ PendingWrite         crm: confirm
+//!                    Crm::upsert_lead ─▶ written │ pending │ skipped       crm: confirm
 //!                    EventSink: form_submitted … owner_assigned … crm_write_*   events
 //! ```
 //!

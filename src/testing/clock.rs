@@ -9,6 +9,13 @@ use crate::clock::Clock;
 /// A clock that stands still until advanced. Its `sleep` completes at once
 /// (virtual time), so a time budget expires exactly when the guarded work is
 /// still pending — deterministic timeouts without waiting.
+///
+/// Two consequences for router tests: every budgeted call (CRM lookups and
+/// writes, the pool step — budgets are always on) that is not ready on its
+/// first poll times out at once; and, because the clock stands still, two
+/// submissions of the same payload get the same derived lead id, so the
+/// second is a replay of the first (advance the clock, or send a `lead_id`,
+/// to make it a new lead).
 #[derive(Debug)]
 pub struct ManualClock {
     now: Mutex<SystemTime>,
