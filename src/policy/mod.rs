@@ -87,6 +87,7 @@ mod index;
 mod ir;
 mod program;
 pub mod spec;
+mod suggest;
 
 pub use compile::compile;
 pub use compiled::Policy;
