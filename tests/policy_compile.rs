@@ -371,7 +371,11 @@ fn unknown_territory_suggests_the_closest_id() {
             "territories": [{"id": "us-west", "regions": ["US-CA"]}, {"id": "emea", "countries": ["DE"]}],
             "rules": [rule("a", json!({"territory": "us_wst"}), to("ana"))]
         }),
-        &[err(Code::UnknownTerritory, Some("a"), "rules[0].when.territory")],
+        &[err(
+            Code::UnknownTerritory,
+            Some("a"),
+            "rules[0].when.territory",
+        )],
     );
     assert_eq!(e.errors[0].help.as_deref(), Some("did you mean `us-west`?"));
 }
@@ -526,13 +530,7 @@ fn unknown_region_codes() {
     let helps: Vec<Option<&str>> = e.errors.iter().map(|d| d.help.as_deref()).collect();
     assert_eq!(
         helps,
-        [
-            None,
-            None,
-            Some("did you mean `US-CA`?"),
-            None,
-            None,
-        ]
+        [None, None, Some("did you mean `US-CA`?"), None, None,]
     );
 }
 
@@ -658,8 +656,16 @@ fn postal_range_with_an_empty_end() {
     assert_errors(
         json!({"rules": [rule("r", json!({"postal_code": {"country": "US", "ranges": [["", "94999"], [" ", " "]]}}), to("ana"))]}),
         &[
-            err(Code::Empty, Some("r"), "rules[0].when.postal_code.ranges[0]"),
-            err(Code::Empty, Some("r"), "rules[0].when.postal_code.ranges[1]"),
+            err(
+                Code::Empty,
+                Some("r"),
+                "rules[0].when.postal_code.ranges[0]",
+            ),
+            err(
+                Code::Empty,
+                Some("r"),
+                "rules[0].when.postal_code.ranges[1]",
+            ),
         ],
     );
 }
@@ -1452,7 +1458,7 @@ fn the_full_spec_compiles_with_expected_warnings() {
 #[test]
 fn json_round_trip() {
     let spec = PolicySpec::from_json_str(FULL_JSON).unwrap();
-    let text = spec.to_json_string();
+    let text = spec.to_json_string().unwrap();
     assert_eq!(PolicySpec::from_json_str(&text).unwrap(), spec);
 }
 

@@ -226,7 +226,10 @@ impl Compiler {
         let mut owners = Vec::with_capacity(spec.owners.len());
         for (i, o) in spec.owners.iter().enumerate() {
             if o.id.trim().is_empty() {
-                self.report(Diagnostic::missing_id(format!("owners[{i}].id"), "an owner"));
+                self.report(Diagnostic::missing_id(
+                    format!("owners[{i}].id"),
+                    "an owner",
+                ));
             }
             if self
                 .owner_index

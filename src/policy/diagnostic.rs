@@ -758,7 +758,10 @@ impl Diagnostic {
         Self::error(
             DiagnosticCode::InactiveOwner,
             path,
-            format!("owner {} is inactive and cannot be assigned directly", q(id)),
+            format!(
+                "owner {} is inactive and cannot be assigned directly",
+                q(id)
+            ),
         )
         .with_value(id)
     }

@@ -85,7 +85,9 @@ pub(crate) mod explain;
 mod implies;
 mod index;
 mod ir;
+mod parse;
 mod program;
+mod schema;
 pub mod spec;
 mod suggest;
 

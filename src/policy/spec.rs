@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::diagnostic::CompileError;
+use super::parse;
 use crate::decision::Priority;
 use crate::lead::email::EmailKind;
 use crate::pool::roster::{Capacity, Period};
@@ -42,20 +44,63 @@ pub struct PolicySpec {
 }
 
 impl PolicySpec {
-    /// Parses a spec from JSON.
-    pub fn from_json_str(s: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(s)
+    /// Reads a spec from JSON, reporting every structural problem at once:
+    /// a syntax error (with line and column), an unknown key (with the
+    /// closest valid one), a wrong type, a missing required key, a
+    /// condition naming two tests… each a [`Diagnostic`](crate::policy::Diagnostic)
+    /// with its path, the offending value and help.
+    ///
+    /// `serde_json::from_str::<PolicySpec>` reads the same format, with
+    /// serde's own error.
+    ///
+    /// ```
+    /// use leadroute::PolicySpec;
+    /// use leadroute::policy::DiagnosticCode;
+    ///
+    /// let err = PolicySpec::from_json_str(r#"{
+    ///   "name": "inbound", "version": "1",
+    ///   "rules": [{"id": "us", "when": {"contry": ["US"]}, "then": {"asign": "nobody"}}]
+    /// }"#).unwrap_err();
+    /// let found: Vec<_> = err.errors.iter()
+    ///     .map(|d| (d.code, d.path.as_str(), d.help.as_deref().unwrap_or("")))
+    ///     .collect();
+    /// assert_eq!(found, [
+    ///     (DiagnosticCode::UnknownField, "rules[0].when.contry", "did you mean `country`?"),
+    ///     (DiagnosticCode::UnknownField, "rules[0].then.asign", "did you mean `assign`?"),
+    ///     (DiagnosticCode::MissingField, "rules[0].then.assign", ""),
+    /// ]);
+    /// ```
+    pub fn from_json_str(s: &str) -> Result<Self, CompileError> {
+        parse::json(s)
     }
 
-    /// Parses a spec from TOML.
+    /// Reads a spec from TOML, with the same diagnostics as
+    /// [`from_json_str`](Self::from_json_str).
+    ///
+    /// ```
+    /// use leadroute::PolicySpec;
+    /// use leadroute::policy::DiagnosticCode;
+    ///
+    /// let err = PolicySpec::from_toml_str(r#"
+    /// name = "inbound"
+    /// version = "1"
+    /// [[rules]]
+    /// id = "us-big"
+    /// when = { country = ["US"], employees = { min = 200 } }
+    /// then = { assign = "nobody" }
+    /// "#).unwrap_err();
+    /// assert_eq!(err.errors[0].code, DiagnosticCode::ExpectedOneKey);
+    /// assert_eq!(err.errors[0].path, "rules[0].when");
+    /// assert_eq!(err.errors[0].help.as_deref(), Some("use `all = [...]` to combine conditions"));
+    /// ```
     #[cfg(feature = "toml")]
-    pub fn from_toml_str(s: &str) -> Result<Self, toml::de::Error> {
-        toml::from_str(s)
+    pub fn from_toml_str(s: &str) -> Result<Self, CompileError> {
+        parse::toml(s)
     }
 
     /// Renders the spec as pretty JSON.
-    pub fn to_json_string(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    pub fn to_json_string(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
     }
 
     /// Renders the spec as TOML.
@@ -519,7 +564,7 @@ impl ActionSpec {
 /// `{"book_meeting": {"calendar": "assigned_owner"}}` or
 /// `{"book_meeting": {"calendar": {"owner": "ana"}}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum ExperienceSpec {
     /// Offer to book a meeting now.

@@ -133,9 +133,7 @@ fn region_by_name(raw: &str) -> Option<String> {
     if key.is_empty() {
         return None;
     }
-    let mut found = REGIONS
-        .iter()
-        .filter(|(_, _, name)| place_key(name) == key);
+    let mut found = REGIONS.iter().filter(|(_, _, name)| place_key(name) == key);
     let (cc, suffix, _) = found.next()?;
     match found.next() {
         None => Some(format!("{cc}-{suffix}")),
