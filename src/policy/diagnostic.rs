@@ -169,7 +169,7 @@ pub struct Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
-    /// `error: <path> (rule `<id>`): <message> (help: <help>)`, on one line;
+    /// ``error: <path> (rule `<id>`): <message> (help: <help>)``, on one line;
     /// the path is left out when empty.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sev = match self.severity {
@@ -197,20 +197,20 @@ impl fmt::Display for Diagnostic {
 /// `PolicySpec::from_toml_str`, [`compile`](crate::compile) and
 /// [`Policy::from_json_str`](crate::Policy::from_json_str).
 ///
-/// A JSON contract (serde); the `omitted_*` counts are left out when zero:
+/// A JSON contract (serde), each entry a [`Diagnostic`]:
 ///
 /// ```json
 /// {
 ///   "errors": [{"severity": "error", "code": "missing_fallback", "path": "fallback",
 ///               "message": "the policy has no fallback; every policy needs one so every lead gets a decision"}],
-///   "warnings": [],
-///   "omitted_errors": 12
+///   "warnings": []
 /// }
 /// ```
 ///
 /// At most [`CompileError::LIMIT`] errors and as many warnings are kept, in
-/// spec order; how many more were found is in `omitted_errors` and
-/// `omitted_warnings`, and `Display` ends with `… and N more`.
+/// spec order (TOML tables in key order); how many more were found is in
+/// `"omitted_errors": n` and `"omitted_warnings": n`, present only when not
+/// zero, and `Display` ends with `… and N more`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[non_exhaustive]
 pub struct CompileError {
