@@ -181,6 +181,38 @@ fn unknown_owner_in_rule_assign() {
         )],
     );
     assert_eq!(e.errors[0].message, "unknown owner `zed`");
+    assert_eq!(e.errors[0].value.as_deref(), Some("zed"));
+    assert_eq!(e.errors[0].help, None);
+}
+
+#[test]
+fn unknown_owner_suggests_the_closest_id() {
+    let e = assert_errors(
+        json!({
+            "pools": [{"id": "sales", "members": [{"owner": "ana"}, {"owner": "Bob"}]}],
+            "rules": [rule("r", json!({"country": ["US"]}), to("quee"))]
+        }),
+        &[
+            err(Code::UnknownOwner, None, "pools[0].members[1].owner"),
+            err(Code::UnknownOwner, Some("r"), "rules[0].then.assign.owner"),
+        ],
+    );
+    assert_eq!(e.errors[0].help.as_deref(), Some("did you mean `bob`?"));
+    assert_eq!(e.errors[1].value.as_deref(), Some("quee"));
+    assert_eq!(e.errors[1].help.as_deref(), Some("did you mean `queue`?"));
+    assert_eq!(
+        e.errors[1].to_string(),
+        "error: rules[0].then.assign.owner (rule `r`): unknown owner `quee` (help: did you mean `queue`?)"
+    );
+}
+
+#[test]
+fn unknown_owner_far_from_every_id_gets_no_suggestion() {
+    let e = assert_errors(
+        json!({"fallback": to("maximilian")}),
+        &[err(Code::UnknownOwner, None, "fallback.assign.owner")],
+    );
+    assert_eq!(e.errors[0].help, None);
 }
 
 #[test]
@@ -284,6 +316,32 @@ fn unknown_pool_references() {
 }
 
 #[test]
+fn unknown_pool_suggests_the_closest_id() {
+    let e = assert_errors(
+        json!({
+            "pools": [
+                {"id": "enterprise-us", "members": [{"owner": "ana"}]},
+                {"id": "smb", "members": [{"owner": "bob"}]}
+            ],
+            "rules": [
+                rule("a", json!({"country": ["US"]}), json!({"assign": {"pool": "enterprize-us"}})),
+                rule("b", json!({"country": ["CA"]}), json!({"assign": {"pool": "mid-market"}}))
+            ]
+        }),
+        &[
+            err(Code::UnknownPool, Some("a"), "rules[0].then.assign.pool"),
+            err(Code::UnknownPool, Some("b"), "rules[1].then.assign.pool"),
+        ],
+    );
+    assert_eq!(
+        e.errors[0].help.as_deref(),
+        Some("did you mean `enterprise-us`?")
+    );
+    assert_eq!(e.errors[0].value.as_deref(), Some("enterprize-us"));
+    assert_eq!(e.errors[1].help, None);
+}
+
+#[test]
 fn unknown_territory() {
     let e = assert_errors(
         json!({
@@ -303,6 +361,23 @@ fn unknown_territory() {
         ],
     );
     assert_eq!(e.errors[0].message, "unknown territory `east`");
+    assert_eq!(e.errors[0].help, None);
+}
+
+#[test]
+fn unknown_territory_suggests_the_closest_id() {
+    let e = assert_errors(
+        json!({
+            "territories": [{"id": "us-west", "regions": ["US-CA"]}, {"id": "emea", "countries": ["DE"]}],
+            "rules": [rule("a", json!({"territory": "us_wst"}), to("ana"))]
+        }),
+        &[err(
+            Code::UnknownTerritory,
+            Some("a"),
+            "rules[0].when.territory",
+        )],
+    );
+    assert_eq!(e.errors[0].help.as_deref(), Some("did you mean `us-west`?"));
 }
 
 // ------------------------------------------------------------------ regexes
@@ -357,6 +432,36 @@ fn unknown_country_in_condition() {
     assert_eq!(
         e.errors[0].message,
         "`XX` is not an ISO 3166-1 alpha-2 country code"
+    );
+    let helps: Vec<Option<&str>> = e.errors.iter().map(|d| d.help.as_deref()).collect();
+    assert_eq!(
+        helps,
+        [None, Some("did you mean `US`?"), Some("did you mean `GB`?")]
+    );
+    let values: Vec<Option<&str>> = e.errors.iter().map(|d| d.value.as_deref()).collect();
+    assert_eq!(values, [Some("XX"), Some("USA"), Some("UK")]);
+}
+
+#[test]
+fn country_names_and_typos_suggest_the_code() {
+    let e = assert_errors(
+        json!({"territories": [{"id": "eu", "countries": ["Germany", "Frnace", "Atlantis"]}]}),
+        &[
+            err(Code::UnknownCountry, None, "territories[0].countries[0]"),
+            err(Code::UnknownCountry, None, "territories[0].countries[1]"),
+            err(Code::UnknownCountry, None, "territories[0].countries[2]"),
+            err(Code::Empty, None, "territories[0]"),
+        ],
+    );
+    let helps: Vec<Option<&str>> = e.errors.iter().map(|d| d.help.as_deref()).collect();
+    assert_eq!(
+        helps,
+        [
+            Some("did you mean `DE`?"),
+            Some("did you mean `FR`?"),
+            None,
+            None
+        ]
     );
 }
 
@@ -422,6 +527,32 @@ fn unknown_region_codes() {
         ],
     );
     assert!(e.errors[0].message.contains("`US-ZZ`"));
+    let helps: Vec<Option<&str>> = e.errors.iter().map(|d| d.help.as_deref()).collect();
+    assert_eq!(
+        helps,
+        [None, None, Some("did you mean `US-CA`?"), None, None,]
+    );
+}
+
+#[test]
+fn region_names_and_typos_suggest_the_code() {
+    let e = assert_errors(
+        json!({"rules": [rule("r", json!({"region": ["US-California", "US-Texsa", "UK-ENG"]}), to("ana"))]}),
+        &[
+            err(Code::UnknownRegion, Some("r"), "rules[0].when.region[0]"),
+            err(Code::UnknownRegion, Some("r"), "rules[0].when.region[1]"),
+            err(Code::UnknownRegion, Some("r"), "rules[0].when.region[2]"),
+        ],
+    );
+    let helps: Vec<Option<&str>> = e.errors.iter().map(|d| d.help.as_deref()).collect();
+    assert_eq!(
+        helps,
+        [
+            Some("did you mean `US-CA`?"),
+            Some("did you mean `US-TX`?"),
+            Some("did you mean `GB-ENG`?"),
+        ]
+    );
 }
 
 #[test]
@@ -495,9 +626,45 @@ fn inverted_and_uneven_postal_ranges() {
                 "territories[0].postal_codes[0].ranges[1]",
             ),
             err(
-                Code::InvertedRange,
+                Code::RangeEndsDiffer,
                 Some("r"),
                 "rules[0].when.postal_code.ranges[0]",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn postal_range_ends_of_different_lengths() {
+    let e = assert_errors(
+        json!({"rules": [rule("r", json!({"postal_code": {"country": "US", "ranges": [["940", "94999"]]}}), to("ana"))]}),
+        &[err(
+            Code::RangeEndsDiffer,
+            Some("r"),
+            "rules[0].when.postal_code.ranges[0]",
+        )],
+    );
+    assert_eq!(
+        e.errors[0].message,
+        "range [`940`, `94999`] needs two ends of the same length"
+    );
+    assert_eq!(e.errors[0].value.as_deref(), Some("940..94999"));
+}
+
+#[test]
+fn postal_range_with_an_empty_end() {
+    assert_errors(
+        json!({"rules": [rule("r", json!({"postal_code": {"country": "US", "ranges": [["", "94999"], [" ", " "]]}}), to("ana"))]}),
+        &[
+            err(
+                Code::Empty,
+                Some("r"),
+                "rules[0].when.postal_code.ranges[0]",
+            ),
+            err(
+                Code::Empty,
+                Some("r"),
+                "rules[0].when.postal_code.ranges[1]",
             ),
         ],
     );
@@ -630,11 +797,30 @@ fn missing_fallback() {
 #[test]
 fn fallback_assigning_account_or_contact_owner() {
     for assign in ["account_owner", "contact_owner"] {
-        assert_errors(
+        let e = assert_errors(
             json!({"fallback": {"assign": assign}}),
-            &[err(Code::MissingFallback, None, "fallback.assign")],
+            &[err(Code::FallbackCanFail, None, "fallback.assign")],
+        );
+        assert_eq!(e.errors[0].value.as_deref(), Some(assign));
+        assert_eq!(
+            e.errors[0].help.as_deref(),
+            Some(
+                "assign `{\"owner\": …}`, `{\"pool\": …}` or `\"nobody\"`; route account owners in a rule"
+            )
         );
     }
+}
+
+#[test]
+fn fallback_falling_back_to_itself() {
+    let e = assert_errors(
+        json!({"fallback": {"assign": {"owner": "queue"}, "if_unavailable": "fallback"}}),
+        &[err(Code::FallbackToItself, None, "fallback.if_unavailable")],
+    );
+    assert_eq!(
+        e.errors[0].message,
+        "the fallback cannot send leads to itself"
+    );
 }
 
 #[test]
@@ -917,7 +1103,7 @@ fn empty_lists() {
 
 #[test]
 fn empty_tests_territories_bounds_and_postal_sets() {
-    assert_errors(
+    let e = assert_errors(
         json!({
             "territories": [{"id": "nowhere"}],
             "rules": [
@@ -935,6 +1121,10 @@ fn empty_tests_territories_bounds_and_postal_sets() {
             err(Code::Empty, Some("d"), "rules[3].when.postal_code"),
         ],
     );
+    assert_eq!(
+        e.errors[0].help.as_deref(),
+        Some("list `countries`, `regions` or `postal_codes` at the territory's top level")
+    );
 }
 
 #[test]
@@ -942,11 +1132,36 @@ fn non_scalar_equals_is_an_error() {
     assert_errors(
         json!({"rules": [rule("r", json!({"attribute": {"key": "k", "equals": {"a": 1}}}), to("ana"))]}),
         &[err(
-            Code::Empty,
+            Code::TypeMismatch,
             Some("r"),
-            "rules[0].when.attribute.equals[0]",
+            "rules[0].when.attribute.equals",
         )],
     );
+}
+
+#[test]
+fn non_scalar_one_of_items_are_errors() {
+    let e = assert_errors(
+        json!({"rules": [rule("r", json!({"account": {"field": {"key": "k", "one_of": ["a", ["b"], null]}}}), to("ana"))]}),
+        &[
+            err(
+                Code::TypeMismatch,
+                Some("r"),
+                "rules[0].when.account.field.one_of[1]",
+            ),
+            err(
+                Code::TypeMismatch,
+                Some("r"),
+                "rules[0].when.account.field.one_of[2]",
+            ),
+        ],
+    );
+    assert_eq!(
+        e.errors[0].message,
+        "compare with text, numbers or booleans, not a list"
+    );
+    assert_eq!(e.errors[0].value.as_deref(), Some(r#"["b"]"#));
+    assert_eq!(e.errors[1].value.as_deref(), Some("null"));
 }
 
 // ----------------------------------------------------------------- warnings
@@ -1243,7 +1458,7 @@ fn the_full_spec_compiles_with_expected_warnings() {
 #[test]
 fn json_round_trip() {
     let spec = PolicySpec::from_json_str(FULL_JSON).unwrap();
-    let text = spec.to_json_string();
+    let text = spec.to_json_string().unwrap();
     assert_eq!(PolicySpec::from_json_str(&text).unwrap(), spec);
 }
 

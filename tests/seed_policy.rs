@@ -14,7 +14,7 @@ fn json_and_toml_seed_policies_are_the_same_spec() {
     assert_eq!(json, toml);
     // And each serializes back to itself.
     assert_eq!(
-        PolicySpec::from_json_str(&json.to_json_string()).unwrap(),
+        PolicySpec::from_json_str(&json.to_json_string().unwrap()).unwrap(),
         json
     );
     assert_eq!(

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::compiled::Policy;
-use super::diagnostic::{CompileError, Diagnostic, DiagnosticCode as Code, Severity};
+use super::diagnostic::{CompileError, Diagnostic, Sink};
 use super::implies::{ShadowIndex, implies};
 use super::index::RuleIndex;
 use super::ir::*;
 use super::program::Program;
 use super::spec::*;
+use super::suggest;
+use crate::lead::email::EmailKind;
 use crate::lead::geo::Geo;
 use crate::lead::model::CountryCode;
 use crate::lead::normalizer::product_token;
@@ -41,34 +43,35 @@ use crate::pool::roster::{MAX_POOL_MEMBERS, Roster, Seat};
 pub fn compile(spec: &PolicySpec) -> Result<Policy, CompileError> {
     let mut c = Compiler {
         geo: Geo::default(),
-        diags: Vec::new(),
+        sink: Sink::default(),
         nodes: Vec::new(),
         owner_index: FxMap::default(),
         pool_index: HashMap::new(),
         territory_index: HashMap::new(),
+        pool_ids: spec.pools.iter().map(|p| p.id.clone()).collect(),
+        territory_ids: spec.territories.iter().map(|t| t.id.clone()).collect(),
         rule: None,
     };
     let policy = c.compile(spec);
-    let (errors, warnings): (Vec<_>, Vec<_>) = c
-        .diags
-        .into_iter()
-        .partition(|d| d.severity == Severity::Error);
     match policy {
-        Some(mut program) if errors.is_empty() => {
-            program.warnings = warnings;
+        Some(mut program) if !c.sink.has_errors() => {
+            program.warnings = c.sink.into_warnings();
             Ok(Policy::from_program(program))
         }
-        _ => Err(CompileError { errors, warnings }),
+        _ => Err(c.sink.into_error()),
     }
 }
 
 struct Compiler {
     geo: Geo,
-    diags: Vec<Diagnostic>,
+    sink: Sink,
     nodes: Vec<NodeInfo>,
     owner_index: FxMap<Box<str>, u32>,
     pool_index: HashMap<Box<str>, u32>,
     territory_index: HashMap<Box<str>, u32>,
+    /// Pool and territory ids in spec order, for suggestions.
+    pool_ids: Vec<String>,
+    territory_ids: Vec<String>,
     /// The rule being compiled: (index, id).
     rule: Option<(u32, String)>,
 }
@@ -86,36 +89,37 @@ fn render_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> Stri
     format!("[{}]", parts.join(", "))
 }
 
+/// What kind of JSON value this is, for messages.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "text",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 impl Compiler {
-    fn diag(
-        &mut self,
-        severity: Severity,
-        code: Code,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) {
-        self.diags.push(Diagnostic {
-            severity,
-            code,
-            rule: self.rule.as_ref().map(|(_, id)| id.clone()),
-            path: path.into(),
-            message: message.into(),
-        });
+    /// Records a diagnostic, in the rule being compiled.
+    fn report(&mut self, d: Diagnostic) {
+        let rule = self.rule.as_ref().map(|(_, id)| id.clone());
+        self.sink.push(d.in_rule(rule));
     }
-    fn error(&mut self, code: Code, path: impl Into<String>, message: impl Into<String>) {
-        self.diag(Severity::Error, code, path, message);
-    }
-    fn warn(&mut self, code: Code, path: impl Into<String>, message: impl Into<String>) {
-        self.diag(Severity::Warning, code, path, message);
+
+    /// The closest of `ids` to `id`, unless the error would not be kept anyway.
+    fn suggest<'a>(&self, id: &str, ids: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+        if self.sink.has_room() {
+            suggest::closest_word(id, ids)
+        } else {
+            None
+        }
     }
 
     fn compile(&mut self, spec: &PolicySpec) -> Option<Program> {
         if spec.name.trim().is_empty() || spec.version.trim().is_empty() {
-            self.warn(
-                Code::MissingName,
-                "name",
-                "the policy has no name or version; decisions will not say which policy made them",
-            );
+            self.report(Diagnostic::missing_name("name".into()));
         }
         let owners = self.owners(spec);
         let territories = self.territories(spec);
@@ -126,11 +130,11 @@ impl Compiler {
                 .insert(p.id.as_str().into(), idx(i))
                 .is_some()
             {
-                self.error(
-                    Code::DuplicateId,
+                self.report(Diagnostic::duplicate_id(
                     format!("pools[{i}].id"),
-                    format!("duplicate pool id `{}`", p.id),
-                );
+                    "pool",
+                    &p.id,
+                ));
             }
         }
         let pools: Vec<Pool> = spec
@@ -140,49 +144,9 @@ impl Compiler {
             .map(|(i, p)| self.pool(i, p, &owners))
             .collect();
         self.pool_cycles(&pools, spec);
-
-        let mut rule_ids = HashSet::new();
-        let mut rules = Vec::with_capacity(spec.rules.len());
-        for (i, r) in spec.rules.iter().enumerate() {
-            self.rule = Some((idx(i), r.id.clone()));
-            if r.id.trim().is_empty() {
-                self.error(Code::Empty, format!("rules[{i}].id"), "a rule needs an id");
-            } else if !rule_ids.insert(r.id.as_str()) {
-                self.error(
-                    Code::DuplicateId,
-                    format!("rules[{i}].id"),
-                    format!("duplicate rule id `{}`", r.id),
-                );
-            }
-            let cond = self.cond(&r.when, &format!("rules[{i}].when"));
-            let action = self.action(&r.then, &format!("rules[{i}].then"), &owners);
-            if never_holds(&r.when) {
-                self.warn(Code::NeverMatches, format!("rules[{i}].when"), "the condition can never hold (`always: false` or an empty `any`); the rule never matches");
-            }
-            rules.push(Rule {
-                id: Name::from(r.id.as_str()),
-                cond,
-                action,
-            });
-        }
-        self.rule = None;
+        let rules = self.rules(spec, &owners);
         self.unreachable(spec);
-
-        let fallback = match &spec.fallback {
-            Some(f) => {
-                if matches!(f.assign, Assignee::AccountOwner | Assignee::ContactOwner) {
-                    self.error(Code::MissingFallback, "fallback.assign", "the fallback must assign a named owner, a pool or nobody: an account or contact owner may not exist");
-                }
-                if f.if_unavailable == IfUnavailable::Fallback {
-                    self.error(Code::PoolCycle, "fallback.if_unavailable", "the fallback cannot send leads to itself; use `{\"assign\": …}` or leave it out");
-                }
-                Some(self.action(f, "fallback", &owners))
-            }
-            None => {
-                self.error(Code::MissingFallback, "fallback", "the policy has no fallback; every policy needs one so every lead gets a decision");
-                None
-            }
-        };
+        let fallback = self.fallback(spec, &owners);
 
         // Room for a typical trace without growing, while staying at most
         // 24 events (960 bytes), inside the allocator's small-size fast path.
@@ -205,26 +169,78 @@ impl Compiler {
         })
     }
 
+    fn rules(&mut self, spec: &PolicySpec, owners: &[Owner]) -> Vec<Rule> {
+        let mut rule_ids = HashSet::new();
+        let mut rules = Vec::with_capacity(spec.rules.len());
+        for (i, r) in spec.rules.iter().enumerate() {
+            self.rule = Some((idx(i), r.id.clone()));
+            if r.id.trim().is_empty() {
+                self.report(Diagnostic::missing_id(format!("rules[{i}].id"), "a rule"));
+            } else if !rule_ids.insert(r.id.as_str()) {
+                self.report(Diagnostic::duplicate_id(
+                    format!("rules[{i}].id"),
+                    "rule",
+                    &r.id,
+                ));
+            }
+            let cond = self.cond(&r.when, &format!("rules[{i}].when"));
+            let action = self.action(&r.then, &format!("rules[{i}].then"), owners);
+            if never_holds(&r.when) {
+                self.report(Diagnostic::never_matches(format!("rules[{i}].when")));
+            }
+            rules.push(Rule {
+                id: Name::from(r.id.as_str()),
+                cond,
+                action,
+            });
+        }
+        self.rule = None;
+        rules
+    }
+
+    fn fallback(&mut self, spec: &PolicySpec, owners: &[Owner]) -> Option<Action> {
+        let Some(f) = &spec.fallback else {
+            self.report(Diagnostic::missing_fallback("fallback".into()));
+            return None;
+        };
+        match f.assign {
+            Assignee::AccountOwner => self.report(Diagnostic::fallback_can_fail(
+                "fallback.assign".into(),
+                "account_owner",
+            )),
+            Assignee::ContactOwner => self.report(Diagnostic::fallback_can_fail(
+                "fallback.assign".into(),
+                "contact_owner",
+            )),
+            _ => {}
+        }
+        if f.if_unavailable == IfUnavailable::Fallback {
+            self.report(Diagnostic::fallback_to_itself(
+                "fallback.if_unavailable".into(),
+            ));
+        }
+        Some(self.action(f, "fallback", owners))
+    }
+
     fn owners(&mut self, spec: &PolicySpec) -> Vec<Owner> {
         let mut owners = Vec::with_capacity(spec.owners.len());
         for (i, o) in spec.owners.iter().enumerate() {
             if o.id.trim().is_empty() {
-                self.error(
-                    Code::Empty,
+                self.report(Diagnostic::missing_id(
                     format!("owners[{i}].id"),
-                    "an owner needs an id",
-                );
+                    "an owner",
+                ));
             }
             if self
                 .owner_index
                 .insert(o.id.as_str().into(), idx(i))
                 .is_some()
             {
-                self.error(
-                    Code::DuplicateId,
+                self.report(Diagnostic::duplicate_id(
                     format!("owners[{i}].id"),
-                    format!("duplicate owner id `{}`", o.id),
-                );
+                    "owner",
+                    &o.id,
+                ));
             }
             owners.push(Owner {
                 id: Name::from(o.id.as_str()),
@@ -244,23 +260,17 @@ impl Compiler {
                 .insert(t.id.as_str().into(), idx(i))
                 .is_some()
             {
-                self.error(
-                    Code::DuplicateId,
+                self.report(Diagnostic::duplicate_id(
                     format!("{path}.id"),
-                    format!("duplicate territory id `{}`", t.id),
-                );
+                    "territory",
+                    &t.id,
+                ));
             }
             let include = self.place_set(&t.include, &path);
             let exclude = self.place_set(&t.exclude, &format!("{path}.exclude"));
             if include.is_empty() {
-                self.error(
-                    Code::Empty,
-                    path,
-                    format!(
-                        "territory `{}` includes no country, region or postal code",
-                        t.id
-                    ),
-                );
+                let listed = !t.include.is_empty();
+                self.report(Diagnostic::empty_territory(path, &t.id, listed));
             }
             out.push(Territory { include, exclude });
         }
@@ -287,11 +297,12 @@ impl Compiler {
         match raw.trim().parse::<CountryCode>() {
             Ok(c) if self.geo.is_alpha2(c.as_str()) => Some(c),
             _ => {
-                self.error(
-                    Code::UnknownCountry,
-                    path,
-                    format!("`{raw}` is not an ISO 3166-1 alpha-2 country code"),
-                );
+                let suggestion = if self.sink.has_room() {
+                    suggest::country(&self.geo, raw)
+                } else {
+                    None
+                };
+                self.report(Diagnostic::unknown_country(path.into(), raw, suggestion));
                 None
             }
         }
@@ -307,27 +318,36 @@ impl Compiler {
         set
     }
 
+    /// Whether `code` (upper case) is a region code the policy may use.
+    fn is_region(&self, code: &str) -> bool {
+        match code.split_once('-') {
+            Some((cc, sub)) => {
+                self.geo.is_alpha2(cc)
+                    && (1..=3).contains(&sub.len())
+                    && sub.chars().all(|c| c.is_ascii_alphanumeric())
+                    && (self.geo.is_region_code(code) || !self.geo.has_region_table(cc))
+            }
+            None => false,
+        }
+    }
+
     fn regions(&mut self, raw: &[String], path: &str) -> Box<[Box<str>]> {
         let mut out = Vec::with_capacity(raw.len());
         for (i, r) in raw.iter().enumerate() {
             let code = r.trim().to_ascii_uppercase();
-            let ok = match code.split_once('-') {
-                Some((cc, sub)) => {
-                    self.geo.is_alpha2(cc)
-                        && (1..=3).contains(&sub.len())
-                        && sub.chars().all(|c| c.is_ascii_alphanumeric())
-                        && (self.geo.is_region_code(&code) || !self.geo.has_region_table(cc))
-                }
-                None => false,
-            };
-            if ok {
+            if self.is_region(&code) {
                 out.push(code.into_boxed_str());
             } else {
-                self.error(
-                    Code::UnknownRegion,
+                let suggestion = if self.sink.has_room() {
+                    suggest::region(&self.geo, r)
+                } else {
+                    None
+                };
+                self.report(Diagnostic::unknown_region(
                     format!("{path}[{i}]"),
-                    format!("`{r}` is not an ISO 3166-2 subdivision code such as `US-CA`"),
-                );
+                    r,
+                    suggestion.as_deref(),
+                ));
             }
         }
         out.into_boxed_slice()
@@ -339,63 +359,53 @@ impl Compiler {
         for (i, x) in p.prefixes.iter().enumerate() {
             let x = x.trim().to_uppercase();
             if x.is_empty() {
-                self.error(
-                    Code::Empty,
-                    format!("{path}.prefixes[{i}]"),
-                    "an empty prefix would match every postal code",
-                );
+                self.report(Diagnostic::empty_prefix(format!("{path}.prefixes[{i}]")));
             } else {
                 prefixes.push(x.into_boxed_str());
             }
         }
-        let prefixes = prefixes.into_boxed_slice();
         let mut ranges = Vec::with_capacity(p.ranges.len());
         for (i, (from, to)) in p.ranges.iter().enumerate() {
-            let (from, to) = (from.trim().to_uppercase(), to.trim().to_uppercase());
-            if from.len() != to.len() || from.is_empty() {
-                self.error(
-                    Code::InvertedRange,
-                    format!("{path}.ranges[{i}]"),
-                    format!("range [`{from}`, `{to}`] needs two ends of the same length"),
-                );
-            } else if from > to {
-                self.error(
-                    Code::InvertedRange,
-                    format!("{path}.ranges[{i}]"),
-                    format!("range [`{from}`, `{to}`] starts after it ends"),
-                );
-            } else {
-                ranges.push((from.into_boxed_str(), to.into_boxed_str()));
+            if let Some(range) = self.postal_range(from, to, &format!("{path}.ranges[{i}]")) {
+                ranges.push(range);
             }
         }
         if p.prefixes.is_empty() && p.ranges.is_empty() {
-            self.error(
-                Code::Empty,
-                path,
-                "a postal-code set needs prefixes or ranges",
-            );
+            self.report(Diagnostic::empty_postal_set(path.into()));
         }
         PostalMatcher {
             country,
-            prefixes,
+            prefixes: prefixes.into_boxed_slice(),
             ranges: ranges.into_boxed_slice(),
         }
+    }
+
+    fn postal_range(&mut self, from: &str, to: &str, path: &str) -> Option<(Box<str>, Box<str>)> {
+        let (from, to) = (from.trim().to_uppercase(), to.trim().to_uppercase());
+        let problem = if from.is_empty() || to.is_empty() {
+            Diagnostic::empty_range_end(path.into())
+        } else if from.len() != to.len() {
+            Diagnostic::range_ends_differ(path.into(), &from, &to)
+        } else if from > to {
+            Diagnostic::inverted_postal_range(path.into(), &from, &to)
+        } else {
+            return Some((from.into_boxed_str(), to.into_boxed_str()));
+        };
+        self.report(problem);
+        None
     }
 
     fn owner_ref(&mut self, id: &str, path: &str, direct: bool, owners: &[Owner]) -> Option<u32> {
         match self.owner_index.get(id).copied() {
             Some(i) => {
                 if direct && owners.get(i as usize).is_some_and(|o| !o.active) {
-                    self.error(
-                        Code::InactiveOwner,
-                        path,
-                        format!("owner `{id}` is inactive and cannot be assigned directly"),
-                    );
+                    self.report(Diagnostic::inactive_owner(path.into(), id));
                 }
                 Some(i)
             }
             None => {
-                self.error(Code::UnknownOwner, path, format!("unknown owner `{id}`"));
+                let suggestion = self.suggest(id, owners.iter().map(|o| &*o.id));
+                self.report(Diagnostic::unknown_owner(path.into(), id, suggestion));
                 None
             }
         }
@@ -404,7 +414,14 @@ impl Compiler {
     fn pool_ref(&mut self, id: &str, path: &str) -> Option<u32> {
         let found = self.pool_index.get(id).copied();
         if found.is_none() {
-            self.error(Code::UnknownPool, path, format!("unknown pool `{id}`"));
+            let suggestion = self
+                .suggest(id, self.pool_ids.iter().map(String::as_str))
+                .map(str::to_owned);
+            self.report(Diagnostic::unknown_pool(
+                path.into(),
+                id,
+                suggestion.as_deref(),
+            ));
         }
         found
     }
@@ -423,76 +440,37 @@ impl Compiler {
     fn pool(&mut self, i: usize, p: &PoolSpec, owners: &[Owner]) -> Pool {
         let path = format!("pools[{i}]");
         if p.members.is_empty() {
-            self.error(
-                Code::EmptyPool,
-                format!("{path}.members"),
-                format!("pool `{}` has no members", p.id),
-            );
+            self.report(Diagnostic::empty_pool(format!("{path}.members"), &p.id));
         }
         if p.members.len() > MAX_POOL_MEMBERS {
-            self.error(
-                Code::TooManyMembers,
+            self.report(Diagnostic::too_many_members(
                 format!("{path}.members"),
-                format!(
-                    "pool `{}` has {} members; the limit is {MAX_POOL_MEMBERS}",
-                    p.id,
-                    p.members.len()
-                ),
-            );
+                &p.id,
+                p.members.len(),
+                MAX_POOL_MEMBERS,
+            ));
         }
         // A zero pool-level cap matters only if some member inherits it.
         if p.capacity.is_some_and(|c| c.max == 0) && p.members.iter().any(|m| m.capacity.is_none())
         {
-            self.error(
-                Code::InvalidNumber,
+            self.report(Diagnostic::zero_capacity(
                 format!("{path}.capacity.max"),
-                "a capacity of 0 would never assign",
-            );
+                false,
+            ));
         }
         let mut seen = HashSet::new();
         let mut seats = Vec::with_capacity(p.members.len());
         for (m, member) in p.members.iter().enumerate() {
             let mpath = format!("{path}.members[{m}]");
             if !seen.insert(member.owner.as_str()) {
-                self.error(
-                    Code::DuplicateId,
+                self.report(Diagnostic::duplicate_member(
                     format!("{mpath}.owner"),
-                    format!("owner `{}` is in pool `{}` twice", member.owner, p.id),
-                );
+                    &member.owner,
+                    &p.id,
+                ));
             }
-            if member.weight == 0 {
-                self.error(
-                    Code::InvalidNumber,
-                    format!("{mpath}.weight"),
-                    "weight must be at least 1 (remove the member instead)",
-                );
-            }
-            let capacity = member.capacity.or(p.capacity);
-            if member.capacity.is_some_and(|c| c.max == 0) {
-                self.error(
-                    Code::InvalidNumber,
-                    format!("{mpath}.capacity.max"),
-                    "a capacity of 0 would never assign; remove the member instead",
-                );
-            }
-            if let Some(o) = self.owner_ref(&member.owner, &format!("{mpath}.owner"), false, owners)
-            {
-                if owners.get(o as usize).is_some_and(|x| !x.active) {
-                    self.warn(
-                        Code::InactivePoolMember,
-                        format!("{mpath}.owner"),
-                        format!(
-                            "owner `{}` is inactive and will always be skipped",
-                            member.owner
-                        ),
-                    );
-                }
-                seats.push(Seat {
-                    owner: Name::from(member.owner.as_str()),
-                    weight: member.weight.max(1),
-                    capacity,
-                    active: owners.get(o as usize).is_some_and(|x| x.active),
-                });
+            if let Some(seat) = self.seat(p, member, &mpath, owners) {
+                seats.push(seat);
             }
         }
         let fallback = p
@@ -509,6 +487,40 @@ impl Compiler {
         }
     }
 
+    /// A pool member's seat, or `None` for an unknown owner.
+    fn seat(
+        &mut self,
+        p: &PoolSpec,
+        member: &MemberSpec,
+        mpath: &str,
+        owners: &[Owner],
+    ) -> Option<Seat> {
+        if member.weight == 0 {
+            self.report(Diagnostic::zero_weight(format!("{mpath}.weight")));
+        }
+        let capacity = member.capacity.or(p.capacity);
+        if member.capacity.is_some_and(|c| c.max == 0) {
+            self.report(Diagnostic::zero_capacity(
+                format!("{mpath}.capacity.max"),
+                true,
+            ));
+        }
+        let o = self.owner_ref(&member.owner, &format!("{mpath}.owner"), false, owners)?;
+        let active = owners.get(o as usize).is_some_and(|x| x.active);
+        if !active {
+            self.report(Diagnostic::inactive_pool_member(
+                format!("{mpath}.owner"),
+                &member.owner,
+            ));
+        }
+        Some(Seat {
+            owner: Name::from(member.owner.as_str()),
+            weight: member.weight.max(1),
+            capacity,
+            active,
+        })
+    }
+
     fn pool_cycles(&mut self, pools: &[Pool], spec: &PolicySpec) {
         for (start, _) in pools.iter().enumerate() {
             let mut seen = HashSet::new();
@@ -523,11 +535,10 @@ impl Compiler {
                         .get(start)
                         .map(|p| p.id.as_str())
                         .unwrap_or_default();
-                    self.error(
-                        Code::PoolCycle,
+                    self.report(Diagnostic::pool_cycle(
                         format!("pools[{start}].fallback"),
-                        format!("pool `{id}`'s fallbacks lead back to itself"),
-                    );
+                        id,
+                    ));
                     break;
                 }
                 at = next as usize;
@@ -547,29 +558,7 @@ impl Compiler {
                 .map_or(AssignC::Nobody, |p| AssignC::Target(TargetC::Pool(p))),
             Assignee::Nobody => AssignC::Nobody,
         };
-        let experience = match &a.experience {
-            ExperienceSpec::BookMeeting { calendar } => match calendar {
-                CalendarSpec::AssignedOwner => {
-                    if a.assign == Assignee::Nobody {
-                        self.error(Code::NoCalendar, format!("{path}.experience"), "book_meeting on the assigned owner's calendar, but the action assigns nobody");
-                    }
-                    ExperienceC::BookMeeting(None)
-                }
-                CalendarSpec::Owner(id) => ExperienceC::BookMeeting(self.owner_ref(
-                    id,
-                    &format!("{path}.experience.book_meeting.calendar.owner"),
-                    true,
-                    owners,
-                )),
-            },
-            ExperienceSpec::Confirmation => ExperienceC::Confirmation,
-            ExperienceSpec::CustomerSuccess => ExperienceC::CustomerSuccess,
-            ExperienceSpec::Nurture => ExperienceC::Nurture,
-            ExperienceSpec::ManualReview => ExperienceC::ManualReview,
-            ExperienceSpec::Reject { reason } => {
-                ExperienceC::Reject(reason.as_deref().map(Arc::from))
-            }
-        };
+        let experience = self.experience(a, path, owners);
         let if_unavailable = match &a.if_unavailable {
             IfUnavailable::NextRule => NextC::NextRule,
             IfUnavailable::Fallback => NextC::Fallback,
@@ -588,6 +577,32 @@ impl Compiler {
             write_to_crm: a
                 .write_to_crm
                 .unwrap_or(!matches!(a.experience, ExperienceSpec::Reject { .. })),
+        }
+    }
+
+    fn experience(&mut self, a: &ActionSpec, path: &str, owners: &[Owner]) -> ExperienceC {
+        match &a.experience {
+            ExperienceSpec::BookMeeting { calendar } => match calendar {
+                CalendarSpec::AssignedOwner => {
+                    if a.assign == Assignee::Nobody {
+                        self.report(Diagnostic::no_calendar(format!("{path}.experience")));
+                    }
+                    ExperienceC::BookMeeting(None)
+                }
+                CalendarSpec::Owner(id) => ExperienceC::BookMeeting(self.owner_ref(
+                    id,
+                    &format!("{path}.experience.book_meeting.calendar.owner"),
+                    true,
+                    owners,
+                )),
+            },
+            ExperienceSpec::Confirmation => ExperienceC::Confirmation,
+            ExperienceSpec::CustomerSuccess => ExperienceC::CustomerSuccess,
+            ExperienceSpec::Nurture => ExperienceC::Nurture,
+            ExperienceSpec::ManualReview => ExperienceC::ManualReview,
+            ExperienceSpec::Reject { reason } => {
+                ExperienceC::Reject(reason.as_deref().map(Arc::from))
+            }
         }
     }
 
@@ -616,30 +631,24 @@ impl Compiler {
 
     fn text_list(&mut self, raw: &[String], path: &str) -> Box<[Box<str>]> {
         if raw.is_empty() {
-            self.error(Code::Empty, path, "an empty list never matches");
+            self.report(Diagnostic::empty_list(path.into()));
         }
         raw.iter()
             .map(|s| fold_case(s.trim()).into_boxed_str())
             .collect()
     }
 
+    /// Reports an empty "any of" list.
+    fn non_empty<T>(&mut self, list: &[T], path: &str) {
+        if list.is_empty() {
+            self.report(Diagnostic::empty_list(path.into()));
+        }
+    }
+
     fn cond(&mut self, c: &Condition, path: &str) -> Cond {
         match c {
-            Condition::All(items) | Condition::Any(items) => {
-                let all = matches!(c, Condition::All(_));
-                let key = if all { "all" } else { "any" };
-                let children: Vec<Cond> = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, x)| self.cond(x, &format!("{path}.{key}[{i}]")))
-                    .collect();
-                let n = self.node(path, key, key, format!("{} conditions", items.len()));
-                if all {
-                    Cond::All(children.into_boxed_slice(), n)
-                } else {
-                    Cond::Any(children.into_boxed_slice(), n)
-                }
-            }
+            Condition::All(items) => self.all_or_any(items, path, true),
+            Condition::Any(items) => self.all_or_any(items, path, false),
             Condition::Not(inner) => {
                 let child = self.cond(inner, &format!("{path}.not"));
                 let n = self.node(path, "not", "not", String::new());
@@ -648,119 +657,14 @@ impl Compiler {
             Condition::Always(b) => {
                 self.leaf(Pred::Always(*b), path, "always", "is", b.to_string())
             }
-            Condition::Territory(id) => {
-                let p = format!("{path}.territory");
-                match self.territory_index.get(id.as_str()).copied() {
-                    Some(t) => self.leaf(Pred::Territory(t), &p, "territory", "in", id.clone()),
-                    None => {
-                        self.error(
-                            Code::UnknownTerritory,
-                            p.clone(),
-                            format!("unknown territory `{id}`"),
-                        );
-                        self.leaf(Pred::Always(false), &p, "territory", "in", id.clone())
-                    }
-                }
-            }
-            Condition::Country(list) => {
-                let p = format!("{path}.country");
-                if list.is_empty() {
-                    self.error(Code::Empty, p.clone(), "an empty list never matches");
-                }
-                let set = self.countries(list, &p);
-                self.leaf(
-                    Pred::Country(set),
-                    &p,
-                    "country",
-                    "in",
-                    render_list(list.iter().map(|c| c.to_ascii_uppercase())),
-                )
-            }
-            Condition::Region(list) => {
-                let p = format!("{path}.region");
-                if list.is_empty() {
-                    self.error(Code::Empty, p.clone(), "an empty list never matches");
-                }
-                let regions = self.regions(list, &p);
-                let expected = render_list(regions.iter());
-                self.leaf(Pred::Region(regions), &p, "region", "in", expected)
-            }
-            Condition::PostalCode(spec) => {
-                let p = format!("{path}.postal_code");
-                let m = self.postal(spec, &p);
-                let expected = format!(
-                    "{} prefixes {} ranges {}",
-                    spec.country,
-                    render_list(&spec.prefixes),
-                    render_list(spec.ranges.iter().map(|(a, b)| format!("{a}..{b}")))
-                );
-                self.leaf(Pred::Postal(m), &p, "postal_code", "matches", expected)
-            }
-            Condition::Employees(b) | Condition::AnnualRevenue(b) => {
-                let employees = matches!(c, Condition::Employees(_));
-                let field = if employees {
-                    "employees"
-                } else {
-                    "annual_revenue"
-                };
-                let p = format!("{path}.{field}");
-                if let (Some(lo), Some(hi)) = (b.min, b.max) {
-                    if lo > hi {
-                        self.error(
-                            Code::InvertedRange,
-                            p.clone(),
-                            format!("min {lo} is above max {hi}"),
-                        );
-                    }
-                }
-                if b.min.is_none() && b.max.is_none() {
-                    self.error(Code::Empty, p.clone(), "bounds need a min, a max or both");
-                }
-                let expected = match (b.min, b.max) {
-                    (Some(lo), Some(hi)) => format!("{lo}..={hi}"),
-                    (Some(lo), None) => format!(">= {lo}"),
-                    (None, Some(hi)) => format!("<= {hi}"),
-                    (None, None) => "anything".into(),
-                };
-                let pred = if employees {
-                    Pred::Employees(b.min, b.max)
-                } else {
-                    Pred::Revenue(b.min, b.max)
-                };
-                self.leaf(pred, &p, field, "within", expected)
-            }
-            Condition::ProductInterest(list) => {
-                let p = format!("{path}.product_interest");
-                if list.is_empty() {
-                    self.error(Code::Empty, p.clone(), "an empty list never matches");
-                }
-                let tokens: Box<[Box<str>]> = list
-                    .iter()
-                    .map(|t| product_token(t).into_boxed_str())
-                    .collect();
-                let expected = render_list(tokens.iter());
-                self.leaf(
-                    Pred::Product(tokens),
-                    &p,
-                    "product_interest",
-                    "any_of",
-                    expected,
-                )
-            }
-            Condition::EmailKind(kinds) => {
-                let p = format!("{path}.email_kind");
-                if kinds.is_empty() {
-                    self.error(Code::Empty, p.clone(), "an empty list never matches");
-                }
-                let mask = kinds.iter().fold(0u8, |m, k| m | k.bit());
-                self.leaf(
-                    Pred::EmailKind(mask),
-                    &p,
-                    "email_kind",
-                    "in",
-                    render_list(kinds.iter().map(|k| k.as_str())),
-                )
-            }
+            Condition::Territory(id) => self.territory_cond(id, path),
+            Condition::Country(list) => self.country_cond(list, path),
+            Condition::Region(list) => self.region_cond(list, path),
+            Condition::PostalCode(spec) => self.postal_cond(spec, path),
+            Condition::Employees(b) => self.bounds_cond(b, path, true),
+            Condition::AnnualRevenue(b) => self.bounds_cond(b, path, false),
+            Condition::ProductInterest(list) => self.product_cond(list, path),
+            Condition::EmailKind(kinds) => self.email_kind_cond(kinds, path),
             Condition::Source(l) => self.text(TextField::Source, "source", l, path),
             Condition::UtmSource(l) => self.text(TextField::UtmSource, "utm_source", l, path),
             Condition::UtmMedium(l) => self.text(TextField::UtmMedium, "utm_medium", l, path),
@@ -770,20 +674,140 @@ impl Compiler {
             Condition::CompanyDomain(l) => {
                 self.text(TextField::CompanyDomain, "company_domain", l, path)
             }
-            Condition::Attribute(test) => {
-                let p = format!("{path}.attribute");
-                let (m, op, expected) = self.value_test(&test.test, &p);
-                self.leaf(
-                    Pred::Attribute(test.key.as_str().into(), m),
-                    &p,
-                    "attribute",
-                    op,
-                    format!("{} {expected}", test.key),
-                )
-            }
+            Condition::Attribute(test) => self.attribute_cond(test, path),
             Condition::Account(t) => self.record_test(Record::Account, t, path),
             Condition::Contact(t) => self.record_test(Record::Contact, t, path),
         }
+    }
+
+    /// `{"all": [...]}` / `{"any": [...]}`: the children, then the group.
+    fn all_or_any(&mut self, items: &[Condition], path: &str, all: bool) -> Cond {
+        let key = if all { "all" } else { "any" };
+        let children: Box<[Cond]> = items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| self.cond(x, &format!("{path}.{key}[{i}]")))
+            .collect();
+        let n = self.node(path, key, key, format!("{} conditions", items.len()));
+        if all {
+            Cond::All(children, n)
+        } else {
+            Cond::Any(children, n)
+        }
+    }
+
+    fn territory_cond(&mut self, id: &str, path: &str) -> Cond {
+        let p = format!("{path}.territory");
+        let pred = match self.territory_index.get(id).copied() {
+            Some(t) => Pred::Territory(t),
+            None => {
+                let suggestion = self
+                    .suggest(id, self.territory_ids.iter().map(String::as_str))
+                    .map(str::to_owned);
+                self.report(Diagnostic::unknown_territory(
+                    p.clone(),
+                    id,
+                    suggestion.as_deref(),
+                ));
+                Pred::Always(false)
+            }
+        };
+        self.leaf(pred, &p, "territory", "in", id.to_owned())
+    }
+
+    fn country_cond(&mut self, list: &[String], path: &str) -> Cond {
+        let p = format!("{path}.country");
+        self.non_empty(list, &p);
+        let set = self.countries(list, &p);
+        let expected = render_list(list.iter().map(|c| c.to_ascii_uppercase()));
+        self.leaf(Pred::Country(set), &p, "country", "in", expected)
+    }
+
+    fn region_cond(&mut self, list: &[String], path: &str) -> Cond {
+        let p = format!("{path}.region");
+        self.non_empty(list, &p);
+        let regions = self.regions(list, &p);
+        let expected = render_list(regions.iter());
+        self.leaf(Pred::Region(regions), &p, "region", "in", expected)
+    }
+
+    fn postal_cond(&mut self, spec: &PostalSpec, path: &str) -> Cond {
+        let p = format!("{path}.postal_code");
+        let m = self.postal(spec, &p);
+        let expected = format!(
+            "{} prefixes {} ranges {}",
+            spec.country,
+            render_list(&spec.prefixes),
+            render_list(spec.ranges.iter().map(|(a, b)| format!("{a}..{b}")))
+        );
+        self.leaf(Pred::Postal(m), &p, "postal_code", "matches", expected)
+    }
+
+    /// `employees` (or, with `employees` false, `annual_revenue`) bounds.
+    fn bounds_cond(&mut self, b: &Bounds, path: &str, employees: bool) -> Cond {
+        let field = if employees {
+            "employees"
+        } else {
+            "annual_revenue"
+        };
+        let p = format!("{path}.{field}");
+        if let (Some(lo), Some(hi)) = (b.min, b.max) {
+            if lo > hi {
+                self.report(Diagnostic::inverted_bounds(p.clone(), lo, hi));
+            }
+        }
+        if b.min.is_none() && b.max.is_none() {
+            self.report(Diagnostic::empty_bounds(p.clone()));
+        }
+        let expected = match (b.min, b.max) {
+            (Some(lo), Some(hi)) => format!("{lo}..={hi}"),
+            (Some(lo), None) => format!(">= {lo}"),
+            (None, Some(hi)) => format!("<= {hi}"),
+            (None, None) => "anything".into(),
+        };
+        let pred = if employees {
+            Pred::Employees(b.min, b.max)
+        } else {
+            Pred::Revenue(b.min, b.max)
+        };
+        self.leaf(pred, &p, field, "within", expected)
+    }
+
+    fn product_cond(&mut self, list: &[String], path: &str) -> Cond {
+        let p = format!("{path}.product_interest");
+        self.non_empty(list, &p);
+        let tokens: Box<[Box<str>]> = list
+            .iter()
+            .map(|t| product_token(t).into_boxed_str())
+            .collect();
+        let expected = render_list(tokens.iter());
+        self.leaf(
+            Pred::Product(tokens),
+            &p,
+            "product_interest",
+            "any_of",
+            expected,
+        )
+    }
+
+    fn email_kind_cond(&mut self, kinds: &[EmailKind], path: &str) -> Cond {
+        let p = format!("{path}.email_kind");
+        self.non_empty(kinds, &p);
+        let mask = kinds.iter().fold(0u8, |m, k| m | k.bit());
+        let expected = render_list(kinds.iter().map(|k| k.as_str()));
+        self.leaf(Pred::EmailKind(mask), &p, "email_kind", "in", expected)
+    }
+
+    fn attribute_cond(&mut self, test: &FieldTest, path: &str) -> Cond {
+        let p = format!("{path}.attribute");
+        let (m, op, expected) = self.value_test(&test.test, &p);
+        self.leaf(
+            Pred::Attribute(test.key.as_str().into(), m),
+            &p,
+            "attribute",
+            op,
+            format!("{} {expected}", test.key),
+        )
     }
 
     /// `{"account": {…}}` or `{"contact": {…}}`: one leaf per fact given,
@@ -791,27 +815,11 @@ impl Compiler {
     fn record_test(&mut self, record: Record, t: &RecordTest, path: &str) -> Cond {
         let what = record.as_str();
         let p = format!("{path}.{what}");
-        let mut parts = Vec::new();
-        for (flag, key) in Flag::ALL {
-            let value = match flag {
-                Flag::Exists => t.exists,
-                Flag::HasOwner => t.has_owner,
-                Flag::OwnerActive => t.owner_active,
-                Flag::IsCustomer => t.is_customer,
-            };
-            let Some(b) = value else { continue };
-            let fp = format!("{p}.{key}");
-            if flag == Flag::IsCustomer && record == Record::Contact {
-                self.not_a_contact_fact(key, &fp);
-                continue;
-            }
-            let field = flag.field(record);
-            parts.push(self.leaf(Pred::Flag(record, flag, b), &fp, field, "is", b.to_string()));
-        }
+        let mut parts = self.record_flags(record, t, &p);
         if let Some(tiers) = &t.tier {
             let tp = format!("{p}.tier");
             if record == Record::Contact {
-                self.not_a_contact_fact("tier", &tp);
+                self.report(Diagnostic::not_a_contact_fact(tp, "tier"));
             } else {
                 let list = self.text_list(tiers, &tp);
                 let expected = render_list(list.iter());
@@ -821,7 +829,7 @@ impl Compiler {
         if let Some(f) = &t.field {
             let fp = format!("{p}.field");
             if record == Record::Contact {
-                self.not_a_contact_fact("field", &fp);
+                self.report(Diagnostic::not_a_contact_fact(fp, "field"));
             } else {
                 let (m, op, expected) = self.value_test(&f.test, &fp);
                 parts.push(self.leaf(
@@ -836,25 +844,33 @@ impl Compiler {
         self.group(parts, &p, what)
     }
 
-    fn not_a_contact_fact(&mut self, key: &str, path: &str) {
-        self.error(
-            Code::UnknownField,
-            path,
-            format!(
-                "`{key}` is an account fact; a contact has `exists`, `has_owner` and `owner_active`"
-            ),
-        );
+    /// The boolean facts of a record test, one leaf each.
+    fn record_flags(&mut self, record: Record, t: &RecordTest, p: &str) -> Vec<Cond> {
+        let mut parts = Vec::new();
+        for (flag, key) in Flag::ALL {
+            let value = match flag {
+                Flag::Exists => t.exists,
+                Flag::HasOwner => t.has_owner,
+                Flag::OwnerActive => t.owner_active,
+                Flag::IsCustomer => t.is_customer,
+            };
+            let Some(b) = value else { continue };
+            let fp = format!("{p}.{key}");
+            if flag == Flag::IsCustomer && record == Record::Contact {
+                self.report(Diagnostic::not_a_contact_fact(fp, key));
+                continue;
+            }
+            let field = flag.field(record);
+            parts.push(self.leaf(Pred::Flag(record, flag, b), &fp, field, "is", b.to_string()));
+        }
+        parts
     }
 
     /// One part stands alone; several are an implicit `all`.
     fn group(&mut self, mut parts: Vec<Cond>, path: &str, what: &str) -> Cond {
         match parts.len() {
             0 => {
-                self.error(
-                    Code::Empty,
-                    path,
-                    format!("the {what} test names no fact to check"),
-                );
+                self.report(Diagnostic::empty_record_test(path.into(), what));
                 self.leaf(Pred::Always(false), path, "always", "is", "false".into())
             }
             1 => parts.pop().unwrap_or(Cond::Leaf(Pred::Always(false), 0)),
@@ -874,46 +890,51 @@ impl Compiler {
 
     fn value_test(&mut self, t: &ValueTest, path: &str) -> (ValueMatch, &'static str, String) {
         match t {
-            ValueTest::Equals(_) | ValueTest::OneOf(_) => {
-                let (items, op): (Vec<&serde_json::Value>, _) = match t {
-                    ValueTest::OneOf(vs) => (vs.iter().collect(), "one_of"),
-                    ValueTest::Equals(v) => (vec![v], "equals"),
-                    _ => (Vec::new(), "equals"),
-                };
-                let mut texts = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    match scalar_text(item) {
-                        Some(text) => texts.push(text.into_boxed_str()),
-                        None => self.error(
-                            Code::Empty,
-                            format!("{path}.{op}[{i}]"),
-                            "compare with text, numbers or booleans (use `exists` for presence)",
-                        ),
-                    }
-                }
-                if texts.is_empty() && op == "one_of" {
-                    self.error(
-                        Code::Empty,
-                        format!("{path}.one_of"),
-                        "an empty list never matches",
-                    );
-                }
-                let expected = render_list(texts.iter());
-                (ValueMatch::OneOf(texts.into_boxed_slice()), op, expected)
-            }
+            ValueTest::Equals(v) => self.compare(std::slice::from_ref(v), path, "equals"),
+            ValueTest::OneOf(vs) => self.compare(vs, path, "one_of"),
             ValueTest::Exists(b) => (ValueMatch::Exists(*b), "exists", b.to_string()),
             ValueTest::Regex(re) => match Regex::new(re) {
                 Ok(r) => (ValueMatch::Regex(r), "regex", format!("/{re}/")),
                 Err(e) => {
-                    self.error(
-                        Code::InvalidRegex,
+                    self.report(Diagnostic::invalid_regex(
                         format!("{path}.regex"),
-                        format!("invalid regular expression: {e}"),
-                    );
+                        re,
+                        &e.to_string(),
+                    ));
                     (ValueMatch::Exists(false), "regex", format!("/{re}/"))
                 }
             },
         }
+    }
+
+    /// `equals` (one value) or `one_of` (several): text, numbers or booleans.
+    fn compare(
+        &mut self,
+        items: &[serde_json::Value],
+        path: &str,
+        op: &'static str,
+    ) -> (ValueMatch, &'static str, String) {
+        let mut texts = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match scalar_text(item) {
+                Some(text) => texts.push(text.into_boxed_str()),
+                None => {
+                    // `equals` holds one value, `one_of` a list.
+                    let at = if op == "equals" {
+                        format!("{path}.equals")
+                    } else {
+                        format!("{path}.{op}[{i}]")
+                    };
+                    let text = serde_json::to_string(item).unwrap_or_default();
+                    self.report(Diagnostic::type_mismatch(at, json_kind(item), &text));
+                }
+            }
+        }
+        if texts.is_empty() && op == "one_of" {
+            self.report(Diagnostic::empty_list(format!("{path}.one_of")));
+        }
+        let expected = render_list(texts.iter());
+        (ValueMatch::OneOf(texts.into_boxed_slice()), op, expected)
     }
 
     /// Rule `j` can never match if an earlier rule `i` always wins whenever
@@ -935,11 +956,12 @@ impl Compiler {
                     } else {
                         "covered by"
                     };
-                    self.error(
-                        Code::UnreachableRule,
+                    self.report(Diagnostic::unreachable_rule(
                         format!("rules[{j}].when"),
-                        format!("rule `{}` can never match: its condition is {how} that of earlier rule `{}`, which always decides first", later.id, earlier.id),
-                    );
+                        &later.id,
+                        how,
+                        &earlier.id,
+                    ));
                     self.rule = None;
                 }
             }

@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
-use super::diagnostic::Diagnostic;
+use super::compile::compile;
+use super::diagnostic::{CompileError, Diagnostic};
 use super::eval::{self, EvalOptions};
 use super::explain::{self, Explanation};
 use super::ir::Owner;
 use super::program::Program;
+use super::spec::PolicySpec;
 use crate::crm::OwnerView;
 use crate::decision::RouteDecision;
 use crate::facts::Facts;
@@ -25,6 +27,51 @@ impl Policy {
         Policy {
             program: Arc::new(program),
         }
+    }
+
+    /// Reads a policy from JSON and compiles it: [`PolicySpec::from_json_str`]
+    /// then [`compile`](crate::compile), with one error type for both.
+    ///
+    /// ```
+    /// use leadroute::Policy;
+    /// use leadroute::policy::DiagnosticCode;
+    ///
+    /// let policy = Policy::from_json_str(r#"{
+    ///   "name": "inbound", "version": "1",
+    ///   "owners": [{"id": "queue", "name": "Queue"}],
+    ///   "fallback": {"assign": {"owner": "queue"}}
+    /// }"#).unwrap();
+    /// assert_eq!(policy.name(), "inbound");
+    ///
+    /// let err = Policy::from_json_str(r#"{
+    ///   "name": "inbound", "version": "1",
+    ///   "owners": [{"id": "queue", "name": "Queue"}],
+    ///   "fallback": {"assign": {"owner": "queeu"}}
+    /// }"#).unwrap_err();
+    /// assert_eq!(err.errors[0].code, DiagnosticCode::UnknownOwner);
+    /// assert_eq!(err.errors[0].help.as_deref(), Some("did you mean `queue`?"));
+    /// ```
+    pub fn from_json_str(text: &str) -> Result<Policy, CompileError> {
+        compile(&PolicySpec::from_json_str(text)?)
+    }
+
+    /// Reads a policy from TOML and compiles it, like
+    /// [`from_json_str`](Self::from_json_str).
+    ///
+    /// ```
+    /// use leadroute::Policy;
+    ///
+    /// let policy = Policy::from_toml_str(r#"
+    /// name = "inbound"
+    /// version = "1"
+    /// owners = [{ id = "queue", name = "Queue" }]
+    /// fallback = { assign = { owner = "queue" } }
+    /// "#).unwrap();
+    /// assert_eq!(policy.version(), "1");
+    /// ```
+    #[cfg(feature = "toml")]
+    pub fn from_toml_str(text: &str) -> Result<Policy, CompileError> {
+        compile(&PolicySpec::from_toml_str(text)?)
     }
 
     /// The policy name.

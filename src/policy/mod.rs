@@ -1,5 +1,5 @@
 //! **Assign**, stage by stage: a routing policy is written as data ([`PolicySpec`](spec::PolicySpec), JSON or TOML) or built
-//! in Rust, checked by [`compile`], evaluated by
+//! in Rust, read with a diagnostic for every problem, checked by [`compile`], evaluated by
 //! [`Policy::evaluate`](crate::Policy::evaluate).
 //!
 //! # The format
@@ -66,16 +66,34 @@
 //! forms; `tags`, `priority` and `sla_minutes` are passed through to the
 //! decision.
 //!
-//! ## Compile-time checks
+//! ## Diagnostics, from the first byte
 //!
-//! [`compile`] reports every problem at once with its rule id
-//! and path ([`Diagnostic`]): unknown owner, pool and territory references;
-//! invalid regexes; unknown country and region codes; inverted ranges;
-//! duplicate ids; empty pools, lists and territories; zero weights and
-//! capacities; pool fallback cycles; a missing fallback; direct assignment to
-//! an inactive owner; and rules that can never match because an earlier rule
-//! with an identical or broader condition always decides first. Inactive pool
-//! members and never-true conditions are warnings.
+//! Every problem, from a misplaced comma to an unreachable rule, is a
+//! [`Diagnostic`] in one error type, [`CompileError`]: a stable
+//! [`DiagnosticCode`], the field path (`rules[3].when.all[1]`), the rule id,
+//! a message, the offending `value` and, where there is one, `help` such as
+//! ``did you mean `GB`?``. Each stage reports everything it finds at once,
+//! up to [`CompileError::LIMIT`] errors (and as many warnings), counting
+//! the rest.
+//!
+//! Reading ([`PolicySpec::from_json_str`](spec::PolicySpec::from_json_str),
+//! `from_toml_str`) reports syntax errors with line and column, unknown keys
+//! with the closest valid key at that place, wrong types (`"weight": "3"`),
+//! missing required keys, unknown words (`"per": "month"`) and a condition
+//! naming several tests. [`Policy::from_json_str`](crate::Policy::from_json_str)
+//! reads and compiles in one call.
+//!
+//! [`compile`] then checks what the text means: unknown owner, pool and
+//! territory references (with the closest id); invalid regexes; unknown
+//! country and region codes (with the code a name or alias such as `UK`
+//! stands for); inverted ranges and postal ranges whose ends differ in
+//! length; duplicate ids; empty pools, lists and territories; comparisons
+//! with lists or objects; zero weights and capacities; pool fallback cycles;
+//! a missing fallback, or one that can fail or falls back to itself;
+//! direct assignment to an inactive owner; and rules that can never match
+//! because an earlier rule with an identical or broader condition always
+//! decides first. Inactive pool members and never-true conditions are
+//! warnings.
 
 pub(crate) mod compile;
 pub(crate) mod compiled;
@@ -85,8 +103,11 @@ pub(crate) mod explain;
 mod implies;
 mod index;
 mod ir;
+mod parse;
 mod program;
+mod schema;
 pub mod spec;
+mod suggest;
 
 pub use compile::compile;
 pub use compiled::Policy;

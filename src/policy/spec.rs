@@ -6,15 +6,47 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::diagnostic::CompileError;
+use super::parse;
 use crate::decision::Priority;
 use crate::lead::email::EmailKind;
 use crate::pool::roster::{Capacity, Period};
 
 /// A routing policy as written: owners, territories, pools, ordered rules and
 /// a mandatory fallback. Turn it into a [`Policy`](crate::Policy) with
-/// [`compile`](crate::compile).
+/// [`compile`](crate::compile), or read and compile in one call with
+/// [`Policy::from_json_str`](crate::Policy::from_json_str).
 ///
-/// See the [module docs](crate::policy) for the format with a complete example.
+/// Keys: `name`, `version` (both required), `owners` ([`OwnerSpec`]),
+/// `territories` ([`TerritorySpec`]), `pools` ([`PoolSpec`]), `rules`
+/// ([`RuleSpec`]) and `fallback` ([`ActionSpec`]). See the
+/// [module docs](crate::policy) for a complete example.
+///
+/// ```
+/// use leadroute::PolicySpec;
+///
+/// let json = PolicySpec::from_json_str(r#"{
+///   "name": "inbound", "version": "2026-11-24",
+///   "owners": [{"id": "queue", "name": "Inbound queue"}],
+///   "rules": [{"id": "spam", "when": {"email_kind": ["disposable"]}, "then": {"assign": "nobody"}}],
+///   "fallback": {"assign": {"owner": "queue"}}
+/// }"#)?;
+/// let toml = PolicySpec::from_toml_str(r#"
+/// name = "inbound"
+/// version = "2026-11-24"
+/// owners = [{ id = "queue", name = "Inbound queue" }]
+///
+/// [[rules]]
+/// id = "spam"
+/// when = { email_kind = ["disposable"] }
+/// then = { assign = "nobody" }
+///
+/// [fallback]
+/// assign = { owner = "queue" }
+/// "#)?;
+/// assert_eq!(json, toml);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -42,20 +74,63 @@ pub struct PolicySpec {
 }
 
 impl PolicySpec {
-    /// Parses a spec from JSON.
-    pub fn from_json_str(s: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(s)
+    /// Reads a spec from JSON, reporting every structural problem at once:
+    /// a syntax error (with line and column), an unknown key (with the
+    /// closest valid one), a wrong type, a missing required key, a
+    /// condition naming two tests… each a [`Diagnostic`](crate::policy::Diagnostic)
+    /// with its path, the offending value and help.
+    ///
+    /// `serde_json::from_str::<PolicySpec>` reads the same format, with
+    /// serde's own error.
+    ///
+    /// ```
+    /// use leadroute::PolicySpec;
+    /// use leadroute::policy::DiagnosticCode;
+    ///
+    /// let err = PolicySpec::from_json_str(r#"{
+    ///   "name": "inbound", "version": "1",
+    ///   "rules": [{"id": "us", "when": {"contry": ["US"]}, "then": {"asign": "nobody"}}]
+    /// }"#).unwrap_err();
+    /// let found: Vec<_> = err.errors.iter()
+    ///     .map(|d| (d.code, d.path.as_str(), d.help.as_deref().unwrap_or("")))
+    ///     .collect();
+    /// assert_eq!(found, [
+    ///     (DiagnosticCode::UnknownField, "rules[0].when.contry", "did you mean `country`?"),
+    ///     (DiagnosticCode::UnknownField, "rules[0].then.asign", "did you mean `assign`?"),
+    ///     (DiagnosticCode::MissingField, "rules[0].then.assign", ""),
+    /// ]);
+    /// ```
+    pub fn from_json_str(s: &str) -> Result<Self, CompileError> {
+        parse::json(s)
     }
 
-    /// Parses a spec from TOML.
+    /// Reads a spec from TOML, with the same diagnostics as
+    /// [`from_json_str`](Self::from_json_str).
+    ///
+    /// ```
+    /// use leadroute::PolicySpec;
+    /// use leadroute::policy::DiagnosticCode;
+    ///
+    /// let err = PolicySpec::from_toml_str(r#"
+    /// name = "inbound"
+    /// version = "1"
+    /// [[rules]]
+    /// id = "us-big"
+    /// when = { country = ["US"], employees = { min = 200 } }
+    /// then = { assign = "nobody" }
+    /// "#).unwrap_err();
+    /// assert_eq!(err.errors[0].code, DiagnosticCode::ExpectedOneKey);
+    /// assert_eq!(err.errors[0].path, "rules[0].when");
+    /// assert_eq!(err.errors[0].help.as_deref(), Some("use `all = [...]` to combine conditions"));
+    /// ```
     #[cfg(feature = "toml")]
-    pub fn from_toml_str(s: &str) -> Result<Self, toml::de::Error> {
-        toml::from_str(s)
+    pub fn from_toml_str(s: &str) -> Result<Self, CompileError> {
+        parse::toml(s)
     }
 
     /// Renders the spec as pretty JSON.
-    pub fn to_json_string(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    pub fn to_json_string(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
     }
 
     /// Renders the spec as TOML.
@@ -114,7 +189,30 @@ impl PolicySpec {
     }
 }
 
-/// One person (or queue) leads can be assigned to.
+/// One person (or queue) leads can be assigned to: an entry of `owners`.
+///
+/// Only `id` is required; `active` defaults to `true`.
+///
+/// ```
+/// use leadroute::policy::spec::OwnerSpec;
+///
+/// let json: OwnerSpec = serde_json::from_str(r#"{
+///   "id": "ana", "name": "Ana Ruiz", "email": "ana@example.com", "active": true,
+///   "timezone": "Europe/Madrid", "crm_ids": {"hubspot": "901"},
+///   "attributes": {"languages": ["es", "en"]}
+/// }"#)?;
+/// let toml: OwnerSpec = toml::from_str(r#"
+/// id = "ana"
+/// name = "Ana Ruiz"
+/// email = "ana@example.com"
+/// active = true
+/// timezone = "Europe/Madrid"
+/// crm_ids = { hubspot = "901" }
+/// attributes = { languages = ["es", "en"] }
+/// "#)?;
+/// assert_eq!(json, toml);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -172,8 +270,25 @@ impl OwnerSpec {
     }
 }
 
-/// A set of places: countries, regions, postal codes. Used for a territory's
-/// includes and excludes and by the `postal_code` condition.
+/// A set of places: countries, regions, postal codes: a territory's
+/// `exclude`, and (flattened to the territory's top level) its includes;
+/// see [`TerritorySpec`].
+///
+/// ```
+/// use leadroute::policy::spec::PlaceSetSpec;
+///
+/// let json: PlaceSetSpec = serde_json::from_str(r#"{
+///   "countries": ["CA"], "regions": ["US-NV"],
+///   "postal_codes": [{"country": "US", "prefixes": ["941"]}]
+/// }"#)?;
+/// let toml: PlaceSetSpec = toml::from_str(r#"
+/// countries = ["CA"]
+/// regions = ["US-NV"]
+/// postal_codes = [{ country = "US", prefixes = ["941"] }]
+/// "#)?;
+/// assert_eq!(json, toml);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -193,6 +308,23 @@ pub struct PlaceSetSpec {
 ///
 /// A range `["94000", "94999"]` compares the first `len("94000")` characters
 /// of the lead's normalized postal code; both ends must have the same length.
+/// Used in a place set's `postal_codes` and by the `postal_code` condition.
+///
+/// ```
+/// use leadroute::policy::spec::PostalSpec;
+///
+/// let json: PostalSpec = serde_json::from_str(
+///     r#"{"country": "US", "prefixes": ["941", "100"], "ranges": [["94000", "94999"]]}"#,
+/// )?;
+/// let toml: PostalSpec = toml::from_str(r#"
+/// country = "US"
+/// prefixes = ["941", "100"]
+/// ranges = [["94000", "94999"]]
+/// "#)?;
+/// assert_eq!(json, toml);
+/// assert_eq!(json.ranges, [("94000".to_owned(), "94999".to_owned())]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -211,13 +343,39 @@ pub struct PostalSpec {
 ///
 /// A lead is in the territory when its country, region or postal code matches
 /// any include and none of the excludes.
+///
+/// The includes ([`include`](Self::include) in Rust) are written at the
+/// territory's top level, beside `id`: `countries`, `regions` and
+/// `postal_codes`. The excludes go under `exclude`. There is no `include`
+/// key.
+///
+/// ```
+/// use leadroute::policy::spec::TerritorySpec;
+///
+/// let json: TerritorySpec = serde_json::from_str(r#"{
+///   "id": "us-west",
+///   "regions": ["US-CA", "US-WA", "US-OR"],
+///   "postal_codes": [{"country": "US", "ranges": [["89000", "89199"]]}],
+///   "exclude": {"postal_codes": [{"country": "US", "prefixes": ["941"]}]}
+/// }"#)?;
+/// let toml: TerritorySpec = toml::from_str(r#"
+/// id = "us-west"
+/// regions = ["US-CA", "US-WA", "US-OR"]
+/// postal_codes = [{ country = "US", ranges = [["89000", "89199"]] }]
+/// exclude = { postal_codes = [{ country = "US", prefixes = ["941"] }] }
+/// "#)?;
+/// assert_eq!(json, toml);
+/// assert_eq!(json.include.regions, ["US-CA", "US-WA", "US-OR"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TerritorySpec {
     /// Unique id.
     pub id: String,
-    /// Included places.
+    /// Included places, written at the territory's top level
+    /// (`countries`, `regions`, `postal_codes`), not under a key.
     #[serde(flatten)]
     pub include: PlaceSetSpec,
     /// Excluded places.
@@ -272,7 +430,29 @@ impl TerritorySpec {
     }
 }
 
-/// A team that shares leads.
+/// A team that shares leads: an entry of `pools`.
+///
+/// Only `id` is required; `capacity` is a [`Capacity`] (`{"max": 20, "per":
+/// "day"}`, `per` is `"day"` or `"week"`), `fallback` a [`Target`].
+///
+/// ```
+/// use leadroute::policy::spec::PoolSpec;
+///
+/// let json: PoolSpec = serde_json::from_str(r#"{
+///   "id": "enterprise-us",
+///   "members": [{"owner": "ana", "weight": 3}, {"owner": "bob", "capacity": {"max": 5, "per": "week"}}],
+///   "capacity": {"max": 20, "per": "day"},
+///   "fallback": {"owner": "inbound-queue"}
+/// }"#)?;
+/// let toml: PoolSpec = toml::from_str(r#"
+/// id = "enterprise-us"
+/// members = [{ owner = "ana", weight = 3 }, { owner = "bob", capacity = { max = 5, per = "week" } }]
+/// capacity = { max = 20, per = "day" }
+/// fallback = { owner = "inbound-queue" }
+/// "#)?;
+/// assert_eq!(json, toml);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -320,7 +500,24 @@ impl PoolSpec {
     }
 }
 
-/// A pool member.
+/// A pool member: an entry of a pool's `members`. Only `owner` is
+/// required; `weight` defaults to 1.
+///
+/// ```
+/// use leadroute::policy::spec::MemberSpec;
+///
+/// let json: MemberSpec =
+///     serde_json::from_str(r#"{"owner": "bob", "weight": 2, "capacity": {"max": 5, "per": "week"}}"#)?;
+/// let toml: MemberSpec = toml::from_str(r#"
+/// owner = "bob"
+/// weight = 2
+/// capacity = { max = 5, per = "week" }
+/// "#)?;
+/// assert_eq!(json, toml);
+/// let default: MemberSpec = serde_json::from_str(r#"{"owner": "bob"}"#)?;
+/// assert_eq!(default.weight, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -339,7 +536,23 @@ fn one() -> u32 {
     1
 }
 
-/// Who an assignment goes to, when it names its target directly.
+/// Who an assignment goes to, when it names its target directly: a pool's
+/// `fallback` and `if_unavailable`'s `assign`. A one-key object,
+/// `{"owner": id}` or `{"pool": id}`.
+///
+/// ```
+/// use leadroute::policy::spec::{PoolSpec, Target};
+///
+/// let json: Target = serde_json::from_str(r#"{"pool": "smb"}"#)?;
+/// assert_eq!(json, Target::Pool("smb".into()));
+/// // TOML, as a pool's fallback:
+/// let pool: PoolSpec = toml::from_str(r#"
+/// id = "enterprise"
+/// fallback = { pool = "smb" }
+/// "#)?;
+/// assert_eq!(pool.fallback, Some(json));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -367,7 +580,26 @@ impl RuleSpec {
     }
 }
 
-/// A rule: an id, a condition, an action.
+/// A rule: an id, a condition (`when`, a [`Condition`]) and an action
+/// (`then`, an [`ActionSpec`]); `id`, `when` and `then` are required.
+///
+/// ```
+/// use leadroute::policy::spec::RuleSpec;
+///
+/// let json: RuleSpec = serde_json::from_str(r#"{
+///   "id": "us-enterprise", "description": "Big US companies",
+///   "when": {"all": [{"country": ["US"]}, {"employees": {"min": 201}}]},
+///   "then": {"assign": {"pool": "enterprise-us"}, "experience": {"book_meeting": {}}}
+/// }"#)?;
+/// let toml: RuleSpec = toml::from_str(r#"
+/// id = "us-enterprise"
+/// description = "Big US companies"
+/// when = { all = [{ country = ["US"] }, { employees = { min = 201 } }] }
+/// then = { assign = { pool = "enterprise-us" }, experience = { book_meeting = {} } }
+/// "#)?;
+/// assert_eq!(json, toml);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -383,7 +615,22 @@ pub struct RuleSpec {
     pub then: ActionSpec,
 }
 
-/// How a rule (or the fallback) assigns.
+/// How a rule (or the fallback) assigns: an action's `assign`. The words
+/// `"account_owner"`, `"contact_owner"` and `"nobody"`, or a one-key object
+/// `{"owner": id}` / `{"pool": id}`.
+///
+/// ```
+/// use leadroute::policy::spec::{ActionSpec, Assignee};
+///
+/// let json: Assignee = serde_json::from_str(r#""account_owner""#)?;
+/// assert_eq!(json, Assignee::AccountOwner);
+/// let json: Assignee = serde_json::from_str(r#"{"owner": "ana"}"#)?;
+/// assert_eq!(json, Assignee::Owner("ana".into()));
+/// // TOML, in an action:
+/// let action: ActionSpec = toml::from_str(r#"assign = { owner = "ana" }"#)?;
+/// assert_eq!(action.assign, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -401,7 +648,26 @@ pub enum Assignee {
 }
 
 /// What to do when a rule's assignee cannot take the lead (inactive, missing,
-/// everybody in the pool away).
+/// everybody in the pool away): an action's `if_unavailable`. The words
+/// `"next_rule"` (the default) and `"fallback"`, or `{"assign": target}`
+/// with a [`Target`].
+///
+/// ```
+/// use leadroute::policy::spec::{ActionSpec, IfUnavailable, Target};
+///
+/// let json: ActionSpec = serde_json::from_str(
+///     r#"{"assign": "account_owner", "if_unavailable": {"assign": {"pool": "smb"}}}"#,
+/// )?;
+/// let toml: ActionSpec = toml::from_str(r#"
+/// assign = "account_owner"
+/// if_unavailable = { assign = { pool = "smb" } }
+/// "#)?;
+/// assert_eq!(json, toml);
+/// assert_eq!(json.if_unavailable, IfUnavailable::Assign(Target::Pool("smb".into())));
+/// let word: IfUnavailable = serde_json::from_str(r#""fallback""#)?;
+/// assert_eq!(word, IfUnavailable::Fallback);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -415,7 +681,31 @@ pub enum IfUnavailable {
     Assign(Target),
 }
 
-/// The action of a rule or of the fallback.
+/// The action of a rule (`then`) or of the fallback. Only `assign` (an
+/// [`Assignee`]) is required; `experience` is an [`ExperienceSpec`],
+/// `if_unavailable` an [`IfUnavailable`], `priority` one of `"low"`,
+/// `"normal"`, `"high"`, `"urgent"`.
+///
+/// ```
+/// use leadroute::policy::spec::ActionSpec;
+///
+/// let json: ActionSpec = serde_json::from_str(r#"{
+///   "assign": {"pool": "enterprise-us"}, "experience": {"book_meeting": {"calendar": "assigned_owner"}},
+///   "if_unavailable": "fallback", "tags": ["enterprise"], "priority": "high",
+///   "sla_minutes": 15, "write_to_crm": true
+/// }"#)?;
+/// let toml: ActionSpec = toml::from_str(r#"
+/// assign = { pool = "enterprise-us" }
+/// experience = { book_meeting = { calendar = "assigned_owner" } }
+/// if_unavailable = "fallback"
+/// tags = ["enterprise"]
+/// priority = "high"
+/// sla_minutes = 15
+/// write_to_crm = true
+/// "#)?;
+/// assert_eq!(json, toml);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -512,14 +802,32 @@ impl ActionSpec {
     }
 }
 
-/// The post-submit experience as written in a spec.
+/// The post-submit experience as written in a spec: an action's
+/// `experience`.
 ///
-/// In JSON: `"confirmation"`, `"customer_success"`, `"nurture"`,
-/// `"manual_review"`, `{"reject": {"reason": "disposable email"}}`,
-/// `{"book_meeting": {"calendar": "assigned_owner"}}` or
-/// `{"book_meeting": {"calendar": {"owner": "ana"}}}`.
+/// In JSON: `"confirmation"` (the default), `"customer_success"`,
+/// `"nurture"`, `"manual_review"`, `{"reject": {"reason": "disposable
+/// email"}}`, `{"book_meeting": {}}` (the assigned owner's calendar) or
+/// `{"book_meeting": {"calendar": {"owner": "ana"}}}` (see
+/// [`CalendarSpec`]). In TOML: `experience = "nurture"`, `experience = {
+/// book_meeting = { calendar = { owner = "ana" } } }`.
+///
+/// ```
+/// use leadroute::policy::spec::{ActionSpec, CalendarSpec, ExperienceSpec};
+///
+/// let json: ExperienceSpec = serde_json::from_str(r#"{"book_meeting": {"calendar": {"owner": "ana"}}}"#)?;
+/// assert_eq!(json, ExperienceSpec::BookMeeting { calendar: CalendarSpec::Owner("ana".into()) });
+/// let action: ActionSpec = toml::from_str(r#"
+/// assign = "nobody"
+/// experience = { book_meeting = { calendar = { owner = "ana" } } }
+/// "#)?;
+/// assert_eq!(action.experience, json);
+/// let word: ExperienceSpec = serde_json::from_str(r#""nurture""#)?;
+/// assert_eq!(word, ExperienceSpec::Nurture);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum ExperienceSpec {
     /// Offer to book a meeting now.
@@ -560,7 +868,21 @@ impl ExperienceSpec {
     }
 }
 
-/// Whose calendar a meeting is booked on.
+/// Whose calendar a meeting is booked on: `book_meeting`'s `calendar`. The
+/// word `"assigned_owner"` (the default) or `{"owner": id}`.
+///
+/// ```
+/// use leadroute::policy::spec::{ActionSpec, CalendarSpec, ExperienceSpec};
+///
+/// let json: CalendarSpec = serde_json::from_str(r#""assigned_owner""#)?;
+/// assert_eq!(json, CalendarSpec::AssignedOwner);
+/// let action: ActionSpec = toml::from_str(r#"
+/// assign = { owner = "ana" }
+/// experience = { book_meeting = { calendar = "assigned_owner" } }
+/// "#)?;
+/// assert_eq!(action.experience, ExperienceSpec::BookMeeting { calendar: json });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -594,6 +916,26 @@ pub enum CalendarSpec {
 /// | `{"attribute": {"key": "budget", "equals": "50k"}}` | custom attribute test (`equals`, `one_of`, `exists`, `regex`) |
 /// | `{"account": {"exists": true, "has_owner": true, "owner_active": true, "is_customer": true, "tier": ["enterprise"], "field": {…}}}` | CRM account facts (all given must hold) |
 /// | `{"contact": {"exists": true, "has_owner": true, "owner_active": true}}` | existing CRM contact/lead facts |
+///
+/// In TOML each is an inline table, usually a rule's `when`:
+/// `when = { country = ["US", "CA"] }`, `when = { all = [{ country = ["US"]
+/// }, { employees = { min = 201 } }] }`. One object names one test; combine
+/// tests with `all`.
+///
+/// ```
+/// use leadroute::policy::spec::{Condition, RuleSpec};
+///
+/// let json: Condition = serde_json::from_str(
+///     r#"{"all": [{"country": ["US"]}, {"not": {"email_kind": ["free"]}}]}"#,
+/// )?;
+/// let rule: RuleSpec = toml::from_str(r#"
+/// id = "us-business"
+/// when = { all = [{ country = ["US"] }, { not = { email_kind = ["free"] } }] }
+/// then = { assign = "nobody" }
+/// "#)?;
+/// assert_eq!(rule.when, json);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -713,7 +1055,18 @@ impl Condition {
 
 /// Inclusive numeric bounds; `None` is unbounded. The lead's whole range must
 /// lie within them: `{"min": 201}` holds for `201-500` and `1000+`, not for
-/// `51-200` or `100-500`; `{"max": 50}` does not hold for `1000+`.
+/// `51-200` or `100-500`; `{"max": 50}` does not hold for `1000+`. The value
+/// of the `employees` and `annual_revenue` conditions.
+///
+/// ```
+/// use leadroute::policy::spec::Bounds;
+///
+/// let json: Bounds = serde_json::from_str(r#"{"min": 201, "max": 5000}"#)?;
+/// let toml: Bounds = toml::from_str("min = 201\nmax = 5000")?;
+/// assert_eq!(json, toml);
+/// assert_eq!(json, Bounds::between(201, 5000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -750,7 +1103,22 @@ impl Bounds {
     }
 }
 
-/// A test of one key of a JSON object (custom attributes, account fields).
+/// A test of one key of a JSON object: the `attribute` condition (the lead's
+/// custom attributes) and an account test's `field`. `key` plus exactly one
+/// [`ValueTest`] key beside it: `equals`, `one_of`, `exists` or `regex`.
+///
+/// ```
+/// use leadroute::policy::spec::{FieldTest, ValueTest};
+///
+/// let json: FieldTest = serde_json::from_str(r#"{"key": "industry", "one_of": ["saas", "fintech"]}"#)?;
+/// let toml: FieldTest = toml::from_str(r#"
+/// key = "industry"
+/// one_of = ["saas", "fintech"]
+/// "#)?;
+/// assert_eq!(json, toml);
+/// assert!(matches!(json.test, ValueTest::OneOf(_)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -762,7 +1130,21 @@ pub struct FieldTest {
     pub test: ValueTest,
 }
 
-/// What a [`FieldTest`] checks.
+/// What a [`FieldTest`] checks, written beside its `key`: `"equals": value`,
+/// `"one_of": [values]`, `"exists": bool` or `"regex": pattern`.
+///
+/// ```
+/// use leadroute::policy::spec::{FieldTest, ValueTest};
+///
+/// let json: FieldTest = serde_json::from_str(r#"{"key": "budget", "equals": 50}"#)?;
+/// assert_eq!(json.test, ValueTest::Equals(serde_json::json!(50)));
+/// let toml: FieldTest = toml::from_str(r#"
+/// key = "budget"
+/// equals = 50
+/// "#)?;
+/// assert_eq!(json, toml);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -785,6 +1167,23 @@ pub enum ValueTest {
 /// "industry", "equals": "saas"}}}`; TOML: `when = { account = { has_owner =
 /// true } }`. A contact (`{"contact": {…}}`) has `exists`, `has_owner` and
 /// `owner_active`; `is_customer`, `tier` and `field` are account facts.
+///
+/// ```
+/// use leadroute::policy::spec::RecordTest;
+///
+/// let json: RecordTest = serde_json::from_str(r#"{
+///   "has_owner": true, "owner_active": true, "tier": ["enterprise"],
+///   "field": {"key": "industry", "equals": "saas"}
+/// }"#)?;
+/// let toml: RecordTest = toml::from_str(r#"
+/// has_owner = true
+/// owner_active = true
+/// tier = ["enterprise"]
+/// field = { key = "industry", equals = "saas" }
+/// "#)?;
+/// assert_eq!(json, toml);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
