@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use super::compiled::Policy;
 use super::diagnostic::{CompileError, Diagnostic, Sink};
 use super::implies::{ShadowIndex, implies};
 use super::index::RuleIndex;
@@ -20,27 +19,10 @@ use crate::lead::normalizer::product_token;
 use crate::name::{FxMap, Name};
 use crate::pool::roster::{MAX_POOL_MEMBERS, Roster, Seat};
 
-/// Validates a spec and compiles it into a [`Policy`], or returns every
-/// problem found ([`CompileError`]), each naming the rule and the field path.
-///
-/// Warnings of a policy that compiles are on [`Policy::warnings`].
-///
-/// ```
-/// use leadroute::PolicySpec;
-///
-/// let spec = PolicySpec::from_json_str(r#"{
-///   "name": "inbound", "version": "1",
-///   "rules": [{"id": "us", "when": {"country": ["US", "XX"]}, "then": {"assign": {"pool": "nope"}}}]
-/// }"#).unwrap();
-/// let err = leadroute::compile(&spec).unwrap_err();
-/// let messages: Vec<String> = err.errors.iter().map(|d| d.to_string()).collect();
-/// assert_eq!(messages, [
-///     "error: rules[0].when.country[1] (rule `us`): `XX` is not an ISO 3166-1 alpha-2 country code",
-///     "error: rules[0].then.assign.pool (rule `us`): unknown pool `nope`",
-///     "error: fallback: the policy has no fallback; every policy needs one so every lead gets a decision",
-/// ]);
-/// ```
-pub fn compile(spec: &PolicySpec) -> Result<Policy, CompileError> {
+/// Validates a spec and lowers it to the compiled [`Program`], or returns
+/// every problem found. The public entry point is
+/// [`compile`](super::compiled::compile).
+pub(crate) fn program(spec: &PolicySpec) -> Result<Program, CompileError> {
     let mut c = Compiler {
         geo: Geo::default(),
         sink: Sink::default(),
@@ -56,7 +38,7 @@ pub fn compile(spec: &PolicySpec) -> Result<Policy, CompileError> {
     match policy {
         Some(mut program) if !c.sink.has_errors() => {
             program.warnings = c.sink.into_warnings();
-            Ok(Policy::from_program(program))
+            Ok(program)
         }
         _ => Err(c.sink.into_error()),
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::compile::compile;
+use super::compile::program;
 use super::diagnostic::{CompileError, Diagnostic};
 use super::eval::{self, EvalOptions};
 use super::explain::{self, Explanation};
@@ -14,6 +14,30 @@ use crate::crm::OwnerView;
 use crate::decision::RouteDecision;
 use crate::facts::Facts;
 use crate::lead::model::Lead;
+
+/// Validates a spec and compiles it into a [`Policy`], or returns every
+/// problem found ([`CompileError`]), each naming the rule and the field path.
+///
+/// Warnings of a policy that compiles are on [`Policy::warnings`].
+///
+/// ```
+/// use leadroute::PolicySpec;
+///
+/// let spec = PolicySpec::from_json_str(r#"{
+///   "name": "inbound", "version": "1",
+///   "rules": [{"id": "us", "when": {"country": ["US", "XX"]}, "then": {"assign": {"pool": "nope"}}}]
+/// }"#).unwrap();
+/// let err = leadroute::compile(&spec).unwrap_err();
+/// let messages: Vec<String> = err.errors.iter().map(|d| d.to_string()).collect();
+/// assert_eq!(messages, [
+///     "error: rules[0].when.country[1] (rule `us`): `XX` is not an ISO 3166-1 alpha-2 country code",
+///     "error: rules[0].then.assign.pool (rule `us`): unknown pool `nope`",
+///     "error: fallback: the policy has no fallback; every policy needs one so every lead gets a decision",
+/// ]);
+/// ```
+pub fn compile(spec: &PolicySpec) -> Result<Policy, CompileError> {
+    program(spec).map(Policy::from_program)
+}
 
 /// A validated, indexed policy, ready to evaluate. Cheap to clone (an `Arc`),
 /// `Send + Sync`: compile once, share with every request.

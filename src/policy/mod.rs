@@ -109,8 +109,8 @@ mod schema;
 pub mod spec;
 mod suggest;
 
-pub use compile::compile;
 pub use compiled::Policy;
+pub use compiled::compile;
 pub use diagnostic::{CompileError, Diagnostic, DiagnosticCode, Severity};
 pub use eval::EvalOptions;
 pub use explain::{Explanation, Step};

@@ -1,4 +1,5 @@
-//! Reading a policy's text: JSON or TOML to a [`PolicySpec`], every
+//! Reading a policy's text: JSON or TOML to a
+//! [`PolicySpec`](super::spec::PolicySpec), every
 //! structural problem a [`Diagnostic`] with its path, the offending value and
 //! a hint.
 //!
@@ -16,9 +17,9 @@ use serde_json::{Map, Number, Value};
 
 use super::diagnostic::{CompileError, Diagnostic, Sink, did_you_mean};
 use super::schema::{ChoiceShape, ObjectShape, POLICY, Shape};
-use super::spec::PolicySpec;
 use super::suggest::closest_word;
 use crate::lead::issue::shorten;
+use serde::de::DeserializeOwned;
 
 /// The text format, for messages and examples in help.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +49,9 @@ const DATETIME_KEY: &str = "$__toml_private_datetime";
 /// Deepest nesting read (JSON's own parser stops at 128, TOML's at 80).
 const MAX_DEPTH: usize = 128;
 
-/// Reads a spec from JSON.
-pub(crate) fn json(text: &str) -> Result<PolicySpec, CompileError> {
+/// Reads a spec from JSON. Generic over the spec type so that the reader
+/// does not depend on the module that calls it (`spec` calls `parse`).
+pub(crate) fn json<T: DeserializeOwned>(text: &str) -> Result<T, CompileError> {
     let mut track = Vec::new();
     let mut de = serde_json::Deserializer::from_str(text);
     let read = Seed {
@@ -70,7 +72,7 @@ pub(crate) fn json(text: &str) -> Result<PolicySpec, CompileError> {
 
 /// Reads a spec from TOML.
 #[cfg(feature = "toml")]
-pub(crate) fn toml(text: &str) -> Result<PolicySpec, CompileError> {
+pub(crate) fn toml<T: DeserializeOwned>(text: &str) -> Result<T, CompileError> {
     let mut track = Vec::new();
     let read = toml::de::Deserializer::parse(text).and_then(|de| {
         Seed {
@@ -114,7 +116,7 @@ fn one(d: Diagnostic) -> CompileError {
 }
 
 /// Checks a parsed document against the schema, then deserializes it.
-fn check(node: &Node, format: Format) -> Result<PolicySpec, CompileError> {
+fn check<T: DeserializeOwned>(node: &Node, format: Format) -> Result<T, CompileError> {
     let mut sink = Sink::default();
     validate(&POLICY, node, format, &mut sink);
     if sink.has_errors() {
