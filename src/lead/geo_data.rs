@@ -280,6 +280,7 @@ pub(crate) static COUNTRIES: &[(&str, &str, &str)] = &[
 /// "Soviet Union", "USSR", "Rhodesia".
 /// ("Saint Martin" is the island shared by MF and SX; it is used for MF, matching the ISO
 /// name "Saint Martin (French part)", while "Sint Maarten" is SX.)
+#[cfg(test)] // an input of the table generator only
 pub(crate) static COUNTRY_ALIASES: &[(&str, &str)] = &[
     // Formal / ISO long names and other official forms
     ("United States of America", "US"),
@@ -500,6 +501,7 @@ pub(crate) static COUNTRY_ALIASES: &[(&str, &str)] = &[
 /// plus: United Kingdom countries (GB-ENG, GB-SCT, GB-WLS, GB-NIR), Germany (16 Länder, DE-BY
 /// etc.), India (28 states and 8 union territories, current ISO codes), Mexico (32), Brazil (27).
 /// (country alpha-2, subdivision suffix after the hyphen, English/common name)
+#[cfg(test)] // an input of the table generator only
 pub(crate) static REGIONS: &[(&str, &str, &str)] = &[
     // United States: 50 states, the District of Columbia and the outlying areas (ISO 3166-2:US)
     ("US", "AL", "Alabama"),
@@ -712,6 +714,7 @@ pub(crate) static REGIONS: &[(&str, &str, &str)] = &[
 /// in [`REGIONS`] for that country, and no alias maps to two regions of the same country.
 /// Deliberately not listed: "México" alone in MX (the state MX-MEX and Mexico City are both
 /// called that).
+#[cfg(test)] // an input of the table generator only
 pub(crate) static REGION_ALIASES: &[(&str, &str, &str)] = &[
     // United States: AP-style and other common abbreviations
     ("US", "Ala.", "AL"),
@@ -909,6 +912,35 @@ pub(crate) static REGION_ALIASES: &[(&str, &str, &str)] = &[
     // Brazil: English name of the Federal District and its capital
     ("BR", "Federal District", "DF"),
     ("BR", "Brasília", "DF"),
+];
+
+/// Country names that are never resolved, whatever a source says, because they name two or
+/// more countries (or a former country now split): a lead that gives one gets an
+/// `unrecognized` warning rather than a guessed code. Generated data adds to this every name
+/// whose folded form two sources give for different codes (see
+/// `src/lead/data/country_names_unresolved.tsv`).
+///
+/// Deliberately *not* here: "Georgia" is the country GE (in a country field; the US state
+/// belongs in the region field, where `US` + "Georgia" is `US-GA`), and "Guinea" is GN, its
+/// ISO and CLDR short name (Equatorial Guinea, Guinea-Bissau and Papua New Guinea have names
+/// of their own).
+#[cfg(test)] // an input of the table generator only
+pub(crate) static AMBIGUOUS_COUNTRY_NAMES: &[&str] = &[
+    "Korea",
+    "Congo",
+    "Kongo",
+    "Virgin Islands",
+    "Dominican",
+    "Guiana",
+    "Timor",
+    "Netherlands Antilles",
+    "Antilles",
+    "Yugoslavia",
+    "Serbia and Montenegro",
+    "Czechoslovakia",
+    "Soviet Union",
+    "USSR",
+    "Rhodesia",
 ];
 
 /// International calling codes: (alpha-2, country calling code digits without '+',

@@ -18,8 +18,7 @@ use super::model::{CountryCode, Lead, Utm};
 use super::phone::{PhoneMatch, Phones};
 use super::range::Range;
 
-const FREE_EMAIL_DOMAINS: &str = include_str!("data/free_email_domains.txt");
-const DISPOSABLE_EMAIL_DOMAINS: &str = include_str!("data/disposable_email_domains.txt");
+use super::tables::{DISPOSABLE_DOMAINS, FREE_DOMAINS, Table};
 
 /// Sites whose domain is never a company's own website: a LinkedIn or
 /// Facebook page given as "website" says nothing about the company domain.
@@ -195,20 +194,21 @@ impl fmt::Display for NormalizeError {
 ///   absent with a `placeholder` warning.
 #[derive(Debug, Clone)]
 pub struct Normalizer {
-    free: HashSet<Box<str>>,
-    disposable: HashSet<Box<str>>,
+    free: DomainSet,
+    disposable: DomainSet,
     geo: Arc<Geo>,
     phones: Arc<Phones>,
     limits: Limits,
 }
 
 impl Default for Normalizer {
-    /// The built-in data: curated free and disposable email provider lists,
-    /// ISO country and region tables, default [`Limits`].
+    /// The built-in data: the free and disposable email provider lists, ISO
+    /// and CLDR country and region tables, default [`Limits`]. The built-in
+    /// data is static, so this is cheap.
     fn default() -> Self {
         Normalizer {
-            free: domain_list(FREE_EMAIL_DOMAINS),
-            disposable: domain_list(DISPOSABLE_EMAIL_DOMAINS),
+            free: DomainSet::builtin(&FREE_DOMAINS),
+            disposable: DomainSet::builtin(&DISPOSABLE_DOMAINS),
             geo: Arc::new(Geo::default()),
             phones: Arc::new(Phones::default()),
             limits: Limits::default(),
@@ -216,12 +216,68 @@ impl Default for Normalizer {
     }
 }
 
-fn domain_list(text: &str) -> HashSet<Box<str>> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(Box::from)
-        .collect()
+/// A set of email domains: an optional built-in table plus the caller's
+/// additions and removals, so the built-in data is never copied.
+#[derive(Debug, Clone)]
+struct DomainSet {
+    builtin: Option<&'static Table<()>>,
+    added: Arc<HashSet<Box<str>>>,
+    removed: Arc<HashSet<Box<str>>>,
+}
+
+impl DomainSet {
+    fn builtin(table: &'static Table<()>) -> Self {
+        DomainSet {
+            builtin: Some(table),
+            added: Arc::default(),
+            removed: Arc::default(),
+        }
+    }
+
+    fn contains(&self, domain: &str) -> bool {
+        if !self.added.is_empty() && self.added.contains(domain) {
+            return true;
+        }
+        self.builtin.is_some_and(|t| t.contains(domain))
+            && (self.removed.is_empty() || !self.removed.contains(domain))
+    }
+
+    /// Adds domains (folded to lower-case ASCII).
+    fn add<I, S>(&mut self, domains: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for d in domains {
+            let d = fold_domain(d.as_ref());
+            Arc::make_mut(&mut self.removed).remove(&d);
+            Arc::make_mut(&mut self.added).insert(d);
+        }
+    }
+
+    /// Removes domains (folded like [`DomainSet::add`]).
+    fn remove<I, S>(&mut self, domains: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for d in domains {
+            let d = fold_domain(d.as_ref());
+            Arc::make_mut(&mut self.added).remove(&d);
+            if self.builtin.is_some_and(|t| t.contains(&d)) {
+                Arc::make_mut(&mut self.removed).insert(d);
+            }
+        }
+    }
+
+    /// Empties the set (no built-in data either).
+    fn clear(&mut self) {
+        *self = DomainSet {
+            builtin: None,
+            added: Arc::default(),
+            removed: Arc::default(),
+        };
+    }
 }
 
 fn fold_domain(d: &str) -> Box<str> {
@@ -231,33 +287,13 @@ fn fold_domain(d: &str) -> Box<str> {
         .unwrap_or_else(|_| d.to_ascii_lowercase().into_boxed_str())
 }
 
-/// Adds domains (folded to lower-case ASCII) to a set.
-fn add_domains<I, S>(set: &mut HashSet<Box<str>>, domains: I)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    set.extend(domains.into_iter().map(|d| fold_domain(d.as_ref())));
-}
-
-/// Removes domains (folded like [`add_domains`]) from a set.
-fn remove_domains<I, S>(set: &mut HashSet<Box<str>>, domains: I)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    for d in domains {
-        set.remove(&fold_domain(d.as_ref()));
-    }
-}
-
 impl Normalizer {
     /// Adds domains to the free/personal email set.
     pub fn with_free_email_domains<I: IntoIterator<Item = S>, S: AsRef<str>>(
         mut self,
         domains: I,
     ) -> Self {
-        add_domains(&mut self.free, domains);
+        self.free.add(domains);
         self
     }
 
@@ -266,7 +302,7 @@ impl Normalizer {
         mut self,
         domains: I,
     ) -> Self {
-        remove_domains(&mut self.free, domains);
+        self.free.remove(domains);
         self
     }
 
@@ -276,7 +312,7 @@ impl Normalizer {
         domains: I,
     ) -> Self {
         self.free.clear();
-        add_domains(&mut self.free, domains);
+        self.free.add(domains);
         self
     }
 
@@ -285,7 +321,7 @@ impl Normalizer {
         mut self,
         domains: I,
     ) -> Self {
-        add_domains(&mut self.disposable, domains);
+        self.disposable.add(domains);
         self
     }
 
@@ -294,7 +330,7 @@ impl Normalizer {
         mut self,
         domains: I,
     ) -> Self {
-        remove_domains(&mut self.disposable, domains);
+        self.disposable.remove(domains);
         self
     }
 
@@ -304,7 +340,7 @@ impl Normalizer {
         domains: I,
     ) -> Self {
         self.disposable.clear();
-        add_domains(&mut self.disposable, domains);
+        self.disposable.add(domains);
         self
     }
 
@@ -332,7 +368,7 @@ impl Normalizer {
     /// assert_eq!(n.email_kind("google.com"), EmailKind::Business);
     /// ```
     pub fn email_kind(&self, domain: &str) -> EmailKind {
-        let in_set = |set: &HashSet<Box<str>>| {
+        let in_set = |set: &DomainSet| {
             let mut d = domain;
             loop {
                 if set.contains(d) {
@@ -615,12 +651,12 @@ impl Normalizer {
                 {
                     Some(code) => Some(code),
                     None => {
-                        run.warn(
-                            Field::Country,
-                            IssueCode::Unrecognized,
-                            &raw,
-                            "is not a recognised country name or ISO code",
-                        );
+                        let why = if self.geo.country_is_ambiguous(&raw) {
+                            "names more than one country; give its ISO code"
+                        } else {
+                            "is not a recognised country name or ISO code"
+                        };
+                        run.warn(Field::Country, IssueCode::Unrecognized, &raw, why);
                         None
                     }
                 }
