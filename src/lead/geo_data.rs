@@ -948,7 +948,8 @@ pub(crate) static AMBIGUOUS_COUNTRY_NAMES: &[&str] = &[
 ///
 /// E.164 country codes as encoded in libphonenumber metadata. The trunk prefix is what is dialled
 /// before a national number inside the country ("0" in most of Europe, "1" in NANP, "8" in
-/// Russia/Kazakhstan/Belarus/Turkmenistan, "06" in Hungary); "" means none (e.g. Italy,
+/// Russia/Kazakhstan/Turkmenistan, "80" in Belarus (`8 017 …`, `8 029 …`: the "8" and the
+/// "0" of the old long-distance prefix), "06" in Hungary); "" means none (e.g. Italy,
 /// Spain, Greece, Mexico keep or have no leading trunk digit). Territories that dial through
 /// another country's code are listed with that code (e.g. AX 358, GG/IM/JE 44, VA 39).
 /// Omitted, having no calling code of their own: AQ, BV, GS, HM, PN, TF, UM.
@@ -986,7 +987,7 @@ pub(crate) static CALLING_CODES: &[(&str, &str, &str)] = &[
     ("BS", "1", "1"),
     ("BT", "975", ""),
     ("BW", "267", ""),
-    ("BY", "375", "8"),
+    ("BY", "375", "80"),
     ("BZ", "501", ""),
     ("CA", "1", "1"),
     ("CC", "61", "0"),

@@ -566,6 +566,14 @@ impl Normalizer {
         };
         match email::parse(&raw) {
             Ok(parsed) => {
+                if parsed.stripped_invisible {
+                    run.warn(
+                        Field::Email,
+                        IssueCode::Repaired,
+                        &raw,
+                        "had invisible characters (zero-width space, soft hyphen, …); they were removed",
+                    );
+                }
                 let domain = parsed.domain().to_owned();
                 let kind = self.email_kind(&domain);
                 (Some(parsed.address), Some(domain), Some(kind))

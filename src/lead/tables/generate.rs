@@ -386,6 +386,24 @@ fn legal_forms() -> Forms {
     }
 }
 
+/// The code points of general categories Cc, Cf, Zl, Zp, Co and Cn, as ranges.
+fn unsafe_char_ranges() -> Vec<(u32, u32)> {
+    let re = regex::Regex::new(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}]").unwrap();
+    let all: String = (0..=0x10FFFFu32).filter_map(char::from_u32).collect();
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for m in re.find_iter(&all) {
+        for c in m.as_str().chars() {
+            let c = u32::from(c);
+            match ranges.last_mut() {
+                // Surrogates are not characters: a range may run across them.
+                Some((_, end)) if *end + 1 == c || (*end == 0xD7FF && c == 0xE000) => *end = c,
+                _ => ranges.push((c, c)),
+            }
+        }
+    }
+    ranges
+}
+
 fn generate() -> (String, String) {
     let c = countries();
     let r = regions();
@@ -492,6 +510,29 @@ fn generate() -> (String, String) {
         &r.countries,
         &mut out,
     );
+    let ranges = unsafe_char_ranges();
+    writeln!(
+        out,
+        "/// Characters an email address may not contain, as sorted inclusive ranges: the\n\
+         /// general categories Cc (controls), Cf (format: bidi controls, zero-width and\n\
+         /// invisible characters, tags), Zl and Zp (line and paragraph separators), Co (private\n\
+         /// use) and Cn (unassigned, including noncharacters), per the Unicode tables of the\n\
+         /// `regex` crate. {} ranges.\n\
+         pub(crate) static UNSAFE_CHARS: &[(u32, u32)] = &[",
+        ranges.len()
+    )
+    .unwrap();
+    let mut line = String::new();
+    for (a, b) in ranges {
+        write!(line, "(0x{a:X},0x{b:X}),").unwrap();
+        if line.len() > 90 {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+    }
+    out.push_str(&line);
+    out.push_str("\n];\n");
     let out = out.trim_end().to_owned() + "\n";
     let mut unresolved = String::from(
         "# Names that do not resolve to their own code, generated with the tables (see\n\
