@@ -232,8 +232,13 @@ def domains(src):
         parts = d.split(".")
         return any(".".join(parts[i:]) in disposable for i in range(1, len(parts) - 1))
     disposable = {d for d in disposable if not has_listed_parent(d)}
+    # A domain under a disposable parent is disposable (matching walks up), so
+    # it cannot be free.
+    def under_disposable(d):
+        parts = d.split(".")
+        return any(".".join(parts[i:]) in disposable for i in range(1, len(parts) - 1))
     free = {d for d in free_all - disposable - allow_only_business(allow, free_all)
-            if not any(d.endswith("." + p) for p in shared)}
+            if not under_disposable(d)}
     pkg = lambda p: json.loads((src / p).read_text())["version"]
     write(DATA / "disposable_email_domains.txt", [
         "Disposable / throwaway email domains (lower-case ASCII, sorted). A listed domain also",
@@ -398,7 +403,10 @@ def legal_forms(src):
     # de-duplicates; keep every spelling so the tests cover each.
     rows = []
     for term, f in sorted(forms.items(), key=lambda kv: (kv[0].lower(), kv[0])):
-        pos = "prefix" if f["pos"] == {"prefix"} else ("both" if "prefix" in f["pos"] else "suffix")
+        sides = set()
+        for p in f["pos"]:
+            sides |= {"prefix", "suffix"} if p == "both" else {p}
+        pos = "both" if len(sides) == 2 else sides.pop()
         rows.append(f"{term}\t{pos}\t{' '.join(sorted(f['where']))}\t{' '.join(sorted(f['src']))}")
     write(DATA / "legal_forms.tsv", [
         "Legal-form terms stripped from company names: term as written, position",

@@ -7,7 +7,7 @@ pub(crate) const SUFFIX: u8 = 1;
 /// [`LEGAL_FORMS`] flag: the form is written before the name (`ООО Ромашка`).
 pub(crate) const PREFIX: u8 = 2;
 /// The most words a legal form has (the generator enforces it).
-pub(crate) const MAX_FORM_WORDS: usize = 8;
+pub(crate) const MAX_FORM_WORDS: usize = 12;
 
 /// Leading words that carry no identity ("The Acme Company").
 const LEADING_NOISE: &[&str] = &["the"];
@@ -17,21 +17,48 @@ const LEADING_NOISE: &[&str] = &["the"];
 /// non-alphanumeric character a space. Legal-form terms are folded the same
 /// way when the tables are generated.
 pub(crate) fn fold(name: &str) -> String {
-    let ascii = if name.is_ascii() {
-        std::borrow::Cow::Borrowed(name)
-    } else {
-        std::borrow::Cow::Owned(deunicode::deunicode(name))
-    };
-    let mut cleaned = String::with_capacity(ascii.len());
-    for c in ascii.chars() {
-        match c {
-            '&' | '+' => cleaned.push_str(" and "),
-            '\'' | '`' | '.' => {}
-            c if c.is_ascii_alphanumeric() => cleaned.push(c.to_ascii_lowercase()),
-            _ => cleaned.push(' '),
+    let mut cleaned = String::with_capacity(name.len() + name.len() / 2);
+    for c in name.chars() {
+        if c.is_ascii() {
+            push_folded(&mut cleaned, c);
+        } else {
+            // Scripts written without spaces (Han, kana, Hangul) transliterate
+            // syllable by syllable: each is a word of its own, so that a legal
+            // form glued to the name (`Acme株式会社`) is still found.
+            let spaced = is_unspaced_script(c);
+            if spaced {
+                cleaned.push(' ');
+            }
+            for t in deunicode::deunicode_char(c).unwrap_or(" ").chars() {
+                push_folded(&mut cleaned, t);
+            }
+            if spaced {
+                cleaned.push(' ');
+            }
         }
     }
     cleaned
+}
+
+fn push_folded(out: &mut String, c: char) {
+    match c {
+        '&' | '+' => out.push_str(" and "),
+        '\'' | '`' | '.' => {}
+        c if c.is_ascii_alphanumeric() => out.push(c.to_ascii_lowercase()),
+        _ => out.push(' '),
+    }
+}
+
+fn is_unspaced_script(c: char) -> bool {
+    matches!(
+        c,
+        '\u{1100}'..='\u{11FF}'   // Hangul Jamo
+            | '\u{3040}'..='\u{30FF}' // Hiragana, Katakana
+            | '\u{3400}'..='\u{4DBF}' // CJK Extension A
+            | '\u{4E00}'..='\u{9FFF}' // CJK Unified Ideographs
+            | '\u{AC00}'..='\u{D7AF}' // Hangul syllables
+            | '\u{F900}'..='\u{FAFF}' // CJK Compatibility Ideographs
+    )
 }
 
 /// Computes the match key for a company name, or `None` if the name has no
@@ -96,7 +123,7 @@ fn form_at(words: &[&str], side: u8) -> Option<usize> {
     let longest = usize::from(ends.get(edge)?)
         .min(words.len().saturating_sub(1))
         .min(MAX_FORM_WORDS);
-    let mut buf = [0u8; 96];
+    let mut buf = [0u8; 128];
     (1..=longest).rev().find(|&n| {
         let part = if side == SUFFIX {
             words.get(words.len() - n..)
@@ -110,7 +137,7 @@ fn form_at(words: &[&str], side: u8) -> Option<usize> {
 }
 
 /// `words` joined by single spaces in `buf`, or `None` if they do not fit.
-fn join<'b>(words: &[&str], buf: &'b mut [u8; 96]) -> Option<&'b str> {
+fn join<'b>(words: &[&str], buf: &'b mut [u8; 128]) -> Option<&'b str> {
     let mut len = 0;
     for (i, w) in words.iter().enumerate() {
         if i > 0 {

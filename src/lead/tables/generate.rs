@@ -196,6 +196,11 @@ fn countries() -> Countries {
             );
         }
     }
+    for key in &forced {
+        ambiguous
+            .entry(key.clone())
+            .or_insert_with(|| "listed by hand".to_owned());
+    }
     let mut unresolved = Vec::new();
     for (code, name, _) in &rows {
         let key = place_key(name);
@@ -234,6 +239,7 @@ fn countries() -> Countries {
 }
 
 struct Regions {
+    superseded: Vec<String>,
     codes: Vec<String>,
     countries: Vec<String>,
     names: BTreeMap<String, String>,
@@ -328,7 +334,12 @@ fn regions() -> Regions {
         }
     }
     let countries: BTreeSet<String> = codes.iter().map(|c| c[..2].to_owned()).collect();
+    let in_iso: BTreeSet<&str> = records(SUBDIVISIONS_TSV).map(|r| r[0]).collect();
     Regions {
+        superseded: superseded
+            .into_iter()
+            .filter(|c| in_iso.contains(c.as_str()))
+            .collect(),
         codes,
         countries: countries.into_iter().collect(),
         names,
@@ -552,6 +563,15 @@ fn generate() -> (String, String) {
     for line in &r.unresolved {
         unresolved.push_str("#\t");
         unresolved.push_str(line);
+        unresolved.push('\n');
+    }
+    unresolved.push_str(
+        "# ISO 3166-2 codes of data/subdivisions.tsv that the curated aliases in geo_data.rs\n\
+         # name as former codes: they are not current codes.\n",
+    );
+    for code in &r.superseded {
+        unresolved.push_str("#\tsuperseded\t");
+        unresolved.push_str(code);
         unresolved.push('\n');
     }
     (out, unresolved)
