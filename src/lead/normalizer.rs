@@ -170,21 +170,32 @@ impl fmt::Display for NormalizeError {
 ///
 /// - **email** (required): see [`Lead`]; a missing or invalid address, or one
 ///   whose domain has no known public suffix (`acme.con`), is an error.
+///   Invisible characters (zero-width space/joiners, word joiner, BOM, soft
+///   hyphen) are removed with a `repaired` warning; an address with a
+///   control, bidirectional-formatting (`U+202E` …), line/paragraph
+///   separator, private-use or unassigned character is an error. A `?` starts
+///   a query only after `mailto:`.
 /// - **email_kind**: `disposable` if the domain or a parent of it is in the
-///   disposable set, else `free` likewise, else `business`.
+///   disposable set (the community disposable list less its allowlist, plus
+///   shared throwaway hosts such as `fr.nf`), else `free` likewise, else
+///   `business`.
 /// - **company_domain**: the registrable domain (Public Suffix List, ICANN
 ///   and private sections) of the website's host. A website that is not a
 ///   domain, is a free or disposable mail domain, or a social/profile site
 ///   (LinkedIn, Facebook, X, …) is ignored with a warning, and the domain
 ///   then comes from a business email; never from a free or disposable one.
 /// - **company_key**: see the steps on [`Normalizer::company_key`].
-/// - **country**: ISO alpha-2, alpha-3, English short names and common
-///   aliases, ignoring case, accents and punctuation. **region**: ISO 3166-2
-///   from a full code, a subdivision code or a name, for the countries in the
-///   built-in tables (US with DC and territories, CA, AU, GB, DE, IN, MX,
-///   BR); a full code given without a country sets the country (warning
-///   `inferred`). **postal_code**: see the country formats in the crate docs.
-///   Unrecognised values are warnings that quote them.
+/// - **country**: ISO alpha-2, alpha-3, ISO short and official names, CLDR
+///   names in 47 locales (German, French, Spanish, Chinese, Arabic, …) and
+///   curated aliases, ignoring case, accents and punctuation (other scripts
+///   are transliterated). A name of more than one country (`Congo`, `Korea`)
+///   is not guessed: it is a warning. **region**: ISO 3166-2 from a full
+///   code, a subdivision code or a name, for every country that has
+///   subdivisions (English and native names and common abbreviations for US,
+///   CA, AU, GB, DE, IN, MX, BR); a full code given without a country sets
+///   the country (warning `inferred`). **postal_code**: see the country
+///   formats in the crate docs. Unrecognised values are warnings that quote
+///   them.
 /// - **phone**: E.164 from a `+`/`00` prefix or the lead's country; otherwise
 ///   kept trimmed with a warning. An extension goes to the attribute
 ///   `phone_extension`.
@@ -395,10 +406,14 @@ impl Normalizer {
     /// 1. transliterate to ASCII (`Müller` → `Muller`) and lower-case;
     /// 2. `&` and `+` become `and`; apostrophes and dots vanish inside words
     ///    (`S.A.` → `sa`); other punctuation separates words;
-    /// 3. a leading `the`, then trailing legal forms (`inc`, `llc`, `ltd`,
-    ///    `gmbh`, `sa de cv`, `sp z oo`, `pty ltd`, `kk`, … across common
-    ///    jurisdictions) are dropped repeatedly, but never the last word (so a
-    ///    name made only of `the` keys as `the`, and `The Inc` as `inc`);
+    /// 3. a leading `the` and legal forms written before the name (`ООО`,
+    ///    `SIA`, `株式会社`), then trailing legal forms (`inc`, `llc`, `ltd`,
+    ///    `gmbh`, `sa de cv`, `sp z oo`, `pvt ltd`, `kk`, … about 1,200 forms
+    ///    from the GLEIF ISO 20275 list and others) are dropped repeatedly,
+    ///    but never the last word (so a name made only of `the` keys as `the`,
+    ///    and `The Inc` as `inc`); forms of one or two letters (`AG`, `S.A.`)
+    ///    only from the end and only where reviewed as not also a common name
+    ///    ending (`Acme NL` keeps `nl`);
     /// 4. the words are joined without separators.
     ///
     /// ```
