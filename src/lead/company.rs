@@ -17,25 +17,36 @@ const LEADING_NOISE: &[&str] = &["the"];
 /// non-alphanumeric character a space. Legal-form terms are folded the same
 /// way when the tables are generated.
 pub(crate) fn fold(name: &str) -> String {
-    let mut cleaned = String::with_capacity(name.len() + name.len() / 2);
-    for c in name.chars() {
-        if c.is_ascii() {
-            push_folded(&mut cleaned, c);
+    let ascii = if name.is_ascii() {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        // Scripts written without spaces (Han, kana, Hangul) transliterate
+        // syllable by syllable: each is made a word of its own, so that a
+        // legal form glued to the name (`Acme株式会社`) is still found. (The
+        // whole string goes through `deunicode` once: its per-character
+        // function would link a second copy of its ~470 KB tables.)
+        let spaced: String;
+        let source = if name.chars().any(is_unspaced_script) {
+            let mut s = String::with_capacity(name.len() * 2);
+            for c in name.chars() {
+                if is_unspaced_script(c) {
+                    s.push(' ');
+                    s.push(c);
+                    s.push(' ');
+                } else {
+                    s.push(c);
+                }
+            }
+            spaced = s;
+            spaced.as_str()
         } else {
-            // Scripts written without spaces (Han, kana, Hangul) transliterate
-            // syllable by syllable: each is a word of its own, so that a legal
-            // form glued to the name (`Acme株式会社`) is still found.
-            let spaced = is_unspaced_script(c);
-            if spaced {
-                cleaned.push(' ');
-            }
-            for t in deunicode::deunicode_char(c).unwrap_or(" ").chars() {
-                push_folded(&mut cleaned, t);
-            }
-            if spaced {
-                cleaned.push(' ');
-            }
-        }
+            name
+        };
+        std::borrow::Cow::Owned(deunicode::deunicode(source))
+    };
+    let mut cleaned = String::with_capacity(ascii.len());
+    for c in ascii.chars() {
+        push_folded(&mut cleaned, c);
     }
     cleaned
 }

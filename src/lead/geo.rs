@@ -101,12 +101,12 @@ impl Geo {
 
     /// Whether `code` (e.g. `US-CA`) is a subdivision in the built-in tables.
     pub(crate) fn is_region_code(&self, code: &str) -> bool {
-        REGION_CODES.binary_search(&code).is_ok()
+        REGION_CODES.contains(code)
     }
 
     /// Whether the built-in tables list the subdivisions of `country`.
     pub(crate) fn has_region_table(&self, country: &str) -> bool {
-        REGION_COUNTRIES.binary_search(&country).is_ok()
+        REGION_COUNTRIES.contains(country)
     }
 
     /// Resolves a region for a (possibly unknown) country.
@@ -160,7 +160,7 @@ impl Geo {
         match with_key(prefix, trimmed, |key| REGION_NAMES.get(key))
             .and_then(|i| REGION_CODES.get(usize::from(i)))
         {
-            Some(code) => RegionMatch::Found((*code).to_owned()),
+            Some(code) => RegionMatch::Found(code.to_owned()),
             None => RegionMatch::Unrecognized("is not a known region of the lead's country"),
         }
     }

@@ -29,6 +29,44 @@ pub(crate) struct Table<V: 'static> {
     slots: &'static [u16],
 }
 
+/// A sorted list of short ASCII strings, each padded with spaces to `width`
+/// bytes in one string (no pointer per item to relocate).
+#[derive(Debug)]
+pub(crate) struct FixedList {
+    width: usize,
+    items: &'static str,
+}
+
+impl FixedList {
+    /// Item number `index`.
+    pub(crate) fn get(&self, index: usize) -> Option<&'static str> {
+        let start = index.checked_mul(self.width)?;
+        self.items
+            .get(start..start.checked_add(self.width)?)
+            .map(str::trim_end)
+    }
+
+    /// The number of items.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    /// Whether `item` is in the list (binary search).
+    pub(crate) fn contains(&self, item: &str) -> bool {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.get(mid).map(|m| m.cmp(item)) {
+                Some(std::cmp::Ordering::Less) => lo = mid + 1,
+                Some(std::cmp::Ordering::Greater) => hi = mid,
+                Some(std::cmp::Ordering::Equal) => return true,
+                None => return false,
+            }
+        }
+        false
+    }
+}
+
 /// FNV-1a, 32 bits: short keys, no seed (the tables are fixed).
 pub(crate) fn hash(key: &[u8]) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
@@ -115,6 +153,20 @@ mod tests {
         for key in LEGAL_FORMS.keys() {
             assert!(LEGAL_FORMS.get(key).is_some(), "{key}");
         }
+    }
+
+    #[test]
+    fn fixed_lists_are_sorted_and_searchable() {
+        for list in [&REGION_CODES, &REGION_COUNTRIES] {
+            let items: Vec<&str> = (0..list.len()).filter_map(|i| list.get(i)).collect();
+            assert_eq!(items.len(), list.len());
+            assert!(items.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
+            for item in &items {
+                assert!(list.contains(item), "{item}");
+            }
+            assert!(!list.contains("") && !list.contains("ZZ-ZZZ") && !list.contains("AAAA"));
+        }
+        assert_eq!(REGION_CODES.get(REGION_CODES.len()), None);
     }
 
     #[test]
