@@ -492,23 +492,6 @@ fn generate() -> (String, String) {
     for spec in &specs {
         render(&mut out, spec);
     }
-    let list = |name: &str, doc: &str, items: &[String], out: &mut String| {
-        writeln!(out, "/// {doc}\npub(crate) static {name}: &[&str] = &[").unwrap();
-        let mut line = String::new();
-        for item in items {
-            write!(line, "\"{item}\",").unwrap();
-            if line.len() > 90 {
-                out.push_str(&line);
-                out.push('\n');
-                line.clear();
-            }
-        }
-        if !line.is_empty() {
-            out.push_str(&line);
-            out.push('\n');
-        }
-        out.push_str("];\n\n");
-    };
     let fixed = |name: &str, doc: &str, width: usize, items: &[String], out: &mut String| {
         writeln!(out, "/// {doc}\npub(crate) static {name}: FixedList = FixedList {{\nwidth: {width},\nitems: \"\\").unwrap();
         for chunk in items.chunks(96 / (width + 1)) {
