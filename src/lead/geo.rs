@@ -2,7 +2,7 @@
 
 use super::geo_data::COUNTRIES;
 use super::tables::{
-    COUNTRY_AMBIGUOUS, COUNTRY_NAMES, REGION_CODES, REGION_COUNTRIES, REGION_NAMES,
+    COUNTRY_AMBIGUOUS, COUNTRY_NAMES, COUNTRY_NATIVE, REGION_CODES, REGION_COUNTRIES, REGION_NAMES,
 };
 
 /// Folds a place name for lookup: ASCII transliteration, lower case, letters
@@ -84,7 +84,14 @@ pub(crate) struct Geo {
 impl Geo {
     /// ISO 3166-1 alpha-2 for a country name, code or alias.
     pub(crate) fn country(&self, raw: &str) -> Option<&'static str> {
-        let index = with_key("", raw, |key| COUNTRY_NAMES.get(key))?;
+        // A code is typed in ASCII: non-ASCII input that folds to one is a
+        // name in another script (`Áo` is Austria, not `AO`).
+        let native = if raw.is_ascii() {
+            None
+        } else {
+            with_key("", raw, |key| COUNTRY_NATIVE.get(key))
+        };
+        let index = native.or_else(|| with_key("", raw, |key| COUNTRY_NAMES.get(key)))?;
         COUNTRIES.get(usize::from(index)).map(|c| c.0)
     }
 

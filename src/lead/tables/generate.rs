@@ -134,6 +134,7 @@ enum Tier {
 
 struct Countries {
     table: BTreeMap<String, String>,
+    native: BTreeMap<String, String>,
     ambiguous: BTreeMap<String, String>,
     unresolved: Vec<String>,
 }
@@ -201,11 +202,31 @@ fn countries() -> Countries {
             .entry(key.clone())
             .or_insert_with(|| "listed by hand".to_owned());
     }
+    // A name in another script that folds to an ISO code (Vietnamese `Áo`,
+    // Austria, folds to `ao`, Angola's code): codes are typed in ASCII, so for
+    // non-ASCII input the name wins, unless two such names disagree.
+    let mut native_codes: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for (code, name, _) in &rows {
+        let key = place_key(name);
+        if !name.is_ascii()
+            && !forced.contains(&key)
+            && cands.get(&key).is_some_and(|t| t.contains_key(&Tier::Code))
+        {
+            native_codes.entry(key).or_default().insert(code);
+        }
+    }
+    let native: BTreeMap<String, String> = native_codes
+        .into_iter()
+        .filter(|(_, codes)| codes.len() == 1)
+        .map(|(key, codes)| (key, country_index(codes.iter().next().unwrap()).to_string()))
+        .collect();
     let mut unresolved = Vec::new();
     for (code, name, _) in &rows {
         let key = place_key(name);
-        let got = table
-            .get(&key)
+        let got = (!name.is_ascii())
+            .then(|| native.get(&key))
+            .flatten()
+            .or_else(|| table.get(&key))
             .map(|i| COUNTRIES[i.parse::<usize>().unwrap()].0);
         if got != Some(code) {
             let why = match got {
@@ -233,6 +254,7 @@ fn countries() -> Countries {
     }
     Countries {
         table,
+        native,
         ambiguous,
         unresolved,
     }
@@ -435,6 +457,14 @@ fn generate() -> (String, String) {
             ),
             value_type: "u8",
             entries: c.table,
+        },
+        Spec {
+            name: "COUNTRY_NATIVE",
+            doc: "Keys of names in other scripts that fold to an ISO code (`Áo`, Austria in\n\
+                  Vietnamese, folds to `ao`) -> index in `COUNTRIES`, for non-ASCII input only."
+                .into(),
+            value_type: "u8",
+            entries: c.native,
         },
         Spec {
             name: "COUNTRY_AMBIGUOUS",

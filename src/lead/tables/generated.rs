@@ -8050,6 +8050,29 @@ slots: &[
 ],
 };
 
+/// Keys of names in other scripts that fold to an ISO code (`Áo`, Austria in
+/// Vietnamese, folds to `ao`) -> index in `COUNTRIES`, for non-ASCII input only.
+pub(crate) static COUNTRY_NATIVE: Table<u8> = Table {
+keys: "ao
+bi
+gn
+lao
+mlt
+msr
+my
+npl
+",
+starts: &[
+0,3,6,9,13,17,21,24,
+],
+values: &[
+11,19,81,125,152,64,232,167,
+],
+slots: &[
+0,0,0,4,2,7,0,0,3,1,5,6,0,8,0,0,
+],
+};
+
 /// Country keys that name more than one country (or were listed as such by hand).
 pub(crate) static COUNTRY_AMBIGUOUS: Table<()> = Table {
 keys: "antilles
