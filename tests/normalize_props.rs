@@ -201,4 +201,34 @@ proptest! {
         prop_assert_eq!(n.company_key(&format!("{name}, {}", suffix.to_uppercase())), key.clone());
         prop_assert!(!key.unwrap_or_default().is_empty());
     }
+
+    #[test]
+    fn invisible_characters_never_change_the_address(
+        local in "[a-z][a-z0-9.+]{0,8}[a-z0-9]",
+        domain in proptest::sample::select(&["acme.com", "gmail.com", "mail.acme.co.uk", "müller.de"][..]),
+        invisible in proptest::sample::select(&['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{00AD}'][..]),
+        at in 0usize..40,
+    ) {
+        let n = Normalizer::default();
+        let clean = format!("{local}@{domain}");
+        prop_assume!(!clean.contains(".."));
+        let Ok(want) = n.normalize(&LeadInput::from_email(&clean)) else { return Ok(()) };
+        let mut dirty: Vec<char> = clean.chars().collect();
+        dirty.insert(at.min(dirty.len()), invisible);
+        let dirty: String = dirty.into_iter().collect();
+        let got = n.normalize(&LeadInput::from_email(&dirty)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&got.lead, &want.lead);
+        prop_assert!(got.warnings.iter().any(|w| w.code == leadroute::lead::IssueCode::Repaired));
+    }
+
+    #[test]
+    fn unsafe_characters_are_always_rejected(
+        local in "[a-z]{1,8}",
+        bad in proptest::sample::select(&['\u{202E}', '\u{200F}', '\u{2066}', '\u{2028}', '\u{2029}', '\u{0007}', '\u{E000}', '\u{0378}', '\u{FFFE}'][..]),
+    ) {
+        let input = LeadInput::from_email(format!("{local}{bad}x@acme.com"));
+        let err = Normalizer::default().normalize(&input).unwrap_err();
+        prop_assert_eq!(err.errors.len(), 1);
+        prop_assert!(err.errors[0].message.contains("U+"));
+    }
 }

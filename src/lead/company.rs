@@ -1,172 +1,165 @@
 //! Company-name match keys.
 
-/// Legal forms (as word sequences) dropped from the end of a company name,
-/// after transliteration to ASCII, lower-casing and removal of dots, so `S.A.`,
-/// `G.m.b.H.` and `Inc.` arrive here as `sa`, `gmbh`, `inc`.
-///
-/// Covers the common forms of the US/UK/Commonwealth, EU member states,
-/// Switzerland, the Nordics, Latin America, Japan, India and China. Words that
-/// are also ordinary name words (`group`, `holdings`, `international`) are
-/// deliberately *not* here: "Acme Group" and "Acme" may be different
-/// companies.
-const LEGAL_FORMS: &[&[&str]] = &[
-    // Multi-word forms first, so their parts need not be legal forms alone.
-    &["sp", "z", "oo"],
-    &["sa", "de", "cv"],
-    &["s", "de", "rl"],
-    &["s", "a"],
-    &["a", "s"],
-    &["sdn", "bhd"],
-    &["pty", "ltd"],
-    &["pvt", "ltd"],
-    &["pte", "ltd"],
-    &["co", "kg"],
-    // English-speaking jurisdictions
-    &["inc"],
-    &["incorporated"],
-    &["corp"],
-    &["corporation"],
-    &["co"],
-    &["company"],
-    &["ltd"],
-    &["limited"],
-    &["llc"],
-    &["llp"],
-    &["lp"],
-    &["lllp"],
-    &["plc"],
-    &["pllc"],
-    &["pc"],
-    &["pty"],
-    &["pvt"],
-    &["pte"],
-    &["lc"],
-    // German-speaking
-    &["gmbh"],
-    &["ag"],
-    &["kg"],
-    &["kgaa"],
-    &["ohg"],
-    &["ug"],
-    &["gbr"],
-    &["ev"],
-    &["se"],
-    &["mbh"],
-    &["haftungsbeschrankt"],
-    // French, Benelux, Swiss
-    &["sa"],
-    &["sas"],
-    &["sasu"],
-    &["sarl"],
-    &["eurl"],
-    &["sca"],
-    &["snc"],
-    &["sprl"],
-    &["srl"],
-    &["bv"],
-    &["bvba"],
-    &["nv"],
-    &["vof"],
-    // Southern Europe and Latin America
-    &["spa"],
-    &["srls"],
-    &["sl"],
-    &["slu"],
-    &["sau"],
-    &["sapi"],
-    &["ltda"],
-    &["lda"],
-    &["eireli"],
-    // Nordics, Central and Eastern Europe
-    &["ab"],
-    &["publ"],
-    &["as"],
-    &["asa"],
-    &["aps"],
-    &["oy"],
-    &["oyj"],
-    &["hf"],
-    &["ehf"],
-    &["sro"],
-    &["kft"],
-    &["zrt"],
-    &["nyrt"],
-    &["doo"],
-    &["dd"],
-    &["ood"],
-    &["eood"],
-    &["sia"],
-    &["uab"],
-    &["ou"],
-    &["ooo"],
-    &["oao"],
-    &["zao"],
-    &["pao"],
-    &["jsc"],
-    &["ojsc"],
-    &["cjsc"],
-    // Asia-Pacific
-    &["kk"],
-    &["yk"],
-    &["gk"],
-    &["bhd"],
-    &["tbk"],
-    // A connector left dangling by a stripped form ("Smith & Co" → "smith and").
-    &["and"],
-];
+use super::tables::{LEGAL_FORM_ENDS, LEGAL_FORM_STARTS, LEGAL_FORMS};
+
+/// [`LEGAL_FORMS`] flag: the form is written after the name (`Acme GmbH`).
+pub(crate) const SUFFIX: u8 = 1;
+/// [`LEGAL_FORMS`] flag: the form is written before the name (`ООО Ромашка`).
+pub(crate) const PREFIX: u8 = 2;
+/// The most words a legal form has (the generator enforces it).
+pub(crate) const MAX_FORM_WORDS: usize = 12;
 
 /// Leading words that carry no identity ("The Acme Company").
 const LEADING_NOISE: &[&str] = &["the"];
+
+/// Steps 1 and 2 of [`company_key`]: the name transliterated to ASCII,
+/// lower-cased, `&`/`+` as ` and `, apostrophes and dots removed, every other
+/// non-alphanumeric character a space. Legal-form terms are folded the same
+/// way when the tables are generated.
+pub(crate) fn fold(name: &str) -> String {
+    let ascii = if name.is_ascii() {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        // Scripts written without spaces (Han, kana, Hangul) transliterate
+        // syllable by syllable: each is made a word of its own, so that a
+        // legal form glued to the name (`Acme株式会社`) is still found. (The
+        // whole string goes through `deunicode` once: its per-character
+        // function would link a second copy of its ~470 KB tables.)
+        let spaced: String;
+        let source = if name.chars().any(is_unspaced_script) {
+            let mut s = String::with_capacity(name.len() * 2);
+            for c in name.chars() {
+                if is_unspaced_script(c) {
+                    s.push(' ');
+                    s.push(c);
+                    s.push(' ');
+                } else {
+                    s.push(c);
+                }
+            }
+            spaced = s;
+            spaced.as_str()
+        } else {
+            name
+        };
+        std::borrow::Cow::Owned(deunicode::deunicode(source))
+    };
+    let mut cleaned = String::with_capacity(ascii.len());
+    for c in ascii.chars() {
+        push_folded(&mut cleaned, c);
+    }
+    cleaned
+}
+
+fn push_folded(out: &mut String, c: char) {
+    match c {
+        '&' | '+' => out.push_str(" and "),
+        '\'' | '`' | '.' => {}
+        c if c.is_ascii_alphanumeric() => out.push(c.to_ascii_lowercase()),
+        _ => out.push(' '),
+    }
+}
+
+fn is_unspaced_script(c: char) -> bool {
+    matches!(
+        c,
+        '\u{1100}'..='\u{11FF}'   // Hangul Jamo
+            | '\u{3040}'..='\u{30FF}' // Hiragana, Katakana
+            | '\u{3400}'..='\u{4DBF}' // CJK Extension A
+            | '\u{4E00}'..='\u{9FFF}' // CJK Unified Ideographs
+            | '\u{AC00}'..='\u{D7AF}' // Hangul syllables
+            | '\u{F900}'..='\u{FAFF}' // CJK Compatibility Ideographs
+    )
+}
 
 /// Computes the match key for a company name, or `None` if the name has no
 /// letters or digits at all.
 ///
 /// Steps, in order:
-/// 1. transliterate to ASCII (`Müller` → `Muller`, `Ørsted` → `Orsted`) and
-///    lower-case;
+/// 1. transliterate to ASCII (`Müller` → `Muller`, `Łoś` → `Los`, `株式会社` →
+///    `Zhu Shi Hui She`) and lower-case;
 /// 2. `&` and `+` become the word `and`; apostrophes and dots are removed
 ///    inside words (`McDonald's` → `mcdonalds`, `S.A.` → `sa`); every other
 ///    non-alphanumeric character separates words;
-/// 3. a leading `the`, then trailing legal-form words are dropped
-///    (repeatedly: `Acme Co., Ltd.` → `acme`), but never the last remaining
-///    word, so `The Limited` keys as `limited` rather than nothing;
+/// 3. a leading `the` and leading legal forms written before a name (`ООО`,
+///    `SIA`, `UAB`, `株式会社`, `PT`), then trailing legal forms and a dangling
+///    `and` are dropped, repeatedly (`Acme Co., Ltd.` → `acme`), but never the
+///    last remaining word, so `The Limited` keys as `limited` rather than
+///    nothing. The forms are the generated table of `src/lead/data/legal_forms.tsv`;
+///    a form of one or two letters (`AG`, `S.A.`, `AB`) is on it only if
+///    reviewed as not also a common name ending, and only as a suffix;
 /// 4. the remaining words are joined without separators (`Ac-me` and `AcMe`
 ///    key alike).
 pub(crate) fn company_key(name: &str) -> Option<String> {
-    let ascii = deunicode::deunicode(name);
-    let mut cleaned = String::with_capacity(ascii.len());
-    for c in ascii.chars() {
-        match c {
-            '&' | '+' => cleaned.push_str(" and "),
-            '\'' | '`' | '.' => {}
-            c if c.is_ascii_alphanumeric() => cleaned.push(c.to_ascii_lowercase()),
-            _ => cleaned.push(' '),
-        }
-    }
+    let cleaned = fold(name);
     let words: Vec<&str> = cleaned.split_ascii_whitespace().collect();
     let mut start = 0;
     let mut end = words.len();
     if end == 0 {
         return None;
     }
-    while end - start > 1 && words.get(start).is_some_and(|w| LEADING_NOISE.contains(w)) {
-        start += 1;
-    }
-    'strip: while end - start > 1 {
-        for form in LEGAL_FORMS {
-            // Keep at least one word: a form may only take words after `start`.
-            if form.len() < end - start
-                && words
-                    .get(end - form.len()..end)
-                    .is_some_and(|tail| tail == *form)
-            {
-                end -= form.len();
-                continue 'strip;
-            }
+    while end - start > 1 {
+        let rest = words.get(start..end).unwrap_or_default();
+        if rest.first().is_some_and(|w| LEADING_NOISE.contains(w)) {
+            start += 1;
+        } else if let Some(n) = form_at(rest, PREFIX) {
+            start += n;
+        } else {
+            break;
         }
-        break;
+    }
+    while end - start > 1 {
+        let rest = words.get(start..end).unwrap_or_default();
+        if rest.last() == Some(&"and") {
+            // A connector left dangling by a stripped form ("Smith & Co" → "smith and").
+            end -= 1;
+        } else if let Some(n) = form_at(rest, SUFFIX) {
+            end -= n;
+        } else {
+            break;
+        }
     }
     Some(words.get(start..end).unwrap_or_default().concat())
+}
+
+/// The number of words of the longest legal form at the end (`SUFFIX`) or
+/// the start (`PREFIX`) of `words`, leaving at least one word.
+fn form_at(words: &[&str], side: u8) -> Option<usize> {
+    let (edge, ends) = if side == SUFFIX {
+        (words.last()?, &LEGAL_FORM_ENDS)
+    } else {
+        (words.first()?, &LEGAL_FORM_STARTS)
+    };
+    // Only words that end (or start) some form are worth a longer look.
+    let longest = usize::from(ends.get(edge)?)
+        .min(words.len().saturating_sub(1))
+        .min(MAX_FORM_WORDS);
+    let mut buf = [0u8; 128];
+    (1..=longest).rev().find(|&n| {
+        let part = if side == SUFFIX {
+            words.get(words.len() - n..)
+        } else {
+            words.get(..n)
+        };
+        part.and_then(|p| join(p, &mut buf))
+            .and_then(|key| LEGAL_FORMS.get(key))
+            .is_some_and(|flags| flags & side != 0)
+    })
+}
+
+/// `words` joined by single spaces in `buf`, or `None` if they do not fit.
+fn join<'b>(words: &[&str], buf: &'b mut [u8; 128]) -> Option<&'b str> {
+    let mut len = 0;
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            *buf.get_mut(len)? = b' ';
+            len += 1;
+        }
+        buf.get_mut(len..len + w.len())?
+            .copy_from_slice(w.as_bytes());
+        len += w.len();
+    }
+    std::str::from_utf8(buf.get(..len)?).ok()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use email_address::{EmailAddress, Options};
 use serde::{Deserialize, Serialize};
 
 use super::domain::{self, DomainProblem};
+use super::tables::UNSAFE_CHARS;
 
 /// What kind of mailbox an email address belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -54,6 +55,8 @@ impl EmailKind {
 pub(crate) struct ParsedEmail {
     pub(crate) address: String,
     pub(crate) domain_start: usize,
+    /// Invisible characters ([`is_invisible`]) were removed from the input.
+    pub(crate) stripped_invisible: bool,
 }
 
 impl ParsedEmail {
@@ -70,6 +73,8 @@ pub(crate) enum EmailProblem {
     Domain(DomainProblem),
     Syntax,
     TooLong,
+    /// A character that has no place in an address ([`is_unsafe`]).
+    UnsafeChar(char),
 }
 
 impl EmailProblem {
@@ -80,30 +85,101 @@ impl EmailProblem {
             EmailProblem::Domain(p) => format!("has a domain that {}", p.describe()),
             EmailProblem::Syntax => "is not a valid email address".into(),
             EmailProblem::TooLong => "is longer than the 254 characters an address may have".into(),
+            EmailProblem::UnsafeChar(c) => format!(
+                "contains U+{:04X}, a control, bidirectional-formatting, line-separator, \
+                 private-use or unassigned character that no address may contain",
+                u32::from(*c)
+            ),
         }
     }
 }
 
+/// Invisible characters that copy-paste leaves in addresses and that mean
+/// nothing there: they are removed. Zero-width space, non-joiner and joiner
+/// (U+200B–U+200D), word joiner and invisible operators (U+2060–U+2064),
+/// byte-order mark / zero-width no-break space (U+FEFF), soft hyphen
+/// (U+00AD), Mongolian vowel separator (U+180E).
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+    )
+}
+
+/// Characters that make an address invalid: every other character of the
+/// general categories Cc (controls, e.g. a tab or NUL inside the address),
+/// Cf (format: the bidirectional marks, embeddings, overrides and isolates
+/// U+200E/F, U+202A–E, U+2066–9, U+061C, and tags), Zl/Zp (line and
+/// paragraph separators U+2028/9), Co (private use) and Cn (unassigned,
+/// including noncharacters). They are either invisible or render as
+/// something else, so the address would not be the one a person sees.
+pub(crate) fn is_unsafe(c: char) -> bool {
+    let c = u32::from(c);
+    UNSAFE_CHARS
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// Strips `prefix` (ASCII, any case) from the start of `s`.
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    s.get(..prefix.len())
+        .filter(|p| p.eq_ignore_ascii_case(prefix))
+        .and_then(|_| s.get(prefix.len()..))
+}
+
 /// Cleans and checks an email as typed into a form.
 ///
-/// Trims whitespace, drops a leading `mailto:` (any case), unwraps
-/// `Name <addr>`, maps the domain through IDNA to lower-case ASCII and checks
+/// Removes invisible characters ([`is_invisible`]) and rejects unsafe ones
+/// ([`is_unsafe`]); trims whitespace; drops a leading `mailto:` (any case)
+/// and, only then, a `?query` after the address (`mailto:a@b.com?subject=x`;
+/// without `mailto:` a `?` is an ordinary local-part character); unwraps
+/// `Name <addr>`; maps the domain through IDNA to lower-case ASCII and checks
 /// the result's syntax (RFC 5322 addr-spec as implemented by the
 /// `email_address` crate, no IP literals, at least two domain labels).
 pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
-    let mut s = raw.trim();
-    if s.len() >= 7
-        && s.get(..7)
-            .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"))
-    {
-        s = s.get(7..).unwrap_or_default().trim();
+    let mut cleaned = None;
+    if !raw.is_ascii() || raw.bytes().any(|b| b.is_ascii_control()) {
+        let trimmed = raw.trim();
+        if let Some(c) = trimmed.chars().find(|&c| !is_invisible(c) && is_unsafe(c)) {
+            return Err(EmailProblem::UnsafeChar(c));
+        }
+        if trimmed.chars().any(is_invisible) {
+            cleaned = Some(
+                trimmed
+                    .chars()
+                    .filter(|&c| !is_invisible(c))
+                    .collect::<String>(),
+            );
+        }
+    }
+    let stripped_invisible = cleaned.is_some();
+    let mut s = cleaned.as_deref().unwrap_or(raw).trim();
+    let mut mailto = false;
+    if let Some(rest) = strip_prefix_ignore_case(s, "mailto:") {
+        s = rest.trim();
+        mailto = true;
     }
     if let (Some(open), true) = (s.rfind('<'), s.ends_with('>')) {
         s = s.get(open + 1..s.len() - 1).unwrap_or_default().trim();
+        if let Some(rest) = strip_prefix_ignore_case(s, "mailto:") {
+            s = rest.trim();
+            mailto = true;
+        }
     }
-    // `mailto:` links may carry `?subject=…`.
-    if let Some(q) = s.find('?') {
-        s = s.get(..q).unwrap_or_default();
+    // `mailto:` links may carry `?subject=…`; elsewhere `?` is a valid
+    // local-part character (RFC 5322 atext).
+    if mailto {
+        if let Some(q) = s.find('?') {
+            s = s.get(..q).unwrap_or_default();
+        }
     }
     let (local, domain) = s.rsplit_once('@').ok_or(EmailProblem::NoAt)?;
     if local.is_empty() {
@@ -125,6 +201,7 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     Ok(ParsedEmail {
         domain_start: local.len() + 1,
         address,
+        stripped_invisible,
     })
 }
 
@@ -152,6 +229,63 @@ mod tests {
         assert_eq!(ok("jane+tag@mail.acme.co.uk").1, "mail.acme.co.uk");
         assert_eq!(ok("jürgen@müller.de").0, "jürgen@xn--mller-kva.de");
         assert_eq!(ok("x@acme.com.").0, "x@acme.com");
+    }
+
+    #[test]
+    fn question_marks_are_a_query_only_after_mailto() {
+        assert_eq!(ok("jane?x@acme.com").0, "jane?x@acme.com");
+        assert_eq!(ok("mailto:jane@acme.com?cc=x@y.com").0, "jane@acme.com");
+        assert_eq!(ok("<MailTo:jane@acme.com?subject=Hi>").0, "jane@acme.com");
+        assert_eq!(ok("Jane <mailto:jane@acme.com>").0, "jane@acme.com");
+        assert_eq!(
+            parse("jane@acme.com?subject=hi"),
+            Err(EmailProblem::Domain(DomainProblem::Syntax))
+        );
+    }
+
+    #[test]
+    fn invisible_characters_are_removed() {
+        for raw in [
+            "ja\u{200B}ne@acme.com",
+            "\u{FEFF}jane@acme.com",
+            "jane\u{00AD}@acme.com",
+            "jane@ac\u{200D}me.com",
+            "ja\u{2060}ne@acme.com\u{200C}",
+        ] {
+            let p = parse(raw).unwrap_or_else(|e| panic!("{raw:?}: {e:?}"));
+            assert_eq!(p.address, "jane@acme.com", "{raw:?}");
+            assert!(p.stripped_invisible);
+        }
+        assert!(!parse("jane@acme.com").unwrap().stripped_invisible);
+    }
+
+    #[test]
+    fn unsafe_characters_are_rejected() {
+        for (raw, c) in [
+            ("jane\u{202E}moc@acme.com", '\u{202E}'), // right-to-left override
+            ("ja\u{200F}ne@acme.com", '\u{200F}'),    // right-to-left mark
+            ("ja\u{2066}ne@acme.com", '\u{2066}'),    // left-to-right isolate
+            ("ja\tne@acme.com", '\t'),
+            ("ja\u{0}ne@acme.com", '\u{0}'),
+            ("ja\u{85}ne@acme.com", '\u{85}'),
+            ("jane\u{2028}x@acme.com", '\u{2028}'),
+            ("jane\u{2029}x@acme.com", '\u{2029}'),
+            ("ja\u{E000}ne@acme.com", '\u{E000}'), // private use
+            ("ja\u{0378}ne@acme.com", '\u{0378}'), // unassigned
+            ("ja\u{FFFF}ne@acme.com", '\u{FFFF}'), // noncharacter
+            ("ja\u{E0041}ne@acme.com", '\u{E0041}'), // tag character
+        ] {
+            assert_eq!(parse(raw), Err(EmailProblem::UnsafeChar(c)), "{raw:?}");
+        }
+        // Letters of any script are fine in the local part (RFC 6531).
+        assert_eq!(ok("jürgen@müller.de").0, "jürgen@xn--mller-kva.de");
+        assert_eq!(ok("δοκιμή@acme.gr").0, "δοκιμή@acme.gr");
+        assert!(!is_unsafe('a') && !is_unsafe('ü') && !is_unsafe('中') && !is_unsafe('😀'));
+        assert!(
+            EmailProblem::UnsafeChar('\u{202E}')
+                .describe()
+                .contains("U+202E")
+        );
     }
 
     #[test]

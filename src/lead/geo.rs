@@ -1,8 +1,9 @@
 //! Countries (ISO 3166-1 alpha-2), regions (ISO 3166-2) and postal codes.
 
-use std::collections::{HashMap, HashSet};
-
-use super::geo_data::{COUNTRIES, COUNTRY_ALIASES, REGION_ALIASES, REGIONS};
+use super::geo_data::COUNTRIES;
+use super::tables::{
+    COUNTRY_AMBIGUOUS, COUNTRY_NAMES, COUNTRY_NATIVE, REGION_CODES, REGION_COUNTRIES, REGION_NAMES,
+};
 
 /// Folds a place name for lookup: ASCII transliteration, lower case, letters
 /// and digits only ("U.S.A." → "usa", "Québec" → "quebec").
@@ -54,61 +55,6 @@ fn with_key<R>(prefix: &str, s: &str, f: impl FnOnce(&str) -> R) -> R {
     }
 }
 
-/// Lookup tables built once from the built-in ISO data.
-#[derive(Debug, Clone)]
-pub(crate) struct Geo {
-    countries: HashMap<String, &'static str>,
-    alpha2: HashSet<&'static str>,
-    /// `"us:california"` → `"CA"`.
-    regions: HashMap<String, &'static str>,
-    /// `"US-CA"` codes, to validate codes typed in full.
-    region_codes: HashSet<String>,
-    /// Countries that have a region table.
-    with_regions: HashSet<&'static str>,
-}
-
-impl Default for Geo {
-    fn default() -> Self {
-        let mut countries = HashMap::new();
-        let mut alpha2 = HashSet::new();
-        for &(a2, a3, name) in COUNTRIES {
-            alpha2.insert(a2);
-            countries.insert(place_key(a2), a2);
-            countries.insert(place_key(a3), a2);
-            countries.insert(place_key(name), a2);
-        }
-        for &(alias, a2) in COUNTRY_ALIASES {
-            countries.entry(place_key(alias)).or_insert(a2);
-        }
-        let mut regions = HashMap::new();
-        let mut region_codes = HashSet::new();
-        let mut with_regions = HashSet::new();
-        for &(country, suffix, name) in REGIONS {
-            with_regions.insert(country);
-            region_codes.insert(format!("{country}-{suffix}"));
-            regions.insert(region_key(country, suffix), suffix);
-            regions.insert(region_key(country, name), suffix);
-        }
-        for &(country, alias, suffix) in REGION_ALIASES {
-            regions.entry(region_key(country, alias)).or_insert(suffix);
-        }
-        Geo {
-            countries,
-            alpha2,
-            regions,
-            region_codes,
-            with_regions,
-        }
-    }
-}
-
-fn region_key(country: &str, name: &str) -> String {
-    let mut key = country.to_ascii_lowercase();
-    key.push(':');
-    key.push_str(&place_key(name));
-    key
-}
-
 /// The outcome of resolving a region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RegionMatch {
@@ -120,25 +66,54 @@ pub(crate) enum RegionMatch {
     Unrecognized(&'static str),
 }
 
+/// Country and region lookups over the generated static tables
+/// (`super::tables`): nothing is built at run time, so a `Geo` is free to
+/// create and clone.
+///
+/// Countries: ISO 3166-1 alpha-2 and alpha-3 codes, the hand-curated names
+/// and aliases of `geo_data`, ISO short/common/official names and CLDR
+/// territory names in the locales listed in `data/SOURCES.md`, all folded by
+/// [`place_key`]. A folded name that belongs to two countries resolves to
+/// neither ([`Geo::country_is_ambiguous`]). Regions: every ISO 3166-2 code and
+/// name, plus the curated English names, abbreviations and native names.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Geo {
+    _tables: (),
+}
+
 impl Geo {
     /// ISO 3166-1 alpha-2 for a country name, code or alias.
     pub(crate) fn country(&self, raw: &str) -> Option<&'static str> {
-        with_key("", raw, |key| self.countries.get(key).copied())
+        // A code is typed in ASCII: non-ASCII input that folds to one is a
+        // name in another script (`Áo` is Austria, not `AO`).
+        let native = if raw.is_ascii() {
+            None
+        } else {
+            with_key("", raw, |key| COUNTRY_NATIVE.get(key))
+        };
+        let index = native.or_else(|| with_key("", raw, |key| COUNTRY_NAMES.get(key)))?;
+        COUNTRIES.get(usize::from(index)).map(|c| c.0)
+    }
+
+    /// Whether `raw` folds to a name of more than one country ("Congo",
+    /// "Korea"), which [`Self::country`] therefore does not resolve.
+    pub(crate) fn country_is_ambiguous(&self, raw: &str) -> bool {
+        with_key("", raw, |key| COUNTRY_AMBIGUOUS.contains(key))
     }
 
     /// Whether `code` is an assigned alpha-2 code.
     pub(crate) fn is_alpha2(&self, code: &str) -> bool {
-        self.alpha2.contains(code)
+        COUNTRIES.binary_search_by(|c| c.0.cmp(code)).is_ok()
     }
 
     /// Whether `code` (e.g. `US-CA`) is a subdivision in the built-in tables.
     pub(crate) fn is_region_code(&self, code: &str) -> bool {
-        self.region_codes.contains(code)
+        REGION_CODES.contains(code)
     }
 
     /// Whether the built-in tables list the subdivisions of `country`.
     pub(crate) fn has_region_table(&self, country: &str) -> bool {
-        self.with_regions.contains(country)
+        REGION_COUNTRIES.contains(country)
     }
 
     /// Resolves a region for a (possibly unknown) country.
@@ -151,15 +126,19 @@ impl Geo {
             if cc.len() == 2
                 && (1..=3).contains(&sub.len())
                 && sub.chars().all(|c| c.is_ascii_alphanumeric())
-                && self.alpha2.contains(cc.as_str())
+                && self.is_alpha2(&cc)
             {
                 let code = format!("{cc}-{sub}");
-                let known_country = self.alpha2.get(cc.as_str()).copied();
+                let known_country = COUNTRIES
+                    .binary_search_by(|c| c.0.cmp(cc.as_str()))
+                    .ok()
+                    .and_then(|i| COUNTRIES.get(i))
+                    .map(|c| c.0);
                 return match country {
                     Some(c) if c != cc => RegionMatch::Unrecognized(
                         "is a region code of a different country than the lead's",
                     ),
-                    _ if self.with_regions.contains(cc.as_str()) && !self.is_region_code(&code) => {
+                    _ if self.has_region_table(&cc) && !self.is_region_code(&code) => {
                         RegionMatch::Unrecognized("is not an ISO 3166-2 subdivision code")
                     }
                     Some(_) => RegionMatch::Found(code),
@@ -175,7 +154,7 @@ impl Geo {
                 "cannot be resolved without a country (give the country, or an ISO code such as `US-CA`)",
             );
         };
-        if !self.with_regions.contains(country) {
+        if !self.has_region_table(country) {
             return RegionMatch::Unrecognized(
                 "has no built-in region table for this country; give an ISO 3166-2 code",
             );
@@ -185,8 +164,10 @@ impl Geo {
             _ => [b':'; 3],
         };
         let prefix = std::str::from_utf8(&bytes).unwrap_or_default();
-        match with_key(prefix, trimmed, |key| self.regions.get(key).copied()) {
-            Some(suffix) => RegionMatch::Found(format!("{country}-{suffix}")),
+        match with_key(prefix, trimmed, |key| REGION_NAMES.get(key))
+            .and_then(|i| REGION_CODES.get(usize::from(i)))
+        {
+            Some(code) => RegionMatch::Found(code.to_owned()),
             None => RegionMatch::Unrecognized("is not a known region of the lead's country"),
         }
     }

@@ -21,7 +21,7 @@ use super::range::Range;
 /// | key | type | meaning |
 /// |---|---|---|
 /// | `lead_id` | string \| null | the caller's submission id, trimmed |
-/// | `email` | string | trimmed, `mailto:` removed, local part as typed, domain lower-case ASCII (punycode) |
+/// | `email` | string | trimmed, `mailto:` (and its `?query`) removed, invisible characters removed, local part as typed otherwise, domain lower-case ASCII (punycode) |
 /// | `email_domain` | string | the full domain part of `email` |
 /// | `email_kind` | `"business"` \| `"free"` \| `"disposable"` | from the normalizer's domain lists |
 /// | `first_name`, `last_name` | string \| null | trimmed, inner whitespace collapsed |

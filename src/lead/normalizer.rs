@@ -18,8 +18,7 @@ use super::model::{CountryCode, Lead, Utm};
 use super::phone::{PhoneMatch, Phones};
 use super::range::Range;
 
-const FREE_EMAIL_DOMAINS: &str = include_str!("data/free_email_domains.txt");
-const DISPOSABLE_EMAIL_DOMAINS: &str = include_str!("data/disposable_email_domains.txt");
+use super::tables::{DISPOSABLE_DOMAINS, FREE_DOMAINS, Table};
 
 /// Sites whose domain is never a company's own website: a LinkedIn or
 /// Facebook page given as "website" says nothing about the company domain.
@@ -171,21 +170,32 @@ impl fmt::Display for NormalizeError {
 ///
 /// - **email** (required): see [`Lead`]; a missing or invalid address, or one
 ///   whose domain has no known public suffix (`acme.con`), is an error.
+///   Invisible characters (zero-width space/joiners, word joiner, BOM, soft
+///   hyphen) are removed with a `repaired` warning; an address with a
+///   control, bidirectional-formatting (`U+202E` …), line/paragraph
+///   separator, private-use or unassigned character is an error. A `?` starts
+///   a query only after `mailto:`.
 /// - **email_kind**: `disposable` if the domain or a parent of it is in the
-///   disposable set, else `free` likewise, else `business`.
+///   disposable set (the community disposable list less its allowlist, plus
+///   shared throwaway hosts such as `fr.nf`), else `free` likewise, else
+///   `business`.
 /// - **company_domain**: the registrable domain (Public Suffix List, ICANN
 ///   and private sections) of the website's host. A website that is not a
 ///   domain, is a free or disposable mail domain, or a social/profile site
 ///   (LinkedIn, Facebook, X, …) is ignored with a warning, and the domain
 ///   then comes from a business email; never from a free or disposable one.
 /// - **company_key**: see the steps on [`Normalizer::company_key`].
-/// - **country**: ISO alpha-2, alpha-3, English short names and common
-///   aliases, ignoring case, accents and punctuation. **region**: ISO 3166-2
-///   from a full code, a subdivision code or a name, for the countries in the
-///   built-in tables (US with DC and territories, CA, AU, GB, DE, IN, MX,
-///   BR); a full code given without a country sets the country (warning
-///   `inferred`). **postal_code**: see the country formats in the crate docs.
-///   Unrecognised values are warnings that quote them.
+/// - **country**: ISO alpha-2, alpha-3, ISO short and official names, CLDR
+///   names in 47 locales (German, French, Spanish, Chinese, Arabic, …) and
+///   curated aliases, ignoring case, accents and punctuation (other scripts
+///   are transliterated). A name of more than one country (`Congo`, `Korea`)
+///   is not guessed: it is a warning. **region**: ISO 3166-2 from a full
+///   code, a subdivision code or a name, for every country that has
+///   subdivisions (English and native names and common abbreviations for US,
+///   CA, AU, GB, DE, IN, MX, BR); a full code given without a country sets
+///   the country (warning `inferred`). **postal_code**: see the country
+///   formats in the crate docs. Unrecognised values are warnings that quote
+///   them.
 /// - **phone**: E.164 from a `+`/`00` prefix or the lead's country; otherwise
 ///   kept trimmed with a warning. An extension goes to the attribute
 ///   `phone_extension`.
@@ -195,20 +205,21 @@ impl fmt::Display for NormalizeError {
 ///   absent with a `placeholder` warning.
 #[derive(Debug, Clone)]
 pub struct Normalizer {
-    free: HashSet<Box<str>>,
-    disposable: HashSet<Box<str>>,
+    free: DomainSet,
+    disposable: DomainSet,
     geo: Arc<Geo>,
     phones: Arc<Phones>,
     limits: Limits,
 }
 
 impl Default for Normalizer {
-    /// The built-in data: curated free and disposable email provider lists,
-    /// ISO country and region tables, default [`Limits`].
+    /// The built-in data: the free and disposable email provider lists, ISO
+    /// and CLDR country and region tables, default [`Limits`]. The built-in
+    /// data is static, so this is cheap.
     fn default() -> Self {
         Normalizer {
-            free: domain_list(FREE_EMAIL_DOMAINS),
-            disposable: domain_list(DISPOSABLE_EMAIL_DOMAINS),
+            free: DomainSet::builtin(&FREE_DOMAINS),
+            disposable: DomainSet::builtin(&DISPOSABLE_DOMAINS),
             geo: Arc::new(Geo::default()),
             phones: Arc::new(Phones::default()),
             limits: Limits::default(),
@@ -216,12 +227,68 @@ impl Default for Normalizer {
     }
 }
 
-fn domain_list(text: &str) -> HashSet<Box<str>> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(Box::from)
-        .collect()
+/// A set of email domains: an optional built-in table plus the caller's
+/// additions and removals, so the built-in data is never copied.
+#[derive(Debug, Clone)]
+struct DomainSet {
+    builtin: Option<&'static Table<()>>,
+    added: Arc<HashSet<Box<str>>>,
+    removed: Arc<HashSet<Box<str>>>,
+}
+
+impl DomainSet {
+    fn builtin(table: &'static Table<()>) -> Self {
+        DomainSet {
+            builtin: Some(table),
+            added: Arc::default(),
+            removed: Arc::default(),
+        }
+    }
+
+    fn contains(&self, domain: &str) -> bool {
+        if !self.added.is_empty() && self.added.contains(domain) {
+            return true;
+        }
+        self.builtin.is_some_and(|t| t.contains(domain))
+            && (self.removed.is_empty() || !self.removed.contains(domain))
+    }
+
+    /// Adds domains (folded to lower-case ASCII).
+    fn add<I, S>(&mut self, domains: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for d in domains {
+            let d = fold_domain(d.as_ref());
+            Arc::make_mut(&mut self.removed).remove(&d);
+            Arc::make_mut(&mut self.added).insert(d);
+        }
+    }
+
+    /// Removes domains (folded like [`DomainSet::add`]).
+    fn remove<I, S>(&mut self, domains: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for d in domains {
+            let d = fold_domain(d.as_ref());
+            Arc::make_mut(&mut self.added).remove(&d);
+            if self.builtin.is_some_and(|t| t.contains(&d)) {
+                Arc::make_mut(&mut self.removed).insert(d);
+            }
+        }
+    }
+
+    /// Empties the set (no built-in data either).
+    fn clear(&mut self) {
+        *self = DomainSet {
+            builtin: None,
+            added: Arc::default(),
+            removed: Arc::default(),
+        };
+    }
 }
 
 fn fold_domain(d: &str) -> Box<str> {
@@ -231,33 +298,13 @@ fn fold_domain(d: &str) -> Box<str> {
         .unwrap_or_else(|_| d.to_ascii_lowercase().into_boxed_str())
 }
 
-/// Adds domains (folded to lower-case ASCII) to a set.
-fn add_domains<I, S>(set: &mut HashSet<Box<str>>, domains: I)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    set.extend(domains.into_iter().map(|d| fold_domain(d.as_ref())));
-}
-
-/// Removes domains (folded like [`add_domains`]) from a set.
-fn remove_domains<I, S>(set: &mut HashSet<Box<str>>, domains: I)
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    for d in domains {
-        set.remove(&fold_domain(d.as_ref()));
-    }
-}
-
 impl Normalizer {
     /// Adds domains to the free/personal email set.
     pub fn with_free_email_domains<I: IntoIterator<Item = S>, S: AsRef<str>>(
         mut self,
         domains: I,
     ) -> Self {
-        add_domains(&mut self.free, domains);
+        self.free.add(domains);
         self
     }
 
@@ -266,7 +313,7 @@ impl Normalizer {
         mut self,
         domains: I,
     ) -> Self {
-        remove_domains(&mut self.free, domains);
+        self.free.remove(domains);
         self
     }
 
@@ -276,7 +323,7 @@ impl Normalizer {
         domains: I,
     ) -> Self {
         self.free.clear();
-        add_domains(&mut self.free, domains);
+        self.free.add(domains);
         self
     }
 
@@ -285,7 +332,7 @@ impl Normalizer {
         mut self,
         domains: I,
     ) -> Self {
-        add_domains(&mut self.disposable, domains);
+        self.disposable.add(domains);
         self
     }
 
@@ -294,7 +341,7 @@ impl Normalizer {
         mut self,
         domains: I,
     ) -> Self {
-        remove_domains(&mut self.disposable, domains);
+        self.disposable.remove(domains);
         self
     }
 
@@ -304,7 +351,7 @@ impl Normalizer {
         domains: I,
     ) -> Self {
         self.disposable.clear();
-        add_domains(&mut self.disposable, domains);
+        self.disposable.add(domains);
         self
     }
 
@@ -332,7 +379,7 @@ impl Normalizer {
     /// assert_eq!(n.email_kind("google.com"), EmailKind::Business);
     /// ```
     pub fn email_kind(&self, domain: &str) -> EmailKind {
-        let in_set = |set: &HashSet<Box<str>>| {
+        let in_set = |set: &DomainSet| {
             let mut d = domain;
             loop {
                 if set.contains(d) {
@@ -359,10 +406,14 @@ impl Normalizer {
     /// 1. transliterate to ASCII (`Müller` → `Muller`) and lower-case;
     /// 2. `&` and `+` become `and`; apostrophes and dots vanish inside words
     ///    (`S.A.` → `sa`); other punctuation separates words;
-    /// 3. a leading `the`, then trailing legal forms (`inc`, `llc`, `ltd`,
-    ///    `gmbh`, `sa de cv`, `sp z oo`, `pty ltd`, `kk`, … across common
-    ///    jurisdictions) are dropped repeatedly, but never the last word (so a
-    ///    name made only of `the` keys as `the`, and `The Inc` as `inc`);
+    /// 3. a leading `the` and legal forms written before the name (`ООО`,
+    ///    `SIA`, `株式会社`), then trailing legal forms (`inc`, `llc`, `ltd`,
+    ///    `gmbh`, `sa de cv`, `sp z oo`, `pvt ltd`, `kk`, … about 1,200 forms
+    ///    from the GLEIF ISO 20275 list and others) are dropped repeatedly,
+    ///    but never the last word (so a name made only of `the` keys as `the`,
+    ///    and `The Inc` as `inc`); forms of one or two letters (`AG`, `S.A.`)
+    ///    only from the end and only where reviewed as not also a common name
+    ///    ending (`Acme NL` keeps `nl`);
     /// 4. the words are joined without separators.
     ///
     /// ```
@@ -530,6 +581,14 @@ impl Normalizer {
         };
         match email::parse(&raw) {
             Ok(parsed) => {
+                if parsed.stripped_invisible {
+                    run.warn(
+                        Field::Email,
+                        IssueCode::Repaired,
+                        &raw,
+                        "had invisible characters (zero-width space, soft hyphen, …); they were removed",
+                    );
+                }
                 let domain = parsed.domain().to_owned();
                 let kind = self.email_kind(&domain);
                 (Some(parsed.address), Some(domain), Some(kind))
@@ -615,12 +674,12 @@ impl Normalizer {
                 {
                     Some(code) => Some(code),
                     None => {
-                        run.warn(
-                            Field::Country,
-                            IssueCode::Unrecognized,
-                            &raw,
-                            "is not a recognised country name or ISO code",
-                        );
+                        let why = if self.geo.country_is_ambiguous(&raw) {
+                            "names more than one country; give its ISO code"
+                        } else {
+                            "is not a recognised country name or ISO code"
+                        };
+                        run.warn(Field::Country, IssueCode::Unrecognized, &raw, why);
                         None
                     }
                 }

@@ -4,7 +4,13 @@
 //! national trunk prefix, not every numbering plan. It produces E.164 when the
 //! country can be determined (a leading `+` or `00`, or the lead's country)
 //! and the digit count is plausible (8 to 15 digits in all, exactly 10
-//! national digits for the North American plan).
+//! national digits for the North American plan, 7 for the countries with
+//! four-digit national numbers: Niue, Tokelau, Saint Helena).
+//!
+//! Two national dialling habits are undone: Belarus's trunk prefix `80`
+//! (`8 029 123-45-67` → `+375291234567`), and Argentina's mobile `15`
+//! (`011 15 1234-5678` → `+5491112345678`: in E.164 a mobile number is `9`,
+//! the area code, and the subscriber number without the `15`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -86,7 +92,8 @@ impl Phones {
             };
             format!("{code}{national}")
         };
-        if !(8..=15).contains(&number.len()) {
+        let number = argentine_mobile(number);
+        if !(min_digits(&number)..=15).contains(&number.len()) {
             return PhoneMatch::Unresolved(
                 "does not have the 8 to 15 digits of an international number",
             );
@@ -98,6 +105,51 @@ impl Phones {
             number: format!("+{number}"),
             extension,
         }
+    }
+}
+
+/// The fewest digits (calling code included) a number may have: 7 where
+/// national numbers have four digits (Niue 683, Tokelau 690, Saint Helena
+/// 290), else 8.
+fn min_digits(number: &str) -> usize {
+    if ["683", "690", "290"]
+        .iter()
+        .any(|cc| number.starts_with(cc))
+    {
+        7
+    } else {
+        8
+    }
+}
+
+/// Rewrites an Argentine mobile number written with the national `15`
+/// (`54` + area code + `15` + subscriber, 12 national digits) to E.164's
+/// `54 9` + area code + subscriber (10 national digits). The area code is
+/// `11` (Buenos Aires) or three or four digits starting with 2 or 3; the
+/// `15` is looked for right after it.
+fn argentine_mobile(number: String) -> String {
+    let Some(national) = number.strip_prefix("54") else {
+        return number;
+    };
+    if national.len() != 12 || national.starts_with('9') {
+        return number;
+    }
+    let area_len = if national.starts_with("11") {
+        Some(2)
+    } else if national.starts_with(['2', '3']) {
+        [3, 4]
+            .into_iter()
+            .find(|&n| national.get(n..n + 2) == Some("15"))
+    } else {
+        None
+    };
+    match area_len {
+        Some(n) if national.get(n..n + 2) == Some("15") => format!(
+            "549{}{}",
+            national.get(..n).unwrap_or_default(),
+            national.get(n + 2..).unwrap_or_default()
+        ),
+        _ => number,
     }
 }
 
@@ -138,6 +190,31 @@ mod tests {
         assert_eq!(e164("06 12 34 56 78", Some("FR")), "+33612345678");
         assert_eq!(e164("06 1234 5678", Some("IT")), "+390612345678");
         assert_eq!(e164("+14155550100", None), "+14155550100");
+    }
+
+    #[test]
+    fn short_numbers_trunk_prefixes_and_argentine_mobiles() {
+        // Niue and Tokelau have four-digit national numbers.
+        assert_eq!(e164("+683 4002", None), "+6834002");
+        assert_eq!(e164("4002", Some("NU")), "+6834002");
+        assert_eq!(e164("+690 3101", None), "+6903101");
+        assert_eq!(e164("2159", Some("SH")), "+2902159");
+        assert!(matches!(
+            Phones::default().normalize("+44 1234", None),
+            PhoneMatch::Unresolved(_)
+        ));
+        // Belarus: the national prefix is "8 0".
+        assert_eq!(e164("8 029 123-45-67", Some("BY")), "+375291234567");
+        assert_eq!(e164("8 (017) 200-00-00", Some("BY")), "+375172000000");
+        assert_eq!(e164("+375 29 123 45 67", None), "+375291234567");
+        // Argentina: a mobile's national "15" becomes the international "9".
+        assert_eq!(e164("011 15 1234-5678", Some("AR")), "+5491112345678");
+        assert_eq!(e164("(0351) 15 123-4567", Some("AR")), "+5493511234567");
+        assert_eq!(e164("0 2966 15 12-3456", Some("AR")), "+5492966123456");
+        assert_eq!(e164("+54 11 15 1234 5678", None), "+5491112345678");
+        assert_eq!(e164("+54 9 11 1234 5678", None), "+5491112345678");
+        // A landline keeps its form.
+        assert_eq!(e164("011 4321-0000", Some("AR")), "+541143210000");
     }
 
     #[test]
