@@ -81,11 +81,11 @@ fn is_unspaced_script(c: char) -> bool {
 /// 2. `&` and `+` become the word `and`; apostrophes and dots are removed
 ///    inside words (`McDonald's` → `mcdonalds`, `S.A.` → `sa`); every other
 ///    non-alphanumeric character separates words;
-/// 3. a leading `the` and leading legal forms written before a name (`ООО`,
-///    `SIA`, `UAB`, `株式会社`, `PT`), then trailing legal forms and a dangling
-///    `and` are dropped, repeatedly (`Acme Co., Ltd.` → `acme`), but never the
-///    last remaining word, so `The Limited` keys as `limited` rather than
-///    nothing. The forms are the generated table of `src/lead/data/legal_forms.tsv`;
+/// 3. a leading `the`, then trailing legal forms and a dangling `and`, then
+///    leading legal forms written before a name (`ООО`, `SIA`, `UAB`,
+///    `株式会社`, `PT`) are dropped, repeatedly (`Acme Co., Ltd.` → `acme`),
+///    but never the last remaining word, so `The Limited` keys as `limited`
+///    rather than nothing and `Ooo Inc.` as `ooo`. The forms are the generated table of `src/lead/data/legal_forms.tsv`;
 ///    a form of one or two letters (`AG`, `S.A.`, `AB`) is on it only if
 ///    reviewed as not also a common name ending, and only as a suffix;
 /// 4. the remaining words are joined without separators (`Ac-me` and `AcMe`
@@ -98,15 +98,12 @@ pub(crate) fn company_key(name: &str) -> Option<String> {
     if end == 0 {
         return None;
     }
-    while end - start > 1 {
-        let rest = words.get(start..end).unwrap_or_default();
-        if rest.first().is_some_and(|w| LEADING_NOISE.contains(w)) {
-            start += 1;
-        } else if let Some(n) = form_at(rest, PREFIX) {
-            start += n;
-        } else {
-            break;
-        }
+    // A leading `the` first (it is never the name), then trailing forms,
+    // then leading forms: a name that is itself a leading-form word (`Ooo
+    // Inc.` folds to `ooo inc`, and `ООО` is a leading form) keeps its name
+    // rather than its suffix.
+    while end - start > 1 && words.get(start).is_some_and(|w| LEADING_NOISE.contains(w)) {
+        start += 1;
     }
     while end - start > 1 {
         let rest = words.get(start..end).unwrap_or_default();
@@ -115,6 +112,16 @@ pub(crate) fn company_key(name: &str) -> Option<String> {
             end -= 1;
         } else if let Some(n) = form_at(rest, SUFFIX) {
             end -= n;
+        } else {
+            break;
+        }
+    }
+    while end - start > 1 {
+        let rest = words.get(start..end).unwrap_or_default();
+        if rest.first().is_some_and(|w| LEADING_NOISE.contains(w)) {
+            start += 1;
+        } else if let Some(n) = form_at(rest, PREFIX) {
+            start += n;
         } else {
             break;
         }
@@ -202,6 +209,19 @@ mod tests {
             Some("johnsonandjohnson")
         );
         assert_eq!(company_key("Smith & Co").as_deref(), Some("smith"));
+    }
+
+    #[test]
+    fn a_name_that_is_also_a_leading_form_keeps_its_name() {
+        // Found by the company-key property test: `Oøö` folds to `ooo`, which
+        // is also the Russian leading form `ООО`.
+        assert_eq!(company_key("Oøö Inc.").as_deref(), Some("ooo"));
+        assert_eq!(company_key("OOO").as_deref(), Some("ooo"));
+        assert_eq!(company_key("ООО Ромашка").as_deref(), Some("romashka"));
+        assert_eq!(
+            company_key("PT Bank Mandiri Tbk").as_deref(),
+            Some("bankmandiri")
+        );
     }
 
     #[test]
