@@ -39,9 +39,9 @@ pub use records::{Account, Contact, Lookup, LookupStatus, PersonKind};
 /// `crm_ids`, [`OwnerView::crm_id`]).
 ///
 /// Implementations classify their failures as [`CrmError`]s so the router can
-/// act on them. See `examples/hubspot.rs` and `examples/salesforce.rs` for
-/// real adapters and `testing::InMemoryCrm` (feature `testing`) for one with
-/// fault injection.
+/// act on them. The workspace's `leadroute-hubspot` and `leadroute-salesforce`
+/// crates are real adapters; `testing::InMemoryCrm` (feature `testing`) is
+/// one with fault injection.
 pub trait Crm: Send + Sync {
     /// The account whose website or domain is `domain` (a registrable
     /// domain such as `acme.co.uk`), if any.

@@ -1,7 +1,7 @@
 //! The server-side route of a demo form as a real HTTP service.
 //!
 //! ```text
-//! cargo run --example http_service            # listens on 127.0.0.1:3000 (PORT to change)
+//! cargo run -p leadroute-examples --example http_service   # listens on 127.0.0.1:3000 (PORT to change)
 //! curl -s localhost:3000/leads -d '{"email": "cto@bigco.com", "country": "US", "company_size": "1000+"}'
 //! ```
 //!
@@ -16,7 +16,7 @@
 //! - `GET /healthz` answers `ok`.
 //!
 //! The CRM here is the in-memory one from `leadroute::testing` (swap in the
-//! HubSpot or Salesforce adapter from the other examples). CRM lookups get a
+//! `leadroute-hubspot` or `leadroute-salesforce` adapter). CRM lookups get a
 //! 300 ms budget; an outage still yields a decision and the write failure is
 //! queued for retry, never lost.
 
@@ -37,9 +37,7 @@ use leadroute::testing::InMemoryCrm;
 use leadroute::{Crm, EventSink, LeadRouter, compile};
 use serde_json::{Value, json};
 
-#[path = "support/tokio_clock.rs"]
-mod tokio_clock;
-pub use tokio_clock::TokioClock;
+pub use leadroute_examples::TokioClock;
 
 /// An event sink that logs each event as a JSON line on stderr and keeps
 /// failed writes in a retry queue.
@@ -66,7 +64,7 @@ pub type ServiceRouter<C> = LeadRouter<C, LogSink, InMemoryPoolStore, TokioClock
 
 /// Builds the service's router over any CRM.
 pub fn service_router<C: Crm>(crm: C) -> ServiceRouter<C> {
-    let spec = PolicySpec::from_json_str(include_str!("policies/seed.json"))
+    let spec = PolicySpec::from_json_str(leadroute_examples::SEED_POLICY_JSON)
         .expect("bundled policy parses");
     let policy = compile(&spec).expect("bundled policy compiles");
     LeadRouter::new(policy, crm, LogSink::default())

@@ -1,37 +1,46 @@
-//! A Salesforce CRM adapter for leadroute: a real [`leadroute::Crm`] over the
-//! Salesforce REST API with an OAuth access token.
+//! A Salesforce CRM adapter for [leadroute](https://docs.rs/leadroute): a
+//! [`leadroute::Crm`] over the Salesforce REST API.
 //!
-//! ```text
-//! cargo run --example salesforce
-//! SALESFORCE_INSTANCE_URL=https://acme.my.salesforce.com SALESFORCE_ACCESS_TOKEN=00D… \
-//!     cargo run --example salesforce < examples/leads.jsonl
+//! ```
+//! use leadroute_salesforce::{Salesforce, SalesforceConfig, StaticToken};
+//! use leadroute_examples::mock::{Expect, MockServer, Reply};
+//! use leadroute::Crm;
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A loopback stand-in for https://acme.my.salesforce.com.
+//! let server = MockServer::start().await?;
+//! server.script(
+//!     Expect::new("GET", "/services/data/v66.0/query").query_contains("FROM Contact"),
+//!     Reply::json(200, json!({"totalSize": 1, "done": true, "records": [
+//!         {"attributes": {"type": "Contact"}, "Id": "0035e00000LeeAAAA1", "OwnerId": "0055e000001BobAAA"}
+//!     ]})),
+//! );
+//! let policy = leadroute_examples::seed_policy()?; // owner `bob` has crm_ids.salesforce = "0055e000001BobAAA"
+//! let config = SalesforceConfig::new(server.base_url());
+//! let salesforce = Salesforce::new(config, StaticToken::new("00D…!AQ4…"), &policy)?;
+//! let person = salesforce.find_person("lee@initech.io").await?.unwrap();
+//! assert_eq!((person.id.as_str(), person.owner.as_deref()), ("0035e00000LeeAAAA1", Some("bob")));
+//! # Ok(()) }
 //! ```
 //!
-//! - **Without `SALESFORCE_ACCESS_TOKEN`** the example starts a loopback
-//!   mock Salesforce (scripted with realistic success and error bodies),
-//!   points the adapter at it, routes a few leads through a
-//!   [`leadroute::LeadRouter`] with the seed policy (new lead, existing account,
-//!   existing contact → update, a `DUPLICATES_DETECTED` conflict turned into
-//!   an update, `REQUEST_LIMIT_EXCEEDED`), prints every request the adapter
-//!   sent and every decision, and exits.
-//! - **With `SALESFORCE_ACCESS_TOKEN`** (and `SALESFORCE_INSTANCE_URL`) it
-//!   talks to the org and routes each JSON line of stdin (one form payload
-//!   per line), printing one outcome line per lead. This **creates and
-//!   updates Leads and Contacts**: use a sandbox.
+//! Give the adapter to a [`leadroute::LeadRouter`] as its CRM. The HTTP
+//! client is reqwest, whose futures must run on a Tokio runtime.
 //!
-//! Environment:
+//! **Authentication.** The adapter asks a [`TokenProvider`] for the access
+//! token it sends as `Authorization: Bearer`: a [`StaticToken`] for a token
+//! obtained elsewhere, or [`OAuthRefresh`], which holds an OAuth refresh
+//! token and, when Salesforce answers `401 INVALID_SESSION_ID` (the access
+//! token expired or was revoked), gets a new access token from the org's
+//! token endpoint and sends the request once more.
 //!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `SALESFORCE_ACCESS_TOKEN` | (mock mode) | OAuth access token, sent as `Authorization: Bearer` |
-//! | `SALESFORCE_INSTANCE_URL` | required with a token | `instance_url` from the OAuth token response |
-//! | `SALESFORCE_API_VERSION` | `v66.0` | REST API version (`66.0` is accepted too) |
-//! | `LEADROUTE_ROUTING_FIELDS` | on | `off` to skip the `LeadRoute_*__c` fields |
 //!
-//! What the adapter does (shapes verified in `docs/crm-api-shapes.md`):
+//! What the adapter does (shapes and the documentation page of each in the
+//! repository's `docs/crm-api-shapes.md`):
 //!
 //! - **SOQL safety**: every value put into a query goes through one
-//!   function, [`soql_escape`]: `\` `'` `"` and the newline, carriage
+//!   function, [`support::soql_escape`]: `\` `'` `"` and the newline, carriage
 //!   return, tab, backspace and form-feed characters are backslash-escaped,
 //!   other control characters are dropped, and inside `LIKE` patterns `%`
 //!   and `_` are escaped too; the value is then quoted, and the whole query
@@ -63,8 +72,8 @@
 //!   `Phone`, `Website` (`https://` + company domain), `Country` (ISO code),
 //!   `State` (subdivision code), `PostalCode`, `NumberOfEmployees` and
 //!   `AnnualRevenue` (the lower bound of the range). Routing fields (create
-//!   them as Text fields on Lead and Contact, or set
-//!   `LEADROUTE_ROUTING_FIELDS=off`): `LeadRoute_Lead_Id__c`,
+//!   them as Text fields on Lead and Contact, or turn them off with
+//!   [`SalesforceConfig::routing_fields`]): `LeadRoute_Lead_Id__c`,
 //!   `LeadRoute_Owner__c`, `LeadRoute_Rule__c`, `LeadRoute_Experience__c`,
 //!   `LeadRoute_Policy_Version__c`.
 //! - **Errors** (a JSON array of `{message, errorCode, fields}`):
@@ -72,23 +81,50 @@
 //!   (from `duplicateResut`, the REST spelling, or `duplicateResult`);
 //!   `REQUEST_LIMIT_EXCEEDED` (a `403`) → `RateLimited` (1 h unless
 //!   `Retry-After` says otherwise); `UNABLE_TO_LOCK_ROW` → `Transient`;
-//!   `INVALID_SESSION_ID` (`401`) → `Permanent`; `5xx` → `Transient`; other
+//!   `INVALID_SESSION_ID` (`401`) → the token provider is asked for a fresh
+//!   token and the request is sent once more, else `Permanent`; `5xx` →
+//!   `Transient`; other
 //!   `4xx` → `Permanent`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
-pub mod crm_http;
+mod oauth;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use leadroute::crm::{Account, Contact, CrmError, LeadWrite, PersonKind, WriteReceipt};
 use leadroute::{Crm, Policy};
-use serde_json::{Map, Value, json};
+use leadroute_http::reqwest::{self, Method, RequestBuilder};
+use leadroute_http::{Effect, HttpResponse, send_authorized};
+use serde_json::{Map, Value};
 
-use self::salesforce_support::*;
-use crm_http::mock::{Expect, MockServer, Reply};
-use crm_http::{env_or, env_var, send};
+pub use leadroute_http::{BuildError, StaticToken, TokenProvider};
+pub use oauth::OAuthRefresh;
 
+use self::support::*;
+
+/// The user agent the adapter sends.
+pub const USER_AGENT: &str = concat!("leadroute-salesforce/", env!("CARGO_PKG_VERSION"));
 /// The key of Salesforce ids in `OwnerSpec::crm_ids`.
 pub const CRM_KEY: &str = "salesforce";
 /// The default REST API version (Spring '26).
@@ -98,78 +134,106 @@ pub const NOT_PROVIDED: &str = "[not provided]";
 /// The header that keeps assignment rules from overriding `OwnerId`.
 pub const AUTO_ASSIGN_HEADER: &str = "Sforce-Auto-Assign";
 
-/// Adapter configuration.
-#[derive(Debug, Clone)]
+/// Adapter configuration: which org, which API version, what to write. The
+/// token comes from a [`TokenProvider`] given to [`Salesforce::new`].
+///
+/// ```
+/// use leadroute_salesforce::SalesforceConfig;
+///
+/// let config = SalesforceConfig::new("https://acme.my.salesforce.com")
+///     .api_version("61.0")
+///     .routing_fields(false);
+/// assert_eq!(config.api_version, "v61.0");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SalesforceConfig {
     /// `instance_url` from the OAuth token response.
     pub instance_url: String,
-    /// OAuth access token.
-    pub access_token: String,
-    /// API version, `vNN.N`.
+    /// API version, `vNN.N` (default [`DEFAULT_API_VERSION`]).
     pub api_version: String,
     /// Whether to write the `LeadRoute_*__c` fields.
     pub routing_fields: bool,
-    /// Whole-request timeout.
+    /// Whole-request timeout (default 10 s).
     pub timeout: Duration,
 }
 
 impl SalesforceConfig {
-    /// A configuration with the default API version, routing fields on and
-    /// a 10 s timeout.
-    pub fn new(instance_url: impl Into<String>, access_token: impl Into<String>) -> Self {
+    /// A configuration for this org with the default API version, routing
+    /// fields on and a 10 s timeout.
+    pub fn new(instance_url: impl Into<String>) -> Self {
         SalesforceConfig {
             instance_url: instance_url.into(),
-            access_token: access_token.into(),
             api_version: DEFAULT_API_VERSION.to_owned(),
             routing_fields: true,
             timeout: Duration::from_secs(10),
         }
     }
 
-    /// From the environment: `Ok(None)` without a token, an error with a
-    /// token but no instance URL.
-    pub fn from_env() -> Result<Option<Self>, String> {
-        let Some(token) = env_var("SALESFORCE_ACCESS_TOKEN") else {
-            return Ok(None);
-        };
-        let instance = env_var("SALESFORCE_INSTANCE_URL").ok_or(
-            "SALESFORCE_ACCESS_TOKEN is set but SALESFORCE_INSTANCE_URL is not \
-             (use the instance_url of the OAuth token response)",
-        )?;
-        let mut config = SalesforceConfig::new(instance, token);
-        let version = env_or("SALESFORCE_API_VERSION", DEFAULT_API_VERSION);
-        config.api_version = if version.starts_with('v') {
-            version
+    /// Sets the API version (`66.0` and `v66.0` both work).
+    pub fn api_version(mut self, version: &str) -> Self {
+        let version = version.trim();
+        self.api_version = if version.starts_with('v') {
+            version.to_owned()
         } else {
             format!("v{version}")
         };
-        config.routing_fields = crm_http::routing_fields_enabled();
-        Ok(Some(config))
+        self
+    }
+
+    /// Turns the `LeadRoute_*__c` routing fields on or off.
+    pub fn routing_fields(mut self, on: bool) -> Self {
+        self.routing_fields = on;
+        self
+    }
+
+    /// Sets the whole-request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 }
 
-/// The Salesforce adapter. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Salesforce {
+/// The Salesforce adapter, generic over where its token comes from. Cheap
+/// to clone.
+#[derive(Debug)]
+pub struct Salesforce<T = StaticToken> {
     http: reqwest::Client,
     config: Arc<SalesforceConfig>,
+    base_url: Arc<str>,
+    tokens: Arc<T>,
     /// Salesforce user/queue id (18 and 15 characters) → policy owner id.
     owners: Arc<HashMap<String, String>>,
 }
 
-impl Salesforce {
-    /// An adapter mapping owners through `policy`'s `crm_ids["salesforce"]`.
-    pub fn new(config: SalesforceConfig, policy: &Policy) -> Result<Self, CrmError> {
+impl<T> Clone for Salesforce<T> {
+    fn clone(&self) -> Self {
+        Salesforce {
+            http: self.http.clone(),
+            config: self.config.clone(),
+            base_url: self.base_url.clone(),
+            tokens: self.tokens.clone(),
+            owners: self.owners.clone(),
+        }
+    }
+}
+
+impl<T: TokenProvider> Salesforce<T> {
+    /// An adapter with this configuration and token provider, mapping
+    /// owners through `policy`'s `crm_ids["salesforce"]`.
+    pub fn new(config: SalesforceConfig, tokens: T, policy: &Policy) -> Result<Self, BuildError> {
         let mut owners = HashMap::new();
-        for (crm_id, owner) in crm_http::crm_owner_map(policy, CRM_KEY) {
+        for (crm_id, owner) in leadroute_http::crm_owner_map(policy, CRM_KEY) {
             if let Some(short) = crm_id.get(..15).filter(|_| crm_id.len() == 18) {
                 owners.insert(short.to_owned(), owner.clone());
             }
             owners.insert(crm_id, owner);
         }
         Ok(Salesforce {
-            http: crm_http::http_client(config.timeout)?,
+            http: leadroute_http::client(config.timeout, USER_AGENT)?,
+            base_url: leadroute_http::base_url(&config.instance_url)?.into(),
             owners: Arc::new(owners),
+            tokens: Arc::new(tokens),
             config: Arc::new(config),
         })
     }
@@ -179,19 +243,32 @@ impl Salesforce {
         &self.config
     }
 
-    /// `{instance}/services/data/{version}{rest}`.
-    fn url(&self, rest: &str) -> String {
-        format!(
-            "{}/services/data/{}{rest}",
-            self.config.instance_url.trim_end_matches('/'),
-            self.config.api_version
-        )
+    /// The token provider.
+    pub fn tokens(&self) -> &T {
+        &self.tokens
     }
 
-    fn request(&self, method: reqwest::Method, rest: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, self.url(rest))
-            .bearer_auth(&self.config.access_token)
+    /// Sends one request to `{instance}/services/data/{version}{rest}` with
+    /// the provider's token; on a `401 INVALID_SESSION_ID`, once more with a
+    /// refreshed token if the provider has one.
+    async fn call(
+        &self,
+        method: Method,
+        rest: &str,
+        effect: Effect,
+        build: impl Fn(RequestBuilder) -> RequestBuilder + Send + Sync,
+    ) -> Result<HttpResponse, CrmError> {
+        let url = format!(
+            "{}/services/data/{}{rest}",
+            self.base_url, self.config.api_version
+        );
+        send_authorized(
+            &*self.tokens,
+            || build(self.http.request(method.clone(), &url)),
+            session_expired,
+            effect,
+        )
+        .await
     }
 
     /// The policy owner id for a Salesforce owner id.
@@ -206,15 +283,15 @@ impl Salesforce {
     /// Runs a SOQL query (`GET /query?q=…`) and returns the first batch of
     /// records (the queries here ask for far fewer than a batch).
     pub async fn query(&self, soql: &str) -> Result<Vec<Value>, CrmError> {
-        let response = send(
-            self.request(reqwest::Method::GET, "/query")
-                .query(&[("q", soql)]),
-        )
-        .await?;
+        let response = self
+            .call(Method::GET, "/query", Effect::Read, |r| {
+                r.query(&[("q", soql)])
+            })
+            .await?;
         if !response.is_success() {
-            return Err(classify(&response));
+            return Err(classify(&response, SystemTime::now()));
         }
-        let body = response.json()?;
+        let body = response.json(Effect::Read)?;
         match body.get("records").and_then(Value::as_array) {
             Some(records) => Ok(records.clone()),
             None => Err(CrmError::permanent(format!(
@@ -272,16 +349,15 @@ impl Salesforce {
     }
 
     async fn create_lead(&self, fields: Map<String, Value>) -> Result<WriteReceipt, CrmError> {
-        let response = send(
-            self.request(reqwest::Method::POST, "/sobjects/Lead/")
-                .header(AUTO_ASSIGN_HEADER, "FALSE")
-                .json(&fields),
-        )
-        .await?;
+        let response = self
+            .call(Method::POST, "/sobjects/Lead/", Effect::Write, |r| {
+                r.header(AUTO_ASSIGN_HEADER, "FALSE").json(&fields)
+            })
+            .await?;
         if !response.is_success() {
-            return Err(classify(&response));
+            return Err(classify(&response, SystemTime::now()));
         }
-        let body = response.json()?;
+        let body = response.json(Effect::Write)?;
         if body.get("success").and_then(Value::as_bool) == Some(false) {
             return Err(CrmError::permanent(format!(
                 "Salesforce create failed: {}",
@@ -299,21 +375,20 @@ impl Salesforce {
         id: &str,
         fields: Map<String, Value>,
     ) -> Result<WriteReceipt, CrmError> {
-        let path = format!("/sobjects/{sobject}/{}", crm_http::path_segment(id));
-        let response = send(
-            self.request(reqwest::Method::PATCH, &path)
-                .header(AUTO_ASSIGN_HEADER, "FALSE")
-                .json(&fields),
-        )
-        .await?;
+        let path = format!("/sobjects/{sobject}/{}", leadroute_http::path_segment(id));
+        let response = self
+            .call(Method::PATCH, &path, Effect::Write, |r| {
+                r.header(AUTO_ASSIGN_HEADER, "FALSE").json(&fields)
+            })
+            .await?;
         if !response.is_success() {
-            return Err(classify(&response));
+            return Err(classify(&response, SystemTime::now()));
         }
         Ok(WriteReceipt::new(id, false))
     }
 }
 
-impl Crm for Salesforce {
+impl<T: TokenProvider> Crm for Salesforce<T> {
     async fn find_account(&self, domain: &str) -> Result<Option<Account>, CrmError> {
         self.search_account(domain).await
     }
@@ -341,14 +416,17 @@ impl Crm for Salesforce {
 }
 
 /// Pure helpers: SOQL, matching, field mapping, error classification.
-pub mod salesforce_support {
+pub mod support {
     use std::time::Duration;
 
     use leadroute::crm::{CrmError, LeadWrite};
     use serde_json::{Map, Value};
 
-    use super::crm_http::{self, HttpResponse, clip_chars};
+    use std::time::SystemTime;
+
     use super::{CRM_KEY, NOT_PROVIDED};
+    use leadroute_http::reqwest;
+    use leadroute_http::{self as http, HttpResponse, clip_chars};
 
     /// Escapes a value for a SOQL string literal: the one function every
     /// value goes through. `\` `'` `"` newline, carriage return, tab,
@@ -457,7 +535,7 @@ pub mod salesforce_support {
             Some("003") if well_formed => Ok("Contact"),
             _ => Err(CrmError::permanent(format!(
                 "`{}` is not a Salesforce Lead (00Q…) or Contact (003…) id",
-                crm_http::truncate_chars(id, 40)
+                http::truncate_chars(id, 40)
             ))),
         }
     }
@@ -501,12 +579,7 @@ pub mod salesforce_support {
                 d.owner_id().map(str::to_owned),
                 255,
             );
-            put(
-                fields,
-                "LeadRoute_Rule__c",
-                Some(crm_http::rule_label(d)),
-                255,
-            );
+            put(fields, "LeadRoute_Rule__c", Some(http::rule_label(d)), 255);
             put(
                 fields,
                 "LeadRoute_Experience__c",
@@ -516,7 +589,7 @@ pub mod salesforce_support {
             put(
                 fields,
                 "LeadRoute_Policy_Version__c",
-                Some(crm_http::policy_label(d)),
+                Some(http::policy_label(d)),
                 255,
             );
         }
@@ -664,8 +737,17 @@ pub mod salesforce_support {
             .collect()
     }
 
+    /// Whether a `401` says the session (the access token) expired or is
+    /// invalid (`INVALID_SESSION_ID`), so a fresh token may help.
+    pub fn session_expired(response: &HttpResponse) -> bool {
+        response.status == 401
+            && parse_errors(&response.body)
+                .iter()
+                .any(|e| e.code == "INVALID_SESSION_ID")
+    }
+
     /// Classifies a non-2xx Salesforce response.
-    pub fn classify(response: &HttpResponse) -> CrmError {
+    pub fn classify(response: &HttpResponse, now: SystemTime) -> CrmError {
         let errors = parse_errors(&response.body);
         let described = match errors.first() {
             None => format!(
@@ -700,275 +782,14 @@ pub mod salesforce_support {
                     format!("{described}{usage}"),
                     Some(
                         response
-                            .retry_after()
+                            .retry_after(now)
                             .unwrap_or(Duration::from_secs(60 * 60)),
                     ),
                 )
             }
             Some("UNABLE_TO_LOCK_ROW") => CrmError::transient(described),
             Some("INVALID_SESSION_ID") => CrmError::permanent(described),
-            _ => crm_http::fallback_error(response, described),
-        }
-    }
-}
-
-/// The demo's mock Salesforce scripts.
-pub mod demo {
-    use super::*;
-
-    /// The query path for the default version.
-    pub const QUERY: &str = "/services/data/v66.0/query";
-
-    /// Scripts one query (whose SOQL contains `from`) → these records.
-    pub fn query(server: &MockServer, from: &str, records: Value) {
-        let total = records.as_array().map_or(0, Vec::len);
-        server.script(
-            Expect::new("GET", QUERY).query_contains(from),
-            Reply::json(
-                200,
-                json!({ "totalSize": total, "done": true, "records": records }),
-            ),
-        );
-    }
-
-    /// An Account record as a query returns it.
-    pub fn account(id: &str, name: &str, website: &str, owner: &str, kind: &str) -> Value {
-        json!({
-            "attributes": { "type": "Account", "url": format!("/services/data/v66.0/sobjects/Account/{id}") },
-            "Id": id, "Name": name, "Website": website, "OwnerId": owner, "Type": kind
-        })
-    }
-
-    /// A Contact or Lead record as a query returns it.
-    pub fn person(kind: &str, id: &str, owner: &str, account: Option<&str>) -> Value {
-        let mut v = json!({
-            "attributes": { "type": kind, "url": format!("/services/data/v66.0/sobjects/{kind}/{id}") },
-            "Id": id, "OwnerId": owner
-        });
-        if let (Some(a), Some(map)) = (account, v.as_object_mut()) {
-            map.insert("AccountId".into(), json!(a));
-        }
-        v
-    }
-
-    /// Scripts `POST /sobjects/Lead/` → 201.
-    pub fn created(server: &MockServer, id: &str) {
-        server.script(
-            Expect::new("POST", "/services/data/v66.0/sobjects/Lead/"),
-            Reply::json(201, json!({ "id": id, "errors": [], "success": true })),
-        );
-    }
-
-    /// Scripts `PATCH /sobjects/{sobject}/{id}` → 204.
-    pub fn updated(server: &MockServer, sobject: &str, id: &str) {
-        server.script(
-            Expect::new(
-                "PATCH",
-                &format!("/services/data/v66.0/sobjects/{sobject}/{id}"),
-            ),
-            Reply::empty(204),
-        );
-    }
-
-    /// The `DUPLICATES_DETECTED` body (with the REST spelling `duplicateResut`).
-    pub fn duplicate_body(existing: &str) -> Value {
-        json!([{
-            "duplicateResut": {
-                "allowSave": false,
-                "duplicateRule": "Standard_Lead_Duplicate_Rule",
-                "duplicateRuleEntityType": "Lead",
-                "errorMessage": "Use one of these records?",
-                "matchResults": [{
-                    "entityType": "Lead",
-                    "errors": [],
-                    "matchEngine": "FuzzyMatchEngine",
-                    "matchRecords": [{
-                        "additionalInformation": [],
-                        "fieldDiffs": [],
-                        "matchConfidence": 95.0,
-                        "record": {
-                            "attributes": { "type": "Lead", "url": format!("/services/data/v66.0/sobjects/Lead/{existing}") },
-                            "Id": existing
-                        }
-                    }],
-                    "rule": "Standard_Lead_Match_Rule_v1_0",
-                    "size": 1,
-                    "success": true
-                }]
-            },
-            "errorCode": "DUPLICATES_DETECTED",
-            "message": "Use one of these records?"
-        }])
-    }
-
-    /// The real `REQUEST_LIMIT_EXCEEDED` body.
-    pub fn limit_body() -> Value {
-        json!([{ "message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED" }])
-    }
-
-    /// Runs the demo against a fresh mock: routes five leads. Returns each
-    /// routed lead.
-    pub async fn run() -> Result<Vec<leadroute::router::Routed>, String> {
-        let server = MockServer::start()
-            .await
-            .map_err(|e| format!("cannot start the mock server: {e}"))?;
-        let policy = crm_http::seed_policy()?;
-        let config = SalesforceConfig::new(server.base_url(), "00Ddemo!AQ4AQFakeAccessToken");
-        let crm = Salesforce::new(config, &policy).map_err(|e| e.to_string())?;
-        println!("mock Salesforce on {}", server.base_url());
-        let router = crm_http::router(policy, crm);
-        let mut routed = Vec::new();
-
-        // 1. A new lead without LastName or Company → fallbacks.
-        query(&server, "FROM Account", json!([]));
-        query(&server, "FROM Contact", json!([]));
-        query(&server, "FROM Lead", json!([]));
-        created(&server, "00Q5e00000AbCdEEAV");
-        routed.push(
-            crm_http::demo_lead(
-                &router,
-                &server,
-                "New lead without LastName/Company → POST Lead with fallbacks",
-                r#"{"lead_id": "demo-1", "email": "jane@newco.com", "country": "US", "company_size": "1000+"}"#,
-            )
-            .await?,
-        );
-
-        // 2. An existing customer account; a LIKE false positive
-        //    (notacme.com) is filtered out on the client.
-        query(
-            &server,
-            "FROM Account",
-            json!([
-                account(
-                    "001D000000IqhSMIAZ",
-                    "Not Acme",
-                    "http://notacme.com",
-                    "0055e000001DevAAA",
-                    "Prospect"
-                ),
-                account(
-                    "001D000000IqhSLIAZ",
-                    "Acme Corporation",
-                    "https://www.acme.com",
-                    "0055e000001CleAAA",
-                    "Customer - Direct"
-                ),
-            ]),
-        );
-        query(&server, "FROM Contact", json!([]));
-        query(&server, "FROM Lead", json!([]));
-        created(&server, "00Q5e00000AbCdFEAV");
-        routed.push(
-            crm_http::demo_lead(
-                &router,
-                &server,
-                "Existing customer account → POST Lead owned by the account owner",
-                r#"{"lead_id": "demo-2", "email": "sam@acme.com", "first_name": "Sam", "last_name": "Ng", "company": "Acme"}"#,
-            )
-            .await?,
-        );
-
-        // 3. An existing Contact at a known account → PATCH the Contact.
-        query(
-            &server,
-            "FROM Account",
-            json!([account(
-                "001D000000IqhSNIAZ",
-                "Initech",
-                "initech.io",
-                "0055e000001BobAAA",
-                "Prospect"
-            )]),
-        );
-        query(
-            &server,
-            "FROM Contact",
-            json!([person(
-                "Contact",
-                "0035e00000LeeAAAA1",
-                "0055e000001BobAAA",
-                Some("001D000000IqhSNIAZ")
-            )]),
-        );
-        updated(&server, "Contact", "0035e00000LeeAAAA1");
-        routed.push(
-            crm_http::demo_lead(
-                &router,
-                &server,
-                "Existing Contact → PATCH /sobjects/Contact/{id} (204)",
-                r#"{"lead_id": "demo-3", "email": "lee@initech.io", "first_name": "Lee", "phone": "+1 415 555 0100"}"#,
-            )
-            .await?,
-        );
-
-        // 4. A duplicate rule blocks the create → Conflict → PATCH that Lead.
-        query(&server, "FROM Account", json!([]));
-        query(&server, "FROM Contact", json!([]));
-        query(&server, "FROM Lead", json!([]));
-        server.script(
-            Expect::new("POST", "/services/data/v66.0/sobjects/Lead/"),
-            Reply::json(400, duplicate_body("00Q5e00000XyZaBEAV")),
-        );
-        updated(&server, "Lead", "00Q5e00000XyZaBEAV");
-        routed.push(
-            crm_http::demo_lead(
-                &router,
-                &server,
-                "DUPLICATES_DETECTED → Conflict { existing_id } → PATCH that Lead",
-                r#"{"lead_id": "demo-4", "email": "max@globex.com", "last_name": "Mustermann", "company": "Globex", "product_interest": "free trial"}"#,
-            )
-            .await?,
-        );
-
-        // 5. The org's API limit: the lookups fail (routing goes on without
-        //    CRM facts) and the write is queued for retry.
-        let limited = || {
-            Reply::json(403, limit_body()).header("Sforce-Limit-Info", "api-usage=100018/100000")
-        };
-        server.script(
-            Expect::new("GET", QUERY).query_contains("FROM Account"),
-            limited(),
-        );
-        server.script(
-            Expect::new("GET", QUERY).query_contains("FROM Contact"),
-            limited(),
-        );
-        server.script(
-            Expect::new("POST", "/services/data/v66.0/sobjects/Lead/"),
-            limited(),
-        );
-        routed.push(
-            crm_http::demo_lead(
-                &router,
-                &server,
-                "REQUEST_LIMIT_EXCEEDED (403) → RateLimited, decision without CRM facts, write queued",
-                r#"{"lead_id": "demo-5", "email": "kim@umbrella.io", "last_name": "Kim", "country": "DE"}"#,
-            )
-            .await?,
-        );
-        Ok(routed)
-    }
-}
-
-#[allow(dead_code)] // unused when the tests include this file as a module
-#[tokio::main]
-async fn main() -> Result<(), String> {
-    match SalesforceConfig::from_env()? {
-        None => {
-            println!(
-                "SALESFORCE_ACCESS_TOKEN is not set: running against a loopback mock Salesforce."
-            );
-            demo::run().await.map(|_| ())
-        }
-        Some(config) => {
-            let policy = crm_http::seed_policy()?;
-            eprintln!(
-                "routing stdin leads into Salesforce at {} ({})",
-                config.instance_url, config.api_version
-            );
-            let crm = Salesforce::new(config, &policy).map_err(|e| e.to_string())?;
-            crm_http::route_stdin(&crm_http::router(policy, crm)).await
+            _ => http::fallback_error(response, described, now),
         }
     }
 }

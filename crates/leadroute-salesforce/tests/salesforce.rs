@@ -1,4 +1,4 @@
-//! The Salesforce adapter example against the loopback mock: the exact
+//! The Salesforce adapter against the loopback mock: the exact
 //! requests it sends (SOQL, headers, bodies), SOQL injection attempts, and
 //! how each documented response is classified.
 
@@ -12,13 +12,13 @@ use std::time::Duration;
 use leadroute::Crm;
 use leadroute::crm::{CrmError, PersonKind};
 use leadroute::router::Routed;
-use salesforce::crm_http::mock::{Expect, MockServer, Recorded, Reply};
-use salesforce::crm_http::{self, ExampleRouter};
-use salesforce::demo::{self, QUERY};
-use salesforce::salesforce_support::{
+use leadroute_examples::ExampleRouter;
+use leadroute_examples::mock::{Expect, MockServer, Recorded, Reply};
+use leadroute_salesforce::support::{
     WebsiteMatch, parse_errors, sobject_of, soql_escape, website_matches,
 };
-use salesforce::{Salesforce, SalesforceConfig};
+use leadroute_salesforce::{Salesforce, SalesforceConfig, StaticToken};
+use salesforce::demo::{self, QUERY};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "00D5e000000TEST!AQ4AQTestAccessToken";
@@ -39,13 +39,18 @@ async fn setup_with(
     f: impl FnOnce(SalesforceConfig) -> SalesforceConfig,
 ) -> (MockServer, Salesforce) {
     let server = MockServer::start().await.unwrap();
-    let policy = crm_http::seed_policy().unwrap();
-    let crm = Salesforce::new(f(SalesforceConfig::new(server.base_url(), TOKEN)), &policy).unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
+    let crm = Salesforce::new(
+        f(SalesforceConfig::new(server.base_url())),
+        StaticToken::new(TOKEN),
+        &policy,
+    )
+    .unwrap();
     (server, crm)
 }
 
 fn router(crm: Salesforce) -> ExampleRouter<Salesforce> {
-    crm_http::router(crm_http::seed_policy().unwrap(), crm)
+    leadroute_examples::router(leadroute_examples::seed_policy().unwrap(), crm)
 }
 
 async fn route(router: &ExampleRouter<Salesforce>, payload: &str) -> Routed {
@@ -61,7 +66,10 @@ fn query_headers() -> BTreeMap<String, String> {
     BTreeMap::from([
         ("accept".to_owned(), "application/json".to_owned()),
         ("authorization".to_owned(), format!("Bearer {TOKEN}")),
-        ("user-agent".to_owned(), crm_http::USER_AGENT.to_owned()),
+        (
+            "user-agent".to_owned(),
+            leadroute_salesforce::USER_AGENT.to_owned(),
+        ),
     ])
 }
 
@@ -377,7 +385,12 @@ async fn eighteen_character_owner_ids_match_fifteen_character_crm_ids() {
     )
     .unwrap();
     let policy = leadroute::compile(&spec).unwrap();
-    let crm = Salesforce::new(SalesforceConfig::new(server.base_url(), TOKEN), &policy).unwrap();
+    let crm = Salesforce::new(
+        SalesforceConfig::new(server.base_url()),
+        StaticToken::new(TOKEN),
+        &policy,
+    )
+    .unwrap();
     assert_eq!(
         crm.policy_owner(Some("0055e000001ZoeAAAA")).as_deref(),
         Some("zoe")
@@ -828,9 +841,10 @@ async fn query_errors_are_classified_and_routing_goes_on() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let policy = crm_http::seed_policy().unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
     let offline = Salesforce::new(
-        SalesforceConfig::new(format!("http://{closed}"), TOKEN),
+        SalesforceConfig::new(format!("http://{closed}")),
+        StaticToken::new(TOKEN),
         &policy,
     )
     .unwrap();
@@ -892,4 +906,109 @@ async fn the_example_demo_routes_every_scenario() {
             (Some("emma"), None, Err("rate_limited")),
         ]
     );
+}
+
+// ------------------------------------------------------------------ tokens
+
+#[tokio::test]
+async fn an_expired_session_is_refreshed_with_the_oauth_refresh_token_flow() {
+    let server = MockServer::start().await.unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
+    let tokens =
+        leadroute_salesforce::OAuthRefresh::new(server.base_url(), "3MVG9-client", "5Aep-refresh")
+            .unwrap()
+            .client_secret("s3cret")
+            .access_token("00D-expired");
+    let crm = Salesforce::new(SalesforceConfig::new(server.base_url()), tokens, &policy).unwrap();
+    server.script(
+        Expect::new("GET", QUERY).query_contains("FROM Account"),
+        Reply::json(
+            401,
+            json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]),
+        ),
+    );
+    server.script(
+        Expect::new("POST", "/services/oauth2/token"),
+        Reply::json(
+            200,
+            json!({
+                "access_token": "00D-fresh",
+                "signature": "Rne0E+TcqrrKoEz4SXgUZH4EBQf0BKO4F4c9tZ6M2Kg=",
+                "scope": "refresh_token api",
+                "instance_url": server.base_url(),
+                "id": "https://login.salesforce.com/id/00D5e000000TESTEAQ/0055e000001AnaAAA",
+                "token_type": "Bearer",
+                "issued_at": "1700000000000"
+            }),
+        ),
+    );
+    demo::query(&server, "FROM Account", json!([]));
+    assert_eq!(crm.find_account("acme.com").await.unwrap(), None);
+
+    let sent = server.take_requests();
+    let calls: Vec<(&str, &str, Option<&str>, u16)> = sent
+        .iter()
+        .map(|r| {
+            (
+                r.method.as_str(),
+                r.path.as_str(),
+                r.header("authorization"),
+                r.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("GET", QUERY, Some("Bearer 00D-expired"), 401),
+            ("POST", "/services/oauth2/token", None, 200),
+            ("GET", QUERY, Some("Bearer 00D-fresh"), 200),
+        ]
+    );
+    assert_eq!(
+        sent[1].header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        sent[1].body,
+        "grant_type=refresh_token&client_id=3MVG9-client&refresh_token=5Aep-refresh&client_secret=s3cret"
+    );
+
+    // A refresh token that was revoked: the 401 becomes a permanent error.
+    server.script(
+        Expect::new("GET", QUERY).query_contains("FROM Account"),
+        Reply::json(
+            401,
+            json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]),
+        ),
+    );
+    server.script(
+        Expect::new("POST", "/services/oauth2/token"),
+        Reply::json(
+            400,
+            json!({"error": "invalid_grant", "error_description": "expired access/refresh token"}),
+        ),
+    );
+    let e = crm.find_account("acme.com").await.unwrap_err();
+    assert_eq!(
+        e,
+        CrmError::permanent(
+            "Salesforce token refresh failed (HTTP 400): invalid_grant expired access/refresh token"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_401_that_is_not_an_expired_session_does_not_refresh() {
+    let (server, crm) = setup().await;
+    server.script(
+        Expect::new("GET", QUERY).query_contains("FROM Account"),
+        Reply::json(
+            401,
+            json!([{"message": "Bad_OAuth_Token", "errorCode": "INVALID_AUTH_HEADER"}]),
+        ),
+    );
+    let e = crm.find_account("acme.com").await.unwrap_err();
+    assert_eq!(e.class(), "permanent");
+    assert_eq!(server.take_requests().len(), 1);
 }

@@ -1,5 +1,5 @@
-//! The HubSpot adapter example against the loopback mock: the exact
-//! requests it sends and how each documented response is classified.
+//! The HubSpot adapter against the loopback mock: the exact requests it
+//! sends and how each documented response is classified.
 
 #[path = "../examples/hubspot.rs"]
 #[allow(dead_code)]
@@ -8,13 +8,14 @@ mod hubspot;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hubspot::crm_http::mock::{Expect, MockServer, Recorded, Reply};
-use hubspot::crm_http::{self, ExampleRouter};
-use hubspot::hubspot_support::{DomainMatch, company_matches, existing_id, rate_limit_wait};
-use hubspot::{ApiPaths, HubSpot, HubSpotConfig, demo};
+use hubspot::demo;
 use leadroute::Crm;
 use leadroute::crm::{CrmError, PersonKind};
 use leadroute::router::Routed;
+use leadroute_examples::ExampleRouter;
+use leadroute_examples::mock::{Expect, MockServer, Recorded, Reply};
+use leadroute_hubspot::support::{DomainMatch, company_matches, existing_id, rate_limit_wait};
+use leadroute_hubspot::{ApiPaths, HubSpot, HubSpotConfig, StaticToken};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";
@@ -27,13 +28,18 @@ async fn setup() -> (MockServer, HubSpot) {
 
 async fn setup_with(f: impl FnOnce(HubSpotConfig) -> HubSpotConfig) -> (MockServer, HubSpot) {
     let server = MockServer::start().await.unwrap();
-    let policy = crm_http::seed_policy().unwrap();
-    let crm = HubSpot::new(f(HubSpotConfig::new(server.base_url(), TOKEN)), &policy).unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
+    let crm = HubSpot::new(
+        f(HubSpotConfig::new(server.base_url())),
+        StaticToken::new(TOKEN),
+        &policy,
+    )
+    .unwrap();
     (server, crm)
 }
 
 fn router(crm: HubSpot) -> ExampleRouter<HubSpot> {
-    crm_http::router(crm_http::seed_policy().unwrap(), crm)
+    leadroute_examples::router(leadroute_examples::seed_policy().unwrap(), crm)
 }
 
 /// Every header the adapter sent but `host` and `content-length`.
@@ -45,7 +51,10 @@ fn expected_headers(with_json_body: bool) -> BTreeMap<String, String> {
     let mut h = BTreeMap::from([
         ("accept".to_owned(), "application/json".to_owned()),
         ("authorization".to_owned(), format!("Bearer {TOKEN}")),
-        ("user-agent".to_owned(), crm_http::USER_AGENT.to_owned()),
+        (
+            "user-agent".to_owned(),
+            leadroute_hubspot::USER_AGENT.to_owned(),
+        ),
     ]);
     if with_json_body {
         h.insert("content-type".to_owned(), "application/json".to_owned());
@@ -360,13 +369,14 @@ async fn auth_failures_are_permanent_and_server_errors_transient() {
 
 #[tokio::test]
 async fn an_unreachable_api_is_transient_and_an_unexpected_success_body_permanent() {
-    let policy = crm_http::seed_policy().unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
     let crm = HubSpot::new(
-        HubSpotConfig::new(format!("http://{closed}"), TOKEN),
+        HubSpotConfig::new(format!("http://{closed}")),
+        StaticToken::new(TOKEN),
         &policy,
     )
     .unwrap();
@@ -877,5 +887,83 @@ async fn the_example_demo_routes_every_scenario() {
             (Some("cleo"), Some("product-led"), Ok(false)),
             (Some("emma"), None, Err("rate_limited")),
         ]
+    );
+}
+
+// ------------------------------------------------------------------ tokens
+
+/// Hands out `old`, then `new` once the API rejected `old`.
+#[derive(Debug, Default)]
+struct Rotating {
+    refreshed: std::sync::Mutex<Vec<String>>,
+}
+
+impl leadroute_hubspot::TokenProvider for Rotating {
+    async fn token(&self) -> Result<String, CrmError> {
+        Ok("pat-old".to_owned())
+    }
+    async fn refresh(&self, rejected: &str) -> Result<Option<String>, CrmError> {
+        self.refreshed.lock().unwrap().push(rejected.to_owned());
+        Ok(Some("pat-new".to_owned()))
+    }
+}
+
+#[tokio::test]
+async fn a_401_asks_the_token_provider_for_a_fresh_token_and_retries_once() {
+    let server = MockServer::start().await.unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
+    let crm = HubSpot::new(
+        HubSpotConfig::new(server.base_url()),
+        Rotating::default(),
+        &policy,
+    )
+    .unwrap();
+    let expired = json!({"status":"error","message":"The OAuth token used to make this call expired 3 minute(s) ago.","correlationId":"1c0d0a2b-7d9b-4a4e-9d3f-3b1f0e4c2f11","category":"EXPIRED_AUTHENTICATION"});
+    server.script(
+        Expect::new("GET", &format!("{CONTACTS}/jane@acme.com")),
+        Reply::json(401, expired.clone()),
+    );
+    demo::contact(&server, "jane@acme.com", "37765128953", "9001", "");
+    let contact = crm.find_person("jane@acme.com").await.unwrap().unwrap();
+    assert_eq!(contact.id, "37765128953");
+    let auth: Vec<(Option<&str>, u16)> = server
+        .requests()
+        .iter()
+        .map(|r| (r.header("authorization"), r.status))
+        .map(|(a, s)| {
+            (
+                a.map(|a| if a == "Bearer pat-old" { "old" } else { "new" }),
+                s,
+            )
+        })
+        .collect();
+    assert_eq!(auth, [(Some("old"), 401), (Some("new"), 200)]);
+    assert_eq!(*crm.tokens().refreshed.lock().unwrap(), ["pat-old"]);
+
+    // A second 401 with the fresh token stands: no refresh loop.
+    server.take_requests();
+    for _ in 0..2 {
+        server.script(
+            Expect::new("GET", &format!("{CONTACTS}/jane@acme.com")),
+            Reply::json(401, expired.clone()),
+        );
+    }
+    let e = crm.find_person("jane@acme.com").await.unwrap_err();
+    assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
+    assert_eq!(server.take_requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_static_token_is_sent_as_is_and_a_401_stays_permanent() {
+    let e = lookup_error(Reply::json(
+        401,
+        json!({"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"}),
+    ))
+    .await;
+    assert_eq!(e.class(), "permanent");
+    assert_eq!(
+        format!("{:?}", StaticToken::new(TOKEN)),
+        "StaticToken(***)",
+        "the token never reaches logs"
     );
 }

@@ -70,13 +70,9 @@ impl Recorded {
         let Some(query) = &self.query else {
             return Vec::new();
         };
-        match reqwest::Url::parse(&format!("http://mock/?{query}")) {
-            Ok(url) => url
-                .query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-            Err(_) => Vec::new(),
-        }
+        url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
     }
 
     /// One decoded query parameter.
