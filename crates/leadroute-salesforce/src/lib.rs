@@ -40,9 +40,10 @@
 //! repository's `docs/crm-api-shapes.md`):
 //!
 //! - **SOQL safety**: every value put into a query goes through one
-//!   function, [`support::soql_escape`]: `\` `'` `"` and the newline, carriage
-//!   return, tab, backspace and form-feed characters are backslash-escaped,
-//!   other control characters are dropped, and inside `LIKE` patterns `%`
+//!   function, [`support::soql_escape`], exactly per Salesforce's table of
+//!   quoted-string escape sequences: `\` `'` `"` and the newline, carriage
+//!   return, tab, bell (`\b`) and form-feed characters are backslash-escaped,
+//!   other control characters (backspace among them) are dropped, and inside `LIKE` patterns `%`
 //!   and `_` are escaped too; the value is then quoted, and the whole query
 //!   URL-encoded as the `q` parameter. A crafted email such as
 //!   `x' OR Name != '` stays one string literal.
@@ -429,9 +430,11 @@ pub mod support {
     use leadroute_http::{self as http, HttpResponse, clip_chars};
 
     /// Escapes a value for a SOQL string literal: the one function every
-    /// value goes through. `\` `'` `"` newline, carriage return, tab,
-    /// backspace and form feed get their backslash escapes, other control
-    /// characters are dropped, and with `like` the `LIKE` wildcards `%` and
+    /// value goes through, exactly per Salesforce's table of quoted-string
+    /// escape sequences: `\` `'` `"` newline (`\n`), carriage return
+    /// (`\r`), tab (`\t`), bell (U+0007, `\b`) and form feed (`\f`) get
+    /// their backslash escapes, other control characters (backspace
+    /// included: the table has no escape for it) are dropped, and with `like` the `LIKE` wildcards `%` and
     /// `_` are escaped as well. The caller adds the quotes (see
     /// [`soql_string`], [`soql_contains`]).
     pub fn soql_escape(value: &str, like: bool) -> String {
@@ -444,7 +447,9 @@ pub mod support {
                 '\n' => out.push_str("\\n"),
                 '\r' => out.push_str("\\r"),
                 '\t' => out.push_str("\\t"),
-                '\u{8}' => out.push_str("\\b"),
+                // `\b` is *bell* in Salesforce's table; backspace (U+0008)
+                // has no escape and is dropped below.
+                '\u{7}' => out.push_str("\\b"),
                 '\u{c}' => out.push_str("\\f"),
                 '%' if like => out.push_str("\\%"),
                 '_' if like => out.push_str("\\_"),

@@ -106,7 +106,7 @@ fn read_literal(q: &str, start: usize) -> (String, &str) {
                     'n' => '\n',
                     'r' => '\r',
                     't' => '\t',
-                    'b' => '\u{8}',
+                    'b' => '\u{7}', // bell, per the documented table
                     'f' => '\u{c}',
                     other => {
                         assert!("'\"\\%_".contains(other), "invalid escape \\{other} in {q}");
@@ -322,7 +322,17 @@ fn one_escaping_function_for_literals_and_like_patterns() {
     assert_eq!(soql_escape(r"Bob's \ BBQ", false), r"Bob\'s \\ BBQ");
     assert_eq!(soql_escape("50%_off", false), "50%_off");
     assert_eq!(soql_escape("50%_off", true), r"50\%\_off");
-    assert_eq!(soql_escape("a\u{8}b\u{c}c\u{1}d", false), r"a\bb\fcd");
+    assert_eq!(soql_escape("b\u{c}c\u{1}d", false), r"b\fcd");
+}
+
+/// Defect 5: Salesforce's table of quoted-string escape sequences says `\b`
+/// is *bell* (U+0007); U+0008 (backspace) has no escape sequence, so it is
+/// dropped like the other control characters, never sent as `\b`.
+#[test]
+fn bell_is_escaped_as_backslash_b_and_backspace_is_dropped() {
+    assert_eq!(soql_escape("a\u{7}b", false), r"a\bb");
+    assert_eq!(soql_escape("a\u{8}b", false), "ab");
+    assert_eq!(soql_escape("a\u{8}\u{7}%", true), r"a\b\%");
 }
 
 #[tokio::test]
