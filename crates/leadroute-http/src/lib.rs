@@ -7,7 +7,8 @@
 //! - [`send`] and [`HttpResponse`]: one request, its status, headers and
 //!   body read in full, with transport failures already classified as
 //!   [`CrmError`]s;
-//! - [`HttpResponse::retry_after`]: `Retry-After` in delta-seconds;
+//! - [`HttpResponse::retry_after`]: `Retry-After` in both of its forms,
+//!   delta-seconds and HTTP-date;
 //! - [`fallback_error`]: the status-based part of response classification
 //!   both vendors share (each adapter reads its own error body first);
 //! - [`TokenProvider`] and [`StaticToken`]: where an adapter gets its access
@@ -179,8 +180,27 @@ impl HttpResponse {
         })
     }
 
-    /// The `Retry-After` header in delta-seconds, if present (HTTP dates
-    /// are ignored).
+    /// The `Retry-After` header as a wait from `now`: delta-seconds (`120`,
+    /// fractions accepted) or an HTTP-date (`Wed, 21 Oct 2026 07:28:00 GMT`,
+    /// and the obsolete RFC 850 and asctime forms), a date in the past being
+    /// zero. `None` when absent or unreadable.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use leadroute_http::HttpResponse;
+    /// use leadroute_http::reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+    ///
+    /// let with = |v: &str| {
+    ///     let mut h = HeaderMap::new();
+    ///     h.insert(RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+    ///     HttpResponse::new(503, h, "")
+    /// };
+    /// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480); // 2015-10-21 07:28:00 UTC
+    /// assert_eq!(with("120").retry_after(now), Some(Duration::from_secs(120)));
+    /// assert_eq!(with("Wed, 21 Oct 2015 07:30:00 GMT").retry_after(now), Some(Duration::from_secs(120)));
+    /// assert_eq!(with("Wed, 21 Oct 2015 07:00:00 GMT").retry_after(now), Some(Duration::ZERO));
+    /// assert_eq!(with("soon").retry_after(now), None);
+    /// ```
     pub fn retry_after(&self, now: SystemTime) -> Option<Duration> {
         parse_retry_after(self.header("retry-after")?, now)
     }
@@ -210,8 +230,8 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     {
         return Some(d);
     }
-    let _ = now;
-    None
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Sends a request and reads the whole response. Any HTTP status is `Ok`:
@@ -279,7 +299,9 @@ fn chain(e: &dyn std::error::Error) -> String {
 /// vendor-specific error codes:
 ///
 /// - 429: [`CrmError::RateLimited`], waiting `Retry-After` when sent;
-/// - 408, 425 and 5xx: [`CrmError::Transient`];
+/// - 408, 425 and 5xx: [`CrmError::Transient`] — or `RateLimited` when the
+///   response says when to come back (`Retry-After`, e.g. a 503 during
+///   maintenance), so the wait is honoured;
 /// - everything else, including 401 and 403: [`CrmError::Permanent`].
 ///
 /// ```
@@ -292,7 +314,10 @@ pub fn fallback_error(response: &HttpResponse, message: String, now: SystemTime)
     let retry_after = response.retry_after(now);
     match response.status {
         429 => CrmError::rate_limited(message, retry_after),
-        408 | 425 | 500..=599 => CrmError::transient(message),
+        408 | 425 | 500..=599 => match retry_after {
+            Some(wait) => CrmError::rate_limited(message, Some(wait)),
+            None => CrmError::transient(message),
+        },
         _ => CrmError::permanent(message),
     }
 }
@@ -483,11 +508,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn retry_after_reads_delta_seconds() {
-        let now = SystemTime::UNIX_EPOCH;
+    fn retry_after_reads_every_form() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
         assert_eq!(
             parse_retry_after("1.5", now),
             Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_retry_after("Wednesday, 21-Oct-15 07:28:10 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Wed Oct 21 07:28:05 2015", now),
+            Some(Duration::from_secs(5))
         );
         assert_eq!(parse_retry_after("-1", now), None);
     }

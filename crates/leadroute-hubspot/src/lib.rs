@@ -67,15 +67,20 @@
 //!   `leadroute_rule` (rule id or `fallback`), `leadroute_experience`
 //!   (`book_meeting`, `confirmation`, …) and `leadroute_policy_version`
 //!   (`name@version`). Create those five as single-line text contact
-//!   properties in HubSpot first, or set `LEADROUTE_ROUTING_FIELDS=off`.
+//!   properties in HubSpot first, or turn them off with
+//!   [`HubSpotConfig::routing_fields`].
 //! - **Errors**: `409` "Contact already exists. Existing ID: N" →
 //!   `Conflict { existing_id: Some("N") }` (the router retries as an update;
 //!   without an id the adapter looks the contact up by email); `429` →
 //!   `RateLimited`, waiting `Retry-After` if sent, else by `policyName`:
 //!   10 s for `TEN_SECONDLY_ROLLING`, 1 s for `SECONDLY`, 1 h for `DAILY`
 //!   (it resets at midnight in the portal's time zone); `423` → `RateLimited`
-//!   (2 s); `401`/`403` → `Permanent`; `5xx` → `Transient`; other `4xx` →
-//!   `Permanent`.
+//!   (2 s); `477` Migration in Progress → `RateLimited` for as long as
+//!   `Retry-After` says (else `Transient`); `5xx` → `Transient`, or
+//!   `RateLimited` when a `Retry-After` says when to come back; `401` (after
+//!   the token provider had its chance) and `403` → `Permanent`; other `4xx`
+//!   → `Permanent`. `Retry-After` is read in both forms, seconds and
+//!   HTTP-date.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(
@@ -727,6 +732,12 @@ pub mod support {
                     .unwrap_or_else(|| rate_limit_wait(policy.as_deref(), &message));
                 CrmError::rate_limited(described, Some(wait))
             }
+            // Migration in Progress: the portal is moving between data
+            // hosting locations; HubSpot says how long in Retry-After.
+            477 => match response.retry_after(now) {
+                Some(wait) => CrmError::rate_limited(described, Some(wait)),
+                None => CrmError::transient(described),
+            },
             // Locked (a concurrent write to the record); locks last ~2 s.
             423 => CrmError::rate_limited(
                 described,

@@ -967,3 +967,76 @@ async fn a_static_token_is_sent_as_is_and_a_401_stays_permanent() {
         "the token never reaches logs"
     );
 }
+
+// ------------------------------------------------- defect 6: Retry-After
+
+/// A `Retry-After` HTTP-date `secs` seconds from now.
+fn http_date_in(secs: u64) -> String {
+    httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(secs))
+}
+
+#[tokio::test]
+async fn a_477_migration_in_progress_waits_as_long_as_retry_after_says() {
+    // HubSpot's error-handling page: 477 "Migration in Progress" while a portal
+    // moves between data hosting locations, with a Retry-After in seconds.
+    let body = json!({"status":"error","message":"Migration in Progress","correlationId":"3f0c1f55-1a0e-4a0e-8f1a-2f8d0c0b9d41","category":"MIGRATION_IN_PROGRESS"});
+    let e = lookup_error(Reply::json(477, body.clone()).header("Retry-After", "3600")).await;
+    assert_eq!(
+        rate_limited_for(&e),
+        Some(Duration::from_secs(3600)),
+        "{e:?}"
+    );
+    assert!(e.is_retryable());
+    // Without the header it is still retryable, never permanent.
+    let e = lookup_error(Reply::json(477, body)).await;
+    assert_eq!(e.class(), "transient", "{e:?}");
+}
+
+#[tokio::test]
+async fn retry_after_on_a_503_is_honoured() {
+    let e = lookup_error(
+        Reply::json(
+            503,
+            json!({"status":"error","message":"Service Unavailable"}),
+        )
+        .header("Retry-After", "120"),
+    )
+    .await;
+    assert_eq!(
+        rate_limited_for(&e),
+        Some(Duration::from_secs(120)),
+        "{e:?}"
+    );
+    // An HTML 503 from a load balancer, with an HTTP-date.
+    let e = lookup_error(
+        Reply::empty(503)
+            .header("content-type", "text/html")
+            .header("Retry-After", &http_date_in(90)),
+    )
+    .await;
+    let wait = rate_limited_for(&e).unwrap();
+    assert!(
+        (Duration::from_secs(85)..=Duration::from_secs(90)).contains(&wait),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_http_date_retry_after_on_a_429_is_honoured() {
+    let e = lookup_error(
+        Reply::json(429, demo::rate_limit_body()).header("Retry-After", &http_date_in(30)),
+    )
+    .await;
+    let wait = rate_limited_for(&e).unwrap();
+    assert!(
+        (Duration::from_secs(25)..=Duration::from_secs(30)).contains(&wait),
+        "{wait:?} (not the 10 s policy default)"
+    );
+    // A date in the past: retry now.
+    let e = lookup_error(
+        Reply::json(429, demo::rate_limit_body())
+            .header("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"),
+    )
+    .await;
+    assert_eq!(rate_limited_for(&e), Some(Duration::ZERO));
+}
