@@ -44,7 +44,9 @@
 //! - **Account**: `POST …/objects/companies/search` with two OR'ed filter
 //!   groups, `domain EQ d` and `hs_additional_domains CONTAINS_TOKEN d`,
 //!   requesting `name, domain, hs_additional_domains, hubspot_owner_id,
-//!   lifecyclestage` explicitly (search returns no owner otherwise). Because
+//!   lifecyclestage` explicitly (search returns no owner otherwise), with
+//!   `"sorts": []`, `"after": "0"` and `"limit": 10` (the published schema
+//!   requires `sorts` and `after`). Because
 //!   `CONTAINS_TOKEN` is token-based, every result is re-checked on the
 //!   client: `domain`, or one entry of `hs_additional_domains` split on `;`,
 //!   must equal the lead's domain (trimmed, lower-case, `www.` ignored).
@@ -53,8 +55,9 @@
 //! - **Person**: `GET …/objects/contacts/{email}?idProperty=email` (`@` sent
 //!   as `%40`); `404` means no contact.
 //! - **Write**: `POST …/objects/contacts` (`201`) with the properties below
-//!   and, when an account matched, an association of type `279`
-//!   (contact → company, unlabeled); or, for an existing contact,
+//!   and `associations`: an association of type `279` (contact → company,
+//!   unlabeled) when an account matched, else `[]` (the field is required);
+//!   or, for an existing contact,
 //!   `PATCH …/objects/contacts/{id}` (`200`) then the v4 default association
 //!   `PUT /crm/v4/objects/contact/{id}/associations/default/company/{companyId}`.
 //!   `hubspot_owner_id` is the owner's HubSpot **owner id** (not `userId`),
@@ -373,6 +376,10 @@ impl<T: TokenProvider> HubSpot<T> {
                 { "filters": [ { "propertyName": "hs_additional_domains", "operator": "CONTAINS_TOKEN", "value": domain } ] }
             ],
             "properties": COMPANY_PROPERTIES,
+            // `sorts` and `after` are required by the published
+            // PublicObjectSearchRequest schema: no sort, the first page.
+            "sorts": [],
+            "after": "0",
             "limit": 10
         });
         let path = format!("{}/companies/search", self.config.paths.objects);
@@ -452,15 +459,16 @@ impl<T: TokenProvider> HubSpot<T> {
     ) -> Result<WriteReceipt, CrmError> {
         let mut body = Map::new();
         body.insert("properties".into(), Value::Object(properties));
-        if let Some(company) = company {
-            body.insert(
-                "associations".into(),
-                json!([{
-                    "to": { "id": company },
-                    "types": [ { "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": CONTACT_TO_COMPANY } ]
-                }]),
-            );
-        }
+        // `associations` is required by SimplePublicObjectInputForCreate, even
+        // when there is nothing to associate.
+        let associations = match company {
+            Some(company) => json!([{
+                "to": { "id": company },
+                "types": [ { "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": CONTACT_TO_COMPANY } ]
+            }]),
+            None => json!([]),
+        };
+        body.insert("associations".into(), associations);
         let path = format!("{}/contacts", self.config.paths.objects);
         let response = self
             .call(Method::POST, &path, Effect::Write, |r| r.json(&body))
