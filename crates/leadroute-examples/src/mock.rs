@@ -127,6 +127,12 @@ impl Reply {
         }
     }
 
+    /// Replaces the body (e.g. with truncated JSON).
+    pub fn body(mut self, body: &str) -> Self {
+        self.body = body.to_owned();
+        self
+    }
+
     /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));

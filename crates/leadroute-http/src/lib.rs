@@ -6,7 +6,8 @@
 //!   (installed once), JSON `Accept`, a user agent and timeouts;
 //! - [`send`] and [`HttpResponse`]: one request, its status, headers and
 //!   body read in full, with transport failures already classified as
-//!   [`CrmError`]s;
+//!   [`CrmError`]s — and a failure after a *write* was sent classified as
+//!   [`CrmError::UnknownOutcome`], because the CRM may have applied it;
 //! - [`HttpResponse::retry_after`]: `Retry-After` in both of its forms,
 //!   delta-seconds and HTTP-date;
 //! - [`fallback_error`]: the status-based part of response classification
@@ -131,7 +132,8 @@ pub fn base_url(url: &str) -> Result<String, BuildError> {
 pub enum Effect {
     /// A lookup: a failure is [`CrmError::Transient`].
     Read,
-    /// A create or update.
+    /// A create or update: a failure after the request may have reached the
+    /// CRM is [`CrmError::UnknownOutcome`] (retry only idempotently).
     Write,
 }
 
@@ -166,17 +168,28 @@ impl HttpResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// The body of a 2xx response as JSON; a body that is not JSON is a
-    /// permanent error (the API answered something this adapter does not
-    /// understand).
+    /// The body of a **2xx** response as JSON. A body that is not JSON (a
+    /// truncated or garbled response) is [`CrmError::Transient`] for a read
+    /// and [`CrmError::UnknownOutcome`] for a write: the CRM said it
+    /// succeeded, so the record may well exist.
+    ///
+    /// ```
+    /// use leadroute_http::{Effect, HttpResponse};
+    /// let r = HttpResponse::new(201, Default::default(), r#"{"id": "4"#);
+    /// assert_eq!(r.json(Effect::Write).unwrap_err().class(), "unknown_outcome");
+    /// assert_eq!(r.json(Effect::Read).unwrap_err().class(), "transient");
+    /// ```
     pub fn json(&self, effect: Effect) -> Result<Value, CrmError> {
-        let _ = effect;
         serde_json::from_str(&self.body).map_err(|e| {
-            CrmError::permanent(format!(
-                "unexpected response body (HTTP {}, {e}): {}",
+            let message = format!(
+                "unreadable response body (HTTP {}, {e}): {}",
                 self.status,
                 self.snippet()
-            ))
+            );
+            match effect {
+                Effect::Read => CrmError::transient(message),
+                Effect::Write => CrmError::unknown_outcome(message),
+            }
         })
     }
 
@@ -252,8 +265,10 @@ pub async fn send(
     let body = response.text().await.map_err(|e| {
         let e = e.without_url();
         let message = format!("the response was cut off (HTTP {status}): {}", chain(&e));
-        let _ = effect;
-        CrmError::transient(message)
+        match effect {
+            Effect::Write if (200..300).contains(&status) => CrmError::unknown_outcome(message),
+            _ => CrmError::transient(message),
+        }
     })?;
     Ok(HttpResponse {
         status,
@@ -267,11 +282,17 @@ pub async fn send(
 /// retry queues.
 ///
 /// - a request that could not be built: [`CrmError::Permanent`];
-/// - anything else (a timeout, a reset): `Transient`.
+/// - a connection that could not be made (nothing was sent):
+///   [`CrmError::Transient`];
+/// - anything else (a timeout, a reset): `Transient` for a read,
+///   [`CrmError::UnknownOutcome`] for a write.
 pub fn transport_error(e: reqwest::Error, effect: Effect) -> CrmError {
     let e = e.without_url();
     if e.is_builder() {
         return CrmError::permanent(format!("invalid request: {}", chain(&e)));
+    }
+    if e.is_connect() {
+        return CrmError::transient(format!("cannot connect to the CRM: {}", chain(&e)));
     }
     let what = if e.is_timeout() {
         "the CRM did not answer in time"
@@ -279,8 +300,12 @@ pub fn transport_error(e: reqwest::Error, effect: Effect) -> CrmError {
         "transport error"
     };
     let message = format!("{what}: {}", chain(&e));
-    let _ = effect;
-    CrmError::transient(message)
+    match effect {
+        Effect::Read => CrmError::transient(message),
+        Effect::Write => CrmError::unknown_outcome(format!(
+            "{message} (the write may or may not have been applied)"
+        )),
+    }
 }
 
 /// The error and its sources, `: `-separated.

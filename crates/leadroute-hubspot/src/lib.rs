@@ -475,8 +475,9 @@ impl<T: TokenProvider> HubSpot<T> {
             .await?;
         if response.is_success() {
             let body = response.json(Effect::Write)?;
-            let id = id_of(&body)
-                .ok_or_else(|| CrmError::permanent("HubSpot create response without an id"))?;
+            let id = id_of(&body).ok_or_else(|| {
+                CrmError::unknown_outcome("HubSpot answered the create with a 2xx but no id")
+            })?;
             return Ok(WriteReceipt::new(id, true));
         }
         match classify(&response, SystemTime::now()) {

@@ -1049,3 +1049,78 @@ async fn an_http_date_retry_after_on_a_429_is_honoured() {
     .await;
     assert_eq!(rate_limited_for(&e), Some(Duration::ZERO));
 }
+
+// ------------------------------------------- defect 4: unknown outcomes
+
+#[tokio::test]
+async fn a_2xx_create_whose_body_cannot_be_read_is_an_unknown_outcome_retried_into_one_contact() {
+    let (server, crm) = setup().await;
+    let router = router(crm);
+    demo::search(&server, json!([]));
+    demo::no_contact(&server, "jane@newco.com");
+    // HubSpot created the contact, but the body was cut off on the way.
+    server.script(
+        Expect::new("POST", CONTACTS),
+        Reply::json(201, json!(null)).body(r#"{"id": "37765128001", "properties": {"em"#),
+    );
+    let routed = route(
+        &router,
+        r#"{"lead_id": "t-u1", "email": "jane@newco.com", "first_name": "Jane"}"#,
+    )
+    .await;
+    let pending = routed.write.into_pending().unwrap();
+    assert_eq!(
+        pending.error.class(),
+        "unknown_outcome",
+        "{:?}",
+        pending.error
+    );
+    assert!(pending.error.is_retryable());
+
+    // The retry is idempotent by email: HubSpot answers 409 with the id of
+    // the contact the first attempt made, and the router updates it.
+    server.take_requests();
+    server.script(
+        Expect::new("POST", CONTACTS),
+        Reply::json(409, demo::conflict_body("37765128001")),
+    );
+    demo::updated(&server, "37765128001", "jane@newco.com");
+    let receipt = router.retry_write(pending).await.unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("37765128001", false)
+    );
+    let calls: Vec<(String, String, u16)> = server
+        .take_requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone(), r.status))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("POST".to_owned(), CONTACTS.to_owned(), 409),
+            ("PATCH".to_owned(), format!("{CONTACTS}/37765128001"), 200)
+        ]
+    );
+    assert!(server.unused().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreadable_lookup_body_is_transient_and_a_wrong_shape_permanent() {
+    let (server, crm) = setup().await;
+    server.script(
+        Expect::new("POST", SEARCH),
+        Reply::json(200, json!(null)).body(r#"{"total": 1, "results": [{"id": "#),
+    );
+    let e = crm.find_account("acme.com").await.unwrap_err();
+    assert_eq!(e.class(), "transient", "{e:?}");
+    // A JSON body without `results` is an API this adapter does not understand.
+    server.script(
+        Expect::new("POST", SEARCH),
+        Reply::json(200, json!({"unexpected": true})),
+    );
+    assert_eq!(
+        crm.find_account("acme.com").await.unwrap_err().class(),
+        "permanent"
+    );
+}

@@ -365,8 +365,9 @@ impl<T: TokenProvider> Salesforce<T> {
                 response.snippet()
             )));
         }
-        let id = text(&body, "id")
-            .ok_or_else(|| CrmError::permanent("Salesforce create response without an id"))?;
+        let id = text(&body, "id").ok_or_else(|| {
+            CrmError::unknown_outcome("Salesforce answered the create with a 2xx but no id")
+        })?;
         Ok(WriteReceipt::new(id, true))
     }
 

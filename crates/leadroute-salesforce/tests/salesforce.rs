@@ -1022,3 +1022,15 @@ async fn a_401_that_is_not_an_expired_session_does_not_refresh() {
     assert_eq!(e.class(), "permanent");
     assert_eq!(server.take_requests().len(), 1);
 }
+
+// ------------------------------------------- defect 4: unknown outcomes
+
+#[tokio::test]
+async fn a_2xx_create_whose_body_cannot_be_read_is_an_unknown_outcome() {
+    let e = write_error(Reply::json(201, json!(null)).body(r#"{"id":"00Q5e00000AbCdEEAV","succ"#))
+        .await;
+    assert_eq!(e.class(), "unknown_outcome", "{e:?}");
+    assert!(e.is_retryable());
+    let e = write_error(Reply::json(201, json!({"errors": [], "success": true}))).await;
+    assert_eq!(e.class(), "unknown_outcome", "a 2xx without an id: {e:?}");
+}
