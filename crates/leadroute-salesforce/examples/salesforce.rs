@@ -74,12 +74,20 @@ pub mod demo {
         v
     }
 
-    /// Scripts `POST /sobjects/Lead/` → 201.
-    pub fn created(server: &MockServer, id: &str) {
+    /// Scripts the upsert of a new Lead (`PATCH …/LeadRoute_Lead_Id__c/{lead_id}`) → 201.
+    pub fn created(server: &MockServer, lead_id: &str, id: &str) {
         server.script(
-            Expect::new("POST", "/services/data/v66.0/sobjects/Lead/"),
-            Reply::json(201, json!({ "id": id, "errors": [], "success": true })),
+            Expect::new("PATCH", &upsert(lead_id)),
+            Reply::json(
+                201,
+                json!({ "id": id, "errors": [], "success": true, "created": true }),
+            ),
         );
+    }
+
+    /// The upsert path of a new Lead: `/sobjects/Lead/LeadRoute_Lead_Id__c/{lead_id}`.
+    pub fn upsert(lead_id: &str) -> String {
+        format!("/services/data/v66.0/sobjects/Lead/LeadRoute_Lead_Id__c/{lead_id}")
     }
 
     /// Scripts `PATCH /sobjects/{sobject}/{id}` → 204.
@@ -147,7 +155,7 @@ pub mod demo {
         query(&server, "FROM Account", json!([]));
         query(&server, "FROM Contact", json!([]));
         query(&server, "FROM Lead", json!([]));
-        created(&server, "00Q5e00000AbCdEEAV");
+        created(&server, "demo-1", "00Q5e00000AbCdEEAV");
         routed.push(
             leadroute_examples::demo_lead(
                 &router,
@@ -182,7 +190,7 @@ pub mod demo {
         );
         query(&server, "FROM Contact", json!([]));
         query(&server, "FROM Lead", json!([]));
-        created(&server, "00Q5e00000AbCdFEAV");
+        created(&server, "demo-2", "00Q5e00000AbCdFEAV");
         routed.push(
             leadroute_examples::demo_lead(
                 &router,
@@ -231,7 +239,7 @@ pub mod demo {
         query(&server, "FROM Contact", json!([]));
         query(&server, "FROM Lead", json!([]));
         server.script(
-            Expect::new("POST", "/services/data/v66.0/sobjects/Lead/"),
+            Expect::new("PATCH", &upsert("demo-4")),
             Reply::json(400, duplicate_body("00Q5e00000XyZaBEAV")),
         );
         updated(&server, "Lead", "00Q5e00000XyZaBEAV");
@@ -258,10 +266,7 @@ pub mod demo {
             Expect::new("GET", QUERY).query_contains("FROM Contact"),
             limited(),
         );
-        server.script(
-            Expect::new("POST", "/services/data/v66.0/sobjects/Lead/"),
-            limited(),
-        );
+        server.script(Expect::new("PATCH", &upsert("demo-5")), limited());
         routed.push(
             leadroute_examples::demo_lead(
                 &router,

@@ -55,7 +55,10 @@
 //!   over subdomains. A `Type` starting with `Customer` marks a customer.
 //! - **Person**: a Contact by `Email` first, else a Lead by `Email` with
 //!   `IsConverted = false` (emails lower-cased, `LIMIT 2`, oldest first).
-//! - **Write**: `POST /sobjects/Lead/` (`201`), or `PATCH
+//! - **Write**: a new Lead is an upsert on the lead id
+//!   (`PATCH /sobjects/Lead/LeadRoute_Lead_Id__c/{lead_id}`, `201` created
+//!   or `200` updated; see [`SalesforceConfig::lead_id_field`]), so a retry
+//!   after a timeout or an unreadable answer makes one Lead, not two; or `PATCH
 //!   /sobjects/Lead/{id}` / `PATCH /sobjects/Contact/{id}` (`204`) when the
 //!   existing record (looked up, or named by a duplicate rule) is a Lead
 //!   (`00Q…`) or a Contact (`003…`). Every write sends
@@ -74,7 +77,8 @@
 //!   `State` (subdivision code), `PostalCode`, `NumberOfEmployees` and
 //!   `AnnualRevenue` (the lower bound of the range). Routing fields (create
 //!   them as Text fields on Lead and Contact, or turn them off with
-//!   [`SalesforceConfig::routing_fields`]): `LeadRoute_Lead_Id__c`,
+//!   [`SalesforceConfig::routing_fields`]): `LeadRoute_Lead_Id__c` (on
+//!   Lead, mark it **External ID** and **Unique**: creates upsert on it),
 //!   `LeadRoute_Owner__c`, `LeadRoute_Rule__c`, `LeadRoute_Experience__c`,
 //!   `LeadRoute_Policy_Version__c`.
 //! - **Errors** (a JSON array of `{message, errorCode, fields}`):
@@ -132,6 +136,9 @@ pub const CRM_KEY: &str = "salesforce";
 pub const DEFAULT_API_VERSION: &str = "v66.0";
 /// What required fields get when nothing better is known.
 pub const NOT_PROVIDED: &str = "[not provided]";
+/// The Lead field that holds the lead id and makes creates idempotent (an
+/// External ID text field; see [`SalesforceConfig::lead_id_field`]).
+pub const DEFAULT_LEAD_ID_FIELD: &str = "LeadRoute_Lead_Id__c";
 /// The header that keeps assignment rules from overriding `OwnerId`.
 pub const AUTO_ASSIGN_HEADER: &str = "Sforce-Auto-Assign";
 
@@ -155,6 +162,15 @@ pub struct SalesforceConfig {
     pub api_version: String,
     /// Whether to write the `LeadRoute_*__c` fields.
     pub routing_fields: bool,
+    /// The Lead field that holds the lead id, as an **External ID** (and
+    /// unique) text field: a new Lead is created by upserting on it
+    /// (`PATCH /sobjects/Lead/{field}/{lead_id}`), so a retry of the same
+    /// submission — after a timeout, say — updates the Lead the first
+    /// attempt made instead of creating a second. Default
+    /// [`DEFAULT_LEAD_ID_FIELD`]. `None` creates with a plain `POST`, which
+    /// Salesforce does not deduplicate (Lead emails are not unique): a retry
+    /// after an `unknown_outcome` can then make a duplicate.
+    pub lead_id_field: Option<String>,
     /// Whole-request timeout (default 10 s).
     pub timeout: Duration,
 }
@@ -167,8 +183,16 @@ impl SalesforceConfig {
             instance_url: instance_url.into(),
             api_version: DEFAULT_API_VERSION.to_owned(),
             routing_fields: true,
+            lead_id_field: Some(DEFAULT_LEAD_ID_FIELD.to_owned()),
             timeout: Duration::from_secs(10),
         }
+    }
+
+    /// Sets the lead-id external-id field (`None`: create with a plain
+    /// `POST`, not idempotent; see [`lead_id_field`](Self#structfield.lead_id_field)).
+    pub fn lead_id_field(mut self, field: Option<&str>) -> Self {
+        self.lead_id_field = field.map(str::to_owned);
+        self
     }
 
     /// Sets the API version (`66.0` and `v66.0` both work).
@@ -349,14 +373,42 @@ impl<T: TokenProvider> Salesforce<T> {
         Ok(Some(person))
     }
 
-    async fn create_lead(&self, fields: Map<String, Value>) -> Result<WriteReceipt, CrmError> {
+    /// Creates the Lead: an upsert on the lead-id external-id field
+    /// (`PATCH /sobjects/Lead/{field}/{lead_id}`), so that a retry of the
+    /// same submission updates the Lead the first attempt made; or, without
+    /// a lead-id field, a plain `POST /sobjects/Lead/`.
+    async fn create_lead(
+        &self,
+        lead_id: &str,
+        mut fields: Map<String, Value>,
+    ) -> Result<WriteReceipt, CrmError> {
+        let (method, path) = match self.config.lead_id_field.as_deref() {
+            Some(field) => {
+                // The external id is in the path; the body holds the rest.
+                fields.remove(field);
+                let path = format!(
+                    "/sobjects/Lead/{}/{}",
+                    leadroute_http::path_segment(field),
+                    leadroute_http::path_segment(lead_id)
+                );
+                (Method::PATCH, path)
+            }
+            None => (Method::POST, "/sobjects/Lead/".to_owned()),
+        };
         let response = self
-            .call(Method::POST, "/sobjects/Lead/", Effect::Write, |r| {
+            .call(method, &path, Effect::Write, |r| {
                 r.header(AUTO_ASSIGN_HEADER, "FALSE").json(&fields)
             })
             .await?;
         if !response.is_success() {
             return Err(classify(&response, SystemTime::now()));
+        }
+        if response.status == 204 {
+            // An upsert that updated, before API v46.0: no body, no id.
+            return Err(CrmError::permanent(format!(
+                "Salesforce answered the Lead upsert with 204 and no id: use API version 46.0 or later (configured: {})",
+                self.config.api_version
+            )));
         }
         let body = response.json(Effect::Write)?;
         if body.get("success").and_then(Value::as_bool) == Some(false) {
@@ -368,7 +420,13 @@ impl<T: TokenProvider> Salesforce<T> {
         let id = text(&body, "id").ok_or_else(|| {
             CrmError::unknown_outcome("Salesforce answered the create with a 2xx but no id")
         })?;
-        Ok(WriteReceipt::new(id, true))
+        // An upsert says whether it created (201, `created: true`) or found
+        // the Lead by its lead id and updated it (200, `created: false`).
+        let created = body
+            .get("created")
+            .and_then(Value::as_bool)
+            .unwrap_or(response.status == 201);
+        Ok(WriteReceipt::new(id, created))
     }
 
     async fn update(
@@ -402,7 +460,10 @@ impl<T: TokenProvider> Crm for Salesforce<T> {
     async fn upsert_lead(&self, write: &LeadWrite<'_>) -> Result<WriteReceipt, CrmError> {
         let routing = self.config.routing_fields;
         match write.existing.map(str::to_owned) {
-            None => self.create_lead(lead_fields(write, true, routing)).await,
+            None => {
+                self.create_lead(write.lead_id, lead_fields(write, true, routing))
+                    .await
+            }
             Some(id) => match sobject_of(&id)? {
                 "Lead" => {
                     let fields = lead_fields(write, false, routing);

@@ -420,7 +420,7 @@ async fn a_new_lead_without_last_name_or_company_gets_the_documented_fallbacks()
     demo::query(&server, "FROM Account", json!([]));
     demo::query(&server, "FROM Contact", json!([]));
     demo::query(&server, "FROM Lead", json!([]));
-    demo::created(&server, "00Q5e00000AbCdEEAV");
+    demo::created(&server, "t-1", "00Q5e00000AbCdEEAV");
     let routed = route(
         &router(crm),
         r#"{"lead_id": "t-1", "email": "Jane.Doe@NewCo.com", "country": "US", "state": "CA", "zip": "94105",
@@ -442,7 +442,7 @@ async fn a_new_lead_without_last_name_or_company_gets_the_documented_fallbacks()
             w[0].path.as_str(),
             w[0].query.as_deref()
         ),
-        ("POST", LEADS, None)
+        ("PATCH", demo::upsert("t-1").as_str(), None)
     );
     assert_eq!(headers(w[0]), write_headers());
     assert_eq!(
@@ -459,7 +459,6 @@ async fn a_new_lead_without_last_name_or_company_gets_the_documented_fallbacks()
             "NumberOfEmployees": 1000,
             "AnnualRevenue": 10000000,
             "OwnerId": "0055e000001AnaAAA",
-            "LeadRoute_Lead_Id__c": "t-1",
             "LeadRoute_Owner__c": "ana",
             "LeadRoute_Rule__c": "us-enterprise",
             "LeadRoute_Experience__c": "book_meeting",
@@ -489,7 +488,7 @@ async fn company_falls_back_to_the_account_name_then_not_provided() {
     );
     demo::query(&server, "FROM Contact", json!([]));
     demo::query(&server, "FROM Lead", json!([]));
-    demo::created(&server, "00Q5e00000AbCdFEAV");
+    demo::created(&server, "t-2", "00Q5e00000AbCdFEAV");
     let routed = route(
         &router(crm),
         r#"{"lead_id": "t-2", "email": "sam@acme.com", "last_name": "Ng"}"#,
@@ -513,7 +512,7 @@ async fn company_falls_back_to_the_account_name_then_not_provided() {
     .await;
     demo::query(&server, "FROM Contact", json!([]));
     demo::query(&server, "FROM Lead", json!([]));
-    demo::created(&server, "00Q5e00000AbCdGEAV");
+    demo::created(&server, "t-3", "00Q5e00000AbCdGEAV");
     let routed = route(
         &router(crm),
         r#"{"lead_id": "t-3", "email": "jo@gmail.com", "first_name": "Jo"}"#,
@@ -649,7 +648,10 @@ async fn duplicate_flow(body: Value, sobject: &str, id: &str) {
     demo::query(&server, "FROM Account", json!([]));
     demo::query(&server, "FROM Contact", json!([]));
     demo::query(&server, "FROM Lead", json!([]));
-    server.script(Expect::new("POST", LEADS), Reply::json(400, body));
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-6")),
+        Reply::json(400, body),
+    );
     demo::updated(&server, sobject, id);
     let routed = route(
         &router(crm),
@@ -666,7 +668,7 @@ async fn duplicate_flow(body: Value, sobject: &str, id: &str) {
     assert_eq!(
         calls,
         [
-            ("POST", LEADS, 400),
+            ("PATCH", &*demo::upsert("t-6"), 400),
             (
                 "PATCH",
                 &*format!("/services/data/v66.0/sobjects/{sobject}/{id}"),
@@ -741,7 +743,7 @@ async fn write_error(reply: Reply) -> CrmError {
     demo::query(&server, "FROM Account", json!([]));
     demo::query(&server, "FROM Contact", json!([]));
     demo::query(&server, "FROM Lead", json!([]));
-    server.script(Expect::new("POST", LEADS), reply);
+    server.script(Expect::new("PATCH", &demo::upsert("t-7")), reply);
     let routed = route(
         &router(crm),
         r#"{"lead_id": "t-7", "email": "kim@umbrella.io", "last_name": "Kim"}"#,
@@ -1033,4 +1035,97 @@ async fn a_2xx_create_whose_body_cannot_be_read_is_an_unknown_outcome() {
     assert!(e.is_retryable());
     let e = write_error(Reply::json(201, json!({"errors": [], "success": true}))).await;
     assert_eq!(e.class(), "unknown_outcome", "a 2xx without an id: {e:?}");
+}
+
+// ------------------------------------- defect 3: idempotent Lead creates
+
+/// `PATCH …/sobjects/Lead/LeadRoute_Lead_Id__c/{lead_id}`: the upsert by the
+/// lead id as an external id.
+fn upsert_path(lead_id: &str) -> String {
+    format!("/services/data/v66.0/sobjects/Lead/LeadRoute_Lead_Id__c/{lead_id}")
+}
+
+#[tokio::test]
+async fn a_retry_after_an_unknown_outcome_upserts_the_same_lead_by_its_lead_id() {
+    let (server, crm) = setup().await;
+    let router = router(crm);
+    demo::query(&server, "FROM Account", json!([]));
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    // Salesforce created the Lead, but the response was cut off.
+    server.script(
+        Expect::new("PATCH", &upsert_path("t-idem")),
+        Reply::json(201, json!(null)).body(r#"{"id":"00Q5e00000IdEmAEAV","errors":[],"succ"#),
+    );
+    let routed = route(
+        &router,
+        r#"{"lead_id": "t-idem", "email": "jane@newco.com", "last_name": "Doe"}"#,
+    )
+    .await;
+    let pending = routed.write.into_pending().unwrap();
+    assert_eq!(pending.error.class(), "unknown_outcome");
+
+    // The retry is the same upsert: Salesforce finds the Lead by its
+    // external id and updates it (200, created: false) — one Lead, not two.
+    server.script(
+        Expect::new("PATCH", &upsert_path("t-idem")),
+        Reply::json(
+            200,
+            json!({"id": "00Q5e00000IdEmAEAV", "errors": [], "success": true, "created": false}),
+        ),
+    );
+    let receipt = router.retry_write(pending).await.unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000IdEmAEAV", false)
+    );
+    let sent = server.take_requests();
+    let w = writes(&sent);
+    assert_eq!(w.len(), 2, "{w:#?}");
+    for r in &w {
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str(), r.query.as_deref()),
+            ("PATCH", upsert_path("t-idem").as_str(), None)
+        );
+        assert_eq!(headers(r), write_headers());
+        let body = r.json().unwrap();
+        assert_eq!(body["Email"], "jane@newco.com");
+        assert_eq!(body["OwnerId"], "0055e000001EmmAAA");
+        assert!(
+            body.get("LeadRoute_Lead_Id__c").is_none(),
+            "the external id is in the path, not the body: {body}"
+        );
+    }
+    assert_eq!(w[0].body, w[1].body, "the retry sends the same upsert");
+}
+
+#[tokio::test]
+async fn without_a_lead_id_field_a_lead_is_created_with_a_plain_post() {
+    let (server, crm) = setup_with(|c| c.lead_id_field(None)).await;
+    demo::query(&server, "FROM Account", json!([]));
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    server.script(
+        Expect::new("POST", LEADS),
+        Reply::json(
+            201,
+            json!({"id": "00Q5e00000PoStAEAV", "errors": [], "success": true}),
+        ),
+    );
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-post", "email": "jane@newco.com", "last_name": "Doe"}"#,
+    )
+    .await;
+    let receipt = routed.write.receipt().unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000PoStAEAV", true)
+    );
+    let sent = server.take_requests();
+    let body = writes(&sent)[0].json().unwrap();
+    assert_eq!(
+        body["LeadRoute_Lead_Id__c"], "t-post",
+        "then the lead id is a plain field"
+    );
 }
