@@ -9,7 +9,9 @@
 //! - **Without `SALESFORCE_ACCESS_TOKEN`** (nor a refresh token) it starts a
 //!   loopback mock Salesforce (scripted with realistic success and error
 //!   bodies), points the adapter at it, routes a few leads through a
-//!   `leadroute::LeadRouter` with the seed policy, prints every request the
+//!   `leadroute::LeadRouter` with the seed policy (new lead, existing account,
+//!   existing contact, a duplicate rule's match attached to, the org's API
+//!   limit), prints every request the
 //!   adapter sent and every decision, and exits.
 //! - **With credentials** (and `SALESFORCE_INSTANCE_URL`) it talks to the
 //!   org and routes each JSON line of stdin (one form payload per line),
@@ -234,7 +236,9 @@ pub mod demo {
             .await?,
         );
 
-        // 4. A duplicate rule blocks the create → Conflict → PATCH that Lead.
+        // 4. A duplicate rule matches a Lead with the same email (made a
+        //    moment ago, so the lookup missed it): attach to it, filling
+        //    only what it lacks; its owner stays.
         query(&server, "FROM Account", json!([]));
         query(&server, "FROM Contact", json!([]));
         query(&server, "FROM Lead", json!([]));
@@ -242,12 +246,23 @@ pub mod demo {
             Expect::new("PATCH", &upsert("demo-4")),
             Reply::json(400, duplicate_body("00Q5e00000XyZaBEAV")),
         );
+        server.script(
+            Expect::new("GET", "/services/data/v66.0/sobjects/Lead/00Q5e00000XyZaBEAV"),
+            Reply::json(
+                200,
+                json!({
+                    "attributes": { "type": "Lead", "url": "/services/data/v66.0/sobjects/Lead/00Q5e00000XyZaBEAV" },
+                    "Id": "00Q5e00000XyZaBEAV", "Email": "max@globex.com", "OwnerId": "0055e000001BobAAA",
+                    "FirstName": "Max", "LastName": "Mustermann", "Phone": null, "Company": null
+                }),
+            ),
+        );
         updated(&server, "Lead", "00Q5e00000XyZaBEAV");
         routed.push(
             leadroute_examples::demo_lead(
                 &router,
                 &server,
-                "DUPLICATES_DETECTED → Conflict { existing_id } → PATCH that Lead",
+                "DUPLICATES_DETECTED, same email → attach: PATCH only the Lead's blank fields",
                 r#"{"lead_id": "demo-4", "email": "max@globex.com", "last_name": "Mustermann", "company": "Globex", "product_interest": "free trial"}"#,
             )
             .await?,

@@ -60,8 +60,8 @@
 //!   or `200` updated; see [`SalesforceConfig::lead_id_field`]), so a retry
 //!   after a timeout or an unreadable answer makes one Lead, not two; or `PATCH
 //!   /sobjects/Lead/{id}` / `PATCH /sobjects/Contact/{id}` (`204`) when the
-//!   existing record (looked up, or named by a duplicate rule) is a Lead
-//!   (`00Q…`) or a Contact (`003…`). Every write sends
+//!   existing record found by the person lookup is a Lead (`00Q…`) or a
+//!   Contact (`003…`). Every write sends
 //!   `Sforce-Auto-Assign: FALSE` so the org's assignment rules cannot
 //!   overwrite the `OwnerId` leadroute chose (`crm_ids["salesforce"]` of
 //!   the decision's owner; a queue id `00G…` works too). Owner ids read back
@@ -82,14 +82,45 @@
 //!   `LeadRoute_Owner__c`, `LeadRoute_Rule__c`, `LeadRoute_Experience__c`,
 //!   `LeadRoute_Policy_Version__c`.
 //! - **Errors** (a JSON array of `{message, errorCode, fields}`):
-//!   `DUPLICATES_DETECTED` → `Conflict` with the first matched record id
-//!   (from `duplicateResut`, the REST spelling, or `duplicateResult`);
+//!   `DUPLICATES_DETECTED` is resolved by the adapter (see
+//!   [Duplicates](#duplicates); matches read from `duplicateResut`, the REST
+//!   spelling, or `duplicateResult`), never handed to the router as a
+//!   conflict;
 //!   `REQUEST_LIMIT_EXCEEDED` (a `403`) → `RateLimited` (1 h unless
 //!   `Retry-After` says otherwise); `UNABLE_TO_LOCK_ROW` → `Transient`;
 //!   `INVALID_SESSION_ID` (`401`) → the token provider is asked for a fresh
 //!   token and the request is sent once more, else `Permanent`; `5xx` →
 //!   `Transient`; other
 //!   `4xx` → `Permanent`.
+//!
+//! ## Duplicates
+//!
+//! A duplicate rule can refuse the new Lead (`DUPLICATES_DETECTED`) when it
+//! matches a record the person lookup did not find. What that means for
+//! routing:
+//!
+//! - **The same person** — the rule matched a Lead or Contact whose `Email`
+//!   is the submitted one (or blank; e.g. one created a moment ago): the
+//!   submission is **attached** to it. The adapter reads the record
+//!   (`GET /sobjects/{Lead|Contact}/{id}?fields=…`) and writes only what it
+//!   lacks — blank fields (the email among them) get the submitted values —
+//!   so its owner, names, company and routing fields stay as they are. The
+//!   receipt names that record (`created: false`). With
+//!   [`SalesforceConfig::reassign_duplicates`] the owner and routing fields
+//!   (but not the lead id) are written too.
+//! - **Another address, or an Account** — a fuzzy match on name and
+//!   company, or a Lead-to-Account rule: the person is new, so the
+//!   submission is saved as its own Lead, in full, with the decided owner,
+//!   by the same upsert sent with `Sforce-Duplicate-Rule-Header:
+//!   allowSave=true` (an alerting rule then reports the pair for a human to
+//!   merge; an Account match says the company is known).
+//! - **A blocking rule** that refuses even that: a `Permanent` error naming
+//!   the matched records; the pending write keeps the whole submission and
+//!   never points at someone else's record.
+//!
+//! A duplicate rule objecting to an *update* is retried once with
+//! `allowSave=true`; a blocking one is `Permanent`. Every resolution is
+//! idempotent: a retry of the same submission takes the same path.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(
@@ -139,6 +170,13 @@ pub const NOT_PROVIDED: &str = "[not provided]";
 /// The Lead field that holds the lead id and makes creates idempotent (an
 /// External ID text field; see [`SalesforceConfig::lead_id_field`]).
 pub const DEFAULT_LEAD_ID_FIELD: &str = "LeadRoute_Lead_Id__c";
+/// The header that lets a save through a duplicate rule whose action is to
+/// alert (`allowSave=true`); a blocking rule still refuses it.
+pub const DUPLICATE_RULE_HEADER: &str = "Sforce-Duplicate-Rule-Header";
+/// The Lead fields read from a duplicate match before attaching to it.
+pub const LEAD_COMPARED_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone,Company,Country,State,PostalCode,NumberOfEmployees,AnnualRevenue";
+/// The Contact fields read from a duplicate match before attaching to it.
+pub const CONTACT_COMPARED_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone";
 /// The header that keeps assignment rules from overriding `OwnerId`.
 pub const AUTO_ASSIGN_HEADER: &str = "Sforce-Auto-Assign";
 
@@ -171,6 +209,11 @@ pub struct SalesforceConfig {
     /// Salesforce does not deduplicate (Lead emails are not unique): a retry
     /// after an `unknown_outcome` can then make a duplicate.
     pub lead_id_field: Option<String>,
+    /// Whether a submission attached to a duplicate person (see
+    /// [Duplicates](crate#duplicates)) also gives that Lead or Contact the
+    /// decided owner and the routing fields. Default `false`: the matched
+    /// person keeps its owner.
+    pub reassign_duplicates: bool,
     /// Whole-request timeout (default 10 s).
     pub timeout: Duration,
 }
@@ -184,6 +227,7 @@ impl SalesforceConfig {
             api_version: DEFAULT_API_VERSION.to_owned(),
             routing_fields: true,
             lead_id_field: Some(DEFAULT_LEAD_ID_FIELD.to_owned()),
+            reassign_duplicates: false,
             timeout: Duration::from_secs(10),
         }
     }
@@ -192,6 +236,12 @@ impl SalesforceConfig {
     /// `POST`, not idempotent; see [`lead_id_field`](Self#structfield.lead_id_field)).
     pub fn lead_id_field(mut self, field: Option<&str>) -> Self {
         self.lead_id_field = field.map(str::to_owned);
+        self
+    }
+
+    /// Whether attaching to a duplicate person re-owns it (default `false`).
+    pub fn reassign_duplicates(mut self, on: bool) -> Self {
+        self.reassign_duplicates = on;
         self
     }
 
@@ -376,16 +426,30 @@ impl<T: TokenProvider> Salesforce<T> {
     /// Creates the Lead: an upsert on the lead-id external-id field
     /// (`PATCH /sobjects/Lead/{field}/{lead_id}`), so that a retry of the
     /// same submission updates the Lead the first attempt made; or, without
-    /// a lead-id field, a plain `POST /sobjects/Lead/`.
-    async fn create_lead(
+    /// a lead-id field, a plain `POST /sobjects/Lead/`. A duplicate rule's
+    /// objection is resolved as [Duplicates](crate#duplicates) says.
+    async fn create_lead(&self, write: &LeadWrite<'_>) -> Result<WriteReceipt, CrmError> {
+        let mut fields = lead_fields(write, true, self.config.routing_fields);
+        if let Some(field) = self.config.lead_id_field.as_deref() {
+            // The external id is in the path; the body holds the rest.
+            fields.remove(field);
+        }
+        match self.create_once(write.lead_id, &fields, false).await? {
+            Written::Done(receipt) => Ok(receipt),
+            Written::Duplicate(matches) => self.on_duplicate(write, &fields, &matches).await,
+        }
+    }
+
+    /// One create request; `allow_save` sends
+    /// `Sforce-Duplicate-Rule-Header: allowSave=true`.
+    async fn create_once(
         &self,
         lead_id: &str,
-        mut fields: Map<String, Value>,
-    ) -> Result<WriteReceipt, CrmError> {
+        fields: &Map<String, Value>,
+        allow_save: bool,
+    ) -> Result<Written, CrmError> {
         let (method, path) = match self.config.lead_id_field.as_deref() {
             Some(field) => {
-                // The external id is in the path; the body holds the rest.
-                fields.remove(field);
                 let path = format!(
                     "/sobjects/Lead/{}/{}",
                     leadroute_http::path_segment(field),
@@ -397,11 +461,11 @@ impl<T: TokenProvider> Salesforce<T> {
         };
         let response = self
             .call(method, &path, Effect::Write, |r| {
-                r.header(AUTO_ASSIGN_HEADER, "FALSE").json(&fields)
+                with_allow_save(r.header(AUTO_ASSIGN_HEADER, "FALSE"), allow_save).json(fields)
             })
             .await?;
         if !response.is_success() {
-            return Err(classify(&response, SystemTime::now()));
+            return duplicate_or_error(&response);
         }
         if response.status == 204 {
             // An upsert that updated, before API v46.0: no body, no id.
@@ -426,7 +490,110 @@ impl<T: TokenProvider> Salesforce<T> {
             .get("created")
             .and_then(Value::as_bool)
             .unwrap_or(response.status == 201);
-        Ok(WriteReceipt::new(id, created))
+        Ok(Written::Done(WriteReceipt::new(id, created)))
+    }
+
+    /// A duplicate rule objected to the new Lead (see
+    /// [Duplicates](crate#duplicates)).
+    async fn on_duplicate(
+        &self,
+        write: &LeadWrite<'_>,
+        fields: &Map<String, Value>,
+        matches: &[String],
+    ) -> Result<WriteReceipt, CrmError> {
+        let person = matches
+            .iter()
+            .find_map(|id| sobject_of(id).ok().map(|kind| (kind, id.as_str())));
+        if let Some((kind, id)) = person {
+            if let Some(record) = self.get_record(kind, id).await? {
+                let same_person = text(&record, "Email")
+                    .is_none_or(|email| email.eq_ignore_ascii_case(write.lead.email.trim()));
+                if same_person {
+                    return self.attach(write, kind, id, &record).await;
+                }
+            }
+        }
+        // Another person at another address, a matched Account, or a match
+        // without a record: the submission is a Lead of its own. Save it
+        // past an alerting rule (which then reports the pair for review).
+        match self.create_once(write.lead_id, fields, true).await? {
+            Written::Done(receipt) => Ok(receipt),
+            Written::Duplicate(blocking) => Err(CrmError::permanent(format!(
+                "a Salesforce duplicate rule blocks this Lead (it matches {}, at another address or \
+                 another object) even with allowSave=true; the submission is kept for review",
+                if blocking.is_empty() {
+                    "an unnamed record".to_owned()
+                } else {
+                    blocking.join(", ")
+                }
+            ))),
+        }
+    }
+
+    /// `GET /sobjects/{kind}/{id}?fields=…` with the fields an attach
+    /// compares; `None` when the record is gone (404).
+    async fn get_record(&self, kind: &str, id: &str) -> Result<Option<Value>, CrmError> {
+        let fields = if kind == "Lead" {
+            LEAD_COMPARED_FIELDS
+        } else {
+            CONTACT_COMPARED_FIELDS
+        };
+        let path = format!("/sobjects/{kind}/{}", leadroute_http::path_segment(id));
+        let response = self
+            .call(Method::GET, &path, Effect::Read, |r| {
+                r.query(&[("fields", fields)])
+            })
+            .await?;
+        if response.status == 404 {
+            return Ok(None);
+        }
+        if !response.is_success() {
+            return Err(classify(&response, SystemTime::now()));
+        }
+        response.json(Effect::Read).map(Some)
+    }
+
+    /// Attaches the submission to the matched person: writes only what the
+    /// record lacks (and, with
+    /// [`reassign_duplicates`](SalesforceConfig::reassign_duplicates), the
+    /// owner and routing fields), never overwriting its values.
+    async fn attach(
+        &self,
+        write: &LeadWrite<'_>,
+        kind: &str,
+        id: &str,
+        record: &Value,
+    ) -> Result<WriteReceipt, CrmError> {
+        let routing = self.config.routing_fields;
+        let submitted = if kind == "Lead" {
+            lead_fields(write, false, routing)
+        } else {
+            contact_fields(write, routing)
+        };
+        let lead_id_field = self.config.lead_id_field.as_deref();
+        let mut fields = Map::new();
+        if is_blank(record.get("Email")) {
+            fields.insert("Email".into(), Value::String(write.lead.email.clone()));
+        }
+        for (key, value) in submitted {
+            let routing_field = key == "OwnerId" || key.starts_with("LeadRoute_");
+            let keep = if routing_field {
+                // Never the lead id: a retry of this submission must come
+                // back here, not update the person by its lead id.
+                self.config.reassign_duplicates
+                    && Some(key.as_str()) != lead_id_field
+                    && key != DEFAULT_LEAD_ID_FIELD
+            } else {
+                is_blank(record.get(&key))
+            };
+            if keep {
+                fields.insert(key, value);
+            }
+        }
+        if fields.is_empty() {
+            return Ok(WriteReceipt::new(id, false));
+        }
+        self.update(kind, id, fields).await
     }
 
     async fn update(
@@ -436,15 +603,65 @@ impl<T: TokenProvider> Salesforce<T> {
         fields: Map<String, Value>,
     ) -> Result<WriteReceipt, CrmError> {
         let path = format!("/sobjects/{sobject}/{}", leadroute_http::path_segment(id));
-        let response = self
-            .call(Method::PATCH, &path, Effect::Write, |r| {
-                r.header(AUTO_ASSIGN_HEADER, "FALSE").json(&fields)
-            })
-            .await?;
-        if !response.is_success() {
-            return Err(classify(&response, SystemTime::now()));
+        for allow_save in [false, true] {
+            let response = self
+                .call(Method::PATCH, &path, Effect::Write, |r| {
+                    with_allow_save(r.header(AUTO_ASSIGN_HEADER, "FALSE"), allow_save).json(&fields)
+                })
+                .await?;
+            if response.is_success() {
+                return Ok(WriteReceipt::new(id, false));
+            }
+            // A duplicate rule objecting to an update of a known record:
+            // save past an alerting rule once; a blocking rule stands.
+            if let (Written::Duplicate(_), false) = (duplicate_or_error(&response)?, allow_save) {
+                continue;
+            }
+            return Err(CrmError::permanent(format!(
+                "a Salesforce duplicate rule blocks the update of {sobject} {id}: {}",
+                response.snippet()
+            )));
         }
-        Ok(WriteReceipt::new(id, false))
+        Err(CrmError::permanent(format!(
+            "the update of {sobject} {id} did not complete"
+        )))
+    }
+}
+
+/// What a create request came to.
+enum Written {
+    /// Written.
+    Done(WriteReceipt),
+    /// A duplicate rule objected; the ids it matched, in order.
+    Duplicate(Vec<String>),
+}
+
+/// A non-2xx write response: a duplicate rule's objection, or the error.
+fn duplicate_or_error(response: &HttpResponse) -> Result<Written, CrmError> {
+    match parse_errors(&response.body)
+        .into_iter()
+        .find(|e| e.code == "DUPLICATES_DETECTED")
+    {
+        Some(dup) => Ok(Written::Duplicate(dup.duplicates)),
+        None => Err(classify(response, SystemTime::now())),
+    }
+}
+
+/// Adds `Sforce-Duplicate-Rule-Header: allowSave=true` when asked.
+fn with_allow_save(request: RequestBuilder, allow_save: bool) -> RequestBuilder {
+    if allow_save {
+        request.header(DUPLICATE_RULE_HEADER, "allowSave=true")
+    } else {
+        request
+    }
+}
+
+/// `null`, absent, or an empty string.
+fn is_blank(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(_) => false,
     }
 }
 
@@ -459,19 +676,19 @@ impl<T: TokenProvider> Crm for Salesforce<T> {
 
     async fn upsert_lead(&self, write: &LeadWrite<'_>) -> Result<WriteReceipt, CrmError> {
         let routing = self.config.routing_fields;
-        match write.existing.map(str::to_owned) {
-            None => {
-                self.create_lead(write.lead_id, lead_fields(write, true, routing))
-                    .await
-            }
-            Some(id) => match sobject_of(&id)? {
+        match write.existing {
+            None => self.create_lead(write).await,
+            // An Account id (a duplicate rule's match, left in a pending
+            // write by an older version): the person is new.
+            Some(id) if id.starts_with("001") => self.create_lead(write).await,
+            Some(id) => match sobject_of(id)? {
                 "Lead" => {
                     let fields = lead_fields(write, false, routing);
-                    self.update("Lead", &id, fields).await
+                    self.update("Lead", id, fields).await
                 }
                 _ => {
                     let fields = contact_fields(write, routing);
-                    self.update("Contact", &id, fields).await
+                    self.update("Contact", id, fields).await
                 }
             },
         }

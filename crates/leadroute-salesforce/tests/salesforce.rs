@@ -643,56 +643,309 @@ async fn an_existing_contact_is_patched_as_a_contact() {
     );
 }
 
-async fn duplicate_flow(body: Value, sobject: &str, id: &str) {
-    let (server, crm) = setup().await;
-    demo::query(&server, "FROM Account", json!([]));
-    demo::query(&server, "FROM Contact", json!([]));
-    demo::query(&server, "FROM Lead", json!([]));
+// ------------------------------- defects 1 and 2: what a duplicate means
+
+/// A `DUPLICATES_DETECTED` body (REST spelling `duplicateResut`) whose rule
+/// matched one record of `kind` (`Lead`, `Contact`, `Account`).
+fn duplicate_of(kind: &str, id: &str) -> Value {
+    json!([{
+        "duplicateResut": {
+            "allowSave": false,
+            "duplicateRule": format!("Standard_{kind}_Duplicate_Rule"),
+            "duplicateRuleEntityType": "Lead",
+            "errorMessage": "Use one of these records?",
+            "matchResults": [{
+                "entityType": kind, "errors": [], "matchEngine": "FuzzyMatchEngine",
+                "matchRecords": [{
+                    "additionalInformation": [], "fieldDiffs": [], "matchConfidence": 95.0,
+                    "record": {
+                        "attributes": { "type": kind, "url": format!("/services/data/v66.0/sobjects/{kind}/{id}") },
+                        "Id": id
+                    }
+                }],
+                "rule": format!("Standard_{kind}_Match_Rule_v1_0"), "size": 1, "success": true
+            }]
+        },
+        "errorCode": "DUPLICATES_DETECTED",
+        "message": "Use one of these records?"
+    }])
+}
+
+const GLOBEX: &str = r#"{"lead_id": "t-d1", "email": "max@globex.com", "first_name": "Max", "last_name": "Mustermann",
+    "phone": "+49 30 1234567", "company": "Globex GmbH"}"#;
+const MAX_LEAD: &str = "00Q5e00000XyZaBEAV";
+const MAX_CONTACT: &str = "0031i000013x2TEAAY";
+const LEAD_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone,Company,Country,State,PostalCode,NumberOfEmployees,AnnualRevenue";
+const CONTACT_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone";
+
+/// Scripts empty account, contact and lead lookups.
+fn lookups_miss(server: &MockServer) {
+    demo::query(server, "FROM Account", json!([]));
+    demo::query(server, "FROM Contact", json!([]));
+    demo::query(server, "FROM Lead", json!([]));
+}
+
+/// Scripts `GET /sobjects/{kind}/{id}?fields=…` → this record.
+fn record(server: &MockServer, kind: &str, id: &str, fields: Value) {
+    let mut body = json!({
+        "attributes": { "type": kind, "url": format!("/services/data/v66.0/sobjects/{kind}/{id}") },
+        "Id": id
+    });
+    if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+        b.extend(f.clone());
+    }
     server.script(
-        Expect::new("PATCH", &demo::upsert("t-6")),
-        Reply::json(400, body),
+        Expect::new("GET", &format!("/services/data/v66.0/sobjects/{kind}/{id}")),
+        Reply::json(200, body),
     );
-    demo::updated(&server, sobject, id);
-    let routed = route(
-        &router(crm),
-        r#"{"lead_id": "t-6", "email": "max@globex.com", "last_name": "Max"}"#,
-    )
-    .await;
-    let receipt = routed.write.receipt().unwrap();
-    assert_eq!((receipt.record_id.as_str(), receipt.created), (id, false));
-    let sent = server.take_requests();
-    let calls: Vec<(&str, &str, u16)> = writes(&sent)
+}
+
+/// (method, path, status) of every request but the lookups' queries.
+fn calls(sent: &[Recorded]) -> Vec<(String, String, u16)> {
+    writes(sent)
         .iter()
-        .map(|r| (r.method.as_str(), r.path.as_str(), r.status))
-        .collect();
+        .map(|r| (r.method.clone(), r.path.clone(), r.status))
+        .collect()
+}
+
+fn call(method: &str, path: &str, status: u16) -> (String, String, u16) {
+    (method.to_owned(), path.to_owned(), status)
+}
+
+#[tokio::test]
+async fn a_duplicate_with_the_same_email_is_attached_keeping_its_owner_names_and_routing() {
+    let (server, crm) = setup().await;
+    lookups_miss(&server);
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(400, duplicate_of("Lead", MAX_LEAD)),
+    );
+    // The same person (the lookup missed it: it was created a moment ago).
+    record(
+        &server,
+        "Lead",
+        MAX_LEAD,
+        json!({"Email": "MAX@globex.com", "OwnerId": "0055e000001BobAAA", "FirstName": "Maximilian",
+               "LastName": "Mustermann", "Phone": null, "Company": "Globex", "Country": null, "State": null,
+               "PostalCode": null, "NumberOfEmployees": null, "AnnualRevenue": null}),
+    );
+    demo::updated(&server, "Lead", MAX_LEAD);
+    let routed = route(&router(crm), GLOBEX).await;
+    let receipt = routed.write.receipt().unwrap();
     assert_eq!(
-        calls,
+        (receipt.record_id.as_str(), receipt.created),
+        (MAX_LEAD, false)
+    );
+
+    let sent = server.take_requests();
+    let lead = format!("/services/data/v66.0/sobjects/Lead/{MAX_LEAD}");
+    assert_eq!(
+        calls(&sent),
         [
-            ("PATCH", &*demo::upsert("t-6"), 400),
-            (
-                "PATCH",
-                &*format!("/services/data/v66.0/sobjects/{sobject}/{id}"),
-                204
-            )
+            call("PATCH", &demo::upsert("t-d1"), 400),
+            call("GET", &lead, 200),
+            call("PATCH", &lead, 204),
         ]
     );
+    let w = writes(&sent);
+    assert_eq!(w[1].query_param("fields").as_deref(), Some(LEAD_FIELDS));
+    assert_eq!(headers(w[2]), write_headers());
+    // Only what the record lacks: its owner, names, company and routing
+    // fields stay; nothing the buyer submitted is dropped where it fits.
+    assert_eq!(w[2].json().unwrap(), json!({"Phone": "+49301234567"}));
+    assert!(server.unused().is_empty());
+}
+
+#[tokio::test]
+async fn a_duplicate_with_a_different_email_is_saved_as_a_new_lead_not_merged() {
+    let (server, crm) = setup().await;
+    lookups_miss(&server);
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(400, duplicate_of("Contact", MAX_CONTACT)),
+    );
+    // A fuzzy match on name and company, at another address.
+    record(
+        &server,
+        "Contact",
+        MAX_CONTACT,
+        json!({"Email": "m.mustermann@globex-holding.com", "OwnerId": "0055e000001CleAAA",
+               "FirstName": "Max", "LastName": "Mustermann", "Phone": "+4930999"}),
+    );
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(
+            201,
+            json!({"id": "00Q5e00000NeWlEAV1", "errors": [], "success": true, "created": true}),
+        ),
+    );
+    let routed = route(&router(crm), GLOBEX).await;
+    let receipt = routed.write.receipt().unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000NeWlEAV1", true)
+    );
+
+    let sent = server.take_requests();
+    assert_eq!(
+        calls(&sent),
+        [
+            call("PATCH", &demo::upsert("t-d1"), 400),
+            call(
+                "GET",
+                &format!("/services/data/v66.0/sobjects/Contact/{MAX_CONTACT}"),
+                200
+            ),
+            call("PATCH", &demo::upsert("t-d1"), 201),
+        ],
+        "the matched Contact is not written"
+    );
+    let w = writes(&sent);
+    assert_eq!(w[1].query_param("fields").as_deref(), Some(CONTACT_FIELDS));
+    let mut saved = write_headers();
+    saved.insert(
+        "sforce-duplicate-rule-header".to_owned(),
+        "allowSave=true".to_owned(),
+    );
+    assert_eq!(headers(w[2]), saved);
+    assert_eq!(w[2].body, w[0].body, "the same submission, in full");
+    assert_eq!(w[2].json().unwrap()["Email"], "max@globex.com");
+    assert_eq!(w[2].json().unwrap()["OwnerId"], "0055e000001EmmAAA");
+}
+
+#[tokio::test]
+async fn a_blocking_duplicate_rule_at_another_address_is_a_permanent_error_naming_the_match() {
+    let (server, crm) = setup().await;
+    lookups_miss(&server);
+    for _ in 0..2 {
+        server.script(
+            Expect::new("PATCH", &demo::upsert("t-d1")),
+            Reply::json(400, duplicate_of("Contact", MAX_CONTACT)),
+        );
+    }
+    record(
+        &server,
+        "Contact",
+        MAX_CONTACT,
+        json!({"Email": "other@globex.com"}),
+    );
+    let routed = route(&router(crm), GLOBEX).await;
+    let pending = routed.write.into_pending().unwrap();
+    assert_eq!(pending.error.class(), "permanent", "{:?}", pending.error);
     assert!(
-        writes(&sent)
-            .iter()
-            .all(|r| r.header("sforce-auto-assign") == Some("FALSE"))
+        pending.error.to_string().contains(MAX_CONTACT),
+        "{}",
+        pending.error
+    );
+    assert_eq!(
+        pending.existing, None,
+        "no pending update of someone else's record"
+    );
+    assert_eq!(
+        pending.lead.email, "max@globex.com",
+        "the lead is kept for review"
+    );
+    assert!(server.unused().is_empty());
+}
+
+#[tokio::test]
+async fn a_duplicate_rule_that_matches_an_account_saves_the_lead() {
+    let (server, crm) = setup().await;
+    lookups_miss(&server);
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(400, duplicate_of("Account", "001D000000IqhSLIAZ")),
+    );
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(
+            201,
+            json!({"id": "00Q5e00000NeWlEAV2", "errors": [], "success": true, "created": true}),
+        ),
+    );
+    let routed = route(&router(crm), GLOBEX).await;
+    let receipt = routed.write.receipt().unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000NeWlEAV2", true)
+    );
+    let sent = server.take_requests();
+    assert_eq!(
+        calls(&sent),
+        [
+            call("PATCH", &demo::upsert("t-d1"), 400),
+            call("PATCH", &demo::upsert("t-d1"), 201),
+        ]
+    );
+    assert_eq!(
+        writes(&sent)[1].header("sforce-duplicate-rule-header"),
+        Some("allowSave=true")
     );
 }
 
 #[tokio::test]
-async fn duplicates_detected_is_a_conflict_under_either_spelling() {
-    // The REST spelling `duplicateResut` (a Lead match).
-    duplicate_flow(
-        demo::duplicate_body("00Q5e00000XyZaBEAV"),
-        "Lead",
-        "00Q5e00000XyZaBEAV",
-    )
-    .await;
+async fn a_pending_write_that_names_an_account_creates_the_lead_on_retry() {
+    let (server, crm) = setup().await;
+    let router = router(crm);
+    lookups_miss(&server);
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(
+            503,
+            json!([{"message": "down", "errorCode": "SERVER_UNAVAILABLE"}]),
+        ),
+    );
+    let mut pending = route(&router, GLOBEX).await.write.into_pending().unwrap();
+    // What the old adapter left behind: the Account id as the record to update.
+    pending.existing = Some("001D000000IqhSLIAZ".to_owned());
+    demo::created(&server, "t-d1", "00Q5e00000NeWlEAV3");
+    let receipt = router.retry_write(pending).await.unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000NeWlEAV3", true)
+    );
+}
 
+#[tokio::test]
+async fn reassigning_duplicates_is_a_choice_that_also_writes_the_routing_fields() {
+    let (server, crm) = setup_with(|c| c.reassign_duplicates(true)).await;
+    lookups_miss(&server);
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(400, duplicate_of("Lead", MAX_LEAD)),
+    );
+    record(
+        &server,
+        "Lead",
+        MAX_LEAD,
+        json!({"Email": null, "OwnerId": "0055e000001BobAAA", "FirstName": "Maximilian", "LastName": "Mustermann"}),
+    );
+    demo::updated(&server, "Lead", MAX_LEAD);
+    let routed = route(&router(crm), GLOBEX).await;
+    assert_eq!(routed.write.receipt().unwrap().record_id, MAX_LEAD);
+    let sent = server.take_requests();
+    let body = writes(&sent)[2].json().unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "Email": "max@globex.com",
+            "Phone": "+49301234567",
+            "Company": "Globex GmbH",
+            "OwnerId": "0055e000001EmmAAA",
+            "LeadRoute_Owner__c": "emma",
+            "LeadRoute_Rule__c": "fallback",
+            "LeadRoute_Experience__c": "confirmation",
+            "LeadRoute_Policy_Version__c": "seed-inbound@1"
+        })
+    );
+}
+
+#[test]
+fn duplicate_matches_parse_under_either_spelling() {
+    assert_eq!(
+        parse_errors(&demo::duplicate_body(MAX_LEAD).to_string())[0].duplicates,
+        [MAX_LEAD]
+    );
     // The documented spelling `duplicateResult`, with a cross-object Contact match (real rudder-server body).
     let contact_match = json!([{
         "duplicateResult": {
@@ -712,7 +965,10 @@ async fn duplicates_detected_is_a_conflict_under_either_spelling() {
         "errorCode": "DUPLICATES_DETECTED",
         "message": "You're creating a duplicate record. We recommend you use an existing record instead."
     }]);
-    duplicate_flow(contact_match, "Contact", "0031i000013x2TEAAY").await;
+    assert_eq!(
+        parse_errors(&contact_match.to_string())[0].duplicates,
+        [MAX_CONTACT]
+    );
 }
 
 #[test]
@@ -739,11 +995,18 @@ fn error_bodies_parse_leniently() {
 }
 
 async fn write_error(reply: Reply) -> CrmError {
+    write_error_after(vec![reply]).await
+}
+
+/// The error a write ends in after these replies to its upserts.
+async fn write_error_after(replies: Vec<Reply>) -> CrmError {
     let (server, crm) = setup().await;
     demo::query(&server, "FROM Account", json!([]));
     demo::query(&server, "FROM Contact", json!([]));
     demo::query(&server, "FROM Lead", json!([]));
-    server.script(Expect::new("PATCH", &demo::upsert("t-7")), reply);
+    for reply in replies {
+        server.script(Expect::new("PATCH", &demo::upsert("t-7")), reply);
+    }
     let routed = route(
         &router(crm),
         r#"{"lead_id": "t-7", "email": "kim@umbrella.io", "last_name": "Kim"}"#,
@@ -796,21 +1059,17 @@ async fn write_errors_are_classified() {
     let e = write_error(Reply::json(400, json!([{"message": "unable to obtain exclusive access to this record", "errorCode": "UNABLE_TO_LOCK_ROW", "fields": []}]))).await;
     assert!(matches!(e, CrmError::Transient { .. }), "{e:?}");
 
-    let e = write_error(Reply::json(
-        400,
-        json!([{"message": "Use one of these records?", "errorCode": "DUPLICATES_DETECTED"}]),
-    ))
-    .await;
-    assert!(
-        matches!(
-            e,
-            CrmError::Conflict {
-                existing_id: None,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    // A duplicate rule that names no record, and blocks even with
+    // allowSave=true: kept for review, never a conflict without an id.
+    let dup = || {
+        Reply::json(
+            400,
+            json!([{"message": "Use one of these records?", "errorCode": "DUPLICATES_DETECTED"}]),
+        )
+    };
+    let e = write_error_after(vec![dup(), dup()]).await;
+    assert_eq!(e.class(), "permanent", "{e:?}");
+    assert!(e.to_string().contains("an unnamed record"), "{e}");
 
     for status in [500, 503] {
         let e = write_error(Reply::json(
