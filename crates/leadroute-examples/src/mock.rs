@@ -43,6 +43,8 @@ pub struct Recorded {
     pub body: String,
     /// The status the mock answered.
     pub status: u16,
+    /// The body the mock answered.
+    pub reply_body: String,
 }
 
 impl Recorded {
@@ -273,6 +275,7 @@ async fn answer(
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
         status: 0,
+        reply_body: String::new(),
     };
     let reply = {
         let mut s = lock(&state);
@@ -286,6 +289,7 @@ async fn answer(
         }
     };
     recorded.status = reply.status;
+    recorded.reply_body = reply.body.clone();
     lock(&state).requests.push(recorded);
 
     let mut response = Response::new(Body::from(reply.body));

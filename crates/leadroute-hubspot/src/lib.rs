@@ -164,9 +164,9 @@ impl ApiPaths {
 
     /// The date-versioned paths, e.g. `dated("2026-03")`:
     /// `/crm/objects/2026-03` for objects (search, create) and default
-    /// associations, with the same bodies. UNVERIFIED: the owners path
-    /// `/crm/owners/2026-03`, and `idProperty=email` on the dated
-    /// single-contact GET.
+    /// associations, with the same bodies, and `/crm/owners/2026-03` for
+    /// owners (all checked against HubSpot's `2026-03` OpenAPI documents by
+    /// the crate's contract tests, `idProperty` on the contact GET included).
     pub fn dated(version: &str) -> Self {
         ApiPaths {
             objects: format!("/crm/objects/{version}"),
