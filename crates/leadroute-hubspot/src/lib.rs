@@ -84,6 +84,12 @@
 //!   the token provider had its chance) and `403` → `Permanent`; other `4xx`
 //!   → `Permanent`. `Retry-After` is read in both forms, seconds and
 //!   HTTP-date.
+//! - **Unknown outcomes**: a write whose result cannot be read — a `2xx`
+//!   with an unreadable body, a timeout or a connection lost after the
+//!   request was sent — is `UnknownOutcome` (retryable). The retry is
+//!   idempotent because HubSpot contact emails are unique: the same create
+//!   gets `409` with the id of the contact the first attempt made, and the
+//!   router turns it into an update of that contact.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(
