@@ -58,6 +58,11 @@ pub trait Crm: Send + Sync {
 
     /// Creates the lead, or updates `write.existing` when set, with its
     /// owner and routing fields. Returns the record id.
+    ///
+    /// Must be idempotent by `write.lead_id`: the router retries a write
+    /// that failed with [`CrmError::UnknownOutcome`] (the first attempt may
+    /// have created the record), and the retry must find or complete that
+    /// record, never create a second one.
     fn upsert_lead(
         &self,
         write: &LeadWrite<'_>,

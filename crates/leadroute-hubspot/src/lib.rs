@@ -148,6 +148,7 @@ pub const CONTACT_PROPERTIES: &str = "email,hubspot_owner_id,associatedcompanyid
 /// path prefixes, so moving from `/crm/v3/…` to the date-versioned
 /// `/crm/objects/2026-03/…` paths (same bodies) is a configuration change.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiPaths {
     /// CRM objects: `{objects}/companies/search`, `{objects}/contacts/…`.
     pub objects: String,
@@ -279,6 +280,7 @@ impl<T> Clone for HubSpot<T> {
 
 /// A HubSpot owner (`GET /crm/v3/owners`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HubSpotOwner {
     /// The owner id: the value for `hubspot_owner_id` and `crm_ids["hubspot"]`.
     pub id: String,
@@ -571,6 +573,7 @@ pub mod support {
 
     /// How a company matched the lead's domain; smaller is better.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum DomainMatch {
         /// The company's `domain`.
         Primary,

@@ -778,6 +778,7 @@ pub mod support {
 
     /// How an account's website matched; smaller is better.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum WebsiteMatch {
         /// The host is the domain (after stripping `www.`).
         Exact,
@@ -953,6 +954,7 @@ pub mod support {
 
     /// One entry of a Salesforce error array.
     #[derive(Debug, Clone, Default, PartialEq, Eq)]
+    #[non_exhaustive]
     pub struct SfError {
         /// `errorCode`.
         pub code: String,
