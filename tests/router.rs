@@ -311,7 +311,7 @@ fn write_timeout_is_a_retryable_failure() {
     let pending = routed.write.into_pending().unwrap();
     assert_eq!(
         pending.error,
-        CrmError::transient("the CRM write exceeded its time budget (10ms)")
+        CrmError::unknown_outcome("the CRM write exceeded its time budget (10ms)")
     );
     assert!(pending.error.is_retryable());
     assert!(pollster::block_on(r.retry_write(pending)).is_ok());
@@ -542,7 +542,7 @@ fn without_budgets_set_a_hung_crm_still_yields_a_decision() {
     let pending = routed.write.into_pending().unwrap();
     assert_eq!(
         pending.error,
-        CrmError::transient("the CRM write exceeded its time budget (10s)")
+        CrmError::unknown_outcome("the CRM write exceeded its time budget (10s)")
     );
     assert_eq!(
         r.events().names(),

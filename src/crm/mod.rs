@@ -39,9 +39,9 @@ pub use records::{Account, Contact, Lookup, LookupStatus, PersonKind};
 /// `crm_ids`, [`OwnerView::crm_id`]).
 ///
 /// Implementations classify their failures as [`CrmError`]s so the router can
-/// act on them. See `examples/hubspot.rs` and `examples/salesforce.rs` for
-/// real adapters and `testing::InMemoryCrm` (feature `testing`) for one with
-/// fault injection.
+/// act on them. The workspace's `leadroute-hubspot` and `leadroute-salesforce`
+/// crates are real adapters; `testing::InMemoryCrm` (feature `testing`) is
+/// one with fault injection.
 pub trait Crm: Send + Sync {
     /// The account whose website or domain is `domain` (a registrable
     /// domain such as `acme.co.uk`), if any.
@@ -58,6 +58,11 @@ pub trait Crm: Send + Sync {
 
     /// Creates the lead, or updates `write.existing` when set, with its
     /// owner and routing fields. Returns the record id.
+    ///
+    /// Must be idempotent by `write.lead_id`: the router retries a write
+    /// that failed with [`CrmError::UnknownOutcome`] (the first attempt may
+    /// have created the record), and the retry must find or complete that
+    /// record, never create a second one.
     fn upsert_lead(
         &self,
         write: &LeadWrite<'_>,
@@ -179,6 +184,26 @@ impl WriteReceipt {
 /// A classified CRM failure.
 ///
 /// Serializes as `{"class": "rate_limited", "message": …, "retry_after_ms": …}`.
+///
+/// | class | meaning | what the router and a retry queue do |
+/// |---|---|---|
+/// | `transient` | nothing was written; may succeed later (5xx, a connection refused) | retry later |
+/// | `rate_limited` | the CRM asked to wait (`retry_after` when it said how long) | retry after the wait |
+/// | `unknown_outcome` | the write may or may not have been applied | retry later, idempotently |
+/// | `conflict` | the record exists (a duplicate) | update that record, if named |
+/// | `permanent` | retrying cannot help (bad data, auth, scopes) | dead-letter for a human |
+///
+/// `unknown_outcome` is what a write becomes when the request was sent but
+/// its result is not known: a 2xx whose body could not be read, a timeout or
+/// a connection lost after sending, or the router's write budget running
+/// out. The record may exist, so a retry must be **idempotent by the lead
+/// id** — find or complete the record the first attempt made, never create a
+/// second — which is why [`Crm::upsert_lead`] implementations must make
+/// their creates idempotent (the workspace's HubSpot adapter relies on
+/// HubSpot's unique contact email; the Salesforce adapter upserts on the
+/// lead id as an external id). The router never drops such a write: it
+/// comes back as a [`PendingWrite`] for
+/// [`retry_write`](crate::LeadRouter::retry_write), like a transient one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "class", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -189,7 +214,8 @@ pub enum CrmError {
         /// What the CRM or transport said.
         message: String,
     },
-    /// The CRM asked us to slow down.
+    /// The CRM asked us to slow down or to come back later (a 429, or a
+    /// `Retry-After` on an unavailable service).
     #[error("CRM rate limit: {message}")]
     RateLimited {
         /// What the CRM said.
@@ -202,6 +228,13 @@ pub enum CrmError {
             skip_serializing_if = "Option::is_none"
         )]
         retry_after: Option<Duration>,
+    },
+    /// The write may or may not have been applied (see the
+    /// [type docs](CrmError)): retry it, idempotently.
+    #[error("CRM write outcome unknown: {message}")]
+    UnknownOutcome {
+        /// What happened (the request was sent; its result is unknown).
+        message: String,
     },
     /// The record already exists (a duplicate), possibly with its id.
     #[error("CRM conflict: {message}")]
@@ -234,6 +267,12 @@ impl CrmError {
             retry_after,
         }
     }
+    /// A write whose outcome is unknown.
+    pub fn unknown_outcome(message: impl Into<String>) -> Self {
+        CrmError::UnknownOutcome {
+            message: message.into(),
+        }
+    }
     /// A conflict.
     pub fn conflict(message: impl Into<String>, existing_id: Option<String>) -> Self {
         CrmError::Conflict {
@@ -248,19 +287,30 @@ impl CrmError {
         }
     }
 
-    /// Whether retrying later may succeed.
+    /// Whether retrying later may succeed (`transient`, `rate_limited`,
+    /// `unknown_outcome`).
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            CrmError::Transient { .. } | CrmError::RateLimited { .. }
+            CrmError::Transient { .. }
+                | CrmError::RateLimited { .. }
+                | CrmError::UnknownOutcome { .. }
         )
     }
 
-    /// The snake_case class name (`transient`, `rate_limited`, `conflict`, `permanent`).
+    /// Whether the write may have been applied although it failed
+    /// (`unknown_outcome`): a retry must not create a second record.
+    pub fn may_have_written(&self) -> bool {
+        matches!(self, CrmError::UnknownOutcome { .. })
+    }
+
+    /// The snake_case class name (`transient`, `rate_limited`,
+    /// `unknown_outcome`, `conflict`, `permanent`).
     pub fn class(&self) -> &'static str {
         match self {
             CrmError::Transient { .. } => "transient",
             CrmError::RateLimited { .. } => "rate_limited",
+            CrmError::UnknownOutcome { .. } => "unknown_outcome",
             CrmError::Conflict { .. } => "conflict",
             CrmError::Permanent { .. } => "permanent",
         }
@@ -303,5 +353,21 @@ mod tests {
         assert!(e.is_retryable());
         assert!(!CrmError::conflict("dup", Some("42".into())).is_retryable());
         assert_eq!(CrmError::permanent("401").class(), "permanent");
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_retryable_and_says_it_may_have_written() {
+        let e = CrmError::unknown_outcome("HTTP 201, body cut off");
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::json!({"class": "unknown_outcome", "message": "HTTP 201, body cut off"})
+        );
+        assert_eq!(e.class(), "unknown_outcome");
+        assert!(e.is_retryable() && e.may_have_written());
+        assert!(!CrmError::transient("503").may_have_written());
+        assert_eq!(
+            e.to_string(),
+            "CRM write outcome unknown: HTTP 201, body cut off"
+        );
     }
 }

@@ -48,7 +48,8 @@ pub const DEFAULT_LOOKUP_BUDGET: Duration = Duration::from_secs(2);
 /// The decision is already made when the write starts, and a write cut
 /// short is not lost but becomes a retryable [`PendingWrite`]. Cutting too
 /// early has a cost of its own: the CRM may still complete a write the router
-/// reported as failed, and the retry then meets a duplicate. So the budget is
+/// reported as failed (an `unknown_outcome`), and the retry then has to find
+/// the record that write made rather than create another. So the budget is
 /// generous compared with a healthy write (well under a second) yet far
 /// below the 30–60 s after which load balancers and HTTP clients give up on
 /// the request that carries the form.
@@ -120,9 +121,16 @@ pub const DEFAULT_POOL_BUDGET: Duration = Duration::from_secs(1);
 ///   out of budget never loses the lead: [`Routed::write`] is
 ///   [`WriteOutcome::Pending`] and the `crm_write_failed` event carries the
 ///   same [`PendingWrite`] (normalized lead, decision, classified error) for
-///   [`LeadRouter::retry_write`]; running out of budget is a `transient`
-///   error. A conflict that names the existing record is retried once as an
-///   update of that record (a second attempt, with a budget of its own).
+///   [`LeadRouter::retry_write`]. Running out of budget is an
+///   `unknown_outcome` error ([`CrmError::UnknownOutcome`]): the request
+///   may have reached the CRM, which may still apply it. Adapters classify a
+///   write whose result they could not read the same way (a 2xx with an
+///   unreadable body, a timeout or a connection lost after sending). Such a
+///   write is retryable like a `transient` one and is retried through the
+///   same idempotent [`Crm::upsert_lead`] (by lead id), so a retry finds or
+///   completes the record instead of duplicating it. A conflict that names
+///   the existing record is retried once as an update of that record (a
+///   second attempt, with a budget of its own).
 /// - **Invalid input** makes no CRM call and returns the field errors
 ///   (`validation_failed`).
 ///
@@ -616,7 +624,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             let result = within(&self.clock, self.write_budget, self.crm.upsert_lead(&write))
                 .await
                 .unwrap_or_else(|| {
-                    Err(CrmError::transient(format!(
+                    // The call was cut off mid-flight: the CRM may still
+                    // apply it.
+                    Err(CrmError::unknown_outcome(format!(
                         "the CRM write exceeded its time budget ({:?})",
                         self.write_budget
                     )))

@@ -1,12 +1,18 @@
 //! The server-side route of a demo form as a real HTTP service.
 //!
 //! ```text
-//! cargo run --example http_service            # listens on 127.0.0.1:3000 (PORT to change)
-//! curl -s localhost:3000/leads -d '{"email": "cto@bigco.com", "country": "US", "company_size": "1000+"}'
+//! cargo run -p leadroute-examples --example http_service   # listens on 127.0.0.1:3000 (PORT to change)
+//! curl -s localhost:3000/leads -H 'content-type: application/json' \
+//!     -d '{"email": "cto@bigco.com", "country": "US", "company_size": "1000+"}'
+//! curl -s localhost:3000/leads --data-urlencode email=cto@bigco.com -d country=US -d company_size=1000+
 //! ```
 //!
-//! - `POST /leads` with a form payload (JSON) routes it through the seed
-//!   policy and answers `200 {"lead_id", "owner": {"id", "name", "email"} | null,
+//! - `POST /leads` with a form payload routes it through the seed policy.
+//!   The body is JSON (`Content-Type: application/json`, or no content
+//!   type) or what an HTML `<form method="post">` sends
+//!   (`application/x-www-form-urlencoded`: `+` is a space, a repeated key
+//!   such as a checkbox group becomes a list, `name[]` is `name`); any other
+//!   content type gets `415`. It answers `200 {"lead_id", "owner": {"id", "name", "email"} | null,
 //!   "experience", "rule", "crm": {"record_id", "created"} | {"queued_for_retry", "error"}
 //!   | {"skipped": true}, "warnings"}` or `422 {"errors": [{field, code, value, message}]}`.
 //!   A rejected lead (a disposable email) answers `200` with the `reject`
@@ -16,7 +22,7 @@
 //! - `GET /healthz` answers `ok`.
 //!
 //! The CRM here is the in-memory one from `leadroute::testing` (swap in the
-//! HubSpot or Salesforce adapter from the other examples). CRM lookups get a
+//! `leadroute-hubspot` or `leadroute-salesforce` adapter). CRM lookups get a
 //! 300 ms budget; an outage still yields a decision and the write failure is
 //! queued for retry, never lost.
 
@@ -24,8 +30,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use leadroute::PolicySpec;
@@ -35,11 +43,9 @@ use leadroute::pool::InMemoryPoolStore;
 use leadroute::router::WriteOutcome;
 use leadroute::testing::InMemoryCrm;
 use leadroute::{Crm, EventSink, LeadRouter, compile};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-#[path = "support/tokio_clock.rs"]
-mod tokio_clock;
-pub use tokio_clock::TokioClock;
+pub use leadroute_examples::TokioClock;
 
 /// An event sink that logs each event as a JSON line on stderr and keeps
 /// failed writes in a retry queue.
@@ -66,7 +72,7 @@ pub type ServiceRouter<C> = LeadRouter<C, LogSink, InMemoryPoolStore, TokioClock
 
 /// Builds the service's router over any CRM.
 pub fn service_router<C: Crm>(crm: C) -> ServiceRouter<C> {
-    let spec = PolicySpec::from_json_str(include_str!("policies/seed.json"))
+    let spec = PolicySpec::from_json_str(leadroute_examples::SEED_POLICY_JSON)
         .expect("bundled policy parses");
     let policy = compile(&spec).expect("bundled policy compiles");
     LeadRouter::new(policy, crm, LogSink::default())
@@ -84,11 +90,51 @@ pub fn app<C: Crm + 'static>(router: Arc<ServiceRouter<C>>) -> axum::Router {
         .with_state(router)
 }
 
+/// The body's media type, lower-case, without parameters (`None` when the
+/// request has no `Content-Type`).
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or_default();
+    Some(essence.trim().to_ascii_lowercase())
+}
+
+/// An `application/x-www-form-urlencoded` body as the JSON object of form
+/// fields the router reads: each key once, a repeated key (or `key[]`) as a
+/// list of its values in order.
+pub fn form_to_json(body: &[u8]) -> Value {
+    let mut fields = Map::new();
+    for (key, value) in url::form_urlencoded::parse(body) {
+        let key = key.strip_suffix("[]").unwrap_or(&key).to_owned();
+        let value = Value::String(value.into_owned());
+        match fields.get_mut(&key) {
+            None => {
+                fields.insert(key, value);
+            }
+            Some(Value::Array(values)) => values.push(value),
+            Some(first) => *first = Value::Array(vec![first.take(), value]),
+        }
+    }
+    Value::Object(fields)
+}
+
 async fn post_lead<C: Crm + 'static>(
     State(router): State<Arc<ServiceRouter<C>>>,
-    body: String,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
-    match router.route_json(&body).await {
+    let payload = match media_type(&headers).as_deref() {
+        None | Some("application/json") => String::from_utf8_lossy(&body).into_owned(),
+        Some("application/x-www-form-urlencoded") => form_to_json(&body).to_string(),
+        Some(other) => {
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Json(json!({ "errors": [{ "field": "payload", "code": "unsupported_media_type",
+                    "message": format!("`{other}` is not accepted: post JSON or application/x-www-form-urlencoded") }] })),
+            )
+                .into_response();
+        }
+    };
+    match router.route_json(&payload).await {
         Err(err) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Json(json!({ "errors": err.errors })),

@@ -1,5 +1,4 @@
-//! A `leadroute::Clock` over tokio's timer, shared by the examples that run
-//! under tokio (included with `#[path]`).
+//! A `leadroute::Clock` over tokio's timer.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};

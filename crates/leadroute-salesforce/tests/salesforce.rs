@@ -1,4 +1,4 @@
-//! The Salesforce adapter example against the loopback mock: the exact
+//! The Salesforce adapter against the loopback mock: the exact
 //! requests it sends (SOQL, headers, bodies), SOQL injection attempts, and
 //! how each documented response is classified.
 
@@ -12,13 +12,13 @@ use std::time::Duration;
 use leadroute::Crm;
 use leadroute::crm::{CrmError, PersonKind};
 use leadroute::router::Routed;
-use salesforce::crm_http::mock::{Expect, MockServer, Recorded, Reply};
-use salesforce::crm_http::{self, ExampleRouter};
-use salesforce::demo::{self, QUERY};
-use salesforce::salesforce_support::{
+use leadroute_examples::ExampleRouter;
+use leadroute_examples::mock::{Expect, MockServer, Recorded, Reply};
+use leadroute_salesforce::support::{
     WebsiteMatch, parse_errors, sobject_of, soql_escape, website_matches,
 };
-use salesforce::{Salesforce, SalesforceConfig};
+use leadroute_salesforce::{Salesforce, SalesforceConfig, StaticToken};
+use salesforce::demo::{self, QUERY};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "00D5e000000TEST!AQ4AQTestAccessToken";
@@ -39,13 +39,18 @@ async fn setup_with(
     f: impl FnOnce(SalesforceConfig) -> SalesforceConfig,
 ) -> (MockServer, Salesforce) {
     let server = MockServer::start().await.unwrap();
-    let policy = crm_http::seed_policy().unwrap();
-    let crm = Salesforce::new(f(SalesforceConfig::new(server.base_url(), TOKEN)), &policy).unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
+    let crm = Salesforce::new(
+        f(SalesforceConfig::new(server.base_url())),
+        StaticToken::new(TOKEN),
+        &policy,
+    )
+    .unwrap();
     (server, crm)
 }
 
 fn router(crm: Salesforce) -> ExampleRouter<Salesforce> {
-    crm_http::router(crm_http::seed_policy().unwrap(), crm)
+    leadroute_examples::router(leadroute_examples::seed_policy().unwrap(), crm)
 }
 
 async fn route(router: &ExampleRouter<Salesforce>, payload: &str) -> Routed {
@@ -61,7 +66,10 @@ fn query_headers() -> BTreeMap<String, String> {
     BTreeMap::from([
         ("accept".to_owned(), "application/json".to_owned()),
         ("authorization".to_owned(), format!("Bearer {TOKEN}")),
-        ("user-agent".to_owned(), crm_http::USER_AGENT.to_owned()),
+        (
+            "user-agent".to_owned(),
+            leadroute_salesforce::USER_AGENT.to_owned(),
+        ),
     ])
 }
 
@@ -98,7 +106,7 @@ fn read_literal(q: &str, start: usize) -> (String, &str) {
                     'n' => '\n',
                     'r' => '\r',
                     't' => '\t',
-                    'b' => '\u{8}',
+                    'b' => '\u{7}', // bell, per the documented table
                     'f' => '\u{c}',
                     other => {
                         assert!("'\"\\%_".contains(other), "invalid escape \\{other} in {q}");
@@ -314,7 +322,17 @@ fn one_escaping_function_for_literals_and_like_patterns() {
     assert_eq!(soql_escape(r"Bob's \ BBQ", false), r"Bob\'s \\ BBQ");
     assert_eq!(soql_escape("50%_off", false), "50%_off");
     assert_eq!(soql_escape("50%_off", true), r"50\%\_off");
-    assert_eq!(soql_escape("a\u{8}b\u{c}c\u{1}d", false), r"a\bb\fcd");
+    assert_eq!(soql_escape("b\u{c}c\u{1}d", false), r"b\fcd");
+}
+
+/// Defect 5: Salesforce's table of quoted-string escape sequences says `\b`
+/// is *bell* (U+0007); U+0008 (backspace) has no escape sequence, so it is
+/// dropped like the other control characters, never sent as `\b`.
+#[test]
+fn bell_is_escaped_as_backslash_b_and_backspace_is_dropped() {
+    assert_eq!(soql_escape("a\u{7}b", false), r"a\bb");
+    assert_eq!(soql_escape("a\u{8}b", false), "ab");
+    assert_eq!(soql_escape("a\u{8}\u{7}%", true), r"a\b\%");
 }
 
 #[tokio::test]
@@ -377,7 +395,12 @@ async fn eighteen_character_owner_ids_match_fifteen_character_crm_ids() {
     )
     .unwrap();
     let policy = leadroute::compile(&spec).unwrap();
-    let crm = Salesforce::new(SalesforceConfig::new(server.base_url(), TOKEN), &policy).unwrap();
+    let crm = Salesforce::new(
+        SalesforceConfig::new(server.base_url()),
+        StaticToken::new(TOKEN),
+        &policy,
+    )
+    .unwrap();
     assert_eq!(
         crm.policy_owner(Some("0055e000001ZoeAAAA")).as_deref(),
         Some("zoe")
@@ -397,7 +420,7 @@ async fn a_new_lead_without_last_name_or_company_gets_the_documented_fallbacks()
     demo::query(&server, "FROM Account", json!([]));
     demo::query(&server, "FROM Contact", json!([]));
     demo::query(&server, "FROM Lead", json!([]));
-    demo::created(&server, "00Q5e00000AbCdEEAV");
+    demo::created(&server, "t-1", "00Q5e00000AbCdEEAV");
     let routed = route(
         &router(crm),
         r#"{"lead_id": "t-1", "email": "Jane.Doe@NewCo.com", "country": "US", "state": "CA", "zip": "94105",
@@ -419,7 +442,7 @@ async fn a_new_lead_without_last_name_or_company_gets_the_documented_fallbacks()
             w[0].path.as_str(),
             w[0].query.as_deref()
         ),
-        ("POST", LEADS, None)
+        ("PATCH", demo::upsert("t-1").as_str(), None)
     );
     assert_eq!(headers(w[0]), write_headers());
     assert_eq!(
@@ -436,7 +459,6 @@ async fn a_new_lead_without_last_name_or_company_gets_the_documented_fallbacks()
             "NumberOfEmployees": 1000,
             "AnnualRevenue": 10000000,
             "OwnerId": "0055e000001AnaAAA",
-            "LeadRoute_Lead_Id__c": "t-1",
             "LeadRoute_Owner__c": "ana",
             "LeadRoute_Rule__c": "us-enterprise",
             "LeadRoute_Experience__c": "book_meeting",
@@ -466,7 +488,7 @@ async fn company_falls_back_to_the_account_name_then_not_provided() {
     );
     demo::query(&server, "FROM Contact", json!([]));
     demo::query(&server, "FROM Lead", json!([]));
-    demo::created(&server, "00Q5e00000AbCdFEAV");
+    demo::created(&server, "t-2", "00Q5e00000AbCdFEAV");
     let routed = route(
         &router(crm),
         r#"{"lead_id": "t-2", "email": "sam@acme.com", "last_name": "Ng"}"#,
@@ -490,7 +512,7 @@ async fn company_falls_back_to_the_account_name_then_not_provided() {
     .await;
     demo::query(&server, "FROM Contact", json!([]));
     demo::query(&server, "FROM Lead", json!([]));
-    demo::created(&server, "00Q5e00000AbCdGEAV");
+    demo::created(&server, "t-3", "00Q5e00000AbCdGEAV");
     let routed = route(
         &router(crm),
         r#"{"lead_id": "t-3", "email": "jo@gmail.com", "first_name": "Jo"}"#,
@@ -621,53 +643,309 @@ async fn an_existing_contact_is_patched_as_a_contact() {
     );
 }
 
-async fn duplicate_flow(body: Value, sobject: &str, id: &str) {
-    let (server, crm) = setup().await;
-    demo::query(&server, "FROM Account", json!([]));
-    demo::query(&server, "FROM Contact", json!([]));
-    demo::query(&server, "FROM Lead", json!([]));
-    server.script(Expect::new("POST", LEADS), Reply::json(400, body));
-    demo::updated(&server, sobject, id);
-    let routed = route(
-        &router(crm),
-        r#"{"lead_id": "t-6", "email": "max@globex.com", "last_name": "Max"}"#,
-    )
-    .await;
-    let receipt = routed.write.receipt().unwrap();
-    assert_eq!((receipt.record_id.as_str(), receipt.created), (id, false));
-    let sent = server.take_requests();
-    let calls: Vec<(&str, &str, u16)> = writes(&sent)
+// ------------------------------- defects 1 and 2: what a duplicate means
+
+/// A `DUPLICATES_DETECTED` body (REST spelling `duplicateResut`) whose rule
+/// matched one record of `kind` (`Lead`, `Contact`, `Account`).
+fn duplicate_of(kind: &str, id: &str) -> Value {
+    json!([{
+        "duplicateResut": {
+            "allowSave": false,
+            "duplicateRule": format!("Standard_{kind}_Duplicate_Rule"),
+            "duplicateRuleEntityType": "Lead",
+            "errorMessage": "Use one of these records?",
+            "matchResults": [{
+                "entityType": kind, "errors": [], "matchEngine": "FuzzyMatchEngine",
+                "matchRecords": [{
+                    "additionalInformation": [], "fieldDiffs": [], "matchConfidence": 95.0,
+                    "record": {
+                        "attributes": { "type": kind, "url": format!("/services/data/v66.0/sobjects/{kind}/{id}") },
+                        "Id": id
+                    }
+                }],
+                "rule": format!("Standard_{kind}_Match_Rule_v1_0"), "size": 1, "success": true
+            }]
+        },
+        "errorCode": "DUPLICATES_DETECTED",
+        "message": "Use one of these records?"
+    }])
+}
+
+const GLOBEX: &str = r#"{"lead_id": "t-d1", "email": "max@globex.com", "first_name": "Max", "last_name": "Mustermann",
+    "phone": "+49 30 1234567", "company": "Globex GmbH"}"#;
+const MAX_LEAD: &str = "00Q5e00000XyZaBEAV";
+const MAX_CONTACT: &str = "0031i000013x2TEAAY";
+const LEAD_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone,Company,Country,State,PostalCode,NumberOfEmployees,AnnualRevenue";
+const CONTACT_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone";
+
+/// Scripts empty account, contact and lead lookups.
+fn lookups_miss(server: &MockServer) {
+    demo::query(server, "FROM Account", json!([]));
+    demo::query(server, "FROM Contact", json!([]));
+    demo::query(server, "FROM Lead", json!([]));
+}
+
+/// Scripts `GET /sobjects/{kind}/{id}?fields=…` → this record.
+fn record(server: &MockServer, kind: &str, id: &str, fields: Value) {
+    let mut body = json!({
+        "attributes": { "type": kind, "url": format!("/services/data/v66.0/sobjects/{kind}/{id}") },
+        "Id": id
+    });
+    if let (Some(b), Some(f)) = (body.as_object_mut(), fields.as_object()) {
+        b.extend(f.clone());
+    }
+    server.script(
+        Expect::new("GET", &format!("/services/data/v66.0/sobjects/{kind}/{id}")),
+        Reply::json(200, body),
+    );
+}
+
+/// (method, path, status) of every request but the lookups' queries.
+fn calls(sent: &[Recorded]) -> Vec<(String, String, u16)> {
+    writes(sent)
         .iter()
-        .map(|r| (r.method.as_str(), r.path.as_str(), r.status))
-        .collect();
+        .map(|r| (r.method.clone(), r.path.clone(), r.status))
+        .collect()
+}
+
+fn call(method: &str, path: &str, status: u16) -> (String, String, u16) {
+    (method.to_owned(), path.to_owned(), status)
+}
+
+#[tokio::test]
+async fn a_duplicate_with_the_same_email_is_attached_keeping_its_owner_names_and_routing() {
+    let (server, crm) = setup().await;
+    lookups_miss(&server);
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(400, duplicate_of("Lead", MAX_LEAD)),
+    );
+    // The same person (the lookup missed it: it was created a moment ago).
+    record(
+        &server,
+        "Lead",
+        MAX_LEAD,
+        json!({"Email": "MAX@globex.com", "OwnerId": "0055e000001BobAAA", "FirstName": "Maximilian",
+               "LastName": "Mustermann", "Phone": null, "Company": "Globex", "Country": null, "State": null,
+               "PostalCode": null, "NumberOfEmployees": null, "AnnualRevenue": null}),
+    );
+    demo::updated(&server, "Lead", MAX_LEAD);
+    let routed = route(&router(crm), GLOBEX).await;
+    let receipt = routed.write.receipt().unwrap();
     assert_eq!(
-        calls,
+        (receipt.record_id.as_str(), receipt.created),
+        (MAX_LEAD, false)
+    );
+
+    let sent = server.take_requests();
+    let lead = format!("/services/data/v66.0/sobjects/Lead/{MAX_LEAD}");
+    assert_eq!(
+        calls(&sent),
         [
-            ("POST", LEADS, 400),
-            (
-                "PATCH",
-                &*format!("/services/data/v66.0/sobjects/{sobject}/{id}"),
-                204
-            )
+            call("PATCH", &demo::upsert("t-d1"), 400),
+            call("GET", &lead, 200),
+            call("PATCH", &lead, 204),
         ]
     );
+    let w = writes(&sent);
+    assert_eq!(w[1].query_param("fields").as_deref(), Some(LEAD_FIELDS));
+    assert_eq!(headers(w[2]), write_headers());
+    // Only what the record lacks: its owner, names, company and routing
+    // fields stay; nothing the buyer submitted is dropped where it fits.
+    assert_eq!(w[2].json().unwrap(), json!({"Phone": "+49301234567"}));
+    assert!(server.unused().is_empty());
+}
+
+#[tokio::test]
+async fn a_duplicate_with_a_different_email_is_saved_as_a_new_lead_not_merged() {
+    let (server, crm) = setup().await;
+    lookups_miss(&server);
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(400, duplicate_of("Contact", MAX_CONTACT)),
+    );
+    // A fuzzy match on name and company, at another address.
+    record(
+        &server,
+        "Contact",
+        MAX_CONTACT,
+        json!({"Email": "m.mustermann@globex-holding.com", "OwnerId": "0055e000001CleAAA",
+               "FirstName": "Max", "LastName": "Mustermann", "Phone": "+4930999"}),
+    );
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(
+            201,
+            json!({"id": "00Q5e00000NeWlEAV1", "errors": [], "success": true, "created": true}),
+        ),
+    );
+    let routed = route(&router(crm), GLOBEX).await;
+    let receipt = routed.write.receipt().unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000NeWlEAV1", true)
+    );
+
+    let sent = server.take_requests();
+    assert_eq!(
+        calls(&sent),
+        [
+            call("PATCH", &demo::upsert("t-d1"), 400),
+            call(
+                "GET",
+                &format!("/services/data/v66.0/sobjects/Contact/{MAX_CONTACT}"),
+                200
+            ),
+            call("PATCH", &demo::upsert("t-d1"), 201),
+        ],
+        "the matched Contact is not written"
+    );
+    let w = writes(&sent);
+    assert_eq!(w[1].query_param("fields").as_deref(), Some(CONTACT_FIELDS));
+    let mut saved = write_headers();
+    saved.insert(
+        "sforce-duplicate-rule-header".to_owned(),
+        "allowSave=true".to_owned(),
+    );
+    assert_eq!(headers(w[2]), saved);
+    assert_eq!(w[2].body, w[0].body, "the same submission, in full");
+    assert_eq!(w[2].json().unwrap()["Email"], "max@globex.com");
+    assert_eq!(w[2].json().unwrap()["OwnerId"], "0055e000001EmmAAA");
+}
+
+#[tokio::test]
+async fn a_blocking_duplicate_rule_at_another_address_is_a_permanent_error_naming_the_match() {
+    let (server, crm) = setup().await;
+    lookups_miss(&server);
+    for _ in 0..2 {
+        server.script(
+            Expect::new("PATCH", &demo::upsert("t-d1")),
+            Reply::json(400, duplicate_of("Contact", MAX_CONTACT)),
+        );
+    }
+    record(
+        &server,
+        "Contact",
+        MAX_CONTACT,
+        json!({"Email": "other@globex.com"}),
+    );
+    let routed = route(&router(crm), GLOBEX).await;
+    let pending = routed.write.into_pending().unwrap();
+    assert_eq!(pending.error.class(), "permanent", "{:?}", pending.error);
     assert!(
-        writes(&sent)
-            .iter()
-            .all(|r| r.header("sforce-auto-assign") == Some("FALSE"))
+        pending.error.to_string().contains(MAX_CONTACT),
+        "{}",
+        pending.error
+    );
+    assert_eq!(
+        pending.existing, None,
+        "no pending update of someone else's record"
+    );
+    assert_eq!(
+        pending.lead.email, "max@globex.com",
+        "the lead is kept for review"
+    );
+    assert!(server.unused().is_empty());
+}
+
+#[tokio::test]
+async fn a_duplicate_rule_that_matches_an_account_saves_the_lead() {
+    let (server, crm) = setup().await;
+    lookups_miss(&server);
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(400, duplicate_of("Account", "001D000000IqhSLIAZ")),
+    );
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(
+            201,
+            json!({"id": "00Q5e00000NeWlEAV2", "errors": [], "success": true, "created": true}),
+        ),
+    );
+    let routed = route(&router(crm), GLOBEX).await;
+    let receipt = routed.write.receipt().unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000NeWlEAV2", true)
+    );
+    let sent = server.take_requests();
+    assert_eq!(
+        calls(&sent),
+        [
+            call("PATCH", &demo::upsert("t-d1"), 400),
+            call("PATCH", &demo::upsert("t-d1"), 201),
+        ]
+    );
+    assert_eq!(
+        writes(&sent)[1].header("sforce-duplicate-rule-header"),
+        Some("allowSave=true")
     );
 }
 
 #[tokio::test]
-async fn duplicates_detected_is_a_conflict_under_either_spelling() {
-    // The REST spelling `duplicateResut` (a Lead match).
-    duplicate_flow(
-        demo::duplicate_body("00Q5e00000XyZaBEAV"),
-        "Lead",
-        "00Q5e00000XyZaBEAV",
-    )
-    .await;
+async fn a_pending_write_that_names_an_account_creates_the_lead_on_retry() {
+    let (server, crm) = setup().await;
+    let router = router(crm);
+    lookups_miss(&server);
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(
+            503,
+            json!([{"message": "down", "errorCode": "SERVER_UNAVAILABLE"}]),
+        ),
+    );
+    let mut pending = route(&router, GLOBEX).await.write.into_pending().unwrap();
+    // What the old adapter left behind: the Account id as the record to update.
+    pending.existing = Some("001D000000IqhSLIAZ".to_owned());
+    demo::created(&server, "t-d1", "00Q5e00000NeWlEAV3");
+    let receipt = router.retry_write(pending).await.unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000NeWlEAV3", true)
+    );
+}
 
+#[tokio::test]
+async fn reassigning_duplicates_is_a_choice_that_also_writes_the_routing_fields() {
+    let (server, crm) = setup_with(|c| c.reassign_duplicates(true)).await;
+    lookups_miss(&server);
+    server.script(
+        Expect::new("PATCH", &demo::upsert("t-d1")),
+        Reply::json(400, duplicate_of("Lead", MAX_LEAD)),
+    );
+    record(
+        &server,
+        "Lead",
+        MAX_LEAD,
+        json!({"Email": null, "OwnerId": "0055e000001BobAAA", "FirstName": "Maximilian", "LastName": "Mustermann"}),
+    );
+    demo::updated(&server, "Lead", MAX_LEAD);
+    let routed = route(&router(crm), GLOBEX).await;
+    assert_eq!(routed.write.receipt().unwrap().record_id, MAX_LEAD);
+    let sent = server.take_requests();
+    let body = writes(&sent)[2].json().unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "Email": "max@globex.com",
+            "Phone": "+49301234567",
+            "Company": "Globex GmbH",
+            "OwnerId": "0055e000001EmmAAA",
+            "LeadRoute_Owner__c": "emma",
+            "LeadRoute_Rule__c": "fallback",
+            "LeadRoute_Experience__c": "confirmation",
+            "LeadRoute_Policy_Version__c": "seed-inbound@1"
+        })
+    );
+}
+
+#[test]
+fn duplicate_matches_parse_under_either_spelling() {
+    assert_eq!(
+        parse_errors(&demo::duplicate_body(MAX_LEAD).to_string())[0].duplicates,
+        [MAX_LEAD]
+    );
     // The documented spelling `duplicateResult`, with a cross-object Contact match (real rudder-server body).
     let contact_match = json!([{
         "duplicateResult": {
@@ -687,7 +965,10 @@ async fn duplicates_detected_is_a_conflict_under_either_spelling() {
         "errorCode": "DUPLICATES_DETECTED",
         "message": "You're creating a duplicate record. We recommend you use an existing record instead."
     }]);
-    duplicate_flow(contact_match, "Contact", "0031i000013x2TEAAY").await;
+    assert_eq!(
+        parse_errors(&contact_match.to_string())[0].duplicates,
+        [MAX_CONTACT]
+    );
 }
 
 #[test]
@@ -714,11 +995,18 @@ fn error_bodies_parse_leniently() {
 }
 
 async fn write_error(reply: Reply) -> CrmError {
+    write_error_after(vec![reply]).await
+}
+
+/// The error a write ends in after these replies to its upserts.
+async fn write_error_after(replies: Vec<Reply>) -> CrmError {
     let (server, crm) = setup().await;
     demo::query(&server, "FROM Account", json!([]));
     demo::query(&server, "FROM Contact", json!([]));
     demo::query(&server, "FROM Lead", json!([]));
-    server.script(Expect::new("POST", LEADS), reply);
+    for reply in replies {
+        server.script(Expect::new("PATCH", &demo::upsert("t-7")), reply);
+    }
     let routed = route(
         &router(crm),
         r#"{"lead_id": "t-7", "email": "kim@umbrella.io", "last_name": "Kim"}"#,
@@ -771,21 +1059,17 @@ async fn write_errors_are_classified() {
     let e = write_error(Reply::json(400, json!([{"message": "unable to obtain exclusive access to this record", "errorCode": "UNABLE_TO_LOCK_ROW", "fields": []}]))).await;
     assert!(matches!(e, CrmError::Transient { .. }), "{e:?}");
 
-    let e = write_error(Reply::json(
-        400,
-        json!([{"message": "Use one of these records?", "errorCode": "DUPLICATES_DETECTED"}]),
-    ))
-    .await;
-    assert!(
-        matches!(
-            e,
-            CrmError::Conflict {
-                existing_id: None,
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    // A duplicate rule that names no record, and blocks even with
+    // allowSave=true: kept for review, never a conflict without an id.
+    let dup = || {
+        Reply::json(
+            400,
+            json!([{"message": "Use one of these records?", "errorCode": "DUPLICATES_DETECTED"}]),
+        )
+    };
+    let e = write_error_after(vec![dup(), dup()]).await;
+    assert_eq!(e.class(), "permanent", "{e:?}");
+    assert!(e.to_string().contains("an unnamed record"), "{e}");
 
     for status in [500, 503] {
         let e = write_error(Reply::json(
@@ -828,9 +1112,10 @@ async fn query_errors_are_classified_and_routing_goes_on() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let policy = crm_http::seed_policy().unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
     let offline = Salesforce::new(
-        SalesforceConfig::new(format!("http://{closed}"), TOKEN),
+        SalesforceConfig::new(format!("http://{closed}")),
+        StaticToken::new(TOKEN),
         &policy,
     )
     .unwrap();
@@ -891,5 +1176,215 @@ async fn the_example_demo_routes_every_scenario() {
             (Some("cleo"), Some("product-led"), Ok(false)),
             (Some("emma"), None, Err("rate_limited")),
         ]
+    );
+}
+
+// ------------------------------------------------------------------ tokens
+
+#[tokio::test]
+async fn an_expired_session_is_refreshed_with_the_oauth_refresh_token_flow() {
+    let server = MockServer::start().await.unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
+    let tokens =
+        leadroute_salesforce::OAuthRefresh::new(server.base_url(), "3MVG9-client", "5Aep-refresh")
+            .unwrap()
+            .client_secret("s3cret")
+            .access_token("00D-expired");
+    let crm = Salesforce::new(SalesforceConfig::new(server.base_url()), tokens, &policy).unwrap();
+    server.script(
+        Expect::new("GET", QUERY).query_contains("FROM Account"),
+        Reply::json(
+            401,
+            json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]),
+        ),
+    );
+    server.script(
+        Expect::new("POST", "/services/oauth2/token"),
+        Reply::json(
+            200,
+            json!({
+                "access_token": "00D-fresh",
+                "signature": "Rne0E+TcqrrKoEz4SXgUZH4EBQf0BKO4F4c9tZ6M2Kg=",
+                "scope": "refresh_token api",
+                "instance_url": server.base_url(),
+                "id": "https://login.salesforce.com/id/00D5e000000TESTEAQ/0055e000001AnaAAA",
+                "token_type": "Bearer",
+                "issued_at": "1700000000000"
+            }),
+        ),
+    );
+    demo::query(&server, "FROM Account", json!([]));
+    assert_eq!(crm.find_account("acme.com").await.unwrap(), None);
+
+    let sent = server.take_requests();
+    let calls: Vec<(&str, &str, Option<&str>, u16)> = sent
+        .iter()
+        .map(|r| {
+            (
+                r.method.as_str(),
+                r.path.as_str(),
+                r.header("authorization"),
+                r.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("GET", QUERY, Some("Bearer 00D-expired"), 401),
+            ("POST", "/services/oauth2/token", None, 200),
+            ("GET", QUERY, Some("Bearer 00D-fresh"), 200),
+        ]
+    );
+    assert_eq!(
+        sent[1].header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        sent[1].body,
+        "grant_type=refresh_token&client_id=3MVG9-client&refresh_token=5Aep-refresh&client_secret=s3cret"
+    );
+
+    // A refresh token that was revoked: the 401 becomes a permanent error.
+    server.script(
+        Expect::new("GET", QUERY).query_contains("FROM Account"),
+        Reply::json(
+            401,
+            json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]),
+        ),
+    );
+    server.script(
+        Expect::new("POST", "/services/oauth2/token"),
+        Reply::json(
+            400,
+            json!({"error": "invalid_grant", "error_description": "expired access/refresh token"}),
+        ),
+    );
+    let e = crm.find_account("acme.com").await.unwrap_err();
+    assert_eq!(
+        e,
+        CrmError::permanent(
+            "Salesforce token refresh failed (HTTP 400): invalid_grant expired access/refresh token"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_401_that_is_not_an_expired_session_does_not_refresh() {
+    let (server, crm) = setup().await;
+    server.script(
+        Expect::new("GET", QUERY).query_contains("FROM Account"),
+        Reply::json(
+            401,
+            json!([{"message": "Bad_OAuth_Token", "errorCode": "INVALID_AUTH_HEADER"}]),
+        ),
+    );
+    let e = crm.find_account("acme.com").await.unwrap_err();
+    assert_eq!(e.class(), "permanent");
+    assert_eq!(server.take_requests().len(), 1);
+}
+
+// ------------------------------------------- defect 4: unknown outcomes
+
+#[tokio::test]
+async fn a_2xx_create_whose_body_cannot_be_read_is_an_unknown_outcome() {
+    let e = write_error(Reply::json(201, json!(null)).body(r#"{"id":"00Q5e00000AbCdEEAV","succ"#))
+        .await;
+    assert_eq!(e.class(), "unknown_outcome", "{e:?}");
+    assert!(e.is_retryable());
+    let e = write_error(Reply::json(201, json!({"errors": [], "success": true}))).await;
+    assert_eq!(e.class(), "unknown_outcome", "a 2xx without an id: {e:?}");
+}
+
+// ------------------------------------- defect 3: idempotent Lead creates
+
+/// `PATCH …/sobjects/Lead/LeadRoute_Lead_Id__c/{lead_id}`: the upsert by the
+/// lead id as an external id.
+fn upsert_path(lead_id: &str) -> String {
+    format!("/services/data/v66.0/sobjects/Lead/LeadRoute_Lead_Id__c/{lead_id}")
+}
+
+#[tokio::test]
+async fn a_retry_after_an_unknown_outcome_upserts_the_same_lead_by_its_lead_id() {
+    let (server, crm) = setup().await;
+    let router = router(crm);
+    demo::query(&server, "FROM Account", json!([]));
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    // Salesforce created the Lead, but the response was cut off.
+    server.script(
+        Expect::new("PATCH", &upsert_path("t-idem")),
+        Reply::json(201, json!(null)).body(r#"{"id":"00Q5e00000IdEmAEAV","errors":[],"succ"#),
+    );
+    let routed = route(
+        &router,
+        r#"{"lead_id": "t-idem", "email": "jane@newco.com", "last_name": "Doe"}"#,
+    )
+    .await;
+    let pending = routed.write.into_pending().unwrap();
+    assert_eq!(pending.error.class(), "unknown_outcome");
+
+    // The retry is the same upsert: Salesforce finds the Lead by its
+    // external id and updates it (200, created: false) — one Lead, not two.
+    server.script(
+        Expect::new("PATCH", &upsert_path("t-idem")),
+        Reply::json(
+            200,
+            json!({"id": "00Q5e00000IdEmAEAV", "errors": [], "success": true, "created": false}),
+        ),
+    );
+    let receipt = router.retry_write(pending).await.unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000IdEmAEAV", false)
+    );
+    let sent = server.take_requests();
+    let w = writes(&sent);
+    assert_eq!(w.len(), 2, "{w:#?}");
+    for r in &w {
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str(), r.query.as_deref()),
+            ("PATCH", upsert_path("t-idem").as_str(), None)
+        );
+        assert_eq!(headers(r), write_headers());
+        let body = r.json().unwrap();
+        assert_eq!(body["Email"], "jane@newco.com");
+        assert_eq!(body["OwnerId"], "0055e000001EmmAAA");
+        assert!(
+            body.get("LeadRoute_Lead_Id__c").is_none(),
+            "the external id is in the path, not the body: {body}"
+        );
+    }
+    assert_eq!(w[0].body, w[1].body, "the retry sends the same upsert");
+}
+
+#[tokio::test]
+async fn without_a_lead_id_field_a_lead_is_created_with_a_plain_post() {
+    let (server, crm) = setup_with(|c| c.lead_id_field(None)).await;
+    demo::query(&server, "FROM Account", json!([]));
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    server.script(
+        Expect::new("POST", LEADS),
+        Reply::json(
+            201,
+            json!({"id": "00Q5e00000PoStAEAV", "errors": [], "success": true}),
+        ),
+    );
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-post", "email": "jane@newco.com", "last_name": "Doe"}"#,
+    )
+    .await;
+    let receipt = routed.write.receipt().unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("00Q5e00000PoStAEAV", true)
+    );
+    let sent = server.take_requests();
+    let body = writes(&sent)[0].json().unwrap();
+    assert_eq!(
+        body["LeadRoute_Lead_Id__c"], "t-post",
+        "then the lead id is a plain field"
     );
 }

@@ -1,5 +1,5 @@
-//! The HubSpot adapter example against the loopback mock: the exact
-//! requests it sends and how each documented response is classified.
+//! The HubSpot adapter against the loopback mock: the exact requests it
+//! sends and how each documented response is classified.
 
 #[path = "../examples/hubspot.rs"]
 #[allow(dead_code)]
@@ -8,13 +8,14 @@ mod hubspot;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hubspot::crm_http::mock::{Expect, MockServer, Recorded, Reply};
-use hubspot::crm_http::{self, ExampleRouter};
-use hubspot::hubspot_support::{DomainMatch, company_matches, existing_id, rate_limit_wait};
-use hubspot::{ApiPaths, HubSpot, HubSpotConfig, demo};
+use hubspot::demo;
 use leadroute::Crm;
 use leadroute::crm::{CrmError, PersonKind};
 use leadroute::router::Routed;
+use leadroute_examples::ExampleRouter;
+use leadroute_examples::mock::{Expect, MockServer, Recorded, Reply};
+use leadroute_hubspot::support::{DomainMatch, company_matches, existing_id, rate_limit_wait};
+use leadroute_hubspot::{ApiPaths, HubSpot, HubSpotConfig, StaticToken};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "pat-na1-11111111-2222-3333-4444-555555555555";
@@ -27,13 +28,18 @@ async fn setup() -> (MockServer, HubSpot) {
 
 async fn setup_with(f: impl FnOnce(HubSpotConfig) -> HubSpotConfig) -> (MockServer, HubSpot) {
     let server = MockServer::start().await.unwrap();
-    let policy = crm_http::seed_policy().unwrap();
-    let crm = HubSpot::new(f(HubSpotConfig::new(server.base_url(), TOKEN)), &policy).unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
+    let crm = HubSpot::new(
+        f(HubSpotConfig::new(server.base_url())),
+        StaticToken::new(TOKEN),
+        &policy,
+    )
+    .unwrap();
     (server, crm)
 }
 
 fn router(crm: HubSpot) -> ExampleRouter<HubSpot> {
-    crm_http::router(crm_http::seed_policy().unwrap(), crm)
+    leadroute_examples::router(leadroute_examples::seed_policy().unwrap(), crm)
 }
 
 /// Every header the adapter sent but `host` and `content-length`.
@@ -45,7 +51,10 @@ fn expected_headers(with_json_body: bool) -> BTreeMap<String, String> {
     let mut h = BTreeMap::from([
         ("accept".to_owned(), "application/json".to_owned()),
         ("authorization".to_owned(), format!("Bearer {TOKEN}")),
-        ("user-agent".to_owned(), crm_http::USER_AGENT.to_owned()),
+        (
+            "user-agent".to_owned(),
+            leadroute_hubspot::USER_AGENT.to_owned(),
+        ),
     ]);
     if with_json_body {
         h.insert("content-type".to_owned(), "application/json".to_owned());
@@ -60,6 +69,9 @@ fn search_body(domain: &str) -> Value {
             { "filters": [ { "propertyName": "hs_additional_domains", "operator": "CONTAINS_TOKEN", "value": domain } ] }
         ],
         "properties": ["name", "domain", "hs_additional_domains", "hubspot_owner_id", "lifecyclestage"],
+        // Required by PublicObjectSearchRequest in HubSpot's OpenAPI document (defect 7).
+        "sorts": [],
+        "after": "0",
         "limit": 10
     })
 }
@@ -360,13 +372,14 @@ async fn auth_failures_are_permanent_and_server_errors_transient() {
 
 #[tokio::test]
 async fn an_unreachable_api_is_transient_and_an_unexpected_success_body_permanent() {
-    let policy = crm_http::seed_policy().unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
     let crm = HubSpot::new(
-        HubSpotConfig::new(format!("http://{closed}"), TOKEN),
+        HubSpotConfig::new(format!("http://{closed}")),
+        StaticToken::new(TOKEN),
         &policy,
     )
     .unwrap();
@@ -447,7 +460,10 @@ async fn a_new_lead_is_created_with_owner_routing_fields_and_no_association() {
             "leadroute_rule": "us-enterprise",
             "leadroute_experience": "book_meeting",
             "leadroute_policy_version": "seed-inbound@1"
-        }})
+        },
+        // Required by SimplePublicObjectInputForCreate, even when empty (defect 7).
+        "associations": []
+        })
     );
 }
 
@@ -604,7 +620,10 @@ async fn a_409_duplicate_becomes_a_conflict_with_the_existing_id_and_the_router_
         ]
     );
     // The update carries the same properties as the failed create.
-    assert_eq!(rest[0].json().unwrap(), rest[1].json().unwrap());
+    assert_eq!(
+        rest[0].json().unwrap()["properties"],
+        rest[1].json().unwrap()["properties"]
+    );
 }
 
 #[tokio::test]
@@ -877,5 +896,231 @@ async fn the_example_demo_routes_every_scenario() {
             (Some("cleo"), Some("product-led"), Ok(false)),
             (Some("emma"), None, Err("rate_limited")),
         ]
+    );
+}
+
+// ------------------------------------------------------------------ tokens
+
+/// Hands out `old`, then `new` once the API rejected `old`.
+#[derive(Debug, Default)]
+struct Rotating {
+    refreshed: std::sync::Mutex<Vec<String>>,
+}
+
+impl leadroute_hubspot::TokenProvider for Rotating {
+    async fn token(&self) -> Result<String, CrmError> {
+        Ok("pat-old".to_owned())
+    }
+    async fn refresh(&self, rejected: &str) -> Result<Option<String>, CrmError> {
+        self.refreshed.lock().unwrap().push(rejected.to_owned());
+        Ok(Some("pat-new".to_owned()))
+    }
+}
+
+#[tokio::test]
+async fn a_401_asks_the_token_provider_for_a_fresh_token_and_retries_once() {
+    let server = MockServer::start().await.unwrap();
+    let policy = leadroute_examples::seed_policy().unwrap();
+    let crm = HubSpot::new(
+        HubSpotConfig::new(server.base_url()),
+        Rotating::default(),
+        &policy,
+    )
+    .unwrap();
+    let expired = json!({"status":"error","message":"The OAuth token used to make this call expired 3 minute(s) ago.","correlationId":"1c0d0a2b-7d9b-4a4e-9d3f-3b1f0e4c2f11","category":"EXPIRED_AUTHENTICATION"});
+    server.script(
+        Expect::new("GET", &format!("{CONTACTS}/jane@acme.com")),
+        Reply::json(401, expired.clone()),
+    );
+    demo::contact(&server, "jane@acme.com", "37765128953", "9001", "");
+    let contact = crm.find_person("jane@acme.com").await.unwrap().unwrap();
+    assert_eq!(contact.id, "37765128953");
+    let auth: Vec<(Option<&str>, u16)> = server
+        .requests()
+        .iter()
+        .map(|r| (r.header("authorization"), r.status))
+        .map(|(a, s)| {
+            (
+                a.map(|a| if a == "Bearer pat-old" { "old" } else { "new" }),
+                s,
+            )
+        })
+        .collect();
+    assert_eq!(auth, [(Some("old"), 401), (Some("new"), 200)]);
+    assert_eq!(*crm.tokens().refreshed.lock().unwrap(), ["pat-old"]);
+
+    // A second 401 with the fresh token stands: no refresh loop.
+    server.take_requests();
+    for _ in 0..2 {
+        server.script(
+            Expect::new("GET", &format!("{CONTACTS}/jane@acme.com")),
+            Reply::json(401, expired.clone()),
+        );
+    }
+    let e = crm.find_person("jane@acme.com").await.unwrap_err();
+    assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
+    assert_eq!(server.take_requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_static_token_is_sent_as_is_and_a_401_stays_permanent() {
+    let e = lookup_error(Reply::json(
+        401,
+        json!({"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"}),
+    ))
+    .await;
+    assert_eq!(e.class(), "permanent");
+    assert_eq!(
+        format!("{:?}", StaticToken::new(TOKEN)),
+        "StaticToken(***)",
+        "the token never reaches logs"
+    );
+}
+
+// ------------------------------------------------- defect 6: Retry-After
+
+/// A `Retry-After` HTTP-date `secs` seconds from now.
+fn http_date_in(secs: u64) -> String {
+    httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(secs))
+}
+
+#[tokio::test]
+async fn a_477_migration_in_progress_waits_as_long_as_retry_after_says() {
+    // HubSpot's error-handling page: 477 "Migration in Progress" while a portal
+    // moves between data hosting locations, with a Retry-After in seconds.
+    let body = json!({"status":"error","message":"Migration in Progress","correlationId":"3f0c1f55-1a0e-4a0e-8f1a-2f8d0c0b9d41","category":"MIGRATION_IN_PROGRESS"});
+    let e = lookup_error(Reply::json(477, body.clone()).header("Retry-After", "3600")).await;
+    assert_eq!(
+        rate_limited_for(&e),
+        Some(Duration::from_secs(3600)),
+        "{e:?}"
+    );
+    assert!(e.is_retryable());
+    // Without the header it is still retryable, never permanent.
+    let e = lookup_error(Reply::json(477, body)).await;
+    assert_eq!(e.class(), "transient", "{e:?}");
+}
+
+#[tokio::test]
+async fn retry_after_on_a_503_is_honoured() {
+    let e = lookup_error(
+        Reply::json(
+            503,
+            json!({"status":"error","message":"Service Unavailable"}),
+        )
+        .header("Retry-After", "120"),
+    )
+    .await;
+    assert_eq!(
+        rate_limited_for(&e),
+        Some(Duration::from_secs(120)),
+        "{e:?}"
+    );
+    // An HTML 503 from a load balancer, with an HTTP-date.
+    let e = lookup_error(
+        Reply::empty(503)
+            .header("content-type", "text/html")
+            .header("Retry-After", &http_date_in(90)),
+    )
+    .await;
+    let wait = rate_limited_for(&e).unwrap();
+    assert!(
+        (Duration::from_secs(85)..=Duration::from_secs(90)).contains(&wait),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_http_date_retry_after_on_a_429_is_honoured() {
+    let e = lookup_error(
+        Reply::json(429, demo::rate_limit_body()).header("Retry-After", &http_date_in(30)),
+    )
+    .await;
+    let wait = rate_limited_for(&e).unwrap();
+    assert!(
+        (Duration::from_secs(25)..=Duration::from_secs(30)).contains(&wait),
+        "{wait:?} (not the 10 s policy default)"
+    );
+    // A date in the past: retry now.
+    let e = lookup_error(
+        Reply::json(429, demo::rate_limit_body())
+            .header("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"),
+    )
+    .await;
+    assert_eq!(rate_limited_for(&e), Some(Duration::ZERO));
+}
+
+// ------------------------------------------- defect 4: unknown outcomes
+
+#[tokio::test]
+async fn a_2xx_create_whose_body_cannot_be_read_is_an_unknown_outcome_retried_into_one_contact() {
+    let (server, crm) = setup().await;
+    let router = router(crm);
+    demo::search(&server, json!([]));
+    demo::no_contact(&server, "jane@newco.com");
+    // HubSpot created the contact, but the body was cut off on the way.
+    server.script(
+        Expect::new("POST", CONTACTS),
+        Reply::json(201, json!(null)).body(r#"{"id": "37765128001", "properties": {"em"#),
+    );
+    let routed = route(
+        &router,
+        r#"{"lead_id": "t-u1", "email": "jane@newco.com", "first_name": "Jane"}"#,
+    )
+    .await;
+    let pending = routed.write.into_pending().unwrap();
+    assert_eq!(
+        pending.error.class(),
+        "unknown_outcome",
+        "{:?}",
+        pending.error
+    );
+    assert!(pending.error.is_retryable());
+
+    // The retry is idempotent by email: HubSpot answers 409 with the id of
+    // the contact the first attempt made, and the router updates it.
+    server.take_requests();
+    server.script(
+        Expect::new("POST", CONTACTS),
+        Reply::json(409, demo::conflict_body("37765128001")),
+    );
+    demo::updated(&server, "37765128001", "jane@newco.com");
+    let receipt = router.retry_write(pending).await.unwrap();
+    assert_eq!(
+        (receipt.record_id.as_str(), receipt.created),
+        ("37765128001", false)
+    );
+    let calls: Vec<(String, String, u16)> = server
+        .take_requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.path.clone(), r.status))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            ("POST".to_owned(), CONTACTS.to_owned(), 409),
+            ("PATCH".to_owned(), format!("{CONTACTS}/37765128001"), 200)
+        ]
+    );
+    assert!(server.unused().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreadable_lookup_body_is_transient_and_a_wrong_shape_permanent() {
+    let (server, crm) = setup().await;
+    server.script(
+        Expect::new("POST", SEARCH),
+        Reply::json(200, json!(null)).body(r#"{"total": 1, "results": [{"id": "#),
+    );
+    let e = crm.find_account("acme.com").await.unwrap_err();
+    assert_eq!(e.class(), "transient", "{e:?}");
+    // A JSON body without `results` is an API this adapter does not understand.
+    server.script(
+        Expect::new("POST", SEARCH),
+        Reply::json(200, json!({"unexpected": true})),
+    );
+    assert_eq!(
+        crm.find_account("acme.com").await.unwrap_err().class(),
+        "permanent"
     );
 }

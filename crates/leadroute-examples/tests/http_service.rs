@@ -26,11 +26,21 @@ async fn start(
     (addr, router)
 }
 
-/// One HTTP/1.1 request over a fresh connection; returns status and JSON body.
+/// One HTTP/1.1 JSON request over a fresh connection; returns status and JSON body.
 async fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, Value) {
+    post_as(addr, path, "application/json", body).await
+}
+
+/// One HTTP/1.1 request with this content type over a fresh connection.
+async fn post_as(
+    addr: std::net::SocketAddr,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, Value) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(req.as_bytes()).await.unwrap();
@@ -152,4 +162,66 @@ async fn a_rejected_lead_gets_the_reject_experience_and_is_not_written() {
     assert_eq!(body["crm"], serde_json::json!({"skipped": true}));
     assert_eq!(router.crm().calls(Method::UpsertLead), 0);
     assert!(router.events().retry_queue.lock().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_forms_post_urlencoded_bodies_and_route_like_json() {
+    let (addr, router) = start(InMemoryCrm::new()).await;
+    // What a browser sends for <form method="post">: `+` for spaces, %XX escapes,
+    // a checkbox group as a repeated key.
+    let (status, body) = post_as(
+        addr,
+        "/leads",
+        "application/x-www-form-urlencoded",
+        "email=cto%40bigco.com&first_name=Jane+Doe&country=US&company_size=1000%2B\
+         &product_interest=analytics&product_interest=plg",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["owner"]["id"], "ana");
+    assert_eq!(body["rule"], "us-enterprise");
+    assert_eq!(body["crm"]["created"], true);
+    let records = router.crm().records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].lead.email, "cto@bigco.com");
+    assert_eq!(records[0].lead.first_name.as_deref(), Some("Jane Doe"));
+    assert_eq!(records[0].lead.product_interest, ["analytics", "plg"]);
+
+    // With a charset parameter, and PHP-style `name[]` keys.
+    let (status, body) = post_as(
+        addr,
+        "/leads",
+        "application/x-www-form-urlencoded; charset=UTF-8",
+        "email=ops%40initech.co.uk&products%5B%5D=plg",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(router.crm().records()[1].lead.product_interest, ["plg"]);
+
+    // Field errors come back the same way as for JSON.
+    let (status, body) = post_as(
+        addr,
+        "/leads",
+        "application/x-www-form-urlencoded",
+        "email=nope&employees=lots",
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"][0]["field"], "email");
+    assert_eq!(body["errors"][1]["field"], "employees");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_content_types_get_415() {
+    let (addr, router) = start(InMemoryCrm::new()).await;
+    let (status, body) = post_as(
+        addr,
+        "/leads",
+        "multipart/form-data; boundary=x",
+        "--x\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@b.io\r\n--x--\r\n",
+    )
+    .await;
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(body["errors"][0]["field"], "payload");
+    assert_eq!(router.crm().calls(Method::UpsertLead), 0);
 }

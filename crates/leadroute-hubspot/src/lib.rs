@@ -1,40 +1,52 @@
-//! A HubSpot CRM adapter for leadroute: a real [`leadroute::Crm`] over the
-//! HubSpot CRM REST API with a private-app token.
+//! A HubSpot CRM adapter for [leadroute](https://docs.rs/leadroute): a
+//! [`leadroute::Crm`] over the HubSpot CRM REST API.
 //!
-//! ```text
-//! cargo run --example hubspot
-//! HUBSPOT_TOKEN=pat-na1-… cargo run --example hubspot < examples/leads.jsonl
+//! ```
+//! use leadroute_hubspot::{HubSpot, HubSpotConfig, StaticToken};
+//! use leadroute_examples::mock::{Expect, MockServer, Reply};
+//! use leadroute::Crm;
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // A loopback stand-in for https://api.hubapi.com (the default base URL).
+//! let server = MockServer::start().await?;
+//! server.script(
+//!     Expect::new("GET", "/crm/v3/objects/contacts/jane@acme.com"),
+//!     Reply::json(200, json!({"id": "37765128953", "properties": {"hubspot_owner_id": "9001"}})),
+//! );
+//! let policy = leadroute_examples::seed_policy()?; // owner `ana` has crm_ids.hubspot = "9001"
+//! let config = HubSpotConfig::new(server.base_url());
+//! let hubspot = HubSpot::new(config, StaticToken::new("pat-na1-…"), &policy)?;
+//! let person = hubspot.find_person("jane@acme.com").await?.unwrap();
+//! assert_eq!((person.id.as_str(), person.owner.as_deref()), ("37765128953", Some("ana")));
+//! assert_eq!(server.requests()[0].header("authorization"), Some("Bearer pat-na1-…"));
+//! # Ok(()) }
 //! ```
 //!
-//! - **Without `HUBSPOT_TOKEN`** the example starts a loopback mock HubSpot
-//!   (scripted with realistic success and error bodies), points the adapter
-//!   at it, routes a few leads through a [`leadroute::LeadRouter`] with the seed
-//!   policy (new lead, existing account, existing contact → update, a `409`
-//!   duplicate turned into an update, a `429` rate limit), prints every
-//!   request the adapter sent and every decision, and exits.
-//! - **With `HUBSPOT_TOKEN`** it talks to HubSpot and routes each JSON line
-//!   of stdin (one form payload per line), printing one outcome line per
-//!   lead. This **creates and updates contacts**: use a test portal.
+//! Give the adapter to a [`leadroute::LeadRouter`] as its CRM. The HTTP
+//! client is reqwest, whose futures must run on a Tokio runtime.
 //!
-//! Environment:
-//!
-//! | variable | default | meaning |
-//! |---|---|---|
-//! | `HUBSPOT_TOKEN` | (mock mode) | private-app access token (`pat-…`), sent as `Authorization: Bearer` |
-//! | `HUBSPOT_BASE_URL` | `https://api.hubapi.com` | API host |
-//! | `HUBSPOT_API_VERSION` | `v3` | `v3` = `/crm/v3/…` + `/crm/v4/…`; a date such as `2026-03` = `/crm/objects/2026-03/…` (see [`ApiPaths`]) |
-//! | `LEADROUTE_ROUTING_FIELDS` | on | `off` to skip the `leadroute_*` properties |
+//! **Authentication.** The adapter asks a [`TokenProvider`] for the token
+//! it sends as `Authorization: Bearer` on every request: a private-app token
+//! is a [`StaticToken`]; an OAuth app implements the trait. When HubSpot
+//! answers `401`, the adapter calls [`TokenProvider::refresh`] with the
+//! rejected token and, if the provider returns a fresh one, sends the
+//! request once more.
 //!
 //! The private app needs the scopes `crm.objects.companies.read`,
 //! `crm.objects.contacts.read`, `crm.objects.contacts.write` and (for
 //! [`HubSpot::find_owner_by_email`]) `crm.objects.owners.read`.
 //!
-//! What the adapter does (shapes verified in `docs/crm-api-shapes.md`):
+//! What the adapter does (shapes and their sources in the repository's
+//! `docs/crm-api-shapes.md`):
 //!
 //! - **Account**: `POST …/objects/companies/search` with two OR'ed filter
 //!   groups, `domain EQ d` and `hs_additional_domains CONTAINS_TOKEN d`,
 //!   requesting `name, domain, hs_additional_domains, hubspot_owner_id,
-//!   lifecyclestage` explicitly (search returns no owner otherwise). Because
+//!   lifecyclestage` explicitly (search returns no owner otherwise), with
+//!   `"sorts": []`, `"after": "0"` and `"limit": 10` (the published schema
+//!   requires `sorts` and `after`). Because
 //!   `CONTAINS_TOKEN` is token-based, every result is re-checked on the
 //!   client: `domain`, or one entry of `hs_additional_domains` split on `;`,
 //!   must equal the lead's domain (trimmed, lower-case, `www.` ignored).
@@ -43,8 +55,9 @@
 //! - **Person**: `GET …/objects/contacts/{email}?idProperty=email` (`@` sent
 //!   as `%40`); `404` means no contact.
 //! - **Write**: `POST …/objects/contacts` (`201`) with the properties below
-//!   and, when an account matched, an association of type `279`
-//!   (contact → company, unlabeled); or, for an existing contact,
+//!   and `associations`: an association of type `279` (contact → company,
+//!   unlabeled) when an account matched, else `[]` (the field is required);
+//!   or, for an existing contact,
 //!   `PATCH …/objects/contacts/{id}` (`200`) then the v4 default association
 //!   `PUT /crm/v4/objects/contact/{id}/associations/default/company/{companyId}`.
 //!   `hubspot_owner_id` is the owner's HubSpot **owner id** (not `userId`),
@@ -57,30 +70,63 @@
 //!   `leadroute_rule` (rule id or `fallback`), `leadroute_experience`
 //!   (`book_meeting`, `confirmation`, …) and `leadroute_policy_version`
 //!   (`name@version`). Create those five as single-line text contact
-//!   properties in HubSpot first, or set `LEADROUTE_ROUTING_FIELDS=off`.
+//!   properties in HubSpot first, or turn them off with
+//!   [`HubSpotConfig::routing_fields`].
 //! - **Errors**: `409` "Contact already exists. Existing ID: N" →
 //!   `Conflict { existing_id: Some("N") }` (the router retries as an update;
 //!   without an id the adapter looks the contact up by email); `429` →
 //!   `RateLimited`, waiting `Retry-After` if sent, else by `policyName`:
 //!   10 s for `TEN_SECONDLY_ROLLING`, 1 s for `SECONDLY`, 1 h for `DAILY`
 //!   (it resets at midnight in the portal's time zone); `423` → `RateLimited`
-//!   (2 s); `401`/`403` → `Permanent`; `5xx` → `Transient`; other `4xx` →
-//!   `Permanent`.
-
-pub mod crm_http;
+//!   (2 s); `477` Migration in Progress → `RateLimited` for as long as
+//!   `Retry-After` says (else `Transient`); `5xx` → `Transient`, or
+//!   `RateLimited` when a `Retry-After` says when to come back; `401` (after
+//!   the token provider had its chance) and `403` → `Permanent`; other `4xx`
+//!   → `Permanent`. `Retry-After` is read in both forms, seconds and
+//!   HTTP-date.
+//! - **Unknown outcomes**: a write whose result cannot be read — a `2xx`
+//!   with an unreadable body, a timeout or a connection lost after the
+//!   request was sent — is `UnknownOutcome` (retryable). The retry is
+//!   idempotent because HubSpot contact emails are unique: the same create
+//!   gets `409` with the id of the contact the first attempt made, and the
+//!   router turns it into an update of that contact.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use leadroute::crm::{Account, Contact, CrmError, LeadWrite, PersonKind, WriteReceipt};
 use leadroute::{Crm, Policy};
+use leadroute_http::reqwest::{self, Method, RequestBuilder};
+use leadroute_http::{Effect, HttpResponse, send_authorized};
 use serde_json::{Map, Value, json};
 
-use self::hubspot_support::*;
-use crm_http::mock::{Expect, MockServer, Reply};
-use crm_http::{env_or, env_var, send};
+pub use leadroute_http::{BuildError, StaticToken, TokenProvider};
 
+use self::support::*;
+
+/// The user agent the adapter sends.
+pub const USER_AGENT: &str = concat!("leadroute-hubspot/", env!("CARGO_PKG_VERSION"));
 /// The key of HubSpot ids in `OwnerSpec::crm_ids`.
 pub const CRM_KEY: &str = "hubspot";
 /// The default API host.
@@ -102,6 +148,7 @@ pub const CONTACT_PROPERTIES: &str = "email,hubspot_owner_id,associatedcompanyid
 /// path prefixes, so moving from `/crm/v3/…` to the date-versioned
 /// `/crm/objects/2026-03/…` paths (same bodies) is a configuration change.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiPaths {
     /// CRM objects: `{objects}/companies/search`, `{objects}/contacts/…`.
     pub objects: String,
@@ -124,9 +171,9 @@ impl ApiPaths {
 
     /// The date-versioned paths, e.g. `dated("2026-03")`:
     /// `/crm/objects/2026-03` for objects (search, create) and default
-    /// associations, with the same bodies. UNVERIFIED: the owners path
-    /// `/crm/owners/2026-03`, and `idProperty=email` on the dated
-    /// single-contact GET.
+    /// associations, with the same bodies, and `/crm/owners/2026-03` for
+    /// owners (all checked against HubSpot's `2026-03` OpenAPI documents by
+    /// the crate's contract tests, `idProperty` on the contact GET included).
     pub fn dated(version: &str) -> Self {
         ApiPaths {
             objects: format!("/crm/objects/{version}"),
@@ -144,57 +191,96 @@ impl ApiPaths {
     }
 }
 
-/// Adapter configuration.
-#[derive(Debug, Clone)]
+/// Adapter configuration: where the API is and what to write. The token
+/// comes from a [`TokenProvider`] given to [`HubSpot::new`].
+///
+/// ```
+/// use std::time::Duration;
+/// use leadroute_hubspot::{ApiPaths, HubSpotConfig};
+///
+/// let config = HubSpotConfig::default() // https://api.hubapi.com, v3 paths
+///     .paths(ApiPaths::dated("2026-03"))
+///     .routing_fields(false)
+///     .timeout(Duration::from_secs(5));
+/// assert_eq!(config.paths.objects, "/crm/objects/2026-03");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HubSpotConfig {
-    /// API host, e.g. `https://api.hubapi.com`.
+    /// API host, e.g. `https://api.hubapi.com` ([`DEFAULT_BASE_URL`]).
     pub base_url: String,
-    /// Private-app token.
-    pub token: String,
     /// Path prefixes.
     pub paths: ApiPaths,
     /// Whether to write the `leadroute_*` properties.
     pub routing_fields: bool,
-    /// Whole-request timeout.
+    /// Whole-request timeout (default 10 s).
     pub timeout: Duration,
 }
 
+impl Default for HubSpotConfig {
+    fn default() -> Self {
+        HubSpotConfig::new(DEFAULT_BASE_URL)
+    }
+}
+
 impl HubSpotConfig {
-    /// A configuration with the v3 paths, routing fields on and a 10 s timeout.
-    pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Self {
+    /// A configuration for this API host with the v3 paths, routing fields
+    /// on and a 10 s timeout.
+    pub fn new(base_url: impl Into<String>) -> Self {
         HubSpotConfig {
             base_url: base_url.into(),
-            token: token.into(),
             paths: ApiPaths::v3(),
             routing_fields: true,
             timeout: Duration::from_secs(10),
         }
     }
 
-    /// From `HUBSPOT_TOKEN`, `HUBSPOT_BASE_URL`, `HUBSPOT_API_VERSION` and
-    /// `LEADROUTE_ROUTING_FIELDS`; `None` without a token.
-    pub fn from_env() -> Option<Self> {
-        let mut config = HubSpotConfig::new(
-            env_or("HUBSPOT_BASE_URL", DEFAULT_BASE_URL),
-            env_var("HUBSPOT_TOKEN")?,
-        );
-        config.paths = ApiPaths::from_version(env_var("HUBSPOT_API_VERSION").as_deref());
-        config.routing_fields = crm_http::routing_fields_enabled();
-        Some(config)
+    /// Sets the path prefixes.
+    pub fn paths(mut self, paths: ApiPaths) -> Self {
+        self.paths = paths;
+        self
+    }
+
+    /// Turns the `leadroute_*` routing properties on or off.
+    pub fn routing_fields(mut self, on: bool) -> Self {
+        self.routing_fields = on;
+        self
+    }
+
+    /// Sets the whole-request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 }
 
-/// The HubSpot adapter. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct HubSpot {
+/// The HubSpot adapter, generic over where its token comes from. Cheap to
+/// clone.
+#[derive(Debug)]
+pub struct HubSpot<T = StaticToken> {
     http: reqwest::Client,
     config: Arc<HubSpotConfig>,
+    base_url: Arc<str>,
+    tokens: Arc<T>,
     /// HubSpot owner id → policy owner id.
     owners: Arc<HashMap<String, String>>,
 }
 
+impl<T> Clone for HubSpot<T> {
+    fn clone(&self) -> Self {
+        HubSpot {
+            http: self.http.clone(),
+            config: self.config.clone(),
+            base_url: self.base_url.clone(),
+            tokens: self.tokens.clone(),
+            owners: self.owners.clone(),
+        }
+    }
+}
+
 /// A HubSpot owner (`GET /crm/v3/owners`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HubSpotOwner {
     /// The owner id: the value for `hubspot_owner_id` and `crm_ids["hubspot"]`.
     pub id: String,
@@ -208,12 +294,15 @@ pub struct HubSpotOwner {
     pub user_id: Option<u64>,
 }
 
-impl HubSpot {
-    /// An adapter mapping owners through `policy`'s `crm_ids["hubspot"]`.
-    pub fn new(config: HubSpotConfig, policy: &Policy) -> Result<Self, CrmError> {
+impl<T: TokenProvider> HubSpot<T> {
+    /// An adapter with this configuration and token provider, mapping
+    /// owners through `policy`'s `crm_ids["hubspot"]`.
+    pub fn new(config: HubSpotConfig, tokens: T, policy: &Policy) -> Result<Self, BuildError> {
         Ok(HubSpot {
-            http: crm_http::http_client(config.timeout)?,
-            owners: Arc::new(crm_http::crm_owner_map(policy, CRM_KEY)),
+            http: leadroute_http::client(config.timeout, USER_AGENT)?,
+            base_url: leadroute_http::base_url(&config.base_url)?.into(),
+            owners: Arc::new(leadroute_http::crm_owner_map(policy, CRM_KEY)),
+            tokens: Arc::new(tokens),
             config: Arc::new(config),
         })
     }
@@ -223,14 +312,28 @@ impl HubSpot {
         &self.config
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+    /// The token provider.
+    pub fn tokens(&self) -> &T {
+        &self.tokens
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, self.url(path))
-            .bearer_auth(&self.config.token)
+    /// Sends one request with the provider's token; on a `401`, once more
+    /// with a refreshed token if the provider has one.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        effect: Effect,
+        build: impl Fn(RequestBuilder) -> RequestBuilder + Send + Sync,
+    ) -> Result<HttpResponse, CrmError> {
+        let url = format!("{}{path}", self.base_url);
+        send_authorized(
+            &*self.tokens,
+            || build(self.http.request(method.clone(), &url)),
+            |_| true,
+            effect,
+        )
+        .await
     }
 
     /// The policy owner id for a HubSpot owner id (`None` for an empty or
@@ -244,19 +347,20 @@ impl HubSpot {
     /// first owner whose email matches, case-insensitively.
     pub async fn find_owner_by_email(&self, email: &str) -> Result<Option<HubSpotOwner>, CrmError> {
         let email = email.trim().to_lowercase();
-        let response = send(
-            self.request(reqwest::Method::GET, &self.config.paths.owners)
-                .query(&[
-                    ("email", email.as_str()),
-                    ("limit", "100"),
-                    ("archived", "false"),
-                ]),
-        )
-        .await?;
+        let query = [
+            ("email", email.as_str()),
+            ("limit", "100"),
+            ("archived", "false"),
+        ];
+        let response = self
+            .call(Method::GET, &self.config.paths.owners, Effect::Read, |r| {
+                r.query(&query)
+            })
+            .await?;
         if !response.is_success() {
-            return Err(classify(&response));
+            return Err(classify(&response, SystemTime::now()));
         }
-        let body = response.json()?;
+        let body = response.json(Effect::Read)?;
         let owner = results(&body)?
             .iter()
             .filter(|o| text(o, "email").is_some_and(|e| e.eq_ignore_ascii_case(&email)))
@@ -280,14 +384,20 @@ impl HubSpot {
                 { "filters": [ { "propertyName": "hs_additional_domains", "operator": "CONTAINS_TOKEN", "value": domain } ] }
             ],
             "properties": COMPANY_PROPERTIES,
+            // `sorts` and `after` are required by the published
+            // PublicObjectSearchRequest schema: no sort, the first page.
+            "sorts": [],
+            "after": "0",
             "limit": 10
         });
         let path = format!("{}/companies/search", self.config.paths.objects);
-        let response = send(self.request(reqwest::Method::POST, &path).json(&body)).await?;
+        let response = self
+            .call(Method::POST, &path, Effect::Read, |r| r.json(&body))
+            .await?;
         if !response.is_success() {
-            return Err(classify(&response));
+            return Err(classify(&response, SystemTime::now()));
         }
-        let body = response.json()?;
+        let body = response.json(Effect::Read)?;
         let mut best: Option<(DomainMatch, &Value)> = None;
         for company in results(&body)? {
             let props = company.get("properties").unwrap_or(&Value::Null);
@@ -327,20 +437,19 @@ impl HubSpot {
         let path = format!(
             "{}/contacts/{}",
             self.config.paths.objects,
-            crm_http::path_segment(&email)
+            leadroute_http::path_segment(&email)
         );
-        let response = send(
-            self.request(reqwest::Method::GET, &path)
-                .query(&[("idProperty", "email"), ("properties", CONTACT_PROPERTIES)]),
-        )
-        .await?;
+        let query = [("idProperty", "email"), ("properties", CONTACT_PROPERTIES)];
+        let response = self
+            .call(Method::GET, &path, Effect::Read, |r| r.query(&query))
+            .await?;
         if response.status == 404 {
             return Ok(None); // any 404 here means "no such contact"
         }
         if !response.is_success() {
-            return Err(classify(&response));
+            return Err(classify(&response, SystemTime::now()));
         }
-        let body = response.json()?;
+        let body = response.json(Effect::Read)?;
         let id = id_of(&body)
             .ok_or_else(|| CrmError::permanent("HubSpot contact response without an id"))?;
         let props = body.get("properties").unwrap_or(&Value::Null);
@@ -358,24 +467,28 @@ impl HubSpot {
     ) -> Result<WriteReceipt, CrmError> {
         let mut body = Map::new();
         body.insert("properties".into(), Value::Object(properties));
-        if let Some(company) = company {
-            body.insert(
-                "associations".into(),
-                json!([{
-                    "to": { "id": company },
-                    "types": [ { "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": CONTACT_TO_COMPANY } ]
-                }]),
-            );
-        }
+        // `associations` is required by SimplePublicObjectInputForCreate, even
+        // when there is nothing to associate.
+        let associations = match company {
+            Some(company) => json!([{
+                "to": { "id": company },
+                "types": [ { "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": CONTACT_TO_COMPANY } ]
+            }]),
+            None => json!([]),
+        };
+        body.insert("associations".into(), associations);
         let path = format!("{}/contacts", self.config.paths.objects);
-        let response = send(self.request(reqwest::Method::POST, &path).json(&body)).await?;
+        let response = self
+            .call(Method::POST, &path, Effect::Write, |r| r.json(&body))
+            .await?;
         if response.is_success() {
-            let body = response.json()?;
-            let id = id_of(&body)
-                .ok_or_else(|| CrmError::permanent("HubSpot create response without an id"))?;
+            let body = response.json(Effect::Write)?;
+            let id = id_of(&body).ok_or_else(|| {
+                CrmError::unknown_outcome("HubSpot answered the create with a 2xx but no id")
+            })?;
             return Ok(WriteReceipt::new(id, true));
         }
-        match classify(&response) {
+        match classify(&response, SystemTime::now()) {
             // A 409 without a parsable id: find the existing contact by email.
             CrmError::Conflict {
                 message,
@@ -396,13 +509,12 @@ impl HubSpot {
     ) -> Result<WriteReceipt, CrmError> {
         let id = numeric_id(id, "contact")?;
         let path = format!("{}/contacts/{id}", self.config.paths.objects);
-        let response = send(
-            self.request(reqwest::Method::PATCH, &path)
-                .json(&json!({ "properties": properties })),
-        )
-        .await?;
+        let body = json!({ "properties": properties });
+        let response = self
+            .call(Method::PATCH, &path, Effect::Write, |r| r.json(&body))
+            .await?;
         if !response.is_success() {
-            return Err(classify(&response));
+            return Err(classify(&response, SystemTime::now()));
         }
         if let Some(company) = company {
             // Both calls are idempotent: on a failure here the router's retry
@@ -412,16 +524,16 @@ impl HubSpot {
                 "{}/contact/{id}/associations/default/company/{company}",
                 self.config.paths.associations
             );
-            let response = send(self.request(reqwest::Method::PUT, &path)).await?;
+            let response = self.call(Method::PUT, &path, Effect::Write, |r| r).await?;
             if !response.is_success() {
-                return Err(classify(&response));
+                return Err(classify(&response, SystemTime::now()));
             }
         }
         Ok(WriteReceipt::new(id, false))
     }
 }
 
-impl Crm for HubSpot {
+impl<T: TokenProvider> Crm for HubSpot<T> {
     async fn find_account(&self, domain: &str) -> Result<Option<Account>, CrmError> {
         self.search_company(domain).await
     }
@@ -449,17 +561,19 @@ impl Crm for HubSpot {
 }
 
 /// Pure helpers: property mapping, domain matching, error classification.
-pub mod hubspot_support {
+pub mod support {
     use std::time::Duration;
 
     use leadroute::crm::{CrmError, LeadWrite};
     use serde_json::{Map, Value};
 
     use super::CRM_KEY;
-    use super::crm_http::{self, HttpResponse};
+    use leadroute_http::{self as http, HttpResponse};
+    use std::time::SystemTime;
 
     /// How a company matched the lead's domain; smaller is better.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    #[non_exhaustive]
     pub enum DomainMatch {
         /// The company's `domain`.
         Primary,
@@ -525,14 +639,14 @@ pub mod hubspot_support {
         if routing_fields {
             put("leadroute_lead_id", Some(write.lead_id.to_owned()));
             put("leadroute_owner", decision.owner_id().map(str::to_owned));
-            put("leadroute_rule", Some(crm_http::rule_label(decision)));
+            put("leadroute_rule", Some(http::rule_label(decision)));
             put(
                 "leadroute_experience",
                 Some(decision.experience.name().to_owned()),
             );
             put(
                 "leadroute_policy_version",
-                Some(crm_http::policy_label(decision)),
+                Some(http::policy_label(decision)),
             );
         }
         p
@@ -547,7 +661,7 @@ pub mod hubspot_support {
         } else {
             Err(CrmError::permanent(format!(
                 "`{}` is not a HubSpot {what} id",
-                crm_http::truncate_chars(id, 40)
+                http::truncate_chars(id, 40)
             )))
         }
     }
@@ -583,7 +697,7 @@ pub mod hubspot_support {
             .ok_or_else(|| {
                 CrmError::permanent(format!(
                     "unexpected HubSpot response (no `results`): {}",
-                    crm_http::truncate_chars(&body.to_string(), 300)
+                    http::truncate_chars(&body.to_string(), 300)
                 ))
             })
     }
@@ -613,7 +727,7 @@ pub mod hubspot_support {
 
     /// Classifies a non-2xx HubSpot response. Every error field is
     /// optional: the body may even not be JSON.
-    pub fn classify(response: &HttpResponse) -> CrmError {
+    pub fn classify(response: &HttpResponse, now: SystemTime) -> CrmError {
         let body: Value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
         let message = text(&body, "message").unwrap_or_else(|| response.snippet());
         let category = text(&body, "category").or_else(|| text(&body, "errorType"));
@@ -632,349 +746,22 @@ pub mod hubspot_support {
             409 => CrmError::conflict(described, existing_id(&message)),
             429 => {
                 let wait = response
-                    .retry_after()
+                    .retry_after(now)
                     .unwrap_or_else(|| rate_limit_wait(policy.as_deref(), &message));
                 CrmError::rate_limited(described, Some(wait))
             }
+            // Migration in Progress: the portal is moving between data
+            // hosting locations; HubSpot says how long in Retry-After.
+            477 => match response.retry_after(now) {
+                Some(wait) => CrmError::rate_limited(described, Some(wait)),
+                None => CrmError::transient(described),
+            },
             // Locked (a concurrent write to the record); locks last ~2 s.
             423 => CrmError::rate_limited(
                 described,
-                Some(response.retry_after().unwrap_or(Duration::from_secs(2))),
+                Some(response.retry_after(now).unwrap_or(Duration::from_secs(2))),
             ),
-            _ => crm_http::fallback_error(response, described),
-        }
-    }
-}
-
-/// The demo's mock HubSpot scripts.
-pub mod demo {
-    use super::*;
-
-    /// Scripts `POST …/companies/search` → `results`.
-    pub fn search(server: &MockServer, results: Value) {
-        let total = results.as_array().map_or(0, Vec::len);
-        server.script(
-            Expect::new("POST", "/crm/v3/objects/companies/search"),
-            Reply::json(200, json!({ "total": total, "results": results })),
-        );
-    }
-
-    /// A company search result as HubSpot returns it (every property a
-    /// string or `null`).
-    pub fn company(
-        id: &str,
-        name: &str,
-        domain: &str,
-        extra: &str,
-        owner: &str,
-        stage: &str,
-    ) -> Value {
-        let opt = |s: &str| if s.is_empty() { Value::Null } else { json!(s) };
-        json!({
-            "id": id,
-            "properties": {
-                "createdate": "2024-01-10T10:36:45.123Z",
-                "domain": domain,
-                "hs_additional_domains": opt(extra),
-                "hs_lastmodifieddate": "2024-01-15T14:22:10.456Z",
-                "hs_object_id": id,
-                "hubspot_owner_id": opt(owner),
-                "lifecyclestage": opt(stage),
-                "name": name
-            },
-            "createdAt": "2024-01-10T10:36:45.123Z",
-            "updatedAt": "2024-01-15T14:22:10.456Z",
-            "archived": false
-        })
-    }
-
-    /// Scripts `GET …/contacts/{email}` → 404 (real body).
-    pub fn no_contact(server: &MockServer, email: &str) {
-        server.script(
-            Expect::new("GET", &format!("/crm/v3/objects/contacts/{email}")),
-            Reply::json(
-                404,
-                json!({
-                    "status": "error",
-                    "message": "Object not found.  objectId are usually numeric.",
-                    "correlationId": "2dea5219-07f2-40ce-82ec-9c2e302317a4",
-                    "context": { "id": [email] },
-                    "category": "OBJECT_NOT_FOUND"
-                }),
-            ),
-        );
-    }
-
-    /// Scripts `GET …/contacts/{email}` → 200 with this contact.
-    pub fn contact(server: &MockServer, email: &str, id: &str, owner: &str, company: &str) {
-        server.script(
-            Expect::new("GET", &format!("/crm/v3/objects/contacts/{email}")),
-            Reply::json(
-                200,
-                json!({
-                    "id": id,
-                    "properties": {
-                        "associatedcompanyid": company,
-                        "createdate": "2024-09-17T15:19:55.000Z",
-                        "email": email,
-                        "hs_object_id": id,
-                        "hubspot_owner_id": owner,
-                        "lastmodifieddate": "2024-09-18T08:00:00.000Z"
-                    },
-                    "createdAt": "2024-09-17T15:19:55.000Z",
-                    "updatedAt": "2024-09-18T08:00:00.000Z",
-                    "archived": false
-                }),
-            ),
-        );
-    }
-
-    /// A `SimplePublicObject` body for a created or updated contact.
-    pub fn object(id: &str, email: &str) -> Value {
-        json!({
-            "id": id,
-            "properties": { "email": email, "hs_object_id": id },
-            "createdAt": "2024-09-17T15:19:55.000Z",
-            "updatedAt": "2024-09-17T15:19:55.000Z",
-            "archived": false
-        })
-    }
-
-    /// Scripts `POST …/contacts` → 201.
-    pub fn created(server: &MockServer, id: &str, email: &str) {
-        server.script(
-            Expect::new("POST", "/crm/v3/objects/contacts"),
-            Reply::json(201, object(id, email)),
-        );
-    }
-
-    /// Scripts `PATCH …/contacts/{id}` → 200.
-    pub fn updated(server: &MockServer, id: &str, email: &str) {
-        server.script(
-            Expect::new("PATCH", &format!("/crm/v3/objects/contacts/{id}")),
-            Reply::json(200, object(id, email)),
-        );
-    }
-
-    /// Scripts the v4 default association `PUT` → 200.
-    pub fn associated(server: &MockServer, contact: &str, company: &str) {
-        server.script(
-            Expect::new(
-                "PUT",
-                &format!("/crm/v4/objects/contact/{contact}/associations/default/company/{company}"),
-            ),
-            Reply::json(
-                200,
-                json!({
-                    "status": "COMPLETE",
-                    "results": [{
-                        "from": { "id": contact },
-                        "to": { "id": company },
-                        "associationSpec": { "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 279 }
-                    }],
-                    "startedAt": "2024-09-17T15:19:56.000Z",
-                    "completedAt": "2024-09-17T15:19:56.100Z"
-                }),
-            ),
-        );
-    }
-
-    /// The real 409 body for a duplicate email.
-    pub fn conflict_body(existing: &str) -> Value {
-        json!({
-            "status": "error",
-            "message": format!("Contact already exists. Existing ID: {existing}"),
-            "correlationId": "2dea5219-07f2-40ce-82ec-9c2e302317a4",
-            "category": "CONFLICT"
-        })
-    }
-
-    /// The real `TEN_SECONDLY_ROLLING` 429 body.
-    pub fn rate_limit_body() -> Value {
-        json!({
-            "status": "error",
-            "message": "You have reached your ten_secondly_rolling limit.",
-            "errorType": "RATE_LIMIT",
-            "correlationId": "c93e06a4-7d61-4c3e-b63f-edf486fc6e90",
-            "policyName": "TEN_SECONDLY_ROLLING",
-            "groupName": "publicapi:hapikey-api-calls-ten-secondly:6748263"
-        })
-    }
-
-    /// Runs the demo against a fresh mock: resolves an owner by email, then
-    /// routes five leads. Returns each routed lead.
-    pub async fn run() -> Result<Vec<leadroute::router::Routed>, String> {
-        let server = MockServer::start()
-            .await
-            .map_err(|e| format!("cannot start the mock server: {e}"))?;
-        let policy = crm_http::seed_policy()?;
-        let config = HubSpotConfig::new(server.base_url(), "pat-na1-demo-token");
-        let crm = HubSpot::new(config, &policy).map_err(|e| e.to_string())?;
-        println!("mock HubSpot on {}", server.base_url());
-
-        println!("\n== Resolve an owner id by email (for crm_ids[\"hubspot\"])");
-        server.script(
-            Expect::new("GET", "/crm/v3/owners"),
-            Reply::json(
-                200,
-                json!({ "results": [{
-                    "id": "9001", "email": "ana@example.com", "type": "PERSON",
-                    "firstName": "Ana", "lastName": "Ruiz", "userId": 9586504,
-                    "userIdIncludingInactive": 9586504,
-                    "createdAt": "2019-12-25T13:01:35.228Z", "updatedAt": "2023-08-22T13:40:26.790Z",
-                    "archived": false
-                }] }),
-            ),
-        );
-        let owner = crm
-            .find_owner_by_email("ana@example.com")
-            .await
-            .map_err(|e| e.to_string())?;
-        for r in server.take_requests() {
-            crm_http::print_request(&r);
-        }
-        println!("   owner: {owner:?}");
-
-        let router = crm_http::router(policy, crm);
-        let mut routed = Vec::new();
-
-        // 1. A new lead: no company, no contact → create.
-        search(&server, json!([]));
-        no_contact(&server, "jane@newco.com");
-        created(&server, "37765128001", "jane@newco.com");
-        routed.push(
-            crm_http::demo_lead(
-                &router,
-                &server,
-                "New lead (no account, no contact) → POST contact",
-                r#"{"lead_id": "demo-1", "email": "jane@newco.com", "first_name": "Jane", "last_name": "Doe", "company": "NewCo", "country": "US", "state": "CA", "company_size": "1000+"}"#,
-            )
-            .await?,
-        );
-
-        // 2. An existing customer account (matched on an additional domain;
-        //    a CONTAINS_TOKEN false positive is filtered out) → create with
-        //    the association to the company.
-        search(
-            &server,
-            json!([
-                company(
-                    "5790939451",
-                    "Acme Australia",
-                    "acme.com.au",
-                    "",
-                    "9004",
-                    ""
-                ),
-                company(
-                    "5790939450",
-                    "Acme Corporation",
-                    "acme.io",
-                    "acme.io; ACME.com",
-                    "9003",
-                    "customer"
-                ),
-            ]),
-        );
-        no_contact(&server, "sam@acme.com");
-        created(&server, "37765128002", "sam@acme.com");
-        routed.push(
-            crm_http::demo_lead(
-                &router,
-                &server,
-                "Existing customer account → POST contact associated with the company (type 279)",
-                r#"{"lead_id": "demo-2", "email": "sam@acme.com", "first_name": "Sam", "company": "Acme"}"#,
-            )
-            .await?,
-        );
-
-        // 3. An existing contact at a known account → PATCH + association PUT.
-        search(
-            &server,
-            json!([company(
-                "5790939460",
-                "Initech",
-                "initech.io",
-                "",
-                "9002",
-                "opportunity"
-            )]),
-        );
-        contact(
-            &server,
-            "lee@initech.io",
-            "37765128953",
-            "9002",
-            "5790939460",
-        );
-        updated(&server, "37765128953", "lee@initech.io");
-        associated(&server, "37765128953", "5790939460");
-        routed.push(
-            crm_http::demo_lead(
-                &router,
-                &server,
-                "Existing contact → PATCH contact, PUT default association",
-                r#"{"lead_id": "demo-3", "email": "lee@initech.io", "first_name": "Lee", "phone": "+1 415 555 0100", "country": "US"}"#,
-            )
-            .await?,
-        );
-
-        // 4. Created concurrently elsewhere: the lookup misses it, the
-        //    create gets 409 and the router retries as an update.
-        search(&server, json!([]));
-        no_contact(&server, "max@globex.com");
-        server.script(
-            Expect::new("POST", "/crm/v3/objects/contacts"),
-            Reply::json(409, conflict_body("37765128999")),
-        );
-        updated(&server, "37765128999", "max@globex.com");
-        routed.push(
-            crm_http::demo_lead(
-                &router,
-                &server,
-                "409 duplicate → Conflict { existing_id } → PATCH that contact",
-                r#"{"lead_id": "demo-4", "email": "max@globex.com", "product_interest": "free trial"}"#,
-            )
-            .await?,
-        );
-
-        // 5. Rate limited on the write: the decision stands, the write is
-        //    queued for retry with the wait HubSpot's policy implies.
-        search(&server, json!([]));
-        no_contact(&server, "kim@umbrella.io");
-        server.script(
-            Expect::new("POST", "/crm/v3/objects/contacts"),
-            Reply::json(429, rate_limit_body()),
-        );
-        routed.push(
-            crm_http::demo_lead(
-                &router,
-                &server,
-                "429 TEN_SECONDLY_ROLLING on the write → RateLimited (10 s), queued for retry",
-                r#"{"lead_id": "demo-5", "email": "kim@umbrella.io", "country": "DE"}"#,
-            )
-            .await?,
-        );
-        Ok(routed)
-    }
-}
-
-#[allow(dead_code)] // unused when the tests include this file as a module
-#[tokio::main]
-async fn main() -> Result<(), String> {
-    match HubSpotConfig::from_env() {
-        None => {
-            println!("HUBSPOT_TOKEN is not set: running against a loopback mock HubSpot.");
-            demo::run().await.map(|_| ())
-        }
-        Some(config) => {
-            let policy = crm_http::seed_policy()?;
-            eprintln!(
-                "routing stdin leads into HubSpot at {} ({})",
-                config.base_url, config.paths.objects
-            );
-            let crm = HubSpot::new(config, &policy).map_err(|e| e.to_string())?;
-            crm_http::route_stdin(&crm_http::router(policy, crm)).await
+            _ => http::fallback_error(response, described, now),
         }
     }
 }

@@ -12,12 +12,16 @@
 //! method and (percent-decoded) path match, and whose decoded query
 //! contains [`Expect::query_contains`] if set. Entries for the same request
 //! are used in the order they were scripted. A request nothing matches gets
-//! a `501` ([`UNSCRIPTED`]) so tests and demos fail loudly. The server task
-//! is aborted when the [`MockServer`] is dropped.
+//! a `501` ([`UNSCRIPTED`]) so tests and demos fail loudly — or, for a server
+//! started with [`MockServer::start_with`], whatever its handler answers (a
+//! stateful fake CRM). A reply can also be a fault: answered late
+//! ([`Reply::delay`]) or cut off mid-body ([`Reply::cut_after`]). The server
+//! task is aborted when the [`MockServer`] is dropped.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -43,6 +47,8 @@ pub struct Recorded {
     pub body: String,
     /// The status the mock answered.
     pub status: u16,
+    /// The body the mock answered.
+    pub reply_body: String,
 }
 
 impl Recorded {
@@ -70,13 +76,9 @@ impl Recorded {
         let Some(query) = &self.query else {
             return Vec::new();
         };
-        match reqwest::Url::parse(&format!("http://mock/?{query}")) {
-            Ok(url) => url
-                .query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-            Err(_) => Vec::new(),
-        }
+        url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
     }
 
     /// One decoded query parameter.
@@ -107,6 +109,11 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Response body.
     pub body: String,
+    /// Answer only after this long (a stalled response).
+    pub delay: Option<Duration>,
+    /// Send the headers (with the full `Content-Length`) and this many
+    /// bytes of the body, then close the connection.
+    pub cut_after: Option<usize>,
 }
 
 impl Reply {
@@ -119,6 +126,8 @@ impl Reply {
                 "application/json;charset=UTF-8".to_owned(),
             )],
             body: body.to_string(),
+            delay: None,
+            cut_after: None,
         }
     }
 
@@ -128,7 +137,27 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: String::new(),
+            delay: None,
+            cut_after: None,
         }
+    }
+
+    /// Answers only after `delay`.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// Closes the connection after `bytes` bytes of the body.
+    pub fn cut_after(mut self, bytes: usize) -> Self {
+        self.cut_after = Some(bytes);
+        self
+    }
+
+    /// Replaces the body (e.g. with truncated JSON).
+    pub fn body(mut self, body: &str) -> Self {
+        self.body = body.to_owned();
+        self
     }
 
     /// Adds a header.
@@ -176,10 +205,24 @@ impl Expect {
     }
 }
 
-#[derive(Debug, Default)]
+/// What answers the requests no scripted reply matches.
+pub type Handler = Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>;
+
+#[derive(Default)]
 struct MockState {
     requests: Vec<Recorded>,
     script: Vec<(Expect, Reply)>,
+    handler: Option<Handler>,
+}
+
+impl std::fmt::Debug for MockState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockState")
+            .field("requests", &self.requests)
+            .field("script", &self.script)
+            .field("handler", &self.handler.is_some())
+            .finish()
+    }
 }
 
 type Shared = Arc<Mutex<MockState>>;
@@ -199,9 +242,22 @@ pub struct MockServer {
 impl MockServer {
     /// Starts the server on `127.0.0.1` and a free port.
     pub async fn start() -> std::io::Result<MockServer> {
+        Self::serve(None).await
+    }
+
+    /// Starts the server with `handler` answering every request that no
+    /// scripted reply matches (e.g. a stateful fake CRM).
+    pub async fn start_with(
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> std::io::Result<MockServer> {
+        Self::serve(Some(Arc::new(handler))).await
+    }
+
+    async fn serve(handler: Option<Handler>) -> std::io::Result<MockServer> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let state = Shared::default();
+        lock(&state).handler = handler;
         let app = axum::Router::new()
             .fallback(answer)
             .with_state(state.clone());
@@ -271,22 +327,50 @@ async fn answer(
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
         status: 0,
+        reply_body: String::new(),
     };
-    let reply = {
+    let (scripted, handler) = {
         let mut s = lock(&state);
-        match s.script.iter().position(|(e, _)| e.matches(&recorded)) {
-            Some(i) => s.script.remove(i).1,
-            None => Reply::json(
-                UNSCRIPTED,
-                json!({ "status": "error", "message": format!(
-                    "mock: no scripted reply for {} {}", recorded.method, recorded.path) }),
-            ),
-        }
+        let scripted = s
+            .script
+            .iter()
+            .position(|(e, _)| e.matches(&recorded))
+            .map(|i| s.script.remove(i).1);
+        (scripted, s.handler.clone())
+    };
+    let reply = match (scripted, handler) {
+        (Some(reply), _) => reply,
+        (None, Some(handler)) => handler(&recorded),
+        (None, None) => Reply::json(
+            UNSCRIPTED,
+            json!({ "status": "error", "message": format!(
+                "mock: no scripted reply for {} {}", recorded.method, recorded.path) }),
+        ),
     };
     recorded.status = reply.status;
+    recorded.reply_body = reply.body.clone();
     lock(&state).requests.push(recorded);
 
-    let mut response = Response::new(Body::from(reply.body));
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
+    }
+    let mut response = match reply.cut_after {
+        None => Response::new(Body::from(reply.body)),
+        Some(n) => {
+            let full = reply.body.len();
+            let part = Bytes::from(reply.body.into_bytes()).slice(..n.min(full));
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(part),
+                Err(std::io::Error::other("mock: connection closed mid-body")),
+            ];
+            let mut r = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+            if let Ok(v) = HeaderValue::from_str(&full.to_string()) {
+                r.headers_mut()
+                    .insert(axum::http::header::CONTENT_LENGTH, v);
+            }
+            r
+        }
+    };
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in &reply.headers {
