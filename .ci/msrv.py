@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Checks the Rust versions this repository states against the locked tree.
 
+- Each published crate's `rust-version` must be at least the highest
+  `rust-version` in its own normal dependency tree (the core crate, below,
+  and the adapter crates of the workspace).
 - The library's `rust-version` (Cargo.toml) must be at least the highest
   `rust-version` declared by any package in its normal (non-dev) dependency
   tree, for every feature: that is what a user building leadroute needs.
@@ -66,7 +69,10 @@ def highest(ids):
 
 declared = version(root["rust_version"])
 lib_need, lib_by = highest(closure(root["id"], normal_only=True))
-all_need, all_by = highest(closure(root["id"], normal_only=False))
+everything = set()
+for member in meta["workspace_members"]:
+    everything |= closure(member, normal_only=False)
+all_need, all_by = highest(everything)
 readme = open("README.md", encoding="utf-8").read()
 m = re.search(r"tests, examples and benches need Rust (\d+\.\d+)", readme)
 stated_dev = version(m.group(1)) if m else None
@@ -75,6 +81,18 @@ print(f"library rust-version {show(declared)}; its dependency tree needs {show(l
 print(f"README: tests, examples and benches need {show(stated_dev) if stated_dev else '(not stated)'}; "
       f"the whole locked tree needs {show(all_need)} ({all_by})")
 ok = True
+# Every other crate of the workspace: its declared version covers its own
+# normal dependency tree.
+for member in meta["workspace_members"]:
+    p = packages[member]
+    if p["id"] == root["id"] or p.get("publish") == []:
+        continue
+    need, by = highest(closure(member, normal_only=True))
+    have = version(p["rust_version"]) if p.get("rust_version") else None
+    print(f'{p["name"]} rust-version {show(have) if have else "(none)"}; its dependency tree needs {show(need)} ({by})')
+    if have is None or need > have:
+        print(f'error: {p["name"]} must declare rust-version >= {show(need)} ({by})', file=sys.stderr)
+        ok = False
 if lib_need > declared:
     print(f"error: Cargo.toml rust-version {show(declared)} is below {show(lib_need)} ({lib_by})", file=sys.stderr)
     ok = False
