@@ -278,7 +278,10 @@ pub fn excerpt(text: &str, loc: &Location) -> String {
     let from = loc.span.start;
     let rest = text.get(from..loc.span.end.max(from)).unwrap_or("");
     let first_line = rest.lines().next().unwrap_or("");
-    let line_rest = line_text.chars().count().saturating_sub(loc.column - 1);
+    let line_rest = line_text
+        .chars()
+        .count()
+        .saturating_sub(loc.column.saturating_sub(1));
     let carets = first_line.chars().count().clamp(1, line_rest.max(1));
     let pad: String = line_text
         .chars()
