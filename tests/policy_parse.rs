@@ -157,7 +157,7 @@ fn unknown_key_without_a_close_match_lists_the_valid_keys() {
             "settings",
             Some("settings"),
             Some(
-                "expected `name`, `version`, `owners`, `territories`, `pools`, `rules` or `fallback`"
+                "expected `name`, `version`, `owners`, `territories`, `pools`, `rules`, `fallback` or `$schema`"
             )
         )]
     );

@@ -47,6 +47,10 @@
 //! The same policy in TOML reads naturally too; see
 //! `examples/policies/seed.toml` in the repository.
 //!
+//! [`json_schema`] gives the format as a JSON Schema, for editors (the
+//! repository commits it as `docs/policy.schema.json`); a JSON policy may
+//! point at it with an optional top-level `"$schema"` key.
+//!
 //! ## Conditions
 //!
 //! See [`Condition`](spec::Condition) for every test. Lists mean "any of"; text compares
@@ -114,3 +118,4 @@ pub use compiled::compile;
 pub use diagnostic::{CompileError, Diagnostic, DiagnosticCode, Severity};
 pub use eval::EvalOptions;
 pub use explain::{Explanation, Step};
+pub use schema::json_schema;

@@ -167,6 +167,8 @@ pub(crate) static POLICY_OBJ: ObjectShape = ObjectShape {
         opt("pools", &Shape::List(&POOL)),
         opt("rules", &Shape::List(&RULE)),
         maybe("fallback", &ACTION),
+        // `PolicySpec::schema`: where editors find the JSON Schema.
+        maybe("$schema", &TEXT),
     ],
     choice: None,
     hints: &[],
@@ -435,3 +437,178 @@ pub(crate) static RECORD_OBJ: ObjectShape = object(
         maybe("field", &FIELD_TEST),
     ],
 );
+
+/// The shapes rendered once under `$defs` and referred to with `$ref`:
+/// the recursive condition and the shapes the table shares.
+static DEFS: &[(&str, &Shape)] = &[
+    ("condition", &CONDITION),
+    ("action", &ACTION),
+    ("target", &TARGET),
+    ("capacity", &CAPACITY),
+    ("postal_code_set", &POSTAL),
+    ("place_set", &PLACE_SET),
+    ("bounds", &BOUNDS),
+    ("field_test", &FIELD_TEST),
+    ("record_test", &RECORD),
+];
+
+/// The JSON Schema (draft 2020-12) of the policy format, rendered from the
+/// table the reader checks documents against, so the two always agree.
+///
+/// Editors use it to validate and autocomplete policies, in JSON and (with
+/// taplo) in TOML; the repository commits it as `docs/policy.schema.json`,
+/// which `leadroute schema` prints. Objects keep their keys sorted, so
+/// `serde_json::to_string_pretty` gives a stable text.
+///
+/// ```
+/// let schema = leadroute::policy::json_schema();
+/// assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+/// assert_eq!(schema["required"], serde_json::json!(["name", "version"]));
+/// assert!(schema["$defs"]["condition"]["oneOf"].is_array());
+/// ```
+pub fn json_schema() -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let mut defs = Map::new();
+    for (name, shape) in DEFS {
+        defs.insert((*name).to_owned(), render(shape, Some(shape)));
+    }
+    let mut root = render(&POLICY, None);
+    if let Value::Object(map) = &mut root {
+        map.insert(
+            "$schema".into(),
+            json!("https://json-schema.org/draft/2020-12/schema"),
+        );
+        map.insert("title".into(), json!("leadroute routing policy"));
+        map.insert(
+            "description".into(),
+            json!(
+                "A leadroute routing policy (JSON or TOML): owners, territories, pools, \
+                 ordered rules (first match wins) and a fallback."
+            ),
+        );
+        map.insert("$defs".into(), Value::Object(defs));
+    }
+    sorted(root)
+}
+
+/// Rebuilds every object with its keys in order, whatever map serde_json
+/// was built with.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+/// One shape's schema; `defining` is the `$defs` entry being written (it is
+/// rendered in full, every other shared shape as a `$ref`).
+fn render(shape: &'static Shape, defining: Option<&'static Shape>) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let shared = DEFS
+        .iter()
+        .find(|(_, s)| std::ptr::eq(*s, shape))
+        .filter(|_| !defining.is_some_and(|d| std::ptr::eq(d, shape)));
+    if let Some((name, _)) = shared {
+        return json!({ "$ref": format!("#/$defs/{name}") });
+    }
+    match shape {
+        Shape::Text => json!({"type": "string"}),
+        Shape::Bool => json!({"type": "boolean"}),
+        Shape::Int(max) => json!({"type": "integer", "minimum": 0, "maximum": max}),
+        Shape::Json => json!({}),
+        Shape::List(item) => json!({"type": "array", "items": render(item, None)}),
+        Shape::Pair(item) => {
+            let item = render(item, None);
+            json!({"type": "array", "prefixItems": [item, item], "minItems": 2, "maxItems": 2})
+        }
+        Shape::Map(value) => json!({"type": "object", "additionalProperties": render(value, None)}),
+        Shape::Object(obj) => render_object(obj),
+        Shape::Choice(choice) => {
+            let mut forms = Vec::new();
+            match choice.words {
+                [] => {}
+                [word] => forms.push(json!({"type": "string", "const": word})),
+                words => forms.push(json!({"type": "string", "enum": words})),
+            }
+            for (key, shape) in choice.keyed {
+                forms.push(json!({
+                    "type": "object",
+                    "properties": { *key: render(shape, None) },
+                    "required": [key],
+                    "additionalProperties": false,
+                }));
+            }
+            json!({"description": capitalized(choice.what), "oneOf": Value::Array(forms)})
+        }
+    }
+}
+
+fn render_object(obj: &'static ObjectShape) -> serde_json::Value {
+    use serde_json::{Map, Value, json};
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for field in obj.fields {
+        let schema = render(field.shape, None);
+        let schema = if field.nullable {
+            nullable(schema)
+        } else {
+            schema
+        };
+        properties.insert(field.key.to_owned(), schema);
+        if field.required {
+            required.push(json!(field.key));
+        }
+    }
+    let mut out = Map::new();
+    out.insert("type".into(), json!("object"));
+    out.insert("description".into(), json!(capitalized(obj.what)));
+    if let Some(choice) = obj.choice {
+        // Exactly one of the flattened choice's keys sits beside the fields.
+        let mut one_of = Vec::new();
+        for (key, shape) in choice.keyed {
+            properties.insert((*key).to_owned(), render(shape, None));
+            one_of.push(json!({ "required": [key] }));
+        }
+        out.insert("oneOf".into(), Value::Array(one_of));
+    }
+    out.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        out.insert("required".into(), Value::Array(required));
+    }
+    out.insert("additionalProperties".into(), json!(false));
+    Value::Object(out)
+}
+
+/// A schema that also takes `null`.
+fn nullable(schema: serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let simple = schema.as_object().is_some_and(|m| {
+        m.get("type").is_some_and(Value::is_string)
+            && !m.contains_key("enum")
+            && !m.contains_key("const")
+            && !m.contains_key("oneOf")
+    });
+    match schema {
+        Value::Object(mut map) if simple => {
+            let ty = map.remove("type").unwrap_or(Value::Null);
+            map.insert("type".into(), json!([ty, "null"]));
+            Value::Object(map)
+        }
+        other => json!({"oneOf": [other, {"type": "null"}]}),
+    }
+}
+
+/// "an owner" → "An owner."
+fn capitalized(what: &str) -> String {
+    let mut chars = what.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => String::new(),
+    }
+}

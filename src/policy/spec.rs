@@ -51,6 +51,11 @@ use crate::pool::roster::{Capacity, Period};
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PolicySpec {
+    /// The JSON Schema the document points editors at (`"$schema":
+    /// "./docs/policy.schema.json"`); read and written back, otherwise
+    /// ignored.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// Policy name, recorded in every decision.
     pub name: String,
     /// Policy version, recorded in every decision (any string: `"2026-11-24.1"`, a git sha…).

@@ -8,6 +8,7 @@
 //! leadroute check examples/policies/seed.toml
 //! leadroute route examples/policies/seed.toml --accounts examples/accounts.json < examples/leads.jsonl
 //! leadroute explain examples/policies/seed.toml '{"email": "ops@initech.co.uk", "country": "UK"}'
+//! leadroute schema --output policy.schema.json
 //! ```
 //!
 //! Every subcommand prints for people by default and takes `--format json`
@@ -74,6 +75,13 @@
 //! `LEAD` is a JSON object on the command line (it starts with `{`) or a
 //! file holding one. Prints the decision's explanation; `--format json`
 //! prints `{"email", "decision", "explanation"}` as `route` does.
+//!
+//! ## `leadroute schema [--output FILE]`
+//!
+//! Prints the JSON Schema (draft 2020-12) of the policy format, the same
+//! text as the repository's `docs/policy.schema.json`; `--output` writes it
+//! to a file. Editors use it to validate and complete policies (see the
+//! README's "Command line" section).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(
@@ -169,6 +177,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Print the JSON Schema of the policy format (as docs/policy.schema.json).
+    ///
+    /// For editors: validation and completion of JSON and TOML policies.
+    Schema {
+        /// Write the schema to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// What `route` and `explain` know besides the lead.
@@ -203,6 +219,7 @@ pub fn run() -> ExitCode {
             context,
             format,
         } => route::explain(&policy, &lead, &context, format),
+        Command::Schema { output } => schema(output.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -211,6 +228,19 @@ pub fn run() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `leadroute schema [--output FILE]`: the policy format's JSON Schema,
+/// pretty, with a final newline.
+fn schema(output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut text = serde_json::to_string_pretty(&leadroute::policy::json_schema())?;
+    text.push('\n');
+    match output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A policy's text format, by file extension.

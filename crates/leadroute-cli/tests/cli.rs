@@ -430,3 +430,35 @@ fn explain_bad_leads() {
         .code(2)
         .stderr(contains("not_utf8.toml is not UTF-8 text"));
 }
+
+// ----------------------------------------------------------------- schema
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let committed = std::fs::read_to_string(repo("docs/policy.schema.json")).unwrap();
+    leadroute()
+        .arg("schema")
+        .assert()
+        .success()
+        .stdout(predicate::eq(committed));
+}
+
+#[test]
+fn schema_output_writes_the_committed_schema() {
+    let committed = std::fs::read_to_string(repo("docs/policy.schema.json")).unwrap();
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-policy.schema.json");
+    let _ = std::fs::remove_file(&out);
+    leadroute()
+        .arg("schema")
+        .arg("--output")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::is_empty());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), committed);
+    leadroute()
+        .args(["schema", "--output", "no-such-dir/schema.json"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot write no-such-dir/schema.json"));
+}
