@@ -399,11 +399,13 @@ fn write_step(
         } => match (op.as_str(), observed) {
             ("all" | "any", _) => writeln!(f, "    {op} of {expected} → {result}"),
             ("not", _) => writeln!(f, "    not → {result}"),
-            (_, Observed::None) if missing_record(field, unknown).is_some() => writeln!(
-                f,
-                "    {field} {op} {expected}: {} → {result}",
-                missing_record(field, unknown).unwrap_or_default()
-            ),
+            (_, Observed::None) => match missing_record(field, unknown) {
+                Some(why) => writeln!(f, "    {field} {op} {expected}: {why} → {result}"),
+                None => writeln!(
+                    f,
+                    "    {field} {op} {expected}: observed {observed} → {result}"
+                ),
+            },
             _ => writeln!(
                 f,
                 "    {field} {op} {expected}: observed {observed} → {result}"

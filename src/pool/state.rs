@@ -115,6 +115,23 @@ impl PoolStates {
     }
 }
 
+impl PoolStates {
+    /// Whether no pool's state is present.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Every pool's state, by pool id, in id order.
+impl IntoIterator for PoolStates {
+    type Item = (String, PoolState);
+    type IntoIter = std::collections::btree_map::IntoIter<String, PoolState>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 impl FromIterator<(String, PoolState)> for PoolStates {
     fn from_iter<I: IntoIterator<Item = (String, PoolState)>>(iter: I) -> Self {
         PoolStates(iter.into_iter().collect())

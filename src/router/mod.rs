@@ -543,7 +543,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             record::record(policy, lead, facts, &self.pools, &mut from_store),
         )
         .await;
-        self.local_pools.confirm(&mut from_store);
+        self.local_pools.confirm(from_store);
         let failed = match recorded {
             Some(Ok(decision)) => return (decision, None),
             Some(Err(e)) => Some(e.to_failure()),

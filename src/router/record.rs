@@ -194,17 +194,13 @@ impl LocalPools {
     /// on every lead); any other stored version replaces it. Otherwise a
     /// stored state replaces the local one unless the local one is newer (a
     /// slower concurrent route reporting an older read).
-    pub(crate) fn confirm(&self, from_store: &mut PoolStates) {
-        let pools: Vec<String> = from_store.iter().map(|(p, _)| p.to_owned()).collect();
-        if pools.is_empty() {
+    pub(crate) fn confirm(&self, from_store: PoolStates) {
+        if from_store.is_empty() {
             return;
         }
         let mut local = self.lock();
         let Local { states, diverged } = &mut *local;
-        for pool in pools {
-            let Some(state) = from_store.get_mut(&pool) else {
-                continue;
-            };
+        for (pool, state) in from_store {
             let replace = match diverged.get(&pool) {
                 Some(base) => *base != state.version,
                 None => states
@@ -212,8 +208,8 @@ impl LocalPools {
                     .is_none_or(|known| known.version <= state.version),
             };
             if replace {
-                states.insert(pool.as_str(), std::mem::take(state));
                 diverged.remove(&pool);
+                states.insert(pool, state);
             }
         }
     }
@@ -263,28 +259,28 @@ mod tests {
     #[test]
     fn an_older_read_does_not_replace_a_newer_state() {
         let local = LocalPools::default();
-        local.confirm(&mut at(6));
-        local.confirm(&mut at(5));
+        local.confirm(at(6));
+        local.confirm(at(5));
         assert_eq!(version(&local), Some(6));
-        local.confirm(&mut at(7));
+        local.confirm(at(7));
         assert_eq!(version(&local), Some(7));
     }
 
     #[test]
     fn a_diverged_state_survives_reads_of_its_base_and_yields_to_any_other() {
         let local = LocalPools::default();
-        local.confirm(&mut at(5));
+        local.confirm(at(5));
         // Two local steps during an outage: 5 → 7, diverged from 5.
         let mut l = local.lock();
         l.states.insert("team", at(7).get("team").cloned().unwrap());
         l.diverged.insert("team".to_owned(), 5);
         drop(l);
         // The store still says 5 (it loads but cannot write): keep the local state.
-        local.confirm(&mut at(5));
+        local.confirm(at(5));
         assert_eq!(version(&local), Some(7));
         // The store moved on (recovered, or other replicas wrote): it wins,
         // even at a lower version than the local one.
-        local.confirm(&mut at(6));
+        local.confirm(at(6));
         assert_eq!(version(&local), Some(6));
         assert!(local.lock().diverged.is_empty());
     }
