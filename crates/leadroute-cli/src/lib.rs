@@ -104,7 +104,9 @@
 )]
 
 mod check;
+mod diff;
 mod locate;
+mod progress;
 mod route;
 
 use std::path::{Path, PathBuf};
@@ -126,6 +128,17 @@ struct Cli {
 enum Format {
     /// For people.
     Text,
+    /// For tools (the shapes are documented in the crate docs).
+    Json,
+}
+
+/// Output format of the reports (`diff`, `report`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DocFormat {
+    /// For people, in a terminal.
+    Text,
+    /// For a pull-request comment.
+    Markdown,
     /// For tools (the shapes are documented in the crate docs).
     Json,
 }
@@ -177,6 +190,33 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Replay leads through two versions of a policy; report every changed decision.
+    ///
+    /// Changed decisions are grouped by (old rule → new rule, old assignee →
+    /// new assignee, what changed), with a count and one example lead per
+    /// group with both explanations. Each version replays with its own pool
+    /// state, in file order.
+    ///
+    /// Exit status: 0 nothing changed, 1 some decision changed, 2 an error
+    /// (including broken lines in the leads file: they are reported with
+    /// their line numbers and the rest is still compared).
+    Diff {
+        /// The policy before the change (`.toml` or `.json`).
+        old: PathBuf,
+        /// The policy after the change.
+        new: PathBuf,
+        /// JSON lines of leads (form payloads), one per line; `-` for stdin.
+        #[arg(long, value_name = "FILE")]
+        leads: PathBuf,
+        #[command(flatten)]
+        context: ContextArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DocFormat::Text)]
+        format: DocFormat,
+        /// No progress line on stderr (it is only drawn on a terminal anyway).
+        #[arg(long)]
+        no_progress: bool,
+    },
     /// Print the JSON Schema of the policy format (as docs/policy.schema.json).
     ///
     /// For editors: validation and completion of JSON and TOML policies.
@@ -219,6 +259,14 @@ pub fn run() -> ExitCode {
             context,
             format,
         } => route::explain(&policy, &lead, &context, format),
+        Command::Diff {
+            old,
+            new,
+            leads,
+            context,
+            format,
+            no_progress,
+        } => diff::run(&old, &new, &leads, &context, format, !no_progress),
         Command::Schema { output } => schema(output.as_deref()),
     };
     match result {
