@@ -107,6 +107,7 @@ mod check;
 mod diff;
 mod locate;
 mod progress;
+mod report;
 mod route;
 
 use std::path::{Path, PathBuf};
@@ -217,6 +218,35 @@ enum Command {
         #[arg(long)]
         no_progress: bool,
     },
+    /// Measure the funnel per route (rule) and per owner from the router's events.
+    ///
+    /// Lead counts, submit → owner assigned p50/p90/p99, CRM write success,
+    /// meeting shown → booked, fallback and reassignment rates; with
+    /// --baseline, the change against a baseline period.
+    ///
+    /// Exit status: 0 success, 1 some lines were broken (reported with their
+    /// line numbers; the report covers the rest), 2 an error.
+    Report {
+        /// JSON lines of events, as the router's sinks write them (docs/events.md).
+        events: PathBuf,
+        /// Events of a baseline period to compare with.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DocFormat::Text)]
+        format: DocFormat,
+        /// Also write a self-contained HTML page with charts (inline SVG, no
+        /// scripts, no network resources).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Leads kept open for later events (meetings); the oldest is
+        /// counted as it stands when more arrive.
+        #[arg(long, value_name = "N", default_value_t = 500_000)]
+        max_open_leads: usize,
+        /// No progress line on stderr (it is only drawn on a terminal anyway).
+        #[arg(long)]
+        no_progress: bool,
+    },
     /// Print the JSON Schema of the policy format (as docs/policy.schema.json).
     ///
     /// For editors: validation and completion of JSON and TOML policies.
@@ -267,6 +297,21 @@ pub fn run() -> ExitCode {
             format,
             no_progress,
         } => diff::run(&old, &new, &leads, &context, format, !no_progress),
+        Command::Report {
+            events,
+            baseline,
+            format,
+            html,
+            max_open_leads,
+            no_progress,
+        } => report::run(
+            &events,
+            baseline.as_deref(),
+            format,
+            html.as_deref(),
+            max_open_leads,
+            !no_progress,
+        ),
         Command::Schema { output } => schema(output.as_deref()),
     };
     match result {
