@@ -28,7 +28,6 @@ use leadroute::decision::AssignedBy;
 use leadroute::policy::Explanation;
 use leadroute::{Policy, RouteDecision};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::progress::{Progress, thousands};
 use crate::route::{Router, for_each_line, load_accounts, load_policy};
@@ -263,17 +262,12 @@ pub(crate) fn run(
         (old, &old_policy),
         (new, &new_policy),
     ];
-    let text = match format {
-        DocFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&to_json(&t, &groups, sides))?;
-            s.push('\n');
-            s
-        }
-        DocFormat::Markdown => markdown(&t, &groups, sides),
-        DocFormat::Text => text(&t, &groups, sides),
-    };
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes()).context("writing stdout")?;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match format {
+        DocFormat::Json => write_json(&t, &groups, sides, &mut out)?,
+        DocFormat::Markdown => out.write_all(markdown(&t, &groups, sides).as_bytes())?,
+        DocFormat::Text => out.write_all(text(&t, &groups, sides).as_bytes())?,
+    }
     out.flush().context("writing stdout")?;
     Ok(if t.broken > 0 {
         ExitCode::from(2)
@@ -298,38 +292,107 @@ fn percent(part: u64, whole: u64) -> String {
     }
 }
 
-fn to_json(t: &Tally, groups: &[(GroupKey, Group)], sides: Sides<'_>) -> Value {
-    let side = |(path, policy): (&Path, &Policy)| {
-        json!({"file": path.display().to_string(), "name": policy.name(), "version": policy.version()})
+/// The `--format json` document, serialized straight from the groups (no
+/// intermediate JSON tree: the examples of 1,000 groups are large).
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    old: JsonSide,
+    new: JsonSide,
+    lines: usize,
+    leads: u64,
+    changed: u64,
+    unchanged: u64,
+    rotation_only: u64,
+    invalid: u64,
+    broken_lines: u64,
+    broken: Vec<JsonBroken<'a>>,
+    groups: Vec<JsonGroup<'a>>,
+    omitted_group_leads: u64,
+}
+
+#[derive(Serialize)]
+struct JsonSide {
+    file: String,
+    name: String,
+    version: String,
+}
+
+#[derive(Serialize)]
+struct JsonBroken<'a> {
+    line: usize,
+    error: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonGroup<'a> {
+    count: u64,
+    old_rule: Option<&'a str>,
+    new_rule: Option<&'a str>,
+    old_assignee: &'a str,
+    new_assignee: &'a str,
+    changes: Vec<&'static str>,
+    example: JsonExample<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonExample<'a> {
+    line: usize,
+    lead: serde_json::Value,
+    old: &'a Shown,
+    new: &'a Shown,
+}
+
+fn write_json(
+    t: &Tally,
+    groups: &[(GroupKey, Group)],
+    sides: Sides<'_>,
+    out: &mut impl io::Write,
+) -> anyhow::Result<()> {
+    let side = |(path, policy): (&Path, &Policy)| JsonSide {
+        file: path.display().to_string(),
+        name: policy.name().to_owned(),
+        version: policy.version().to_owned(),
     };
     let [old, new] = sides;
-    json!({
-        "old": side(old),
-        "new": side(new),
-        "lines": t.lines,
-        "leads": t.compared,
-        "changed": t.changed,
-        "unchanged": t.compared - t.changed,
-        "rotation_only": t.rotation_only,
-        "invalid": t.invalid,
-        "broken_lines": t.broken,
-        "broken": t.broken_listed.iter().map(|(line, error)| json!({"line": line, "error": error})).collect::<Vec<_>>(),
-        "groups": groups.iter().map(|(k, g)| json!({
-            "count": g.count,
-            "old_rule": k.old_rule,
-            "new_rule": k.new_rule,
-            "old_assignee": k.old_assignee,
-            "new_assignee": k.new_assignee,
-            "changes": change_names(k.changes),
-            "example": {
-                "line": g.example.line,
-                "lead": serde_json::from_str::<Value>(&g.example.lead).unwrap_or_else(|_| json!(g.example.lead)),
-                "old": g.example.old,
-                "new": g.example.new,
-            },
-        })).collect::<Vec<_>>(),
-        "omitted_group_leads": t.omitted_group_leads,
-    })
+    let doc = JsonReport {
+        old: side(old),
+        new: side(new),
+        lines: t.lines,
+        leads: t.compared,
+        changed: t.changed,
+        unchanged: t.compared - t.changed,
+        rotation_only: t.rotation_only,
+        invalid: t.invalid,
+        broken_lines: t.broken,
+        broken: t
+            .broken_listed
+            .iter()
+            .map(|(line, error)| JsonBroken { line: *line, error })
+            .collect(),
+        groups: groups
+            .iter()
+            .map(|(k, g)| JsonGroup {
+                count: g.count,
+                old_rule: k.old_rule.as_deref(),
+                new_rule: k.new_rule.as_deref(),
+                old_assignee: &k.old_assignee,
+                new_assignee: &k.new_assignee,
+                changes: change_names(k.changes),
+                example: JsonExample {
+                    line: g.example.line,
+                    // The lead as read (it is a JSON object), or the note as a string.
+                    lead: serde_json::from_str(&g.example.lead)
+                        .unwrap_or_else(|_| serde_json::Value::String(g.example.lead.clone())),
+                    old: &g.example.old,
+                    new: &g.example.new,
+                },
+            })
+            .collect(),
+        omitted_group_leads: t.omitted_group_leads,
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 fn headline(t: &Tally) -> String {

@@ -35,7 +35,9 @@
 //! (a meeting booked days after the submission) are held in a window of
 //! the most recent `--max-open-leads` leads (default 500,000, about 100
 //! bytes each); when it is full the oldest lead is counted as it stands,
-//! and later events for it are counted as `unattributed`. At most
+//! and later events for it (a fallback, a write, a meeting) are counted as
+//! `unattributed`, as are such events for a lead never submitted or decided
+//! in the file. At most
 //! [`MAX_ROWS`] distinct rules and owners get rows; the rest are counted
 //! under `(other)`.
 
@@ -406,19 +408,25 @@ fn apply(period: &mut Period, window: &mut Window, event: Event) {
                 period.add_latency(rule.as_deref(), owner.as_deref(), ms);
             }
         }
-        EventKind::RoutingFallback { .. } => window.get_or_open(id, period).fallback = true,
-        EventKind::CrmWriteSuccess { .. } => window.get_or_open(id, period).write_ok = true,
-        EventKind::CrmWriteFailed { .. } => window.get_or_open(id, period).write_failed = true,
-        EventKind::MeetingShown { .. } | EventKind::MeetingBooked { .. } => {
-            let booked = matches!(event.kind, EventKind::MeetingBooked { .. });
-            match window.leads.get_mut(id) {
-                Some(lead) => {
+        // Later events only add to a lead that is open (submitted or decided
+        // within the window); otherwise they cannot be attributed.
+        EventKind::RoutingFallback { .. }
+        | EventKind::CrmWriteSuccess { .. }
+        | EventKind::CrmWriteFailed { .. }
+        | EventKind::MeetingShown { .. }
+        | EventKind::MeetingBooked { .. } => match window.leads.get_mut(id) {
+            Some(lead) => match &event.kind {
+                EventKind::RoutingFallback { .. } => lead.fallback = true,
+                EventKind::CrmWriteSuccess { .. } => lead.write_ok = true,
+                EventKind::CrmWriteFailed { .. } => lead.write_failed = true,
+                EventKind::MeetingBooked { .. } => {
                     lead.shown = true;
-                    lead.booked |= booked;
+                    lead.booked = true;
                 }
-                None => period.unattributed += 1,
-            }
-        }
+                _ => lead.shown = true,
+            },
+            None => period.unattributed += 1,
+        },
         // Lookups, skipped writes and the front end's form_started carry no
         // measure of this report.
         _ => {}
