@@ -82,7 +82,10 @@ when = {{ account = {{ has_owner = true }} }}
 then = {{ assign = "account_owner" }}
 {FALLBACK}"#
     ));
-    assert_eq!(of(&out, DiagnosticCode::UnusedOwner), Vec::<&Diagnostic>::new());
+    assert_eq!(
+        of(&out, DiagnosticCode::UnusedOwner),
+        Vec::<&Diagnostic>::new()
+    );
     // Calendars and if_unavailable targets are uses too.
     let out = lints(&format!(
         r#"
@@ -92,7 +95,10 @@ when = {{ country = ["US"] }}
 then = {{ assign = {{ owner = "ana" }}, experience = {{ book_meeting = {{ calendar = {{ owner = "bob" }} }} }} }}
 {FALLBACK}"#
     ));
-    assert_eq!(of(&out, DiagnosticCode::UnusedOwner), Vec::<&Diagnostic>::new());
+    assert_eq!(
+        of(&out, DiagnosticCode::UnusedOwner),
+        Vec::<&Diagnostic>::new()
+    );
 }
 
 #[test]
@@ -271,7 +277,10 @@ when = {{ all = [{{ country = ["US"] }}, {{ employees = {{ min = 501 }} }}] }}
 then = {{ assign = {{ owner = "bob" }} }}
 {FALLBACK}"#
     ));
-    assert_eq!(of(&out, DiagnosticCode::FallbackOnly), Vec::<&Diagnostic>::new());
+    assert_eq!(
+        of(&out, DiagnosticCode::FallbackOnly),
+        Vec::<&Diagnostic>::new()
+    );
 }
 
 #[test]

@@ -896,9 +896,7 @@ impl Diagnostic {
             ),
         )
         .with_value(id)
-        .with_help(Some(
-            "remove it, or add it to a pool or a rule".to_owned(),
-        ))
+        .with_help(Some("remove it, or add it to a pool or a rule".to_owned()))
     }
     /// A pool nothing refers to.
     pub(crate) fn unused_pool(path: String, id: &str) -> Self {
@@ -938,7 +936,11 @@ impl Diagnostic {
                 format!(
                     "leads from {} with {} employees match no rule on country or company size: only rules on other facts, or the fallback, decide them",
                     q(country),
-                    if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") }
+                    if lo == hi {
+                        lo.to_string()
+                    } else {
+                        format!("{lo}–{hi}")
+                    }
                 ),
                 format!(
                     "the segments of {} end and start again around this range; widen {} or add a rule for it",

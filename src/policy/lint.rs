@@ -279,7 +279,7 @@ fn shared_places(a: &Territory, b: &Territory) -> BTreeSet<String> {
             if excludes_region(&x.exclude, r) || excludes_region(&y.exclude, r) {
                 continue;
             }
-            let in_y = y.include.regions.iter().any(|s| *s == *r)
+            let in_y = y.include.regions.contains(r)
                 || region_country(r).is_some_and(|c| y.include.countries.contains(c));
             if in_y {
                 shared.insert(r.to_string());
@@ -424,8 +424,13 @@ fn shadowed_rules(spec: &PolicySpec, out: &mut Lints) {
                 let passed_on = earlier.iter().any(|r| falls_through(&r.then));
                 let ids: Vec<&str> = earlier.iter().map(|r| r.id.as_str()).collect();
                 out.push(
-                    Diagnostic::shadowed_rule(format!("rules[{j}].when"), &rule.id, &ids, passed_on)
-                        .in_rule(Some(rule.id.clone())),
+                    Diagnostic::shadowed_rule(
+                        format!("rules[{j}].when"),
+                        &rule.id,
+                        &ids,
+                        passed_on,
+                    )
+                    .in_rule(Some(rule.id.clone())),
                 );
             }
         }

@@ -95,7 +95,9 @@ fn policy(version: &str, changed: bool) -> Value {
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().expect("usage: diff_bench_data DIR [LEADS]"));
-    let n: u64 = args.next().map_or(1_000_000, |s| s.parse().expect("LEADS is a number"));
+    let n: u64 = args
+        .next()
+        .map_or(1_000_000, |s| s.parse().expect("LEADS is a number"));
     std::fs::create_dir_all(&dir)?;
     for (name, version, changed) in [("old.json", "1", false), ("new.json", "2", true)] {
         let text = serde_json::to_string_pretty(&policy(version, changed))?;

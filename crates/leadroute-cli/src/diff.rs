@@ -169,8 +169,7 @@ pub(crate) fn run(
     let (input, total): (Box<dyn io::BufRead>, Option<u64>) = if leads == Path::new("-") {
         (Box::new(io::stdin().lock()), None)
     } else {
-        let file =
-            File::open(leads).with_context(|| format!("cannot read {}", leads.display()))?;
+        let file = File::open(leads).with_context(|| format!("cannot read {}", leads.display()))?;
         let total = file.metadata().ok().map(|m| m.len());
         (Box::new(BufReader::with_capacity(1 << 16, file)), total)
     };
@@ -258,10 +257,7 @@ pub(crate) fn run(
             .then_with(|| a.example.line.cmp(&b.example.line))
             .then_with(|| ka.changes.cmp(&kb.changes))
     });
-    let sides = [
-        (old, &old_policy),
-        (new, &new_policy),
-    ];
+    let sides = [(old, &old_policy), (new, &new_policy)];
     let mut out = io::BufWriter::new(io::stdout().lock());
     match format {
         DocFormat::Json => write_json(&t, &groups, sides, &mut out)?,

@@ -53,11 +53,11 @@ impl Progress {
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,
-            "\r\x1b[2K{} {}{share}, {}, {:.0} {}/s",
+            "\r\x1b[2K{} {}{share}, {}, {} {}/s",
             thousands(items),
             self.what,
             extra(),
-            rate,
+            thousands(rate as u64),
             self.what
         );
         let _ = err.flush();

@@ -334,7 +334,8 @@ fn read_period(path: &Path, max_open: usize, progress: bool) -> anyhow::Result<P
     let mut bar = Progress::new("events", total, progress);
     period.lines = for_each_line(input, |line| {
         let parsed = line.json.and_then(|json| {
-            let value: Value = serde_json::from_str(json).map_err(|e| format!("not valid JSON: {e}"))?;
+            let value: Value =
+                serde_json::from_str(json).map_err(|e| format!("not valid JSON: {e}"))?;
             match value.get("event").and_then(Value::as_str) {
                 None => return Err("not an event: no `event` name".to_owned()),
                 // A newer router's event: not an error, but not measured either.
@@ -392,7 +393,8 @@ fn apply(period: &mut Period, window: &mut Window, event: Event) {
         }
         EventKind::ValidationFailed { .. } => period.validation_failed += 1,
         EventKind::PoolStoreFailed(_) => period.pool_store_failed += 1,
-        EventKind::OwnerAssigned { owner, rule, .. } | EventKind::LeadRejected { owner, rule, .. } => {
+        EventKind::OwnerAssigned { owner, rule, .. }
+        | EventKind::LeadRejected { owner, rule, .. } => {
             let lead = window.get_or_open(id, period);
             if lead.decided {
                 if lead.owner != *owner {
@@ -607,7 +609,10 @@ impl Report<'_> {
         let mut total = self.now.total.to_json();
         if let (Some(then), Value::Object(m)) = (self.then, &mut total) {
             m.insert("baseline".to_owned(), then.total.to_json());
-            m.insert("change".to_owned(), change_json(&self.now.total, &then.total));
+            m.insert(
+                "change".to_owned(),
+                change_json(&self.now.total, &then.total),
+            );
         }
         json!({
             "events": Self::period_json(self.events, self.now),
@@ -731,7 +736,8 @@ impl Report<'_> {
                 h
             }];
             rows.extend(self.table_rows(by));
-            let widths: Vec<usize> = (0..rows[0].len())
+            let columns = rows.first().map_or(0, Vec::len);
+            let widths: Vec<usize> = (0..columns)
                 .map(|i| {
                     rows.iter()
                         .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
@@ -806,11 +812,12 @@ impl Report<'_> {
         for by in [By::Rule, By::Owner] {
             let rows = self.rows(by);
             let _ = writeln!(s, "<h2>{}</h2>\n<div class=\"charts\">", by.title());
-            let series = |f: &dyn Fn(&Row) -> Option<f64>| -> Vec<(String, Option<f64>, Option<f64>)> {
-                rows.iter()
-                    .map(|(_, l, r, b)| (l.clone(), f(r), b.and_then(|b| f(b))))
-                    .collect()
-            };
+            let series =
+                |f: &dyn Fn(&Row) -> Option<f64>| -> Vec<(String, Option<f64>, Option<f64>)> {
+                    rows.iter()
+                        .map(|(_, l, r, b)| (l.clone(), f(r), b.and_then(f)))
+                        .collect()
+                };
             s.push_str(&bar_chart(
                 "Leads",
                 &series(&|r| Some(r.leads as f64)),
@@ -1012,7 +1019,9 @@ mod tests {
             let mut values = Vec::with_capacity(n);
             let mut h = Histogram::default();
             for _ in 0..n {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let v = (seed >> 33) % [300, 5_000, 2_000_000][round % 3];
                 values.push(v);
                 h.add(v);
@@ -1025,7 +1034,10 @@ mod tests {
                 if want < 256 {
                     assert_eq!(got, want, "q{q}");
                 } else {
-                    assert!((got - want) as f64 <= want as f64 / 128.0, "q{q}: {got} vs {want}");
+                    assert!(
+                        (got - want) as f64 <= want as f64 / 128.0,
+                        "q{q}: {got} vs {want}"
+                    );
                 }
             }
         }

@@ -76,7 +76,15 @@ fn diff_groups_changed_decisions_with_an_example_each() {
     assert_eq!(moved["new_assignee"], "pool:enterprise-us");
     assert_eq!(
         moved["changes"],
-        serde_json::json!(["rule", "assignee", "owner", "experience", "priority", "sla_minutes", "tags"])
+        serde_json::json!([
+            "rule",
+            "assignee",
+            "owner",
+            "experience",
+            "priority",
+            "sla_minutes",
+            "tags"
+        ])
     );
     let example = &moved["example"];
     assert_eq!(example["line"], 2);
@@ -147,8 +155,12 @@ fn diff_exit_status_says_whether_anything_changed() {
     )
     .assert()
     .code(0)
-    .stdout(contains("0 of 6 leads change (0.0 %); 1 did not normalize\n"));
-    diff(&seed(), "seed_v2.toml", &clean, "text").assert().code(1);
+    .stdout(contains(
+        "0 of 6 leads change (0.0 %); 1 did not normalize\n",
+    ));
+    diff(&seed(), "seed_v2.toml", &clean, "text")
+        .assert()
+        .code(1);
 }
 
 #[test]
@@ -161,7 +173,9 @@ fn diff_reads_leads_from_stdin_and_matches_accounts() {
         .args(["--leads", "-", "--now", NOW, "--format", "json"])
         .arg("--accounts")
         .arg(repo("examples/accounts.json"))
-        .write_stdin("{\"email\": \"ops@initech.co.uk\", \"employees\": \"51-200\", \"country\": \"US\"}\n")
+        .write_stdin(
+            "{\"email\": \"ops@initech.co.uk\", \"employees\": \"51-200\", \"country\": \"US\"}\n",
+        )
         .assert()
         .code(0)
         .stdout(contains("\"changed\": 0"));
@@ -170,7 +184,9 @@ fn diff_reads_leads_from_stdin_and_matches_accounts() {
         .arg(seed())
         .arg("seed_v2.toml")
         .args(["--leads", "-", "--now", NOW, "--format", "json"])
-        .write_stdin("{\"email\": \"ops@initech.co.uk\", \"employees\": \"51-200\", \"country\": \"US\"}\n")
+        .write_stdin(
+            "{\"email\": \"ops@initech.co.uk\", \"employees\": \"51-200\", \"country\": \"US\"}\n",
+        )
         .assert()
         .code(1)
         .stdout(contains("\"changed\": 1"));
@@ -200,5 +216,8 @@ fn diff_bad_input() {
         .code(2)
         .stderr(contains("leads_not_utf8.jsonl: line 1: not UTF-8 text"))
         .stdout(contains("\"leads\": 1"));
-    leadroute().args(["diff", "a.toml", "b.toml"]).assert().code(2);
+    leadroute()
+        .args(["diff", "a.toml", "b.toml"])
+        .assert()
+        .code(2);
 }

@@ -60,7 +60,10 @@ fn lints_in_json() {
         .clone();
     let doc: Value = serde_json::from_slice(&out).unwrap();
     let warnings = doc["files"][0]["warnings"].as_array().unwrap();
-    let codes: Vec<&str> = warnings.iter().map(|w| w["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = warnings
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
     assert_eq!(
         codes,
         [
@@ -77,6 +80,11 @@ fn lints_in_json() {
     assert_eq!(shadowed["path"], "rules[2].when");
     assert_eq!(shadowed["rule"], "us-small-again");
     assert_eq!(shadowed["value"], "us-smb");
-    assert!(shadowed["help"].as_str().unwrap().contains("if_unavailable"));
+    assert!(
+        shadowed["help"]
+            .as_str()
+            .unwrap()
+            .contains("if_unavailable")
+    );
     assert_eq!(shadowed["location"]["line"], 34);
 }

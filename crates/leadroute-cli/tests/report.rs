@@ -153,11 +153,18 @@ fn report_compares_with_a_baseline() {
     assert_eq!(gone["change"]["leads"], -1);
     assert_eq!(doc["total"]["change"]["leads"], 3);
     leadroute()
-        .args(["report", "events.jsonl", "--baseline", "events_baseline.jsonl"])
+        .args([
+            "report",
+            "events.jsonl",
+            "--baseline",
+            "events_baseline.jsonl",
+        ])
         .assert()
         .code(1)
         .stdout(contains("baseline events_baseline.jsonl: 3 leads decided"))
-        .stdout(contains("  us-enterprise      4 (+2)  20 ms (-80 ms)  400 ms (+200 ms)"));
+        .stdout(contains(
+            "  us-enterprise      4 (+2)  20 ms (-80 ms)  400 ms (+200 ms)",
+        ));
 }
 
 #[test]
@@ -165,7 +172,13 @@ fn report_writes_a_self_contained_html_page() {
     let page = tmp("report.html");
     let _ = std::fs::remove_file(&page);
     leadroute()
-        .args(["report", "events.jsonl", "--baseline", "events_baseline.jsonl", "--html"])
+        .args([
+            "report",
+            "events.jsonl",
+            "--baseline",
+            "events_baseline.jsonl",
+            "--html",
+        ])
         .arg(&page)
         .assert()
         .code(1);
@@ -173,7 +186,9 @@ fn report_writes_a_self_contained_html_page() {
     assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
     assert!(html.trim_end().ends_with("</html>"));
     // Self-contained: no scripts, no links, no remote anything.
-    for banned in ["<script", "<link", "http://", "https://", "src=", "@import", "url("] {
+    for banned in [
+        "<script", "<link", "http://", "https://", "src=", "@import", "url(",
+    ] {
         assert!(!html.contains(banned), "{banned}");
     }
     // A chart per measure and table: six per table, two tables.
@@ -194,9 +209,17 @@ fn report_reads_what_a_real_router_records() {
         &std::fs::read_to_string(repo("examples/policies/seed.toml")).unwrap(),
     )
     .unwrap();
-    let crm = InMemoryCrm::new()
-        .with_account(Account::new("001", "Initech").domain("initech.co.uk").owner("cleo").customer());
-    crm.fail_next(Method::UpsertLead, 1, CrmError::permanent("a required field is missing"));
+    let crm = InMemoryCrm::new().with_account(
+        Account::new("001", "Initech")
+            .domain("initech.co.uk")
+            .owner("cleo")
+            .customer(),
+    );
+    crm.fail_next(
+        Method::UpsertLead,
+        1,
+        CrmError::permanent("a required field is missing"),
+    );
     let clock = std::sync::Arc::new(ManualClock::at_unix(1_700_000_000));
     let router = LeadRouter::new(policy, crm, RecordingSink::new()).with_clock(clock.clone());
     let submitted = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
@@ -222,9 +245,28 @@ fn report_reads_what_a_real_router_records() {
             _ => None,
         })
         .unwrap();
-    router.track(EventKind::MeetingShown { owner: owner.clone() }, e1, Some(submitted));
-    router.track(EventKind::MeetingBooked { owner, meeting_id: None }, e1, Some(submitted));
-    router.track(EventKind::MeetingShown { owner: "bob".into() }, "e2", Some(submitted));
+    router.track(
+        EventKind::MeetingShown {
+            owner: owner.clone(),
+        },
+        e1,
+        Some(submitted),
+    );
+    router.track(
+        EventKind::MeetingBooked {
+            owner,
+            meeting_id: None,
+        },
+        e1,
+        Some(submitted),
+    );
+    router.track(
+        EventKind::MeetingShown {
+            owner: "bob".into(),
+        },
+        "e2",
+        Some(submitted),
+    );
 
     let path = tmp("router_events.jsonl");
     let lines: Vec<String> = router
@@ -249,8 +291,14 @@ fn report_reads_what_a_real_router_records() {
     assert_eq!(us["meeting_booked_rate"], 0.5);
     // The manual clock stands still during a route.
     assert_eq!(us["submit_to_assigned_ms"]["p99"], 0);
-    assert_eq!(row(&doc, "rules", "rule", json!("existing-customer"))["leads"], 1);
-    assert_eq!(row(&doc, "owners", "owner", json!("cleo"))["crm_write_success_rate"], 1.0);
+    assert_eq!(
+        row(&doc, "rules", "rule", json!("existing-customer"))["leads"],
+        1
+    );
+    assert_eq!(
+        row(&doc, "owners", "owner", json!("cleo"))["crm_write_success_rate"],
+        1.0
+    );
     let rejected = row(&doc, "rules", "rule", json!("reject-disposable"));
     assert_eq!(rejected["leads"], 1);
     assert_eq!(rejected["crm_writes"], 0);
@@ -305,7 +353,9 @@ fn report_bad_input() {
         .assert()
         .code(1)
         .stderr(contains("leads_not_utf8.jsonl: line 1: not UTF-8 text"))
-        .stderr(contains("leads_not_utf8.jsonl: line 2: not an event: no `event` name"));
+        .stderr(contains(
+            "leads_not_utf8.jsonl: line 2: not an event: no `event` name",
+        ));
     leadroute()
         .args(["report", "events.jsonl", "--html", "no-such-dir/r.html"])
         .assert()
