@@ -320,3 +320,107 @@ fn lints_are_bounded_per_code() {
     assert_eq!(of(&out, DiagnosticCode::OverlappingTerritories).len(), 100);
     assert_eq!(of(&out, DiagnosticCode::UnusedTerritory).len(), 30);
 }
+
+// ------------------------------------------------------------ properties
+
+mod properties {
+    use std::sync::OnceLock;
+
+    use leadroute::policy::DiagnosticCode;
+    use leadroute::{Facts, Normalizer, Policy};
+    use proptest::prelude::*;
+
+    fn normalizer() -> &'static Normalizer {
+        static N: OnceLock<Normalizer> = OnceLock::new();
+        N.get_or_init(Normalizer::default)
+    }
+
+    /// Rules on country and employee bounds only, over few values so that
+    /// segments meet, overlap and leave holes.
+    fn rules() -> impl Strategy<Value = Vec<(Vec<&'static str>, Option<u64>, Option<u64>, bool)>> {
+        let country = proptest::sample::subsequence(vec!["US", "CA", "GB"], 1..=2);
+        let bound = proptest::option::of(prop_oneof![
+            Just(10u64),
+            Just(50),
+            Just(51),
+            Just(200),
+            Just(201),
+            Just(500)
+        ]);
+        proptest::collection::vec((country, bound.clone(), bound, any::<bool>()), 1..7)
+    }
+
+    fn policy(rules: &[(Vec<&str>, Option<u64>, Option<u64>, bool)]) -> Option<Policy> {
+        let mut text = String::from(
+            "name = \"p\"\nversion = \"1\"\nowners = [{ id = \"ana\", name = \"Ana\" }, { id = \"queue\", name = \"Queue\" }]\n",
+        );
+        for (i, (countries, min, max, by_country)) in rules.iter().enumerate() {
+            let list = countries
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut tests = Vec::new();
+            if *by_country || (min.is_none() && max.is_none()) {
+                tests.push(format!("{{ country = [{list}] }}"));
+            }
+            let mut b = Vec::new();
+            if let Some(v) = min {
+                b.push(format!("min = {v}"));
+            }
+            if let Some(v) = max {
+                b.push(format!("max = {v}"));
+            }
+            if !b.is_empty() {
+                tests.push(format!("{{ employees = {{ {} }} }}", b.join(", ")));
+            }
+            text.push_str(&format!(
+                "[[rules]]\nid = \"r{i}\"\nwhen = {{ all = [{}] }}\nthen = {{ assign = {{ owner = \"ana\" }} }}\n",
+                tests.join(", ")
+            ));
+        }
+        text.push_str("[fallback]\nassign = { owner = \"queue\" }\n");
+        // Unreachable rules and inverted bounds do not compile: not a case.
+        Policy::from_toml_str(&text).ok()
+    }
+
+    fn decided_by_fallback(policy: &Policy, country: &str, employees: u64) -> bool {
+        let json = format!(
+            r#"{{"email": "a@acme.com", "country": "{country}", "employees": "{employees}"}}"#
+        );
+        let lead = normalizer().normalize_json(&json).unwrap().lead;
+        policy.evaluate(&lead, &Facts::at_unix(0)).fallback
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Every hole `fallback_only` reports is one: with only country and
+        /// size rules, a lead of that country at either end of the reported
+        /// range (and in its middle) is decided by the fallback; and the
+        /// counts right outside it are not.
+        #[test]
+        fn reported_holes_are_holes(rules in rules()) {
+            let Some(policy) = policy(&rules) else { return Ok(()) };
+            for d in policy.lint().iter().filter(|d| d.code == DiagnosticCode::FallbackOnly) {
+                let country = d.value.clone().unwrap();
+                let Some((lo, hi)) = d.message.split(" with ").nth(1)
+                    .and_then(|m| m.split(" employees").next())
+                    .map(|r| match r.split_once('–') {
+                        Some((a, b)) => (a.parse::<u64>().unwrap(), b.parse::<u64>().unwrap()),
+                        None => (r.parse().unwrap(), r.parse().unwrap()),
+                    })
+                else {
+                    // A country no rule can match at all.
+                    prop_assert!(decided_by_fallback(&policy, &country, 1));
+                    continue;
+                };
+                for n in [lo, (lo + hi) / 2, hi] {
+                    prop_assert!(decided_by_fallback(&policy, &country, n), "{country} {n}: {}", d.message);
+                }
+                prop_assert!(!decided_by_fallback(&policy, &country, lo - 1), "{country} below {lo}");
+                prop_assert!(!decided_by_fallback(&policy, &country, hi + 1), "{country} above {hi}");
+            }
+        }
+    }
+}

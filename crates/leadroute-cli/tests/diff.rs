@@ -221,3 +221,30 @@ fn diff_bad_input() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn diff_reports_overlong_lines_and_draws_no_progress_off_a_terminal() {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("diff_long_line.jsonl");
+    let long = format!(
+        "{{\"email\": \"a@b.com\", \"company\": \"{}\"}}",
+        "x".repeat(1 << 20)
+    );
+    let good = r#"{"email": "mia@midco.com", "country": "US", "employees": "51-200"}"#;
+    std::fs::write(&path, format!("{good}\n{long}\n{good}\n")).unwrap();
+    let out = diff(&seed(), "seed_v2.toml", path.to_str().unwrap(), "json")
+        .assert()
+        .code(2)
+        .stderr(contains("line 2: longer than 1048576 bytes"))
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // stderr is a pipe here: the broken line only, no progress line.
+    assert!(
+        !stderr.contains("leads/s") && !stderr.contains('\r'),
+        "{stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["lines"], 3);
+    assert_eq!(doc["leads"], 2);
+    assert_eq!(doc["changed"], 2);
+}
