@@ -423,4 +423,60 @@ mod properties {
             }
         }
     }
+
+    /// Rules on country and product lists, some assigning a pool (which can
+    /// pass leads on), some an owner.
+    fn list_rules()
+    -> impl Strategy<Value = Vec<(Vec<&'static str>, Option<Vec<&'static str>>, bool)>> {
+        let countries = proptest::sample::subsequence(vec!["US", "CA", "GB"], 1..=3);
+        let products =
+            proptest::option::of(proptest::sample::subsequence(vec!["plg", "crm"], 1..=2));
+        proptest::collection::vec((countries, products, any::<bool>()), 1..7)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// A rule `shadowed_rule` reports never decides while pools have
+        /// members to give: every lead it matches is decided first.
+        #[test]
+        fn shadowed_rules_never_decide(rules in list_rules()) {
+            let mut text = String::from(
+                "name = \"p\"\nversion = \"1\"\nowners = [{ id = \"ana\", name = \"Ana\" }, { id = \"queue\", name = \"Queue\" }]\npools = [{ id = \"team\", members = [{ owner = \"ana\" }] }]\n",
+            );
+            for (i, (countries, products, pool)) in rules.iter().enumerate() {
+                let list = |v: &[&str]| v.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
+                let mut tests = vec![format!("{{ country = [{}] }}", list(countries))];
+                if let Some(p) = products {
+                    tests.push(format!("{{ product_interest = [{}] }}", list(p)));
+                }
+                let assign = if *pool { "{ pool = \"team\" }" } else { "{ owner = \"ana\" }" };
+                text.push_str(&format!(
+                    "[[rules]]\nid = \"r{i}\"\nwhen = {{ all = [{}] }}\nthen = {{ assign = {assign} }}\n",
+                    tests.join(", ")
+                ));
+            }
+            text.push_str("[fallback]\nassign = { owner = \"queue\" }\n");
+            let Ok(policy) = Policy::from_toml_str(&text) else { return Ok(()) };
+            let shadowed: Vec<String> = policy
+                .lint()
+                .iter()
+                .filter(|d| d.code == DiagnosticCode::ShadowedRule)
+                .filter_map(|d| d.rule.clone())
+                .collect();
+            for country in ["US", "CA", "GB"] {
+                for product in [None, Some("plg"), Some("crm"), Some("plg, crm")] {
+                    let json = match product {
+                        Some(p) => format!(r#"{{"email": "a@acme.com", "country": "{country}", "product_interest": "{p}"}}"#),
+                        None => format!(r#"{{"email": "a@acme.com", "country": "{country}"}}"#),
+                    };
+                    let lead = normalizer().normalize_json(&json).unwrap().lead;
+                    let decision = policy.evaluate(&lead, &Facts::at_unix(0));
+                    if let Some(rule) = decision.rule.as_deref() {
+                        prop_assert!(!shadowed.iter().any(|s| s == rule), "{rule} decided {json}\n{text}");
+                    }
+                }
+            }
+        }
+    }
 }
