@@ -13,7 +13,9 @@
 //! changes are grouped like any other (`changes: ["owner"]`) and counted
 //! as `rotation_only`. Every lead is evaluated at one time (`--now`, or the
 //! clock when the run starts), so capacity caps fill up within the replay
-//! the same way in both versions.
+//! the same way in both versions — unless `--time-field KEY` names the
+//! leads' own time (Unix seconds or RFC 3339), which then replays capacity
+//! windows as they happened.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -151,6 +153,7 @@ pub(crate) fn run(
     new: &Path,
     leads: &Path,
     context: &ContextArgs,
+    time_field: Option<&str>,
     format: DocFormat,
     progress: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -187,6 +190,31 @@ pub(crate) fn run(
                 return Ok(());
             }
         };
+        // The lead's own time, when the file has one: capacity windows and
+        // time-dependent facts then replay as they happened.
+        let at = match time_field {
+            None => Some(now),
+            Some(key) => {
+                let value = serde_json::from_str::<serde_json::Value>(json)
+                    .ok()
+                    .and_then(|v| v.get(key).cloned());
+                match value.as_ref().map(crate::timestamp::unix_seconds) {
+                    Some(Ok(secs)) => Some(secs),
+                    problem => {
+                        let why = match problem {
+                            Some(Err(e)) => format!("`{key}`: {e}"),
+                            _ => format!("no `{key}` time"),
+                        };
+                        t.broken += 1;
+                        if t.broken_listed.len() < MAX_BROKEN_LISTED {
+                            eprintln!("{}: line {}: {why}", leads.display(), line.number);
+                            t.broken_listed.push((line.number, why));
+                        }
+                        return Ok(());
+                    }
+                }
+            }
+        };
         let lead = match old_router.normalize(json) {
             Ok(lead) => lead,
             Err(_) => {
@@ -195,8 +223,8 @@ pub(crate) fn run(
                 return Ok(());
             }
         };
-        let a = old_router.decide(&lead)?;
-        let b = new_router.decide(&lead)?;
+        let a = old_router.decide_at(&lead, at)?;
+        let b = new_router.decide_at(&lead, at)?;
         t.compared += 1;
         let mask = changes(&a, &b);
         if mask != 0 {

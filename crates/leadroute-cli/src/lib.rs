@@ -102,7 +102,10 @@
 //! stay in that pool can meet another member: such a group changes only
 //! `owner`, and is counted in `rotation_only`. Every lead of both versions
 //! is evaluated at one time (`--now`, default the clock at the start), so
-//! capacity caps fill within the replay alike in both.
+//! capacity caps fill within the replay alike in both; `--time-field KEY`
+//! evaluates each lead at its own time instead (the top-level key holds
+//! Unix seconds or an RFC 3339 time; a lead without a valid one is a broken
+//! line), so daily and weekly capacity windows replay as they happened.
 //!
 //! **Streaming.** The file is read a line at a time (at most 1 MiB a line);
 //! memory grows with the number of groups, not of leads: at most 1,000
@@ -223,6 +226,7 @@ mod locate;
 mod progress;
 mod report;
 mod route;
+mod timestamp;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -325,6 +329,11 @@ enum Command {
         leads: PathBuf,
         #[command(flatten)]
         context: ContextArgs,
+        /// Evaluate each lead at its own time: this top-level key of the lead
+        /// holds Unix seconds or an RFC 3339 time (default: one time, --now,
+        /// for every lead). A lead without it is reported as a broken line.
+        #[arg(long, value_name = "KEY")]
+        time_field: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = DocFormat::Text)]
         format: DocFormat,
@@ -408,9 +417,18 @@ pub fn run() -> ExitCode {
             new,
             leads,
             context,
+            time_field,
             format,
             no_progress,
-        } => diff::run(&old, &new, &leads, &context, format, !no_progress),
+        } => diff::run(
+            &old,
+            &new,
+            &leads,
+            &context,
+            time_field.as_deref(),
+            format,
+            !no_progress,
+        ),
         Command::Report {
             events,
             baseline,

@@ -96,7 +96,12 @@ impl<'a> Router<'a> {
     /// Decides a normalized lead and records its pool step in this
     /// router's own pool store.
     pub(crate) fn decide(&self, lead: &Lead) -> anyhow::Result<RouteDecision> {
-        let mut facts = match self.now {
+        self.decide_at(lead, self.now)
+    }
+
+    /// [`decide`](Self::decide) at the given time (Unix seconds; `None`: the clock).
+    pub(crate) fn decide_at(&self, lead: &Lead, now: Option<u64>) -> anyhow::Result<RouteDecision> {
+        let mut facts = match now {
             Some(secs) => Facts::at_unix(secs),
             None => Facts::new(SystemTime::now()),
         };

@@ -248,3 +248,42 @@ fn diff_reports_overlong_lines_and_draws_no_progress_off_a_terminal() {
     assert_eq!(doc["leads"], 2);
     assert_eq!(doc["changed"], 2);
 }
+
+#[test]
+fn diff_evaluates_each_lead_at_its_own_time_with_time_field() {
+    let leads = [
+        r#"{"email": "mia@midco.com", "country": "US", "employees": "51-200", "submitted_at": "2026-11-30T09:15:00Z"}"#,
+        r#"{"email": "zoe@midco2.com", "country": "US", "employees": "51-200", "submitted_at": 1700000000}"#,
+        r#"{"email": "no@time.com", "country": "US", "employees": "51-200"}"#,
+        r#"{"email": "bad@time.com", "country": "US", "employees": "51-200", "submitted_at": "yesterday"}"#,
+    ];
+    let out = leadroute()
+        .arg("diff")
+        .arg(seed())
+        .arg("seed_v2.toml")
+        .args([
+            "--leads",
+            "-",
+            "--time-field",
+            "submitted_at",
+            "--format",
+            "json",
+        ])
+        .write_stdin(leads.join("\n"))
+        .assert()
+        .code(2)
+        .stderr(contains("line 3: no `submitted_at` time"))
+        .stderr(contains(
+            "line 4: `submitted_at`: `yesterday` is not an RFC 3339 time",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let doc: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(doc["leads"], 2);
+    assert_eq!(doc["broken_lines"], 2);
+    let example = &doc["groups"][0]["example"];
+    assert_eq!(example["line"], 1);
+    // The pool step records the lead's own day: 2026-11-30 is day 20,787 since 1970-01-01.
+    assert_eq!(example["new"]["decision"]["pool_step"]["day"], 20_787);
+}
