@@ -147,6 +147,21 @@ struct Tally {
     groups: HashMap<GroupKey, Group>,
 }
 
+impl Tally {
+    /// Counts a broken line, and reports it on stderr if it is among the
+    /// first [`MAX_BROKEN_LISTED`].
+    fn broken_line(&mut self, file: &Path, line: usize, why: String) {
+        self.broken += 1;
+        if self.broken_listed.len() < MAX_BROKEN_LISTED {
+            eprintln!("{}: line {line}: {why}", file.display());
+            self.broken_listed.push((line, why));
+        }
+    }
+}
+
+/// The change set of a lead that only met another member of the same pool.
+const ROTATION_ONLY: u16 = 1 << 2;
+
 /// `leadroute diff`.
 pub(crate) fn run(
     old: &Path,
@@ -182,11 +197,7 @@ pub(crate) fn run(
         let json = match line.json {
             Ok(json) => json,
             Err(why) => {
-                t.broken += 1;
-                if t.broken_listed.len() < MAX_BROKEN_LISTED {
-                    eprintln!("{}: line {}: {why}", leads.display(), line.number);
-                    t.broken_listed.push((line.number, why));
-                }
+                t.broken_line(leads, line.number, why);
                 return Ok(());
             }
         };
@@ -205,11 +216,7 @@ pub(crate) fn run(
                             Some(Err(e)) => format!("`{key}`: {e}"),
                             _ => format!("no `{key}` time"),
                         };
-                        t.broken += 1;
-                        if t.broken_listed.len() < MAX_BROKEN_LISTED {
-                            eprintln!("{}: line {}: {why}", leads.display(), line.number);
-                            t.broken_listed.push((line.number, why));
-                        }
+                        t.broken_line(leads, line.number, why);
                         return Ok(());
                     }
                 }
@@ -236,7 +243,7 @@ pub(crate) fn run(
                 new_assignee: assignee(&b),
                 changes: mask,
             };
-            if mask == 1 << 2 {
+            if mask == ROTATION_ONLY {
                 t.rotation_only += 1;
             }
             if let Some(g) = t.groups.get_mut(&key) {
