@@ -33,8 +33,8 @@
 //!
 //! The file is read one line at a time. Leads still open to later events
 //! (a meeting booked days after the submission) are held in a window of
-//! the most recent `--max-open-leads` leads (default 500,000, about 100
-//! bytes each); when it is full the oldest lead is counted as it stands,
+//! the most recent `--max-open-leads` leads (default 500,000; about 400
+//! bytes each with short ids, so ~200 MB when full); when it is full the oldest lead is counted as it stands,
 //! and later events for it (a fallback, a write, a meeting) are counted as
 //! `unattributed`, as are such events for a lead never submitted or decided
 //! in the file. At most
