@@ -2,7 +2,7 @@
 //! versions of a 1,000-rule policy and a file of generated leads.
 //!
 //! ```text
-//! cargo run --release -p leadroute-cli --example diff_bench_data -- DIR [LEADS]
+//! cargo run --release -p leadroute-cli --example diff_bench_data -- DIR [LEADS [EVENT_LEADS]]
 //! /usr/bin/time -v target/release/leadroute diff DIR/old.json DIR/new.json \
 //!     --leads DIR/leads.jsonl --now 1700000000 --format json > /dev/null
 //! ```
@@ -14,6 +14,11 @@
 //! 1,000,000) come from 60 countries (10 outside the plan, for the
 //! fallback), with employee counts up to 2,500 and one of four products.
 //! Deterministic: a fixed-seed generator, no clock.
+//!
+//! With `EVENT_LEADS` (the `leadroute report` benchmark: 500000) it also
+//! writes `events.jsonl`: per lead `form_submitted`, `owner_assigned` (one
+//! of 1,000 rules, one of 100 owners, an exponential latency of mean 80 ms)
+//! and `crm_write_success`, and for every third lead `meeting_shown`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::fs::File;
@@ -98,6 +103,9 @@ fn main() -> std::io::Result<()> {
     let n: u64 = args
         .next()
         .map_or(1_000_000, |s| s.parse().expect("LEADS is a number"));
+    let event_leads: u64 = args
+        .next()
+        .map_or(0, |s| s.parse().expect("EVENT_LEADS is a number"));
     std::fs::create_dir_all(&dir)?;
     for (name, version, changed) in [("old.json", "1", false), ("new.json", "2", true)] {
         let text = serde_json::to_string_pretty(&policy(version, changed))?;
@@ -117,6 +125,40 @@ fn main() -> std::io::Result<()> {
             "product_interest": product,
         });
         writeln!(out, "{lead}")?;
+    }
+    out.flush()?;
+    if event_leads > 0 {
+        events(&dir, event_leads, &mut rng)?;
+    }
+    Ok(())
+}
+
+fn events(dir: &std::path::Path, n: u64, rng: &mut Lcg) -> std::io::Result<()> {
+    let mut out = BufWriter::new(File::create(dir.join("events.jsonl"))?);
+    let t0: u64 = 1_700_000_000_000;
+    for i in 0..n {
+        let id = format!("lead-{i:07}");
+        let t = t0 + i * 1000;
+        let rule = format!("r{}", rng.next() % 1000);
+        let owner = format!("o{}", rng.next() % 100);
+        // Exponential with mean 80 ms: -ln(u) * 80, u in (0, 1].
+        let u = (rng.next() % 1_000_000 + 1) as f64 / 1_000_000.0;
+        let lat = (-u.ln() * 80.0) as u64;
+        let lines = [
+            json!({"event": "form_submitted", "email": format!("u{i}@x.com"), "lead_id": id, "at_ms": t, "since_submit_ms": 0}),
+            json!({"event": "owner_assigned", "owner": owner, "rule": rule, "assigned_by": "owner",
+                   "experience": {"book_meeting": {"with": owner}}, "lead_id": id, "at_ms": t + lat, "since_submit_ms": lat}),
+            json!({"event": "crm_write_success", "record_id": format!("r{i}"), "created": true,
+                   "lead_id": id, "at_ms": t + lat + 30, "since_submit_ms": lat + 30}),
+        ];
+        for line in &lines {
+            writeln!(out, "{line}")?;
+        }
+        if i % 3 == 0 {
+            let shown = json!({"event": "meeting_shown", "owner": owner, "lead_id": id,
+                               "at_ms": t + lat + 500, "since_submit_ms": lat + 500});
+            writeln!(out, "{shown}")?;
+        }
     }
     out.flush()
 }
