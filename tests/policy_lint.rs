@@ -330,6 +330,12 @@ mod properties {
     use leadroute::{Facts, Normalizer, Policy};
     use proptest::prelude::*;
 
+    /// A rule on countries and employee bounds: (countries, min, max, whether
+    /// to test the countries).
+    type SizeRule = (Vec<&'static str>, Option<u64>, Option<u64>, bool);
+    /// A rule on countries and products: (countries, products, assigns a pool).
+    type ListRule = (Vec<&'static str>, Option<Vec<&'static str>>, bool);
+
     fn normalizer() -> &'static Normalizer {
         static N: OnceLock<Normalizer> = OnceLock::new();
         N.get_or_init(Normalizer::default)
@@ -337,7 +343,7 @@ mod properties {
 
     /// Rules on country and employee bounds only, over few values so that
     /// segments meet, overlap and leave holes.
-    fn rules() -> impl Strategy<Value = Vec<(Vec<&'static str>, Option<u64>, Option<u64>, bool)>> {
+    fn rules() -> impl Strategy<Value = Vec<SizeRule>> {
         let country = proptest::sample::subsequence(vec!["US", "CA", "GB"], 1..=2);
         let bound = proptest::option::of(prop_oneof![
             Just(10u64),
@@ -350,7 +356,7 @@ mod properties {
         proptest::collection::vec((country, bound.clone(), bound, any::<bool>()), 1..7)
     }
 
-    fn policy(rules: &[(Vec<&str>, Option<u64>, Option<u64>, bool)]) -> Option<Policy> {
+    fn policy(rules: &[SizeRule]) -> Option<Policy> {
         let mut text = String::from(
             "name = \"p\"\nversion = \"1\"\nowners = [{ id = \"ana\", name = \"Ana\" }, { id = \"queue\", name = \"Queue\" }]\n",
         );
@@ -426,8 +432,7 @@ mod properties {
 
     /// Rules on country and product lists, some assigning a pool (which can
     /// pass leads on), some an owner.
-    fn list_rules()
-    -> impl Strategy<Value = Vec<(Vec<&'static str>, Option<Vec<&'static str>>, bool)>> {
+    fn list_rules() -> impl Strategy<Value = Vec<ListRule>> {
         let countries = proptest::sample::subsequence(vec!["US", "CA", "GB"], 1..=3);
         let products =
             proptest::option::of(proptest::sample::subsequence(vec!["plg", "crm"], 1..=2));
