@@ -257,6 +257,32 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         meeting_id: Option<String>,
     },
+    /// The owner did not respond within the SLA (emitted by
+    /// [`LeadRouter::reassign`](crate::LeadRouter::reassign) for
+    /// `sla_missed`, before `owner_reassigned`).
+    SlaBreached {
+        /// The owner who missed it.
+        owner: Option<String>,
+        /// When it was due (Unix ms), from the earlier decision.
+        due_ms: Option<u64>,
+        /// The SLA in minutes.
+        sla_minutes: Option<u32>,
+    },
+    /// A lead was routed again and got a new owner (or nobody); the CRM
+    /// write events follow.
+    OwnerReassigned {
+        /// The owner it was taken from.
+        from: Option<String>,
+        /// The new owner, `null` if nobody was left.
+        to: Option<String>,
+        /// Why.
+        reason: crate::policy::ReassignReason,
+        /// The deciding rule, `null` for the fallback.
+        rule: Option<String>,
+        /// Whom the reassignment marked away, until when (Unix ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        away_until_ms: Option<u64>,
+    },
 }
 
 impl EventKind {
@@ -277,6 +303,8 @@ impl EventKind {
             EventKind::CrmWriteFailed { .. } => "crm_write_failed",
             EventKind::MeetingShown { .. } => "meeting_shown",
             EventKind::MeetingBooked { .. } => "meeting_booked",
+            EventKind::SlaBreached { .. } => "sla_breached",
+            EventKind::OwnerReassigned { .. } => "owner_reassigned",
         }
     }
 }

@@ -83,7 +83,7 @@
 //! Reading ([`PolicySpec::from_json_str`](spec::PolicySpec::from_json_str),
 //! `from_toml_str`) reports syntax errors with line and column, unknown keys
 //! with the closest valid key at that place, wrong types (`"weight": "3"`),
-//! missing required keys, unknown words (`"per": "month"`) and a condition
+//! missing required keys, unknown words (`"per": "fortnight"`) and a condition
 //! naming several tests. [`Policy::from_json_str`](crate::Policy::from_json_str)
 //! reads and compiles in one call.
 //!
@@ -112,6 +112,7 @@ mod program;
 mod schema;
 pub mod spec;
 mod suggest;
+pub(crate) mod time;
 
 pub use compiled::Policy;
 pub use compiled::compile;
@@ -119,3 +120,4 @@ pub use diagnostic::{CompileError, Diagnostic, DiagnosticCode, Severity};
 pub use eval::EvalOptions;
 pub use explain::{Explanation, Step};
 pub use schema::json_schema;
+pub use time::{Reassign, ReassignReason, Reassignment, ScheduleAvailability};

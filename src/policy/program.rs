@@ -22,6 +22,8 @@ pub(crate) struct Program {
     pub(crate) warnings: Vec<Diagnostic>,
     pub(crate) trace_capacity: usize,
     pub(crate) index: RuleIndex,
+    /// The named schedules, in spec order.
+    pub(crate) schedules: Vec<std::sync::Arc<crate::schedule::Schedule>>,
 }
 
 impl Program {

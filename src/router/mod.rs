@@ -3,6 +3,7 @@
 //! reports ([`Routed`]).
 
 mod lead_id;
+mod reassign;
 mod record;
 pub(crate) mod report;
 
@@ -11,6 +12,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
+pub use reassign::Reassigned;
 pub use record::{RECORD_ATTEMPTS, RecordError, decide_and_record};
 pub use report::{
     LookupError, Lookups, PoolStoreFailure, PoolStoreFailureKind, Routed, Timings, WriteOutcome,
@@ -26,7 +28,7 @@ use crate::lead::input::LeadInput;
 use crate::lead::model::Lead;
 use crate::lead::normalizer::{NormalizeError, Normalizer};
 use crate::policy::compiled::Policy;
-use crate::pool::availability::{AllAvailable, Availability};
+use crate::pool::availability::{AllAvailable, AllOf, Availability, AwayUntil};
 use crate::pool::state::PoolStates;
 use crate::pool::store::{InMemoryPoolStore, PoolStore};
 use record::LocalPools;
@@ -184,6 +186,8 @@ pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock> {
     local_pools: LocalPools,
     clock: K,
     availability: RwLock<Arc<dyn Availability>>,
+    /// Owners a reassignment marked away for a while.
+    away: RwLock<AwayUntil>,
     lookup_budget: Duration,
     pool_budget: Duration,
     write_budget: Duration,
@@ -203,6 +207,7 @@ impl<C: Crm, S: EventSink> LeadRouter<C, S> {
             local_pools: LocalPools::default(),
             clock: SystemClock,
             availability: RwLock::new(Arc::new(AllAvailable)),
+            away: RwLock::default(),
             lookup_budget: DEFAULT_LOOKUP_BUDGET,
             pool_budget: DEFAULT_POOL_BUDGET,
             write_budget: DEFAULT_WRITE_BUDGET,
@@ -222,6 +227,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             local_pools: self.local_pools,
             clock,
             availability: self.availability,
+            away: self.away,
             lookup_budget: self.lookup_budget,
             pool_budget: self.pool_budget,
             write_budget: self.write_budget,
@@ -240,6 +246,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             local_pools: LocalPools::default(),
             clock: self.clock,
             availability: self.availability,
+            away: self.away,
             lookup_budget: self.lookup_budget,
             pool_budget: self.pool_budget,
             write_budget: self.write_budget,
@@ -354,6 +361,15 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(availability);
     }
 
+    /// The owners reassignments marked away, as of now (expired marks
+    /// dropped).
+    fn away_marks(&self) -> AwayUntil {
+        let now = self.clock.now();
+        let mut away = self.away.write().unwrap_or_else(PoisonError::into_inner);
+        away.expire(now);
+        away.clone()
+    }
+
     fn availability(&self) -> Arc<dyn Availability> {
         self.availability
             .read()
@@ -438,6 +454,8 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     pub async fn route(&self, input: LeadInput) -> Result<Routed, NormalizeError> {
         let policy = self.policy();
         let availability = self.availability();
+        let away = self.away_marks();
+        let availability = AllOf(&*availability, &away);
         let submitted = self.clock.now();
         let lead_id = submission_id(&input, submitted);
         let at = Some(submitted);
@@ -465,14 +483,14 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         let mut facts = Facts::new(submitted)
             .account_lookup(lookups.account)
             .person_lookup(lookups.person)
-            .availability(&*availability);
+            .availability(&availability);
         if let Some(a) = &lookups.matched_account {
             facts = facts.account(a);
         }
         if let Some(c) = &lookups.existing_person {
             facts = facts.contact(c);
         }
-        let (decision, pool_store) = self.decide(&policy, &lead, &facts).await;
+        let (decision, pool_store) = self.decide(&policy, &lead, &facts, &[]).await;
         if let Some(failure) = &pool_store {
             emit(EventKind::PoolStoreFailed(failure.clone()));
         }
@@ -535,12 +553,13 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         policy: &Policy,
         lead: &Lead,
         facts: &Facts<'_>,
+        excluded: &[String],
     ) -> (RouteDecision, Option<PoolStoreFailure>) {
         let mut from_store = PoolStates::new();
         let recorded = within(
             &self.clock,
             self.pool_budget,
-            record::record(policy, lead, facts, &self.pools, &mut from_store),
+            record::record(policy, lead, facts, &self.pools, &mut from_store, excluded),
         )
         .await;
         self.local_pools.confirm(from_store);
@@ -549,7 +568,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             Some(Err(e)) => Some(e.to_failure()),
             None => None,
         };
-        let mut decision = self.local_pools.decide(policy, lead, facts);
+        let mut decision = self.local_pools.decide(policy, lead, facts, excluded);
         let chose = decision.pool_step().map(|s| s.pool().to_owned());
         let failure = failed.unwrap_or_else(|| {
             PoolStoreFailure::new(
