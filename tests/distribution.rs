@@ -292,3 +292,99 @@ fn off_shift_members_are_skipped_but_a_24_7_pool_ignores_schedules() {
         TraceEvent::PoolSkip { member: 0, reason: SkipReason::OffShift, .. }
     )));
 }
+
+// ------------------------------------------------------------- the router
+
+fn team_router(
+    credit: bool,
+) -> (
+    leadroute::LeadRouter<
+        leadroute::testing::InMemoryCrm,
+        leadroute::testing::RecordingSink,
+        leadroute::pool::InMemoryPoolStore,
+        leadroute::testing::ManualClock,
+    >,
+    Reassign,
+) {
+    let policy = Policy::from_json_str(
+        r#"{"name": "p", "version": "1",
+        "owners": [{"id": "ana"}, {"id": "bob"}],
+        "pools": [{"id": "team", "members": [{"owner": "ana"}, {"owner": "bob"}]}],
+        "fallback": {"assign": {"pool": "team"}, "sla_minutes": 5}}"#,
+    )
+    .unwrap();
+    let router = leadroute::LeadRouter::new(
+        policy,
+        leadroute::testing::InMemoryCrm::new(),
+        leadroute::testing::RecordingSink::new(),
+    )
+    .with_clock(leadroute::testing::ManualClock::at_unix(1_800_000_000));
+    let ask = Reassign::new(ReassignReason::SlaMissed)
+        .away_for(Duration::from_secs(3600))
+        .credit_back(credit);
+    (router, ask)
+}
+
+#[test]
+fn the_router_reassigns_emits_events_writes_the_crm_and_gives_the_turn_back() {
+    let (router, ask) = team_router(true);
+    let route = |email: &str| {
+        router.clock().advance(Duration::from_secs(1));
+        pollster::block_on(router.route(LeadInput::from_email(email))).unwrap()
+    };
+    let first = route("a@acme.com");
+    assert_eq!(first.decision.owner_id(), Some("ana"));
+    router.clock().advance(Duration::from_secs(600));
+    let record = first.write.receipt().map(|r| r.record_id.clone());
+    let again = pollster::block_on(router.reassign(
+        &first.lead,
+        std::slice::from_ref(&first.decision),
+        record.as_deref(),
+        &ask,
+    ));
+    assert_eq!(again.reassignment.decision.owner_id(), Some("bob"));
+    assert!(again.credited);
+    // The CRM record now belongs to bob: updated, not duplicated.
+    let records = router.crm().records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].owner.as_deref(), Some("bob"));
+    assert_eq!(records[0].writes, 2);
+    // The events: the breach, then the reassignment, then the write.
+    let events = router.events().events();
+    let names: Vec<_> = events.iter().map(|e| e.name()).collect();
+    assert_eq!(&names[names.len() - 3..], ["sla_breached", "owner_reassigned", "crm_write_success"]);
+    let breach = serde_json::to_value(&events[names.len() - 3]).unwrap();
+    assert_eq!(breach["owner"], "ana");
+    assert_eq!(breach["sla_minutes"], 5);
+    assert_eq!(breach["due_ms"], 1_800_000_001_000u64 + 5 * 60 * 1000);
+    let moved = serde_json::to_value(&events[names.len() - 2]).unwrap();
+    assert_eq!(moved["from"], "ana");
+    assert_eq!(moved["to"], "bob");
+    assert_eq!(moved["reason"], "sla_missed");
+    assert_eq!(moved["away_until_ms"], 1_800_000_601_000u64 + 3_600_000);
+    // Ana is away for an hour: the next lead goes to bob anyway...
+    assert_eq!(route("b@acme.com").decision.owner_id(), Some("bob"));
+    // ...and once she is back she has her turn (the credit): ana, not bob.
+    router.clock().advance(Duration::from_secs(3600));
+    assert_eq!(route("c@acme.com").decision.owner_id(), Some("ana"));
+}
+
+#[test]
+fn without_credit_the_member_who_lost_the_lead_loses_its_turn() {
+    let (router, ask) = team_router(false);
+    let route = |email: &str| {
+        router.clock().advance(Duration::from_secs(1));
+        pollster::block_on(router.route(LeadInput::from_email(email))).unwrap()
+    };
+    let first = route("a@acme.com");
+    let again = pollster::block_on(router.reassign(
+        &first.lead,
+        std::slice::from_ref(&first.decision),
+        None,
+        &ask.away_for(Duration::ZERO),
+    ));
+    assert!(!again.credited);
+    assert_eq!(again.reassignment.decision.owner_id(), Some("bob"));
+    // bob: his own lead back from ana, then the next one too.
+    assert_eq!(route("b@acme.com").decision.owner_id(), Some("bob"));
+}

@@ -12,6 +12,7 @@ use crate::decision::{Name, RouteDecision};
 use crate::facts::Facts;
 use crate::lead::model::Lead;
 use crate::pool::availability::Availability;
+use crate::pool::credit::PoolCredit;
 use crate::schedule::Schedule;
 
 impl Policy {
@@ -156,11 +157,20 @@ impl Reassignment {
             (Some(owner), Some(d)) => now.checked_add(d).map(|until| (owner.clone(), until)),
             _ => None,
         };
+        let credit = if request.credit_back {
+            earlier
+                .last()
+                .and_then(RouteDecision::pool_step)
+                .and_then(|s| s.credit())
+        } else {
+            None
+        };
         Reassignment {
             decision,
             previous,
             reason: request.reason,
             away,
+            credit,
         }
     }
 }
@@ -259,4 +269,8 @@ pub struct Reassignment {
     pub reason: ReassignReason,
     /// Whom to mark away, until when (from [`Reassign::away_for`]).
     pub away: Option<(Name, SystemTime)>,
+    /// The rotation credit to give back to the pool member who lost the
+    /// lead (when the last earlier decision came from a pool and
+    /// [`Reassign::credit_back`] is on); record it like a pool step.
+    pub credit: Option<PoolCredit>,
 }

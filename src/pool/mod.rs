@@ -62,6 +62,7 @@
 //! ```
 
 pub(crate) mod availability;
+pub(crate) mod credit;
 pub(crate) mod load;
 pub(crate) mod roster;
 pub(crate) mod rotation;
@@ -74,5 +75,6 @@ pub use load::{Distribution, OpenLeadCounts, OpenLeads};
 pub use roster::{Capacity, Period};
 pub use rotation::SkipReason;
 pub use state::{MemberState, PoolState, PoolStates, RecentAssignment};
+pub use credit::PoolCredit;
 pub use step::{PoolStep, StaleState};
 pub use store::{InMemoryPoolStore, PoolStore};
