@@ -44,7 +44,8 @@ use crate::pool::step::PoolStep;
 /// `assigned_by` (`"account_owner"`, `"contact_owner"`, `"owner"`,
 /// `{"pool": id}`, `"nobody"`), `experience` (see [`Experience`]), `rule`
 /// (the matched rule id, `null` when the fallback decided), `fallback`
-/// (bool), `tags`, `priority`, `sla_minutes`, `write_to_crm` (bool: whether
+/// (bool), `tags`, `priority`, `sla_minutes`, `sla_due` (RFC 3339 UTC text,
+/// absent without an SLA), `write_to_crm` (bool: whether
 /// the lead should be written to the CRM; `false` by default for rejections),
 /// `trace` (see [`TraceEvent`]) and `pool_step` (see [`PoolStep`], `null`
 /// unless a pool chose the owner).

@@ -14,6 +14,9 @@
 //!    crm_write_success | crm_write_failed | crm_write_skipped
 //! ```
 //!
+//! [`LeadRouter::reassign`](crate::LeadRouter::reassign) emits
+//! `[sla_breached]` (for a missed SLA), `[pool_store_failed]`,
+//! `owner_reassigned` and then `crm_write_*`.
 //! [`LeadRouter::retry_write`](crate::LeadRouter::retry_write) emits
 //! `crm_write_success` or `crm_write_failed` again;
 //! [`LeadRouter::track`](crate::LeadRouter::track) records the front-end

@@ -476,7 +476,11 @@ impl TerritorySpec {
 /// A team that shares leads: an entry of `pools`.
 ///
 /// Only `id` is required; `capacity` is a [`Capacity`] (`{"max": 20, "per":
-/// "day"}`, `per` is `"day"` or `"week"`), `fallback` a [`Target`].
+/// "day"}`, `per` is `"day"`, `"week"` or `"month"`, local to the pool's
+/// `timezone`), `fallback` a [`Target`]. The time and load keys —
+/// `schedule`, `timezone`, `respect_schedules`, `distribution`
+/// ([`Distribution`]), `max_open` — are described in the
+/// [module docs](crate::policy#working-hours-time-zones-and-load).
 ///
 /// ```
 /// use leadroute::policy::spec::PoolSpec;

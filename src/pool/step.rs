@@ -51,7 +51,7 @@ use crate::name::Name;
 /// # JSON contract
 ///
 /// `{"pool": id, "owner": id, "member": position, "replay": bool,
-/// "expected_version": n, "day": days since the epoch, "lead_id": id | null,
+/// "expected_version": n, "day": days since the epoch (local to the pool's zone), "lead_id": id | null,
 /// "eligible": [positions], "roster": [{"owner", "weight", "capacity",
 /// "active"}]}`: store it and apply it later; it is not meant to be edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
