@@ -128,24 +128,46 @@ fn reassignment_walks_past_every_earlier_assignee_with_reasons_in_the_trace() {
     let second = p.reassign(&lead(), &facts, std::slice::from_ref(&first), &ask);
     assert_eq!(second.decision.owner_id(), Some("ana"));
     assert_eq!(second.previous.as_deref(), Some("acct"));
-    assert!(second.decision.trace.events.contains(&TraceEvent::Unavailable {
-        rule: Some(0),
-        reason: Unavailable::EarlierAssignee
-    }));
+    assert!(
+        second
+            .decision
+            .trace
+            .events
+            .contains(&TraceEvent::Unavailable {
+                rule: Some(0),
+                reason: Unavailable::EarlierAssignee
+            })
+    );
     let text = p.explain(&second.decision).to_string();
-    assert!(text.contains("rule `existing` could not assign: earlier_assignee"), "{text}");
+    assert!(
+        text.contains("rule `existing` could not assign: earlier_assignee"),
+        "{text}"
+    );
     // The new owner's SLA starts again.
     assert_eq!(
         second.decision.sla_due,
         Some(facts.now + Duration::from_secs(600))
     );
-    let third = p.reassign(&lead(), &facts, &[first.clone(), second.decision.clone()], &ask);
+    let third = p.reassign(
+        &lead(),
+        &facts,
+        &[first.clone(), second.decision.clone()],
+        &ask,
+    );
     assert_eq!(third.decision.owner_id(), Some("bob"));
-    assert!(p.explain(&third.decision).to_string().contains("ana skipped: had this lead before"));
+    assert!(
+        p.explain(&third.decision)
+            .to_string()
+            .contains("ana skipped: had this lead before")
+    );
     let fourth = p.reassign(
         &lead(),
         &facts,
-        &[first.clone(), second.decision.clone(), third.decision.clone()],
+        &[
+            first.clone(),
+            second.decision.clone(),
+            third.decision.clone(),
+        ],
         &ask,
     );
     // The pool is exhausted, the rule falls through to the fallback.
@@ -280,7 +302,10 @@ fn off_shift_members_are_skipped_but_a_24_7_pool_ignores_schedules() {
     assert_eq!(p.evaluate(&lead(), &night).owner_id(), Some("ana"));
     // Saturday 10:00 is outside too.
     let saturday = Facts::at_unix(9 * 86_400 + 10 * 3600);
-    assert_eq!(p.evaluate(&lead(), &saturday).rule.as_deref(), Some("night"));
+    assert_eq!(
+        p.evaluate(&lead(), &saturday).rule.as_deref(),
+        Some("night")
+    );
     // The built-in availability skips her in pools that respect schedules.
     let mut spec2 = spec.clone();
     spec2.rules.clear();
@@ -289,7 +314,11 @@ fn off_shift_members_are_skipped_but_a_24_7_pool_ignores_schedules() {
     assert_eq!(d.owner_id(), Some("bob"));
     assert!(d.trace.events.iter().any(|e| matches!(
         e,
-        TraceEvent::PoolSkip { member: 0, reason: SkipReason::OffShift, .. }
+        TraceEvent::PoolSkip {
+            member: 0,
+            reason: SkipReason::OffShift,
+            ..
+        }
     )));
 }
 
@@ -352,7 +381,10 @@ fn the_router_reassigns_emits_events_writes_the_crm_and_gives_the_turn_back() {
     // The events: the breach, then the reassignment, then the write.
     let events = router.events().events();
     let names: Vec<_> = events.iter().map(|e| e.name()).collect();
-    assert_eq!(&names[names.len() - 3..], ["sla_breached", "owner_reassigned", "crm_write_success"]);
+    assert_eq!(
+        &names[names.len() - 3..],
+        ["sla_breached", "owner_reassigned", "crm_write_success"]
+    );
     let breach = serde_json::to_value(&events[names.len() - 3]).unwrap();
     assert_eq!(breach["owner"], "ana");
     assert_eq!(breach["sla_minutes"], 5);

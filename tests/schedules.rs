@@ -363,7 +363,10 @@ fn a_0300_submission_goes_to_the_rep_on_shift_and_the_trace_says_why() {
     assert_eq!(d.owner_id(), Some("queue"));
     let text = p.explain(&d).to_string();
     assert!(text.contains("ny-rep skipped: off shift"), "{text}");
-    assert!(text.contains("outside_schedule is ny-office: observed \"Tue 03:00\""), "{text}");
+    assert!(
+        text.contains("outside_schedule is ny-office: observed \"Tue 03:00\""),
+        "{text}"
+    );
     // Monday 19:00 in New York is Tuesday 11:00 in Sydney: the Sydney rep.
     let t = at("America/New_York", "2026-12-07T19:00");
     let d = p.evaluate(&lead("a@acme.com"), &Facts::new(t));
@@ -421,7 +424,10 @@ assign = { pool = "team" }
     // Monday 10:00 UTC = 02:00 in LA: ana's first lead of the LA day.
     assert_eq!(route(at("UTC", "2026-12-07T10:00")).as_deref(), Some("ana"));
     // Tuesday 01:00 UTC is still Monday in LA: at capacity.
-    assert_eq!(route(at("UTC", "2026-12-08T01:00")).as_deref(), Some("queue"));
+    assert_eq!(
+        route(at("UTC", "2026-12-08T01:00")).as_deref(),
+        Some("queue")
+    );
     // Tuesday 08:00 UTC = 00:00 in LA: a new day.
     assert_eq!(route(at("UTC", "2026-12-08T08:00")).as_deref(), Some("ana"));
 }
@@ -544,8 +550,7 @@ assign = { pool = "team" }
     for i in 0..(7 * 24 * 3) {
         let now = clock.now();
         let lead = lead(&format!("lead{i}@acme.com"));
-        let d = pollster::block_on(decide_and_record(&p, &lead, &Facts::new(now), &store))
-            .unwrap();
+        let d = pollster::block_on(decide_and_record(&p, &lead, &Facts::new(now), &store)).unwrap();
         let owner = d.owner_id().unwrap().to_owned();
         let day = jiff::Timestamp::try_from(now)
             .unwrap()
@@ -568,7 +573,13 @@ assign = { pool = "team" }
     }
     // Weekdays: early 06-14 (24 slots) and late 13-22 (27 slots) both reach
     // their cap of 6 each day, every day again: the cap resets at local midnight.
-    for day in ["2026-12-07", "2026-12-08", "2026-12-09", "2026-12-10", "2026-12-11"] {
+    for day in [
+        "2026-12-07",
+        "2026-12-08",
+        "2026-12-09",
+        "2026-12-10",
+        "2026-12-11",
+    ] {
         assert_eq!(per_day[&("early".to_owned(), day.to_owned())], 6, "{day}");
         assert_eq!(per_day[&("late".to_owned(), day.to_owned())], 6, "{day}");
     }

@@ -335,9 +335,7 @@ impl<'a> Eval<'a> {
         let pi = match t {
             TargetC::Owner(o) => {
                 return match p.owners.get(o as usize) {
-                    Some(owner) if self.is_excluded(&owner.id) => {
-                        Err(Unavailable::EarlierAssignee)
-                    }
+                    Some(owner) if self.is_excluded(&owner.id) => Err(Unavailable::EarlierAssignee),
                     Some(owner) if owner.active => Ok(Assignment {
                         owner: Some(owner.id.clone()),
                         by: By::Owner,

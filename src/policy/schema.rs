@@ -271,7 +271,10 @@ pub(crate) static SCHEDULE_OBJ: ObjectShape = ObjectShape {
     hints: &[
         ("time_zone", "the key is `timezone`"),
         ("tz", "the key is `timezone`"),
-        ("blocks", "blocks go under `hours`, by day: `mon`, …, `sun` or `weekdays`"),
+        (
+            "blocks",
+            "blocks go under `hours`, by day: `mon`, …, `sun` or `weekdays`",
+        ),
     ],
 };
 

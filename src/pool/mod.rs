@@ -71,10 +71,10 @@ pub(crate) mod step;
 pub(crate) mod store;
 
 pub use availability::{AllAvailable, AllOf, Availability, AwayList, AwayUntil};
+pub use credit::PoolCredit;
 pub use load::{Distribution, OpenLeadCounts, OpenLeads};
 pub use roster::{Capacity, Period};
 pub use rotation::SkipReason;
 pub use state::{MemberState, PoolState, PoolStates, RecentAssignment};
-pub use credit::PoolCredit;
 pub use step::{PoolStep, StaleState};
 pub use store::{InMemoryPoolStore, PoolStore};

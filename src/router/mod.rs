@@ -27,11 +27,11 @@ use crate::lead::input::LeadInput;
 use crate::lead::model::Lead;
 use crate::lead::normalizer::{NormalizeError, Normalizer};
 use crate::policy::compiled::Policy;
-use crate::pool::availability::{AllAvailable, AllOf, Availability, AwayUntil};
-use crate::pool::state::PoolStates;
-use crate::pool::credit::PoolCredit;
-use crate::pool::store::{InMemoryPoolStore, PoolStore};
 use crate::policy::time::{Reassign, ReassignReason, Reassignment, earlier_owners};
+use crate::pool::availability::{AllAvailable, AllOf, Availability, AwayUntil};
+use crate::pool::credit::PoolCredit;
+use crate::pool::state::PoolStates;
+use crate::pool::store::{InMemoryPoolStore, PoolStore};
 use record::LocalPools;
 
 /// The time each CRM lookup gets unless
@@ -906,11 +906,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             self.mark_away(owner, *until);
         }
         let credited = match &reassignment.credit {
-            Some(credit) => {
-                within(&self.clock, self.pool_budget, self.record_credit(credit))
-                    .await
-                    .unwrap_or(false)
-            }
+            Some(credit) => within(&self.clock, self.pool_budget, self.record_credit(credit))
+                .await
+                .unwrap_or(false),
             None => false,
         };
         emit(EventKind::OwnerReassigned {

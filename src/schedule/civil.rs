@@ -123,7 +123,14 @@ mod tests {
         assert_eq!(parse_block(" 22:00 - 24:00 ").map(|b| b.end), Ok(1440));
         assert_eq!(parse_block("17:00-09:00"), Err(BlockError::Inverted));
         assert_eq!(parse_block("09:00-09:00"), Err(BlockError::Inverted));
-        for bad in ["9-17", "09:00", "25:00-26:00", "09:60-10:00", "24:00-24:00", "a:bc-d"] {
+        for bad in [
+            "9-17",
+            "09:00",
+            "25:00-26:00",
+            "09:60-10:00",
+            "24:00-24:00",
+            "a:bc-d",
+        ] {
             assert_eq!(parse_block(bad), Err(BlockError::Syntax), "{bad}");
         }
         let d = |s: &str| s.parse::<Date>().unwrap();

@@ -8,10 +8,10 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use super::{Compiler, idx, render_list};
+use crate::name::Name;
 use crate::policy::diagnostic::Diagnostic;
 use crate::policy::ir::{Cond, Owner, Pred};
 use crate::policy::spec::{DayOfWeekSpec, PolicySpec, PoolSpec, WeeklyHoursSpec};
-use crate::name::Name;
 use crate::pool::load::SeatRules;
 use crate::pool::roster::Seat;
 use crate::schedule::civil::{BlockError, parse_block, parse_dates};
@@ -149,7 +149,11 @@ impl Compiler {
                 // Two `weekdays` blocks overlap on every weekday: say it once.
                 let report = !(a.shared && b.shared) || d == 0;
                 if b.block.start < a.block.end && report {
-                    let day_name = if a.shared && b.shared { "weekdays" } else { key };
+                    let day_name = if a.shared && b.shared {
+                        "weekdays"
+                    } else {
+                        key
+                    };
                     let at = if b.shared && !a.shared {
                         a.path.clone()
                     } else {
@@ -311,7 +315,13 @@ impl Compiler {
             render_list(words),
             d.timezone.as_deref().unwrap_or("UTC")
         );
-        self.leaf(Pred::DayOfWeek(mask, zone), &p, "day_of_week", "in", expected)
+        self.leaf(
+            Pred::DayOfWeek(mask, zone),
+            &p,
+            "day_of_week",
+            "in",
+            expected,
+        )
     }
 }
 

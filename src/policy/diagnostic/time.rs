@@ -70,10 +70,15 @@ impl Diagnostic {
         Self::error(
             DiagnosticCode::InvalidTime,
             path,
-            format!("{} is not a date `YYYY-MM-DD` or a range `YYYY-MM-DD..YYYY-MM-DD`", q(text)),
+            format!(
+                "{} is not a date `YYYY-MM-DD` or a range `YYYY-MM-DD..YYYY-MM-DD`",
+                q(text)
+            ),
         )
         .with_value(text)
-        .with_help(Some("write e.g. \"2026-12-25\" or \"2026-12-24..2026-12-31\"".to_owned()))
+        .with_help(Some(
+            "write e.g. \"2026-12-25\" or \"2026-12-24..2026-12-31\"".to_owned(),
+        ))
     }
     /// A date range whose end is before its start.
     pub(crate) fn inverted_dates(path: String, text: &str) -> Self {
@@ -90,8 +95,13 @@ impl Diagnostic {
         Self::warning(
             DiagnosticCode::Empty,
             path,
-            format!("schedule {} has no open hours: owners on it are never on shift", q(id)),
+            format!(
+                "schedule {} has no open hours: owners on it are never on shift",
+                q(id)
+            ),
         )
-        .with_help(Some("add blocks under `hours`, e.g. `weekdays = [\"09:00-17:00\"]`".to_owned()))
+        .with_help(Some(
+            "add blocks under `hours`, e.g. `weekdays = [\"09:00-17:00\"]`".to_owned(),
+        ))
     }
 }
