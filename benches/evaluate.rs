@@ -24,6 +24,8 @@ mod policy_gen;
 mod seed_baseline;
 #[path = "support/seed_group.rs"]
 mod seed_group;
+#[path = "support/seed_scheduled.rs"]
+mod seed_scheduled;
 
 use policy_gen::{GenOptions, SIZES};
 use seed_baseline::{NOW_UNIX, SeedBaseline, seed_leads};
@@ -91,5 +93,44 @@ fn scale(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, seed, scale);
+/// The seed policy with and without working hours (owners on New York and
+/// Berlin schedules, a day-of-week rule, SLA deadlines in working time), in
+/// the same run: `schedules/plain` vs `schedules/scheduled` is the cost of
+/// the time dimension.
+fn schedules(c: &mut Criterion) {
+    let plain = compile(&PolicySpec::from_json_str(seed_baseline::SEED_POLICY_JSON).expect("seed"))
+        .expect("seed policy compiles");
+    let scheduled = compile(&seed_scheduled::scheduled_seed_spec(
+        seed_baseline::SEED_POLICY_JSON,
+    ))
+    .expect("scheduled seed policy compiles");
+    let leads = seed_leads(&Normalizer::default());
+    let contexts: Vec<Facts<'_>> = leads
+        .iter()
+        .map(|l| match &l.account {
+            Some(a) => Facts::at_unix(NOW_UNIX).account(a),
+            None => Facts::at_unix(NOW_UNIX),
+        })
+        .collect();
+    for (l, ctx) in leads.iter().zip(&contexts) {
+        let a = plain.evaluate(&l.lead, ctx);
+        let b = scheduled.evaluate(&l.lead, ctx);
+        assert_eq!(a.owner, b.owner, "{}: same owner with schedules", l.name);
+        assert_eq!(a.rule, b.rule, "{}: same rule with schedules", l.name);
+    }
+    let mut g = c.benchmark_group("schedules");
+    let n = leads.len();
+    for (name, policy) in [("plain", &plain), ("scheduled", &scheduled)] {
+        g.bench_function(BenchmarkId::new(name, n), |b| {
+            b.iter(|| {
+                for (l, ctx) in leads.iter().zip(&contexts) {
+                    black_box(policy.evaluate(black_box(&l.lead), black_box(ctx)));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, seed, scale, schedules);
 criterion_main!(benches);

@@ -44,7 +44,8 @@ use crate::pool::step::PoolStep;
 /// `assigned_by` (`"account_owner"`, `"contact_owner"`, `"owner"`,
 /// `{"pool": id}`, `"nobody"`), `experience` (see [`Experience`]), `rule`
 /// (the matched rule id, `null` when the fallback decided), `fallback`
-/// (bool), `tags`, `priority`, `sla_minutes`, `write_to_crm` (bool: whether
+/// (bool), `tags`, `priority`, `sla_minutes`, `sla_due` (RFC 3339 UTC text,
+/// absent without an SLA), `write_to_crm` (bool: whether
 /// the lead should be written to the CRM; `false` by default for rejections),
 /// `trace` (see [`TraceEvent`]) and `pool_step` (see [`PoolStep`], `null`
 /// unless a pool chose the owner).
@@ -71,6 +72,16 @@ pub struct RouteDecision {
     pub priority: Option<Priority>,
     /// SLA in minutes from the deciding action.
     pub sla_minutes: Option<u32>,
+    /// When the SLA is due: `sla_minutes` of the assignee's working time
+    /// from the decision time (its schedule, else the choosing pool's; plain
+    /// minutes for an owner without working hours). JSON: RFC 3339 UTC text,
+    /// `"2026-12-07T08:10:00Z"`; absent without an SLA or an assignee.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::schedule::rfc3339"
+    )]
+    pub sla_due: Option<std::time::SystemTime>,
     /// Whether the lead should be written to the CRM. Rejections are not
     /// written unless their action says `write_to_crm = true`.
     #[serde(default = "yes")]
@@ -135,6 +146,7 @@ impl PartialEq for RouteDecision {
             tags,
             priority,
             sla_minutes,
+            sla_due,
             write_to_crm,
             trace,
             pool_step,
@@ -149,6 +161,7 @@ impl PartialEq for RouteDecision {
             && *tags == other.tags
             && *priority == other.priority
             && *sla_minutes == other.sla_minutes
+            && *sla_due == other.sla_due
             && *write_to_crm == other.write_to_crm
             && *trace == other.trace
             && *pool_step == other.pool_step
@@ -350,6 +363,18 @@ pub enum TraceEvent {
         /// The lead id was already assigned by this pool: same owner again.
         replay: bool,
     },
+    /// A least-loaded pool chose the member with the fewest open leads for
+    /// its weight (followed by the `pool_choice` event).
+    PoolLoad {
+        /// Pool index.
+        pool: u32,
+        /// Member position in the pool.
+        member: u32,
+        /// The chosen member's open leads.
+        open: u32,
+        /// Number of eligible members.
+        eligible: u32,
+    },
     /// The pool store could not be read or written: the pool chose on the
     /// last state this process loaded (or recorded locally), and the step
     /// was not recorded in the store. Added by the router, not by evaluation.
@@ -443,6 +468,9 @@ pub enum Unavailable {
     InactiveOwner,
     /// Nobody in the pool could take it and the pool has no fallback.
     PoolExhausted,
+    /// The owner already had the lead before (a reassignment never goes
+    /// back to an earlier assignee).
+    EarlierAssignee,
 }
 
 /// Why the policy fallback decided.

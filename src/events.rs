@@ -14,6 +14,9 @@
 //!    crm_write_success | crm_write_failed | crm_write_skipped
 //! ```
 //!
+//! [`LeadRouter::reassign`](crate::LeadRouter::reassign) emits
+//! `[sla_breached]` (for a missed SLA), `[pool_store_failed]`,
+//! `owner_reassigned` and then `crm_write_*`.
 //! [`LeadRouter::retry_write`](crate::LeadRouter::retry_write) emits
 //! `crm_write_success` or `crm_write_failed` again;
 //! [`LeadRouter::track`](crate::LeadRouter::track) records the front-end
@@ -257,6 +260,32 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         meeting_id: Option<String>,
     },
+    /// The owner did not respond within the SLA (emitted by
+    /// [`LeadRouter::reassign`](crate::LeadRouter::reassign) for
+    /// `sla_missed`, before `owner_reassigned`).
+    SlaBreached {
+        /// The owner who missed it.
+        owner: Option<String>,
+        /// When it was due (Unix ms), from the earlier decision.
+        due_ms: Option<u64>,
+        /// The SLA in minutes.
+        sla_minutes: Option<u32>,
+    },
+    /// A lead was routed again and got a new owner (or nobody); the CRM
+    /// write events follow.
+    OwnerReassigned {
+        /// The owner it was taken from.
+        from: Option<String>,
+        /// The new owner, `null` if nobody was left.
+        to: Option<String>,
+        /// Why.
+        reason: crate::policy::ReassignReason,
+        /// The deciding rule, `null` for the fallback.
+        rule: Option<String>,
+        /// Whom the reassignment marked away, until when (Unix ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        away_until_ms: Option<u64>,
+    },
 }
 
 impl EventKind {
@@ -277,6 +306,8 @@ impl EventKind {
             EventKind::CrmWriteFailed { .. } => "crm_write_failed",
             EventKind::MeetingShown { .. } => "meeting_shown",
             EventKind::MeetingBooked { .. } => "meeting_booked",
+            EventKind::SlaBreached { .. } => "sla_breached",
+            EventKind::OwnerReassigned { .. } => "owner_reassigned",
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::crm::records::{Account, Contact, LookupStatus};
 use crate::pool::availability::{ALL_AVAILABLE, Availability};
+use crate::pool::load::{NO_OPEN_LEADS, OpenLeads};
 use crate::pool::state::{NO_POOL_STATE, PoolStates};
 
 /// The facts a decision may read besides the lead.
@@ -49,6 +50,9 @@ pub struct Facts<'a> {
     pub availability: &'a dyn Availability,
     /// Pool rotation state (a snapshot from the [`PoolStore`](crate::PoolStore)).
     pub pools: &'a PoolStates,
+    /// Open leads per owner, for least-loaded pools and open-lead caps
+    /// (none by default).
+    pub open_leads: &'a dyn OpenLeads,
 }
 
 impl std::fmt::Debug for Facts<'_> {
@@ -76,6 +80,7 @@ impl<'a> Facts<'a> {
             person_lookup: LookupStatus::NotFound,
             availability: &ALL_AVAILABLE,
             pools: &NO_POOL_STATE,
+            open_leads: &NO_OPEN_LEADS,
         }
     }
 
@@ -113,6 +118,13 @@ impl<'a> Facts<'a> {
     /// Sets the availability source.
     pub fn availability(mut self, availability: &'a dyn Availability) -> Self {
         self.availability = availability;
+        self
+    }
+
+    /// Sets the open-lead counts ([`OpenLeadCounts`](crate::pool::OpenLeadCounts)
+    /// or your own [`OpenLeads`]).
+    pub fn open_leads(mut self, open_leads: &'a dyn OpenLeads) -> Self {
+        self.open_leads = open_leads;
         self
     }
 

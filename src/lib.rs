@@ -109,6 +109,7 @@
 //! | [`crm`] | confirm | the [`Crm`] trait, records, writes, errors, [`PendingWrite`](crm::PendingWrite) |
 //! | [`events`] | all | the event vocabulary and [`EventSink`] |
 //! | [`router`] | all | [`LeadRouter`] and [`decide_and_record`](router::decide_and_record): every `await` lives here |
+//! | [`schedule`] | assign, distribute | working hours in a time zone, holidays, SLA deadlines in working time |
 //! | [`clock`] | — | the injected [`Clock`] |
 //!
 //! Modules depend on each other in one direction only (the crate's
@@ -164,6 +165,7 @@ mod name;
 pub mod policy;
 pub mod pool;
 pub mod router;
+pub mod schedule;
 #[cfg(feature = "testing")]
 pub mod testing;
 

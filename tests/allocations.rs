@@ -26,6 +26,8 @@ use leadroute::{Facts, Normalizer, compile};
 
 #[path = "../benches/support/seed_baseline.rs"]
 mod seed_baseline;
+#[path = "../benches/support/seed_scheduled.rs"]
+mod seed_scheduled;
 
 use seed_baseline::{NOW_UNIX, seed_leads};
 
@@ -135,7 +137,20 @@ fn the_counter_counts() {
 #[test]
 fn evaluate_allocates_at_most_the_trace_buffer() {
     let spec = PolicySpec::from_json_str(seed_baseline::SEED_POLICY_JSON).expect("seed policy");
-    let policy = compile(&spec).expect("compiles");
+    allocations_of(&spec, false);
+}
+
+/// The same with working hours: schedules checked for every pool member,
+/// a day-of-week rule, SLA deadlines counted in working time, capacity in
+/// the pool's zone — and still only the trace buffer.
+#[test]
+fn evaluate_with_schedules_allocates_at_most_the_trace_buffer() {
+    let spec = seed_scheduled::scheduled_seed_spec(seed_baseline::SEED_POLICY_JSON);
+    allocations_of(&spec, true);
+}
+
+fn allocations_of(spec: &PolicySpec, scheduled: bool) {
+    let policy = compile(spec).expect("compiles");
     let leads = seed_leads(&Normalizer::default());
     let mut report = Vec::new();
     for l in &leads {
@@ -164,6 +179,13 @@ fn evaluate_allocates_at_most_the_trace_buffer() {
         assert_eq!(quiet.rule, decision.rule);
         assert_eq!(quiet.owner, decision.owner);
         assert_eq!(quiet.experience, decision.experience);
+        if scheduled && decision.sla_minutes.is_some() && decision.owner.is_some() {
+            // Working-time deadlines: at least the SLA after the decision time.
+            let due = decision.sla_due.expect("an SLA deadline");
+            let floor = ctx.now
+                + std::time::Duration::from_secs(u64::from(decision.sla_minutes.unwrap_or(0)) * 60);
+            assert!(due >= floor, "{}", l.name);
+        }
         // `explain` (rendering the trace as text) allocates, and is outside
         // what was measured above.
         let (text, explain) = count(|| policy.explain(&decision).to_string());

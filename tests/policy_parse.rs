@@ -157,7 +157,7 @@ fn unknown_key_without_a_close_match_lists_the_valid_keys() {
             "settings",
             Some("settings"),
             Some(
-                "expected `name`, `version`, `owners`, `territories`, `pools`, `rules`, `fallback` or `$schema`"
+                "expected `name`, `version`, `owners`, `territories`, `pools`, `schedules`, `rules`, `fallback` or `$schema`"
             )
         )]
     );
@@ -439,7 +439,7 @@ fn an_empty_condition_and_an_assign_with_two_targets() {
                 "rules[0].when",
                 None,
                 Some(
-                    "write one of `all`, `any`, `not`, `always`, `territory`, `country`, `region`, `postal_code`, `employees`, `annual_revenue`, `product_interest`, `email_kind`, `source`, `utm_source`, `utm_medium`, `utm_campaign`, `utm_term`, `utm_content`, `company_domain`, `attribute`, `account` or `contact`"
+                    "write one of `all`, `any`, `not`, `always`, `territory`, `country`, `region`, `postal_code`, `employees`, `annual_revenue`, `product_interest`, `email_kind`, `source`, `utm_source`, `utm_medium`, `utm_campaign`, `utm_term`, `utm_content`, `company_domain`, `attribute`, `account`, `contact`, `within_schedule`, `outside_schedule` or `day_of_week`"
                 )
             ),
             k(
@@ -662,15 +662,15 @@ fn unknown_words_suggest_the_closest_one() {
 #[test]
 fn an_unknown_word_far_from_every_word_lists_them() {
     let e = toml_err(
-        "name = \"x\"\nversion = \"1\"\n[[pools]]\nid = \"p\"\ncapacity = { max = 5, per = \"month\" }\n",
+        "name = \"x\"\nversion = \"1\"\n[[pools]]\nid = \"p\"\ncapacity = { max = 5, per = \"fortnight\" }\n",
     );
     assert_eq!(
         keys(&e),
         [k(
             Code::UnknownValue,
             "pools[0].capacity.per",
-            Some("month"),
-            Some("expected a period: `day` or `week`")
+            Some("fortnight"),
+            Some("expected a period: `day`, `week` or `month`")
         )]
     );
 }

@@ -19,6 +19,8 @@ use crate::lead::normalizer::product_token;
 use crate::name::{FxMap, Name};
 use crate::pool::roster::{MAX_POOL_MEMBERS, Roster, Seat};
 
+mod schedules;
+
 /// Validates a spec and lowers it to the compiled [`Program`], or returns
 /// every problem found. The public entry point is
 /// [`compile`](super::compiled::compile).
@@ -33,6 +35,9 @@ pub(crate) fn program(spec: &PolicySpec) -> Result<Program, CompileError> {
         pool_ids: spec.pools.iter().map(|p| p.id.clone()).collect(),
         territory_ids: spec.territories.iter().map(|t| t.id.clone()).collect(),
         rule: None,
+        schedule_index: HashMap::new(),
+        schedule_ids: spec.schedules.iter().map(|s| s.id.clone()).collect(),
+        schedules: Vec::new(),
     };
     let policy = c.compile(spec);
     match policy {
@@ -56,6 +61,11 @@ struct Compiler {
     territory_ids: Vec<String>,
     /// The rule being compiled: (index, id).
     rule: Option<(u32, String)>,
+    schedule_index: HashMap<Box<str>, u32>,
+    /// Schedule ids in spec order, for suggestions.
+    schedule_ids: Vec<String>,
+    /// The compiled named schedules.
+    schedules: Vec<Arc<crate::schedule::Schedule>>,
 }
 
 fn idx(i: usize) -> u32 {
@@ -103,7 +113,9 @@ impl Compiler {
         if spec.name.trim().is_empty() || spec.version.trim().is_empty() {
             self.report(Diagnostic::missing_name("name".into()));
         }
-        let owners = self.owners(spec);
+        let mut owners = self.owners(spec);
+        self.schedules(spec);
+        self.owner_schedules(spec, &mut owners);
         let territories = self.territories(spec);
         // Index pools first so rules and pool fallbacks can refer to any pool.
         for (i, p) in spec.pools.iter().enumerate() {
@@ -150,6 +162,7 @@ impl Compiler {
             index,
             // Kept for `Policy::lint`, which reasons about conditions as written.
             spec: Arc::new(spec.clone()),
+            schedules: std::mem::take(&mut self.schedules),
         })
     }
 
@@ -230,6 +243,7 @@ impl Compiler {
                 id: Name::from(o.id.as_str()),
                 active: o.active,
                 spec: o.clone(),
+                schedule: None,
             });
         }
         owners
@@ -461,6 +475,7 @@ impl Compiler {
             .fallback
             .as_ref()
             .and_then(|t| self.target(t, &format!("{path}.fallback"), owners));
+        let time = self.pool_time(i, p, &seats, owners);
         Pool {
             id: Name::from(p.id.as_str()),
             key: p.id.as_str().into(),
@@ -468,6 +483,11 @@ impl Compiler {
                 seats: seats.into_boxed_slice(),
             }),
             fallback,
+            seat_rules: time.seat_rules,
+            distribution: p.distribution,
+            respect_schedules: p.respect_schedules.unwrap_or(true),
+            zone: time.zone,
+            schedule: time.schedule,
         }
     }
 
@@ -661,6 +681,9 @@ impl Compiler {
             Condition::Attribute(test) => self.attribute_cond(test, path),
             Condition::Account(t) => self.record_test(Record::Account, t, path),
             Condition::Contact(t) => self.record_test(Record::Contact, t, path),
+            Condition::WithinSchedule(id) => self.schedule_cond(id, path, true),
+            Condition::OutsideSchedule(id) => self.schedule_cond(id, path, false),
+            Condition::DayOfWeek(d) => self.day_of_week_cond(d, path),
         }
     }
 

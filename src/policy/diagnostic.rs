@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::lead::issue::shorten;
 
+mod time;
+
 /// Error or warning.
 ///
 /// JSON: `"error"` or `"warning"`.
@@ -42,7 +44,7 @@ pub enum DiagnosticCode {
     WrongType,
     /// A required key is missing (`id`, a rule's `when` or `then`, …).
     MissingField,
-    /// A word that is not one of those allowed here (`"per": "month"`,
+    /// A word that is not one of those allowed here (`"per": "fortnight"`,
     /// `"assign": "acount_owner"`).
     UnknownValue,
     /// An object that must name exactly one of its keys (a condition, an
@@ -121,6 +123,14 @@ pub enum DiagnosticCode {
     /// that no rule on country or company size matches: only rules on
     /// other facts, or the fallback, decide those leads.
     FallbackOnly,
+    /// Not an IANA time-zone name the bundled database knows.
+    UnknownTimeZone,
+    /// A reference to a schedule that does not exist.
+    UnknownSchedule,
+    /// A block (`"09:00-17:00"`) or date (`"2026-12-25"`) that cannot be read.
+    InvalidTime,
+    /// Two blocks of one day that overlap.
+    OverlappingBlocks,
 }
 
 /// One problem in a policy: where, what, the offending value and a hint.

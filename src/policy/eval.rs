@@ -25,6 +25,7 @@ use crate::lead::range::Range;
 use crate::name::Name;
 use crate::pool::rotation::{self, Ask};
 use crate::pool::step::PoolStep;
+use crate::schedule::{timestamp, write_label};
 
 /// Options for [`Policy::evaluate_with`](super::Policy::evaluate_with).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +107,18 @@ pub(crate) fn evaluate(
     facts: &Facts<'_>,
     opts: EvalOptions,
 ) -> RouteDecision {
+    evaluate_excluding(p, lead, facts, opts, &[])
+}
+
+/// Evaluates `p` for a lead, never assigning any of `excluded` (the earlier
+/// assignees of a lead being reassigned).
+pub(crate) fn evaluate_excluding(
+    p: &Program,
+    lead: &Lead,
+    facts: &Facts<'_>,
+    opts: EvalOptions,
+    excluded: &[String],
+) -> RouteDecision {
     let rec = Recorder {
         on: opts.trace,
         events: if opts.trace {
@@ -121,6 +134,7 @@ pub(crate) fn evaluate(
         rec,
         reasons: None,
         shown: IndexedFacts::default(),
+        excluded,
     }
     .run()
 }
@@ -135,6 +149,8 @@ struct Eval<'a> {
     reasons: Option<Reasons<'a>>,
     /// The lead values the trace has shown already.
     shown: IndexedFacts,
+    /// Owners never to assign (earlier assignees of a reassigned lead).
+    excluded: &'a [String],
 }
 
 impl<'a> Eval<'a> {
@@ -156,6 +172,17 @@ impl<'a> Eval<'a> {
         let a = self
             .take(&p.fallback, None)
             .unwrap_or_else(|_| Assignment::nobody());
+        // A reassignment never goes back to an earlier assignee, not even
+        // through the fallback.
+        let a = if a.owner.as_deref().is_some_and(|o| self.is_excluded(o)) {
+            self.rec.push(TraceEvent::Unavailable {
+                rule: None,
+                reason: Unavailable::EarlierAssignee,
+            });
+            Assignment::nobody()
+        } else {
+            a
+        };
         self.decide(None, &p.fallback, a)
     }
 
@@ -280,6 +307,10 @@ impl<'a> Eval<'a> {
         }
     }
 
+    fn is_excluded(&self, owner: &str) -> bool {
+        self.excluded.iter().any(|x| x == owner)
+    }
+
     /// The owner of a CRM record, if it is an active owner of this policy.
     fn record_owner(
         &self,
@@ -287,7 +318,11 @@ impl<'a> Eval<'a> {
         missing: Unavailable,
         by: By,
     ) -> Result<Assignment, Unavailable> {
-        let i = self.p.active_owner(owner.ok_or(missing)?)?;
+        let owner = owner.ok_or(missing)?;
+        if self.is_excluded(owner) {
+            return Err(Unavailable::EarlierAssignee);
+        }
+        let i = self.p.active_owner(owner)?;
         Ok(Assignment {
             owner: self.p.owners.get(i as usize).map(|o| o.id.clone()),
             by,
@@ -300,6 +335,7 @@ impl<'a> Eval<'a> {
         let pi = match t {
             TargetC::Owner(o) => {
                 return match p.owners.get(o as usize) {
+                    Some(owner) if self.is_excluded(&owner.id) => Err(Unavailable::EarlierAssignee),
                     Some(owner) if owner.active => Ok(Assignment {
                         owner: Some(owner.id.clone()),
                         by: By::Owner,
@@ -321,6 +357,12 @@ impl<'a> Eval<'a> {
             now: self.facts.now,
             availability: self.facts.availability,
             report_not_next: self.rec.on,
+            seat_rules: &pool.seat_rules,
+            respect_schedules: pool.respect_schedules,
+            zone: pool.zone.as_ref(),
+            distribution: pool.distribution,
+            open_leads: self.facts.open_leads,
+            excluded: self.excluded,
         };
         let rec = &mut self.rec;
         let choice = rotation::choose(&ask, |member, reason| {
@@ -331,6 +373,14 @@ impl<'a> Eval<'a> {
             });
         });
         if let Some(c) = choice {
+            if let Some(open) = c.open {
+                self.rec.push(TraceEvent::PoolLoad {
+                    pool: pi,
+                    member: c.member,
+                    open,
+                    eligible: c.eligible,
+                });
+            }
             self.rec.push(TraceEvent::PoolChoice {
                 pool: pi,
                 member: c.member,
@@ -377,6 +427,9 @@ impl<'a> Eval<'a> {
                 reason: reason.clone(),
             },
         };
+        let sla_due = action
+            .sla_minutes
+            .and_then(|m| sla_due(p, a.owner.as_deref(), a.by, self.facts.now, m));
         RouteDecision {
             policy_name: p.name.clone(),
             policy_version: p.version.clone(),
@@ -399,6 +452,7 @@ impl<'a> Eval<'a> {
             tags: action.tags.clone(),
             priority: action.priority,
             sla_minutes: action.sla_minutes,
+            sla_due,
             write_to_crm: action.write_to_crm,
             trace: Trace {
                 events: self.rec.events,
@@ -507,6 +561,20 @@ impl<'a> Eval<'a> {
             Pred::AccountField(key, m) => {
                 value_match(facts.account.and_then(|a| a.fields.get(&**key)), m)
             }
+            Pred::Schedule(s, within) => match self.p.schedules.get(*s as usize) {
+                Some(schedule) => {
+                    let at = timestamp(facts.now);
+                    let open = schedule.is_open_at(at);
+                    (open == *within, local_text(&schedule.zone, at))
+                }
+                None => (false, Observed::None),
+            },
+            Pred::DayOfWeek(mask, zone) => {
+                let at = timestamp(facts.now);
+                let day = zone.to_datetime(at).weekday().to_monday_zero_offset();
+                let bit = u8::try_from(day).map_or(0, |d| 1u8 << d);
+                (mask & bit != 0, local_text(zone, at))
+            }
         }
     }
 
@@ -526,6 +594,40 @@ impl<'a> Eval<'a> {
             Flag::OwnerActive => owner.is_some_and(|o| self.p.active_owner(o).is_ok()),
             Flag::IsCustomer => customer,
         })
+    }
+}
+
+/// `at` in `zone` as the trace shows it (`"Fri 17:55"`), on the stack.
+fn local_text(zone: &jiff::tz::TimeZone, at: jiff::Timestamp) -> Observed {
+    let mut buf = StackText::default();
+    let _ = write_label(&mut buf, zone.to_datetime(at));
+    Observed::Text(ShortText::new(buf.as_str()))
+}
+
+/// When the SLA is due: `minutes` of the assignee's working time (its own
+/// schedule, else the choosing pool's), or plain minutes for an owner
+/// without working hours. `None` with nobody assigned, or for a schedule
+/// with no open time ahead.
+fn sla_due(
+    p: &Program,
+    owner: Option<&str>,
+    by: By,
+    now: std::time::SystemTime,
+    minutes: u32,
+) -> Option<std::time::SystemTime> {
+    let owner = owner?;
+    let own = p
+        .owner_index
+        .get(owner)
+        .and_then(|i| p.owners.get(*i as usize))
+        .and_then(|o| o.schedule.as_deref());
+    let pool = match by {
+        By::Pool(i) => p.pools.get(i as usize).and_then(|x| x.schedule.as_deref()),
+        _ => None,
+    };
+    match own.or(pool) {
+        Some(schedule) => schedule.deadline(now, minutes),
+        None => now.checked_add(std::time::Duration::from_secs(u64::from(minutes) * 60)),
     }
 }
 

@@ -128,6 +128,8 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
     let member_id = |pool: u32, m: u32| p.member_id(pool, m);
     // Lead values are recorded before the skipped runs they explain.
     let mut lead_values: Vec<(IndexedFact, Observed)> = Vec::new();
+    // A least-loaded pool's load, recorded just before its choice.
+    let mut load: Option<(u32, u32, u32, u32)> = None;
     let mut steps = Vec::with_capacity(decision.trace.events.len());
     for event in &decision.trace.events {
         let step = match *event {
@@ -171,6 +173,15 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
                 owner: member_id(pool, member),
                 reason,
             },
+            TraceEvent::PoolLoad {
+                pool,
+                member,
+                open,
+                eligible,
+            } => {
+                load = Some((pool, member, open, eligible));
+                continue;
+            }
             TraceEvent::PoolChoice {
                 pool,
                 member,
@@ -181,7 +192,12 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
             } => Step::PoolChoice {
                 pool: pool_id(pool),
                 owner: member_id(pool, member),
-                why: if replay {
+                why: if let Some((_, _, open, among)) =
+                    load.take().filter(|l| (l.0, l.1) == (pool, member))
+                {
+                    let leads = if open == 1 { "lead" } else { "leads" };
+                    format!("{open} open {leads}, fewest among {among} eligible")
+                } else if replay {
                     "this lead id was already assigned by this pool; same owner again".into()
                 } else {
                     format!(
@@ -438,6 +454,12 @@ fn write_step(
                 SkipReason::Unavailable => "unavailable".to_owned(),
                 SkipReason::AtCapacity { count, max } => format!("at capacity ({count}/{max})"),
                 SkipReason::NotNext { current } => format!("not next (counter {current})"),
+                SkipReason::OffShift => "off shift (outside working hours)".to_owned(),
+                SkipReason::EarlierAssignee => "had this lead before".to_owned(),
+                SkipReason::AtOpenCap { open, max } => {
+                    format!("at the open-lead cap ({open}/{max})")
+                }
+                SkipReason::MoreOpenLeads { open } => format!("more open leads ({open})"),
             };
             writeln!(f, "    pool `{pool}`: {owner} skipped: {why}")
         }

@@ -12,13 +12,17 @@ use crate::crm::OwnerView;
 use crate::decision::Priority;
 use crate::lead::model::CountryCode;
 use crate::name::Name;
+use crate::pool::load::{Distribution, SeatRules};
 use crate::pool::roster::Roster;
+use crate::schedule::Schedule;
 
 #[derive(Debug)]
 pub(crate) struct Owner {
     pub(crate) id: Name,
     pub(crate) active: bool,
     pub(crate) spec: OwnerSpec,
+    /// Working hours with the owner's own out-of-office dates; `None`: 24/7.
+    pub(crate) schedule: Option<Arc<Schedule>>,
 }
 
 impl Owner {
@@ -150,6 +154,14 @@ pub(crate) struct Pool {
     /// The members, shared with every pool step that needs them.
     pub(crate) roster: Arc<Roster>,
     pub(crate) fallback: Option<TargetC>,
+    /// Schedules and open-lead caps by seat position (parallel to the roster).
+    pub(crate) seat_rules: Box<[SeatRules]>,
+    pub(crate) distribution: Distribution,
+    pub(crate) respect_schedules: bool,
+    /// The zone capacity periods count local days in (`None`: UTC).
+    pub(crate) zone: Option<jiff::tz::TimeZone>,
+    /// The pool's own schedule (SLA deadlines of owners without one).
+    pub(crate) schedule: Option<Arc<Schedule>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +260,11 @@ pub(crate) enum Pred {
     Flag(Record, Flag, bool),
     AccountTier(Box<[Box<str>]>),
     AccountField(Box<str>, ValueMatch),
+    /// The decision time is (`true`) / is not (`false`) in the schedule's
+    /// open hours.
+    Schedule(u32, bool),
+    /// The local weekday (bit 0 = Monday) in the zone is in the mask.
+    DayOfWeek(u8, jiff::tz::TimeZone),
 }
 
 /// Which CRM record a fact is about.

@@ -70,6 +70,84 @@
 //! forms; `tags`, `priority` and `sla_minutes` are passed through to the
 //! decision.
 //!
+//! ## Working hours, time zones and load
+//!
+//! `schedules` are named working hours ([`ScheduleSpec`](spec::ScheduleSpec)):
+//! an IANA `timezone`, weekly `hours` blocks per day (`mon` … `sun`, and
+//! `weekdays` for Monday to Friday), `holidays`. An owner refers to one with
+//! `schedule` and may add its own `out_of_office` dates. A pool skips members
+//! outside their hours unless it says `respect_schedules = false` (24/7); its
+//! own `schedule` covers members without one, and its `timezone` (else its
+//! schedule's) is where capacity days, weeks and months (`"per": "month"`)
+//! begin. `distribution = "least_loaded"` picks the member with the fewest
+//! open leads for its weight ([`Facts::open_leads`](crate::Facts)), ties by
+//! rotation; `max_open` caps open leads in any distribution. Rules test time
+//! with `within_schedule`, `outside_schedule` and `day_of_week`. An action's
+//! `sla_minutes` gives the decision an `sla_due` counted in the assignee's
+//! working time ([`schedule`](crate::schedule) explains how time is counted);
+//! [`Policy::reassign`](crate::Policy::reassign) routes a lead again, never to
+//! an earlier owner.
+//!
+//! ```
+//! use leadroute::{Facts, LeadInput, Normalizer, Policy};
+//! use leadroute::pool::OpenLeadCounts;
+//! use std::time::{Duration, SystemTime};
+//!
+//! let policy = Policy::from_toml_str(r#"
+//! name = "follow-the-sun"
+//! version = "1"
+//! owners = [{ id = "ana", schedule = "emea" }, { id = "bob", schedule = "emea" }, { id = "kai", schedule = "apac" }]
+//!
+//! [[schedules]]
+//! id = "emea"
+//! timezone = "Europe/Berlin"
+//! hours = { weekdays = ["09:00-12:30", "13:30-18:00"] }
+//! holidays = ["2026-12-24..2026-12-26"]
+//!
+//! [[schedules]]
+//! id = "apac"
+//! timezone = "Asia/Singapore"
+//! hours = { weekdays = ["09:00-18:00"] }
+//!
+//! [[pools]]
+//! id = "emea"
+//! members = [{ owner = "ana" }, { owner = "bob", weight = 2 }]
+//! distribution = "least_loaded"
+//! max_open = 10
+//! timezone = "Europe/Berlin"
+//! capacity = { max = 40, per = "week" }
+//!
+//! [[pools]]
+//! id = "apac"
+//! members = [{ owner = "kai" }]
+//!
+//! [[rules]]
+//! id = "after-hours"
+//! when = { outside_schedule = "emea" }
+//! then = { assign = { pool = "apac" }, sla_minutes = 60 }
+//!
+//! [fallback]
+//! assign = { pool = "emea" }
+//! sla_minutes = 15
+//! "#)?;
+//! let lead = Normalizer::default().normalize(&LeadInput::from_email("cto@acme.de"))?.lead;
+//! let open = OpenLeadCounts::new([("ana", 3), ("bob", 4)]);
+//! // Tuesday 2026-12-01 10:00 UTC: 11:00 in Berlin. Bob has 4 open for weight 2.
+//! let tuesday = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_119_200);
+//! let d = policy.evaluate(&lead, &Facts::new(tuesday).open_leads(&open));
+//! assert_eq!(d.owner_id(), Some("bob"));
+//! assert!(policy.explain(&d).to_string().contains("bob chosen: 4 open leads, fewest among 2 eligible"));
+//! // 02:00 in Berlin is 09:00 in Singapore.
+//! let night = tuesday - Duration::from_secs(9 * 3600);
+//! let d = policy.evaluate(&lead, &Facts::new(night));
+//! assert_eq!((d.rule.as_deref(), d.owner_id()), (Some("after-hours"), Some("kai")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Compile checks every zone (with the closest IANA name), block
+//! (`"17:00-09:00"` is inverted: a shift past midnight is two blocks),
+//! overlapping blocks, date and schedule reference.
+//!
 //! ## Diagnostics, from the first byte
 //!
 //! Every problem, from a misplaced comma to an unreachable rule, is a
@@ -83,7 +161,7 @@
 //! Reading ([`PolicySpec::from_json_str`](spec::PolicySpec::from_json_str),
 //! `from_toml_str`) reports syntax errors with line and column, unknown keys
 //! with the closest valid key at that place, wrong types (`"weight": "3"`),
-//! missing required keys, unknown words (`"per": "month"`) and a condition
+//! missing required keys, unknown words (`"per": "fortnight"`) and a condition
 //! naming several tests. [`Policy::from_json_str`](crate::Policy::from_json_str)
 //! reads and compiles in one call.
 //!
@@ -118,6 +196,7 @@ mod program;
 mod schema;
 pub mod spec;
 mod suggest;
+pub(crate) mod time;
 
 pub use compiled::Policy;
 pub use compiled::compile;
@@ -125,3 +204,4 @@ pub use diagnostic::{CompileError, Diagnostic, DiagnosticCode, Severity};
 pub use eval::EvalOptions;
 pub use explain::{Explanation, Step};
 pub use schema::json_schema;
+pub use time::{Reassign, ReassignReason, Reassignment, ScheduleAvailability};

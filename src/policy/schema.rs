@@ -165,6 +165,7 @@ pub(crate) static POLICY_OBJ: ObjectShape = ObjectShape {
         opt("owners", &Shape::List(&OWNER)),
         opt("territories", &Shape::List(&TERRITORY)),
         opt("pools", &Shape::List(&POOL)),
+        opt("schedules", &Shape::List(&SCHEDULE)),
         opt("rules", &Shape::List(&RULE)),
         maybe("fallback", &ACTION),
         // `PolicySpec::schema`: where editors find the JSON Schema.
@@ -184,6 +185,8 @@ pub(crate) static OWNER_OBJ: ObjectShape = object(
         opt("crm_ids", &Shape::Map(&TEXT)),
         opt("active", &BOOL),
         maybe("timezone", &TEXT),
+        maybe("schedule", &TEXT),
+        opt("out_of_office", &TEXTS),
         opt("attributes", &Shape::Map(&Shape::Json)),
     ],
 );
@@ -243,6 +246,75 @@ pub(crate) static POOL_OBJ: ObjectShape = object(
         opt("members", &Shape::List(&MEMBER)),
         maybe("capacity", &CAPACITY),
         maybe("fallback", &TARGET),
+        opt("distribution", &DISTRIBUTION),
+        maybe("max_open", &U32),
+        maybe("respect_schedules", &BOOL),
+        maybe("schedule", &TEXT),
+        maybe("timezone", &TEXT),
+    ],
+);
+
+pub(crate) static DISTRIBUTION: Shape = Shape::Choice(&DISTRIBUTION_CHOICE);
+pub(crate) static DISTRIBUTION_CHOICE: ChoiceShape =
+    words("a distribution", &["round_robin", "least_loaded"]);
+
+pub(crate) static SCHEDULE: Shape = Shape::Object(&SCHEDULE_OBJ);
+pub(crate) static SCHEDULE_OBJ: ObjectShape = ObjectShape {
+    what: "a schedule",
+    fields: &[
+        req("id", &TEXT),
+        req("timezone", &TEXT),
+        opt("hours", &WEEKLY_HOURS),
+        opt("holidays", &TEXTS),
+    ],
+    choice: None,
+    hints: &[
+        ("time_zone", "the key is `timezone`"),
+        ("tz", "the key is `timezone`"),
+        (
+            "blocks",
+            "blocks go under `hours`, by day: `mon`, …, `sun` or `weekdays`",
+        ),
+    ],
+};
+
+pub(crate) static WEEKLY_HOURS: Shape = Shape::Object(&WEEKLY_HOURS_OBJ);
+pub(crate) static WEEKLY_HOURS_OBJ: ObjectShape = ObjectShape {
+    what: "weekly hours",
+    fields: &[
+        opt("weekdays", &TEXTS),
+        opt("mon", &TEXTS),
+        opt("tue", &TEXTS),
+        opt("wed", &TEXTS),
+        opt("thu", &TEXTS),
+        opt("fri", &TEXTS),
+        opt("sat", &TEXTS),
+        opt("sun", &TEXTS),
+    ],
+    choice: None,
+    hints: &[
+        ("monday", "days are written `mon`, `tue`, …, `sun`"),
+        ("tuesday", "days are written `mon`, `tue`, …, `sun`"),
+        ("wednesday", "days are written `mon`, `tue`, …, `sun`"),
+        ("thursday", "days are written `mon`, `tue`, …, `sun`"),
+        ("friday", "days are written `mon`, `tue`, …, `sun`"),
+        ("saturday", "days are written `mon`, `tue`, …, `sun`"),
+        ("sunday", "days are written `mon`, `tue`, …, `sun`"),
+    ],
+};
+
+pub(crate) static WEEKDAY: Shape = Shape::Choice(&WEEKDAY_CHOICE);
+pub(crate) static WEEKDAY_CHOICE: ChoiceShape = words(
+    "a day of the week",
+    &["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+);
+
+pub(crate) static DAY_OF_WEEK: Shape = Shape::Object(&DAY_OF_WEEK_OBJ);
+pub(crate) static DAY_OF_WEEK_OBJ: ObjectShape = object(
+    "a `day_of_week` test",
+    &[
+        req("days", &Shape::List(&WEEKDAY)),
+        maybe("timezone", &TEXT),
     ],
 );
 
@@ -253,6 +325,7 @@ pub(crate) static MEMBER_OBJ: ObjectShape = object(
         req("owner", &TEXT),
         opt("weight", &U32),
         maybe("capacity", &CAPACITY),
+        maybe("max_open", &U32),
     ],
 );
 
@@ -261,7 +334,7 @@ pub(crate) static CAPACITY_OBJ: ObjectShape =
     object("a capacity", &[req("max", &U32), req("per", &PERIOD)]);
 
 pub(crate) static PERIOD: Shape = Shape::Choice(&PERIOD_CHOICE);
-pub(crate) static PERIOD_CHOICE: ChoiceShape = words("a period", &["day", "week"]);
+pub(crate) static PERIOD_CHOICE: ChoiceShape = words("a period", &["day", "week", "month"]);
 
 pub(crate) static TARGET: Shape = Shape::Choice(&TARGET_CHOICE);
 pub(crate) static TARGET_CHOICE: ChoiceShape = ChoiceShape {
@@ -384,6 +457,9 @@ pub(crate) static CONDITION_CHOICE: ChoiceShape = ChoiceShape {
         ("attribute", &FIELD_TEST),
         ("account", &RECORD),
         ("contact", &RECORD),
+        ("within_schedule", &TEXT),
+        ("outside_schedule", &TEXT),
+        ("day_of_week", &DAY_OF_WEEK),
     ],
     several: Some((
         "use `\"all\": [...]` to combine conditions",

@@ -12,6 +12,10 @@ use crate::decision::Priority;
 use crate::lead::email::EmailKind;
 use crate::pool::roster::{Capacity, Period};
 
+mod schedule;
+pub use crate::pool::load::Distribution;
+pub use schedule::{DayOfWeekSpec, ScheduleSpec, Weekday, WeeklyHoursSpec};
+
 /// A routing policy as written: owners, territories, pools, ordered rules and
 /// a mandatory fallback. Turn it into a [`Policy`](crate::Policy) with
 /// [`compile`](crate::compile), or read and compile in one call with
@@ -69,6 +73,9 @@ pub struct PolicySpec {
     /// Named pools (teams).
     #[serde(default)]
     pub pools: Vec<PoolSpec>,
+    /// Named working-hours schedules ([`ScheduleSpec`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<ScheduleSpec>,
     /// Rules, evaluated in order; the first whose `when` holds wins.
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
@@ -182,6 +189,11 @@ impl PolicySpec {
         self.pools.push(pool);
         self
     }
+    /// Adds a working-hours schedule.
+    pub fn schedule(mut self, schedule: ScheduleSpec) -> Self {
+        self.schedules.push(schedule);
+        self
+    }
     /// Appends a rule.
     pub fn rule(mut self, id: impl Into<String>, when: Condition, then: ActionSpec) -> Self {
         self.rules.push(RuleSpec::new(id, when, then));
@@ -236,9 +248,20 @@ pub struct OwnerSpec {
     /// Inactive owners (departed, disabled) are never assigned.
     #[serde(default = "yes")]
     pub active: bool,
-    /// IANA time zone name, for the caller's availability logic.
+    /// IANA time zone name (checked at compile time). The owner's own
+    /// `out_of_office` dates are local to it when the owner has no
+    /// `schedule`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// The id of the owner's working-hours schedule (`schedules`): pools
+    /// that respect schedules skip the owner off shift, and SLA deadlines
+    /// count the owner's working time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// Dates the owner is away (`"2026-08-03..2026-08-14"` or one date),
+    /// local to the owner's schedule (or `timezone`, or UTC).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub out_of_office: Vec<String>,
     /// Free-form attributes: skills, languages, …
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, Value>,
@@ -266,6 +289,21 @@ impl OwnerSpec {
     /// Marks the owner inactive.
     pub fn inactive(mut self) -> Self {
         self.active = false;
+        self
+    }
+    /// Sets the working-hours schedule (a `schedules` id).
+    pub fn schedule(mut self, id: impl Into<String>) -> Self {
+        self.schedule = Some(id.into());
+        self
+    }
+    /// Adds out-of-office dates (`"2026-08-03"` or `"2026-08-03..2026-08-14"`).
+    pub fn out_of_office(mut self, dates: impl Into<String>) -> Self {
+        self.out_of_office.push(dates.into());
+        self
+    }
+    /// Sets the IANA time zone.
+    pub fn timezone(mut self, zone: impl Into<String>) -> Self {
+        self.timezone = Some(zone.into());
         self
     }
     /// Adds an external CRM id.
@@ -438,7 +476,11 @@ impl TerritorySpec {
 /// A team that shares leads: an entry of `pools`.
 ///
 /// Only `id` is required; `capacity` is a [`Capacity`] (`{"max": 20, "per":
-/// "day"}`, `per` is `"day"` or `"week"`), `fallback` a [`Target`].
+/// "day"}`, `per` is `"day"`, `"week"` or `"month"`, local to the pool's
+/// `timezone`), `fallback` a [`Target`]. The time and load keys —
+/// `schedule`, `timezone`, `respect_schedules`, `distribution`
+/// ([`Distribution`]), `max_open` — are described in the
+/// [module docs](crate::policy#working-hours-time-zones-and-load).
 ///
 /// ```
 /// use leadroute::policy::spec::PoolSpec;
@@ -474,6 +516,25 @@ pub struct PoolSpec {
     /// `if_unavailable` applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<Target>,
+    /// How the pool picks among eligible members (default round robin).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub distribution: Distribution,
+    /// A cap on open leads per member (members may override it); needs
+    /// open-lead counts in the facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open: Option<u32>,
+    /// Whether members with a schedule are skipped off shift (default
+    /// `true`); `false` makes the pool 24/7.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respect_schedules: Option<bool>,
+    /// The pool's own working hours (a `schedules` id), for members without
+    /// a schedule of their own; its zone is the pool's default zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// IANA zone whose local days, weeks and months capacity periods count
+    /// in (default: the pool schedule's zone, else UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 impl PoolSpec {
@@ -490,7 +551,34 @@ impl PoolSpec {
             owner: owner.into(),
             weight,
             capacity: None,
+            max_open: None,
         });
+        self
+    }
+    /// Sets how the pool picks among eligible members.
+    pub fn distribution(mut self, distribution: Distribution) -> Self {
+        self.distribution = distribution;
+        self
+    }
+    /// Sets a cap on open leads per member.
+    pub fn max_open(mut self, max: u32) -> Self {
+        self.max_open = Some(max);
+        self
+    }
+    /// Makes the pool 24/7 (`false`) or skip off-shift members (`true`, the
+    /// default).
+    pub fn respect_schedules(mut self, respect: bool) -> Self {
+        self.respect_schedules = Some(respect);
+        self
+    }
+    /// Sets the pool's own schedule (a `schedules` id).
+    pub fn schedule(mut self, id: impl Into<String>) -> Self {
+        self.schedule = Some(id.into());
+        self
+    }
+    /// Sets the zone capacity periods count local days in.
+    pub fn timezone(mut self, zone: impl Into<String>) -> Self {
+        self.timezone = Some(zone.into());
         self
     }
     /// Sets a per-member cap.
@@ -535,6 +623,9 @@ pub struct MemberSpec {
     /// Overrides the pool's capacity for this member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<Capacity>,
+    /// Overrides the pool's cap on open leads for this member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -921,6 +1012,8 @@ pub enum CalendarSpec {
 /// | `{"attribute": {"key": "budget", "equals": "50k"}}` | custom attribute test (`equals`, `one_of`, `exists`, `regex`) |
 /// | `{"account": {"exists": true, "has_owner": true, "owner_active": true, "is_customer": true, "tier": ["enterprise"], "field": {…}}}` | CRM account facts (all given must hold) |
 /// | `{"contact": {"exists": true, "has_owner": true, "owner_active": true}}` | existing CRM contact/lead facts |
+/// | `{"within_schedule": "support"}` / `{"outside_schedule": "support"}` | the decision time is (not) in the named schedule's open hours |
+/// | `{"day_of_week": {"days": ["sat", "sun"], "timezone": "Europe/Berlin"}}` | the decision time's local weekday is one of these ([`DayOfWeekSpec`]) |
 ///
 /// In TOML each is an inline table, usually a rule's `when`:
 /// `when = { country = ["US", "CA"] }`, `when = { all = [{ country = ["US"]
@@ -989,6 +1082,12 @@ pub enum Condition {
     Account(RecordTest),
     /// Existing CRM contact facts.
     Contact(RecordTest),
+    /// The decision time is within the named schedule's open hours.
+    WithinSchedule(String),
+    /// The decision time is outside the named schedule's open hours.
+    OutsideSchedule(String),
+    /// The decision time's local weekday is one of these.
+    DayOfWeek(DayOfWeekSpec),
 }
 
 impl Condition {

@@ -90,3 +90,75 @@ impl Availability for AwayList {
         !self.0.contains(owner)
     }
 }
+
+/// Available only when both sources say so: combine the policy's
+/// schedules ([`Policy::schedule_availability`](crate::Policy::schedule_availability))
+/// with your own (calendar out-of-office, a rep's "away" toggle), or any two
+/// sources. Nest it for more.
+///
+/// ```
+/// use leadroute::Availability;
+/// use leadroute::pool::{AllOf, AwayList};
+/// use std::time::SystemTime;
+///
+/// let both = AllOf(AwayList::new(["bob"]), AwayList::new(["cara"]));
+/// assert!(!both.is_available("bob", SystemTime::UNIX_EPOCH));
+/// assert!(!both.is_available("cara", SystemTime::UNIX_EPOCH));
+/// assert!(both.is_available("ana", SystemTime::UNIX_EPOCH));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllOf<A, B>(pub A, pub B);
+
+impl<A: Availability, B: Availability> Availability for AllOf<A, B> {
+    fn is_available(&self, owner: &str, now: SystemTime) -> bool {
+        self.0.is_available(owner, now) && self.1.is_available(owner, now)
+    }
+}
+
+/// Owners away until a given time: what a reassignment's "mark the
+/// non-responder unavailable for a period" records. An owner is available
+/// again from `until` on.
+///
+/// JSON: `{"bob": {"secs_since_epoch": …, "nanos_since_epoch": …}}` (serde's
+/// `SystemTime`).
+///
+/// ```
+/// use leadroute::Availability;
+/// use leadroute::pool::AwayUntil;
+/// use std::time::{Duration, SystemTime};
+///
+/// let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+/// let mut away = AwayUntil::default();
+/// away.insert("bob", t + Duration::from_secs(3_600));
+/// assert!(!away.is_available("bob", t));
+/// assert!(away.is_available("bob", t + Duration::from_secs(3_600)));
+/// assert!(away.is_available("ana", t));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AwayUntil(std::collections::BTreeMap<String, SystemTime>);
+
+impl AwayUntil {
+    /// Marks `owner` away until `until` (a later time than one already set
+    /// wins; an earlier one is ignored).
+    pub fn insert(&mut self, owner: impl Into<String>, until: SystemTime) {
+        let slot = self.0.entry(owner.into()).or_insert(until);
+        if until > *slot {
+            *slot = until;
+        }
+    }
+    /// Until when `owner` is away, if marked.
+    pub fn until(&self, owner: &str) -> Option<SystemTime> {
+        self.0.get(owner).copied()
+    }
+    /// Forgets every mark that ended at or before `now`.
+    pub fn expire(&mut self, now: SystemTime) {
+        self.0.retain(|_, until| *until > now);
+    }
+}
+
+impl Availability for AwayUntil {
+    fn is_available(&self, owner: &str, now: SystemTime) -> bool {
+        self.0.get(owner).is_none_or(|until| now >= *until)
+    }
+}

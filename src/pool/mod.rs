@@ -62,13 +62,17 @@
 //! ```
 
 pub(crate) mod availability;
+pub(crate) mod credit;
+pub(crate) mod load;
 pub(crate) mod roster;
 pub(crate) mod rotation;
 pub(crate) mod state;
 pub(crate) mod step;
 pub(crate) mod store;
 
-pub use availability::{AllAvailable, Availability, AwayList};
+pub use availability::{AllAvailable, AllOf, Availability, AwayList, AwayUntil};
+pub use credit::PoolCredit;
+pub use load::{Distribution, OpenLeadCounts, OpenLeads};
 pub use roster::{Capacity, Period};
 pub use rotation::SkipReason;
 pub use state::{MemberState, PoolState, PoolStates, RecentAssignment};

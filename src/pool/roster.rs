@@ -15,7 +15,7 @@ use crate::name::Name;
 pub struct Capacity {
     /// Most leads in one period.
     pub max: u32,
-    /// The period (UTC boundaries).
+    /// The period (local to the pool's zone).
     pub per: Period,
 }
 
@@ -26,27 +26,32 @@ impl Capacity {
     }
 }
 
-/// A capacity period, with UTC boundaries (days start at 00:00 UTC, weeks on
-/// Monday).
+/// A capacity period, counted in the pool's time zone (`timezone`, else
+/// its schedule's zone, else UTC): days start at local midnight, weeks on
+/// Monday, months on the 1st.
 ///
-/// JSON and TOML: `"day"` or `"week"`.
+/// JSON and TOML: `"day"`, `"week"` or `"month"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Period {
-    /// 00:00–24:00 UTC.
+    /// 00:00–24:00 local.
     Day,
-    /// Monday 00:00 UTC to the next Monday.
+    /// Monday 00:00 local to the next Monday.
     Week,
+    /// The 1st 00:00 local to the next 1st.
+    Month,
 }
 
 impl Period {
-    /// The period a day (days since the Unix epoch, UTC) belongs to: the day
-    /// itself, or ISO-style weeks (Monday start) since the epoch.
+    /// The period a day (local days since the Unix epoch) belongs to: the
+    /// day itself, ISO-style weeks (Monday start) or calendar months since
+    /// the epoch.
     pub(crate) fn key(per: Option<Period>, day: u64) -> u64 {
         match per {
             // 1970-01-01 was a Thursday: shift by 3 days so weeks start on Monday.
             Some(Period::Week) => (day + 3) / 7,
+            Some(Period::Month) => crate::schedule::civil::month_since_epoch(day),
             Some(Period::Day) | None => day,
         }
     }

@@ -8,10 +8,12 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::availability::Availability;
+use super::load::{Distribution, OpenLeads, SeatRules, lighter, same_load};
 use super::roster::{MemberSet, Period, Roster};
 use super::state::PoolState;
 use super::step::PoolStep;
 use crate::name::Name;
+use crate::schedule::{civil, timestamp};
 
 /// Why a pool member was passed over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -34,6 +36,24 @@ pub enum SkipReason {
         /// Its counter after adding its weight.
         current: i64,
     },
+    /// Outside the member's working hours (or on a holiday or an
+    /// out-of-office day), in a pool that respects schedules.
+    OffShift,
+    /// An earlier assignee of the lead being reassigned.
+    EarlierAssignee,
+    /// At the pool's cap on open leads.
+    AtOpenCap {
+        /// Open leads.
+        open: u32,
+        /// The cap.
+        max: u32,
+    },
+    /// Eligible, but another member had fewer open leads for its weight
+    /// (least-loaded pools).
+    MoreOpenLeads {
+        /// Its open leads.
+        open: u32,
+    },
 }
 
 /// Everything a choice depends on.
@@ -46,6 +66,17 @@ pub(crate) struct Ask<'a> {
     pub(crate) availability: &'a dyn Availability,
     /// Report every eligible member that was not chosen (for the trace).
     pub(crate) report_not_next: bool,
+    /// Schedules and open caps by seat position (may be shorter than the
+    /// roster: missing seats have none).
+    pub(crate) seat_rules: &'a [SeatRules],
+    /// Skip members off shift.
+    pub(crate) respect_schedules: bool,
+    /// The zone capacity periods count local days in (`None`: UTC).
+    pub(crate) zone: Option<&'a jiff::tz::TimeZone>,
+    pub(crate) distribution: Distribution,
+    pub(crate) open_leads: &'a dyn OpenLeads,
+    /// Owners never to choose (earlier assignees of a reassigned lead).
+    pub(crate) excluded: &'a [String],
 }
 
 /// The member chosen, with the numbers that explain it.
@@ -56,6 +87,8 @@ pub(crate) struct Choice {
     pub(crate) eligible_weight: u64,
     pub(crate) eligible: u32,
     pub(crate) step: PoolStep,
+    /// The chosen member's open leads (least-loaded pools).
+    pub(crate) open: Option<u32>,
 }
 
 fn pos(i: usize) -> u32 {
@@ -68,9 +101,13 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
     let version = ask.state.map_or(0, |s| s.version);
     // Only capacity periods need the date.
     let day = if ask.roster.capped() {
-        ask.now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() / 86_400)
+        match ask.zone {
+            Some(zone) => civil::local_day(zone, timestamp(ask.now)),
+            None => ask
+                .now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() / 86_400),
+        }
     } else {
         0
     };
@@ -93,12 +130,17 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
             eligible_weight: 0,
             eligible: 0,
             step: step(member, MemberSet::default(), true),
+            open: None,
         });
     }
     let round = eligible(ask, day, &mut skip);
     let (chosen, current) = round.best?;
+    let open = match ask.distribution {
+        Distribution::LeastLoaded => Some(round.best_open),
+        _ => None,
+    };
     if ask.report_not_next {
-        report_not_next(ask, &round.eligible, chosen, &mut skip);
+        report_not_next(ask, &round.eligible, chosen, open, &mut skip);
     }
     Some(Choice {
         member: pos(chosen),
@@ -106,6 +148,7 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
         eligible_weight: round.total,
         eligible: round.count,
         step: step(pos(chosen), round.eligible, false),
+        open,
     })
 }
 
@@ -114,6 +157,9 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
 fn replayed(ask: &Ask<'_>) -> Option<(u32, i64)> {
     let (state, lead_id) = (ask.state?, ask.lead_id?);
     let prev = state.replayed_owner(lead_id)?;
+    if ask.excluded.iter().any(|x| **x == *prev) {
+        return None;
+    }
     let i = ask
         .roster
         .seats
@@ -129,6 +175,8 @@ struct Round {
     count: u32,
     total: u64,
     best: Option<(usize, i64)>,
+    /// The best member's open leads (least-loaded pools).
+    best_open: u32,
 }
 
 fn eligible(ask: &Ask<'_>, day: u64, skip: &mut impl FnMut(u32, SkipReason)) -> Round {
@@ -137,15 +185,30 @@ fn eligible(ask: &Ask<'_>, day: u64, skip: &mut impl FnMut(u32, SkipReason)) -> 
         count: 0,
         total: 0,
         best: None,
+        best_open: 0,
     };
+    let least_loaded = ask.distribution == Distribution::LeastLoaded;
     for (i, seat) in ask.roster.seats.iter().enumerate() {
         if !seat.active {
             skip(pos(i), SkipReason::Inactive);
             continue;
         }
+        if ask.excluded.iter().any(|x| **x == *seat.owner) {
+            skip(pos(i), SkipReason::EarlierAssignee);
+            continue;
+        }
         if !ask.availability.is_available(&seat.owner, ask.now) {
             skip(pos(i), SkipReason::Unavailable);
             continue;
+        }
+        let rules = ask.seat_rules.get(i);
+        if ask.respect_schedules {
+            if let Some(schedule) = rules.and_then(|r| r.schedule.as_deref()) {
+                if !schedule.is_open(ask.now) {
+                    skip(pos(i), SkipReason::OffShift);
+                    continue;
+                }
+            }
         }
         let ms = ask.state.map(|s| s.member(&seat.owner)).unwrap_or_default();
         if let Some(cap) = seat.capacity {
@@ -165,13 +228,32 @@ fn eligible(ask: &Ask<'_>, day: u64, skip: &mut impl FnMut(u32, SkipReason)) -> 
                 continue;
             }
         }
+        let open = ask.open_leads.open_leads(&seat.owner).unwrap_or(0);
+        if let Some(max) = rules.and_then(|r| r.max_open) {
+            if open >= max {
+                skip(pos(i), SkipReason::AtOpenCap { open, max });
+                continue;
+            }
+        }
         round.eligible.insert(i);
         round.count += 1;
         round.total += u64::from(seat.weight);
         let current = ms.current + i64::from(seat.weight);
-        // Strictly greater: ties go to the earlier member.
-        if round.best.is_none_or(|(_, c)| current > c) {
+        let better = match round.best {
+            None => true,
+            Some((b, c)) => {
+                let bw = ask.roster.seats.get(b).map_or(1, |s| s.weight);
+                if least_loaded && !same_load(open, seat.weight, round.best_open, bw) {
+                    lighter(open, seat.weight, round.best_open, bw)
+                } else {
+                    // Strictly greater: ties go to the earlier member.
+                    current > c
+                }
+            }
+        };
+        if better {
             round.best = Some((i, current));
+            round.best_open = open;
         }
     }
     round
@@ -182,10 +264,19 @@ fn report_not_next(
     ask: &Ask<'_>,
     eligible: &MemberSet,
     chosen: usize,
+    chosen_open: Option<u32>,
     skip: &mut impl FnMut(u32, SkipReason),
 ) {
+    let chosen_weight = ask.roster.seats.get(chosen).map_or(1, |s| s.weight);
     for (i, seat) in ask.roster.seats.iter().enumerate() {
         if i != chosen && eligible.contains(i) {
+            if let Some(best) = chosen_open {
+                let open = ask.open_leads.open_leads(&seat.owner).unwrap_or(0);
+                if !same_load(open, seat.weight, best, chosen_weight) {
+                    skip(pos(i), SkipReason::MoreOpenLeads { open });
+                    continue;
+                }
+            }
             let current = ask
                 .state
                 .map(|s| s.member(&seat.owner).current)

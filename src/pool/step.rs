@@ -51,21 +51,21 @@ use crate::name::Name;
 /// # JSON contract
 ///
 /// `{"pool": id, "owner": id, "member": position, "replay": bool,
-/// "expected_version": n, "day": days since the epoch, "lead_id": id | null,
+/// "expected_version": n, "day": days since the epoch (local to the pool's zone), "lead_id": id | null,
 /// "eligible": [positions], "roster": [{"owner", "weight", "capacity",
 /// "active"}]}`: store it and apply it later; it is not meant to be edited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolStep {
-    pool: Name,
-    owner: Name,
-    member: u32,
-    replay: bool,
+    pub(crate) pool: Name,
+    pub(crate) owner: Name,
+    pub(crate) member: u32,
+    pub(crate) replay: bool,
     expected_version: u64,
-    day: u64,
+    pub(crate) day: u64,
     #[serde(default)]
-    lead_id: Option<Name>,
-    eligible: MemberSet,
-    roster: Arc<Roster>,
+    pub(crate) lead_id: Option<Name>,
+    pub(crate) eligible: MemberSet,
+    pub(crate) roster: Arc<Roster>,
 }
 
 /// [`PoolStep::apply`] was given a state other than the one the decision was

@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime};
 
 pub use record::{RECORD_ATTEMPTS, RecordError, decide_and_record};
 pub use report::{
-    LookupError, Lookups, PoolStoreFailure, PoolStoreFailureKind, Routed, Timings, WriteOutcome,
+    LookupError, Lookups, PoolStoreFailure, PoolStoreFailureKind, Reassigned, Routed, Timings,
+    WriteOutcome,
 };
 
 use crate::clock::{Clock, SystemClock, within};
@@ -26,7 +27,9 @@ use crate::lead::input::LeadInput;
 use crate::lead::model::Lead;
 use crate::lead::normalizer::{NormalizeError, Normalizer};
 use crate::policy::compiled::Policy;
-use crate::pool::availability::{AllAvailable, Availability};
+use crate::policy::time::{Reassign, ReassignReason, Reassignment, earlier_owners};
+use crate::pool::availability::{AllAvailable, AllOf, Availability, AwayUntil};
+use crate::pool::credit::PoolCredit;
 use crate::pool::state::PoolStates;
 use crate::pool::store::{InMemoryPoolStore, PoolStore};
 use record::LocalPools;
@@ -184,6 +187,8 @@ pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock> {
     local_pools: LocalPools,
     clock: K,
     availability: RwLock<Arc<dyn Availability>>,
+    /// Owners a reassignment marked away for a while.
+    away: RwLock<AwayUntil>,
     lookup_budget: Duration,
     pool_budget: Duration,
     write_budget: Duration,
@@ -203,6 +208,7 @@ impl<C: Crm, S: EventSink> LeadRouter<C, S> {
             local_pools: LocalPools::default(),
             clock: SystemClock,
             availability: RwLock::new(Arc::new(AllAvailable)),
+            away: RwLock::default(),
             lookup_budget: DEFAULT_LOOKUP_BUDGET,
             pool_budget: DEFAULT_POOL_BUDGET,
             write_budget: DEFAULT_WRITE_BUDGET,
@@ -222,6 +228,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             local_pools: self.local_pools,
             clock,
             availability: self.availability,
+            away: self.away,
             lookup_budget: self.lookup_budget,
             pool_budget: self.pool_budget,
             write_budget: self.write_budget,
@@ -240,6 +247,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             local_pools: LocalPools::default(),
             clock: self.clock,
             availability: self.availability,
+            away: self.away,
             lookup_budget: self.lookup_budget,
             pool_budget: self.pool_budget,
             write_budget: self.write_budget,
@@ -354,6 +362,15 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(availability);
     }
 
+    /// The owners reassignments marked away, as of now (expired marks
+    /// dropped).
+    fn away_marks(&self) -> AwayUntil {
+        let now = self.clock.now();
+        let mut away = self.away.write().unwrap_or_else(PoisonError::into_inner);
+        away.expire(now);
+        away.clone()
+    }
+
     fn availability(&self) -> Arc<dyn Availability> {
         self.availability
             .read()
@@ -438,6 +455,8 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     pub async fn route(&self, input: LeadInput) -> Result<Routed, NormalizeError> {
         let policy = self.policy();
         let availability = self.availability();
+        let away = self.away_marks();
+        let availability = AllOf(&*availability, &away);
         let submitted = self.clock.now();
         let lead_id = submission_id(&input, submitted);
         let at = Some(submitted);
@@ -465,14 +484,14 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         let mut facts = Facts::new(submitted)
             .account_lookup(lookups.account)
             .person_lookup(lookups.person)
-            .availability(&*availability);
+            .availability(&availability);
         if let Some(a) = &lookups.matched_account {
             facts = facts.account(a);
         }
         if let Some(c) = &lookups.existing_person {
             facts = facts.contact(c);
         }
-        let (decision, pool_store) = self.decide(&policy, &lead, &facts).await;
+        let (decision, pool_store) = self.decide(&policy, &lead, &facts, &[]).await;
         if let Some(failure) = &pool_store {
             emit(EventKind::PoolStoreFailed(failure.clone()));
         }
@@ -535,12 +554,13 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         policy: &Policy,
         lead: &Lead,
         facts: &Facts<'_>,
+        excluded: &[String],
     ) -> (RouteDecision, Option<PoolStoreFailure>) {
         let mut from_store = PoolStates::new();
         let recorded = within(
             &self.clock,
             self.pool_budget,
-            record::record(policy, lead, facts, &self.pools, &mut from_store),
+            record::record(policy, lead, facts, &self.pools, &mut from_store, excluded),
         )
         .await;
         self.local_pools.confirm(from_store);
@@ -549,7 +569,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             Some(Err(e)) => Some(e.to_failure()),
             None => None,
         };
-        let mut decision = self.local_pools.decide(policy, lead, facts);
+        let mut decision = self.local_pools.decide(policy, lead, facts, excluded);
         let chose = decision.pool_step().map(|s| s.pool().to_owned());
         let failure = failed.unwrap_or_else(|| {
             PoolStoreFailure::new(
@@ -801,5 +821,160 @@ fn account_result(lookups: &Lookups, lead: &Lead) -> EventKind {
             domain: lead.company_domain.clone(),
             status: lookups.account,
         },
+    }
+}
+
+// ------------------------------------------------------------ reassignment
+
+impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
+    /// Routes `lead` again (its `lead_id` set, as [`Routed::lead`]
+    /// has it) after `earlier` decisions, oldest first, failed for
+    /// `request.reason`. Looks the CRM facts up again, decides through the
+    /// pool store, never assigns an earlier owner
+    /// ([`Policy::reassign`](crate::Policy::reassign)), marks the previous
+    /// owner away for [`Reassign::away_for`] (later routes skip them in
+    /// pools until then), and writes the new owner to the CRM through the
+    /// same path as [`route`](Self::route) (`crm_record`: the record the
+    /// first write created, if known; a conflict finds it otherwise).
+    ///
+    /// Emits `sla_breached` (for [`ReassignReason::SlaMissed`]), then
+    /// `owner_reassigned`, then the `crm_write_*` event.
+    ///
+    /// ```
+    /// use leadroute::policy::{Reassign, ReassignReason};
+    /// use leadroute::testing::{InMemoryCrm, ManualClock, RecordingSink};
+    /// use leadroute::{LeadInput, LeadRouter, Policy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = Policy::from_json_str(r#"{"name": "p", "version": "1",
+    ///   "owners": [{"id": "ana"}, {"id": "bob"}],
+    ///   "pools": [{"id": "team", "members": [{"owner": "ana"}, {"owner": "bob"}]}],
+    ///   "fallback": {"assign": {"pool": "team"}, "sla_minutes": 5}}"#).unwrap();
+    /// let router = LeadRouter::new(policy, InMemoryCrm::new(), RecordingSink::new())
+    ///     .with_clock(ManualClock::at_unix(1_800_000_000));
+    /// let routed = pollster::block_on(router.route(LeadInput::from_email("cto@acme.com"))).unwrap();
+    /// assert_eq!(routed.decision.owner_id(), Some("ana"));
+    /// router.clock().advance(Duration::from_secs(600));
+    /// let ask = Reassign::new(ReassignReason::SlaMissed).away_for(Duration::from_secs(3_600));
+    /// let record = routed.write.receipt().map(|r| r.record_id.clone());
+    /// let again = pollster::block_on(router.reassign(&routed.lead, &[routed.decision], record.as_deref(), &ask));
+    /// assert_eq!(again.reassignment.decision.owner_id(), Some("bob"));
+    /// assert!(again.write.is_ok());
+    /// assert_eq!(&router.events().names()[5..], ["sla_breached", "owner_reassigned", "crm_write_success"]);
+    /// ```
+    pub async fn reassign(
+        &self,
+        lead: &Lead,
+        earlier: &[RouteDecision],
+        crm_record: Option<&str>,
+        request: &Reassign,
+    ) -> Reassigned {
+        let policy = self.policy();
+        let now = self.clock.now();
+        let lead_id = lead.lead_id.clone().unwrap_or_default();
+        let emit = |kind: EventKind| self.emit(kind, &lead_id, None);
+        let last = earlier.last();
+        if request.reason == ReassignReason::SlaMissed {
+            emit(EventKind::SlaBreached {
+                owner: last.and_then(|d| d.owner_id()).map(str::to_owned),
+                due_ms: last.and_then(|d| d.sla_due).map(unix_ms),
+                sla_minutes: last.and_then(|d| d.sla_minutes),
+            });
+        }
+
+        let lookups = self.lookups(lead).await;
+        let availability = self.availability();
+        let away = self.away_marks();
+        let availability = AllOf(&*availability, &away);
+        let mut facts = Facts::new(now)
+            .account_lookup(lookups.account)
+            .person_lookup(lookups.person)
+            .availability(&availability);
+        if let Some(a) = &lookups.matched_account {
+            facts = facts.account(a);
+        }
+        if let Some(c) = &lookups.existing_person {
+            facts = facts.contact(c);
+        }
+        let excluded = earlier_owners(earlier);
+        let (decision, pool_store) = self.decide(&policy, lead, &facts, &excluded).await;
+        if let Some(failure) = &pool_store {
+            emit(EventKind::PoolStoreFailed(failure.clone()));
+        }
+        let reassignment = Reassignment::new(decision, earlier, now, request);
+        if let Some((owner, until)) = &reassignment.away {
+            self.mark_away(owner, *until);
+        }
+        let credited = match &reassignment.credit {
+            Some(credit) => within(&self.clock, self.pool_budget, self.record_credit(credit))
+                .await
+                .unwrap_or(false),
+            None => false,
+        };
+        emit(EventKind::OwnerReassigned {
+            from: reassignment.previous.as_deref().map(str::to_owned),
+            to: reassignment.decision.owner_id().map(str::to_owned),
+            reason: request.reason,
+            rule: reassignment.decision.rule.as_deref().map(str::to_owned),
+            away_until_ms: reassignment.away.as_ref().map(|(_, t)| unix_ms(*t)),
+        });
+
+        let decision = &reassignment.decision;
+        let write = if decision.write_to_crm {
+            let pending = PendingWrite {
+                lead_id: lead_id.clone(),
+                lead: lead.clone(),
+                decision: decision.clone(),
+                existing: crm_record
+                    .map(str::to_owned)
+                    .or_else(|| lookups.existing_person.as_ref().map(|c| c.id.clone())),
+                account: lookups.matched_account.clone(),
+                error: CrmError::transient("not attempted"),
+            };
+            match self.write(&policy, pending, None).await.0 {
+                Ok(receipt) => WriteOutcome::Written(receipt),
+                Err(pending) => WriteOutcome::Pending(pending),
+            }
+        } else {
+            emit(EventKind::CrmWriteSkipped {
+                rule: decision.rule.as_deref().map(str::to_owned),
+            });
+            WriteOutcome::Skipped
+        };
+        Reassigned {
+            reassignment,
+            write,
+            pool_store,
+            credited,
+        }
+    }
+
+    /// Records a rotation credit by compare-and-swap (a few attempts).
+    async fn record_credit(&self, credit: &PoolCredit) -> bool {
+        for _ in 0..RECORD_ATTEMPTS {
+            let Ok(state) = self.pools.load(credit.pool()).await else {
+                return false;
+            };
+            let mut next = state.clone();
+            credit.apply(&mut next);
+            match self
+                .pools
+                .compare_and_swap(credit.pool(), state.version, next)
+                .await
+            {
+                Ok(true) => return true,
+                Ok(false) => continue,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// Marks `owner` unavailable in this router's pools until `until`.
+    pub fn mark_away(&self, owner: &str, until: SystemTime) {
+        self.away
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(owner, until);
     }
 }

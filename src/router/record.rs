@@ -105,7 +105,7 @@ pub async fn decide_and_record<S: PoolStore>(
     store: &S,
 ) -> Result<RouteDecision, RecordError<S::Error>> {
     let mut states = facts.pools.clone();
-    record(policy, lead, facts, store, &mut states).await
+    record(policy, lead, facts, store, &mut states, &[]).await
 }
 
 /// [`decide_and_record`] over `states`, which ends up holding every state
@@ -116,10 +116,11 @@ pub(crate) async fn record<S: PoolStore>(
     facts: &Facts<'_>,
     store: &S,
     states: &mut PoolStates,
+    excluded: &[String],
 ) -> Result<RouteDecision, RecordError<S::Error>> {
     let mut failures = 0;
     loop {
-        let decision = policy.evaluate(lead, &facts.pools(states));
+        let decision = policy.evaluate_excluding(lead, &facts.pools(states), excluded);
         let Some(step) = decision.pool_step() else {
             return Ok(decision);
         };
@@ -217,9 +218,15 @@ impl LocalPools {
     /// Evaluates on the local states and applies the decision's pool step to
     /// them, as one atomic step (so concurrent routes during an outage still
     /// take turns).
-    pub(crate) fn decide(&self, policy: &Policy, lead: &Lead, facts: &Facts<'_>) -> RouteDecision {
+    pub(crate) fn decide(
+        &self,
+        policy: &Policy,
+        lead: &Lead,
+        facts: &Facts<'_>,
+        excluded: &[String],
+    ) -> RouteDecision {
         let mut local = self.lock();
-        let decision = policy.evaluate(lead, &facts.pools(&local.states));
+        let decision = policy.evaluate_excluding(lead, &facts.pools(&local.states), excluded);
         if let Some(step) = decision.pool_step() {
             let pool = step.pool();
             let mut state = local.states.get(pool).cloned().unwrap_or_default();

@@ -14,6 +14,7 @@ use crate::crm::{CrmError, PendingWrite, WriteReceipt};
 use crate::decision::RouteDecision;
 use crate::lead::issue::FieldIssue;
 use crate::lead::model::Lead;
+use crate::policy::time::Reassignment;
 
 /// A routed submission: everything [`LeadRouter::route`](super::LeadRouter::route)
 /// learned and did.
@@ -288,4 +289,20 @@ pub struct Timings {
     pub write: Duration,
     /// Submit to done.
     pub total: Duration,
+}
+
+/// What [`LeadRouter::reassign`](super::LeadRouter::reassign) did: the new decision, the CRM write and
+/// whether the pool store was reachable.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Reassigned {
+    /// The new decision, the owner it was taken from and the away mark.
+    pub reassignment: Reassignment,
+    /// The CRM write of the new owner (written, pending or skipped).
+    pub write: WriteOutcome,
+    /// Set when the pool store failed (the choice was made on local state).
+    pub pool_store: Option<PoolStoreFailure>,
+    /// Whether the rotation credit ([`Reassignment::credit`]) was recorded
+    /// in the pool store (`false` when there was none, or the store failed).
+    pub credited: bool,
 }

@@ -205,6 +205,9 @@ fn schema_objects_have_exactly_the_serde_fields() {
     assert_object::<ActionSpec>(&ACTION_OBJ);
     assert_object::<Bounds>(&BOUNDS_OBJ);
     assert_object::<RecordTest>(&RECORD_OBJ);
+    assert_object::<ScheduleSpec>(&SCHEDULE_OBJ);
+    assert_object::<WeeklyHoursSpec>(&WEEKLY_HOURS_OBJ);
+    assert_object::<DayOfWeekSpec>(&DAY_OF_WEEK_OBJ);
 }
 
 #[test]
@@ -219,6 +222,8 @@ fn schema_choices_have_exactly_the_serde_variants() {
     assert_choice::<Condition>(&CONDITION_CHOICE);
     assert_choice::<EmailKind>(&EMAIL_KIND_CHOICE);
     assert_choice::<ValueTest>(&VALUE_TEST_CHOICE);
+    assert_choice::<Distribution>(&DISTRIBUTION_CHOICE);
+    assert_choice::<Weekday>(&WEEKDAY_CHOICE);
 }
 
 #[test]
@@ -409,6 +414,9 @@ fn schema_and_serde_agree_on_every_field() {
     agree_object::<Bounds>(&BOUNDS);
     agree_object::<FieldTest>(&FIELD_TEST);
     agree_object::<RecordTest>(&RECORD);
+    agree_object::<ScheduleSpec>(&SCHEDULE);
+    agree_object::<WeeklyHoursSpec>(&WEEKLY_HOURS);
+    agree_object::<DayOfWeekSpec>(&DAY_OF_WEEK);
 }
 
 #[test]
@@ -423,6 +431,8 @@ fn schema_and_serde_agree_on_every_variant() {
     agree_choice::<Condition>(&CONDITION);
     agree_choice::<EmailKind>(&EMAIL_KIND);
     agree_choice::<ValueTest>(&VALUE_TEST);
+    agree_choice::<Distribution>(&DISTRIBUTION);
+    agree_choice::<Weekday>(&WEEKDAY);
 }
 
 #[test]
