@@ -106,6 +106,7 @@
 mod check;
 mod locate;
 mod route;
+mod test;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -177,6 +178,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run test cases (TOML or JSON files of leads, context and expected
+    /// outcomes) against a policy.
+    ///
+    /// A failing case prints its mismatches and the decision's full
+    /// explanation. Exit status 1 when a case fails or coverage is below
+    /// --min-coverage, 2 when the policy does not compile or a case file
+    /// cannot be read.
+    ///
+    /// JSON: {"ok", "policy", "passed", "failed", "errors", "files": [{"file", "cases": [{"name", "status", "line", "routes", "failures", "explanation"}]}], "input_errors", "coverage"}.
+    Test(test::TestArgs),
     /// Print the JSON Schema of the policy format (as docs/policy.schema.json).
     ///
     /// For editors: validation and completion of JSON and TOML policies.
@@ -219,6 +230,7 @@ pub fn run() -> ExitCode {
             context,
             format,
         } => route::explain(&policy, &lead, &context, format),
+        Command::Test(args) => test::run(&args),
         Command::Schema { output } => schema(output.as_deref()),
     };
     match result {
