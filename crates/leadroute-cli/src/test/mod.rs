@@ -187,7 +187,7 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "{passed} passed, {failed} failed{}",
                 if errored > 0 {
-                    format!(", {errored} errors")
+                    format!(", {errored} error{}", if errored == 1 { "" } else { "s" })
                 } else {
                     String::new()
                 }
