@@ -104,6 +104,7 @@
 )]
 
 mod check;
+mod fmt;
 mod locate;
 mod route;
 mod test;
@@ -178,6 +179,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Rewrite policies in canonical form: keys in the format's order,
+    /// normalized spacing, comments kept (TOML).
+    ///
+    /// With --check nothing is written: files that would change are listed
+    /// and the exit status is 1. Exit status 2 when a file cannot be read
+    /// or parsed.
+    Fmt {
+        /// Policy files (`.toml` or `.json`).
+        #[arg(required = true)]
+        policies: Vec<PathBuf>,
+        /// Only check: list the files that are not formatted, exit 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
     /// Run test cases (TOML or JSON files of leads, context and expected
     /// outcomes) against a policy.
     ///
@@ -230,6 +245,7 @@ pub fn run() -> ExitCode {
             context,
             format,
         } => route::explain(&policy, &lead, &context, format),
+        Command::Fmt { policies, check } => fmt::run(&policies, check),
         Command::Test(args) => test::run(&args),
         Command::Schema { output } => schema(output.as_deref()),
     };

@@ -535,3 +535,134 @@ fn duplicate_names_and_empty_files_are_refused() {
             "error[duplicate_case]: two cases are named `a` (cases[0] and cases[1])",
         ));
 }
+
+// -------------------------------------------------------------------- fmt
+
+/// Copies fixtures into a fresh temp dir (fmt rewrites files).
+fn scratch(names: &[&str]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "fmt-{}-{}",
+        std::process::id(),
+        names.join("-").replace(['/', '.'], "_")
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in names {
+        let from = fixtures().join(name);
+        let to = dir.join(std::path::Path::new(name).file_name().unwrap());
+        std::fs::copy(from, to).unwrap();
+    }
+    dir
+}
+
+fn fmt_in(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("leadroute").unwrap();
+    cmd.current_dir(dir).arg("fmt").args(args);
+    cmd
+}
+
+#[test]
+fn fmt_rewrites_policies_into_the_committed_canonical_form() {
+    let dir = scratch(&["fmt/messy.toml", "fmt/messy.json"]);
+    fmt_in(&dir, &["messy.toml", "messy.json"])
+        .assert()
+        .success()
+        .stdout("formatted messy.toml\nformatted messy.json\n");
+    for (got, want) in [
+        ("messy.toml", "fmt/messy.formatted.toml"),
+        ("messy.json", "fmt/messy.formatted.json"),
+    ] {
+        let got = std::fs::read_to_string(dir.join(got)).unwrap();
+        let want = std::fs::read_to_string(fixtures().join(want)).unwrap();
+        assert_eq!(got, want, "{got}");
+    }
+    // Formatted files are left alone, and say nothing.
+    fmt_in(&dir, &["messy.toml", "messy.json"])
+        .assert()
+        .success()
+        .stdout("");
+    fmt_in(&dir, &["--check", "messy.toml", "messy.json"])
+        .assert()
+        .success()
+        .stdout("");
+}
+
+#[test]
+fn fmt_keeps_every_comment_of_a_toml_policy() {
+    let dir = scratch(&["fmt/messy.toml"]);
+    let before = std::fs::read_to_string(dir.join("messy.toml")).unwrap();
+    fmt_in(&dir, &["messy.toml"]).assert().success();
+    let after = std::fs::read_to_string(dir.join("messy.toml")).unwrap();
+    for comment in [
+        "# A policy written by hand, in no particular order.\n# Second header line.\n\nname = \"messy\"\n",
+        "version = \"2026-11-24\" # the release\n",
+        "[[rules]]\n# Territory first.\nid = \"west\"\n",
+        "description = 'single-quoted # not a comment'\n",
+        "  { owner = \"ana\", weight = 2 }, # Ana carries more\n",
+        "[fallback] # last resort\n",
+        "# trailing comment at the end of the file\n",
+    ] {
+        assert!(after.contains(comment), "lost {comment:?} in\n{after}");
+    }
+    assert_ne!(before, after);
+}
+
+#[test]
+fn fmt_check_lists_files_that_would_change_and_writes_nothing() {
+    let dir = scratch(&["fmt/messy.toml", "fmt/messy.formatted.json"]);
+    let before = std::fs::read_to_string(dir.join("messy.toml")).unwrap();
+    fmt_in(&dir, &["--check", "messy.toml", "messy.formatted.json"])
+        .assert()
+        .code(1)
+        .stdout("would reformat messy.toml\n")
+        .stderr(contains("1 of 2 files would be reformatted"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("messy.toml")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn the_seed_toml_policy_is_formatted() {
+    leadroute()
+        .args(["fmt", "--check"])
+        .arg(repo("examples/policies/seed.toml"))
+        .assert()
+        .success();
+}
+
+#[test]
+fn fmt_bad_input_exits_2_and_still_formats_the_rest() {
+    let dir = scratch(&[
+        "syntax_error.toml",
+        "syntax_error.json",
+        "not_utf8.toml",
+        "policy.yaml",
+        "fmt/messy.json",
+    ]);
+    fmt_in(&dir, &["syntax_error.toml", "messy.json"])
+        .assert()
+        .code(2)
+        .stderr(contains("leadroute: syntax_error.toml: not valid TOML: "))
+        .stderr(contains(" at line 4 column 10"))
+        .stdout("formatted messy.json\n");
+    fmt_in(&dir, &["syntax_error.json"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "syntax_error.json: not valid JSON: key must be a string at line 4 column 48",
+        ));
+    fmt_in(&dir, &["not_utf8.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("not_utf8.toml is not UTF-8 text"));
+    fmt_in(&dir, &["missing.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("cannot read missing.toml"));
+    fmt_in(&dir, &["policy.yaml"])
+        .assert()
+        .code(2)
+        .stderr(contains("policy.yaml: unknown policy format"));
+    fmt_in(&dir, &[]).assert().code(2);
+}

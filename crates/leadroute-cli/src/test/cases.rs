@@ -1024,7 +1024,7 @@ pub(crate) fn parse_rfc3339(s: &str) -> Result<u64, String> {
         }
         std::str::from_utf8(part).ok()?.parse().ok()
     };
-    if b.len() < 20
+    if b.len() < 19
         || b.get(4) != Some(&b'-')
         || b.get(7) != Some(&b'-')
         || b.get(13) != Some(&b':')
