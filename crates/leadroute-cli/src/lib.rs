@@ -210,6 +210,10 @@ enum Command {
         /// Write the schema to this file instead of stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// The schema of `leadroute test` case files instead (as
+        /// docs/cases.schema.json).
+        #[arg(long)]
+        cases: bool,
     },
 }
 
@@ -247,7 +251,7 @@ pub fn run() -> ExitCode {
         } => route::explain(&policy, &lead, &context, format),
         Command::Fmt { policies, check } => fmt::run(&policies, check),
         Command::Test(args) => test::run(&args),
-        Command::Schema { output } => schema(output.as_deref()),
+        Command::Schema { output, cases } => schema(output.as_deref(), cases),
     };
     match result {
         Ok(code) => code,
@@ -258,10 +262,15 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// `leadroute schema [--output FILE]`: the policy format's JSON Schema,
-/// pretty, with a final newline.
-fn schema(output: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let mut text = serde_json::to_string_pretty(&leadroute::policy::json_schema())?;
+/// `leadroute schema [--cases] [--output FILE]`: the policy format's (or
+/// the case files') JSON Schema, pretty, with a final newline.
+fn schema(output: Option<&Path>, cases: bool) -> anyhow::Result<ExitCode> {
+    let schema = if cases {
+        test::cases_schema()
+    } else {
+        leadroute::policy::json_schema()
+    };
+    let mut text = serde_json::to_string_pretty(&schema)?;
     text.push('\n');
     match output {
         Some(path) => std::fs::write(path, text)

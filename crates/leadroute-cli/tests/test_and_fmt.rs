@@ -666,3 +666,47 @@ fn fmt_bad_input_exits_2_and_still_formats_the_rest() {
         .stderr(contains("policy.yaml: unknown policy format"));
     fmt_in(&dir, &[]).assert().code(2);
 }
+
+// ----------------------------------------------------------- case schema
+
+/// `leadroute schema --cases` is the committed `docs/cases.schema.json`
+/// (regenerate with `LEADROUTE_REGENERATE=1 cargo test -p leadroute-cli
+/// --test test_and_fmt`), and it accepts the case files this repository
+/// ships and rejects a typo.
+#[test]
+fn the_case_file_schema_is_committed_and_accepts_the_shipped_cases() {
+    let out = stdout_of(leadroute().args(["schema", "--cases"]), 0);
+    let file = repo("docs/cases.schema.json");
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    if committed != out {
+        if std::env::var_os("LEADROUTE_REGENERATE").is_some() {
+            std::fs::write(&file, &out).unwrap();
+        } else {
+            panic!(
+                "docs/cases.schema.json is stale: run `LEADROUTE_REGENERATE=1 cargo test -p leadroute-cli --test test_and_fmt`"
+            );
+        }
+    }
+    let schema: Value = serde_json::from_str(&out).unwrap();
+    assert!(jsonschema::meta::is_valid(&schema));
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let seed: toml::Table = toml::from_str(
+        &std::fs::read_to_string(repo("examples/policies/seed.cases.toml")).unwrap(),
+    )
+    .unwrap();
+    let seed = serde_json::to_value(seed).unwrap();
+    let passing: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("cases/passing.json")).unwrap(),
+    )
+    .unwrap();
+    for doc in [&seed, &passing] {
+        let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+    let mut typo = passing.clone();
+    typo["cases"][0]["expect"]["ownr"] = "ana".into();
+    assert!(!validator.is_valid(&typo));
+    let mut no_lead = passing;
+    no_lead["cases"][0].as_object_mut().unwrap().remove("lead");
+    assert!(!validator.is_valid(&no_lead));
+}

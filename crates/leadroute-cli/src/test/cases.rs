@@ -36,7 +36,7 @@ const MAX_DIAGNOSTICS: usize = 50;
 /// Keys of the top level of a case file.
 const FILE_KEYS: &[&str] = &["$schema", "defaults", "cases"];
 /// Keys a case's context may set (also the keys of `defaults`).
-const CONTEXT_KEYS: &[&str] = &[
+pub(crate) const CONTEXT_KEYS: &[&str] = &[
     "account",
     "contact",
     "account_lookup",
@@ -67,7 +67,7 @@ pub(crate) const EXPECT_KEYS: &[&str] = &[
     "rotation",
 ];
 /// Keys of an `account`.
-const ACCOUNT_KEYS: &[&str] = &[
+pub(crate) const ACCOUNT_KEYS: &[&str] = &[
     "id",
     "name",
     "domain",
@@ -78,7 +78,7 @@ const ACCOUNT_KEYS: &[&str] = &[
     "fields",
 ];
 /// Keys of a `contact`.
-const CONTACT_KEYS: &[&str] = &["id", "kind", "owner", "account_id"];
+pub(crate) const CONTACT_KEYS: &[&str] = &["id", "kind", "owner", "account_id"];
 /// Experience names, as decisions name them.
 const EXPERIENCES: &[&str] = &[
     "book_meeting",

@@ -13,6 +13,9 @@
 mod cases;
 mod coverage;
 mod junit;
+mod schema;
+
+pub(crate) use schema::cases_schema;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
