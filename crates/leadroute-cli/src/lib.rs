@@ -119,7 +119,7 @@
 //! | `name` | required; unique within the file; names the case in every report |
 //! | `description` | free text |
 //! | `lead` | required: the form payload, a table/object read exactly as `leadroute route` and the normalizer read it (`LeadInput`: any keys, `email` required to route) |
-//! | `sequence` | a name: cases of one sequence share pool state, in file order (the first starts from its `pools`, or fresh) — earlier leads in the same file rotate the pools for later ones |
+//! | `sequence` | a name: cases of one sequence share pool state, in file order (the first starts from its `pools`, or fresh; a later case setting `pools` is an error) — earlier leads in the same file rotate the pools for later ones |
 //! | `expect` | required, non-empty: the expectations below; every one given must hold |
 //! | `account` | the matched CRM account: `id` (default `test-account`), `name`, `domain`, `owner` (a policy owner id), `is_customer` (or `customer`), `tier`, `fields` (a table of other fields) |
 //! | `contact` | the existing CRM contact or lead: `id` (default `test-contact`), `kind` (`contact` or `lead`), `owner`, `account_id` |

@@ -475,6 +475,39 @@ expect = { owner = 3, sla_minutes = "fast", rotation = [] }
 }
 
 #[test]
+fn a_later_case_of_a_sequence_cannot_reset_its_pools() {
+    let cases = temp_file(
+        "sequence.toml",
+        r#"
+[[cases]]
+name = "first"
+sequence = "s"
+lead = { email = "a@smallshop.io" }
+expect = { owner = "emma" }
+
+[[cases]]
+name = "second"
+sequence = "s"
+lead = { email = "b@smallshop.io" }
+pools = { inbound = { version = 9 } }
+expect = { owner = "finn" }
+"#,
+    );
+    leadroute()
+        .arg("test")
+        .arg(repo("examples/policies/seed.toml"))
+        .arg(&cases)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "error[invalid_value]: sequence `s` started at cases[0]: its later cases carry on from the pool state before them and cannot set `pools`",
+        ))
+        .stderr(contains("= case: second
+  = path: cases[1].pools
+"));
+}
+
+#[test]
 fn rotation_of_a_lead_with_an_id_is_refused() {
     let cases = temp_file(
         "rotation.toml",

@@ -613,6 +613,7 @@ impl Reader<'_> {
             return Vec::new();
         }
         let mut names: HashMap<String, usize> = HashMap::new();
+        let mut sequences: HashMap<String, usize> = HashMap::new();
         let mut cases = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let path = format!("cases[{i}]");
@@ -628,6 +629,23 @@ impl Reader<'_> {
                         ),
                         Some("case names identify results in reports: make them unique".to_owned()),
                     );
+                }
+                if let Some(seq) = &case.sequence {
+                    let own_pools = item.get("pools").is_some();
+                    match sequences.get(seq) {
+                        Some(first) if own_pools => self.report(
+                            "invalid_value",
+                            &join(&path, "pools"),
+                            format!(
+                                "sequence `{seq}` started at cases[{first}]: its later cases carry on from the pool state before them and cannot set `pools`"
+                            ),
+                            Some("set `pools` on the first case of the sequence, or start a new sequence".to_owned()),
+                        ),
+                        Some(_) => {}
+                        None => {
+                            sequences.insert(seq.clone(), i);
+                        }
+                    }
                 }
                 cases.push(case);
             }
