@@ -743,3 +743,36 @@ fn the_case_file_schema_is_committed_and_accepts_the_shipped_cases() {
     no_lead["cases"][0].as_object_mut().unwrap().remove("lead");
     assert!(!validator.is_valid(&no_lead));
 }
+
+#[test]
+fn policy_warnings_go_to_stderr_and_inactive_members_are_not_counted() {
+    let cases = temp_file(
+        "warned.toml",
+        r#"
+[[cases]]
+name = "US leads rotate past the inactive member"
+lead = { email = "a@acme.com", country = "US" }
+expect = { rotation = ["ana", "ana"], rule = "us", pool = "team" }
+
+[[cases]]
+name = "the rest go to the queue"
+lead = { email = "a@acme.de", country = "DE" }
+expect = { owner = "queue", fallback = true }
+"#,
+    );
+    let assert = leadroute()
+        .args(["test", "warnings.toml"])
+        .arg(&cases)
+        .arg("--min-coverage=100")
+        .assert()
+        .success()
+        .stderr(contains(
+            "warnings.toml: warning: pools[0].members[1].owner: owner `cara` is inactive and will always be skipped",
+        ));
+    let out = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(out.contains("coverage: 100.0% (3 of 3 items)"), "{out}");
+    assert!(
+        out.contains("  not counted (inactive owners): team/cara\n"),
+        "{out}"
+    );
+}

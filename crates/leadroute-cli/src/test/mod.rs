@@ -140,6 +140,11 @@ fn load(path: &Path) -> anyhow::Result<(PolicySpec, leadroute::Policy)> {
 /// Runs `leadroute test`; see the crate docs for the output.
 pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let (spec, policy) = load(&args.policy)?;
+    if args.format != TestFormat::Json {
+        for warning in policy.warnings() {
+            eprintln!("{}: {warning}", args.policy.display());
+        }
+    }
     let ids = PolicyIds::of(&spec);
     let base = PolicyTester::new(policy.clone());
     let normalizer = Normalizer::default();
