@@ -225,7 +225,8 @@
 //! `case`, `help`, `location`) are left out when empty.
 //!
 //! `--format junit` prints JUnit XML for CI test reports: a `<testsuite>`
-//! per case file, a `<testcase>` per case (`classname` the file), a
+//! per case file, a `<testcase>` per case (`classname` and `file` the
+//! file, `line` where the case starts), a
 //! `<failure>` (message: the first mismatch; text: every mismatch and the
 //! explanation) or an `<error>` (lead does not normalize); unreadable case
 //! files and coverage below `--min-coverage` appear in a suite named

@@ -193,7 +193,7 @@ fn junit_output_is_well_formed_and_escaped() {
         1,
     );
     assert!(out.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"leadroute\" tests=\"6\" failures=\"1\" errors=\"1\">"), "{out}");
-    assert!(out.contains("<testcase name=\"a German lead &lt;expected&gt; to go to Bob &amp; co\" classname=\"cases/failing.toml\">"), "{out}");
+    assert!(out.contains("<testcase name=\"a German lead &lt;expected&gt; to go to Bob &amp; co\" classname=\"cases/failing.toml\" file=\"cases/failing.toml\" line=\"7\">"), "{out}");
     // Parse it: every element closes, every entity is valid; collect the
     // test cases and the failure text.
     let mut reader = quick_xml::Reader::from_str(&out);

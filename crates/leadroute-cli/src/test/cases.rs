@@ -298,35 +298,43 @@ pub(crate) fn read(path: &Path, ids: &PolicyIds) -> Result<Vec<Case>, Vec<CaseDi
             );
         }
     };
+    parse(&file, &text, is_toml, ids)
+}
+
+/// Reads and checks the text of a case file named `file`.
+pub(crate) fn parse(
+    file: &str,
+    text: &str,
+    is_toml: bool,
+    ids: &PolicyIds,
+) -> Result<Vec<Case>, Vec<CaseDiagnostic>> {
+    let (file, text) = (file.to_owned(), text);
     let (root, spans) = if is_toml {
         match toml::from_str::<toml::Table>(&text) {
-            Ok(table) => (
-                toml_to_json(toml::Value::Table(table)),
-                SpanMap::toml(&text),
-            ),
+            Ok(table) => (toml_to_json(toml::Value::Table(table)), SpanMap::toml(text)),
             Err(e) => {
-                let location = e.span().map(|s| locate::locate(&text, s));
+                let location = e.span().map(|s| locate::locate(text, s));
                 let message = e.message().trim().to_owned();
-                return Err(vec![syntax(&file, &text, "TOML", message, location)]);
+                return Err(vec![syntax(&file, text, "TOML", message, location)]);
             }
         }
     } else {
-        match serde_json::from_str::<Value>(&text) {
-            Ok(v) => (v, SpanMap::json(&text)),
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) => (v, SpanMap::json(text)),
             Err(e) => {
-                let location = locate::from_message(&text, &e.to_string());
+                let location = locate::from_message(text, &e.to_string());
                 let message = e.to_string();
                 let message = message
                     .rsplit_once(" at line ")
                     .map_or(message.as_str(), |(m, _)| m)
                     .to_owned();
-                return Err(vec![syntax(&file, &text, "JSON", message, location)]);
+                return Err(vec![syntax(&file, text, "JSON", message, location)]);
             }
         }
     };
     let mut reader = Reader {
         file: &file,
-        text: &text,
+        text,
         spans: &spans,
         ids,
         case: None,
@@ -1137,6 +1145,85 @@ mod tests {
         assert_eq!(leaf("cases[0].expect.owner"), "owner");
         assert_eq!(leaf("cases[0].away[1]"), "away");
         assert_eq!(leaf("now"), "now");
+    }
+
+    fn ids() -> PolicyIds {
+        PolicyIds {
+            owners: vec!["ana".into(), "bob".into()],
+            rules: vec!["us".into()],
+            pools: vec!["team".into()],
+        }
+    }
+
+    /// Any JSON value, a few levels deep, with the keys a case file uses.
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let keys = prop::sample::select(
+            [
+                CASE_KEYS,
+                CONTEXT_KEYS,
+                EXPECT_KEYS,
+                ACCOUNT_KEYS,
+                &["x", "members", "recent", "version", "current"],
+            ]
+            .concat(),
+        );
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            "[a-z0-9 :TZ+-]{0,24}".prop_map(Value::String),
+            prop::sample::select(vec![
+                "ana",
+                "bob",
+                "us",
+                "team",
+                "2026-11-24T09:30:00Z",
+                "found"
+            ])
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::btree_map(keys.clone(), inner, 0..6).prop_map(|m| Value::Object(
+                    m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever a case file holds, reading it never panics: it gives
+        /// cases, or diagnostics that each name the file and say what.
+        #[test]
+        fn any_case_file_reads_or_is_diagnosed(cases in proptest::collection::vec(any_value(), 0..4), defaults in any_value()) {
+            let doc = serde_json::json!({"defaults": defaults, "cases": cases});
+            let text = serde_json::to_string_pretty(&doc).unwrap();
+            match parse("c.json", &text, false, &ids()) {
+                Ok(read) => proptest::prop_assert_eq!(read.len(), cases.len()),
+                Err(diags) => {
+                    proptest::prop_assert!(!diags.is_empty());
+                    for d in diags {
+                        proptest::prop_assert_eq!(&d.file, "c.json");
+                        proptest::prop_assert!(!d.message.is_empty());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_minimal_case_reads() {
+        let text = "[[cases]]\nname = \"n\"\nlead = { email = \"a@b.io\" }\nexpect = { owner = \"ana\" }\n";
+        let cases = parse("c.toml", text, true, &ids()).unwrap();
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].name, "n");
+        assert_eq!(cases[0].lead_json, r#"{"email":"a@b.io"}"#);
+        assert_eq!(cases[0].expect.owner.as_deref(), Some("ana"));
+        assert_eq!(cases[0].location.map(|l| l.line), Some(1));
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub(crate) enum Outcome {
 /// One `<testcase>`.
 pub(crate) struct TestCase<'a> {
     pub name: &'a str,
+    /// The case file and the case's line in it (`file`, `line`
+    /// attributes, which GitLab and others link to).
+    pub file: Option<&'a str>,
+    pub line: Option<usize>,
     pub status: Outcome,
     /// The first failure, for the `message` attribute.
     pub message: &'a str,
@@ -68,11 +72,17 @@ fn suite(out: &mut String, name: &str, cases: &[TestCase<'_>]) {
         cases.len()
     );
     for c in cases {
-        let open = format!(
+        let mut open = format!(
             "    <testcase name=\"{}\" classname=\"{}\"",
             escape(c.name),
             escape(name)
         );
+        if let Some(file) = c.file {
+            let _ = write!(open, " file=\"{}\"", escape(file));
+        }
+        if let Some(line) = c.line {
+            let _ = write!(open, " line=\"{line}\"");
+        }
         let element = match c.status {
             Outcome::Passed => {
                 let _ = writeln!(out, "{open}/>");
@@ -139,12 +149,16 @@ mod tests {
                 cases: vec![
                     TestCase {
                         name: "good",
+                        file: Some("a.toml"),
+                        line: Some(2),
                         status: Outcome::Passed,
                         message: "",
                         details: String::new(),
                     },
                     TestCase {
                         name: "bad",
+                        file: None,
+                        line: None,
                         status: Outcome::Failed,
                         message: "expected `x`",
                         details: "why".into(),
@@ -153,6 +167,8 @@ mod tests {
             }],
             &[TestCase {
                 name: "b.toml",
+                file: None,
+                line: None,
                 status: Outcome::Error,
                 message: "cannot read",
                 details: "x".into(),
@@ -161,7 +177,11 @@ mod tests {
         assert!(
             xml.contains("<testsuites name=\"leadroute\" tests=\"3\" failures=\"1\" errors=\"1\">")
         );
-        assert!(xml.contains("<testcase name=\"good\" classname=\"a.toml\"/>"));
+        assert!(
+            xml.contains(
+                "<testcase name=\"good\" classname=\"a.toml\" file=\"a.toml\" line=\"2\"/>"
+            )
+        );
         assert!(xml.contains("<failure message=\"expected `x`\" type=\"failure\">why</failure>"));
         assert!(xml.contains(
             "<testsuite name=\"leadroute\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">"

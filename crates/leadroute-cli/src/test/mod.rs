@@ -248,6 +248,8 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
                         .iter()
                         .map(|c| junit::TestCase {
                             name: &c.name,
+                            file: Some(&f.file),
+                            line: c.line,
                             status: match c.status {
                                 Status::Passed => junit::Outcome::Passed,
                                 Status::Failed => junit::Outcome::Failed,
@@ -263,6 +265,8 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             if show_coverage && !coverage_ok {
                 extra.push(junit::TestCase {
                     name: "coverage",
+                    file: None,
+                    line: None,
                     status: junit::Outcome::Failed,
                     message: "coverage below --min-coverage",
                     details: coverage.render(),
@@ -271,6 +275,8 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             for d in &diagnostics {
                 extra.push(junit::TestCase {
                     name: &d.file,
+                    file: Some(&d.file),
+                    line: d.location.map(|l| l.line),
                     status: junit::Outcome::Error,
                     message: &d.message,
                     details: d.render(),
