@@ -310,7 +310,7 @@ pub(crate) fn parse(
 ) -> Result<Vec<Case>, Vec<CaseDiagnostic>> {
     let (file, text) = (file.to_owned(), text);
     let (root, spans) = if is_toml {
-        match toml::from_str::<toml::Table>(&text) {
+        match toml::from_str::<toml::Table>(text) {
             Ok(table) => (toml_to_json(toml::Value::Table(table)), SpanMap::toml(text)),
             Err(e) => {
                 let location = e.span().map(|s| locate::locate(text, s));
