@@ -204,4 +204,5 @@ pub use diagnostic::{CompileError, Diagnostic, DiagnosticCode, Severity};
 pub use eval::EvalOptions;
 pub use explain::{Explanation, Step};
 pub use schema::json_schema;
+pub use suggest::did_you_mean;
 pub use time::{Reassign, ReassignReason, Reassignment, ScheduleAvailability};

@@ -82,6 +82,25 @@ pub(crate) fn closest<'a, T>(
     best.map(|(_, item)| item)
 }
 
+/// "Did you mean …?": the word among `words` closest to `word` (ASCII
+/// case-insensitive edit distance, swaps of neighbours counting one), if it
+/// is within a third of `word`'s length (at least one edit); ties go to the
+/// first. The policy reader's and compiler's suggestions use it; tools that
+/// read their own formats (the CLI's test-case files) use it too, so that
+/// every suggestion follows the same rule.
+///
+/// ```
+/// use leadroute::policy::did_you_mean;
+///
+/// let keys = ["owner", "owner_one_of", "rule", "tags"];
+/// assert_eq!(did_you_mean("ownr", keys), Some("owner"));
+/// assert_eq!(did_you_mean("Rule", keys), Some("rule"));
+/// assert_eq!(did_you_mean("priority", keys), None);
+/// ```
+pub fn did_you_mean<'a>(word: &str, words: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    closest_word(word, words)
+}
+
 /// The closest of some words.
 pub(crate) fn closest_word<'a>(
     word: &str,

@@ -1,7 +1,9 @@
 //! # `leadroute`: the routing policy command line
 //!
 //! This crate installs the `leadroute` binary; its library only carries this
-//! documentation and [`run`], the binary's `main`.
+//! documentation and [`run`], the binary's `main`. The `test`, `fmt` and
+//! `schema --cases` formats below (case files, JSON and JUnit output) are
+//! user-facing contracts: changes to them are recorded in the CHANGELOG.
 //!
 //! ```text
 //! cargo install --path crates/leadroute-cli
@@ -9,6 +11,8 @@
 //! leadroute route examples/policies/seed.toml --accounts examples/accounts.json < examples/leads.jsonl
 //! leadroute explain examples/policies/seed.toml '{"email": "ops@initech.co.uk", "country": "UK"}'
 //! leadroute schema --output policy.schema.json
+//! leadroute test examples/policies/seed.toml examples/policies/seed.cases.toml --min-coverage 100
+//! leadroute fmt --check examples/policies/seed.toml
 //! leadroute diff old.toml new.toml --leads history.jsonl --format markdown
 //! leadroute report events.jsonl --baseline last-month.jsonl --html report.html
 //! ```
@@ -22,8 +26,8 @@
 //! | status | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | `check`: a policy has errors (or warnings, with `--deny-warnings`); `route`: an input line failed; `explain`: the lead does not normalize; `diff`: some decision changed; `report`: some lines were broken (the report covers the rest) |
-//! | 2 | usage error, a file that cannot be read (missing, not UTF-8), a policy that does not compile (`route`, `explain`, `diff`); `diff`: some lines of the leads file were broken (the report covers the rest) |
+//! | 1 | `check`: a policy has errors (or warnings, with `--deny-warnings`); `route`: an input line failed; `explain`: the lead does not normalize; `diff`: some decision changed; `report`: some lines were broken (the report covers the rest); `test`: a case failed or could not run, or coverage is below `--min-coverage`; `fmt --check`: a file is not formatted |
+//! | 2 | usage error, a file that cannot be read (missing, not UTF-8), a policy that does not compile (`route`, `explain`, `diff`, `test`); `diff`: some lines of the leads file were broken (the report covers the rest); `test`: a malformed case file; `fmt`: a policy that does not parse |
 //!
 //! ## `leadroute check POLICY…`
 //!
@@ -85,6 +89,179 @@
 //! file holding one. Prints the decision's explanation; `--format json`
 //! prints `{"email", "decision", "explanation"}` as `route` does.
 //!
+//! ## `leadroute test POLICY CASES… [--coverage] [--min-coverage N] [--format text|json|junit]`
+//!
+//! Test cases as data: each case file (TOML or JSON, by extension) lists
+//! form payloads, the context they are routed in, and what the decision
+//! must be. Every case is routed through the core's testing kit
+//! (`leadroute::testing::PolicyTester` and its sessions), so rotations
+//! advance exactly as a pool store would record them. The seed policy's
+//! cases, `examples/policies/seed.cases.toml`, show every feature.
+//!
+//! ```toml
+//! "$schema" = "../../docs/cases.schema.json"   # optional, for editors
+//!
+//! [defaults]                  # optional: context for every case that does not set it
+//! now = "2026-11-24T09:30:00Z"
+//!
+//! [[cases]]
+//! name = "a customer goes to the account owner"        # required, unique in the file
+//! lead = { email = "ops@initech.co.uk", country = "UK" } # required: the form payload
+//! account = { name = "Initech", owner = "cleo", is_customer = true }
+//! expect = { owner = "cleo", rule = "existing-customer", experience = "customer_success" }
+//!
+//! [[cases]]
+//! name = "US enterprise leads rotate 2:1"
+//! lead = { email = "cto@hooli.com", country = "US", company_size = "1000+" }
+//! expect = { rotation = ["ana", "bob", "ana"], pool = "enterprise-us" }
+//! ```
+//!
+//! In JSON the same file is `{"defaults": {…}, "cases": [{"name": …,
+//! "lead": {…}, "expect": {…}}, …]}`. The JSON Schema is
+//! `docs/cases.schema.json` (`leadroute schema --cases`).
+//!
+//! **A case** has these keys (any other key is an error, with the closest
+//! valid key as help):
+//!
+//! | key | value |
+//! |---|---|
+//! | `name` | required; unique within the file; names the case in every report |
+//! | `description` | free text |
+//! | `lead` | required: the form payload, a table/object read exactly as `leadroute route` and the normalizer read it (`LeadInput`: any keys, `email` required to route) |
+//! | `sequence` | a name: cases of one sequence share pool state, in file order (the first starts from its `pools`, or fresh; a later case setting `pools` is an error) — earlier leads in the same file rotate the pools for later ones |
+//! | `expect` | required, non-empty: the expectations below; every one given must hold |
+//! | `account` | the matched CRM account: `id` (default `test-account`), `name`, `domain`, `owner` (a policy owner id), `is_customer` (or `customer`), `tier`, `fields` (a table of other fields) |
+//! | `contact` | the existing CRM contact or lead: `id` (default `test-contact`), `kind` (`contact` or `lead`), `owner`, `account_id` |
+//! | `account_lookup`, `person_lookup` | how that CRM lookup ended: `found` (the default when `account`/`contact` is given), `not_found` (the default otherwise), `skipped`, `failed`, `timed_out`; any status but `found` drops the record, as when the CRM is down |
+//! | `away` | owner ids that are away (replaces the default list; `[]` brings everyone back) |
+//! | `now` | the decision time: seconds since 1970, or an RFC 3339 time with an offset (`2026-11-24T09:30:00Z`, `2026-11-24T10:30:00+01:00`); default 2023-11-14T22:13:20Z |
+//! | `pools` | prior pool state, by pool id: `{ "enterprise-us" = { version = 40, members = { ana = { current = 2, assigned = 120, period = 20781, in_period = 25 } }, recent = [{ lead_id = "L-1", owner = "ana" }] } }`; every key optional (zero/empty); pools not named start fresh; `period` counts UTC days (or weeks, for weekly capacities) since 1970 |
+//!
+//! The context keys (`account` … `pools`) may also be set in `defaults`;
+//! a case's own value replaces the default, key by key.
+//!
+//! **Expectations** (`expect`):
+//!
+//! | key | holds when |
+//! |---|---|
+//! | `owner = "ana"` | the owner is `ana` |
+//! | `owner_one_of = ["emma", "finn"]` | the owner is one of these |
+//! | `not_owner = "gus"` or `["gus", …]` | the owner is none of these (nobody passes) |
+//! | `assigned = true` / `false` | someone / nobody is assigned |
+//! | `rule = "us-enterprise"` | that rule decided |
+//! | `fallback = true` / `false` | the policy fallback decided / a rule did |
+//! | `pool = "inbound"` | that pool chose the owner (also through another pool's fallback) |
+//! | `experience = "book_meeting"` | the experience: `book_meeting`, `confirmation`, `customer_success`, `nurture`, `manual_review`, `reject` |
+//! | `meeting_with = "ana"` | a meeting is offered with `ana` |
+//! | `tags = ["enterprise"]` | exactly these tags, in any order (`[]`: none) |
+//! | `tags_include = "plg"` or `[…]` | at least these tags |
+//! | `priority = "high"` | the priority: `low`, `normal`, `high`, `urgent` |
+//! | `sla_minutes = 15` | the SLA |
+//! | `write_to_crm = false` | whether the lead is to be written to the CRM |
+//! | `explanation_contains = "…"` or `[…]` | the rendered explanation contains each text |
+//! | `rotation = ["ana", "bob", "ana"]` | the lead is routed once per entry (the rotation advancing each time) and gets these owners in order; every other expectation must hold on every route; 1 to 1,000 entries; the lead must not carry a lead id (each route after the first would replay the first) |
+//!
+//! Owner, rule and pool ids are checked against the policy (an unknown id
+//! is an error with the closest id as help), so a renamed rule shows up as
+//! such rather than as a mismatch.
+//!
+//! **Limits.** A case file is at most 16 MiB and 10,000 cases; at most 50
+//! problems are listed per file (the rest are counted).
+//!
+//! **Results.** A case *passes* when every expectation holds on every
+//! route, *fails* otherwise, and is an *error* when its lead does not
+//! normalize (no email, say). A failing case prints every mismatch and the
+//! full explanation of the first route that failed (`Policy::explain`).
+//! Human output ends with the line `N passed, N failed` (`, N errors`
+//! when there are). A case file that cannot be read or checked (missing,
+//! not UTF-8, bad syntax, an unknown key, a wrong type, an unknown id, a
+//! duplicate name) is reported as a diagnostic with its file, line, column,
+//! field path and case name, like `check`'s, and the other files still run:
+//!
+//! ```text
+//! error[unknown_key]: unknown expectation key `ownr`
+//!   --> cases.toml:4:19
+//!   = case: typo in an expectation
+//!   = path: cases[0].expect.ownr
+//!     |
+//!   4 | expect = { ownr = "ana" }
+//!     |                   ^^^^^
+//!   = help: did you mean `owner`?
+//! ```
+//!
+//! Diagnostic codes: `io`, `too_large`, `not_utf8`, `unknown_format`,
+//! `syntax`, `unknown_key`, `missing_key`, `wrong_type`, `invalid_value`,
+//! `unknown_id`, `duplicate_case`, `too_many`.
+//!
+//! **Coverage** (`--coverage`, implied by `--min-coverage N`): the items of
+//! the policy are its rules, its fallback, every pool member whose owner
+//! is active and every pool fallback. A rule is reached when it decided a
+//! route; the fallback likewise; a member when its pool chose it; a pool
+//! fallback when the pool had nobody eligible and handed the lead on. The
+//! report lists what no route reached; the percentage is reached items over
+//! all items, shown rounded down to a tenth; `--min-coverage N` (0–100,
+//! compared exactly) fails the run below it.
+//!
+//! `--format json` prints one document:
+//!
+//! ```json
+//! {
+//!   "ok": false,
+//!   "policy": {"file": "seed.toml", "name": "seed-inbound", "version": "1"},
+//!   "passed": 1, "failed": 1, "errors": 0,
+//!   "files": [{"file": "cases.toml", "cases": [
+//!     {"name": "…", "status": "passed", "line": 3,
+//!      "routes": [{"owner": "ana", "rule": "us-enterprise", "fallback": false, "summary": "Assigned to ana …"}],
+//!      "failures": []},
+//!     {"name": "…", "status": "failed", "line": 8, "routes": […],
+//!      "failures": ["expected owner `bob`, got `emma`"],
+//!      "explanation": {"summary": "…", "steps": […]}}]}],
+//!   "input_errors": [{"file": "bad.toml", "code": "unknown_key", "message": "…", "path": "cases[0].expect.ownr",
+//!                     "case": "…", "help": "did you mean `owner`?", "location": {"line": 4, "column": 19}}],
+//!   "coverage": {"percent": 26.6, "reached": 4, "total": 15, "fallback": 1,
+//!                "rules": [{"id": "us-enterprise", "routes": 1}, …],
+//!                "pool_members": [{"id": "ana", "pool": "enterprise-us", "routes": 1}, …],
+//!                "pool_fallbacks": [{"id": "inbound", "routes": 0}, …],
+//!                "inactive_members": [], "not_reached": ["rule `product-led`", …],
+//!                "min": 100.0, "ok": false}
+//! }
+//! ```
+//!
+//! `status` is `passed`, `failed` or `error`; `line` is where the case
+//! starts; `explanation` (the core's `Explanation` JSON) appears on failed
+//! cases only; `coverage` only with `--coverage`/`--min-coverage`, and its
+//! `min`/`ok` only with `--min-coverage`. Optional diagnostic keys (`path`,
+//! `case`, `help`, `location`) are left out when empty.
+//!
+//! `--format junit` prints JUnit XML for CI test reports: a `<testsuite>`
+//! per case file, a `<testcase>` per case (`classname` and `file` the
+//! file, `line` where the case starts), a
+//! `<failure>` (message: the first mismatch; text: every mismatch and the
+//! explanation) or an `<error>` (lead does not normalize); unreadable case
+//! files and coverage below `--min-coverage` appear in a suite named
+//! `leadroute`. Text is escaped for XML 1.0 (characters XML cannot carry
+//! become U+FFFD).
+//!
+//! ## `leadroute fmt [--check] POLICY…`
+//!
+//! Rewrites each policy in canonical form: keys in the policy format's
+//! field order at every level (`name`, `version`, `owners`, `territories`,
+//! `pools`, `rules`, `fallback`; a rule's `id`, `description`, `when`,
+//! `then`; an action's `assign`, `experience`, `if_unavailable`, `tags`,
+//! `priority`, `sla_minutes`, `write_to_crm`; …), keys of free-form maps
+//! (`crm_ids`, `attributes`) by name, array items never moved. TOML is
+//! edited in place with `toml_edit`, so comments stay with what they
+//! annotate and inline tables stay inline; spacing is normalized (`key =
+//! value`, `{ a = 1 }`, `[1, 2]`, one blank line before each table header).
+//! JSON is printed anew with two-space indentation, a value on one line
+//! when it fits in 100 columns. Formatting is idempotent, and a policy that
+//! reads before formatting must read as the same spec after (checked on
+//! every run: a file that would change meaning is left alone, exit
+//! status 2). Prints `formatted FILE` for each file rewritten; `--check`
+//! writes nothing, prints `would reformat FILE` for each file not in
+//! canonical form and exits 1 if there is one.
+//!
+//! ## `leadroute schema [--cases] [--output FILE]`
 //! ## `leadroute diff OLD NEW --leads FILE [--accounts FILE] [--now UNIX_SECS]`
 //!
 //! Replays JSON lines of leads (`-`: stdin; the same lines as `route`)
@@ -198,7 +375,8 @@
 //! Prints the JSON Schema (draft 2020-12) of the policy format, the same
 //! text as the repository's `docs/policy.schema.json`; `--output` writes it
 //! to a file. Editors use it to validate and complete policies (see the
-//! README's "Command line" section).
+//! README's "Command line" section). `--cases` prints the schema of
+//! `leadroute test` case files instead (`docs/cases.schema.json`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(
@@ -222,10 +400,12 @@
 
 mod check;
 mod diff;
+mod fmt;
 mod locate;
 mod progress;
 mod report;
 mod route;
+mod test;
 mod timestamp;
 
 use std::path::{Path, PathBuf};
@@ -234,7 +414,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// Check, run and explain leadroute routing policies.
+/// Check, test, format, run and explain leadroute routing policies.
 #[derive(Debug, Parser)]
 #[command(name = "leadroute", version, about, long_about = None)]
 struct Cli {
@@ -309,6 +489,30 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Rewrite policies in canonical form: keys in the format's order,
+    /// normalized spacing, comments kept (TOML).
+    ///
+    /// With --check nothing is written: files that would change are listed
+    /// and the exit status is 1. Exit status 2 when a file cannot be read
+    /// or parsed.
+    Fmt {
+        /// Policy files (`.toml` or `.json`).
+        #[arg(required = true)]
+        policies: Vec<PathBuf>,
+        /// Only check: list the files that are not formatted, exit 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run test cases (TOML or JSON files of leads, context and expected
+    /// outcomes) against a policy.
+    ///
+    /// A failing case prints its mismatches and the decision's full
+    /// explanation. Exit status 1 when a case fails or coverage is below
+    /// --min-coverage, 2 when the policy does not compile or a case file
+    /// cannot be read.
+    ///
+    /// JSON: {"ok", "policy", "passed", "failed", "errors", "files": [{"file", "cases": [{"name", "status", "line", "routes", "failures", "explanation"}]}], "input_errors", "coverage"}.
+    Test(test::TestArgs),
     /// Replay leads through two versions of a policy; report every changed decision.
     ///
     /// Changed decisions are grouped by (old rule → new rule, old assignee →
@@ -377,6 +581,10 @@ enum Command {
         /// Write the schema to this file instead of stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// The schema of `leadroute test` case files instead (as
+        /// docs/cases.schema.json).
+        #[arg(long)]
+        cases: bool,
     },
 }
 
@@ -444,7 +652,9 @@ pub fn run() -> ExitCode {
             max_open_leads,
             !no_progress,
         ),
-        Command::Schema { output } => schema(output.as_deref()),
+        Command::Fmt { policies, check } => fmt::run(&policies, check),
+        Command::Test(args) => test::run(&args),
+        Command::Schema { output, cases } => schema(output.as_deref(), cases),
     };
     match result {
         Ok(code) => code,
@@ -455,10 +665,15 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// `leadroute schema [--output FILE]`: the policy format's JSON Schema,
-/// pretty, with a final newline.
-fn schema(output: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let mut text = serde_json::to_string_pretty(&leadroute::policy::json_schema())?;
+/// `leadroute schema [--cases] [--output FILE]`: the policy format's (or
+/// the case files') JSON Schema, pretty, with a final newline.
+fn schema(output: Option<&Path>, cases: bool) -> anyhow::Result<ExitCode> {
+    let schema = if cases {
+        test::cases_schema()
+    } else {
+        leadroute::policy::json_schema()
+    };
+    let mut text = serde_json::to_string_pretty(&schema)?;
     text.push('\n');
     match output {
         Some(path) => std::fs::write(path, text)
