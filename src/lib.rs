@@ -160,6 +160,7 @@ pub mod decision;
 pub mod events;
 mod facts;
 pub mod lead;
+pub mod matching;
 mod name;
 pub mod policy;
 pub mod pool;
