@@ -214,6 +214,14 @@ pub(crate) enum Pred {
     Flag(Record, Flag, bool),
     AccountTier(Box<[Box<str>]>),
     AccountField(Box<str>, ValueMatch),
+    /// An account was matched (equals the bool).
+    Matched(bool),
+    /// Matched by one of these methods (bits of `MatchMethod::bit`).
+    MatchedBy(u16),
+    /// Matched with at least this confidence, in thousandths.
+    MinConfidence(u16),
+    /// The match was ambiguous (equals the bool).
+    Ambiguous(bool),
 }
 
 /// Which CRM record a fact is about.

@@ -205,6 +205,7 @@ fn schema_objects_have_exactly_the_serde_fields() {
     assert_object::<ActionSpec>(&ACTION_OBJ);
     assert_object::<Bounds>(&BOUNDS_OBJ);
     assert_object::<RecordTest>(&RECORD_OBJ);
+    assert_object::<MatchTest>(&MATCH_TEST_OBJ);
 }
 
 #[test]
@@ -219,6 +220,7 @@ fn schema_choices_have_exactly_the_serde_variants() {
     assert_choice::<Condition>(&CONDITION_CHOICE);
     assert_choice::<EmailKind>(&EMAIL_KIND_CHOICE);
     assert_choice::<ValueTest>(&VALUE_TEST_CHOICE);
+    assert_choice::<crate::matching::MatchMethod>(&MATCH_METHOD_CHOICE);
 }
 
 #[test]
@@ -268,6 +270,7 @@ fn sample(shape: &Shape, depth: usize) -> Value {
         Shape::Text | Shape::Json => json!("x"),
         Shape::Bool => json!(true),
         Shape::Int(_) => json!(1),
+        Shape::Fraction => json!(0.5),
         Shape::List(item) if depth < 4 => json!([sample(item, depth + 1)]),
         Shape::List(_) => json!([]),
         Shape::Pair(item) => json!([sample(item, depth + 1), sample(item, depth + 1)]),
