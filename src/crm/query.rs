@@ -28,6 +28,7 @@ pub const DEFAULT_CANDIDATE_LIMIT: usize = 50;
 /// assert_eq!(q.brand.as_deref(), Some("acme"));
 /// assert_eq!(q.company_name.as_deref(), Some("ACME Ltd."));
 /// assert_eq!(q.name_key.as_deref(), Some("acme"));
+/// assert_eq!(q.name_words, ["acme"]);
 /// assert_eq!(q.limit, 25);
 /// # Ok::<(), leadroute::lead::NormalizeError>(())
 /// ```
@@ -46,6 +47,10 @@ pub struct CandidateQuery {
     pub company_name: Option<String>,
     /// The company name's match key (`acme` for "ACME Ltd.").
     pub name_key: Option<String>,
+    /// The words of the name that identify the company, legal forms and
+    /// connectors dropped, lower-case ASCII (`["blue", "bottle",
+    /// "coffee"]` for "Blue Bottle Coffee, Inc."): for token searches.
+    pub name_words: Vec<String>,
     /// The most accounts to return.
     pub limit: usize,
 }
@@ -54,17 +59,15 @@ impl CandidateQuery {
     /// The query for `lead`, returning at most `limit` accounts.
     pub fn for_lead(lead: &Lead, limit: usize) -> Self {
         let host = lead.company_domain.as_deref().and_then(Host::parse);
+        let key = lead.company_name.as_deref().and_then(NameKey::new);
         CandidateQuery {
             domain: lead.company_domain.clone(),
             email_domain: (lead.email_kind == EmailKind::Business)
                 .then(|| lead.email_domain.clone()),
             brand: host.map(|h| h.brand()),
             company_name: lead.company_name.clone(),
-            name_key: lead
-                .company_name
-                .as_deref()
-                .and_then(NameKey::new)
-                .map(|k| k.key),
+            name_key: key.as_ref().map(|k| k.key.clone()),
+            name_words: key.map(|k| k.words).unwrap_or_default(),
             limit,
         }
     }
