@@ -41,16 +41,33 @@ fn lead(json: &str) -> leadroute::Lead {
 
 fn crm() -> InMemoryCrm {
     InMemoryCrm::new()
-        .with_account(Account::new("acme", "Acme Corporation").domain("acme.com").owner("ana"))
-        .with_account(Account::new("initech-1", "Initech").domain("initech.com").owner("bob"))
-        .with_account(Account::new("initech-2", "Initech Inc.").domain("initech.com").owner("ana"))
+        .with_account(
+            Account::new("acme", "Acme Corporation")
+                .domain("acme.com")
+                .owner("ana"),
+        )
+        .with_account(
+            Account::new("initech-1", "Initech")
+                .domain("initech.com")
+                .owner("bob"),
+        )
+        .with_account(
+            Account::new("initech-2", "Initech Inc.")
+                .domain("initech.com")
+                .owner("ana"),
+        )
 }
 
-type Router = LeadRouter<InMemoryCrm, RecordingSink, leadroute::pool::InMemoryPoolStore, ManualClock>;
+type Router =
+    LeadRouter<InMemoryCrm, RecordingSink, leadroute::pool::InMemoryPoolStore, ManualClock>;
 
 fn router() -> Router {
-    LeadRouter::new(Policy::from_toml_str(POLICY).unwrap(), crm(), RecordingSink::new())
-        .with_clock(ManualClock::at_unix(1_700_000_000))
+    LeadRouter::new(
+        Policy::from_toml_str(POLICY).unwrap(),
+        crm(),
+        RecordingSink::new(),
+    )
+    .with_clock(ManualClock::at_unix(1_700_000_000))
 }
 
 fn route(r: &Router, json: &str) -> leadroute::router::Routed {
@@ -75,21 +92,33 @@ fn an_ambiguous_match_goes_to_review_instead_of_a_guess() {
         .unwrap();
     assert!(matches!(
         event.kind,
-        EventKind::AccountNotMatched { ambiguous: true, candidates: 3, .. }
+        EventKind::AccountNotMatched {
+            ambiguous: true,
+            candidates: 3,
+            ..
+        }
     ));
     let explained = r.policy().explain(&routed.decision).to_string();
     assert!(
-        explained.contains("account match: ambiguous: 2 accounts fit equally well (Initech, Initech Inc.)"),
+        explained.contains(
+            "account match: ambiguous: 2 accounts fit equally well (Initech, Initech Inc.)"
+        ),
         "{explained}"
     );
-    assert!(explained.contains("account_match.ambiguous is true: observed true → true"), "{explained}");
+    assert!(
+        explained.contains("account_match.ambiguous is true: observed true → true"),
+        "{explained}"
+    );
 }
 
 #[test]
 fn a_confident_domain_match_routes_to_the_owner_and_events_carry_method_and_confidence() {
     let r = router();
     let routed = route(&r, r#"{"email": "cto@acme.com"}"#);
-    assert_eq!(routed.decision.rule.as_deref(), Some("confident-domain-match"));
+    assert_eq!(
+        routed.decision.rule.as_deref(),
+        Some("confident-domain-match")
+    );
     assert_eq!(routed.decision.owner_id(), Some("ana"));
     let m = routed.decision.account_match.as_deref().unwrap();
     assert_eq!(m.method, Some(MatchMethod::ExactDomain));
@@ -137,7 +166,8 @@ fn without_a_match_result_every_match_test_is_false() {
     assert!(d.account_match.is_none());
     // With one, evaluation reads it (and shares it rather than copying).
     let m = Arc::new(
-        Matcher::default().match_accounts(&lead(r#"{"email": "x@initech.com"}"#), &crm().accounts()),
+        Matcher::default()
+            .match_accounts(&lead(r#"{"email": "x@initech.com"}"#), &crm().accounts()),
     );
     let d = policy.evaluate(
         &lead(r#"{"email": "x@initech.com"}"#),
@@ -158,15 +188,24 @@ fn bad_match_tests_are_diagnosed_with_their_paths() {
         .unwrap_err()
     };
     let e = bad(r#"{"account_match": {"min_confidence": 80}}"#);
-    assert_eq!(e.errors[0].path, "rules[0].when.account_match.min_confidence");
+    assert_eq!(
+        e.errors[0].path,
+        "rules[0].when.account_match.min_confidence"
+    );
     assert_eq!(e.errors[0].code, DiagnosticCode::WrongType);
     assert_eq!(
         e.errors[0].help.as_deref(),
         Some("a confidence is a fraction: write 0.8 for 80 %")
     );
     let e = bad(r#"{"account_match": {"matched_by": ["exact_domian"]}}"#);
-    assert_eq!(e.errors[0].path, "rules[0].when.account_match.matched_by[0]");
-    assert_eq!(e.errors[0].help.as_deref(), Some("did you mean `exact_domain`?"));
+    assert_eq!(
+        e.errors[0].path,
+        "rules[0].when.account_match.matched_by[0]"
+    );
+    assert_eq!(
+        e.errors[0].help.as_deref(),
+        Some("did you mean `exact_domain`?")
+    );
     let e = bad(r#"{"account_match": {}}"#);
     assert_eq!(e.errors[0].path, "rules[0].when.account_match");
     let e = bad(r#"{"account_match": {"matched_by": []}}"#);

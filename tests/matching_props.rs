@@ -8,19 +8,59 @@ use leadroute::{LeadInput, Normalizer};
 use proptest::prelude::*;
 
 const DOMAINS: &[&str] = &[
-    "acme.com", "acme.co.uk", "www.acme.de", "uk.acme.com", "acmelabs.io", "globex.com",
-    "initech.com", "gmail.com", "yahoo.co.uk", "mailinator.com", "outlook.com", "example.com",
-    "siemens.com", "siemens-healthineers.com", "hp.com", "global.com", "global.de", "https://www.globex.com/en",
+    "acme.com",
+    "acme.co.uk",
+    "www.acme.de",
+    "uk.acme.com",
+    "acmelabs.io",
+    "globex.com",
+    "initech.com",
+    "gmail.com",
+    "yahoo.co.uk",
+    "mailinator.com",
+    "outlook.com",
+    "example.com",
+    "siemens.com",
+    "siemens-healthineers.com",
+    "hp.com",
+    "global.com",
+    "global.de",
+    "https://www.globex.com/en",
 ];
 const NAMES: &[&str] = &[
-    "Acme Corporation", "Acme UK Ltd", "ACME", "Acme Labs", "Globex", "Globex Corp", "Initech",
-    "Initech Inc.", "Siemens AG", "Siemens Healthineers", "HP Inc.", "Global Solutions",
-    "Gmail User", "Müller GmbH", "Mueller", "AMD", "Advanced Micro Devices",
+    "Acme Corporation",
+    "Acme UK Ltd",
+    "ACME",
+    "Acme Labs",
+    "Globex",
+    "Globex Corp",
+    "Initech",
+    "Initech Inc.",
+    "Siemens AG",
+    "Siemens Healthineers",
+    "HP Inc.",
+    "Global Solutions",
+    "Gmail User",
+    "Müller GmbH",
+    "Mueller",
+    "AMD",
+    "Advanced Micro Devices",
 ];
 const COUNTRIES: &[&str] = &["US", "GB", "DE", "FR", "United Kingdom", "Deutschland"];
 const EMAIL_DOMAINS: &[&str] = &[
-    "acme.com", "acme.co.uk", "uk.acme.com", "acme.fr", "globex.com", "initech.com", "gmail.com",
-    "yahoo.co.uk", "mailinator.com", "outlook.com", "siemens.com", "hp.de", "example.com",
+    "acme.com",
+    "acme.co.uk",
+    "uk.acme.com",
+    "acme.fr",
+    "globex.com",
+    "initech.com",
+    "gmail.com",
+    "yahoo.co.uk",
+    "mailinator.com",
+    "outlook.com",
+    "siemens.com",
+    "hp.de",
+    "example.com",
 ];
 
 fn pick(items: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -60,7 +100,9 @@ fn accounts() -> impl Strategy<Value = Vec<Account>> {
     // Unique ids: a CRM returns each account once.
     proptest::collection::vec(account(), 0..10).prop_map(|v| {
         let mut seen = std::collections::HashSet::new();
-        v.into_iter().filter(|a| seen.insert(a.id.clone())).collect()
+        v.into_iter()
+            .filter(|a| seen.insert(a.id.clone()))
+            .collect()
     })
 }
 

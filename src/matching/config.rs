@@ -246,7 +246,12 @@ impl MatchConfig {
         )?;
         range("contact_majority".into(), self.contact_majority, 0.0, 1.0)?;
         range("min_brand_len".into(), self.min_brand_len as f64, 2.0, 63.0)?;
-        range("min_contacts".into(), f64::from(self.min_contacts), 1.0, 1e6)?;
+        range(
+            "min_contacts".into(),
+            f64::from(self.min_contacts),
+            1.0,
+            1e6,
+        )?;
         range(
             "max_candidates".into(),
             self.max_candidates as f64,
@@ -278,14 +283,18 @@ mod tests {
             matches!(&e, MatchConfigError::OutOfRange { key, .. } if key == "weights.acronym"),
             "{e}"
         );
-        let e = MatchConfig::from_json_str(r#"{"tie_breakers": ["customer", "method", "customer"]}"#)
-            .unwrap_err();
+        let e =
+            MatchConfig::from_json_str(r#"{"tie_breakers": ["customer", "method", "customer"]}"#)
+                .unwrap_err();
         assert_eq!(
             e.to_string(),
             "tie-breaker `customer` is listed twice (at 0 and 2)"
         );
         let e = MatchConfig::from_json_str(r#"{"min_confidense": 0.5}"#).unwrap_err();
-        assert!(e.to_string().contains("unknown field `min_confidense`"), "{e}");
+        assert!(
+            e.to_string().contains("unknown field `min_confidense`"),
+            "{e}"
+        );
         let e = MatchConfig::from_json_str(r#"{"max_candidates": 0}"#).unwrap_err();
         assert!(e.to_string().starts_with("`max_candidates` is 0"), "{e}");
     }

@@ -393,7 +393,11 @@ impl fmt::Display for AccountMatch {
             } else {
                 ""
             };
-            write!(f, "; {n} {label}candidate{}: ", if n == 1 { "" } else { "s" })?;
+            write!(
+                f,
+                "; {n} {label}candidate{}: ",
+                if n == 1 { "" } else { "s" }
+            )?;
             for (i, c) in others.iter().take(5).enumerate() {
                 if i > 0 {
                     f.write_str(", ")?;

@@ -255,7 +255,11 @@ fn domain_similarity(lead: &LeadSide, c: &Prepared<'_>, config: &MatchConfig) ->
             if distinctive_brand(&ab, config.min_brand_len)
                 && similarity(&lb, &ab) >= config.fuzzy_min_similarity
             {
-                return Some(ev(Signal::DomainSimilarity, lh.host.clone(), ah.host.clone()));
+                return Some(ev(
+                    Signal::DomainSimilarity,
+                    lh.host.clone(),
+                    ah.host.clone(),
+                ));
             }
         }
         if c.hosts.is_empty() && c.name.as_ref().is_some_and(|n| n.key == lb) {
@@ -315,8 +319,16 @@ fn gather(lead: &LeadSide, c: &Prepared<'_>, config: &MatchConfig) -> (Vec<Evide
     } else if let Some(e) = domain_similarity(lead, c, config) {
         out.push(e);
     } else if !lead.hosts.is_empty() && !c.hosts.is_empty() {
-        let l = lead.hosts.first().map(|h| h.host.clone()).unwrap_or_default();
-        let a = c.hosts.first().map(|h| h.0.host.clone()).unwrap_or_default();
+        let l = lead
+            .hosts
+            .first()
+            .map(|h| h.host.clone())
+            .unwrap_or_default();
+        let a = c
+            .hosts
+            .first()
+            .map(|h| h.0.host.clone())
+            .unwrap_or_default();
         out.push(ev(Signal::DomainConflict, l, a));
     }
     for d in &c.unusable {
@@ -466,7 +478,8 @@ pub(crate) fn run(
     let mut order: Vec<usize> = (0..accounts.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (accounts.get(a), accounts.get(b));
-        x.map(|x| (&x.id, &x.name)).cmp(&y.map(|y| (&y.id, &y.name)))
+        x.map(|x| (&x.id, &x.name))
+            .cmp(&y.map(|y| (&y.id, &y.name)))
     });
     order.dedup_by(|a, b| accounts.get(*a).map(|x| &x.id) == accounts.get(*b).map(|x| &x.id));
     let ignored = order.len().saturating_sub(config.max_candidates);
@@ -520,7 +533,11 @@ fn choose(
     owner_active: &dyn Fn(&str) -> bool,
 ) -> AccountMatch {
     let eligible: Vec<usize> = (0..scored.len())
-        .filter(|&i| scored.get(i).is_some_and(|s| s.status == CandidateStatus::Outscored))
+        .filter(|&i| {
+            scored
+                .get(i)
+                .is_some_and(|s| s.status == CandidateStatus::Outscored)
+        })
         .collect();
     let best = eligible
         .iter()
@@ -577,7 +594,9 @@ fn choose(
     } else {
         None
     };
-    let chosen = (contenders.len() == 1).then(|| contenders.first().copied()).flatten();
+    let chosen = (contenders.len() == 1)
+        .then(|| contenders.first().copied())
+        .flatten();
     for &i in &before {
         if let Some(s) = scored.get_mut(i) {
             s.status = match chosen {
@@ -594,7 +613,10 @@ fn choose(
             .filter(|p| ids.contains_key(p));
         match parent {
             Some(p) if config.route_to_parent => p.to_owned(),
-            _ => scored.get(c).map(|s| s.p.account.id.clone()).unwrap_or_default(),
+            _ => scored
+                .get(c)
+                .map(|s| s.p.account.id.clone())
+                .unwrap_or_default(),
         }
     });
     let outcome = match chosen {

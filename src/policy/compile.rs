@@ -670,7 +670,13 @@ impl Compiler {
         let mut parts = Vec::new();
         if let Some(b) = t.matched {
             let fp = format!("{p}.matched");
-            parts.push(self.leaf(Pred::Matched(b), &fp, "account_match.matched", "is", b.to_string()));
+            parts.push(self.leaf(
+                Pred::Matched(b),
+                &fp,
+                "account_match.matched",
+                "is",
+                b.to_string(),
+            ));
         }
         if let Some(methods) = &t.matched_by {
             let fp = format!("{p}.matched_by");

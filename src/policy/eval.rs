@@ -526,7 +526,8 @@ impl<'a> Eval<'a> {
                 Some(m) => {
                     // Shown as "0.86", formatted on the stack: no allocation.
                     let mut buf = StackText::default();
-                    let _ = std::fmt::Write::write_fmt(&mut buf, format_args!("{:.2}", m.confidence));
+                    let _ =
+                        std::fmt::Write::write_fmt(&mut buf, format_args!("{:.2}", m.confidence));
                     (m.confidence_permille() >= *min, text(Some(buf.as_str())))
                 }
                 None => (false, Observed::None),

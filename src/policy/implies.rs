@@ -88,7 +88,9 @@ fn match_implies(x: &MatchTest, y: &MatchTest) -> bool {
     // A method or a confidence requirement implies an account was matched
     // and the match was not ambiguous.
     let requires_match = x.matched_by.is_some() || x.min_confidence.is_some();
-    let matched = y.matched.is_none() || x.matched == y.matched || (requires_match && y.matched == Some(true));
+    let matched = y.matched.is_none()
+        || x.matched == y.matched
+        || (requires_match && y.matched == Some(true));
     let ambiguous = y.ambiguous.is_none()
         || x.ambiguous == y.ambiguous
         || (requires_match && y.ambiguous == Some(false));

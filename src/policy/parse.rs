@@ -557,11 +557,15 @@ impl<'n> Walker<'_, 'n> {
                 Some(format!("write the number without quotes: {}", s.trim()))
             }
             (Shape::Fraction, Node::Str(s))
-                if s.trim().parse::<f64>().is_ok_and(|v| (0.0..=1.0).contains(&v)) =>
+                if s.trim()
+                    .parse::<f64>()
+                    .is_ok_and(|v| (0.0..=1.0).contains(&v)) =>
             {
                 Some(format!("write the number without quotes: {}", s.trim()))
             }
-            (Shape::Fraction, Node::Num(n)) if n.as_f64().is_some_and(|v| v > 1.0 && v <= 100.0) => {
+            (Shape::Fraction, Node::Num(n))
+                if n.as_f64().is_some_and(|v| v > 1.0 && v <= 100.0) =>
+            {
                 Some("a confidence is a fraction: write 0.8 for 80 %".to_owned())
             }
             (Shape::Bool, Node::Str(s)) if matches!(s.trim(), "true" | "false") => {

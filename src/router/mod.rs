@@ -728,7 +728,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     async fn lookups(&self, lead: &Lead, policy: &Policy) -> Lookups {
         let account = async {
             let query = CandidateQuery::for_lead(lead, self.matcher.config().max_candidates);
-            if query.domain.is_none() && query.email_domain.is_none() && query.company_name.is_none()
+            if query.domain.is_none()
+                && query.email_domain.is_none()
+                && query.company_name.is_none()
             {
                 return (LookupStatus::Skipped, None, None, None);
             }

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
-use crate::crm::records::{Account, Contact};
 use crate::crm::query::CandidateQuery;
+use crate::crm::records::{Account, Contact};
 use crate::crm::{Crm, CrmError, LeadWrite, WriteReceipt};
 use crate::lead::model::Lead;
 use crate::matching::Host;
@@ -203,7 +203,9 @@ impl Crm for InMemoryCrm {
         &self,
         _query: &CandidateQuery,
     ) -> impl Future<Output = Result<Vec<Account>, CrmError>> + Send {
-        self.with_fault(Method::FindAccount, move |crm| Ok(crm.lock().accounts.clone()))
+        self.with_fault(Method::FindAccount, move |crm| {
+            Ok(crm.lock().accounts.clone())
+        })
     }
 
     fn find_person(

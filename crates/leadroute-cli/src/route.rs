@@ -72,7 +72,11 @@ fn load_accounts(path: Option<&Path>) -> anyhow::Result<Vec<Account>> {
     let mut ids = std::collections::HashSet::new();
     for (i, a) in accounts.iter().enumerate() {
         if !ids.insert(a.id.as_str()) {
-            bail!("{}: account [{i}] repeats the id `{}`", path.display(), a.id);
+            bail!(
+                "{}: account [{i}] repeats the id `{}`",
+                path.display(),
+                a.id
+            );
         }
     }
     Ok(accounts)
@@ -102,7 +106,12 @@ struct Router<'a> {
 }
 
 impl<'a> Router<'a> {
-    fn new(policy: &'a Policy, accounts: &'a [Account], matcher: Matcher, now: Option<u64>) -> Self {
+    fn new(
+        policy: &'a Policy,
+        accounts: &'a [Account],
+        matcher: Matcher,
+        now: Option<u64>,
+    ) -> Self {
         Router {
             policy,
             accounts,
@@ -134,7 +143,11 @@ impl<'a> Router<'a> {
                 };
                 // The same matcher as the router's, over every account.
                 let active = |o: &str| self.policy.owner(o).is_some_and(|v| v.active);
-                let matched = Arc::new(self.matcher.match_accounts_with(&lead, self.accounts, &active));
+                let matched = Arc::new(self.matcher.match_accounts_with(
+                    &lead,
+                    self.accounts,
+                    &active,
+                ));
                 if let Some(account) = matched
                     .routed_account_id
                     .as_deref()

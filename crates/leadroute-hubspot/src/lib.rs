@@ -476,7 +476,9 @@ impl<T: TokenProvider> HubSpot<T> {
         let mut out: Vec<Account> = Vec::new();
         for company in results(&body)?.iter().take(MAX_CANDIDATES) {
             let Some(id) = id_of(company) else {
-                return Err(CrmError::permanent("HubSpot company search result without an id"));
+                return Err(CrmError::permanent(
+                    "HubSpot company search result without an id",
+                ));
             };
             if out.iter().any(|a| a.id == id) {
                 continue;

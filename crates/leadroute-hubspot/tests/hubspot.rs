@@ -434,7 +434,14 @@ async fn candidate_search_asks_by_domain_brand_and_name_and_reads_what_the_match
     uk["properties"]["country"] = json!("United Kingdom");
     uk["properties"]["zip"] = json!("SW1A 1AA");
     uk["properties"]["hs_parent_company_id"] = json!("2002");
-    let mut parent = demo::company("2002", "Acme Corporation", "acme.com", "acme.de; ACME.fr ", "9004", "customer");
+    let mut parent = demo::company(
+        "2002",
+        "Acme Corporation",
+        "acme.com",
+        "acme.de; ACME.fr ",
+        "9004",
+        "customer",
+    );
     parent["properties"]["phone"] = json!("+1 415 555 0100");
     // The same company twice (two filter groups hit it) comes back once.
     demo::search(&server, json!([uk, parent.clone(), parent]));
@@ -444,7 +451,10 @@ async fn candidate_search_asks_by_domain_brand_and_name_and_reads_what_the_match
         .lead;
     let query = leadroute::crm::CandidateQuery::for_lead(&lead, 500);
     let found = crm.find_candidates(&query).await.unwrap();
-    assert_eq!(found.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["2001", "2002"]);
+    assert_eq!(
+        found.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["2001", "2002"]
+    );
     assert_eq!(found[0].country.as_deref(), Some("United Kingdom"));
     assert_eq!(found[0].postal_code.as_deref(), Some("SW1A 1AA"));
     assert_eq!(found[0].parent_id.as_deref(), Some("2002"));
@@ -475,7 +485,14 @@ async fn the_router_matches_a_regional_domain_to_the_company_across_tlds() {
     demo::search(
         &server,
         json!([
-            demo::company("3001", "Acme Corporation", "acme.com", "", "9003", "customer"),
+            demo::company(
+                "3001",
+                "Acme Corporation",
+                "acme.com",
+                "",
+                "9003",
+                "customer"
+            ),
             demo::company("3002", "Acme Labs", "acmelabs.io", "", "9004", ""),
         ]),
     );
@@ -489,9 +506,21 @@ async fn the_router_matches_a_regional_domain_to_the_company_across_tlds() {
     let m = routed.lookups.account_match.as_deref().unwrap();
     assert_eq!(m.account_id.as_deref(), Some("3001"));
     assert_eq!(m.method, Some(leadroute::matching::MatchMethod::CrossTld));
-    assert_eq!(routed.lookups.matched_account.as_ref().unwrap().owner.as_deref(), Some("cleo"));
+    assert_eq!(
+        routed
+            .lookups
+            .matched_account
+            .as_ref()
+            .unwrap()
+            .owner
+            .as_deref(),
+        Some("cleo")
+    );
     let (search, _, _) = split_lookups(server.take_requests());
-    assert_eq!(search.json().unwrap(), candidate_body("acme.co.uk", "acme", "acme"));
+    assert_eq!(
+        search.json().unwrap(),
+        candidate_body("acme.co.uk", "acme", "acme")
+    );
 }
 
 #[tokio::test]
@@ -537,7 +566,10 @@ async fn a_new_lead_is_created_with_owner_routing_fields_and_no_association() {
         (search.method.as_str(), search.path.as_str()),
         ("POST", SEARCH)
     );
-    assert_eq!(search.json().unwrap(), candidate_body("newco.com", "newco", "newco"));
+    assert_eq!(
+        search.json().unwrap(),
+        candidate_body("newco.com", "newco", "newco")
+    );
     assert_get_contact(&get, "jane%40newco.com");
     assert_eq!(rest.len(), 1);
     let post = &rest[0];

@@ -838,7 +838,12 @@ pub mod support {
         if let Some(b) = query.brand.as_deref().filter(|b| b.len() >= 2) {
             any.push(format!("Website LIKE {}", soql_contains(&format!("{b}."))));
         }
-        if let Some(n) = query.company_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        if let Some(n) = query
+            .company_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             any.push(format!("Name = {}", soql_string(n)));
         }
         let word = query

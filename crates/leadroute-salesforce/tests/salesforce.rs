@@ -322,12 +322,24 @@ const CANDIDATE_Q: &str = "SELECT Id, Name, Website, OwnerId, Type, ParentId, Bi
 #[tokio::test]
 async fn the_candidate_lookup_is_one_escaped_soql_query_read_for_the_matcher() {
     let (server, crm) = setup().await;
-    let mut uk = demo::account("001D000000Uk", "Acme UK Ltd", "https://www.acme.co.uk", "0055e000001CleAAA", "Prospect");
+    let mut uk = demo::account(
+        "001D000000Uk",
+        "Acme UK Ltd",
+        "https://www.acme.co.uk",
+        "0055e000001CleAAA",
+        "Prospect",
+    );
     uk["ParentId"] = json!("001D000000Hq");
     uk["BillingCountry"] = json!("United Kingdom");
     uk["BillingPostalCode"] = json!("SW1A 1AA");
     uk["LastActivityDate"] = json!("2024-01-15");
-    let hq = demo::account("001D000000Hq", "Acme Corporation", "acme.com", "0055e000001DevAAA", "Customer - Direct");
+    let hq = demo::account(
+        "001D000000Hq",
+        "Acme Corporation",
+        "acme.com",
+        "0055e000001DevAAA",
+        "Customer - Direct",
+    );
     demo::query(&server, "FROM Account", json!([uk, hq.clone(), hq]));
     let lead = leadroute::Normalizer::default()
         .normalize_json(r#"{"email": "jo@acme.co.uk", "company": "Acme_50% Ltd"}"#)
@@ -370,7 +382,10 @@ async fn crafted_company_names_stay_single_literals_in_the_candidate_query() {
         demo::query(&server, "FROM Account", json!([]));
         let mut input = leadroute::LeadInput::from_email("jo@gmail.com");
         input.company = Some(company.into());
-        let lead = leadroute::Normalizer::default().normalize(&input).unwrap().lead;
+        let lead = leadroute::Normalizer::default()
+            .normalize(&input)
+            .unwrap()
+            .lead;
         let query = leadroute::crm::CandidateQuery::for_lead(&lead, 10);
         assert!(crm.find_candidates(&query).await.unwrap().is_empty());
         let sent = server.take_requests();
@@ -390,8 +405,20 @@ async fn the_router_matches_a_regional_domain_across_tlds_over_salesforce() {
         &server,
         "FROM Account",
         json!([
-            demo::account("001D000000Hq", "Acme Corporation", "https://www.acme.com/", "0055e000001CleAAA", "Customer"),
-            demo::account("001D000000Nt", "Notacme", "notacme.com", "0055e000001DevAAA", "Prospect"),
+            demo::account(
+                "001D000000Hq",
+                "Acme Corporation",
+                "https://www.acme.com/",
+                "0055e000001CleAAA",
+                "Customer"
+            ),
+            demo::account(
+                "001D000000Nt",
+                "Notacme",
+                "notacme.com",
+                "0055e000001DevAAA",
+                "Prospect"
+            ),
         ]),
     );
     demo::query(&server, "FROM Contact", json!([]));
@@ -406,7 +433,13 @@ async fn the_router_matches_a_regional_domain_across_tlds_over_salesforce() {
     assert_eq!(m.account_id.as_deref(), Some("001D000000Hq"), "{m}");
     assert_eq!(m.method, Some(leadroute::matching::MatchMethod::CrossTld));
     assert_eq!(
-        routed.lookups.matched_account.as_ref().unwrap().owner.as_deref(),
+        routed
+            .lookups
+            .matched_account
+            .as_ref()
+            .unwrap()
+            .owner
+            .as_deref(),
         Some("cleo")
     );
 }
