@@ -1,5 +1,7 @@
 //! **Confirm**: the CRM as routing needs it. The [`Crm`] adapter trait
-//! callers implement, the records it returns ([`Account`], [`Contact`]),
+//! callers implement, the candidate accounts it is asked for
+//! ([`CandidateQuery`]; the [matcher](crate::matching) chooses among
+//! them), the records it returns ([`Account`], [`Contact`]),
 //! the write it performs ([`LeadWrite`] with the owner's [`OwnerView`]), its
 //! classified errors ([`CrmError`]) and the [`PendingWrite`] that keeps a
 //! failed write from losing the lead.
