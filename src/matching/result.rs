@@ -403,9 +403,8 @@ impl fmt::Display for AccountMatch {
                     f.write_str(", ")?;
                 }
                 write!(f, "{} {:.2} (", c.name, c.score)?;
-                match c.method {
-                    Some(m) => write!(f, "{}, ", m.as_str())?,
-                    None => {}
+                if let Some(m) = c.method {
+                    write!(f, "{}, ", m.as_str())?;
                 }
                 write!(f, "{})", c.status.as_str().replace('_', " "))?;
             }

@@ -99,17 +99,13 @@ impl<'a> Prepared<'a> {
             .map(|d| (d, false))
             .chain(account.additional_domains.iter().map(|d| (d, true)));
         for (d, additional) in raw {
-            match Host::parse(d) {
-                Some(h)
-                    if !is_reserved(h.registrable())
-                        && normalizer.email_kind(h.registrable()) == EmailKind::Business =>
-                {
-                    if !hosts.iter().any(|(x, _): &(Host, bool)| x.host == h.host) {
-                        hosts.push((h, additional));
-                    }
-                }
-                Some(h) => unusable.push(h.host),
-                None => {}
+            let Some(h) = Host::parse(d) else { continue };
+            let usable = !is_reserved(h.registrable())
+                && normalizer.email_kind(h.registrable()) == EmailKind::Business;
+            if !usable {
+                unusable.push(h.host);
+            } else if !hosts.iter().any(|(x, _): &(Host, bool)| x.host == h.host) {
+                hosts.push((h, additional));
             }
         }
         let country = account.country.as_deref().and_then(|c| {
@@ -402,15 +398,14 @@ fn score(lead: &LeadSide, s: &mut Scored<'_>, config: &MatchConfig) {
             _ => None,
         })
         .max_by_key(|m| m.strength());
-    s.evidence.sort_by_key(|e| {
-        let rank = match e.signal {
-            Signal::Method(m) if Some(m) == method => 0,
-            Signal::Method(m) => 10 - m.strength(),
-            Signal::Country | Signal::PostalCode | Signal::Phone | Signal::DomainSimilarity => 20,
-            Signal::UnusableDomain => 40,
-            Signal::DomainConflict | Signal::CountryConflict => 30,
-        };
-        rank
+    // The method first, then other identifying signals, supports,
+    // conflicts, and what is worth nothing.
+    s.evidence.sort_by_key(|e| match e.signal {
+        Signal::Method(m) if Some(m) == method => 0,
+        Signal::Method(m) => 10 - m.strength(),
+        Signal::Country | Signal::PostalCode | Signal::Phone | Signal::DomainSimilarity => 20,
+        Signal::DomainConflict | Signal::CountryConflict => 30,
+        Signal::UnusableDomain => 40,
     });
     let Some(method) = method else {
         s.status = CandidateStatus::NoEvidence;
