@@ -49,7 +49,7 @@ use crate::pool::step::PoolStep;
 /// the lead should be written to the CRM; `false` by default for rejections),
 /// `trace` (see [`TraceEvent`]), `pool_step` (see [`PoolStep`], `null`
 /// unless a pool chose the owner) and `account_match` (the matcher's
-/// [`AccountMatch`](crate::matching::AccountMatch), absent when the facts
+/// [`AccountMatch`], absent when the facts
 /// had none).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
