@@ -51,6 +51,12 @@ fn bench(c: &mut Criterion) {
         .expect("valid lead")
         .lead;
     let matcher = Matcher::default();
+    // The baseline in the same run: normalizing the lead itself.
+    let normalizer = Normalizer::default();
+    let input = r#"{"email": "jane@acme.co.uk", "company": "ACME Ltd", "country": "GB", "zip": "SW1A 1AA"}"#;
+    c.bench_function("baseline/normalize_lead", |b| {
+        b.iter(|| normalizer.normalize_json(std::hint::black_box(input)))
+    });
     let mut group = c.benchmark_group("match_accounts");
     for n in [1usize, 10, 100] {
         let accounts = candidates(n);

@@ -64,7 +64,7 @@ impl CandidateQuery {
             domain: lead.company_domain.clone(),
             email_domain: (lead.email_kind == EmailKind::Business)
                 .then(|| lead.email_domain.clone()),
-            brand: host.map(|h| h.brand()),
+            brand: host.map(|h| h.brand().to_owned()),
             company_name: lead.company_name.clone(),
             name_key: key.as_ref().map(|k| k.key.clone()),
             name_words: key.map(|k| k.words).unwrap_or_default(),

@@ -75,6 +75,10 @@ pub(crate) struct Host {
     pub(crate) host: String,
     /// Byte offset of the registrable domain in `host`.
     registrable_at: usize,
+    /// The brand, computed once (it is compared in every pair of hosts).
+    brand: String,
+    /// The brand is a generic word or all digits.
+    generic: bool,
 }
 
 impl Host {
@@ -88,9 +92,19 @@ impl Host {
             ascii.drain(..4);
         }
         let registrable_at = ascii.len().checked_sub(registrable_len)?;
+        let registrable = ascii.get(registrable_at..)?;
+        let brand = registrable
+            .split('.')
+            .next()
+            .unwrap_or(registrable)
+            .replace('-', "");
+        let generic =
+            GENERIC_BRANDS.contains(&brand.as_str()) || brand.bytes().all(|b| b.is_ascii_digit());
         Some(Host {
             host: ascii,
             registrable_at,
+            brand,
+            generic,
         })
     }
 
@@ -106,19 +120,16 @@ impl Host {
 
     /// The brand: the registrable domain's first label, hyphens removed
     /// (`acme-corp.co.uk` → `acmecorp`).
-    pub(crate) fn brand(&self) -> String {
-        let reg = self.registrable();
-        reg.split('.').next().unwrap_or(reg).replace('-', "")
+    pub(crate) fn brand(&self) -> &str {
+        &self.brand
     }
-}
 
-/// Whether `brand` is specific enough to identify a company across
-/// suffixes: at least `min_len` characters, not a generic word, not all
-/// digits.
-pub(crate) fn distinctive_brand(brand: &str, min_len: usize) -> bool {
-    brand.len() >= min_len
-        && !GENERIC_BRANDS.contains(&brand)
-        && !brand.bytes().all(|b| b.is_ascii_digit())
+    /// Whether the brand is specific enough to identify a company across
+    /// suffixes: at least `min_len` characters, not a generic word, not all
+    /// digits.
+    pub(crate) fn distinctive(&self, min_len: usize) -> bool {
+        !self.generic && self.brand.len() >= min_len
+    }
 }
 
 /// Whether a registrable domain is reserved for documentation or tests.
@@ -141,9 +152,11 @@ mod tests {
         assert_eq!(Host::parse("www.com"), Host::parse("www.com"));
         assert_eq!(Host::parse("localhost"), None);
         assert_eq!(Host::parse("not a domain"), None);
-        assert!(!distinctive_brand("global", 4));
-        assert!(!distinctive_brand("ibm", 4));
-        assert!(distinctive_brand("siemens", 4));
+        let brand_ok = |d: &str| Host::parse(d).unwrap().distinctive(4);
+        assert!(!brand_ok("global.com"));
+        assert!(!brand_ok("ibm.com"));
+        assert!(!brand_ok("1234.de"));
+        assert!(brand_ok("siemens.de"));
         assert!(is_reserved("example.com"));
     }
 }

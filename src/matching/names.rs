@@ -52,7 +52,7 @@ impl NameKey {
             .filter_map(|w| w.chars().next())
             .collect();
         let initials = (letters.len() >= 2 && words.len() >= 2).then_some(letters);
-        let folded = key.replace("ae", "a").replace("oe", "o").replace("ue", "u");
+        let folded = fold_umlauts(&key);
         Some(NameKey {
             words,
             folded,
@@ -79,6 +79,21 @@ impl NameKey {
             None
         }
     }
+}
+
+/// `ae`, `oe`, `ue` → `a`, `o`, `u`, in one pass.
+fn fold_umlauts(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut prev: Option<char> = None;
+    for c in key.chars() {
+        if c == 'e' && matches!(prev, Some('a' | 'o' | 'u')) {
+            prev = None;
+            continue;
+        }
+        out.push(c);
+        prev = Some(c);
+    }
+    out
 }
 
 /// Jaro–Winkler similarity of two keys (0 to 1), from `strsim`.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::config::MatchConfig;
-use super::domains::{Host, distinctive_brand, is_reserved};
+use super::domains::{Host, is_reserved};
 use super::names::{NameKey, similarity};
 use super::result::{
     AccountMatch, CandidateReport, CandidateStatus, Evidence, MatchMethod, MatchOutcome, Signal,
@@ -211,8 +211,7 @@ fn domain_evidence(
                     MatchMethod::Subdomain
                 })
             } else {
-                let brand = lh.brand();
-                (brand == ah.brand() && distinctive_brand(&brand, config.min_brand_len))
+                (lh.brand() == ah.brand() && lh.distinctive(config.min_brand_len))
                     .then_some(MatchMethod::CrossTld)
             };
             let Some(m) = method else { continue };
@@ -243,13 +242,13 @@ fn domain_evidence(
 fn domain_similarity(lead: &LeadSide, c: &Prepared<'_>, config: &MatchConfig) -> Option<Evidence> {
     for lh in &lead.hosts {
         let lb = lh.brand();
-        if !distinctive_brand(&lb, config.min_brand_len) {
+        if !lh.distinctive(config.min_brand_len) {
             continue;
         }
         for (ah, _) in &c.hosts {
             let ab = ah.brand();
-            if distinctive_brand(&ab, config.min_brand_len)
-                && similarity(&lb, &ab) >= config.fuzzy_min_similarity
+            if ah.distinctive(config.min_brand_len)
+                && similarity(lb, ab) >= config.fuzzy_min_similarity
             {
                 return Some(ev(
                     Signal::DomainSimilarity,
