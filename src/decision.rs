@@ -28,6 +28,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::crm::records::{Lookup, LookupStatus};
 use crate::lead::range::Range;
+use crate::matching::AccountMatch;
 pub use crate::name::Name;
 use crate::pool::rotation::SkipReason;
 use crate::pool::step::PoolStep;
@@ -47,8 +48,10 @@ use crate::pool::step::PoolStep;
 /// (bool), `tags`, `priority`, `sla_minutes`, `sla_due` (RFC 3339 UTC text,
 /// absent without an SLA), `write_to_crm` (bool: whether
 /// the lead should be written to the CRM; `false` by default for rejections),
-/// `trace` (see [`TraceEvent`]) and `pool_step` (see [`PoolStep`], `null`
-/// unless a pool chose the owner).
+/// `trace` (see [`TraceEvent`]), `pool_step` (see [`PoolStep`], `null`
+/// unless a pool chose the owner) and `account_match` (the matcher's
+/// [`AccountMatch`], absent when the facts
+/// had none).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RouteDecision {
@@ -92,6 +95,11 @@ pub struct RouteDecision {
     /// [`PoolStep::apply`] or a [`PoolStore`](crate::PoolStore).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) pool_step: Option<PoolStep>,
+    /// How the lead was matched to an account, when the facts carried the
+    /// matcher's result (shared, not copied: evaluation does not allocate
+    /// for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_match: Option<Arc<AccountMatch>>,
 }
 
 fn yes() -> bool {
@@ -150,6 +158,7 @@ impl PartialEq for RouteDecision {
             write_to_crm,
             trace,
             pool_step,
+            account_match,
         } = self;
         *policy_name == other.policy_name
             && *policy_version == other.policy_version
@@ -165,6 +174,7 @@ impl PartialEq for RouteDecision {
             && *write_to_crm == other.write_to_crm
             && *trace == other.trace
             && *pool_step == other.pool_step
+            && *account_match == other.account_match
     }
 }
 

@@ -41,6 +41,7 @@ use crate::crm::records::LookupStatus;
 use crate::crm::{CrmError, PendingWrite};
 use crate::decision::{AssignedBy, Experience};
 use crate::lead::issue::FieldIssue;
+use crate::matching::MatchMethod;
 use crate::router::report::PoolStoreFailure;
 
 /// Receives events. Called synchronously on the routing path, so keep it
@@ -105,6 +106,10 @@ impl Event {
     pub fn name(&self) -> &'static str {
         self.kind.name()
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 pub(crate) fn unix_ms(t: SystemTime) -> u64 {
@@ -173,12 +178,20 @@ pub enum EventKind {
         /// The errors the form can show.
         errors: Vec<FieldIssue>,
     },
-    /// A CRM account matched the company domain.
+    /// A CRM account was matched to the lead.
     AccountMatched {
-        /// The account id.
+        /// The account id (the one routing uses: the parent, with
+        /// `route_to_parent`).
         account_id: String,
-        /// The domain matched on.
+        /// The lead's company domain (else the account's).
         domain: String,
+        /// How the matcher matched it (absent for an account that did not
+        /// come from the matcher).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<MatchMethod>,
+        /// The matcher's confidence, 0 to 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confidence: Option<f64>,
     },
     /// No account was matched, and why.
     AccountNotMatched {
@@ -187,6 +200,14 @@ pub enum EventKind {
         domain: Option<String>,
         /// Not found, skipped, failed or timed out.
         status: LookupStatus,
+        /// Several accounts fit equally well and none was chosen (only
+        /// written when true).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ambiguous: bool,
+        /// How many candidates the matcher considered (only written when
+        /// some).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        candidates: usize,
     },
     /// The pool store failed (or kept changing under the router), so the
     /// decision's pool chose on this router's local pool state and the step

@@ -5,9 +5,11 @@
 //! (Named `Facts` rather than `Context` so that it does not collide with
 //! `std::task::Context` in the async services that use it.)
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::crm::records::{Account, Contact, LookupStatus};
+use crate::matching::AccountMatch;
 use crate::pool::availability::{ALL_AVAILABLE, Availability};
 use crate::pool::load::{NO_OPEN_LEADS, OpenLeads};
 use crate::pool::state::{NO_POOL_STATE, PoolStates};
@@ -41,6 +43,9 @@ pub struct Facts<'a> {
     pub account: Option<&'a Account>,
     /// The existing CRM contact/lead.
     pub contact: Option<&'a Contact>,
+    /// How the lead was matched to an account (the `account_match`
+    /// condition reads it; the decision keeps a shared copy).
+    pub account_match: Option<&'a Arc<AccountMatch>>,
     /// How the account lookup went (`not_found` by default, `found` once an
     /// account is set).
     pub account_lookup: LookupStatus,
@@ -61,6 +66,7 @@ impl std::fmt::Debug for Facts<'_> {
             .field("now", &self.now)
             .field("account", &self.account)
             .field("contact", &self.contact)
+            .field("account_match", &self.account_match)
             .field("account_lookup", &self.account_lookup)
             .field("person_lookup", &self.person_lookup)
             .field("pools", &self.pools)
@@ -76,6 +82,7 @@ impl<'a> Facts<'a> {
             now,
             account: None,
             contact: None,
+            account_match: None,
             account_lookup: LookupStatus::NotFound,
             person_lookup: LookupStatus::NotFound,
             availability: &ALL_AVAILABLE,
@@ -93,6 +100,13 @@ impl<'a> Facts<'a> {
     pub fn account(mut self, account: &'a Account) -> Self {
         self.account = Some(account);
         self.account_lookup = LookupStatus::Found;
+        self
+    }
+
+    /// Sets the matcher's result (see [`matching`](crate::matching)). The
+    /// matched account itself goes in [`account`](Self::account).
+    pub fn account_match(mut self, m: &'a Arc<AccountMatch>) -> Self {
+        self.account_match = Some(m);
         self
     }
 

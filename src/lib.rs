@@ -7,7 +7,10 @@
 //! ```text
 //! form payload ─▶ LeadInput ─normalize─▶ Lead ──────────────┐          lead: capture, validate
 //!                  (field errors)                           │
-//! Crm::find_account / find_person (your I/O, budgeted) ─▶ Facts        crm, facts
+//! Crm::find_candidates / find_person (your I/O, budgeted)              crm
+//!                    Matcher: lead × candidate accounts ─▶ AccountMatch matching
+//!                                                           ▼
+//!                                                         Facts        facts
 //!                                                           │
 //!                    Policy::evaluate(&Lead, &Facts) ─▶ RouteDecision  policy, decision: assign
 //!                                                           │   { owner, experience, trace, pool_step }
@@ -46,6 +49,14 @@
 //! assert!(out.warnings.is_empty());
 //! # Ok::<(), leadroute::lead::NormalizeError>(())
 //! ```
+//!
+//! ## 1½. Match: [`matching`]
+//!
+//! Which existing account is the lead's? A [`Matcher`](matching::Matcher)
+//! weighs domains, brands across suffixes, contacts, names, acronyms and
+//! supporting signals over the CRM's candidates, and returns the account,
+//! none, or an explicit *ambiguous* result, with every candidate's evidence.
+//! The policy tests it with the `account_match` condition.
 //!
 //! ## 2. Assign: [`policy`] and [`decision`]
 //!
@@ -106,7 +117,8 @@
 //! | [`policy`] | assign | the spec ([`policy::spec`]), [`compile`] and its diagnostics, [`Policy`]: evaluate, explain |
 //! | [`decision`] | assign | [`RouteDecision`], experiences, the trace |
 //! | [`pool`] | distribute | rotation, [`PoolStep`](pool::PoolStep), [`PoolState`](pool::PoolState), [`PoolStore`], [`Availability`] |
-//! | [`crm`] | confirm | the [`Crm`] trait, records, writes, errors, [`PendingWrite`](crm::PendingWrite) |
+//! | [`crm`] | confirm | the [`Crm`] trait, records, candidate queries, writes, errors, [`PendingWrite`](crm::PendingWrite) |
+//! | [`matching`] | match | lead-to-account matching: signals, weights, tie-breakers, [`AccountMatch`](matching::AccountMatch) |
 //! | [`events`] | all | the event vocabulary and [`EventSink`] |
 //! | [`router`] | all | [`LeadRouter`] and [`decide_and_record`](router::decide_and_record): every `await` lives here |
 //! | [`schedule`] | assign, distribute | working hours in a time zone, holidays, SLA deadlines in working time |
@@ -161,6 +173,7 @@ pub mod decision;
 pub mod events;
 mod facts;
 pub mod lead;
+pub mod matching;
 mod name;
 pub mod policy;
 pub mod pool;

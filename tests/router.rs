@@ -112,11 +112,13 @@ fn happy_path_end_to_end() {
         ),
         other => panic!("{other:?}"),
     }
-    // The event JSON contract.
+    // The event JSON contract: every account of the CRM was a candidate.
     let json = serde_json::to_value(&events[1]).unwrap();
+    let candidates = r.crm().accounts().len();
+    assert!(candidates > 0);
     assert_eq!(
         json,
-        serde_json::json!({"event": "account_not_matched", "domain": "bigco.com", "status": "not_found", "lead_id": "s-1", "at_ms": NOW * 1000, "since_submit_ms": 0})
+        serde_json::json!({"event": "account_not_matched", "domain": "bigco.com", "status": "not_found", "candidates": candidates, "lead_id": "s-1", "at_ms": NOW * 1000, "since_submit_ms": 0})
     );
 }
 

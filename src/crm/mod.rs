@@ -1,5 +1,7 @@
 //! **Confirm**: the CRM as routing needs it. The [`Crm`] adapter trait
-//! callers implement, the records it returns ([`Account`], [`Contact`]),
+//! callers implement, the candidate accounts it is asked for
+//! ([`CandidateQuery`]; the [matcher](crate::matching) chooses among
+//! them), the records it returns ([`Account`], [`Contact`]),
 //! the write it performs ([`LeadWrite`] with the owner's [`OwnerView`]), its
 //! classified errors ([`CrmError`]) and the [`PendingWrite`] that keeps a
 //! failed write from losing the lead.
@@ -15,6 +17,7 @@
 //! # let _ = std::any::type_name::<PendingWrite>();
 //! ```
 
+pub(crate) mod query;
 pub(crate) mod records;
 
 use std::collections::BTreeMap;
@@ -27,10 +30,12 @@ use serde_json::Value;
 use crate::decision::RouteDecision;
 use crate::lead::model::Lead;
 
+pub use query::{CandidateQuery, DEFAULT_CANDIDATE_LIMIT};
 pub use records::{Account, Contact, Lookup, LookupStatus, PersonKind};
 
-/// A CRM, as the router needs it: look up an account by company domain, an
-/// existing person by email, and create or update the lead with its owner.
+/// A CRM, as the router needs it: look up the accounts a lead may belong to
+/// (by company domain, or any way the CRM can search), an existing person
+/// by email, and create or update the lead with its owner.
 ///
 /// Methods are async and runtime-agnostic; their futures must be `Send` so a
 /// [`LeadRouter`](crate::LeadRouter) works under a multi-threaded runtime. Owner ids
@@ -49,6 +54,37 @@ pub trait Crm: Send + Sync {
         &self,
         domain: &str,
     ) -> impl Future<Output = Result<Option<Account>, CrmError>> + Send;
+
+    /// Every account the lead may belong to — by domain, by the domain's
+    /// brand under other suffixes, by company name — once each, at most
+    /// `query.limit`: the candidates the router's
+    /// [`Matcher`](crate::matching::Matcher) chooses from (see
+    /// [`matching`](crate::matching)). Return more rather than fewer: the
+    /// matcher rejects what does not fit, and says why.
+    ///
+    /// The default asks [`find_account`](Self::find_account) for the
+    /// query's domain and returns that account (its `domain` set to the
+    /// query's when the adapter left it empty), so adapters written before
+    /// this method keep their behaviour.
+    fn find_candidates(
+        &self,
+        query: &CandidateQuery,
+    ) -> impl Future<Output = Result<Vec<Account>, CrmError>> + Send {
+        let domain = query.domain.clone();
+        async move {
+            let Some(domain) = domain else {
+                return Ok(Vec::new());
+            };
+            let found = self.find_account(&domain).await?;
+            Ok(found
+                .map(|mut a| {
+                    a.domain.get_or_insert(domain);
+                    a
+                })
+                .into_iter()
+                .collect())
+        }
+    }
 
     /// The existing contact or (unconverted) lead with this email, if any.
     fn find_person(
@@ -76,6 +112,13 @@ impl<T: Crm + ?Sized> Crm for std::sync::Arc<T> {
         domain: &str,
     ) -> impl Future<Output = Result<Option<Account>, CrmError>> + Send {
         (**self).find_account(domain)
+    }
+
+    fn find_candidates(
+        &self,
+        query: &CandidateQuery,
+    ) -> impl Future<Output = Result<Vec<Account>, CrmError>> + Send {
+        (**self).find_candidates(query)
     }
 
     fn find_person(

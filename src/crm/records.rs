@@ -6,7 +6,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A CRM account matched to the lead (usually by company domain).
+/// A CRM account: a candidate for the lead, and the one matched to it.
+///
+/// JSON (every key but `id` optional): `id`, `name`, `domain` (website or
+/// domain), `owner` (a policy owner id), `is_customer` (or `customer`),
+/// `tier`, `fields`, and what the [matcher](crate::matching) reads:
+/// `additional_domains` (more websites or domains of the company),
+/// `country` (ISO code or name), `postal_code`, `phone`, `parent_id` (or
+/// `parent`: the parent account's id), `contact_domains` (`{"acme.com":
+/// 12}`: how many of the account's contacts have each email domain) and
+/// `last_activity` (Unix seconds of the last activity).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Account {
@@ -31,6 +40,27 @@ pub struct Account {
     /// Any other fields a policy may test.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, Value>,
+    /// More websites or domains of the company (regional sites, brands).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional_domains: Vec<String>,
+    /// The account's country: an ISO code or a name as the CRM stores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// The account's postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// The account's phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// The parent account's id, for a subsidiary (JSON: `parent_id` or `parent`).
+    #[serde(default, alias = "parent", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// How many of the account's contacts have each email domain.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub contact_domains: BTreeMap<String, u32>,
+    /// When the account last had activity, in Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity: Option<i64>,
 }
 
 impl Account {
@@ -60,6 +90,41 @@ impl Account {
     /// Sets the matched domain.
     pub fn domain(mut self, domain: impl Into<String>) -> Self {
         self.domain = Some(domain.into());
+        self
+    }
+    /// Adds an additional domain.
+    pub fn additional_domain(mut self, domain: impl Into<String>) -> Self {
+        self.additional_domains.push(domain.into());
+        self
+    }
+    /// Sets the country (an ISO code or a name).
+    pub fn country(mut self, country: impl Into<String>) -> Self {
+        self.country = Some(country.into());
+        self
+    }
+    /// Sets the postal code.
+    pub fn postal_code(mut self, code: impl Into<String>) -> Self {
+        self.postal_code = Some(code.into());
+        self
+    }
+    /// Sets the phone number.
+    pub fn phone(mut self, phone: impl Into<String>) -> Self {
+        self.phone = Some(phone.into());
+        self
+    }
+    /// Sets the parent account's id.
+    pub fn parent(mut self, parent_id: impl Into<String>) -> Self {
+        self.parent_id = Some(parent_id.into());
+        self
+    }
+    /// Records that `count` of the account's contacts have email `domain`.
+    pub fn contacts_at(mut self, domain: impl Into<String>, count: u32) -> Self {
+        self.contact_domains.insert(domain.into(), count);
+        self
+    }
+    /// Sets the last activity time (Unix seconds).
+    pub fn last_activity(mut self, unix_secs: i64) -> Self {
+        self.last_activity = Some(unix_secs);
         self
     }
     /// Sets another field.

@@ -400,6 +400,21 @@ impl Normalizer {
         }
     }
 
+    /// The ISO 3166-1 alpha-2 code of a country as CRMs store it (`US`,
+    /// `USA`, `United States`, `Deutschland`…), as
+    /// [`normalize`](Self::normalize) reads a lead's country; `None` when it
+    /// names no country or more than one.
+    ///
+    /// ```
+    /// use leadroute::Normalizer;
+    /// let n = Normalizer::default();
+    /// assert_eq!(n.country_code("Deutschland").map(|c| c.to_string()).as_deref(), Some("DE"));
+    /// assert_eq!(n.country_code("Atlantis"), None);
+    /// ```
+    pub fn country_code(&self, raw: &str) -> Option<CountryCode> {
+        self.geo.country(raw)?.parse().ok()
+    }
+
     /// The company-name match key `normalize` stores in
     /// [`Lead::company_key`], or `None` for a name without letters or digits.
     ///

@@ -684,7 +684,61 @@ impl Compiler {
             Condition::WithinSchedule(id) => self.schedule_cond(id, path, true),
             Condition::OutsideSchedule(id) => self.schedule_cond(id, path, false),
             Condition::DayOfWeek(d) => self.day_of_week_cond(d, path),
+            Condition::AccountMatch(t) => self.match_test(t, path),
         }
+    }
+
+    /// `{"account_match": {…}}`: one leaf per test given, as an implicit
+    /// `all`.
+    fn match_test(&mut self, t: &MatchTest, path: &str) -> Cond {
+        let p = format!("{path}.account_match");
+        let mut parts = Vec::new();
+        if let Some(b) = t.matched {
+            let fp = format!("{p}.matched");
+            parts.push(self.leaf(
+                Pred::Matched(b),
+                &fp,
+                "account_match.matched",
+                "is",
+                b.to_string(),
+            ));
+        }
+        if let Some(methods) = &t.matched_by {
+            let fp = format!("{p}.matched_by");
+            self.non_empty(methods, &fp);
+            let mask = methods.iter().fold(0u16, |m, x| m | x.bit());
+            let expected = render_list(methods.iter().map(|m| m.as_str()));
+            parts.push(self.leaf(
+                Pred::MatchedBy(mask),
+                &fp,
+                "account_match.method",
+                "in",
+                expected,
+            ));
+        }
+        if let Some(c) = t.min_confidence {
+            let fp = format!("{p}.min_confidence");
+            // A fraction from 0 to 1, so this fits.
+            let permille = (c.get() * 1000.0).round().clamp(0.0, 1000.0) as u16;
+            parts.push(self.leaf(
+                Pred::MinConfidence(permille),
+                &fp,
+                "account_match.confidence",
+                ">=",
+                format!("{:.2}", c.get()),
+            ));
+        }
+        if let Some(b) = t.ambiguous {
+            let fp = format!("{p}.ambiguous");
+            parts.push(self.leaf(
+                Pred::Ambiguous(b),
+                &fp,
+                "account_match.ambiguous",
+                "is",
+                b.to_string(),
+            ));
+        }
+        self.group(parts, &p, "account_match")
     }
 
     /// `{"all": [...]}` / `{"any": [...]}`: the children, then the group.

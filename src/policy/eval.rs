@@ -458,6 +458,7 @@ impl<'a> Eval<'a> {
                 events: self.rec.events,
             },
             pool_step: a.step,
+            account_match: self.facts.account_match.cloned(),
         }
     }
 
@@ -574,6 +575,34 @@ impl<'a> Eval<'a> {
                 let day = zone.to_datetime(at).weekday().to_monday_zero_offset();
                 let bit = u8::try_from(day).map_or(0, |d| 1u8 << d);
                 (mask & bit != 0, local_text(zone, at))
+            }
+            Pred::Matched(want) => match facts.account_match {
+                Some(m) => (m.is_matched() == *want, Observed::Bool(m.is_matched())),
+                None => (!*want, Observed::None),
+            },
+            Pred::MatchedBy(mask) => {
+                let method = facts
+                    .account_match
+                    .filter(|m| m.is_matched())
+                    .and_then(|m| m.method);
+                (
+                    method.is_some_and(|x| x.bit() & mask != 0),
+                    text(method.map(|x| x.as_str())),
+                )
+            }
+            Pred::MinConfidence(min) => match facts.account_match.filter(|m| m.is_matched()) {
+                Some(m) => {
+                    // Shown as "0.86", formatted on the stack: no allocation.
+                    let mut buf = StackText::default();
+                    let _ =
+                        std::fmt::Write::write_fmt(&mut buf, format_args!("{:.2}", m.confidence));
+                    (m.confidence_permille() >= *min, text(Some(buf.as_str())))
+                }
+                None => (false, Observed::None),
+            },
+            Pred::Ambiguous(want) => {
+                let ambiguous = facts.account_match.is_some_and(|m| m.is_ambiguous());
+                (ambiguous == *want, Observed::Bool(ambiguous))
             }
         }
     }

@@ -24,6 +24,11 @@ pub struct Explanation {
     pub summary: String,
     /// Every step, in evaluation order.
     pub steps: Vec<Step>,
+    /// How the lead was matched to an account, in words ("matched Acme
+    /// Corporation (acme.com) by cross-TLD domain acme.co.uk, confidence
+    /// 0.85; …"), when the decision carries the matcher's result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_match: Option<String>,
 }
 
 /// One explained step.
@@ -228,6 +233,7 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
     }
     Explanation {
         summary: summary(decision),
+        account_match: decision.account_match.as_ref().map(|m| m.to_string()),
         steps,
     }
 }
@@ -308,6 +314,9 @@ impl fmt::Display for Explanation {
     /// after its header here because that is how people read).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.summary)?;
+        if let Some(m) = &self.account_match {
+            writeln!(f, "  account match: {m}")?;
+        }
         let mut pending: Vec<&Step> = Vec::new();
         // Why CRM records are absent, to say so where a condition needed one.
         let mut unknown: Vec<(Lookup, LookupStatus)> = Vec::new();

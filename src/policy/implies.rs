@@ -2,7 +2,7 @@
 //! that can never match. "Conservative" means it may miss an implication but
 //! never claims one that does not hold.
 
-use super::spec::{Bounds, Condition, RecordTest};
+use super::spec::{Bounds, Condition, MatchTest, RecordTest};
 
 /// Whether `a` holding guarantees `b` holds, for every lead and context.
 pub(crate) fn implies(a: &Condition, b: &Condition) -> bool {
@@ -30,6 +30,7 @@ pub(crate) fn implies(a: &Condition, b: &Condition) -> bool {
         (EmailKind(x), EmailKind(y)) => x.iter().all(|k| y.contains(k)),
         (Employees(x), Employees(y)) | (AnnualRevenue(x), AnnualRevenue(y)) => within(x, y),
         (Account(x), Account(y)) | (Contact(x), Contact(y)) => record_implies(x, y),
+        (AccountMatch(x), AccountMatch(y)) => match_implies(x, y),
         _ => false,
     }
 }
@@ -69,6 +70,31 @@ fn record_implies(x: &RecordTest, y: &RecordTest) -> bool {
         && same_or_free(&x.is_customer, &y.is_customer)
         && same_or_free(&x.tier, &y.tier)
         && same_or_free(&x.field, &y.field)
+}
+
+/// Every test `y` makes, `x` makes at least as strictly: the same flags,
+/// methods among `y`'s, a confidence at least `y`'s.
+fn match_implies(x: &MatchTest, y: &MatchTest) -> bool {
+    let methods = match (&x.matched_by, &y.matched_by) {
+        (_, None) => true,
+        (Some(a), Some(b)) => !a.is_empty() && a.iter().all(|m| b.contains(m)),
+        (None, Some(_)) => false,
+    };
+    let confidence = match (x.min_confidence, y.min_confidence) {
+        (_, None) => true,
+        (Some(a), Some(b)) => a.get() >= b.get(),
+        (None, Some(_)) => false,
+    };
+    // A method or a confidence requirement implies an account was matched
+    // and the match was not ambiguous.
+    let requires_match = x.matched_by.is_some() || x.min_confidence.is_some();
+    let matched = y.matched.is_none()
+        || x.matched == y.matched
+        || (requires_match && y.matched == Some(true));
+    let ambiguous = y.ambiguous.is_none()
+        || x.ambiguous == y.ambiguous
+        || (requires_match && y.ambiguous == Some(false));
+    methods && confidence && matched && ambiguous
 }
 
 #[cfg(test)]

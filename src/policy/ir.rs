@@ -265,6 +265,14 @@ pub(crate) enum Pred {
     Schedule(u32, bool),
     /// The local weekday (bit 0 = Monday) in the zone is in the mask.
     DayOfWeek(u8, jiff::tz::TimeZone),
+    /// An account was matched (equals the bool).
+    Matched(bool),
+    /// Matched by one of these methods (bits of `MatchMethod::bit`).
+    MatchedBy(u16),
+    /// Matched with at least this confidence, in thousandths.
+    MinConfidence(u16),
+    /// The match was ambiguous (equals the bool).
+    Ambiguous(bool),
 }
 
 /// Which CRM record a fact is about.

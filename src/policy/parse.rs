@@ -401,6 +401,11 @@ fn list_or(items: &[&str]) -> String {
     }
 }
 
+/// A number from 0 to 1.
+fn is_fraction(n: &serde_json::Number) -> bool {
+    n.as_f64().is_some_and(|v| (0.0..=1.0).contains(&v))
+}
+
 /// Whether `node` would do as one item of `shape` (a shallow check, for the
 /// "write a list" hint).
 fn fits(shape: &Shape, node: &Node) -> bool {
@@ -411,6 +416,7 @@ fn fits(shape: &Shape, node: &Node) -> bool {
         | (Shape::List(_) | Shape::Pair(_), Node::List(_))
         | (Shape::Object(_) | Shape::Map(_), Node::Obj(_)) => !node.is_datetime(),
         (Shape::Int(max), Node::Num(n)) => n.as_u64().is_some_and(|v| v <= *max),
+        (Shape::Fraction, Node::Num(n)) => is_fraction(n),
         (Shape::Choice(c), Node::Str(s)) => c.words.contains(&s.as_str()),
         (Shape::Choice(c), Node::Obj(e)) => {
             matches!(e.as_slice(), [(k, _)] if c.keyed(k).is_some())
@@ -446,6 +452,7 @@ impl<'n> Walker<'_, 'n> {
             (Shape::Json, _) => self.json(node),
             (Shape::Text, Node::Str(_)) | (Shape::Bool, Node::Bool(_)) => {}
             (Shape::Int(max), Node::Num(n)) if n.as_u64().is_some_and(|v| v <= *max) => {}
+            (Shape::Fraction, Node::Num(n)) if is_fraction(n) => {}
             (Shape::List(item), Node::List(items)) => {
                 for (i, x) in items.iter().enumerate() {
                     self.nested(Seg::Index(i), item, x);
@@ -496,6 +503,7 @@ impl<'n> Walker<'_, 'n> {
             Shape::Text => "text".to_owned(),
             Shape::Bool => "`true` or `false`".to_owned(),
             Shape::Int(max) => format!("a whole number from 0 to {max}"),
+            Shape::Fraction => "a number from 0 to 1".to_owned(),
             Shape::Json => "a finite number, text, a boolean, a list or an object".to_owned(),
             Shape::List(_) => "a list".to_owned(),
             Shape::Pair(_) => "a range of two values, [from, to]".to_owned(),
@@ -547,6 +555,18 @@ impl<'n> Walker<'_, 'n> {
             (Shape::Text, n) if n.is_datetime() => Some(format!("quote it: \"{text}\"")),
             (Shape::Int(_), Node::Str(s)) if s.trim().parse::<u64>().is_ok() => {
                 Some(format!("write the number without quotes: {}", s.trim()))
+            }
+            (Shape::Fraction, Node::Str(s))
+                if s.trim()
+                    .parse::<f64>()
+                    .is_ok_and(|v| (0.0..=1.0).contains(&v)) =>
+            {
+                Some(format!("write the number without quotes: {}", s.trim()))
+            }
+            (Shape::Fraction, Node::Num(n))
+                if n.as_f64().is_some_and(|v| v > 1.0 && v <= 100.0) =>
+            {
+                Some("a confidence is a fraction: write 0.8 for 80 %".to_owned())
             }
             (Shape::Bool, Node::Str(s)) if matches!(s.trim(), "true" | "false") => {
                 Some(format!("write it without quotes: {}", s.trim()))

@@ -20,6 +20,8 @@ pub(crate) enum Shape {
     Bool,
     /// A whole number from 0 to this.
     Int(u64),
+    /// A number from 0 to 1.
+    Fraction,
     /// Any value.
     Json,
     /// A list of these.
@@ -460,6 +462,7 @@ pub(crate) static CONDITION_CHOICE: ChoiceShape = ChoiceShape {
         ("within_schedule", &TEXT),
         ("outside_schedule", &TEXT),
         ("day_of_week", &DAY_OF_WEEK),
+        ("account_match", &MATCH_TEST),
     ],
     several: Some((
         "use `\"all\": [...]` to combine conditions",
@@ -513,6 +516,33 @@ pub(crate) static RECORD_OBJ: ObjectShape = object(
         maybe("field", &FIELD_TEST),
     ],
 );
+
+pub(crate) static MATCH_TEST: Shape = Shape::Object(&MATCH_TEST_OBJ);
+pub(crate) static MATCH_TEST_OBJ: ObjectShape = object(
+    "an account match test",
+    &[
+        maybe("matched", &BOOL),
+        maybe("matched_by", &MATCH_METHODS),
+        maybe("min_confidence", &Shape::Fraction),
+        maybe("ambiguous", &BOOL),
+    ],
+);
+
+pub(crate) static MATCH_METHOD: Shape = Shape::Choice(&MATCH_METHOD_CHOICE);
+pub(crate) static MATCH_METHOD_CHOICE: ChoiceShape = words(
+    "a match method",
+    &[
+        "exact_domain",
+        "additional_domain",
+        "subdomain",
+        "contact_domain",
+        "cross_tld",
+        "name_key",
+        "fuzzy_name",
+        "acronym",
+    ],
+);
+static MATCH_METHODS: Shape = Shape::List(&MATCH_METHOD);
 
 /// The shapes rendered once under `$defs` and referred to with `$ref`:
 /// the recursive condition and the shapes the table shares.
@@ -597,6 +627,7 @@ fn render(shape: &'static Shape, defining: Option<&'static Shape>) -> serde_json
         Shape::Text => json!({"type": "string"}),
         Shape::Bool => json!({"type": "boolean"}),
         Shape::Int(max) => json!({"type": "integer", "minimum": 0, "maximum": max}),
+        Shape::Fraction => json!({"type": "number", "minimum": 0, "maximum": 1}),
         Shape::Json => json!({}),
         Shape::List(item) => json!({"type": "array", "items": render(item, None)}),
         Shape::Pair(item) => {

@@ -10,6 +10,7 @@ use super::diagnostic::CompileError;
 use super::parse;
 use crate::decision::Priority;
 use crate::lead::email::EmailKind;
+use crate::matching::MatchMethod;
 use crate::pool::roster::{Capacity, Period};
 
 mod schedule;
@@ -1014,6 +1015,7 @@ pub enum CalendarSpec {
 /// | `{"contact": {"exists": true, "has_owner": true, "owner_active": true}}` | existing CRM contact/lead facts |
 /// | `{"within_schedule": "support"}` / `{"outside_schedule": "support"}` | the decision time is (not) in the named schedule's open hours |
 /// | `{"day_of_week": {"days": ["sat", "sun"], "timezone": "Europe/Berlin"}}` | the decision time's local weekday is one of these ([`DayOfWeekSpec`]) |
+/// | `{"account_match": {"matched": true, "matched_by": ["exact_domain"], "min_confidence": 0.9, "ambiguous": false}}` | how the lead was matched to an account (all given must hold; see [`MatchTest`]) |
 ///
 /// In TOML each is an inline table, usually a rule's `when`:
 /// `when = { country = ["US", "CA"] }`, `when = { all = [{ country = ["US"]
@@ -1088,6 +1090,8 @@ pub enum Condition {
     OutsideSchedule(String),
     /// The decision time's local weekday is one of these.
     DayOfWeek(DayOfWeekSpec),
+    /// How the lead was matched to an account.
+    AccountMatch(MatchTest),
 }
 
 impl Condition {
@@ -1098,6 +1102,10 @@ impl Condition {
     /// `{"account": {"is_customer": true}}`.
     pub fn account_is_customer() -> Self {
         Condition::Account(RecordTest::default().is_customer(true))
+    }
+    /// `{"account_match": {"ambiguous": true}}`.
+    pub fn account_match_ambiguous() -> Self {
+        Condition::AccountMatch(MatchTest::default().ambiguous(true))
     }
     /// `{"contact": {"has_owner": true}}`.
     pub fn contact_has_owner() -> Self {
@@ -1332,5 +1340,104 @@ impl RecordTest {
     pub fn is_customer(mut self, b: bool) -> Self {
         self.is_customer = Some(b);
         self
+    }
+}
+
+/// How the lead was matched to a CRM account by the router's
+/// [matcher](crate::matching) — every test given must hold.
+///
+/// | key | holds when |
+/// |---|---|
+/// | `matched` | an account was (`true`) or was not (`false`) matched |
+/// | `matched_by` | an account was matched by one of these [`MatchMethod`]s (`exact_domain`, `additional_domain`, `subdomain`, `contact_domain`, `cross_tld`, `name_key`, `fuzzy_name`, `acronym`) |
+/// | `min_confidence` | an account was matched with at least this confidence (0 to 1) |
+/// | `ambiguous` | several accounts fit equally well and none was chosen (`true`), or not (`false`) |
+///
+/// Without a match result in the facts (a CRM outage, a router without a
+/// matcher), `matched`, `matched_by`, `min_confidence` and `ambiguous`
+/// are all false.
+///
+/// ```
+/// use leadroute::policy::spec::{Condition, MatchTest};
+/// use leadroute::matching::MatchMethod;
+///
+/// let json: Condition = serde_json::from_str(
+///     r#"{"account_match": {"matched_by": ["exact_domain", "additional_domain"], "min_confidence": 0.9}}"#,
+/// )?;
+/// let toml: MatchTest = toml::from_str("ambiguous = true")?;
+/// assert_eq!(Condition::AccountMatch(toml), Condition::account_match_ambiguous());
+/// let Condition::AccountMatch(t) = json else { unreachable!() };
+/// assert_eq!(t.matched_by, Some(vec![MatchMethod::ExactDomain, MatchMethod::AdditionalDomain]));
+/// assert_eq!(t.min_confidence.map(|c| c.get()), Some(0.9));
+/// assert!(serde_json::from_str::<MatchTest>(r#"{"min_confidence": 1.2}"#).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MatchTest {
+    /// An account was matched (or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched: Option<bool>,
+    /// It was matched by one of these methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_by: Option<Vec<MatchMethod>>,
+    /// It was matched with at least this confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_confidence: Option<Fraction>,
+    /// The match was ambiguous (or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ambiguous: Option<bool>,
+}
+
+impl MatchTest {
+    /// `{"matched": b}`.
+    pub fn matched(mut self, b: bool) -> Self {
+        self.matched = Some(b);
+        self
+    }
+    /// `{"matched_by": [...]}`.
+    pub fn matched_by<I: IntoIterator<Item = MatchMethod>>(mut self, methods: I) -> Self {
+        self.matched_by = Some(methods.into_iter().collect());
+        self
+    }
+    /// `{"min_confidence": c}`; `None` unless `c` is between 0 and 1.
+    pub fn min_confidence(mut self, c: f64) -> Option<Self> {
+        self.min_confidence = Some(Fraction::new(c)?);
+        Some(self)
+    }
+    /// `{"ambiguous": b}`.
+    pub fn ambiguous(mut self, b: bool) -> Self {
+        self.ambiguous = Some(b);
+        self
+    }
+}
+
+/// A number from 0 to 1 (a confidence). JSON and TOML: a number; anything
+/// outside 0–1 does not read.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
+#[serde(transparent)]
+pub struct Fraction(f64);
+
+impl Fraction {
+    /// `value`, if it is between 0 and 1.
+    pub fn new(value: f64) -> Option<Self> {
+        (0.0..=1.0).contains(&value).then_some(Fraction(value))
+    }
+    /// The number.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Fraction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        Fraction::new(v).ok_or_else(|| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Float(v),
+                &"a number from 0 to 1",
+            )
+        })
     }
 }

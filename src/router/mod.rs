@@ -18,6 +18,7 @@ pub use report::{
 };
 
 use crate::clock::{Clock, SystemClock, within};
+use crate::crm::query::CandidateQuery;
 use crate::crm::records::{Lookup, LookupStatus};
 use crate::crm::{Crm, CrmError, LeadWrite, PendingWrite, WriteReceipt};
 use crate::decision::{Experience, RouteDecision, TraceEvent};
@@ -26,6 +27,7 @@ use crate::facts::Facts;
 use crate::lead::input::LeadInput;
 use crate::lead::model::Lead;
 use crate::lead::normalizer::{NormalizeError, Normalizer};
+use crate::matching::Matcher;
 use crate::policy::compiled::Policy;
 use crate::policy::time::{Reassign, ReassignReason, Reassignment, earlier_owners};
 use crate::pool::availability::{AllAvailable, AllOf, Availability, AwayUntil};
@@ -87,7 +89,12 @@ pub const DEFAULT_POOL_BUDGET: Duration = Duration::from_secs(1);
 ///   `crm_unavailable`, [`Routed::lookups`] has status `failed` or
 ///   `timed_out`, a failure's error is in [`Lookups::errors`] with the lookup
 ///   that raised it ([`LookupError`]), and `account_not_matched` carries the
-///   account lookup's status. A free-email lead skips the account lookup.
+///   account lookup's status. The account lookup asks the CRM for
+///   candidates ([`Crm::find_candidates`]) and runs the router's
+///   [`Matcher`] on them ([`with_matcher`](Self::with_matcher)): the match
+///   is in [`Lookups::account_match`], in the facts the policy reads, in
+///   the decision and in the `account_matched` event. A lead with no
+///   company domain, business email or company name skips it.
 /// - **Pool store.** When loading or compare-and-swapping a pool's state
 ///   fails, other replicas win the compare-and-swap
 ///   [`RECORD_ATTEMPTS`] (16) times in a row, or the whole pool step takes
@@ -181,6 +188,7 @@ pub const DEFAULT_POOL_BUDGET: Duration = Duration::from_secs(1);
 pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock> {
     policy: RwLock<Policy>,
     normalizer: Normalizer,
+    matcher: Matcher,
     crm: C,
     sink: S,
     pools: P,
@@ -202,6 +210,7 @@ impl<C: Crm, S: EventSink> LeadRouter<C, S> {
         LeadRouter {
             policy: RwLock::new(policy),
             normalizer: Normalizer::default(),
+            matcher: Matcher::default(),
             crm,
             sink,
             pools: InMemoryPoolStore::new(),
@@ -222,6 +231,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         LeadRouter {
             policy: self.policy,
             normalizer: self.normalizer,
+            matcher: self.matcher,
             crm: self.crm,
             sink: self.sink,
             pools: self.pools,
@@ -241,6 +251,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         LeadRouter {
             policy: self.policy,
             normalizer: self.normalizer,
+            matcher: self.matcher,
             crm: self.crm,
             sink: self.sink,
             pools,
@@ -254,10 +265,50 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         }
     }
 
-    /// Replaces the normalizer.
+    /// Replaces the normalizer (the matcher uses its free-mail and
+    /// disposable lists too).
     pub fn with_normalizer(mut self, normalizer: Normalizer) -> Self {
+        self.matcher = self.matcher.with_normalizer(normalizer.clone());
         self.normalizer = normalizer;
         self
+    }
+
+    /// Replaces the account matcher (weights, thresholds, tie-breakers,
+    /// `route_to_parent`, `max_candidates`; see
+    /// [`matching`](crate::matching)). It keeps the router's normalizer.
+    ///
+    /// ```
+    /// use leadroute::crm::Account;
+    /// use leadroute::matching::{MatchConfig, Matcher};
+    /// use leadroute::policy::spec::{ActionSpec, OwnerSpec};
+    /// use leadroute::testing::{InMemoryCrm, ManualClock, RecordingSink};
+    /// use leadroute::{LeadInput, LeadRouter, PolicySpec, compile};
+    ///
+    /// let spec = PolicySpec::new("p", "1")
+    ///     .owner(OwnerSpec::new("ana", "Ana"))
+    ///     .owner(OwnerSpec::new("raj", "Raj"))
+    ///     .rule("existing", leadroute::policy::spec::Condition::account_has_owner(), ActionSpec::account_owner())
+    ///     .fallback(ActionSpec::nobody());
+    /// let crm = InMemoryCrm::new()
+    ///     .with_account(Account::new("ibm", "IBM").domain("ibm.com").owner("ana"))
+    ///     .with_account(Account::new("ibm-in", "IBM India").domain("in.ibm.com").owner("raj").parent("ibm"));
+    /// let config = MatchConfig::from_json_str(r#"{"route_to_parent": true}"#).unwrap();
+    /// let router = LeadRouter::new(compile(&spec).unwrap(), crm, RecordingSink::new())
+    ///     .with_clock(ManualClock::at_unix(1_700_000_000))
+    ///     .with_matcher(Matcher::new(config).unwrap());
+    /// let routed = pollster::block_on(router.route(LeadInput::from_email("ravi@in.ibm.com"))).unwrap();
+    /// let m = routed.lookups.account_match.as_deref().unwrap();
+    /// assert_eq!(m.account_id.as_deref(), Some("ibm-in"));
+    /// assert_eq!(routed.decision.owner_id(), Some("ana")); // the parent's owner
+    /// ```
+    pub fn with_matcher(mut self, matcher: Matcher) -> Self {
+        self.matcher = matcher.with_normalizer(self.normalizer.clone());
+        self
+    }
+
+    /// The account matcher.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
     }
 
     /// Sets the availability source for pool members (everyone is available
@@ -475,8 +526,8 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         lead.lead_id = Some(lead_id.clone());
         let t_normalized = self.clock.now();
 
-        // What the CRM knows.
-        let lookups = self.lookups(&lead).await;
+        // What the CRM knows, and which account the lead belongs to.
+        let lookups = self.lookups(&lead, &policy).await;
         emit(account_result(&lookups, &lead));
         let t_looked_up = self.clock.now();
 
@@ -487,6 +538,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             .availability(&availability);
         if let Some(a) = &lookups.matched_account {
             facts = facts.account(a);
+        }
+        if let Some(m) = &lookups.account_match {
+            facts = facts.account_match(m);
         }
         if let Some(c) = &lookups.existing_person {
             facts = facts.contact(c);
@@ -689,20 +743,46 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         }
     }
 
-    /// Runs both lookups concurrently, each within the lookup budget.
-    async fn lookups(&self, lead: &Lead) -> Lookups {
+    /// Runs both lookups concurrently, each within the lookup budget; the
+    /// account lookup asks for candidates and runs the matcher on them.
+    async fn lookups(&self, lead: &Lead, policy: &Policy) -> Lookups {
         let account = async {
-            match lead.company_domain.as_deref() {
-                None => (LookupStatus::Skipped, None, None),
-                Some(domain) => classify(
-                    Lookup::Account,
-                    within(
-                        &self.clock,
-                        self.lookup_budget,
-                        self.crm.find_account(domain),
-                    )
-                    .await,
+            let query = CandidateQuery::for_lead(lead, self.matcher.config().max_candidates);
+            if query.domain.is_none()
+                && query.email_domain.is_none()
+                && query.company_name.is_none()
+            {
+                return (LookupStatus::Skipped, None, None, None);
+            }
+            let found = within(
+                &self.clock,
+                self.lookup_budget,
+                self.crm.find_candidates(&query),
+            )
+            .await;
+            match found {
+                None => (LookupStatus::TimedOut, None, None, None),
+                Some(Err(e)) => (
+                    LookupStatus::Failed,
+                    None,
+                    None,
+                    Some(LookupError::new(Lookup::Account, e)),
                 ),
+                Some(Ok(mut candidates)) => {
+                    let active = |o: &str| policy.owner(o).is_some_and(|v| v.active);
+                    let m = self.matcher.match_accounts_with(lead, &candidates, &active);
+                    let chosen = m
+                        .routed_account_id
+                        .as_deref()
+                        .and_then(|id| candidates.iter().position(|a| a.id == id))
+                        .map(|i| candidates.swap_remove(i));
+                    let status = if chosen.is_some() {
+                        LookupStatus::Found
+                    } else {
+                        LookupStatus::NotFound
+                    };
+                    (status, chosen, Some(Arc::new(m)), None)
+                }
             }
         };
         let person = async {
@@ -716,12 +796,13 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
                 .await,
             )
         };
-        let ((account, matched_account, e1), (person, existing_person, e2)) =
+        let ((account, matched_account, account_match, e1), (person, existing_person, e2)) =
             join(account, person).await;
         Lookups {
             account,
             person,
             matched_account,
+            account_match,
             existing_person,
             errors: e1.into_iter().chain(e2).collect(),
         }
@@ -808,6 +889,7 @@ fn submission_id(input: &LeadInput, submitted: SystemTime) -> String {
 
 /// `account_matched` or `account_not_matched`, with the domain and why.
 fn account_result(lookups: &Lookups, lead: &Lead) -> EventKind {
+    let m = lookups.account_match.as_deref();
     match &lookups.matched_account {
         Some(a) => EventKind::AccountMatched {
             account_id: a.id.clone(),
@@ -816,10 +898,14 @@ fn account_result(lookups: &Lookups, lead: &Lead) -> EventKind {
                 .clone()
                 .or_else(|| a.domain.clone())
                 .unwrap_or_default(),
+            method: m.and_then(|m| m.method),
+            confidence: m.map(|m| m.confidence),
         },
         None => EventKind::AccountNotMatched {
             domain: lead.company_domain.clone(),
             status: lookups.account,
+            ambiguous: m.is_some_and(|m| m.is_ambiguous()),
+            candidates: m.map_or(0, |m| m.candidates.len()),
         },
     }
 }
@@ -882,7 +968,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             });
         }
 
-        let lookups = self.lookups(lead).await;
+        let lookups = self.lookups(lead, &policy).await;
         let availability = self.availability();
         let away = self.away_marks();
         let availability = AllOf(&*availability, &away);
@@ -892,6 +978,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             .availability(&availability);
         if let Some(a) = &lookups.matched_account {
             facts = facts.account(a);
+        }
+        if let Some(m) = &lookups.account_match {
+            facts = facts.account_match(m);
         }
         if let Some(c) = &lookups.existing_person {
             facts = facts.contact(c);

@@ -5,6 +5,7 @@
 //! module can carry the same types without importing the router.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use crate::crm::{CrmError, PendingWrite, WriteReceipt};
 use crate::decision::RouteDecision;
 use crate::lead::issue::FieldIssue;
 use crate::lead::model::Lead;
+use crate::matching::AccountMatch;
 use crate::policy::time::Reassignment;
 
 /// A routed submission: everything [`LeadRouter::route`](super::LeadRouter::route)
@@ -57,8 +59,9 @@ pub struct Routed {
 /// # JSON contract
 ///
 /// `{"account": LookupStatus, "person": LookupStatus, "matched_account":
-/// Account | null, "existing_person": Contact | null, "errors":
-/// [LookupError]}` where a [`LookupStatus`] is `"found"`, `"not_found"`,
+/// Account | null, "account_match": AccountMatch (absent when the account
+/// lookup was skipped or failed), "existing_person": Contact | null,
+/// "errors": [LookupError]}` where a [`LookupStatus`] is `"found"`, `"not_found"`,
 /// `"skipped"`, `"failed"` or `"timed_out"` and a [`LookupError`] is
 /// `{"lookup": "account" | "person", "error": CrmError}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,8 +71,14 @@ pub struct Lookups {
     pub account: LookupStatus,
     /// The person lookup.
     pub person: LookupStatus,
-    /// The matched account.
+    /// The matched account (with `route_to_parent`, the parent the lead is
+    /// routed to).
     pub matched_account: Option<Account>,
+    /// The matcher's result over the CRM's candidates: the method,
+    /// confidence, every candidate and why (absent when the lookup was
+    /// skipped, failed or timed out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_match: Option<Arc<AccountMatch>>,
     /// The existing contact or lead.
     pub existing_person: Option<Contact>,
     /// The errors of the lookups that failed (status `failed`), account

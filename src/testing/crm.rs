@@ -6,15 +6,18 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::crm::query::CandidateQuery;
 use crate::crm::records::{Account, Contact};
 use crate::crm::{Crm, CrmError, LeadWrite, WriteReceipt};
 use crate::lead::model::Lead;
+use crate::matching::Host;
 
 /// A CRM method, for fault injection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Method {
-    /// [`Crm::find_account`].
+    /// [`Crm::find_account`], and [`Crm::find_candidates`] (the router's
+    /// account lookup): faults queued for it apply to both.
     FindAccount,
     /// [`Crm::find_person`].
     FindPerson,
@@ -52,7 +55,8 @@ pub struct WrittenRecord {
 
 #[derive(Debug, Default)]
 struct CrmState {
-    accounts: HashMap<String, Account>,
+    /// In insertion order: every one is a candidate.
+    accounts: Vec<Account>,
     people: HashMap<String, Contact>,
     records: Vec<WrittenRecord>,
     faults: HashMap<Method, VecDeque<Fault>>,
@@ -81,12 +85,25 @@ impl InMemoryCrm {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds an account, matched by its `domain`.
+    /// Adds an account. Every account is a candidate for every lead
+    /// ([`Crm::find_candidates`] returns them all, as a dry run should):
+    /// the router's matcher decides which one a lead belongs to, exactly as
+    /// it does over a real CRM's candidates. An account with the id of one
+    /// already added replaces it.
     pub fn with_account(self, account: Account) -> Self {
-        if let Some(d) = account.domain.clone() {
-            self.lock().accounts.insert(d.to_ascii_lowercase(), account);
+        {
+            let mut s = self.lock();
+            match s.accounts.iter_mut().find(|a| a.id == account.id) {
+                Some(existing) => *existing = account,
+                None => s.accounts.push(account),
+            }
         }
         self
+    }
+
+    /// Every account, in the order added.
+    pub fn accounts(&self) -> Vec<Account> {
+        self.lock().accounts.clone()
     }
 
     /// Adds an existing contact/lead, matched by email (case-insensitive).
@@ -160,13 +177,34 @@ impl InMemoryCrm {
 }
 
 impl Crm for InMemoryCrm {
+    /// The first account whose `domain` is this domain (read like a
+    /// website: `https://www.acme.com/` is `acme.com`).
     fn find_account(
         &self,
         domain: &str,
     ) -> impl Future<Output = Result<Option<Account>, CrmError>> + Send {
-        let domain = domain.to_ascii_lowercase();
+        let wanted = Host::parse(domain).map(|h| h.host);
         self.with_fault(Method::FindAccount, move |crm| {
-            Ok(crm.lock().accounts.get(&domain).cloned())
+            Ok(crm
+                .lock()
+                .accounts
+                .iter()
+                .find(|a| {
+                    a.domain.as_deref().and_then(Host::parse).map(|h| h.host) == wanted
+                        && wanted.is_some()
+                })
+                .cloned())
+        })
+    }
+
+    /// Every account (the matcher chooses; it reads at most
+    /// `query.limit`, in id order).
+    fn find_candidates(
+        &self,
+        _query: &CandidateQuery,
+    ) -> impl Future<Output = Result<Vec<Account>, CrmError>> + Send {
+        self.with_fault(Method::FindAccount, move |crm| {
+            Ok(crm.lock().accounts.clone())
         })
     }
 

@@ -32,7 +32,7 @@ use leadroute::{Policy, RouteDecision};
 use serde::Serialize;
 
 use crate::progress::{Progress, thousands};
-use crate::route::{Router, for_each_line, load_accounts, load_policy};
+use crate::route::{Router, for_each_line, load_accounts, load_matcher, load_policy};
 use crate::{ContextArgs, DocFormat};
 
 /// The most groups kept; the leads of further groups are counted in
@@ -181,8 +181,9 @@ pub(crate) fn run(
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     });
-    let old_router = Router::new(&old_policy, &accounts, Some(now));
-    let new_router = Router::new(&new_policy, &accounts, Some(now));
+    let matcher = load_matcher(context.match_config.as_deref(), accounts.len())?;
+    let old_router = Router::new(&old_policy, &accounts, matcher.clone(), Some(now));
+    let new_router = Router::new(&new_policy, &accounts, matcher, Some(now));
 
     let (input, total): (Box<dyn io::BufRead>, Option<u64>) = if leads == Path::new("-") {
         (Box::new(io::stdin().lock()), None)

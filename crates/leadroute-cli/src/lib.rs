@@ -63,12 +63,35 @@
 //! what each finds and how). They never fail the check unless
 //! `--deny-warnings` is given.
 //!
-//! ## `leadroute route POLICY [--accounts FILE] [--now UNIX_SECS] < leads.jsonl`
+//! ## `leadroute route POLICY [--accounts FILE] [--match-config FILE] [--now UNIX_SECS] < leads.jsonl`
 //!
 //! Routes JSON lines of form payloads, one lead per line (blank lines are
-//! skipped), like the repository's `route` example: accounts (a JSON array
-//! of CRM accounts) are matched by company domain; pool rotation advances
-//! across the run. `--now` fixes the evaluation time (default: the clock).
+//! skipped); pool rotation advances across the run. `--now` fixes the
+//! evaluation time (default: the clock).
+//!
+//! **Accounts.** `--accounts` is a JSON array of CRM accounts (at most
+//! 1,000, ids unique). Every account is a candidate for every lead, and
+//! the core's account matcher (`leadroute::matching`) — the one the
+//! `LeadRouter` runs over a CRM's candidates — decides which one a lead
+//! belongs to, or that none or several fit (ambiguous): a dry run matches
+//! like production. Keys: `id` (required), `name`, `domain` (a website or
+//! domain), `owner` (a policy owner id), `customer` (or `is_customer`),
+//! `tier`, `fields` (other fields a policy tests), and what the matcher
+//! reads: `additional_domains` (a list), `country` (ISO code or name),
+//! `postal_code`, `phone`, `parent` (or `parent_id`: the parent account's
+//! id), `contact_domains` (`{"acme.com": 12}`: contacts per email domain)
+//! and `last_activity` (Unix seconds):
+//!
+//! ```json
+//! [{"id": "001", "name": "Acme Corporation", "domain": "https://www.acme.com", "owner": "ana",
+//!   "customer": true, "additional_domains": ["acme.de"], "country": "US"},
+//!  {"id": "002", "name": "Acme UK Ltd", "domain": "acme.co.uk", "owner": "cleo", "parent": "001",
+//!   "country": "GB", "contact_domains": {"acme.co.uk": 14}}]
+//! ```
+//!
+//! `--match-config` is a JSON `MatchConfig` (`min_confidence`,
+//! `weights`, `tie_breakers`, `route_to_parent`, …; see
+//! `leadroute::matching::MatchConfig`).
 //!
 //! Human output is one line per lead: `LINE: EMAIL: SUMMARY`. With
 //! `--format json`, one JSON line per lead:
@@ -83,11 +106,14 @@
 //! is reported on stderr as `line N: …`, the rest is still processed, and
 //! the exit status is 1.
 //!
-//! ## `leadroute explain POLICY LEAD [--accounts FILE] [--now UNIX_SECS]`
+//! ## `leadroute explain POLICY LEAD [--accounts FILE] [--match-config FILE] [--now UNIX_SECS]`
 //!
 //! `LEAD` is a JSON object on the command line (it starts with `{`) or a
-//! file holding one. Prints the decision's explanation; `--format json`
-//! prints `{"email", "decision", "explanation"}` as `route` does.
+//! file holding one. Prints the decision's explanation, with the account
+//! match in words (`account match: matched Acme Corporation (acme.com) by
+//! cross-TLD domain acme.co.uk, confidence 0.85; …`); `--format json`
+//! prints `{"email", "decision", "explanation"}` as `route` does, the
+//! decision's `account_match` holding every candidate and its evidence.
 //!
 //! ## `leadroute test POLICY CASES… [--coverage] [--min-coverage N] [--format text|json|junit]`
 //!
@@ -591,9 +617,14 @@ enum Command {
 /// What `route` and `explain` know besides the lead.
 #[derive(Debug, clap::Args)]
 struct ContextArgs {
-    /// A JSON array of CRM accounts, matched to leads by company domain.
+    /// A JSON array of CRM accounts; every one is a candidate, and the
+    /// account matcher decides which one (if any) a lead belongs to.
     #[arg(long, value_name = "FILE")]
     accounts: Option<PathBuf>,
+    /// A matcher config (JSON: weights, thresholds, tie-breakers,
+    /// `route_to_parent`); default: the built-in one.
+    #[arg(long, value_name = "FILE")]
+    match_config: Option<PathBuf>,
     /// The evaluation time, in seconds since the Unix epoch (default: now).
     #[arg(long, value_name = "UNIX_SECS")]
     now: Option<u64>,

@@ -1,15 +1,16 @@
 //! `leadroute route` and `leadroute explain`: the repository's `route`
 //! example, installed.
 
-use std::collections::HashMap;
 use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::{Context, anyhow, bail};
 use leadroute::crm::Account;
 use leadroute::lead::{FieldIssue, Lead, NormalizeError};
+use leadroute::matching::{MAX_CANDIDATES_LIMIT, MatchConfig, Matcher};
 use leadroute::policy::Explanation;
 use leadroute::pool::InMemoryPoolStore;
 use leadroute::{Facts, Normalizer, Policy, RouteDecision};
@@ -54,34 +55,67 @@ pub(crate) fn load_policy(path: &Path) -> anyhow::Result<Policy> {
 }
 
 pub(crate) fn load_accounts(path: Option<&Path>) -> anyhow::Result<Vec<Account>> {
-    match path {
-        None => Ok(Vec::new()),
-        Some(path) => {
-            let text = read_text(path)?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{}: not a JSON array of accounts", path.display()))
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let text = read_text(path)?;
+    let accounts: Vec<Account> = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a JSON array of accounts", path.display()))?;
+    if accounts.len() > MAX_CANDIDATES_LIMIT {
+        bail!(
+            "{}: {} accounts; every account is a candidate for every lead, and the matcher \
+             reads at most {MAX_CANDIDATES_LIMIT}",
+            path.display(),
+            accounts.len()
+        );
+    }
+    let mut ids = std::collections::HashSet::new();
+    for (i, a) in accounts.iter().enumerate() {
+        if !ids.insert(a.id.as_str()) {
+            bail!(
+                "{}: account [{i}] repeats the id `{}`",
+                path.display(),
+                a.id
+            );
         }
     }
+    Ok(accounts)
 }
 
-/// What routing a lead needs besides the lead: the policy, accounts by
-/// domain, the pool store, the time.
+/// The matcher: the `--match-config` file's, or the default; either way it
+/// reads every account of the file.
+pub(crate) fn load_matcher(path: Option<&Path>, accounts: usize) -> anyhow::Result<Matcher> {
+    let mut config = match path {
+        None => MatchConfig::default(),
+        Some(path) => MatchConfig::from_json_str(&read_text(path)?)
+            .with_context(|| format!("{}: not a matcher config", path.display()))?,
+    };
+    config.max_candidates = config.max_candidates.max(accounts.max(1));
+    Matcher::new(config).map_err(|e| anyhow!("matcher config: {e}"))
+}
+
+/// What routing a lead needs besides the lead: the policy, the accounts
+/// (every one a candidate) and the matcher, the pool store, the time.
 pub(crate) struct Router<'a> {
     policy: &'a Policy,
-    by_domain: HashMap<&'a str, &'a Account>,
+    accounts: &'a [Account],
+    matcher: Matcher,
     normalizer: Normalizer,
     store: InMemoryPoolStore,
     now: Option<u64>,
 }
 
 impl<'a> Router<'a> {
-    pub(crate) fn new(policy: &'a Policy, accounts: &'a [Account], now: Option<u64>) -> Self {
+    pub(crate) fn new(
+        policy: &'a Policy,
+        accounts: &'a [Account],
+        matcher: Matcher,
+        now: Option<u64>,
+    ) -> Self {
         Router {
             policy,
-            by_domain: accounts
-                .iter()
-                .filter_map(|a| a.domain.as_deref().map(|d| (d, a)))
-                .collect(),
+            accounts,
+            matcher,
             normalizer: Normalizer::default(),
             store: InMemoryPoolStore::new(),
             now,
@@ -105,13 +139,20 @@ impl<'a> Router<'a> {
             Some(secs) => Facts::at_unix(secs),
             None => Facts::new(SystemTime::now()),
         };
-        if let Some(account) = lead
-            .company_domain
+        // The same matcher as the router's, over every account.
+        let active = |o: &str| self.policy.owner(o).is_some_and(|v| v.active);
+        let matched = Arc::new(
+            self.matcher
+                .match_accounts_with(lead, self.accounts, &active),
+        );
+        if let Some(account) = matched
+            .routed_account_id
             .as_deref()
-            .and_then(|d| self.by_domain.get(d))
+            .and_then(|id| self.accounts.iter().find(|a| a.id == id))
         {
             facts = facts.account(account);
         }
+        facts = facts.account_match(&matched);
         pollster::block_on(leadroute::router::decide_and_record(
             self.policy,
             lead,
@@ -260,7 +301,8 @@ pub(crate) fn route(
 ) -> anyhow::Result<ExitCode> {
     let policy = load_policy(policy)?;
     let accounts = load_accounts(context.accounts.as_deref())?;
-    let router = Router::new(&policy, &accounts, context.now);
+    let matcher = load_matcher(context.match_config.as_deref(), accounts.len())?;
+    let router = Router::new(&policy, &accounts, matcher, context.now);
     let mut out = BufWriter::new(io::stdout().lock());
     let mut failed = 0usize;
     let lines = for_each_line(io::stdin().lock(), |input| {
@@ -319,7 +361,8 @@ pub(crate) fn explain(
         Ok(_) => bail!("the lead is not a JSON object"),
         Err(e) => bail!("the lead is not valid JSON: {e}"),
     }
-    let router = Router::new(&policy, &accounts, context.now);
+    let matcher = load_matcher(context.match_config.as_deref(), accounts.len())?;
+    let router = Router::new(&policy, &accounts, matcher, context.now);
     router.route(&json, None, |line| {
         let invalid = matches!(line, Line::Invalid { .. });
         match (format, line) {

@@ -370,6 +370,64 @@ fn explain_prints_the_explanation() {
 }
 
 #[test]
+fn explain_shows_the_account_match_over_every_account_of_the_file() {
+    // No account has acme.co.uk: the matcher finds Acme Corporation by its
+    // brand under another suffix, and says so.
+    leadroute()
+        .arg("explain")
+        .arg(repo("examples/policies/seed.toml"))
+        .arg(r#"{"email": "jane@acme.co.uk", "company": "ACME Ltd", "country": "UK"}"#)
+        .arg("--accounts")
+        .arg(repo("examples/accounts.json"))
+        .args(["--now", NOW])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "Assigned to emma (the matched account's owner by rule `existing-customer`)",
+        ))
+        .stdout(contains(
+            "  account match: matched Acme Corporation (acme.com) by cross-TLD domain acme.co.uk, confidence 0.75",
+        ));
+    // A stricter matcher config leaves it unmatched.
+    let dir = std::env::temp_dir().join(format!("leadroute-cli-match-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("match.json");
+    std::fs::write(&config, r#"{"min_confidence": 0.8}"#).unwrap();
+    let out = leadroute()
+        .arg("explain")
+        .arg(repo("examples/policies/seed.toml"))
+        .arg(r#"{"email": "jane@acme.co.uk", "company": "ACME Ltd", "country": "UK"}"#)
+        .arg("--accounts")
+        .arg(repo("examples/accounts.json"))
+        .arg("--match-config")
+        .arg(&config)
+        .args(["--now", NOW, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let m = &v["decision"]["account_match"];
+    assert_eq!(m["outcome"], "no_match");
+    assert_eq!(m["candidates"][0]["account_id"], "001E");
+    assert_eq!(m["candidates"][0]["status"], "below_threshold");
+    assert_eq!(m["candidates"].as_array().unwrap().len(), 5);
+    // A bad config is a usage error that says what is wrong.
+    std::fs::write(&config, r#"{"min_confidence": 2}"#).unwrap();
+    leadroute()
+        .arg("explain")
+        .arg(repo("examples/policies/seed.toml"))
+        .arg(r#"{"email": "jane@acme.co.uk"}"#)
+        .arg("--match-config")
+        .arg(&config)
+        .assert()
+        .code(2)
+        .stderr(contains("`min_confidence` is 2, must be between 0 and 1"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn explain_takes_inline_json_and_prints_json() {
     let out = leadroute()
         .arg("explain")

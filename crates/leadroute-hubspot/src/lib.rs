@@ -115,7 +115,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use leadroute::crm::{Account, Contact, CrmError, LeadWrite, PersonKind, WriteReceipt};
+use leadroute::crm::{
+    Account, CandidateQuery, Contact, CrmError, LeadWrite, PersonKind, WriteReceipt,
+};
 use leadroute::{Crm, Policy};
 use leadroute_http::reqwest::{self, Method, RequestBuilder};
 use leadroute_http::{Effect, HttpResponse, send_authorized};
@@ -141,6 +143,21 @@ pub const COMPANY_PROPERTIES: [&str; 5] = [
     "hubspot_owner_id",
     "lifecyclestage",
 ];
+/// Company properties requested by the candidate search
+/// ([`Crm::find_candidates`]): what the account matcher reads.
+pub const CANDIDATE_PROPERTIES: [&str; 9] = [
+    "name",
+    "domain",
+    "hs_additional_domains",
+    "hubspot_owner_id",
+    "lifecyclestage",
+    "country",
+    "zip",
+    "phone",
+    "hs_parent_company_id",
+];
+/// The most candidates one search returns (HubSpot's page limit).
+pub const MAX_CANDIDATES: usize = 200;
 /// Contact properties requested by the person lookup.
 pub const CONTACT_PROPERTIES: &str = "email,hubspot_owner_id,associatedcompanyid";
 
@@ -432,6 +449,65 @@ impl<T: TokenProvider> HubSpot<T> {
         Ok(Some(account))
     }
 
+    /// One company search for every account the lead may belong to: the
+    /// filter groups of [`support::candidate_filter_groups`] (ORed), one
+    /// page of at most `query.limit` (≤ [`MAX_CANDIDATES`]) results, each
+    /// company once. The matcher decides; nothing is filtered here.
+    async fn search_candidates(&self, query: &CandidateQuery) -> Result<Vec<Account>, CrmError> {
+        let groups = candidate_filter_groups(query);
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let body = json!({
+            "filterGroups": groups,
+            "properties": CANDIDATE_PROPERTIES,
+            "sorts": [],
+            "after": "0",
+            "limit": query.limit.clamp(1, MAX_CANDIDATES)
+        });
+        let path = format!("{}/companies/search", self.config.paths.objects);
+        let response = self
+            .call(Method::POST, &path, Effect::Read, |r| r.json(&body))
+            .await?;
+        if !response.is_success() {
+            return Err(classify(&response, SystemTime::now()));
+        }
+        let body = response.json(Effect::Read)?;
+        let mut out: Vec<Account> = Vec::new();
+        for company in results(&body)?.iter().take(MAX_CANDIDATES) {
+            let Some(id) = id_of(company) else {
+                return Err(CrmError::permanent(
+                    "HubSpot company search result without an id",
+                ));
+            };
+            if out.iter().any(|a| a.id == id) {
+                continue;
+            }
+            let props = company.get("properties").unwrap_or(&Value::Null);
+            let mut account = Account::new(id, prop(props, "name").unwrap_or_default());
+            account.domain = prop(props, "domain");
+            account.additional_domains = prop(props, "hs_additional_domains")
+                .map(|d| split_domains(&d))
+                .unwrap_or_default();
+            let crm_owner = prop(props, "hubspot_owner_id");
+            account.owner = self.policy_owner(crm_owner.as_deref());
+            let stage = prop(props, "lifecyclestage");
+            account.is_customer = stage.as_deref() == Some("customer");
+            account.country = prop(props, "country");
+            account.postal_code = prop(props, "zip");
+            account.phone = prop(props, "phone");
+            account.parent_id = prop(props, "hs_parent_company_id");
+            if let Some(o) = crm_owner {
+                account.fields.insert("hubspot_owner_id".into(), o.into());
+            }
+            if let Some(s) = stage {
+                account.fields.insert("lifecyclestage".into(), s.into());
+            }
+            out.push(account);
+        }
+        Ok(out)
+    }
+
     async fn get_contact(&self, email: &str) -> Result<Option<Contact>, CrmError> {
         let email = email.trim().to_lowercase();
         let path = format!(
@@ -538,6 +614,10 @@ impl<T: TokenProvider> Crm for HubSpot<T> {
         self.search_company(domain).await
     }
 
+    async fn find_candidates(&self, query: &CandidateQuery) -> Result<Vec<Account>, CrmError> {
+        self.search_candidates(query).await
+    }
+
     async fn find_person(&self, email: &str) -> Result<Option<Contact>, CrmError> {
         self.get_contact(email).await
     }
@@ -564,7 +644,7 @@ impl<T: TokenProvider> Crm for HubSpot<T> {
 pub mod support {
     use std::time::Duration;
 
-    use leadroute::crm::{CrmError, LeadWrite};
+    use leadroute::crm::{CandidateQuery, CrmError, LeadWrite};
     use serde_json::{Map, Value};
 
     use super::CRM_KEY;
@@ -579,6 +659,70 @@ pub mod support {
         Primary,
         /// One entry of `hs_additional_domains`.
         Additional,
+    }
+
+    /// The filter groups (ORed; HubSpot allows five) of the candidate
+    /// search, in this order, each only when the query has what it needs:
+    ///
+    /// 1. `domain EQ` the lead's company domain;
+    /// 2. `hs_additional_domains CONTAINS_TOKEN` it;
+    /// 3. `domain EQ` the business email's host, when it differs (`uk.acme.com`);
+    /// 4. `domain CONTAINS_TOKEN` the brand (`acme`: `acme.co.uk`, `acme.de`),
+    ///    for the matcher's cross-TLD signal;
+    /// 5. `name CONTAINS_TOKEN` the name's longest identifying word (at least
+    ///    three letters), for name matches (free-mail leads).
+    ///
+    /// ```
+    /// use leadroute::{Normalizer, crm::CandidateQuery};
+    /// use leadroute_hubspot::support::candidate_filter_groups;
+    ///
+    /// let lead = Normalizer::default()
+    ///     .normalize_json(r#"{"email": "jane@gmail.com", "company": "Blue Bottle Coffee, Inc."}"#)
+    ///     .unwrap()
+    ///     .lead;
+    /// let groups = candidate_filter_groups(&CandidateQuery::for_lead(&lead, 50));
+    /// assert_eq!(groups, [serde_json::json!({"filters": [
+    ///     {"propertyName": "name", "operator": "CONTAINS_TOKEN", "value": "coffee"}
+    /// ]})]);
+    /// ```
+    pub fn candidate_filter_groups(query: &CandidateQuery) -> Vec<Value> {
+        let filter = |property: &str, operator: &str, value: &str| {
+            serde_json::json!({"filters": [
+                {"propertyName": property, "operator": operator, "value": value}
+            ]})
+        };
+        let mut groups = Vec::new();
+        let domain = query.domain.as_deref().map(normalize_domain);
+        if let Some(d) = &domain {
+            groups.push(filter("domain", "EQ", d));
+            groups.push(filter("hs_additional_domains", "CONTAINS_TOKEN", d));
+        }
+        if let Some(e) = query.email_domain.as_deref().map(normalize_domain) {
+            if domain.as_deref() != Some(e.as_str()) {
+                groups.push(filter("domain", "EQ", &e));
+            }
+        }
+        if let Some(b) = query.brand.as_deref().filter(|b| b.len() >= 2) {
+            groups.push(filter("domain", "CONTAINS_TOKEN", b));
+        }
+        let word = query
+            .name_words
+            .iter()
+            .filter(|w| w.len() >= 3)
+            .max_by_key(|w| w.len());
+        if let Some(w) = word {
+            groups.push(filter("name", "CONTAINS_TOKEN", w));
+        }
+        groups.truncate(5);
+        groups
+    }
+
+    /// `hs_additional_domains` (`"acme.io; acme.co.uk"`) as a list.
+    pub fn split_domains(list: &str) -> Vec<String> {
+        list.split(';')
+            .map(normalize_domain)
+            .filter(|d| !d.is_empty())
+            .collect()
     }
 
     /// Lower-case, trimmed, without a trailing dot or a leading `www.`.

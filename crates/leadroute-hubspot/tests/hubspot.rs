@@ -76,6 +76,24 @@ fn search_body(domain: &str) -> Value {
     })
 }
 
+/// The router's candidate search for a lead at `domain` (brand `brand`)
+/// whose company name's longest word is `word`.
+fn candidate_body(domain: &str, brand: &str, word: &str) -> Value {
+    json!({
+        "filterGroups": [
+            { "filters": [ { "propertyName": "domain", "operator": "EQ", "value": domain } ] },
+            { "filters": [ { "propertyName": "hs_additional_domains", "operator": "CONTAINS_TOKEN", "value": domain } ] },
+            { "filters": [ { "propertyName": "domain", "operator": "CONTAINS_TOKEN", "value": brand } ] },
+            { "filters": [ { "propertyName": "name", "operator": "CONTAINS_TOKEN", "value": word } ] }
+        ],
+        "properties": ["name", "domain", "hs_additional_domains", "hubspot_owner_id", "lifecyclestage",
+                       "country", "zip", "phone", "hs_parent_company_id"],
+        "sorts": [],
+        "after": "0",
+        "limit": 50
+    })
+}
+
 fn assert_get_contact(r: &Recorded, encoded_email: &str) {
     assert_eq!(r.method, "GET");
     assert_eq!(r.path, format!("{CONTACTS}/{encoded_email}"));
@@ -409,6 +427,119 @@ fn the_existing_id_is_read_from_the_409_message() {
     assert_eq!(existing_id("Existing ID: abc"), None);
 }
 
+#[tokio::test]
+async fn candidate_search_asks_by_domain_brand_and_name_and_reads_what_the_matcher_needs() {
+    let (server, crm) = setup().await;
+    let mut uk = demo::company("2001", "Acme UK Ltd", "acme.co.uk", "", "9003", "");
+    uk["properties"]["country"] = json!("United Kingdom");
+    uk["properties"]["zip"] = json!("SW1A 1AA");
+    uk["properties"]["hs_parent_company_id"] = json!("2002");
+    let mut parent = demo::company(
+        "2002",
+        "Acme Corporation",
+        "acme.com",
+        "acme.de; ACME.fr ",
+        "9004",
+        "customer",
+    );
+    parent["properties"]["phone"] = json!("+1 415 555 0100");
+    // The same company twice (two filter groups hit it) comes back once.
+    demo::search(&server, json!([uk, parent.clone(), parent]));
+    let lead = leadroute::Normalizer::default()
+        .normalize_json(r#"{"email": "jane@mail.acme.io", "website": "acme.io", "company": "Acme Holdings GmbH"}"#)
+        .unwrap()
+        .lead;
+    let query = leadroute::crm::CandidateQuery::for_lead(&lead, 500);
+    let found = crm.find_candidates(&query).await.unwrap();
+    assert_eq!(
+        found.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["2001", "2002"]
+    );
+    assert_eq!(found[0].country.as_deref(), Some("United Kingdom"));
+    assert_eq!(found[0].postal_code.as_deref(), Some("SW1A 1AA"));
+    assert_eq!(found[0].parent_id.as_deref(), Some("2002"));
+    assert_eq!(found[1].domain.as_deref(), Some("acme.com"));
+    assert_eq!(found[1].additional_domains, ["acme.de", "acme.fr"]);
+    assert_eq!(found[1].phone.as_deref(), Some("+1 415 555 0100"));
+    assert!(found[1].is_customer);
+    let sent = server.take_requests();
+    assert_eq!(sent.len(), 1);
+    let body = sent[0].json().unwrap();
+    // Five groups, the email host among them; the limit capped at HubSpot's 200.
+    assert_eq!(
+        body["filterGroups"],
+        json!([
+            { "filters": [ { "propertyName": "domain", "operator": "EQ", "value": "acme.io" } ] },
+            { "filters": [ { "propertyName": "hs_additional_domains", "operator": "CONTAINS_TOKEN", "value": "acme.io" } ] },
+            { "filters": [ { "propertyName": "domain", "operator": "EQ", "value": "mail.acme.io" } ] },
+            { "filters": [ { "propertyName": "domain", "operator": "CONTAINS_TOKEN", "value": "acme" } ] },
+            { "filters": [ { "propertyName": "name", "operator": "CONTAINS_TOKEN", "value": "holdings" } ] }
+        ])
+    );
+    assert_eq!(body["limit"], 200);
+}
+
+#[tokio::test]
+async fn the_router_matches_a_regional_domain_to_the_company_across_tlds() {
+    let (server, crm) = setup().await;
+    demo::search(
+        &server,
+        json!([
+            demo::company(
+                "3001",
+                "Acme Corporation",
+                "acme.com",
+                "",
+                "9003",
+                "customer"
+            ),
+            demo::company("3002", "Acme Labs", "acmelabs.io", "", "9004", ""),
+        ]),
+    );
+    demo::no_contact(&server, "jane@acme.co.uk");
+    demo::created(&server, "37765128011", "jane@acme.co.uk");
+    let routed = route(
+        &router(crm),
+        r#"{"email": "jane@acme.co.uk", "company": "ACME Ltd"}"#,
+    )
+    .await;
+    let m = routed.lookups.account_match.as_deref().unwrap();
+    assert_eq!(m.account_id.as_deref(), Some("3001"));
+    assert_eq!(m.method, Some(leadroute::matching::MatchMethod::CrossTld));
+    assert_eq!(
+        routed
+            .lookups
+            .matched_account
+            .as_ref()
+            .unwrap()
+            .owner
+            .as_deref(),
+        Some("cleo")
+    );
+    let (search, _, _) = split_lookups(server.take_requests());
+    assert_eq!(
+        search.json().unwrap(),
+        candidate_body("acme.co.uk", "acme", "acme")
+    );
+}
+
+#[tokio::test]
+async fn a_lead_with_nothing_to_search_on_sends_no_request() {
+    let (server, crm) = setup().await;
+    demo::search(&server, json!([]));
+    let lead = leadroute::Normalizer::default()
+        .normalize_json(r#"{"email": "jane@gmail.com"}"#)
+        .unwrap()
+        .lead;
+    // Nothing to search on: no request at all.
+    let found = crm
+        .find_candidates(&leadroute::crm::CandidateQuery::for_lead(&lead, 50))
+        .await
+        .unwrap();
+    assert!(found.is_empty());
+    assert!(server.take_requests().is_empty());
+}
+
 // ------------------------------------------------------------------ writes
 
 #[tokio::test]
@@ -431,7 +562,14 @@ async fn a_new_lead_is_created_with_owner_routing_fields_and_no_association() {
     );
 
     let (search, get, rest) = split_lookups(server.take_requests());
-    assert_search(&search, "newco.com");
+    assert_eq!(
+        (search.method.as_str(), search.path.as_str()),
+        ("POST", SEARCH)
+    );
+    assert_eq!(
+        search.json().unwrap(),
+        candidate_body("newco.com", "newco", "newco")
+    );
     assert_get_contact(&get, "jane%40newco.com");
     assert_eq!(rest.len(), 1);
     let post = &rest[0];

@@ -148,7 +148,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use leadroute::crm::{Account, Contact, CrmError, LeadWrite, PersonKind, WriteReceipt};
+use leadroute::crm::{
+    Account, CandidateQuery, Contact, CrmError, LeadWrite, PersonKind, WriteReceipt,
+};
 use leadroute::{Crm, Policy};
 use leadroute_http::reqwest::{self, Method, RequestBuilder};
 use leadroute_http::{Effect, HttpResponse, send_authorized};
@@ -167,6 +169,8 @@ pub const CRM_KEY: &str = "salesforce";
 pub const DEFAULT_API_VERSION: &str = "v66.0";
 /// What required fields get when nothing better is known.
 pub const NOT_PROVIDED: &str = "[not provided]";
+/// The most candidate accounts one lookup returns.
+pub const MAX_CANDIDATES: usize = 200;
 /// The Lead field that holds the lead id and makes creates idempotent (an
 /// External ID text field; see [`SalesforceConfig::lead_id_field`]).
 pub const DEFAULT_LEAD_ID_FIELD: &str = "LeadRoute_Lead_Id__c";
@@ -404,6 +408,44 @@ impl<T: TokenProvider> Salesforce<T> {
             }
         }
         Ok(Some(account))
+    }
+
+    /// One SOQL query for every account the lead may belong to
+    /// ([`support::candidate_query`]), each record mapped for the matcher;
+    /// the matcher decides, nothing is filtered here.
+    async fn search_candidates(&self, query: &CandidateQuery) -> Result<Vec<Account>, CrmError> {
+        let Some(soql) = candidate_query(query) else {
+            return Ok(Vec::new());
+        };
+        let records = self.query(&soql).await?;
+        let mut out: Vec<Account> = Vec::new();
+        for record in records.iter().take(MAX_CANDIDATES) {
+            let id = text(record, "Id")
+                .ok_or_else(|| CrmError::permanent("Salesforce Account record without an Id"))?;
+            if out.iter().any(|a| a.id == id) {
+                continue;
+            }
+            let mut account = Account::new(id, text(record, "Name").unwrap_or_default());
+            account.domain = text(record, "Website");
+            let owner_id = text(record, "OwnerId");
+            account.owner = self.policy_owner(owner_id.as_deref());
+            let kind = text(record, "Type");
+            account.is_customer = kind.as_deref().is_some_and(|t| t.starts_with("Customer"));
+            account.parent_id = text(record, "ParentId");
+            account.country = text(record, "BillingCountry");
+            account.postal_code = text(record, "BillingPostalCode");
+            account.phone = text(record, "Phone");
+            account.last_activity = text(record, "LastActivityDate")
+                .as_deref()
+                .and_then(date_to_unix);
+            for (key, value) in [("OwnerId", owner_id), ("Type", kind)] {
+                if let Some(v) = value {
+                    account.fields.insert(key.to_owned(), Value::String(v));
+                }
+            }
+            out.push(account);
+        }
+        Ok(out)
     }
 
     async fn search_person(&self, email: &str) -> Result<Option<Contact>, CrmError> {
@@ -670,6 +712,10 @@ impl<T: TokenProvider> Crm for Salesforce<T> {
         self.search_account(domain).await
     }
 
+    async fn find_candidates(&self, query: &CandidateQuery) -> Result<Vec<Account>, CrmError> {
+        self.search_candidates(query).await
+    }
+
     async fn find_person(&self, email: &str) -> Result<Option<Contact>, CrmError> {
         self.search_person(email).await
     }
@@ -699,7 +745,7 @@ impl<T: TokenProvider> Crm for Salesforce<T> {
 pub mod support {
     use std::time::Duration;
 
-    use leadroute::crm::{CrmError, LeadWrite};
+    use leadroute::crm::{CandidateQuery, CrmError, LeadWrite};
     use serde_json::{Map, Value};
 
     use std::time::SystemTime;
@@ -756,6 +802,86 @@ pub mod support {
              ORDER BY CreatedDate ASC LIMIT 50",
             soql_contains(domain)
         )
+    }
+
+    /// The candidate lookup ([`Crm::find_candidates`](leadroute::Crm::find_candidates)):
+    /// accounts whose `Website` contains the lead's company domain or the
+    /// brand followed by a dot (`acme.` finds `acme.co.uk` and `acme.de`:
+    /// the matcher's cross-TLD signal), or whose `Name` is the company name
+    /// as typed or contains its longest identifying word (at least three
+    /// letters). Every value goes through [`soql_escape`]. Oldest first, at
+    /// most `query.limit` (≤ [`MAX_CANDIDATES`](super::MAX_CANDIDATES)).
+    /// `None` when the query has nothing to search on.
+    ///
+    /// ```
+    /// use leadroute::{Normalizer, crm::CandidateQuery};
+    /// use leadroute_salesforce::support::candidate_query;
+    ///
+    /// let lead = Normalizer::default()
+    ///     .normalize_json(r#"{"email": "jo@acme.co.uk", "company": "O'Brien & Acme Ltd"}"#)
+    ///     .unwrap()
+    ///     .lead;
+    /// assert_eq!(
+    ///     candidate_query(&CandidateQuery::for_lead(&lead, 20)).unwrap(),
+    ///     "SELECT Id, Name, Website, OwnerId, Type, ParentId, BillingCountry, BillingPostalCode, \
+    ///      Phone, LastActivityDate FROM Account WHERE Website LIKE '%acme.co.uk%' OR Website LIKE \
+    ///      '%acme.%' OR Name = 'O\\'Brien & Acme Ltd' OR Name LIKE '%obrien%' ORDER BY CreatedDate \
+    ///      ASC LIMIT 20"
+    /// );
+    /// ```
+    pub fn candidate_query(query: &CandidateQuery) -> Option<String> {
+        let mut any = Vec::new();
+        if let Some(d) = &query.domain {
+            let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
+            any.push(format!("Website LIKE {}", soql_contains(&d)));
+        }
+        if let Some(b) = query.brand.as_deref().filter(|b| b.len() >= 2) {
+            any.push(format!("Website LIKE {}", soql_contains(&format!("{b}."))));
+        }
+        if let Some(n) = query
+            .company_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            any.push(format!("Name = {}", soql_string(n)));
+        }
+        let word = query
+            .name_words
+            .iter()
+            .filter(|w| w.len() >= 3)
+            .max_by_key(|w| w.len());
+        if let Some(w) = word {
+            any.push(format!("Name LIKE {}", soql_contains(w)));
+        }
+        if any.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "SELECT Id, Name, Website, OwnerId, Type, ParentId, BillingCountry, BillingPostalCode, \
+             Phone, LastActivityDate FROM Account WHERE {} ORDER BY CreatedDate ASC LIMIT {}",
+            any.join(" OR "),
+            query.limit.clamp(1, super::MAX_CANDIDATES)
+        ))
+    }
+
+    /// A Salesforce date (`2024-01-15`) as Unix seconds at midnight UTC.
+    pub fn date_to_unix(date: &str) -> Option<i64> {
+        let mut parts = date.trim().get(..10)?.split('-');
+        let y: i64 = parts.next()?.parse().ok()?;
+        let m: i64 = parts.next()?.parse().ok()?;
+        let d: i64 = parts.next()?.parse().ok()?;
+        if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+            return None;
+        }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        Some((era * 146_097 + doe - 719_468) * 86_400)
     }
 
     /// The contact lookup for a (lower-case) email.

@@ -317,6 +317,133 @@ async fn crafted_emails_and_domains_stay_a_single_soql_literal() {
     }
 }
 
+const CANDIDATE_Q: &str = "SELECT Id, Name, Website, OwnerId, Type, ParentId, BillingCountry, BillingPostalCode, Phone, LastActivityDate FROM Account WHERE ";
+
+#[tokio::test]
+async fn the_candidate_lookup_is_one_escaped_soql_query_read_for_the_matcher() {
+    let (server, crm) = setup().await;
+    let mut uk = demo::account(
+        "001D000000Uk",
+        "Acme UK Ltd",
+        "https://www.acme.co.uk",
+        "0055e000001CleAAA",
+        "Prospect",
+    );
+    uk["ParentId"] = json!("001D000000Hq");
+    uk["BillingCountry"] = json!("United Kingdom");
+    uk["BillingPostalCode"] = json!("SW1A 1AA");
+    uk["LastActivityDate"] = json!("2024-01-15");
+    let hq = demo::account(
+        "001D000000Hq",
+        "Acme Corporation",
+        "acme.com",
+        "0055e000001DevAAA",
+        "Customer - Direct",
+    );
+    demo::query(&server, "FROM Account", json!([uk, hq.clone(), hq]));
+    let lead = leadroute::Normalizer::default()
+        .normalize_json(r#"{"email": "jo@acme.co.uk", "company": "Acme_50% Ltd"}"#)
+        .unwrap()
+        .lead;
+    let found = crm
+        .find_candidates(&leadroute::crm::CandidateQuery::for_lead(&lead, 500))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["001D000000Uk", "001D000000Hq"],
+        "each account once"
+    );
+    assert_eq!(found[0].domain.as_deref(), Some("https://www.acme.co.uk"));
+    assert_eq!(found[0].parent_id.as_deref(), Some("001D000000Hq"));
+    assert_eq!(found[0].country.as_deref(), Some("United Kingdom"));
+    assert_eq!(found[0].postal_code.as_deref(), Some("SW1A 1AA"));
+    assert_eq!(found[0].last_activity, Some(1_705_276_800));
+    assert!(found[1].is_customer);
+    let sent = server.take_requests();
+    assert_eq!(sent.len(), 1);
+    // `=` takes the name as typed (wildcards are literal there); the limit is capped at 200.
+    assert_eq!(
+        q_of(&sent[0]),
+        format!(
+            "{CANDIDATE_Q}Website LIKE '%acme.co.uk%' OR Website LIKE '%acme.%' OR Name = 'Acme_50% Ltd' \
+             OR Name LIKE '%acme%' ORDER BY CreatedDate ASC LIMIT 200"
+        )
+    );
+}
+
+#[tokio::test]
+async fn crafted_company_names_stay_single_literals_in_the_candidate_query() {
+    let (server, crm) = setup().await;
+    for (company, literal) in [
+        ("x' OR Name != '", r"'x\' OR Name != \''"),
+        (r"Bob\' OR Id != \'", r"'Bob\\\' OR Id != \\\''"),
+    ] {
+        demo::query(&server, "FROM Account", json!([]));
+        let mut input = leadroute::LeadInput::from_email("jo@gmail.com");
+        input.company = Some(company.into());
+        let lead = leadroute::Normalizer::default()
+            .normalize(&input)
+            .unwrap()
+            .lead;
+        let query = leadroute::crm::CandidateQuery::for_lead(&lead, 10);
+        assert!(crm.find_candidates(&query).await.unwrap().is_empty());
+        let sent = server.take_requests();
+        let q = q_of(&sent[0]);
+        let prefix = format!("{CANDIDATE_Q}Name = ");
+        assert!(q.starts_with(&format!("{prefix}{literal}")), "{q}");
+        let (value, rest) = read_literal(&q, prefix.len());
+        assert_eq!(value, company.trim(), "the whole name is one literal");
+        assert!(rest.starts_with(" OR Name LIKE '%"), "{rest}");
+    }
+}
+
+#[tokio::test]
+async fn the_router_matches_a_regional_domain_across_tlds_over_salesforce() {
+    let (server, crm) = setup().await;
+    demo::query(
+        &server,
+        "FROM Account",
+        json!([
+            demo::account(
+                "001D000000Hq",
+                "Acme Corporation",
+                "https://www.acme.com/",
+                "0055e000001CleAAA",
+                "Customer"
+            ),
+            demo::account(
+                "001D000000Nt",
+                "Notacme",
+                "notacme.com",
+                "0055e000001DevAAA",
+                "Prospect"
+            ),
+        ]),
+    );
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    demo::created(&server, "t-x", "00Q5e00000AbCdXEAV");
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-x", "email": "jo@acme.co.uk", "company": "ACME Ltd"}"#,
+    )
+    .await;
+    let m = routed.lookups.account_match.as_deref().unwrap();
+    assert_eq!(m.account_id.as_deref(), Some("001D000000Hq"), "{m}");
+    assert_eq!(m.method, Some(leadroute::matching::MatchMethod::CrossTld));
+    assert_eq!(
+        routed
+            .lookups
+            .matched_account
+            .as_ref()
+            .unwrap()
+            .owner
+            .as_deref(),
+        Some("cleo")
+    );
+}
+
 #[test]
 fn one_escaping_function_for_literals_and_like_patterns() {
     assert_eq!(soql_escape(r"Bob's \ BBQ", false), r"Bob\'s \\ BBQ");

@@ -208,6 +208,7 @@ fn schema_objects_have_exactly_the_serde_fields() {
     assert_object::<ScheduleSpec>(&SCHEDULE_OBJ);
     assert_object::<WeeklyHoursSpec>(&WEEKLY_HOURS_OBJ);
     assert_object::<DayOfWeekSpec>(&DAY_OF_WEEK_OBJ);
+    assert_object::<MatchTest>(&MATCH_TEST_OBJ);
 }
 
 #[test]
@@ -224,6 +225,7 @@ fn schema_choices_have_exactly_the_serde_variants() {
     assert_choice::<ValueTest>(&VALUE_TEST_CHOICE);
     assert_choice::<Distribution>(&DISTRIBUTION_CHOICE);
     assert_choice::<Weekday>(&WEEKDAY_CHOICE);
+    assert_choice::<crate::matching::MatchMethod>(&MATCH_METHOD_CHOICE);
 }
 
 #[test]
@@ -273,6 +275,7 @@ fn sample(shape: &Shape, depth: usize) -> Value {
         Shape::Text | Shape::Json => json!("x"),
         Shape::Bool => json!(true),
         Shape::Int(_) => json!(1),
+        Shape::Fraction => json!(0.5),
         Shape::List(item) if depth < 4 => json!([sample(item, depth + 1)]),
         Shape::List(_) => json!([]),
         Shape::Pair(item) => json!([sample(item, depth + 1), sample(item, depth + 1)]),

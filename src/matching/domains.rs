@@ -1,0 +1,162 @@
+//! Domains as the matcher compares them: a CRM's website or domain field
+//! reduced to a host and its registrable domain, the **brand** (the label
+//! before the public suffix: `acme` of `acme.co.uk`), and the domains that
+//! never identify a company.
+
+use crate::lead::domain;
+
+/// Brands too generic to say two domains belong to one company: the same
+/// word under two suffixes is, for these, usually two companies
+/// (`global.de`, `global.com`). Cross-TLD and domain-similarity signals
+/// skip them (exact domain matches still count).
+const GENERIC_BRANDS: &[&str] = &[
+    "agency",
+    "app",
+    "apps",
+    "bank",
+    "best",
+    "blog",
+    "business",
+    "capital",
+    "cloud",
+    "club",
+    "company",
+    "consulting",
+    "corp",
+    "data",
+    "design",
+    "digital",
+    "direct",
+    "energy",
+    "express",
+    "finance",
+    "global",
+    "group",
+    "health",
+    "holdings",
+    "home",
+    "info",
+    "international",
+    "invest",
+    "labs",
+    "law",
+    "mail",
+    "market",
+    "media",
+    "mobile",
+    "network",
+    "news",
+    "online",
+    "partners",
+    "services",
+    "shop",
+    "smart",
+    "software",
+    "solutions",
+    "store",
+    "studio",
+    "systems",
+    "tech",
+    "technology",
+    "travel",
+    "web",
+    "world",
+];
+
+/// Registrable domains reserved for documentation and tests (RFC 2606,
+/// RFC 6761): never a company's. (`.test`, `.example`, `.invalid` and
+/// `.localhost` have no registrable domain at all.)
+const RESERVED: &[&str] = &["example.com", "example.net", "example.org", "example.edu"];
+
+/// A domain from a CRM record or a lead: the host as typed (lower-case
+/// ASCII, without `www.`) and its registrable domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Host {
+    pub(crate) host: String,
+    /// Byte offset of the registrable domain in `host`.
+    registrable_at: usize,
+    /// The brand, computed once (it is compared in every pair of hosts).
+    brand: String,
+    /// The brand is a generic word or all digits.
+    generic: bool,
+}
+
+impl Host {
+    /// Reads a website (`https://www.Acme.com/about`) or a bare domain;
+    /// `None` for anything that is not a domain with a known public suffix.
+    pub(crate) fn parse(raw: &str) -> Option<Host> {
+        let host = domain::website_host(raw).ok()?;
+        let mut ascii = domain::to_ascii(host).ok()?;
+        let registrable_len = domain::registrable(&ascii).ok()?.len();
+        if ascii.len() > registrable_len && ascii.starts_with("www.") {
+            ascii.drain(..4);
+        }
+        let registrable_at = ascii.len().checked_sub(registrable_len)?;
+        let registrable = ascii.get(registrable_at..)?;
+        let brand = registrable
+            .split('.')
+            .next()
+            .unwrap_or(registrable)
+            .replace('-', "");
+        let generic =
+            GENERIC_BRANDS.contains(&brand.as_str()) || brand.bytes().all(|b| b.is_ascii_digit());
+        Some(Host {
+            host: ascii,
+            registrable_at,
+            brand,
+            generic,
+        })
+    }
+
+    /// The registrable domain (`acme.co.uk` of `uk.acme.co.uk`).
+    pub(crate) fn registrable(&self) -> &str {
+        self.host.get(self.registrable_at..).unwrap_or(&self.host)
+    }
+
+    /// Labels in the host (`uk.acme.com`: 3).
+    pub(crate) fn labels(&self) -> u8 {
+        u8::try_from(self.host.split('.').count()).unwrap_or(u8::MAX)
+    }
+
+    /// The brand: the registrable domain's first label, hyphens removed
+    /// (`acme-corp.co.uk` → `acmecorp`).
+    pub(crate) fn brand(&self) -> &str {
+        &self.brand
+    }
+
+    /// Whether the brand is specific enough to identify a company across
+    /// suffixes: at least `min_len` characters, not a generic word, not all
+    /// digits.
+    pub(crate) fn distinctive(&self, min_len: usize) -> bool {
+        !self.generic && self.brand.len() >= min_len
+    }
+}
+
+/// Whether a registrable domain is reserved for documentation or tests.
+pub(crate) fn is_reserved(registrable: &str) -> bool {
+    RESERVED.contains(&registrable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websites_become_hosts_with_brands() {
+        let h = Host::parse("https://WWW.Acme-Corp.co.uk/en").unwrap();
+        assert_eq!(h.host, "acme-corp.co.uk");
+        assert_eq!(h.registrable(), "acme-corp.co.uk");
+        assert_eq!(h.brand(), "acmecorp");
+        let h = Host::parse("uk.acme.com").unwrap();
+        assert_eq!((h.registrable(), h.labels()), ("acme.com", 3));
+        assert_eq!(Host::parse("www.com"), Host::parse("www.com"));
+        assert_eq!(Host::parse("localhost"), None);
+        assert_eq!(Host::parse("not a domain"), None);
+        let brand_ok = |d: &str| Host::parse(d).unwrap().distinctive(4);
+        assert!(!brand_ok("global.com"));
+        assert!(!brand_ok("ibm.com"));
+        assert!(!brand_ok("1234.de"));
+        assert!(brand_ok("siemens.de"));
+        assert!(is_reserved("example.com"));
+    }
+}
