@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use crate::crm::records::{Account, Contact, LookupStatus};
 use crate::pool::availability::{ALL_AVAILABLE, Availability};
 use crate::pool::state::{NO_POOL_STATE, PoolStates};
+use crate::submission::signal::Signals;
 
 /// The facts a decision may read besides the lead.
 ///
@@ -49,6 +50,10 @@ pub struct Facts<'a> {
     pub availability: &'a dyn Availability,
     /// Pool rotation state (a snapshot from the [`PoolStore`](crate::PoolStore)).
     pub pools: &'a PoolStates,
+    /// The submission's spam signals, when it was screened
+    /// ([`Screen::assess`](crate::submission::Screen::assess)); `None`: not
+    /// screened, and the `spam` and `signal` conditions do not hold.
+    pub signals: Option<&'a Signals>,
 }
 
 impl std::fmt::Debug for Facts<'_> {
@@ -60,6 +65,7 @@ impl std::fmt::Debug for Facts<'_> {
             .field("account_lookup", &self.account_lookup)
             .field("person_lookup", &self.person_lookup)
             .field("pools", &self.pools)
+            .field("signals", &self.signals)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +82,7 @@ impl<'a> Facts<'a> {
             person_lookup: LookupStatus::NotFound,
             availability: &ALL_AVAILABLE,
             pools: &NO_POOL_STATE,
+            signals: None,
         }
     }
 
@@ -119,6 +126,12 @@ impl<'a> Facts<'a> {
     /// Sets the pool-state snapshot.
     pub fn pools(mut self, pools: &'a PoolStates) -> Self {
         self.pools = pools;
+        self
+    }
+
+    /// Sets the submission's spam signals.
+    pub fn signals(mut self, signals: &'a Signals) -> Self {
+        self.signals = Some(signals);
         self
     }
 }

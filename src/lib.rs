@@ -108,6 +108,7 @@
 //! | [`pool`] | distribute | rotation, [`PoolStep`](pool::PoolStep), [`PoolState`](pool::PoolState), [`PoolStore`], [`Availability`] |
 //! | [`crm`] | confirm | the [`Crm`] trait, records, writes, errors, [`PendingWrite`](crm::PendingWrite) |
 //! | [`events`] | all | the event vocabulary and [`EventSink`] |
+//! | [`submission`] | screen | [`Screen`](submission::Screen), spam [`Signals`](submission::Signals), the [`Verifier`](submission::Verifier) adapter |
 //! | [`router`] | all | [`LeadRouter`] and [`decide_and_record`](router::decide_and_record): every `await` lives here |
 //! | [`clock`] | — | the injected [`Clock`] |
 //!
@@ -164,6 +165,7 @@ mod name;
 pub mod policy;
 pub mod pool;
 pub mod router;
+pub mod submission;
 #[cfg(feature = "testing")]
 pub mod testing;
 

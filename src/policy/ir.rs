@@ -13,6 +13,7 @@ use crate::decision::Priority;
 use crate::lead::model::CountryCode;
 use crate::name::Name;
 use crate::pool::roster::Roster;
+use crate::submission::signal::SignalSet;
 
 #[derive(Debug)]
 pub(crate) struct Owner {
@@ -214,6 +215,10 @@ pub(crate) enum Pred {
     Flag(Record, Flag, bool),
     AccountTier(Box<[Box<str>]>),
     AccountField(Box<str>, ValueMatch),
+    /// The spam score is at least the first and below the second.
+    SpamScore(Option<u32>, Option<u32>),
+    /// Any of these spam signals fired.
+    Signal(SignalSet),
 }
 
 /// Which CRM record a fact is about.

@@ -12,6 +12,7 @@ use crate::lead::email::EmailKind;
 use crate::policy::schema::*;
 use crate::policy::spec::*;
 use crate::pool::roster::{Capacity, Period};
+use crate::submission::signal::SignalKind;
 
 // ------------------------------------------------- what serde's derive knows
 
@@ -205,6 +206,7 @@ fn schema_objects_have_exactly_the_serde_fields() {
     assert_object::<ActionSpec>(&ACTION_OBJ);
     assert_object::<Bounds>(&BOUNDS_OBJ);
     assert_object::<RecordTest>(&RECORD_OBJ);
+    assert_object::<SpamTest>(&SPAM_OBJ);
 }
 
 #[test]
@@ -218,6 +220,7 @@ fn schema_choices_have_exactly_the_serde_variants() {
     assert_choice::<CalendarSpec>(&CALENDAR_CHOICE);
     assert_choice::<Condition>(&CONDITION_CHOICE);
     assert_choice::<EmailKind>(&EMAIL_KIND_CHOICE);
+    assert_choice::<SignalKind>(&SIGNAL_KIND_CHOICE);
     assert_choice::<ValueTest>(&VALUE_TEST_CHOICE);
 }
 
@@ -409,6 +412,7 @@ fn schema_and_serde_agree_on_every_field() {
     agree_object::<Bounds>(&BOUNDS);
     agree_object::<FieldTest>(&FIELD_TEST);
     agree_object::<RecordTest>(&RECORD);
+    agree_object::<SpamTest>(&SPAM);
 }
 
 #[test]
@@ -422,6 +426,7 @@ fn schema_and_serde_agree_on_every_variant() {
     agree_choice::<CalendarSpec>(&CALENDAR);
     agree_choice::<Condition>(&CONDITION);
     agree_choice::<EmailKind>(&EMAIL_KIND);
+    agree_choice::<SignalKind>(&SIGNAL_KIND);
     agree_choice::<ValueTest>(&VALUE_TEST);
 }
 
