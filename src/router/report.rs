@@ -14,6 +14,7 @@ use crate::crm::{CrmError, PendingWrite, WriteReceipt};
 use crate::decision::RouteDecision;
 use crate::lead::issue::FieldIssue;
 use crate::lead::model::Lead;
+use crate::submission::signal::Signals;
 
 /// A routed submission: everything [`LeadRouter::route`](super::LeadRouter::route)
 /// learned and did.
@@ -22,7 +23,8 @@ use crate::lead::model::Lead;
 ///
 /// `{"lead_id": id, "lead": Lead, "warnings": [FieldIssue], "decision":
 /// RouteDecision, "lookups": Lookups, "write": WriteOutcome, "pool_store":
-/// PoolStoreFailure | null, "timings": Timings}`; see [`Lookups`],
+/// PoolStoreFailure | null, "screening": Signals | null, "timings": Timings}`
+/// (`screening`: see [`Signals`]); see [`Lookups`],
 /// [`WriteOutcome`], [`PoolStoreFailure`] and [`Timings`] for their shapes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -47,6 +49,10 @@ pub struct Routed {
     /// store.
     #[serde(default)]
     pub pool_store: Option<PoolStoreFailure>,
+    /// The submission's spam signals, when the router screens
+    /// ([`with_screen`](super::LeadRouter::with_screen)).
+    #[serde(default)]
+    pub screening: Option<Signals>,
     /// Per-stage timings.
     pub timings: Timings,
 }

@@ -128,7 +128,7 @@ impl SignalSet {
         self.0 & other.0 != 0
     }
     /// Whether the set is empty.
-    pub fn is_empty(self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.0 == 0
     }
     /// The number of kinds in the set.
