@@ -44,6 +44,28 @@ fn bench(c: &mut Criterion) {
             black_box(screened_policy.evaluate(&lead, &Facts::new(now).signals(&signals)))
         })
     });
+    let lead = normalizer.normalize(&input).unwrap().lead;
+    g.bench_function("assess_only", |b| {
+        b.iter(|| {
+            black_box(screen.assess(
+                black_box(&lead),
+                &submission,
+                &Verification::NotConfigured,
+                now,
+            ))
+        })
+    });
+    g.bench_function("evaluate_only_screened", |b| {
+        let signals = screen.assess(&lead, &submission, &Verification::NotConfigured, now);
+        b.iter(|| {
+            black_box(
+                screened_policy.evaluate(black_box(&lead), &Facts::new(now).signals(&signals)),
+            )
+        })
+    });
+    g.bench_function("evaluate_only_baseline", |b| {
+        b.iter(|| black_box(policy.evaluate(black_box(&lead), &Facts::new(now))))
+    });
     g.finish();
 }
 

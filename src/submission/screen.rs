@@ -146,6 +146,9 @@ pub struct Screen {
 
 /// The attribute named `name`, ignoring ASCII case.
 fn attribute<'l>(lead: &'l Lead, name: &str) -> Option<(&'l str, &'l Value)> {
+    if let Some((k, v)) = lead.attributes.get_key_value(name) {
+        return Some((k.as_str(), v));
+    }
     lead.attributes
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))

@@ -23,21 +23,21 @@ pub(crate) struct Patterns {
 impl Patterns {
     pub(crate) fn new() -> Self {
         Patterns {
-            link: Regex::new(r"(?i)\b(?:https?://|www\.)[^\s<>]+|\[url[=\]]|<a\s+href").ok(),
+            link: Regex::new(r"(?i)(?-u:\b)(?:https?://|www\.)[^\s<>]+|\[url[=\]]|<a\s+href").ok(),
             bare_domain: Regex::new(
-                r"(?i)\b[a-z0-9][a-z0-9-]*\.(?:com|net|org|info|biz|ru|cn|xyz|top|io|site|online|club|shop|link|click|live|tk|ml|ga|cf|gq|pw|su|icu|buzz|win|loan|bid)\b",
+                r"(?i)(?-u:\b)[a-z0-9][a-z0-9-]*\.(?:com|net|org|info|biz|ru|cn|xyz|top|io|site|online|club|shop|link|click|live|tk|ml|ga|cf|gq|pw|su|icu|buzz|win|loan|bid)(?-u:\b)",
             )
             .ok(),
             script: Regex::new(
                 r#"(?ix)
-                <\s*/?\s*(?:script|iframe|img|svg|object|embed|style|body|a|div|span|form|input|meta|link)\b
+                <\s*/?\s*(?:script|iframe|img|svg|object|embed|style|body|a|div|span|form|input|meta|link)(?-u:\b)
                 | javascript\s*:
-                | \bon(?:error|load|click|mouseover|focus)\s*=
+                | (?-u:\b)on(?:error|load|click|mouseover|focus)\s*=
                 | \{\{.*\}\} | \$\{[^}]*\}
                 | '\s*(?:or|and)\s+'?\d+'?\s*=\s*'?\d+
-                | \bunion\s+(?:all\s+)?select\b
-                | ;\s*drop\s+table\b
-                | \[/?(?:url|link|img)\b
+                | (?-u:\b)union\s+(?:all\s+)?select(?-u:\b)
+                | ;\s*drop\s+table(?-u:\b)
+                | \[/?(?:url|link|img)(?-u:\b)
                 "#,
             )
             .ok(),
@@ -45,21 +45,28 @@ impl Patterns {
         }
     }
 
-    /// How many links the text holds.
+    /// How many links the text holds: URLs starting `http://`,
+    /// `https://` or `www.`, BBCode `[url`, HTML `<a `. Counted in one
+    /// pass over the bytes (a message is the longest field, and most hold
+    /// no link); a URL counts once however it is spelled.
     pub(crate) fn links(&self, text: &str) -> usize {
-        self.link
-            .as_ref()
-            .map_or(0, |re| re.find_iter(text).count())
+        count_links(text)
     }
 
     /// The first link-like text in a person's name, if any: a URL, or a
     /// bare domain.
     pub(crate) fn link_in_name<'t>(&self, text: &'t str) -> Option<&'t str> {
+        if !text.as_bytes().contains(&b'.') && !may_link(text) {
+            return None;
+        }
         find(&self.link, text).or_else(|| find(&self.bare_domain, text))
     }
 
     /// The first markup or injection fragment, if any.
     pub(crate) fn script_like<'t>(&self, text: &'t str) -> Option<&'t str> {
+        if !may_script(text) {
+            return None;
+        }
         find(&self.script, text)
     }
 
@@ -68,12 +75,87 @@ impl Patterns {
     /// a company name, not a URL.
     pub(crate) fn company_is_address(&self, text: &str) -> bool {
         let t = text.trim();
-        let lower = t.to_ascii_lowercase();
-        find(&self.email, t).is_some()
-            || lower.contains("://")
-            || lower.starts_with("www.")
-            || (find(&self.bare_domain, t).is_some() && t.contains('/') && !t.contains(' '))
+        (t.as_bytes().contains(&b'@') && find(&self.email, t).is_some())
+            || may_link(t) && t.contains("://")
+            || t.get(..4)
+                .is_some_and(|head| head.eq_ignore_ascii_case("www."))
+            || (t.contains('/') && !t.contains(' ') && find(&self.bare_domain, t).is_some())
     }
+}
+
+/// `word` (ASCII, lower-case) starts at byte `i` of `b`, ignoring ASCII case.
+fn word_at(b: &[u8], i: usize, word: &[u8]) -> bool {
+    b.get(i..i + word.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(word))
+}
+
+/// Whether the text has a link's marker (`://`, `www.`, `[url`, `<a`):
+/// one pass over the bytes, far cheaper than the expression, and most
+/// text has none.
+fn may_link(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, c)| match c {
+        b':' => word_at(b, i, b"://"),
+        b'w' | b'W' => word_at(b, i, b"www."),
+        b'[' => word_at(b, i, b"[url"),
+        b'<' => word_at(b, i, b"<a"),
+        _ => false,
+    })
+}
+
+/// The first occurrence of `word` (ASCII, lower-case) in `b`, ignoring
+/// ASCII case, checking the first byte before comparing.
+fn ci_find(b: &[u8], word: &[u8]) -> bool {
+    let Some(&first) = word.first() else {
+        return false;
+    };
+    b.windows(word.len()).any(|w| {
+        w.first().is_some_and(|c| c.to_ascii_lowercase() == first) && w.eq_ignore_ascii_case(word)
+    })
+}
+
+/// Whether the text has what some alternative of the markup expression
+/// needs: `<` (tags), `[` (BBCode), `=` (handlers, `' or 1=1`), `{{` or
+/// `${` (templates), `javascript` with a `:`, `union`, or `drop` with a
+/// `;`. Byte searches, far cheaper than the expression; most text passes
+/// none of them.
+fn may_script(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.contains(&b'<')
+        || b.contains(&b'[')
+        || b.contains(&b'=')
+        || (b.contains(&b'{') && (text.contains("{{") || text.contains("${")))
+        || (b.contains(&b':') && ci_find(b, b"javascript"))
+        || (b.contains(&b';') && ci_find(b, b"drop"))
+        || ci_find(b, b"union")
+}
+
+/// Counts links (see [`Patterns::links`]).
+fn count_links(text: &str) -> usize {
+    let b = text.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let hit = match c {
+            b'h' | b'H' => word_at(b, i, b"http://") || word_at(b, i, b"https://"),
+            b'w' | b'W' => word_at(b, i, b"www."),
+            b'[' => word_at(b, i, b"[url"),
+            b'<' => word_at(b, i, b"<a ") || word_at(b, i, b"<a\t"),
+            _ => false,
+        };
+        if hit {
+            n += 1;
+            // The rest of this link is part of it (`https://www.…` is one).
+            while b
+                .get(i)
+                .is_some_and(|c| !c.is_ascii_whitespace() && *c != b']' && *c != b'>')
+            {
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    n
 }
 
 fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<&'t str> {
@@ -126,6 +208,9 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "1234",
 ];
 
+/// The longest entry of [`PLACEHOLDER_WORDS`] (longer names are not checked).
+const LONGEST_PLACEHOLDER: usize = 10;
+
 // Left out on purpose, because they are real names: `Na` (Korean),
 // `Foo` (Chinese), `Bar` (Hebrew), `Nil` (Turkish), `Tester`, `Sample`,
 // `Null`, `X`, `First`/`Last` alone.
@@ -146,10 +231,15 @@ const PLACEHOLDER_PAIRS: &[(&str, &str)] = &[
 /// The placeholder the name is, if it is one: a single field that is a
 /// placeholder word, or a known placeholder pair.
 pub(crate) fn placeholder_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    let norm = |s: Option<&str>| s.map(|s| s.trim().to_lowercase());
-    let (f, l) = (norm(first), norm(last));
-    let is_word = |s: &Option<String>| s.as_deref().is_some_and(|s| PLACEHOLDER_WORDS.contains(&s));
-    if is_word(&f) || is_word(&l) {
+    let (f, l) = (first.map(str::trim), last.map(str::trim));
+    // The lists are ASCII: comparing ignoring ASCII case needs no copy.
+    let is_word = |s: Option<&str>| {
+        s.is_some_and(|s| {
+            s.len() <= LONGEST_PLACEHOLDER
+                && PLACEHOLDER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+        })
+    };
+    if is_word(f) || is_word(l) {
         let shown = [first, last]
             .into_iter()
             .flatten()
@@ -162,40 +252,60 @@ pub(crate) fn placeholder_name(first: Option<&str>, last: Option<&str>) -> Optio
     };
     PLACEHOLDER_PAIRS
         .iter()
-        .any(|(a, b)| *a == f && *b == l)
-        .then(|| format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default()))
+        .any(|(a, b)| a.eq_ignore_ascii_case(f) && b.eq_ignore_ascii_case(l))
+        .then(|| format!("{f} {l}"))
 }
 
 /// The three letter rows of a QWERTY keyboard.
 const ROWS: [&[u8]; 3] = [b"qwertyuiop", b"asdfghjkl", b"zxcvbnm"];
 
-fn key_position(c: u8) -> Option<(usize, usize)> {
-    ROWS.iter()
-        .enumerate()
-        .find_map(|(r, row)| row.iter().position(|k| *k == c).map(|i| (r, i)))
-}
-
-/// Whether `b` is the key next to `a` on the same row, in direction `dir`
-/// (+1 rightwards, -1 leftwards).
-fn next_key(a: u8, b: u8, dir: isize) -> bool {
-    match (key_position(a), key_position(b)) {
-        (Some((ra, ia)), Some((rb, ib))) => ra == rb && ib as isize - ia as isize == dir,
-        _ => false,
+/// Each lower-case letter's (row, column), from [`ROWS`], built at compile
+/// time (where an index out of bounds is a compile error, not a panic).
+#[allow(clippy::indexing_slicing)]
+const KEYS: [(u8, u8); 26] = {
+    let mut keys = [(0u8, 0u8); 26];
+    let mut r = 0;
+    while r < ROWS.len() {
+        let row = ROWS[r];
+        let mut i = 0;
+        while i < row.len() {
+            keys[(row[i] - b'a') as usize] = (r as u8, i as u8);
+            i += 1;
+        }
+        r += 1;
     }
+    keys
+};
+
+fn key_position(c: u8) -> Option<(usize, usize)> {
+    if !c.is_ascii_lowercase() {
+        return None;
+    }
+    KEYS.get(usize::from(c - b'a'))
+        .map(|&(r, i)| (usize::from(r), usize::from(i)))
 }
 
 /// The longest run of keys that follow each other along one keyboard row
 /// (`sdfgh` is 5), either direction.
 fn longest_row_run(word: &[u8]) -> usize {
     let mut best = usize::from(!word.is_empty());
-    for dir in [1isize, -1] {
-        let mut run = 1;
-        for pair in word.windows(2) {
-            if let [a, b] = pair {
-                run = if next_key(*a, *b, dir) { run + 1 } else { 1 };
-                best = best.max(run);
+    let (mut up, mut down) = (1, 1);
+    let mut prev = word.first().and_then(|c| key_position(*c));
+    for c in word.iter().skip(1) {
+        let here = key_position(*c);
+        match (prev, here) {
+            (Some((ra, ia)), Some((rb, ib))) if ra == rb && ib == ia + 1 => {
+                up += 1;
+                down = 1;
             }
+            (Some((ra, ia)), Some((rb, ib))) if ra == rb && ib + 1 == ia => {
+                down += 1;
+                up = 1;
+            }
+            _ => (up, down) = (1, 1),
         }
+        best = best.max(up).max(down);
+        prev = here;
     }
     best
 }
@@ -234,11 +344,18 @@ fn repeated_row_chunk(word: &[u8]) -> bool {
 /// keyboard mash by these rules.
 pub(crate) fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
     for word in text.split(|c: char| !c.is_ascii_alphabetic()) {
-        if word.is_empty() {
+        // Every rule needs at least four letters.
+        if word.len() < 4 {
             continue;
         }
-        let w = word.to_ascii_lowercase();
-        let w = w.as_bytes();
+        // Lower-cased on the stack; a word longer than the buffer is judged
+        // on its start (no name is that long; a mash shows early).
+        let mut buf = [0u8; 64];
+        let n = word.len().min(buf.len());
+        for (dst, src) in buf.iter_mut().zip(word.bytes()) {
+            *dst = src.to_ascii_lowercase();
+        }
+        let w = buf.get(..n).unwrap_or_default();
         if longest_row_run(w) >= 5 {
             return Some("keys in a row");
         }
