@@ -1,6 +1,7 @@
-//! Spam screening's cost: normalize + evaluate, against normalize + screen
-//! + evaluate with the recommended screening rules in front of the same
-//! policy (measured in the same run; the ratio is the claim).
+//! Spam screening's cost: normalize and evaluate, against normalize, screen
+//! and evaluate with the recommended screening rules in front of the same
+//! policy (measured in the same run; the ratio is the claim), and the
+//! screen alone.
 
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};

@@ -530,8 +530,10 @@ mod tests {
 
     #[test]
     fn listed_domains_cover_subdomains_only() {
-        let mut c = crate::submission::config::ScreenConfig::default();
-        c.known_bad_domains = vec!["spam.example".into()];
+        let c = crate::submission::config::ScreenConfig {
+            known_bad_domains: vec!["spam.example".into()],
+            ..Default::default()
+        };
         let screen = c.build().unwrap();
         assert_eq!(screen.listed("mx.spam.example"), Some("spam.example"));
         assert_eq!(screen.listed("spam.example"), Some("spam.example"));

@@ -132,7 +132,7 @@ impl SignalSet {
         self.0 == 0
     }
     /// The number of kinds in the set.
-    pub fn len(self) -> usize {
+    pub fn len(&self) -> usize {
         self.0.count_ones() as usize
     }
     /// The kinds, in [`SignalKind::ALL`] order.
