@@ -520,13 +520,12 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     ///
     /// let mut spec = PolicySpec::new("p", "1").owner(OwnerSpec::new("q", "Queue")).fallback(ActionSpec::owner("q"));
     /// spec.rules.splice(0..0, submission::recommended_rules());
-    /// let clock = ManualClock::at_unix(1_700_000_000);
     /// let router = LeadRouter::new(compile(&spec).unwrap(), InMemoryCrm::new(), RecordingSink::new())
-    ///     .with_clock(clock.clone())
+    ///     .with_clock(ManualClock::at_unix(1_700_000_000))
     ///     .with_screen(ScreenConfig::default().build().unwrap());
     /// let mut input = LeadInput::from_email("jane@acme.com");
     /// input.attributes.insert("leadroute_hp".into(), "http://spam.example".into());
-    /// let started = clock.now() - Duration::from_millis(800);
+    /// let started = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) - Duration::from_millis(800);
     /// let routed = pollster::block_on(router.route_submission(input, Submission::default().started_at(started))).unwrap();
     /// let signals = routed.screening.as_ref().unwrap();
     /// assert!(signals.fired(SignalKind::Honeypot) && signals.fired(SignalKind::TooFast));
