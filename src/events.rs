@@ -7,7 +7,8 @@
 //! ```text
 //! form_submitted
 //! ├─ validation_failed                                   (end: nothing looked up or written)
-//! └─ account_matched | account_not_matched
+//! └─ [submission_screened]                               the router screens: signals and score
+//!    account_matched | account_not_matched
 //!    [pool_store_failed]                                 the pool step was not recorded
 //!    owner_assigned | lead_rejected                      exactly one: the decision
 //!    [routing_fallback]                                  the policy fallback decided
@@ -43,6 +44,7 @@ use crate::decision::{AssignedBy, Experience};
 use crate::lead::issue::FieldIssue;
 use crate::matching::MatchMethod;
 use crate::router::report::PoolStoreFailure;
+use crate::submission::signal::{Signal, SignalSet};
 
 /// Receives events. Called synchronously on the routing path, so keep it
 /// cheap: push to a channel or buffer and ship elsewhere.
@@ -134,6 +136,8 @@ fn millis(d: Duration) -> u64 {
 ///     rule: Some("reject-disposable".into()),
 ///     reason: Some("please use your work email".into()),
 ///     owner: None,
+///     score: None,
+///     signals: Default::default(),
 /// };
 /// let failed = EventKind::PoolStoreFailed(PoolStoreFailure::new(
 ///     "team", PoolStoreFailureKind::StoreError, "connection refused",
@@ -240,6 +244,22 @@ pub enum EventKind {
         /// The owner, in the rare case the rejecting action assigns one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         owner: Option<String>,
+        /// The spam score, when the submission was screened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        score: Option<u32>,
+        /// The spam signals that fired (names; details in the
+        /// `submission_screened` event before).
+        #[serde(default, skip_serializing_if = "SignalSet::is_empty")]
+        signals: SignalSet,
+    },
+    /// The submission was screened for spam (when the router screens):
+    /// every fired signal with its observed value, and the score. Follows
+    /// `form_submitted`; the policy decides what to do about it.
+    SubmissionScreened {
+        /// The sum of the fired signals' weights.
+        score: u32,
+        /// The fired signals (`kind`, `field`, `observed`, `weight`).
+        signals: Vec<Signal>,
     },
     /// The policy fallback decided (follows `owner_assigned` or
     /// `lead_rejected`).
@@ -321,6 +341,7 @@ impl EventKind {
             EventKind::PoolStoreFailed(_) => "pool_store_failed",
             EventKind::OwnerAssigned { .. } => "owner_assigned",
             EventKind::LeadRejected { .. } => "lead_rejected",
+            EventKind::SubmissionScreened { .. } => "submission_screened",
             EventKind::RoutingFallback { .. } => "routing_fallback",
             EventKind::CrmWriteSuccess { .. } => "crm_write_success",
             EventKind::CrmWriteSkipped { .. } => "crm_write_skipped",

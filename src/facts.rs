@@ -13,6 +13,7 @@ use crate::matching::AccountMatch;
 use crate::pool::availability::{ALL_AVAILABLE, Availability};
 use crate::pool::load::{NO_OPEN_LEADS, OpenLeads};
 use crate::pool::state::{NO_POOL_STATE, PoolStates};
+use crate::submission::signal::Signals;
 
 /// The facts a decision may read besides the lead.
 ///
@@ -58,6 +59,10 @@ pub struct Facts<'a> {
     /// Open leads per owner, for least-loaded pools and open-lead caps
     /// (none by default).
     pub open_leads: &'a dyn OpenLeads,
+    /// The submission's spam signals, when it was screened
+    /// ([`Screen::assess`](crate::submission::Screen::assess)); `None`: not
+    /// screened, and the `spam` and `signal` conditions do not hold.
+    pub signals: Option<&'a Signals>,
 }
 
 impl std::fmt::Debug for Facts<'_> {
@@ -70,6 +75,7 @@ impl std::fmt::Debug for Facts<'_> {
             .field("account_lookup", &self.account_lookup)
             .field("person_lookup", &self.person_lookup)
             .field("pools", &self.pools)
+            .field("signals", &self.signals)
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +94,7 @@ impl<'a> Facts<'a> {
             availability: &ALL_AVAILABLE,
             pools: &NO_POOL_STATE,
             open_leads: &NO_OPEN_LEADS,
+            signals: None,
         }
     }
 
@@ -145,6 +152,12 @@ impl<'a> Facts<'a> {
     /// Sets the pool-state snapshot.
     pub fn pools(mut self, pools: &'a PoolStates) -> Self {
         self.pools = pools;
+        self
+    }
+
+    /// Sets the submission's spam signals.
+    pub fn signals(mut self, signals: &'a Signals) -> Self {
+        self.signals = Some(signals);
         self
     }
 }

@@ -120,6 +120,7 @@
 //! | [`crm`] | confirm | the [`Crm`] trait, records, candidate queries, writes, errors, [`PendingWrite`](crm::PendingWrite) |
 //! | [`matching`] | match | lead-to-account matching: signals, weights, tie-breakers, [`AccountMatch`](matching::AccountMatch) |
 //! | [`events`] | all | the event vocabulary and [`EventSink`] |
+//! | [`submission`] | screen | [`Screen`](submission::Screen), spam [`Signals`](submission::Signals), the [`Verifier`](submission::Verifier) adapter |
 //! | [`router`] | all | [`LeadRouter`] and [`decide_and_record`](router::decide_and_record): every `await` lives here |
 //! | [`schedule`] | assign, distribute | working hours in a time zone, holidays, SLA deadlines in working time |
 //! | [`clock`] | — | the injected [`Clock`] |
@@ -179,6 +180,7 @@ pub mod policy;
 pub mod pool;
 pub mod router;
 pub mod schedule;
+pub mod submission;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -439,7 +439,7 @@ fn an_empty_condition_and_an_assign_with_two_targets() {
                 "rules[0].when",
                 None,
                 Some(
-                    "write one of `all`, `any`, `not`, `always`, `territory`, `country`, `region`, `postal_code`, `employees`, `annual_revenue`, `product_interest`, `email_kind`, `source`, `utm_source`, `utm_medium`, `utm_campaign`, `utm_term`, `utm_content`, `company_domain`, `attribute`, `account`, `contact`, `within_schedule`, `outside_schedule`, `day_of_week` or `account_match`"
+                    "write one of `all`, `any`, `not`, `always`, `territory`, `country`, `region`, `postal_code`, `employees`, `annual_revenue`, `product_interest`, `email_kind`, `source`, `utm_source`, `utm_medium`, `utm_campaign`, `utm_term`, `utm_content`, `company_domain`, `attribute`, `account`, `contact`, `within_schedule`, `outside_schedule`, `day_of_week`, `account_match`, `spam` or `signal`"
                 )
             ),
             k(

@@ -480,6 +480,8 @@ fn a_rejected_lead_is_not_written_to_the_crm() {
             rule: Some("reject-disposable".into()),
             reason: Some("please use your work email".into()),
             owner: None,
+            score: None,
+            signals: Default::default(),
         }
     );
     let id = routed.lead_id.as_str();

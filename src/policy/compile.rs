@@ -18,6 +18,7 @@ use crate::lead::model::CountryCode;
 use crate::lead::normalizer::product_token;
 use crate::name::{FxMap, Name};
 use crate::pool::roster::{MAX_POOL_MEMBERS, Roster, Seat};
+use crate::submission::signal::{SignalKind, SignalSet};
 
 mod schedules;
 
@@ -685,6 +686,8 @@ impl Compiler {
             Condition::OutsideSchedule(id) => self.schedule_cond(id, path, false),
             Condition::DayOfWeek(d) => self.day_of_week_cond(d, path),
             Condition::AccountMatch(t) => self.match_test(t, path),
+            Condition::Spam(t) => self.spam_cond(t, path),
+            Condition::Signal(kinds) => self.signal_cond(kinds, path),
         }
     }
 
@@ -857,6 +860,41 @@ impl Compiler {
         let mask = kinds.iter().fold(0u8, |m, k| m | k.bit());
         let expected = render_list(kinds.iter().map(|k| k.as_str()));
         self.leaf(Pred::EmailKind(mask), &p, "email_kind", "in", expected)
+    }
+
+    /// `{"spam": {"score_at_least": a, "score_below": b}}`.
+    fn spam_cond(&mut self, t: &SpamTest, path: &str) -> Cond {
+        let p = format!("{path}.spam");
+        let (lo, hi) = (t.score_at_least, t.score_below);
+        match (lo, hi) {
+            (None, None) => self.report(Diagnostic::empty_spam_test(p.clone())),
+            (Some(lo), Some(hi)) if lo >= hi => {
+                self.report(Diagnostic::empty_score_range(p.clone(), lo, hi));
+            }
+            _ => {}
+        }
+        let expected = match (lo, hi) {
+            (Some(lo), Some(hi)) => format!("{lo}..{hi}"),
+            (Some(lo), None) => format!(">= {lo}"),
+            (None, Some(hi)) => format!("< {hi}"),
+            (None, None) => "anything".into(),
+        };
+        self.leaf(
+            Pred::SpamScore(lo, hi),
+            &p,
+            "spam.score",
+            "within",
+            expected,
+        )
+    }
+
+    /// `{"signal": [...]}`.
+    fn signal_cond(&mut self, kinds: &[SignalKind], path: &str) -> Cond {
+        let p = format!("{path}.signal");
+        self.non_empty(kinds, &p);
+        let set: SignalSet = kinds.iter().copied().collect();
+        let expected = render_list(set.iter().map(SignalKind::as_str));
+        self.leaf(Pred::Signal(set), &p, "signal", "any_of", expected)
     }
 
     fn attribute_cond(&mut self, test: &FieldTest, path: &str) -> Cond {

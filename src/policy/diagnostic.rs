@@ -593,6 +593,25 @@ impl Diagnostic {
             "bounds need a min, a max or both".to_owned(),
         )
     }
+    /// A `spam` test with neither bound.
+    pub(crate) fn empty_spam_test(path: String) -> Self {
+        Self::error(
+            DiagnosticCode::Empty,
+            path,
+            "a spam test needs `score_at_least`, `score_below` or both".to_owned(),
+        )
+    }
+    /// A `spam` test no score can pass.
+    pub(crate) fn empty_score_range(path: String, at_least: u32, below: u32) -> Self {
+        Self::error(
+            DiagnosticCode::InvertedRange,
+            path,
+            format!("no score is at least {at_least} and below {below}"),
+        )
+        .with_help(Some(
+            "`score_below` must be above `score_at_least`".to_owned(),
+        ))
+    }
     /// An `account` / `contact` (`what`) test that names no fact.
     pub(crate) fn empty_record_test(path: String, what: &str) -> Self {
         Self::error(

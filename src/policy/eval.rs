@@ -604,6 +604,30 @@ impl<'a> Eval<'a> {
                 let ambiguous = facts.account_match.is_some_and(|m| m.is_ambiguous());
                 (ambiguous == *want, Observed::Bool(ambiguous))
             }
+            // Not screened: no score to compare, and the trace says so.
+            Pred::SpamScore(lo, hi) => facts.signals.map_or((false, Observed::None), |s| {
+                let ok = lo.is_none_or(|lo| s.score >= lo) && hi.is_none_or(|hi| s.score < hi);
+                (ok, Observed::Count(u64::from(s.score)))
+            }),
+            Pred::Signal(set) => facts.signals.map_or((false, Observed::None), |s| {
+                let fired = s.kinds();
+                let hit = fired.intersection(*set);
+                // The matching signals, else what did fire ("none" when nothing).
+                let shown = if hit.is_empty() { fired } else { hit };
+                let mut buf = StackText::default();
+                for (i, k) in shown.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    if std::fmt::Write::write_fmt(&mut buf, format_args!("{sep}{k}")).is_err() {
+                        break;
+                    }
+                }
+                let observed = if shown.is_empty() {
+                    "none"
+                } else {
+                    buf.as_str()
+                };
+                (!hit.is_empty(), Observed::Text(ShortText::new(observed)))
+            }),
         }
     }
 

@@ -2,7 +2,7 @@
 //! that can never match. "Conservative" means it may miss an implication but
 //! never claims one that does not hold.
 
-use super::spec::{Bounds, Condition, MatchTest, RecordTest};
+use super::spec::{Bounds, Condition, MatchTest, RecordTest, SpamTest};
 
 /// Whether `a` holding guarantees `b` holds, for every lead and context.
 pub(crate) fn implies(a: &Condition, b: &Condition) -> bool {
@@ -31,6 +31,8 @@ pub(crate) fn implies(a: &Condition, b: &Condition) -> bool {
         (Employees(x), Employees(y)) | (AnnualRevenue(x), AnnualRevenue(y)) => within(x, y),
         (Account(x), Account(y)) | (Contact(x), Contact(y)) => record_implies(x, y),
         (AccountMatch(x), AccountMatch(y)) => match_implies(x, y),
+        (Signal(x), Signal(y)) => !x.is_empty() && x.iter().all(|k| y.contains(k)),
+        (Spam(x), Spam(y)) => score_within(x, y),
         _ => false,
     }
 }
@@ -50,6 +52,21 @@ fn within(x: &Bounds, y: &Bounds) -> bool {
         (None, Some(_)) => false,
     };
     let hi_ok = match (x.max, y.max) {
+        (_, None) => true,
+        (Some(a), Some(b)) => a <= b,
+        (None, Some(_)) => false,
+    };
+    lo_ok && hi_ok
+}
+
+/// Every score within `x`'s bounds is within `y`'s.
+fn score_within(x: &SpamTest, y: &SpamTest) -> bool {
+    let lo_ok = match (x.score_at_least, y.score_at_least) {
+        (_, None) => true,
+        (Some(a), Some(b)) => a >= b,
+        (None, Some(b)) => b == 0,
+    };
+    let hi_ok = match (x.score_below, y.score_below) {
         (_, None) => true,
         (Some(a), Some(b)) => a <= b,
         (None, Some(_)) => false,

@@ -15,6 +15,7 @@ use crate::name::Name;
 use crate::pool::load::{Distribution, SeatRules};
 use crate::pool::roster::Roster;
 use crate::schedule::Schedule;
+use crate::submission::signal::SignalSet;
 
 #[derive(Debug)]
 pub(crate) struct Owner {
@@ -273,6 +274,10 @@ pub(crate) enum Pred {
     MinConfidence(u16),
     /// The match was ambiguous (equals the bool).
     Ambiguous(bool),
+    /// The spam score is at least the first and below the second.
+    SpamScore(Option<u32>, Option<u32>),
+    /// Any of these spam signals fired.
+    Signal(SignalSet),
 }
 
 /// Which CRM record a fact is about.

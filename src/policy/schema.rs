@@ -463,6 +463,8 @@ pub(crate) static CONDITION_CHOICE: ChoiceShape = ChoiceShape {
         ("outside_schedule", &TEXT),
         ("day_of_week", &DAY_OF_WEEK),
         ("account_match", &MATCH_TEST),
+        ("spam", &SPAM),
+        ("signal", &SIGNAL_KINDS),
     ],
     several: Some((
         "use `\"all\": [...]` to combine conditions",
@@ -475,6 +477,33 @@ pub(crate) static EMAIL_KIND: Shape = Shape::Choice(&EMAIL_KIND_CHOICE);
 pub(crate) static EMAIL_KIND_CHOICE: ChoiceShape =
     words("an email kind", &["business", "free", "disposable"]);
 static EMAIL_KINDS: Shape = Shape::List(&EMAIL_KIND);
+
+pub(crate) static SIGNAL_KIND: Shape = Shape::Choice(&SIGNAL_KIND_CHOICE);
+pub(crate) static SIGNAL_KIND_CHOICE: ChoiceShape = words(
+    "a spam signal",
+    &[
+        "honeypot",
+        "too_fast",
+        "link_stuffed",
+        "script_like",
+        "placeholder_name",
+        "keyboard_mash",
+        "company_is_email_or_url",
+        "disposable_email",
+        "known_bad_domain",
+        "repeated_submission",
+        "unverified",
+        "verification_failed",
+        "verification_unavailable",
+    ],
+);
+static SIGNAL_KINDS: Shape = Shape::List(&SIGNAL_KIND);
+
+pub(crate) static SPAM: Shape = Shape::Object(&SPAM_OBJ);
+pub(crate) static SPAM_OBJ: ObjectShape = object(
+    "a spam test",
+    &[maybe("score_at_least", &U32), maybe("score_below", &U32)],
+);
 
 pub(crate) static BOUNDS: Shape = Shape::Object(&BOUNDS_OBJ);
 pub(crate) static BOUNDS_OBJ: ObjectShape =

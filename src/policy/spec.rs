@@ -12,6 +12,7 @@ use crate::decision::Priority;
 use crate::lead::email::EmailKind;
 use crate::matching::MatchMethod;
 use crate::pool::roster::{Capacity, Period};
+use crate::submission::signal::SignalKind;
 
 mod schedule;
 pub use crate::pool::load::Distribution;
@@ -1016,6 +1017,8 @@ pub enum CalendarSpec {
 /// | `{"within_schedule": "support"}` / `{"outside_schedule": "support"}` | the decision time is (not) in the named schedule's open hours |
 /// | `{"day_of_week": {"days": ["sat", "sun"], "timezone": "Europe/Berlin"}}` | the decision time's local weekday is one of these ([`DayOfWeekSpec`]) |
 /// | `{"account_match": {"matched": true, "matched_by": ["exact_domain"], "min_confidence": 0.9, "ambiguous": false}}` | how the lead was matched to an account (all given must hold; see [`MatchTest`]) |
+/// | `{"spam": {"score_at_least": 40, "score_below": 100}}` | the submission's spam score is within these bounds ([`SpamTest`]) |
+/// | `{"signal": ["honeypot", "too_fast"]}` | any of these spam signals fired ([`SignalKind`]) |
 ///
 /// In TOML each is an inline table, usually a rule's `when`:
 /// `when = { country = ["US", "CA"] }`, `when = { all = [{ country = ["US"]
@@ -1092,6 +1095,12 @@ pub enum Condition {
     DayOfWeek(DayOfWeekSpec),
     /// How the lead was matched to an account.
     AccountMatch(MatchTest),
+    /// The submission's spam score is within bounds. Never holds for a
+    /// submission that was not screened.
+    Spam(SpamTest),
+    /// Any of these spam signals fired. Never holds for a submission that
+    /// was not screened.
+    Signal(Vec<SignalKind>),
 }
 
 impl Condition {
@@ -1138,6 +1147,14 @@ impl Condition {
     /// `{"territory": id}`.
     pub fn territory(id: impl Into<String>) -> Self {
         Condition::Territory(id.into())
+    }
+    /// `{"spam": {"score_at_least": score}}`.
+    pub fn spam_score_at_least(score: u32) -> Self {
+        Condition::Spam(SpamTest::at_least(score))
+    }
+    /// `{"signal": [...]}`.
+    pub fn signal<I: IntoIterator<Item = SignalKind>>(kinds: I) -> Self {
+        Condition::Signal(kinds.into_iter().collect())
     }
     /// `{"all": [self, other]}`.
     pub fn and(self, other: Condition) -> Self {
@@ -1211,6 +1228,56 @@ impl Bounds {
         Bounds {
             min: Some(min),
             max: Some(max),
+        }
+    }
+}
+
+/// Bounds on a submission's spam score (the sum of its fired signals'
+/// weights, see [`Signals`](crate::submission::Signals)): `score_at_least`
+/// (inclusive), `score_below` (exclusive), one or both. The value of the
+/// `spam` condition.
+///
+/// ```
+/// use leadroute::policy::spec::{Condition, SpamTest};
+///
+/// let json: Condition = serde_json::from_str(r#"{"spam": {"score_at_least": 40, "score_below": 100}}"#)?;
+/// let toml: Condition = toml::from_str("spam = { score_at_least = 40, score_below = 100 }")?;
+/// assert_eq!(json, toml);
+/// assert_eq!(json, Condition::Spam(SpamTest::between(40, 100)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SpamTest {
+    /// The score is at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_at_least: Option<u32>,
+    /// The score is below this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_below: Option<u32>,
+}
+
+impl SpamTest {
+    /// `{"score_at_least": score}`.
+    pub fn at_least(score: u32) -> Self {
+        SpamTest {
+            score_at_least: Some(score),
+            score_below: None,
+        }
+    }
+    /// `{"score_below": score}`.
+    pub fn below(score: u32) -> Self {
+        SpamTest {
+            score_at_least: None,
+            score_below: Some(score),
+        }
+    }
+    /// `{"score_at_least": low, "score_below": high}`.
+    pub fn between(low: u32, high: u32) -> Self {
+        SpamTest {
+            score_at_least: Some(low),
+            score_below: Some(high),
         }
     }
 }

@@ -5,6 +5,7 @@
 mod lead_id;
 mod record;
 pub(crate) mod report;
+mod screening;
 
 use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -34,7 +35,11 @@ use crate::pool::availability::{AllAvailable, AllOf, Availability, AwayUntil};
 use crate::pool::credit::PoolCredit;
 use crate::pool::state::PoolStates;
 use crate::pool::store::{InMemoryPoolStore, PoolStore};
+use crate::submission::screen::{Screen, Submission};
+use crate::submission::signal::Signals;
+use crate::submission::verify::Verifier;
 use record::LocalPools;
+use screening::Screening;
 
 /// The time each CRM lookup gets unless
 /// [`with_lookup_budget`](LeadRouter::with_lookup_budget) says otherwise: 2 s.
@@ -68,6 +73,17 @@ pub const DEFAULT_WRITE_BUDGET: Duration = Duration::from_secs(10);
 /// one that has not answered in a second is treated like one that failed:
 /// the decision is made on this router's local copy of the pool state.
 pub const DEFAULT_POOL_BUDGET: Duration = Duration::from_secs(1);
+
+/// The time the [`Verifier`] gets unless
+/// [`with_verification_budget`](LeadRouter::with_verification_budget) says
+/// otherwise: 2 s.
+///
+/// Verification runs concurrently with the CRM lookups, so within this
+/// budget it adds nothing to the response; CAPTCHA providers' verify
+/// endpoints answer in a few hundred milliseconds. A verifier that has not
+/// answered by then makes the `verification_unavailable` signal, never a
+/// refused submission.
+pub const DEFAULT_VERIFICATION_BUDGET: Duration = Duration::from_secs(2);
 
 /// Orchestrates one submission at a time (many concurrently): normalize →
 /// CRM lookups → policy and pool step → CRM write → events.
@@ -200,6 +216,7 @@ pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock> {
     lookup_budget: Duration,
     pool_budget: Duration,
     write_budget: Duration,
+    screening: Screening,
 }
 
 impl<C: Crm, S: EventSink> LeadRouter<C, S> {
@@ -221,6 +238,7 @@ impl<C: Crm, S: EventSink> LeadRouter<C, S> {
             lookup_budget: DEFAULT_LOOKUP_BUDGET,
             pool_budget: DEFAULT_POOL_BUDGET,
             write_budget: DEFAULT_WRITE_BUDGET,
+            screening: Screening::new(DEFAULT_VERIFICATION_BUDGET),
         }
     }
 }
@@ -242,6 +260,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             lookup_budget: self.lookup_budget,
             pool_budget: self.pool_budget,
             write_budget: self.write_budget,
+            screening: self.screening,
         }
     }
 
@@ -262,6 +281,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             lookup_budget: self.lookup_budget,
             pool_budget: self.pool_budget,
             write_budget: self.write_budget,
+            screening: self.screening,
         }
     }
 
@@ -340,6 +360,38 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     /// failure.
     pub fn with_write_budget(mut self, budget: Duration) -> Self {
         self.write_budget = budget;
+        self
+    }
+
+    /// Screens every submission with `screen`: its signals go to the
+    /// policy ([`Facts::signals`]), to a `submission_screened` event and to
+    /// [`Routed::screening`], and its control fields (honeypots, start
+    /// time, tokens) are removed from the lead before it is written.
+    pub fn with_screen(mut self, screen: Screen) -> Self {
+        self.screening.screen = Some(Arc::new(screen));
+        self
+    }
+
+    /// Verifies each submission's token (see
+    /// [`ScreenConfig::token_fields`](crate::submission::ScreenConfig::token_fields))
+    /// with `verifier`, within the verification budget, concurrently with
+    /// the CRM lookups. Screens with the default [`Screen`] unless
+    /// [`with_screen`](Self::with_screen) set one. A missing token is the
+    /// `unverified` signal, a rejected one `verification_failed`, and a
+    /// verifier that fails or runs out of budget `verification_unavailable`:
+    /// the submission is routed either way, and the policy decides.
+    pub fn with_verifier(mut self, verifier: impl Verifier + 'static) -> Self {
+        if self.screening.screen.is_none() {
+            self.screening.screen = Some(Arc::new(Screen::default()));
+        }
+        self.screening.verifier = Some(Arc::new(verifier));
+        self
+    }
+
+    /// Sets the time the verifier gets (default
+    /// [`DEFAULT_VERIFICATION_BUDGET`], 2 s).
+    pub fn with_verification_budget(mut self, budget: Duration) -> Self {
+        self.screening.budget = budget;
         self
     }
 
@@ -504,6 +556,56 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
     /// submissions from one email never collide. Send a `lead_id` (or
     /// `submission_id`) for retries that may come later.
     pub async fn route(&self, input: LeadInput) -> Result<Routed, NormalizeError> {
+        self.route_submission(input, Submission::default()).await
+    }
+
+    /// Routes a JSON payload with what the caller knows about the
+    /// submission (see [`route_submission`](Self::route_submission)).
+    pub async fn route_json_submission(
+        &self,
+        body: &str,
+        submission: Submission,
+    ) -> Result<Routed, NormalizeError> {
+        match serde_json::from_str::<LeadInput>(body) {
+            Ok(input) => self.route_submission(input, submission).await,
+            Err(_) => self.route_json(body).await,
+        }
+    }
+
+    /// Routes one submission end to end, like [`route`](Self::route), with
+    /// what the caller knows about it: when the form was started, a
+    /// verification token from outside the form, and recent submissions of
+    /// the same email from the caller's store (the router keeps none). Used
+    /// only when the router screens ([`with_screen`](Self::with_screen),
+    /// [`with_verifier`](Self::with_verifier)).
+    ///
+    /// ```
+    /// use leadroute::policy::spec::{ActionSpec, OwnerSpec};
+    /// use leadroute::submission::{self, ScreenConfig, SignalKind, Submission};
+    /// use leadroute::testing::{InMemoryCrm, ManualClock, RecordingSink};
+    /// use leadroute::{LeadInput, LeadRouter, PolicySpec, compile};
+    /// use std::time::Duration;
+    ///
+    /// let mut spec = PolicySpec::new("p", "1").owner(OwnerSpec::new("q", "Queue")).fallback(ActionSpec::owner("q"));
+    /// spec.rules.splice(0..0, submission::recommended_rules());
+    /// let router = LeadRouter::new(compile(&spec).unwrap(), InMemoryCrm::new(), RecordingSink::new())
+    ///     .with_clock(ManualClock::at_unix(1_700_000_000))
+    ///     .with_screen(ScreenConfig::default().build().unwrap());
+    /// let mut input = LeadInput::from_email("jane@acme.com");
+    /// input.attributes.insert("leadroute_hp".into(), "http://spam.example".into());
+    /// let started = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) - Duration::from_millis(800);
+    /// let routed = pollster::block_on(router.route_submission(input, Submission::default().started_at(started))).unwrap();
+    /// let signals = routed.screening.as_ref().unwrap();
+    /// assert!(signals.fired(SignalKind::Honeypot) && signals.fired(SignalKind::TooFast));
+    /// assert_eq!(routed.decision.rule.as_deref(), Some("spam-reject"));
+    /// assert!(routed.write.is_skipped()); // never written to the CRM
+    /// assert_eq!(router.events().names(), ["form_submitted", "submission_screened", "account_not_matched", "lead_rejected", "crm_write_skipped"]);
+    /// ```
+    pub async fn route_submission(
+        &self,
+        input: LeadInput,
+        submission: Submission,
+    ) -> Result<Routed, NormalizeError> {
         let policy = self.policy();
         let availability = self.availability();
         let away = self.away_marks();
@@ -526,8 +628,24 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         lead.lead_id = Some(lead_id.clone());
         let t_normalized = self.clock.now();
 
-        // What the CRM knows, and which account the lead belongs to.
-        let lookups = self.lookups(&lead, &policy).await;
+        // What the CRM knows, which account the lead belongs to, and
+        // (concurrently) what the verifier says.
+        let (lookups, verification) = join(
+            self.lookups(&lead, &policy),
+            self.screening.verify(&self.clock, &lead, &submission),
+        )
+        .await;
+        let screening: Option<Signals> = self.screening.screen.as_deref().map(|screen| {
+            let signals = screen.assess(&lead, &submission, &verification, submitted);
+            screen.strip_controls(&mut lead);
+            signals
+        });
+        if let Some(signals) = &screening {
+            emit(EventKind::SubmissionScreened {
+                score: signals.score,
+                signals: signals.signals.clone(),
+            });
+        }
         emit(account_result(&lookups, &lead));
         let t_looked_up = self.clock.now();
 
@@ -545,11 +663,14 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         if let Some(c) = &lookups.existing_person {
             facts = facts.contact(c);
         }
+        if let Some(signals) = &screening {
+            facts = facts.signals(signals);
+        }
         let (decision, pool_store) = self.decide(&policy, &lead, &facts, &[]).await;
         if let Some(failure) = &pool_store {
             emit(EventKind::PoolStoreFailed(failure.clone()));
         }
-        emit(decided(&decision));
+        emit(decided(&decision, screening.as_ref()));
         if decision.fallback {
             emit(EventKind::RoutingFallback {
                 owner: decision.owner.as_deref().map(str::to_owned),
@@ -590,6 +711,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
             lookups,
             write,
             pool_store,
+            screening,
             timings: Timings {
                 normalize: since(submitted, t_normalized),
                 lookup: since(t_normalized, t_looked_up),
@@ -811,7 +933,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
 
 /// The decision's event: `lead_rejected` for a rejection, `owner_assigned`
 /// otherwise.
-fn decided(decision: &RouteDecision) -> EventKind {
+fn decided(decision: &RouteDecision, screening: Option<&Signals>) -> EventKind {
     let owner = decision.owner.as_deref().map(str::to_owned);
     let rule = decision.rule.as_deref().map(str::to_owned);
     match &decision.experience {
@@ -819,6 +941,8 @@ fn decided(decision: &RouteDecision) -> EventKind {
             rule,
             reason: reason.as_deref().map(str::to_owned),
             owner,
+            score: screening.map(|s| s.score),
+            signals: screening.map(Signals::kinds).unwrap_or_default(),
         },
         experience => EventKind::OwnerAssigned {
             owner,

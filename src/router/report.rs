@@ -17,6 +17,7 @@ use crate::lead::issue::FieldIssue;
 use crate::lead::model::Lead;
 use crate::matching::AccountMatch;
 use crate::policy::time::Reassignment;
+use crate::submission::signal::Signals;
 
 /// A routed submission: everything [`LeadRouter::route`](super::LeadRouter::route)
 /// learned and did.
@@ -25,7 +26,8 @@ use crate::policy::time::Reassignment;
 ///
 /// `{"lead_id": id, "lead": Lead, "warnings": [FieldIssue], "decision":
 /// RouteDecision, "lookups": Lookups, "write": WriteOutcome, "pool_store":
-/// PoolStoreFailure | null, "timings": Timings}`; see [`Lookups`],
+/// PoolStoreFailure | null, "screening": Signals | null, "timings": Timings}`
+/// (`screening`: see [`Signals`]); see [`Lookups`],
 /// [`WriteOutcome`], [`PoolStoreFailure`] and [`Timings`] for their shapes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -50,6 +52,10 @@ pub struct Routed {
     /// store.
     #[serde(default)]
     pub pool_store: Option<PoolStoreFailure>,
+    /// The submission's spam signals, when the router screens
+    /// ([`with_screen`](super::LeadRouter::with_screen)).
+    #[serde(default)]
+    pub screening: Option<Signals>,
     /// Per-stage timings.
     pub timings: Timings,
 }

@@ -12,7 +12,8 @@
 //!   injection (fail, hang, delay or rate-limit the next calls of a
 //!   [`Method`]) and duplicate detection; [`RecordingSink`] keeps every
 //!   event; [`ManualClock`] stands still, so time budgets expire
-//!   deterministically.
+//!   deterministically; [`FakeVerifier`] accepts the CAPTCHA tokens you
+//!   name, and fails, hangs or is slow when told.
 //!
 //! Every assertion panics with what it expected, what it got and the
 //! decision's full explanation — so a failing test says why the lead went
@@ -88,6 +89,7 @@ mod crm;
 mod session;
 mod sink;
 mod tester;
+mod verifier;
 
 pub use checked::Checked;
 pub use clock::ManualClock;
@@ -95,6 +97,7 @@ pub use crm::{Fault, InMemoryCrm, Method, WrittenRecord};
 pub use session::PolicySession;
 pub use sink::RecordingSink;
 pub use tester::PolicyTester;
+pub use verifier::{FakeVerifier, VerifierFault};
 
 // Compile-time proof that what tests share across threads can be shared.
 const _: () = {

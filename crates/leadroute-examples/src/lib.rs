@@ -8,8 +8,9 @@
 //!   each request an adapter sent and each decision;
 //! - environment helpers for the examples' live modes.
 //!
-//! The HTTP service example (`cargo run -p leadroute-examples --example
-//! http_service`) lives in this crate's `examples/`.
+//! - [`service`]: the HTTP service — a public form endpoint with a body
+//!   limit, rate limiting, CORS, request ids, logs and graceful shutdown —
+//!   run by `cargo run -p leadroute-examples --example http_service`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(
@@ -23,6 +24,7 @@
 )]
 
 pub mod mock;
+pub mod service;
 mod tokio_clock;
 
 use std::time::Duration;

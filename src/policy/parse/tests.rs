@@ -12,6 +12,7 @@ use crate::lead::email::EmailKind;
 use crate::policy::schema::*;
 use crate::policy::spec::*;
 use crate::pool::roster::{Capacity, Period};
+use crate::submission::signal::SignalKind;
 
 // ------------------------------------------------- what serde's derive knows
 
@@ -209,6 +210,7 @@ fn schema_objects_have_exactly_the_serde_fields() {
     assert_object::<WeeklyHoursSpec>(&WEEKLY_HOURS_OBJ);
     assert_object::<DayOfWeekSpec>(&DAY_OF_WEEK_OBJ);
     assert_object::<MatchTest>(&MATCH_TEST_OBJ);
+    assert_object::<SpamTest>(&SPAM_OBJ);
 }
 
 #[test]
@@ -222,6 +224,7 @@ fn schema_choices_have_exactly_the_serde_variants() {
     assert_choice::<CalendarSpec>(&CALENDAR_CHOICE);
     assert_choice::<Condition>(&CONDITION_CHOICE);
     assert_choice::<EmailKind>(&EMAIL_KIND_CHOICE);
+    assert_choice::<SignalKind>(&SIGNAL_KIND_CHOICE);
     assert_choice::<ValueTest>(&VALUE_TEST_CHOICE);
     assert_choice::<Distribution>(&DISTRIBUTION_CHOICE);
     assert_choice::<Weekday>(&WEEKDAY_CHOICE);
@@ -420,6 +423,7 @@ fn schema_and_serde_agree_on_every_field() {
     agree_object::<ScheduleSpec>(&SCHEDULE);
     agree_object::<WeeklyHoursSpec>(&WEEKLY_HOURS);
     agree_object::<DayOfWeekSpec>(&DAY_OF_WEEK);
+    agree_object::<SpamTest>(&SPAM);
 }
 
 #[test]
@@ -433,6 +437,7 @@ fn schema_and_serde_agree_on_every_variant() {
     agree_choice::<CalendarSpec>(&CALENDAR);
     agree_choice::<Condition>(&CONDITION);
     agree_choice::<EmailKind>(&EMAIL_KIND);
+    agree_choice::<SignalKind>(&SIGNAL_KIND);
     agree_choice::<ValueTest>(&VALUE_TEST);
     agree_choice::<Distribution>(&DISTRIBUTION);
     agree_choice::<Weekday>(&WEEKDAY);

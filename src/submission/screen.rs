@@ -1,0 +1,552 @@
+//! [`Screen`]: evaluates a submission's signals — pure, from the lead, what
+//! the caller knows about the submission ([`Submission`]) and how
+//! verification went ([`Verification`]).
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::signal::{Signal, SignalKind, Signals};
+use super::text::{self, Patterns};
+use super::weights::Weights;
+use crate::lead::email::EmailKind;
+use crate::lead::model::Lead;
+
+/// The most bytes of one field the text rules read: a message longer than
+/// this is judged on its start (links and markup show early in spam).
+const MAX_SCANNED: usize = 16 * 1024;
+
+/// What the caller knows about a submission besides its fields. Everything
+/// is optional; the core keeps no state, so recent submissions come from
+/// the caller's own store.
+///
+/// ```
+/// use leadroute::submission::{RecentSubmission, Submission};
+/// use std::time::{Duration, SystemTime};
+///
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// let submission = Submission::default()
+///     .started_at(now - Duration::from_secs(40))
+///     .recent(RecentSubmission::new("jane@acme.com", now - Duration::from_secs(60)).lead_id("lr-1"));
+/// assert_eq!(submission.recent.len(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Submission {
+    /// When the form was started, if the caller knows it from its own
+    /// records (a `form_started` event, a server-issued form token); wins
+    /// over the form's own `started_field`.
+    #[serde(default)]
+    pub started_at: Option<SystemTime>,
+    /// The verification token, if the caller took it from elsewhere than
+    /// the form fields (a header); wins over the form's `token_fields`.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Earlier submissions from the same email, from the caller's store.
+    /// Entries for other emails are ignored, as are entries outside the
+    /// window and entries with this submission's lead id (replays).
+    #[serde(default)]
+    pub recent: Vec<RecentSubmission>,
+}
+
+impl Submission {
+    /// Sets [`started_at`](Self::started_at).
+    pub fn started_at(mut self, at: SystemTime) -> Self {
+        self.started_at = Some(at);
+        self
+    }
+    /// Sets [`token`](Self::token).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+    /// Adds a recent submission.
+    pub fn recent(mut self, recent: RecentSubmission) -> Self {
+        self.recent.push(recent);
+        self
+    }
+}
+
+/// One earlier submission, as the caller recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RecentSubmission {
+    /// Its lead id (a replay of this submission has the same one).
+    #[serde(default)]
+    pub lead_id: Option<String>,
+    /// Its email address (compared ignoring case).
+    pub email: String,
+    /// When it was submitted.
+    pub at: SystemTime,
+}
+
+impl RecentSubmission {
+    /// A submission of `email` at `at`.
+    pub fn new(email: impl Into<String>, at: SystemTime) -> Self {
+        RecentSubmission {
+            lead_id: None,
+            email: email.into(),
+            at,
+        }
+    }
+    /// Sets its lead id.
+    pub fn lead_id(mut self, id: impl Into<String>) -> Self {
+        self.lead_id = Some(id.into());
+        self
+    }
+}
+
+/// How verifying the submission's token went; the router fills it in from
+/// the caller's [`Verifier`](super::Verifier).
+///
+/// JSON: `"not_configured"`, `"missing"`, `"passed"`, `{"failed": {"reason":
+/// …}}`, `{"unavailable": {"reason": …}}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Verification {
+    /// No verifier is configured: no verification signal.
+    #[default]
+    NotConfigured,
+    /// A verifier is configured but the submission carried no token.
+    Missing,
+    /// The verifier accepted the token.
+    Passed,
+    /// The verifier rejected the token.
+    Failed {
+        /// The verifier's reason, if it gave one.
+        reason: Option<String>,
+    },
+    /// The verifier could not say: it failed or ran out of its budget.
+    Unavailable {
+        /// What happened.
+        reason: String,
+    },
+}
+
+/// A checked [`ScreenConfig`](super::ScreenConfig): evaluates the signals
+/// of a submission. Build once (with [`ScreenConfig::build`](super::ScreenConfig::build)),
+/// share everywhere: `Send + Sync`, no I/O, no clock (`now` is passed in).
+#[derive(Debug, Clone)]
+pub struct Screen {
+    pub(crate) honeypots: Box<[Box<str>]>,
+    pub(crate) started: Box<str>,
+    pub(crate) tokens: Box<[Box<str>]>,
+    pub(crate) messages: Box<[Box<str>]>,
+    pub(crate) min_fill: Duration,
+    pub(crate) max_message_links: usize,
+    pub(crate) repeat_window: Duration,
+    pub(crate) repeat_limit: usize,
+    pub(crate) bad_domains: HashSet<String>,
+    pub(crate) weights: Weights,
+    pub(crate) patterns: Patterns,
+}
+
+/// The attribute named `name`, ignoring ASCII case.
+fn attribute<'l>(lead: &'l Lead, name: &str) -> Option<(&'l str, &'l Value)> {
+    if let Some((k, v)) = lead.attributes.get_key_value(name) {
+        return Some((k.as_str(), v));
+    }
+    lead.attributes
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(k, v)| (k.as_str(), v))
+}
+
+/// Whether a form value carries anything.
+fn filled(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Array(a) => a.iter().any(filled),
+        Value::Object(o) => !o.is_empty(),
+        Value::Bool(true) | Value::Number(_) => true,
+    }
+}
+
+/// A value's text for the signal's `observed`.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// At most [`MAX_SCANNED`] bytes of `s`, cut at a character boundary.
+fn scanned(s: &str) -> &str {
+    if s.len() <= MAX_SCANNED {
+        return s;
+    }
+    let mut cut = MAX_SCANNED;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.get(..cut).unwrap_or_default()
+}
+
+/// A Unix time from a form: milliseconds (`Date.now()`) or seconds, as a
+/// number or numeric text. Values from 10^11 up are milliseconds (10^11
+/// seconds is the year 5138; 10^11 milliseconds is 1973).
+fn unix_time(v: &Value) -> Option<SystemTime> {
+    let n = match v {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    if !n.is_finite() || n <= 0.0 {
+        return None;
+    }
+    let secs = if n >= 1e11 { n / 1000.0 } else { n };
+    SystemTime::UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(secs).ok()?)
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+impl Screen {
+    /// The weights in use.
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    /// The verification token: the caller's, else the first non-blank
+    /// token field of the form.
+    pub fn token<'a>(&self, lead: &'a Lead, submission: &'a Submission) -> Option<&'a str> {
+        if let Some(t) = submission.token.as_deref().map(str::trim) {
+            if !t.is_empty() {
+                return Some(t);
+            }
+        }
+        self.tokens
+            .iter()
+            .find_map(|name| match attribute(lead, name) {
+                Some((_, Value::String(s))) if !s.trim().is_empty() => Some(s.trim()),
+                _ => None,
+            })
+    }
+
+    /// Removes the screen's control fields (honeypots, the start time, the
+    /// tokens) from the lead's attributes, so they are not written to the
+    /// CRM as data. Call after [`assess`](Self::assess).
+    pub fn strip_controls(&self, lead: &mut Lead) {
+        let controls = self
+            .honeypots
+            .iter()
+            .chain(std::iter::once(&self.started))
+            .chain(self.tokens.iter());
+        let names: Vec<&str> = controls.map(|s| &**s).collect();
+        lead.attributes
+            .retain(|k, _| !names.iter().any(|n| k.eq_ignore_ascii_case(n)));
+    }
+
+    /// Evaluates every signal for a lead at `now` (the submit time).
+    ///
+    /// ```
+    /// use leadroute::Normalizer;
+    /// use leadroute::submission::{Screen, SignalKind, Submission, Verification};
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let lead = Normalizer::default().normalize_json(r#"{
+    ///     "email": "jane@acme.com", "first_name": "Jane", "last_name": "Okafor",
+    ///     "leadroute_hp": "http://cheap.example", "form_started": 1699999999500
+    /// }"#)?.lead;
+    /// let signals = Screen::default().assess(&lead, &Submission::default(), &Verification::NotConfigured, now);
+    /// assert!(signals.fired(SignalKind::Honeypot));
+    /// assert!(signals.fired(SignalKind::TooFast)); // 0.5 s after the start
+    /// assert_eq!(signals.score, 160);
+    /// assert_eq!(signals.get(SignalKind::TooFast).unwrap().observed, "0.5 s after the form was started (minimum 3.0 s)");
+    /// # Ok::<(), leadroute::lead::NormalizeError>(())
+    /// ```
+    pub fn assess(
+        &self,
+        lead: &Lead,
+        submission: &Submission,
+        verification: &Verification,
+        now: SystemTime,
+    ) -> Signals {
+        let mut out = Vec::new();
+        let w = &self.weights;
+        let mut fire = |kind: SignalKind, field: Option<&str>, observed: &str| {
+            out.push(Signal::new(kind, field, observed, w.of(kind)));
+        };
+
+        // Honeypot: a hidden field with a value.
+        for name in self.honeypots.iter() {
+            if let Some((key, v)) = attribute(lead, name).filter(|(_, v)| filled(v)) {
+                fire(SignalKind::Honeypot, Some(key), &shown(v));
+                break;
+            }
+        }
+
+        // Time to fill in the form.
+        let started = submission
+            .started_at
+            .or_else(|| attribute(lead, &self.started).and_then(|(_, v)| unix_time(v)));
+        if let Some(elapsed) = started.and_then(|s| now.duration_since(s).ok()) {
+            if elapsed < self.min_fill {
+                let observed = format!(
+                    "{} after the form was started (minimum {})",
+                    seconds(elapsed),
+                    seconds(self.min_fill)
+                );
+                fire(SignalKind::TooFast, Some(&self.started), &observed);
+            }
+        }
+
+        // Names, company, messages.
+        let first = lead.first_name.as_deref();
+        let last = lead.last_name.as_deref();
+        let company = lead.company_name.as_deref();
+        let messages: Vec<(&str, &str)> = self
+            .messages
+            .iter()
+            .filter_map(|name| match attribute(lead, name) {
+                Some((k, Value::String(s))) => Some((k, scanned(s))),
+                _ => None,
+            })
+            .collect();
+        let names = [("first_name", first), ("last_name", last)];
+        let p = &self.patterns;
+
+        let name_link = names.iter().find_map(|(f, v)| {
+            v.map(scanned)
+                .and_then(|v| p.link_in_name(v))
+                .map(|l| (*f, l.to_owned()))
+        });
+        let message_links = messages.iter().find_map(|(f, v)| {
+            let n = p.links(v);
+            (n > self.max_message_links).then(|| {
+                (
+                    *f,
+                    format!("{n} links (at most {})", self.max_message_links),
+                )
+            })
+        });
+        if let Some((field, observed)) = name_link.or(message_links) {
+            fire(SignalKind::LinkStuffed, Some(field), &observed);
+        }
+
+        let script = names
+            .iter()
+            .chain(std::iter::once(&("company", company)))
+            .filter_map(|(f, v)| v.map(|v| (*f, scanned(v))))
+            .chain(messages.iter().copied())
+            .find_map(|(f, v)| p.script_like(v).map(|s| (f, s)));
+        if let Some((field, fragment)) = script {
+            fire(SignalKind::ScriptLike, Some(field), fragment);
+        }
+
+        if let Some(shown) = text::placeholder_name(first, last) {
+            let field = if first.is_some() {
+                "first_name"
+            } else {
+                "last_name"
+            };
+            fire(SignalKind::PlaceholderName, Some(field), &shown);
+        }
+
+        let mash = names
+            .iter()
+            .filter_map(|(f, v)| v.map(|v| (*f, v, true)))
+            .chain(company.map(|c| ("company", c, false)))
+            .find_map(|(f, v, person)| {
+                text::keyboard_mash(scanned(v), person).map(|why| (f, format!("{v} ({why})")))
+            });
+        if let Some((field, observed)) = mash {
+            fire(SignalKind::KeyboardMash, Some(field), &observed);
+        }
+
+        if let Some(c) = company.filter(|c| p.company_is_address(scanned(c))) {
+            fire(SignalKind::CompanyIsEmailOrUrl, Some("company"), c);
+        }
+
+        // Where the email points.
+        if lead.email_kind == EmailKind::Disposable {
+            fire(
+                SignalKind::DisposableEmail,
+                Some("email"),
+                &lead.email_domain,
+            );
+        }
+        let listed = [
+            ("email", Some(lead.email_domain.as_str())),
+            ("website", lead.company_domain.as_deref()),
+        ]
+        .into_iter()
+        .find_map(|(f, d)| d.and_then(|d| self.listed(d)).map(|d| (f, d)));
+        if let Some((field, domain)) = listed {
+            fire(SignalKind::KnownBadDomain, Some(field), domain);
+        }
+
+        // How often this email came lately.
+        let earlier = self.repeats(lead, submission, now);
+        if earlier >= self.repeat_limit {
+            let observed = format!(
+                "{earlier} earlier submissions in {} min (limit {})",
+                self.repeat_window.as_secs() / 60,
+                self.repeat_limit
+            );
+            fire(SignalKind::RepeatedSubmission, Some("email"), &observed);
+        }
+
+        // Verification.
+        match verification {
+            Verification::NotConfigured | Verification::Passed => {}
+            Verification::Missing => fire(SignalKind::Unverified, None, "no verification token"),
+            Verification::Failed { reason } => fire(
+                SignalKind::VerificationFailed,
+                None,
+                reason
+                    .as_deref()
+                    .unwrap_or("the verifier rejected the token"),
+            ),
+            Verification::Unavailable { reason } => {
+                fire(SignalKind::VerificationUnavailable, None, reason);
+            }
+        }
+        Signals::from_signals(out)
+    }
+
+    /// The listed domain `domain` is at or under, if any.
+    fn listed<'s>(&'s self, domain: &str) -> Option<&'s str> {
+        if self.bad_domains.is_empty() {
+            return None;
+        }
+        let mut d = domain.trim_end_matches('.');
+        loop {
+            if let Some(hit) = self.bad_domains.get(d) {
+                return Some(hit.as_str());
+            }
+            match d.split_once('.') {
+                Some((_, parent)) => d = parent,
+                None => return None,
+            }
+        }
+    }
+
+    /// Earlier submissions of this lead's email within the window, this
+    /// submission's replays excluded.
+    fn repeats(&self, lead: &Lead, submission: &Submission, now: SystemTime) -> usize {
+        let since = now
+            .checked_sub(self.repeat_window)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        submission
+            .recent
+            .iter()
+            .filter(|r| r.email.trim().eq_ignore_ascii_case(&lead.email))
+            .filter(|r| r.at >= since && r.at <= now)
+            .filter(|r| match (&r.lead_id, &lead.lead_id) {
+                (Some(a), Some(b)) => a != b,
+                _ => true,
+            })
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lead::normalizer::Normalizer;
+
+    fn lead(json: &str) -> Lead {
+        Normalizer::default().normalize_json(json).unwrap().lead
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn a_plain_lead_fires_nothing() {
+        let l = lead(
+            r#"{"email": "jane@acme.com", "first_name": "Jane", "last_name": "Okafor", "company": "Acme", "message": "Pricing for 40 seats? See acme.com/pricing"}"#,
+        );
+        let s = Screen::default().assess(
+            &l,
+            &Submission::default(),
+            &Verification::NotConfigured,
+            at(1_700_000_000),
+        );
+        assert_eq!(s.signals, []);
+        assert_eq!(s.score, 0);
+    }
+
+    #[test]
+    fn start_times_in_seconds_or_ms_and_future_ones_ignored() {
+        assert_eq!(
+            unix_time(&serde_json::json!(1_700_000_000)),
+            Some(at(1_700_000_000))
+        );
+        assert_eq!(
+            unix_time(&serde_json::json!("1700000000000")),
+            Some(at(1_700_000_000))
+        );
+        assert_eq!(unix_time(&serde_json::json!("soon")), None);
+        let l = lead(r#"{"email": "jane@acme.com", "form_started": 1700000100}"#);
+        let s = Screen::default().assess(
+            &l,
+            &Submission::default(),
+            &Verification::NotConfigured,
+            at(1_700_000_000),
+        );
+        assert!(
+            !s.fired(SignalKind::TooFast),
+            "a start in the future (client clock ahead) is not judged"
+        );
+    }
+
+    #[test]
+    fn repeats_exclude_replays_other_emails_and_old_entries() {
+        let mut l = lead(r#"{"email": "Jane@acme.com"}"#);
+        l.lead_id = Some("lr-9".into());
+        let now = at(1_700_000_000);
+        let sub = Submission::default()
+            .recent(RecentSubmission::new(
+                "jane@ACME.com",
+                now - Duration::from_secs(10),
+            ))
+            .recent(
+                RecentSubmission::new("jane@acme.com", now - Duration::from_secs(20))
+                    .lead_id("lr-9"),
+            )
+            .recent(RecentSubmission::new(
+                "bob@acme.com",
+                now - Duration::from_secs(20),
+            ))
+            .recent(RecentSubmission::new(
+                "jane@acme.com",
+                now - Duration::from_secs(7200),
+            ))
+            .recent(
+                RecentSubmission::new("Jane@acme.com", now - Duration::from_secs(30))
+                    .lead_id("lr-8"),
+            );
+        assert_eq!(Screen::default().repeats(&l, &sub, now), 2);
+    }
+
+    #[test]
+    fn listed_domains_cover_subdomains_only() {
+        let c = crate::submission::config::ScreenConfig {
+            known_bad_domains: vec!["spam.example".into()],
+            ..Default::default()
+        };
+        let screen = c.build().unwrap();
+        assert_eq!(screen.listed("mx.spam.example"), Some("spam.example"));
+        assert_eq!(screen.listed("spam.example"), Some("spam.example"));
+        assert_eq!(screen.listed("notspam.example"), None);
+        assert_eq!(screen.listed("example"), None);
+    }
+
+    #[test]
+    fn controls_are_stripped() {
+        let mut l = lead(
+            r#"{"email": "jane@acme.com", "Leadroute_HP": "", "form_started": 1, "captcha_token": "t", "budget": "50k"}"#,
+        );
+        Screen::default().strip_controls(&mut l);
+        assert_eq!(l.attributes.keys().collect::<Vec<_>>(), ["budget"]);
+    }
+}
