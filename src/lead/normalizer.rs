@@ -13,7 +13,7 @@ use super::domain::{self, DomainProblem};
 use super::email::{self, EmailKind};
 use super::geo::{self, Geo, Postal, RegionMatch};
 use super::input::LeadInput;
-use super::issue::{Field, FieldIssue, IssueCode};
+use super::issue::{Field, FieldIssue, IssueCode, shorten_message};
 use super::model::{CountryCode, Lead, Utm};
 use super::phone::{PhoneMatch, Phones};
 use super::range::Range;
@@ -74,6 +74,11 @@ pub struct Limits {
     pub max_attribute_bytes: usize,
     /// Most product-interest tokens (default 32).
     pub max_product_interest: usize,
+    /// Most errors, and separately most warnings, reported for one payload
+    /// (default 20); the rest are counted in one final
+    /// [`Omitted`](IssueCode::Omitted) entry ("and 99,990 more") and in
+    /// [`NormalizeError::omitted`] / [`Normalized::omitted_warnings`].
+    pub max_issues: usize,
 }
 
 impl Default for Limits {
@@ -84,6 +89,7 @@ impl Default for Limits {
             max_attribute_key_chars: 128,
             max_attribute_bytes: 4096,
             max_product_interest: 32,
+            max_issues: 20,
         }
     }
 }
@@ -94,8 +100,46 @@ impl Default for Limits {
 pub struct Normalized {
     /// The lead.
     pub lead: Lead,
-    /// Values that were repaired, ignored or not recognised.
+    /// Values that were repaired, ignored or not recognised (at most
+    /// [`Limits::max_issues`], then one [`Omitted`](IssueCode::Omitted)
+    /// entry).
     pub warnings: Vec<FieldIssue>,
+    /// Warnings found beyond [`Limits::max_issues`] and left out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted_warnings: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Keeps at most `max` issues and returns how many were left out, adding
+/// a final [`IssueCode::Omitted`] entry that says so.
+fn cap_issues(issues: &mut Vec<FieldIssue>, max: usize, already_omitted: usize) -> usize {
+    let omitted = issues.len().saturating_sub(max) + already_omitted;
+    if omitted > 0 {
+        issues.truncate(max);
+        issues.push(FieldIssue::new(
+            Field::Payload,
+            IssueCode::Omitted,
+            None,
+            format!("and {} more", thousands(omitted)),
+        ));
+    }
+    omitted
+}
+
+/// `99990` → `99,990`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Every field that made a [`LeadInput`] unusable.
@@ -114,8 +158,13 @@ pub struct Normalized {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[non_exhaustive]
 pub struct NormalizeError {
-    /// One entry per problem, in field order.
+    /// One entry per problem, in field order: at most
+    /// [`Limits::max_issues`], then one [`Omitted`](IssueCode::Omitted)
+    /// entry ("and 99,990 more") when there were more.
     pub errors: Vec<FieldIssue>,
+    /// Errors found beyond [`Limits::max_issues`] and left out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted: usize,
 }
 
 impl NormalizeError {
@@ -126,15 +175,24 @@ impl NormalizeError {
                 Field::Payload,
                 IssueCode::Invalid,
                 None,
-                format!("is not a JSON object of form fields: {e}"),
+                format!(
+                    "is not a JSON object of form fields: {}",
+                    shorten_message(&e.to_string())
+                ),
             )],
+            omitted: 0,
         }
     }
 }
 
 impl fmt::Display for NormalizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.errors.len();
+        let listed = self
+            .errors
+            .iter()
+            .filter(|e| e.code != IssueCode::Omitted)
+            .count();
+        let n = listed + self.omitted;
         write!(f, "{n} invalid field{}: ", if n == 1 { "" } else { "s" })?;
         for (i, e) in self.errors.iter().enumerate() {
             if i > 0 {
@@ -529,7 +587,15 @@ impl Normalizer {
 
         if !run.errors.is_empty() {
             run.errors.sort_by(|a, b| a.field.cmp(&b.field));
-            return Err(NormalizeError { errors: run.errors });
+            let omitted = cap_issues(
+                &mut run.errors,
+                self.limits.max_issues,
+                input.type_errors_omitted,
+            );
+            return Err(NormalizeError {
+                errors: run.errors,
+                omitted,
+            });
         }
         let (Some(email), Some(email_kind)) = (email, email_kind) else {
             // Unreachable in practice: a missing email is recorded as an error.
@@ -540,6 +606,7 @@ impl Normalizer {
                     None,
                     "is required",
                 )],
+                omitted: 0,
             });
         };
         Ok(Normalized {
@@ -564,6 +631,7 @@ impl Normalizer {
                 utm,
                 attributes,
             },
+            omitted_warnings: cap_issues(&mut run.warnings, self.limits.max_issues, 0),
             warnings: run.warnings,
         })
     }

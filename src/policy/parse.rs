@@ -19,7 +19,7 @@ use super::diagnostic::{CompileError, Diagnostic, Sink, did_you_mean};
 use super::limits::PolicyLimits;
 use super::schema::{ChoiceShape, ObjectShape, POLICY, Shape};
 use super::suggest::closest_word;
-use crate::lead::issue::shorten;
+use crate::lead::issue::{shorten, shorten_message};
 use serde::de::DeserializeOwned;
 
 /// The text format, for messages and examples in help.
@@ -89,24 +89,6 @@ fn too_big(text: &str, limits: &PolicyLimits) -> Result<(), CompileError> {
         )));
     }
     Ok(())
-}
-
-/// A parser's message, shortened: some quote the input around the error,
-/// which for a hostile document can be a hundred thousand characters.
-fn shorten_message(message: &str) -> String {
-    const MAX: usize = 400;
-    if message.len() <= MAX {
-        return message.to_owned();
-    }
-    let mut end = MAX;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!(
-        "{}… ({} more characters)",
-        &message[..end],
-        message[end..].chars().count()
-    )
 }
 
 /// Reads a spec from TOML.
