@@ -311,3 +311,86 @@ fn compile_time_is_near_linear_for_every_condition_kind() {
         );
     }
 }
+
+// ------------------------------------------------------------------ trace
+
+mod trace {
+    use super::*;
+    use leadroute::decision::TraceEvent;
+    use leadroute::policy::EvalOptions;
+    use leadroute::{Facts, LeadInput, Normalizer};
+
+    /// 3,000 rules on an attribute the index does not cover, none matching.
+    fn unindexed() -> leadroute::Policy {
+        let rules = (0..3_000)
+            .map(|i| rule(i, json!({"utm_source": [format!("s{i}")]})))
+            .collect();
+        compile(&spec(&policy(rules))).unwrap()
+    }
+
+    #[test]
+    fn a_long_trace_keeps_its_head_and_tail_and_counts_the_rest() {
+        let p = unindexed();
+        let lead = Normalizer::default()
+            .normalize(&LeadInput::from_email("ann@acme.com"))
+            .unwrap()
+            .lead;
+        let facts = Facts::at_unix(0);
+        let full = p.evaluate_with(
+            &lead,
+            &facts,
+            EvalOptions::default().with_max_trace_events(1_000_000),
+        );
+        let n = full.trace.events.len();
+        assert!(n > 5_000, "{n}");
+        assert!(
+            full.trace
+                .events
+                .iter()
+                .all(|e| !matches!(e, TraceEvent::Truncated { .. }))
+        );
+
+        for max in [2, 3, 50, 4096] {
+            let cut = p.evaluate_with(
+                &lead,
+                &facts,
+                EvalOptions::default().with_max_trace_events(max),
+            );
+            let ev = &cut.trace.events;
+            assert_eq!(ev.len(), max, "max {max}");
+            let at = ev
+                .iter()
+                .position(|e| matches!(e, TraceEvent::Truncated { .. }))
+                .unwrap();
+            let TraceEvent::Truncated { omitted } = ev[at] else {
+                unreachable!()
+            };
+            assert_eq!(omitted as usize, n - (max - 1), "max {max}");
+            assert_eq!(ev[..at], full.trace.events[..at]);
+            assert_eq!(ev[at + 1..], full.trace.events[n - (max - 1 - at)..]);
+            // The decision itself does not change.
+            let mut same = cut.clone();
+            same.trace = full.trace.clone();
+            assert_eq!(same, full);
+            // Explain says so.
+            let text = p.explain(&cut).to_string();
+            assert!(
+                text.contains(&format!("{omitted} more steps not recorded")),
+                "{text}"
+            );
+        }
+        // The default bound.
+        let d = p.evaluate(&lead, &facts);
+        assert_eq!(
+            d.trace.events.len(),
+            EvalOptions::default().max_trace_events
+        );
+        let json = serde_json::to_string(&d.trace).unwrap();
+        assert!(
+            json.contains(r#"{"event":"truncated","omitted":"#),
+            "{}",
+            &json[..200]
+        );
+        assert!(json.len() < 256 * 4096, "{}", json.len());
+    }
+}
