@@ -91,3 +91,40 @@ fn a_payload_error_quotes_a_shortened_value() {
     };
     assert!(shown.len() < 1_000, "{}", shown.len());
 }
+
+#[test]
+fn spoofing_characters_are_warnings_not_errors() {
+    let n = normalize(
+        json!({"email": "ann@xn--pple-43d.com", "company": "Acme\u{202E}moc",
+        "first_name": "Ann", "website": "https://pαypal.com"}),
+    );
+    let found: Vec<_> = n
+        .warnings
+        .iter()
+        .filter(|w| w.code == IssueCode::Confusable)
+        .map(|w| (w.field.clone(), w.message.clone()))
+        .collect();
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(found[0].0, Field::Company);
+    assert!(found[0].1.contains("U+202E"), "{}", found[0].1);
+    assert_eq!(found[1].0, Field::Email);
+    assert!(
+        found[1]
+            .1
+            .contains("`аpple` mixes the Cyrillic and Latin scripts"),
+        "{}",
+        found[1].1
+    );
+    assert_eq!(found[2].0, Field::Website);
+    assert!(found[2].1.contains("Greek"), "{}", found[2].1);
+    // The values are kept.
+    assert_eq!(n.lead.company_name.as_deref(), Some("Acme\u{202E}moc"));
+    // Single-script names and domains say nothing.
+    let n = normalize(json!({"email": "ivan@яндекс.рф", "company": "Müller GmbH",
+        "last_name": "Иванов"}));
+    assert!(
+        n.warnings.iter().all(|w| w.code != IssueCode::Confusable),
+        "{:?}",
+        n.warnings
+    );
+}

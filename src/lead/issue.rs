@@ -179,6 +179,10 @@ pub enum IssueCode {
     Ignored,
     /// A value was derived from another field rather than given.
     Inferred,
+    /// A value that can look like something it is not (a warning): a
+    /// bidirectional control in a name, or a domain mixing scripts
+    /// (`аpple.com` with a Cyrillic `а`).
+    Confusable,
     /// Not a problem itself: the last entry of a capped list of issues,
     /// counting those left out ("and 99,990 more"; see
     /// [`Limits::max_issues`](super::Limits::max_issues)).

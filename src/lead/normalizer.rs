@@ -17,6 +17,7 @@ use super::issue::{Field, FieldIssue, IssueCode, shorten_message};
 use super::model::{CountryCode, Lead, Utm};
 use super::phone::{PhoneMatch, Phones};
 use super::range::Range;
+use super::spoofing;
 
 use super::tables::{DISPOSABLE_DOMAINS, FREE_DOMAINS, Table};
 
@@ -111,6 +112,18 @@ pub struct Normalized {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+/// Warns when a domain mixes scripts (see [`spoofing`] for the rule).
+fn mixed_script_warning(run: &mut Run, field: Field, domain: &str) {
+    if let Some(m) = spoofing::mixed_script_domain(domain) {
+        let why = format!(
+            "its domain label `{}` mixes the {} scripts (not \"highly restrictive\" under Unicode UTS #39), so it may imitate another domain",
+            m.label,
+            m.scripts.join(" and ")
+        );
+        run.warn(field, IssueCode::Confusable, domain, &why);
+    }
 }
 
 /// Keeps at most `max` issues and returns how many were left out, adding
@@ -242,6 +255,14 @@ impl fmt::Display for NormalizeError {
 ///   domain, is a free or disposable mail domain, or a social/profile site
 ///   (LinkedIn, Facebook, X, …) is ignored with a warning, and the domain
 ///   then comes from a business email; never from a free or disposable one.
+/// - **Spoofing** (warnings `confusable`, the value kept): a bidirectional
+///   control (U+202A–E, U+2066–9, U+200E/F, U+061C) in **first_name**,
+///   **last_name** or **company**; an email or website domain with a label
+///   that mixes scripts (`аpple.com` with a Cyrillic `а`), by Unicode UTS
+///   #39's "highly restrictive" level (one script per label, or the Latin +
+///   Han + kana / Bopomofo / Hangul sets of CJK writing). Whole-script
+///   look-alikes (a label all in Cyrillic) are not detected. Email local
+///   parts are not checked here.
 /// - **company_key**: see the steps on [`Normalizer::company_key`].
 /// - **country**: ISO alpha-2, alpha-3, ISO short and official names, CLDR
 ///   names in 47 locales (German, French, Spanish, Chinese, Arabic, …) and
@@ -257,8 +278,17 @@ impl fmt::Display for NormalizeError {
 /// - **phone**: E.164 from a `+`/`00` prefix or the lead's country; otherwise
 ///   kept trimmed with a warning. An extension goes to the attribute
 ///   `phone_extension`.
-/// - **employees**, **annual_revenue**: [`Range`] grammar; unparseable text
-///   is an error.
+/// - **employees**, **annual_revenue**: [`Range`] grammar, exact integers
+///   (no floating point); unparseable text is an error. The object form
+///   `{"min": n, "max": n | null}` that [`Lead`] serializes to is read
+///   back, up to `u64::MAX`.
+/// - **attributes**: kept as JSON; numbers keep their exact value through
+///   any number of JSON round trips (serde_json's `float_roundtrip`).
+/// - At most [`Limits::max_issues`] errors and as many warnings per payload;
+///   the rest are counted in a final [`Omitted`](IssueCode::Omitted) entry.
+/// - JSON nesting: [`normalize_json`](Self::normalize_json) reads at most
+///   128 levels (serde_json's recursion limit); deeper input is a `payload`
+///   error.
 /// - Placeholders (`n/a`, `none`, `-`, …) in optional fields are treated as
 ///   absent with a `placeholder` warning.
 #[derive(Debug, Clone)]
@@ -527,6 +557,27 @@ impl Normalizer {
             }
             key
         });
+        for (field, value) in [
+            (Field::FirstName, &first_name),
+            (Field::LastName, &last_name),
+            (Field::Company, &company_name),
+        ] {
+            if let Some(c) = value.as_deref().and_then(spoofing::bidi_control) {
+                let why = format!(
+                    "contains U+{:04X}, a bidirectional control, which can make the text display as something it is not",
+                    u32::from(c)
+                );
+                run.warn(
+                    field,
+                    IssueCode::Confusable,
+                    value.as_deref().unwrap_or(""),
+                    &why,
+                );
+            }
+        }
+        if let Some(d) = &email_domain {
+            mixed_script_warning(&mut run, Field::Email, d);
+        }
         let website = text(&mut run, Field::Website, &input.website)
             .and_then(|w| run.not_placeholder(Field::Website, w));
         let company_domain =
@@ -697,7 +748,10 @@ impl Normalizer {
                     site,
                     "is a social or profile site, not the company's own domain; ignored",
                 ),
-                Ok(d) => return Some(d),
+                Ok(d) => {
+                    mixed_script_warning(run, Field::Website, &d);
+                    return Some(d);
+                }
                 Err(problem) => run.warn(
                     Field::Website,
                     IssueCode::Invalid,
