@@ -341,7 +341,9 @@ fn exponent(s: &str) -> (i32, usize) {
         return (0, 0);
     }
     // Beyond ±99,999 every amount is 0 or too large anyway.
-    let value = s[start..start + len]
+    let value = s
+        .get(start..start + len)
+        .unwrap_or_default()
         .parse::<i32>()
         .unwrap_or(i32::MAX)
         .min(99_999);

@@ -30,7 +30,7 @@ use crate::pool::step::PoolStep;
 ///
 /// # What one evaluation costs
 ///
-/// Rules the [index](super::index) cannot rule out are visited in order,
+/// Rules the rule index cannot rule out are visited in order,
 /// each condition node at most once: the work per decision is at most the
 /// policy's condition nodes, which [`PolicyLimits`](super::PolicyLimits)
 /// bounds (`max_rules` × `max_conditions_per_rule`); regexes run in time

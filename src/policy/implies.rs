@@ -624,10 +624,12 @@ impl Iterator for Candidates<'_> {
     type Item = usize;
     fn next(&mut self) -> Option<usize> {
         while let Some(Reverse((rule, list))) = self.heap.pop() {
-            let rest = &self.lists[list][1..];
-            self.lists[list] = rest;
-            if let Some(&next) = rest.first() {
-                self.heap.push(Reverse((next, list)));
+            if let Some(slot) = self.lists.get_mut(list) {
+                let rest = slot.get(1..).unwrap_or_default();
+                *slot = rest;
+                if let Some(&next) = rest.first() {
+                    self.heap.push(Reverse((next, list)));
+                }
             }
             if self.last != Some(rule) {
                 self.last = Some(rule);

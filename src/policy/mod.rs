@@ -98,6 +98,20 @@
 //! because an earlier rule with an identical or broader condition always
 //! decides first. Inactive pool members and never-true conditions are
 //! warnings.
+//!
+//! ## Size limits
+//!
+//! Reading and compiling are bounded by [`PolicyLimits`] (documented
+//! defaults; pass your own to [`compile_with_limits`] and
+//! [`PolicySpec::from_json_str_with_limits`](spec::PolicySpec::from_json_str_with_limits)):
+//! a policy over a limit is a
+//! [`LimitExceeded`](DiagnosticCode::LimitExceeded) error found before the
+//! expensive work. The unreachable-rule check is indexed for every
+//! condition kind (near-linear in the number of rules; the algorithm is on
+//! the index in `implies.rs`) and stops, with a
+//! [`CheckSkipped`](DiagnosticCode::CheckSkipped) warning, past
+//! [`PolicyLimits::max_shadow_comparisons`]. A decision's trace is bounded
+//! by [`EvalOptions::max_trace_events`].
 
 pub(crate) mod compile;
 pub(crate) mod compiled;
