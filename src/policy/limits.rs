@@ -37,10 +37,10 @@ use serde::{Deserialize, Serialize};
 /// use leadroute::PolicySpec;
 ///
 /// let mut limits = PolicyLimits::default();
-/// limits.max_list_len = 2;
+/// limits.max_list_len = 4; // the document's top level has 4 keys
 /// let err = PolicySpec::from_json_str_with_limits(
 ///     r#"{"name": "n", "version": "1", "owners": [], "rules": [
-///         {"id": "r", "when": {"country": ["US", "CA", "MX"]}, "then": {"assign": "nobody"}}]}"#,
+///         {"id": "r", "when": {"country": ["US", "CA", "MX", "GB", "DE"]}, "then": {"assign": "nobody"}}]}"#,
 ///     &limits,
 /// ).unwrap_err();
 /// assert_eq!(err.errors[0].code, DiagnosticCode::LimitExceeded);
