@@ -410,6 +410,14 @@ pub enum TraceEvent {
         /// What happened.
         status: LookupStatus,
     },
+    /// The trace reached its limit
+    /// ([`EvalOptions::max_trace_events`](crate::policy::EvalOptions::max_trace_events)):
+    /// `omitted` events were left out here, between the first events and
+    /// the last few. JSON: `{"event": "truncated", "omitted": 99000}`.
+    Truncated {
+        /// How many events were left out.
+        omitted: u64,
+    },
 }
 
 /// A lead attribute the rule index uses to rule out rules without

@@ -186,6 +186,39 @@ proptest! {
     }
 
     #[test]
+    fn numbers_survive_normalize_json_normalize_exactly(
+        min in any::<u64>(),
+        width in proptest::option::of(any::<u64>()),
+        revenue in any::<u64>(),
+        float in any::<f64>().prop_filter("JSON has finite numbers", |f| f.is_finite()),
+        big in any::<u64>(),
+    ) {
+        let max = width.map(|w| min.saturating_add(w));
+        let input = serde_json::json!({
+            "email": "ann@acme.com",
+            // The object form the crate itself writes, and plain integer text.
+            "employees": {"min": min, "max": max},
+            "annual_revenue": revenue.to_string(),
+            "ratio": float,
+            "count": big,
+        });
+        let normalizer = Normalizer::default();
+        let first = normalizer.normalize_json(&input.to_string()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let want = leadroute::lead::Range::new(min, max);
+        prop_assert_eq!(first.lead.employees, Some(want));
+        prop_assert_eq!(first.lead.annual_revenue, Some(leadroute::lead::Range::exactly(revenue)));
+        prop_assert_eq!(first.lead.attributes["ratio"].as_f64(), Some(float));
+        prop_assert_eq!(first.lead.attributes["count"].as_u64(), Some(big));
+        let mut lead = first.lead;
+        for _ in 0..3 {
+            let json = serde_json::to_string(&lead).unwrap();
+            let again = normalizer.normalize_json(&json).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&again.lead, &lead, "json: {}", json);
+            lead = again.lead;
+        }
+    }
+
+    #[test]
     fn company_key_ignores_case_and_legal_suffix(
         name in "[A-Za-z0-9äöüéñøß&'. -]{1,30}",
         suffix in proptest::sample::select(&["Inc.", "Inc", "Incorporated", "LLC", "Ltd", "Limited", "GmbH", "S.A.", "Corp.", "Pty Ltd", "AG", "B.V.", "plc", "S.A. de C.V.", "Co., Ltd."][..]),

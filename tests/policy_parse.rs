@@ -102,12 +102,22 @@ fn toml_syntax_error_names_line_and_column() {
 #[test]
 fn deep_nesting_is_a_syntax_error_not_a_crash() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    // The default limits stop it at 64 levels ...
     let e = json_err(&deep);
     assert_eq!(e.errors.len(), 1);
+    assert_eq!(e.errors[0].code, Code::LimitExceeded);
+    assert!(e.errors[0].message.contains("max_depth"), "{e}");
+    // ... and without them serde_json's own limit of 128 does.
+    let e = leadroute::PolicySpec::from_json_str_with_limits(
+        &deep,
+        &leadroute::policy::PolicyLimits::unlimited(),
+    )
+    .unwrap_err();
     assert_eq!(e.errors[0].code, Code::Syntax);
     assert!(e.errors[0].message.contains("recursion limit"), "{e}");
     let e = toml_err(&format!("a = {}{}", "[".repeat(10_000), "]".repeat(10_000)));
     assert_eq!(e.errors[0].code, Code::Syntax);
+    assert!(e.to_string().len() < 1_000, "{}", e.to_string().len());
 }
 
 #[test]

@@ -110,9 +110,15 @@ pub struct LeadInput {
     pub utm_content: Option<String>,
     /// Every field not recognised above, by its original key.
     pub attributes: BTreeMap<String, Value>,
-    /// Known fields that arrived with an unusable JSON type.
+    /// Known fields that arrived with an unusable JSON type (at most
+    /// [`MAX_TYPE_ERRORS`]; the rest are counted).
     pub(crate) type_errors: Vec<FieldIssue>,
+    pub(crate) type_errors_omitted: usize,
 }
+
+/// Wrong-type values kept per payload while reading it: a hostile payload
+/// repeating one key 100,000 times costs a count, not 100,000 issues.
+const MAX_TYPE_ERRORS: usize = 64;
 
 impl LeadInput {
     /// An input holding just an email address.
@@ -219,6 +225,10 @@ impl LeadInput {
         let text = match value_to_text(&field, &value) {
             Ok(Some(text)) => text,
             Ok(None) => return,
+            Err(_) if self.type_errors.len() >= MAX_TYPE_ERRORS => {
+                self.type_errors_omitted += 1;
+                return;
+            }
             Err(found) => {
                 self.type_errors.push(FieldIssue::new(
                     field.clone(),

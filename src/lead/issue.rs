@@ -179,6 +179,14 @@ pub enum IssueCode {
     Ignored,
     /// A value was derived from another field rather than given.
     Inferred,
+    /// A value that can look like something it is not (a warning): a
+    /// bidirectional control in a name, or a domain mixing scripts
+    /// (`аpple.com` with a Cyrillic `а`).
+    Confusable,
+    /// Not a problem itself: the last entry of a capped list of issues,
+    /// counting those left out ("and 99,990 more"; see
+    /// [`Limits::max_issues`](super::Limits::max_issues)).
+    Omitted,
 }
 
 /// One problem with one input field: the field, a code, the offending value
@@ -249,6 +257,24 @@ pub(crate) fn shorten(s: &str) -> String {
             out
         }
     }
+}
+
+/// A parser's message, shortened: some quote the input around the error,
+/// which for a hostile document can be a hundred thousand characters.
+pub(crate) fn shorten_message(message: &str) -> String {
+    const MAX: usize = 400;
+    if message.len() <= MAX {
+        return message.to_owned();
+    }
+    let mut end = MAX;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… ({} more characters)",
+        &message[..end],
+        message[end..].chars().count()
+    )
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub(crate) mod model;
 pub(crate) mod normalizer;
 pub(crate) mod phone;
 pub(crate) mod range;
+pub(crate) mod spoofing;
 pub(crate) mod tables;
 
 pub use email::EmailKind;

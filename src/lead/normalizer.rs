@@ -13,10 +13,11 @@ use super::domain::{self, DomainProblem};
 use super::email::{self, EmailKind};
 use super::geo::{self, Geo, Postal, RegionMatch};
 use super::input::LeadInput;
-use super::issue::{Field, FieldIssue, IssueCode};
+use super::issue::{Field, FieldIssue, IssueCode, shorten_message};
 use super::model::{CountryCode, Lead, Utm};
 use super::phone::{PhoneMatch, Phones};
 use super::range::Range;
+use super::spoofing;
 
 use super::tables::{DISPOSABLE_DOMAINS, FREE_DOMAINS, Table};
 
@@ -74,6 +75,11 @@ pub struct Limits {
     pub max_attribute_bytes: usize,
     /// Most product-interest tokens (default 32).
     pub max_product_interest: usize,
+    /// Most errors, and separately most warnings, reported for one payload
+    /// (default 20); the rest are counted in one final
+    /// [`Omitted`](IssueCode::Omitted) entry ("and 99,990 more") and in
+    /// [`NormalizeError::omitted`] / [`Normalized::omitted_warnings`].
+    pub max_issues: usize,
 }
 
 impl Default for Limits {
@@ -84,6 +90,7 @@ impl Default for Limits {
             max_attribute_key_chars: 128,
             max_attribute_bytes: 4096,
             max_product_interest: 32,
+            max_issues: 20,
         }
     }
 }
@@ -94,8 +101,58 @@ impl Default for Limits {
 pub struct Normalized {
     /// The lead.
     pub lead: Lead,
-    /// Values that were repaired, ignored or not recognised.
+    /// Values that were repaired, ignored or not recognised (at most
+    /// [`Limits::max_issues`], then one [`Omitted`](IssueCode::Omitted)
+    /// entry).
     pub warnings: Vec<FieldIssue>,
+    /// Warnings found beyond [`Limits::max_issues`] and left out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted_warnings: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Warns when a domain mixes scripts (see [`spoofing`] for the rule).
+fn mixed_script_warning(run: &mut Run, field: Field, domain: &str) {
+    if let Some(m) = spoofing::mixed_script_domain(domain) {
+        let why = format!(
+            "its domain label `{}` mixes the {} scripts (not \"highly restrictive\" under Unicode UTS #39), so it may imitate another domain",
+            m.label,
+            m.scripts.join(" and ")
+        );
+        run.warn(field, IssueCode::Confusable, domain, &why);
+    }
+}
+
+/// Keeps at most `max` issues and returns how many were left out, adding
+/// a final [`IssueCode::Omitted`] entry that says so.
+fn cap_issues(issues: &mut Vec<FieldIssue>, max: usize, already_omitted: usize) -> usize {
+    let omitted = issues.len().saturating_sub(max) + already_omitted;
+    if omitted > 0 {
+        issues.truncate(max);
+        issues.push(FieldIssue::new(
+            Field::Payload,
+            IssueCode::Omitted,
+            None,
+            format!("and {} more", thousands(omitted)),
+        ));
+    }
+    omitted
+}
+
+/// `99990` → `99,990`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Every field that made a [`LeadInput`] unusable.
@@ -114,8 +171,13 @@ pub struct Normalized {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[non_exhaustive]
 pub struct NormalizeError {
-    /// One entry per problem, in field order.
+    /// One entry per problem, in field order: at most
+    /// [`Limits::max_issues`], then one [`Omitted`](IssueCode::Omitted)
+    /// entry ("and 99,990 more") when there were more.
     pub errors: Vec<FieldIssue>,
+    /// Errors found beyond [`Limits::max_issues`] and left out.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted: usize,
 }
 
 impl NormalizeError {
@@ -126,15 +188,24 @@ impl NormalizeError {
                 Field::Payload,
                 IssueCode::Invalid,
                 None,
-                format!("is not a JSON object of form fields: {e}"),
+                format!(
+                    "is not a JSON object of form fields: {}",
+                    shorten_message(&e.to_string())
+                ),
             )],
+            omitted: 0,
         }
     }
 }
 
 impl fmt::Display for NormalizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.errors.len();
+        let listed = self
+            .errors
+            .iter()
+            .filter(|e| e.code != IssueCode::Omitted)
+            .count();
+        let n = listed + self.omitted;
         write!(f, "{n} invalid field{}: ", if n == 1 { "" } else { "s" })?;
         for (i, e) in self.errors.iter().enumerate() {
             if i > 0 {
@@ -184,6 +255,14 @@ impl fmt::Display for NormalizeError {
 ///   domain, is a free or disposable mail domain, or a social/profile site
 ///   (LinkedIn, Facebook, X, …) is ignored with a warning, and the domain
 ///   then comes from a business email; never from a free or disposable one.
+/// - **Spoofing** (warnings `confusable`, the value kept): a bidirectional
+///   control (U+202A–E, U+2066–9, U+200E/F, U+061C) in **first_name**,
+///   **last_name** or **company**; an email or website domain with a label
+///   that mixes scripts (`аpple.com` with a Cyrillic `а`), by Unicode UTS
+///   #39's "highly restrictive" level (one script per label, or the Latin +
+///   Han + kana / Bopomofo / Hangul sets of CJK writing). Whole-script
+///   look-alikes (a label all in Cyrillic) are not detected. Email local
+///   parts are not checked here.
 /// - **company_key**: see the steps on [`Normalizer::company_key`].
 /// - **country**: ISO alpha-2, alpha-3, ISO short and official names, CLDR
 ///   names in 47 locales (German, French, Spanish, Chinese, Arabic, …) and
@@ -199,8 +278,17 @@ impl fmt::Display for NormalizeError {
 /// - **phone**: E.164 from a `+`/`00` prefix or the lead's country; otherwise
 ///   kept trimmed with a warning. An extension goes to the attribute
 ///   `phone_extension`.
-/// - **employees**, **annual_revenue**: [`Range`] grammar; unparseable text
-///   is an error.
+/// - **employees**, **annual_revenue**: [`Range`] grammar, exact integers
+///   (no floating point); unparseable text is an error. The object form
+///   `{"min": n, "max": n | null}` that [`Lead`] serializes to is read
+///   back, up to `u64::MAX`.
+/// - **attributes**: kept as JSON; numbers keep their exact value through
+///   any number of JSON round trips (serde_json's `float_roundtrip`).
+/// - At most [`Limits::max_issues`] errors and as many warnings per payload;
+///   the rest are counted in a final [`Omitted`](IssueCode::Omitted) entry.
+/// - JSON nesting: [`normalize_json`](Self::normalize_json) reads at most
+///   128 levels (serde_json's recursion limit); deeper input is a `payload`
+///   error.
 /// - Placeholders (`n/a`, `none`, `-`, …) in optional fields are treated as
 ///   absent with a `placeholder` warning.
 #[derive(Debug, Clone)]
@@ -484,6 +572,27 @@ impl Normalizer {
             }
             key
         });
+        for (field, value) in [
+            (Field::FirstName, &first_name),
+            (Field::LastName, &last_name),
+            (Field::Company, &company_name),
+        ] {
+            if let Some(c) = value.as_deref().and_then(spoofing::bidi_control) {
+                let why = format!(
+                    "contains U+{:04X}, a bidirectional control, which can make the text display as something it is not",
+                    u32::from(c)
+                );
+                run.warn(
+                    field,
+                    IssueCode::Confusable,
+                    value.as_deref().unwrap_or(""),
+                    &why,
+                );
+            }
+        }
+        if let Some(d) = &email_domain {
+            mixed_script_warning(&mut run, Field::Email, d);
+        }
         let website = text(&mut run, Field::Website, &input.website)
             .and_then(|w| run.not_placeholder(Field::Website, w));
         let company_domain =
@@ -544,7 +653,15 @@ impl Normalizer {
 
         if !run.errors.is_empty() {
             run.errors.sort_by(|a, b| a.field.cmp(&b.field));
-            return Err(NormalizeError { errors: run.errors });
+            let omitted = cap_issues(
+                &mut run.errors,
+                self.limits.max_issues,
+                input.type_errors_omitted,
+            );
+            return Err(NormalizeError {
+                errors: run.errors,
+                omitted,
+            });
         }
         let (Some(email), Some(email_kind)) = (email, email_kind) else {
             // Unreachable in practice: a missing email is recorded as an error.
@@ -555,6 +672,7 @@ impl Normalizer {
                     None,
                     "is required",
                 )],
+                omitted: 0,
             });
         };
         Ok(Normalized {
@@ -579,6 +697,7 @@ impl Normalizer {
                 utm,
                 attributes,
             },
+            omitted_warnings: cap_issues(&mut run.warnings, self.limits.max_issues, 0),
             warnings: run.warnings,
         })
     }
@@ -644,7 +763,10 @@ impl Normalizer {
                     site,
                     "is a social or profile site, not the company's own domain; ignored",
                 ),
-                Ok(d) => return Some(d),
+                Ok(d) => {
+                    mixed_script_warning(run, Field::Website, &d);
+                    return Some(d);
+                }
                 Err(problem) => run.warn(
                     Field::Website,
                     IssueCode::Invalid,

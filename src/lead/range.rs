@@ -16,7 +16,12 @@ use serde::{Deserialize, Serialize};
 /// `1 000` with a no-break space; `1.000.000` when every dot is followed by
 /// exactly three digits and no unit follows), decimals (`1.5M`) and a unit
 /// (`k`/`thousand`, `m`/`mm`/`mn`/`mil`/`million`, `b`/`bn`/`billion`).
-/// Results are rounded down to whole numbers. Words such as `employees`,
+/// Results are rounded down to whole numbers, computed exactly (no
+/// floating point: `9007199254740993` stays itself, `18446744073709551615`,
+/// `u64::MAX`, is accepted). A number may have an exponent (`1e6`,
+/// `2.5E3`, as JSON writes large floats); past `u64::MAX` it is
+/// [`RangeError::TooLarge`]. Fraction digits past the 38th significant digit
+/// are ignored. Words such as `employees`,
 /// `people`, `staff`, `revenue`, `per year`, `approx.` are ignored.
 ///
 /// | text | range |
@@ -103,10 +108,39 @@ impl std::str::FromStr for Range {
     }
 }
 
+/// An exact decimal amount: `mantissa × 10^exponent`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Amount {
+    mantissa: u128,
+    exponent: i32,
+}
+
+impl Amount {
+    /// The amount times `10^extra`, rounded down.
+    fn whole(self, extra: i32) -> Result<u64, RangeError> {
+        let e = self.exponent.saturating_add(extra);
+        let v = if self.mantissa == 0 {
+            0
+        } else if e >= 0 {
+            10u128
+                .checked_pow(e.unsigned_abs())
+                .and_then(|p| self.mantissa.checked_mul(p))
+                .ok_or(RangeError::TooLarge)?
+        } else {
+            // 10^39 exceeds any u128 mantissa: the quotient is 0.
+            10u128
+                .checked_pow(e.unsigned_abs())
+                .map_or(0, |p| self.mantissa / p)
+        };
+        u64::try_from(v).map_err(|_| RangeError::TooLarge)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Tok {
-    /// An amount and the unit multiplier it was written with (1.0: none).
-    Num(f64, f64),
+    /// An amount and the power of ten of the unit it was written with
+    /// (0: none, 3: `k`, 6: `M`, 9: `B`).
+    Num(Amount, i32),
     Dash,
     Plus,
     Lt,
@@ -166,7 +200,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, RangeError> {
                 for _ in 0..after.get(..unit_len).unwrap_or_default().chars().count() {
                     chars.next();
                 }
-                toks.push(Tok::Num(value * mult, mult));
+                toks.push(Tok::Num(value, mult));
             }
             '-' | '–' | '—' | '‒' | '−' => {
                 chars.next();
@@ -241,9 +275,9 @@ fn word_token(w: &str) -> Result<Option<WordTok>, RangeError> {
     }))
 }
 
-/// Reads digits with separators and an optional decimal part; returns the
-/// value and the bytes used.
-fn number(s: &str) -> Result<(f64, usize), RangeError> {
+/// Reads digits with separators, an optional decimal part and an optional
+/// exponent; returns the exact value and the bytes used.
+fn number(s: &str) -> Result<(Amount, usize), RangeError> {
     let bytes = s.as_bytes();
     let mut digits = String::new();
     let mut i = 0;
@@ -266,10 +300,13 @@ fn number(s: &str) -> Result<(f64, usize), RangeError> {
     if digits.is_empty() || digits == "." {
         return Err(RangeError::Unrecognized);
     }
-    let (_, unit_len) = unit(s.get(i..).unwrap_or_default());
+    // An exponent: `e` or `E` (lowercased by now), a sign, digits.
+    let (exponent, exp_len) = exponent(s.get(i..).unwrap_or_default());
+    let (_, unit_len) = unit(s.get(i + exp_len..).unwrap_or_default());
     // "1.000.000": dots that each precede exactly three digits are grouping.
     let grouping = !dots.is_empty()
         && unit_len == 0
+        && exp_len == 0
         && (dots.len() > 1 || digits.len() - dots.last().copied().unwrap_or(0) == 4)
         && dots.iter().enumerate().all(|(n, &at)| {
             let next = dots.get(n + 1).copied().unwrap_or(digits.len());
@@ -280,12 +317,71 @@ fn number(s: &str) -> Result<(f64, usize), RangeError> {
     } else if dots.len() > 1 {
         return Err(RangeError::Unrecognized);
     }
-    let value: f64 = digits.parse().map_err(|_| RangeError::Unrecognized)?;
-    Ok((value, i))
+    Ok((decimal(&digits, exponent)?, i + exp_len))
 }
 
-/// A unit right after a number (spaces allowed): multiplier and bytes used.
-fn unit(s: &str) -> (f64, usize) {
+/// `e12`, `E-3`, `e+6` right after the digits: the exponent and bytes used.
+fn exponent(s: &str) -> (i32, usize) {
+    let b = s.as_bytes();
+    if !matches!(b.first(), Some(b'e' | b'E')) {
+        return (0, 0);
+    }
+    let (negative, start) = match b.get(1) {
+        Some(b'-') => (true, 2),
+        Some(b'+') => (false, 2),
+        _ => (false, 1),
+    };
+    let len = b
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if len == 0 {
+        return (0, 0);
+    }
+    // Beyond ±99,999 every amount is 0 or too large anyway.
+    let value = s
+        .get(start..start + len)
+        .unwrap_or_default()
+        .parse::<i32>()
+        .unwrap_or(i32::MAX)
+        .min(99_999);
+    (if negative { -value } else { value }, start + len)
+}
+
+/// Digits with at most one `.`, times `10^exponent`, exactly.
+fn decimal(digits: &str, exponent: i32) -> Result<Amount, RangeError> {
+    let mut mantissa: u128 = 0;
+    let mut scale: i32 = 0;
+    let mut fraction = false;
+    for c in digits.chars() {
+        if c == '.' {
+            fraction = true;
+            continue;
+        }
+        let d = u128::from(c.to_digit(10).unwrap_or(0));
+        match mantissa.checked_mul(10).and_then(|m| m.checked_add(d)) {
+            Some(m) => {
+                mantissa = m;
+                if fraction {
+                    scale += 1;
+                }
+            }
+            // Past 38 significant digits: a fraction digit no longer counts,
+            // an integer digit makes the amount far beyond u64.
+            None if fraction => break,
+            None => return Err(RangeError::TooLarge),
+        }
+    }
+    Ok(Amount {
+        mantissa,
+        exponent: exponent - scale,
+    })
+}
+
+/// A unit right after a number (spaces allowed): its power of ten and bytes used.
+fn unit(s: &str) -> (i32, usize) {
     let trimmed = s.trim_start();
     let skipped = s.len() - trimmed.len();
     let len = trimmed
@@ -293,20 +389,16 @@ fn unit(s: &str) -> (f64, usize) {
         .unwrap_or(trimmed.len());
     let word = trimmed.get(..len).unwrap_or_default();
     let mult = match word {
-        "k" | "thousand" => 1e3,
-        "m" | "mm" | "mn" | "mil" | "million" | "millions" => 1e6,
-        "b" | "bn" | "billion" | "billions" => 1e9,
-        _ => return (1.0, 0),
+        "k" | "thousand" => 3,
+        "m" | "mm" | "mn" | "mil" | "million" | "millions" => 6,
+        "b" | "bn" | "billion" | "billions" => 9,
+        _ => return (0, 0),
     };
     (mult, skipped + len)
 }
 
-fn whole(v: f64) -> Result<u64, RangeError> {
-    if v >= 18_446_744_073_709_551_615.0 {
-        return Err(RangeError::TooLarge);
-    }
-    // `v` is finite, non-negative and in range: the cast truncates (rounds down).
-    Ok(v as u64)
+fn whole(n: Amount, unit: i32) -> Result<u64, RangeError> {
+    n.whole(unit)
 }
 
 fn shape(toks: &[Tok]) -> Result<Range, RangeError> {
@@ -318,43 +410,43 @@ fn shape(toks: &[Tok]) -> Result<Range, RangeError> {
         _ => toks,
     };
     let range = match *toks {
-        [Num(n, _)] => Range::exactly(whole(n)?),
+        [Num(n, u)] => Range::exactly(whole(n, u)?),
         [Dash, Num(..), ..] => return Err(RangeError::Negative),
         [
             Num(lo, lo_unit),
             Dash | Tilde | Word(To) | Word(And),
             Num(hi, hi_unit),
         ] => {
-            let mut lo = lo;
+            let hi = whole(hi, hi_unit)?;
             // "10-50M": the unit written once applies to both bounds.
-            if lo_unit == 1.0 && hi_unit != 1.0 && lo * hi_unit <= hi {
-                lo *= hi_unit;
-            }
-            let (lo, hi) = (whole(lo)?, whole(hi)?);
+            let lo = match whole(lo, hi_unit) {
+                Ok(scaled) if lo_unit == 0 && hi_unit != 0 && scaled <= hi => scaled,
+                _ => whole(lo, lo_unit)?,
+            };
             if lo > hi {
                 return Err(RangeError::Inverted);
             }
             Range::new(lo, Some(hi))
         }
-        [Num(n, _), Plus]
-        | [Num(n, _), Word(Or | And), Word(More | Above | Up)]
-        | [Num(n, _), Word(Above)]
-        | [Gt, Eq, Num(n, _)]
-        | [Word(At), Word(Least), Num(n, _)]
-        | [Word(Least), Num(n, _)] => Range::at_least(whole(n)?),
-        [Gt, Num(n, _)] | [Word(More), Word(Than), Num(n, _)] | [Word(Above), Num(n, _)] => {
-            Range::at_least(whole(n)?.checked_add(1).ok_or(RangeError::TooLarge)?)
+        [Num(n, u), Plus]
+        | [Num(n, u), Word(Or | And), Word(More | Above | Up)]
+        | [Num(n, u), Word(Above)]
+        | [Gt, Eq, Num(n, u)]
+        | [Word(At), Word(Least), Num(n, u)]
+        | [Word(Least), Num(n, u)] => Range::at_least(whole(n, u)?),
+        [Gt, Num(n, u)] | [Word(More), Word(Than), Num(n, u)] | [Word(Above), Num(n, u)] => {
+            Range::at_least(whole(n, u)?.checked_add(1).ok_or(RangeError::TooLarge)?)
         }
-        [Lt, Num(n, _)] | [Word(Less), Word(Than), Num(n, _)] | [Word(Below), Num(n, _)] => {
-            let n = whole(n)?;
+        [Lt, Num(n, u)] | [Word(Less), Word(Than), Num(n, u)] | [Word(Below), Num(n, u)] => {
+            let n = whole(n, u)?;
             Range::new(0, Some(n.checked_sub(1).ok_or(RangeError::Unrecognized)?))
         }
-        [Lt, Eq, Num(n, _)]
-        | [Word(Up), Word(To), Num(n, _)]
-        | [Word(Up), Num(n, _)]
-        | [Word(At), Word(Most), Num(n, _)]
-        | [Word(Most), Num(n, _)]
-        | [Num(n, _), Word(Or | And), Word(Less | Below)] => Range::new(0, Some(whole(n)?)),
+        [Lt, Eq, Num(n, u)]
+        | [Word(Up), Word(To), Num(n, u)]
+        | [Word(Up), Num(n, u)]
+        | [Word(At), Word(Most), Num(n, u)]
+        | [Word(Most), Num(n, u)]
+        | [Num(n, u), Word(Or | And), Word(Less | Below)] => Range::new(0, Some(whole(n, u)?)),
         [Word(Solo)] => Range::exactly(1),
         _ => return Err(RangeError::Unrecognized),
     };
@@ -438,11 +530,42 @@ mod tests {
     }
 
     #[test]
+    fn amounts_are_exact_integers() {
+        assert_eq!(r("9007199254740993"), Range::exactly(9_007_199_254_740_993));
+        assert_eq!(r("18446744073709551615"), Range::exactly(u64::MAX));
+        assert_eq!(r("18446744073709551615+"), Range::at_least(u64::MAX));
+        assert_eq!(parse("18446744073709551616"), Err(RangeError::TooLarge));
+        assert_eq!(
+            parse("over 18446744073709551615"),
+            Err(RangeError::TooLarge)
+        );
+        assert_eq!(r("18446744073709551.615k"), Range::exactly(u64::MAX));
+        assert_eq!(r("0.1k"), Range::exactly(100));
+        assert_eq!(r("2.9999999999999999999999"), Range::exactly(2));
+        assert_eq!(
+            r("1.0000000000000000000000000000000000000000009"),
+            Range::exactly(1)
+        );
+        // JSON's float forms: an exponent is a number, however large.
+        assert_eq!(r("1e3"), Range::exactly(1000));
+        assert_eq!(r("2.5E3"), Range::exactly(2500));
+        assert_eq!(r("1e+6"), Range::exactly(1_000_000));
+        assert_eq!(r("5e-1"), Range::exactly(0));
+        assert_eq!(r("0e99999999"), Range::exactly(0));
+        assert_eq!(parse("1e308"), Err(RangeError::TooLarge));
+        assert_eq!(parse("1e20"), Err(RangeError::TooLarge));
+        assert_eq!(r("1e3-2e3"), Range::new(1000, Some(2000)));
+    }
+
+    #[test]
     fn display_parses_back() {
         for range in [
             Range::new(51, Some(200)),
             Range::at_least(1000),
             Range::exactly(7),
+            Range::exactly(u64::MAX),
+            Range::at_least(u64::MAX),
+            Range::new(0, Some(u64::MAX)),
         ] {
             assert_eq!(r(&range.to_string()), range);
         }

@@ -3,13 +3,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use regex::Regex;
+use regex::RegexBuilder;
 
 use super::diagnostic::{CompileError, Diagnostic, Sink};
 use super::implies::{ShadowIndex, implies};
 use super::index::RuleIndex;
 use super::ir::*;
+use super::limits::PolicyLimits;
 use super::program::Program;
+use super::size_check;
 use super::spec::*;
 use super::suggest;
 use crate::lead::email::EmailKind;
@@ -25,8 +27,15 @@ mod schedules;
 /// Validates a spec and lowers it to the compiled [`Program`], or returns
 /// every problem found. The public entry point is
 /// [`compile`](super::compiled::compile).
-pub(crate) fn program(spec: &PolicySpec) -> Result<Program, CompileError> {
+pub(crate) fn program(spec: &PolicySpec, limits: &PolicyLimits) -> Result<Program, CompileError> {
+    // Size first: a policy over a limit gets no further work at all.
+    let mut sink = Sink::default();
+    size_check::check(spec, limits, &mut sink);
+    if sink.has_errors() {
+        return Err(sink.into_error());
+    }
     let mut c = Compiler {
+        limits: limits.clone(),
         geo: Geo::default(),
         sink: Sink::default(),
         nodes: Vec::new(),
@@ -51,6 +60,7 @@ pub(crate) fn program(spec: &PolicySpec) -> Result<Program, CompileError> {
 }
 
 struct Compiler {
+    limits: PolicyLimits,
     geo: Geo,
     sink: Sink,
     nodes: Vec<NodeInfo>,
@@ -992,7 +1002,10 @@ impl Compiler {
             ValueTest::Equals(v) => self.compare(std::slice::from_ref(v), path, "equals"),
             ValueTest::OneOf(vs) => self.compare(vs, path, "one_of"),
             ValueTest::Exists(b) => (ValueMatch::Exists(*b), "exists", b.to_string()),
-            ValueTest::Regex(re) => match Regex::new(re) {
+            ValueTest::Regex(re) => match RegexBuilder::new(re)
+                .size_limit(self.limits.max_regex_program_bytes)
+                .build()
+            {
                 Ok(r) => (ValueMatch::Regex(r), "regex", format!("/{re}/")),
                 Err(e) => {
                     self.report(Diagnostic::invalid_regex(
@@ -1041,13 +1054,32 @@ impl Compiler {
     /// fall through to the next rule.
     fn unreachable(&mut self, spec: &PolicySpec) {
         let mut shadows = ShadowIndex::default();
+        let budget = self.limits.max_shadow_comparisons;
+        let mut spent = 0usize;
         for (j, later) in spec.rules.iter().enumerate() {
             // A rule that can never match is already a `never_matches` warning.
             if !never_holds(&later.when) {
-                let cover = shadows.candidates(&later.when).into_iter().find_map(|i| {
+                let mut over = false;
+                let cover = shadows.candidates(&later.when).find_map(|i| {
+                    if spent >= budget {
+                        over = true;
+                        return Some(None);
+                    }
+                    spent += 1;
                     let earlier = spec.rules.get(i)?;
-                    implies(&later.when, &earlier.when).then_some(earlier)
+                    implies(&later.when, &earlier.when).then_some(Some(earlier))
                 });
+                if over {
+                    self.rule = Some((idx(j), later.id.clone()));
+                    self.report(Diagnostic::shadow_check_skipped(
+                        format!("rules[{j}].when"),
+                        &later.id,
+                        spent,
+                    ));
+                    self.rule = None;
+                    return;
+                }
+                let cover = cover.flatten();
                 if let Some(earlier) = cover {
                     self.rule = Some((idx(j), later.id.clone()));
                     let how = if later.when == earlier.when {

@@ -8,6 +8,7 @@ use super::diagnostic::{CompileError, Diagnostic};
 use super::eval::{self, EvalOptions};
 use super::explain::{self, Explanation};
 use super::ir::Owner;
+use super::limits::PolicyLimits;
 use super::program::Program;
 use super::spec::PolicySpec;
 use crate::crm::OwnerView;
@@ -36,7 +37,33 @@ use crate::lead::model::Lead;
 /// ]);
 /// ```
 pub fn compile(spec: &PolicySpec) -> Result<Policy, CompileError> {
-    program(spec).map(Policy::from_program)
+    compile_with_limits(spec, &PolicyLimits::default())
+}
+
+/// [`compile`] with caller-chosen size limits, checked before anything else
+/// (each violation a [`LimitExceeded`](super::DiagnosticCode::LimitExceeded)
+/// error; see [`PolicyLimits`] for the defaults).
+///
+/// ```
+/// use leadroute::policy::{compile_with_limits, DiagnosticCode, PolicyLimits};
+/// use leadroute::PolicySpec;
+///
+/// let spec = PolicySpec::from_json_str(r#"{"name": "n", "version": "1",
+///   "owners": [{"id": "q", "name": "Queue"}],
+///   "rules": [{"id": "a", "when": {"country": ["US"]}, "then": {"assign": "nobody"}},
+///             {"id": "b", "when": {"country": ["CA"]}, "then": {"assign": "nobody"}}],
+///   "fallback": {"assign": {"owner": "q"}}}"#).unwrap();
+/// let mut limits = PolicyLimits::default();
+/// limits.max_rules = 1;
+/// let err = compile_with_limits(&spec, &limits).unwrap_err();
+/// assert_eq!(err.errors[0].code, DiagnosticCode::LimitExceeded);
+/// assert!(compile_with_limits(&spec, &PolicyLimits::default()).is_ok());
+/// ```
+pub fn compile_with_limits(
+    spec: &PolicySpec,
+    limits: &PolicyLimits,
+) -> Result<Policy, CompileError> {
+    program(spec, limits).map(Policy::from_program)
 }
 
 /// A validated, indexed policy, ready to evaluate. Cheap to clone (an `Arc`),

@@ -131,6 +131,15 @@ pub enum DiagnosticCode {
     InvalidTime,
     /// Two blocks of one day that overlap.
     OverlappingBlocks,
+    // ------------------------------------------------------------- limits
+    /// The policy is larger than a [`PolicyLimits`](super::PolicyLimits)
+    /// limit allows (the message names the limit); nothing more of it is
+    /// checked.
+    LimitExceeded,
+    /// A check was stopped at its budget (a warning): the unreachable-rule
+    /// check past
+    /// [`max_shadow_comparisons`](super::PolicyLimits::max_shadow_comparisons).
+    CheckSkipped,
 }
 
 /// One problem in a policy: where, what, the offending value and a hint.
@@ -809,6 +818,29 @@ impl Diagnostic {
             "move it above rule {} or narrow its condition",
             q(earlier)
         )))
+    }
+    /// A [`PolicyLimits`](super::PolicyLimits) limit exceeded at `path`:
+    /// `found` says what is there, `limit` names the field.
+    pub(crate) fn limit_exceeded(path: String, found: String, limit: &str, max: usize) -> Self {
+        Self::error(
+            DiagnosticCode::LimitExceeded,
+            path,
+            format!("{found}: more than the limit of {max} (PolicyLimits::{limit})"),
+        )
+        .with_help(Some(format!(
+            "split the policy, or raise PolicyLimits::{limit} if this policy is trusted"
+        )))
+    }
+    /// The unreachable-rule check stopped at its budget before `rule`.
+    pub(crate) fn shadow_check_skipped(path: String, rule: &str, done: usize) -> Self {
+        Self::warning(
+            DiagnosticCode::CheckSkipped,
+            path,
+            format!(
+                "the unreachable-rule check stopped at rule {} after {done} comparisons (PolicyLimits::max_shadow_comparisons): this rule and the ones after it were not checked for being shadowed by earlier rules",
+                q(rule)
+            ),
+        )
     }
     /// Direct assignment to an inactive owner.
     pub(crate) fn inactive_owner(path: String, id: &str) -> Self {

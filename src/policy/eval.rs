@@ -28,39 +28,132 @@ use crate::pool::step::PoolStep;
 use crate::schedule::{timestamp, write_label};
 
 /// Options for [`Policy::evaluate_with`](super::Policy::evaluate_with).
+///
+/// # What one evaluation costs
+///
+/// Rules the rule index cannot rule out are visited in order,
+/// each condition node at most once: the work per decision is at most the
+/// policy's condition nodes, which [`PolicyLimits`](super::PolicyLimits)
+/// bounds (`max_rules` × `max_conditions_per_rule`); regexes run in time
+/// linear in the (length-limited) lead value. The trace is bounded by
+/// [`max_trace_events`](Self::max_trace_events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EvalOptions {
     /// Record the trace (default `true`). Never changes the decision.
     pub trace: bool,
+    /// Most events in one decision's trace (default 4,096; at least 2).
+    /// Events are fixed-size (40 bytes in memory, at most 256 bytes of
+    /// JSON each), so this also bounds the trace's bytes: 160 KiB in
+    /// memory and 1 MiB of JSON by default. A longer trace keeps its first
+    /// events and its last 16, with one
+    /// [`TraceEvent::Truncated`](crate::decision::TraceEvent::Truncated)
+    /// between them counting the events left out. The router may append a
+    /// few events of its own (store and CRM outages) after evaluation.
+    pub max_trace_events: usize,
 }
+
+/// Events kept at the end of a truncated trace: the decisive steps (the
+/// matching rule, the pool choice, the fallback) come last.
+const TRACE_TAIL: usize = 16;
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        EvalOptions { trace: true }
+        EvalOptions {
+            trace: true,
+            max_trace_events: 4096,
+        }
     }
 }
 
 impl EvalOptions {
     /// Options with the trace off.
     pub fn without_trace() -> Self {
-        EvalOptions { trace: false }
+        EvalOptions {
+            trace: false,
+            ..EvalOptions::default()
+        }
+    }
+
+    /// These options with at most `n` trace events (at least 2).
+    pub fn with_max_trace_events(mut self, n: usize) -> Self {
+        self.max_trace_events = n;
+        self
     }
 }
 
 /// Records trace events when on; a no-op when off. The evaluation code is
 /// the same either way.
+///
+/// Bounded: the first `head` events are kept, then the last `tail` in a
+/// ring in the same buffer, counting the ones overwritten.
 struct Recorder {
     on: bool,
     events: Vec<TraceEvent>,
+    head: usize,
+    tail: usize,
+    /// Events overwritten in the tail ring (left out of the trace).
+    dropped: u64,
 }
 
 impl Recorder {
+    fn new(on: bool, capacity: usize, max: usize) -> Self {
+        // One slot for the `Truncated` marker.
+        let room = max.max(2) - 1;
+        let tail = TRACE_TAIL.min(room / 2);
+        Recorder {
+            on,
+            events: if on {
+                Vec::with_capacity(capacity.min(room + 1))
+            } else {
+                Vec::new()
+            },
+            head: room - tail,
+            tail,
+            dropped: 0,
+        }
+    }
+
     #[inline]
     fn push(&mut self, e: TraceEvent) {
-        if self.on {
-            self.events.push(e);
+        if !self.on {
+            return;
         }
+        if self.events.len() < self.head + self.tail {
+            self.events.push(e);
+        } else {
+            self.overflow(e);
+        }
+    }
+
+    #[cold]
+    fn overflow(&mut self, e: TraceEvent) {
+        if self.tail > 0 {
+            let at = self.head + (self.dropped % self.tail as u64) as usize;
+            if let Some(slot) = self.events.get_mut(at) {
+                *slot = e;
+            }
+        }
+        self.dropped += 1;
+    }
+
+    /// The events in order, with the marker where events were left out.
+    fn finish(mut self) -> Vec<TraceEvent> {
+        if self.dropped > 0 {
+            if self.tail > 0 {
+                let oldest = (self.dropped % self.tail as u64) as usize;
+                if let Some(ring) = self.events.get_mut(self.head..self.head + self.tail) {
+                    ring.rotate_left(oldest);
+                }
+            }
+            self.events.insert(
+                self.head,
+                TraceEvent::Truncated {
+                    omitted: self.dropped,
+                },
+            );
+        }
+        self.events
     }
 }
 
@@ -119,14 +212,7 @@ pub(crate) fn evaluate_excluding(
     opts: EvalOptions,
     excluded: &[String],
 ) -> RouteDecision {
-    let rec = Recorder {
-        on: opts.trace,
-        events: if opts.trace {
-            Vec::with_capacity(p.trace_capacity)
-        } else {
-            Vec::new()
-        },
-    };
+    let rec = Recorder::new(opts.trace, p.trace_capacity, opts.max_trace_events);
     Eval {
         p,
         lead,
@@ -455,7 +541,7 @@ impl<'a> Eval<'a> {
             sla_due,
             write_to_crm: action.write_to_crm,
             trace: Trace {
-                events: self.rec.events,
+                events: self.rec.finish(),
             },
             pool_step: a.step,
             account_match: self.facts.account_match.cloned(),

@@ -124,6 +124,11 @@ pub enum Step {
         /// What happened.
         status: LookupStatus,
     },
+    /// The trace reached its limit: this many steps are not shown here.
+    Truncated {
+        /// Steps left out.
+        omitted: u64,
+    },
 }
 
 /// Resolves a decision's trace against the program that made it.
@@ -228,6 +233,7 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
             TraceEvent::CrmUnavailable { lookup, status } => {
                 Step::CrmUnavailable { lookup, status }
             }
+            TraceEvent::Truncated { omitted } => Step::Truncated { omitted },
         };
         steps.push(step);
     }
@@ -500,6 +506,10 @@ fn write_step(
                 LookupStatus::TimedOut => "timed out",
                 _ => "failed",
             }
+        ),
+        Step::Truncated { omitted } => writeln!(
+            f,
+            "  … {omitted} more steps not recorded (the trace limit, EvalOptions::max_trace_events)"
         ),
     }
 }

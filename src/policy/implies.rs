@@ -2,7 +2,12 @@
 //! that can never match. "Conservative" means it may miss an implication but
 //! never claims one that does not hold.
 
-use super::spec::{Bounds, Condition, MatchTest, RecordTest, SpamTest};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::mem::Discriminant;
+
+use super::spec::{Bounds, Condition, FieldTest, MatchTest, RecordTest, SpamTest, ValueTest};
 
 /// Whether `a` holding guarantees `b` holds, for every lead and context.
 pub(crate) fn implies(a: &Condition, b: &Condition) -> bool {
@@ -181,103 +186,500 @@ mod tests {
 }
 
 /// Finds, for a rule, the earlier rules that might cover it, without
-/// comparing every pair: large territory plans have thousands of rules.
+/// comparing every pair: large territory plans have tens of thousands of
+/// rules, and a policy arriving over an admin API must not stall a service.
 ///
-/// An earlier "flat" rule (one leaf, or an `all` of leaves) is filed under
-/// the values of its most selective list leaf (the one whose values the
-/// fewest earlier rules share) (`country`, `region`,
-/// `product_interest`, …). For [`implies`] to hold between two flat rules,
-/// some leaf of the later rule must be a subset of that leaf, so its first
-/// value is one of them: looking up each later leaf's first value finds every
-/// possible cover. Rules of any other shape are always compared.
+/// # How
+///
+/// Every condition `b` has a *need*: sets of keys such that any `a` with
+/// [`implies`]`(a, b)` *provides* (has among its keys) at least one key of
+/// every set. An earlier rule is filed under the keys of one of its sets
+/// (the one whose buckets hold the fewest rules so far, so the most
+/// selective for this plan); a later rule looks up the buckets of the keys
+/// it provides. The keys follow `implies` arm by arm:
+///
+/// - a list leaf (`country`, `utm_campaign`, …) needs one of its values
+///   (normalized as `implies` compares them) and provides its first value;
+/// - `employees` / `annual_revenue` key on which bounds are given; the
+///   bucket keeps the lowest minimum and highest maximum it holds, so a
+///   later range outside all of them skips the bucket;
+/// - `account` / `contact` need one of the facts they require (an empty
+///   test needs nothing but the record kind) and provide all of theirs;
+/// - `attribute`, `not`, `territory` and `postal_code` only imply what is
+///   equal to them: they key on a fingerprint of the whole condition;
+/// - `all` provides the union of its parts' keys and needs any part's need;
+///   `any` provides one part's keys and needs the union of its parts' needs;
+/// - a condition that needs nothing (`always: true`) is compared with every
+///   later rule, and one that provides everything (`always: false` inside
+///   an `any`) with every earlier rule.
+///
+/// A condition kind without its own arm in [`Leaf::of`] keys on its kind
+/// alone: still correct for any `implies` arm between two conditions of
+/// that kind, only slower.
+///
+/// Candidates come out in rule order, merged lazily from the buckets, so the
+/// caller stops at the first (earliest) cover: the diagnostic is the one a
+/// comparison of every pair would give.
 #[derive(Default)]
 pub(crate) struct ShadowIndex {
-    buckets: std::collections::HashMap<(u8, String), Vec<usize>>,
-    always: Vec<usize>,
+    buckets: HashMap<Key, Bucket>,
+    /// Rules that need nothing: candidates for every later rule.
+    free: Vec<usize>,
+    /// Every filed rule, for a later rule that provides everything.
     all: Vec<usize>,
 }
 
-fn list_leaf(c: &Condition) -> Option<(u8, &[String])> {
-    use Condition::*;
-    Some(match c {
-        Country(v) => (0, v),
-        Region(v) => (1, v),
-        ProductInterest(v) => (2, v),
-        Source(v) => (3, v),
-        UtmSource(v) => (4, v),
-        UtmMedium(v) => (5, v),
-        UtmCampaign(v) => (6, v),
-        UtmTerm(v) => (7, v),
-        UtmContent(v) => (8, v),
-        CompanyDomain(v) => (9, v),
-        _ => return None,
-    })
+type Kind = Discriminant<Condition>;
+
+/// What a rule is filed under.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    /// A value of a list leaf, normalized as [`implies`] compares it.
+    Value(Kind, Box<str>),
+    /// An empty list of that kind.
+    EmptyList(Kind),
+    /// A numeric leaf giving a minimum (or not) and a maximum (or not).
+    Bounds(Kind, bool, bool),
+    /// One fact of a record test: which fact, and a fingerprint of its value.
+    Fact(Kind, u8, u64),
+    /// Any condition of this kind (a record test with no facts, or a kind
+    /// without an arm of its own).
+    Kind(Kind),
+    /// Equal conditions only: a fingerprint of the whole condition.
+    Exact(u64),
 }
 
-fn flat_leaves(c: &Condition) -> Option<&[Condition]> {
-    let composite = |x: &Condition| {
-        matches!(
-            x,
-            Condition::All(_) | Condition::Any(_) | Condition::Not(_) | Condition::Always(_)
-        )
-    };
-    match c {
-        Condition::All(items) if !items.iter().any(composite) => Some(items),
-        leaf if !composite(leaf) => Some(std::slice::from_ref(leaf)),
-        _ => None,
+/// The bounds a key was provided with, to skip a bucket that cannot match.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    min: Option<u64>,
+    max: Option<u64>,
+}
+
+#[derive(Default)]
+struct Bucket {
+    rules: Vec<usize>,
+    /// For [`Key::Bounds`] buckets: the lowest minimum and highest maximum
+    /// filed here.
+    lowest_min: Option<u64>,
+    highest_max: Option<u64>,
+}
+
+impl Bucket {
+    fn file(&mut self, rule: usize, span: Option<Span>) {
+        if self.rules.last() != Some(&rule) {
+            self.rules.push(rule);
+        }
+        if let Some(s) = span {
+            if let Some(m) = s.min {
+                self.lowest_min = Some(self.lowest_min.map_or(m, |l| l.min(m)));
+            }
+            if let Some(m) = s.max {
+                self.highest_max = Some(self.highest_max.map_or(m, |h| h.max(m)));
+            }
+        }
+    }
+
+    /// Whether a rule filed here could be implied by a leaf with `span`.
+    fn may_hold(&self, span: Option<Span>) -> bool {
+        let Some(s) = span else { return true };
+        let min_ok = match (s.min, self.lowest_min) {
+            (Some(x), Some(lo)) => x >= lo,
+            _ => true,
+        };
+        let max_ok = match (s.max, self.highest_max) {
+            (Some(x), Some(hi)) => x <= hi,
+            _ => true,
+        };
+        min_ok && max_ok
     }
 }
 
-fn key(kind: u8, value: &str) -> (u8, String) {
-    (kind, value.trim().to_ascii_lowercase())
+/// One key set of a need, with the bounds of the leaf it came from.
+type KeySet = Vec<(Key, Option<Span>)>;
+
+/// What `b` needs of any condition implying it.
+enum Need {
+    /// Nothing: compare with every later rule.
+    Free,
+    /// A key of every one of these sets.
+    Every(Vec<KeySet>),
+}
+
+/// What `a` provides.
+enum Provides {
+    /// Everything (`a` is never true).
+    Top,
+    Keys(KeySet),
+}
+
+/// A leaf's need (key sets, a key of each to be provided) and what it
+/// provides. **A new condition kind adds its arm here** when its `implies`
+/// arm is finer than "same kind".
+struct Leaf {
+    need: Vec<KeySet>,
+    provides: KeySet,
+}
+
+fn norm(v: &str) -> Box<str> {
+    v.trim().to_ascii_lowercase().into_boxed_str()
+}
+
+fn plain(keys: impl IntoIterator<Item = Key>) -> KeySet {
+    keys.into_iter().map(|k| (k, None)).collect()
+}
+
+impl Leaf {
+    /// `None` for `all`, `any` and `always`, which [`ShadowIndex`] handles
+    /// structurally.
+    fn of(c: &Condition) -> Option<Leaf> {
+        use Condition::*;
+        let kind = std::mem::discriminant(c);
+        let list = |values: &[String]| Leaf {
+            need: vec![if values.is_empty() {
+                plain([Key::EmptyList(kind)])
+            } else {
+                plain(values.iter().map(|v| Key::Value(kind, norm(v))))
+            }],
+            provides: plain([values
+                .first()
+                .map_or(Key::EmptyList(kind), |v| Key::Value(kind, norm(v)))]),
+        };
+        let exact = || {
+            let fp = fingerprint(c);
+            Leaf {
+                need: vec![plain([Key::Exact(fp)])],
+                provides: plain([Key::Exact(fp)]),
+            }
+        };
+        Some(match c {
+            All(_) | Any(_) | Always(_) => return None,
+            Country(v) | Region(v) | ProductInterest(v) | Source(v) | UtmSource(v)
+            | UtmMedium(v) | UtmCampaign(v) | UtmTerm(v) | UtmContent(v) | CompanyDomain(v) => {
+                list(v)
+            }
+            // `implies` holds for an empty `x` too (every kind of `x` is in `y`).
+            EmailKind(x) => {
+                let name = |k: &crate::lead::email::EmailKind| format!("{k:?}").into_boxed_str();
+                let mut need = plain(x.iter().map(|k| Key::Value(kind, name(k))));
+                need.push((Key::EmptyList(kind), None));
+                Leaf {
+                    need: vec![need],
+                    provides: plain([x
+                        .first()
+                        .map_or(Key::EmptyList(kind), |k| Key::Value(kind, name(k)))]),
+                }
+            }
+            Employees(b) | AnnualRevenue(b) => {
+                let span = Some(Span {
+                    min: b.min,
+                    max: b.max,
+                });
+                let mut provides = Vec::new();
+                for has_min in [false, true] {
+                    for has_max in [false, true] {
+                        if (!has_min || b.min.is_some()) && (!has_max || b.max.is_some()) {
+                            provides.push((Key::Bounds(kind, has_min, has_max), span));
+                        }
+                    }
+                }
+                Leaf {
+                    need: vec![vec![(
+                        Key::Bounds(kind, b.min.is_some(), b.max.is_some()),
+                        span,
+                    )]],
+                    provides,
+                }
+            }
+            Account(t) | Contact(t) => {
+                let facts = record_facts(kind, t);
+                let mut provides = plain([Key::Kind(kind)]);
+                provides.extend(facts.iter().cloned().map(|k| (k, None)));
+                Leaf {
+                    need: if facts.is_empty() {
+                        vec![plain([Key::Kind(kind)])]
+                    } else {
+                        facts.into_iter().map(|k| plain([k])).collect()
+                    },
+                    provides,
+                }
+            }
+            Not(_) | Attribute(_) | Territory(_) | PostalCode(_) => exact(),
+            #[allow(unreachable_patterns)]
+            _ => Leaf {
+                need: vec![plain([Key::Kind(kind)])],
+                provides: plain([Key::Kind(kind)]),
+            },
+        })
+    }
+}
+
+/// The facts a record test requires, each a key.
+fn record_facts(kind: Kind, t: &RecordTest) -> Vec<Key> {
+    let mut out = Vec::new();
+    let mut fact = |tag: u8, present: bool, fp: u64| {
+        if present {
+            out.push(Key::Fact(kind, tag, fp));
+        }
+    };
+    let fp_of = |f: &dyn Fn(&mut DefaultHasher)| {
+        let mut h = DefaultHasher::new();
+        f(&mut h);
+        h.finish()
+    };
+    fact(0, t.exists.is_some(), fp_of(&|h| t.exists.hash(h)));
+    fact(1, t.has_owner.is_some(), fp_of(&|h| t.has_owner.hash(h)));
+    fact(
+        2,
+        t.owner_active.is_some(),
+        fp_of(&|h| t.owner_active.hash(h)),
+    );
+    fact(
+        3,
+        t.is_customer.is_some(),
+        fp_of(&|h| t.is_customer.hash(h)),
+    );
+    fact(4, t.tier.is_some(), fp_of(&|h| t.tier.hash(h)));
+    fact(
+        5,
+        t.field.is_some(),
+        fp_of(&|h| {
+            if let Some(f) = &t.field {
+                hash_field(f, h);
+            }
+        }),
+    );
+    out
+}
+
+/// A hash of `c` that is equal for equal conditions (it may be equal for
+/// some unequal ones: that only adds candidates).
+fn fingerprint(c: &Condition) -> u64 {
+    let mut h = DefaultHasher::new();
+    hash_condition(c, &mut h);
+    h.finish()
+}
+
+fn hash_condition(c: &Condition, h: &mut DefaultHasher) {
+    use Condition::*;
+    std::mem::discriminant(c).hash(h);
+    match c {
+        All(items) | Any(items) => items.iter().for_each(|i| hash_condition(i, h)),
+        Not(inner) => hash_condition(inner, h),
+        Always(b) => b.hash(h),
+        Territory(id) => id.hash(h),
+        Country(v) | Region(v) | ProductInterest(v) | Source(v) | UtmSource(v) | UtmMedium(v)
+        | UtmCampaign(v) | UtmTerm(v) | UtmContent(v) | CompanyDomain(v) => v.hash(h),
+        PostalCode(p) => {
+            p.country.hash(h);
+            p.prefixes.hash(h);
+            p.ranges.hash(h);
+        }
+        Employees(b) | AnnualRevenue(b) => (b.min, b.max).hash(h),
+        EmailKind(k) => k.len().hash(h),
+        Attribute(f) => hash_field(f, h),
+        Account(t) | Contact(t) => {
+            (t.exists, t.has_owner, t.owner_active, t.is_customer).hash(h);
+            t.tier.hash(h);
+            if let Some(f) = &t.field {
+                hash_field(f, h);
+            }
+        }
+        // Kinds added later hash by kind alone (coarse, still consistent
+        // with equality).
+        #[allow(unreachable_patterns)]
+        _ => {}
+    }
+}
+
+fn hash_field(f: &FieldTest, h: &mut DefaultHasher) {
+    f.key.hash(h);
+    match &f.test {
+        ValueTest::Equals(v) => {
+            0u8.hash(h);
+            hash_value(v, h);
+        }
+        ValueTest::OneOf(vs) => {
+            1u8.hash(h);
+            vs.iter().for_each(|v| hash_value(v, h));
+        }
+        ValueTest::Exists(b) => (2u8, b).hash(h),
+        ValueTest::Regex(r) => (3u8, r).hash(h),
+        #[allow(unreachable_patterns)]
+        _ => {}
+    }
+}
+
+/// Consistent with `Value`'s equality: numbers hash by their `f64` value
+/// (zero's sign dropped), objects by size only (key order may differ).
+fn hash_value(v: &serde_json::Value, h: &mut DefaultHasher) {
+    use serde_json::Value as V;
+    match v {
+        V::Null => 0u8.hash(h),
+        V::Bool(b) => (1u8, b).hash(h),
+        V::Number(n) => {
+            2u8.hash(h);
+            let f = n.as_f64().unwrap_or(0.0);
+            (if f == 0.0 { 0 } else { f.to_bits() }).hash(h);
+        }
+        V::String(s) => (3u8, s).hash(h),
+        V::Array(items) => {
+            4u8.hash(h);
+            items.iter().for_each(|i| hash_value(i, h));
+        }
+        V::Object(m) => (5u8, m.len()).hash(h),
+    }
 }
 
 impl ShadowIndex {
-    /// Files an earlier rule that always decides when it matches.
-    pub(crate) fn add(&mut self, rule: usize, when: &Condition) {
-        self.all.push(rule);
-        let best = flat_leaves(when).and_then(|leaves| {
-            leaves
-                .iter()
-                .filter_map(list_leaf)
-                .filter(|(_, v)| !v.is_empty())
-                // The leaf whose values are shared by the fewest rules so far:
-                // the most selective one for this plan.
-                .min_by_key(|(kind, v)| {
-                    let load: usize = v
-                        .iter()
-                        .map(|x| self.buckets.get(&key(*kind, x)).map_or(0, Vec::len))
-                        .sum();
-                    (load, v.len())
-                })
-        });
-        match best {
-            Some((kind, values)) => {
-                for v in values {
-                    let bucket = self.buckets.entry(key(kind, v)).or_default();
-                    if bucket.last() != Some(&rule) {
-                        bucket.push(rule);
-                    }
+    fn load(&self, set: &KeySet) -> usize {
+        set.iter()
+            .map(|(k, _)| self.buckets.get(k).map_or(0, |b| b.rules.len()))
+            .sum()
+    }
+
+    /// The cheapest key set of each need set, or `None` for [`Need::Free`].
+    fn cheapest(&self, sets: Vec<KeySet>) -> Option<KeySet> {
+        sets.into_iter().min_by_key(|s| (self.load(s), s.len()))
+    }
+
+    fn need(&self, c: &Condition) -> Need {
+        match c {
+            Condition::Always(true) => Need::Free,
+            // Only what never holds implies `always: false`; `all` gives
+            // such a part a key of its own.
+            Condition::Always(false) => Need::Every(vec![plain([Key::Exact(fingerprint(c))])]),
+            Condition::All(items) => {
+                let sets: Vec<KeySet> = items
+                    .iter()
+                    .filter_map(|i| match self.need(i) {
+                        Need::Free => None,
+                        Need::Every(sets) => Some(sets),
+                    })
+                    .flatten()
+                    .collect();
+                if sets.is_empty() {
+                    Need::Free
+                } else {
+                    Need::Every(sets)
                 }
             }
-            None => self.always.push(rule),
+            Condition::Any(items) => {
+                let mut union = KeySet::new();
+                for item in items {
+                    match self.need(item) {
+                        Need::Free => return Need::Free,
+                        Need::Every(sets) => match self.cheapest(sets) {
+                            Some(set) => union.extend(set),
+                            None => return Need::Free,
+                        },
+                    }
+                }
+                Need::Every(vec![union])
+            }
+            leaf => Need::Every(Leaf::of(leaf).map_or_else(Vec::new, |l| l.need)),
         }
     }
 
-    /// Earlier rules that might cover `when`, in rule order.
-    pub(crate) fn candidates(&self, when: &Condition) -> Vec<usize> {
-        let Some(leaves) = flat_leaves(when) else {
-            return self.all.clone();
+    fn provides(&self, c: &Condition) -> Provides {
+        match c {
+            Condition::Always(false) => Provides::Top,
+            Condition::Always(true) => Provides::Keys(Vec::new()),
+            Condition::All(items) => {
+                let mut keys = KeySet::new();
+                for item in items {
+                    match self.provides(item) {
+                        Provides::Top => return Provides::Top,
+                        Provides::Keys(k) => keys.extend(k),
+                    }
+                }
+                Provides::Keys(keys)
+            }
+            // Every part implies the covering rule, so any one part's keys
+            // find it: take the part whose buckets hold the fewest rules.
+            Condition::Any(items) => items
+                .iter()
+                .map(|i| self.provides(i))
+                .filter_map(|p| match p {
+                    Provides::Top => None,
+                    Provides::Keys(k) => Some(k),
+                })
+                .min_by_key(|k| (self.load(k), k.len()))
+                .map_or(Provides::Top, Provides::Keys),
+            leaf => Provides::Keys(Leaf::of(leaf).map_or_else(Vec::new, |l| l.provides)),
+        }
+    }
+
+    /// Files an earlier rule that always decides when it matches.
+    pub(crate) fn add(&mut self, rule: usize, when: &Condition) {
+        self.all.push(rule);
+        let set = match self.need(when) {
+            Need::Free => None,
+            Need::Every(sets) => self.cheapest(sets),
         };
-        let mut out = self.always.clone();
-        for (kind, values) in leaves.iter().filter_map(list_leaf) {
-            if let Some(bucket) = values.first().and_then(|v| self.buckets.get(&key(kind, v))) {
-                out.extend_from_slice(bucket);
+        match set {
+            Some(set) => {
+                for (key, span) in set {
+                    self.buckets.entry(key).or_default().file(rule, span);
+                }
+            }
+            // Also a need of no sets: nothing to key on, so always compare.
+            None => self.free.push(rule),
+        }
+    }
+
+    /// Earlier rules that might cover `when`, in rule order, each once.
+    pub(crate) fn candidates(&self, when: &Condition) -> Candidates<'_> {
+        let mut lists: Vec<&[usize]> = vec![&self.free];
+        match self.provides(when) {
+            Provides::Top => lists.push(&self.all),
+            Provides::Keys(keys) => {
+                for (key, span) in &keys {
+                    if let Some(bucket) = self.buckets.get(key) {
+                        if bucket.may_hold(*span) {
+                            lists.push(&bucket.rules);
+                        }
+                    }
+                }
             }
         }
-        out.sort_unstable();
-        out.dedup();
-        out
+        let heap = lists
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.first().map(|&r| Reverse((r, i))))
+            .collect();
+        Candidates {
+            lists,
+            heap,
+            last: None,
+        }
+    }
+}
+
+/// The candidates of one rule: a lazy merge of sorted buckets.
+pub(crate) struct Candidates<'a> {
+    lists: Vec<&'a [usize]>,
+    heap: BinaryHeap<Reverse<(usize, usize)>>,
+    last: Option<usize>,
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        while let Some(Reverse((rule, list))) = self.heap.pop() {
+            if let Some(slot) = self.lists.get_mut(list) {
+                let rest = slot.get(1..).unwrap_or_default();
+                *slot = rest;
+                if let Some(&next) = rest.first() {
+                    self.heap.push(Reverse((next, list)));
+                }
+            }
+            if self.last != Some(rule) {
+                self.last = Some(rule);
+                return Some(rule);
+            }
+        }
+        None
     }
 }
 
@@ -285,35 +687,87 @@ impl ShadowIndex {
 mod shadow_tests {
     use super::*;
 
-    /// A tiny deterministic generator of conditions over few values, so that
-    /// covers are frequent.
+    /// A tiny deterministic generator of conditions of every kind over few
+    /// values, so that covers are frequent.
     fn arb(seed: &mut u64, depth: u32) -> Condition {
         *seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let r = (*seed >> 33) as usize;
         let vals = |n: usize, pool: &[&str]| -> Vec<String> {
-            (0..1 + n % 3)
+            (0..n % 4)
                 .map(|k| pool[(n / 3 + k * 7) % pool.len()].to_owned())
                 .collect()
         };
-        match r % 9 {
-            0 | 1 => Condition::Country(vals(r / 9, &["US", "CA", "GB", "us"])),
-            2 => Condition::Region(vals(r / 9, &["US-CA", "US-NY", "CA-ON"])),
-            3 | 4 => Condition::ProductInterest(vals(r / 9, &["plg", "crm", "billing"])),
-            5 => Condition::Employees(Bounds {
-                min: Some((r % 4) as u64 * 100),
+        let bound = |n: usize| [None, Some(0), Some(100), Some(500)][n % 4];
+        let record = |n: usize| RecordTest {
+            exists: [None, Some(true)][n % 2],
+            has_owner: [None, Some(true), Some(false)][n / 2 % 3],
+            is_customer: [None, Some(true)][n / 6 % 2],
+            tier: [None, Some(vec!["gold".to_owned()])][n / 12 % 2].clone(),
+            ..RecordTest::default()
+        };
+        match r % 16 {
+            0 | 1 => Condition::Country(vals(r / 16, &["US", "CA", "GB", "us"])),
+            2 => Condition::Region(vals(r / 16, &["US-CA", "US-NY", "CA-ON"])),
+            3 => Condition::ProductInterest(vals(r / 16, &["plg", "crm", "billing"])),
+            4 => Condition::Employees(Bounds {
+                min: bound(r / 16),
+                max: bound(r / 64).map(|m| m + 50),
+            }),
+            5 => Condition::AnnualRevenue(Bounds {
+                min: bound(r / 16),
                 max: None,
             }),
             6 if depth < 2 => {
-                Condition::All((0..1 + r % 3).map(|_| arb(seed, depth + 1)).collect())
+                Condition::All((0..r / 16 % 4).map(|_| arb(seed, depth + 1)).collect())
             }
             7 if depth < 2 => {
-                Condition::Any((0..1 + r % 2).map(|_| arb(seed, depth + 1)).collect())
+                Condition::Any((0..r / 16 % 3).map(|_| arb(seed, depth + 1)).collect())
             }
             8 if depth < 2 => Condition::Not(Box::new(arb(seed, depth + 1))),
-            _ => Condition::Source(vals(r / 9, &["web", "ads"])),
+            9 => Condition::Always(r / 16 % 5 != 0),
+            10 => Condition::Account(record(r / 16)),
+            11 => Condition::Contact(record(r / 16)),
+            12 => Condition::Attribute(FieldTest {
+                key: ["plan", "seats"][r / 16 % 2].to_owned(),
+                test: [
+                    ValueTest::Exists(true),
+                    ValueTest::Equals(serde_json::json!(r / 32 % 3)),
+                ][r / 96 % 2]
+                    .clone(),
+            }),
+            13 => Condition::EmailKind(
+                [vec![], vec![K::Free], vec![K::Free, K::Disposable]][r / 16 % 3].clone(),
+            ),
+            14 => Condition::Territory(["west", "east"][r / 16 % 2].to_owned()),
+            _ => Condition::Source(vals(r / 16, &["web", "ads"])),
         }
+    }
+
+    use crate::lead::email::EmailKind as K;
+
+    #[test]
+    fn the_shadow_index_finds_the_first_cover_a_full_comparison_finds() {
+        let mut seed = 11;
+        let mut covers = 0;
+        for _ in 0..400 {
+            let rules: Vec<Condition> = (0..30).map(|_| arb(&mut seed, 0)).collect();
+            let mut index = ShadowIndex::default();
+            for (j, later) in rules.iter().enumerate() {
+                let brute = (0..j).find(|&i| implies(later, &rules[i]));
+                let indexed = index.candidates(later).find(|&i| implies(later, &rules[i]));
+                assert_eq!(indexed, brute, "rule {j}: {later:?}");
+                let listed: Vec<usize> = index.candidates(later).collect();
+                assert!(listed.windows(2).all(|w| w[0] < w[1]), "in order, once");
+                covers += usize::from(brute.is_some());
+                index.add(j, later);
+            }
+        }
+        assert!(
+            covers > 500,
+            "the generator should produce covers ({covers})"
+        );
     }
 
     #[test]
@@ -324,7 +778,7 @@ mod shadow_tests {
             let rules: Vec<Condition> = (0..25).map(|_| arb(&mut seed, 0)).collect();
             let mut index = ShadowIndex::default();
             for (j, later) in rules.iter().enumerate() {
-                let candidates = index.candidates(later);
+                let candidates: Vec<usize> = index.candidates(later).collect();
                 for (i, earlier) in rules.iter().enumerate().take(j) {
                     if implies(later, earlier) {
                         covers += 1;

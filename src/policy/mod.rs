@@ -181,6 +181,19 @@
 //! (see [`lint`]): overlapping territories, shadowed rules, owners, pools
 //! and territories nothing uses, countries and employee-count ranges only
 //! the fallback decides.
+//! ## Size limits
+//!
+//! Reading and compiling are bounded by [`PolicyLimits`] (documented
+//! defaults; pass your own to [`compile_with_limits`] and
+//! [`PolicySpec::from_json_str_with_limits`](spec::PolicySpec::from_json_str_with_limits)):
+//! a policy over a limit is a
+//! [`LimitExceeded`](DiagnosticCode::LimitExceeded) error found before the
+//! expensive work. The unreachable-rule check is indexed for every
+//! condition kind (near-linear in the number of rules; the algorithm is on
+//! the index in `implies.rs`) and stops, with a
+//! [`CheckSkipped`](DiagnosticCode::CheckSkipped) warning, past
+//! [`PolicyLimits::max_shadow_comparisons`]. A decision's trace is bounded
+//! by [`EvalOptions::max_trace_events`].
 
 pub(crate) mod compile;
 pub(crate) mod compiled;
@@ -190,19 +203,22 @@ pub(crate) mod explain;
 mod implies;
 mod index;
 mod ir;
+mod limits;
 pub mod lint;
 mod parse;
 mod program;
 mod schema;
+mod size_check;
 pub mod spec;
 mod suggest;
 pub(crate) mod time;
 
 pub use compiled::Policy;
-pub use compiled::compile;
+pub use compiled::{compile, compile_with_limits};
 pub use diagnostic::{CompileError, Diagnostic, DiagnosticCode, Severity};
 pub use eval::EvalOptions;
 pub use explain::{Explanation, Step};
+pub use limits::PolicyLimits;
 pub use schema::json_schema;
 pub use suggest::did_you_mean;
 pub use time::{Reassign, ReassignReason, Reassignment, ScheduleAvailability};

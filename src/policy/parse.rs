@@ -16,9 +16,10 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 use super::diagnostic::{CompileError, Diagnostic, Sink, did_you_mean};
+use super::limits::PolicyLimits;
 use super::schema::{ChoiceShape, ObjectShape, POLICY, Shape};
 use super::suggest::closest_word;
-use crate::lead::issue::shorten;
+use crate::lead::issue::{shorten, shorten_message};
 use serde::de::DeserializeOwned;
 
 /// The text format, for messages and examples in help.
@@ -46,37 +47,61 @@ pub(crate) enum Node {
 /// How the `toml` crate hands a date-time to serde: a one-key map.
 const DATETIME_KEY: &str = "$__toml_private_datetime";
 
-/// Deepest nesting read (JSON's own parser stops at 128, TOML's at 80).
+/// Deepest nesting read whatever the limits say (JSON's own parser stops
+/// at 128, TOML's at 80).
 const MAX_DEPTH: usize = 128;
 
 /// Reads a spec from JSON. Generic over the spec type so that the reader
 /// does not depend on the module that calls it (`spec` calls `parse`).
-pub(crate) fn json<T: DeserializeOwned>(text: &str) -> Result<T, CompileError> {
-    let mut track = Vec::new();
+pub(crate) fn json<T: DeserializeOwned>(
+    text: &str,
+    limits: &PolicyLimits,
+) -> Result<T, CompileError> {
+    too_big(text, limits)?;
+    let mut reading = Reading::new(limits);
     let mut de = serde_json::Deserializer::from_str(text);
     let read = Seed {
-        track: &mut track,
+        reading: &mut reading,
         depth: 0,
     }
     .deserialize(&mut de)
     .and_then(|node| de.end().map(|()| node));
     match read {
         Ok(node) => check(&node, Format::Json),
-        Err(e) => Err(one(Diagnostic::syntax(
-            render_path(&track),
-            "JSON",
-            e.to_string(),
-        ))),
+        Err(e) => Err(one(reading.violation.take().unwrap_or_else(|| {
+            Diagnostic::syntax(
+                render_path(&reading.track),
+                "JSON",
+                shorten_message(&e.to_string()),
+            )
+        }))),
     }
+}
+
+/// Refuses a text over [`PolicyLimits::max_spec_bytes`] before parsing it.
+fn too_big(text: &str, limits: &PolicyLimits) -> Result<(), CompileError> {
+    if text.len() > limits.max_spec_bytes {
+        return Err(one(Diagnostic::limit_exceeded(
+            String::new(),
+            format!("the policy text has {} bytes", text.len()),
+            "max_spec_bytes",
+            limits.max_spec_bytes,
+        )));
+    }
+    Ok(())
 }
 
 /// Reads a spec from TOML.
 #[cfg(feature = "toml")]
-pub(crate) fn toml<T: DeserializeOwned>(text: &str) -> Result<T, CompileError> {
-    let mut track = Vec::new();
+pub(crate) fn toml<T: DeserializeOwned>(
+    text: &str,
+    limits: &PolicyLimits,
+) -> Result<T, CompileError> {
+    too_big(text, limits)?;
+    let mut reading = Reading::new(limits);
     let read = toml::de::Deserializer::parse(text).and_then(|de| {
         Seed {
-            track: &mut track,
+            reading: &mut reading,
             depth: 0,
         }
         .deserialize(de)
@@ -84,15 +109,19 @@ pub(crate) fn toml<T: DeserializeOwned>(text: &str) -> Result<T, CompileError> {
     match read {
         Ok(node) => check(&node, Format::Toml),
         Err(e) => {
+            if let Some(d) = reading.violation.take() {
+                return Err(one(d));
+            }
+            let text_message = shorten_message(e.message().trim_end());
             let message = match e.span() {
                 Some(span) => {
                     let (line, column) = line_column(text, span.start);
-                    format!("{} at line {line} column {column}", e.message().trim_end())
+                    format!("{text_message} at line {line} column {column}")
                 }
-                None => e.message().trim_end().to_owned(),
+                None => text_message,
             };
             Err(one(Diagnostic::syntax(
-                render_path(&track),
+                render_path(&reading.track),
                 "TOML",
                 message,
             )))
@@ -183,30 +212,79 @@ fn push_seg<K: AsRef<str>>(out: &mut String, seg: &Seg<K>) {
 
 // ---------------------------------------------------------------- reading
 
-/// Reads any value into a [`Node`], recording in `track` the path it is at,
-/// so a syntax error can say where it happened.
-struct Seed<'t> {
-    track: &'t mut Vec<Seg<String>>,
-    depth: usize,
+/// The state of one read: the path the parser is at (so a syntax error can
+/// say where it happened) and the first limit exceeded.
+struct Reading<'l> {
+    track: Vec<Seg<String>>,
+    limits: &'l PolicyLimits,
+    violation: Option<Diagnostic>,
 }
 
-impl Seed<'_> {
-    fn child(&mut self) -> Seed<'_> {
-        Seed {
-            track: &mut *self.track,
-            depth: self.depth + 1,
+impl<'l> Reading<'l> {
+    fn new(limits: &'l PolicyLimits) -> Self {
+        Reading {
+            track: Vec::new(),
+            limits,
+            violation: None,
+        }
+    }
+
+    /// Records a limit exceeded here and gives the error that stops the parse.
+    fn exceeded<E: de::Error>(&mut self, found: String, limit: &str, max: usize) -> E {
+        self.violation = Some(Diagnostic::limit_exceeded(
+            render_path(&self.track),
+            found,
+            limit,
+            max,
+        ));
+        E::custom("policy limit exceeded")
+    }
+
+    /// How many items the list or object being read may have.
+    fn max_items(&self) -> (usize, &'static str) {
+        match self.track.as_slice() {
+            [Seg::Key(k)] if k == "rules" => (self.limits.max_rules, "max_rules"),
+            _ => (self.limits.max_list_len, "max_list_len"),
         }
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Seed<'_> {
+/// Reads any value into a [`Node`], checking nesting and list lengths
+/// against the limits as it goes.
+struct Seed<'r, 'l> {
+    reading: &'r mut Reading<'l>,
+    depth: usize,
+}
+
+impl<'l> Seed<'_, 'l> {
+    fn child(&mut self) -> Seed<'_, 'l> {
+        Seed {
+            reading: &mut *self.reading,
+            depth: self.depth + 1,
+        }
+    }
+
+    fn enter<E: de::Error>(&mut self) -> Result<(), E> {
+        let max = self.reading.limits.max_depth.min(MAX_DEPTH);
+        if self.depth >= max {
+            return Err(self.reading.exceeded(
+                format!("nested more than {max} levels deep"),
+                "max_depth",
+                max,
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
     type Value = Node;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Seed<'_> {
+impl<'de> Visitor<'de> for Seed<'_, '_> {
     type Value = Node;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -240,31 +318,47 @@ impl<'de> Visitor<'de> for Seed<'_> {
         self.deserialize(d)
     }
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Node, A::Error> {
-        if self.depth >= MAX_DEPTH {
-            return Err(de::Error::custom("nested too deeply"));
-        }
+        self.enter()?;
+        let (max, limit) = self.reading.max_items();
         let mut items = Vec::new();
         loop {
-            self.track.push(Seg::Index(items.len()));
+            if items.len() == max {
+                // One more item is one too many; none at all is fine.
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(self.reading.exceeded(
+                        format!("more than {max} items"),
+                        limit,
+                        max,
+                    ));
+                }
+                return Ok(Node::List(items));
+            }
+            self.reading.track.push(Seg::Index(items.len()));
             match seq.next_element_seed(self.child())? {
                 Some(item) => items.push(item),
                 None => {
-                    self.track.pop();
+                    self.reading.track.pop();
                     return Ok(Node::List(items));
                 }
             }
-            self.track.pop();
+            self.reading.track.pop();
         }
     }
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Node, A::Error> {
-        if self.depth >= MAX_DEPTH {
-            return Err(de::Error::custom("nested too deeply"));
-        }
+        self.enter()?;
+        let max = self.reading.limits.max_list_len;
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            self.track.push(Seg::Key(key.clone()));
+            if entries.len() == max {
+                return Err(self.reading.exceeded(
+                    format!("more than {max} keys"),
+                    "max_list_len",
+                    max,
+                ));
+            }
+            self.reading.track.push(Seg::Key(key.clone()));
             let value = map.next_value_seed(self.child())?;
-            self.track.pop();
+            self.reading.track.pop();
             entries.push((key, value));
         }
         Ok(Node::Obj(entries))

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::diagnostic::CompileError;
+use super::limits::PolicyLimits;
 use super::parse;
 use crate::decision::Priority;
 use crate::lead::email::EmailKind;
@@ -115,7 +116,14 @@ impl PolicySpec {
     /// ]);
     /// ```
     pub fn from_json_str(s: &str) -> Result<Self, CompileError> {
-        parse::json(s)
+        parse::json(s, &PolicyLimits::default())
+    }
+
+    /// [`from_json_str`](Self::from_json_str) with caller-chosen
+    /// [`PolicyLimits`]: the text's size is checked before parsing, nesting
+    /// and list lengths while parsing (see [`PolicyLimits`] for an example).
+    pub fn from_json_str_with_limits(s: &str, limits: &PolicyLimits) -> Result<Self, CompileError> {
+        parse::json(s, limits)
     }
 
     /// Reads a spec from TOML, with the same diagnostics as
@@ -139,7 +147,14 @@ impl PolicySpec {
     /// ```
     #[cfg(feature = "toml")]
     pub fn from_toml_str(s: &str) -> Result<Self, CompileError> {
-        parse::toml(s)
+        parse::toml(s, &PolicyLimits::default())
+    }
+
+    /// [`from_toml_str`](Self::from_toml_str) with caller-chosen
+    /// [`PolicyLimits`].
+    #[cfg(feature = "toml")]
+    pub fn from_toml_str_with_limits(s: &str, limits: &PolicyLimits) -> Result<Self, CompileError> {
+        parse::toml(s, limits)
     }
 
     /// Renders the spec as pretty JSON.
