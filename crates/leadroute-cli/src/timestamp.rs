@@ -1,5 +1,6 @@
 //! Reading a lead's own time (`diff --time-field`): Unix seconds or an RFC
-//! 3339 timestamp, without a date-time dependency.
+//! 3339 timestamp (parsed by `jiff`), shared by `diff --time-field` and
+//! the `now` of `test` cases.
 
 use serde_json::Value;
 
@@ -13,11 +14,10 @@ pub(crate) fn unix_seconds(value: &Value) -> Result<u64, String> {
             (None, Some(f)) if f >= 0.0 && f.is_finite() => Ok(f as u64),
             _ => Err(format!("{n} is not a time in seconds since 1970")),
         },
-        Value::String(s) => rfc3339(s.trim()).ok_or_else(|| {
-            format!(
-                "`{}` is not an RFC 3339 time such as 2026-11-30T09:15:00Z",
-                short(s)
-            )
+        Value::String(s) => parse_rfc3339(s).map_err(|e| {
+            // "`yesterday` is not an RFC 3339 time …"; other reasons follow a colon.
+            let joint = if e.starts_with("not ") { " is" } else { ":" };
+            format!("`{}`{joint} {e}", short(s))
         }),
         other => Err(format!(
             "expected seconds since 1970 or an RFC 3339 time, found {}",
@@ -35,93 +35,20 @@ fn short(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-fn digits(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
-fn rfc3339(s: &str) -> Option<u64> {
-    let date = s.get(..10)?;
-    let sep = s.get(10..11)?;
-    if !matches!(sep, "T" | "t" | " ") {
-        return None;
-    }
-    let rest = s.get(11..)?;
-    let (y, m, d) = (
-        digits(date.get(..4)?)?,
-        digits(date.get(5..7)?)?,
-        digits(date.get(8..10)?)?,
-    );
-    if date.get(4..5)? != "-" || date.get(7..8)? != "-" {
-        return None;
-    }
-    let (hh, mm, ss) = (
-        digits(rest.get(..2)?)?,
-        digits(rest.get(3..5)?)?,
-        digits(rest.get(6..8)?)?,
-    );
-    if rest.get(2..3)? != ":" || rest.get(5..6)? != ":" {
-        return None;
-    }
-    let mut zone = rest.get(8..)?;
-    if let Some(frac) = zone.strip_prefix('.') {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return None;
+/// Seconds since the Unix epoch of an RFC 3339 time (`2026-11-24T09:30:00Z`,
+/// `2026-11-24 09:30:00.250+01:00`; fractions are dropped), read by `jiff`.
+/// Times before 1970 are refused; a time without a UTC offset is refused
+/// with a message saying so.
+pub(crate) fn parse_rfc3339(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    match s.parse::<jiff::Timestamp>() {
+        Ok(t) => u64::try_from(t.as_second())
+            .map_err(|_| "times before 1970 are not supported".to_owned()),
+        Err(_) if s.parse::<jiff::civil::DateTime>().is_ok() => {
+            Err("the time has no UTC offset (add `Z` for UTC)".to_owned())
         }
-        zone = frac.get(n..)?;
+        Err(_) => Err("not an RFC 3339 time such as 2026-11-24T09:30:00Z".to_owned()),
     }
-    let offset: i64 = match zone {
-        "Z" | "z" => 0,
-        z if z.len() == 6 && (z.starts_with('+') || z.starts_with('-')) && z.get(3..4)? == ":" => {
-            let h = i64::try_from(digits(z.get(1..3)?)?).ok()?;
-            let m = i64::try_from(digits(z.get(4..6)?)?).ok()?;
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let sign = if z.starts_with('-') { -1 } else { 1 };
-            sign * (h * 3600 + m * 60)
-        }
-        _ => return None,
-    };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let max_day = *month_days.get(usize::try_from(m).ok()?.checked_sub(1)?)?;
-    if !(1..=max_day).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    let days = days_from_civil(i64::try_from(y).ok()?, m, d);
-    let secs = days * 86_400 + i64::try_from(hh * 3600 + mm * 60 + ss).ok()? - offset;
-    u64::try_from(secs).ok()
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(y: i64, m: u64, d: u64) -> i64 {
-    let (m, d) = (m as i64, d as i64);
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
