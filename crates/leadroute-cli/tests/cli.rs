@@ -4,29 +4,12 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
 
-/// A path relative to the repository root.
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn leadroute() -> Command {
-    let mut cmd = Command::cargo_bin("leadroute").unwrap();
-    cmd.current_dir(fixture(""));
-    cmd
-}
+mod support;
+use support::{fixture, leadroute, repo};
 
 fn json_of(output: &[u8]) -> Value {
     serde_json::from_slice(output).unwrap()

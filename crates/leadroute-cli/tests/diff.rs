@@ -8,23 +8,8 @@ use assert_cmd::Command;
 use predicates::str::contains;
 use serde_json::Value;
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn leadroute() -> Command {
-    let mut cmd = Command::cargo_bin("leadroute").unwrap();
-    cmd.current_dir(fixture(""));
-    cmd
-}
+mod support;
+use support::{fixture, leadroute, repo};
 
 const NOW: &str = "1700000000";
 

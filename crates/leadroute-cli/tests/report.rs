@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use assert_cmd::Command;
 use leadroute::crm::{Account, CrmError};
 use leadroute::events::EventKind;
 use leadroute::testing::{InMemoryCrm, ManualClock, Method, RecordingSink};
@@ -14,26 +13,11 @@ use leadroute::{LeadRouter, Policy};
 use predicates::str::contains;
 use serde_json::{Value, json};
 
-fn repo(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
+mod support;
+use support::{leadroute, repo};
 
 fn tmp(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name)
-}
-
-fn leadroute() -> Command {
-    let mut cmd = Command::cargo_bin("leadroute").unwrap();
-    cmd.current_dir(fixture(""));
-    cmd
 }
 
 fn json_report(args: &[&str], code: i32) -> Value {
