@@ -1,34 +1,5 @@
 //! When to try a failed write again, and when to stop: [`RetryPolicy`], as
 //! data.
-//!
-//! # The schedule
-//!
-//! After attempt `n` (1 for the first) fails with a retryable error, the
-//! next attempt is due `delay(n)` later:
-//!
-//! ```text
-//! backoff(n) = min(max_delay, base_delay × 2^(n−1))
-//! delay(n)   = backoff(n) × (1 − jitter × u)       u ∈ [0, 1), from the entry id and n
-//!            , then at least the CRM's retry_after (a rate limit's wait), at most 24 h
-//! ```
-//!
-//! Jitter spreads the retries of many entries that failed together (a CRM
-//! outage) so they do not all return at once. It is randomness, which the
-//! core does not have: `u` is a hash (FNV-1a) of the entry id and the
-//! attempt number, so entries spread out as if at random while a given
-//! entry's schedule is reproducible — the same in every replica, every
-//! test and every rerun. `jitter = 0` gives plain exponential backoff.
-//!
-//! A write is dead-lettered instead of scheduled when the error is not
-//! retryable ([`CrmError::is_retryable`]: `permanent`, or a `conflict` the
-//! router could not turn into an update) or when `max_attempts` attempts
-//! have been made.
-//!
-//! The defaults (1 s base, 15 min cap, 25 % jitter, 12 attempts) retry for
-//! about an hour before giving up: 1, 2, 4 … 512 s, then three waits of
-//! 15 min (each up to a quarter shorter), which outlasts the usual CRM
-//! incident and rate-limit window while a dead letter still reaches a
-//! person the same working hour.
 
 use std::time::{Duration, SystemTime};
 
@@ -42,8 +13,37 @@ use crate::crm::CrmError;
 /// for a day, so an entry is never parked out of sight indefinitely.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Backoff with deterministic jitter and an attempt limit (see the
-/// [module docs](self) for the schedule).
+/// Backoff with deterministic jitter and an attempt limit.
+///
+/// # The schedule
+///
+/// After attempt `n` (1 for the first) fails with a retryable error, the
+/// next attempt is due `delay(n)` later:
+///
+/// ```text
+/// backoff(n) = min(max_delay, base_delay × 2^(n−1))
+/// delay(n)   = backoff(n) × (1 − jitter × u)       u ∈ [0, 1), from the entry id and n
+///            , then at least the CRM's retry_after (a rate limit's wait), at most 24 h
+/// ```
+///
+/// Jitter spreads the retries of many entries that failed together (a CRM
+/// outage) so they do not all return at once. It is randomness, which the
+/// core does not have: `u` is a hash (FNV-1a) of the entry id and the
+/// attempt number, so entries spread out as if at random while a given
+/// entry's schedule is reproducible — the same in every replica, every
+/// test and every rerun. `jitter = 0` gives plain exponential backoff.
+///
+/// A write is dead-lettered instead of scheduled when the error is not
+/// retryable ([`CrmError::is_retryable`]: `permanent`, or a `conflict` the
+/// router could not turn into an update) or when `max_attempts` attempts
+/// have been made.
+///
+/// The defaults (1 s base, 15 min cap, 25 % jitter, 14 attempts) retry for
+/// about an hour before giving up: waits of 1, 2, 4 … 512 s, then three of
+/// 15 min (62 min in all without jitter, each wait up to a quarter shorter
+/// with it), which outlasts the usual CRM
+/// incident and rate-limit window while a dead letter still reaches a
+/// person the same working hour.
 ///
 /// JSON: `{"base_delay_ms": n, "max_delay_ms": n, "jitter": 0.0–1.0,
 /// "max_attempts": n}` (missing keys take the defaults).
@@ -63,8 +63,8 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 /// assert_eq!(policy.delay("lead-1", 1, &limited), Duration::from_secs(30));
 /// // Permanent errors and the last attempt dead-letter.
 /// assert_eq!(policy.dead_reason(1, &CrmError::permanent("401")), Some(DeadReason::NotRetryable));
-/// assert_eq!(policy.dead_reason(12, &transient), Some(DeadReason::AttemptsExhausted));
-/// assert_eq!(policy.dead_reason(11, &transient), None);
+/// assert_eq!(policy.dead_reason(14, &transient), Some(DeadReason::AttemptsExhausted));
+/// assert_eq!(policy.dead_reason(13, &transient), None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -89,7 +89,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(15 * 60),
             jitter: 0.25,
-            max_attempts: 12,
+            max_attempts: 14,
         }
     }
 }
@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(p.max_attempts, RetryPolicy::default().max_attempts);
         assert_eq!(
             serde_json::to_value(RetryPolicy::default()).unwrap(),
-            serde_json::json!({"base_delay_ms": 1000, "max_delay_ms": 900_000, "jitter": 0.25, "max_attempts": 12})
+            serde_json::json!({"base_delay_ms": 1000, "max_delay_ms": 900_000, "jitter": 0.25, "max_attempts": 14})
         );
     }
 
