@@ -105,8 +105,10 @@ fn entries_round_trip_through_json_at_millisecond_precision() {
             2,
             CrmError::rate_limited("429", Some(Duration::from_secs(3))),
         )
-        .claimed_by("w-1", Duration::from_secs(30));
+        .claimed_by("w-1", Duration::from_secs(30))
+        .submitted_at(t0());
     let json = serde_json::to_value(&entry).unwrap();
+    assert_eq!(json["submitted_at_ms"], 1_700_000_000_000u64);
     assert_eq!(json["status"], "claimed");
     assert_eq!(json["attempts"], 3);
     assert_eq!(json["enqueued_at_ms"], 1_700_000_000_123u64);
@@ -124,6 +126,7 @@ fn entries_round_trip_through_json_at_millisecond_precision() {
         Some(CrmError::permanent("401")),
     ));
     let json = serde_json::to_value(&dead).unwrap();
+    assert!(json.get("submitted_at_ms").is_none());
     assert_eq!(
         json["dead_letter"],
         serde_json::json!({"reason": "not_retryable", "at_ms": 1_700_000_000_000u64,

@@ -161,7 +161,8 @@ impl DeadLetter {
 ///
 /// ```text
 /// {"id": text, "write": PendingWrite, "status": "pending" | "claimed" | "dead",
-///  "attempts": n, "enqueued_at_ms": unix ms, "next_attempt_at_ms": unix ms,
+///  "attempts": n, "enqueued_at_ms": unix ms, "submitted_at_ms": unix ms (optional),
+///  "next_attempt_at_ms": unix ms,
 ///  "lease": Lease | null, "last_error": CrmError | null, "dead_letter": DeadLetter | null}
 /// ```
 ///
@@ -202,6 +203,15 @@ pub struct OutboxEntry {
     /// When the entry was enqueued.
     #[serde(rename = "enqueued_at_ms", with = "unix_ms")]
     pub enqueued_at: SystemTime,
+    /// When the lead was submitted, if known (the router sets it), so that
+    /// a late write's events still measure speed-to-lead from the submit.
+    #[serde(
+        rename = "submitted_at_ms",
+        default,
+        with = "opt_unix_ms",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub submitted_at: Option<SystemTime>,
     /// The earliest time a claim may take a `pending` entry.
     #[serde(rename = "next_attempt_at_ms", with = "unix_ms")]
     pub next_attempt_at: SystemTime,
@@ -226,11 +236,18 @@ impl OutboxEntry {
             status: EntryStatus::Pending,
             attempts: 0,
             enqueued_at: now,
+            submitted_at: None,
             next_attempt_at: now,
             lease: None,
             last_error: None,
             dead_letter: None,
         }
+    }
+
+    /// Sets when the lead was submitted.
+    pub fn submitted_at(mut self, at: SystemTime) -> Self {
+        self.submitted_at = Some(at);
+        self
     }
 
     /// Sets the id (by default the lead id).
@@ -404,10 +421,41 @@ pub(crate) mod unix_ms {
         s.serialize_u64(to_ms(*t))
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
-        let ms = u64::deserialize(d)?;
+    pub(crate) fn from_ms(ms: u64) -> Result<SystemTime, String> {
         SystemTime::UNIX_EPOCH
             .checked_add(Duration::from_millis(ms))
-            .ok_or_else(|| serde::de::Error::custom(format!("{ms} ms is out of range for a time")))
+            .ok_or_else(|| format!("{ms} ms is out of range for a time"))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        from_ms(u64::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `Option<SystemTime>` as whole milliseconds since the Unix epoch.
+mod opt_unix_ms {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(
+        t: &Option<SystemTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::unix_ms::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SystemTime>, D::Error> {
+        match Option::<u64>::deserialize(d)? {
+            None => Ok(None),
+            Some(ms) => super::unix_ms::from_ms(ms)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+        }
     }
 }
