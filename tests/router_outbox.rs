@@ -431,3 +431,58 @@ fn queued_writes_serialize_with_their_schedule() {
     let back: WriteOutcome = serde_json::from_value(json).unwrap();
     assert_eq!(back, routed.write);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+    /// Whatever fails when (any seed, any failure rate up to 60 %, two
+    /// competing workers, write-ahead or not): once the outbox is drained
+    /// the CRM holds exactly one record per lead, owned as decided, and
+    /// nothing is dead.
+    #[test]
+    fn any_fault_schedule_ends_with_one_record_per_lead(
+        seed in proptest::prelude::any::<u64>(),
+        percent in 0u32..=60,
+        write_ahead in proptest::prelude::any::<bool>(),
+    ) {
+        const LEADS: usize = 40;
+        // Enough attempts that giving up is not what is tested: at 60 %, a
+        // write that conflicts (two calls per attempt) fails an attempt
+        // 84 % of the time.
+        let r = router().with_write_ahead(write_ahead).with_retry_policy(
+            RetryPolicy::default().with_max_attempts(200).with_max_delay(Duration::from_secs(60)),
+        );
+        r.crm().fail_randomly(
+            Method::UpsertLead,
+            f64::from(percent) / 100.0,
+            [
+                Fault::Fail(CrmError::transient("503")),
+                Fault::Fail(CrmError::rate_limited("429", Some(Duration::from_secs(3)))),
+                Fault::SucceedThenFail(CrmError::unknown_outcome("lost answer")),
+                Fault::Hang,
+            ],
+            seed,
+        );
+        let mut owners = HashMap::new();
+        for i in 0..LEADS {
+            let routed = block_on(r.route(lead(i))).unwrap();
+            proptest::prop_assert!(routed.write.receipt().is_some() || routed.write.queued().is_some());
+            owners.insert(routed.lead.email.clone(), routed.decision.owner_id().map(str::to_owned));
+        }
+        let (a, b) = (RetryWorker::new(&r, "a").with_batch_size(3), RetryWorker::new(&r, "b").with_batch_size(5));
+        let mut rounds = 0;
+        while !r.outbox().unwrap().is_empty() {
+            rounds += 1;
+            proptest::prop_assert!(rounds < 2000, "never drained: {:?}", r.outbox().unwrap().entries());
+            r.clock().advance(Duration::from_secs(20));
+            let now = r.clock().now();
+            block_on(a.run_once(now)).unwrap();
+            block_on(b.run_once(now)).unwrap();
+        }
+        let records = r.crm().records();
+        proptest::prop_assert_eq!(records.len(), LEADS);
+        for rec in &records {
+            proptest::prop_assert_eq!(&rec.owner, &owners[&rec.lead.email]);
+        }
+        proptest::prop_assert!(block_on(r.dead_letters(10)).unwrap().is_empty());
+    }
+}
