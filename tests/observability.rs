@@ -428,3 +428,29 @@ fn metrics_count_decisions_failures_timeouts_and_dead_letters() {
     // The owner is assigned before the write ends.
     assert!(written[0] > assigned[0]);
 }
+
+#[test]
+fn the_retry_worker_opens_a_span_per_entry() {
+    let capture = Shared::default();
+    let router = LeadRouter::new(policy(), InMemoryCrm::new(), RecordingSink::new())
+        .with_clock(ManualClock::at_unix(1_700_000_000))
+        .with_outbox(InMemoryOutbox::new());
+    router
+        .crm()
+        .fail_next(Method::UpsertLead, 1, CrmError::transient("503"));
+    tracing::subscriber::with_default(capture.clone(), || {
+        block_on(router.route(lead(1, "US"))).unwrap();
+        router.clock().advance(Duration::from_secs(5));
+        let worker = leadroute::router::RetryWorker::new(&router, "w");
+        let report = block_on(worker.drain(router.clock().now())).unwrap();
+        assert_eq!(report.written, 1);
+    });
+    let spans = capture.0.spans.lock().unwrap().clone();
+    let retry = spans
+        .values()
+        .find(|s| s.name == "retry")
+        .expect("a retry span");
+    assert_eq!(retry.fields["entry_id"], "lead-1");
+    assert_eq!(retry.fields["attempt"], "2");
+    assert_eq!(retry.fields["outcome"], "written");
+}

@@ -14,6 +14,10 @@
 //! | `decide` | `rule`, `owner`, `pool_store_failed`, `duration_us` |
 //! | `write` | `write` (`written`, `queued`, `dead_lettered`, `pending`, `skipped`), `duration_us` |
 //!
+//! The [`RetryWorker`](super::RetryWorker) opens a `retry` span per entry
+//! it attempts, with `entry_id`, `attempt` and `outcome` (`written`,
+//! `queued`, `dead_lettered`, `lease_lost`, `outbox_error`).
+//!
 //! Durations come from the router's [`Clock`](crate::Clock), never from a
 //! clock of the subscriber's, so a manual clock gives exact figures in
 //! tests. Events emitted during a route (with
@@ -228,6 +232,48 @@ impl StageSpan {
     pub(super) fn done(&self, _duration: Duration) {
         #[cfg(feature = "tracing")]
         self.span.record("duration_us", micros(_duration));
+    }
+}
+
+/// The retry worker's span for one entry, or nothing.
+#[derive(Debug, Clone)]
+pub(super) struct RetrySpan {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+impl RetrySpan {
+    pub(super) fn new(_entry_id: &str, _attempt: u32) -> Self {
+        RetrySpan {
+            #[cfg(feature = "tracing")]
+            span: tracing::info_span!(
+                "retry",
+                entry_id = _entry_id,
+                attempt = _attempt,
+                outcome = tracing::field::Empty
+            ),
+        }
+    }
+
+    /// Runs `work` inside the span.
+    #[cfg(feature = "tracing")]
+    pub(super) fn instrument<F: std::future::Future>(
+        &self,
+        work: F,
+    ) -> tracing::instrument::Instrumented<F> {
+        tracing::Instrument::instrument(work, self.span.clone())
+    }
+
+    /// Runs `work` (there is no span).
+    #[cfg(not(feature = "tracing"))]
+    pub(super) fn instrument<F>(&self, work: F) -> F {
+        work
+    }
+
+    /// Records how the attempt ended.
+    pub(super) fn outcome(&self, _outcome: &'static str) {
+        #[cfg(feature = "tracing")]
+        self.span.record("outcome", _outcome);
     }
 }
 

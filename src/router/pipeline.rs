@@ -7,7 +7,7 @@ use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use super::lead_id;
-use super::observe::{self, RouteSpan};
+use super::observe::{self, RetrySpan, RouteSpan};
 use super::record::{self, LocalPools};
 use super::report::{
     DeadLetteredWrite, LookupError, Lookups, PoolStoreFailure, PoolStoreFailureKind, QueuedWrite,
@@ -908,6 +908,13 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
     /// One claimed entry, for the retry worker: attempt the write and report
     /// the outcome to the outbox.
     pub(super) async fn retry_entry(&self, entry: OutboxEntry, now: SystemTime) -> Retried {
+        let span = RetrySpan::new(&entry.id, entry.attempts);
+        let retried = span.instrument(self.retry_entry_in(entry, now)).await;
+        span.outcome(retried.as_str());
+        retried
+    }
+
+    async fn retry_entry_in(&self, entry: OutboxEntry, now: SystemTime) -> Retried {
         let (Some(outbox), Some(lease)) = (&self.outbox, entry.lease.clone()) else {
             return Retried::LeaseLost;
         };
@@ -1149,6 +1156,18 @@ pub(super) enum Retried {
     DeadLettered,
     LeaseLost,
     OutboxError,
+}
+
+impl Retried {
+    fn as_str(self) -> &'static str {
+        match self {
+            Retried::Written => "written",
+            Retried::Queued => "queued",
+            Retried::DeadLettered => "dead_lettered",
+            Retried::LeaseLost => "lease_lost",
+            Retried::OutboxError => "outbox_error",
+        }
+    }
 }
 
 /// The decision's event: `lead_rejected` for a rejection, `owner_assigned`
