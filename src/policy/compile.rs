@@ -148,6 +148,8 @@ impl Compiler {
             warnings: Vec::new(),
             trace_capacity,
             index,
+            // Kept for `Policy::lint`, which reasons about conditions as written.
+            spec: Arc::new(spec.clone()),
         })
     }
 
@@ -956,7 +958,7 @@ impl Compiler {
 
 /// Whether a condition is false for every lead (e.g. a rule switched off
 /// with `always: false`).
-fn never_holds(c: &Condition) -> bool {
+pub(crate) fn never_holds(c: &Condition) -> bool {
     match c {
         Condition::Always(b) => !b,
         Condition::Any(items) => items.iter().all(never_holds),
@@ -966,7 +968,7 @@ fn never_holds(c: &Condition) -> bool {
 }
 
 /// Whether a matched rule can hand the lead on to the next rule.
-fn falls_through(a: &ActionSpec) -> bool {
+pub(crate) fn falls_through(a: &ActionSpec) -> bool {
     // Named owners are checked active at compile time; pools can run out of
     // eligible members at run time, so they count as able to fail.
     let can_fail = matches!(

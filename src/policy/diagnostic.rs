@@ -28,7 +28,8 @@ pub enum Severity {
 ///
 /// The first group is found while reading the text
 /// ([`PolicySpec::from_json_str`](crate::PolicySpec::from_json_str) and
-/// `from_toml_str`), the rest by [`compile`](crate::compile).
+/// `from_toml_str`), the second by [`compile`](crate::compile), the last
+/// (always warnings) by [`Policy::lint`](crate::Policy::lint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -102,6 +103,24 @@ pub enum DiagnosticCode {
     NeverMatches,
     /// A pool with more members than a pool may have (256).
     TooManyMembers,
+
+    // ------------------------------------------------------------ linting
+    /// A rule that only sees the leads earlier rules pass on (their pool
+    /// had nobody eligible, the account had no owner), or whose every lead
+    /// several earlier rules together decide first.
+    ShadowedRule,
+    /// Two territories that include the same places.
+    OverlappingTerritories,
+    /// An owner nothing in the policy assigns, pools or books on.
+    UnusedOwner,
+    /// A pool no rule, fallback or reachable pool fallback refers to.
+    UnusedPool,
+    /// A territory no rule tests.
+    UnusedTerritory,
+    /// A country, or an employee-count range between two segments of one,
+    /// that no rule on country or company size matches: only rules on
+    /// other facts, or the fallback, decide those leads.
+    FallbackOnly,
 }
 
 /// One problem in a policy: where, what, the offending value and a hint.
@@ -309,6 +328,15 @@ impl Sink {
 /// `text` in backticks, shortened.
 fn q(text: &str) -> String {
     format!("`{}`", shorten(text))
+}
+
+/// `a`, `b`, `c` (at most five, then `and N more`).
+fn q_list(items: &[&str]) -> String {
+    let mut out: Vec<String> = items.iter().take(5).map(|s| q(s)).collect();
+    if items.len() > 5 {
+        out.push(format!("and {} more", items.len() - 5));
+    }
+    out.join(", ")
 }
 
 /// `did you mean `x`?`
@@ -797,6 +825,143 @@ impl Diagnostic {
         .with_help(Some(
             "name the calendar: {\"book_meeting\": {\"calendar\": {\"owner\": …}}}".to_owned(),
         ))
+    }
+    // ------------------------------------------------------------ linting
+
+    /// Rule `rule` is covered by earlier rules `by`; `passed_on`: at least one
+    /// of them can pass leads on (so the rule sees only those), else together
+    /// they decide every lead it matches.
+    pub(crate) fn shadowed_rule(path: String, rule: &str, by: &[&str], passed_on: bool) -> Self {
+        let list = q_list(by);
+        let (message, help) = if passed_on {
+            (
+                format!(
+                    "rule {} only sees leads that earlier {} {list} {} on: its condition is covered by theirs",
+                    q(rule),
+                    if by.len() == 1 { "rule" } else { "rules" },
+                    if by.len() == 1 { "passes" } else { "pass" },
+                ),
+                "a rule that takes over when a pool has nobody eligible or a record has no owner is clearer as `if_unavailable` on the earlier rule; otherwise move it up or narrow its condition".to_owned(),
+            )
+        } else {
+            (
+                format!(
+                    "rule {} can never match: together, earlier rules {list} decide every lead its condition matches",
+                    q(rule)
+                ),
+                "move it above those rules or narrow its condition".to_owned(),
+            )
+        };
+        Self::warning(DiagnosticCode::ShadowedRule, path, message)
+            .with_value(by.first().copied().unwrap_or_default())
+            .with_help(Some(help))
+    }
+    /// Territories `a` and (later, at `path`) `b` both include `shared` (a
+    /// few examples; `more` beyond them).
+    pub(crate) fn overlapping_territories(
+        path: String,
+        a: &str,
+        b: &str,
+        shared: &[String],
+        more: usize,
+    ) -> Self {
+        let mut places = shared.join(", ");
+        if more > 0 {
+            places.push_str(&format!(" and {more} more"));
+        }
+        Self::warning(
+            DiagnosticCode::OverlappingTerritories,
+            path,
+            format!(
+                "territories {} and {} overlap: both include {places}",
+                q(a),
+                q(b)
+            ),
+        )
+        .with_value(b)
+        .with_help(Some(format!(
+            "a lead there is decided by whichever rule testing {} or {} comes first; exclude the shared places from one of them if that is not meant",
+            q(a),
+            q(b)
+        )))
+    }
+    /// An owner nothing refers to.
+    pub(crate) fn unused_owner(path: String, id: &str) -> Self {
+        Self::warning(
+            DiagnosticCode::UnusedOwner,
+            path,
+            format!(
+                "owner {} is never assigned: no rule, pool, fallback or calendar names it",
+                q(id)
+            ),
+        )
+        .with_value(id)
+        .with_help(Some("remove it, or add it to a pool or a rule".to_owned()))
+    }
+    /// A pool nothing refers to.
+    pub(crate) fn unused_pool(path: String, id: &str) -> Self {
+        Self::warning(
+            DiagnosticCode::UnusedPool,
+            path,
+            format!(
+                "pool {} is never used: no rule, fallback or used pool's fallback names it",
+                q(id)
+            ),
+        )
+        .with_value(id)
+        .with_help(Some("remove it, or assign it in a rule".to_owned()))
+    }
+    /// A territory no rule tests.
+    pub(crate) fn unused_territory(path: String, id: &str) -> Self {
+        Self::warning(
+            DiagnosticCode::UnusedTerritory,
+            path,
+            format!("territory {} is never tested by a rule", q(id)),
+        )
+        .with_value(id)
+        .with_help(Some(
+            "remove it, or test it in a rule: {\"territory\": …}".to_owned(),
+        ))
+    }
+    /// Leads from `country` (with `employees`, a range, if given) that no
+    /// rule on country or size matches; `near` names the rules around.
+    pub(crate) fn fallback_only(
+        path: String,
+        country: &str,
+        employees: Option<(u64, u64)>,
+        near: &[&str],
+    ) -> Self {
+        let (message, help) = match employees {
+            Some((lo, hi)) => (
+                format!(
+                    "leads from {} with {} employees match no rule on country or company size: only rules on other facts, or the fallback, decide them",
+                    q(country),
+                    if lo == hi {
+                        lo.to_string()
+                    } else {
+                        format!("{lo}–{hi}")
+                    }
+                ),
+                format!(
+                    "the segments of {} end and start again around this range; widen {} or add a rule for it",
+                    q(country),
+                    q_list(near)
+                ),
+            ),
+            None => (
+                format!(
+                    "leads from {} match no rule on country or company size, though the policy names it: only rules on other facts, or the fallback, decide them",
+                    q(country)
+                ),
+                format!(
+                    "the rules naming it ({}) can never match it together with their other tests",
+                    q_list(near)
+                ),
+            ),
+        };
+        Self::warning(DiagnosticCode::FallbackOnly, path, message)
+            .with_value(country)
+            .with_help(Some(help))
     }
     /// A condition that can never hold (a warning).
     pub(crate) fn never_matches(path: String) -> Self {

@@ -57,6 +57,40 @@ impl CountrySet {
     pub(crate) fn is_empty(&self) -> bool {
         self.0.iter().all(|w| *w == 0)
     }
+    /// The countries in both sets.
+    pub(crate) fn and(&self, other: &CountrySet) -> CountrySet {
+        let mut out = self.clone();
+        for (w, o) in out.0.iter_mut().zip(other.0.iter()) {
+            *w &= *o;
+        }
+        out
+    }
+    /// The countries of `self` not in `other`.
+    pub(crate) fn minus(&self, other: &CountrySet) -> CountrySet {
+        let mut out = self.clone();
+        for (w, o) in out.0.iter_mut().zip(other.0.iter()) {
+            *w &= !*o;
+        }
+        out
+    }
+    /// The countries, in code order.
+    pub(crate) fn codes(&self) -> Vec<CountryCode> {
+        let mut out = Vec::new();
+        for a in b'A'..=b'Z' {
+            for b in b'A'..=b'Z' {
+                let code = [a, b];
+                if let Some(c) = std::str::from_utf8(&code)
+                    .ok()
+                    .and_then(|s| s.parse::<CountryCode>().ok())
+                {
+                    if self.contains(c) {
+                        out.push(c);
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Default)]

@@ -98,6 +98,11 @@
 //! because an earlier rule with an identical or broader condition always
 //! decides first. Inactive pool members and never-true conditions are
 //! warnings.
+//!
+//! [`Policy::lint`](crate::Policy::lint) goes further, with warnings only
+//! (see [`lint`]): overlapping territories, shadowed rules, owners, pools
+//! and territories nothing uses, countries and employee-count ranges only
+//! the fallback decides.
 
 pub(crate) mod compile;
 pub(crate) mod compiled;
@@ -107,6 +112,7 @@ pub(crate) mod explain;
 mod implies;
 mod index;
 mod ir;
+pub mod lint;
 mod parse;
 mod program;
 mod schema;

@@ -1,6 +1,8 @@
 //! [`Program`]: everything a compiled policy holds, shared by evaluation,
 //! explanation and the public [`Policy`](super::compiled::Policy) handle.
 
+use std::sync::Arc;
+
 use super::diagnostic::Diagnostic;
 use super::index::RuleIndex;
 use super::ir::{Action, NodeInfo, Owner, Pool, Rule, Territory};
@@ -22,6 +24,8 @@ pub(crate) struct Program {
     pub(crate) warnings: Vec<Diagnostic>,
     pub(crate) trace_capacity: usize,
     pub(crate) index: RuleIndex,
+    /// The spec it was compiled from (for [`lint`](super::lint)).
+    pub(crate) spec: Arc<super::spec::PolicySpec>,
 }
 
 impl Program {

@@ -47,7 +47,13 @@ fn check_file(path: &Path) -> Outcome {
             text,
             format,
             errors: Vec::new(),
-            warnings: policy.warnings().to_vec(),
+            // The compiler's warnings, then the lints (`Policy::lint`).
+            warnings: policy
+                .warnings()
+                .iter()
+                .cloned()
+                .chain(policy.lint())
+                .collect(),
             omitted_errors: 0,
             omitted_warnings: 0,
         },

@@ -2,14 +2,14 @@
 //! example, installed.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
 use anyhow::{Context, anyhow, bail};
 use leadroute::crm::Account;
-use leadroute::lead::FieldIssue;
+use leadroute::lead::{FieldIssue, Lead, NormalizeError};
 use leadroute::policy::Explanation;
 use leadroute::pool::InMemoryPoolStore;
 use leadroute::{Facts, Normalizer, Policy, RouteDecision};
@@ -38,7 +38,7 @@ enum Line<'a> {
 }
 
 /// Reads and compiles the policy; compile errors end the run (status 2).
-fn load_policy(path: &Path) -> anyhow::Result<Policy> {
+pub(crate) fn load_policy(path: &Path) -> anyhow::Result<Policy> {
     let (_, _, result) = compile_file(path)?;
     let policy = result.map_err(|e| {
         anyhow!(
@@ -53,7 +53,7 @@ fn load_policy(path: &Path) -> anyhow::Result<Policy> {
     Ok(policy)
 }
 
-fn load_accounts(path: Option<&Path>) -> anyhow::Result<Vec<Account>> {
+pub(crate) fn load_accounts(path: Option<&Path>) -> anyhow::Result<Vec<Account>> {
     match path {
         None => Ok(Vec::new()),
         Some(path) => {
@@ -66,7 +66,7 @@ fn load_accounts(path: Option<&Path>) -> anyhow::Result<Vec<Account>> {
 
 /// What routing a lead needs besides the lead: the policy, accounts by
 /// domain, the pool store, the time.
-struct Router<'a> {
+pub(crate) struct Router<'a> {
     policy: &'a Policy,
     by_domain: HashMap<&'a str, &'a Account>,
     normalizer: Normalizer,
@@ -75,7 +75,7 @@ struct Router<'a> {
 }
 
 impl<'a> Router<'a> {
-    fn new(policy: &'a Policy, accounts: &'a [Account], now: Option<u64>) -> Self {
+    pub(crate) fn new(policy: &'a Policy, accounts: &'a [Account], now: Option<u64>) -> Self {
         Router {
             policy,
             by_domain: accounts
@@ -88,6 +88,39 @@ impl<'a> Router<'a> {
         }
     }
 
+    /// Normalizes one lead (a JSON object).
+    pub(crate) fn normalize(&self, json: &str) -> Result<Lead, NormalizeError> {
+        self.normalizer.normalize_json(json).map(|n| n.lead)
+    }
+
+    /// Decides a normalized lead and records its pool step in this
+    /// router's own pool store.
+    pub(crate) fn decide(&self, lead: &Lead) -> anyhow::Result<RouteDecision> {
+        self.decide_at(lead, self.now)
+    }
+
+    /// [`decide`](Self::decide) at the given time (Unix seconds; `None`: the clock).
+    pub(crate) fn decide_at(&self, lead: &Lead, now: Option<u64>) -> anyhow::Result<RouteDecision> {
+        let mut facts = match now {
+            Some(secs) => Facts::at_unix(secs),
+            None => Facts::new(SystemTime::now()),
+        };
+        if let Some(account) = lead
+            .company_domain
+            .as_deref()
+            .and_then(|d| self.by_domain.get(d))
+        {
+            facts = facts.account(account);
+        }
+        pollster::block_on(leadroute::router::decide_and_record(
+            self.policy,
+            lead,
+            &facts,
+            &self.store,
+        ))
+        .map_err(|e| anyhow!("recording the pool step: {e}"))
+    }
+
     /// Routes one lead (a JSON object) and records its pool step; the
     /// closure gets the output line.
     fn route<T>(
@@ -96,37 +129,101 @@ impl<'a> Router<'a> {
         line: Option<usize>,
         emit: impl FnOnce(&Line<'_>) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        match self.normalizer.normalize_json(json) {
+        match self.normalize(json) {
             Err(err) => emit(&Line::Invalid {
                 line,
                 errors: &err.errors,
             }),
-            Ok(normalized) => {
-                let lead = normalized.lead;
-                let mut facts = match self.now {
-                    Some(secs) => Facts::at_unix(secs),
-                    None => Facts::new(SystemTime::now()),
-                };
-                if let Some(account) = lead
-                    .company_domain
-                    .as_deref()
-                    .and_then(|d| self.by_domain.get(d))
-                {
-                    facts = facts.account(account);
-                }
-                let decision = pollster::block_on(leadroute::router::decide_and_record(
-                    self.policy,
-                    &lead,
-                    &facts,
-                    &self.store,
-                ))
-                .map_err(|e| anyhow!("recording the pool step: {e}"))?;
+            Ok(lead) => {
+                let decision = self.decide(&lead)?;
                 emit(&Line::Routed {
                     line,
                     email: &lead.email,
                     explanation: self.policy.explain(&decision),
                     decision: &decision,
                 })
+            }
+        }
+    }
+}
+
+/// The longest input line read (1 MiB); a longer line is reported as
+/// broken and skipped.
+pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// One non-blank line of a JSON-lines file.
+pub(crate) struct InputLine<'a> {
+    /// 1-based line number.
+    pub(crate) number: usize,
+    /// Bytes read so far, this line included (for progress).
+    pub(crate) bytes_read: u64,
+    /// The line's JSON object, or why it is not one.
+    pub(crate) json: Result<&'a str, String>,
+}
+
+/// Reads JSON lines (one object per line; blank lines are skipped, `\r\n`
+/// accepted) and hands each to `f`, broken ones with the reason: not UTF-8,
+/// not JSON, not an object, longer than [`MAX_LINE_BYTES`]. Memory stays
+/// flat: one line at a time. Returns the number of lines read.
+pub(crate) fn for_each_line(
+    mut input: impl BufRead,
+    mut f: impl FnMut(InputLine<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<usize> {
+    let mut buf = Vec::new();
+    let mut number = 0usize;
+    let mut bytes_read = 0u64;
+    let limit = u64::try_from(MAX_LINE_BYTES).unwrap_or(u64::MAX);
+    loop {
+        buf.clear();
+        let n = (&mut input)
+            .take(limit + 1)
+            .read_until(b'\n', &mut buf)
+            .context("reading the input")?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        bytes_read += n as u64;
+        if buf.len() > MAX_LINE_BYTES && buf.last() != Some(&b'\n') {
+            bytes_read += skip_line(&mut input)?;
+            f(InputLine {
+                number,
+                bytes_read,
+                json: Err(format!("longer than {MAX_LINE_BYTES} bytes")),
+            })?;
+            continue;
+        }
+        let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        f(InputLine {
+            number,
+            bytes_read,
+            json: broken(bytes),
+        })?;
+    }
+    Ok(number)
+}
+
+/// Skips to the end of the current line; returns the bytes skipped.
+fn skip_line(input: &mut impl BufRead) -> anyhow::Result<u64> {
+    let mut skipped = 0u64;
+    loop {
+        let chunk = input.fill_buf().context("reading the input")?;
+        if chunk.is_empty() {
+            return Ok(skipped);
+        }
+        match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => {
+                input.consume(i + 1);
+                return Ok(skipped + i as u64 + 1);
+            }
+            None => {
+                let n = chunk.len();
+                input.consume(n);
+                skipped += n as u64;
             }
         }
     }
@@ -165,28 +262,15 @@ pub(crate) fn route(
     let accounts = load_accounts(context.accounts.as_deref())?;
     let router = Router::new(&policy, &accounts, context.now);
     let mut out = BufWriter::new(io::stdout().lock());
-    let mut input = io::stdin().lock();
-    let mut buf = Vec::new();
-    let mut line_no = 0usize;
     let mut failed = 0usize;
-    loop {
-        buf.clear();
-        let n = input.read_until(b'\n', &mut buf).context("reading stdin")?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let json = match broken(bytes) {
+    let lines = for_each_line(io::stdin().lock(), |input| {
+        let line_no = input.number;
+        let json = match input.json {
             Ok(json) => json,
             Err(why) => {
                 failed += 1;
                 eprintln!("line {line_no}: {why}");
-                continue;
+                return Ok(());
             }
         };
         let printed = router.route(json, Some(line_no), |line| {
@@ -202,13 +286,13 @@ pub(crate) fn route(
                 },
             })
         })?;
-        writeln!(out, "{printed}").context("writing stdout")?;
-    }
+        writeln!(out, "{printed}").context("writing stdout")
+    })?;
     out.flush().context("writing stdout")?;
     if failed > 0 {
         eprintln!(
-            "{failed} of {line_no} line{} could not be read",
-            if line_no == 1 { "" } else { "s" }
+            "{failed} of {lines} line{} could not be read",
+            if lines == 1 { "" } else { "s" }
         );
         Ok(ExitCode::from(1))
     } else {
