@@ -11,7 +11,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
-pub use record::{RECORD_ATTEMPTS, RecordError, decide_and_record};
+pub use record::{RECORD_ATTEMPTS, ROUTER_RECORD_ATTEMPTS, RecordError, decide_and_record};
 pub use report::{
     LookupError, Lookups, PoolStoreFailure, PoolStoreFailureKind, Routed, Timings, WriteOutcome,
 };
@@ -87,7 +87,7 @@ pub const DEFAULT_POOL_BUDGET: Duration = Duration::from_secs(1);
 ///   account lookup's status. A free-email lead skips the account lookup.
 /// - **Pool store.** When loading or compare-and-swapping a pool's state
 ///   fails, other replicas win the compare-and-swap
-///   [`RECORD_ATTEMPTS`] (16) times in a row, or the whole pool step takes
+///   [`ROUTER_RECORD_ATTEMPTS`] (1,024) times in a row, or the whole pool step takes
 ///   longer than the pool budget ([`DEFAULT_POOL_BUDGET`], 1 s, unless
 ///   set), the decision is made on this
 ///   router's local copy of the pool states — each as last loaded from or
@@ -540,7 +540,14 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock> LeadRouter<C, S, P, K> {
         let recorded = within(
             &self.clock,
             self.pool_budget,
-            record::record(policy, lead, facts, &self.pools, &mut from_store),
+            record::record(
+                policy,
+                lead,
+                facts,
+                &self.pools,
+                &mut from_store,
+                ROUTER_RECORD_ATTEMPTS,
+            ),
         )
         .await;
         self.local_pools.confirm(from_store);

@@ -154,7 +154,9 @@ impl RedisConnection {
             };
             if start.elapsed() + pause > self.config.retry_for {
                 return Err(match (class, error) {
-                    (Class::NotReady, Some(source)) => RedisStoreError::NotReady { op: op(), source },
+                    (Class::NotReady, Some(source)) => {
+                        RedisStoreError::NotReady { op: op(), source }
+                    }
                     (Class::Connection, Some(source)) => RedisStoreError::ConnectionLost {
                         op: op(),
                         retried: start.elapsed(),

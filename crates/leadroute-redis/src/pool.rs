@@ -8,6 +8,7 @@ use leadroute::PoolStore;
 use leadroute::pool::PoolState;
 use redis::Script;
 
+use crate::backoff::{Backoff, assignment_key};
 use crate::conn::{RedisConfig, RedisConnection};
 use crate::error::RedisStoreError;
 
@@ -36,6 +37,7 @@ static CAS: LazyLock<Script> = LazyLock::new(|| Script::new(CAS_SCRIPT));
 #[derive(Debug, Clone)]
 pub struct RedisPoolStore {
     conn: RedisConnection,
+    backoff: std::sync::Arc<Backoff>,
 }
 
 impl RedisPoolStore {
@@ -51,7 +53,10 @@ impl RedisPoolStore {
 
     /// A store on an existing connection (shared with an outbox, say).
     pub fn on(conn: RedisConnection) -> Self {
-        RedisPoolStore { conn }
+        RedisPoolStore {
+            conn,
+            backoff: Default::default(),
+        }
     }
 
     /// The connection.
@@ -104,6 +109,8 @@ impl RedisPoolStore {
             message: format!("the new state does not serialize: {e}"),
         })?;
         let (expected, next) = (expected_version.to_string(), new.version.to_string());
+        let backoff_key = assignment_key(pool, &new);
+        let started = std::time::Instant::now();
         // Repeating the script after an unknown outcome (a dropped
         // connection, a timeout) is safe: if the first run applied, the
         // repeat finds the version moved and returns 0, and the router then
@@ -126,7 +133,15 @@ impl RedisPoolStore {
                 },
             )
             .await?;
-        Ok(replaced == 1)
+        if replaced == 1 {
+            self.backoff.won(&backoff_key);
+            Ok(true)
+        } else {
+            // Spread the losers out before they reload (see `backoff`).
+            let wait = self.backoff.lost(&backoff_key, started.elapsed());
+            crate::backoff::pause(wait).await;
+            Ok(false)
+        }
     }
 }
 
@@ -136,7 +151,11 @@ fn decode(key: &str, version: Option<String>, state: Option<String>) -> Result<P
     let (version, state) = match (version, state) {
         (None, None) => return Ok(PoolState::default()),
         (Some(v), Some(s)) => (v, s),
-        _ => return Err(format!("`{key}` must have both `version` and `state` fields")),
+        _ => {
+            return Err(format!(
+                "`{key}` must have both `version` and `state` fields"
+            ));
+        }
     };
     let version: u64 = version
         .parse()
@@ -179,10 +198,29 @@ mod tests {
         let mut s = PoolState::default();
         s.version = 3;
         let json = serde_json::to_string(&s).unwrap();
-        assert_eq!(decode("k", Some("3".into()), Some(json.clone())).unwrap(), s);
-        assert!(decode("k", Some("3".into()), None).unwrap_err().contains("both"));
-        assert!(decode("k", Some("x".into()), Some(json.clone())).unwrap_err().contains("`x`"));
-        assert!(decode("k", Some("4".into()), Some(json)).unwrap_err().contains("says 3"));
-        assert!(decode("k", Some("1".into()), Some("{".into())).unwrap_err().contains("not a pool state"));
+        assert_eq!(
+            decode("k", Some("3".into()), Some(json.clone())).unwrap(),
+            s
+        );
+        assert!(
+            decode("k", Some("3".into()), None)
+                .unwrap_err()
+                .contains("both")
+        );
+        assert!(
+            decode("k", Some("x".into()), Some(json.clone()))
+                .unwrap_err()
+                .contains("`x`")
+        );
+        assert!(
+            decode("k", Some("4".into()), Some(json))
+                .unwrap_err()
+                .contains("says 3")
+        );
+        assert!(
+            decode("k", Some("1".into()), Some("{".into()))
+                .unwrap_err()
+                .contains("not a pool state")
+        );
     }
 }

@@ -304,7 +304,8 @@ fn redis_ping(port: u16) -> bool {
 /// alone if set; otherwise `PATH`, then `/usr/lib/postgresql/<version>/bin`
 /// (Debian's layout), highest version first.
 fn postgres_bin() -> Result<PathBuf, ServerError> {
-    let has_both = |dir: &Path| is_executable(&dir.join("initdb")) && is_executable(&dir.join("postgres"));
+    let has_both =
+        |dir: &Path| is_executable(&dir.join("initdb")) && is_executable(&dir.join("postgres"));
     if let Some(dir) = std::env::var_os("LEADROUTE_PG_BIN") {
         let dir = PathBuf::from(dir);
         return if has_both(&dir) {
@@ -428,7 +429,11 @@ impl Postgres {
             .args(["--locale=C"])
             .current_dir(&dir.0)
             .stdin(Stdio::null())
-            .stdout(log_file.try_clone().map_err(|e| ServerError::Start(e.to_string()))?)
+            .stdout(
+                log_file
+                    .try_clone()
+                    .map_err(|e| ServerError::Start(e.to_string()))?,
+            )
             .stderr(log_file)
             .status()
             .map_err(|e| ServerError::Start(format!("running initdb: {e}")))?;
@@ -490,7 +495,11 @@ impl Postgres {
             .args(["-c", "fsync=off", "-c", "max_connections=200"])
             .current_dir(&self.dir.0)
             .stdin(Stdio::null())
-            .stdout(log_file.try_clone().map_err(|e| ServerError::Start(e.to_string()))?)
+            .stdout(
+                log_file
+                    .try_clone()
+                    .map_err(|e| ServerError::Start(e.to_string()))?,
+            )
             .stderr(log_file)
             .spawn()
             .map_err(|e| ServerError::Start(format!("spawning postgres: {e}")))?;

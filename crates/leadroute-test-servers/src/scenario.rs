@@ -44,8 +44,10 @@ pub fn smooth_wrr_counts(weights: &[i64], n: u64) -> Vec<u64> {
             *c += w;
         }
         // Highest counter wins; ties go to the earlier member.
-        let best = (0..weights.len())
-            .fold(0, |best, i| if current[i] > current[best] { i } else { best });
+        let best = (0..weights.len()).fold(
+            0,
+            |best, i| if current[i] > current[best] { i } else { best },
+        );
         current[best] -= total;
         counts[best] += 1;
     }
