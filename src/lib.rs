@@ -161,6 +161,7 @@ pub mod events;
 mod facts;
 pub mod lead;
 mod name;
+pub mod outbox;
 pub mod policy;
 pub mod pool;
 pub mod router;
