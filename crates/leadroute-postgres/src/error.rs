@@ -72,6 +72,14 @@ pub enum PostgresStoreError {
         #[source]
         source: tokio_postgres::Error,
     },
+    /// The outbox refused an entry that fails
+    /// [`OutboxEntry::validate`](leadroute::outbox::OutboxEntry::validate).
+    #[error("enqueue of outbox entry refused: {source}")]
+    InvalidEntry {
+        /// What is wrong with it.
+        #[source]
+        source: leadroute::outbox::InvalidEntry,
+    },
     /// A stored row is not what this crate writes.
     #[error("{op}: the stored row is not valid: {message}")]
     Corrupt {

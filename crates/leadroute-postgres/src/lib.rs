@@ -65,9 +65,11 @@ mod backoff;
 mod conn;
 mod error;
 mod migrate;
+mod outbox;
 mod pool;
 
 pub use conn::{PgConnection, PostgresConfig};
 pub use error::PostgresStoreError;
 pub use migrate::{MIGRATIONS, migrate};
+pub use outbox::PostgresOutbox;
 pub use pool::PostgresPoolStore;

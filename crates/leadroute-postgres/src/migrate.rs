@@ -6,10 +6,13 @@ use crate::error::PostgresStoreError;
 /// The migrations, in order: `(name, SQL)`. Each is idempotent; the SQL
 /// files are in the crate's `migrations/` directory, for tools that run
 /// migrations themselves.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_pool_state",
-    include_str!("../migrations/0001_pool_state.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_pool_state",
+        include_str!("../migrations/0001_pool_state.sql"),
+    ),
+    ("0002_outbox", include_str!("../migrations/0002_outbox.sql")),
+];
 
 /// An arbitrary constant: the advisory lock that serializes concurrent
 /// migrations (`pg_advisory_xact_lock`), released at commit.
