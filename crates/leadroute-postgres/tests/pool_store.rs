@@ -18,6 +18,13 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Generous timeouts: a loaded test machine must not turn into an outage.
+fn patient() -> PostgresConfig {
+    PostgresConfig::default()
+        .op_timeout(Duration::from_secs(5))
+        .retry_for(Duration::from_secs(10))
+}
+
 fn state(version: u64) -> PoolState {
     let mut s = PoolState::default();
     s.version = version;
@@ -25,7 +32,9 @@ fn state(version: u64) -> PoolState {
 }
 
 async fn store(pg: &Postgres) -> PostgresPoolStore {
-    let store = PostgresPoolStore::connect(&pg.conninfo()).await.unwrap();
+    let store = PostgresPoolStore::connect_with(&pg.conninfo(), patient())
+        .await
+        .unwrap();
     migrate(store.connection()).await.unwrap();
     store
 }
@@ -36,7 +45,9 @@ fn before_the_migration_calls_say_to_migrate_and_the_migration_is_idempotent_and
         return;
     };
     rt().block_on(async {
-        let store = PostgresPoolStore::connect(&pg.conninfo()).await.unwrap();
+        let store = PostgresPoolStore::connect_with(&pg.conninfo(), patient())
+            .await
+            .unwrap();
         let err = store.load("sales").await.unwrap_err();
         assert!(
             matches!(err, PostgresStoreError::NotMigrated { .. }),
@@ -52,7 +63,9 @@ fn before_the_migration_calls_say_to_migrate_and_the_migration_is_idempotent_and
             .map(|_| {
                 let url = pg.conninfo();
                 tokio::spawn(async move {
-                    let s = PostgresPoolStore::connect(&url).await.unwrap();
+                    let s = PostgresPoolStore::connect_with(&url, patient())
+                        .await
+                        .unwrap();
                     migrate(s.connection()).await
                 })
             })

@@ -18,6 +18,13 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Generous timeouts: a loaded test machine must not turn into an outage.
+fn patient() -> RedisConfig {
+    RedisConfig::default()
+        .op_timeout(Duration::from_secs(5))
+        .retry_for(Duration::from_secs(10))
+}
+
 fn state(version: u64) -> PoolState {
     let mut s = PoolState::default();
     s.version = version;
@@ -30,7 +37,9 @@ fn compare_and_swap_replaces_only_the_expected_version_and_keeps_the_replay_wind
         return;
     };
     rt().block_on(async {
-        let store = RedisPoolStore::connect(&redis.url()).await.unwrap();
+        let store = RedisPoolStore::connect_with(&redis.url(), patient())
+            .await
+            .unwrap();
         assert_eq!(store.load("sales").await.unwrap(), PoolState::default());
         let mut first = state(1);
         first
@@ -82,7 +91,9 @@ fn concurrent_routers_share_one_exact_rotation() {
         return;
     };
     rt().block_on(async {
-        let store = RedisPoolStore::connect(&redis.url()).await.unwrap();
+        let store = RedisPoolStore::connect_with(&redis.url(), patient())
+            .await
+            .unwrap();
         let routers: Vec<_> = (0..6).map(|_| Arc::new(router(store.clone()))).collect();
         let tasks: Vec<_> = routers
             .iter()
@@ -121,7 +132,9 @@ fn one_lead_routed_by_many_replicas_at_once_gets_one_owner_and_one_step() {
         return;
     };
     rt().block_on(async {
-        let store = RedisPoolStore::connect(&redis.url()).await.unwrap();
+        let store = RedisPoolStore::connect_with(&redis.url(), patient())
+            .await
+            .unwrap();
         let routers: Vec<_> = (0..4).map(|_| Arc::new(router(store.clone()))).collect();
         for i in 0..50 {
             let id = format!("dup-{i}");
@@ -156,7 +169,9 @@ fn a_corrupt_value_is_a_typed_error_naming_the_key() {
         return;
     };
     rt().block_on(async {
-        let store = RedisPoolStore::connect(&redis.url()).await.unwrap();
+        let store = RedisPoolStore::connect_with(&redis.url(), patient())
+            .await
+            .unwrap();
         let client = redis::Client::open(redis.url()).unwrap();
         let mut c = client.get_multiplexed_async_connection().await.unwrap();
         let _: () = redis::cmd("HSET")

@@ -68,11 +68,18 @@ impl Clock for TokioClock {
     }
 }
 
+/// The pool budget of the scenarios' routers: 30 s. Tests on a loaded
+/// 2-core machine must not degrade because a store answered slowly; the
+/// degradation tests make the *store* fail fast instead (a short retry
+/// window), which the router reports at once whatever its budget.
+pub const PATIENT_POOL_BUDGET: Duration = Duration::from_secs(30);
+
 /// The router the scenarios use: the 2:1 policy, an in-memory CRM, no
-/// events, Tokio's clock and `store`.
+/// events, Tokio's clock, [`PATIENT_POOL_BUDGET`] and `store`.
 pub fn router<P: PoolStore>(store: P) -> LeadRouter<InMemoryCrm, NoEvents, P, TokioClock> {
     LeadRouter::new(two_to_one(), InMemoryCrm::new(), NoEvents)
         .with_clock(TokioClock)
+        .with_pool_budget(PATIENT_POOL_BUDGET)
         .with_pool_store(store)
 }
 
