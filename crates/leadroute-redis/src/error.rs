@@ -62,6 +62,14 @@ pub enum RedisStoreError {
         #[source]
         source: redis::RedisError,
     },
+    /// The outbox refused an entry that fails
+    /// [`OutboxEntry::validate`](leadroute::outbox::OutboxEntry::validate).
+    #[error("enqueue of outbox entry refused: {source}")]
+    InvalidEntry {
+        /// What is wrong with it.
+        #[source]
+        source: leadroute::outbox::InvalidEntry,
+    },
     /// A stored value is not what this crate writes (edited by hand, or
     /// written by an incompatible version).
     #[error("{op}: the value at key `{key}` is not valid: {message}")]

@@ -67,8 +67,10 @@
 mod backoff;
 mod conn;
 mod error;
+mod outbox;
 mod pool;
 
 pub use conn::{RedisConfig, RedisConnection};
 pub use error::RedisStoreError;
+pub use outbox::RedisOutbox;
 pub use pool::RedisPoolStore;
