@@ -12,7 +12,16 @@
 //!    owner_assigned | lead_rejected                      exactly one: the decision
 //!    [routing_fallback]                                  the policy fallback decided
 //!    crm_write_success | crm_write_failed | crm_write_skipped
+//!    [crm_write_queued | crm_write_dead_lettered | outbox_failed]   with an outbox, after a failure
 //! ```
+//!
+//! With an [outbox](crate::outbox), a failed write is followed by
+//! `crm_write_queued` (the retry worker will deliver it) or
+//! `crm_write_dead_lettered` (retrying cannot help; a person must look), or
+//! by `outbox_failed` when the outbox itself could not take it (the write
+//! then comes back to the caller as a pending write). The retry worker
+//! emits, per entry it attempts, `crm_write_success`, or `crm_write_failed`
+//! followed by `crm_write_queued` or `crm_write_dead_lettered`.
 //!
 //! [`LeadRouter::retry_write`](crate::LeadRouter::retry_write) emits
 //! `crm_write_success` or `crm_write_failed` again;
@@ -38,7 +47,8 @@ use crate::crm::records::LookupStatus;
 use crate::crm::{CrmError, PendingWrite};
 use crate::decision::{AssignedBy, Experience};
 use crate::lead::issue::FieldIssue;
-use crate::router::report::PoolStoreFailure;
+use crate::outbox::DeadReason;
+use crate::router::report::{PoolStoreFailure, QueuedWrite};
 
 /// Receives events. Called synchronously on the routing path, so keep it
 /// cheap: push to a channel or buffer and ship elsewhere.
@@ -244,6 +254,37 @@ pub enum EventKind {
         /// The write to retry.
         pending: Box<PendingWrite>,
     },
+    /// The failed write is in the outbox, due again at `next_attempt_at_ms`.
+    ///
+    /// JSON details: `"entry_id"`, `"attempts"`, `"next_attempt_at_ms"`,
+    /// `"error"` (see [`QueuedWrite`]).
+    CrmWriteQueued(QueuedWrite),
+    /// The write will not be retried: the outbox keeps it as a dead letter
+    /// until a person requeues or removes it.
+    CrmWriteDeadLettered {
+        /// The outbox entry's id (the lead id).
+        entry_id: String,
+        /// Why.
+        reason: DeadReason,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error, if an attempt returned one.
+        error: Option<CrmError>,
+    },
+    /// The outbox itself failed (unreachable, full, …). After a failed
+    /// write's enqueue, the write comes back to the caller as a pending
+    /// write; after any other operation the entry stays where it was and a
+    /// later claim retries it.
+    OutboxFailed {
+        /// The operation: `enqueue`, `claim`, `complete`, `fail`,
+        /// `dead_letter`.
+        operation: String,
+        /// The entry concerned, if one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry_id: Option<String>,
+        /// The outbox's error.
+        message: String,
+    },
     /// A meeting scheduler was shown (front end).
     MeetingShown {
         /// Whose calendar.
@@ -275,6 +316,9 @@ impl EventKind {
             EventKind::CrmWriteSuccess { .. } => "crm_write_success",
             EventKind::CrmWriteSkipped { .. } => "crm_write_skipped",
             EventKind::CrmWriteFailed { .. } => "crm_write_failed",
+            EventKind::CrmWriteQueued(_) => "crm_write_queued",
+            EventKind::CrmWriteDeadLettered { .. } => "crm_write_dead_lettered",
+            EventKind::OutboxFailed { .. } => "outbox_failed",
             EventKind::MeetingShown { .. } => "meeting_shown",
             EventKind::MeetingBooked { .. } => "meeting_booked",
         }

@@ -443,7 +443,7 @@ mod opt_unix_ms {
         s: S,
     ) -> Result<S::Ok, S::Error> {
         match t {
-            Some(t) => super::unix_ms::serialize(t, s),
+            Some(t) => crate::outbox::entry::unix_ms::serialize(t, s),
             None => s.serialize_none(),
         }
     }
@@ -453,7 +453,7 @@ mod opt_unix_ms {
     ) -> Result<Option<SystemTime>, D::Error> {
         match Option::<u64>::deserialize(d)? {
             None => Ok(None),
-            Some(ms) => super::unix_ms::from_ms(ms)
+            Some(ms) => crate::outbox::entry::unix_ms::from_ms(ms)
                 .map(Some)
                 .map_err(serde::de::Error::custom),
         }

@@ -87,6 +87,8 @@ pub use memory::{InMemoryOutbox, InMemoryOutboxError};
 pub use retry::{MAX_RETRY_DELAY, RetryPolicy};
 pub use store::{MAX_BATCH, NoOutbox, Outbox};
 
+pub(crate) use entry::unix_ms;
+
 /// The lease owner of an entry the router enqueues in write-ahead mode,
 /// already claimed for its own first attempt (attempt 1; worker claims
 /// start at 2, so the holds never coincide).

@@ -23,7 +23,7 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(24 * 60 * 60);
 /// ```text
 /// backoff(n) = min(max_delay, base_delay × 2^(n−1))
 /// delay(n)   = backoff(n) × (1 − jitter × u)       u ∈ [0, 1), from the entry id and n
-///            , then at least the CRM's retry_after (a rate limit's wait), at most 24 h
+///            , in whole ms, then at least the CRM's retry_after (a rate limit's wait), at most 24 h
 /// ```
 ///
 /// Jitter spreads the retries of many entries that failed together (a CRM
@@ -151,6 +151,9 @@ impl RetryPolicy {
             self.jitter.clamp(0.0, 1.0)
         };
         let jittered = backoff.mul_f64(1.0 - jitter * unit(entry_id, attempts));
+        // Whole milliseconds: the precision outboxes store times at.
+        let jittered =
+            Duration::from_millis(u64::try_from(jittered.as_millis()).unwrap_or(u64::MAX));
         let wait = match error {
             CrmError::RateLimited {
                 retry_after: Some(after),
@@ -262,7 +265,7 @@ mod tests {
                 .min(Duration::from_secs(max_s))
                 .min(MAX_RETRY_DELAY);
             prop_assert!(d <= full);
-            prop_assert!(d >= full.mul_f64(1.0 - jitter) - Duration::from_nanos(1));
+            prop_assert!(d + Duration::from_millis(1) > full.mul_f64(1.0 - jitter));
             prop_assert_eq!(d, p.delay(&id, attempts, &e));
             // Never sooner than a rate limit asks.
             let wait = Duration::from_millis(base_ms * 3);
