@@ -8,6 +8,7 @@
 //! PostgreSQL runs when the tests run as root.
 #![warn(missing_docs)]
 
+pub mod replicas;
 pub mod scenario;
 
 use std::fmt;
