@@ -1,4 +1,4 @@
-//! Randomized exponential backoff after a lost compare-and-swap.
+//! Randomized backoff after a lost compare-and-swap.
 //!
 //! The router's record loop reloads and retries at once when a
 //! compare-and-swap loses. On one hot pool shared by *k* busy routers the
@@ -6,12 +6,17 @@
 //! the other swaps are wasted work on the server. The store therefore waits
 //! a random time before it reports a lost swap, so the losers spread out and
 //! fewer swaps collide. The wait is drawn uniformly from
-//! `[0, 2 · rtt · 2^n)`, where `rtt` is how long the losing swap took
+//! `[0, 2 · rtt · min(n, 4))`, where `rtt` is how long the losing swap took
 //! (the collision window is about one load plus one swap) and `n` counts the
 //! consecutive losses of the same assignment (keyed by the lead id the new
 //! state records, so concurrent routes back off independently), capped at
-//! [`MAX_WAIT`] per wait. Only losers wait; an uncontended swap costs
-//! nothing.
+//! [`MAX_WAIT`] per wait. The growth is deliberately mild: a doubling
+//! backoff starves a route that lost a few times (it sleeps ever longer
+//! while fresh routes swap at once), which under steady load turned into
+//! routes running out of the router's pool budget. A wait under half a
+//! millisecond only yields to other tasks ([`pause`]), since Tokio's timer
+//! rounds up to whole milliseconds. Only losers wait; an uncontended swap
+//! costs nothing.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;

@@ -73,3 +73,8 @@ pub use error::PostgresStoreError;
 pub use migrate::{MIGRATIONS, migrate};
 pub use outbox::PostgresOutbox;
 pub use pool::PostgresPoolStore;
+
+/// The README's examples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -74,3 +74,8 @@ pub use conn::{RedisConfig, RedisConnection};
 pub use error::RedisStoreError;
 pub use outbox::RedisOutbox;
 pub use pool::RedisPoolStore;
+
+/// The README's examples, compiled as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
