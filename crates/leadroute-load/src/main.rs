@@ -85,13 +85,19 @@ async fn outbox_load<O: Outbox + Clone + 'static>(
 ) -> (f64, f64) {
     let now = SystemTime::now();
     let per = total / workers;
+    // One write, cloned under each id: building a write (policy, lead) is
+    // not what is measured.
+    let template = Arc::new(sample_write("template"));
     let started = Instant::now();
     let tasks: Vec<_> = (0..workers)
         .map(|w| {
             let outbox = outbox.clone();
+            let template = template.clone();
             tokio::spawn(async move {
                 for i in 0..per {
-                    let e = OutboxEntry::new(sample_write(&format!("o{run}-{w}-{i}")), now);
+                    let mut write = (*template).clone();
+                    write.lead_id = format!("o{run}-{w}-{i}");
+                    let e = OutboxEntry::new(write, now);
                     outbox.enqueue(e).await.unwrap();
                 }
             })
