@@ -1,6 +1,9 @@
 //! `RedisPoolStore` against a real `redis-server` started for each test.
 
 use std::sync::Arc;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use std::time::Duration;
 
 use leadroute::PoolStore;
@@ -268,4 +271,71 @@ fn a_server_outage_degrades_the_router_and_a_restart_recovers_it() {
         assert!(recovered.is_some(), "the router never used the store again");
         assert_eq!(store.load(POOL).await.unwrap().version, 4);
     });
+}
+
+/// One step of the model test: load pool `p`, or compare-and-swap pool `p`
+/// expecting `expected` with a new state at `expected + delta` (1 is the
+/// only delta a store accepts) recording lead `id`.
+#[derive(Debug, Clone)]
+enum Op {
+    Load(usize),
+    Cas(usize, u64, u64, String),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0..2usize).prop_map(Op::Load),
+        (0..2usize, 0..4u64, 0..3u64, "[a-z]{1,6}").prop_map(|(p, e, d, id)| Op::Cas(p, e, d, id)),
+    ]
+}
+
+/// Any sequence of loads and compare-and-swaps gives the same answers and
+/// states as the in-memory store, the reference (proptest, 24 sequences of
+/// up to 40 operations, each on pools of its own).
+#[test]
+fn the_store_behaves_like_the_in_memory_reference() {
+    let Some(server) = Redis::start_or_skip("redis model test") else {
+        return;
+    };
+    let rt = rt();
+    let store = rt.block_on(redis_store(&server));
+    let case = std::sync::atomic::AtomicU32::new(0);
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: 24,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&proptest::collection::vec(op(), 1..40), |ops| {
+            let n = case.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let pools = [format!("case{n}-a"), format!("case{n}-b")];
+            let reference = leadroute::pool::InMemoryPoolStore::new();
+            for op in ops {
+                match op {
+                    Op::Load(p) => {
+                        let got = rt.block_on(store.load(&pools[p])).unwrap();
+                        prop_assert_eq!(got, reference.get(&pools[p]));
+                    }
+                    Op::Cas(p, expected, delta, id) => {
+                        let mut new = reference.get(&pools[p]);
+                        new.version = expected + delta;
+                        new.recent.push_back(RecentAssignment::new(id, "ana"));
+                        let got = rt
+                            .block_on(store.compare_and_swap(&pools[p], expected, new.clone()))
+                            .unwrap();
+                        prop_assert_eq!(
+                            got,
+                            reference.compare_and_swap_now(&pools[p], expected, new)
+                        );
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+async fn redis_store(r: &Redis) -> RedisPoolStore {
+    RedisPoolStore::connect_with(&r.url(), patient())
+        .await
+        .unwrap()
 }
