@@ -71,6 +71,90 @@ impl EventSink for NoEvents {
     fn emit(&self, _event: Event) {}
 }
 
+/// An [`EventSink`] that emits every event as a `tracing` event (feature
+/// `tracing`), then passes it on to an inner sink (none by default).
+///
+/// Target `leadroute::events`; level `ERROR` for `crm_write_dead_lettered`,
+/// `WARN` for `crm_write_failed`, `pool_store_failed`, `outbox_failed` and
+/// `validation_failed`, `INFO` otherwise. Fields: `event` (the name),
+/// `lead_id`, `at_ms`, `since_submit_ms` (when known) and `details`, the
+/// event's JSON without the common fields. Emitted inside the router's
+/// `route` span, so a subscriber shows them under the submission.
+///
+/// ```
+/// use leadroute::events::{Event, EventKind, EventSink, TracingSink};
+/// use leadroute::testing::RecordingSink;
+/// use std::time::SystemTime;
+///
+/// let sink = TracingSink::wrapping(RecordingSink::new());
+/// sink.emit(Event::new(EventKind::FormSubmitted { email: None }, "lead-1", SystemTime::UNIX_EPOCH, None));
+/// assert_eq!(sink.inner().names(), ["form_submitted"]); // and a tracing event was emitted
+/// ```
+#[cfg(feature = "tracing")]
+#[derive(Debug, Default, Clone)]
+pub struct TracingSink<S = NoEvents> {
+    inner: S,
+}
+
+#[cfg(feature = "tracing")]
+impl TracingSink {
+    /// A sink that only emits `tracing` events.
+    pub fn new() -> Self {
+        TracingSink { inner: NoEvents }
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl<S> TracingSink<S> {
+    /// Emits `tracing` events, then hands each event to `inner`.
+    pub fn wrapping(inner: S) -> Self {
+        TracingSink { inner }
+    }
+
+    /// The inner sink.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl<S: EventSink> EventSink for TracingSink<S> {
+    fn emit(&self, event: Event) {
+        let name = event.name();
+        let details = match serde_json::to_value(&event.kind) {
+            Ok(serde_json::Value::Object(mut map)) => {
+                map.remove("event");
+                serde_json::Value::Object(map).to_string()
+            }
+            Ok(other) => other.to_string(),
+            Err(e) => format!("{{\"unserializable\": {:?}}}", e.to_string()),
+        };
+        macro_rules! at {
+            ($level:expr) => {
+                tracing::event!(
+                    target: "leadroute::events",
+                    $level,
+                    event = name,
+                    lead_id = event.lead_id.as_str(),
+                    at_ms = event.at_ms,
+                    since_submit_ms = event.since_submit_ms,
+                    details = details.as_str(),
+                    "{name}"
+                )
+            };
+        }
+        match &event.kind {
+            EventKind::CrmWriteDeadLettered { .. } => at!(tracing::Level::ERROR),
+            EventKind::CrmWriteFailed { .. }
+            | EventKind::PoolStoreFailed(_)
+            | EventKind::OutboxFailed { .. }
+            | EventKind::ValidationFailed { .. } => at!(tracing::Level::WARN),
+            _ => at!(tracing::Level::INFO),
+        }
+        self.inner.emit(event);
+    }
+}
+
 /// One funnel event.
 ///
 /// # JSON contract

@@ -94,8 +94,9 @@
 //! — [`Crm`], [`EventSink`], [`PoolStore`], [`Clock`], [`Availability`] —
 //! with time budgets on every CRM call, and degrades instead of failing: a
 //! CRM outage still yields a decision, a failed write comes back as a
-//! [`PendingWrite`](crm::PendingWrite) to retry, a rejected lead is not
-//! written. The `testing` module (feature `testing`) has in-memory adapters
+//! [`PendingWrite`](crm::PendingWrite) to retry — or, given an
+//! [`outbox`], is queued there for a retry worker — and a rejected lead is
+//! not written. The `testing` module (feature `testing`) has in-memory adapters
 //! with fault injection and a policy tester.
 //!
 //! ## Layout
@@ -108,7 +109,8 @@
 //! | [`pool`] | distribute | rotation, [`PoolStep`](pool::PoolStep), [`PoolState`](pool::PoolState), [`PoolStore`], [`Availability`] |
 //! | [`crm`] | confirm | the [`Crm`] trait, records, writes, errors, [`PendingWrite`](crm::PendingWrite) |
 //! | [`events`] | all | the event vocabulary and [`EventSink`] |
-//! | [`router`] | all | [`LeadRouter`] and [`decide_and_record`](router::decide_and_record): every `await` lives here |
+//! | [`outbox`] | confirm | the [`Outbox`](outbox::Outbox) trait for durable CRM writes, [`RetryPolicy`](outbox::RetryPolicy), [`InMemoryOutbox`](outbox::InMemoryOutbox) |
+//! | [`router`] | all | [`LeadRouter`], [`RetryWorker`](router::RetryWorker) and [`decide_and_record`](router::decide_and_record): every `await` lives here |
 //! | [`clock`] | — | the injected [`Clock`] |
 //!
 //! Modules depend on each other in one direction only (the crate's

@@ -3,6 +3,7 @@
 //! reports ([`Routed`]).
 
 mod lead_id;
+mod observe;
 mod pipeline;
 mod record;
 pub(crate) mod report;

@@ -7,6 +7,7 @@ use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use super::lead_id;
+use super::observe::{self, RouteSpan};
 use super::record::{self, LocalPools};
 use super::report::{
     DeadLetteredWrite, LookupError, Lookups, PoolStoreFailure, PoolStoreFailureKind, QueuedWrite,
@@ -537,8 +538,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
     }
 
     fn emit(&self, kind: EventKind, lead_id: &str, submitted: Option<SystemTime>) {
-        self.sink
-            .emit(Event::new(kind, lead_id, self.clock.now(), submitted));
+        let event = Event::new(kind, lead_id, self.clock.now(), submitted);
+        observe::on_event(&event);
+        self.sink.emit(event);
     }
 
     /// Records a front-end event (`form_started`, `meeting_shown`,
@@ -581,32 +583,48 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
     /// submissions from one email never collide. Send a `lead_id` (or
     /// `submission_id`) for retries that may come later.
     pub async fn route(&self, input: LeadInput) -> Result<Routed, NormalizeError> {
+        let span = RouteSpan::new();
+        span.instrument(self.route_in(input, &span)).await
+    }
+
+    async fn route_in(&self, input: LeadInput, span: &RouteSpan) -> Result<Routed, NormalizeError> {
         let policy = self.policy();
         let availability = self.availability();
         let submitted = self.clock.now();
         let lead_id = submission_id(&input, submitted);
+        span.started(&lead_id, policy.version());
         let at = Some(submitted);
+        let since = |a: SystemTime, b: SystemTime| b.duration_since(a).unwrap_or_default();
         let emit = |kind: EventKind| self.emit(kind, &lead_id, at);
         emit(EventKind::FormSubmitted {
             email: input.email.clone(),
         });
 
         // Capture and validate.
-        let normalized = self.normalizer.normalize(&input).inspect_err(|err| {
+        let stage = span.stage("normalize");
+        let normalized = stage.in_scope(|| self.normalizer.normalize(&input));
+        let t_normalized = self.clock.now();
+        stage.flag("valid", normalized.is_ok());
+        stage.done(since(submitted, t_normalized));
+        let normalized = normalized.inspect_err(|err| {
             emit(EventKind::ValidationFailed {
                 errors: err.errors.clone(),
             });
         })?;
         let mut lead = normalized.lead;
         lead.lead_id = Some(lead_id.clone());
-        let t_normalized = self.clock.now();
 
         // What the CRM knows.
-        let lookups = self.lookups(&lead).await;
+        let stage = span.stage("lookups");
+        let lookups = stage.instrument(self.lookups(&lead)).await;
         emit(account_result(&lookups, &lead));
         let t_looked_up = self.clock.now();
+        stage.record("account_lookup", lookups.account.as_str());
+        stage.record("person_lookup", lookups.person.as_str());
+        stage.done(since(t_normalized, t_looked_up));
 
         // Assign.
+        let stage = span.stage("decide");
         let mut facts = Facts::new(submitted)
             .account_lookup(lookups.account)
             .person_lookup(lookups.person)
@@ -617,7 +635,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
         if let Some(c) = &lookups.existing_person {
             facts = facts.contact(c);
         }
-        let (decision, pool_store) = self.decide(&policy, &lead, &facts).await;
+        let (decision, pool_store) = stage.instrument(self.decide(&policy, &lead, &facts)).await;
         if let Some(failure) = &pool_store {
             emit(EventKind::PoolStoreFailed(failure.clone()));
         }
@@ -628,8 +646,17 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
             });
         }
         let t_decided = self.clock.now();
+        if let Some(rule) = decision.rule.as_deref() {
+            stage.record("rule", rule);
+        }
+        if let Some(owner) = decision.owner_id() {
+            stage.record("owner", owner);
+        }
+        stage.flag("pool_store_failed", pool_store.is_some());
+        stage.done(since(t_looked_up, t_decided));
 
         // Confirm.
+        let stage = span.stage("write");
         let (lead, decision, write) = if decision.write_to_crm {
             let pending = PendingWrite {
                 lead_id: lead_id.clone(),
@@ -639,7 +666,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
                 account: lookups.matched_account.clone(),
                 error: CrmError::transient("not attempted"),
             };
-            let (write, pending) = self.deliver(&policy, pending, submitted).await;
+            let (write, pending) = stage
+                .instrument(self.deliver(&policy, pending, submitted))
+                .await;
             (pending.lead, pending.decision, write)
         } else {
             emit(EventKind::CrmWriteSkipped {
@@ -648,9 +677,10 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
             (lead, decision, WriteOutcome::Skipped)
         };
         let t_written = self.clock.now();
+        stage.record("write", observe::write_name(&write));
+        stage.done(since(t_decided, t_written));
 
-        let since = |a: SystemTime, b: SystemTime| b.duration_since(a).unwrap_or_default();
-        Ok(Routed {
+        let routed = Routed {
             lead_id,
             lead,
             warnings: normalized.warnings,
@@ -665,7 +695,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
                 write: since(t_decided, t_written),
                 total: since(submitted, t_written),
             },
-        })
+        };
+        span.finish(&routed);
+        Ok(routed)
     }
 
     /// Evaluates and records the pool step in the store; when the store
