@@ -1,4 +1,4 @@
-//! PostgreSQL-backed shared state for [leadroute](leadroute):
+//! PostgreSQL-backed shared state for [leadroute]:
 //! [`PostgresPoolStore`], a [`PoolStore`](leadroute::PoolStore) on a
 //! versioned row, so every replica's [`LeadRouter`](leadroute::LeadRouter)
 //! shares one rotation per pool.

@@ -1,4 +1,4 @@
-//! Redis-backed shared state for [leadroute](leadroute): [`RedisPoolStore`],
+//! Redis-backed shared state for [leadroute]: [`RedisPoolStore`],
 //! a [`PoolStore`](leadroute::PoolStore) whose compare-and-swap is a Lua
 //! script, so every replica's [`LeadRouter`](leadroute::LeadRouter) shares
 //! one rotation per pool.

@@ -1,6 +1,6 @@
 //! The multi-process scenarios both store crates run: worker processes
 //! (the test binary re-run with [`WORKER_ENV`](crate::scenario::WORKER_ENV)),
-//! each with its own [`LeadRouter`](leadroute::LeadRouter), sharing one
+//! each with its own [`LeadRouter`], sharing one
 //! store, and the checks the parent test makes afterwards.
 //!
 //! A store crate's test file provides the store (`connect` from the
