@@ -87,7 +87,7 @@ pub const DEFAULT_POOL_BUDGET: Duration = Duration::from_secs(1);
 ///   account lookup's status. A free-email lead skips the account lookup.
 /// - **Pool store.** When loading or compare-and-swapping a pool's state
 ///   fails, other replicas win the compare-and-swap
-///   [`ROUTER_RECORD_ATTEMPTS`](super::ROUTER_RECORD_ATTEMPTS) (1,024) times in a row, or the whole pool step takes
+///   [`ROUTER_RECORD_ATTEMPTS`](record::ROUTER_RECORD_ATTEMPTS) (1,024) times in a row, or the whole pool step takes
 ///   longer than the pool budget ([`DEFAULT_POOL_BUDGET`], 1 s, unless
 ///   set), the decision is made on this
 ///   router's local copy of the pool states — each as last loaded from or
@@ -719,7 +719,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
                 facts,
                 &self.pools,
                 &mut from_store,
-                super::ROUTER_RECORD_ATTEMPTS,
+                record::ROUTER_RECORD_ATTEMPTS,
             ),
         )
         .await;
