@@ -585,6 +585,7 @@ impl Compiler {
             assign,
             experience,
             if_unavailable,
+            check_availability: a.check_availability,
             tags: arc_list(&a.tags),
             priority: a.priority,
             sla_minutes: a.sla_minutes,
@@ -1116,12 +1117,14 @@ pub(crate) fn never_holds(c: &Condition) -> bool {
 
 /// Whether a matched rule can hand the lead on to the next rule.
 pub(crate) fn falls_through(a: &ActionSpec) -> bool {
-    // Named owners are checked active at compile time; pools can run out of
-    // eligible members at run time, so they count as able to fail.
-    let can_fail = matches!(
-        a.assign,
-        Assignee::AccountOwner | Assignee::ContactOwner | Assignee::Pool(_)
-    );
+    // Named owners are checked active at compile time (but can be off shift
+    // when the action checks availability); pools can run out of eligible
+    // members at run time, so they count as able to fail.
+    let can_fail = match a.assign {
+        Assignee::AccountOwner | Assignee::ContactOwner | Assignee::Pool(_) => true,
+        Assignee::Owner(_) => a.check_availability,
+        _ => false,
+    };
     can_fail
         && match &a.if_unavailable {
             IfUnavailable::NextRule => true,

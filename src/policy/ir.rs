@@ -202,6 +202,9 @@ pub(crate) struct Action {
     pub(crate) assign: AssignC,
     pub(crate) experience: ExperienceC,
     pub(crate) if_unavailable: NextC,
+    /// A directly named owner off shift or away is unavailable (else they
+    /// keep the lead and the decision says they are off shift).
+    pub(crate) check_availability: bool,
     pub(crate) tags: Arc<[Arc<str>]>,
     pub(crate) priority: Option<Priority>,
     pub(crate) sla_minutes: Option<u32>,

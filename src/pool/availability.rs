@@ -11,7 +11,11 @@ use serde::{Deserialize, Serialize};
 ///
 /// Implement it over your HR or calendar data; [`AwayList`] is a ready-made
 /// set of owner ids. Inactive owners (policy data) are skipped regardless.
-/// Pool members are checked; owners named directly by a rule are not.
+/// Pool members are checked. An owner named directly by a rule, or a
+/// record's owner, is checked too, but only an action with
+/// `check_availability` passes them over when away; otherwise they keep
+/// the lead and the decision says they were away
+/// ([`RouteDecision::owner_unavailable`](crate::RouteDecision::owner_unavailable)).
 pub trait Availability: Send + Sync {
     /// Whether `owner` (a policy owner id) can take a lead at `now`.
     fn is_available(&self, owner: &str, now: SystemTime) -> bool;
