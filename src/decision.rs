@@ -415,6 +415,15 @@ pub enum TraceEvent {
         /// Number of eligible members.
         eligible: u32,
     },
+    /// A pool that reads open-lead counts (least-loaded, or with a
+    /// `max_open` cap) had none: none were given, or the router's
+    /// [`LoadSource`](crate::pool::LoadSource) failed or ran out of time.
+    /// It chose by rotation and applied no open-lead caps. JSON:
+    /// `{"event": "open_leads_unknown", "pool": 0}`.
+    OpenLeadsUnknown {
+        /// Pool index.
+        pool: u32,
+    },
     /// The pool store could not be read or written: the pool chose on the
     /// last state this process loaded (or recorded locally), and the step
     /// was not recorded in the store. Added by the router, not by evaluation.

@@ -500,6 +500,12 @@ impl<'a> Eval<'a> {
             open_leads: self.facts.open_leads,
             excluded: self.excluded,
         };
+        // No counts for a pool that reads them: it chooses by rotation
+        // (every count 0, ties by rotation; no caps), and says so.
+        let load_known = !pool.uses_load || self.facts.open_leads.is_known();
+        if !load_known {
+            self.rec.push(TraceEvent::OpenLeadsUnknown { pool: pi });
+        }
         let rec = &mut self.rec;
         let choice = rotation::choose(&ask, |member, reason| {
             rec.push(TraceEvent::PoolSkip {
@@ -509,7 +515,7 @@ impl<'a> Eval<'a> {
             });
         });
         if let Some(c) = choice {
-            if let Some(open) = c.open {
+            if let Some(open) = c.open.filter(|_| load_known) {
                 self.rec.push(TraceEvent::PoolLoad {
                     pool: pi,
                     member: c.member,

@@ -120,6 +120,11 @@ pub enum Step {
         /// Why this member.
         why: String,
     },
+    /// A pool that reads open-lead counts had none; it chose by rotation.
+    OpenLeadsUnknown {
+        /// Pool id.
+        pool: String,
+    },
     /// The pool store failed; the pool chose on local state.
     PoolStoreUnavailable {
         /// Pool id.
@@ -246,6 +251,9 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
                 },
             },
             TraceEvent::PoolFallback { pool } => Step::PoolFallback {
+                pool: pool_id(pool),
+            },
+            TraceEvent::OpenLeadsUnknown { pool } => Step::OpenLeadsUnknown {
                 pool: pool_id(pool),
             },
             TraceEvent::PoolStoreUnavailable { pool } => Step::PoolStoreUnavailable {
@@ -589,6 +597,10 @@ fn write_step(
             observed,
             rules,
         } => write_skipped(f, (from, to, *count), *by, observed, rules),
+        Step::OpenLeadsUnknown { pool } => writeln!(
+            f,
+            "    pool `{pool}`: no open-lead counts (none given, or the load source failed); choosing by rotation, open-lead caps not applied"
+        ),
         Step::PoolStoreUnavailable { pool } => writeln!(
             f,
             "    pool `{pool}`: the pool store failed; chosen on this process's last known state, not recorded in the store"

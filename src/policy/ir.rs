@@ -163,6 +163,9 @@ pub(crate) struct Pool {
     pub(crate) zone: Option<jiff::tz::TimeZone>,
     /// The pool's own schedule (SLA deadlines of owners without one).
     pub(crate) schedule: Option<Arc<Schedule>>,
+    /// Whether choices read open-lead counts (least-loaded, or a `max_open`
+    /// cap on any member).
+    pub(crate) uses_load: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
