@@ -2,14 +2,20 @@
 //! implementation, the owners a policy reads counts for, and what a pool that
 //! reads counts does without them (rotation, no caps, said in the trace).
 
+use leadroute::crm::LookupStatus;
 use leadroute::decision::TraceEvent;
 use leadroute::policy::spec::{ActionSpec, Distribution, OwnerSpec, PoolSpec};
+use leadroute::policy::{Reassign, ReassignReason};
+use leadroute::pool::LoadError;
 use leadroute::pool::{
     InMemoryOpenLeads, InMemoryPoolStore, LoadSource, MAX_LOAD_OWNERS, OpenLeadCounts, OpenLeads,
 };
 use leadroute::router::decide_and_record;
-use leadroute::{Facts, Lead, LeadInput, Normalizer, Policy, PolicySpec, compile};
+use leadroute::testing::{InMemoryCrm, ManualClock, RecordingSink};
+use leadroute::{Facts, Lead, LeadInput, LeadRouter, Normalizer, Policy, PolicySpec, compile};
 use proptest::prelude::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 fn lead() -> Lead {
     Normalizer::default()
@@ -162,6 +168,177 @@ fn load_owners_are_bounded_and_deduplicated() {
     assert_eq!(owners.len(), MAX_LOAD_OWNERS);
     assert_eq!(owners, expected[..MAX_LOAD_OWNERS]);
     assert_eq!(owners.iter().filter(|o| **o == "o0").count(), 1);
+}
+
+// ------------------------------------------------------------ the router
+
+/// A load source that counts its calls and fails, hangs or answers from
+/// fixed counts.
+struct Scripted {
+    calls: AtomicU32,
+    asked: std::sync::Mutex<Vec<String>>,
+    mode: Mode,
+}
+
+enum Mode {
+    Answer(OpenLeadCounts),
+    Fail,
+    Hang,
+}
+
+impl Scripted {
+    fn new(mode: Mode) -> Arc<Self> {
+        Arc::new(Scripted {
+            calls: AtomicU32::new(0),
+            asked: std::sync::Mutex::new(Vec::new()),
+            mode,
+        })
+    }
+}
+
+impl LoadSource for Scripted {
+    async fn open_lead_counts(&self, owners: &[&str]) -> Result<OpenLeadCounts, LoadError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        *self.asked.lock().unwrap() = owners.iter().map(|o| (*o).to_owned()).collect();
+        match &self.mode {
+            Mode::Answer(counts) => Ok(counts.clone()),
+            Mode::Fail => Err(LoadError::new("CRM search returned 503")),
+            Mode::Hang => std::future::pending().await,
+        }
+    }
+}
+
+fn router(
+    policy: Policy,
+    source: Arc<Scripted>,
+) -> LeadRouter<InMemoryCrm, RecordingSink, InMemoryPoolStore, ManualClock> {
+    LeadRouter::new(policy, InMemoryCrm::new(), RecordingSink::new())
+        .with_clock(ManualClock::at_unix(1_800_000_000))
+        .with_load_source(source)
+}
+
+fn route(
+    r: &LeadRouter<InMemoryCrm, RecordingSink, InMemoryPoolStore, ManualClock>,
+    email: &str,
+) -> leadroute::router::Routed {
+    pollster::block_on(r.route(LeadInput::from_email(email))).unwrap()
+}
+
+#[test]
+fn the_router_asks_the_load_source_for_the_pools_members_and_uses_the_counts() {
+    let counts = OpenLeadCounts::new([("m0", 6), ("m1", 2), ("m2", 4)]);
+    let source = Scripted::new(Mode::Answer(counts.clone()));
+    let r = router(
+        team(Distribution::LeastLoaded, &[1, 1, 1], None),
+        source.clone(),
+    );
+    let routed = route(&r, "a@acme.com");
+    assert_eq!(routed.decision.owner_id(), Some("m1"));
+    assert_eq!(routed.lookups.open_leads, LookupStatus::Found);
+    assert_eq!(routed.lookups.open_lead_counts.as_ref(), Some(&counts));
+    assert_eq!(routed.lookups.open_leads_error, None);
+    assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(*source.asked.lock().unwrap(), ["m0", "m1", "m2"]);
+    assert!(!unknown(&routed.decision));
+    let text = r.policy().explain(&routed.decision).to_string();
+    assert!(
+        text.contains("m1 chosen: 2 open leads, fewest among 3 eligible"),
+        "{text}"
+    );
+    // The report's JSON carries the lookup and reads back the same.
+    let json = serde_json::to_value(&routed).unwrap();
+    assert_eq!(json["lookups"]["open_leads"], "found");
+    assert_eq!(json["lookups"]["open_lead_counts"]["m1"], 2);
+    let back: leadroute::router::Routed = serde_json::from_value(json).unwrap();
+    assert_eq!(back, routed);
+}
+
+#[test]
+fn a_failing_load_source_degrades_to_rotation_and_the_trace_says_so() {
+    let source = Scripted::new(Mode::Fail);
+    let r = router(
+        team(Distribution::LeastLoaded, &[1, 1], Some(1)),
+        source.clone(),
+    );
+    let owners: Vec<String> = (0..4)
+        .map(|i| {
+            let routed = route(&r, &format!("lead{i}@acme.com"));
+            assert_eq!(routed.lookups.open_leads, LookupStatus::Failed);
+            assert_eq!(
+                routed
+                    .lookups
+                    .open_leads_error
+                    .as_ref()
+                    .map(|e| e.message.as_str()),
+                Some("CRM search returned 503")
+            );
+            assert!(unknown(&routed.decision), "{:?}", routed.decision.trace);
+            routed.decision.owner_id().unwrap().to_owned()
+        })
+        .collect();
+    // Rotation, and the cap of 1 open lead not applied without counts.
+    assert_eq!(owners, ["m0", "m1", "m0", "m1"]);
+    assert_eq!(source.calls.load(Ordering::SeqCst), 4);
+    let routed = route(&r, "again@acme.com");
+    let text = r.policy().explain(&routed.decision).to_string();
+    assert!(
+        text.contains(
+            "no open-lead counts (none given, or the load source failed); choosing by rotation"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_load_source_out_of_budget_times_out_and_the_lead_is_still_routed() {
+    // The manual clock's sleep completes at once: a source not ready on its
+    // first poll is out of budget.
+    let source = Scripted::new(Mode::Hang);
+    let r = router(team(Distribution::LeastLoaded, &[1, 1], None), source);
+    let routed = route(&r, "a@acme.com");
+    assert_eq!(routed.lookups.open_leads, LookupStatus::TimedOut);
+    assert_eq!(routed.decision.owner_id(), Some("m0"));
+    assert!(unknown(&routed.decision));
+}
+
+#[test]
+fn the_router_asks_nothing_when_no_pool_reads_counts() {
+    let source = Scripted::new(Mode::Fail);
+    let r = router(
+        team(Distribution::RoundRobin, &[1, 1], None),
+        source.clone(),
+    );
+    let routed = route(&r, "a@acme.com");
+    assert_eq!(routed.lookups.open_leads, LookupStatus::Skipped);
+    assert_eq!(source.calls.load(Ordering::SeqCst), 0);
+    assert!(!unknown(&routed.decision));
+    // Nor without a source: skipped, and the pool says it had no counts.
+    let r = LeadRouter::new(
+        team(Distribution::LeastLoaded, &[1], None),
+        InMemoryCrm::new(),
+        RecordingSink::new(),
+    )
+    .with_clock(ManualClock::at_unix(1_800_000_000));
+    let routed = pollster::block_on(r.route(LeadInput::from_email("a@acme.com"))).unwrap();
+    assert_eq!(routed.lookups.open_leads, LookupStatus::Skipped);
+    assert!(unknown(&routed.decision));
+}
+
+#[test]
+fn reassignment_through_the_router_reads_counts_too() {
+    let counts = OpenLeadCounts::new([("m0", 1), ("m1", 5), ("m2", 3)]);
+    let source = Scripted::new(Mode::Answer(counts));
+    let r = router(
+        team(Distribution::LeastLoaded, &[1, 1, 1], None),
+        source.clone(),
+    );
+    let routed = route(&r, "a@acme.com");
+    assert_eq!(routed.decision.owner_id(), Some("m0"));
+    let ask = Reassign::new(ReassignReason::Rejected);
+    let again = pollster::block_on(r.reassign(&routed.lead, &[routed.decision], None, &ask));
+    // Never m0 again; of the others m2 has fewer open leads.
+    assert_eq!(again.reassignment.decision.owner_id(), Some("m2"));
+    assert_eq!(source.calls.load(Ordering::SeqCst), 2);
 }
 
 proptest! {

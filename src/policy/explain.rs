@@ -413,9 +413,6 @@ impl fmt::Display for Explanation {
         if let Some(m) = &self.account_match {
             writeln!(f, "  account match: {m}")?;
         }
-        if let Some(sla) = &self.sla {
-            writeln!(f, "  {sla}")?;
-        }
         let mut pending: Vec<&Step> = Vec::new();
         // Why CRM records are absent, to say so where a condition needed one.
         let mut unknown: Vec<(Lookup, LookupStatus)> = Vec::new();
@@ -442,6 +439,10 @@ impl fmt::Display for Explanation {
         }
         for c in pending {
             write_step(f, c, &unknown)?;
+        }
+        // The deadline last: it follows from who was assigned.
+        if let Some(sla) = &self.sla {
+            writeln!(f, "  {sla}")?;
         }
         Ok(())
     }

@@ -33,6 +33,36 @@ impl<T: Availability + ?Sized> Availability for &T {
     }
 }
 
+/// A source behind a lock is a source: hand a router an
+/// `Arc<RwLock<AwayUntil>>` (or any source) once and replace what it holds
+/// while it runs — e.g. away marks shared by several replicas, reloaded in
+/// the background from a shared store (see
+/// [`LeadRouter::mark_away`](crate::LeadRouter::mark_away)). Evaluation only
+/// takes the read lock for a lookup.
+///
+/// ```
+/// use leadroute::Availability;
+/// use leadroute::pool::AwayUntil;
+/// use std::sync::{Arc, RwLock};
+/// use std::time::{Duration, SystemTime};
+///
+/// let shared = Arc::new(RwLock::new(AwayUntil::default()));
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+/// assert!(shared.is_available("ana", now));
+/// // A background task reloads the marks every replica writes.
+/// let mut fresh = AwayUntil::default();
+/// fresh.insert("ana", now + Duration::from_secs(3_600));
+/// *shared.write().unwrap() = fresh;
+/// assert!(!shared.is_available("ana", now));
+/// ```
+impl<T: Availability> Availability for std::sync::RwLock<T> {
+    fn is_available(&self, owner: &str, now: SystemTime) -> bool {
+        self.read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_available(owner, now)
+    }
+}
+
 impl std::fmt::Debug for dyn Availability {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("dyn Availability")
