@@ -483,3 +483,41 @@ proptest! {
         prop_assert_eq!(d.owner_id() == Some("ana"), open);
     }
 }
+
+#[test]
+fn a_fallback_that_checks_availability_leaves_the_lead_unassigned_or_uses_its_target() {
+    let base = r#"
+name = "p"
+version = "1"
+owners = [{ id = "ana", schedule = "s" }, { id = "queue" }]
+[[schedules]]
+id = "s"
+timezone = "UTC"
+hours = { weekdays = ["09:00-17:00"] }
+[fallback]
+assign = { owner = "ana" }
+check_availability = true
+sla_minutes = 10
+"#;
+    let night = at("UTC", "2026-12-07T20:00");
+    let p = policy(base);
+    let d = p.evaluate(&lead(), &Facts::new(night));
+    assert_eq!(d.owner, None);
+    assert_eq!(d.sla_due, None);
+    assert!(d.trace.events.iter().any(|e| matches!(
+        e,
+        TraceEvent::Unavailable {
+            rule: None,
+            reason: Unavailable::OffShift
+        }
+    )));
+    let p = policy(&format!(
+        "{base}if_unavailable = {{ assign = {{ owner = \"queue\" }} }}\n"
+    ));
+    let d = p.evaluate(&lead(), &Facts::new(night));
+    assert_eq!(d.owner_id(), Some("queue"));
+    assert_eq!(d.sla_due, Some(night + Duration::from_secs(600)));
+    // On shift, Ana.
+    let d = p.evaluate(&lead(), &Facts::new(at("UTC", "2026-12-07T10:00")));
+    assert_eq!(d.owner_id(), Some("ana"));
+}

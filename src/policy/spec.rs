@@ -844,7 +844,10 @@ pub struct ActionSpec {
     /// ([`RouteDecision::owner_unavailable`](crate::RouteDecision::owner_unavailable))
     /// and its SLA counts in the owner's working hours. Pools check their
     /// members themselves (`respect_schedules`); this key does not change
-    /// them, nor an `if_unavailable` owner (assigned as named).
+    /// them, nor an `if_unavailable` owner (assigned as named). On the
+    /// policy fallback, an unavailable owner without an `if_unavailable`
+    /// target leaves the lead unassigned, as a pool with nobody eligible
+    /// does.
     #[serde(default, skip_serializing_if = "is_default")]
     pub check_availability: bool,
     /// Tags for downstream systems.
