@@ -46,7 +46,9 @@ use crate::pool::step::PoolStep;
 /// `{"pool": id}`, `"nobody"`), `experience` (see [`Experience`]), `rule`
 /// (the matched rule id, `null` when the fallback decided), `fallback`
 /// (bool), `tags`, `priority`, `sla_minutes`, `sla_due` (RFC 3339 UTC text,
-/// absent without an SLA), `write_to_crm` (bool: whether
+/// absent without an SLA), `owner_unavailable` (`"off_shift"` or `"away"`
+/// when a directly named owner was assigned although off shift or away;
+/// absent otherwise), `write_to_crm` (bool: whether
 /// the lead should be written to the CRM; `false` by default for rejections),
 /// `trace` (see [`TraceEvent`]), `pool_step` (see [`PoolStep`], `null`
 /// unless a pool chose the owner) and `account_match` (the matcher's
@@ -85,6 +87,18 @@ pub struct RouteDecision {
         with = "crate::schedule::rfc3339"
     )]
     pub sla_due: Option<std::time::SystemTime>,
+    /// Set when the owner was assigned although, at the decision time, they
+    /// were off shift ([`Unavailable::OffShift`]: outside their schedule, on
+    /// a holiday or an out-of-office day) or away ([`Unavailable::Away`]: the
+    /// caller's availability said so): an owner named directly, or the
+    /// account's or contact's owner, by an action without
+    /// `check_availability` — ownership is not rotation, so they keep the
+    /// lead. `sla_due` then counts from their next working time; a service
+    /// may want to notify them or a manager. Pool members are never chosen
+    /// off shift in a pool that respects schedules, so it stays `None` for
+    /// them. JSON: absent when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_unavailable: Option<Unavailable>,
     /// Whether the lead should be written to the CRM. Rejections are not
     /// written unless their action says `write_to_crm = true`.
     #[serde(default = "yes")]
@@ -155,6 +169,7 @@ impl PartialEq for RouteDecision {
             priority,
             sla_minutes,
             sla_due,
+            owner_unavailable,
             write_to_crm,
             trace,
             pool_step,
@@ -171,6 +186,7 @@ impl PartialEq for RouteDecision {
             && *priority == other.priority
             && *sla_minutes == other.sla_minutes
             && *sla_due == other.sla_due
+            && *owner_unavailable == other.owner_unavailable
             && *write_to_crm == other.write_to_crm
             && *trace == other.trace
             && *pool_step == other.pool_step
@@ -348,6 +364,20 @@ pub enum TraceEvent {
         /// Why.
         reason: Unavailable,
     },
+    /// The owner an action named directly (an owner, the account's or
+    /// contact's owner) was off shift or away, and was assigned anyway: the
+    /// action does not `check_availability`. JSON: `{"event":
+    /// "owner_off_shift", "owner": 0, "reason": "off_shift", "local": "Sat
+    /// 10:00"}`.
+    OwnerOffShift {
+        /// Owner index in the policy's owners directory.
+        owner: u32,
+        /// [`Unavailable::OffShift`] or [`Unavailable::Away`].
+        reason: Unavailable,
+        /// The decision time in the owner's schedule's zone (`"Sat 10:00"`),
+        /// `null` without a schedule.
+        local: Observed,
+    },
     /// A pool member was passed over.
     PoolSkip {
         /// Pool index.
@@ -384,6 +414,15 @@ pub enum TraceEvent {
         open: u32,
         /// Number of eligible members.
         eligible: u32,
+    },
+    /// A pool that reads open-lead counts (least-loaded, or with a
+    /// `max_open` cap) had none: none were given, or the router's
+    /// [`LoadSource`](crate::pool::LoadSource) failed or ran out of time.
+    /// It chose by rotation and applied no open-lead caps. JSON:
+    /// `{"event": "open_leads_unknown", "pool": 0}`.
+    OpenLeadsUnknown {
+        /// Pool index.
+        pool: u32,
     },
     /// The pool store could not be read or written: the pool chose on the
     /// last state this process loaded (or recorded locally), and the step
@@ -489,6 +528,30 @@ pub enum Unavailable {
     /// The owner already had the lead before (a reassignment never goes
     /// back to an earlier assignee).
     EarlierAssignee,
+    /// The owner is outside their working hours (or on a holiday or an
+    /// out-of-office day); an action with `check_availability` passes them
+    /// over.
+    OffShift,
+    /// The caller's availability source says the owner is away (a calendar
+    /// out-of-office, an "away" toggle, a reassignment's away mark); an
+    /// action with `check_availability` passes them over.
+    Away,
+}
+
+impl Unavailable {
+    /// The snake_case name, as JSON writes it (`"off_shift"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unavailable::NoAccountOwner => "no_account_owner",
+            Unavailable::NoContactOwner => "no_contact_owner",
+            Unavailable::UnknownOwner => "unknown_owner",
+            Unavailable::InactiveOwner => "inactive_owner",
+            Unavailable::PoolExhausted => "pool_exhausted",
+            Unavailable::EarlierAssignee => "earlier_assignee",
+            Unavailable::OffShift => "off_shift",
+            Unavailable::Away => "away",
+        }
+    }
 }
 
 /// Why the policy fallback decided.

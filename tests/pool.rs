@@ -222,8 +222,11 @@ fn concurrent_routing_loses_and_doubles_nothing() {
         state.members["a"].assigned + state.members["b"].assigned,
         2000
     );
-    // Replaying every lead id from another thread changes nothing.
-    let again = route(&p, &store, &Facts::at_unix(0), Some("t7-249"));
+    // Replaying a lead id from another thread changes nothing. The last one
+    // recorded, not a fixed id: the replay window is bounded, and which
+    // thread finished last depends on scheduling.
+    let last = state.recent.back().expect("a recent assignment").clone();
+    let again = route(&p, &store, &Facts::at_unix(0), Some(&last.lead_id));
     assert_eq!(store.get("team").version, 2000);
-    assert!(again == "a" || again == "b");
+    assert_eq!(again, last.owner);
 }

@@ -158,6 +158,7 @@ impl Compiler {
         let trace_capacity = (self.nodes.len() + 2 * rules.len() + 8).min(24);
         let index = RuleIndex::build(&rules, &territories);
         let owner_index = std::mem::take(&mut self.owner_index);
+        let load_owners = super::program::load_owners(&pools);
         Some(Program {
             name: Name::from(spec.name.as_str()),
             version: Name::from(spec.version.as_str()),
@@ -174,6 +175,7 @@ impl Compiler {
             // Kept for `Policy::lint`, which reasons about conditions as written.
             spec: Arc::new(spec.clone()),
             schedules: std::mem::take(&mut self.schedules),
+            load_owners,
         })
     }
 
@@ -487,6 +489,8 @@ impl Compiler {
             .as_ref()
             .and_then(|t| self.target(t, &format!("{path}.fallback"), owners));
         let time = self.pool_time(i, p, &seats, owners);
+        let uses_load = p.distribution == Distribution::LeastLoaded
+            || time.seat_rules.iter().any(|r| r.max_open.is_some());
         Pool {
             id: Name::from(p.id.as_str()),
             key: p.id.as_str().into(),
@@ -499,6 +503,7 @@ impl Compiler {
             respect_schedules: p.respect_schedules.unwrap_or(true),
             zone: time.zone,
             schedule: time.schedule,
+            uses_load,
         }
     }
 
@@ -585,6 +590,7 @@ impl Compiler {
             assign,
             experience,
             if_unavailable,
+            check_availability: a.check_availability,
             tags: arc_list(&a.tags),
             priority: a.priority,
             sla_minutes: a.sla_minutes,
@@ -1116,12 +1122,14 @@ pub(crate) fn never_holds(c: &Condition) -> bool {
 
 /// Whether a matched rule can hand the lead on to the next rule.
 pub(crate) fn falls_through(a: &ActionSpec) -> bool {
-    // Named owners are checked active at compile time; pools can run out of
-    // eligible members at run time, so they count as able to fail.
-    let can_fail = matches!(
-        a.assign,
-        Assignee::AccountOwner | Assignee::ContactOwner | Assignee::Pool(_)
-    );
+    // Named owners are checked active at compile time (but can be off shift
+    // when the action checks availability); pools can run out of eligible
+    // members at run time, so they count as able to fail.
+    let can_fail = match a.assign {
+        Assignee::AccountOwner | Assignee::ContactOwner | Assignee::Pool(_) => true,
+        Assignee::Owner(_) => a.check_availability,
+        _ => false,
+    };
     can_fail
         && match &a.if_unavailable {
             IfUnavailable::NextRule => true,

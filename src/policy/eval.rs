@@ -162,6 +162,8 @@ struct Assignment {
     owner: Option<Name>,
     by: By,
     step: Option<PoolStep>,
+    /// A directly named owner (by index) who is off shift or away.
+    off: Option<(u32, Unavailable)>,
 }
 
 impl Assignment {
@@ -170,6 +172,7 @@ impl Assignment {
             owner: None,
             by: By::Nobody,
             step: None,
+            off: None,
         }
     }
 }
@@ -360,20 +363,65 @@ impl<'a> Eval<'a> {
     }
 
     /// Resolves an action's assignee, or its `if_unavailable` target.
+    ///
+    /// A directly named owner who is off shift or away keeps the lead
+    /// (noted in the trace and the decision) unless the action checks
+    /// availability; then they are unavailable like an inactive owner.
     fn take(&mut self, action: &Action, rule: Option<u32>) -> Result<Assignment, Onward> {
+        let names_owner = matches!(
+            action.assign,
+            AssignC::AccountOwner | AssignC::ContactOwner | AssignC::Target(TargetC::Owner(_))
+        );
         let why = match self.resolve(action.assign) {
-            Ok(a) => return Ok(a),
+            Ok(a) => match a.off {
+                Some((_, why)) if action.check_availability && names_owner => why,
+                _ => return Ok(self.noted(a)),
+            },
             Err(why) => why,
         };
         self.rec.push(TraceEvent::Unavailable { rule, reason: why });
         match action.if_unavailable {
             NextC::NextRule => Err(Onward::NextRule),
             NextC::Fallback => Err(Onward::Fallback),
-            NextC::Target(t) => self.target(t, 0).map_err(|why| {
-                self.rec.push(TraceEvent::Unavailable { rule, reason: why });
-                Onward::NextRule
-            }),
+            NextC::Target(t) => match self.target(t, 0) {
+                Ok(a) => Ok(self.noted(a)),
+                Err(why) => {
+                    self.rec.push(TraceEvent::Unavailable { rule, reason: why });
+                    Err(Onward::NextRule)
+                }
+            },
         }
+    }
+
+    /// Records that an owner assigned anyway is off shift or away.
+    fn noted(&mut self, a: Assignment) -> Assignment {
+        if let Some((owner, reason)) = a.off {
+            let local = self
+                .p
+                .owners
+                .get(owner as usize)
+                .and_then(|o| o.schedule.as_deref())
+                .map_or(Observed::None, |s| {
+                    local_text(&s.zone, timestamp(self.facts.now))
+                });
+            self.rec.push(TraceEvent::OwnerOffShift {
+                owner,
+                reason,
+                local,
+            });
+        }
+        a
+    }
+
+    /// Whether owner `i` is off shift (their schedule) or away (the
+    /// caller's availability) at the decision time.
+    fn off_shift(&self, i: u32) -> Option<(u32, Unavailable)> {
+        let owner = self.p.owners.get(i as usize)?;
+        let now = self.facts.now;
+        if owner.schedule.as_deref().is_some_and(|s| !s.is_open(now)) {
+            return Some((i, Unavailable::OffShift));
+        }
+        (!self.facts.availability.is_available(&owner.id, now)).then_some((i, Unavailable::Away))
     }
 
     fn resolve(&mut self, assign: AssignC) -> Result<Assignment, Unavailable> {
@@ -413,6 +461,7 @@ impl<'a> Eval<'a> {
             owner: self.p.owners.get(i as usize).map(|o| o.id.clone()),
             by,
             step: None,
+            off: self.off_shift(i),
         })
     }
 
@@ -426,6 +475,7 @@ impl<'a> Eval<'a> {
                         owner: Some(owner.id.clone()),
                         by: By::Owner,
                         step: None,
+                        off: self.off_shift(o),
                     }),
                     _ => Err(Unavailable::InactiveOwner),
                 };
@@ -450,6 +500,12 @@ impl<'a> Eval<'a> {
             open_leads: self.facts.open_leads,
             excluded: self.excluded,
         };
+        // No counts for a pool that reads them: it chooses by rotation
+        // (every count 0, ties by rotation; no caps), and says so.
+        let load_known = !pool.uses_load || self.facts.open_leads.is_known();
+        if !load_known {
+            self.rec.push(TraceEvent::OpenLeadsUnknown { pool: pi });
+        }
         let rec = &mut self.rec;
         let choice = rotation::choose(&ask, |member, reason| {
             rec.push(TraceEvent::PoolSkip {
@@ -459,7 +515,7 @@ impl<'a> Eval<'a> {
             });
         });
         if let Some(c) = choice {
-            if let Some(open) = c.open {
+            if let Some(open) = c.open.filter(|_| load_known) {
                 self.rec.push(TraceEvent::PoolLoad {
                     pool: pi,
                     member: c.member,
@@ -479,6 +535,7 @@ impl<'a> Eval<'a> {
                 owner: pool.roster.seat(c.member).map(|s| s.owner.clone()),
                 by: By::Pool(pi),
                 step: Some(c.step),
+                off: None,
             });
         }
         match pool.fallback {
@@ -539,6 +596,7 @@ impl<'a> Eval<'a> {
             priority: action.priority,
             sla_minutes: action.sla_minutes,
             sla_due,
+            owner_unavailable: a.off.map(|(_, why)| why),
             write_to_crm: action.write_to_crm,
             trace: Trace {
                 events: self.rec.finish(),

@@ -29,6 +29,13 @@ pub struct Explanation {
     /// 0.85; …"), when the decision carries the matcher's result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_match: Option<String>,
+    /// The SLA deadline in words, when the decision has an SLA: "SLA 15 min
+    /// in ana's working hours: due Mon 09:10 Europe/Berlin
+    /// (2026-12-07T08:10:00Z)" — whose working hours it counted in (the
+    /// assignee's schedule, else the choosing pool's, else plain minutes)
+    /// and the deadline in that schedule's zone and in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<String>,
 }
 
 /// One explained step.
@@ -84,6 +91,17 @@ pub enum Step {
         /// Why.
         reason: Unavailable,
     },
+    /// The owner an action named directly was off shift or away and was
+    /// assigned anyway (the action does not check availability).
+    OwnerOffShift {
+        /// Owner id.
+        owner: String,
+        /// `off_shift` or `away`.
+        reason: Unavailable,
+        /// The decision time in the owner's zone (`"Sat 10:00"`), if they
+        /// have a schedule.
+        local: Observed,
+    },
     /// A pool member passed over.
     PoolSkip {
         /// Pool id.
@@ -101,6 +119,11 @@ pub enum Step {
         owner: String,
         /// Why this member.
         why: String,
+    },
+    /// A pool that reads open-lead counts had none; it chose by rotation.
+    OpenLeadsUnknown {
+        /// Pool id.
+        pool: String,
     },
     /// The pool store failed; the pool chose on local state.
     PoolStoreUnavailable {
@@ -174,6 +197,18 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
                 rule: rule.map(rule_id),
                 reason,
             },
+            TraceEvent::OwnerOffShift {
+                owner,
+                reason,
+                local,
+            } => Step::OwnerOffShift {
+                owner: p
+                    .owners
+                    .get(owner as usize)
+                    .map_or_else(|| format!("#{owner}"), |o| o.id.to_string()),
+                reason,
+                local,
+            },
             TraceEvent::PoolSkip {
                 pool,
                 member,
@@ -218,6 +253,9 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
             TraceEvent::PoolFallback { pool } => Step::PoolFallback {
                 pool: pool_id(pool),
             },
+            TraceEvent::OpenLeadsUnknown { pool } => Step::OpenLeadsUnknown {
+                pool: pool_id(pool),
+            },
             TraceEvent::PoolStoreUnavailable { pool } => Step::PoolStoreUnavailable {
                 pool: pool_id(pool),
             },
@@ -240,8 +278,60 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
     Explanation {
         summary: summary(decision),
         account_match: decision.account_match.as_ref().map(|m| m.to_string()),
+        sla: sla_text(p, decision),
         steps,
     }
+}
+
+/// The SLA deadline in words: whose working hours it counts in and when it
+/// is due, in that schedule's zone and in UTC. The schedule is chosen as
+/// evaluation chose it: the assignee's own, else the choosing pool's.
+fn sla_text(p: &Program, d: &RouteDecision) -> Option<String> {
+    let minutes = d.sla_minutes?;
+    let Some(owner) = d.owner.as_deref() else {
+        return Some(format!("SLA {minutes} min: nobody assigned, no deadline"));
+    };
+    let own = p
+        .owner_index
+        .get(owner)
+        .and_then(|i| p.owners.get(*i as usize))
+        .and_then(|o| o.schedule.as_deref());
+    let pool = match &d.assigned_by {
+        AssignedBy::Pool(id) => p
+            .pools
+            .iter()
+            .find(|x| x.id == *id)
+            .and_then(|x| x.schedule.as_deref().map(|s| (x.id.clone(), s))),
+        _ => None,
+    };
+    let (whose, schedule) = match (own, pool) {
+        (Some(s), _) => (format!("{owner}'s working hours"), Some(s)),
+        (None, Some((pool, s))) => (format!("pool `{pool}`'s working hours"), Some(s)),
+        (None, None) => ("plain minutes".to_owned(), None),
+    };
+    let late = if d.owner_unavailable.is_some() {
+        format!(", counted from {owner}'s next working time")
+    } else {
+        String::new()
+    };
+    Some(match (d.sla_due, schedule) {
+        (Some(due), Some(s)) => format!(
+            "SLA {minutes} min in {whose}{late}: due {} {} ({})",
+            s.local_label(due),
+            s.time_zone(),
+            crate::schedule::timestamp(due)
+        ),
+        (Some(due), None) => format!(
+            "SLA {minutes} min in {whose}: due {}",
+            crate::schedule::timestamp(due)
+        ),
+        (None, Some(s)) => format!(
+            "SLA {minutes} min in {whose}: no deadline (schedule `{}` has no working time in the next {} days)",
+            s.id(),
+            crate::schedule::DEADLINE_HORIZON_DAYS
+        ),
+        (None, None) => format!("SLA {minutes} min: no deadline"),
+    })
 }
 
 /// A run of skipped rules, with what the first [`LISTED_PER_RUN`] of them
@@ -350,6 +440,10 @@ impl fmt::Display for Explanation {
         for c in pending {
             write_step(f, c, &unknown)?;
         }
+        // The deadline last: it follows from who was assigned.
+        if let Some(sla) = &self.sla {
+            writeln!(f, "  {sla}")?;
+        }
         Ok(())
     }
 }
@@ -454,11 +548,26 @@ fn write_step(
             "  {} could not assign: {}",
             rule.as_deref()
                 .map_or_else(|| "the fallback".to_owned(), |r| format!("rule `{r}`")),
-            serde_json::to_value(reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
+            reason.as_str()
         ),
+        Step::OwnerOffShift {
+            owner,
+            reason,
+            local,
+        } => {
+            let state = match reason {
+                Unavailable::Away => "away (per the availability source)",
+                _ => "off shift",
+            };
+            let at = match local {
+                Observed::Text(t) => format!(" ({t} local time)"),
+                _ => String::new(),
+            };
+            writeln!(
+                f,
+                "    {owner} is {state}{at}; assigned anyway: the action does not check availability"
+            )
+        }
         Step::PoolSkip {
             pool,
             owner,
@@ -489,6 +598,10 @@ fn write_step(
             observed,
             rules,
         } => write_skipped(f, (from, to, *count), *by, observed, rules),
+        Step::OpenLeadsUnknown { pool } => writeln!(
+            f,
+            "    pool `{pool}`: no open-lead counts (none given, or the load source failed); choosing by rotation, open-lead caps not applied"
+        ),
         Step::PoolStoreUnavailable { pool } => writeln!(
             f,
             "    pool `{pool}`: the pool store failed; chosen on this process's last known state, not recorded in the store"

@@ -163,6 +163,9 @@ pub(crate) struct Pool {
     pub(crate) zone: Option<jiff::tz::TimeZone>,
     /// The pool's own schedule (SLA deadlines of owners without one).
     pub(crate) schedule: Option<Arc<Schedule>>,
+    /// Whether choices read open-lead counts (least-loaded, or a `max_open`
+    /// cap on any member).
+    pub(crate) uses_load: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +205,9 @@ pub(crate) struct Action {
     pub(crate) assign: AssignC,
     pub(crate) experience: ExperienceC,
     pub(crate) if_unavailable: NextC,
+    /// A directly named owner off shift or away is unavailable (else they
+    /// keep the lead and the decision says they are off shift).
+    pub(crate) check_availability: bool,
     pub(crate) tags: Arc<[Arc<str>]>,
     pub(crate) priority: Option<Priority>,
     pub(crate) sla_minutes: Option<u32>,

@@ -66,7 +66,13 @@
 //! and no pool fallback), `if_unavailable` says what happens next:
 //! `"next_rule"` (the default), `"fallback"`, or `{"assign": {"owner"|"pool": id}}`.
 //! Direct owners are checked for being active; pool members also for
-//! availability and capacity. `experience` is one of [`ExperienceSpec`](spec::ExperienceSpec)'s
+//! availability and capacity. A directly named owner (`{"owner": id}`,
+//! `"account_owner"`, `"contact_owner"`) who is off shift or away keeps the
+//! lead — ownership is not rotation — and the decision says so
+//! ([`RouteDecision::owner_unavailable`](crate::RouteDecision::owner_unavailable),
+//! an `owner_off_shift` trace event); with `"check_availability": true` the
+//! action treats them as unavailable (`off_shift` / `away`) and
+//! `if_unavailable` applies. `experience` is one of [`ExperienceSpec`](spec::ExperienceSpec)'s
 //! forms; `tags`, `priority` and `sla_minutes` are passed through to the
 //! decision.
 //!
@@ -84,7 +90,10 @@
 //! rotation; `max_open` caps open leads in any distribution. Rules test time
 //! with `within_schedule`, `outside_schedule` and `day_of_week`. An action's
 //! `sla_minutes` gives the decision an `sla_due` counted in the assignee's
-//! working time ([`schedule`](crate::schedule) explains how time is counted);
+//! working time — a pool member's, a named owner's or an account owner's
+//! (from their next working time when they are off shift) — and the
+//! explanation states it ([`Explanation::sla`]; [`schedule`](crate::schedule)
+//! explains how time is counted);
 //! [`Policy::reassign`](crate::Policy::reassign) routes a lead again, never to
 //! an earlier owner.
 //!

@@ -26,8 +26,24 @@ pub(crate) struct Program {
     pub(crate) index: RuleIndex,
     /// The spec it was compiled from (for [`lint`](super::lint)).
     pub(crate) spec: Arc<super::spec::PolicySpec>,
+    /// Members of pools that read open-lead counts, each once, in pool and
+    /// member order, at most [`MAX_LOAD_OWNERS`](crate::pool::MAX_LOAD_OWNERS).
+    pub(crate) load_owners: Box<[Name]>,
     /// The named schedules, in spec order.
     pub(crate) schedules: Vec<std::sync::Arc<crate::schedule::Schedule>>,
+}
+
+/// The members of `pools` that read open-lead counts, each once, in order.
+pub(crate) fn load_owners(pools: &[super::ir::Pool]) -> Box<[Name]> {
+    let mut seen = std::collections::HashSet::new();
+    pools
+        .iter()
+        .filter(|p| p.uses_load)
+        .flat_map(|p| p.roster.seats.iter())
+        .filter(|seat| seen.insert(&*seat.owner))
+        .take(crate::pool::MAX_LOAD_OWNERS)
+        .map(|seat| seat.owner.clone())
+        .collect()
 }
 
 impl Program {

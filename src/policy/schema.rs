@@ -372,6 +372,7 @@ pub(crate) static ACTION_OBJ: ObjectShape = object(
         req("assign", &ASSIGNEE),
         opt("experience", &EXPERIENCE),
         opt("if_unavailable", &IF_UNAVAILABLE),
+        opt("check_availability", &BOOL),
         opt("tags", &TEXTS),
         maybe("priority", &PRIORITY),
         maybe("sla_minutes", &U32),

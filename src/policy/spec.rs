@@ -831,6 +831,25 @@ pub struct ActionSpec {
     /// Where to go when the assignee cannot take the lead.
     #[serde(default, skip_serializing_if = "is_default")]
     pub if_unavailable: IfUnavailable,
+    /// Whether an owner this action names directly — `{"owner": id}`,
+    /// `"account_owner"`, `"contact_owner"` — must be available to take the
+    /// lead: on shift by their `schedule` (holidays and out-of-office dates
+    /// included) and not away by the caller's
+    /// [`Availability`](crate::Availability) (which includes the router's
+    /// reassignment away marks). When they are not, the owner counts as
+    /// unavailable (`off_shift` / `away`) and `if_unavailable` applies.
+    ///
+    /// Default `false`: owning an account or being named by a rule is not
+    /// rotation, so the owner keeps the lead off shift; the decision says so
+    /// ([`RouteDecision::owner_unavailable`](crate::RouteDecision::owner_unavailable))
+    /// and its SLA counts in the owner's working hours. Pools check their
+    /// members themselves (`respect_schedules`); this key does not change
+    /// them, nor an `if_unavailable` owner (assigned as named). On the
+    /// policy fallback, an unavailable owner without an `if_unavailable`
+    /// target leaves the lead unassigned, as a pool with nobody eligible
+    /// does.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub check_availability: bool,
     /// Tags for downstream systems.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
@@ -856,6 +875,7 @@ impl ActionSpec {
             assign,
             experience: ExperienceSpec::default(),
             if_unavailable: IfUnavailable::default(),
+            check_availability: false,
             tags: Vec::new(),
             priority: None,
             sla_minutes: None,
@@ -890,6 +910,13 @@ impl ActionSpec {
     /// Sets what happens when the assignee is unavailable.
     pub fn if_unavailable(mut self, next: IfUnavailable) -> Self {
         self.if_unavailable = next;
+        self
+    }
+    /// Makes a directly named owner (an `owner`, the account's or
+    /// contact's owner) unavailable while off shift or away, so
+    /// `if_unavailable` applies (see [`check_availability`](ActionSpec#structfield.check_availability)).
+    pub fn check_availability(mut self, check: bool) -> Self {
+        self.check_availability = check;
         self
     }
     /// Adds a tag.

@@ -25,6 +25,40 @@ impl Policy {
             .map(|s| &**s)
     }
 
+    /// The owners whose open-lead counts a decision can read: the members
+    /// of least-loaded pools and of pools with a `max_open` cap, each once,
+    /// in pool and member order, at most
+    /// [`MAX_LOAD_OWNERS`](crate::pool::MAX_LOAD_OWNERS). Empty when no pool
+    /// reads counts: a [`LeadRouter`](crate::LeadRouter) then asks its
+    /// [`LoadSource`](crate::pool::LoadSource) nothing.
+    ///
+    /// ```
+    /// use leadroute::Policy;
+    ///
+    /// let policy = Policy::from_toml_str(r#"
+    ///     name = "p"
+    ///     version = "1"
+    ///     owners = [{ id = "ana" }, { id = "bob" }, { id = "cara" }]
+    ///     [[pools]]
+    ///     id = "sdr"
+    ///     members = [{ owner = "bob" }, { owner = "ana" }]
+    ///     distribution = "least_loaded"
+    ///     [[pools]]
+    ///     id = "ae"
+    ///     members = [{ owner = "ana" }, { owner = "cara", max_open = 5 }]
+    ///     [[pools]]
+    ///     id = "plain"
+    ///     members = [{ owner = "cara" }]
+    ///     [fallback]
+    ///     assign = { pool = "plain" }
+    /// "#)?;
+    /// assert_eq!(policy.load_owners(), ["bob", "ana", "cara"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_owners(&self) -> Vec<&str> {
+        self.program.load_owners.iter().map(|o| &**o).collect()
+    }
+
     /// An owner's working hours, with its own out-of-office dates (`None`:
     /// no hours given, always on).
     pub fn owner_schedule(&self, owner: &str) -> Option<&Schedule> {

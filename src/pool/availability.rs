@@ -11,7 +11,11 @@ use serde::{Deserialize, Serialize};
 ///
 /// Implement it over your HR or calendar data; [`AwayList`] is a ready-made
 /// set of owner ids. Inactive owners (policy data) are skipped regardless.
-/// Pool members are checked; owners named directly by a rule are not.
+/// Pool members are checked. An owner named directly by a rule, or a
+/// record's owner, is checked too, but only an action with
+/// `check_availability` passes them over when away; otherwise they keep
+/// the lead and the decision says they were away
+/// ([`RouteDecision::owner_unavailable`](crate::RouteDecision::owner_unavailable)).
 pub trait Availability: Send + Sync {
     /// Whether `owner` (a policy owner id) can take a lead at `now`.
     fn is_available(&self, owner: &str, now: SystemTime) -> bool;
@@ -26,6 +30,36 @@ impl<T: Availability + ?Sized> Availability for std::sync::Arc<T> {
 impl<T: Availability + ?Sized> Availability for &T {
     fn is_available(&self, owner: &str, now: SystemTime) -> bool {
         (**self).is_available(owner, now)
+    }
+}
+
+/// A source behind a lock is a source: hand a router an
+/// `Arc<RwLock<AwayUntil>>` (or any source) once and replace what it holds
+/// while it runs — e.g. away marks shared by several replicas, reloaded in
+/// the background from a shared store (see
+/// [`LeadRouter::mark_away`](crate::LeadRouter::mark_away)). Evaluation only
+/// takes the read lock for a lookup.
+///
+/// ```
+/// use leadroute::Availability;
+/// use leadroute::pool::AwayUntil;
+/// use std::sync::{Arc, RwLock};
+/// use std::time::{Duration, SystemTime};
+///
+/// let shared = Arc::new(RwLock::new(AwayUntil::default()));
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+/// assert!(shared.is_available("ana", now));
+/// // A background task reloads the marks every replica writes.
+/// let mut fresh = AwayUntil::default();
+/// fresh.insert("ana", now + Duration::from_secs(3_600));
+/// *shared.write().unwrap() = fresh;
+/// assert!(!shared.is_available("ana", now));
+/// ```
+impl<T: Availability> Availability for std::sync::RwLock<T> {
+    fn is_available(&self, owner: &str, now: SystemTime) -> bool {
+        self.read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_available(owner, now)
     }
 }
 

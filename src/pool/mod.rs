@@ -60,6 +60,19 @@
 //! assert_eq!(owners, ["ana", "ana", "bob", "ana"]);
 //! assert_eq!(store.get("team").version, 4);
 //! ```
+//!
+//! # When open-lead counts are missing
+//!
+//! Counts the caller does not know are not guessed. With no counts at all
+//! ([`Facts::new`](crate::Facts::new)'s default, or a load source that
+//! failed or ran out of time) [`OpenLeads::is_known`] is `false`: a
+//! least-loaded pool chooses by its rotation (smooth weighted round robin,
+//! the same order it breaks ties by), open-lead caps (`max_open`) are not
+//! applied, and the trace says so
+//! ([`TraceEvent::OpenLeadsUnknown`](crate::decision::TraceEvent::OpenLeadsUnknown)).
+//! Failing closed instead (nobody eligible while the CRM is down) would
+//! stop every lead at once; rotation keeps leads moving and the counts
+//! even out when they come back.
 
 pub(crate) mod availability;
 pub(crate) mod credit;
@@ -72,7 +85,10 @@ pub(crate) mod store;
 
 pub use availability::{AllAvailable, AllOf, Availability, AwayList, AwayUntil};
 pub use credit::PoolCredit;
-pub use load::{Distribution, OpenLeadCounts, OpenLeads};
+pub use load::{
+    Distribution, InMemoryOpenLeads, LoadError, LoadSource, MAX_LOAD_OWNERS, OpenLeadCounts,
+    OpenLeads,
+};
 pub use roster::{Capacity, Period};
 pub use rotation::SkipReason;
 pub use state::{MemberState, PoolState, PoolStates, RecentAssignment};

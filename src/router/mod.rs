@@ -3,6 +3,7 @@
 //! reports ([`Routed`]).
 
 mod lead_id;
+mod load;
 mod observe;
 mod pipeline;
 mod reassign;

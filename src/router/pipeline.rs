@@ -7,6 +7,7 @@ use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use super::lead_id;
+use super::load::{self, DynLoadSource};
 use super::observe::{self, RetrySpan, RouteSpan};
 use super::record::{self, LocalPools};
 use super::report::{
@@ -31,6 +32,7 @@ use crate::outbox::{
 };
 use crate::policy::compiled::Policy;
 use crate::pool::availability::{AllAvailable, AllOf, Availability, AwayUntil};
+use crate::pool::load::LoadSource;
 use crate::pool::state::PoolStates;
 use crate::pool::store::{InMemoryPoolStore, PoolStore};
 use crate::submission::screen::{Screen, Submission};
@@ -132,6 +134,14 @@ pub const DEFAULT_VERIFICATION_BUDGET: Duration = Duration::from_secs(2);
 ///   capacity, and an errored compare-and-swap may even have been applied.
 ///   The cost is bounded: at most the leads routed locally during the outage
 ///   are missing from the shared counts (and from the store's replay window).
+/// - **Open-lead counts.** With a [`LoadSource`]
+///   ([`with_load_source`](Self::with_load_source)) the router asks it,
+///   concurrently with the lookups and within the lookup budget, for the
+///   owners whose counts the policy reads. A source that fails or runs out
+///   of budget leaves the route without counts: [`Lookups::open_leads`] is
+///   `failed` (the error in `open_leads_error`) or `timed_out`, least-loaded
+///   pools choose by rotation, `max_open` caps are not applied, and the
+///   trace says so (`open_leads_unknown`).
 /// - **Rejected or not-to-be-written leads.** A decision whose
 ///   [`write_to_crm`](RouteDecision::write_to_crm) is `false` (a `reject`
 ///   experience, unless its rule says `write_to_crm = true`) makes no CRM
@@ -257,6 +267,8 @@ pub struct LeadRouter<C, S, P = InMemoryPoolStore, K = SystemClock, O = NoOutbox
     pub(super) pool_budget: Duration,
     write_budget: Duration,
     screening: Screening,
+    /// Where open-lead counts come from (none by default).
+    load: Option<Arc<dyn DynLoadSource>>,
     pub(super) outbox: Option<O>,
     retry: RetryPolicy,
     write_ahead: bool,
@@ -282,6 +294,7 @@ impl<C: Crm, S: EventSink> LeadRouter<C, S> {
             pool_budget: DEFAULT_POOL_BUDGET,
             write_budget: DEFAULT_WRITE_BUDGET,
             screening: Screening::new(DEFAULT_VERIFICATION_BUDGET),
+            load: None,
             outbox: None,
             retry: RetryPolicy::default(),
             write_ahead: false,
@@ -307,6 +320,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
             pool_budget: self.pool_budget,
             write_budget: self.write_budget,
             screening: self.screening,
+            load: self.load,
             outbox: self.outbox,
             retry: self.retry,
             write_ahead: self.write_ahead,
@@ -331,6 +345,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
             pool_budget: self.pool_budget,
             write_budget: self.write_budget,
             screening: self.screening,
+            load: self.load,
             outbox: self.outbox,
             retry: self.retry,
             write_ahead: self.write_ahead,
@@ -359,6 +374,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
             pool_budget: self.pool_budget,
             write_budget: self.write_budget,
             screening: self.screening,
+            load: self.load,
             outbox: Some(outbox),
             retry: self.retry,
             write_ahead: self.write_ahead,
@@ -476,8 +492,12 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
         &self.matcher
     }
 
-    /// Sets the availability source for pool members (everyone is available
-    /// by default). See also [`set_availability`](Self::set_availability).
+    /// Sets the availability source (everyone is available by default):
+    /// pools skip members it says are away; an owner named directly, or a
+    /// record's owner, is passed over only by an action with
+    /// `check_availability` (else kept, and the decision says they were
+    /// away). Reassignment away marks are added to it. See also
+    /// [`set_availability`](Self::set_availability).
     pub fn with_availability(self, availability: impl Availability + 'static) -> Self {
         self.set_availability(availability);
         self
@@ -537,6 +557,48 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
     /// [`DEFAULT_VERIFICATION_BUDGET`], 2 s).
     pub fn with_verification_budget(mut self, budget: Duration) -> Self {
         self.screening.budget = budget;
+        self
+    }
+
+    /// Asks `source` for open-lead counts on every route and reassignment,
+    /// for the owners the policy reads counts for
+    /// ([`Policy::load_owners`]: members of least-loaded pools and of pools
+    /// with `max_open` caps; nothing is asked when there are none),
+    /// concurrently with the CRM lookups and within the same lookup budget.
+    /// [`Lookups::open_leads`] says how it went. A source that fails or runs
+    /// out of budget degrades like no counts at all: least-loaded pools
+    /// choose by rotation, open-lead caps are not applied, and the trace
+    /// says so (`open_leads_unknown`; see
+    /// [the pool docs](crate::pool#when-open-lead-counts-are-missing)).
+    ///
+    /// ```
+    /// use leadroute::pool::InMemoryOpenLeads;
+    /// use leadroute::testing::{InMemoryCrm, ManualClock, RecordingSink};
+    /// use leadroute::{LeadInput, LeadRouter, Policy};
+    /// use std::sync::Arc;
+    ///
+    /// let policy = Policy::from_toml_str(r#"
+    ///     name = "p"
+    ///     version = "1"
+    ///     owners = [{ id = "ana" }, { id = "bob" }]
+    ///     [[pools]]
+    ///     id = "team"
+    ///     members = [{ owner = "ana" }, { owner = "bob" }]
+    ///     distribution = "least_loaded"
+    ///     [fallback]
+    ///     assign = { pool = "team" }
+    /// "#).unwrap();
+    /// let open = Arc::new(InMemoryOpenLeads::new());
+    /// open.set("ana", 4);
+    /// open.set("bob", 1);
+    /// let router = LeadRouter::new(policy, InMemoryCrm::new(), RecordingSink::new())
+    ///     .with_clock(ManualClock::at_unix(1_700_000_000))
+    ///     .with_load_source(open.clone());
+    /// let routed = pollster::block_on(router.route(LeadInput::from_email("cto@acme.com"))).unwrap();
+    /// assert_eq!(routed.decision.owner_id(), Some("bob"));
+    /// ```
+    pub fn with_load_source(mut self, source: impl LoadSource + 'static) -> Self {
+        self.load = Some(Arc::new(source));
         self
     }
 
@@ -815,6 +877,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
         let t_looked_up = self.clock.now();
         stage.record("account_lookup", lookups.account.as_str());
         stage.record("person_lookup", lookups.person.as_str());
+        stage.record("open_leads", lookups.open_leads.as_str());
         stage.done(since(t_normalized, t_looked_up));
 
         // Assign.
@@ -834,6 +897,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
         }
         if let Some(signals) = &screening {
             facts = facts.signals(signals);
+        }
+        if let Some(counts) = &lookups.open_lead_counts {
+            facts = facts.open_leads(counts);
         }
         let (decision, pool_store) = stage
             .instrument(self.decide(&policy, &lead, &facts, &[]))
@@ -1361,8 +1427,16 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
                 .await,
             )
         };
-        let ((account, matched_account, account_match, e1), (person, existing_person, e2)) =
-            join(account, person).await;
+        let counts = load::load(
+            self.load.as_deref(),
+            policy,
+            &self.clock,
+            self.lookup_budget,
+        );
+        let (
+            ((account, matched_account, account_match, e1), (person, existing_person, e2)),
+            (open_leads, open_lead_counts, open_leads_error),
+        ) = join(join(account, person), counts).await;
         Lookups {
             account,
             person,
@@ -1370,6 +1444,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
             account_match,
             existing_person,
             errors: e1.into_iter().chain(e2).collect(),
+            open_leads,
+            open_lead_counts,
+            open_leads_error,
         }
     }
 }

@@ -99,6 +99,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
         if let Some(c) = &lookups.existing_person {
             facts = facts.contact(c);
         }
+        if let Some(counts) = &lookups.open_lead_counts {
+            facts = facts.open_leads(counts);
+        }
         let excluded = earlier_owners(earlier);
         let (decision, pool_store) = self.decide(&policy, lead, &facts, &excluded).await;
         if let Some(failure) = &pool_store {
@@ -172,7 +175,40 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
         false
     }
 
-    /// Marks `owner` unavailable in this router's pools until `until`.
+    /// Marks `owner` unavailable in this router's pools until `until` (and
+    /// for actions that `check_availability`).
+    ///
+    /// # Several replicas
+    ///
+    /// Away marks live in this router's memory: another replica does not
+    /// see them, and a restart forgets them. They are not kept in the
+    /// [`PoolStore`]: a mark is per owner, across every pool they are in
+    /// and for direct assignments too, while a pool store's
+    /// compare-and-swap state is per pool (a mark there would be one write
+    /// per pool, and direct owners would not see it). A service with
+    /// several replicas shares them beside the pool store, on the same
+    /// Redis or Postgres:
+    ///
+    /// 1. **Write** each mark where every replica reads: the result of
+    ///    [`reassign`](Self::reassign) carries it
+    ///    (`reassignment.away`: owner and until when). In Redis a hash
+    ///    `leadroute:away` of owner → until (Unix ms), or one key per owner
+    ///    with `SET … PXAT until`; in Postgres a table `owner_away(owner text
+    ///    primary key, until timestamptz)` upserted with `GREATEST(until,
+    ///    excluded.until)` (a later mark wins, as in
+    ///    [`AwayUntil::insert`](crate::pool::AwayUntil::insert)).
+    /// 2. **Read** them through an [`Availability`](crate::Availability)
+    ///    over a snapshot, refreshed in the background every few seconds:
+    ///    evaluation is synchronous and does no I/O. Hand the router an
+    ///    `Arc<RwLock<AwayUntil>>` once
+    ///    ([`set_availability`](Self::set_availability), combined with your
+    ///    own source by [`AllOf`](crate::pool::AllOf)) and replace its
+    ///    contents on each refresh.
+    ///
+    /// A replica may assign a marked owner for up to one refresh interval;
+    /// the lead that was reassigned is never handed back either way (a
+    /// reassignment excludes every earlier owner of that lead, whatever the
+    /// marks say).
     pub fn mark_away(&self, owner: &str, until: SystemTime) {
         self.away
             .write()

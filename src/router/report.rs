@@ -18,6 +18,7 @@ use crate::lead::model::Lead;
 use crate::matching::AccountMatch;
 use crate::outbox::{DeadReason, unix_ms};
 use crate::policy::time::Reassignment;
+use crate::pool::load::{LoadError, OpenLeadCounts};
 use crate::submission::signal::Signals;
 
 /// A routed submission: everything [`LeadRouter::route`](super::LeadRouter::route)
@@ -68,7 +69,9 @@ pub struct Routed {
 /// `{"account": LookupStatus, "person": LookupStatus, "matched_account":
 /// Account | null, "account_match": AccountMatch (absent when the account
 /// lookup was skipped or failed), "existing_person": Contact | null,
-/// "errors": [LookupError]}` where a [`LookupStatus`] is `"found"`, `"not_found"`,
+/// "errors": [LookupError], "open_leads": LookupStatus, "open_lead_counts":
+/// {owner: count} (absent unless found), "open_leads_error": {"message": …}
+/// (absent unless failed)}` where a [`LookupStatus`] is `"found"`, `"not_found"`,
 /// `"skipped"`, `"failed"` or `"timed_out"` and a [`LookupError`] is
 /// `{"lookup": "account" | "person", "error": CrmError}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +95,24 @@ pub struct Lookups {
     /// first. A lookup that ran out of its budget has status `timed_out` and
     /// no error here.
     pub errors: Vec<LookupError>,
+    /// How asking the router's [`LoadSource`](crate::pool::LoadSource) for
+    /// open-lead counts went: `skipped` without a source or when no pool of
+    /// the policy reads counts, else `found`, `failed` (the error in
+    /// `open_leads_error`) or `timed_out` — then least-loaded pools chose by
+    /// rotation (see
+    /// [`with_load_source`](super::LeadRouter::with_load_source)).
+    #[serde(default = "skipped")]
+    pub open_leads: LookupStatus,
+    /// The counts the load source gave (absent unless `found`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_lead_counts: Option<OpenLeadCounts>,
+    /// The load source's error (status `failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_leads_error: Option<LoadError>,
+}
+
+fn skipped() -> LookupStatus {
+    LookupStatus::Skipped
 }
 
 impl Lookups {
