@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::config::MAX_FIELD_NAMES;
+use super::scan::Scan;
 use super::signal::{Signal, SignalKind, Signals};
 use super::text::{self, Patterns};
 use super::weights::Weights;
@@ -155,6 +157,33 @@ fn attribute<'l>(lead: &'l Lead, name: &str) -> Option<(&'l str, &'l Value)> {
         .map(|(k, v)| (k.as_str(), v))
 }
 
+/// The attributes named `names` (lower-case), ignoring ASCII case, into
+/// `out` (in `names` order), in one pass over the lead's attributes: each
+/// name's exact match if there is one, else its first match in attribute
+/// order (what [`attribute`] returns for it). Names past `out`'s length are
+/// not looked up.
+fn find_attributes<'l>(
+    lead: &'l Lead,
+    names: &[Box<str>],
+    out: &mut [Option<(&'l str, &'l Value)>],
+) {
+    for (k, v) in &lead.attributes {
+        for (slot, name) in out.iter_mut().zip(names) {
+            if !k.eq_ignore_ascii_case(name) {
+                continue;
+            }
+            let exact = k.as_str() == &**name;
+            let replace = match slot {
+                None => true,
+                Some((held, _)) => exact && *held != &**name,
+            };
+            if replace {
+                *slot = Some((k.as_str(), v));
+            }
+        }
+    }
+}
+
 /// Whether a form value carries anything.
 fn filled(v: &Value) -> bool {
     match v {
@@ -261,9 +290,9 @@ impl Screen {
     /// assert_eq!(signals.get(SignalKind::TooFast).unwrap().observed, "0.5 s after the form was started (minimum 3.0 s)");
     /// # Ok::<(), leadroute::lead::NormalizeError>(())
     /// ```
-    pub fn assess(
+    pub fn assess<'l>(
         &self,
-        lead: &Lead,
+        lead: &'l Lead,
         submission: &Submission,
         verification: &Verification,
         now: SystemTime,
@@ -297,45 +326,60 @@ impl Screen {
             }
         }
 
-        // Names, company, messages.
+        // Names, company, messages: each field is scanned once, and the
+        // scan answers every rule's cheap question about it.
+        let p = &self.patterns;
         let first = lead.first_name.as_deref();
         let last = lead.last_name.as_deref();
         let company = lead.company_name.as_deref();
-        let messages: Vec<(&str, &str)> = self
-            .messages
-            .iter()
-            .filter_map(|name| match attribute(lead, name) {
-                Some((k, Value::String(s))) => Some((k, scanned(s))),
-                _ => None,
-            })
-            .collect();
-        let names = [("first_name", first), ("last_name", last)];
-        let p = &self.patterns;
+        let with_scan = |v: Option<&'l str>| v.map(scanned).map(|v| (v, Scan::of(v)));
+        let fields = [
+            ("first_name", with_scan(first)),
+            ("last_name", with_scan(last)),
+            ("company", with_scan(company)),
+        ];
+        let [names @ .., (_, company_scan)] = &fields;
 
         let name_link = names.iter().find_map(|(f, v)| {
-            v.map(scanned)
-                .and_then(|v| p.link_in_name(v))
+            v.as_ref()
+                .and_then(|(v, scan)| p.link_in_name(v, scan))
                 .map(|l| (*f, l.to_owned()))
         });
-        let message_links = messages.iter().find_map(|(f, v)| {
-            let n = p.links(v);
-            (n > self.max_message_links).then(|| {
-                (
-                    *f,
-                    format!("{n} links (at most {})", self.max_message_links),
-                )
-            })
+        let mut script = fields.iter().find_map(|(f, v)| {
+            v.as_ref()
+                .and_then(|(v, scan)| p.script_like(v, scan))
+                .map(|s| (*f, s))
         });
+
+        // The message fields, found in one pass over the attributes, each
+        // scanned once for its links and (while no earlier field was) its
+        // markup.
+        let mut found = [None; MAX_FIELD_NAMES];
+        find_attributes(lead, &self.messages, &mut found);
+        let mut message_links = None;
+        for (k, v) in found.iter().flatten() {
+            let Value::String(v) = v else {
+                continue;
+            };
+            if message_links.is_some() && script.is_some() {
+                break;
+            }
+            let v = scanned(v);
+            let scan = Scan::of(v);
+            let n = scan.links();
+            if message_links.is_none() && n > self.max_message_links {
+                message_links = Some((
+                    *k,
+                    format!("{n} links (at most {})", self.max_message_links),
+                ));
+            }
+            if script.is_none() {
+                script = p.script_like(v, &scan).map(|s| (*k, s));
+            }
+        }
         if let Some((field, observed)) = name_link.or(message_links) {
             fire(SignalKind::LinkStuffed, Some(field), &observed);
         }
-
-        let script = names
-            .iter()
-            .chain(std::iter::once(&("company", company)))
-            .filter_map(|(f, v)| v.map(|v| (*f, scanned(v))))
-            .chain(messages.iter().copied())
-            .find_map(|(f, v)| p.script_like(v).map(|s| (f, s)));
         if let Some((field, fragment)) = script {
             fire(SignalKind::ScriptLike, Some(field), fragment);
         }
@@ -349,19 +393,21 @@ impl Screen {
             fire(SignalKind::PlaceholderName, Some(field), &shown);
         }
 
-        let mash = names
-            .iter()
-            .filter_map(|(f, v)| v.map(|v| (*f, v, true)))
-            .chain(company.map(|c| ("company", c, false)))
+        let mash = [("first_name", first, true), ("last_name", last, true)]
+            .into_iter()
+            .chain(std::iter::once(("company", company, false)))
             .find_map(|(f, v, person)| {
+                let v = v?;
                 text::keyboard_mash(scanned(v), person).map(|why| (f, format!("{v} ({why})")))
             });
         if let Some((field, observed)) = mash {
             fire(SignalKind::KeyboardMash, Some(field), &observed);
         }
 
-        if let Some(c) = company.filter(|c| p.company_is_address(scanned(c))) {
-            fire(SignalKind::CompanyIsEmailOrUrl, Some("company"), c);
+        if let (Some(c), Some((scanned_c, scan))) = (company, company_scan) {
+            if p.company_is_address(scanned_c, scan) {
+                fire(SignalKind::CompanyIsEmailOrUrl, Some("company"), c);
+            }
         }
 
         // Where the email points.
@@ -548,5 +594,26 @@ mod tests {
         );
         Screen::default().strip_controls(&mut l);
         assert_eq!(l.attributes.keys().collect::<Vec<_>>(), ["budget"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_lookup_finds_what_attribute_finds(
+            keys in proptest::collection::vec(
+                proptest::sample::select(&["message", "Message", "MESSAGE", "notes", "Notes", "comment", "budget", "mEssage"][..]),
+                0..6,
+            ),
+        ) {
+            let mut l = lead(r#"{"email": "jane@acme.com"}"#);
+            for (i, k) in keys.iter().enumerate() {
+                l.attributes.insert((*k).to_owned(), serde_json::json!(i));
+            }
+            let names: Vec<Box<str>> = ["message", "notes", "comment", "missing"].map(Box::from).into();
+            let mut found = [None; 4];
+            find_attributes(&l, &names, &mut found);
+            for (name, got) in names.iter().zip(found) {
+                proptest::prop_assert_eq!(got, attribute(&l, name));
+            }
+        }
     }
 }
