@@ -244,19 +244,22 @@ fn ends_link(c: u8) -> bool {
     c.is_ascii_whitespace() || c == b']' || c == b'>'
 }
 
-/// `word` (ASCII) starts at byte `i` of `b`, ignoring ASCII case.
+/// `word` (lower-case ASCII letters only) starts at byte `i` of `b`,
+/// ignoring ASCII case. For a letter, setting bit 5 is lower-casing it, and
+/// only its two cases map to it.
 fn at_ci(b: &[u8], i: usize, word: &[u8]) -> bool {
     b.get(i..i + word.len())
-        .is_some_and(|s| s.eq_ignore_ascii_case(word))
+        .is_some_and(|s| s.iter().zip(word).all(|(c, w)| c | 0x20 == *w))
 }
 
-/// `word` (ASCII) ends just before byte `end` of `b`, ignoring ASCII case.
+/// `word` (lower-case ASCII letters only) ends just before byte `end` of
+/// `b`, ignoring ASCII case.
 fn ends_with_ci(b: &[u8], end: usize, word: &[u8]) -> bool {
     end.checked_sub(word.len())
         .is_some_and(|start| at_ci(b, start, word))
 }
 
-/// Whether `word` (ASCII, lower-case) occurs in `b`, ignoring ASCII case:
+/// Whether `word` (lower-case ASCII letters) occurs in `b`, ignoring ASCII case:
 /// checked at each occurrence of its first letter.
 fn contains_ci(b: &[u8], word: &[u8]) -> bool {
     let Some(&first) = word.first() else {

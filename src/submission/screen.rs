@@ -136,7 +136,7 @@ pub struct Screen {
     pub(crate) honeypots: Box<[Box<str>]>,
     pub(crate) started: Box<str>,
     pub(crate) tokens: Box<[Box<str>]>,
-    pub(crate) messages: Box<[Box<str>]>,
+    pub(crate) lookup: Lookup,
     pub(crate) min_fill: Duration,
     pub(crate) max_message_links: usize,
     pub(crate) repeat_window: Duration,
@@ -157,31 +157,90 @@ fn attribute<'l>(lead: &'l Lead, name: &str) -> Option<(&'l str, &'l Value)> {
         .map(|(k, v)| (k.as_str(), v))
 }
 
-/// The attributes named `names` (lower-case), ignoring ASCII case, into
-/// `out` (in `names` order), in one pass over the lead's attributes: each
-/// name's exact match if there is one, else its first match in attribute
-/// order (what [`attribute`] returns for it). Names past `out`'s length are
-/// not looked up.
-fn find_attributes<'l>(
-    lead: &'l Lead,
-    names: &[Box<str>],
-    out: &mut [Option<(&'l str, &'l Value)>],
-) {
-    for (k, v) in &lead.attributes {
-        for (slot, name) in out.iter_mut().zip(names) {
-            if !k.eq_ignore_ascii_case(name) {
-                continue;
-            }
-            let exact = k.as_str() == &**name;
-            let replace = match slot {
-                None => true,
-                Some((held, _)) => exact && *held != &**name,
-            };
-            if replace {
-                *slot = Some((k.as_str(), v));
-            }
+/// The most names a [`Lookup`] holds: the honeypots, the start field and
+/// the message fields.
+const MAX_LOOKUP: usize = 2 * MAX_FIELD_NAMES + 1;
+
+/// The attributes the screen reads (the honeypots, the start field, the
+/// message fields, in that order), found in one pass over a lead's
+/// attributes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lookup {
+    /// The names, lower-case, at most [`MAX_LOOKUP`].
+    names: Box<[Box<str>]>,
+    /// How many of them are honeypots (then one start field).
+    honeypots: usize,
+    /// Bit `n` set when some name is `n` bytes long (127: 127 or more), so
+    /// that most attribute names are passed over with one test.
+    lengths: u128,
+}
+
+/// What a [`Lookup`] found: for each name, its attribute's key and value.
+type Found<'l> = [Option<(&'l str, &'l Value)>; MAX_LOOKUP];
+
+impl Lookup {
+    pub(crate) fn new(honeypots: &[Box<str>], started: &str, messages: &[Box<str>]) -> Lookup {
+        let names: Box<[Box<str>]> = honeypots
+            .iter()
+            .cloned()
+            .chain(std::iter::once(Box::from(started)))
+            .chain(messages.iter().cloned())
+            .take(MAX_LOOKUP)
+            .collect();
+        let lengths = names.iter().fold(0, |m, n| m | length_bit(n));
+        Lookup {
+            names,
+            honeypots: honeypots.len(),
+            lengths,
         }
     }
+
+    /// Each name's attribute, ignoring ASCII case: its exact match if there
+    /// is one, else its first match in attribute order (what [`attribute`]
+    /// returns for it).
+    fn find<'l>(&self, lead: &'l Lead) -> Found<'l> {
+        let mut out: Found<'l> = [None; MAX_LOOKUP];
+        for (k, v) in &lead.attributes {
+            if self.lengths & length_bit(k) == 0 {
+                continue;
+            }
+            for (slot, name) in out.iter_mut().zip(&self.names) {
+                if !k.eq_ignore_ascii_case(name) {
+                    continue;
+                }
+                let replace = match slot {
+                    None => true,
+                    Some((held, _)) => k.as_str() == &**name && *held != &**name,
+                };
+                if replace {
+                    *slot = Some((k.as_str(), v));
+                }
+            }
+        }
+        out
+    }
+
+    /// The honeypots' part of what [`find`](Self::find) found.
+    fn honeypots<'f, 'l>(&self, found: &'f Found<'l>) -> &'f [Option<(&'l str, &'l Value)>] {
+        found.get(..self.honeypots).unwrap_or_default()
+    }
+
+    /// The start field's attribute.
+    fn started<'l>(&self, found: &Found<'l>) -> Option<(&'l str, &'l Value)> {
+        found.get(self.honeypots).copied().flatten()
+    }
+
+    /// The message fields' part.
+    fn messages<'f, 'l>(&self, found: &'f Found<'l>) -> &'f [Option<(&'l str, &'l Value)>] {
+        found
+            .get(self.honeypots + 1..self.names.len())
+            .unwrap_or_default()
+    }
+}
+
+/// A name's bit in [`Lookup::lengths`].
+fn length_bit(name: &str) -> u128 {
+    1 << name.len().min(127)
 }
 
 /// Whether a form value carries anything.
@@ -303,18 +362,19 @@ impl Screen {
             out.push(Signal::new(kind, field, observed, w.of(kind)));
         };
 
+        // The attributes read below, in one pass.
+        let found = self.lookup.find(lead);
+
         // Honeypot: a hidden field with a value.
-        for name in self.honeypots.iter() {
-            if let Some((key, v)) = attribute(lead, name).filter(|(_, v)| filled(v)) {
-                fire(SignalKind::Honeypot, Some(key), &shown(v));
-                break;
-            }
+        let honeypot = self.lookup.honeypots(&found).iter().flatten();
+        if let Some((key, v)) = honeypot.filter(|(_, v)| filled(v)).next() {
+            fire(SignalKind::Honeypot, Some(key), &shown(v));
         }
 
         // Time to fill in the form.
         let started = submission
             .started_at
-            .or_else(|| attribute(lead, &self.started).and_then(|(_, v)| unix_time(v)));
+            .or_else(|| self.lookup.started(&found).and_then(|(_, v)| unix_time(v)));
         if let Some(elapsed) = started.and_then(|s| now.duration_since(s).ok()) {
             if elapsed < self.min_fill {
                 let observed = format!(
@@ -351,13 +411,10 @@ impl Screen {
                 .map(|s| (*f, s))
         });
 
-        // The message fields, found in one pass over the attributes, each
-        // scanned once for its links and (while no earlier field was) its
-        // markup.
-        let mut found = [None; MAX_FIELD_NAMES];
-        find_attributes(lead, &self.messages, &mut found);
+        // The message fields, each scanned once for its links and (while no
+        // earlier field was) its markup.
         let mut message_links = None;
-        for (k, v) in found.iter().flatten() {
+        for (k, v) in self.lookup.messages(&found).iter().flatten() {
             let Value::String(v) = v else {
                 continue;
             };
@@ -600,7 +657,7 @@ mod tests {
         #[test]
         fn one_pass_lookup_finds_what_attribute_finds(
             keys in proptest::collection::vec(
-                proptest::sample::select(&["message", "Message", "MESSAGE", "notes", "Notes", "comment", "budget", "mEssage"][..]),
+                proptest::sample::select(&["message", "Message", "MESSAGE", "notes", "Notes", "comment", "budget", "mEssage", "hp", "HP", "form_started"][..]),
                 0..6,
             ),
         ) {
@@ -608,11 +665,17 @@ mod tests {
             for (i, k) in keys.iter().enumerate() {
                 l.attributes.insert((*k).to_owned(), serde_json::json!(i));
             }
-            let names: Vec<Box<str>> = ["message", "notes", "comment", "missing"].map(Box::from).into();
-            let mut found = [None; 4];
-            find_attributes(&l, &names, &mut found);
-            for (name, got) in names.iter().zip(found) {
-                proptest::prop_assert_eq!(got, attribute(&l, name));
+            let names = |list: &[&str]| -> Vec<Box<str>> { list.iter().map(|n| Box::from(*n)).collect() };
+            let (honeypots, messages) = (names(&["hp", "trap"]), names(&["message", "notes", "comment", "missing"]));
+            let lookup = Lookup::new(&honeypots, "form_started", &messages);
+            let found = lookup.find(&l);
+            for (name, got) in honeypots.iter().zip(lookup.honeypots(&found)) {
+                proptest::prop_assert_eq!(*got, attribute(&l, name));
+            }
+            proptest::prop_assert_eq!(lookup.started(&found), attribute(&l, "form_started"));
+            proptest::prop_assert_eq!(lookup.messages(&found).len(), messages.len());
+            for (name, got) in messages.iter().zip(lookup.messages(&found)) {
+                proptest::prop_assert_eq!(*got, attribute(&l, name));
             }
         }
     }

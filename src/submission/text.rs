@@ -70,7 +70,7 @@ impl Patterns {
     /// a company name, not a URL. `scan` is the field's [`Scan`] (of the
     /// untrimmed text: trimming removes none of the bytes it reports).
     pub(crate) fn company_is_address(&self, text: &str, scan: &Scan) -> bool {
-        let t = text.trim();
+        let t = trim(text);
         (scan.has_at() && find(&self.email, t).is_some())
             || scan.has_scheme()
             || t.get(..4)
@@ -87,8 +87,7 @@ fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<&'t str> {
 /// whole field, case-insensitively. Deliberately short: `Doe`, `Test` or
 /// `Demo` alone are also real surnames, so single words here are the ones
 /// no real person writes as their name, and a pair (`John Doe`) is only
-/// matched whole. Sorted by bytes (a unit test checks), for a binary
-/// search.
+/// matched whole.
 const PLACEHOLDER_WORDS: &[&str] = &[
     "-",
     "--",
@@ -133,6 +132,38 @@ const PLACEHOLDER_WORDS: &[&str] = &[
 /// The longest entry of [`PLACEHOLDER_WORDS`] (longer names are not checked).
 const LONGEST_PLACEHOLDER: usize = 10;
 
+/// A text of at most 15 bytes as one number: its bytes, ASCII lower-cased,
+/// then its length in the top byte (so `"a"` and `"a\0"` differ).
+const fn short_key(text: &[u8]) -> Option<u128> {
+    if text.len() > 15 {
+        return None;
+    }
+    let mut key = (text.len() as u128) << 120;
+    let (mut rest, mut shift) = (text, 0);
+    while let [b, tail @ ..] = rest {
+        key |= (b.to_ascii_lowercase() as u128) << shift;
+        (rest, shift) = (tail, shift + 8);
+    }
+    Some(key)
+}
+
+/// [`PLACEHOLDER_WORDS`] as [`short_key`]s: a name is looked up with one
+/// pass over it and integer compares.
+#[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
+const PLACEHOLDER_KEYS: [u128; PLACEHOLDER_WORDS.len()] = {
+    let mut keys = [0u128; PLACEHOLDER_WORDS.len()];
+    let (mut words, mut i) = (PLACEHOLDER_WORDS, 0);
+    while let [word, rest @ ..] = words {
+        keys[i] = match short_key(word.as_bytes()) {
+            Some(key) => key,
+            // None of the words is (a unit test checks the longest).
+            None => 0,
+        };
+        (words, i) = (rest, i + 1);
+    }
+    keys
+};
+
 // Left out on purpose, because they are real names: `Na` (Korean),
 // `Foo` (Chinese), `Bar` (Hebrew), `Nil` (Turkish), `Tester`, `Sample`,
 // `Null`, `X`, `First`/`Last` alone.
@@ -150,25 +181,28 @@ const PLACEHOLDER_PAIRS: &[(&str, &str)] = &[
     ("donald", "duck"),
 ];
 
+/// [`str::trim`], without its work when the text starts and ends with an
+/// ASCII character that is not whitespace (most names).
+pub(crate) fn trim(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
+    let b = s.as_bytes();
+    if plain(b.first()) && plain(b.last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// The placeholder the name is, if it is one: a single field that is a
 /// placeholder word, or a known placeholder pair.
 pub(crate) fn placeholder_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    let (f, l) = (first.map(str::trim), last.map(str::trim));
-    // The list is lower-case ASCII: the name lower-cased (ASCII) on the
-    // stack and searched for exactly is the same as comparing ignoring
-    // ASCII case.
+    let (f, l) = (first.map(trim), last.map(trim));
+    // The list is lower-case ASCII: the name's key (lower-cased ASCII) is
+    // in the list's keys exactly when it equals a word ignoring ASCII case.
     let is_word = |s: Option<&str>| {
         s.is_some_and(|s| {
-            let mut buf = [0u8; LONGEST_PLACEHOLDER];
-            let Some(lower) = buf.get_mut(..s.len()) else {
-                return false;
-            };
-            for (dst, src) in lower.iter_mut().zip(s.bytes()) {
-                *dst = src.to_ascii_lowercase();
-            }
-            PLACEHOLDER_WORDS
-                .binary_search_by(|w| w.as_bytes().cmp(lower))
-                .is_ok()
+            s.len() <= LONGEST_PLACEHOLDER
+                && short_key(s.as_bytes()).is_some_and(|k| PLACEHOLDER_KEYS.contains(&k))
         })
     };
     if is_word(f) || is_word(l) {
@@ -209,6 +243,25 @@ const KEYS: [(u8, u8); 26] = {
     keys
 };
 
+/// Each byte's key as `row * 16 + column + 1` for an ASCII letter of
+/// either case, 0 for any other byte: keys next to each other on a row
+/// differ by one, and no two rows' codes are adjacent (a row has at most
+/// ten keys).
+#[allow(clippy::indexing_slicing)]
+const KEY_CODES: [u8; 256] = {
+    let mut codes = [0u8; 256];
+    let mut c = 0;
+    while c < 26 {
+        let (r, i) = KEYS[c];
+        let code = r * 16 + i + 1;
+        codes[b'a' as usize + c] = code;
+        codes[b'A' as usize + c] = code;
+        c += 1;
+    }
+    codes
+};
+
+#[cfg(test)]
 fn key_position(c: u8) -> Option<(usize, usize)> {
     if !c.is_ascii_lowercase() {
         return None;
@@ -284,35 +337,31 @@ impl WordStats {
     fn of(word: &[u8]) -> WordStats {
         let mut stats = WordStats {
             row_run: usize::from(!word.is_empty()),
-            repeat: 0,
+            repeat: usize::from(!word.is_empty()),
             vowel: false,
         };
-        let (mut up, mut down, mut run) = (1, 1, 0);
-        let mut prev: Option<(u8, Option<(usize, usize)>)> = None;
+        let (mut up, mut down, mut run) = (1, 1, 1);
+        let (mut prev, mut prev_key) = (None, 0u8);
         for &c in word {
-            let c = c.to_ascii_lowercase();
-            let here = key_position(c);
-            match prev {
-                None => run = 1,
-                Some((p, there)) => {
-                    run = if p == c { run + 1 } else { 1 };
-                    match (there, here) {
-                        (Some((ra, ia)), Some((rb, ib))) if ra == rb && ib == ia + 1 => {
-                            up += 1;
-                            down = 1;
-                        }
-                        (Some((ra, ia)), Some((rb, ib))) if ra == rb && ib + 1 == ia => {
-                            down += 1;
-                            up = 1;
-                        }
-                        _ => (up, down) = (1, 1),
-                    }
-                    stats.row_run = stats.row_run.max(up).max(down);
+            let lower = c.to_ascii_lowercase();
+            let key = KEY_CODES.get(usize::from(c)).copied().unwrap_or(0);
+            if let Some(p) = prev {
+                run = if p == lower { run + 1 } else { 1 };
+                let keys = key != 0 && prev_key != 0;
+                if keys && key == prev_key + 1 {
+                    up += 1;
+                    down = 1;
+                } else if keys && key + 1 == prev_key {
+                    down += 1;
+                    up = 1;
+                } else {
+                    (up, down) = (1, 1);
                 }
+                stats.row_run = stats.row_run.max(up).max(down);
+                stats.repeat = stats.repeat.max(run);
             }
-            stats.repeat = stats.repeat.max(run);
-            stats.vowel |= matches!(c, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
-            prev = Some((c, here));
+            stats.vowel |= matches!(lower, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
+            (prev, prev_key) = (Some(lower), key);
         }
         stats
     }
@@ -506,8 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn the_placeholder_list_is_sorted_lower_case_and_bounded() {
-        assert!(PLACEHOLDER_WORDS.windows(2).all(|w| w[0] < w[1]));
+    fn the_placeholder_list_is_lower_case_and_bounded() {
         assert!(
             PLACEHOLDER_WORDS
                 .iter()
@@ -556,6 +604,11 @@ mod tests {
         #[test]
         fn the_mash_rules_agree_on_any_text(text in any::<String>(), person in any::<bool>()) {
             prop_assert_eq!(keyboard_mash(&text, person), reference::keyboard_mash(&text, person));
+        }
+
+        #[test]
+        fn the_quick_trim_is_trim(text in "[ a\\t\\x0b\u{a0}\u{2003}é.]{0,6}") {
+            prop_assert_eq!(trim(&text), text.trim());
         }
 
         #[test]
