@@ -46,6 +46,7 @@ const LETTER_U: u16 = 1 << 11;
 const LETTER_W: u16 = 1 << 12;
 
 /// Each byte's flag (0 for the bytes no rule hangs on).
+#[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
 const FLAGS: [u16; 256] = {
     let mut t = [0u16; 256];
     let marks: [(u8, u16); 17] = [

@@ -366,8 +366,8 @@ impl Screen {
         let found = self.lookup.find(lead);
 
         // Honeypot: a hidden field with a value.
-        let honeypot = self.lookup.honeypots(&found).iter().flatten();
-        if let Some((key, v)) = honeypot.filter(|(_, v)| filled(v)).next() {
+        let mut honeypots = self.lookup.honeypots(&found).iter().flatten();
+        if let Some((key, v)) = honeypots.find(|(_, v)| filled(v)) {
             fire(SignalKind::Honeypot, Some(key), &shown(v));
         }
 
