@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::screen::Screen;
+use super::screen::{Lookup, Screen};
 use super::signal::SignalKind;
 use super::text::Patterns;
 use super::weights::{MAX_WEIGHT, Weights};
@@ -248,11 +248,13 @@ impl ScreenConfig {
                 );
             }
         }
+        let started: Box<str> = started.into_iter().next().unwrap_or_default();
+        let lookup = Lookup::new(&honeypots, &started, &messages);
         Screen {
             honeypots,
-            started: started.into_iter().next().unwrap_or_default(),
+            started,
             tokens,
-            messages,
+            lookup,
             min_fill: Duration::from_millis(self.min_fill_ms.min(MAX_MIN_FILL_MS)),
             max_message_links: self.max_message_links as usize,
             repeat_window: Duration::from_secs(self.repeat_window_secs.min(MAX_REPEAT_WINDOW_SECS)),

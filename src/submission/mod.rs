@@ -77,6 +77,7 @@
 
 pub(crate) mod config;
 pub(crate) mod rules;
+pub(crate) mod scan;
 pub(crate) mod screen;
 pub(crate) mod signal;
 pub(crate) mod text;

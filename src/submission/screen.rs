@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::config::MAX_FIELD_NAMES;
+use super::scan::Scan;
 use super::signal::{Signal, SignalKind, Signals};
 use super::text::{self, Patterns};
 use super::weights::Weights;
@@ -134,7 +136,7 @@ pub struct Screen {
     pub(crate) honeypots: Box<[Box<str>]>,
     pub(crate) started: Box<str>,
     pub(crate) tokens: Box<[Box<str>]>,
-    pub(crate) messages: Box<[Box<str>]>,
+    pub(crate) lookup: Lookup,
     pub(crate) min_fill: Duration,
     pub(crate) max_message_links: usize,
     pub(crate) repeat_window: Duration,
@@ -153,6 +155,92 @@ fn attribute<'l>(lead: &'l Lead, name: &str) -> Option<(&'l str, &'l Value)> {
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(k, v)| (k.as_str(), v))
+}
+
+/// The most names a [`Lookup`] holds: the honeypots, the start field and
+/// the message fields.
+const MAX_LOOKUP: usize = 2 * MAX_FIELD_NAMES + 1;
+
+/// The attributes the screen reads (the honeypots, the start field, the
+/// message fields, in that order), found in one pass over a lead's
+/// attributes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lookup {
+    /// The names, lower-case, at most [`MAX_LOOKUP`].
+    names: Box<[Box<str>]>,
+    /// How many of them are honeypots (then one start field).
+    honeypots: usize,
+    /// Bit `n` set when some name is `n` bytes long (127: 127 or more), so
+    /// that most attribute names are passed over with one test.
+    lengths: u128,
+}
+
+/// What a [`Lookup`] found: for each name, its attribute's key and value.
+type Found<'l> = [Option<(&'l str, &'l Value)>; MAX_LOOKUP];
+
+impl Lookup {
+    pub(crate) fn new(honeypots: &[Box<str>], started: &str, messages: &[Box<str>]) -> Lookup {
+        let names: Box<[Box<str>]> = honeypots
+            .iter()
+            .cloned()
+            .chain(std::iter::once(Box::from(started)))
+            .chain(messages.iter().cloned())
+            .take(MAX_LOOKUP)
+            .collect();
+        let lengths = names.iter().fold(0, |m, n| m | length_bit(n));
+        Lookup {
+            names,
+            honeypots: honeypots.len(),
+            lengths,
+        }
+    }
+
+    /// Each name's attribute, ignoring ASCII case: its exact match if there
+    /// is one, else its first match in attribute order (what [`attribute`]
+    /// returns for it).
+    fn find<'l>(&self, lead: &'l Lead) -> Found<'l> {
+        let mut out: Found<'l> = [None; MAX_LOOKUP];
+        for (k, v) in &lead.attributes {
+            if self.lengths & length_bit(k) == 0 {
+                continue;
+            }
+            for (slot, name) in out.iter_mut().zip(&self.names) {
+                if !k.eq_ignore_ascii_case(name) {
+                    continue;
+                }
+                let replace = match slot {
+                    None => true,
+                    Some((held, _)) => k.as_str() == &**name && *held != &**name,
+                };
+                if replace {
+                    *slot = Some((k.as_str(), v));
+                }
+            }
+        }
+        out
+    }
+
+    /// The honeypots' part of what [`find`](Self::find) found.
+    fn honeypots<'f, 'l>(&self, found: &'f Found<'l>) -> &'f [Option<(&'l str, &'l Value)>] {
+        found.get(..self.honeypots).unwrap_or_default()
+    }
+
+    /// The start field's attribute.
+    fn started<'l>(&self, found: &Found<'l>) -> Option<(&'l str, &'l Value)> {
+        found.get(self.honeypots).copied().flatten()
+    }
+
+    /// The message fields' part.
+    fn messages<'f, 'l>(&self, found: &'f Found<'l>) -> &'f [Option<(&'l str, &'l Value)>] {
+        found
+            .get(self.honeypots + 1..self.names.len())
+            .unwrap_or_default()
+    }
+}
+
+/// A name's bit in [`Lookup::lengths`].
+fn length_bit(name: &str) -> u128 {
+    1 << name.len().min(127)
 }
 
 /// Whether a form value carries anything.
@@ -261,9 +349,9 @@ impl Screen {
     /// assert_eq!(signals.get(SignalKind::TooFast).unwrap().observed, "0.5 s after the form was started (minimum 3.0 s)");
     /// # Ok::<(), leadroute::lead::NormalizeError>(())
     /// ```
-    pub fn assess(
+    pub fn assess<'l>(
         &self,
-        lead: &Lead,
+        lead: &'l Lead,
         submission: &Submission,
         verification: &Verification,
         now: SystemTime,
@@ -274,18 +362,19 @@ impl Screen {
             out.push(Signal::new(kind, field, observed, w.of(kind)));
         };
 
+        // The attributes read below, in one pass.
+        let found = self.lookup.find(lead);
+
         // Honeypot: a hidden field with a value.
-        for name in self.honeypots.iter() {
-            if let Some((key, v)) = attribute(lead, name).filter(|(_, v)| filled(v)) {
-                fire(SignalKind::Honeypot, Some(key), &shown(v));
-                break;
-            }
+        let mut honeypots = self.lookup.honeypots(&found).iter().flatten();
+        if let Some((key, v)) = honeypots.find(|(_, v)| filled(v)) {
+            fire(SignalKind::Honeypot, Some(key), &shown(v));
         }
 
         // Time to fill in the form.
         let started = submission
             .started_at
-            .or_else(|| attribute(lead, &self.started).and_then(|(_, v)| unix_time(v)));
+            .or_else(|| self.lookup.started(&found).and_then(|(_, v)| unix_time(v)));
         if let Some(elapsed) = started.and_then(|s| now.duration_since(s).ok()) {
             if elapsed < self.min_fill {
                 let observed = format!(
@@ -297,45 +386,57 @@ impl Screen {
             }
         }
 
-        // Names, company, messages.
+        // Names, company, messages: each field is scanned once, and the
+        // scan answers every rule's cheap question about it.
+        let p = &self.patterns;
         let first = lead.first_name.as_deref();
         let last = lead.last_name.as_deref();
         let company = lead.company_name.as_deref();
-        let messages: Vec<(&str, &str)> = self
-            .messages
-            .iter()
-            .filter_map(|name| match attribute(lead, name) {
-                Some((k, Value::String(s))) => Some((k, scanned(s))),
-                _ => None,
-            })
-            .collect();
-        let names = [("first_name", first), ("last_name", last)];
-        let p = &self.patterns;
+        let with_scan = |v: Option<&'l str>| v.map(scanned).map(|v| (v, Scan::of(v)));
+        let fields = [
+            ("first_name", with_scan(first)),
+            ("last_name", with_scan(last)),
+            ("company", with_scan(company)),
+        ];
+        let [names @ .., (_, company_scan)] = &fields;
 
         let name_link = names.iter().find_map(|(f, v)| {
-            v.map(scanned)
-                .and_then(|v| p.link_in_name(v))
+            v.as_ref()
+                .and_then(|(v, scan)| p.link_in_name(v, scan))
                 .map(|l| (*f, l.to_owned()))
         });
-        let message_links = messages.iter().find_map(|(f, v)| {
-            let n = p.links(v);
-            (n > self.max_message_links).then(|| {
-                (
-                    *f,
-                    format!("{n} links (at most {})", self.max_message_links),
-                )
-            })
+        let mut script = fields.iter().find_map(|(f, v)| {
+            v.as_ref()
+                .and_then(|(v, scan)| p.script_like(v, scan))
+                .map(|s| (*f, s))
         });
+
+        // The message fields, each scanned once for its links and (while no
+        // earlier field was) its markup.
+        let mut message_links = None;
+        for (k, v) in self.lookup.messages(&found).iter().flatten() {
+            let Value::String(v) = v else {
+                continue;
+            };
+            if message_links.is_some() && script.is_some() {
+                break;
+            }
+            let v = scanned(v);
+            let scan = Scan::of(v);
+            let n = scan.links();
+            if message_links.is_none() && n > self.max_message_links {
+                message_links = Some((
+                    *k,
+                    format!("{n} links (at most {})", self.max_message_links),
+                ));
+            }
+            if script.is_none() {
+                script = p.script_like(v, &scan).map(|s| (*k, s));
+            }
+        }
         if let Some((field, observed)) = name_link.or(message_links) {
             fire(SignalKind::LinkStuffed, Some(field), &observed);
         }
-
-        let script = names
-            .iter()
-            .chain(std::iter::once(&("company", company)))
-            .filter_map(|(f, v)| v.map(|v| (*f, scanned(v))))
-            .chain(messages.iter().copied())
-            .find_map(|(f, v)| p.script_like(v).map(|s| (f, s)));
         if let Some((field, fragment)) = script {
             fire(SignalKind::ScriptLike, Some(field), fragment);
         }
@@ -349,19 +450,21 @@ impl Screen {
             fire(SignalKind::PlaceholderName, Some(field), &shown);
         }
 
-        let mash = names
-            .iter()
-            .filter_map(|(f, v)| v.map(|v| (*f, v, true)))
-            .chain(company.map(|c| ("company", c, false)))
+        let mash = [("first_name", first, true), ("last_name", last, true)]
+            .into_iter()
+            .chain(std::iter::once(("company", company, false)))
             .find_map(|(f, v, person)| {
+                let v = v?;
                 text::keyboard_mash(scanned(v), person).map(|why| (f, format!("{v} ({why})")))
             });
         if let Some((field, observed)) = mash {
             fire(SignalKind::KeyboardMash, Some(field), &observed);
         }
 
-        if let Some(c) = company.filter(|c| p.company_is_address(scanned(c))) {
-            fire(SignalKind::CompanyIsEmailOrUrl, Some("company"), c);
+        if let (Some(c), Some((scanned_c, scan))) = (company, company_scan) {
+            if p.company_is_address(scanned_c, scan) {
+                fire(SignalKind::CompanyIsEmailOrUrl, Some("company"), c);
+            }
         }
 
         // Where the email points.
@@ -548,5 +651,32 @@ mod tests {
         );
         Screen::default().strip_controls(&mut l);
         assert_eq!(l.attributes.keys().collect::<Vec<_>>(), ["budget"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_pass_lookup_finds_what_attribute_finds(
+            keys in proptest::collection::vec(
+                proptest::sample::select(&["message", "Message", "MESSAGE", "notes", "Notes", "comment", "budget", "mEssage", "hp", "HP", "form_started"][..]),
+                0..6,
+            ),
+        ) {
+            let mut l = lead(r#"{"email": "jane@acme.com"}"#);
+            for (i, k) in keys.iter().enumerate() {
+                l.attributes.insert((*k).to_owned(), serde_json::json!(i));
+            }
+            let names = |list: &[&str]| -> Vec<Box<str>> { list.iter().map(|n| Box::from(*n)).collect() };
+            let (honeypots, messages) = (names(&["hp", "trap"]), names(&["message", "notes", "comment", "missing"]));
+            let lookup = Lookup::new(&honeypots, "form_started", &messages);
+            let found = lookup.find(&l);
+            for (name, got) in honeypots.iter().zip(lookup.honeypots(&found)) {
+                proptest::prop_assert_eq!(*got, attribute(&l, name));
+            }
+            proptest::prop_assert_eq!(lookup.started(&found), attribute(&l, "form_started"));
+            proptest::prop_assert_eq!(lookup.messages(&found).len(), messages.len());
+            for (name, got) in messages.iter().zip(lookup.messages(&found)) {
+                proptest::prop_assert_eq!(*got, attribute(&l, name));
+            }
+        }
     }
 }

@@ -5,6 +5,8 @@
 
 use regex::Regex;
 
+use super::scan::Scan;
+
 /// The compiled patterns one screen uses. Each is a constant expression
 /// (a unit test checks that all of them compile), held as an `Option` only
 /// so that building one never needs a panic path.
@@ -45,26 +47,19 @@ impl Patterns {
         }
     }
 
-    /// How many links the text holds: URLs starting `http://`,
-    /// `https://` or `www.`, BBCode `[url`, HTML `<a `. Counted in one
-    /// pass over the bytes (a message is the longest field, and most hold
-    /// no link); a URL counts once however it is spelled.
-    pub(crate) fn links(&self, text: &str) -> usize {
-        count_links(text)
-    }
-
     /// The first link-like text in a person's name, if any: a URL, or a
-    /// bare domain.
-    pub(crate) fn link_in_name<'t>(&self, text: &'t str) -> Option<&'t str> {
-        if !text.as_bytes().contains(&b'.') && !may_link(text) {
+    /// bare domain. `scan` is the name's [`Scan`].
+    pub(crate) fn link_in_name<'t>(&self, text: &'t str, scan: &Scan) -> Option<&'t str> {
+        if !scan.has_dot() && !scan.may_link() {
             return None;
         }
         find(&self.link, text).or_else(|| find(&self.bare_domain, text))
     }
 
-    /// The first markup or injection fragment, if any.
-    pub(crate) fn script_like<'t>(&self, text: &'t str) -> Option<&'t str> {
-        if !may_script(text) {
+    /// The first markup or injection fragment, if any. `scan` is the
+    /// text's [`Scan`].
+    pub(crate) fn script_like<'t>(&self, text: &'t str, scan: &Scan) -> Option<&'t str> {
+        if !scan.may_script() {
             return None;
         }
         find(&self.script, text)
@@ -72,90 +67,16 @@ impl Patterns {
 
     /// Whether a company field is an email address or a URL (a scheme,
     /// `www.`, or a path after a domain). A bare domain (`Booking.com`) is
-    /// a company name, not a URL.
-    pub(crate) fn company_is_address(&self, text: &str) -> bool {
-        let t = text.trim();
-        (t.as_bytes().contains(&b'@') && find(&self.email, t).is_some())
-            || may_link(t) && t.contains("://")
+    /// a company name, not a URL. `scan` is the field's [`Scan`] (of the
+    /// untrimmed text: trimming removes none of the bytes it reports).
+    pub(crate) fn company_is_address(&self, text: &str, scan: &Scan) -> bool {
+        let t = trim(text);
+        (scan.has_at() && find(&self.email, t).is_some())
+            || scan.has_scheme()
             || t.get(..4)
                 .is_some_and(|head| head.eq_ignore_ascii_case("www."))
-            || (t.contains('/') && !t.contains(' ') && find(&self.bare_domain, t).is_some())
+            || (scan.has_slash() && !t.contains(' ') && find(&self.bare_domain, t).is_some())
     }
-}
-
-/// `word` (ASCII, lower-case) starts at byte `i` of `b`, ignoring ASCII case.
-fn word_at(b: &[u8], i: usize, word: &[u8]) -> bool {
-    b.get(i..i + word.len())
-        .is_some_and(|s| s.eq_ignore_ascii_case(word))
-}
-
-/// Whether the text has a link's marker (`://`, `www.`, `[url`, `<a`):
-/// one pass over the bytes, far cheaper than the expression, and most
-/// text has none.
-fn may_link(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.iter().enumerate().any(|(i, c)| match c {
-        b':' => word_at(b, i, b"://"),
-        b'w' | b'W' => word_at(b, i, b"www."),
-        b'[' => word_at(b, i, b"[url"),
-        b'<' => word_at(b, i, b"<a"),
-        _ => false,
-    })
-}
-
-/// The first occurrence of `word` (ASCII, lower-case) in `b`, ignoring
-/// ASCII case, checking the first byte before comparing.
-fn ci_find(b: &[u8], word: &[u8]) -> bool {
-    let Some(&first) = word.first() else {
-        return false;
-    };
-    b.windows(word.len()).any(|w| {
-        w.first().is_some_and(|c| c.to_ascii_lowercase() == first) && w.eq_ignore_ascii_case(word)
-    })
-}
-
-/// Whether the text has what some alternative of the markup expression
-/// needs: `<` (tags), `[` (BBCode), `=` (handlers, `' or 1=1`), `{{` or
-/// `${` (templates), `javascript` with a `:`, `union`, or `drop` with a
-/// `;`. Byte searches, far cheaper than the expression; most text passes
-/// none of them.
-fn may_script(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.contains(&b'<')
-        || b.contains(&b'[')
-        || b.contains(&b'=')
-        || (b.contains(&b'{') && (text.contains("{{") || text.contains("${")))
-        || (b.contains(&b':') && ci_find(b, b"javascript"))
-        || (b.contains(&b';') && ci_find(b, b"drop"))
-        || ci_find(b, b"union")
-}
-
-/// Counts links (see [`Patterns::links`]).
-fn count_links(text: &str) -> usize {
-    let b = text.as_bytes();
-    let mut n = 0;
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        let hit = match c {
-            b'h' | b'H' => word_at(b, i, b"http://") || word_at(b, i, b"https://"),
-            b'w' | b'W' => word_at(b, i, b"www."),
-            b'[' => word_at(b, i, b"[url"),
-            b'<' => word_at(b, i, b"<a ") || word_at(b, i, b"<a\t"),
-            _ => false,
-        };
-        if hit {
-            n += 1;
-            // The rest of this link is part of it (`https://www.…` is one).
-            while b
-                .get(i)
-                .is_some_and(|c| !c.is_ascii_whitespace() && *c != b']' && *c != b'>')
-            {
-                i += 1;
-            }
-        }
-        i += 1;
-    }
-    n
 }
 
 fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<&'t str> {
@@ -168,48 +89,80 @@ fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<&'t str> {
 /// no real person writes as their name, and a pair (`John Doe`) is only
 /// matched whole.
 const PLACEHOLDER_WORDS: &[&str] = &[
-    "test",
-    "testing",
-    "asdf",
-    "asd",
-    "qwerty",
-    "qwer",
-    "zxcv",
-    "foobar",
-    "xxx",
-    "xx",
-    "aaa",
-    "abc",
-    "abcd",
-    "n/a",
-    "none",
-    "undefined",
-    "name",
-    "firstname",
-    "lastname",
-    "first name",
-    "last name",
-    "your name",
-    "fname",
-    "lname",
-    "example",
-    "dummy",
-    "fake",
-    "noname",
-    "no name",
     "-",
     "--",
     ".",
     "..",
-    "?",
-    "??",
     "...",
     "123",
     "1234",
+    "?",
+    "??",
+    "aaa",
+    "abc",
+    "abcd",
+    "asd",
+    "asdf",
+    "dummy",
+    "example",
+    "fake",
+    "first name",
+    "firstname",
+    "fname",
+    "foobar",
+    "last name",
+    "lastname",
+    "lname",
+    "n/a",
+    "name",
+    "no name",
+    "noname",
+    "none",
+    "qwer",
+    "qwerty",
+    "test",
+    "testing",
+    "undefined",
+    "xx",
+    "xxx",
+    "your name",
+    "zxcv",
 ];
 
 /// The longest entry of [`PLACEHOLDER_WORDS`] (longer names are not checked).
 const LONGEST_PLACEHOLDER: usize = 10;
+
+/// A text of at most 15 bytes as one number: its bytes, ASCII lower-cased,
+/// then its length in the top byte (so `"a"` and `"a\0"` differ).
+const fn short_key(text: &[u8]) -> Option<u128> {
+    if text.len() > 15 {
+        return None;
+    }
+    let mut key = (text.len() as u128) << 120;
+    let (mut rest, mut shift) = (text, 0);
+    while let [b, tail @ ..] = rest {
+        key |= (b.to_ascii_lowercase() as u128) << shift;
+        (rest, shift) = (tail, shift + 8);
+    }
+    Some(key)
+}
+
+/// [`PLACEHOLDER_WORDS`] as [`short_key`]s: a name is looked up with one
+/// pass over it and integer compares.
+#[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
+const PLACEHOLDER_KEYS: [u128; PLACEHOLDER_WORDS.len()] = {
+    let mut keys = [0u128; PLACEHOLDER_WORDS.len()];
+    let (mut words, mut i) = (PLACEHOLDER_WORDS, 0);
+    while let [word, rest @ ..] = words {
+        keys[i] = match short_key(word.as_bytes()) {
+            Some(key) => key,
+            // None of the words is (a unit test checks the longest).
+            None => 0,
+        };
+        (words, i) = (rest, i + 1);
+    }
+    keys
+};
 
 // Left out on purpose, because they are real names: `Na` (Korean),
 // `Foo` (Chinese), `Bar` (Hebrew), `Nil` (Turkish), `Tester`, `Sample`,
@@ -228,15 +181,28 @@ const PLACEHOLDER_PAIRS: &[(&str, &str)] = &[
     ("donald", "duck"),
 ];
 
+/// [`str::trim`], without its work when the text starts and ends with an
+/// ASCII character that is not whitespace (most names).
+pub(crate) fn trim(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
+    let b = s.as_bytes();
+    if plain(b.first()) && plain(b.last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// The placeholder the name is, if it is one: a single field that is a
 /// placeholder word, or a known placeholder pair.
 pub(crate) fn placeholder_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    let (f, l) = (first.map(str::trim), last.map(str::trim));
-    // The lists are ASCII: comparing ignoring ASCII case needs no copy.
+    let (f, l) = (first.map(trim), last.map(trim));
+    // The list is lower-case ASCII: the name's key (lower-cased ASCII) is
+    // in the list's keys exactly when it equals a word ignoring ASCII case.
     let is_word = |s: Option<&str>| {
         s.is_some_and(|s| {
             s.len() <= LONGEST_PLACEHOLDER
-                && PLACEHOLDER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+                && short_key(s.as_bytes()).is_some_and(|k| PLACEHOLDER_KEYS.contains(&k))
         })
     };
     if is_word(f) || is_word(l) {
@@ -277,50 +243,31 @@ const KEYS: [(u8, u8); 26] = {
     keys
 };
 
+/// Each byte's key as `row * 16 + column + 1` for an ASCII letter of
+/// either case, 0 for any other byte: keys next to each other on a row
+/// differ by one, and no two rows' codes are adjacent (a row has at most
+/// ten keys).
+#[allow(clippy::indexing_slicing)]
+const KEY_CODES: [u8; 256] = {
+    let mut codes = [0u8; 256];
+    let mut c = 0;
+    while c < 26 {
+        let (r, i) = KEYS[c];
+        let code = r * 16 + i + 1;
+        codes[b'a' as usize + c] = code;
+        codes[b'A' as usize + c] = code;
+        c += 1;
+    }
+    codes
+};
+
+#[cfg(test)]
 fn key_position(c: u8) -> Option<(usize, usize)> {
     if !c.is_ascii_lowercase() {
         return None;
     }
     KEYS.get(usize::from(c - b'a'))
         .map(|&(r, i)| (usize::from(r), usize::from(i)))
-}
-
-/// The longest run of keys that follow each other along one keyboard row
-/// (`sdfgh` is 5), either direction.
-fn longest_row_run(word: &[u8]) -> usize {
-    let mut best = usize::from(!word.is_empty());
-    let (mut up, mut down) = (1, 1);
-    let mut prev = word.first().and_then(|c| key_position(*c));
-    for c in word.iter().skip(1) {
-        let here = key_position(*c);
-        match (prev, here) {
-            (Some((ra, ia)), Some((rb, ib))) if ra == rb && ib == ia + 1 => {
-                up += 1;
-                down = 1;
-            }
-            (Some((ra, ia)), Some((rb, ib))) if ra == rb && ib + 1 == ia => {
-                down += 1;
-                up = 1;
-            }
-            _ => (up, down) = (1, 1),
-        }
-        best = best.max(up).max(down);
-        prev = here;
-    }
-    best
-}
-
-/// The longest run of one repeated character.
-fn longest_repeat(word: &[u8]) -> usize {
-    let mut best = 0;
-    let mut run = 0;
-    let mut prev = None;
-    for &c in word {
-        run = if prev == Some(c) { run + 1 } else { 1 };
-        prev = Some(c);
-        best = best.max(run);
-    }
-    best
 }
 
 /// Whether the word is one chunk of 3–4 keys along a keyboard row,
@@ -331,7 +278,8 @@ fn repeated_row_chunk(word: &[u8]) -> bool {
         word.len() >= 2 * n
             && word.len() % n == 0
             && word.get(..n).is_some_and(|chunk| {
-                longest_row_run(chunk) == n && word.chunks(n).all(|c| c == chunk)
+                WordStats::of(chunk).row_run == n
+                    && word.chunks(n).all(|c| c.eq_ignore_ascii_case(chunk))
             })
     })
 }
@@ -343,39 +291,167 @@ fn repeated_row_chunk(word: &[u8]) -> bool {
 /// Only ASCII letters are judged: a name in another script is never a
 /// keyboard mash by these rules.
 pub(crate) fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
-    for word in text.split(|c: char| !c.is_ascii_alphabetic()) {
+    // Splitting the bytes on anything but an ASCII letter gives the same
+    // words as splitting the text (a non-ASCII character's bytes are all
+    // separators), plus empty ones.
+    for word in text.as_bytes().split(|c| !c.is_ascii_alphabetic()) {
         // Every rule needs at least four letters.
         if word.len() < 4 {
             continue;
         }
-        // Lower-cased on the stack; a word longer than the buffer is judged
-        // on its start (no name is that long; a mash shows early).
-        let mut buf = [0u8; 64];
-        let n = word.len().min(buf.len());
-        for (dst, src) in buf.iter_mut().zip(word.bytes()) {
-            *dst = src.to_ascii_lowercase();
-        }
-        let w = buf.get(..n).unwrap_or_default();
-        if longest_row_run(w) >= 5 {
+        // A word longer than this is judged on its start (no name is that
+        // long; a mash shows early).
+        let w = word.get(..64).unwrap_or(word);
+        let stats = WordStats::of(w);
+        if stats.row_run >= 5 {
             return Some("keys in a row");
         }
         if repeated_row_chunk(w) {
             return Some("a repeated run of keys");
         }
         let repeat_limit = if person { 4 } else { 5 };
-        if longest_repeat(w) >= repeat_limit {
+        if stats.repeat >= repeat_limit {
             return Some("one letter repeated");
         }
-        if person && w.len() >= 6 && !w.iter().any(|c| b"aeiouy".contains(c)) {
+        if person && w.len() >= 6 && !stats.vowel {
             return Some("no vowel");
         }
     }
     None
 }
 
+/// What the mash rules ask about one word of ASCII letters, in one pass,
+/// ignoring ASCII case.
+#[derive(Debug, PartialEq, Eq)]
+struct WordStats {
+    /// The longest run of keys that follow each other along one keyboard
+    /// row, either direction (`sdfgh` is 5).
+    row_run: usize,
+    /// The longest run of one repeated letter.
+    repeat: usize,
+    /// Whether it has a vowel (`y` counts).
+    vowel: bool,
+}
+
+impl WordStats {
+    fn of(word: &[u8]) -> WordStats {
+        let mut stats = WordStats {
+            row_run: usize::from(!word.is_empty()),
+            repeat: usize::from(!word.is_empty()),
+            vowel: false,
+        };
+        let (mut up, mut down, mut run) = (1, 1, 1);
+        let (mut prev, mut prev_key) = (None, 0u8);
+        for &c in word {
+            let lower = c.to_ascii_lowercase();
+            let key = KEY_CODES.get(usize::from(c)).copied().unwrap_or(0);
+            if let Some(p) = prev {
+                run = if p == lower { run + 1 } else { 1 };
+                let keys = key != 0 && prev_key != 0;
+                if keys && key == prev_key + 1 {
+                    up += 1;
+                    down = 1;
+                } else if keys && key + 1 == prev_key {
+                    down += 1;
+                    up = 1;
+                } else {
+                    (up, down) = (1, 1);
+                }
+                stats.row_run = stats.row_run.max(up).max(down);
+                stats.repeat = stats.repeat.max(run);
+            }
+            stats.vowel |= matches!(lower, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
+            (prev, prev_key) = (Some(lower), key);
+        }
+        stats
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The mash rules as they were written before the one-pass
+    /// [`WordStats`], kept as the reference it must agree with.
+    mod reference {
+        use super::super::{key_position, repeated_row_chunk};
+
+        /// The longest run of keys that follow each other along one keyboard row
+        /// (`sdfgh` is 5), either direction.
+        pub fn longest_row_run(word: &[u8]) -> usize {
+            let mut best = usize::from(!word.is_empty());
+            let (mut up, mut down) = (1, 1);
+            let mut prev = word.first().and_then(|c| key_position(*c));
+            for c in word.iter().skip(1) {
+                let here = key_position(*c);
+                match (prev, here) {
+                    (Some((ra, ia)), Some((rb, ib))) if ra == rb && ib == ia + 1 => {
+                        up += 1;
+                        down = 1;
+                    }
+                    (Some((ra, ia)), Some((rb, ib))) if ra == rb && ib + 1 == ia => {
+                        down += 1;
+                        up = 1;
+                    }
+                    _ => (up, down) = (1, 1),
+                }
+                best = best.max(up).max(down);
+                prev = here;
+            }
+            best
+        }
+
+        /// The longest run of one repeated character.
+        pub fn longest_repeat(word: &[u8]) -> usize {
+            let mut best = 0;
+            let mut run = 0;
+            let mut prev = None;
+            for &c in word {
+                run = if prev == Some(c) { run + 1 } else { 1 };
+                prev = Some(c);
+                best = best.max(run);
+            }
+            best
+        }
+
+        pub fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
+            for word in text.split(|c: char| !c.is_ascii_alphabetic()) {
+                if word.len() < 4 {
+                    continue;
+                }
+                let mut buf = [0u8; 64];
+                let n = word.len().min(buf.len());
+                for (dst, src) in buf.iter_mut().zip(word.bytes()) {
+                    *dst = src.to_ascii_lowercase();
+                }
+                let w = buf.get(..n).unwrap_or_default();
+                if longest_row_run(w) >= 5 {
+                    return Some("keys in a row");
+                }
+                if repeated_row_chunk(w) {
+                    return Some("a repeated run of keys");
+                }
+                let repeat_limit = if person { 4 } else { 5 };
+                if longest_repeat(w) >= repeat_limit {
+                    return Some("one letter repeated");
+                }
+                if person && w.len() >= 6 && !w.iter().any(|c| b"aeiouy".contains(c)) {
+                    return Some("no vowel");
+                }
+            }
+            None
+        }
+
+        pub fn placeholder_word(s: &str) -> bool {
+            s.len() <= super::super::LONGEST_PLACEHOLDER
+                && super::super::PLACEHOLDER_WORDS
+                    .iter()
+                    .any(|w| w.eq_ignore_ascii_case(s))
+        }
+    }
+
+    use reference::{longest_repeat, longest_row_run};
 
     #[test]
     fn row_runs_and_repeats() {
@@ -457,24 +533,102 @@ mod tests {
     #[test]
     fn links_and_markup() {
         let p = Patterns::new();
+        let name = |t: &str| p.link_in_name(t, &Scan::of(t)).map(str::to_owned);
+        let script = |t: &str| p.script_like(t, &Scan::of(t)).is_some();
+        let company = |t: &str| p.company_is_address(t, &Scan::of(t));
         assert_eq!(
-            p.links("see https://a.example/x and www.b.example, [url=c]"),
-            3
-        );
-        assert_eq!(p.links("We use acme.com internally"), 0);
-        assert_eq!(
-            p.link_in_name("Best SEO cheap-links.ru"),
+            name("Best SEO cheap-links.ru").as_deref(),
             Some("cheap-links.ru")
         );
-        assert_eq!(p.link_in_name("St. John"), None);
-        assert!(p.script_like("<script>alert(1)</script>").is_some());
-        assert!(p.script_like("x' OR '1'='1").is_some());
-        assert!(p.script_like("O'Brien & Sons <3").is_none());
-        assert!(p.script_like("Price < 5 and > 3").is_none());
-        assert!(p.company_is_address("jane@acme.com"));
-        assert!(p.company_is_address("https://acme.com"));
-        assert!(p.company_is_address("www.acme.com"));
-        assert!(!p.company_is_address("Booking.com"));
-        assert!(!p.company_is_address("AT&T"));
+        assert_eq!(name("St. John"), None);
+        assert!(script("<script>alert(1)</script>"));
+        assert!(script("x' OR '1'='1"));
+        assert!(!script("O'Brien & Sons <3"));
+        assert!(!script("Price < 5 and > 3"));
+        assert!(company("jane@acme.com"));
+        assert!(company("https://acme.com"));
+        assert!(company("www.acme.com"));
+        assert!(company("acme.com/about"));
+        assert!(!company("Booking.com"));
+        assert!(!company("AT&T"));
+        assert!(!company("Smith / Jones"));
+    }
+
+    #[test]
+    fn the_placeholder_list_is_lower_case_and_bounded() {
+        assert!(
+            PLACEHOLDER_WORDS
+                .iter()
+                .all(|w| !w.bytes().any(|c| c.is_ascii_uppercase()))
+        );
+        assert_eq!(
+            PLACEHOLDER_WORDS.iter().map(|w| w.len()).max(),
+            Some(LONGEST_PLACEHOLDER)
+        );
+    }
+
+    /// Words made of keyboard runs, repeats and real-name pieces, in any
+    /// case, so that every rule is exercised.
+    fn name_like() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-zA-Z]{1,8}",
+            Just("asdfg".to_owned()),
+            Just("SDF".to_owned()),
+            Just("sdfsdf".to_owned()),
+            Just("jkl".to_owned()),
+            Just("lkjh".to_owned()),
+            Just("xxxx".to_owned()),
+            Just("Aaaa".to_owned()),
+            Just("bcdfgh".to_owned()),
+            Just("qwer".to_owned()),
+            Just("ty".to_owned()),
+            Just("é".to_owned()),
+            Just("ß".to_owned()),
+            Just(" ".to_owned()),
+            Just("-".to_owned()),
+            Just("'".to_owned()),
+            Just("n/a".to_owned()),
+            Just("Test".to_owned()),
+        ];
+        proptest::collection::vec(piece, 0..10).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn the_one_pass_mash_rules_agree_with_the_reference(text in name_like(), person in any::<bool>()) {
+            prop_assert_eq!(keyboard_mash(&text, person), reference::keyboard_mash(&text, person));
+        }
+
+        #[test]
+        fn the_mash_rules_agree_on_any_text(text in any::<String>(), person in any::<bool>()) {
+            prop_assert_eq!(keyboard_mash(&text, person), reference::keyboard_mash(&text, person));
+        }
+
+        #[test]
+        fn the_quick_trim_is_trim(text in "[ a\\t\\x0b\u{a0}\u{2003}é.]{0,6}") {
+            prop_assert_eq!(trim(&text), text.trim());
+        }
+
+        #[test]
+        fn word_stats_agree_with_the_reference(word in "[a-zA-Z]{0,70}") {
+            let lower = word.to_ascii_lowercase();
+            let stats = WordStats::of(word.as_bytes());
+            prop_assert_eq!(stats.row_run, longest_row_run(lower.as_bytes()));
+            prop_assert_eq!(stats.repeat, longest_repeat(lower.as_bytes()));
+        }
+
+        #[test]
+        fn placeholder_lookup_agrees_with_the_list(word in prop_oneof![
+            "[a-zA-Z/ .?-]{0,11}",
+            proptest::sample::select(PLACEHOLDER_WORDS).prop_map(|w| w.to_uppercase()),
+            proptest::sample::select(PLACEHOLDER_WORDS).prop_map(str::to_owned),
+        ]) {
+            prop_assert_eq!(
+                placeholder_name(Some(&word), None).is_some(),
+                reference::placeholder_word(word.trim())
+            );
+        }
     }
 }

@@ -24,8 +24,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     service::init_tracing(config.json_logs);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!(addr = %listener.local_addr()?, "leadroute demo service listening");
+    let header_timeout = config.header_timeout;
     let service = Arc::new(Service::new(InMemoryCrm::new(), config)?);
-    service::serve(listener, service::app(service), shutdown_signal()).await?;
+    service::serve(
+        listener,
+        service::app(service),
+        header_timeout,
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The HTTP service, started on 127.0.0.1 and exercised over raw HTTP/1.1:
-//! routing, the public-endpoint protections (body limit, slow bodies, rate
-//! limit, origins), spam screening, and graceful shutdown — each with its
+//! routing, the public-endpoint protections (body limit, slow request
+//! heads, slow bodies, rate limit, origins), spam screening, and graceful shutdown — each with its
 //! status, body and the events the router emitted.
 
 use std::net::SocketAddr;
@@ -35,12 +35,13 @@ async fn start_stoppable(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
 ) {
+    let header_timeout = config.header_timeout;
     let svc = Arc::new(Service::new(crm, config).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = service::app(svc.clone());
-    let task = tokio::spawn(service::serve(listener, app, async {
+    let task = tokio::spawn(service::serve(listener, app, header_timeout, async {
         let _ = stopped.await;
     }));
     (addr, svc, stop, task)
@@ -471,6 +472,81 @@ async fn a_slow_partial_body_is_cut_off_with_408() {
         svc.router.events().recent().is_empty(),
         "nothing was routed"
     );
+}
+
+/// Writes `bytes` one at a time, `gap` apart, until done or the server
+/// closes the connection; returns how many were written.
+async fn trickle(
+    mut writer: tokio::net::tcp::OwnedWriteHalf,
+    bytes: Vec<u8>,
+    gap: Duration,
+) -> usize {
+    for (i, b) in bytes.iter().enumerate() {
+        if writer.write_all(&[*b]).await.is_err() || writer.flush().await.is_err() {
+            return i;
+        }
+        tokio::time::sleep(gap).await;
+    }
+    bytes.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_request_head_is_disconnected_at_the_header_timeout() {
+    let mut config = ServiceConfig::default();
+    config.header_timeout = Duration::from_millis(300);
+    let (addr, svc) = start_with(InMemoryCrm::new(), config).await;
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut reader, writer) = stream.into_split();
+    // A request line, then one header byte every 100 ms: 80 bytes would
+    // take 8 s, far past the 300 ms allowed for the whole head.
+    let mut head = b"POST /leads HTTP/1.1\r\nHost: localhost\r\n".to_vec();
+    head.extend_from_slice(&[b'X'; 80]);
+    let writing = tokio::spawn(trickle(writer, head, Duration::from_millis(100)));
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(6), reader.read_to_end(&mut answer)).await;
+    assert!(
+        read.is_ok(),
+        "the server closed the connection (the read ended) well before the client finished"
+    );
+    assert!(
+        answer.is_empty(),
+        "no answer is sent to a request that never arrived: {:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    let written = writing.await.unwrap();
+    assert!(
+        written < 80,
+        "the client was cut off, after {written} bytes"
+    );
+    assert!(
+        svc.router.events().recent().is_empty(),
+        "nothing was routed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_head_in_pieces_within_the_timeout_is_served() {
+    let mut config = ServiceConfig::default();
+    config.header_timeout = Duration::from_secs(5);
+    let (addr, _svc) = start_with(InMemoryCrm::new(), config).await;
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    for piece in [
+        &b"GET /healthz HTTP/1.1\r\n"[..],
+        b"Host: localhost\r\n",
+        b"Connection: close\r\n\r\n",
+    ] {
+        writer.write_all(piece).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("ok"), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

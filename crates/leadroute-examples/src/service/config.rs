@@ -11,6 +11,7 @@ use std::time::Duration;
 /// |---|---|---|
 /// | `LEADROUTE_ADDR` | `127.0.0.1:3000` (or `PORT` on 127.0.0.1) | the address to listen on |
 /// | `LEADROUTE_MAX_BODY_BYTES` | `65536` | larger bodies get `413` |
+/// | `LEADROUTE_HEADER_TIMEOUT_MS` | `10000` | a request line and headers not received in full by then (counted from when the server starts waiting for them, so an idle keep-alive connection too) close the connection without an answer (slow-loris clients) |
 /// | `LEADROUTE_BODY_TIMEOUT_MS` | `10000` | a body not received in full by then gets `408` (slow clients) |
 /// | `LEADROUTE_RATE_PER_MINUTE` | `5` | lead submissions per client per minute; more get `429` with `Retry-After` |
 /// | `LEADROUTE_RATE_BURST` | `5` | how many of them may come at once |
@@ -28,6 +29,9 @@ pub struct ServiceConfig {
     pub addr: SocketAddr,
     /// The largest accepted body.
     pub max_body_bytes: usize,
+    /// How long a client may take to send its request line and headers
+    /// (and how long an idle keep-alive connection stays open).
+    pub header_timeout: Duration,
     /// How long a client may take to send its body.
     pub body_timeout: Duration,
     /// Lead submissions per client per minute.
@@ -53,6 +57,7 @@ impl Default for ServiceConfig {
         ServiceConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             max_body_bytes: 64 * 1024,
+            header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
             rate_per_minute: 5,
             rate_burst: 5,
@@ -130,6 +135,9 @@ impl ServiceConfig {
         };
         if let Some(n) = number("LEADROUTE_MAX_BODY_BYTES", 1024, 16 * 1024 * 1024)? {
             c.max_body_bytes = n as usize;
+        }
+        if let Some(n) = number("LEADROUTE_HEADER_TIMEOUT_MS", 100, 120_000)? {
+            c.header_timeout = Duration::from_millis(n);
         }
         if let Some(n) = number("LEADROUTE_BODY_TIMEOUT_MS", 100, 120_000)? {
             c.body_timeout = Duration::from_millis(n);
@@ -218,6 +226,7 @@ mod tests {
         let c = ServiceConfig::from_vars(vars(&[
             ("LEADROUTE_ADDR", "0.0.0.0:8080"),
             ("LEADROUTE_MAX_BODY_BYTES", "2048"),
+            ("LEADROUTE_HEADER_TIMEOUT_MS", "2500"),
             ("LEADROUTE_RATE_PER_MINUTE", "10"),
             (
                 "LEADROUTE_ALLOWED_ORIGINS",
@@ -230,6 +239,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.addr.to_string(), "0.0.0.0:8080");
         assert_eq!(c.max_body_bytes, 2048);
+        assert_eq!(c.header_timeout, Duration::from_millis(2500));
         assert_eq!(c.rate_per_minute, 10);
         assert_eq!(
             c.allowed_origins,
@@ -244,6 +254,9 @@ mod tests {
         let err =
             ServiceConfig::from_vars(vars(&[("LEADROUTE_RATE_PER_MINUTE", "0")])).unwrap_err();
         assert_eq!(err.variable, "LEADROUTE_RATE_PER_MINUTE");
+        let err =
+            ServiceConfig::from_vars(vars(&[("LEADROUTE_HEADER_TIMEOUT_MS", "50")])).unwrap_err();
+        assert_eq!(err.variable, "LEADROUTE_HEADER_TIMEOUT_MS");
         let err = ServiceConfig::from_vars(vars(&[("LEADROUTE_ALLOWED_ORIGINS", "acme.com")]))
             .unwrap_err();
         assert!(

@@ -25,25 +25,30 @@
 //! per client, `POST /leads` only), `403 origin_not_allowed` (an `Origin`
 //! outside `LEADROUTE_ALLOWED_ORIGINS`; requests without one, from servers,
 //! pass). Every response carries `x-request-id` (the client's, or a new
-//! UUID), which every log line of the request names.
+//! UUID), which every log line of the request names. A client that does
+//! not send its request line and headers within
+//! `LEADROUTE_HEADER_TIMEOUT_MS` is disconnected without an answer
+//! ([`serve`]).
 
 mod config;
 mod limit;
 mod recent;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ORIGIN};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::StreamExt;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use leadroute::crm::PendingWrite;
 use leadroute::events::{Event, EventKind};
 use leadroute::pool::InMemoryPoolStore;
@@ -213,17 +218,75 @@ pub fn app<C: Crm + 'static>(service: Arc<Service<C>>) -> axum::Router {
 /// Serves `app` on `listener` until `shutdown` completes, then stops
 /// accepting connections and lets in-flight requests finish (each route is
 /// bounded by its CRM budgets).
+///
+/// HTTP/1.1 through hyper, with a timer so that its header-read timeout
+/// applies: a client that has not sent its whole request line and headers
+/// within `header_timeout` of the server starting to wait for them (a new
+/// connection, or an idle keep-alive one) is disconnected without an
+/// answer, so slow-loris clients hold no connection for long. (`axum::serve`
+/// configures no timer, under which hyper applies no header timeout at
+/// all.) Each request carries the peer address as
+/// [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo), which the rate
+/// limit keys on.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    header_timeout: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            },
+        );
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                // A header timeout, a reset, a malformed request: the
+                // client's problem, not the server's.
+                tracing::debug!(%peer, error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// After a failed `accept`: a connection that failed before it was
+/// accepted is the client's; anything else (out of file descriptors) is
+/// logged and waited out, rather than spinning.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Installs the `tracing` subscriber: `RUST_LOG` (default `info`), text or
