@@ -128,3 +128,47 @@ fn spoofing_characters_are_warnings_not_errors() {
         n.warnings
     );
 }
+
+#[test]
+fn domains_written_wholly_in_look_alike_letters_are_warnings() {
+    // All-Cyrillic `аррӏе` (а р р ӏ е) and all-Greek `ορα`: no script mix,
+    // yet they read as ASCII domains.
+    let n = normalize(json!({"email": "ann@аррӏе.com", "website": "https://ορα.net/about"}));
+    let found: Vec<_> = n
+        .warnings
+        .iter()
+        .filter(|w| w.code == IssueCode::Confusable)
+        .map(|w| (w.field.clone(), w.message.clone()))
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].0, Field::Email);
+    assert!(
+        found[0]
+            .1
+            .contains("`аррӏе` is written in Cyrillic letters that each look like a Latin one: it reads as `apple`"),
+        "{}",
+        found[0].1
+    );
+    assert_eq!(found[1].0, Field::Website);
+    assert!(
+        found[1].1.contains("Greek") && found[1].1.contains("reads as `opa`"),
+        "{}",
+        found[1].1
+    );
+    // A warning: the lead is kept (its domain in the ASCII form).
+    assert_eq!(n.lead.email, "ann@xn--80ak6aa92e.com");
+    // Real words in those scripts, and under a Cyrillic top-level domain.
+    for email in [
+        "ivan@пример.com",
+        "nikos@ελλάδα.gr",
+        "li@中文网.cn",
+        "ivan@сор.рф",
+    ] {
+        let n = normalize(json!({ "email": email }));
+        assert!(
+            n.warnings.iter().all(|w| w.code != IssueCode::Confusable),
+            "{email}: {:?}",
+            n.warnings
+        );
+    }
+}

@@ -114,13 +114,20 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// Warns when a domain mixes scripts (see [`spoofing`] for the rule).
+/// Warns when a domain mixes scripts, or is written wholly in look-alikes
+/// of ASCII letters (see [`spoofing`] for the rules).
 fn mixed_script_warning(run: &mut Run, field: Field, domain: &str) {
     if let Some(m) = spoofing::mixed_script_domain(domain) {
         let why = format!(
             "its domain label `{}` mixes the {} scripts (not \"highly restrictive\" under Unicode UTS #39), so it may imitate another domain",
             m.label,
             m.scripts.join(" and ")
+        );
+        run.warn(field, IssueCode::Confusable, domain, &why);
+    } else if let Some(w) = spoofing::whole_script_domain(domain) {
+        let why = format!(
+            "its domain label `{}` is written in {} letters that each look like a Latin one: it reads as `{}` (a whole-script confusable under Unicode UTS #39), so it may imitate another domain",
+            w.label, w.script, w.reads_as
         );
         run.warn(field, IssueCode::Confusable, domain, &why);
     }
