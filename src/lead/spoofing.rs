@@ -118,7 +118,7 @@ pub(crate) fn whole_script_domain(domain: &str) -> Option<WholeScript> {
             return None; // mixed (the other rule), no letters, or Latin
         }
         let tld_shows_the_script =
-            !(tld.is_common() || tld.is_inherited()) && !tld.intersection(ext).is_empty();
+            !(tld.is_common() || tld.is_inherited() || tld.intersection(ext).is_empty());
         if tld_shows_the_script {
             return None;
         }
@@ -143,7 +143,7 @@ fn ascii_skeleton(label: &str) -> Option<String> {
             out.push(c);
         } else {
             let i = ASCII_SKELETONS.binary_search_by(|(k, _)| k.cmp(&c)).ok()?;
-            out.push_str(ASCII_SKELETONS[i].1);
+            out.push_str(ASCII_SKELETONS.get(i)?.1);
         }
     }
     Some(out)

@@ -543,11 +543,12 @@ mod tests {
     use super::*;
 
     fn limits(list: usize, depth: usize, rules: usize) -> PolicyLimits {
-        let mut l = PolicyLimits::default();
-        l.max_list_len = list;
-        l.max_depth = depth;
-        l.max_rules = rules;
-        l
+        PolicyLimits {
+            max_list_len: list,
+            max_depth: depth,
+            max_rules: rules,
+            ..PolicyLimits::default()
+        }
     }
 
     fn scan_with(text: &str, l: &PolicyLimits) -> Result<(), Exceeded> {
