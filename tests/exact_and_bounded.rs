@@ -172,3 +172,28 @@ fn domains_written_wholly_in_look_alike_letters_are_warnings() {
         );
     }
 }
+
+/// Found by the `normalize_json` fuzz target (its input is now a seed): a
+/// website whose host has a label starting with `-` gave the company domain
+/// `-3d.com`, which the same field refused when the lead was read back, so
+/// normalize → JSON → normalize changed the lead.
+#[test]
+fn a_website_label_with_an_edge_hyphen_is_refused_so_the_lead_round_trips() {
+    let text = include_str!("../fuzz/seeds/normalize_json/website-hyphen-label.json");
+    let n = Normalizer::default().normalize_json(text).unwrap();
+    assert_eq!(
+        n.lead.company_domain.as_deref(),
+        Some("globex-industries.com"),
+        "the email's domain, not `-3d.com`"
+    );
+    let w = n
+        .warnings
+        .iter()
+        .find(|w| w.field == Field::Website)
+        .expect("a website warning");
+    assert_eq!(w.code, IssueCode::Invalid);
+    let again = Normalizer::default()
+        .normalize_json(&serde_json::to_string(&n.lead).unwrap())
+        .unwrap();
+    assert_eq!(again.lead, n.lead);
+}
