@@ -1,7 +1,7 @@
 //! Numbers survive exactly; error output stays bounded on hostile payloads.
 
-use leadroute::Normalizer;
 use leadroute::lead::{Field, IssueCode, Range};
+use leadroute::{LeadInput, Normalizer};
 use serde_json::json;
 
 fn normalize(v: serde_json::Value) -> leadroute::lead::Normalized {
@@ -192,6 +192,31 @@ fn a_website_label_with_an_edge_hyphen_is_refused_so_the_lead_round_trips() {
         .find(|w| w.field == Field::Website)
         .expect("a website warning");
     assert_eq!(w.code, IssueCode::Invalid);
+    let again = Normalizer::default()
+        .normalize_json(&serde_json::to_string(&n.lead).unwrap())
+        .unwrap();
+    assert_eq!(again.lead, n.lead);
+}
+
+/// Found by the `normalize_structured` fuzz target (its input is now a
+/// seed): an attribute whose value is `null` in a `LeadInput` was kept, but
+/// `normalize_json` drops a `null` (it is an absent value), so the lead's
+/// own JSON read back as a lead without it.
+#[test]
+fn a_null_attribute_is_absent_in_a_lead_input_as_in_json() {
+    let mut input = LeadInput::default();
+    input.email = Some("ann@acme.com".into());
+    input
+        .attributes
+        .insert("plan".into(), serde_json::Value::Null);
+    input.attributes.insert("seats".into(), json!(12));
+    let n = Normalizer::default().normalize(&input).unwrap();
+    assert_eq!(n.lead.attributes.len(), 1, "{:?}", n.lead.attributes);
+    assert_eq!(n.lead.attributes["seats"], json!(12));
+    let from_json = Normalizer::default()
+        .normalize_json(r#"{"email": "ann@acme.com", "plan": null, "seats": 12}"#)
+        .unwrap();
+    assert_eq!(from_json.lead, n.lead);
     let again = Normalizer::default()
         .normalize_json(&serde_json::to_string(&n.lead).unwrap())
         .unwrap();

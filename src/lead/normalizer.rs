@@ -290,7 +290,9 @@ impl fmt::Display for NormalizeError {
 ///   `{"min": n, "max": n | null}` that [`Lead`] serializes to is read
 ///   back, up to `u64::MAX`.
 /// - **attributes**: kept as JSON; numbers keep their exact value through
-///   any number of JSON round trips (serde_json's `float_roundtrip`).
+///   any number of JSON round trips (serde_json's `float_roundtrip`). A
+///   `null` value is an absent attribute (dropped), in a [`LeadInput`] as in
+///   JSON.
 /// - At most [`Limits::max_issues`] errors and as many warnings per payload;
 ///   the rest are counted in a final [`Omitted`](IssueCode::Omitted) entry.
 /// - JSON nesting: [`normalize_json`](Self::normalize_json) reads at most
@@ -914,7 +916,15 @@ impl Normalizer {
                 );
             }
         }
-        input.attributes.clone()
+        // A `null` value is no value: `normalize_json` never keeps one
+        // (`{"plan": null}` is an absent `plan`), so a lead built here must
+        // not either, or its JSON would read back as a different lead.
+        input
+            .attributes
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 }
 
