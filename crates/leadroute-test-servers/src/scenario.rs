@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use leadroute::events::NoEvents;
 use leadroute::policy::spec::{ActionSpec, OwnerSpec, PoolSpec};
 use leadroute::testing::InMemoryCrm;
-use leadroute::{Clock, LeadInput, LeadRouter, Policy, PolicySpec, PoolStore, compile};
+use leadroute::{LeadInput, LeadRouter, Policy, PolicySpec, PoolStore, compile};
 
 /// The pool every scenario routes into.
 pub const POOL: &str = "team";
@@ -64,19 +63,8 @@ pub fn smooth_wrr_counts(weights: &[i64], n: u64) -> Vec<u64> {
     counts
 }
 
-/// A [`Clock`] over Tokio's timer.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioClock;
-
-impl Clock for TokioClock {
-    fn now(&self) -> SystemTime {
-        SystemTime::now()
-    }
-
-    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
-        tokio::time::sleep(duration)
-    }
-}
+/// Tokio's clock, from `leadroute-tokio`.
+pub use leadroute_tokio::TokioClock;
 
 /// The pool budget of the scenarios' routers: 30 s. Tests on a loaded
 /// 2-core machine must not degrade because a store answered slowly; the
