@@ -1,7 +1,7 @@
 //! Numbers survive exactly; error output stays bounded on hostile payloads.
 
-use leadroute::Normalizer;
 use leadroute::lead::{Field, IssueCode, Range};
+use leadroute::{LeadInput, Normalizer};
 use serde_json::json;
 
 fn normalize(v: serde_json::Value) -> leadroute::lead::Normalized {
@@ -127,4 +127,98 @@ fn spoofing_characters_are_warnings_not_errors() {
         "{:?}",
         n.warnings
     );
+}
+
+#[test]
+fn domains_written_wholly_in_look_alike_letters_are_warnings() {
+    // All-Cyrillic `аррӏе` (а р р ӏ е) and all-Greek `ορα`: no script mix,
+    // yet they read as ASCII domains.
+    let n = normalize(json!({"email": "ann@аррӏе.com", "website": "https://ορα.net/about"}));
+    let found: Vec<_> = n
+        .warnings
+        .iter()
+        .filter(|w| w.code == IssueCode::Confusable)
+        .map(|w| (w.field.clone(), w.message.clone()))
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found[0].0, Field::Email);
+    assert!(
+        found[0]
+            .1
+            .contains("`аррӏе` is written in Cyrillic letters that each look like a Latin one: it reads as `apple`"),
+        "{}",
+        found[0].1
+    );
+    assert_eq!(found[1].0, Field::Website);
+    assert!(
+        found[1].1.contains("Greek") && found[1].1.contains("reads as `opa`"),
+        "{}",
+        found[1].1
+    );
+    // A warning: the lead is kept (its domain in the ASCII form).
+    assert_eq!(n.lead.email, "ann@xn--80ak6aa92e.com");
+    // Real words in those scripts, and under a Cyrillic top-level domain.
+    for email in [
+        "ivan@пример.com",
+        "nikos@ελλάδα.gr",
+        "li@中文网.cn",
+        "ivan@сор.рф",
+    ] {
+        let n = normalize(json!({ "email": email }));
+        assert!(
+            n.warnings.iter().all(|w| w.code != IssueCode::Confusable),
+            "{email}: {:?}",
+            n.warnings
+        );
+    }
+}
+
+/// Found by the `normalize_json` fuzz target (its input is now a seed): a
+/// website whose host has a label starting with `-` gave the company domain
+/// `-3d.com`, which the same field refused when the lead was read back, so
+/// normalize → JSON → normalize changed the lead.
+#[test]
+fn a_website_label_with_an_edge_hyphen_is_refused_so_the_lead_round_trips() {
+    let text = include_str!("../fuzz/seeds/normalize_json/website-hyphen-label.json");
+    let n = Normalizer::default().normalize_json(text).unwrap();
+    assert_eq!(
+        n.lead.company_domain.as_deref(),
+        Some("globex-industries.com"),
+        "the email's domain, not `-3d.com`"
+    );
+    let w = n
+        .warnings
+        .iter()
+        .find(|w| w.field == Field::Website)
+        .expect("a website warning");
+    assert_eq!(w.code, IssueCode::Invalid);
+    let again = Normalizer::default()
+        .normalize_json(&serde_json::to_string(&n.lead).unwrap())
+        .unwrap();
+    assert_eq!(again.lead, n.lead);
+}
+
+/// Found by the `normalize_structured` fuzz target (its input is now a
+/// seed): an attribute whose value is `null` in a `LeadInput` was kept, but
+/// `normalize_json` drops a `null` (it is an absent value), so the lead's
+/// own JSON read back as a lead without it.
+#[test]
+fn a_null_attribute_is_absent_in_a_lead_input_as_in_json() {
+    let mut input = LeadInput::default();
+    input.email = Some("ann@acme.com".into());
+    input
+        .attributes
+        .insert("plan".into(), serde_json::Value::Null);
+    input.attributes.insert("seats".into(), json!(12));
+    let n = Normalizer::default().normalize(&input).unwrap();
+    assert_eq!(n.lead.attributes.len(), 1, "{:?}", n.lead.attributes);
+    assert_eq!(n.lead.attributes["seats"], json!(12));
+    let from_json = Normalizer::default()
+        .normalize_json(r#"{"email": "ann@acme.com", "plan": null, "seats": 12}"#)
+        .unwrap();
+    assert_eq!(from_json.lead, n.lead);
+    let again = Normalizer::default()
+        .normalize_json(&serde_json::to_string(&n.lead).unwrap())
+        .unwrap();
+    assert_eq!(again.lead, n.lead);
 }

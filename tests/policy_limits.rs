@@ -394,3 +394,128 @@ mod trace {
         assert!(json.len() < 256 * 4096, "{}", json.len());
     }
 }
+
+/// TOML: the reader's pre-scan stops at every limit before the `toml` crate
+/// builds a table, with the line and column of the value over the limit.
+mod toml_before_the_parse {
+    use super::*;
+
+    const HEAD: &str = "name = \"n\"\nversion = \"1\"\n";
+
+    fn read(text: &str, l: &PolicyLimits) -> CompileError {
+        PolicySpec::from_toml_str_with_limits(text, l).unwrap_err()
+    }
+
+    #[test]
+    fn max_list_len_names_the_list_and_where_it_went_over() {
+        let l = with(|l| l.max_list_len = 3);
+        let text = format!(
+            "{HEAD}[[rules]]\nid = \"r\"\nwhen = {{ utm_term = [\"a\", \"b\", \"c\", \"d\"] }}\n"
+        );
+        let e = read(&text, &l);
+        assert_limit(&e, "rules[0].when.utm_term", "max_list_len");
+        let m = &e.errors[0].message;
+        // Line 5 is the `when` line; `"d"` is its 37th character.
+        assert!(m.contains("more than 3 items at line 5 column 37"), "{m}");
+        // Keys of a table written as lines of its section.
+        let text = format!(
+            "{HEAD}[[owners]]\nid = \"q\"\nname = \"Q\"\n[owners.attributes]\na = 1\nb = 2\nc = 3\nd = 4\n"
+        );
+        let e = read(&text, &l);
+        assert_limit(&e, "owners[0].attributes", "max_list_len");
+        assert!(
+            e.errors[0].message.contains("more than 3 keys at line 10"),
+            "{e}"
+        );
+        // At the limit, the same shapes read.
+        let ok = with(|l| l.max_list_len = 4);
+        assert!(PolicySpec::from_toml_str_with_limits(&text, &ok).is_ok());
+    }
+
+    #[test]
+    fn max_rules_counts_arrays_of_tables() {
+        let l = with(|l| l.max_rules = 2);
+        let rule =
+            "[[rules]]\nid = \"r{}\"\nwhen = { always = true }\nthen = { assign = \"nobody\" }\n";
+        let text: String = HEAD.to_owned()
+            + &(0..3)
+                .map(|i| rule.replace("{}", &i.to_string()))
+                .collect::<String>();
+        let e = read(&text, &l);
+        assert_limit(&e, "rules", "max_rules");
+        // The third `[[rules]]` starts on line 11.
+        assert!(e.errors[0].message.contains("at line 11 column 1"), "{e}");
+        let ok = with(|l| l.max_rules = 3);
+        assert!(PolicySpec::from_toml_str_with_limits(&text, &ok).is_ok());
+    }
+
+    #[test]
+    fn max_depth_counts_headers_dotted_keys_and_inline_values() {
+        let l = with(|l| l.max_depth = 4);
+        // Document 0, rules 1, rules[0] 2, when 3, not 4.
+        for text in [
+            format!("{HEAD}[[rules]]\nid = \"r\"\nwhen = {{ not = {{ country = [\"US\"] }} }}\n"),
+            format!("{HEAD}[[rules]]\nid = \"r\"\nwhen.not.country = [\"US\"]\n"),
+            format!("{HEAD}[[rules]]\nid = \"r\"\n[rules.when.not]\ncountry = [\"US\"]\n"),
+        ] {
+            let e = read(&text, &l);
+            assert_eq!(e.errors.len(), 1, "{e}");
+            assert_limit(&e, "rules[0].when.not", "max_depth");
+        }
+        // A 10,000-level header is refused at its fourth part (level 4).
+        let deep = format!("[{}]\n", vec!["a"; 10_000].join("."));
+        let e = read(&deep, &l);
+        assert_limit(&e, "a.a.a.a", "max_depth");
+        assert!(e.errors[0].message.contains("at line 1 column 1:"), "{e}");
+    }
+
+    /// The issue's case, measured once (release): a million values in one
+    /// TOML list, refused by default limits, against the same text read
+    /// with no limits (the `toml` crate parses it all).
+    /// `cargo test --release --test policy_limits -- --ignored --nocapture toml_million`
+    #[test]
+    #[ignore]
+    fn toml_million_value_list_is_refused_early() {
+        let values: Vec<String> = (0..1_000_000).map(|i| format!("\"v{i}\"")).collect();
+        let text = format!(
+            "{HEAD}[[rules]]\nid = \"r\"\nwhen = {{ utm_term = [{}] }}\nthen = {{ assign = \"nobody\" }}\n",
+            values.join(", ")
+        );
+        drop(values);
+        let before = peak_rss_kb();
+        let t = std::time::Instant::now();
+        let e = PolicySpec::from_toml_str(&text).unwrap_err();
+        let refused = t.elapsed();
+        let after_refused = peak_rss_kb();
+        assert_limit(&e, "rules[0].when.utm_term", "max_list_len");
+        let t = std::time::Instant::now();
+        let read = PolicySpec::from_toml_str_with_limits(&text, &PolicyLimits::unlimited());
+        let unlimited = t.elapsed();
+        let after_unlimited = peak_rss_kb();
+        assert!(read.is_ok());
+        println!(
+            "text {:.1} MB; default limits: refused in {:.1} ms, peak RSS {} -> {} kB (+{:.1} MB); \
+             unlimited: read in {:.0} ms, peak RSS -> {} kB (+{:.1} MB)",
+            text.len() as f64 / 1e6,
+            refused.as_secs_f64() * 1e3,
+            before,
+            after_refused,
+            (after_refused - before) as f64 / 1e3,
+            unlimited.as_secs_f64() * 1e3,
+            after_unlimited,
+            (after_unlimited - after_refused) as f64 / 1e3,
+        );
+    }
+
+    /// The process's peak resident set (Linux `VmHWM`), in kB; 0 elsewhere.
+    fn peak_rss_kb() -> i64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmHWM:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+}

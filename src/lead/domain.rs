@@ -56,11 +56,21 @@ pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
     }
     let ascii = idna::domain_to_ascii_cow(host.as_bytes(), AsciiDenyList::STD3)
         .map_err(|_| DomainProblem::Syntax)?;
+    // UTS 46 as `idna` runs it does not check hyphens (CheckHyphens is
+    // off), so a label that starts or ends with `-` (`x.-3d.com`, which
+    // DNS's letters-digits-hyphens rule forbids; `münchen-`, in its Unicode
+    // form) is refused here, as the fast path above refuses it: otherwise
+    // such a host gave a company domain (`-3d.com`) that the same field
+    // then refused when read back.
+    let edge_hyphen = |label: &str| label.starts_with('-') || label.ends_with('-');
     if ascii.is_empty()
         || ascii
             .split('.')
-            .any(|label| label.is_empty() || label.len() > 63)
-        || ascii.starts_with('-')
+            .any(|label| label.is_empty() || label.len() > 63 || edge_hyphen(label))
+        || idna::domain_to_unicode(&ascii)
+            .0
+            .split('.')
+            .any(edge_hyphen)
     {
         return Err(DomainProblem::Syntax);
     }
@@ -146,15 +156,20 @@ mod tests {
             "xn--mnchen-3ya.de",
             "-bad.com",
             "bad-.com",
+            "x.-3d.com",
+            "shop-.x.com",
+            "münchen-.de",
             "a..b",
             "ab_c.com",
         ] {
             let uts46 = idna::domain_to_ascii_cow(host.as_bytes(), AsciiDenyList::STD3)
                 .ok()
                 .filter(|a| {
+                    let edge = |l: &str| l.starts_with('-') || l.ends_with('-');
                     !a.is_empty()
-                        && a.split('.').all(|l| !l.is_empty() && l.len() <= 63)
-                        && !a.starts_with('-')
+                        && a.split('.')
+                            .all(|l| !l.is_empty() && l.len() <= 63 && !edge(l))
+                        && !idna::domain_to_unicode(a).0.split('.').any(edge)
                 })
                 .map(|a| a.into_owned());
             assert_eq!(to_ascii(host).ok(), uts46, "{host}");
@@ -182,6 +197,19 @@ mod tests {
             Err(DomainProblem::IpAddress)
         );
         assert_eq!(website_domain("acme_corp.com"), Err(DomainProblem::Syntax));
+        // A label may not start or end with a hyphen, in any position (found
+        // by fuzzing: `-3d.com` came out of this website, then was refused
+        // when the lead was read back).
+        for bad in [
+            "https://www.glob@smallshop-ppl-.o1cmde.-3d.com",
+            "x.-3d.com",
+            "bad-.com",
+            "sub-.acme.com",
+            "münchen-.de",
+        ] {
+            assert_eq!(website_domain(bad), Err(DomainProblem::Syntax), "{bad}");
+        }
+        assert_eq!(website_domain("a-b.c-d.com").as_deref(), Ok("c-d.com"));
         assert_eq!(website_domain(""), Err(DomainProblem::Syntax));
     }
 }

@@ -180,8 +180,9 @@ pub enum IssueCode {
     /// A value was derived from another field rather than given.
     Inferred,
     /// A value that can look like something it is not (a warning): a
-    /// bidirectional control in a name, or a domain mixing scripts
-    /// (`аpple.com` with a Cyrillic `а`).
+    /// bidirectional control in a name, a domain mixing scripts
+    /// (`аpple.com` with a Cyrillic `а`), or one written wholly in
+    /// look-alikes of Latin letters (all-Cyrillic `аррӏе.com`).
     Confusable,
     /// Not a problem itself: the last entry of a capped list of issues,
     /// counting those left out ("and 99,990 more"; see

@@ -114,13 +114,20 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// Warns when a domain mixes scripts (see [`spoofing`] for the rule).
+/// Warns when a domain mixes scripts, or is written wholly in look-alikes
+/// of ASCII letters (see [`spoofing`] for the rules).
 fn mixed_script_warning(run: &mut Run, field: Field, domain: &str) {
     if let Some(m) = spoofing::mixed_script_domain(domain) {
         let why = format!(
             "its domain label `{}` mixes the {} scripts (not \"highly restrictive\" under Unicode UTS #39), so it may imitate another domain",
             m.label,
             m.scripts.join(" and ")
+        );
+        run.warn(field, IssueCode::Confusable, domain, &why);
+    } else if let Some(w) = spoofing::whole_script_domain(domain) {
+        let why = format!(
+            "its domain label `{}` is written in {} letters that each look like a Latin one: it reads as `{}` (a whole-script confusable under Unicode UTS #39), so it may imitate another domain",
+            w.label, w.script, w.reads_as
         );
         run.warn(field, IssueCode::Confusable, domain, &why);
     }
@@ -283,7 +290,9 @@ impl fmt::Display for NormalizeError {
 ///   `{"min": n, "max": n | null}` that [`Lead`] serializes to is read
 ///   back, up to `u64::MAX`.
 /// - **attributes**: kept as JSON; numbers keep their exact value through
-///   any number of JSON round trips (serde_json's `float_roundtrip`).
+///   any number of JSON round trips (serde_json's `float_roundtrip`). A
+///   `null` value is an absent attribute (dropped), in a [`LeadInput`] as in
+///   JSON.
 /// - At most [`Limits::max_issues`] errors and as many warnings per payload;
 ///   the rest are counted in a final [`Omitted`](IssueCode::Omitted) entry.
 /// - JSON nesting: [`normalize_json`](Self::normalize_json) reads at most
@@ -907,7 +916,15 @@ impl Normalizer {
                 );
             }
         }
-        input.attributes.clone()
+        // A `null` value is no value: `normalize_json` never keeps one
+        // (`{"plan": null}` is an absent `plan`), so a lead built here must
+        // not either, or its JSON would read back as a different lead.
+        input
+            .attributes
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 }
 

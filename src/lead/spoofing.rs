@@ -17,11 +17,38 @@
 //!   {Latin, Han, Hangul} (Japanese, Chinese and Korean writing).
 //!
 //! Any other mix (Latin with Cyrillic or Greek, say) is a warning. Labels
-//! are checked in their Unicode form (`xn--pple-43d` is decoded first). Not
-//! covered: whole-script confusables (a label entirely in Cyrillic that
-//! looks Latin, `аррӏе`), which need Unicode's confusables table.
+//! are checked in their Unicode form (`xn--pple-43d` is decoded first).
+//!
+//! # The whole-script rule
+//!
+//! A label can also imitate an ASCII one without mixing scripts: Cyrillic
+//! `аррӏе` (every letter Cyrillic) reads as `apple`. UTS #39 section 4 calls
+//! two strings *whole-script confusables* when they have the same
+//! *skeleton* (each character replaced by its prototype from Unicode's
+//! `confusables.txt`) and are each written in a single, different script.
+//! A label is warned about when
+//!
+//! - it is in a single script other than Latin (counting `Script_Extensions`;
+//!   digits and `-` are Common and go with any script),
+//! - its skeleton is an ASCII label (`a`–`z`, `0`–`9`, `-`): every character
+//!   is one of those or has such a prototype, so the ASCII label it reads
+//!   as exists in Latin, and
+//! - the domain's top-level label is not in that same script: under a
+//!   Cyrillic top-level domain such as `.рф` only Cyrillic labels are
+//!   registered, so there is no Latin domain to imitate there.
+//!
+//! The characters with an ASCII skeleton (211 in Unicode 17.0: 25 Cyrillic,
+//! 11 Greek, Armenian, Cherokee, …) are generated from `confusables.txt` by
+//! `scripts/refresh_confusables.py` into `src/lead/data/confusables_ascii.tsv`
+//! and `tables/confusables.rs` (source, version and licence recorded in the
+//! file and in `SOURCES.md`). Genuine words are not flagged as long as they
+//! use one letter without a Latin look-alike: Russian `пример` (`п`, `и`,
+//! `м`), Greek `παράδειγμα`, Chinese — only a label made wholly of look-alikes
+//! is (a real word such as Russian `сор` under `.com` is, and reads as `cop`).
 
 use unicode_script::{Script, ScriptExtension, UnicodeScript};
+
+use super::tables::confusables::ASCII_SKELETONS;
 
 /// The first bidirectional formatting character in `s`: the embeddings and
 /// overrides U+202A–E, the isolates U+2066–9, the marks U+200E/F and the
@@ -56,6 +83,70 @@ pub(crate) fn mixed_script_domain(domain: &str) -> Option<MixedScripts> {
             scripts,
         })
     })
+}
+
+/// A domain label in one script other than Latin that reads as an ASCII
+/// label (see [the whole-script rule](self#the-whole-script-rule)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WholeScript {
+    /// The label, in Unicode.
+    pub(crate) label: String,
+    /// Its script, by name.
+    pub(crate) script: &'static str,
+    /// The ASCII label it reads as (its skeleton).
+    pub(crate) reads_as: String,
+}
+
+/// The first label of `domain` (ASCII or Unicode form) that is a
+/// whole-script confusable of an ASCII label.
+pub(crate) fn whole_script_domain(domain: &str) -> Option<WholeScript> {
+    if domain.is_ascii() && !domain.to_ascii_lowercase().contains("xn--") {
+        return None;
+    }
+    let (unicode, _) = idna::domain_to_unicode(domain);
+    let labels: Vec<&str> = unicode.split('.').filter(|l| !l.is_empty()).collect();
+    let tld = labels
+        .last()
+        .map_or(ScriptExtension::default(), |l| ScriptExtension::for_str(l));
+    labels.iter().find_map(|label| {
+        let ext = ScriptExtension::for_str(label);
+        if ext.is_empty()
+            || ext.is_common()
+            || ext.is_inherited()
+            || ext.contains_script(Script::Latin)
+        {
+            return None; // mixed (the other rule), no letters, or Latin
+        }
+        let tld_shows_the_script =
+            !(tld.is_common() || tld.is_inherited() || tld.intersection(ext).is_empty());
+        if tld_shows_the_script {
+            return None;
+        }
+        let reads_as = ascii_skeleton(label)?;
+        let script = label
+            .chars()
+            .map(|c| c.script())
+            .find(|s| !matches!(s, Script::Common | Script::Inherited | Script::Unknown))?;
+        Some(WholeScript {
+            label: (*label).to_owned(),
+            script: script.full_name(),
+            reads_as,
+        })
+    })
+}
+
+/// The UTS #39 skeleton of `label` when it is an ASCII label.
+fn ascii_skeleton(label: &str) -> Option<String> {
+    let mut out = String::with_capacity(label.len());
+    for c in label.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' {
+            out.push(c);
+        } else {
+            let i = ASCII_SKELETONS.binary_search_by(|(k, _)| k.cmp(&c)).ok()?;
+            out.push_str(ASCII_SKELETONS.get(i)?.1);
+        }
+    }
+    Some(out)
 }
 
 /// The scripts of `label`, when it is not Highly Restrictive.
@@ -125,5 +216,93 @@ mod tests {
         }
         // Hangul with Hiragana is no CJK set.
         assert!(mixed_script_domain("한국ひらがな.com").is_some());
+    }
+
+    fn reads_as(domain: &str) -> Option<(String, &'static str, String)> {
+        whole_script_domain(domain).map(|w| (w.label, w.script, w.reads_as))
+    }
+
+    #[test]
+    fn labels_wholly_of_look_alikes_are_whole_script_confusables() {
+        let w = |l: &str, s, r: &str| Some((l.to_owned(), s, r.to_owned()));
+        // Cyrillic: а р р ӏ(palochka) е; о р е n… the classic homograph.
+        assert_eq!(reads_as("аррӏе.com"), w("аррӏе", "Cyrillic", "apple"));
+        assert_eq!(
+            reads_as("ерѕоn.com"),
+            None,
+            "Latin `n`: mixed, not whole-script"
+        );
+        assert_eq!(reads_as("ѕсоре.io"), w("ѕсоре", "Cyrillic", "scope"));
+        assert_eq!(reads_as("хуz.com"), None, "Latin `z`");
+        assert_eq!(reads_as("хух.com"), w("хух", "Cyrillic", "xyx"));
+        // Greek: ο ρ α … (omicron, rho, alpha).
+        assert_eq!(reads_as("ορα.net"), w("ορα", "Greek", "opa"));
+        // In a subdomain, and with digits and a hyphen (Common).
+        assert_eq!(
+            reads_as("mail.аррӏе-2.com"),
+            w("аррӏе-2", "Cyrillic", "apple-2")
+        );
+        // The punycode form is decoded first.
+        let ascii = idna::domain_to_ascii("аррӏе.com").unwrap();
+        assert_eq!(reads_as(&ascii), w("аррӏе", "Cyrillic", "apple"));
+    }
+
+    #[test]
+    fn genuine_non_latin_domains_are_not_flagged() {
+        for ok in [
+            // Russian words with letters that have no Latin look-alike.
+            "пример.com",
+            "яндекс.рф",
+            "москва.ru",
+            "почта.com",
+            // Greek words (`παράδειγμα`: π, λ, δ, … and accents).
+            "παράδειγμα.gr",
+            "ελλάδα.com",
+            // Chinese, Japanese, Korean, Arabic, Hebrew.
+            "中文网.cn",
+            "例え.jp",
+            "한국.kr",
+            "مثال.com",
+            "דוגמה.com",
+            // Latin, with or without diacritics.
+            "apple.com",
+            "müller.de",
+            // Look-alikes under a top-level domain of the same script:
+            // only Cyrillic labels exist there.
+            "сор.рф",
+            "аррӏе.рф",
+        ] {
+            assert_eq!(reads_as(ok), None, "{ok}");
+        }
+    }
+
+    /// The generated Rust table is the reviewable TSV, entry for entry, and
+    /// sorted (the lookup is a binary search).
+    #[test]
+    fn the_table_is_the_tsv_and_sorted() {
+        let tsv = include_str!("data/confusables_ascii.tsv");
+        assert!(tsv.contains("confusables.txt"), "the source is recorded");
+        assert!(
+            tsv.contains("Unicode License v3"),
+            "the licence is recorded"
+        );
+        let rows: Vec<(char, &str)> = tsv
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                let c = f[1].chars().next().unwrap();
+                assert_eq!(f[0], format!("U+{:04X}", c as u32), "{l}");
+                (c, f[2])
+            })
+            .collect();
+        assert_eq!(rows, ASCII_SKELETONS.to_vec());
+        assert!(ASCII_SKELETONS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(ASCII_SKELETONS.iter().all(|(c, s)| {
+            !c.is_ascii()
+                && !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        }));
     }
 }

@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 /// [`from_toml_str_with_limits`](super::spec::PolicySpec::from_toml_str_with_limits))
 /// check the text's size before parsing it, and nesting and list lengths
 /// while parsing it, so a list of a million values is refused at its
-/// limit-plus-first value (for TOML, the `toml` crate first reads the whole
-/// text, which [`max_spec_bytes`](Self::max_spec_bytes) bounds).
+/// limit-plus-first value. For TOML, whose parser reads the whole text
+/// before serde sees a value, a linear pre-scan of the text's tokens checks
+/// nesting, list lengths, keys per table and arrays of tables first (the
+/// message gives the line and column), and the same checks run again,
+/// exactly, while reading.
 /// [`compile_with_limits`](super::compile_with_limits) checks the rest
 /// (and everything again, for specs built in Rust).
 ///

@@ -44,6 +44,9 @@ pub(crate) enum Node {
     Obj(Vec<(String, Node)>),
 }
 
+#[cfg(feature = "toml")]
+mod toml_scan;
+
 /// How the `toml` crate hands a date-time to serde: a one-key map.
 const DATETIME_KEY: &str = "$__toml_private_datetime";
 
@@ -98,6 +101,39 @@ pub(crate) fn toml<T: DeserializeOwned>(
     limits: &PolicyLimits,
 ) -> Result<T, CompileError> {
     too_big(text, limits)?;
+    // Nesting and lengths before `toml` builds its tables (it reads the
+    // whole text first); the visitor in `toml_node` checks them again,
+    // exactly.
+    toml_prescan(text, limits)?;
+    let node = toml_node(text, limits)?;
+    check(&node, Format::Toml)
+}
+
+/// The pre-scan's verdict as the reader's diagnostic, with line and column.
+#[cfg(feature = "toml")]
+fn toml_prescan(text: &str, limits: &PolicyLimits) -> Result<(), CompileError> {
+    toml_scan::scan(text, limits, limits.max_depth.min(MAX_DEPTH)).map_err(|x| {
+        let (line, column) = line_column(text, x.offset);
+        let path: Vec<Seg<String>> = x
+            .path
+            .into_iter()
+            .map(|s| match s {
+                toml_scan::Step::Key(k) => Seg::Key(k),
+                toml_scan::Step::Index(i) => Seg::Index(i),
+            })
+            .collect();
+        one(Diagnostic::limit_exceeded(
+            render_path(&path),
+            format!("{} at line {line} column {column}", x.found),
+            x.limit,
+            x.max,
+        ))
+    })
+}
+
+/// Parses TOML into a [`Node`], checking the limits while visiting it.
+#[cfg(feature = "toml")]
+fn toml_node(text: &str, limits: &PolicyLimits) -> Result<Node, CompileError> {
     let mut reading = Reading::new(limits);
     let read = toml::de::Deserializer::parse(text).and_then(|de| {
         Seed {
@@ -107,7 +143,7 @@ pub(crate) fn toml<T: DeserializeOwned>(
         .deserialize(de)
     });
     match read {
-        Ok(node) => check(&node, Format::Toml),
+        Ok(node) => Ok(node),
         Err(e) => {
             if let Some(d) = reading.violation.take() {
                 return Err(one(d));
