@@ -1,6 +1,7 @@
 //! What the store crates' tests share: a 2:1 pool policy, routers over any
 //! [`PoolStore`], an oracle for smooth weighted round robin, a Tokio
-//! [`Clock`], and worker processes (the test binary re-running itself).
+//! clock (`leadroute_tokio::TokioClock`), and worker processes (the test
+//! binary re-running itself).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
