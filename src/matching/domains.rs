@@ -9,7 +9,7 @@ use crate::lead::domain;
 /// Brands too generic to say two domains belong to one company: the same
 /// word under two suffixes is, for these, usually two companies
 /// (`global.de`, `global.com`). Cross-TLD and domain-similarity signals
-/// skip them (exact domain matches still count).
+/// skip them (exact domain matches still count). Sorted (binary search).
 const GENERIC_BRANDS: &[&str] = &[
     "agency",
     "app",
@@ -94,7 +94,16 @@ impl Host {
     /// IDNA mapping runs only for hosts that need it, and the brand is a
     /// slice of the host unless it has hyphens.
     pub(crate) fn parse(raw: &str) -> Option<Host> {
-        let host = domain::website_host(raw).ok()?;
+        // A bare domain (what CRMs mostly store) needs no URL parsing.
+        let bare = !raw.is_empty()
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        let host = if bare {
+            raw
+        } else {
+            domain::website_host(raw).ok()?
+        };
         let mut ascii = domain::to_ascii(host).ok()?;
         let registrable_len = domain::registrable(&ascii).ok()?.len();
         if ascii.len() > registrable_len && ascii.starts_with("www.") {
@@ -105,7 +114,8 @@ impl Host {
         let label = registrable.split('.').next().unwrap_or(registrable);
         let brand_owned = label.contains('-').then(|| label.replace('-', ""));
         let brand = brand_owned.as_deref().unwrap_or(label);
-        let generic = GENERIC_BRANDS.contains(&brand) || brand.bytes().all(|b| b.is_ascii_digit());
+        let generic = GENERIC_BRANDS.binary_search(&brand).is_ok()
+            || brand.bytes().all(|b| b.is_ascii_digit());
         let letters = Letters::of(brand);
         let brand_len = label.len();
         Some(Host {
@@ -179,5 +189,9 @@ mod tests {
         assert!(!brand_ok("1234.de"));
         assert!(brand_ok("siemens.de"));
         assert!(is_reserved("example.com"));
+        assert!(GENERIC_BRANDS.windows(2).all(|w| w[0] < w[1]), "sorted");
+        // A bare domain and the same as a website read alike.
+        assert_eq!(Host::parse("Acme.com"), Host::parse("https://acme.com/"));
+        assert_eq!(Host::parse("-acme.com"), None);
     }
 }

@@ -47,10 +47,13 @@ impl LeadSide {
         // A business lead whose domains are all unusable (reserved) is
         // matched like a free-mail one: by name plus support.
         let business = business && !hosts.is_empty();
-        let email_host = if business {
-            Host::parse(&lead.email_domain).filter(usable)
-        } else {
+        let email_host = if !business {
             None
+        } else if let Some(h) = hosts.first().filter(|h| h.host == lead.email_domain) {
+            // The company domain is the email's (the usual case): read once.
+            Some(h.clone())
+        } else {
+            Host::parse(&lead.email_domain).filter(usable)
         };
         if let Some(h) = &email_host {
             if !hosts.iter().any(|x| x.host == h.host) {
