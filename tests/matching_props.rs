@@ -216,7 +216,7 @@ proptest! {
         prop_assert!((0.0..=1.0).contains(&m.confidence));
         if m.is_matched() {
             prop_assert_eq!(chosen.len(), 1);
-            prop_assert_eq!(Some(&chosen[0].account_id), m.account_id.as_ref());
+            prop_assert_eq!(Some(chosen[0].account_id.as_str()), m.account_id.as_deref());
             prop_assert!(chosen[0].score >= Matcher::default().config().min_confidence);
             prop_assert!(m.routed_account_id.is_some());
             prop_assert_eq!(tied, 0);

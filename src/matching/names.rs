@@ -199,12 +199,22 @@ pub(crate) fn may_be_similar(a: &str, la: &Letters, b: &str, lb: &Letters, min: 
     if !la.exact || !lb.exact || la.len == 0 || lb.len == 0 {
         return true;
     }
-    let common: usize = la
-        .counts
-        .iter()
-        .zip(&lb.counts)
-        .map(|(x, y)| usize::from(*x.min(y)))
-        .sum();
+    // The multiset intersection, walking the shorter key against the
+    // other's counts (keys are short: cheaper than all 36 bins).
+    let (short, other) = if la.len <= lb.len { (a, lb) } else { (b, la) };
+    let mut left = other.counts;
+    let mut common = 0usize;
+    for byte in short.bytes() {
+        let slot = match byte {
+            b'a'..=b'z' => usize::from(byte - b'a'),
+            b'0'..=b'9' => 26 + usize::from(byte - b'0'),
+            _ => return true,
+        };
+        if let Some(n) = left.get_mut(slot).filter(|n| **n > 0) {
+            *n -= 1;
+            common += 1;
+        }
+    }
     if common == 0 {
         return min <= 0.0;
     }

@@ -13,6 +13,7 @@ use crate::crm::records::Account;
 use crate::lead::email::EmailKind;
 use crate::lead::model::{CountryCode, Lead};
 use crate::lead::normalizer::Normalizer;
+use crate::name::Name;
 
 /// How many parent links are followed (a loop in CRM data ends here).
 const MAX_PARENT_DEPTH: usize = 16;
@@ -188,11 +189,11 @@ struct Scored<'a> {
     contacts: u32,
 }
 
-fn ev(signal: Signal, lead: impl Into<String>, account: impl Into<String>) -> Evidence {
+fn ev(signal: Signal, lead: &str, account: &str) -> Evidence {
     Evidence {
         signal,
-        lead: lead.into(),
-        account: account.into(),
+        lead: Name::from(lead),
+        account: Name::from(account),
         points: 0.0,
     }
 }
@@ -233,11 +234,7 @@ fn domain_evidence(
                 .as_ref()
                 .is_none_or(|(bm, bs, _)| (m.strength(), spec) > (bm.strength(), *bs));
             if better {
-                best = Some((
-                    m,
-                    spec,
-                    ev(Signal::Method(m), lh.host.clone(), ah.host.clone()),
-                ));
+                best = Some((m, spec, ev(Signal::Method(m), &lh.host, &ah.host)));
             }
         }
     }
@@ -266,19 +263,11 @@ fn domain_similarity(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -
                 )
                 && similarity(lb, ab) >= config.fuzzy_min_similarity
             {
-                return Some(ev(
-                    Signal::DomainSimilarity,
-                    lh.host.clone(),
-                    ah.host.clone(),
-                ));
+                return Some(ev(Signal::DomainSimilarity, &lh.host, &ah.host));
             }
         }
         if c.features.hosts.is_empty() && c.features.name.as_ref().is_some_and(|n| n.key == lb) {
-            return Some(ev(
-                Signal::DomainSimilarity,
-                lh.host.clone(),
-                c.account.name.clone(),
-            ));
+            return Some(ev(Signal::DomainSimilarity, &lh.host, &c.account.name));
         }
     }
     None
@@ -287,18 +276,14 @@ fn domain_similarity(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -
 fn name_evidence(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> Option<Evidence> {
     let (l, a) = (lead.name.as_ref()?, c.features.name.as_ref()?);
     if l.key == a.key || l.folded() == a.folded() {
-        return Some(ev(
-            Signal::Method(MatchMethod::NameKey),
-            l.key.clone(),
-            a.key.clone(),
-        ));
+        return Some(ev(Signal::Method(MatchMethod::NameKey), &l.key, &a.key));
     }
     if let Some(acr) = l.acronym_of(a) {
         let long = if acr == l.key { &a.key } else { &l.key };
         let (lead_side, account_side) = if acr == l.key {
-            (acr.to_owned(), long.clone())
+            (acr, long.as_str())
         } else {
-            (long.clone(), acr.to_owned())
+            (long.as_str(), acr)
         };
         return Some(ev(
             Signal::Method(MatchMethod::Acronym),
@@ -321,8 +306,8 @@ fn name_evidence(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> Op
         if sim >= config.fuzzy_min_similarity {
             return Some(ev(
                 Signal::Method(MatchMethod::FuzzyName),
-                format!("{} (similarity {:.2})", l.key, sim),
-                a.key.clone(),
+                &format!("{} (similarity {:.2})", l.key, sim),
+                &a.key,
             ));
         }
     }
@@ -339,21 +324,12 @@ fn gather(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> (Vec<Evid
     } else if let Some(e) = domain_similarity(lead, c, config) {
         out.push(e);
     } else if !lead.hosts.is_empty() && !c.features.hosts.is_empty() {
-        let l = lead
-            .hosts
-            .first()
-            .map(|h| h.host.clone())
-            .unwrap_or_default();
-        let a = c
-            .features
-            .hosts
-            .first()
-            .map(|h| h.0.host.clone())
-            .unwrap_or_default();
+        let l = lead.hosts.first().map_or("", |h| h.host.as_str());
+        let a = c.features.hosts.first().map_or("", |h| h.0.host.as_str());
         out.push(ev(Signal::DomainConflict, l, a));
     }
     for d in &c.features.unusable {
-        out.push(ev(Signal::UnusableDomain, "", d.clone()));
+        out.push(ev(Signal::UnusableDomain, "", d));
     }
     if let Some(e) = name_evidence(lead, c, config) {
         out.push(e);
@@ -369,12 +345,12 @@ fn gather(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> (Vec<Evid
             _ => true,
         };
         if l == a && !l.is_empty() && same_country {
-            out.push(ev(Signal::PostalCode, l.clone(), a.clone()));
+            out.push(ev(Signal::PostalCode, l, a));
         }
     }
     if let (Some(l), Some(a)) = (&lead.phone, &c.features.phone) {
         if l == a {
-            out.push(ev(Signal::Phone, l.clone(), a.clone()));
+            out.push(ev(Signal::Phone, l, a));
         }
     }
     (out, specificity)
@@ -564,8 +540,8 @@ pub(crate) fn run(
             {
                 s.evidence.push(ev(
                     Signal::Method(MatchMethod::ContactDomain),
-                    host.host.clone(),
-                    format!("{} of {} contacts", s.contacts, total),
+                    &host.host,
+                    &format!("{} of {} contacts", s.contacts, total),
                 ));
             }
         }
@@ -697,8 +673,8 @@ fn choose(
     result.candidates = scored
         .into_iter()
         .map(|s| CandidateReport {
-            account_id: s.p.account.id.clone(),
-            name: s.p.account.name.clone(),
+            account_id: Name::from(s.p.account.id.as_str()),
+            name: Name::from(s.p.account.name.as_str()),
             score: s.score,
             method: s.method,
             status: s.status,
