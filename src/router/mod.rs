@@ -15,7 +15,7 @@ pub use pipeline::{
     DEFAULT_LOOKUP_BUDGET, DEFAULT_POOL_BUDGET, DEFAULT_VERIFICATION_BUDGET, DEFAULT_WRITE_BUDGET,
     LeadRouter,
 };
-pub use record::{RECORD_ATTEMPTS, RecordError, decide_and_record};
+pub use record::{RECORD_ATTEMPTS, ROUTER_RECORD_ATTEMPTS, RecordError, decide_and_record};
 pub use report::{
     DeadLetteredWrite, LookupError, Lookups, PoolStoreFailure, PoolStoreFailureKind, QueuedWrite,
     Reassigned, Routed, Timings, WriteOutcome,

@@ -110,7 +110,7 @@ pub const DEFAULT_VERIFICATION_BUDGET: Duration = Duration::from_secs(2);
 ///   company domain, business email or company name skips it.
 /// - **Pool store.** When loading or compare-and-swapping a pool's state
 ///   fails, other replicas win the compare-and-swap
-///   [`RECORD_ATTEMPTS`](super::RECORD_ATTEMPTS) (16) times in a row, or the whole pool step takes
+///   [`ROUTER_RECORD_ATTEMPTS`](record::ROUTER_RECORD_ATTEMPTS) (1,024) times in a row, or the whole pool step takes
 ///   longer than the pool budget ([`DEFAULT_POOL_BUDGET`], 1 s, unless
 ///   set), the decision is made on this
 ///   router's local copy of the pool states — each as last loaded from or
@@ -918,7 +918,15 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
         let recorded = within(
             &self.clock,
             self.pool_budget,
-            record::record(policy, lead, facts, &self.pools, &mut from_store, excluded),
+            record::record(
+                policy,
+                lead,
+                facts,
+                &self.pools,
+                &mut from_store,
+                excluded,
+                record::ROUTER_RECORD_ATTEMPTS,
+            ),
         )
         .await;
         self.local_pools.confirm(from_store);
