@@ -404,7 +404,7 @@ pub enum TraceEvent {
     },
     /// How the lead was matched to an account: the first event when the
     /// facts carry the matcher's result
-    /// ([`AccountMatch`](crate::matching::AccountMatch), also in full in
+    /// ([`AccountMatch`], also in full in
     /// [`RouteDecision::account_match`]). JSON: `{"event":
     /// "account_match", "outcome": "matched" | "ambiguous" | "no_match",
     /// "method": "cross_tld" | null, "confidence": 0.85, "account": "001" |

@@ -1,7 +1,7 @@
 //! **Match**: which existing CRM account a lead belongs to — a pure,
 //! explainable stage between the lead and the policy.
 //!
-//! Given a [`Lead`] and **candidate accounts** (from
+//! Given a [`Lead`](crate::Lead) and **candidate accounts** (from
 //! [`Crm::find_candidates`](crate::Crm::find_candidates), an accounts file,
 //! or anything else), a [`Matcher`] returns an [`AccountMatch`]: the chosen
 //! account or none, the [`MatchMethod`] that decided, a confidence, the

@@ -21,7 +21,7 @@ use crate::pool::credit::PoolCredit;
 use crate::pool::store::PoolStore;
 
 impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P, K, O> {
-    /// Routes `lead` again (its `lead_id` set, as [`Routed::lead`]
+    /// Routes `lead` again (its `lead_id` set, as [`Routed::lead`](crate::router::Routed::lead)
     /// has it) after `earlier` decisions, oldest first, failed for
     /// `request.reason`. Looks the CRM facts up again, decides through the
     /// pool store, never assigns an earlier owner
