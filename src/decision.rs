@@ -28,7 +28,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::crm::records::{Lookup, LookupStatus};
 use crate::lead::range::Range;
-use crate::matching::AccountMatch;
+use crate::matching::{AccountMatch, MatchMethod, MatchOutcome};
 pub use crate::name::Name;
 use crate::pool::rotation::SkipReason;
 use crate::pool::step::PoolStep;
@@ -444,6 +444,29 @@ pub enum TraceEvent {
         /// Why the fallback was reached.
         reason: FallbackReason,
     },
+    /// How the lead was matched to an account: the first event when the
+    /// facts carry the matcher's result
+    /// ([`AccountMatch`], also in full in
+    /// [`RouteDecision::account_match`]). JSON: `{"event":
+    /// "account_match", "outcome": "matched" | "ambiguous" | "no_match",
+    /// "method": "cross_tld" | null, "confidence": 0.85, "account": "001" |
+    /// null, "candidates": 3}`; `account` is the matched account's id (cut
+    /// to 22 bytes and marked with `…` like other trace text), `confidence`
+    /// the match's, to three decimals, `candidates` how many were
+    /// considered.
+    AccountMatch {
+        /// Matched, ambiguous or no match.
+        outcome: MatchOutcome,
+        /// How the account was identified (`None` unless matched).
+        method: Option<MatchMethod>,
+        /// The confidence, 0 to 1 in thousandths (JSON: a number 0–1).
+        #[serde(with = "permille")]
+        confidence: u16,
+        /// The matched account's id.
+        account: Option<ShortText>,
+        /// How many candidates the matcher considered.
+        candidates: u32,
+    },
     /// A CRM lookup could not say (failed or timed out): the policy routed
     /// without that record.
     CrmUnavailable {
@@ -702,6 +725,39 @@ impl fmt::Display for Observed {
     }
 }
 
+impl TraceEvent {
+    /// The `account_match` event for a matcher's result.
+    pub(crate) fn account_match(m: &AccountMatch) -> TraceEvent {
+        TraceEvent::AccountMatch {
+            outcome: m.outcome,
+            method: m.method,
+            confidence: m.confidence_permille(),
+            account: m.account_id.as_deref().map(ShortText::new),
+            candidates: u32::try_from(m.candidates.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// Thousandths as a JSON number 0–1 (`850` ↔ `0.85`).
+mod permille {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(v: &u16, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(f64::from(*v) / 1000.0)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+        let x = f64::deserialize(d)?;
+        if !(0.0..=1.0).contains(&x) {
+            return Err(serde::de::Error::custom(format!(
+                "confidence {x} is not between 0 and 1"
+            )));
+        }
+        // In range, so the cast cannot truncate.
+        Ok((x * 1000.0).round() as u16)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -716,6 +772,28 @@ mod tests {
         assert!(long.is_truncated());
         let json = serde_json::to_string(&long).unwrap();
         assert_eq!(serde_json::from_str::<ShortText>(&json).unwrap(), long);
+    }
+
+    #[test]
+    fn the_account_match_event_round_trips_with_a_decimal_confidence() {
+        let e = TraceEvent::AccountMatch {
+            outcome: MatchOutcome::Matched,
+            method: Some(MatchMethod::CrossTld),
+            confidence: 850,
+            account: Some(ShortText::new("001")),
+            candidates: 3,
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"event": "account_match", "outcome": "matched",
+                "method": "cross_tld", "confidence": 0.85, "account": "001", "candidates": 3})
+        );
+        assert_eq!(serde_json::from_value::<TraceEvent>(v).unwrap(), e);
+        let bad = serde_json::json!({"event": "account_match", "outcome": "no_match",
+            "method": null, "confidence": 1.5, "account": null, "candidates": 0});
+        let err = serde_json::from_value::<TraceEvent>(bad).unwrap_err();
+        assert!(err.to_string().contains("not between 0 and 1"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use leadroute::crm::Account;
-use leadroute::matching::{AccountMatch, MatchOutcome, Matcher};
+use leadroute::matching::{AccountMatch, CandidateSet, Candidates, MatchOutcome, Matcher};
 use leadroute::{LeadInput, Normalizer};
 use serde::Deserialize;
 
@@ -110,4 +110,49 @@ fn the_case_table_has_no_false_matches_and_reports_precision_and_recall() {
         "ambiguous cases not recognised:\n{}",
         report.join("\n")
     );
+}
+
+/// The prepared path ([`CandidateSet`], built once per world) gives exactly
+/// the result of preparing the accounts per match, on every case.
+#[test]
+fn prepared_candidates_match_exactly_like_fresh_accounts() {
+    let table: Table = serde_json::from_str(
+        &std::fs::read_to_string("tests/fixtures/matching_cases.json").expect("fixture"),
+    )
+    .expect("the fixture reads");
+    let normalizer = Normalizer::default();
+    let matcher = Matcher::default();
+    let active = |owner: &str| owner != "inactive-owner";
+    let sets: BTreeMap<&str, CandidateSet> = table
+        .worlds
+        .iter()
+        .map(|(name, accounts)| (name.as_str(), matcher.prepare(accounts.iter().cloned())))
+        .collect();
+    // A matcher with its own (equal) lists prepares the set again: same
+    // results through the other branch.
+    let other = Matcher::default()
+        .with_normalizer(Normalizer::default().with_free_email_domains(["free-mail.test"]));
+    let mut compared = 0;
+    for case in &table.cases {
+        let accounts = table.worlds.get(&case.world).expect("the case's world");
+        let set = sets.get(case.world.as_str()).expect("the set");
+        let lead = normalizer.normalize(&case.lead).expect("normalizes").lead;
+        let fresh = matcher.match_accounts_with(&lead, accounts, &active);
+        let prepared = matcher.match_set_with(&lead, set, &active);
+        assert_eq!(prepared, fresh, "{}", case.id);
+        let wrapped = matcher.match_candidates_with(
+            &lead,
+            &Candidates::Prepared(std::sync::Arc::new(set.clone())),
+            &active,
+        );
+        assert_eq!(wrapped, fresh, "{}", case.id);
+        assert_eq!(
+            other.match_set_with(&lead, set, &active),
+            other.match_accounts_with(&lead, accounts, &active),
+            "{}",
+            case.id
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, table.cases.len());
 }

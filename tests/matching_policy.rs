@@ -233,3 +233,28 @@ fn a_rule_shadowed_by_a_broader_match_test_is_reported_unreachable() {
     // `confident` is not covered: a name match of 0.9 is not a domain match.
     assert_eq!(unreachable, ["exact"]);
 }
+
+#[test]
+fn the_decision_trace_records_the_match_and_the_explanation_steps_through_it() {
+    let r = router();
+    let routed = route(&r, r#"{"email": "jane@acme.com"}"#);
+    let d = &routed.decision;
+    let first = d.trace.events.first().expect("a trace");
+    let json = serde_json::to_value(first).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"event": "account_match", "outcome": "matched", "method": "exact_domain",
+            "confidence": d.account_match.as_ref().unwrap().confidence, "account": "acme", "candidates": 3})
+    );
+    let explanation = r.policy().explain(d);
+    let step = serde_json::to_value(&explanation.steps[0]).unwrap();
+    assert_eq!(step["step"], "account_match");
+    assert_eq!(step["account"], "acme");
+
+    // Ambiguous: no account, and the trace says so.
+    let routed = route(&r, r#"{"email": "x@initech.com"}"#);
+    let json = serde_json::to_value(&routed.decision.trace.events[0]).unwrap();
+    assert_eq!(json["outcome"], "ambiguous");
+    assert_eq!(json["account"], serde_json::Value::Null);
+    assert_eq!(json["candidates"], 3);
+}

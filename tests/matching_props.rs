@@ -153,6 +153,33 @@ proptest! {
     }
 
     #[test]
+    fn a_prepared_set_matches_exactly_like_the_fresh_accounts(
+        lead in lead(),
+        accounts in accounts(),
+        extra in accounts(),
+        max in 1usize..12,
+    ) {
+        let mut config = leadroute::matching::MatchConfig::default();
+        config.max_candidates = max;
+        let m = Matcher::new(config).unwrap();
+        let mut set = m.prepare(accounts.clone());
+        prop_assert_eq!(m.match_set(&lead, &set), m.match_accounts(&lead, &accounts));
+        // Kept current by insert and remove, it still agrees.
+        let mut all: Vec<Account> = accounts.clone();
+        for a in extra {
+            all.retain(|x| x.id != a.id);
+            all.push(a.clone());
+            set.insert(a);
+        }
+        prop_assert_eq!(m.match_set(&lead, &set), m.match_accounts(&lead, &all));
+        if let Some(first) = all.first().map(|a| a.id.clone()) {
+            prop_assert!(set.remove(&first).is_some());
+            all.retain(|x| x.id != first);
+            prop_assert_eq!(m.match_set(&lead, &set), m.match_accounts(&lead, &all));
+        }
+    }
+
+    #[test]
     fn never_matches_on_a_free_mail_or_disposable_domain(
         lead in lead(),
         accounts in accounts(),
@@ -189,7 +216,7 @@ proptest! {
         prop_assert!((0.0..=1.0).contains(&m.confidence));
         if m.is_matched() {
             prop_assert_eq!(chosen.len(), 1);
-            prop_assert_eq!(Some(&chosen[0].account_id), m.account_id.as_ref());
+            prop_assert_eq!(Some(chosen[0].account_id.as_str()), m.account_id.as_deref());
             prop_assert!(chosen[0].score >= Matcher::default().config().min_confidence);
             prop_assert!(m.routed_account_id.is_some());
             prop_assert_eq!(tied, 0);

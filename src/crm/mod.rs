@@ -29,6 +29,7 @@ use serde_json::Value;
 
 use crate::decision::RouteDecision;
 use crate::lead::model::Lead;
+use crate::matching::Candidates;
 
 pub use query::{CandidateQuery, DEFAULT_CANDIDATE_LIMIT};
 pub use records::{Account, Contact, Lookup, LookupStatus, PersonKind};
@@ -86,6 +87,22 @@ pub trait Crm: Send + Sync {
         }
     }
 
+    /// [`find_candidates`](Self::find_candidates) for adapters that keep
+    /// their accounts prepared: a [`CandidateSet`](crate::matching::CandidateSet)
+    /// (an in-memory CRM, a cache of accounts) is returned as
+    /// [`Candidates::Prepared`], shared, and the matcher only compares
+    /// (see [`matching`](crate::matching)). What the router calls.
+    ///
+    /// The default returns [`find_candidates`](Self::find_candidates)'
+    /// accounts as [`Candidates::Fresh`], prepared per match.
+    fn find_prepared_candidates(
+        &self,
+        query: &CandidateQuery,
+    ) -> impl Future<Output = Result<Candidates, CrmError>> + Send {
+        let found = self.find_candidates(query);
+        async move { found.await.map(Candidates::Fresh) }
+    }
+
     /// The existing contact or (unconverted) lead with this email, if any.
     fn find_person(
         &self,
@@ -119,6 +136,13 @@ impl<T: Crm + ?Sized> Crm for std::sync::Arc<T> {
         query: &CandidateQuery,
     ) -> impl Future<Output = Result<Vec<Account>, CrmError>> + Send {
         (**self).find_candidates(query)
+    }
+
+    fn find_prepared_candidates(
+        &self,
+        query: &CandidateQuery,
+    ) -> impl Future<Output = Result<Candidates, CrmError>> + Send {
+        (**self).find_prepared_candidates(query)
     }
 
     fn find_person(

@@ -3,7 +3,7 @@
 
 use crate::lead::email::EmailKind;
 use crate::lead::model::Lead;
-use crate::matching::{Host, NameKey};
+use crate::matching::{Host, NameKey, name_words};
 
 /// The default number of candidates a router asks for.
 pub const DEFAULT_CANDIDATE_LIMIT: usize = 50;
@@ -67,7 +67,14 @@ impl CandidateQuery {
             brand: host.map(|h| h.brand().to_owned()),
             company_name: lead.company_name.clone(),
             name_key: key.as_ref().map(|k| k.key.clone()),
-            name_words: key.map(|k| k.words).unwrap_or_default(),
+            name_words: if key.is_some() {
+                lead.company_name
+                    .as_deref()
+                    .map(name_words)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            },
             limit,
         }
     }

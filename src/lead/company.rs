@@ -97,26 +97,9 @@ pub(crate) fn company_key(name: &str) -> Option<String> {
     Some(words.get(start..end).unwrap_or_default().concat())
 }
 
-/// The words of a company name that carry its identity: [`company_key`]'s
-/// steps 1 to 3, without the final join (for matchers that compare words:
-/// acronyms, connectors). `None` for a name without letters or digits.
-pub(crate) fn company_words(name: &str) -> Option<Vec<String>> {
-    let cleaned = fold(name);
-    let words: Vec<&str> = cleaned.split_ascii_whitespace().collect();
-    let (start, end) = identity_span(&words)?;
-    Some(
-        words
-            .get(start..end)
-            .unwrap_or_default()
-            .iter()
-            .map(|w| (*w).to_owned())
-            .collect(),
-    )
-}
-
 /// Step 3 of [`company_key`] on folded words: the range left once the
 /// leading noise and the legal forms are dropped.
-fn identity_span(words: &[&str]) -> Option<(usize, usize)> {
+pub(crate) fn identity_span(words: &[&str]) -> Option<(usize, usize)> {
     let mut start = 0;
     let mut end = words.len();
     if end == 0 {

@@ -83,6 +83,13 @@ pub(crate) fn registrable(ascii_host: &str) -> Result<&str, DomainProblem> {
     if ascii_host.parse::<std::net::Ipv4Addr>().is_ok() {
         return Err(DomainProblem::IpAddress);
     }
+    // One list lookup for the usual case (a registrable domain under a
+    // known suffix); the two-step lookup only to say what is wrong.
+    if let Some(d) = psl::domain(ascii_host.as_bytes()) {
+        if d.suffix().is_known() {
+            return std::str::from_utf8(d.trim().as_bytes()).map_err(|_| DomainProblem::Syntax);
+        }
+    }
     let suffix = psl::suffix(ascii_host.as_bytes()).ok_or(DomainProblem::UnknownSuffix)?;
     if !suffix.is_known() {
         return Err(DomainProblem::UnknownSuffix);

@@ -378,6 +378,21 @@ impl DomainSet {
         }
     }
 
+    /// Whether `other` is certainly the same set: the same built-in table,
+    /// and additions and removals that are shared or both empty (so a
+    /// clone, or two defaults). `false` may still be the same set.
+    fn same_as(&self, other: &DomainSet) -> bool {
+        let same = |a: &Arc<HashSet<Box<str>>>, b: &Arc<HashSet<Box<str>>>| {
+            Arc::ptr_eq(a, b) || (a.is_empty() && b.is_empty())
+        };
+        let builtin = match (self.builtin, other.builtin) {
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        builtin && same(&self.added, &other.added) && same(&self.removed, &other.removed)
+    }
+
     /// Empties the set (no built-in data either).
     fn clear(&mut self) {
         *self = DomainSet {
@@ -495,6 +510,15 @@ impl Normalizer {
         } else {
             EmailKind::Business
         }
+    }
+
+    /// Whether `other` certainly classifies every email domain as this one
+    /// does (it shares its free-mail and disposable lists: a clone, or both
+    /// built-in); what a prepared candidate set checks before it reuses
+    /// what it computed with another normalizer. Country names are built
+    /// in and the same for every normalizer.
+    pub(crate) fn classifies_like(&self, other: &Normalizer) -> bool {
+        self.free.same_as(&other.free) && self.disposable.same_as(&other.disposable)
     }
 
     /// The ISO 3166-1 alpha-2 code of a country as CRMs store it (`US`,

@@ -3,12 +3,13 @@
 //! before the public suffix: `acme` of `acme.co.uk`), and the domains that
 //! never identify a company.
 
+use super::names::Letters;
 use crate::lead::domain;
 
 /// Brands too generic to say two domains belong to one company: the same
 /// word under two suffixes is, for these, usually two companies
 /// (`global.de`, `global.com`). Cross-TLD and domain-similarity signals
-/// skip them (exact domain matches still count).
+/// skip them (exact domain matches still count). Sorted (binary search).
 const GENERIC_BRANDS: &[&str] = &[
     "agency",
     "app",
@@ -75,17 +76,34 @@ pub(crate) struct Host {
     pub(crate) host: String,
     /// Byte offset of the registrable domain in `host`.
     registrable_at: usize,
-    /// The brand, computed once (it is compared in every pair of hosts).
-    brand: String,
+    /// Byte length of the registrable domain's first label.
+    brand_len: usize,
+    /// The brand when it is not that label as written (it had hyphens).
+    brand_owned: Option<String>,
     /// The brand is a generic word or all digits.
     generic: bool,
+    /// The brand's letter histogram (for the similarity bound).
+    letters: Letters,
 }
 
 impl Host {
     /// Reads a website (`https://www.Acme.com/about`) or a bare domain;
     /// `None` for anything that is not a domain with a known public suffix.
+    ///
+    /// One allocation for a plain ASCII host (its lower-case copy): the
+    /// IDNA mapping runs only for hosts that need it, and the brand is a
+    /// slice of the host unless it has hyphens.
     pub(crate) fn parse(raw: &str) -> Option<Host> {
-        let host = domain::website_host(raw).ok()?;
+        // A bare domain (what CRMs mostly store) needs no URL parsing.
+        let bare = !raw.is_empty()
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        let host = if bare {
+            raw
+        } else {
+            domain::website_host(raw).ok()?
+        };
         let mut ascii = domain::to_ascii(host).ok()?;
         let registrable_len = domain::registrable(&ascii).ok()?.len();
         if ascii.len() > registrable_len && ascii.starts_with("www.") {
@@ -93,18 +111,20 @@ impl Host {
         }
         let registrable_at = ascii.len().checked_sub(registrable_len)?;
         let registrable = ascii.get(registrable_at..)?;
-        let brand = registrable
-            .split('.')
-            .next()
-            .unwrap_or(registrable)
-            .replace('-', "");
-        let generic =
-            GENERIC_BRANDS.contains(&brand.as_str()) || brand.bytes().all(|b| b.is_ascii_digit());
+        let label = registrable.split('.').next().unwrap_or(registrable);
+        let brand_owned = label.contains('-').then(|| label.replace('-', ""));
+        let brand = brand_owned.as_deref().unwrap_or(label);
+        let generic = GENERIC_BRANDS.binary_search(&brand).is_ok()
+            || brand.bytes().all(|b| b.is_ascii_digit());
+        let letters = Letters::of(brand);
+        let brand_len = label.len();
         Some(Host {
             host: ascii,
             registrable_at,
-            brand,
+            brand_len,
+            brand_owned,
             generic,
+            letters,
         })
     }
 
@@ -115,20 +135,31 @@ impl Host {
 
     /// Labels in the host (`uk.acme.com`: 3).
     pub(crate) fn labels(&self) -> u8 {
-        u8::try_from(self.host.split('.').count()).unwrap_or(u8::MAX)
+        u8::try_from(self.host.bytes().filter(|b| *b == b'.').count() + 1).unwrap_or(u8::MAX)
     }
 
     /// The brand: the registrable domain's first label, hyphens removed
     /// (`acme-corp.co.uk` → `acmecorp`).
     pub(crate) fn brand(&self) -> &str {
-        &self.brand
+        match &self.brand_owned {
+            Some(b) => b,
+            None => self
+                .host
+                .get(self.registrable_at..self.registrable_at + self.brand_len)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The brand's letter histogram.
+    pub(crate) fn brand_letters(&self) -> &Letters {
+        &self.letters
     }
 
     /// Whether the brand is specific enough to identify a company across
     /// suffixes: at least `min_len` characters, not a generic word, not all
     /// digits.
     pub(crate) fn distinctive(&self, min_len: usize) -> bool {
-        !self.generic && self.brand.len() >= min_len
+        !self.generic && self.brand().len() >= min_len
     }
 }
 
@@ -158,5 +189,9 @@ mod tests {
         assert!(!brand_ok("1234.de"));
         assert!(brand_ok("siemens.de"));
         assert!(is_reserved("example.com"));
+        assert!(GENERIC_BRANDS.windows(2).all(|w| w[0] < w[1]), "sorted");
+        // A bare domain and the same as a website read alike.
+        assert_eq!(Host::parse("Acme.com"), Host::parse("https://acme.com/"));
+        assert_eq!(Host::parse("-acme.com"), None);
     }
 }

@@ -1,7 +1,7 @@
 //! **Match**: which existing CRM account a lead belongs to — a pure,
 //! explainable stage between the lead and the policy.
 //!
-//! Given a [`Lead`] and **candidate accounts** (from
+//! Given a [`Lead`](crate::Lead) and **candidate accounts** (from
 //! [`Crm::find_candidates`](crate::Crm::find_candidates), an accounts file,
 //! or anything else), a [`Matcher`] returns an [`AccountMatch`]: the chosen
 //! account or none, the [`MatchMethod`] that decided, a confidence, the
@@ -90,82 +90,41 @@
 //! Weights, thresholds, tie-breakers and options are a [`MatchConfig`]
 //! (serde: JSON or TOML), checked by [`Matcher::new`]. The
 //! [`LeadRouter`](crate::LeadRouter) runs its matcher on the CRM's
-//! candidates; policies test the result with the `account_match` condition
+//! candidates.
+//!
+//! # Prepared candidates
+//!
+//! Most of a match's cost is reading the candidates: parsing websites,
+//! looking up public suffixes and free-mail lists, transliterating and
+//! keying names. [`Matcher::match_accounts`] does it per call, for fresh
+//! CRM results; callers who hold accounts (an in-memory CRM, an accounts
+//! file, a service's cache) build a [`CandidateSet`] once and call
+//! [`Matcher::match_set`], which only compares. The lead is read once per
+//! match either way, and the similarity of two names is computed only when
+//! a cheap bound (the letters they share) says it can reach the threshold.
+//! Both paths give identical results. A CRM adapter that keeps a set hands
+//! it to the router as [`Candidates::Prepared`].
+//!
+//! Policies test the result with the `account_match` condition
 //! (`matched_by`, `min_confidence`, `ambiguous`), and
 //! [`Policy::explain`](crate::Policy::explain) prints it.
 
 mod config;
 mod domains;
+mod matcher;
 mod names;
+mod prepared;
 mod result;
 mod score;
 mod tiebreak;
 
 pub use config::{MAX_CANDIDATES_LIMIT, MatchConfig, MatchConfigError, Weights};
+pub use matcher::Matcher;
+pub use prepared::{CandidateSet, Candidates};
 pub use result::{
     AccountMatch, CandidateReport, CandidateStatus, Evidence, MatchMethod, MatchOutcome, Signal,
 };
 pub use tiebreak::TieBreaker;
 
 pub(crate) use domains::Host;
-pub(crate) use names::NameKey;
-
-use crate::crm::records::Account;
-use crate::lead::model::Lead;
-use crate::lead::normalizer::Normalizer;
-
-/// A validated matcher: a [`MatchConfig`] and the normalizer whose
-/// free-mail and disposable lists it respects. Cheap to clone, `Send +
-/// Sync`.
-#[derive(Debug, Clone, Default)]
-pub struct Matcher {
-    config: MatchConfig,
-    normalizer: Normalizer,
-}
-
-impl Matcher {
-    /// A matcher with this config, once it validates.
-    pub fn new(config: MatchConfig) -> Result<Self, MatchConfigError> {
-        config.validate()?;
-        Ok(Matcher {
-            config,
-            normalizer: Normalizer::default(),
-        })
-    }
-
-    /// Uses this normalizer's free-mail and disposable domain lists and
-    /// country names (use the router's, so both agree).
-    pub fn with_normalizer(mut self, normalizer: Normalizer) -> Self {
-        self.normalizer = normalizer;
-        self
-    }
-
-    /// The config.
-    pub fn config(&self) -> &MatchConfig {
-        &self.config
-    }
-
-    /// Matches `lead` against `candidates`, counting an owner as active
-    /// when the account has one.
-    pub fn match_accounts(&self, lead: &Lead, candidates: &[Account]) -> AccountMatch {
-        self.match_accounts_with(lead, candidates, &|_| true)
-    }
-
-    /// Matches `lead` against `candidates`; `owner_active` says whether an
-    /// owner id is active (for the `active_owner` tie-breaker: the router
-    /// asks its policy's owners directory).
-    pub fn match_accounts_with(
-        &self,
-        lead: &Lead,
-        candidates: &[Account],
-        owner_active: &dyn Fn(&str) -> bool,
-    ) -> AccountMatch {
-        score::run(
-            &self.config,
-            &self.normalizer,
-            lead,
-            candidates,
-            owner_active,
-        )
-    }
-}
+pub(crate) use names::{NameKey, name_words};

@@ -3,7 +3,7 @@
 //! `Procter and Gamble` and `Procter und Gamble` key alike), the words it is
 //! made of, and **acronyms** (`AMD` ↔ `Advanced Micro Devices`).
 
-use crate::lead::company::company_words;
+use crate::lead::company::{fold, identity_span};
 
 /// Words that join two names in a company name, in the languages whose
 /// legal forms the key already knows: English `and` (and `&`, `+`, which
@@ -15,56 +15,81 @@ const CONNECTORS: &[&str] = &["and", "und", "et", "y", "e", "en", "och", "og"];
 /// Words an acronym skips (`Bank of America` → `BOA`, `BofA` aside).
 const ACRONYM_SKIPS: &[&str] = &["of", "the", "for", "de", "du", "der", "des", "la", "le"];
 
-/// A company name prepared for matching.
+/// The letters and digits a [`Letters`] histogram counts.
+const ALPHABET: usize = 36;
+
+/// A company name prepared for matching: built once per name (a prepared
+/// account keeps it), compared many times.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct NameKey {
-    /// The identity words, connectors between words removed.
-    pub(crate) words: Vec<String>,
-    /// The words joined.
+    /// The identity words joined, connectors between words removed.
     pub(crate) key: String,
     /// The key with German umlaut spellings folded (`ue` → `u`, `oe` →
     /// `o`, `ae` → `a`), so `Mueller` keys like `Müller` (which
-    /// transliterates to `muller`).
-    pub(crate) folded: String,
+    /// transliterates to `muller`); `None` when that changes nothing.
+    folded: Option<String>,
     /// The first letters of the words (skipping [`ACRONYM_SKIPS`]), when the
     /// name has at least two such words.
     pub(crate) initials: Option<String>,
+    /// How many identity words the key is made of.
+    words: usize,
+    /// How often each letter and digit occurs in the key (a bound on the
+    /// key's similarity to another, see [`may_be_similar`]).
+    letters: Letters,
 }
 
 impl NameKey {
     /// The key of `name`, or `None` for a name without letters or digits.
+    ///
+    /// One pass over the folded name's identity words (the normalizer's
+    /// company key, steps 1–3), without a string per word.
     pub(crate) fn new(name: &str) -> Option<NameKey> {
-        let raw = company_words(name)?;
+        let cleaned = fold(name);
+        let raw: Vec<&str> = cleaned.split_ascii_whitespace().collect();
+        let (start, end) = identity_span(&raw)?;
+        let raw = raw.get(start..end)?;
         let last = raw.len().saturating_sub(1);
-        let words: Vec<String> = raw
-            .into_iter()
-            .enumerate()
-            .filter(|(i, w)| *i == 0 || *i == last || !CONNECTORS.contains(&w.as_str()))
-            .map(|(_, w)| w)
-            .collect();
-        let key = words.concat();
+        let mut key = String::with_capacity(cleaned.len());
+        let mut letters = String::new();
+        let mut words = 0;
+        for (i, w) in raw.iter().enumerate() {
+            if i != 0 && i != last && CONNECTORS.contains(w) {
+                continue;
+            }
+            key.push_str(w);
+            words += 1;
+            if !ACRONYM_SKIPS.contains(w) {
+                letters.extend(w.chars().next());
+            }
+        }
         if key.is_empty() {
             return None;
         }
-        let letters: String = words
-            .iter()
-            .filter(|w| !ACRONYM_SKIPS.contains(&w.as_str()))
-            .filter_map(|w| w.chars().next())
-            .collect();
-        let initials = (letters.len() >= 2 && words.len() >= 2).then_some(letters);
+        let initials = (letters.len() >= 2 && words >= 2).then_some(letters);
         let folded = fold_umlauts(&key);
         Some(NameKey {
-            words,
-            folded,
+            folded: (folded != key).then_some(folded),
+            letters: Letters::of(&key),
             key,
             initials,
+            words,
         })
+    }
+
+    /// The key with umlaut spellings folded.
+    pub(crate) fn folded(&self) -> &str {
+        self.folded.as_deref().unwrap_or(&self.key)
+    }
+
+    /// The letter histogram of the key.
+    pub(crate) fn letters(&self) -> &Letters {
+        &self.letters
     }
 
     /// Whether this name is written as an acronym: one word of 2 to 6
     /// letters or digits (`IBM`, `AMD`, `3M`).
     pub(crate) fn is_acronym_shaped(&self) -> bool {
-        self.words.len() == 1 && (2..=6).contains(&self.key.len())
+        self.words == 1 && (2..=6).contains(&self.key.len())
     }
 
     /// `self` is the acronym of `other` (or the other way round): the
@@ -79,6 +104,22 @@ impl NameKey {
             None
         }
     }
+}
+
+/// The identity words of a company name, connectors between words dropped
+/// (what [`NameKey`] joins): for CRM token searches.
+pub(crate) fn name_words(name: &str) -> Vec<String> {
+    let cleaned = fold(name);
+    let raw: Vec<&str> = cleaned.split_ascii_whitespace().collect();
+    let Some(raw) = identity_span(&raw).and_then(|(s, e)| raw.get(s..e)) else {
+        return Vec::new();
+    };
+    let last = raw.len().saturating_sub(1);
+    raw.iter()
+        .enumerate()
+        .filter(|(i, w)| *i == 0 || *i == last || !CONNECTORS.contains(w))
+        .map(|(_, w)| (*w).to_owned())
+        .collect()
 }
 
 /// `ae`, `oe`, `ue` → `a`, `o`, `u`, in one pass.
@@ -96,6 +137,100 @@ fn fold_umlauts(key: &str) -> String {
     out
 }
 
+/// How often each ASCII letter and digit occurs in a string, and its length
+/// in characters; `exact` is false when it has other characters (then it
+/// bounds nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Letters {
+    counts: [u8; ALPHABET],
+    len: usize,
+    exact: bool,
+}
+
+impl Default for Letters {
+    fn default() -> Self {
+        Letters {
+            counts: [0; ALPHABET],
+            len: 0,
+            exact: false,
+        }
+    }
+}
+
+impl Letters {
+    /// The histogram of `s`.
+    pub(crate) fn of(s: &str) -> Letters {
+        let mut counts = [0u8; ALPHABET];
+        let mut exact = true;
+        for b in s.bytes() {
+            let slot = match b {
+                b'a'..=b'z' => usize::from(b - b'a'),
+                b'0'..=b'9' => 26 + usize::from(b - b'0'),
+                _ => {
+                    exact = false;
+                    break;
+                }
+            };
+            match counts.get_mut(slot) {
+                Some(c) if *c < u8::MAX => *c += 1,
+                _ => {
+                    exact = false;
+                    break;
+                }
+            }
+        }
+        Letters {
+            counts,
+            len: s.len(),
+            exact,
+        }
+    }
+}
+
+/// Whether the Jaro–Winkler similarity of `a` and `b` (with histograms
+/// `la`, `lb`) can reach `min`, from a cheap upper bound: Jaro's matching
+/// characters `m` are at most the characters the two have in common
+/// (counted with multiplicity), so Jaro ≤ (c/|a| + c/|b| + 1) / 3, and
+/// Winkler's boost grows with Jaro for the common prefix `p` ≤ 4. `true`
+/// whenever the bound cannot be computed (then the caller computes the
+/// similarity itself): the bound only ever skips pairs that are certainly
+/// below `min`, so results are those of computing every pair.
+pub(crate) fn may_be_similar(a: &str, la: &Letters, b: &str, lb: &Letters, min: f64) -> bool {
+    if !la.exact || !lb.exact || la.len == 0 || lb.len == 0 {
+        return true;
+    }
+    // The multiset intersection, walking the shorter key against the
+    // other's counts (keys are short: cheaper than all 36 bins).
+    let (short, other) = if la.len <= lb.len { (a, lb) } else { (b, la) };
+    let mut left = other.counts;
+    let mut common = 0usize;
+    for byte in short.bytes() {
+        let slot = match byte {
+            b'a'..=b'z' => usize::from(byte - b'a'),
+            b'0'..=b'9' => 26 + usize::from(byte - b'0'),
+            _ => return true,
+        };
+        if let Some(n) = left.get_mut(slot).filter(|n| **n > 0) {
+            *n -= 1;
+            common += 1;
+        }
+    }
+    if common == 0 {
+        return min <= 0.0;
+    }
+    let c = common as f64;
+    let jaro = (c / la.len as f64 + c / lb.len as f64 + 1.0) / 3.0;
+    let prefix = a
+        .bytes()
+        .take(4)
+        .zip(b.bytes())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let bound = jaro + 0.1 * prefix as f64 * (1.0 - jaro);
+    // A margin for rounding: the bound must never fall below the true value.
+    bound + 1e-9 >= min
+}
+
 /// Jaro–Winkler similarity of two keys (0 to 1), from `strsim`.
 pub(crate) fn similarity(a: &str, b: &str) -> f64 {
     strsim::jaro_winkler(a, b)
@@ -107,6 +242,64 @@ mod tests {
 
     fn key(s: &str) -> String {
         NameKey::new(s).map(|k| k.key).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_similarity_bound_never_skips_a_similar_pair() {
+        let words = [
+            "acme",
+            "acmelabs",
+            "acmecorp",
+            "initech",
+            "globex",
+            "umbrella",
+            "mueller",
+            "muller",
+            "siemens",
+            "siemenshealthineers",
+            "amd",
+            "ibm",
+            "ibmindia",
+            "stark",
+            "wayne",
+            "hooli",
+            "vandelay",
+            "vandelayindustries",
+            "aaaa",
+            "abab",
+            "1234",
+            "acme1",
+            "emca",
+            "xn--bcher",
+        ];
+        for a in words {
+            for b in words {
+                let (la, lb) = (Letters::of(a), Letters::of(b));
+                let sim = similarity(a, b);
+                for min in [0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0] {
+                    if sim >= min {
+                        assert!(may_be_similar(a, &la, b, &lb, min), "{a} {b} {min}");
+                    }
+                }
+            }
+        }
+        let (a, b) = ("acme", "initech");
+        assert!(!may_be_similar(a, &Letters::of(a), b, &Letters::of(b), 0.9));
+    }
+
+    #[test]
+    fn name_words_are_the_key_words() {
+        assert_eq!(
+            name_words("Blue Bottle Coffee, Inc."),
+            ["blue", "bottle", "coffee"]
+        );
+        assert_eq!(name_words("Procter & Gamble Co."), ["procter", "gamble"]);
+        assert!(name_words("---").is_empty());
+        let k = NameKey::new("Mueller & Söhne").unwrap();
+        assert_eq!(
+            (k.key.as_str(), k.folded()),
+            ("muellersohne", "mullersohne")
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::tiebreak::TieBreaker;
+use crate::name::Name;
 
 /// How an account was identified: the strongest identifying signal of the
 /// chosen candidate. JSON: the snake_case name.
@@ -166,10 +167,11 @@ impl Signal {
 pub struct Evidence {
     /// What it is.
     pub signal: Signal,
-    /// The lead's side (`acme.co.uk`, `acme`, `GB`).
-    pub lead: String,
+    /// The lead's side (`acme.co.uk`, `acme`, `GB`). (Short text is kept
+    /// inline: most evidence costs no allocation.)
+    pub lead: Name,
     /// The account's side.
-    pub account: String,
+    pub account: Name,
     /// Points added to (or, negative, taken from) the score.
     pub points: f64,
 }
@@ -217,9 +219,9 @@ impl CandidateStatus {
 #[non_exhaustive]
 pub struct CandidateReport {
     /// The account id.
-    pub account_id: String,
+    pub account_id: Name,
     /// The account name.
-    pub name: String,
+    pub name: Name,
     /// Its score, 0 to 1 (three decimals).
     pub score: f64,
     /// Its strongest identifying signal, if any.

@@ -2,11 +2,9 @@
 //! adds up to, and the choice among the candidates (see the
 //! [module docs](super) for the algorithm in words).
 
-use std::collections::HashMap;
-
 use super::config::MatchConfig;
 use super::domains::{Host, is_reserved};
-use super::names::{NameKey, similarity};
+use super::names::{NameKey, may_be_similar, similarity};
 use super::result::{
     AccountMatch, CandidateReport, CandidateStatus, Evidence, MatchMethod, MatchOutcome, Signal,
 };
@@ -15,6 +13,7 @@ use crate::crm::records::Account;
 use crate::lead::email::EmailKind;
 use crate::lead::model::{CountryCode, Lead};
 use crate::lead::normalizer::Normalizer;
+use crate::name::Name;
 
 /// How many parent links are followed (a loop in CRM data ends here).
 const MAX_PARENT_DEPTH: usize = 16;
@@ -49,10 +48,13 @@ impl LeadSide {
         // A business lead whose domains are all unusable (reserved) is
         // matched like a free-mail one: by name plus support.
         let business = business && !hosts.is_empty();
-        let email_host = if business {
-            Host::parse(&lead.email_domain).filter(usable)
-        } else {
+        let email_host = if !business {
             None
+        } else if let Some(h) = hosts.first().filter(|h| h.host == lead.email_domain) {
+            // The company domain is the email's (the usual case): read once.
+            Some(h.clone())
+        } else {
+            Host::parse(&lead.email_domain).filter(usable)
         };
         if let Some(h) = &email_host {
             if !hosts.iter().any(|x| x.host == h.host) {
@@ -76,9 +78,11 @@ impl LeadSide {
     }
 }
 
-/// A candidate account, prepared.
-struct Prepared<'a> {
-    account: &'a Account,
+/// What the matcher reads of a candidate account, computed once per
+/// account: by [`CandidateSet`](super::CandidateSet) when it is built, or
+/// per match for fresh accounts.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Features {
     /// Its usable domains; `true` for an additional one.
     hosts: Vec<(Host, bool)>,
     /// Domains it has that are never matched on.
@@ -89,8 +93,8 @@ struct Prepared<'a> {
     phone: Option<String>,
 }
 
-impl<'a> Prepared<'a> {
-    fn new(account: &'a Account, normalizer: &Normalizer) -> Self {
+impl Features {
+    pub(crate) fn new(account: &Account, normalizer: &Normalizer) -> Self {
         let mut hosts = Vec::new();
         let mut unusable = Vec::new();
         let raw = account
@@ -114,8 +118,7 @@ impl<'a> Prepared<'a> {
                 .filter(|_| c.len() == 2)
                 .or_else(|| normalizer.country_code(c))
         });
-        Prepared {
-            account,
+        Features {
             hosts,
             unusable,
             name: NameKey::new(&account.name),
@@ -124,6 +127,13 @@ impl<'a> Prepared<'a> {
             phone: account.phone.as_deref().and_then(phone_key),
         }
     }
+}
+
+/// A candidate as the scorer reads it: the account and its features.
+#[derive(Clone, Copy)]
+pub(crate) struct Candidate<'a> {
+    pub(crate) account: &'a Account,
+    pub(crate) features: &'a Features,
 }
 
 /// Postal codes compare as upper-case letters and digits.
@@ -168,7 +178,7 @@ fn category(s: Signal) -> Category {
 
 /// One candidate, scored.
 struct Scored<'a> {
-    p: Prepared<'a>,
+    p: Candidate<'a>,
     evidence: Vec<Evidence>,
     method: Option<MatchMethod>,
     score: f64,
@@ -179,11 +189,11 @@ struct Scored<'a> {
     contacts: u32,
 }
 
-fn ev(signal: Signal, lead: impl Into<String>, account: impl Into<String>) -> Evidence {
+fn ev(signal: Signal, lead: &str, account: &str) -> Evidence {
     Evidence {
         signal,
-        lead: lead.into(),
-        account: account.into(),
+        lead: Name::from(lead),
+        account: Name::from(account),
         points: 0.0,
     }
 }
@@ -192,12 +202,12 @@ fn ev(signal: Signal, lead: impl Into<String>, account: impl Into<String>) -> Ev
 /// account's, with the matched host's label count.
 fn domain_evidence(
     lead: &LeadSide,
-    c: &Prepared<'_>,
+    c: &Candidate<'_>,
     config: &MatchConfig,
 ) -> Option<(Evidence, u8)> {
     let mut best: Option<(MatchMethod, u8, Evidence)> = None;
     for lh in &lead.hosts {
-        for (ah, additional) in &c.hosts {
+        for (ah, additional) in &c.features.hosts {
             let method = if lh.host == ah.host {
                 Some(if *additional {
                     MatchMethod::AdditionalDomain
@@ -224,11 +234,7 @@ fn domain_evidence(
                 .as_ref()
                 .is_none_or(|(bm, bs, _)| (m.strength(), spec) > (bm.strength(), *bs));
             if better {
-                best = Some((
-                    m,
-                    spec,
-                    ev(Signal::Method(m), lh.host.clone(), ah.host.clone()),
-                ));
+                best = Some((m, spec, ev(Signal::Method(m), &lh.host, &ah.host)));
             }
         }
     }
@@ -239,50 +245,45 @@ fn domain_evidence(
 /// lead's brand that is the account's name (`bluebottlecoffee.com` and
 /// "Blue Bottle Coffee"). The other way round (a lead's *name* equal to an
 /// account's brand) is not evidence: it restates the name.
-fn domain_similarity(lead: &LeadSide, c: &Prepared<'_>, config: &MatchConfig) -> Option<Evidence> {
+fn domain_similarity(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> Option<Evidence> {
     for lh in &lead.hosts {
         let lb = lh.brand();
         if !lh.distinctive(config.min_brand_len) {
             continue;
         }
-        for (ah, _) in &c.hosts {
+        for (ah, _) in &c.features.hosts {
             let ab = ah.brand();
             if ah.distinctive(config.min_brand_len)
+                && may_be_similar(
+                    lb,
+                    lh.brand_letters(),
+                    ab,
+                    ah.brand_letters(),
+                    config.fuzzy_min_similarity,
+                )
                 && similarity(lb, ab) >= config.fuzzy_min_similarity
             {
-                return Some(ev(
-                    Signal::DomainSimilarity,
-                    lh.host.clone(),
-                    ah.host.clone(),
-                ));
+                return Some(ev(Signal::DomainSimilarity, &lh.host, &ah.host));
             }
         }
-        if c.hosts.is_empty() && c.name.as_ref().is_some_and(|n| n.key == lb) {
-            return Some(ev(
-                Signal::DomainSimilarity,
-                lh.host.clone(),
-                c.account.name.clone(),
-            ));
+        if c.features.hosts.is_empty() && c.features.name.as_ref().is_some_and(|n| n.key == lb) {
+            return Some(ev(Signal::DomainSimilarity, &lh.host, &c.account.name));
         }
     }
     None
 }
 
-fn name_evidence(lead: &LeadSide, c: &Prepared<'_>, config: &MatchConfig) -> Option<Evidence> {
-    let (l, a) = (lead.name.as_ref()?, c.name.as_ref()?);
-    if l.key == a.key || l.folded == a.folded {
-        return Some(ev(
-            Signal::Method(MatchMethod::NameKey),
-            l.key.clone(),
-            a.key.clone(),
-        ));
+fn name_evidence(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> Option<Evidence> {
+    let (l, a) = (lead.name.as_ref()?, c.features.name.as_ref()?);
+    if l.key == a.key || l.folded() == a.folded() {
+        return Some(ev(Signal::Method(MatchMethod::NameKey), &l.key, &a.key));
     }
     if let Some(acr) = l.acronym_of(a) {
         let long = if acr == l.key { &a.key } else { &l.key };
         let (lead_side, account_side) = if acr == l.key {
-            (acr.to_owned(), long.clone())
+            (acr, long.as_str())
         } else {
-            (long.clone(), acr.to_owned())
+            (long.as_str(), acr)
         };
         return Some(ev(
             Signal::Method(MatchMethod::Acronym),
@@ -291,13 +292,22 @@ fn name_evidence(lead: &LeadSide, c: &Prepared<'_>, config: &MatchConfig) -> Opt
         ));
     }
     // Short keys are too easily similar by chance ("abc" / "abd").
-    if l.key.len() >= 4 && a.key.len() >= 4 {
+    if l.key.len() >= 4
+        && a.key.len() >= 4
+        && may_be_similar(
+            &l.key,
+            l.letters(),
+            &a.key,
+            a.letters(),
+            config.fuzzy_min_similarity,
+        )
+    {
         let sim = similarity(&l.key, &a.key);
         if sim >= config.fuzzy_min_similarity {
             return Some(ev(
                 Signal::Method(MatchMethod::FuzzyName),
-                format!("{} (similarity {:.2})", l.key, sim),
-                a.key.clone(),
+                &format!("{} (similarity {:.2})", l.key, sim),
+                &a.key,
             ));
         }
     }
@@ -305,7 +315,7 @@ fn name_evidence(lead: &LeadSide, c: &Prepared<'_>, config: &MatchConfig) -> Opt
 }
 
 /// The evidence about one candidate, before contact domains and scoring.
-fn gather(lead: &LeadSide, c: &Prepared<'_>, config: &MatchConfig) -> (Vec<Evidence>, u8) {
+fn gather(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> (Vec<Evidence>, u8) {
     let mut out = Vec::new();
     let mut specificity = 0;
     if let Some((e, spec)) = domain_evidence(lead, c, config) {
@@ -313,42 +323,34 @@ fn gather(lead: &LeadSide, c: &Prepared<'_>, config: &MatchConfig) -> (Vec<Evide
         specificity = spec;
     } else if let Some(e) = domain_similarity(lead, c, config) {
         out.push(e);
-    } else if !lead.hosts.is_empty() && !c.hosts.is_empty() {
-        let l = lead
-            .hosts
-            .first()
-            .map(|h| h.host.clone())
-            .unwrap_or_default();
-        let a = c
-            .hosts
-            .first()
-            .map(|h| h.0.host.clone())
-            .unwrap_or_default();
+    } else if !lead.hosts.is_empty() && !c.features.hosts.is_empty() {
+        let l = lead.hosts.first().map_or("", |h| h.host.as_str());
+        let a = c.features.hosts.first().map_or("", |h| h.0.host.as_str());
         out.push(ev(Signal::DomainConflict, l, a));
     }
-    for d in &c.unusable {
-        out.push(ev(Signal::UnusableDomain, "", d.clone()));
+    for d in &c.features.unusable {
+        out.push(ev(Signal::UnusableDomain, "", d));
     }
     if let Some(e) = name_evidence(lead, c, config) {
         out.push(e);
     }
-    match (lead.country, c.country) {
+    match (lead.country, c.features.country) {
         (Some(l), Some(a)) if l == a => out.push(ev(Signal::Country, l.as_str(), a.as_str())),
         (Some(l), Some(a)) => out.push(ev(Signal::CountryConflict, l.as_str(), a.as_str())),
         _ => {}
     }
-    if let (Some(l), Some(a)) = (&lead.postal, &c.postal) {
-        let same_country = match (lead.country, c.country) {
+    if let (Some(l), Some(a)) = (&lead.postal, &c.features.postal) {
+        let same_country = match (lead.country, c.features.country) {
             (Some(x), Some(y)) => x == y,
             _ => true,
         };
         if l == a && !l.is_empty() && same_country {
-            out.push(ev(Signal::PostalCode, l.clone(), a.clone()));
+            out.push(ev(Signal::PostalCode, l, a));
         }
     }
-    if let (Some(l), Some(a)) = (&lead.phone, &c.phone) {
+    if let (Some(l), Some(a)) = (&lead.phone, &c.features.phone) {
         if l == a {
-            out.push(ev(Signal::Phone, l.clone(), a.clone()));
+            out.push(ev(Signal::Phone, l, a));
         }
     }
     (out, specificity)
@@ -458,17 +460,9 @@ fn score(lead: &LeadSide, s: &mut Scored<'_>, config: &MatchConfig) {
     };
 }
 
-/// The whole match: prepare, gather, count contacts, score, choose.
-pub(crate) fn run(
-    config: &MatchConfig,
-    normalizer: &Normalizer,
-    lead: &Lead,
-    accounts: &[Account],
-    owner_active: &dyn Fn(&str) -> bool,
-) -> AccountMatch {
-    let side = LeadSide::new(lead, normalizer);
-    // Order-independent: candidates are read in id order, and only the
-    // first `max_candidates` of that order.
+/// The order in which `accounts` are read: by id (then name), each id
+/// once, at most `max` of them; and how many were left out.
+pub(crate) fn candidate_order(accounts: &[Account], max: usize) -> (Vec<usize>, usize) {
     let mut order: Vec<usize> = (0..accounts.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (accounts.get(a), accounts.get(b));
@@ -476,18 +470,57 @@ pub(crate) fn run(
             .cmp(&y.map(|y| (&y.id, &y.name)))
     });
     order.dedup_by(|a, b| accounts.get(*a).map(|x| &x.id) == accounts.get(*b).map(|x| &x.id));
-    let ignored = order.len().saturating_sub(config.max_candidates);
-    order.truncate(config.max_candidates);
+    let ignored = order.len().saturating_sub(max);
+    order.truncate(max);
+    (order, ignored)
+}
 
-    let mut scored: Vec<Scored<'_>> = order
+/// The whole match over fresh accounts: order, prepare each, then [`run`].
+pub(crate) fn run_accounts(
+    config: &MatchConfig,
+    normalizer: &Normalizer,
+    lead: &Lead,
+    accounts: &[Account],
+    owner_active: &dyn Fn(&str) -> bool,
+) -> AccountMatch {
+    // Order-independent: candidates are read in id order, and only the
+    // first `max_candidates` of that order.
+    let (order, ignored) = candidate_order(accounts, config.max_candidates);
+    let picked: Vec<&Account> = order.iter().filter_map(|&i| accounts.get(i)).collect();
+    let features: Vec<Features> = picked
         .iter()
-        .filter_map(|&i| accounts.get(i))
-        .map(|a| {
-            let p = Prepared::new(a, normalizer);
-            let (evidence, specificity) = gather(&side, &p, config);
-            let contacts = side.email_host.as_ref().map_or(0, |h| contacts_on(a, h));
+        .map(|a| Features::new(a, normalizer))
+        .collect();
+    let candidates: Vec<Candidate<'_>> = picked
+        .iter()
+        .zip(&features)
+        .map(|(account, features)| Candidate { account, features })
+        .collect();
+    run(config, normalizer, lead, &candidates, ignored, owner_active)
+}
+
+/// The whole match over prepared candidates, already in id order with each
+/// id once and at most `max_candidates` of them: prepare the lead, gather,
+/// count contacts, score, choose.
+pub(crate) fn run(
+    config: &MatchConfig,
+    normalizer: &Normalizer,
+    lead: &Lead,
+    candidates: &[Candidate<'_>],
+    ignored: usize,
+    owner_active: &dyn Fn(&str) -> bool,
+) -> AccountMatch {
+    let side = LeadSide::new(lead, normalizer);
+    let mut scored: Vec<Scored<'_>> = candidates
+        .iter()
+        .map(|&c| {
+            let (evidence, specificity) = gather(&side, &c, config);
+            let contacts = side
+                .email_host
+                .as_ref()
+                .map_or(0, |h| contacts_on(c.account, h));
             Scored {
-                p,
+                p: c,
                 evidence,
                 method: None,
                 score: 0.0,
@@ -507,8 +540,8 @@ pub(crate) fn run(
             {
                 s.evidence.push(ev(
                     Signal::Method(MatchMethod::ContactDomain),
-                    host.host.clone(),
-                    format!("{} of {} contacts", s.contacts, total),
+                    &host.host,
+                    &format!("{} of {} contacts", s.contacts, total),
                 ));
             }
         }
@@ -547,18 +580,16 @@ fn choose(
                 .is_some_and(|s| s.score >= best - config.ambiguity_margin - 1e-9)
         })
         .collect();
-    let ids: HashMap<&str, usize> = scored
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.p.account.id.as_str(), i))
-        .collect();
+    // Candidates are in id order, each id once: find one by binary search.
+    let ids: Vec<&str> = scored.iter().map(|s| s.p.account.id.as_str()).collect();
+    let index_of = |id: &str| -> Option<usize> { ids.binary_search(&id).ok() };
     let ancestor_of = |anc: usize, child: usize| -> bool {
         let mut cur = child;
         for _ in 0..MAX_PARENT_DEPTH {
             let parent = scored
                 .get(cur)
                 .and_then(|s| s.p.account.parent_id.as_deref())
-                .and_then(|p| ids.get(p).copied());
+                .and_then(index_of);
             match parent {
                 Some(p) if p == anc => return true,
                 Some(p) => cur = p,
@@ -574,7 +605,7 @@ fn choose(
             id: &s.p.account.id,
             method_strength: s.method.map_or(0, MatchMethod::strength),
             specificity: s.specificity,
-            same_country: side.country.is_some() && s.p.country == side.country,
+            same_country: side.country.is_some() && s.p.features.country == side.country,
             customer: s.p.account.is_customer,
             active_owner: s.p.account.owner.as_deref().is_some_and(owner_active),
             contacts: s.contacts,
@@ -604,7 +635,7 @@ fn choose(
         let parent = scored
             .get(c)
             .and_then(|s| s.p.account.parent_id.as_deref())
-            .filter(|p| ids.contains_key(p));
+            .filter(|p| index_of(p).is_some());
         match parent {
             Some(p) if config.route_to_parent => p.to_owned(),
             _ => scored
@@ -642,8 +673,8 @@ fn choose(
     result.candidates = scored
         .into_iter()
         .map(|s| CandidateReport {
-            account_id: s.p.account.id.clone(),
-            name: s.p.account.name.clone(),
+            account_id: Name::from(s.p.account.id.as_str()),
+            name: Name::from(s.p.account.name.as_str()),
             score: s.score,
             method: s.method,
             status: s.status,

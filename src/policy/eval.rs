@@ -241,6 +241,9 @@ struct Eval<'a> {
 
 impl<'a> Eval<'a> {
     fn run(mut self) -> RouteDecision {
+        if let Some(m) = self.facts.account_match {
+            self.rec.push(TraceEvent::account_match(m));
+        }
         for (lookup, status) in [
             (Lookup::Account, self.facts.account_lookup),
             (Lookup::Person, self.facts.person_lookup),

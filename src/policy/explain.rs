@@ -11,6 +11,7 @@ use crate::crm::records::{Lookup, LookupStatus};
 use crate::decision::{
     AssignedBy, FallbackReason, IndexedFact, Observed, RouteDecision, TraceEvent, Unavailable,
 };
+use crate::matching::{MatchMethod, MatchOutcome};
 use crate::pool::rotation::SkipReason;
 
 /// A decision's trace with every index resolved: rule ids, condition paths,
@@ -139,6 +140,22 @@ pub enum Step {
     Fallback {
         /// Why.
         why: String,
+    },
+    /// How the lead was matched to an account (the trace's
+    /// `account_match` event).
+    AccountMatch {
+        /// Matched, ambiguous or no match.
+        outcome: MatchOutcome,
+        /// How the account was identified.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<MatchMethod>,
+        /// The confidence, 0 to 1.
+        confidence: f64,
+        /// The matched account's id.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
+        /// How many candidates were considered.
+        candidates: u32,
     },
     /// A CRM lookup could not say; the policy routed without that record.
     CrmUnavailable {
@@ -271,6 +288,19 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
             TraceEvent::CrmUnavailable { lookup, status } => {
                 Step::CrmUnavailable { lookup, status }
             }
+            TraceEvent::AccountMatch {
+                outcome,
+                method,
+                confidence,
+                account,
+                candidates,
+            } => Step::AccountMatch {
+                outcome,
+                method,
+                confidence: f64::from(confidence) / 1000.0,
+                account: account.map(|a| a.to_string()),
+                candidates,
+            },
             TraceEvent::Truncated { omitted } => Step::Truncated { omitted },
         };
         steps.push(step);
@@ -430,6 +460,8 @@ impl fmt::Display for Explanation {
                     "  rule `{rule}`: {}",
                     if *matched { "matched" } else { "did not match" }
                 )?;
+            } else if matches!(step, Step::AccountMatch { .. }) && self.account_match.is_some() {
+                // The summary's `account match:` line already says it, in full.
             } else {
                 write_step(f, step, &unknown)?;
             }
@@ -620,6 +652,30 @@ fn write_step(
                 _ => "failed",
             }
         ),
+        Step::AccountMatch {
+            outcome,
+            method,
+            confidence,
+            account,
+            candidates,
+        } => {
+            let of = format!(
+                "{candidates} candidate{}",
+                if *candidates == 1 { "" } else { "s" }
+            );
+            match (outcome, account) {
+                (MatchOutcome::Matched, Some(a)) => writeln!(
+                    f,
+                    "  account match: account `{a}` by {}, confidence {confidence:.2} ({of})",
+                    method.map_or("evidence", MatchMethod::describe)
+                ),
+                (MatchOutcome::Ambiguous, _) => writeln!(
+                    f,
+                    "  account match: ambiguous, none chosen, confidence {confidence:.2} ({of})"
+                ),
+                _ => writeln!(f, "  account match: none ({of})"),
+            }
+        }
         Step::Truncated { omitted } => writeln!(
             f,
             "  … {omitted} more steps not recorded (the trace limit, EvalOptions::max_trace_events)"

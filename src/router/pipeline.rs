@@ -104,7 +104,8 @@ pub const DEFAULT_VERIFICATION_BUDGET: Duration = Duration::from_secs(2);
 ///   `timed_out`, a failure's error is in [`Lookups::errors`] with the lookup
 ///   that raised it ([`LookupError`]), and `account_not_matched` carries the
 ///   account lookup's status. The account lookup asks the CRM for
-///   candidates ([`Crm::find_candidates`]) and runs the router's
+///   candidates ([`Crm::find_prepared_candidates`]: fresh accounts, or a
+///   set the adapter keeps prepared) and runs the router's
 ///   [`Matcher`] on them ([`with_matcher`](Self::with_matcher)): the match
 ///   is in [`Lookups::account_match`], in the facts the policy reads, in
 ///   the decision and in the `account_matched` event. A lead with no
@@ -1388,7 +1389,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
             let found = within(
                 &self.clock,
                 self.lookup_budget,
-                self.crm.find_candidates(&query),
+                self.crm.find_prepared_candidates(&query),
             )
             .await;
             match found {
@@ -1399,14 +1400,15 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
                     None,
                     Some(LookupError::new(Lookup::Account, e)),
                 ),
-                Some(Ok(mut candidates)) => {
+                Some(Ok(candidates)) => {
                     let active = |o: &str| policy.owner(o).is_some_and(|v| v.active);
-                    let m = self.matcher.match_accounts_with(lead, &candidates, &active);
+                    let m = self
+                        .matcher
+                        .match_candidates_with(lead, &candidates, &active);
                     let chosen = m
                         .routed_account_id
                         .as_deref()
-                        .and_then(|id| candidates.iter().position(|a| a.id == id))
-                        .map(|i| candidates.swap_remove(i));
+                        .and_then(|id| candidates.take(id));
                     let status = if chosen.is_some() {
                         LookupStatus::Found
                     } else {

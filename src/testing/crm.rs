@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
@@ -10,7 +10,7 @@ use crate::crm::query::CandidateQuery;
 use crate::crm::records::{Account, Contact};
 use crate::crm::{Crm, CrmError, LeadWrite, WriteReceipt};
 use crate::lead::model::Lead;
-use crate::matching::Host;
+use crate::matching::{CandidateSet, Candidates, Host};
 
 /// A CRM method, for fault injection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,6 +61,9 @@ pub struct WrittenRecord {
 struct CrmState {
     /// In insertion order: every one is a candidate.
     accounts: Vec<Account>,
+    /// The same accounts prepared for matching (with the default lists),
+    /// shared with every lookup.
+    prepared: Arc<CandidateSet>,
     people: HashMap<String, Contact>,
     records: Vec<WrittenRecord>,
     faults: HashMap<Method, VecDeque<Fault>>,
@@ -99,6 +102,7 @@ impl InMemoryCrm {
     pub fn with_account(self, account: Account) -> Self {
         {
             let mut s = self.lock();
+            Arc::make_mut(&mut s.prepared).insert(account.clone());
             match s.accounts.iter_mut().find(|a| a.id == account.id) {
                 Some(existing) => *existing = account,
                 None => s.accounts.push(account),
@@ -263,6 +267,17 @@ impl Crm for InMemoryCrm {
     ) -> impl Future<Output = Result<Vec<Account>, CrmError>> + Send {
         self.with_fault(Method::FindAccount, move |crm| {
             Ok(crm.lock().accounts.clone())
+        })
+    }
+
+    /// Every account, prepared once when it was added: the matcher only
+    /// compares (see [`CandidateSet`]).
+    fn find_prepared_candidates(
+        &self,
+        _query: &CandidateQuery,
+    ) -> impl Future<Output = Result<Candidates, CrmError>> + Send {
+        self.with_fault(Method::FindAccount, move |crm| {
+            Ok(Candidates::Prepared(Arc::clone(&crm.lock().prepared)))
         })
     }
 

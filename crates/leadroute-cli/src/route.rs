@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use anyhow::{Context, anyhow, bail};
 use leadroute::crm::Account;
 use leadroute::lead::{FieldIssue, Lead, NormalizeError};
-use leadroute::matching::{MAX_CANDIDATES_LIMIT, MatchConfig, Matcher};
+use leadroute::matching::{CandidateSet, MAX_CANDIDATES_LIMIT, MatchConfig, Matcher};
 use leadroute::policy::Explanation;
 use leadroute::pool::InMemoryPoolStore;
 use leadroute::{Facts, Normalizer, Policy, RouteDecision};
@@ -98,7 +98,8 @@ pub(crate) fn load_matcher(path: Option<&Path>, accounts: usize) -> anyhow::Resu
 /// (every one a candidate) and the matcher, the pool store, the time.
 pub(crate) struct Router<'a> {
     policy: &'a Policy,
-    accounts: &'a [Account],
+    /// Every account, prepared once for all the leads routed.
+    accounts: CandidateSet,
     matcher: Matcher,
     normalizer: Normalizer,
     store: InMemoryPoolStore,
@@ -114,7 +115,7 @@ impl<'a> Router<'a> {
     ) -> Self {
         Router {
             policy,
-            accounts,
+            accounts: matcher.prepare(accounts.iter().cloned()),
             matcher,
             normalizer: Normalizer::default(),
             store: InMemoryPoolStore::new(),
@@ -141,14 +142,11 @@ impl<'a> Router<'a> {
         };
         // The same matcher as the router's, over every account.
         let active = |o: &str| self.policy.owner(o).is_some_and(|v| v.active);
-        let matched = Arc::new(
-            self.matcher
-                .match_accounts_with(lead, self.accounts, &active),
-        );
+        let matched = Arc::new(self.matcher.match_set_with(lead, &self.accounts, &active));
         if let Some(account) = matched
             .routed_account_id
             .as_deref()
-            .and_then(|id| self.accounts.iter().find(|a| a.id == id))
+            .and_then(|id| self.accounts.get(id))
         {
             facts = facts.account(account);
         }

@@ -667,10 +667,30 @@ pub mod support {
     /// 1. `domain EQ` the lead's company domain;
     /// 2. `hs_additional_domains CONTAINS_TOKEN` it;
     /// 3. `domain EQ` the business email's host, when it differs (`uk.acme.com`);
-    /// 4. `domain CONTAINS_TOKEN` the brand (`acme`: `acme.co.uk`, `acme.de`),
-    ///    for the matcher's cross-TLD signal;
+    /// 4. `domain CONTAINS_TOKEN` the brand followed by a wildcard (`acme.*`:
+    ///    `acme.co.uk`, `acme.de`), for the matcher's cross-TLD signal;
     /// 5. `name CONTAINS_TOKEN` the name's longest identifying word (at least
     ///    three letters), for name matches (free-mail leads).
+    ///
+    ///
+    /// **How `CONTAINS_TOKEN` reads a domain.** HubSpot documents the
+    /// operator as matching a *token* of the property's value, with `*` as
+    /// the wildcard that completes a partial search; its own example finds
+    /// the contacts of a company by `email CONTAINS_TOKEN "*@hubspot.com"`
+    /// (<https://developers.hubspot.com/docs/api/crm/search>, "Make a search
+    /// request"), and HubSpot's CLI documents the operator as whole-word,
+    /// not substring (`hubspot/agent-cli-skills`, `audience-targeting`:
+    /// "CONTAINS_TOKEN — whole-word, NOT substring"). That an email needs
+    /// the wildcard before `@hubspot.com` says an address is one token, not
+    /// split at `@` or `.`; a `domain` value (`acme.co.uk`) is read the same
+    /// way here, so the brand search sends `acme.*` — a bare `acme` would
+    /// only find a company whose domain is split into words, which HubSpot
+    /// does not document. The tokenizer itself is not published: the
+    /// additional-domains search keeps the whole domain as its token (an
+    /// entry of the `;`-separated list), and every result is checked on
+    /// this side (the matcher rejects what does not fit), so a broader
+    /// answer than intended costs candidates, never a wrong match. Names
+    /// are searched by their longest identifying word, a whole word.
     ///
     /// ```
     /// use leadroute::{Normalizer, crm::CandidateQuery};
@@ -702,8 +722,12 @@ pub mod support {
                 groups.push(filter("domain", "EQ", &e));
             }
         }
-        if let Some(b) = query.brand.as_deref().filter(|b| b.len() >= 2) {
-            groups.push(filter("domain", "CONTAINS_TOKEN", b));
+        if let Some(b) = query
+            .brand
+            .as_deref()
+            .filter(|b| b.len() >= 2 && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
+        {
+            groups.push(filter("domain", "CONTAINS_TOKEN", &format!("{b}.*")));
         }
         let word = query
             .name_words

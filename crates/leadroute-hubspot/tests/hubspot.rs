@@ -83,7 +83,7 @@ fn candidate_body(domain: &str, brand: &str, word: &str) -> Value {
         "filterGroups": [
             { "filters": [ { "propertyName": "domain", "operator": "EQ", "value": domain } ] },
             { "filters": [ { "propertyName": "hs_additional_domains", "operator": "CONTAINS_TOKEN", "value": domain } ] },
-            { "filters": [ { "propertyName": "domain", "operator": "CONTAINS_TOKEN", "value": brand } ] },
+            { "filters": [ { "propertyName": "domain", "operator": "CONTAINS_TOKEN", "value": format!("{brand}.*") } ] },
             { "filters": [ { "propertyName": "name", "operator": "CONTAINS_TOKEN", "value": word } ] }
         ],
         "properties": ["name", "domain", "hs_additional_domains", "hubspot_owner_id", "lifecyclestage",
@@ -472,7 +472,7 @@ async fn candidate_search_asks_by_domain_brand_and_name_and_reads_what_the_match
             { "filters": [ { "propertyName": "domain", "operator": "EQ", "value": "acme.io" } ] },
             { "filters": [ { "propertyName": "hs_additional_domains", "operator": "CONTAINS_TOKEN", "value": "acme.io" } ] },
             { "filters": [ { "propertyName": "domain", "operator": "EQ", "value": "mail.acme.io" } ] },
-            { "filters": [ { "propertyName": "domain", "operator": "CONTAINS_TOKEN", "value": "acme" } ] },
+            { "filters": [ { "propertyName": "domain", "operator": "CONTAINS_TOKEN", "value": "acme.*" } ] },
             { "filters": [ { "propertyName": "name", "operator": "CONTAINS_TOKEN", "value": "holdings" } ] }
         ])
     );

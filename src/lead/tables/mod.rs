@@ -107,8 +107,14 @@ impl<V: Copy> Table<V> {
     /// Key number `index` (in sorted order).
     pub(crate) fn key(&self, index: usize) -> Option<&'static str> {
         let start = *self.starts.get(index)? as usize;
-        let rest = self.keys.get(start..)?;
-        rest.split('\n').next()
+        // The key ends where the next one starts, less its `\n` (the last
+        // ends with the text): no search for the separator, which was most
+        // of the cost of a lookup.
+        let end = match self.starts.get(index + 1) {
+            Some(&next) => (next as usize).checked_sub(1)?,
+            None => self.keys.len().checked_sub(1)?,
+        };
+        self.keys.get(start..end)
     }
 
     /// The value stored for `key`.
