@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::index::requirement;
+use super::ir::NodeInfo;
 use super::program::Program;
 use crate::crm::records::{Lookup, LookupStatus};
 use crate::decision::{
@@ -151,10 +152,10 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
                 let info = p.nodes.get(node as usize);
                 Step::Condition {
                     rule: info.and_then(|n| n.rule).map_or_else(String::new, rule_id),
-                    path: info.map(|n| n.path.clone()).unwrap_or_default(),
+                    path: info.map(NodeInfo::path).unwrap_or_default(),
                     field: info.map(|n| n.field.to_owned()).unwrap_or_default(),
                     op: info.map(|n| n.op.to_owned()).unwrap_or_default(),
-                    expected: info.map(|n| n.expected.clone()).unwrap_or_default(),
+                    expected: info.map(|n| n.expected.to_string()).unwrap_or_default(),
                     observed,
                     result,
                 }

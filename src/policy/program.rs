@@ -24,10 +24,8 @@ pub(crate) struct Program {
     pub(crate) warnings: Vec<Diagnostic>,
     pub(crate) trace_capacity: usize,
     pub(crate) index: RuleIndex,
-    /// The spec it was compiled from (for [`lint`](super::lint)).
-    pub(crate) spec: Arc<super::spec::PolicySpec>,
     /// The named schedules, in spec order.
-    pub(crate) schedules: Vec<std::sync::Arc<crate::schedule::Schedule>>,
+    pub(crate) schedules: Vec<Arc<crate::schedule::Schedule>>,
 }
 
 impl Program {
