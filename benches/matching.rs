@@ -1,59 +1,26 @@
 //! One lead against 1, 10 and 100 candidate accounts.
 //!
-//! `cargo bench --bench matching`. The candidates are a realistic mix: one
-//! account on the lead's own domain, regional siblings, namesakes and
-//! unrelated companies, so every signal is computed.
+//! `cargo bench --bench matching`. The lead and candidates are in
+//! `support/match_candidates.rs` (shared with `instr_matching`).
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use leadroute::Normalizer;
-use leadroute::crm::Account;
 use leadroute::matching::Matcher;
 
-fn candidates(n: usize) -> Vec<Account> {
-    let mut out = vec![
-        Account::new("a-0", "Acme Corporation")
-            .domain("https://www.acme.com")
-            .additional_domain("acme.de")
-            .country("US")
-            .owner("ana")
-            .customer(),
-    ];
-    let names = [
-        ("Acme Labs", "acmelabs.io"),
-        ("Initech", "initech.com"),
-        ("Globex Corporation", "globex.com"),
-        ("Umbrella GmbH", "umbrella.de"),
-        ("Acme UK Ltd", "acme.co.uk"),
-        ("Stark Industries", "stark.com"),
-        ("Wayne Enterprises", "wayne.com"),
-        ("Hooli", "hooli.xyz"),
-        ("Vandelay Industries", "vandelay.com"),
-    ];
-    let mut i = 1;
-    while out.len() < n {
-        let (name, domain) = names[i % names.len()];
-        out.push(
-            Account::new(format!("a-{i}"), format!("{name} {i}"))
-                .domain(format!("{i}.{domain}"))
-                .country("GB"),
-        );
-        i += 1;
-    }
-    out.truncate(n);
-    out
-}
+#[path = "support/match_candidates.rs"]
+mod match_candidates;
+
+use match_candidates::{LEAD_JSON, candidates};
 
 fn bench(c: &mut Criterion) {
     let lead = Normalizer::default()
-        .normalize_json(
-            r#"{"email": "jane@acme.co.uk", "company": "ACME Ltd", "country": "GB", "zip": "SW1A 1AA"}"#,
-        )
+        .normalize_json(LEAD_JSON)
         .expect("valid lead")
         .lead;
     let matcher = Matcher::default();
     // The baseline in the same run: normalizing the lead itself.
     let normalizer = Normalizer::default();
-    let input = r#"{"email": "jane@acme.co.uk", "company": "ACME Ltd", "country": "GB", "zip": "SW1A 1AA"}"#;
+    let input = LEAD_JSON;
     c.bench_function("baseline/normalize_lead", |b| {
         b.iter(|| normalizer.normalize_json(std::hint::black_box(input)))
     });

@@ -1,39 +1,18 @@
 //! The router pipeline with in-memory adapters, against the bare
 //! normalize + evaluate work it wraps (measured in the same run).
 
-use std::future::Future;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use leadroute::PolicySpec;
-use leadroute::crm::{Account, Contact, CrmError, LeadWrite, WriteReceipt};
 use leadroute::events::NoEvents;
 use leadroute::testing::ManualClock;
-use leadroute::{Crm, Facts, LeadInput, LeadRouter, Normalizer, compile};
+use leadroute::{Facts, LeadInput, LeadRouter, Normalizer, compile};
 
-/// Answers every call at once, keeps nothing: the adapter cost floor.
-struct NullCrm;
+#[path = "support/null_crm.rs"]
+mod null_crm;
 
-impl Crm for NullCrm {
-    fn find_account(
-        &self,
-        _: &str,
-    ) -> impl Future<Output = Result<Option<Account>, CrmError>> + Send {
-        std::future::ready(Ok(None))
-    }
-    fn find_person(
-        &self,
-        _: &str,
-    ) -> impl Future<Output = Result<Option<Contact>, CrmError>> + Send {
-        std::future::ready(Ok(None))
-    }
-    fn upsert_lead(
-        &self,
-        _: &LeadWrite<'_>,
-    ) -> impl Future<Output = Result<WriteReceipt, CrmError>> + Send {
-        std::future::ready(Ok(WriteReceipt::new("rec-1", true)))
-    }
-}
+use null_crm::NullCrm;
 
 fn bench(c: &mut Criterion) {
     let spec = PolicySpec::from_json_str(include_str!("../examples/policies/seed.json")).unwrap();

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::index::Reasons;
+use super::index::Candidates;
 use super::ir::{
     Action, AssignC, Cond, ExperienceC, Flag, NextC, Pred, Record, TargetC, TextField, ValueMatch,
     fold_chars,
@@ -218,7 +218,6 @@ pub(crate) fn evaluate_excluding(
         lead,
         facts,
         rec,
-        reasons: None,
         shown: IndexedFacts::default(),
         excluded,
     }
@@ -231,8 +230,6 @@ struct Eval<'a> {
     lead: &'a Lead,
     facts: &'a Facts<'a>,
     rec: Recorder,
-    /// Why the index ruled rules out (built on the first skip, trace on).
-    reasons: Option<Reasons<'a>>,
     /// The lead values the trace has shown already.
     shown: IndexedFacts,
     /// Owners never to assign (earlier assignees of a reassigned lead).
@@ -277,9 +274,10 @@ impl<'a> Eval<'a> {
     fn rules(&mut self) -> Result<(u32, &'a Action, Assignment), FallbackReason> {
         let p: &'a Program = self.p;
         let mut next = 0usize;
-        for r in p.index.candidates(self.lead) {
+        let mut candidates = p.index.candidates(self.lead);
+        while let Some(r) = candidates.next() {
             let Some(rule) = p.rules.get(r) else { continue };
-            self.skipped(next, r);
+            self.skipped(&candidates, next, r);
             next = r + 1;
             let ri = idx32(r);
             let matched = self.cond(&rule.cond);
@@ -293,20 +291,17 @@ impl<'a> Eval<'a> {
                 Err(Onward::Fallback) => return Err(FallbackReason::RuleAsked { rule: ri }),
             }
         }
-        self.skipped(next, p.index.len());
+        self.skipped(&candidates, next, p.index.len());
         Err(FallbackReason::NoRuleMatched)
     }
 
     /// Records that rules `from..to` were ruled out by the index, in runs
     /// by the attribute that rules each out, each attribute's value shown
     /// once. Only with the trace on: the reasons are for people.
-    fn skipped(&mut self, from: usize, to: usize) {
+    fn skipped(&mut self, reasons: &Candidates<'_>, from: usize, to: usize) {
         if !self.rec.on || to <= from {
             return;
         }
-        let p: &'a Program = self.p;
-        let lead = self.lead;
-        let reasons = self.reasons.take().unwrap_or_else(|| p.index.reasons(lead));
         let why = |r: usize| reasons.excluded_by(r).unwrap_or(IndexedFact::Country);
         // Runs of consecutive rules ruled out by the same attribute, flushed
         // as they end (no buffer: the trace is the only allocation).
@@ -330,7 +325,6 @@ impl<'a> Eval<'a> {
                 (start, by) = (r, n);
             }
         }
-        self.reasons = Some(reasons);
     }
 
     /// The lead's value of an indexed attribute, as the trace shows it.
@@ -566,10 +560,16 @@ impl<'a> Eval<'a> {
         result
     }
 
+    /// A predicate's result and, with the trace on, what the lead or facts
+    /// showed it. With the trace off no observation is built: no text copy,
+    /// no formatting.
     fn pred(&self, pred: &Pred) -> (bool, Observed) {
         let (lead, facts) = (self.lead, self.facts);
-        let text =
-            |s: Option<&str>| s.map_or(Observed::None, |s| Observed::Text(ShortText::new(s)));
+        let on = self.rec.on;
+        let text = |s: Option<&str>| match s {
+            Some(s) if on => Observed::Text(ShortText::new(s)),
+            _ => Observed::None,
+        };
         match pred {
             Pred::Always(b) => (*b, Observed::Bool(*b)),
             Pred::Territory(t) => {
@@ -631,7 +631,7 @@ impl<'a> Eval<'a> {
                     text(v),
                 )
             }
-            Pred::Attribute(key, m) => value_match(lead.attributes.get(&**key), m),
+            Pred::Attribute(key, m) => value_match(lead.attributes.get(&**key), m, on),
             Pred::Flag(record, flag, want) => match self.flag(*record, *flag) {
                 Some(v) => (v == *want, Observed::Bool(v)),
                 // No record: every fact about it is false, and the trace
@@ -646,13 +646,18 @@ impl<'a> Eval<'a> {
                 )
             }
             Pred::AccountField(key, m) => {
-                value_match(facts.account.and_then(|a| a.fields.get(&**key)), m)
+                value_match(facts.account.and_then(|a| a.fields.get(&**key)), m, on)
             }
             Pred::Schedule(s, within) => match self.p.schedules.get(*s as usize) {
                 Some(schedule) => {
                     let at = timestamp(facts.now);
                     let open = schedule.is_open_at(at);
-                    (open == *within, local_text(&schedule.zone, at))
+                    let shown = if on {
+                        local_text(&schedule.zone, at)
+                    } else {
+                        Observed::None
+                    };
+                    (open == *within, shown)
                 }
                 None => (false, Observed::None),
             },
@@ -660,7 +665,12 @@ impl<'a> Eval<'a> {
                 let at = timestamp(facts.now);
                 let day = zone.to_datetime(at).weekday().to_monday_zero_offset();
                 let bit = u8::try_from(day).map_or(0, |d| 1u8 << d);
-                (mask & bit != 0, local_text(zone, at))
+                let shown = if on {
+                    local_text(zone, at)
+                } else {
+                    Observed::None
+                };
+                (mask & bit != 0, shown)
             }
             Pred::Matched(want) => match facts.account_match {
                 Some(m) => (m.is_matched() == *want, Observed::Bool(m.is_matched())),
@@ -680,8 +690,12 @@ impl<'a> Eval<'a> {
                 Some(m) => {
                     // Shown as "0.86", formatted on the stack: no allocation.
                     let mut buf = StackText::default();
-                    let _ =
-                        std::fmt::Write::write_fmt(&mut buf, format_args!("{:.2}", m.confidence));
+                    if on {
+                        let _ = std::fmt::Write::write_fmt(
+                            &mut buf,
+                            format_args!("{:.2}", m.confidence),
+                        );
+                    }
                     (m.confidence_permille() >= *min, text(Some(buf.as_str())))
                 }
                 None => (false, Observed::None),
@@ -699,6 +713,9 @@ impl<'a> Eval<'a> {
                 let fired = s.kinds();
                 let hit = fired.intersection(*set);
                 // The matching signals, else what did fire ("none" when nothing).
+                if !on {
+                    return (!hit.is_empty(), Observed::None);
+                }
                 let shown = if hit.is_empty() { fired } else { hit };
                 let mut buf = StackText::default();
                 for (i, k) in shown.iter().enumerate() {
@@ -793,9 +810,11 @@ fn eq_fold(value: &str, folded: &str) -> bool {
     }
 }
 
-fn value_match(v: Option<&Value>, m: &ValueMatch) -> (bool, Observed) {
+/// Whether a JSON value matches, and (when `show`) what the trace shows.
+fn value_match(v: Option<&Value>, m: &ValueMatch, show: bool) -> (bool, Observed) {
     let v = v.filter(|v| !v.is_null());
     let observed = match v {
+        _ if !show => Observed::None,
         None | Some(Value::Null) => Observed::None,
         Some(Value::Bool(b)) => Observed::Bool(*b),
         Some(Value::Number(n)) => n.as_u64().map_or_else(

@@ -267,23 +267,10 @@ impl RuleIndex {
         }
     }
 
-    /// Why rules the index ruled out for `lead` could not match: for each
-    /// rule, the first indexed attribute whose value excludes it.
-    pub(crate) fn reasons<'a>(&'a self, lead: &'a Lead) -> Reasons<'a> {
-        Reasons {
-            sets: self.lead_sets(lead),
-        }
-    }
-
     /// The candidate rules for a lead, visited in rule order.
     pub(crate) fn candidates<'a>(&'a self, lead: &'a Lead) -> Candidates<'a> {
-        let LeadSets {
-            country,
-            region,
-            kind,
-            postal,
-            product,
-        } = self.lead_sets(lead);
+        let sets = self.lead_sets(lead);
+        let (country, region, kind, postal) = (sets.country, sets.region, sets.kind, sets.postal);
         // A lead without a region, in an indexed country: one precombined set.
         let combined = match (lead.region.as_deref(), lead.country) {
             (None, Some(c)) => self
@@ -315,7 +302,7 @@ impl RuleIndex {
             index: self,
             fixed,
             n_fixed,
-            product,
+            sets,
             chunk: [0; CHUNK],
             start: 0,
             pos: 0,
@@ -368,18 +355,15 @@ struct LeadSets<'a> {
     product: Union<'a>,
 }
 
-/// Which indexed attribute rules a rule out, for the trace.
-pub(crate) struct Reasons<'a> {
-    sets: LeadSets<'a>,
-}
-
 fn has(bits: &[u64], r: usize) -> bool {
     bits.get(r / 64).is_some_and(|w| w & (1 << (r % 64)) != 0)
 }
 
-impl Reasons<'_> {
-    /// The first attribute (country, region, email kind, postal code,
-    /// product interest) whose value rules out rule `r`; `None` if none does.
+impl Candidates<'_> {
+    /// Why the index ruled rule `r` out, for the trace: the first attribute
+    /// (country, region, email kind, postal code, product interest) whose
+    /// value excludes it; `None` if none does. Uses the sets the iterator
+    /// already selected: no second lookup of the lead's values.
     pub(crate) fn excluded_by(&self, r: usize) -> Option<IndexedFact> {
         let s = &self.sets;
         if !has(s.country, r) {
@@ -442,7 +426,9 @@ pub(crate) struct Candidates<'a> {
     index: &'a RuleIndex,
     fixed: [&'a [u64]; 4],
     n_fixed: usize,
-    product: Union<'a>,
+    /// The lead's sets (the product union is ANDed per chunk; all of them
+    /// explain skipped rules).
+    sets: LeadSets<'a>,
     /// The combined words `start .. start + CHUNK`.
     chunk: [u64; CHUNK],
     start: usize,
@@ -503,7 +489,7 @@ impl Candidates<'_> {
         for set in self.fixed.iter().take(self.n_fixed) {
             and_into(&mut buf, set, start);
         }
-        self.product.and_into(&mut buf, start);
+        self.sets.product.and_into(&mut buf, start);
         self.chunk = buf;
         self.start = start;
     }

@@ -193,11 +193,13 @@ fn eligible(ask: &Ask<'_>, day: u64, skip: &mut impl FnMut(u32, SkipReason)) -> 
             skip(pos(i), SkipReason::Inactive);
             continue;
         }
-        if ask.excluded.iter().any(|x| **x == *seat.owner) {
+        // The id as `&str` once per member, not once per lookup.
+        let owner: &str = &seat.owner;
+        if ask.excluded.iter().any(|x| **x == *owner) {
             skip(pos(i), SkipReason::EarlierAssignee);
             continue;
         }
-        if !ask.availability.is_available(&seat.owner, ask.now) {
+        if !ask.availability.is_available(owner, ask.now) {
             skip(pos(i), SkipReason::Unavailable);
             continue;
         }
@@ -210,7 +212,7 @@ fn eligible(ask: &Ask<'_>, day: u64, skip: &mut impl FnMut(u32, SkipReason)) -> 
                 }
             }
         }
-        let ms = ask.state.map(|s| s.member(&seat.owner)).unwrap_or_default();
+        let ms = ask.state.map(|s| s.member(owner)).unwrap_or_default();
         if let Some(cap) = seat.capacity {
             let used = if ms.period == Period::key(Some(cap.per), day) {
                 ms.in_period
@@ -228,7 +230,7 @@ fn eligible(ask: &Ask<'_>, day: u64, skip: &mut impl FnMut(u32, SkipReason)) -> 
                 continue;
             }
         }
-        let open = ask.open_leads.open_leads(&seat.owner).unwrap_or(0);
+        let open = ask.open_leads.open_leads(owner).unwrap_or(0);
         if let Some(max) = rules.and_then(|r| r.max_open) {
             if open >= max {
                 skip(pos(i), SkipReason::AtOpenCap { open, max });
