@@ -88,21 +88,44 @@ struct Compiler {
     country_sets: FxMap<CountrySet, Arc<CountrySet>>,
 }
 
-/// Shares equal texts (node paths below their rule, expected values)
-/// between a policy's condition nodes; lives only while compiling.
+/// Collects the texts of a policy's condition nodes (paths below their
+/// rule, expected values, field and operator pairs), each once; lives only
+/// while compiling.
 #[derive(Default)]
-struct Texts(FxSet<Arc<str>>);
-
-type FxSet<T> = HashSet<T, std::hash::BuildHasherDefault<crate::name::FxHasher>>;
+struct Texts {
+    index: FxMap<Box<str>, u32>,
+    texts: Vec<Box<str>>,
+    kind_index: FxMap<(&'static str, &'static str), u16>,
+    kinds: Vec<(&'static str, &'static str)>,
+}
 
 impl Texts {
-    fn intern(&mut self, s: &str) -> Arc<str> {
-        if let Some(shared) = self.0.get(s) {
-            return Arc::clone(shared);
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
         }
-        let shared: Arc<str> = Arc::from(s);
-        self.0.insert(Arc::clone(&shared));
-        shared
+        let i = idx(self.texts.len());
+        self.texts.push(s.into());
+        self.index.insert(s.into(), i);
+        i
+    }
+
+    fn kind(&mut self, field: &'static str, op: &'static str) -> u16 {
+        if let Some(&i) = self.kind_index.get(&(field, op)) {
+            return i;
+        }
+        // There are a few dozen (field, operator) pairs in all.
+        let i = u16::try_from(self.kinds.len()).unwrap_or(u16::MAX);
+        self.kinds.push((field, op));
+        self.kind_index.insert((field, op), i);
+        i
+    }
+
+    fn finish(self) -> NodeTexts {
+        NodeTexts {
+            texts: self.texts.into_boxed_slice(),
+            kinds: self.kinds.into_boxed_slice(),
+        }
     }
 }
 
@@ -258,6 +281,7 @@ impl Compiler {
                 nodes.shrink_to_fit();
                 nodes
             },
+            node_texts: std::mem::take(&mut self.texts).finish(),
             warnings: Vec::new(),
             trace_capacity,
             index,
@@ -724,15 +748,15 @@ impl Compiler {
             _ => None,
         };
         let (relative, below) = below_root.map_or((false, path), |rest| (true, rest));
-        let path_below_rule = self.texts.intern(below);
+        let path = self.texts.intern(below);
         let expected = self.texts.intern(&expected);
+        let kind = self.texts.kind(field, op);
         self.nodes.push(NodeInfo {
             rule,
             relative,
-            path_below_rule,
-            field,
-            op,
+            path,
             expected,
+            kind,
         });
         idx(self.nodes.len() - 1)
     }

@@ -339,30 +339,58 @@ impl Flag {
 
 /// What a trace needs to name a node: where it is and what it tests.
 ///
-/// Kept compact, since a large plan has one per condition (40,000 for a
-/// generated 10,000-rule plan): the path is stored without its
-/// `rules[i].when` root, and both texts are shared between nodes that have
-/// the same one (most rules of a plan test the same few bands and lists at
-/// the same places).
-#[derive(Debug, Clone)]
+/// Kept to 20 bytes, since a large plan has one per condition (40,000 for
+/// a generated 10,000-rule plan): the texts live once in the policy's
+/// [`NodeTexts`] (most rules of a plan test the same few bands and lists at
+/// the same places), and the path is stored without its `rules[i].when`
+/// root.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct NodeInfo {
     pub(crate) rule: Option<u32>,
-    /// Whether [`path_below_rule`](Self::path_below_rule) is below
-    /// `rules[rule].when` (else it is the whole path).
+    /// Whether the path text is below `rules[rule].when` (else it is the
+    /// whole path).
     pub(crate) relative: bool,
-    pub(crate) path_below_rule: Arc<str>,
-    pub(crate) field: &'static str,
-    pub(crate) op: &'static str,
-    pub(crate) expected: Arc<str>,
+    /// Into [`NodeTexts::texts`].
+    pub(crate) path: u32,
+    pub(crate) expected: u32,
+    /// Into [`NodeTexts::kinds`]: the field and the operator.
+    pub(crate) kind: u16,
 }
 
-impl NodeInfo {
+// A node stays small: large plans have tens of thousands.
+const _: () = assert!(std::mem::size_of::<NodeInfo>() <= 20);
+
+/// The texts [`NodeInfo`]s point into, each stored once.
+#[derive(Debug, Default)]
+pub(crate) struct NodeTexts {
+    pub(crate) texts: Box<[Box<str>]>,
+    pub(crate) kinds: Box<[(&'static str, &'static str)]>,
+}
+
+impl NodeTexts {
+    fn text(&self, i: u32) -> &str {
+        self.texts.get(i as usize).map_or("", |s| s)
+    }
+
     /// The node's path in the spec, e.g. `rules[3].when.all[0].country`.
-    pub(crate) fn path(&self) -> String {
-        match self.rule {
-            Some(r) if self.relative => format!("rules[{r}].when{}", self.path_below_rule),
-            _ => self.path_below_rule.to_string(),
+    pub(crate) fn path(&self, n: &NodeInfo) -> String {
+        match n.rule {
+            Some(r) if n.relative => format!("rules[{r}].when{}", self.text(n.path)),
+            _ => self.text(n.path).to_owned(),
         }
+    }
+
+    /// What the node expects, as the trace shows it.
+    pub(crate) fn expected(&self, n: &NodeInfo) -> &str {
+        self.text(n.expected)
+    }
+
+    /// The field the node tests, and its operator.
+    pub(crate) fn kind(&self, n: &NodeInfo) -> (&'static str, &'static str) {
+        self.kinds
+            .get(usize::from(n.kind))
+            .copied()
+            .unwrap_or(("", ""))
     }
 }
 

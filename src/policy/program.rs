@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::diagnostic::Diagnostic;
 use super::index::RuleIndex;
-use super::ir::{Action, NodeInfo, Owner, Pool, Rule, Territory};
+use super::ir::{Action, NodeInfo, NodeTexts, Owner, Pool, Rule, Territory};
 use crate::decision::Unavailable;
 use crate::name::{FxMap, Name};
 
@@ -21,6 +21,8 @@ pub(crate) struct Program {
     pub(crate) rules: Vec<Rule>,
     pub(crate) fallback: Action,
     pub(crate) nodes: Vec<NodeInfo>,
+    /// The texts `nodes` point into.
+    pub(crate) node_texts: NodeTexts,
     pub(crate) warnings: Vec<Diagnostic>,
     pub(crate) trace_capacity: usize,
     pub(crate) index: RuleIndex,
