@@ -13,11 +13,20 @@
 //!    owner_assigned | lead_rejected                      exactly one: the decision
 //!    [routing_fallback]                                  the policy fallback decided
 //!    crm_write_success | crm_write_failed | crm_write_skipped
+//!    [crm_write_queued | crm_write_dead_lettered | outbox_failed]   with an outbox, after a failure
 //! ```
 //!
 //! [`LeadRouter::reassign`](crate::LeadRouter::reassign) emits
 //! `[sla_breached]` (for a missed SLA), `[pool_store_failed]`,
 //! `owner_reassigned` and then `crm_write_*`.
+//! With an [outbox](crate::outbox), a failed write is followed by
+//! `crm_write_queued` (the retry worker will deliver it) or
+//! `crm_write_dead_lettered` (retrying cannot help; a person must look), or
+//! by `outbox_failed` when the outbox itself could not take it (the write
+//! then comes back to the caller as a pending write). The retry worker
+//! emits, per entry it attempts, `crm_write_success`, or `crm_write_failed`
+//! followed by `crm_write_queued` or `crm_write_dead_lettered`.
+//!
 //! [`LeadRouter::retry_write`](crate::LeadRouter::retry_write) emits
 //! `crm_write_success` or `crm_write_failed` again;
 //! [`LeadRouter::track`](crate::LeadRouter::track) records the front-end
@@ -43,7 +52,8 @@ use crate::crm::{CrmError, PendingWrite};
 use crate::decision::{AssignedBy, Experience};
 use crate::lead::issue::FieldIssue;
 use crate::matching::MatchMethod;
-use crate::router::report::PoolStoreFailure;
+use crate::outbox::DeadReason;
+use crate::router::report::{PoolStoreFailure, QueuedWrite};
 use crate::submission::signal::{Signal, SignalSet};
 
 /// Receives events. Called synchronously on the routing path, so keep it
@@ -65,6 +75,90 @@ pub struct NoEvents;
 
 impl EventSink for NoEvents {
     fn emit(&self, _event: Event) {}
+}
+
+/// An [`EventSink`] that emits every event as a `tracing` event (feature
+/// `tracing`), then passes it on to an inner sink (none by default).
+///
+/// Target `leadroute::events`; level `ERROR` for `crm_write_dead_lettered`,
+/// `WARN` for `crm_write_failed`, `pool_store_failed`, `outbox_failed` and
+/// `validation_failed`, `INFO` otherwise. Fields: `event` (the name),
+/// `lead_id`, `at_ms`, `since_submit_ms` (when known) and `details`, the
+/// event's JSON without the common fields. Emitted inside the router's
+/// `route` span, so a subscriber shows them under the submission.
+///
+/// ```
+/// use leadroute::events::{Event, EventKind, EventSink, TracingSink};
+/// use leadroute::testing::RecordingSink;
+/// use std::time::SystemTime;
+///
+/// let sink = TracingSink::wrapping(RecordingSink::new());
+/// sink.emit(Event::new(EventKind::FormSubmitted { email: None }, "lead-1", SystemTime::UNIX_EPOCH, None));
+/// assert_eq!(sink.inner().names(), ["form_submitted"]); // and a tracing event was emitted
+/// ```
+#[cfg(feature = "tracing")]
+#[derive(Debug, Default, Clone)]
+pub struct TracingSink<S = NoEvents> {
+    inner: S,
+}
+
+#[cfg(feature = "tracing")]
+impl TracingSink {
+    /// A sink that only emits `tracing` events.
+    pub fn new() -> Self {
+        TracingSink { inner: NoEvents }
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl<S> TracingSink<S> {
+    /// Emits `tracing` events, then hands each event to `inner`.
+    pub fn wrapping(inner: S) -> Self {
+        TracingSink { inner }
+    }
+
+    /// The inner sink.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+}
+
+#[cfg(feature = "tracing")]
+impl<S: EventSink> EventSink for TracingSink<S> {
+    fn emit(&self, event: Event) {
+        let name = event.name();
+        let details = match serde_json::to_value(&event.kind) {
+            Ok(serde_json::Value::Object(mut map)) => {
+                map.remove("event");
+                serde_json::Value::Object(map).to_string()
+            }
+            Ok(other) => other.to_string(),
+            Err(e) => format!("{{\"unserializable\": {:?}}}", e.to_string()),
+        };
+        macro_rules! at {
+            ($level:expr) => {
+                tracing::event!(
+                    target: "leadroute::events",
+                    $level,
+                    event = name,
+                    lead_id = event.lead_id.as_str(),
+                    at_ms = event.at_ms,
+                    since_submit_ms = event.since_submit_ms,
+                    details = details.as_str(),
+                    "{name}"
+                )
+            };
+        }
+        match &event.kind {
+            EventKind::CrmWriteDeadLettered { .. } => at!(tracing::Level::ERROR),
+            EventKind::CrmWriteFailed { .. }
+            | EventKind::PoolStoreFailed(_)
+            | EventKind::OutboxFailed { .. }
+            | EventKind::ValidationFailed { .. } => at!(tracing::Level::WARN),
+            _ => at!(tracing::Level::INFO),
+        }
+        self.inner.emit(event);
+    }
 }
 
 /// One funnel event.
@@ -288,6 +382,37 @@ pub enum EventKind {
         /// The write to retry.
         pending: Box<PendingWrite>,
     },
+    /// The failed write is in the outbox, due again at `next_attempt_at_ms`.
+    ///
+    /// JSON details: `"entry_id"`, `"attempts"`, `"next_attempt_at_ms"`,
+    /// `"error"` (see [`QueuedWrite`]).
+    CrmWriteQueued(QueuedWrite),
+    /// The write will not be retried: the outbox keeps it as a dead letter
+    /// until a person requeues or removes it.
+    CrmWriteDeadLettered {
+        /// The outbox entry's id (the lead id).
+        entry_id: String,
+        /// Why.
+        reason: DeadReason,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error, if an attempt returned one.
+        error: Option<CrmError>,
+    },
+    /// The outbox itself failed (unreachable, full, …). After a failed
+    /// write's enqueue, the write comes back to the caller as a pending
+    /// write; after any other operation the entry stays where it was and a
+    /// later claim retries it.
+    OutboxFailed {
+        /// The operation: `enqueue`, `claim`, `complete`, `fail`,
+        /// `dead_letter`.
+        operation: String,
+        /// The entry concerned, if one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entry_id: Option<String>,
+        /// The outbox's error.
+        message: String,
+    },
     /// A meeting scheduler was shown (front end).
     MeetingShown {
         /// Whose calendar.
@@ -346,6 +471,9 @@ impl EventKind {
             EventKind::CrmWriteSuccess { .. } => "crm_write_success",
             EventKind::CrmWriteSkipped { .. } => "crm_write_skipped",
             EventKind::CrmWriteFailed { .. } => "crm_write_failed",
+            EventKind::CrmWriteQueued(_) => "crm_write_queued",
+            EventKind::CrmWriteDeadLettered { .. } => "crm_write_dead_lettered",
+            EventKind::OutboxFailed { .. } => "outbox_failed",
             EventKind::MeetingShown { .. } => "meeting_shown",
             EventKind::MeetingBooked { .. } => "meeting_booked",
             EventKind::SlaBreached { .. } => "sla_breached",

@@ -105,8 +105,9 @@
 //! — [`Crm`], [`EventSink`], [`PoolStore`], [`Clock`], [`Availability`] —
 //! with time budgets on every CRM call, and degrades instead of failing: a
 //! CRM outage still yields a decision, a failed write comes back as a
-//! [`PendingWrite`](crm::PendingWrite) to retry, a rejected lead is not
-//! written. The `testing` module (feature `testing`) has in-memory adapters
+//! [`PendingWrite`](crm::PendingWrite) to retry — or, given an
+//! [`outbox`], is queued there for a retry worker — and a rejected lead is
+//! not written. The `testing` module (feature `testing`) has in-memory adapters
 //! with fault injection and a policy tester.
 //!
 //! ## Layout
@@ -121,8 +122,9 @@
 //! | [`matching`] | match | lead-to-account matching: signals, weights, tie-breakers, [`AccountMatch`](matching::AccountMatch) |
 //! | [`events`] | all | the event vocabulary and [`EventSink`] |
 //! | [`submission`] | screen | [`Screen`](submission::Screen), spam [`Signals`](submission::Signals), the [`Verifier`](submission::Verifier) adapter |
-//! | [`router`] | all | [`LeadRouter`] and [`decide_and_record`](router::decide_and_record): every `await` lives here |
 //! | [`schedule`] | assign, distribute | working hours in a time zone, holidays, SLA deadlines in working time |
+//! | [`outbox`] | confirm | the [`Outbox`](outbox::Outbox) trait for durable CRM writes, [`RetryPolicy`](outbox::RetryPolicy), [`InMemoryOutbox`](outbox::InMemoryOutbox) |
+//! | [`router`] | all | [`LeadRouter`], [`RetryWorker`](router::RetryWorker) and [`decide_and_record`](router::decide_and_record): every `await` lives here |
 //! | [`clock`] | — | the injected [`Clock`] |
 //!
 //! Modules depend on each other in one direction only (the crate's
@@ -176,6 +178,7 @@ mod facts;
 pub mod lead;
 pub mod matching;
 mod name;
+pub mod outbox;
 pub mod policy;
 pub mod pool;
 pub mod router;

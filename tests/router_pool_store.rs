@@ -261,17 +261,17 @@ fn failed_writes_continue_from_the_last_loaded_state_and_recovery_goes_back_to_t
 }
 
 #[test]
-fn endless_contention_gives_up_after_sixteen_swaps_and_rotates_locally() {
+fn endless_contention_gives_up_after_the_routers_attempts_and_rotates_locally() {
     let r = router(team([1, 1]), Mode::AlwaysStale);
     let first = route(&r, 0);
-    assert_eq!(r.pool_store().swaps.load(Ordering::SeqCst), 16);
-    assert_eq!(r.pool_store().loads.load(Ordering::SeqCst), 16);
+    assert_eq!(r.pool_store().swaps.load(Ordering::SeqCst), 1024);
+    assert_eq!(r.pool_store().loads.load(Ordering::SeqCst), 1024);
     assert_eq!(
         first.pool_store,
         Some(PoolStoreFailure::new(
             "team",
             PoolStoreFailureKind::Contention,
-            "pool `team` changed under us 16 times in a row; giving up",
+            "pool `team` changed under us 1024 times in a row; giving up",
         ))
     );
     assert_eq!(

@@ -204,6 +204,50 @@ pub struct PendingWrite {
     pub error: CrmError,
 }
 
+impl PendingWrite {
+    /// A write of `decision` for `lead` under `lead_id`, to update no known
+    /// record and associate no account, that failed with `error`.
+    ///
+    /// ```
+    /// use leadroute::crm::{CrmError, PendingWrite};
+    /// use leadroute::policy::spec::{ActionSpec, OwnerSpec};
+    /// use leadroute::{Facts, LeadInput, Normalizer, PolicySpec, compile};
+    ///
+    /// let policy = compile(&PolicySpec::new("p", "1").owner(OwnerSpec::new("q", "Queue")).fallback(ActionSpec::owner("q"))).unwrap();
+    /// let lead = Normalizer::default().normalize(&LeadInput::from_email("jo@acme.com")).unwrap().lead;
+    /// let decision = policy.evaluate(&lead, &Facts::at_unix(0));
+    /// let write = PendingWrite::new("lead-7", lead, decision, CrmError::transient("502"));
+    /// assert_eq!(write.decision.owner_id(), Some("q"));
+    /// ```
+    pub fn new(
+        lead_id: impl Into<String>,
+        lead: Lead,
+        decision: RouteDecision,
+        error: CrmError,
+    ) -> Self {
+        PendingWrite {
+            lead_id: lead_id.into(),
+            lead,
+            decision,
+            existing: None,
+            account: None,
+            error,
+        }
+    }
+
+    /// Sets the record to update.
+    pub fn existing(mut self, record_id: impl Into<String>) -> Self {
+        self.existing = Some(record_id.into());
+        self
+    }
+
+    /// Sets the account to associate with.
+    pub fn account(mut self, account: Account) -> Self {
+        self.account = Some(account);
+        self
+    }
+}
+
 /// A successful write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

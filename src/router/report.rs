@@ -16,6 +16,7 @@ use crate::decision::RouteDecision;
 use crate::lead::issue::FieldIssue;
 use crate::lead::model::Lead;
 use crate::matching::AccountMatch;
+use crate::outbox::{DeadReason, unix_ms};
 use crate::policy::time::Reassignment;
 use crate::submission::signal::Signals;
 
@@ -153,6 +154,12 @@ impl LookupError {
 /// - `{"outcome": "pending", "lead_id", "lead", "decision", "existing",
 ///   "account", "error"}` — it failed or ran out of its budget; the rest is
 ///   the [`PendingWrite`] to retry;
+/// - `{"outcome": "queued", "entry_id", "attempts", "next_attempt_at_ms",
+///   "error"}` — it failed, and the router's outbox holds it for the retry
+///   worker ([`QueuedWrite`]);
+/// - `{"outcome": "dead_lettered", "entry_id", "reason", "error"}` — it
+///   failed in a way retrying cannot fix, and the outbox keeps it as a dead
+///   letter for a person ([`DeadLetteredWrite`]);
 /// - `{"outcome": "skipped"}` — no write was attempted because the decision
 ///   says not to write the lead (`write_to_crm` is `false`: a rejection,
 ///   unless its rule says `write_to_crm = true`).
@@ -177,8 +184,15 @@ pub enum WriteOutcome {
     /// The CRM created or updated the record.
     Written(WriteReceipt),
     /// The write did not reach the CRM: everything needed to retry it, with
-    /// [`LeadRouter::retry_write`](super::LeadRouter::retry_write).
+    /// [`LeadRouter::retry_write`](super::LeadRouter::retry_write). With an
+    /// outbox, only when the outbox could not take it either.
     Pending(Box<PendingWrite>),
+    /// The write did not reach the CRM and the router's outbox holds it: the
+    /// retry worker will deliver it.
+    Queued(Box<QueuedWrite>),
+    /// The write failed in a way retrying cannot fix; the router's outbox
+    /// keeps it as a dead letter.
+    DeadLettered(Box<DeadLetteredWrite>),
     /// No write was attempted: the decision says not to write the lead.
     Skipped,
 }
@@ -208,17 +222,94 @@ impl WriteOutcome {
         }
     }
 
+    /// Where the outbox holds the write, if it queued it for a retry.
+    pub fn queued(&self) -> Option<&QueuedWrite> {
+        match self {
+            WriteOutcome::Queued(q) => Some(q),
+            _ => None,
+        }
+    }
+
+    /// The dead letter, if the write was dead-lettered.
+    pub fn dead_lettered(&self) -> Option<&DeadLetteredWrite> {
+        match self {
+            WriteOutcome::DeadLettered(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// Whether no write was attempted because the decision says not to.
     pub fn is_skipped(&self) -> bool {
         matches!(self, WriteOutcome::Skipped)
     }
 
     /// Whether nothing is left to do: the write went through, or was
-    /// skipped as the decision asked. `false` only for a
-    /// [`Pending`](Self::Pending) write. (Use [`receipt`](Self::receipt)
-    /// to know that a record was written.)
+    /// skipped as the decision asked. `false` for a write that is pending,
+    /// queued or dead-lettered. (Use [`receipt`](Self::receipt) to know that
+    /// a record was written.)
     pub fn is_ok(&self) -> bool {
-        !matches!(self, WriteOutcome::Pending(_))
+        matches!(self, WriteOutcome::Written(_) | WriteOutcome::Skipped)
+    }
+}
+
+/// A failed write the router's outbox holds for the retry worker.
+///
+/// JSON: `{"entry_id": id, "attempts": n, "next_attempt_at_ms": unix ms,
+/// "error": CrmError}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct QueuedWrite {
+    /// The outbox entry's id (the lead id).
+    pub entry_id: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due, by the retry policy.
+    #[serde(rename = "next_attempt_at_ms", with = "unix_ms")]
+    pub next_attempt_at: std::time::SystemTime,
+    /// The last attempt's error.
+    pub error: CrmError,
+}
+
+impl QueuedWrite {
+    /// A queued write.
+    pub fn new(
+        entry_id: impl Into<String>,
+        attempts: u32,
+        next_attempt_at: std::time::SystemTime,
+        error: CrmError,
+    ) -> Self {
+        QueuedWrite {
+            entry_id: entry_id.into(),
+            attempts,
+            next_attempt_at,
+            error,
+        }
+    }
+}
+
+/// A write the router's outbox keeps as a dead letter.
+///
+/// JSON: `{"entry_id": id, "reason": "not_retryable" | "attempts_exhausted",
+/// "error": CrmError | null}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DeadLetteredWrite {
+    /// The outbox entry's id (the lead id).
+    pub entry_id: String,
+    /// Why it is dead.
+    pub reason: DeadReason,
+    /// The last attempt's error, if there was one.
+    pub error: Option<CrmError>,
+}
+
+impl DeadLetteredWrite {
+    /// A dead-lettered write.
+    pub fn new(entry_id: impl Into<String>, reason: DeadReason, error: Option<CrmError>) -> Self {
+        DeadLetteredWrite {
+            entry_id: entry_id.into(),
+            reason,
+            error,
+        }
     }
 }
 

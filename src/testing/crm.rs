@@ -35,6 +35,10 @@ pub enum Fault {
     Hang,
     /// Complete normally after this long (real time).
     Delay(Duration),
+    /// Do the work, then return this error anyway: a write the CRM applied
+    /// whose answer was lost (use an `unknown_outcome` error, as adapters
+    /// classify a timeout after sending).
+    SucceedThenFail(CrmError),
 }
 
 /// A record written by [`InMemoryCrm::upsert_lead`].
@@ -60,6 +64,8 @@ struct CrmState {
     people: HashMap<String, Contact>,
     records: Vec<WrittenRecord>,
     faults: HashMap<Method, VecDeque<Fault>>,
+    /// Per method: (probability in parts per million, faults to pick from, seed).
+    random: HashMap<Method, (u32, Vec<Fault>, u64)>,
     calls: HashMap<Method, u32>,
     next_id: u32,
 }
@@ -136,6 +142,41 @@ impl InMemoryCrm {
         );
     }
 
+    /// Makes each later call of `method` suffer a fault with probability
+    /// `rate` (0–1), the fault picked in turn from `faults` — after any
+    /// queued faults. "Random" is a hash of `seed` and the call number, so
+    /// a test fails the same calls on every run.
+    ///
+    /// ```
+    /// use leadroute::crm::CrmError;
+    /// use leadroute::testing::{Fault, InMemoryCrm, Method};
+    ///
+    /// let crm = InMemoryCrm::new();
+    /// crm.fail_randomly(Method::UpsertLead, 0.3, [Fault::Fail(CrmError::transient("503"))], 7);
+    /// ```
+    pub fn fail_randomly(
+        &self,
+        method: Method,
+        rate: f64,
+        faults: impl IntoIterator<Item = Fault>,
+        seed: u64,
+    ) {
+        let rate = if rate.is_nan() {
+            0.0
+        } else {
+            rate.clamp(0.0, 1.0)
+        };
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0..=1e6
+        let ppm = (rate * 1_000_000.0).round() as u32;
+        let faults: Vec<Fault> = faults.into_iter().collect();
+        let mut s = self.lock();
+        if faults.is_empty() || ppm == 0 {
+            s.random.remove(&method);
+        } else {
+            s.random.insert(method, (ppm, faults, seed));
+        }
+    }
+
     /// Queues `n` faults for `method`.
     pub fn inject(&self, method: Method, n: usize, fault: Fault) {
         let mut s = self.lock();
@@ -155,8 +196,21 @@ impl InMemoryCrm {
 
     fn begin(&self, method: Method) -> Option<Fault> {
         let mut s = self.lock();
-        *s.calls.entry(method).or_default() += 1;
-        s.faults.get_mut(&method).and_then(VecDeque::pop_front)
+        let call = {
+            let calls = s.calls.entry(method).or_default();
+            *calls += 1;
+            *calls
+        };
+        if let Some(fault) = s.faults.get_mut(&method).and_then(VecDeque::pop_front) {
+            return Some(fault);
+        }
+        let (ppm, faults, seed) = s.random.get(&method)?;
+        let h = mix(*seed ^ u64::from(call).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        if h % 1_000_000 >= u64::from(*ppm) {
+            return None;
+        }
+        let pick = usize::try_from((h >> 32) % faults.len() as u64).unwrap_or(0);
+        faults.get(pick).cloned()
     }
 
     async fn with_fault<T>(
@@ -170,6 +224,10 @@ impl InMemoryCrm {
             Some(Fault::Delay(d)) => {
                 SystemClock.sleep(d).await;
                 work(self)
+            }
+            Some(Fault::SucceedThenFail(e)) => {
+                let _ = work(self);
+                Err(e)
             }
             None => work(self),
         }
@@ -272,4 +330,11 @@ impl Crm for InMemoryCrm {
             Ok(WriteReceipt::new(id, true))
         })
     }
+}
+
+/// SplitMix64's finalizer: a well-spread 64-bit hash of `x`.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }

@@ -86,6 +86,7 @@
 mod checked;
 mod clock;
 mod crm;
+mod outbox;
 mod session;
 mod sink;
 mod tester;
@@ -94,6 +95,7 @@ mod verifier;
 pub use checked::Checked;
 pub use clock::ManualClock;
 pub use crm::{Fault, InMemoryCrm, Method, WrittenRecord};
+pub use outbox::{check_outbox, sample_write};
 pub use session::PolicySession;
 pub use sink::RecordingSink;
 pub use tester::PolicyTester;

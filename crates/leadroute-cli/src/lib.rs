@@ -378,7 +378,8 @@
 //! ```json
 //! {
 //!   "events": {"file", "lines", "events", "broken_lines", "broken": [{"line", "error"}], "submitted",
-//!              "validation_failed", "pool_store_failed", "undecided", "unknown_events", "unattributed"},
+//!              "validation_failed", "pool_store_failed", "crm_writes_queued", "crm_writes_dead_lettered",
+//!              "outbox_failed", "sla_breached", "undecided", "unknown_events", "unattributed"},
 //!   "baseline": {…the same…} | null,
 //!   "total": Row,
 //!   "rules": [Row + {"rule": id | null}],

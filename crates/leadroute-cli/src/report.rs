@@ -19,7 +19,12 @@
 //!   (or `meeting_booked`), those with `meeting_booked`.
 //! - **fallback rate**: of the leads, those with `routing_fallback`.
 //! - **reassignment rate**: of the leads, those decided again later with
-//!   another owner (a second `owner_assigned` / `lead_rejected`).
+//!   another owner (a second `owner_assigned` / `lead_rejected`, or an
+//!   `owner_reassigned` from `LeadRouter::reassign`).
+//!
+//! Counted for the whole file, not per row: writes the outbox queued
+//! (`crm_write_queued`), dead letters (`crm_write_dead_lettered`), outbox
+//! failures (`outbox_failed`) and missed SLAs (`sla_breached`).
 //!
 //! # Percentiles
 //!
@@ -62,7 +67,7 @@ pub(crate) const MAX_ROWS: usize = 10_000;
 const MAX_BROKEN_LISTED: usize = 100;
 /// The event names this version reads (`EventKind::name`); lines with other
 /// names are counted as `unknown_events` and otherwise skipped.
-const KNOWN_EVENTS: [&str; 14] = [
+const KNOWN_EVENTS: [&str; 20] = [
     "form_started",
     "form_submitted",
     "validation_failed",
@@ -77,6 +82,12 @@ const KNOWN_EVENTS: [&str; 14] = [
     "crm_write_failed",
     "meeting_shown",
     "meeting_booked",
+    "submission_screened",
+    "crm_write_queued",
+    "crm_write_dead_lettered",
+    "outbox_failed",
+    "sla_breached",
+    "owner_reassigned",
 ];
 /// The row of rules and owners past [`MAX_ROWS`].
 const OTHER: &str = "(other)";
@@ -237,6 +248,15 @@ struct Period {
     submitted: u64,
     validation_failed: u64,
     pool_store_failed: u64,
+    /// Failed writes the outbox took for the retry worker (an entry may be
+    /// queued again after each failed retry).
+    writes_queued: u64,
+    /// Writes dead-lettered: retrying could not help, a person must look.
+    dead_lettered: u64,
+    /// Times the outbox itself failed.
+    outbox_failed: u64,
+    /// Missed SLAs reported by reassignments.
+    sla_breached: u64,
     /// Events about a lead no longer (or never) open, that could not be
     /// attributed to a rule or owner.
     unattributed: u64,
@@ -393,6 +413,10 @@ fn apply(period: &mut Period, window: &mut Window, event: Event) {
         }
         EventKind::ValidationFailed { .. } => period.validation_failed += 1,
         EventKind::PoolStoreFailed(_) => period.pool_store_failed += 1,
+        EventKind::CrmWriteQueued(_) => period.writes_queued += 1,
+        EventKind::CrmWriteDeadLettered { .. } => period.dead_lettered += 1,
+        EventKind::OutboxFailed { .. } => period.outbox_failed += 1,
+        EventKind::SlaBreached { .. } => period.sla_breached += 1,
         EventKind::OwnerAssigned { owner, rule, .. }
         | EventKind::LeadRejected { owner, rule, .. } => {
             let lead = window.get_or_open(id, period);
@@ -413,12 +437,14 @@ fn apply(period: &mut Period, window: &mut Window, event: Event) {
         // Later events only add to a lead that is open (submitted or decided
         // within the window); otherwise they cannot be attributed.
         EventKind::RoutingFallback { .. }
+        | EventKind::OwnerReassigned { .. }
         | EventKind::CrmWriteSuccess { .. }
         | EventKind::CrmWriteFailed { .. }
         | EventKind::MeetingShown { .. }
         | EventKind::MeetingBooked { .. } => match window.leads.get_mut(id) {
             Some(lead) => match &event.kind {
                 EventKind::RoutingFallback { .. } => lead.fallback = true,
+                EventKind::OwnerReassigned { .. } => lead.reassigned = true,
                 EventKind::CrmWriteSuccess { .. } => lead.write_ok = true,
                 EventKind::CrmWriteFailed { .. } => lead.write_failed = true,
                 EventKind::MeetingBooked { .. } => {
@@ -582,6 +608,10 @@ impl Report<'_> {
             "submitted": p.submitted,
             "validation_failed": p.validation_failed,
             "pool_store_failed": p.pool_store_failed,
+            "crm_writes_queued": p.writes_queued,
+            "crm_writes_dead_lettered": p.dead_lettered,
+            "outbox_failed": p.outbox_failed,
+            "sla_breached": p.sla_breached,
             "undecided": p.undecided,
             "unknown_events": p.unknown_events,
             "unattributed": p.unattributed,
@@ -650,6 +680,18 @@ impl Report<'_> {
                 thousands(p.unknown_events),
                 if p.unknown_events == 1 { "" } else { "s" }
             );
+        }
+        if p.writes_queued + p.dead_lettered + p.outbox_failed > 0 {
+            let _ = write!(
+                s,
+                "; outbox: {} writes queued, {} dead-lettered, {} outbox failures",
+                thousands(p.writes_queued),
+                thousands(p.dead_lettered),
+                thousands(p.outbox_failed)
+            );
+        }
+        if p.sla_breached > 0 {
+            let _ = write!(s, "; {} SLAs missed", thousands(p.sla_breached));
         }
         if p.unattributed > 0 {
             let _ = write!(

@@ -346,3 +346,70 @@ fn report_bad_input() {
         .code(2)
         .stderr(contains("cannot write no-such-dir/r.html"));
 }
+
+#[test]
+fn report_counts_the_outbox_and_reassignments_a_real_router_records() {
+    use leadroute::outbox::InMemoryOutbox;
+    use leadroute::policy::{Reassign, ReassignReason};
+    let policy = Policy::from_json_str(
+        r#"{"name": "p", "version": "1",
+            "owners": [{"id": "ana"}, {"id": "bob"}],
+            "pools": [{"id": "team", "members": [{"owner": "ana"}, {"owner": "bob"}]}],
+            "fallback": {"assign": {"pool": "team"}, "sla_minutes": 5}}"#,
+    )
+    .unwrap();
+    let crm = InMemoryCrm::new();
+    // Lead 1's write is queued, lead 2's dead-lettered (a permanent error).
+    crm.fail_next(Method::UpsertLead, 1, CrmError::transient("503"));
+    let clock = std::sync::Arc::new(ManualClock::at_unix(1_700_000_000));
+    let router = LeadRouter::new(policy, crm, RecordingSink::new())
+        .with_clock(clock.clone())
+        .with_outbox(InMemoryOutbox::new());
+    let first =
+        pollster::block_on(router.route_json(r#"{"lead_id": "l1", "email": "a@acme.com"}"#))
+            .unwrap();
+    assert!(first.write.queued().is_some());
+    router.crm().fail_next(
+        Method::UpsertLead,
+        1,
+        CrmError::permanent("a required field is missing"),
+    );
+    let second =
+        pollster::block_on(router.route_json(r#"{"lead_id": "l2", "email": "b@acme.com"}"#))
+            .unwrap();
+    assert!(second.write.dead_lettered().is_some());
+    // Lead 1's owner misses the SLA: reassigned to the other member.
+    clock.advance(Duration::from_secs(600));
+    let again = pollster::block_on(router.reassign(
+        &first.lead,
+        std::slice::from_ref(&first.decision),
+        None,
+        &Reassign::new(ReassignReason::SlaMissed),
+    ));
+    assert_ne!(
+        again.reassignment.decision.owner_id(),
+        first.decision.owner_id()
+    );
+
+    let path = tmp("outbox_events.jsonl");
+    let lines: Vec<String> = router
+        .events()
+        .events()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let doc = json_report(&[path.to_str().unwrap()], 0);
+    let events = &doc["events"];
+    assert_eq!(events["unknown_events"], 0, "{doc:#}");
+    assert_eq!(events["crm_writes_queued"], 1);
+    assert_eq!(events["crm_writes_dead_lettered"], 1);
+    assert_eq!(events["outbox_failed"], 0);
+    assert_eq!(events["sla_breached"], 1);
+    assert_eq!(doc["total"]["leads"], 2);
+    // Lead 1 was reassigned (owner_reassigned), lead 2 was not.
+    assert_eq!(doc["total"]["reassignment_rate"], 0.5);
+    // Lead 1's reassignment write succeeded after its first failed: a
+    // success; lead 2's only write failed.
+    assert_eq!(doc["total"]["crm_write_success_rate"], 0.5);
+}

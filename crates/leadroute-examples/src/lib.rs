@@ -3,7 +3,8 @@
 //!
 //! - [`mock`]: a loopback mock HTTP server (axum, `127.0.0.1` only) that
 //!   records every request and answers scripted replies;
-//! - [`TokioClock`]: a [`leadroute::Clock`] over tokio's timer;
+//! - [`TokioClock`]: a [`leadroute::Clock`] over tokio's timer (re-exported
+//!   from `leadroute-tokio`);
 //! - the seed policy, the example router and the demo runner that prints
 //!   each request an adapter sent and each decision;
 //! - environment helpers for the examples' live modes.
@@ -25,7 +26,6 @@
 
 pub mod mock;
 pub mod service;
-mod tokio_clock;
 
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ use leadroute::router::{Routed, WriteOutcome};
 use leadroute::{Crm, LeadRouter, Policy};
 use serde_json::{Value, json};
 
-pub use tokio_clock::TokioClock;
+pub use leadroute_tokio::TokioClock;
 
 use self::mock::{MockServer, Recorded};
 

@@ -1,0 +1,133 @@
+//! Many replicas on one Redis: worker processes (this test binary re-run
+//! with `LEADROUTE_TEST_WORKER`), each with its own `LeadRouter`, share one
+//! `redis-server`. The scenarios and their checks are in
+//! `leadroute_test_servers::replicas`; this file connects them to Redis.
+
+use std::time::{Duration, Instant};
+
+use leadroute_redis::{RedisConfig, RedisConnection, RedisOutbox, RedisPoolStore};
+use leadroute_test_servers::Redis;
+use leadroute_test_servers::replicas::{self, DIR_ENV, INDEX_ENV, URL_ENV, WORKERS};
+use leadroute_test_servers::scenario::{SharedDir, spawn_worker, wait_all, worker_role};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Patient enough to ride out a server restart (the router's pool budget in
+/// these scenarios is 30 s).
+fn patient() -> RedisConfig {
+    RedisConfig::default()
+        .op_timeout(Duration::from_secs(2))
+        .retry_for(Duration::from_secs(20))
+}
+
+async fn connect(url: &str) -> RedisConnection {
+    RedisConnection::connect(url, patient()).await.unwrap()
+}
+
+/// The entry point of the worker processes the tests below start. In a
+/// normal test run (no worker role in the environment) it does nothing.
+#[test]
+fn worker_entry() {
+    let Some(role) = worker_role() else {
+        return;
+    };
+    let (url, dir, k) = replicas::worker_env();
+    rt().block_on(async {
+        let conn = connect(&url).await;
+        let (store, outbox) = (RedisPoolStore::on(conn.clone()), RedisOutbox::on(conn));
+        match role.as_str() {
+            "route" => replicas::route_worker(k, &dir, store, outbox).await,
+            "steady" => replicas::steady_worker(k, &dir, store).await,
+            "hog" => replicas::hog_worker(&dir, outbox).await,
+            "rescue" => replicas::drain_worker(&dir, outbox).await,
+            other => panic!("unknown worker role `{other}`"),
+        }
+    });
+}
+
+fn spawn(role: &str, n: usize, url: &str, dir: &SharedDir) -> Vec<(String, std::process::Child)> {
+    (0..n)
+        .map(|k| {
+            let env = [
+                (URL_ENV, url.to_owned()),
+                (DIR_ENV, dir.path().display().to_string()),
+                (INDEX_ENV, k.to_string()),
+            ];
+            (
+                format!("{role}-{k}"),
+                spawn_worker("worker_entry", role, &env),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn four_processes_share_one_exact_rotation_and_a_crm_failing_30_percent_ends_with_one_record_per_lead()
+ {
+    let Some(redis) = Redis::start_or_skip("redis replicas") else {
+        return;
+    };
+    let dir = SharedDir::new("redis-replicas");
+    wait_all(spawn("route", WORKERS, &redis.url(), &dir));
+    rt().block_on(async {
+        let conn = connect(&redis.url()).await;
+        let (store, outbox) = (RedisPoolStore::on(conn.clone()), RedisOutbox::on(conn));
+        replicas::check_replicas("redis", dir.path(), &store, &outbox).await;
+    });
+}
+
+#[test]
+fn a_store_restart_mid_run_keeps_the_counts_exact() {
+    let Some(mut redis) = Redis::start_or_skip("redis restart mid-run") else {
+        return;
+    };
+    let dir = SharedDir::new("redis-restart");
+    let workers = spawn("steady", WORKERS, &redis.url(), &dir);
+    let rt = rt();
+    let store = rt.block_on(async { RedisPoolStore::on(connect(&redis.url()).await) });
+    rt.block_on(replicas::wait_for_version(&store, 1000));
+    let down = Instant::now();
+    redis.restart().unwrap();
+    let restart = down.elapsed();
+    wait_all(workers);
+    rt.block_on(replicas::check_steady("redis", dir.path(), &store, restart));
+}
+
+#[test]
+fn a_killed_workers_claims_are_completed_by_another_after_the_lease() {
+    let Some(redis) = Redis::start_or_skip("redis killed worker") else {
+        return;
+    };
+    let dir = SharedDir::new("redis-lease");
+    let rt = rt();
+    let outbox = rt.block_on(async { RedisOutbox::on(connect(&redis.url()).await) });
+    rt.block_on(replicas::enqueue_held(&outbox));
+    let mut hog = spawn("hog", 1, &redis.url(), &dir);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !dir.path().join("claimed").exists() {
+        assert!(Instant::now() < deadline, "the hog never claimed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = rt
+        .block_on(leadroute::outbox::Outbox::stats(&outbox))
+        .unwrap();
+    assert_eq!(stats.claimed, replicas::HELD as u64);
+    let (_, mut child) = hog.pop().unwrap();
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let killed_at = Instant::now();
+    wait_all(spawn("rescue", 1, &redis.url(), &dir));
+    rt.block_on(replicas::check_rescued(
+        "redis",
+        dir.path(),
+        &outbox,
+        killed_at,
+    ));
+}
