@@ -402,8 +402,8 @@ impl Compiler {
     }
 
     fn place_set(&mut self, s: &PlaceSetSpec, path: &str) -> PlaceSet {
-        let countries = self.countries(&s.countries, &dotted(&path, "countries"));
-        let regions = self.regions(&s.regions, &dotted(&path, "regions"));
+        let countries = self.countries(&s.countries, &dotted(path, "countries"));
+        let regions = self.regions(&s.regions, &dotted(path, "regions"));
         let postal = s
             .postal_codes
             .iter()
@@ -558,9 +558,9 @@ impl Compiler {
     fn target(&mut self, t: &Target, path: &str, owners: &[Owner]) -> Option<TargetC> {
         match t {
             Target::Owner(id) => self
-                .owner_ref(id, &dotted(&path, "owner"), true, owners)
+                .owner_ref(id, &dotted(path, "owner"), true, owners)
                 .map(TargetC::Owner),
-            Target::Pool(id) => self.pool_ref(id, &dotted(&path, "pool")).map(TargetC::Pool),
+            Target::Pool(id) => self.pool_ref(id, &dotted(path, "pool")).map(TargetC::Pool),
         }
     }
 
@@ -629,7 +629,7 @@ impl Compiler {
         owners: &[Owner],
     ) -> Option<Seat> {
         if member.weight == 0 {
-            self.report(Diagnostic::zero_weight(dotted(&mpath, "weight")));
+            self.report(Diagnostic::zero_weight(dotted(mpath, "weight")));
         }
         let capacity = member.capacity.or(p.capacity);
         if member.capacity.is_some_and(|c| c.max == 0) {
@@ -638,11 +638,11 @@ impl Compiler {
                 true,
             ));
         }
-        let o = self.owner_ref(&member.owner, &dotted(&mpath, "owner"), false, owners)?;
+        let o = self.owner_ref(&member.owner, &dotted(mpath, "owner"), false, owners)?;
         let active = owners.get(o as usize).is_some_and(|x| x.active);
         if !active {
             self.report(Diagnostic::inactive_pool_member(
-                dotted(&mpath, "owner"),
+                dotted(mpath, "owner"),
                 &member.owner,
             ));
         }
@@ -718,7 +718,7 @@ impl Compiler {
             ExperienceSpec::BookMeeting { calendar } => match calendar {
                 CalendarSpec::AssignedOwner => {
                     if a.assign == Assignee::Nobody {
-                        self.report(Diagnostic::no_calendar(dotted(&path, "experience")));
+                        self.report(Diagnostic::no_calendar(dotted(path, "experience")));
                     }
                     ExperienceC::BookMeeting(None)
                 }
@@ -794,7 +794,7 @@ impl Compiler {
             Condition::All(items) => self.all_or_any(items, path, true),
             Condition::Any(items) => self.all_or_any(items, path, false),
             Condition::Not(inner) => {
-                let child = self.cond(inner, &dotted(&path, "not"));
+                let child = self.cond(inner, &dotted(path, "not"));
                 let n = self.node(path, "not", "not", String::new());
                 Cond::Not(Box::new(child), n)
             }
@@ -833,7 +833,7 @@ impl Compiler {
     /// `{"account_match": {…}}`: one leaf per test given, as an implicit
     /// `all`.
     fn match_test(&mut self, t: &MatchTest, path: &str) -> Cond {
-        let p = dotted(&path, "account_match");
+        let p = dotted(path, "account_match");
         let mut parts = Vec::new();
         if let Some(b) = t.matched {
             let fp = dotted(&p, "matched");
@@ -900,7 +900,7 @@ impl Compiler {
     }
 
     fn territory_cond(&mut self, id: &str, path: &str) -> Cond {
-        let p = dotted(&path, "territory");
+        let p = dotted(path, "territory");
         let pred = match self.territory_index.get(id).copied() {
             Some(t) => Pred::Territory(t),
             None => {
@@ -919,7 +919,7 @@ impl Compiler {
     }
 
     fn country_cond(&mut self, list: &[String], path: &str) -> Cond {
-        let p = dotted(&path, "country");
+        let p = dotted(path, "country");
         self.non_empty(list, &p);
         let set = self.countries(list, &p);
         let expected = render_list(list.iter().map(|c| Upper(c)));
@@ -935,7 +935,7 @@ impl Compiler {
     }
 
     fn region_cond(&mut self, list: &[String], path: &str) -> Cond {
-        let p = dotted(&path, "region");
+        let p = dotted(path, "region");
         self.non_empty(list, &p);
         let regions = self.regions(list, &p);
         let expected = render_list(regions.iter());
@@ -943,7 +943,7 @@ impl Compiler {
     }
 
     fn postal_cond(&mut self, spec: &PostalSpec, path: &str) -> Cond {
-        let p = dotted(&path, "postal_code");
+        let p = dotted(path, "postal_code");
         let m = self.postal(spec, &p);
         let expected = format!(
             "{} prefixes {} ranges {}",
@@ -985,7 +985,7 @@ impl Compiler {
     }
 
     fn product_cond(&mut self, list: &[String], path: &str) -> Cond {
-        let p = dotted(&path, "product_interest");
+        let p = dotted(path, "product_interest");
         self.non_empty(list, &p);
         let tokens: Box<[Box<str>]> = list
             .iter()
@@ -1002,7 +1002,7 @@ impl Compiler {
     }
 
     fn email_kind_cond(&mut self, kinds: &[EmailKind], path: &str) -> Cond {
-        let p = dotted(&path, "email_kind");
+        let p = dotted(path, "email_kind");
         self.non_empty(kinds, &p);
         let mask = kinds.iter().fold(0u8, |m, k| m | k.bit());
         let expected = render_list(kinds.iter().map(|k| k.as_str()));
@@ -1011,7 +1011,7 @@ impl Compiler {
 
     /// `{"spam": {"score_at_least": a, "score_below": b}}`.
     fn spam_cond(&mut self, t: &SpamTest, path: &str) -> Cond {
-        let p = dotted(&path, "spam");
+        let p = dotted(path, "spam");
         let (lo, hi) = (t.score_at_least, t.score_below);
         match (lo, hi) {
             (None, None) => self.report(Diagnostic::empty_spam_test(p.clone())),
@@ -1037,7 +1037,7 @@ impl Compiler {
 
     /// `{"signal": [...]}`.
     fn signal_cond(&mut self, kinds: &[SignalKind], path: &str) -> Cond {
-        let p = dotted(&path, "signal");
+        let p = dotted(path, "signal");
         self.non_empty(kinds, &p);
         let set: SignalSet = kinds.iter().copied().collect();
         let expected = render_list(set.iter().map(SignalKind::as_str));
@@ -1045,7 +1045,7 @@ impl Compiler {
     }
 
     fn attribute_cond(&mut self, test: &FieldTest, path: &str) -> Cond {
-        let p = dotted(&path, "attribute");
+        let p = dotted(path, "attribute");
         let (m, op, expected) = self.value_test(&test.test, &p);
         self.leaf(
             Pred::Attribute(test.key.as_str().into(), m),
@@ -1146,7 +1146,7 @@ impl Compiler {
                 Ok(r) => (ValueMatch::Regex(r), "regex", format!("/{re}/")),
                 Err(e) => {
                     self.report(Diagnostic::invalid_regex(
-                        dotted(&path, "regex"),
+                        dotted(path, "regex"),
                         re,
                         &e.to_string(),
                     ));
@@ -1170,7 +1170,7 @@ impl Compiler {
                 None => {
                     // `equals` holds one value, `one_of` a list.
                     let at = if op == "equals" {
-                        dotted(&path, "equals")
+                        dotted(path, "equals")
                     } else {
                         format!("{path}.{op}[{i}]")
                     };
@@ -1180,7 +1180,7 @@ impl Compiler {
             }
         }
         if texts.is_empty() && op == "one_of" {
-            self.report(Diagnostic::empty_list(dotted(&path, "one_of")));
+            self.report(Diagnostic::empty_list(dotted(path, "one_of")));
         }
         let expected = render_list(texts.iter());
         (ValueMatch::OneOf(texts.into_boxed_slice()), op, expected)
