@@ -324,7 +324,10 @@ pub enum TraceEvent {
     /// showed that each requires a value of `by` that this lead does not
     /// have (the lead's value is in the preceding `lead_value` event), so
     /// none of them could match. [`Policy::explain`](crate::Policy::explain)
-    /// names what each rule requires.
+    /// names what each rule requires. Consecutive skipped rules are split
+    /// into the fewest such runs (the longest first), so a rule that
+    /// several attributes rule out is reported under whichever keeps its
+    /// run longest.
     RulesSkipped {
         /// First rule index of the run.
         first: u32,

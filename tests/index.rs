@@ -83,8 +83,9 @@ fn a_large_territory_plan_evaluates_only_the_candidates() {
     assert_eq!(evaluated, 1, "only the one candidate is evaluated");
     assert_eq!(skipped, 33, "every rule before it is ruled out");
     // Each skipped run names the fact that rules it out, the lead's value
-    // and what each rule needs: another country, or (same country) another
-    // product.
+    // and what each rule needs. Country rules out most of them, but every
+    // one needs another product: the trace takes the longest run with one
+    // reason, so the whole gap is one run by product.
     let lead_values: Vec<_> = d
         .trace
         .events
@@ -96,18 +97,20 @@ fn a_large_territory_plan_evaluates_only_the_candidates() {
         .collect();
     assert_eq!(
         lead_values,
-        [
-            (IndexedFact::Country, "\"DE\"".to_owned()),
-            (IndexedFact::ProductInterest, "\"p33\"".to_owned())
-        ],
+        [(IndexedFact::ProductInterest, "\"p33\"".to_owned())],
         "each lead value is recorded once"
     );
+    let runs = d
+        .trace
+        .events
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::RulesSkipped { .. }))
+        .count();
+    assert_eq!(runs, 1, "one run covers the gap");
     let text = p.explain(&d).to_string();
     for expected in [
-        "3 rules `r0` … `r2`: skipped (ruled out by the index): the lead's country is \"DE\"",
-        "    rule `r1` requires country in [CA]",
-        "  rule `r3`: skipped (ruled out by the index): it requires product_interest in [p3]; the lead's product_interest is \"p33\"",
-        "9 rules `r24` … `r32`: skipped",
+        "33 rules `r0` … `r32`: skipped (ruled out by the index): the lead's product_interest is \"p33\"",
+        "    rule `r1` requires product_interest in [p1]",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }

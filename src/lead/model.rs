@@ -145,6 +145,9 @@ impl CountryCode {
 }
 
 /// `"AAABAC…ZZ"`: every pair of upper-case letters, in order.
+// Evaluated at compile time: an index out of bounds would fail the build,
+// it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
 const LETTER_PAIRS: &str = {
     const BYTES: [u8; 26 * 26 * 2] = {
         let mut out = [0u8; 26 * 26 * 2];

@@ -302,28 +302,23 @@ impl<'a> Eval<'a> {
         if !self.rec.on || to <= from {
             return;
         }
-        let why = |r: usize| reasons.excluded_by(r).unwrap_or(IndexedFact::Country);
-        // Runs of consecutive rules ruled out by the same attribute, flushed
-        // as they end (no buffer: the trace is the only allocation).
         let mut start = from;
-        let mut by = why(from);
-        for r in from + 1..=to {
-            let next = (r < to).then(|| why(r));
-            if next == Some(by) {
-                continue;
-            }
+        while start < to {
+            // No attribute rules `start` out only if the index changed under
+            // us; say "country" for one rule rather than lose it.
+            let (by, end) = reasons
+                .skipped_run(start, to)
+                .unwrap_or((IndexedFact::Country, start + 1));
             if self.shown.insert(by) {
                 let observed = self.lead_value(by);
                 self.rec.push(TraceEvent::LeadValue { fact: by, observed });
             }
             self.rec.push(TraceEvent::RulesSkipped {
                 first: idx32(start),
-                count: idx32(r - start),
+                count: idx32(end - start),
                 by,
             });
-            if let Some(n) = next {
-                (start, by) = (r, n);
-            }
+            start = end;
         }
     }
 

@@ -355,29 +355,67 @@ struct LeadSets<'a> {
     product: Union<'a>,
 }
 
-fn has(bits: &[u64], r: usize) -> bool {
-    bits.get(r / 64).is_some_and(|w| w & (1 << (r % 64)) != 0)
-}
+/// The order in which the trace prefers an attribute when several rule out
+/// the same run equally far.
+const FACT_ORDER: [IndexedFact; 5] = [
+    IndexedFact::Country,
+    IndexedFact::Region,
+    IndexedFact::EmailKind,
+    IndexedFact::PostalCode,
+    IndexedFact::ProductInterest,
+];
 
 impl Candidates<'_> {
-    /// Why the index ruled rule `r` out, for the trace: the first attribute
-    /// (country, region, email kind, postal code, product interest) whose
-    /// value excludes it; `None` if none does. Uses the sets the iterator
-    /// already selected: no second lookup of the lead's values.
-    pub(crate) fn excluded_by(&self, r: usize) -> Option<IndexedFact> {
+    /// The longest run of rules from `r` (ending before `to`) that one
+    /// indexed attribute rules out, for the trace: that attribute and the
+    /// run's end (exclusive); `None` if no attribute rules out `r`. Uses
+    /// the sets the iterator already selected (no second lookup of the
+    /// lead's values) and scans them a 64-rule word at a time.
+    ///
+    /// Taking the longest run at each step splits a gap between candidate
+    /// rules into the fewest runs that each have one reason, so a large
+    /// plan whose rules are ruled out alternately by country and by product
+    /// still gives a short trace.
+    pub(crate) fn skipped_run(&self, r: usize, to: usize) -> Option<(IndexedFact, usize)> {
+        let mut best: Option<(IndexedFact, usize)> = None;
+        for fact in FACT_ORDER {
+            let end = self.next_allowed(fact, r, to);
+            if end > r && best.is_none_or(|(_, e)| end > e) {
+                best = Some((fact, end));
+                if end == to {
+                    break; // none can go further
+                }
+            }
+        }
+        best
+    }
+
+    /// The rules of word `w` that `fact`'s set for this lead allows.
+    fn allowed_word(&self, fact: IndexedFact, w: usize) -> u64 {
         let s = &self.sets;
-        if !has(s.country, r) {
-            Some(IndexedFact::Country)
-        } else if !has(s.region, r) {
-            Some(IndexedFact::Region)
-        } else if !has(s.kind, r) {
-            Some(IndexedFact::EmailKind)
-        } else if !has(s.postal, r) {
-            Some(IndexedFact::PostalCode)
-        } else if !s.product.contains(r) {
-            Some(IndexedFact::ProductInterest)
-        } else {
-            None
+        let word = |bits: &[u64]| bits.get(w).copied().unwrap_or(0);
+        match fact {
+            IndexedFact::Country => word(s.country),
+            IndexedFact::Region => word(s.region),
+            IndexedFact::EmailKind => word(s.kind),
+            IndexedFact::PostalCode => word(s.postal),
+            IndexedFact::ProductInterest => s.product.word(w),
+        }
+    }
+
+    /// The first rule from `r` on that `fact` allows, or `to`.
+    fn next_allowed(&self, fact: IndexedFact, r: usize, to: usize) -> usize {
+        let mut w = r / 64;
+        let mut m = self.allowed_word(fact, w) & (u64::MAX << (r % 64));
+        loop {
+            if m != 0 {
+                return (w * 64 + m.trailing_zeros() as usize).min(to);
+            }
+            w += 1;
+            if w * 64 >= to {
+                return to;
+            }
+            m = self.allowed_word(fact, w);
         }
     }
 }
@@ -392,9 +430,15 @@ pub(crate) struct Union<'a> {
 }
 
 impl<'a> Union<'a> {
-    /// Whether rule `r` is in the union (an empty union restricts nothing).
-    fn contains(&self, r: usize) -> bool {
-        self.len == 0 || self.sets.iter().take(self.len).any(|s| has(s, r))
+    /// Word `w` of the union (all ones when it restricts nothing).
+    fn word(&self, w: usize) -> u64 {
+        if self.len == 0 {
+            return u64::MAX;
+        }
+        self.sets
+            .iter()
+            .take(self.len)
+            .fold(0, |acc, s| acc | s.get(w).copied().unwrap_or(0))
     }
 
     fn unrestricted() -> Self {
