@@ -34,14 +34,11 @@ pub(crate) fn compile_file(
     Ok((text, format, result.map(|(_, policy)| policy)))
 }
 
+/// A spec and the policy compiled from it, or why it did not compile.
+type SpecAndPolicy = Result<(PolicySpec, Policy), CompileError>;
+
 /// [`compile_file`], also returning the spec (what [`Policy::lint`] reads).
-fn compile_file_with_spec(
-    path: &Path,
-) -> anyhow::Result<(
-    String,
-    PolicyFormat,
-    Result<(PolicySpec, Policy), CompileError>,
-)> {
+fn compile_file_with_spec(path: &Path) -> anyhow::Result<(String, PolicyFormat, SpecAndPolicy)> {
     let format = PolicyFormat::of(path)?;
     let text = read_text(path)?;
     let result = match format {
