@@ -1,8 +1,8 @@
 //! `Policy::lint`: each lint finds what it is for, says where, and stays
 //! quiet on policies without the problem (the seed policies among them).
 
-use leadroute::Policy;
 use leadroute::policy::{Diagnostic, DiagnosticCode, Severity};
+use leadroute::{Policy, PolicySpec, compile};
 
 fn lints(toml_body: &str) -> Vec<Diagnostic> {
     let text = format!(
@@ -13,10 +13,16 @@ owners = [{{ id = "ana", name = "Ana" }}, {{ id = "bob", name = "Bob" }}, {{ id 
 {toml_body}
 "#
     );
-    let policy = Policy::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let out = policy.lint();
+    let (policy, spec) = compiled(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let out = policy.lint(&spec);
     assert!(out.iter().all(|d| d.severity == Severity::Warning));
     out
+}
+
+/// A TOML policy and the spec it was compiled from (what `lint` reads).
+fn compiled(text: &str) -> Result<(Policy, PolicySpec), leadroute::policy::CompileError> {
+    let spec = PolicySpec::from_toml_str(text)?;
+    Ok((compile(&spec)?, spec))
 }
 
 fn of(lints: &[Diagnostic], code: DiagnosticCode) -> Vec<&Diagnostic> {
@@ -31,10 +37,11 @@ fn the_seed_policies_have_no_lints() {
         include_str!("../examples/policies/seed.toml"),
         include_str!("../examples/policies/seed.json"),
     ] {
-        let policy = Policy::from_toml_str(text)
-            .or_else(|_| Policy::from_json_str(text))
+        let spec = PolicySpec::from_toml_str(text)
+            .or_else(|_| PolicySpec::from_json_str(text))
             .unwrap();
-        assert_eq!(policy.lint(), Vec::<Diagnostic>::new());
+        let policy = compile(&spec).unwrap();
+        assert_eq!(policy.lint(&spec), Vec::<Diagnostic>::new());
     }
 }
 
@@ -327,8 +334,10 @@ mod properties {
     use std::sync::OnceLock;
 
     use leadroute::policy::DiagnosticCode;
-    use leadroute::{Facts, Normalizer, Policy};
+    use leadroute::{Facts, Normalizer, Policy, PolicySpec};
     use proptest::prelude::*;
+
+    use super::compiled;
 
     /// A rule on countries and employee bounds: (countries, min, max, whether
     /// to test the countries).
@@ -356,7 +365,7 @@ mod properties {
         proptest::collection::vec((country, bound.clone(), bound, any::<bool>()), 1..7)
     }
 
-    fn policy(rules: &[SizeRule]) -> Option<Policy> {
+    fn policy(rules: &[SizeRule]) -> Option<(Policy, PolicySpec)> {
         let mut text = String::from(
             "name = \"p\"\nversion = \"1\"\nowners = [{ id = \"ana\", name = \"Ana\" }, { id = \"queue\", name = \"Queue\" }]\n",
         );
@@ -387,7 +396,7 @@ mod properties {
         }
         text.push_str("[fallback]\nassign = { owner = \"queue\" }\n");
         // Unreachable rules and inverted bounds do not compile: not a case.
-        Policy::from_toml_str(&text).ok()
+        compiled(&text).ok()
     }
 
     fn decided_by_fallback(policy: &Policy, country: &str, employees: u64) -> bool {
@@ -407,8 +416,8 @@ mod properties {
         /// counts right outside it are not.
         #[test]
         fn reported_holes_are_holes(rules in rules()) {
-            let Some(policy) = policy(&rules) else { return Ok(()) };
-            for d in policy.lint().iter().filter(|d| d.code == DiagnosticCode::FallbackOnly) {
+            let Some((policy, spec)) = policy(&rules) else { return Ok(()) };
+            for d in policy.lint(&spec).iter().filter(|d| d.code == DiagnosticCode::FallbackOnly) {
                 let country = d.value.clone().unwrap();
                 let Some((lo, hi)) = d.message.split(" with ").nth(1)
                     .and_then(|m| m.split(" employees").next())
@@ -462,9 +471,9 @@ mod properties {
                 ));
             }
             text.push_str("[fallback]\nassign = { owner = \"queue\" }\n");
-            let Ok(policy) = Policy::from_toml_str(&text) else { return Ok(()) };
+            let Ok((policy, spec)) = compiled(&text) else { return Ok(()) };
             let shadowed: Vec<String> = policy
-                .lint()
+                .lint(&spec)
                 .iter()
                 .filter(|d| d.code == DiagnosticCode::ShadowedRule)
                 .filter_map(|d| d.rule.clone())
@@ -484,4 +493,50 @@ mod properties {
             }
         }
     }
+}
+
+/// `lint` reads the spec it is given; given a spec that is not the policy's
+/// own, it lints that spec (compiling it), and returns its compile errors
+/// if it does not compile.
+#[test]
+fn lint_of_another_spec_describes_that_spec() {
+    let (seed, seed_spec) = compiled(include_str!("../examples/policies/seed.toml")).unwrap();
+    assert_eq!(seed.lint(&seed_spec), Vec::<Diagnostic>::new());
+    let other = PolicySpec::from_toml_str(
+        r#"
+name = "p"
+version = "1"
+owners = [{ id = "ana", name = "Ana" }, { id = "queue", name = "Queue" }]
+territories = [{ id = "emea", countries = ["DE", "FR"] }, { id = "dach", countries = ["DE", "AT"] }]
+[[rules]]
+id = "emea"
+when = { territory = "emea" }
+then = { assign = { owner = "ana" } }
+[[rules]]
+id = "dach"
+when = { territory = "dach" }
+then = { assign = { owner = "ana" } }
+[fallback]
+assign = { owner = "queue" }
+"#,
+    )
+    .unwrap();
+    let lints = seed.lint(&other);
+    assert_eq!(lints, compile(&other).unwrap().lint(&other));
+    assert_eq!(
+        of(&lints, DiagnosticCode::OverlappingTerritories).len(),
+        1,
+        "{lints:?}"
+    );
+    let mut broken = other.clone();
+    broken.fallback = None;
+    let errors = seed.lint(&broken);
+    assert!(!errors.is_empty());
+    assert!(errors.iter().all(|d| d.severity == Severity::Error));
+    assert!(
+        errors
+            .iter()
+            .any(|d| d.code == DiagnosticCode::MissingFallback),
+        "{errors:?}"
+    );
 }

@@ -976,7 +976,13 @@ impl Run {
         if trimmed.is_empty() {
             return None;
         }
-        let chars = trimmed.chars().count();
+        // A text has at most as many characters as bytes: count them only
+        // when the bytes could exceed the limit.
+        let chars = if trimmed.len() > self.limits.max_field_chars {
+            trimmed.chars().count()
+        } else {
+            0
+        };
         if chars > self.limits.max_field_chars {
             self.error(
                 field,
@@ -1067,12 +1073,23 @@ fn collapse(s: String) -> String {
 /// exact and needs no lower-cased copy.
 fn is_placeholder(s: &str) -> bool {
     let s = s.trim();
-    PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s))
+    s.len() <= LONGEST_PLACEHOLDER && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s))
 }
+
+/// Bytes in the longest of [`PLACEHOLDERS`].
+const LONGEST_PLACEHOLDER: usize = "not applicable".len();
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_placeholder_length_bound_is_the_longest_placeholder() {
+        let longest = PLACEHOLDERS.iter().map(|p| p.len()).max();
+        assert_eq!(longest, Some(LONGEST_PLACEHOLDER));
+        assert!(is_placeholder("  Not Applicable "));
+        assert!(!is_placeholder("not applicable!"));
+    }
 
     #[test]
     fn domain_sets_can_be_extended_trimmed_and_replaced() {

@@ -48,6 +48,9 @@ pub(crate) fn program(spec: &PolicySpec, limits: &PolicyLimits) -> Result<Progra
         schedule_index: HashMap::new(),
         schedule_ids: spec.schedules.iter().map(|s| s.id.clone()).collect(),
         schedules: Vec::new(),
+        texts: Texts::default(),
+        rule_root: String::new(),
+        country_sets: FxMap::default(),
     };
     let policy = c.compile(spec);
     match policy {
@@ -77,6 +80,53 @@ struct Compiler {
     schedule_ids: Vec<String>,
     /// The compiled named schedules.
     schedules: Vec<Arc<crate::schedule::Schedule>>,
+    /// Shared node texts.
+    texts: Texts,
+    /// `rules[i].when` of the rule being compiled (empty outside rules).
+    rule_root: String,
+    /// Shared country sets of `country` tests.
+    country_sets: FxMap<CountrySet, Arc<CountrySet>>,
+}
+
+/// Collects the texts of a policy's condition nodes (paths below their
+/// rule, expected values, field and operator pairs), each once; lives only
+/// while compiling.
+#[derive(Default)]
+struct Texts {
+    index: FxMap<Box<str>, u32>,
+    texts: Vec<Box<str>>,
+    kind_index: FxMap<(&'static str, &'static str), u16>,
+    kinds: Vec<(&'static str, &'static str)>,
+}
+
+impl Texts {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = idx(self.texts.len());
+        self.texts.push(s.into());
+        self.index.insert(s.into(), i);
+        i
+    }
+
+    fn kind(&mut self, field: &'static str, op: &'static str) -> u16 {
+        if let Some(&i) = self.kind_index.get(&(field, op)) {
+            return i;
+        }
+        // There are a few dozen (field, operator) pairs in all.
+        let i = u16::try_from(self.kinds.len()).unwrap_or(u16::MAX);
+        self.kinds.push((field, op));
+        self.kind_index.insert((field, op), i);
+        i
+    }
+
+    fn finish(self) -> NodeTexts {
+        NodeTexts {
+            texts: self.texts.into_boxed_slice(),
+            kinds: self.kinds.into_boxed_slice(),
+        }
+    }
 }
 
 fn idx(i: usize) -> u32 {
@@ -87,9 +137,68 @@ fn arc_list(items: &[String]) -> Arc<[Arc<str>]> {
     items.iter().map(|s| Arc::from(s.as_str())).collect()
 }
 
+/// `path.key`, without the formatting machinery (a large plan builds one
+/// per condition).
+fn dotted(path: &str, key: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 1 + key.len());
+    out.push_str(path);
+    out.push('.');
+    out.push_str(key);
+    out
+}
+
+/// `path.key[i]`.
+fn item_path(path: &str, key: &str, i: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        if let Some(d) = digits.get_mut(start) {
+            // `n % 10` is a single digit.
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    let digits = std::str::from_utf8(digits.get(start..).unwrap_or_default()).unwrap_or("0");
+    let mut out = String::with_capacity(path.len() + key.len() + digits.len() + 3);
+    out.push_str(path);
+    out.push('.');
+    out.push_str(key);
+    out.push('[');
+    out.push_str(digits);
+    out.push(']');
+    out
+}
+
+/// Displays ASCII letters upper-cased, without allocating.
+struct Upper<'a>(&'a str);
+
+impl std::fmt::Display for Upper<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        self.0
+            .chars()
+            .try_for_each(|c| f.write_char(c.to_ascii_uppercase()))
+    }
+}
+
+/// `[a, b, c]`, written into one string (a large plan renders tens of
+/// thousands of these).
 fn render_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
-    let parts: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
-    format!("[{}]", parts.join(", "))
+    use std::fmt::Write as _;
+    let mut out = String::from("[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{item}");
+    }
+    out.push(']');
+    out
 }
 
 /// What kind of JSON value this is, for messages.
@@ -168,12 +277,15 @@ impl Compiler {
             pools,
             rules,
             fallback: fallback?,
-            nodes: std::mem::take(&mut self.nodes),
+            nodes: {
+                let mut nodes = std::mem::take(&mut self.nodes);
+                nodes.shrink_to_fit();
+                nodes
+            },
+            node_texts: std::mem::take(&mut self.texts).finish(),
             warnings: Vec::new(),
             trace_capacity,
             index,
-            // Kept for `Policy::lint`, which reasons about conditions as written.
-            spec: Arc::new(spec.clone()),
             schedules: std::mem::take(&mut self.schedules),
             load_owners,
         })
@@ -193,10 +305,12 @@ impl Compiler {
                     &r.id,
                 ));
             }
-            let cond = self.cond(&r.when, &format!("rules[{i}].when"));
+            let root = format!("rules[{i}].when");
+            self.rule_root.clone_from(&root);
+            let cond = self.cond(&r.when, &root);
             let action = self.action(&r.then, &format!("rules[{i}].then"), owners);
             if never_holds(&r.when) {
-                self.report(Diagnostic::never_matches(format!("rules[{i}].when")));
+                self.report(Diagnostic::never_matches(root.clone()));
             }
             rules.push(Rule {
                 id: Name::from(r.id.as_str()),
@@ -205,6 +319,7 @@ impl Compiler {
             });
         }
         self.rule = None;
+        self.rule_root.clear();
         rules
     }
 
@@ -272,13 +387,13 @@ impl Compiler {
                 .is_some()
             {
                 self.report(Diagnostic::duplicate_id(
-                    format!("{path}.id"),
+                    dotted(&path, "id"),
                     "territory",
                     &t.id,
                 ));
             }
             let include = self.place_set(&t.include, &path);
-            let exclude = self.place_set(&t.exclude, &format!("{path}.exclude"));
+            let exclude = self.place_set(&t.exclude, &dotted(&path, "exclude"));
             if include.is_empty() {
                 let listed = !t.include.is_empty();
                 self.report(Diagnostic::empty_territory(path, &t.id, listed));
@@ -289,8 +404,8 @@ impl Compiler {
     }
 
     fn place_set(&mut self, s: &PlaceSetSpec, path: &str) -> PlaceSet {
-        let countries = self.countries(&s.countries, &format!("{path}.countries"));
-        let regions = self.regions(&s.regions, &format!("{path}.regions"));
+        let countries = self.countries(&s.countries, &dotted(path, "countries"));
+        let regions = self.regions(&s.regions, &dotted(path, "regions"));
         let postal = s
             .postal_codes
             .iter()
@@ -304,7 +419,8 @@ impl Compiler {
         }
     }
 
-    fn country(&mut self, raw: &str, path: &str) -> Option<CountryCode> {
+    /// `path` is rendered only for an error (a plan lists many countries).
+    fn country(&mut self, raw: &str, path: &dyn std::fmt::Display) -> Option<CountryCode> {
         match raw.trim().parse::<CountryCode>() {
             Ok(c) if self.geo.is_alpha2(c.as_str()) => Some(c),
             _ => {
@@ -313,7 +429,11 @@ impl Compiler {
                 } else {
                     None
                 };
-                self.report(Diagnostic::unknown_country(path.into(), raw, suggestion));
+                self.report(Diagnostic::unknown_country(
+                    path.to_string(),
+                    raw,
+                    suggestion,
+                ));
                 None
             }
         }
@@ -322,7 +442,7 @@ impl Compiler {
     fn countries(&mut self, raw: &[String], path: &str) -> CountrySet {
         let mut set = CountrySet::default();
         for (i, c) in raw.iter().enumerate() {
-            if let Some(code) = self.country(c, &format!("{path}[{i}]")) {
+            if let Some(code) = self.country(c, &format_args!("{path}[{i}]")) {
                 set.insert(code);
             }
         }
@@ -365,7 +485,7 @@ impl Compiler {
     }
 
     fn postal(&mut self, p: &PostalSpec, path: &str) -> PostalMatcher {
-        let country = self.country(&p.country, &format!("{path}.country"));
+        let country = self.country(&p.country, &format_args!("{path}.country"));
         let mut prefixes = Vec::with_capacity(p.prefixes.len());
         for (i, x) in p.prefixes.iter().enumerate() {
             let x = x.trim().to_uppercase();
@@ -440,22 +560,20 @@ impl Compiler {
     fn target(&mut self, t: &Target, path: &str, owners: &[Owner]) -> Option<TargetC> {
         match t {
             Target::Owner(id) => self
-                .owner_ref(id, &format!("{path}.owner"), true, owners)
+                .owner_ref(id, &dotted(path, "owner"), true, owners)
                 .map(TargetC::Owner),
-            Target::Pool(id) => self
-                .pool_ref(id, &format!("{path}.pool"))
-                .map(TargetC::Pool),
+            Target::Pool(id) => self.pool_ref(id, &dotted(path, "pool")).map(TargetC::Pool),
         }
     }
 
     fn pool(&mut self, i: usize, p: &PoolSpec, owners: &[Owner]) -> Pool {
         let path = format!("pools[{i}]");
         if p.members.is_empty() {
-            self.report(Diagnostic::empty_pool(format!("{path}.members"), &p.id));
+            self.report(Diagnostic::empty_pool(dotted(&path, "members"), &p.id));
         }
         if p.members.len() > MAX_POOL_MEMBERS {
             self.report(Diagnostic::too_many_members(
-                format!("{path}.members"),
+                dotted(&path, "members"),
                 &p.id,
                 p.members.len(),
                 MAX_POOL_MEMBERS,
@@ -475,7 +593,7 @@ impl Compiler {
             let mpath = format!("{path}.members[{m}]");
             if !seen.insert(member.owner.as_str()) {
                 self.report(Diagnostic::duplicate_member(
-                    format!("{mpath}.owner"),
+                    dotted(&mpath, "owner"),
                     &member.owner,
                     &p.id,
                 ));
@@ -487,7 +605,7 @@ impl Compiler {
         let fallback = p
             .fallback
             .as_ref()
-            .and_then(|t| self.target(t, &format!("{path}.fallback"), owners));
+            .and_then(|t| self.target(t, &dotted(&path, "fallback"), owners));
         let time = self.pool_time(i, p, &seats, owners);
         let uses_load = p.distribution == Distribution::LeastLoaded
             || time.seat_rules.iter().any(|r| r.max_open.is_some());
@@ -516,7 +634,7 @@ impl Compiler {
         owners: &[Owner],
     ) -> Option<Seat> {
         if member.weight == 0 {
-            self.report(Diagnostic::zero_weight(format!("{mpath}.weight")));
+            self.report(Diagnostic::zero_weight(dotted(mpath, "weight")));
         }
         let capacity = member.capacity.or(p.capacity);
         if member.capacity.is_some_and(|c| c.max == 0) {
@@ -525,11 +643,11 @@ impl Compiler {
                 true,
             ));
         }
-        let o = self.owner_ref(&member.owner, &format!("{mpath}.owner"), false, owners)?;
+        let o = self.owner_ref(&member.owner, &dotted(mpath, "owner"), false, owners)?;
         let active = owners.get(o as usize).is_some_and(|x| x.active);
         if !active {
             self.report(Diagnostic::inactive_pool_member(
-                format!("{mpath}.owner"),
+                dotted(mpath, "owner"),
                 &member.owner,
             ));
         }
@@ -606,7 +724,7 @@ impl Compiler {
             ExperienceSpec::BookMeeting { calendar } => match calendar {
                 CalendarSpec::AssignedOwner => {
                     if a.assign == Assignee::Nobody {
-                        self.report(Diagnostic::no_calendar(format!("{path}.experience")));
+                        self.report(Diagnostic::no_calendar(dotted(path, "experience")));
                     }
                     ExperienceC::BookMeeting(None)
                 }
@@ -628,12 +746,23 @@ impl Compiler {
     }
 
     fn node(&mut self, path: &str, field: &'static str, op: &'static str, expected: String) -> u32 {
+        let rule = self.rule.as_ref().map(|(i, _)| *i);
+        // Every rule condition's path starts with `rules[i].when`; a node
+        // keeps only what follows, shared with other rules' nodes.
+        let below_root = match path.strip_prefix(self.rule_root.as_str()) {
+            Some(rest) if rule.is_some() && !self.rule_root.is_empty() => Some(rest),
+            _ => None,
+        };
+        let (relative, below) = below_root.map_or((false, path), |rest| (true, rest));
+        let path = self.texts.intern(below);
+        let expected = self.texts.intern(&expected);
+        let kind = self.texts.kind(field, op);
         self.nodes.push(NodeInfo {
-            rule: self.rule.as_ref().map(|(i, _)| *i),
-            path: path.to_owned(),
-            field,
-            op,
+            rule,
+            relative,
+            path,
             expected,
+            kind,
         });
         idx(self.nodes.len() - 1)
     }
@@ -671,7 +800,7 @@ impl Compiler {
             Condition::All(items) => self.all_or_any(items, path, true),
             Condition::Any(items) => self.all_or_any(items, path, false),
             Condition::Not(inner) => {
-                let child = self.cond(inner, &format!("{path}.not"));
+                let child = self.cond(inner, &dotted(path, "not"));
                 let n = self.node(path, "not", "not", String::new());
                 Cond::Not(Box::new(child), n)
             }
@@ -710,10 +839,10 @@ impl Compiler {
     /// `{"account_match": {…}}`: one leaf per test given, as an implicit
     /// `all`.
     fn match_test(&mut self, t: &MatchTest, path: &str) -> Cond {
-        let p = format!("{path}.account_match");
+        let p = dotted(path, "account_match");
         let mut parts = Vec::new();
         if let Some(b) = t.matched {
-            let fp = format!("{p}.matched");
+            let fp = dotted(&p, "matched");
             parts.push(self.leaf(
                 Pred::Matched(b),
                 &fp,
@@ -723,7 +852,7 @@ impl Compiler {
             ));
         }
         if let Some(methods) = &t.matched_by {
-            let fp = format!("{p}.matched_by");
+            let fp = dotted(&p, "matched_by");
             self.non_empty(methods, &fp);
             let mask = methods.iter().fold(0u16, |m, x| m | x.bit());
             let expected = render_list(methods.iter().map(|m| m.as_str()));
@@ -736,7 +865,7 @@ impl Compiler {
             ));
         }
         if let Some(c) = t.min_confidence {
-            let fp = format!("{p}.min_confidence");
+            let fp = dotted(&p, "min_confidence");
             // A fraction from 0 to 1, so this fits.
             let permille = (c.get() * 1000.0).round().clamp(0.0, 1000.0) as u16;
             parts.push(self.leaf(
@@ -748,7 +877,7 @@ impl Compiler {
             ));
         }
         if let Some(b) = t.ambiguous {
-            let fp = format!("{p}.ambiguous");
+            let fp = dotted(&p, "ambiguous");
             parts.push(self.leaf(
                 Pred::Ambiguous(b),
                 &fp,
@@ -766,7 +895,7 @@ impl Compiler {
         let children: Box<[Cond]> = items
             .iter()
             .enumerate()
-            .map(|(i, x)| self.cond(x, &format!("{path}.{key}[{i}]")))
+            .map(|(i, x)| self.cond(x, &item_path(path, key, i)))
             .collect();
         let n = self.node(path, key, key, format!("{} conditions", items.len()));
         if all {
@@ -777,7 +906,7 @@ impl Compiler {
     }
 
     fn territory_cond(&mut self, id: &str, path: &str) -> Cond {
-        let p = format!("{path}.territory");
+        let p = dotted(path, "territory");
         let pred = match self.territory_index.get(id).copied() {
             Some(t) => Pred::Territory(t),
             None => {
@@ -796,15 +925,23 @@ impl Compiler {
     }
 
     fn country_cond(&mut self, list: &[String], path: &str) -> Cond {
-        let p = format!("{path}.country");
+        let p = dotted(path, "country");
         self.non_empty(list, &p);
         let set = self.countries(list, &p);
-        let expected = render_list(list.iter().map(|c| c.to_ascii_uppercase()));
+        let expected = render_list(list.iter().map(|c| Upper(c)));
+        let set = match self.country_sets.get(&set) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared = Arc::new(set.clone());
+                self.country_sets.insert(set, Arc::clone(&shared));
+                shared
+            }
+        };
         self.leaf(Pred::Country(set), &p, "country", "in", expected)
     }
 
     fn region_cond(&mut self, list: &[String], path: &str) -> Cond {
-        let p = format!("{path}.region");
+        let p = dotted(path, "region");
         self.non_empty(list, &p);
         let regions = self.regions(list, &p);
         let expected = render_list(regions.iter());
@@ -812,7 +949,7 @@ impl Compiler {
     }
 
     fn postal_cond(&mut self, spec: &PostalSpec, path: &str) -> Cond {
-        let p = format!("{path}.postal_code");
+        let p = dotted(path, "postal_code");
         let m = self.postal(spec, &p);
         let expected = format!(
             "{} prefixes {} ranges {}",
@@ -854,7 +991,7 @@ impl Compiler {
     }
 
     fn product_cond(&mut self, list: &[String], path: &str) -> Cond {
-        let p = format!("{path}.product_interest");
+        let p = dotted(path, "product_interest");
         self.non_empty(list, &p);
         let tokens: Box<[Box<str>]> = list
             .iter()
@@ -871,7 +1008,7 @@ impl Compiler {
     }
 
     fn email_kind_cond(&mut self, kinds: &[EmailKind], path: &str) -> Cond {
-        let p = format!("{path}.email_kind");
+        let p = dotted(path, "email_kind");
         self.non_empty(kinds, &p);
         let mask = kinds.iter().fold(0u8, |m, k| m | k.bit());
         let expected = render_list(kinds.iter().map(|k| k.as_str()));
@@ -880,7 +1017,7 @@ impl Compiler {
 
     /// `{"spam": {"score_at_least": a, "score_below": b}}`.
     fn spam_cond(&mut self, t: &SpamTest, path: &str) -> Cond {
-        let p = format!("{path}.spam");
+        let p = dotted(path, "spam");
         let (lo, hi) = (t.score_at_least, t.score_below);
         match (lo, hi) {
             (None, None) => self.report(Diagnostic::empty_spam_test(p.clone())),
@@ -906,7 +1043,7 @@ impl Compiler {
 
     /// `{"signal": [...]}`.
     fn signal_cond(&mut self, kinds: &[SignalKind], path: &str) -> Cond {
-        let p = format!("{path}.signal");
+        let p = dotted(path, "signal");
         self.non_empty(kinds, &p);
         let set: SignalSet = kinds.iter().copied().collect();
         let expected = render_list(set.iter().map(SignalKind::as_str));
@@ -914,7 +1051,7 @@ impl Compiler {
     }
 
     fn attribute_cond(&mut self, test: &FieldTest, path: &str) -> Cond {
-        let p = format!("{path}.attribute");
+        let p = dotted(path, "attribute");
         let (m, op, expected) = self.value_test(&test.test, &p);
         self.leaf(
             Pred::Attribute(test.key.as_str().into(), m),
@@ -932,7 +1069,7 @@ impl Compiler {
         let p = format!("{path}.{what}");
         let mut parts = self.record_flags(record, t, &p);
         if let Some(tiers) = &t.tier {
-            let tp = format!("{p}.tier");
+            let tp = dotted(&p, "tier");
             if record == Record::Contact {
                 self.report(Diagnostic::not_a_contact_fact(tp, "tier"));
             } else {
@@ -942,7 +1079,7 @@ impl Compiler {
             }
         }
         if let Some(f) = &t.field {
-            let fp = format!("{p}.field");
+            let fp = dotted(&p, "field");
             if record == Record::Contact {
                 self.report(Diagnostic::not_a_contact_fact(fp, "field"));
             } else {
@@ -1015,7 +1152,7 @@ impl Compiler {
                 Ok(r) => (ValueMatch::Regex(r), "regex", format!("/{re}/")),
                 Err(e) => {
                     self.report(Diagnostic::invalid_regex(
-                        format!("{path}.regex"),
+                        dotted(path, "regex"),
                         re,
                         &e.to_string(),
                     ));
@@ -1039,7 +1176,7 @@ impl Compiler {
                 None => {
                     // `equals` holds one value, `one_of` a list.
                     let at = if op == "equals" {
-                        format!("{path}.equals")
+                        dotted(path, "equals")
                     } else {
                         format!("{path}.{op}[{i}]")
                     };
@@ -1049,7 +1186,7 @@ impl Compiler {
             }
         }
         if texts.is_empty() && op == "one_of" {
-            self.report(Diagnostic::empty_list(format!("{path}.one_of")));
+            self.report(Diagnostic::empty_list(dotted(path, "one_of")));
         }
         let expected = render_list(texts.iter());
         (ValueMatch::OneOf(texts.into_boxed_slice()), op, expected)

@@ -189,12 +189,16 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
                 result,
             } => {
                 let info = p.nodes.get(node as usize);
+                let texts = &p.node_texts;
+                let (field, op) = info.map_or(("", ""), |n| texts.kind(n));
                 Step::Condition {
                     rule: info.and_then(|n| n.rule).map_or_else(String::new, rule_id),
-                    path: info.map(|n| n.path.clone()).unwrap_or_default(),
-                    field: info.map(|n| n.field.to_owned()).unwrap_or_default(),
-                    op: info.map(|n| n.op.to_owned()).unwrap_or_default(),
-                    expected: info.map(|n| n.expected.clone()).unwrap_or_default(),
+                    path: info.map(|n| texts.path(n)).unwrap_or_default(),
+                    field: field.to_owned(),
+                    op: op.to_owned(),
+                    expected: info
+                        .map(|n| texts.expected(n).to_owned())
+                        .unwrap_or_default(),
                     observed,
                     result,
                 }

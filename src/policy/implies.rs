@@ -3,11 +3,12 @@
 //! never claims one that does not hold.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::mem::Discriminant;
 
 use super::spec::{Bounds, Condition, FieldTest, MatchTest, RecordTest, SpamTest, ValueTest};
+use crate::name::{FxHasher, FxMap};
 
 /// Whether `a` holding guarantees `b` holds, for every lead and context.
 pub(crate) fn implies(a: &Condition, b: &Condition) -> bool {
@@ -220,13 +221,22 @@ mod tests {
 /// Candidates come out in rule order, merged lazily from the buckets, so the
 /// caller stops at the first (earliest) cover: the diagnostic is the one a
 /// comparison of every pair would give.
+///
+/// A rule is filed under one key set of its need, but a cover must provide
+/// a key of *every* set: before a candidate is handed out, each of its
+/// sets is checked against the later rule's keys (as 64-bit key hashes; a
+/// collision only lets a candidate through), which rejects most candidates
+/// of a large plan (same product, other countries) without running
+/// [`implies`].
 #[derive(Default)]
 pub(crate) struct ShadowIndex {
-    buckets: HashMap<Key, Bucket>,
+    buckets: FxMap<Key, Bucket>,
     /// Rules that need nothing: candidates for every later rule.
     free: Vec<usize>,
     /// Every filed rule, for a later rule that provides everything.
     all: Vec<usize>,
+    /// Per filed rule: its need, every set as key hashes.
+    needs: FxMap<usize, Box<[Box<[u64]>]>>,
 }
 
 type Kind = Discriminant<Condition>;
@@ -234,8 +244,9 @@ type Kind = Discriminant<Condition>;
 /// What a rule is filed under.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
-    /// A value of a list leaf, normalized as [`implies`] compares it.
-    Value(Kind, Box<str>),
+    /// A value of a list leaf, normalized as [`implies`] compares it, as a
+    /// hash (equal values hash equally; a collision only adds candidates).
+    Value(Kind, u64),
     /// An empty list of that kind.
     EmptyList(Kind),
     /// A numeric leaf giving a minimum (or not) and a maximum (or not).
@@ -321,8 +332,21 @@ struct Leaf {
     provides: KeySet,
 }
 
-fn norm(v: &str) -> Box<str> {
-    v.trim().to_ascii_lowercase().into_boxed_str()
+/// A hash of `v` as [`subset_ci`] compares it (trimmed, ASCII case
+/// ignored), without allocating.
+fn norm(v: &str) -> u64 {
+    let mut h = FxHasher::default();
+    for b in v.trim().bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.finish()
+}
+
+/// A key's hash, for the need check of [`Candidates`].
+fn key_id(k: &Key) -> u64 {
+    let mut h = FxHasher::default();
+    k.hash(&mut h);
+    h.finish()
 }
 
 fn plain(keys: impl IntoIterator<Item = Key>) -> KeySet {
@@ -360,7 +384,7 @@ impl Leaf {
             }
             // `implies` holds for an empty `x` too (every kind of `x` is in `y`).
             EmailKind(x) => {
-                let name = |k: &crate::lead::email::EmailKind| format!("{k:?}").into_boxed_str();
+                let name = |k: &crate::lead::email::EmailKind| k.index() as u64;
                 let mut need = plain(x.iter().map(|k| Key::Value(kind, name(k))));
                 need.push((Key::EmptyList(kind), None));
                 Leaf {
@@ -615,7 +639,16 @@ impl ShadowIndex {
         self.all.push(rule);
         let set = match self.need(when) {
             Need::Free => None,
-            Need::Every(sets) => self.cheapest(sets),
+            Need::Every(sets) => {
+                let ids: Box<[Box<[u64]>]> = sets
+                    .iter()
+                    .map(|s| s.iter().map(|(k, _)| key_id(k)).collect())
+                    .collect();
+                if !ids.is_empty() {
+                    self.needs.insert(rule, ids);
+                }
+                self.cheapest(sets)
+            }
         };
         match set {
             Some(set) => {
@@ -631,9 +664,11 @@ impl ShadowIndex {
     /// Earlier rules that might cover `when`, in rule order, each once.
     pub(crate) fn candidates(&self, when: &Condition) -> Candidates<'_> {
         let mut lists: Vec<&[usize]> = vec![&self.free];
+        let mut provided = None;
         match self.provides(when) {
             Provides::Top => lists.push(&self.all),
             Provides::Keys(keys) => {
+                provided = Some(keys.iter().map(|(k, _)| key_id(k)).collect());
                 for (key, span) in &keys {
                     if let Some(bucket) = self.buckets.get(key) {
                         if bucket.may_hold(*span) {
@@ -652,6 +687,8 @@ impl ShadowIndex {
             lists,
             heap,
             last: None,
+            needs: &self.needs,
+            provided,
         }
     }
 }
@@ -661,6 +698,20 @@ pub(crate) struct Candidates<'a> {
     lists: Vec<&'a [usize]>,
     heap: BinaryHeap<Reverse<(usize, usize)>>,
     last: Option<usize>,
+    needs: &'a FxMap<usize, Box<[Box<[u64]>]>>,
+    /// The later rule's key hashes; `None` when it provides everything.
+    provided: Option<Vec<u64>>,
+}
+
+impl Candidates<'_> {
+    /// Whether the later rule provides a key of every set `rule` needs.
+    fn may_cover(&self, rule: usize) -> bool {
+        let (Some(provided), Some(sets)) = (&self.provided, self.needs.get(&rule)) else {
+            return true;
+        };
+        sets.iter()
+            .all(|set| set.iter().any(|id| provided.contains(id)))
+    }
 }
 
 impl Iterator for Candidates<'_> {
@@ -676,7 +727,9 @@ impl Iterator for Candidates<'_> {
             }
             if self.last != Some(rule) {
                 self.last = Some(rule);
-                return Some(rule);
+                if self.may_cover(rule) {
+                    return Some(rule);
+                }
             }
         }
         None

@@ -576,20 +576,7 @@ fn slot_of(c: CountryCode) -> usize {
 }
 
 fn countries_of(set: &CountrySet) -> Vec<CountryCode> {
-    let mut out = Vec::new();
-    for a in b'A'..=b'Z' {
-        for b in b'A'..=b'Z' {
-            if let Ok(c) = std::str::from_utf8(&[a, b])
-                .unwrap_or("??")
-                .parse::<CountryCode>()
-            {
-                if set.contains(c) {
-                    out.push(c);
-                }
-            }
-        }
-    }
-    out
+    set.codes()
 }
 
 /// Necessary conditions of a condition tree, per attribute.

@@ -41,7 +41,7 @@ impl Owner {
 }
 
 /// Countries as a bitset over the 26×26 two-letter codes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct CountrySet([u64; 11]);
 
 impl CountrySet {
@@ -79,18 +79,24 @@ impl CountrySet {
         out
     }
     /// The countries, in code order.
+    /// The codes in the set, in alphabetical order. Walks the set bits
+    /// only (a plan of 10,000 rules asks this of every country test).
     pub(crate) fn codes(&self) -> Vec<CountryCode> {
         let mut out = Vec::new();
-        for a in b'A'..=b'Z' {
-            for b in b'A'..=b'Z' {
-                let code = [a, b];
+        for (w, word) in self.0.iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let slot = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let (Ok(a), Ok(b)) = (u8::try_from(slot / 26), u8::try_from(slot % 26)) else {
+                    continue;
+                };
+                let code = [b'A' + a, b'A' + b];
                 if let Some(c) = std::str::from_utf8(&code)
                     .ok()
                     .and_then(|s| s.parse::<CountryCode>().ok())
                 {
-                    if self.contains(c) {
-                        out.push(c);
-                    }
+                    out.push(c);
                 }
             }
         }
@@ -253,7 +259,9 @@ pub(crate) enum ValueMatch {
 pub(crate) enum Pred {
     Always(bool),
     Territory(u32),
-    Country(CountrySet),
+    /// Shared between the rules that list the same countries (a plan's
+    /// rules repeat a few country sets; one set is 88 bytes).
+    Country(Arc<CountrySet>),
     Region(Box<[Box<str>]>),
     Postal(PostalMatcher),
     Employees(Option<u64>, Option<u64>),
@@ -336,13 +344,60 @@ impl Flag {
 }
 
 /// What a trace needs to name a node: where it is and what it tests.
-#[derive(Debug, Clone)]
+///
+/// Kept to 20 bytes, since a large plan has one per condition (40,000 for
+/// a generated 10,000-rule plan): the texts live once in the policy's
+/// [`NodeTexts`] (most rules of a plan test the same few bands and lists at
+/// the same places), and the path is stored without its `rules[i].when`
+/// root.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct NodeInfo {
     pub(crate) rule: Option<u32>,
-    pub(crate) path: String,
-    pub(crate) field: &'static str,
-    pub(crate) op: &'static str,
-    pub(crate) expected: String,
+    /// Whether the path text is below `rules[rule].when` (else it is the
+    /// whole path).
+    pub(crate) relative: bool,
+    /// Into [`NodeTexts::texts`].
+    pub(crate) path: u32,
+    pub(crate) expected: u32,
+    /// Into [`NodeTexts::kinds`]: the field and the operator.
+    pub(crate) kind: u16,
+}
+
+// A node stays small: large plans have tens of thousands.
+const _: () = assert!(std::mem::size_of::<NodeInfo>() <= 20);
+
+/// The texts [`NodeInfo`]s point into, each stored once.
+#[derive(Debug, Default)]
+pub(crate) struct NodeTexts {
+    pub(crate) texts: Box<[Box<str>]>,
+    pub(crate) kinds: Box<[(&'static str, &'static str)]>,
+}
+
+impl NodeTexts {
+    fn text(&self, i: u32) -> &str {
+        self.texts.get(i as usize).map_or("", |s| s)
+    }
+
+    /// The node's path in the spec, e.g. `rules[3].when.all[0].country`.
+    pub(crate) fn path(&self, n: &NodeInfo) -> String {
+        match n.rule {
+            Some(r) if n.relative => format!("rules[{r}].when{}", self.text(n.path)),
+            _ => self.text(n.path).to_owned(),
+        }
+    }
+
+    /// What the node expects, as the trace shows it.
+    pub(crate) fn expected(&self, n: &NodeInfo) -> &str {
+        self.text(n.expected)
+    }
+
+    /// The field the node tests, and its operator.
+    pub(crate) fn kind(&self, n: &NodeInfo) -> (&'static str, &'static str) {
+        self.kinds
+            .get(usize::from(n.kind))
+            .copied()
+            .unwrap_or(("", ""))
+    }
 }
 
 /// Folds case one character at a time — lower case, with the word-final

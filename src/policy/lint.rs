@@ -67,11 +67,18 @@ impl Policy {
     /// the fallback decides. See the [`lint`](self) module for each code and
     /// how it is found. Pure; in spec order within each code.
     ///
+    /// `spec` is the spec this policy was compiled from: the lints reason
+    /// about conditions as written, and a compiled policy does not keep a
+    /// copy of its spec (for a 10,000-rule plan that copy was most of its
+    /// memory). A spec that is not this policy's (another name, version,
+    /// rule ids or number of territories) is compiled on its own and linted
+    /// as such; if it does not compile, its compile errors are returned.
+    ///
     /// ```
-    /// use leadroute::Policy;
+    /// use leadroute::{PolicySpec, compile};
     /// use leadroute::policy::DiagnosticCode;
     ///
-    /// let policy = Policy::from_toml_str(r#"
+    /// let spec = PolicySpec::from_toml_str(r#"
     /// name = "inbound"
     /// version = "1"
     /// owners = [{ id = "ana", name = "Ana" }, { id = "bob", name = "Bob" }, { id = "queue", name = "Queue" }]
@@ -87,22 +94,41 @@ impl Policy {
     /// [fallback]
     /// assign = { owner = "queue" }
     /// "#).unwrap();
-    /// let lints = policy.lint();
+    /// let policy = compile(&spec).unwrap();
+    /// let lints = policy.lint(&spec);
     /// let codes: Vec<DiagnosticCode> = lints.iter().map(|d| d.code).collect();
     /// assert_eq!(codes, [DiagnosticCode::UnusedOwner, DiagnosticCode::OverlappingTerritories]);
     /// assert_eq!(lints[0].value.as_deref(), Some("bob"));
     /// assert_eq!(lints[1].message, "territories `emea` and `dach` overlap: both include DE");
     /// ```
-    pub fn lint(&self) -> Vec<Diagnostic> {
-        let p = &*self.program;
-        let spec = &*p.spec;
-        let mut out = Lints::default();
-        unused(spec, &mut out);
-        overlapping_territories(spec, &p.territories, &mut out);
-        shadowed_rules(spec, &mut out);
-        fallback_only(p, spec, &mut out);
-        out.items
+    pub fn lint(&self, spec: &PolicySpec) -> Vec<Diagnostic> {
+        if !compiled_from(&self.program, spec) {
+            return match super::compiled::compile(spec) {
+                Ok(own) => lint_program(&own.program, spec),
+                Err(e) => e.errors,
+            };
+        }
+        lint_program(&self.program, spec)
     }
+}
+
+/// Whether `p` was (as far as a cheap look can tell) compiled from `spec`:
+/// same name, version, rule ids in order and number of territories.
+fn compiled_from(p: &Program, spec: &PolicySpec) -> bool {
+    *p.name == *spec.name
+        && *p.version == *spec.version
+        && p.territories.len() == spec.territories.len()
+        && p.rules.len() == spec.rules.len()
+        && p.rules.iter().zip(&spec.rules).all(|(c, s)| *c.id == *s.id)
+}
+
+fn lint_program(p: &Program, spec: &PolicySpec) -> Vec<Diagnostic> {
+    let mut out = Lints::default();
+    unused(spec, &mut out);
+    overlapping_territories(spec, &p.territories, &mut out);
+    shadowed_rules(spec, &mut out);
+    fallback_only(p, spec, &mut out);
+    out.items
 }
 
 /// Collects lints, at most [`CompileError::LIMIT`] per code.
@@ -503,7 +529,7 @@ fn segments(p: &Program, c: &Cond) -> Vec<Segment> {
     match c {
         Cond::Leaf(pred, _) => match pred {
             Pred::Always(false) => Vec::new(),
-            Pred::Country(set) => countries(set.clone()),
+            Pred::Country(set) => countries(CountrySet::clone(set)),
             Pred::Territory(t) => match p.territories.get(*t as usize) {
                 Some(t) => territory_countries(t).map_or(vec![Segment::ANY], countries),
                 None => vec![Segment::ANY],

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::diagnostic::Diagnostic;
 use super::index::RuleIndex;
-use super::ir::{Action, NodeInfo, Owner, Pool, Rule, Territory};
+use super::ir::{Action, NodeInfo, NodeTexts, Owner, Pool, Rule, Territory};
 use crate::decision::Unavailable;
 use crate::name::{FxMap, Name};
 
@@ -21,16 +21,16 @@ pub(crate) struct Program {
     pub(crate) rules: Vec<Rule>,
     pub(crate) fallback: Action,
     pub(crate) nodes: Vec<NodeInfo>,
+    /// The texts `nodes` point into.
+    pub(crate) node_texts: NodeTexts,
     pub(crate) warnings: Vec<Diagnostic>,
     pub(crate) trace_capacity: usize,
     pub(crate) index: RuleIndex,
-    /// The spec it was compiled from (for [`lint`](super::lint)).
-    pub(crate) spec: Arc<super::spec::PolicySpec>,
     /// Members of pools that read open-lead counts, each once, in pool and
     /// member order, at most [`MAX_LOAD_OWNERS`](crate::pool::MAX_LOAD_OWNERS).
     pub(crate) load_owners: Box<[Name]>,
     /// The named schedules, in spec order.
-    pub(crate) schedules: Vec<std::sync::Arc<crate::schedule::Schedule>>,
+    pub(crate) schedules: Vec<Arc<crate::schedule::Schedule>>,
 }
 
 /// The members of `pools` that read open-lead counts, each once, in order.

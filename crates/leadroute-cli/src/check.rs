@@ -30,20 +30,29 @@ enum Outcome {
 pub(crate) fn compile_file(
     path: &Path,
 ) -> anyhow::Result<(String, PolicyFormat, Result<Policy, CompileError>)> {
+    let (text, format, result) = compile_file_with_spec(path)?;
+    Ok((text, format, result.map(|(_, policy)| policy)))
+}
+
+/// A spec and the policy compiled from it, or why it did not compile.
+type SpecAndPolicy = Result<(PolicySpec, Policy), CompileError>;
+
+/// [`compile_file`], also returning the spec (what [`Policy::lint`] reads).
+fn compile_file_with_spec(path: &Path) -> anyhow::Result<(String, PolicyFormat, SpecAndPolicy)> {
     let format = PolicyFormat::of(path)?;
     let text = read_text(path)?;
     let result = match format {
         PolicyFormat::Toml => PolicySpec::from_toml_str(&text),
         PolicyFormat::Json => PolicySpec::from_json_str(&text),
     }
-    .and_then(|spec| leadroute::compile(&spec));
+    .and_then(|spec| leadroute::compile(&spec).map(|policy| (spec, policy)));
     Ok((text, format, result))
 }
 
 fn check_file(path: &Path) -> Outcome {
-    match compile_file(path) {
+    match compile_file_with_spec(path) {
         Err(e) => Outcome::Unreadable(format!("{e:#}")),
-        Ok((text, format, Ok(policy))) => Outcome::Checked {
+        Ok((text, format, Ok((spec, policy)))) => Outcome::Checked {
             text,
             format,
             errors: Vec::new(),
@@ -52,7 +61,7 @@ fn check_file(path: &Path) -> Outcome {
                 .warnings()
                 .iter()
                 .cloned()
-                .chain(policy.lint())
+                .chain(policy.lint(&spec))
                 .collect(),
             omitted_errors: 0,
             omitted_warnings: 0,
