@@ -115,8 +115,21 @@ fn deep_nesting_is_a_syntax_error_not_a_crash() {
     .unwrap_err();
     assert_eq!(e.errors[0].code, Code::Syntax);
     assert!(e.errors[0].message.contains("recursion limit"), "{e}");
-    let e = toml_err(&format!("a = {}{}", "[".repeat(10_000), "]".repeat(10_000)));
-    assert_eq!(e.errors[0].code, Code::Syntax);
+    // TOML: the pre-scan stops it at the depth limit before the parser
+    // builds anything ...
+    let toml_deep = format!("a = {}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let e = toml_err(&toml_deep);
+    assert_eq!(e.errors[0].code, Code::LimitExceeded);
+    assert!(e.errors[0].message.contains("max_depth"), "{e}");
+    assert!(e.to_string().len() < 1_000, "{}", e.to_string().len());
+    // ... and without limits at the reader's own ceiling of 128 levels.
+    let e = PolicySpec::from_toml_str_with_limits(
+        &toml_deep,
+        &leadroute::policy::PolicyLimits::unlimited(),
+    )
+    .unwrap_err();
+    assert_eq!(e.errors[0].code, Code::LimitExceeded);
+    assert!(e.errors[0].message.contains("128"), "{e}");
     assert!(e.to_string().len() < 1_000, "{}", e.to_string().len());
 }
 

@@ -82,7 +82,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
             });
         }
 
-        let lookups = self.lookups(lead, &policy).await;
+        let lookups = Box::pin(self.lookups(lead, &policy)).await; // boxed: see `route_submission`
         let availability = self.availability();
         let away = self.away_marks();
         let availability = AllOf(&*availability, &away);
@@ -139,7 +139,9 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
             };
             let entry_id = reassignment_entry_id(&lead_id, earlier.len());
             self.supersede_queued(&lead_id, earlier.len()).await;
-            self.deliver(&policy, pending, &entry_id, now).await.0
+            Box::pin(self.deliver(&policy, pending, &entry_id, now))
+                .await
+                .0
         } else {
             emit(EventKind::CrmWriteSkipped {
                 rule: decision.rule.as_deref().map(str::to_owned),

@@ -6,14 +6,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::screen::MAX_FIELD_NAMES;
 use super::screen::{Lookup, Screen};
 use super::signal::SignalKind;
 use super::text::Patterns;
 use super::weights::{MAX_WEIGHT, Weights};
 use crate::lead::input::LeadInput;
 
-/// Most entries a field-name list may hold.
-pub const MAX_FIELD_NAMES: usize = 32;
 /// Most domains the known-bad list may hold.
 pub const MAX_BAD_DOMAINS: usize = 100_000;
 

@@ -8,7 +8,6 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::config::MAX_FIELD_NAMES;
 use super::scan::Scan;
 use super::signal::{Signal, SignalKind, Signals};
 use super::text::{self, Patterns};
@@ -156,6 +155,10 @@ fn attribute<'l>(lead: &'l Lead, name: &str) -> Option<(&'l str, &'l Value)> {
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(k, v)| (k.as_str(), v))
 }
+
+/// Most entries a field-name list may hold (defined beside the attribute
+/// lookup it sizes; the configuration checks it).
+pub const MAX_FIELD_NAMES: usize = 32;
 
 /// The most names a [`Lookup`] holds: the honeypots, the start field and
 /// the message fields.
