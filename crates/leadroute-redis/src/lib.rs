@@ -34,11 +34,28 @@
 //!
 //! # Durability
 //!
-//! The counts are as durable as the server's persistence: run Redis with
-//! `appendonly yes` (an acknowledged write is in the append-only file; with
-//! `appendfsync everysec` a machine crash can lose the last second, a
-//! process crash nothing). Without persistence a restart empties the store
-//! and every pool starts again from version 0.
+//! The counts are as durable as the server's persistence. Run Redis with
+//! `appendonly yes` and choose `appendfsync` knowingly:
+//!
+//! - `always`: an acknowledged write is on disk; nothing is lost, at one
+//!   fsync per event-loop turn.
+//! - `no`: an acknowledged write is in the append-only file (the page
+//!   cache); a crash of the Redis process loses nothing, a crash of the
+//!   machine loses what the kernel had not flushed.
+//! - `everysec` (Redis's default): while a background fsync is slow Redis
+//!   postpones writing the file for up to two seconds **and replies
+//!   anyway**, so even a process crash can lose the last ~2 s of
+//!   acknowledged assignments.
+//!
+//! What a lost tail costs: the pool's version and counters go back to an
+//! earlier state, the rotation repeats those positions (the shares drift by
+//! at most the lost assignments), and a replay of a lead id decided in the
+//! lost tail is decided again (it may get another owner). The outbox's
+//! entries have the same durability: a CRM write queued in the lost tail is
+//! gone with it, so a server that holds a [`RedisOutbox`] should run with
+//! `appendfsync always` (or keep the outbox in Postgres). Without
+//! persistence a restart empties the store and every pool starts again from
+//! version 0.
 //!
 //! # Failure modes
 //!
