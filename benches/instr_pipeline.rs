@@ -83,10 +83,7 @@ fn main() -> ExitCode {
         .expect("screening lead JSON");
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW_UNIX + 45);
         let plain = Submission::default();
-        let screened_lead = normalizer
-            .normalize(&lead_input)
-            .expect("normalizes")
-            .lead;
+        let screened_lead = normalizer.normalize(&lead_input).expect("normalizes").lead;
         let signals = screen.assess(&screened_lead, &plain, &Verification::NotConfigured, now);
         assert_eq!(signals.score, 0, "the bench lead is a real lead");
         assert_eq!(

@@ -29,6 +29,38 @@ impl DomainProblem {
 /// Maps a host to its ASCII (punycode) form, lower-cased, per UTS 46 with the
 /// STD3 rules (letters, digits, hyphens), and without a trailing dot.
 pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
+    let mut out = String::new();
+    to_ascii_into(host, &mut out)?;
+    Ok(out)
+}
+
+/// The longest label of `host` when every label is a plain ASCII
+/// letters-digits-hyphens label (not empty, no hyphen at either end, no
+/// `xn--` prefix in any case); `None` otherwise. One pass over the bytes.
+fn plain_host(host: &[u8]) -> Option<usize> {
+    let mut longest = 0;
+    for label in host.split(|&b| b == b'.') {
+        let (&first, &last) = (label.first()?, label.last()?);
+        if first == b'-'
+            || last == b'-'
+            || label
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
+            || !label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return None;
+        }
+        longest = longest.max(label.len());
+    }
+    Some(longest)
+}
+
+/// [`to_ascii`], appending the result to `out` (which is left as it was
+/// on an error): the email parser writes the domain straight after the
+/// local part, with no copy in between.
+pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<(), DomainProblem> {
     let host = host.strip_suffix('.').unwrap_or(host);
     if host.is_empty() || host.len() > 253 {
         return Err(DomainProblem::Syntax);
@@ -36,23 +68,16 @@ pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
     // Fast path: an ASCII letters-digits-hyphens name without punycode
     // labels maps to its own lower-case form under UTS 46, so skip the
     // mapping (most domains in forms look like this).
-    let plain = host.split('.').all(|label| {
-        !label.is_empty()
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && !label
-                .get(..4)
-                .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    });
-    if plain {
-        return if host.split('.').any(|l| l.len() > 63) {
-            Err(DomainProblem::Syntax)
-        } else {
-            Ok(host.to_ascii_lowercase())
-        };
+    if let Some(longest) = plain_host(host.as_bytes()) {
+        if longest > 63 {
+            return Err(DomainProblem::Syntax);
+        }
+        let start = out.len();
+        out.push_str(host);
+        if let Some(copied) = out.get_mut(start..) {
+            copied.make_ascii_lowercase();
+        }
+        return Ok(());
     }
     let ascii = idna::domain_to_ascii_cow(host.as_bytes(), AsciiDenyList::STD3)
         .map_err(|_| DomainProblem::Syntax)?;
@@ -74,7 +99,8 @@ pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
     {
         return Err(DomainProblem::Syntax);
     }
-    Ok(ascii.into_owned())
+    out.push_str(&ascii);
+    Ok(())
 }
 
 /// The registrable domain ("eTLD+1") of an ASCII host: `sub.acme.co.uk` →
@@ -103,12 +129,17 @@ pub(crate) fn registrable(ascii_host: &str) -> Result<&str, DomainProblem> {
 /// `https://WWW.Acme.co.uk:8443/about?x=1#top` → `WWW.Acme.co.uk`.
 pub(crate) fn website_host(website: &str) -> Result<&str, DomainProblem> {
     let mut rest = website.trim();
-    if let Some(pos) = rest.find("://") {
+    // The first `://` (a byte search: no substring searcher to set up).
+    let scheme_end = rest.as_bytes().windows(3).position(|w| w == b"://");
+    if let Some(pos) = scheme_end {
         rest = rest.get(pos + 3..).unwrap_or_default();
     } else if let Some(stripped) = rest.strip_prefix("//") {
         rest = stripped;
     }
-    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    let end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
+        .unwrap_or(rest.len());
     let mut authority = rest.get(..end).unwrap_or_default();
     if let Some(at) = authority.rfind('@') {
         authority = authority.get(at + 1..).unwrap_or_default();

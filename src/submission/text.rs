@@ -79,6 +79,17 @@ impl Patterns {
     }
 }
 
+/// Whether `text` is made only of ASCII letters, `-` and `'` (most
+/// names). Such a text holds no link and no markup: every link
+/// alternative needs a `:`, `.`, `[` or `<`, and every markup alternative
+/// a `<`, `[`, `=`, `{`, `:`, `;`, a digit or whitespace. So
+/// [`Patterns::link_in_name`] and [`Patterns::script_like`] are `None` for
+/// it whatever its [`Scan`], and the screen skips the scan.
+pub(crate) fn is_plain_name(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'\'')
+}
+
 fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<&'t str> {
     re.as_ref()?.find(text).map(|m| m.as_str())
 }
@@ -306,7 +317,10 @@ pub(crate) fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
         if stats.row_run >= 5 {
             return Some("keys in a row");
         }
-        if repeated_row_chunk(w) {
+        // A repeated chunk is a row run of at least three keys at the
+        // word's start, so a word with no such run has none (this skips
+        // the chunk passes for almost every real name).
+        if stats.row_run >= 3 && repeated_row_chunk(w) {
             return Some("a repeated run of keys");
         }
         let repeat_limit = if person { 4 } else { 5 };
@@ -599,6 +613,23 @@ mod tests {
         #[test]
         fn the_one_pass_mash_rules_agree_with_the_reference(text in name_like(), person in any::<bool>()) {
             prop_assert_eq!(keyboard_mash(&text, person), reference::keyboard_mash(&text, person));
+        }
+
+        #[test]
+        fn plain_names_have_no_link_and_no_markup(
+            text in "([a-zA-Z'-]|union|select|javascript|www|http|on|url|href|drop|table|or|and){0,8}",
+        ) {
+            prop_assert!(is_plain_name(&text));
+            // Compiled once for all the cases (debug-build regex compiles are slow).
+            static PATTERNS: std::sync::LazyLock<Patterns> = std::sync::LazyLock::new(Patterns::new);
+            let p = &*PATTERNS;
+            let scan = Scan::of(&text);
+            prop_assert_eq!(p.link_in_name(&text, &scan), None);
+            prop_assert_eq!(p.script_like(&text, &scan), None);
+            // The regular expressions themselves, without the scan's prefilter.
+            prop_assert_eq!(find(&p.link, &text), None);
+            prop_assert_eq!(find(&p.bare_domain, &text), None);
+            prop_assert_eq!(find(&p.script, &text), None);
         }
 
         #[test]
