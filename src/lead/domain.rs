@@ -106,14 +106,20 @@ pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<(), DomainPr
 /// The registrable domain ("eTLD+1") of an ASCII host: `sub.acme.co.uk` →
 /// `acme.co.uk`. Requires the suffix to be on the Public Suffix List.
 pub(crate) fn registrable(ascii_host: &str) -> Result<&str, DomainProblem> {
-    if ascii_host.parse::<std::net::Ipv4Addr>().is_ok() {
+    // An IPv4 address starts with a digit: only then is it worth parsing.
+    if ascii_host
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_digit)
+        && ascii_host.parse::<std::net::Ipv4Addr>().is_ok()
+    {
         return Err(DomainProblem::IpAddress);
     }
     // One list lookup for the usual case (a registrable domain under a
     // known suffix); the two-step lookup only to say what is wrong.
     if let Some(d) = psl::domain(ascii_host.as_bytes()) {
         if d.suffix().is_known() {
-            return std::str::from_utf8(d.trim().as_bytes()).map_err(|_| DomainProblem::Syntax);
+            return Ok(subslice(ascii_host, d.trim().as_bytes()).ok_or(DomainProblem::Syntax)?);
         }
     }
     let suffix = psl::suffix(ascii_host.as_bytes()).ok_or(DomainProblem::UnknownSuffix)?;
@@ -121,6 +127,22 @@ pub(crate) fn registrable(ascii_host: &str) -> Result<&str, DomainProblem> {
         return Err(DomainProblem::UnknownSuffix);
     }
     psl::domain_str(ascii_host).ok_or(DomainProblem::SuffixOnly)
+}
+
+/// `part`, a slice of `host`'s bytes, as a `&str` of `host`: found by its
+/// offset, so its UTF-8 need not be checked again (`None` if it is not a
+/// slice of `host` on character boundaries, then checked the long way).
+fn subslice<'h>(host: &'h str, part: &'h [u8]) -> Option<&'h str> {
+    let start = (part.as_ptr() as usize).checked_sub(host.as_ptr() as usize)?;
+    host.get(start..start.checked_add(part.len())?)
+        .filter(|s| s.as_bytes() == part)
+        .or_else(|| std::str::from_utf8(part).ok())
+}
+
+/// The last position of the ASCII byte `b` in `s` (a plain loop: the
+/// texts are short, and `str::rfind`'s searcher costs more to set up).
+pub(crate) fn rfind_byte(s: &str, b: u8) -> Option<usize> {
+    s.bytes().rposition(|c| c == b)
 }
 
 /// Extracts the host from what people type as a website: with or without a
@@ -141,14 +163,20 @@ pub(crate) fn website_host(website: &str) -> Result<&str, DomainProblem> {
         .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
         .unwrap_or(rest.len());
     let mut authority = rest.get(..end).unwrap_or_default();
-    if let Some(at) = authority.rfind('@') {
+    if let Some(at) = rfind_byte(authority, b'@') {
         authority = authority.get(at + 1..).unwrap_or_default();
     }
     if authority.starts_with('[') {
         return Err(DomainProblem::IpAddress);
     }
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+    let host = match rfind_byte(authority, b':') {
+        Some(colon)
+            if authority
+                .get(colon + 1..)
+                .is_some_and(|port| port.bytes().all(|c| c.is_ascii_digit())) =>
+        {
+            authority.get(..colon).unwrap_or_default()
+        }
         _ => authority,
     };
     if host.is_empty() || host.contains(char::is_whitespace) {

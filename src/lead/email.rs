@@ -167,7 +167,7 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
         s = rest.trim();
         mailto = true;
     }
-    if let (Some(open), true) = (s.rfind('<'), s.ends_with('>')) {
+    if let (Some(open), true) = (domain::rfind_byte(s, b'<'), s.ends_with('>')) {
         s = s.get(open + 1..s.len() - 1).unwrap_or_default().trim();
         if let Some(rest) = strip_prefix_ignore_case(s, "mailto:") {
             s = rest.trim();
@@ -181,7 +181,11 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
             s = s.get(..q).unwrap_or_default();
         }
     }
-    let (local, domain) = s.rsplit_once('@').ok_or(EmailProblem::NoAt)?;
+    let at = domain::rfind_byte(s, b'@').ok_or(EmailProblem::NoAt)?;
+    let (local, domain) = (
+        s.get(..at).unwrap_or_default(),
+        s.get(at + 1..).unwrap_or_default(),
+    );
     if local.is_empty() {
         return Err(EmailProblem::EmptyLocal);
     }

@@ -502,8 +502,14 @@ impl Normalizer {
                 if set.contains(d) {
                     return true;
                 }
-                match d.split_once('.') {
-                    Some((_, parent)) if parent.contains('.') => d = parent,
+                // The parent, while it still has a dot (byte searches: the
+                // names are short).
+                match d
+                    .bytes()
+                    .position(|b| b == b'.')
+                    .and_then(|i| d.get(i + 1..))
+                {
+                    Some(parent) if parent.bytes().any(|b| b == b'.') => d = parent,
                     _ => return false,
                 }
             }
@@ -590,8 +596,10 @@ impl Normalizer {
         };
         // Fields are borrowed from the input while they are checked; only
         // what the lead keeps is copied.
+        // Most fields are absent: answered here, before the call.
         let text = |run: &mut Run, field: Field, value: &'i Option<String>| -> Option<&'i str> {
-            run.text(field, value.as_deref())
+            let value = value.as_deref()?;
+            run.text(field, Some(value))
         };
 
         let lead_id = text(&mut run, Field::LeadId, &input.lead_id).map(str::to_owned);
@@ -790,7 +798,16 @@ impl Normalizer {
         if let Some(site) = website {
             let found = domain::website_host(site)
                 .and_then(domain::to_ascii)
-                .and_then(|ascii| domain::registrable(&ascii).map(str::to_owned));
+                .and_then(|ascii| {
+                    // Usually the host is its own registrable domain: keep
+                    // the string rather than copy it.
+                    let registrable = domain::registrable(&ascii)?;
+                    Ok(if registrable == ascii {
+                        ascii
+                    } else {
+                        registrable.to_owned()
+                    })
+                });
             match found {
                 Ok(d) if self.email_kind(&d) != EmailKind::Business => run.warn(
                     Field::Website,
@@ -980,6 +997,7 @@ impl Run {
 
     /// Trimmed, non-empty text within the length limit (borrowed: the
     /// caller copies what the lead keeps).
+    #[inline]
     fn text<'a>(&mut self, field: Field, value: Option<&'a str>) -> Option<&'a str> {
         let trimmed = trim(value?);
         if trimmed.is_empty() {
