@@ -55,6 +55,11 @@ impl EmailKind {
 pub(crate) struct ParsedEmail {
     pub(crate) address: String,
     pub(crate) domain_start: usize,
+    /// Where the domain's registrable part (`acme.co.uk` of
+    /// `mail.acme.co.uk`) starts in [`domain`](Self::domain), if it is a
+    /// suffix of it (always, for a domain without a trailing dot): the
+    /// parser looked it up, and the caller need not look again.
+    pub(crate) registrable_start: Option<usize>,
     /// Invisible characters ([`is_invisible`]) were removed from the input.
     pub(crate) stripped_invisible: bool,
 }
@@ -197,7 +202,10 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     let domain_start = address.len();
     domain::to_ascii_into(domain, &mut address).map_err(EmailProblem::Domain)?;
     let ascii = address.get(domain_start..).unwrap_or_default();
-    domain::registrable(ascii).map_err(EmailProblem::Domain)?;
+    let registrable = domain::registrable(ascii).map_err(EmailProblem::Domain)?;
+    let registrable_start = ascii
+        .ends_with(registrable)
+        .then(|| ascii.len() - registrable.len());
     if address.len() > 254 {
         return Err(EmailProblem::TooLong);
     }
@@ -206,6 +214,7 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
             .map_err(|_| EmailProblem::Syntax)?;
     }
     Ok(ParsedEmail {
+        registrable_start,
         domain_start,
         address,
         stripped_invisible,

@@ -603,7 +603,8 @@ impl Normalizer {
         };
 
         let lead_id = text(&mut run, Field::LeadId, &input.lead_id).map(str::to_owned);
-        let (email, email_domain, email_kind) = self.email(&mut run, input.email.as_deref());
+        let (email, email_domain, email_kind, email_registrable) =
+            self.email(&mut run, input.email.as_deref());
         let first_name = text(&mut run, Field::FirstName, &input.first_name).map(collapse);
         let last_name = text(&mut run, Field::LastName, &input.last_name).map(collapse);
         let company_name = text(&mut run, Field::Company, &input.company)
@@ -644,8 +645,13 @@ impl Normalizer {
         }
         let website = text(&mut run, Field::Website, &input.website)
             .and_then(|w| run.not_placeholder(Field::Website, w));
-        let company_domain =
-            self.company_domain(&mut run, website.as_deref(), &email_domain, email_kind);
+        let company_domain = self.company_domain(
+            &mut run,
+            website,
+            &email_domain,
+            email_registrable,
+            email_kind,
+        );
 
         let (country, region) = self.place(&mut run, input);
         let postal_code = text(&mut run, Field::PostalCode, &input.postal_code)
@@ -755,12 +761,17 @@ impl Normalizer {
         &self,
         run: &mut Run,
         raw: Option<&str>,
-    ) -> (Option<String>, Option<String>, Option<EmailKind>) {
+    ) -> (
+        Option<String>,
+        Option<String>,
+        Option<EmailKind>,
+        Option<usize>,
+    ) {
         let Some(raw) = run.text(Field::Email, raw) else {
             if !run.errors.iter().any(|e| e.field == Field::Email) {
                 run.error(Field::Email, IssueCode::Missing, None, "is required".into());
             }
-            return (None, None, None);
+            return (None, None, None, None);
         };
         match email::parse(raw) {
             Ok(parsed) => {
@@ -774,7 +785,12 @@ impl Normalizer {
                 }
                 let domain = parsed.domain().to_owned();
                 let kind = self.email_kind(&domain);
-                (Some(parsed.address), Some(domain), Some(kind))
+                (
+                    Some(parsed.address),
+                    Some(domain),
+                    Some(kind),
+                    parsed.registrable_start,
+                )
             }
             Err(problem) => {
                 run.error(
@@ -783,7 +799,7 @@ impl Normalizer {
                     Some(raw),
                     problem.describe(),
                 );
-                (None, None, None)
+                (None, None, None, None)
             }
         }
     }
@@ -793,6 +809,7 @@ impl Normalizer {
         run: &mut Run,
         website: Option<&str>,
         email_domain: &Option<String>,
+        email_registrable: Option<usize>,
         email_kind: Option<EmailKind>,
     ) -> Option<String> {
         if let Some(site) = website {
@@ -843,7 +860,13 @@ impl Normalizer {
             }
         }
         match (email_domain, email_kind) {
-            (Some(d), Some(EmailKind::Business)) => domain::registrable(d).ok().map(str::to_owned),
+            // The email parser found the registrable part already.
+            (Some(d), Some(EmailKind::Business)) => {
+                match email_registrable.and_then(|i| d.get(i..)) {
+                    Some(registrable) => Some(registrable.to_owned()),
+                    None => domain::registrable(d).ok().map(str::to_owned),
+                }
+            }
             _ => None,
         }
     }
