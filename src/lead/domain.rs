@@ -119,7 +119,7 @@ pub(crate) fn registrable(ascii_host: &str) -> Result<&str, DomainProblem> {
     // known suffix); the two-step lookup only to say what is wrong.
     if let Some(d) = psl::domain(ascii_host.as_bytes()) {
         if d.suffix().is_known() {
-            return Ok(subslice(ascii_host, d.trim().as_bytes()).ok_or(DomainProblem::Syntax)?);
+            return subslice(ascii_host, d.trim().as_bytes()).ok_or(DomainProblem::Syntax);
         }
     }
     let suffix = psl::suffix(ascii_host.as_bytes()).ok_or(DomainProblem::UnknownSuffix)?;
