@@ -29,6 +29,38 @@ impl DomainProblem {
 /// Maps a host to its ASCII (punycode) form, lower-cased, per UTS 46 with the
 /// STD3 rules (letters, digits, hyphens), and without a trailing dot.
 pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
+    let mut out = String::new();
+    to_ascii_into(host, &mut out)?;
+    Ok(out)
+}
+
+/// The longest label of `host` when every label is a plain ASCII
+/// letters-digits-hyphens label (not empty, no hyphen at either end, no
+/// `xn--` prefix in any case); `None` otherwise. One pass over the bytes.
+fn plain_host(host: &[u8]) -> Option<usize> {
+    let mut longest = 0;
+    for label in host.split(|&b| b == b'.') {
+        let (&first, &last) = (label.first()?, label.last()?);
+        if first == b'-'
+            || last == b'-'
+            || label
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
+            || !label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return None;
+        }
+        longest = longest.max(label.len());
+    }
+    Some(longest)
+}
+
+/// [`to_ascii`], appending the result to `out` (which is left as it was
+/// on an error): the email parser writes the domain straight after the
+/// local part, with no copy in between.
+pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<(), DomainProblem> {
     let host = host.strip_suffix('.').unwrap_or(host);
     if host.is_empty() || host.len() > 253 {
         return Err(DomainProblem::Syntax);
@@ -36,23 +68,16 @@ pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
     // Fast path: an ASCII letters-digits-hyphens name without punycode
     // labels maps to its own lower-case form under UTS 46, so skip the
     // mapping (most domains in forms look like this).
-    let plain = host.split('.').all(|label| {
-        !label.is_empty()
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && !label
-                .get(..4)
-                .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    });
-    if plain {
-        return if host.split('.').any(|l| l.len() > 63) {
-            Err(DomainProblem::Syntax)
-        } else {
-            Ok(host.to_ascii_lowercase())
-        };
+    if let Some(longest) = plain_host(host.as_bytes()) {
+        if longest > 63 {
+            return Err(DomainProblem::Syntax);
+        }
+        let start = out.len();
+        out.push_str(host);
+        if let Some(copied) = out.get_mut(start..) {
+            copied.make_ascii_lowercase();
+        }
+        return Ok(());
     }
     let ascii = idna::domain_to_ascii_cow(host.as_bytes(), AsciiDenyList::STD3)
         .map_err(|_| DomainProblem::Syntax)?;
@@ -74,20 +99,27 @@ pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
     {
         return Err(DomainProblem::Syntax);
     }
-    Ok(ascii.into_owned())
+    out.push_str(&ascii);
+    Ok(())
 }
 
 /// The registrable domain ("eTLD+1") of an ASCII host: `sub.acme.co.uk` →
 /// `acme.co.uk`. Requires the suffix to be on the Public Suffix List.
 pub(crate) fn registrable(ascii_host: &str) -> Result<&str, DomainProblem> {
-    if ascii_host.parse::<std::net::Ipv4Addr>().is_ok() {
+    // An IPv4 address starts with a digit: only then is it worth parsing.
+    if ascii_host
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_digit)
+        && ascii_host.parse::<std::net::Ipv4Addr>().is_ok()
+    {
         return Err(DomainProblem::IpAddress);
     }
     // One list lookup for the usual case (a registrable domain under a
     // known suffix); the two-step lookup only to say what is wrong.
     if let Some(d) = psl::domain(ascii_host.as_bytes()) {
         if d.suffix().is_known() {
-            return std::str::from_utf8(d.trim().as_bytes()).map_err(|_| DomainProblem::Syntax);
+            return subslice(ascii_host, d.trim().as_bytes()).ok_or(DomainProblem::Syntax);
         }
     }
     let suffix = psl::suffix(ascii_host.as_bytes()).ok_or(DomainProblem::UnknownSuffix)?;
@@ -97,27 +129,54 @@ pub(crate) fn registrable(ascii_host: &str) -> Result<&str, DomainProblem> {
     psl::domain_str(ascii_host).ok_or(DomainProblem::SuffixOnly)
 }
 
+/// `part`, a slice of `host`'s bytes, as a `&str` of `host`: found by its
+/// offset, so its UTF-8 need not be checked again (`None` if it is not a
+/// slice of `host` on character boundaries, then checked the long way).
+fn subslice<'h>(host: &'h str, part: &'h [u8]) -> Option<&'h str> {
+    let start = (part.as_ptr() as usize).checked_sub(host.as_ptr() as usize)?;
+    host.get(start..start.checked_add(part.len())?)
+        .filter(|s| s.as_bytes() == part)
+        .or_else(|| std::str::from_utf8(part).ok())
+}
+
+/// The last position of the ASCII byte `b` in `s` (a plain loop: the
+/// texts are short, and `str::rfind`'s searcher costs more to set up).
+pub(crate) fn rfind_byte(s: &str, b: u8) -> Option<usize> {
+    s.bytes().rposition(|c| c == b)
+}
+
 /// Extracts the host from what people type as a website: with or without a
 /// scheme, `www.`, credentials, port, path, query or fragment.
 ///
 /// `https://WWW.Acme.co.uk:8443/about?x=1#top` → `WWW.Acme.co.uk`.
 pub(crate) fn website_host(website: &str) -> Result<&str, DomainProblem> {
     let mut rest = website.trim();
-    if let Some(pos) = rest.find("://") {
+    // The first `://` (a byte search: no substring searcher to set up).
+    let scheme_end = rest.as_bytes().windows(3).position(|w| w == b"://");
+    if let Some(pos) = scheme_end {
         rest = rest.get(pos + 3..).unwrap_or_default();
     } else if let Some(stripped) = rest.strip_prefix("//") {
         rest = stripped;
     }
-    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    let end = rest
+        .bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
+        .unwrap_or(rest.len());
     let mut authority = rest.get(..end).unwrap_or_default();
-    if let Some(at) = authority.rfind('@') {
+    if let Some(at) = rfind_byte(authority, b'@') {
         authority = authority.get(at + 1..).unwrap_or_default();
     }
     if authority.starts_with('[') {
         return Err(DomainProblem::IpAddress);
     }
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+    let host = match rfind_byte(authority, b':') {
+        Some(colon)
+            if authority
+                .get(colon + 1..)
+                .is_some_and(|port| port.bytes().all(|c| c.is_ascii_digit())) =>
+        {
+            authority.get(..colon).unwrap_or_default()
+        }
         _ => authority,
     };
     if host.is_empty() || host.contains(char::is_whitespace) {

@@ -55,6 +55,11 @@ impl EmailKind {
 pub(crate) struct ParsedEmail {
     pub(crate) address: String,
     pub(crate) domain_start: usize,
+    /// Where the domain's registrable part (`acme.co.uk` of
+    /// `mail.acme.co.uk`) starts in [`domain`](Self::domain), if it is a
+    /// suffix of it (always, for a domain without a trailing dot): the
+    /// parser looked it up, and the caller need not look again.
+    pub(crate) registrable_start: Option<usize>,
     /// Invisible characters ([`is_invisible`]) were removed from the input.
     pub(crate) stripped_invisible: bool,
 }
@@ -167,7 +172,7 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
         s = rest.trim();
         mailto = true;
     }
-    if let (Some(open), true) = (s.rfind('<'), s.ends_with('>')) {
+    if let (Some(open), true) = (domain::rfind_byte(s, b'<'), s.ends_with('>')) {
         s = s.get(open + 1..s.len() - 1).unwrap_or_default().trim();
         if let Some(rest) = strip_prefix_ignore_case(s, "mailto:") {
             s = rest.trim();
@@ -181,28 +186,92 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
             s = s.get(..q).unwrap_or_default();
         }
     }
-    let (local, domain) = s.rsplit_once('@').ok_or(EmailProblem::NoAt)?;
+    let at = domain::rfind_byte(s, b'@').ok_or(EmailProblem::NoAt)?;
+    let (local, domain) = (
+        s.get(..at).unwrap_or_default(),
+        s.get(at + 1..).unwrap_or_default(),
+    );
     if local.is_empty() {
         return Err(EmailProblem::EmptyLocal);
     }
-    let ascii = domain::to_ascii(domain).map_err(EmailProblem::Domain)?;
-    domain::registrable(&ascii).map_err(EmailProblem::Domain)?;
-    let address = format!("{local}@{ascii}");
+    // The address is built in place: the local part, `@`, then the domain
+    // mapped to ASCII straight into it.
+    let mut address = String::with_capacity(local.len() + 1 + domain.len());
+    address.push_str(local);
+    address.push('@');
+    let domain_start = address.len();
+    domain::to_ascii_into(domain, &mut address).map_err(EmailProblem::Domain)?;
+    let ascii = address.get(domain_start..).unwrap_or_default();
+    let registrable = domain::registrable(ascii).map_err(EmailProblem::Domain)?;
+    let registrable_start = ascii
+        .ends_with(registrable)
+        .then(|| ascii.len() - registrable.len());
     if address.len() > 254 {
         return Err(EmailProblem::TooLong);
     }
-    let options = Options {
+    if !is_plain_address(local, ascii) {
+        EmailAddress::parse_with_options(&address, syntax_options())
+            .map_err(|_| EmailProblem::Syntax)?;
+    }
+    Ok(ParsedEmail {
+        registrable_start,
+        domain_start,
+        address,
+        stripped_invisible,
+    })
+}
+
+/// How `email_address` checks an address: no IP literals, no display
+/// text, at least two domain labels.
+fn syntax_options() -> Options {
+    Options {
         minimum_sub_domains: 2,
         allow_domain_literal: false,
         allow_display_text: false,
         ..Options::default()
-    };
-    EmailAddress::parse_with_options(&address, options).map_err(|_| EmailProblem::Syntax)?;
-    Ok(ParsedEmail {
-        domain_start: local.len() + 1,
-        address,
-        stripped_invisible,
-    })
+    }
+}
+
+/// Bytes of RFC 5322 `atext` other than letters and digits.
+const ATEXT_SYMBOLS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+
+/// Whether `local@domain` is an address that `email_address` (with
+/// [`syntax_options`]) certainly accepts, judged in one pass over ASCII
+/// bytes: a dot-atom local part of at most 64 bytes (atoms of letters,
+/// digits and `atext` symbols, no empty atom) and a domain of at least two
+/// labels of letters, digits and inner hyphens, each of 1 to 63 bytes. A
+/// `false` says nothing: the caller then asks `email_address` itself, so
+/// the answer is the crate's either way (a property test checks that every
+/// address this accepts, the crate accepts).
+fn is_plain_address(local: &str, domain: &str) -> bool {
+    let l = local.as_bytes();
+    let local_ok = !l.is_empty()
+        && l.len() <= 64
+        && l.first() != Some(&b'.')
+        && l.last() != Some(&b'.')
+        && !l.windows(2).any(|w| w == b"..")
+        && l.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || ATEXT_SYMBOLS.contains(&b));
+    if !local_ok || domain.len() > 254 {
+        return false;
+    }
+    let mut labels = 0;
+    for label in domain.as_bytes().split(|&b| b == b'.') {
+        let edges_ok = matches!(
+            (label.first(), label.last()),
+            (Some(f), Some(l)) if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric()
+        );
+        if !edges_ok
+            || label.len() > 63
+            || !label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return false;
+        }
+        labels += 1;
+    }
+    labels >= 2
 }
 
 #[cfg(test)]
@@ -309,5 +378,35 @@ mod tests {
         );
         let long = format!("{}@acme.com", "a".repeat(250));
         assert!(parse(&long).is_err());
+    }
+
+    proptest::proptest! {
+        /// The fast check never accepts what `email_address` refuses, on
+        /// arbitrary text made of the characters that matter to it.
+        #[test]
+        fn every_plain_address_is_valid_to_email_address(
+            local in "([a-zA-Z0-9]|[.!#$%&'*+/=?^_`{|}~-]|[ \"<>@()\\,;:\\[\\]]|é){0,70}",
+            domain in "([a-z0-9]|[.-]|[A-Z_]|é){0,40}",
+        ) {
+            if is_plain_address(&local, &domain) {
+                let address = format!("{local}@{domain}");
+                proptest::prop_assert!(
+                    EmailAddress::parse_with_options(&address, syntax_options()).is_ok(),
+                    "{} was judged plain", address
+                );
+            }
+        }
+
+        /// On well-formed shapes the fast check usually decides (so the
+        /// property above is not vacuous), and agrees with the crate.
+        #[test]
+        fn plain_addresses_are_common_and_agree(
+            local in "[a-z0-9]{1,8}([.+_-][a-z0-9]{1,8}){0,2}",
+            domain in "[a-z0-9]{1,10}(-[a-z0-9]{1,5})?\\.[a-z]{2,4}",
+        ) {
+            let address = format!("{local}@{domain}");
+            proptest::prop_assert!(is_plain_address(&local, &domain), "{}", address);
+            proptest::prop_assert!(EmailAddress::parse_with_options(&address, syntax_options()).is_ok());
+        }
     }
 }

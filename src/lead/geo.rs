@@ -195,34 +195,28 @@ pub(crate) enum Postal {
 ///   checked for that length.
 /// - Anything else: trimmed, inner whitespace collapsed, upper case.
 pub(crate) fn postal(raw: &str, country: Option<&str>) -> Postal {
+    // Built only where a branch returns it (most codes are valid).
+    let collapsed = || {
+        raw.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_uppercase()
+    };
+    let digits_only = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let Some(country) = country else {
+        return Postal::Ok(collapsed());
+    };
+    if country == "US" {
+        return us_zip(raw).unwrap_or_else(|| {
+            Postal::Suspicious(collapsed(), "is not a US ZIP code (12345 or 12345-6789)")
+        });
+    }
     let compact: String = raw
         .chars()
         .filter(|c| !c.is_whitespace())
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    let collapsed = raw
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_uppercase();
-    let digits_only = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
-    match country {
-        Some("US") => {
-            let plain: String = compact.chars().filter(|&c| c != '-').collect();
-            match (plain.len(), digits_only(&plain)) {
-                (5, true) => Postal::Ok(plain),
-                (9, true) => Postal::Ok(format!(
-                    "{}-{}",
-                    plain.get(..5).unwrap_or_default(),
-                    plain.get(5..).unwrap_or_default()
-                )),
-                (4, true) => Postal::Repaired(
-                    format!("0{plain}"),
-                    "had 4 digits; a leading zero was restored",
-                ),
-                _ => Postal::Suspicious(collapsed, "is not a US ZIP code (12345 or 12345-6789)"),
-            }
-        }
+    match Some(country) {
         Some("CA") => {
             let b = compact.as_bytes();
             let ok = b.len() == 6
@@ -240,7 +234,7 @@ pub(crate) fn postal(raw: &str, country: Option<&str>) -> Postal {
                     compact.get(3..).unwrap_or_default()
                 ))
             } else {
-                Postal::Suspicious(collapsed, "is not a Canadian postal code (A1A 1A1)")
+                Postal::Suspicious(collapsed(), "is not a Canadian postal code (A1A 1A1)")
             }
         }
         Some("GB") => {
@@ -264,7 +258,7 @@ pub(crate) fn postal(raw: &str, country: Option<&str>) -> Postal {
                     compact.get(n - 3..).unwrap_or_default()
                 ))
             } else {
-                Postal::Suspicious(collapsed, "is not a UK postcode (e.g. SW1A 1AA)")
+                Postal::Suspicious(collapsed(), "is not a UK postcode (e.g. SW1A 1AA)")
             }
         }
         Some("NL") => {
@@ -280,7 +274,7 @@ pub(crate) fn postal(raw: &str, country: Option<&str>) -> Postal {
                     compact.get(4..).unwrap_or_default()
                 ))
             } else {
-                Postal::Suspicious(collapsed, "is not a Dutch postcode (1234 AB)")
+                Postal::Suspicious(collapsed(), "is not a Dutch postcode (1234 AB)")
             }
         }
         Some("SE") => {
@@ -291,19 +285,57 @@ pub(crate) fn postal(raw: &str, country: Option<&str>) -> Postal {
                     compact.get(3..).unwrap_or_default()
                 ))
             } else {
-                Postal::Suspicious(collapsed, "is not a Swedish postal code (123 45)")
+                Postal::Suspicious(collapsed(), "is not a Swedish postal code (123 45)")
             }
         }
         Some(c) => match fixed_digits(c) {
             Some(len) if compact.len() == len && digits_only(&compact) => Postal::Ok(compact),
             Some(_) => Postal::Suspicious(
-                collapsed,
+                collapsed(),
                 "does not have the digits this country's postal codes have",
             ),
-            None => Postal::Ok(collapsed),
+            None => Postal::Ok(collapsed()),
         },
-        None => Postal::Ok(collapsed),
+        None => Postal::Ok(collapsed()),
     }
+}
+
+/// A US ZIP code from its digits (whitespace and `-` ignored): `12345`,
+/// `12345-6789` from nine digits, a restored leading zero from four; `None`
+/// for anything else. Reads the text once and allocates only the result.
+fn us_zip(raw: &str) -> Option<Postal> {
+    let mut digits = [0u8; 9];
+    let mut n = 0;
+    for c in raw.chars() {
+        if c.is_whitespace() || c == '-' {
+            continue;
+        }
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        *digits.get_mut(n)? = c as u8;
+        n += 1;
+    }
+    let digits = std::str::from_utf8(digits.get(..n)?).ok()?;
+    let mut out = String::with_capacity(10);
+    match n {
+        5 => out.push_str(digits),
+        9 => {
+            out.push_str(digits.get(..5)?);
+            out.push('-');
+            out.push_str(digits.get(5..)?);
+        }
+        4 => {
+            out.push('0');
+            out.push_str(digits);
+            return Some(Postal::Repaired(
+                out,
+                "had 4 digits; a leading zero was restored",
+            ));
+        }
+        _ => return None,
+    }
+    Some(Postal::Ok(out))
 }
 
 fn fixed_digits(country: &str) -> Option<usize> {
@@ -385,5 +417,131 @@ mod tests {
             Postal::Ok("100-0001".into())
         );
         assert_eq!(postal(" ab  12 ", None), Postal::Ok("AB 12".into()));
+    }
+
+    /// `postal` as it was written before the US fast path and the lazy
+    /// collapsed copy: the reference it must agree with.
+    fn postal_reference(raw: &str, country: Option<&str>) -> Postal {
+        let compact: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let collapsed = raw
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_uppercase();
+        let digits_only = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+        match country {
+            Some("US") => {
+                let plain: String = compact.chars().filter(|&c| c != '-').collect();
+                match (plain.len(), digits_only(&plain)) {
+                    (5, true) => Postal::Ok(plain),
+                    (9, true) => Postal::Ok(format!(
+                        "{}-{}",
+                        plain.get(..5).unwrap_or_default(),
+                        plain.get(5..).unwrap_or_default()
+                    )),
+                    (4, true) => Postal::Repaired(
+                        format!("0{plain}"),
+                        "had 4 digits; a leading zero was restored",
+                    ),
+                    _ => {
+                        Postal::Suspicious(collapsed, "is not a US ZIP code (12345 or 12345-6789)")
+                    }
+                }
+            }
+            Some("CA") => {
+                let b = compact.as_bytes();
+                let ok = b.len() == 6
+                    && b.iter().enumerate().all(|(i, c)| {
+                        if i % 2 == 0 {
+                            c.is_ascii_alphabetic()
+                        } else {
+                            c.is_ascii_digit()
+                        }
+                    });
+                if ok {
+                    Postal::Ok(format!(
+                        "{} {}",
+                        compact.get(..3).unwrap_or_default(),
+                        compact.get(3..).unwrap_or_default()
+                    ))
+                } else {
+                    Postal::Suspicious(collapsed, "is not a Canadian postal code (A1A 1A1)")
+                }
+            }
+            Some("GB") => {
+                let n = compact.len();
+                let inward = compact
+                    .get(n.saturating_sub(3)..)
+                    .unwrap_or_default()
+                    .as_bytes();
+                let outward = compact.get(..n.saturating_sub(3)).unwrap_or_default();
+                let ok = (5..=7).contains(&n)
+                    && compact.is_ascii()
+                    && compact.chars().all(|c| c.is_ascii_alphanumeric())
+                    && outward.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && inward.first().is_some_and(u8::is_ascii_digit)
+                    && inward
+                        .get(1..)
+                        .is_some_and(|t| t.iter().all(u8::is_ascii_alphabetic));
+                if ok {
+                    Postal::Ok(format!(
+                        "{outward} {}",
+                        compact.get(n - 3..).unwrap_or_default()
+                    ))
+                } else {
+                    Postal::Suspicious(collapsed, "is not a UK postcode (e.g. SW1A 1AA)")
+                }
+            }
+            Some("NL") => {
+                let ok = compact.len() == 6
+                    && compact.get(..4).is_some_and(digits_only)
+                    && compact
+                        .get(4..)
+                        .is_some_and(|t| t.chars().all(|c| c.is_ascii_alphabetic()));
+                if ok {
+                    Postal::Ok(format!(
+                        "{} {}",
+                        compact.get(..4).unwrap_or_default(),
+                        compact.get(4..).unwrap_or_default()
+                    ))
+                } else {
+                    Postal::Suspicious(collapsed, "is not a Dutch postcode (1234 AB)")
+                }
+            }
+            Some("SE") => {
+                if compact.len() == 5 && digits_only(&compact) {
+                    Postal::Ok(format!(
+                        "{} {}",
+                        compact.get(..3).unwrap_or_default(),
+                        compact.get(3..).unwrap_or_default()
+                    ))
+                } else {
+                    Postal::Suspicious(collapsed, "is not a Swedish postal code (123 45)")
+                }
+            }
+            Some(c) => match fixed_digits(c) {
+                Some(len) if compact.len() == len && digits_only(&compact) => Postal::Ok(compact),
+                Some(_) => Postal::Suspicious(
+                    collapsed,
+                    "does not have the digits this country's postal codes have",
+                ),
+                None => Postal::Ok(collapsed),
+            },
+            None => Postal::Ok(collapsed),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn postal_agrees_with_the_reference(
+            raw in "([0-9]|[a-zA-Z]|[ -]|\t|\u{a0}|ß|é|٣){0,12}",
+            country in proptest::sample::select(vec![None, Some("US"), Some("CA"), Some("GB"), Some("NL"), Some("SE"), Some("DE"), Some("AU"), Some("JP")]),
+        ) {
+            proptest::prop_assert_eq!(postal(&raw, country), postal_reference(&raw, country));
+        }
     }
 }

@@ -117,6 +117,11 @@ fn is_zero(n: &usize) -> bool {
 /// Warns when a domain mixes scripts, or is written wholly in look-alikes
 /// of ASCII letters (see [`spoofing`] for the rules).
 fn mixed_script_warning(run: &mut Run, field: Field, domain: &str) {
+    // Most domains: one script, nothing to check (each check below would
+    // ask this again).
+    if spoofing::plain_ascii(domain) {
+        return;
+    }
     if let Some(m) = spoofing::mixed_script_domain(domain) {
         let why = format!(
             "its domain label `{}` mixes the {} scripts (not \"highly restrictive\" under Unicode UTS #39), so it may imitate another domain",
@@ -497,8 +502,14 @@ impl Normalizer {
                 if set.contains(d) {
                     return true;
                 }
-                match d.split_once('.') {
-                    Some((_, parent)) if parent.contains('.') => d = parent,
+                // The parent, while it still has a dot (byte searches: the
+                // names are short).
+                match d
+                    .bytes()
+                    .position(|b| b == b'.')
+                    .and_then(|i| d.get(i + 1..))
+                {
+                    Some(parent) if parent.bytes().any(|b| b == b'.') => d = parent,
                     _ => return false,
                 }
             }
@@ -577,22 +588,28 @@ impl Normalizer {
     ///
     /// Returns the lead and its warnings, or every field error found (the
     /// whole input is checked; it does not stop at the first problem).
-    pub fn normalize(&self, input: &LeadInput) -> Result<Normalized, NormalizeError> {
+    pub fn normalize<'i>(&self, input: &'i LeadInput) -> Result<Normalized, NormalizeError> {
         let mut run = Run {
             errors: input.type_errors.clone(),
             warnings: Vec::new(),
             limits: self.limits,
         };
-        let text = |run: &mut Run, field: Field, value: &Option<String>| -> Option<String> {
-            run.text(field, value.as_deref())
+        // Fields are borrowed from the input while they are checked; only
+        // what the lead keeps is copied.
+        // Most fields are absent: answered here, before the call.
+        let text = |run: &mut Run, field: Field, value: &'i Option<String>| -> Option<&'i str> {
+            let value = value.as_deref()?;
+            run.text(field, Some(value))
         };
 
-        let lead_id = text(&mut run, Field::LeadId, &input.lead_id);
-        let (email, email_domain, email_kind) = self.email(&mut run, input.email.as_deref());
+        let lead_id = text(&mut run, Field::LeadId, &input.lead_id).map(str::to_owned);
+        let (email, email_domain, email_kind, email_registrable) =
+            self.email(&mut run, input.email.as_deref());
         let first_name = text(&mut run, Field::FirstName, &input.first_name).map(collapse);
         let last_name = text(&mut run, Field::LastName, &input.last_name).map(collapse);
         let company_name = text(&mut run, Field::Company, &input.company)
-            .and_then(|c| run.not_placeholder(Field::Company, c));
+            .and_then(|c| run.not_placeholder(Field::Company, c))
+            .map(str::to_owned);
         let company_key = company_name.as_deref().and_then(|name| {
             let key = company_key(name);
             if key.is_none() {
@@ -628,21 +645,26 @@ impl Normalizer {
         }
         let website = text(&mut run, Field::Website, &input.website)
             .and_then(|w| run.not_placeholder(Field::Website, w));
-        let company_domain =
-            self.company_domain(&mut run, website.as_deref(), &email_domain, email_kind);
+        let company_domain = self.company_domain(
+            &mut run,
+            website,
+            &email_domain,
+            email_registrable,
+            email_kind,
+        );
 
         let (country, region) = self.place(&mut run, input);
         let postal_code = text(&mut run, Field::PostalCode, &input.postal_code)
             .and_then(|p| run.not_placeholder(Field::PostalCode, p))
             .map(
-                |p| match geo::postal(&p, country.as_ref().map(CountryCode::as_str)) {
+                |p| match geo::postal(p, country.as_ref().map(CountryCode::as_str)) {
                     Postal::Ok(code) => code,
                     Postal::Repaired(code, why) => {
-                        run.warn(Field::PostalCode, IssueCode::Repaired, &p, why);
+                        run.warn(Field::PostalCode, IssueCode::Repaired, p, why);
                         code
                     }
                     Postal::Suspicious(code, why) => {
-                        run.warn(Field::PostalCode, IssueCode::Invalid, &p, why);
+                        run.warn(Field::PostalCode, IssueCode::Invalid, p, why);
                         code
                     }
                 },
@@ -652,13 +674,13 @@ impl Normalizer {
         let phone = text(&mut run, Field::Phone, &input.phone)
             .and_then(|p| run.not_placeholder(Field::Phone, p))
             .map(|p| {
-                match self.phones.normalize(&p, country.as_ref().map(CountryCode::as_str)) {
+                match self.phones.normalize(p, country.as_ref().map(CountryCode::as_str)) {
                     PhoneMatch::E164 { number, extension } => {
                         if let Some(ext) = extension {
                             run.warn(
                                 Field::Phone,
                                 IssueCode::Repaired,
-                                &p,
+                                p,
                                 "has an extension, which E.164 cannot hold; it is kept in the attribute `phone_extension`",
                             );
                             attributes.insert("phone_extension".into(), Value::String(ext));
@@ -666,7 +688,7 @@ impl Normalizer {
                         number
                     }
                     PhoneMatch::Unresolved(why) => {
-                        run.warn(Field::Phone, IssueCode::Invalid, &p, why);
+                        run.warn(Field::Phone, IssueCode::Invalid, p, why);
                         collapse(p)
                     }
                 }
@@ -677,11 +699,11 @@ impl Normalizer {
         let product_interest = run.product_interest(input.product_interest.as_deref());
         let source = text(&mut run, Field::Source, &input.source).map(collapse);
         let utm = Utm {
-            source: text(&mut run, Field::UtmSource, &input.utm_source),
-            medium: text(&mut run, Field::UtmMedium, &input.utm_medium),
-            campaign: text(&mut run, Field::UtmCampaign, &input.utm_campaign),
-            term: text(&mut run, Field::UtmTerm, &input.utm_term),
-            content: text(&mut run, Field::UtmContent, &input.utm_content),
+            source: text(&mut run, Field::UtmSource, &input.utm_source).map(str::to_owned),
+            medium: text(&mut run, Field::UtmMedium, &input.utm_medium).map(str::to_owned),
+            campaign: text(&mut run, Field::UtmCampaign, &input.utm_campaign).map(str::to_owned),
+            term: text(&mut run, Field::UtmTerm, &input.utm_term).map(str::to_owned),
+            content: text(&mut run, Field::UtmContent, &input.utm_content).map(str::to_owned),
         };
 
         if !run.errors.is_empty() {
@@ -739,35 +761,45 @@ impl Normalizer {
         &self,
         run: &mut Run,
         raw: Option<&str>,
-    ) -> (Option<String>, Option<String>, Option<EmailKind>) {
+    ) -> (
+        Option<String>,
+        Option<String>,
+        Option<EmailKind>,
+        Option<usize>,
+    ) {
         let Some(raw) = run.text(Field::Email, raw) else {
             if !run.errors.iter().any(|e| e.field == Field::Email) {
                 run.error(Field::Email, IssueCode::Missing, None, "is required".into());
             }
-            return (None, None, None);
+            return (None, None, None, None);
         };
-        match email::parse(&raw) {
+        match email::parse(raw) {
             Ok(parsed) => {
                 if parsed.stripped_invisible {
                     run.warn(
                         Field::Email,
                         IssueCode::Repaired,
-                        &raw,
+                        raw,
                         "had invisible characters (zero-width space, soft hyphen, …); they were removed",
                     );
                 }
                 let domain = parsed.domain().to_owned();
                 let kind = self.email_kind(&domain);
-                (Some(parsed.address), Some(domain), Some(kind))
+                (
+                    Some(parsed.address),
+                    Some(domain),
+                    Some(kind),
+                    parsed.registrable_start,
+                )
             }
             Err(problem) => {
                 run.error(
                     Field::Email,
                     IssueCode::Invalid,
-                    Some(&raw),
+                    Some(raw),
                     problem.describe(),
                 );
-                (None, None, None)
+                (None, None, None, None)
             }
         }
     }
@@ -777,12 +809,22 @@ impl Normalizer {
         run: &mut Run,
         website: Option<&str>,
         email_domain: &Option<String>,
+        email_registrable: Option<usize>,
         email_kind: Option<EmailKind>,
     ) -> Option<String> {
         if let Some(site) = website {
             let found = domain::website_host(site)
                 .and_then(domain::to_ascii)
-                .and_then(|ascii| domain::registrable(&ascii).map(str::to_owned));
+                .and_then(|ascii| {
+                    // Usually the host is its own registrable domain: keep
+                    // the string rather than copy it.
+                    let registrable = domain::registrable(&ascii)?;
+                    Ok(if registrable == ascii {
+                        ascii
+                    } else {
+                        registrable.to_owned()
+                    })
+                });
             match found {
                 Ok(d) if self.email_kind(&d) != EmailKind::Business => run.warn(
                     Field::Website,
@@ -818,7 +860,13 @@ impl Normalizer {
             }
         }
         match (email_domain, email_kind) {
-            (Some(d), Some(EmailKind::Business)) => domain::registrable(d).ok().map(str::to_owned),
+            // The email parser found the registrable part already.
+            (Some(d), Some(EmailKind::Business)) => {
+                match email_registrable.and_then(|i| d.get(i..)) {
+                    Some(registrable) => Some(registrable.to_owned()),
+                    None => domain::registrable(d).ok().map(str::to_owned),
+                }
+            }
             _ => None,
         }
     }
@@ -828,28 +876,28 @@ impl Normalizer {
             .text(Field::Country, input.country.as_deref())
             .and_then(|raw| {
                 // "N/A" folds to "na" (Namibia); only a bare two-letter code means a country.
-                if raw.len() != 2 && is_placeholder(&raw) {
+                if raw.len() != 2 && is_placeholder(raw) {
                     run.warn(
                         Field::Country,
                         IssueCode::Placeholder,
-                        &raw,
+                        raw,
                         "is a placeholder; treated as absent",
                     );
                     return None;
                 }
                 match self
                     .geo
-                    .country(&raw)
+                    .country(raw)
                     .and_then(|c| c.parse::<CountryCode>().ok())
                 {
                     Some(code) => Some(code),
                     None => {
-                        let why = if self.geo.country_is_ambiguous(&raw) {
+                        let why = if self.geo.country_is_ambiguous(raw) {
                             "names more than one country; give its ISO code"
                         } else {
                             "is not a recognised country name or ISO code"
                         };
-                        run.warn(Field::Country, IssueCode::Unrecognized, &raw, why);
+                        run.warn(Field::Country, IssueCode::Unrecognized, raw, why);
                         None
                     }
                 }
@@ -857,32 +905,32 @@ impl Normalizer {
         let region = run
             .text(Field::Region, input.region.as_deref())
             .and_then(|raw| {
-                if is_placeholder(&raw) {
+                if is_placeholder(raw) {
                     run.warn(
                         Field::Region,
                         IssueCode::Placeholder,
-                        &raw,
+                        raw,
                         "is a placeholder; treated as absent",
                     );
                     return None;
                 }
                 match self
                     .geo
-                    .region(&raw, country.as_ref().map(CountryCode::as_str))
+                    .region(raw, country.as_ref().map(CountryCode::as_str))
                 {
                     RegionMatch::Found(code) => Some(code),
                     RegionMatch::FoundWithCountry(code, c) => {
                         run.warn(
                             Field::Country,
                             IssueCode::Inferred,
-                            &raw,
+                            raw,
                             "was absent; taken from the region code",
                         );
                         country = c.parse().ok();
                         Some(code)
                     }
                     RegionMatch::Unrecognized(why) => {
-                        run.warn(Field::Region, IssueCode::Unrecognized, &raw, why);
+                        run.warn(Field::Region, IssueCode::Unrecognized, raw, why);
                         None
                     }
                 }
@@ -970,9 +1018,11 @@ impl Run {
             .push(FieldIssue::new(field, code, Some(value), message));
     }
 
-    /// Trimmed, non-empty text within the length limit.
-    fn text(&mut self, field: Field, value: Option<&str>) -> Option<String> {
-        let trimmed = value?.trim();
+    /// Trimmed, non-empty text within the length limit (borrowed: the
+    /// caller copies what the lead keeps).
+    #[inline]
+    fn text<'a>(&mut self, field: Field, value: Option<&'a str>) -> Option<&'a str> {
+        let trimmed = trim(value?);
         if trimmed.is_empty() {
             return None;
         }
@@ -995,15 +1045,15 @@ impl Run {
             );
             return None;
         }
-        Some(trimmed.to_owned())
+        Some(trimmed)
     }
 
-    fn not_placeholder(&mut self, field: Field, value: String) -> Option<String> {
-        if is_placeholder(&value) {
+    fn not_placeholder<'a>(&mut self, field: Field, value: &'a str) -> Option<&'a str> {
+        if is_placeholder(value) {
             self.warn(
                 field,
                 IssueCode::Placeholder,
-                &value,
+                value,
                 "is a placeholder; treated as absent",
             );
             None
@@ -1018,7 +1068,7 @@ impl Run {
         match text.parse::<Range>() {
             Ok(r) => Some(r),
             Err(e) => {
-                self.error(field, IssueCode::Invalid, Some(&text), e.to_string());
+                self.error(field, IssueCode::Invalid, Some(text), e.to_string());
                 None
             }
         }
@@ -1039,7 +1089,7 @@ impl Run {
             self.error(
                 Field::ProductInterest,
                 IssueCode::TooMany,
-                Some(&text),
+                Some(text),
                 format!(
                     "has {} values; the limit is {}",
                     tokens.len(),
@@ -1055,24 +1105,65 @@ impl Run {
 /// Normalizes one product-interest token: lower case, whitespace collapsed to
 /// single spaces. Policies normalize their expected tokens the same way.
 pub(crate) fn product_token(s: &str) -> String {
-    s.split_whitespace()
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
+    if !s.is_ascii() {
+        return s
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    // ASCII (the usual token): one string, lower-cased as it is copied
+    // (for ASCII, `to_lowercase` is `to_ascii_lowercase`).
+    let mut out = String::with_capacity(s.len());
+    for (i, word) in s.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out.make_ascii_lowercase();
+    out
 }
 
-fn collapse(s: String) -> String {
-    if s.contains(|c: char| c.is_whitespace() && c != ' ') || s.contains("  ") {
-        s.split_whitespace().collect::<Vec<_>>().join(" ")
-    } else {
+/// `s` with every run of whitespace made one space (`s` is trimmed).
+fn collapse(s: &str) -> String {
+    let b = s.as_bytes();
+    // One pass over the bytes: ASCII text with single spaces only (most
+    // names) is copied as it is.
+    let plain = b.is_ascii()
+        && !b
+            .iter()
+            .any(|&c| c.is_ascii_whitespace() && c != b' ' || c == b'\x0b')
+        && !b.windows(2).any(|w| w == b"  ");
+    if plain {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    for (i, word) in s.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// [`str::trim`], without its work when the text starts and ends with an
+/// ASCII byte that is not whitespace (most fields).
+pub(crate) fn trim(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
+    let b = s.as_bytes();
+    if plain(b.first()) && plain(b.last()) {
         s
+    } else {
+        s.trim()
     }
 }
 
 /// The placeholders are ASCII, so an ASCII case-insensitive comparison is
 /// exact and needs no lower-cased copy.
 fn is_placeholder(s: &str) -> bool {
-    let s = s.trim();
+    let s = trim(s);
     s.len() <= LONGEST_PLACEHOLDER && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s))
 }
 
@@ -1107,5 +1198,29 @@ mod tests {
         );
         let n = n.replace_disposable_email_domains(Vec::<String>::new());
         assert_eq!(n.email_kind("mailinator.com"), EmailKind::Business);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_token_path_is_the_general_one(s in "[ a-zA-Z\t\x0b\u{a0}Éß.-]{0,12}") {
+            let general = s
+                .split_whitespace()
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+                .join(" ");
+            proptest::prop_assert_eq!(product_token(&s), general);
+        }
+
+        #[test]
+        fn collapse_and_trim_are_the_general_ones(s in "[ a\t\n\x0b\x0c\r\u{a0}\u{2003}é.]{0,10}") {
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+            let t = s.trim();
+            let general = if t.contains(|c: char| c.is_whitespace() && c != ' ') || t.contains("  ") {
+                t.split_whitespace().collect::<Vec<_>>().join(" ")
+            } else {
+                t.to_owned()
+            };
+            proptest::prop_assert_eq!(collapse(t), general);
+        }
     }
 }

@@ -12,25 +12,45 @@
 //! (`011 15 1234-5678` → `+5491112345678`: in E.164 a mobile number is `9`,
 //! the area code, and the subscriber number without the `15`).
 
-use std::collections::{HashMap, HashSet};
-
 use super::geo_data::CALLING_CODES;
 
+/// The calling-code table as sorted slices: a lookup is a binary search
+/// over a few hundred short keys, no hashing.
 #[derive(Debug, Clone)]
 pub(crate) struct Phones {
-    by_country: HashMap<&'static str, (&'static str, &'static str)>,
-    codes: HashSet<&'static str>,
+    /// (country, calling code, trunk prefix), sorted by country.
+    by_country: Vec<(&'static str, &'static str, &'static str)>,
+    /// Every calling code once, sorted.
+    codes: Vec<&'static str>,
 }
 
 impl Default for Phones {
     fn default() -> Self {
-        let mut by_country = HashMap::new();
-        let mut codes = HashSet::new();
-        for &(country, code, trunk) in CALLING_CODES {
-            by_country.insert(country, (code, trunk));
-            codes.insert(code);
-        }
+        let mut by_country = CALLING_CODES.to_vec();
+        // A country listed twice keeps its last entry (as a map would).
+        by_country.reverse();
+        by_country.sort_by_key(|&(country, _, _)| country);
+        by_country.dedup_by_key(|&mut (country, _, _)| country);
+        let mut codes: Vec<&str> = CALLING_CODES.iter().map(|&(_, code, _)| code).collect();
+        codes.sort_unstable();
+        codes.dedup();
         Phones { by_country, codes }
+    }
+}
+
+impl Phones {
+    fn country(&self, country: &str) -> Option<(&'static str, &'static str)> {
+        let i = self
+            .by_country
+            .binary_search_by(|&(c, _, _)| c.cmp(country))
+            .ok()?;
+        self.by_country
+            .get(i)
+            .map(|&(_, code, trunk)| (code, trunk))
+    }
+
+    fn is_code(&self, code: &str) -> bool {
+        self.codes.binary_search(&code).is_ok()
     }
 }
 
@@ -50,30 +70,38 @@ impl Phones {
     pub(crate) fn normalize(&self, raw: &str, country: Option<&str>) -> PhoneMatch {
         let (main, extension) = split_extension(raw);
         let trimmed = main.trim();
-        if trimmed
-            .chars()
-            .any(|c| !(c.is_ascii_digit() || " +-.()/\u{a0}".contains(c)))
-        {
+        if trimmed.chars().any(|c| {
+            !matches!(
+                c,
+                '0'..='9' | ' ' | '+' | '-' | '.' | '(' | ')' | '/' | '\u{a0}'
+            )
+        }) {
             return PhoneMatch::Unresolved("contains characters other than digits and separators");
         }
         // "+44 (0)20 …": the bracketed trunk zero is not dialled internationally.
-        let without_trunk = trimmed.replace("(0)", "");
-        let mut digits: String = without_trunk.chars().filter(char::is_ascii_digit).collect();
+        let without_trunk = if trimmed.as_bytes().windows(3).any(|w| w == b"(0)") {
+            std::borrow::Cow::Owned(trimmed.replace("(0)", ""))
+        } else {
+            std::borrow::Cow::Borrowed(trimmed)
+        };
+        // Room for the `+` that E.164 puts in front.
+        let mut digits = String::with_capacity(without_trunk.len() + 1);
+        digits.extend(without_trunk.chars().filter(char::is_ascii_digit));
         let international = if without_trunk.trim_start().starts_with('+') {
             true
-        } else if let Some(rest) = digits.strip_prefix("00") {
-            digits = rest.to_owned();
+        } else if digits.starts_with("00") {
+            digits.drain(..2);
             true
         } else {
             false
         };
         let number = if international {
-            if !(1..=3).any(|n| digits.get(..n).is_some_and(|cc| self.codes.contains(cc))) {
+            if !(1..=3).any(|n| digits.get(..n).is_some_and(|cc| self.is_code(cc))) {
                 return PhoneMatch::Unresolved("does not start with a known country calling code");
             }
             digits
         } else {
-            let Some(&(code, trunk)) = country.and_then(|c| self.by_country.get(c)) else {
+            let Some((code, trunk)) = country.and_then(|c| self.country(c)) else {
                 return PhoneMatch::Unresolved(
                     "has no country calling code and the lead's country is unknown",
                 );
@@ -90,7 +118,10 @@ impl Phones {
             } else {
                 digits.as_str()
             };
-            format!("{code}{national}")
+            let mut number = String::with_capacity(code.len() + national.len() + 1);
+            number.push_str(code);
+            number.push_str(national);
+            number
         };
         let number = argentine_mobile(number);
         if !(min_digits(&number)..=15).contains(&number.len()) {
@@ -101,10 +132,9 @@ impl Phones {
         if number.starts_with('1') && number.len() != 11 {
             return PhoneMatch::Unresolved("is not a 10-digit North American number");
         }
-        PhoneMatch::E164 {
-            number: format!("+{number}"),
-            extension,
-        }
+        let mut number = number;
+        number.insert(0, '+');
+        PhoneMatch::E164 { number, extension }
     }
 }
 
@@ -155,10 +185,20 @@ fn argentine_mobile(number: String) -> String {
 
 /// Splits "…x123", "… ext. 123", "…#123" into the number and its extension.
 fn split_extension(raw: &str) -> (&str, Option<String>) {
-    let lower = raw.to_ascii_lowercase();
+    // Every marker has an `x` or a `#`: most numbers have neither.
+    if !raw.bytes().any(|b| matches!(b, b'x' | b'X' | b'#')) {
+        return (raw, None);
+    }
     for marker in ["extension", "ext.", "ext", "x", "#"] {
-        if let Some(pos) = lower.rfind(marker) {
-            let ext = lower.get(pos + marker.len()..).unwrap_or_default().trim();
+        // The last occurrence, ignoring ASCII case (the markers are ASCII,
+        // so byte positions are those of the lower-cased text).
+        let m = marker.as_bytes();
+        let found = raw
+            .as_bytes()
+            .windows(m.len())
+            .rposition(|w| w.eq_ignore_ascii_case(m));
+        if let Some(pos) = found {
+            let ext = raw.get(pos + m.len()..).unwrap_or_default().trim();
             if !ext.is_empty() && ext.chars().all(|c| c.is_ascii_digit()) {
                 return (raw.get(..pos).unwrap_or_default(), Some(ext.to_owned()));
             }
@@ -254,5 +294,37 @@ mod tests {
             p.normalize("+1 555 0100", None),
             PhoneMatch::Unresolved(_)
         ));
+    }
+
+    /// The extension split as it was written first (a lower-cased copy and
+    /// `rfind`), the reference the byte search must agree with.
+    fn split_extension_reference(raw: &str) -> (&str, Option<String>) {
+        let lower = raw.to_ascii_lowercase();
+        for marker in ["extension", "ext.", "ext", "x", "#"] {
+            if let Some(pos) = lower.rfind(marker) {
+                let ext = lower.get(pos + marker.len()..).unwrap_or_default().trim();
+                if !ext.is_empty() && ext.chars().all(|c| c.is_ascii_digit()) {
+                    return (raw.get(..pos).unwrap_or_default(), Some(ext.to_owned()));
+                }
+            }
+        }
+        (raw, None)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_extension_split_agrees_with_the_reference(
+            raw in "([0-9 +()#.-]|[eE][xX][tT]|[xX]|ension|\\.|é|\u{a0}){0,16}",
+        ) {
+            proptest::prop_assert_eq!(split_extension(&raw), split_extension_reference(&raw));
+        }
+
+        #[test]
+        fn the_sorted_tables_answer_as_the_calling_code_list(cc in "[A-Z]{2}|[0-9]{1,3}") {
+            let p = Phones::default();
+            let row = CALLING_CODES.iter().rev().find(|r| r.0 == cc).map(|r| (r.1, r.2));
+            proptest::prop_assert_eq!(p.country(&cc), row);
+            proptest::prop_assert_eq!(p.is_code(&cc), CALLING_CODES.iter().any(|r| r.1 == cc));
+        }
     }
 }

@@ -168,79 +168,116 @@ enum WordTok {
 }
 
 fn parse(text: &str) -> Result<Range, RangeError> {
-    let lower = text.trim().to_lowercase();
+    let trimmed = text.trim();
+    // Short ASCII text (what forms send) is lower-cased in a stack buffer;
+    // for ASCII, `to_lowercase` is exactly `to_ascii_lowercase`.
+    let mut buf = [0u8; 64];
+    let owned: String;
+    let lower: &str = match buf.get_mut(..trimmed.len()) {
+        Some(b) if trimmed.is_ascii() => {
+            b.copy_from_slice(trimmed.as_bytes());
+            b.make_ascii_lowercase();
+            std::str::from_utf8(b).unwrap_or_default()
+        }
+        _ => {
+            owned = trimmed.to_lowercase();
+            &owned
+        }
+    };
     if matches!(
-        lower.as_str(),
+        lower,
         "self-employed" | "self employed" | "just me" | "only me" | "solo" | "myself"
     ) {
         return Ok(Range::exactly(1));
     }
-    let toks = tokenize(&lower)?;
-    shape(&toks)
+    let toks = tokenize(lower)?;
+    shape(toks.as_slice())
 }
 
-fn tokenize(s: &str) -> Result<Vec<Tok>, RangeError> {
-    let mut toks = Vec::with_capacity(6);
-    let mut chars = s.char_indices().peekable();
-    while let Some(&(i, c)) = chars.peek() {
+/// The tokens of one range text: the first [`INLINE_TOKENS`] kept inline
+/// (a form's range has a handful), the rest, if any, on the heap.
+struct Toks {
+    inline: [Tok; INLINE_TOKENS],
+    len: usize,
+    spilled: Vec<Tok>,
+}
+
+/// Tokens kept without an allocation (`between 1,000 and 5,000
+/// employees` has three after the noise words are dropped).
+const INLINE_TOKENS: usize = 8;
+
+impl Toks {
+    fn new() -> Self {
+        Toks {
+            inline: [Tok::Dash; INLINE_TOKENS],
+            len: 0,
+            spilled: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, t: Tok) {
+        if self.spilled.is_empty() {
+            if let Some(slot) = self.inline.get_mut(self.len) {
+                *slot = t;
+                self.len += 1;
+                return;
+            }
+            self.spilled.extend_from_slice(&self.inline);
+        }
+        self.spilled.push(t);
+    }
+
+    fn as_slice(&self) -> &[Tok] {
+        if self.spilled.is_empty() {
+            self.inline.get(..self.len).unwrap_or_default()
+        } else {
+            &self.spilled
+        }
+    }
+}
+
+fn tokenize(s: &str) -> Result<Toks, RangeError> {
+    let mut toks = Toks::new();
+    // The byte position of the next character (every step below ends on a
+    // character boundary).
+    let mut pos = 0;
+    while let Some(c) = s.get(pos..).and_then(|rest| rest.chars().next()) {
+        let i = pos;
+        pos += c.len_utf8();
         match c {
             c if c.is_whitespace()
-                || matches!(c, '$' | '€' | '£' | '¥' | '₹' | '(' | ')' | ':') =>
-            {
-                chars.next();
-            }
+                || matches!(c, '$' | '€' | '£' | '¥' | '₹' | '(' | ')' | ':') => {}
             '0'..='9' | '.' => {
                 let rest = s.get(i..).unwrap_or_default();
                 let (value, used) = number(rest)?;
-                for _ in 0..rest.get(..used).unwrap_or_default().chars().count() {
-                    chars.next();
-                }
                 let after = s.get(i + used..).unwrap_or_default();
                 let (mult, unit_len) = unit(after);
-                for _ in 0..after.get(..unit_len).unwrap_or_default().chars().count() {
-                    chars.next();
-                }
+                pos = i + used + unit_len;
                 toks.push(Tok::Num(value, mult));
             }
-            '-' | '–' | '—' | '‒' | '−' => {
-                chars.next();
-                toks.push(Tok::Dash);
-            }
-            '+' => {
-                chars.next();
-                toks.push(Tok::Plus);
-            }
+            '-' | '–' | '—' | '‒' | '−' => toks.push(Tok::Dash),
+            '+' => toks.push(Tok::Plus),
             '<' | '≤' => {
-                chars.next();
                 toks.push(Tok::Lt);
                 if c == '≤' {
                     toks.push(Tok::Eq);
                 }
             }
             '>' | '≥' => {
-                chars.next();
                 toks.push(Tok::Gt);
                 if c == '≥' {
                     toks.push(Tok::Eq);
                 }
             }
-            '=' => {
-                chars.next();
-                toks.push(Tok::Eq);
-            }
-            '~' => {
-                chars.next();
-                toks.push(Tok::Tilde);
-            }
+            '=' => toks.push(Tok::Eq),
+            '~' => toks.push(Tok::Tilde),
             c if c.is_alphabetic() => {
                 let rest = s.get(i..).unwrap_or_default();
                 let len = rest
                     .find(|c: char| !c.is_alphabetic() && c != '.')
                     .unwrap_or(rest.len());
                 let word = rest.get(..len).unwrap_or_default();
-                for _ in 0..word.chars().count() {
-                    chars.next();
-                }
+                pos = i + len;
                 if let Some(w) = word_token(word.trim_end_matches('.'))? {
                     toks.push(Tok::Word(w));
                 }
@@ -279,17 +316,50 @@ fn word_token(w: &str) -> Result<Option<WordTok>, RangeError> {
 /// exponent; returns the exact value and the bytes used.
 fn number(s: &str) -> Result<(Amount, usize), RangeError> {
     let bytes = s.as_bytes();
-    let mut digits = String::new();
+    // The number's digits and decimal dots, as `digits_of` reads them: how
+    // many, and where the dots are (no copy of the digits is made; the
+    // second pass below reads them again from the text).
+    let (mut len, mut dots, mut last_dot, mut even_groups) = (0usize, 0usize, 0usize, true);
+    let i = digits_of(bytes, |c| {
+        if c == b'.' {
+            // Every dot after the first must be four places after the last.
+            even_groups &= dots == 0 || len - last_dot == 4;
+            dots += 1;
+            last_dot = len;
+        }
+        len += 1;
+    });
+    if len == 0 || (len == 1 && dots == 1) {
+        return Err(RangeError::Unrecognized);
+    }
+    // An exponent: `e` or `E` (lowercased by now), a sign, digits.
+    let (exponent, exp_len) = exponent(s.get(i..).unwrap_or_default());
+    let (_, unit_len) = unit(s.get(i + exp_len..).unwrap_or_default());
+    // "1.000.000": dots that each precede exactly three digits are grouping.
+    let grouping = dots > 0 && unit_len == 0 && exp_len == 0 && even_groups && len - last_dot == 4;
+    if !grouping && dots > 1 {
+        return Err(RangeError::Unrecognized);
+    }
+    let mut value = Decimal::default();
+    digits_of(bytes, |c| {
+        if !(grouping && c == b'.') {
+            value.push(c);
+        }
+    });
+    Ok((value.amount(exponent)?, i + exp_len))
+}
+
+/// Reads a number's digits from the start of `bytes`, passing each digit
+/// and each decimal dot (a `.` before a digit) to `push` and skipping the
+/// thousands separators (`,` or `_` before a digit, no-break and narrow
+/// no-break spaces); returns the bytes used.
+fn digits_of(bytes: &[u8], mut push: impl FnMut(u8)) -> usize {
     let mut i = 0;
-    let mut dots = Vec::new();
     while let Some(&b) = bytes.get(i) {
         match b {
-            b'0'..=b'9' => digits.push(char::from(b)),
+            b'0'..=b'9' => push(b),
             b',' | b'_' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {}
-            b'.' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                dots.push(digits.len());
-                digits.push('.');
-            }
+            b'.' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => push(b'.'),
             // No-break and narrow no-break spaces as thousands separators.
             0xC2 if bytes.get(i + 1) == Some(&0xA0) => i += 1,
             0xE2 if bytes.get(i + 1..i + 3) == Some(&[0x80, 0xAF]) => i += 2,
@@ -297,27 +367,54 @@ fn number(s: &str) -> Result<(Amount, usize), RangeError> {
         }
         i += 1;
     }
-    if digits.is_empty() || digits == "." {
-        return Err(RangeError::Unrecognized);
+    i
+}
+
+/// [`decimal`] fed one digit or `.` at a time.
+#[derive(Debug, Default)]
+struct Decimal {
+    mantissa: u128,
+    scale: i32,
+    fraction: bool,
+    stopped: bool,
+    too_large: bool,
+}
+
+impl Decimal {
+    fn push(&mut self, c: u8) {
+        if self.stopped {
+            return;
+        }
+        if c == b'.' {
+            self.fraction = true;
+            return;
+        }
+        let d = u128::from(char::from(c).to_digit(10).unwrap_or(0));
+        match self.mantissa.checked_mul(10).and_then(|m| m.checked_add(d)) {
+            Some(m) => {
+                self.mantissa = m;
+                if self.fraction {
+                    self.scale += 1;
+                }
+            }
+            // Past 38 significant digits: a fraction digit no longer counts,
+            // an integer digit makes the amount far beyond u64.
+            None => {
+                self.too_large = !self.fraction;
+                self.stopped = true;
+            }
+        }
     }
-    // An exponent: `e` or `E` (lowercased by now), a sign, digits.
-    let (exponent, exp_len) = exponent(s.get(i..).unwrap_or_default());
-    let (_, unit_len) = unit(s.get(i + exp_len..).unwrap_or_default());
-    // "1.000.000": dots that each precede exactly three digits are grouping.
-    let grouping = !dots.is_empty()
-        && unit_len == 0
-        && exp_len == 0
-        && (dots.len() > 1 || digits.len() - dots.last().copied().unwrap_or(0) == 4)
-        && dots.iter().enumerate().all(|(n, &at)| {
-            let next = dots.get(n + 1).copied().unwrap_or(digits.len());
-            next - at == 4
-        });
-    if grouping {
-        digits.retain(|c| c != '.');
-    } else if dots.len() > 1 {
-        return Err(RangeError::Unrecognized);
+
+    fn amount(&self, exponent: i32) -> Result<Amount, RangeError> {
+        if self.too_large {
+            return Err(RangeError::TooLarge);
+        }
+        Ok(Amount {
+            mantissa: self.mantissa,
+            exponent: exponent - self.scale,
+        })
     }
-    Ok((decimal(&digits, exponent)?, i + exp_len))
 }
 
 /// `e12`, `E-3`, `e+6` right after the digits: the exponent and bytes used.
@@ -351,6 +448,7 @@ fn exponent(s: &str) -> (i32, usize) {
 }
 
 /// Digits with at most one `.`, times `10^exponent`, exactly.
+#[cfg(test)]
 fn decimal(digits: &str, exponent: i32) -> Result<Amount, RangeError> {
     let mut mantissa: u128 = 0;
     let mut scale: i32 = 0;
@@ -568,6 +666,150 @@ mod tests {
             Range::new(0, Some(u64::MAX)),
         ] {
             assert_eq!(r(&range.to_string()), range);
+        }
+    }
+
+    /// `tokenize` as it was written (a `Vec`, a peekable char iterator):
+    /// the reference for the inline tokens and byte positions.
+    fn tokenize_reference(s: &str) -> Result<Vec<Tok>, RangeError> {
+        let mut toks = Vec::with_capacity(6);
+        let mut chars = s.char_indices().peekable();
+        while let Some(&(i, c)) = chars.peek() {
+            match c {
+                c if c.is_whitespace()
+                    || matches!(c, '$' | '€' | '£' | '¥' | '₹' | '(' | ')' | ':') =>
+                {
+                    chars.next();
+                }
+                '0'..='9' | '.' => {
+                    let rest = s.get(i..).unwrap_or_default();
+                    let (value, used) = super::number(rest)?;
+                    for _ in 0..rest.get(..used).unwrap_or_default().chars().count() {
+                        chars.next();
+                    }
+                    let after = s.get(i + used..).unwrap_or_default();
+                    let (mult, unit_len) = super::unit(after);
+                    for _ in 0..after.get(..unit_len).unwrap_or_default().chars().count() {
+                        chars.next();
+                    }
+                    toks.push(Tok::Num(value, mult));
+                }
+                '-' | '–' | '—' | '‒' | '−' => {
+                    chars.next();
+                    toks.push(Tok::Dash);
+                }
+                '+' => {
+                    chars.next();
+                    toks.push(Tok::Plus);
+                }
+                '<' | '≤' => {
+                    chars.next();
+                    toks.push(Tok::Lt);
+                    if c == '≤' {
+                        toks.push(Tok::Eq);
+                    }
+                }
+                '>' | '≥' => {
+                    chars.next();
+                    toks.push(Tok::Gt);
+                    if c == '≥' {
+                        toks.push(Tok::Eq);
+                    }
+                }
+                '=' => {
+                    chars.next();
+                    toks.push(Tok::Eq);
+                }
+                '~' => {
+                    chars.next();
+                    toks.push(Tok::Tilde);
+                }
+                c if c.is_alphabetic() => {
+                    let rest = s.get(i..).unwrap_or_default();
+                    let len = rest
+                        .find(|c: char| !c.is_alphabetic() && c != '.')
+                        .unwrap_or(rest.len());
+                    let word = rest.get(..len).unwrap_or_default();
+                    for _ in 0..word.chars().count() {
+                        chars.next();
+                    }
+                    if let Some(w) = super::word_token(word.trim_end_matches('.'))? {
+                        toks.push(Tok::Word(w));
+                    }
+                }
+                _ => return Err(RangeError::Unrecognized),
+            }
+        }
+        Ok(toks)
+    }
+
+    /// `number` as it was written with a copy of the digits: the
+    /// reference the two-pass reading must agree with.
+    fn number_reference(s: &str) -> Result<(Amount, usize), RangeError> {
+        let bytes = s.as_bytes();
+        let mut digits = String::new();
+        let mut i = 0;
+        let mut dots = Vec::new();
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'0'..=b'9' => digits.push(char::from(b)),
+                b',' | b'_' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {}
+                b'.' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                    dots.push(digits.len());
+                    digits.push('.');
+                }
+                // No-break and narrow no-break spaces as thousands separators.
+                0xC2 if bytes.get(i + 1) == Some(&0xA0) => i += 1,
+                0xE2 if bytes.get(i + 1..i + 3) == Some(&[0x80, 0xAF]) => i += 2,
+                _ => break,
+            }
+            i += 1;
+        }
+        if digits.is_empty() || digits == "." {
+            return Err(RangeError::Unrecognized);
+        }
+        // An exponent: `e` or `E` (lowercased by now), a sign, digits.
+        let (exponent, exp_len) = super::exponent(s.get(i..).unwrap_or_default());
+        let (_, unit_len) = super::unit(s.get(i + exp_len..).unwrap_or_default());
+        // "1.000.000": dots that each precede exactly three digits are grouping.
+        let grouping = !dots.is_empty()
+            && unit_len == 0
+            && exp_len == 0
+            && (dots.len() > 1 || digits.len() - dots.last().copied().unwrap_or(0) == 4)
+            && dots.iter().enumerate().all(|(n, &at)| {
+                let next = dots.get(n + 1).copied().unwrap_or(digits.len());
+                next - at == 4
+            });
+        if grouping {
+            digits.retain(|c| c != '.');
+        } else if dots.len() > 1 {
+            return Err(RangeError::Unrecognized);
+        }
+        Ok((super::decimal(&digits, exponent)?, i + exp_len))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn numbers_read_as_the_reference_reads_them(
+            s in "([0-9]|[.,_]|\u{a0}|\u{202f}|[ekmb+-]|000|\\.000){0,14}",
+        ) {
+            proptest::prop_assert_eq!(number(&s), number_reference(&s));
+        }
+
+        #[test]
+        fn short_ascii_and_other_text_parse_alike(s in "([0-9A-Za-z$€,. +<>=~≤–-]|k|m|bn|to|and|more than|up to|employees|\u{a0}){0,30}") {
+            // The stack-buffer lower-casing (ASCII up to 64 bytes) against the
+            // allocating one: the same text parsed through `to_lowercase`.
+            let lowered = s.trim().to_lowercase();
+            let via_reference = if matches!(
+                lowered.as_str(),
+                "self-employed" | "self employed" | "just me" | "only me" | "solo" | "myself"
+            ) {
+                Ok(Range::exactly(1))
+            } else {
+                tokenize_reference(&lowered).and_then(|t| shape(&t))
+            };
+            proptest::prop_assert_eq!(parse(&s), via_reference);
         }
     }
 }

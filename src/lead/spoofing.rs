@@ -54,12 +54,29 @@ use super::tables::confusables::ASCII_SKELETONS;
 /// overrides U+202A–E, the isolates U+2066–9, the marks U+200E/F and the
 /// Arabic letter mark U+061C.
 pub(crate) fn bidi_control(s: &str) -> Option<char> {
+    // Each of them is encoded starting with the byte 0xE2 (U+200E..U+2069)
+    // or 0xD8 (U+061C): text without those bytes has none.
+    if !s.bytes().any(|b| b == 0xE2 || b == 0xD8) {
+        return None;
+    }
     s.chars().find(|c| {
         matches!(
             c,
             '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
         )
     })
+}
+
+/// Whether `domain` is ASCII without a punycode (`xn--`, any case) label:
+/// such a domain is in one script and cannot mix any. One pass over the
+/// bytes, no lower-cased copy (this runs for every email and website).
+pub(crate) fn plain_ascii(domain: &str) -> bool {
+    let b = domain.as_bytes();
+    // `| 0x20` folds exactly `X`/`x` to `x` and `N`/`n` to `n`.
+    b.is_ascii()
+        && !b
+            .windows(4)
+            .any(|w| matches!(w, &[x, n, b'-', b'-'] if x | 0x20 == b'x' && n | 0x20 == b'n'))
 }
 
 /// A domain label that mixes scripts beyond the Highly Restrictive level:
@@ -73,7 +90,7 @@ pub(crate) struct MixedScripts {
 /// Checks every label of `domain` (ASCII or Unicode form).
 pub(crate) fn mixed_script_domain(domain: &str) -> Option<MixedScripts> {
     // Only a domain with non-ASCII or punycode labels can mix scripts.
-    if domain.is_ascii() && !domain.to_ascii_lowercase().contains("xn--") {
+    if plain_ascii(domain) {
         return None;
     }
     let (unicode, _) = idna::domain_to_unicode(domain);
@@ -100,7 +117,7 @@ pub(crate) struct WholeScript {
 /// The first label of `domain` (ASCII or Unicode form) that is a
 /// whole-script confusable of an ASCII label.
 pub(crate) fn whole_script_domain(domain: &str) -> Option<WholeScript> {
-    if domain.is_ascii() && !domain.to_ascii_lowercase().contains("xn--") {
+    if plain_ascii(domain) {
         return None;
     }
     let (unicode, _) = idna::domain_to_unicode(domain);
@@ -304,5 +321,16 @@ mod tests {
                 && s.bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         }));
+    }
+
+    proptest::proptest! {
+        /// The one-pass check is the lower-cased copy's `contains`.
+        #[test]
+        fn plain_ascii_is_the_lowercase_contains(
+            domain in "([a-zA-Z0-9.-]|[xX][nN]--|é|\\.){0,12}",
+        ) {
+            let slow = domain.is_ascii() && !domain.to_ascii_lowercase().contains("xn--");
+            proptest::prop_assert_eq!(plain_ascii(&domain), slow);
+        }
     }
 }

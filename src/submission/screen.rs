@@ -200,9 +200,9 @@ impl Lookup {
 
     /// Each name's attribute, ignoring ASCII case: its exact match if there
     /// is one, else its first match in attribute order (what [`attribute`]
-    /// returns for it).
-    fn find<'l>(&self, lead: &'l Lead) -> Found<'l> {
-        let mut out: Found<'l> = [None; MAX_LOOKUP];
+    /// returns for it). Written into the caller's `out` (which starts all
+    /// `None`): the array is ~1.5 KB, and returning it by value copied it.
+    fn find<'l>(&self, lead: &'l Lead, out: &mut Found<'l>) {
         for (k, v) in &lead.attributes {
             if self.lengths & length_bit(k) == 0 {
                 continue;
@@ -220,7 +220,6 @@ impl Lookup {
                 }
             }
         }
-        out
     }
 
     /// The honeypots' part of what [`find`](Self::find) found.
@@ -366,7 +365,8 @@ impl Screen {
         };
 
         // The attributes read below, in one pass.
-        let found = self.lookup.find(lead);
+        let mut found: Found<'l> = [None; MAX_LOOKUP];
+        self.lookup.find(lead, &mut found);
 
         // Honeypot: a hidden field with a value.
         let mut honeypots = self.lookup.honeypots(&found).iter().flatten();
@@ -395,11 +395,24 @@ impl Screen {
         let first = lead.first_name.as_deref();
         let last = lead.last_name.as_deref();
         let company = lead.company_name.as_deref();
-        let with_scan = |v: Option<&'l str>| v.map(scanned).map(|v| (v, Scan::of(v)));
+        // A name of letters, hyphens and apostrophes only (most names) can
+        // hold no link and no markup: it is not scanned, and its empty scan
+        // lets both rules answer "none" at once (`text::is_plain_name`
+        // says why; a property test checks it against the full rules).
+        let with_scan = |v: Option<&'l str>, person: bool| {
+            v.map(scanned).map(|v| {
+                let scan = if person && text::is_plain_name(v) {
+                    Scan::default()
+                } else {
+                    Scan::of(v)
+                };
+                (v, scan)
+            })
+        };
         let fields = [
-            ("first_name", with_scan(first)),
-            ("last_name", with_scan(last)),
-            ("company", with_scan(company)),
+            ("first_name", with_scan(first, true)),
+            ("last_name", with_scan(last, true)),
+            ("company", with_scan(company, false)),
         ];
         let [names @ .., (_, company_scan)] = &fields;
 
@@ -671,7 +684,8 @@ mod tests {
             let names = |list: &[&str]| -> Vec<Box<str>> { list.iter().map(|n| Box::from(*n)).collect() };
             let (honeypots, messages) = (names(&["hp", "trap"]), names(&["message", "notes", "comment", "missing"]));
             let lookup = Lookup::new(&honeypots, "form_started", &messages);
-            let found = lookup.find(&l);
+            let mut found = [None; MAX_LOOKUP];
+            lookup.find(&l, &mut found);
             for (name, got) in honeypots.iter().zip(lookup.honeypots(&found)) {
                 proptest::prop_assert_eq!(*got, attribute(&l, name));
             }

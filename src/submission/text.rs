@@ -79,6 +79,17 @@ impl Patterns {
     }
 }
 
+/// Whether `text` is made only of ASCII letters, `-` and `'` (most
+/// names). Such a text holds no link and no markup: every link
+/// alternative needs a `:`, `.`, `[` or `<`, and every markup alternative
+/// a `<`, `[`, `=`, `{`, `:`, `;`, a digit or whitespace. So
+/// [`Patterns::link_in_name`] and [`Patterns::script_like`] are `None` for
+/// it whatever its [`Scan`], and the screen skips the scan.
+pub(crate) fn is_plain_name(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'\'')
+}
+
 fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<&'t str> {
     re.as_ref()?.find(text).map(|m| m.as_str())
 }
@@ -164,6 +175,35 @@ const PLACEHOLDER_KEYS: [u128; PLACEHOLDER_WORDS.len()] = {
     keys
 };
 
+/// For each (lower-case) first byte, bit `n` set when some word of
+/// [`PLACEHOLDER_WORDS`] starting with it is `n` bytes long: most names
+/// are passed over with one table read, before any key is built.
+#[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
+const PLACEHOLDER_STARTS: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut words = PLACEHOLDER_WORDS;
+    while let [word, rest @ ..] = words {
+        let b = word.as_bytes();
+        t[b[0] as usize] |= 1 << b.len();
+        words = rest;
+    }
+    t
+};
+
+/// Whether `s` may be one of [`PLACEHOLDER_WORDS`] by its first byte and
+/// length (a necessary condition; the key lookup decides).
+fn may_be_placeholder(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() <= LONGEST_PLACEHOLDER
+        && b.first().is_some_and(|&c| {
+            let bits = PLACEHOLDER_STARTS
+                .get(usize::from(c.to_ascii_lowercase()))
+                .copied()
+                .unwrap_or(0);
+            bits & (1 << b.len()) != 0
+        })
+}
+
 // Left out on purpose, because they are real names: `Na` (Korean),
 // `Foo` (Chinese), `Bar` (Hebrew), `Nil` (Turkish), `Tester`, `Sample`,
 // `Null`, `X`, `First`/`Last` alone.
@@ -201,7 +241,7 @@ pub(crate) fn placeholder_name(first: Option<&str>, last: Option<&str>) -> Optio
     // in the list's keys exactly when it equals a word ignoring ASCII case.
     let is_word = |s: Option<&str>| {
         s.is_some_and(|s| {
-            s.len() <= LONGEST_PLACEHOLDER
+            may_be_placeholder(s)
                 && short_key(s.as_bytes()).is_some_and(|k| PLACEHOLDER_KEYS.contains(&k))
         })
     };
@@ -291,6 +331,9 @@ fn repeated_row_chunk(word: &[u8]) -> bool {
 /// Only ASCII letters are judged: a name in another script is never a
 /// keyboard mash by these rules.
 pub(crate) fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
+    if !may_be_mashed(text.as_bytes(), person) {
+        return None;
+    }
     // Splitting the bytes on anything but an ASCII letter gives the same
     // words as splitting the text (a non-ASCII character's bytes are all
     // separators), plus empty ones.
@@ -306,7 +349,10 @@ pub(crate) fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
         if stats.row_run >= 5 {
             return Some("keys in a row");
         }
-        if repeated_row_chunk(w) {
+        // A repeated chunk is a row run of at least three keys at the
+        // word's start, so a word with no such run has none (this skips
+        // the chunk passes for almost every real name).
+        if stats.row_run >= 3 && repeated_row_chunk(w) {
             return Some("a repeated run of keys");
         }
         let repeat_limit = if person { 4 } else { 5 };
@@ -318,6 +364,43 @@ pub(crate) fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// A one-pass test that is `false` only when [`keyboard_mash`] finds
+/// nothing, so that most real names are passed with a few instructions a
+/// byte. Call two letters *linked* when they are the same letter or
+/// neighbours on a keyboard row. Every rule needs, in a word of at least
+/// four letters, either two linked pairs in a row (a row run of three or
+/// more keys, which also starts every repeated chunk, is two such pairs;
+/// four repeated letters are three), or, for a person, six letters with no
+/// vowel among the first 64 (the part of a word the rules read).
+fn may_be_mashed(text: &[u8], person: bool) -> bool {
+    let (mut len, mut vowel) = (0usize, false);
+    let (mut prev_code, mut prev_lower, mut prev_linked) = (0u8, 0u8, false);
+    for &c in text {
+        let code = KEY_CODES.get(usize::from(c)).copied().unwrap_or(0);
+        if code == 0 {
+            // The end of a word: only the vowel rule is judged here (the
+            // linked pairs were judged as they came).
+            if person && len >= 6 && !vowel {
+                return true;
+            }
+            (len, vowel, prev_code, prev_linked) = (0, false, 0, false);
+            continue;
+        }
+        let lower = c | 0x20;
+        let linked = prev_code != 0 && (lower == prev_lower || code.abs_diff(prev_code) == 1);
+        if linked && prev_linked {
+            // Two linked pairs in a row: let the rules judge the text.
+            return true;
+        }
+        if len < 64 {
+            vowel |= matches!(lower, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
+        }
+        len += 1;
+        (prev_code, prev_lower, prev_linked) = (code, lower, linked);
+    }
+    person && len >= 6 && !vowel
 }
 
 /// What the mash rules ask about one word of ASCII letters, in one pass,
@@ -599,6 +682,53 @@ mod tests {
         #[test]
         fn the_one_pass_mash_rules_agree_with_the_reference(text in name_like(), person in any::<bool>()) {
             prop_assert_eq!(keyboard_mash(&text, person), reference::keyboard_mash(&text, person));
+        }
+
+        #[test]
+        fn plain_names_have_no_link_and_no_markup(
+            text in "([a-zA-Z'-]|union|select|javascript|www|http|on|url|href|drop|table|or|and){0,8}",
+        ) {
+            prop_assert!(is_plain_name(&text));
+            // Compiled once for all the cases (debug-build regex compiles are slow).
+            static PATTERNS: std::sync::LazyLock<Patterns> = std::sync::LazyLock::new(Patterns::new);
+            let p = &*PATTERNS;
+            let scan = Scan::of(&text);
+            prop_assert_eq!(p.link_in_name(&text, &scan), None);
+            prop_assert_eq!(p.script_like(&text, &scan), None);
+            // The regular expressions themselves, without the scan's prefilter.
+            prop_assert_eq!(find(&p.link, &text), None);
+            prop_assert_eq!(find(&p.bare_domain, &text), None);
+            prop_assert_eq!(find(&p.script, &text), None);
+        }
+
+        #[test]
+        fn the_prefilter_never_hides_a_mash(text in name_like(), person in any::<bool>()) {
+            if reference::keyboard_mash(&text, person).is_some() {
+                prop_assert!(may_be_mashed(text.as_bytes(), person), "{:?}", text);
+            }
+        }
+
+        #[test]
+        fn the_prefilter_never_hides_a_mash_in_row_text(
+            text in "([qwertyuiopasdfghjklzxcvbnmQWERTY]|asdf|sdfg|qwer|aaaa|bcdfg| |-|é){0,12}",
+            person in any::<bool>(),
+        ) {
+            if reference::keyboard_mash(&text, person).is_some() {
+                prop_assert!(may_be_mashed(text.as_bytes(), person), "{:?}", text);
+            }
+            prop_assert_eq!(keyboard_mash(&text, person), reference::keyboard_mash(&text, person));
+        }
+
+        #[test]
+        fn the_placeholder_prefilter_passes_every_placeholder(
+            word in proptest::sample::select(PLACEHOLDER_WORDS),
+            upper in any::<bool>(),
+            text in "[a-zA-Z.?1-9 /-]{0,11}",
+        ) {
+            let word = if upper { word.to_ascii_uppercase() } else { word.to_owned() };
+            prop_assert!(may_be_placeholder(&word));
+            let listed = PLACEHOLDER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(&text));
+            prop_assert!(!listed || may_be_placeholder(&text));
         }
 
         #[test]

@@ -44,9 +44,10 @@ impl FixedList {
     /// Item number `index`.
     pub(crate) fn get(&self, index: usize) -> Option<&'static str> {
         let start = index.checked_mul(self.width)?;
+        // Items are padded with spaces (ASCII codes: no other whitespace).
         self.items
             .get(start..start.checked_add(self.width)?)
-            .map(str::trim_end)
+            .map(|item| item.trim_end_matches(' '))
     }
 
     /// The number of items.
@@ -170,6 +171,10 @@ mod tests {
             let items: Vec<&str> = (0..list.len()).filter_map(|i| list.get(i)).collect();
             assert_eq!(items.len(), list.len());
             assert!(items.windows(2).all(|w| w[0] < w[1]), "sorted and unique");
+            // Only padding spaces are trimmed: an item is letters, digits and `-`.
+            assert!(items.iter().all(
+                |i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            ));
             for item in &items {
                 assert!(list.contains(item), "{item}");
             }
