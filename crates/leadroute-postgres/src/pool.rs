@@ -5,9 +5,9 @@ use std::future::Future;
 
 use leadroute::PoolStore;
 use leadroute::pool::PoolState;
+use leadroute_tokio::backoff::{Backoff, assignment_key, pause};
 use tokio_postgres::types::Type;
 
-use crate::backoff::{Backoff, assignment_key, pause};
 use crate::conn::{PgConnection, PostgresConfig};
 use crate::error::PostgresStoreError;
 
@@ -140,7 +140,7 @@ impl PostgresPoolStore {
             self.backoff.won(&backoff_key);
             Ok(true)
         } else {
-            // Spread the losers out before they reload (see `backoff`).
+            // Spread the losers out before they reload (see `leadroute_tokio::backoff`).
             pause(self.backoff.lost(&backoff_key, started.elapsed())).await;
             Ok(false)
         }

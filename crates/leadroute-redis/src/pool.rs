@@ -6,9 +6,9 @@ use std::sync::LazyLock;
 
 use leadroute::PoolStore;
 use leadroute::pool::PoolState;
+use leadroute_tokio::backoff::{Backoff, assignment_key, pause};
 use redis::Script;
 
-use crate::backoff::{Backoff, assignment_key};
 use crate::conn::{RedisConfig, RedisConnection};
 use crate::error::RedisStoreError;
 
@@ -137,9 +137,8 @@ impl RedisPoolStore {
             self.backoff.won(&backoff_key);
             Ok(true)
         } else {
-            // Spread the losers out before they reload (see `backoff`).
-            let wait = self.backoff.lost(&backoff_key, started.elapsed());
-            crate::backoff::pause(wait).await;
+            // Spread the losers out before they reload (see `leadroute_tokio::backoff`).
+            pause(self.backoff.lost(&backoff_key, started.elapsed())).await;
             Ok(false)
         }
     }
