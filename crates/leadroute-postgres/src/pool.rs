@@ -5,7 +5,7 @@ use std::future::Future;
 
 use leadroute::PoolStore;
 use leadroute::pool::PoolState;
-use leadroute_tokio::backoff::{Backoff, assignment_key, pause};
+use leadroute_tokio::backoff::Backoff;
 use tokio_postgres::types::Type;
 
 use crate::conn::{PgConnection, PostgresConfig};
@@ -100,50 +100,46 @@ impl PostgresPoolStore {
             op: op(),
             message: format!("the new state does not serialize: {e}"),
         })?;
-        let backoff_key = assignment_key(pool, &new);
-        let started = std::time::Instant::now();
         // Repeating the statement after an unknown outcome (a dropped
         // connection, a timeout) is safe: if the first one committed, the
         // repeat matches no row (the version moved) and the router then
         // reloads the state and finds this lead in its replay window.
-        let rows = self
-            .conn
-            .run(op, |c| {
-                let json = json.as_str();
-                async move {
-                    if expected == 0 {
-                        c.execute_typed(
-                            INSERT,
-                            &[
-                                (&pool, Type::TEXT),
-                                (&next, Type::INT8),
-                                (&json, Type::TEXT),
-                            ],
-                        )
-                        .await
-                    } else {
-                        c.execute_typed(
-                            UPDATE,
-                            &[
-                                (&pool, Type::TEXT),
-                                (&next, Type::INT8),
-                                (&json, Type::TEXT),
-                                (&expected, Type::INT8),
-                            ],
-                        )
-                        .await
+        let attempt = async {
+            let rows = self
+                .conn
+                .run(op, |c| {
+                    let json = json.as_str();
+                    async move {
+                        if expected == 0 {
+                            c.execute_typed(
+                                INSERT,
+                                &[
+                                    (&pool, Type::TEXT),
+                                    (&next, Type::INT8),
+                                    (&json, Type::TEXT),
+                                ],
+                            )
+                            .await
+                        } else {
+                            c.execute_typed(
+                                UPDATE,
+                                &[
+                                    (&pool, Type::TEXT),
+                                    (&next, Type::INT8),
+                                    (&json, Type::TEXT),
+                                    (&expected, Type::INT8),
+                                ],
+                            )
+                            .await
+                        }
                     }
-                }
-            })
-            .await?;
-        if rows == 1 {
-            self.backoff.won(&backoff_key);
-            Ok(true)
-        } else {
-            // Spread the losers out before they reload (see `leadroute_tokio::backoff`).
-            pause(self.backoff.lost(&backoff_key, started.elapsed())).await;
-            Ok(false)
-        }
+                })
+                .await?;
+            Ok(rows == 1)
+        };
+        // A lost swap waits a little before it is reported, so the losers
+        // spread out before they reload (see `leadroute_tokio::backoff`).
+        self.backoff.swap(pool, &new, attempt).await
     }
 }
 

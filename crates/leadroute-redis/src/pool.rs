@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use leadroute::PoolStore;
 use leadroute::pool::PoolState;
-use leadroute_tokio::backoff::{Backoff, assignment_key, pause};
+use leadroute_tokio::backoff::Backoff;
 use redis::Script;
 
 use crate::conn::{RedisConfig, RedisConnection};
@@ -109,38 +109,34 @@ impl RedisPoolStore {
             message: format!("the new state does not serialize: {e}"),
         })?;
         let (expected, next) = (expected_version.to_string(), new.version.to_string());
-        let backoff_key = assignment_key(pool, &new);
-        let started = std::time::Instant::now();
         // Repeating the script after an unknown outcome (a dropped
         // connection, a timeout) is safe: if the first run applied, the
         // repeat finds the version moved and returns 0, and the router then
         // reloads the state and finds this lead in its replay window.
-        let replaced: i64 = self
-            .conn
-            .run(
-                || format!("compare-and-swap of pool `{pool}` at version {expected_version}"),
-                |mut c| {
-                    let (key, expected, next, json) =
-                        (key.clone(), expected.clone(), next.clone(), json.clone());
-                    async move {
-                        CAS.key(key)
-                            .arg(expected)
-                            .arg(next)
-                            .arg(json)
-                            .invoke_async(&mut c)
-                            .await
-                    }
-                },
-            )
-            .await?;
-        if replaced == 1 {
-            self.backoff.won(&backoff_key);
-            Ok(true)
-        } else {
-            // Spread the losers out before they reload (see `leadroute_tokio::backoff`).
-            pause(self.backoff.lost(&backoff_key, started.elapsed())).await;
-            Ok(false)
-        }
+        let attempt = async {
+            let replaced: i64 = self
+                .conn
+                .run(
+                    || format!("compare-and-swap of pool `{pool}` at version {expected_version}"),
+                    |mut c| {
+                        let (key, expected, next, json) =
+                            (key.clone(), expected.clone(), next.clone(), json.clone());
+                        async move {
+                            CAS.key(key)
+                                .arg(expected)
+                                .arg(next)
+                                .arg(json)
+                                .invoke_async(&mut c)
+                                .await
+                        }
+                    },
+                )
+                .await?;
+            Ok(replaced == 1)
+        };
+        // A lost swap waits a little before it is reported, so the losers
+        // spread out before they reload (see `leadroute_tokio::backoff`).
+        self.backoff.swap(pool, &new, attempt).await
     }
 }
 

@@ -21,12 +21,12 @@
 //! losers wait; an uncontended swap costs nothing.
 //!
 //! A store keeps one [`Backoff`] for all its clones (behind an `Arc`) and
-//! calls it around each compare-and-swap:
+//! runs each compare-and-swap through [`Backoff::swap`]:
 //!
 //! ```
-//! use std::time::Instant;
+//! use std::convert::Infallible;
 //! use leadroute::pool::{PoolState, RecentAssignment};
-//! use leadroute_tokio::backoff::{Backoff, MAX_WAIT, assignment_key, pause};
+//! use leadroute_tokio::backoff::Backoff;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -34,28 +34,25 @@
 //! let mut new = PoolState::default();
 //! new.version = 1;
 //! new.recent.push_back(RecentAssignment::new("lead-1", "ana"));
-//! let key = assignment_key("sales", &new);
-//! assert_eq!(key, "sales\u{0}lead-1");
-//!
-//! let started = Instant::now();
-//! let swapped = false; // what the server's compare-and-swap answered
-//! if swapped {
-//!     backoff.won(&key); // forget the losses of this assignment
-//! } else {
-//!     let wait = backoff.lost(&key, started.elapsed());
-//!     assert!(wait < MAX_WAIT);
-//!     pause(wait).await; // then report the lost swap
-//! }
+//! // The server's compare-and-swap; here one that another replica won.
+//! let attempt = async { Ok::<bool, Infallible>(false) };
+//! // Lost: waits a little (at most 5 ms) before it says so.
+//! assert_eq!(backoff.swap("sales", &new, attempt).await, Ok(false));
 //! # }
 //! ```
+//!
+//! [`Backoff::lost`], [`Backoff::won`], [`pause`] and [`assignment_key`] are
+//! the parts `swap` is made of, for a store whose swap does not fit one
+//! future.
 //!
 //! [`PoolStore`]: leadroute::PoolStore
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use leadroute::pool::PoolState;
 
@@ -102,6 +99,30 @@ impl Backoff {
             .min(MAX_WAIT);
         let unit = self.random() as f64 / u64::MAX as f64;
         window.mul_f64(unit)
+    }
+
+    /// Runs `attempt`, one compare-and-swap of `new` into `pool` on the
+    /// server (`Ok(true)` if it replaced the state), with the backoff around
+    /// it: a win forgets the assignment's losses ([`won`](Self::won)); a
+    /// loss [`pause`]s for [`lost`](Self::lost) (`rtt` timed from the start
+    /// of `attempt`) before it returns `Ok(false)`; an error is returned at
+    /// once and counts as neither. The assignment is
+    /// [`assignment_key`]`(pool, new)`.
+    pub async fn swap<E>(
+        &self,
+        pool: &str,
+        new: &PoolState,
+        attempt: impl Future<Output = Result<bool, E>>,
+    ) -> Result<bool, E> {
+        let key = assignment_key(pool, new);
+        let started = Instant::now();
+        let swapped = attempt.await?;
+        if swapped {
+            self.won(&key);
+        } else {
+            pause(self.lost(&key, started.elapsed())).await;
+        }
+        Ok(swapped)
     }
 
     /// Assignment `key` won: forget its losses.
@@ -207,6 +228,30 @@ mod tests {
         assert_eq!(t0.elapsed(), Duration::ZERO);
         pause(Duration::from_millis(3)).await;
         assert!(t0.elapsed() >= Duration::from_millis(3));
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn swap_forgets_on_a_win_counts_a_loss_and_passes_an_error_through() {
+        let b = Backoff::new();
+        let mut new = PoolState::default();
+        new.recent.push_back(RecentAssignment::new("l1", "ana"));
+        let key = assignment_key("sales", &new);
+        let lose = || async { Ok::<bool, String>(false) };
+        assert_eq!(b.swap("sales", &new, lose()).await, Ok(false));
+        assert_eq!(b.swap("sales", &new, lose()).await, Ok(false));
+        assert_eq!(b.losses.lock().unwrap()[&key], 2);
+        let failed = async { Err::<bool, String>("connection lost".into()) };
+        assert_eq!(
+            b.swap("sales", &new, failed).await,
+            Err("connection lost".into())
+        );
+        assert_eq!(b.losses.lock().unwrap()[&key], 2);
+        assert_eq!(
+            b.swap("sales", &new, async { Ok::<bool, String>(true) })
+                .await,
+            Ok(true)
+        );
+        assert!(b.losses.lock().unwrap().is_empty());
     }
 
     #[test]
