@@ -10,6 +10,7 @@
 
 pub mod replicas;
 pub mod scenario;
+pub mod suite;
 
 use std::fmt;
 use std::fs;
@@ -289,6 +290,25 @@ impl Redis {
     }
 }
 
+impl suite::TestServer for Redis {
+    fn start_or_skip(test: &str) -> Option<Self> {
+        Redis::start_or_skip(test)
+    }
+
+    /// [`Redis::url`].
+    fn address(&self) -> String {
+        self.url()
+    }
+
+    fn kill(&mut self) {
+        Redis::kill(self);
+    }
+
+    fn start_again(&mut self) -> Result<(), ServerError> {
+        Redis::start_again(self)
+    }
+}
+
 impl Drop for Redis {
     fn drop(&mut self) {
         self.kill();
@@ -564,6 +584,25 @@ impl Postgres {
     /// [`kill`](Self::kill), then [`start_again`](Self::start_again).
     pub fn restart(&mut self) -> Result<(), ServerError> {
         self.start_again()
+    }
+}
+
+impl suite::TestServer for Postgres {
+    fn start_or_skip(test: &str) -> Option<Self> {
+        Postgres::start_or_skip(test)
+    }
+
+    /// [`Postgres::conninfo`].
+    fn address(&self) -> String {
+        self.conninfo()
+    }
+
+    fn kill(&mut self) {
+        Postgres::kill(self);
+    }
+
+    fn start_again(&mut self) -> Result<(), ServerError> {
+        Postgres::start_again(self)
     }
 }
 
