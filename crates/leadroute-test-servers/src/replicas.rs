@@ -23,9 +23,8 @@ use leadroute::testing::sample_write;
 use leadroute::{LeadRouter, PoolStore};
 
 use crate::scenario::{
-    FileCrm, PATIENT_POOL_BUDGET, POOL, RoutedLine, SharedDir, TokioClock, barrier, lead,
-    read_lines, smooth_wrr_counts, spawn_worker, tally, two_to_one, wait_all, worker_role,
-    write_lines,
+    FileCrm, POOL, RoutedLine, SharedDir, TokioClock, barrier, lead, read_lines, router_with,
+    smooth_wrr_counts, spawn_worker, tally, two_to_one, wait_all, worker_role, write_lines,
 };
 use crate::suite::{StoreHarness, TestServer, Timeouts, runtime, start};
 
@@ -116,12 +115,11 @@ pub async fn route_worker<P: PoolStore, O: Outbox + Clone>(
     outbox: O,
 ) {
     let crm = FileCrm::failing(dir.join("crm"), 0.3, k as u64);
-    let router = LeadRouter::new(two_to_one(), crm, NoEvents)
-        .with_clock(TokioClock)
-        .with_pool_budget(PATIENT_POOL_BUDGET)
-        .with_pool_store(store)
+    let router = router_with(crm, store)
         .with_outbox(outbox.clone())
         .with_retry_policy(quick_retries());
+    // Every worker waits here for the others (five minutes at most).
+    let meet = |name| barrier(dir, name, &k.to_string(), WORKERS, Duration::from_secs(300));
     let mut lines = Vec::new();
     for i in (k..LEADS).step_by(WORKERS) {
         let routed = router
@@ -131,13 +129,7 @@ pub async fn route_worker<P: PoolStore, O: Outbox + Clone>(
         lines.push(RoutedLine::of(&routed));
     }
     write_lines(&dir.join(format!("out-{k}.jsonl")), &lines);
-    barrier(
-        dir,
-        "shared",
-        &k.to_string(),
-        WORKERS,
-        Duration::from_secs(300),
-    );
+    meet("shared");
     let mut shared = Vec::new();
     for j in 0..SHARED_LEADS {
         let routed = router
@@ -152,13 +144,7 @@ pub async fn route_worker<P: PoolStore, O: Outbox + Clone>(
         .chain(&shared)
         .filter(|l| l.write == "queued")
         .count();
-    barrier(
-        dir,
-        "routed",
-        &k.to_string(),
-        WORKERS,
-        Duration::from_secs(300),
-    );
+    meet("routed");
     let (claimed, written) = drain_until_empty(
         &router,
         &outbox,
@@ -279,10 +265,7 @@ fn owners(counts: &[u64]) -> BTreeMap<String, u64> {
 /// Worker `k` of the restart scenario: routes its share of [`LEADS`]
 /// (ids `lead-{i}`) through `store`, no outbox, a CRM that never fails.
 pub async fn steady_worker<P: PoolStore>(k: usize, dir: &Path, store: P) {
-    let router = LeadRouter::new(two_to_one(), FileCrm::new(dir.join("crm")), NoEvents)
-        .with_clock(TokioClock)
-        .with_pool_budget(PATIENT_POOL_BUDGET)
-        .with_pool_store(store);
+    let router = router_with(FileCrm::new(dir.join("crm")), store);
     let mut lines = Vec::new();
     let mut slowest = Duration::ZERO;
     for i in (k..LEADS).step_by(WORKERS) {
