@@ -1,8 +1,6 @@
 //! [`PostgresPoolStore`]: pool states in a versioned row, replaced by
 //! `UPDATE … WHERE version = $n`.
 
-use std::future::Future;
-
 use leadroute::PoolStore;
 use leadroute::pool::PoolState;
 use leadroute_tokio::backoff::Backoff;
@@ -62,8 +60,25 @@ impl PostgresPoolStore {
     pub fn connection(&self) -> &PgConnection {
         &self.conn
     }
+}
 
-    async fn load_state(&self, pool: &str) -> Result<PoolState, PostgresStoreError> {
+/// A row as a state: the JSON's own version must agree with the column.
+fn decode(version: i64, state: &str) -> Result<PoolState, String> {
+    let state: PoolState =
+        serde_json::from_str(state).map_err(|e| format!("`state` is not a pool state: {e}"))?;
+    if i64::try_from(state.version) != Ok(version) {
+        return Err(format!(
+            "`version` is {version} but the state's JSON says {}",
+            state.version
+        ));
+    }
+    Ok(state)
+}
+
+impl PoolStore for PostgresPoolStore {
+    type Error = PostgresStoreError;
+
+    async fn load(&self, pool: &str) -> Result<PoolState, Self::Error> {
         let op = || format!("load of pool `{pool}`");
         let row = self
             .conn
@@ -78,12 +93,12 @@ impl PostgresPoolStore {
         decode(version, &state).map_err(|message| PostgresStoreError::Corrupt { op: op(), message })
     }
 
-    async fn cas(
+    async fn compare_and_swap(
         &self,
         pool: &str,
         expected_version: u64,
         new: PoolState,
-    ) -> Result<bool, PostgresStoreError> {
+    ) -> Result<bool, Self::Error> {
         if new.version != expected_version.wrapping_add(1) {
             return Ok(false);
         }
@@ -140,36 +155,6 @@ impl PostgresPoolStore {
         // A lost swap waits a little before it is reported, so the losers
         // spread out before they reload (see `leadroute_tokio::backoff`).
         self.backoff.swap(pool, &new, attempt).await
-    }
-}
-
-/// A row as a state: the JSON's own version must agree with the column.
-fn decode(version: i64, state: &str) -> Result<PoolState, String> {
-    let state: PoolState =
-        serde_json::from_str(state).map_err(|e| format!("`state` is not a pool state: {e}"))?;
-    if i64::try_from(state.version) != Ok(version) {
-        return Err(format!(
-            "`version` is {version} but the state's JSON says {}",
-            state.version
-        ));
-    }
-    Ok(state)
-}
-
-impl PoolStore for PostgresPoolStore {
-    type Error = PostgresStoreError;
-
-    fn load(&self, pool: &str) -> impl Future<Output = Result<PoolState, Self::Error>> + Send {
-        self.load_state(pool)
-    }
-
-    fn compare_and_swap(
-        &self,
-        pool: &str,
-        expected_version: u64,
-        new: PoolState,
-    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
-        self.cas(pool, expected_version, new)
     }
 }
 

@@ -1,7 +1,6 @@
 //! [`RedisPoolStore`]: pool states in Redis hashes, replaced by a Lua
 //! compare-and-swap on their version.
 
-use std::future::Future;
 use std::sync::LazyLock;
 
 use leadroute::PoolStore;
@@ -68,8 +67,38 @@ impl RedisPoolStore {
     pub fn key(&self, pool: &str) -> String {
         self.conn.key(&format!("pool:{pool}"))
     }
+}
 
-    async fn load_state(&self, pool: &str) -> Result<PoolState, RedisStoreError> {
+/// A stored hash's fields as a state: absent is the default state; the
+/// JSON's own version must agree with the `version` field.
+fn decode(key: &str, version: Option<String>, state: Option<String>) -> Result<PoolState, String> {
+    let (version, state) = match (version, state) {
+        (None, None) => return Ok(PoolState::default()),
+        (Some(v), Some(s)) => (v, s),
+        _ => {
+            return Err(format!(
+                "`{key}` must have both `version` and `state` fields"
+            ));
+        }
+    };
+    let version: u64 = version
+        .parse()
+        .map_err(|_| format!("`version` is `{version}`, not a non-negative integer"))?;
+    let state: PoolState =
+        serde_json::from_str(&state).map_err(|e| format!("`state` is not a pool state: {e}"))?;
+    if state.version != version {
+        return Err(format!(
+            "`version` is {version} but the state's JSON says {}",
+            state.version
+        ));
+    }
+    Ok(state)
+}
+
+impl PoolStore for RedisPoolStore {
+    type Error = RedisStoreError;
+
+    async fn load(&self, pool: &str) -> Result<PoolState, Self::Error> {
         let key = self.key(pool);
         let op = || format!("load of pool `{pool}`");
         let (version, state): (Option<String>, Option<String>) = self
@@ -93,12 +122,12 @@ impl RedisPoolStore {
         })
     }
 
-    async fn cas(
+    async fn compare_and_swap(
         &self,
         pool: &str,
         expected_version: u64,
         new: PoolState,
-    ) -> Result<bool, RedisStoreError> {
+    ) -> Result<bool, Self::Error> {
         if new.version != expected_version.wrapping_add(1) {
             return Ok(false);
         }
@@ -137,49 +166,6 @@ impl RedisPoolStore {
         // A lost swap waits a little before it is reported, so the losers
         // spread out before they reload (see `leadroute_tokio::backoff`).
         self.backoff.swap(pool, &new, attempt).await
-    }
-}
-
-/// A stored hash's fields as a state: absent is the default state; the
-/// JSON's own version must agree with the `version` field.
-fn decode(key: &str, version: Option<String>, state: Option<String>) -> Result<PoolState, String> {
-    let (version, state) = match (version, state) {
-        (None, None) => return Ok(PoolState::default()),
-        (Some(v), Some(s)) => (v, s),
-        _ => {
-            return Err(format!(
-                "`{key}` must have both `version` and `state` fields"
-            ));
-        }
-    };
-    let version: u64 = version
-        .parse()
-        .map_err(|_| format!("`version` is `{version}`, not a non-negative integer"))?;
-    let state: PoolState =
-        serde_json::from_str(&state).map_err(|e| format!("`state` is not a pool state: {e}"))?;
-    if state.version != version {
-        return Err(format!(
-            "`version` is {version} but the state's JSON says {}",
-            state.version
-        ));
-    }
-    Ok(state)
-}
-
-impl PoolStore for RedisPoolStore {
-    type Error = RedisStoreError;
-
-    fn load(&self, pool: &str) -> impl Future<Output = Result<PoolState, Self::Error>> + Send {
-        self.load_state(pool)
-    }
-
-    fn compare_and_swap(
-        &self,
-        pool: &str,
-        expected_version: u64,
-        new: PoolState,
-    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
-        self.cas(pool, expected_version, new)
     }
 }
 
