@@ -4,11 +4,8 @@
 //! so; `check_availability` makes them unavailable so `if_unavailable`
 //! applies. Also: the SLA deadline in the explanation.
 
-use std::str::FromStr;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
 use leadroute::crm::Account;
 use leadroute::decision::{AssignedBy, Observed, TraceEvent, Unavailable};
 use leadroute::policy::DiagnosticCode;
@@ -16,33 +13,13 @@ use leadroute::pool::{AwayList, AwayUntil};
 use leadroute::{Facts, Lead, LeadInput, Normalizer, Policy, RouteDecision};
 use proptest::prelude::*;
 
-fn at(zone: &str, local: &str) -> SystemTime {
-    let tz = TimeZone::get(zone).unwrap();
-    let ts = DateTime::from_str(local)
-        .unwrap()
-        .to_zoned_datetime(tz)
-        .unwrap()
-        .timestamp();
-    SystemTime::try_from(ts).unwrap()
-}
+#[path = "support/schedules.rs"]
+mod support;
+use support::{at, local, policy};
 
-fn local(zone: &str, t: SystemTime) -> String {
-    let ts = jiff::Timestamp::try_from(t).unwrap();
-    ts.to_zoned_datetime(TimeZone::get(zone).unwrap())
-        .datetime()
-        .strftime("%Y-%m-%dT%H:%M")
-        .to_string()
-}
-
+/// The lead every test routes: `cto@acme.de`.
 fn lead() -> Lead {
-    Normalizer::default()
-        .normalize(&LeadInput::from_email("cto@acme.de"))
-        .unwrap()
-        .lead
-}
-
-fn policy(toml: &str) -> Policy {
-    Policy::from_toml_str(toml).unwrap_or_else(|e| panic!("{e}"))
+    support::lead("cto@acme.de")
 }
 
 /// Ana owns accounts and works Berlin weekdays; Kai covers the weekend

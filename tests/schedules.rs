@@ -2,47 +2,20 @@
 //! daylight-saving transitions, holidays, shifts past midnight, pool zones
 //! for capacity, time conditions and a simulated week of leads.
 
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
-use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
+
 use leadroute::decision::TraceEvent;
 use leadroute::policy::DiagnosticCode;
 use leadroute::pool::{InMemoryPoolStore, SkipReason};
 use leadroute::router::decide_and_record;
 use leadroute::testing::ManualClock;
-use leadroute::{Clock, Facts, Lead, LeadInput, Normalizer, Policy};
+use leadroute::{Clock, Facts, Policy};
 
-/// The instant a local wall-clock time happens in `zone`.
-fn at(zone: &str, local: &str) -> SystemTime {
-    let tz = TimeZone::get(zone).unwrap();
-    let ts = DateTime::from_str(local)
-        .unwrap()
-        .to_zoned_datetime(tz)
-        .unwrap()
-        .timestamp();
-    SystemTime::try_from(ts).unwrap()
-}
-
-fn local(zone: &str, t: SystemTime) -> String {
-    let ts = jiff::Timestamp::try_from(t).unwrap();
-    ts.to_zoned_datetime(TimeZone::get(zone).unwrap())
-        .datetime()
-        .strftime("%Y-%m-%dT%H:%M")
-        .to_string()
-}
-
-fn lead(email: &str) -> Lead {
-    Normalizer::default()
-        .normalize(&LeadInput::from_email(email))
-        .unwrap()
-        .lead
-}
-
-fn policy(toml: &str) -> Policy {
-    Policy::from_toml_str(toml).unwrap_or_else(|e| panic!("{e}"))
-}
+#[path = "support/schedules.rs"]
+mod support;
+use support::{at, lead, local, policy};
 
 const HEAD: &str = r#"
 name = "p"

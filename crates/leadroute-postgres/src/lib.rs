@@ -64,8 +64,9 @@
 //! `NotReady`, `NotMigrated`, `Query`, `Corrupt`). Retrying a
 //! compare-and-swap after an unknown outcome is safe: the repeat matches no
 //! row and the router replays. A lost compare-and-swap waits a short random
-//! time (at most 5 ms) before it returns `false`, so routers contending for
-//! one hot pool spread out; an uncontended one never waits.
+//! time (at most 5 ms: [`leadroute_tokio::backoff`]) before it returns
+//! `false`, so routers contending for one hot pool spread out; an
+//! uncontended one never waits.
 //!
 //! A failed store call does not fail the route: `LeadRouter` decides on its
 //! local copy of the pool state, reports a
@@ -77,7 +78,6 @@
 //! from the shared counts; see `docs/replicas.md` in the repository.
 #![warn(missing_docs)]
 
-mod backoff;
 mod conn;
 mod error;
 mod migrate;

@@ -1,13 +1,11 @@
 //! [`PostgresPoolStore`]: pool states in a versioned row, replaced by
 //! `UPDATE … WHERE version = $n`.
 
-use std::future::Future;
-
 use leadroute::PoolStore;
 use leadroute::pool::PoolState;
+use leadroute_tokio::backoff::Backoff;
 use tokio_postgres::types::Type;
 
-use crate::backoff::{Backoff, assignment_key, pause};
 use crate::conn::{PgConnection, PostgresConfig};
 use crate::error::PostgresStoreError;
 
@@ -62,89 +60,6 @@ impl PostgresPoolStore {
     pub fn connection(&self) -> &PgConnection {
         &self.conn
     }
-
-    async fn load_state(&self, pool: &str) -> Result<PoolState, PostgresStoreError> {
-        let op = || format!("load of pool `{pool}`");
-        let row = self
-            .conn
-            .run(op, |c| async move {
-                c.query_typed_opt(LOAD, &[(&pool, Type::TEXT)]).await
-            })
-            .await?;
-        let Some(row) = row else {
-            return Ok(PoolState::default());
-        };
-        let (version, state): (i64, String) = (row.get(0), row.get(1));
-        decode(version, &state).map_err(|message| PostgresStoreError::Corrupt { op: op(), message })
-    }
-
-    async fn cas(
-        &self,
-        pool: &str,
-        expected_version: u64,
-        new: PoolState,
-    ) -> Result<bool, PostgresStoreError> {
-        if new.version != expected_version.wrapping_add(1) {
-            return Ok(false);
-        }
-        let op = || format!("compare-and-swap of pool `{pool}` at version {expected_version}");
-        let (Ok(expected), Ok(next)) =
-            (i64::try_from(expected_version), i64::try_from(new.version))
-        else {
-            return Err(PostgresStoreError::Corrupt {
-                op: op(),
-                message: format!("version {} does not fit a bigint", new.version),
-            });
-        };
-        let json = serde_json::to_string(&new).map_err(|e| PostgresStoreError::Corrupt {
-            op: op(),
-            message: format!("the new state does not serialize: {e}"),
-        })?;
-        let backoff_key = assignment_key(pool, &new);
-        let started = std::time::Instant::now();
-        // Repeating the statement after an unknown outcome (a dropped
-        // connection, a timeout) is safe: if the first one committed, the
-        // repeat matches no row (the version moved) and the router then
-        // reloads the state and finds this lead in its replay window.
-        let rows = self
-            .conn
-            .run(op, |c| {
-                let json = json.as_str();
-                async move {
-                    if expected == 0 {
-                        c.execute_typed(
-                            INSERT,
-                            &[
-                                (&pool, Type::TEXT),
-                                (&next, Type::INT8),
-                                (&json, Type::TEXT),
-                            ],
-                        )
-                        .await
-                    } else {
-                        c.execute_typed(
-                            UPDATE,
-                            &[
-                                (&pool, Type::TEXT),
-                                (&next, Type::INT8),
-                                (&json, Type::TEXT),
-                                (&expected, Type::INT8),
-                            ],
-                        )
-                        .await
-                    }
-                }
-            })
-            .await?;
-        if rows == 1 {
-            self.backoff.won(&backoff_key);
-            Ok(true)
-        } else {
-            // Spread the losers out before they reload (see `backoff`).
-            pause(self.backoff.lost(&backoff_key, started.elapsed())).await;
-            Ok(false)
-        }
-    }
 }
 
 /// A row as a state: the JSON's own version must agree with the column.
@@ -163,17 +78,83 @@ fn decode(version: i64, state: &str) -> Result<PoolState, String> {
 impl PoolStore for PostgresPoolStore {
     type Error = PostgresStoreError;
 
-    fn load(&self, pool: &str) -> impl Future<Output = Result<PoolState, Self::Error>> + Send {
-        self.load_state(pool)
+    async fn load(&self, pool: &str) -> Result<PoolState, Self::Error> {
+        let op = || format!("load of pool `{pool}`");
+        let row = self
+            .conn
+            .run(op, |c| async move {
+                c.query_typed_opt(LOAD, &[(&pool, Type::TEXT)]).await
+            })
+            .await?;
+        let Some(row) = row else {
+            return Ok(PoolState::default());
+        };
+        let (version, state): (i64, String) = (row.get(0), row.get(1));
+        decode(version, &state).map_err(|message| PostgresStoreError::Corrupt { op: op(), message })
     }
 
-    fn compare_and_swap(
+    async fn compare_and_swap(
         &self,
         pool: &str,
         expected_version: u64,
         new: PoolState,
-    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
-        self.cas(pool, expected_version, new)
+    ) -> Result<bool, Self::Error> {
+        if new.version != expected_version.wrapping_add(1) {
+            return Ok(false);
+        }
+        let op = || format!("compare-and-swap of pool `{pool}` at version {expected_version}");
+        let (Ok(expected), Ok(next)) =
+            (i64::try_from(expected_version), i64::try_from(new.version))
+        else {
+            return Err(PostgresStoreError::Corrupt {
+                op: op(),
+                message: format!("version {} does not fit a bigint", new.version),
+            });
+        };
+        let json = serde_json::to_string(&new).map_err(|e| PostgresStoreError::Corrupt {
+            op: op(),
+            message: format!("the new state does not serialize: {e}"),
+        })?;
+        // Repeating the statement after an unknown outcome (a dropped
+        // connection, a timeout) is safe: if the first one committed, the
+        // repeat matches no row (the version moved) and the router then
+        // reloads the state and finds this lead in its replay window.
+        let attempt = async {
+            let rows = self
+                .conn
+                .run(op, |c| {
+                    let json = json.as_str();
+                    async move {
+                        if expected == 0 {
+                            c.execute_typed(
+                                INSERT,
+                                &[
+                                    (&pool, Type::TEXT),
+                                    (&next, Type::INT8),
+                                    (&json, Type::TEXT),
+                                ],
+                            )
+                            .await
+                        } else {
+                            c.execute_typed(
+                                UPDATE,
+                                &[
+                                    (&pool, Type::TEXT),
+                                    (&next, Type::INT8),
+                                    (&json, Type::TEXT),
+                                    (&expected, Type::INT8),
+                                ],
+                            )
+                            .await
+                        }
+                    }
+                })
+                .await?;
+            Ok(rows == 1)
+        };
+        // A lost swap waits a little before it is reported, so the losers
+        // spread out before they reload (see `leadroute_tokio::backoff`).
+        self.backoff.swap(pool, &new, attempt).await
     }
 }
 

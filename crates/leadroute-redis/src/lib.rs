@@ -67,9 +67,10 @@
 //! the repeat finds the version moved and the router replays.
 //!
 //! A lost compare-and-swap waits a short random time before it returns
-//! `false` (randomized exponential backoff, at most 5 ms a wait), so that
-//! routers contending for one hot pool spread out instead of losing in step
-//! until the router's record loop gives up; an uncontended swap never waits.
+//! `false` (a randomized backoff that grows mildly with consecutive losses,
+//! at most 5 ms a wait: [`leadroute_tokio::backoff`]), so that routers
+//! contending for one hot pool spread out instead of losing in step until
+//! the router's record loop gives up; an uncontended swap never waits.
 //!
 //! A failed store call does not fail the route: `LeadRouter` decides on its
 //! local copy of the pool state, reports a
@@ -81,7 +82,6 @@
 //! from the shared counts; see `docs/replicas.md` in the repository.
 #![warn(missing_docs)]
 
-mod backoff;
 mod conn;
 mod error;
 mod outbox;

@@ -1,14 +1,13 @@
 //! [`RedisPoolStore`]: pool states in Redis hashes, replaced by a Lua
 //! compare-and-swap on their version.
 
-use std::future::Future;
 use std::sync::LazyLock;
 
 use leadroute::PoolStore;
 use leadroute::pool::PoolState;
+use leadroute_tokio::backoff::Backoff;
 use redis::Script;
 
-use crate::backoff::{Backoff, assignment_key};
 use crate::conn::{RedisConfig, RedisConnection};
 use crate::error::RedisStoreError;
 
@@ -68,81 +67,6 @@ impl RedisPoolStore {
     pub fn key(&self, pool: &str) -> String {
         self.conn.key(&format!("pool:{pool}"))
     }
-
-    async fn load_state(&self, pool: &str) -> Result<PoolState, RedisStoreError> {
-        let key = self.key(pool);
-        let op = || format!("load of pool `{pool}`");
-        let (version, state): (Option<String>, Option<String>) = self
-            .conn
-            .run(op, |mut c| {
-                let key = key.clone();
-                async move {
-                    redis::cmd("HMGET")
-                        .arg(&key)
-                        .arg("version")
-                        .arg("state")
-                        .query_async(&mut c)
-                        .await
-                }
-            })
-            .await?;
-        decode(&key, version, state).map_err(|message| RedisStoreError::Corrupt {
-            op: op(),
-            key,
-            message,
-        })
-    }
-
-    async fn cas(
-        &self,
-        pool: &str,
-        expected_version: u64,
-        new: PoolState,
-    ) -> Result<bool, RedisStoreError> {
-        if new.version != expected_version.wrapping_add(1) {
-            return Ok(false);
-        }
-        let key = self.key(pool);
-        let json = serde_json::to_string(&new).map_err(|e| RedisStoreError::Corrupt {
-            op: format!("compare-and-swap of pool `{pool}`"),
-            key: key.clone(),
-            message: format!("the new state does not serialize: {e}"),
-        })?;
-        let (expected, next) = (expected_version.to_string(), new.version.to_string());
-        let backoff_key = assignment_key(pool, &new);
-        let started = std::time::Instant::now();
-        // Repeating the script after an unknown outcome (a dropped
-        // connection, a timeout) is safe: if the first run applied, the
-        // repeat finds the version moved and returns 0, and the router then
-        // reloads the state and finds this lead in its replay window.
-        let replaced: i64 = self
-            .conn
-            .run(
-                || format!("compare-and-swap of pool `{pool}` at version {expected_version}"),
-                |mut c| {
-                    let (key, expected, next, json) =
-                        (key.clone(), expected.clone(), next.clone(), json.clone());
-                    async move {
-                        CAS.key(key)
-                            .arg(expected)
-                            .arg(next)
-                            .arg(json)
-                            .invoke_async(&mut c)
-                            .await
-                    }
-                },
-            )
-            .await?;
-        if replaced == 1 {
-            self.backoff.won(&backoff_key);
-            Ok(true)
-        } else {
-            // Spread the losers out before they reload (see `backoff`).
-            let wait = self.backoff.lost(&backoff_key, started.elapsed());
-            crate::backoff::pause(wait).await;
-            Ok(false)
-        }
-    }
 }
 
 /// A stored hash's fields as a state: absent is the default state; the
@@ -174,17 +98,74 @@ fn decode(key: &str, version: Option<String>, state: Option<String>) -> Result<P
 impl PoolStore for RedisPoolStore {
     type Error = RedisStoreError;
 
-    fn load(&self, pool: &str) -> impl Future<Output = Result<PoolState, Self::Error>> + Send {
-        self.load_state(pool)
+    async fn load(&self, pool: &str) -> Result<PoolState, Self::Error> {
+        let key = self.key(pool);
+        let op = || format!("load of pool `{pool}`");
+        let (version, state): (Option<String>, Option<String>) = self
+            .conn
+            .run(op, |mut c| {
+                let key = key.clone();
+                async move {
+                    redis::cmd("HMGET")
+                        .arg(&key)
+                        .arg("version")
+                        .arg("state")
+                        .query_async(&mut c)
+                        .await
+                }
+            })
+            .await?;
+        decode(&key, version, state).map_err(|message| RedisStoreError::Corrupt {
+            op: op(),
+            key,
+            message,
+        })
     }
 
-    fn compare_and_swap(
+    async fn compare_and_swap(
         &self,
         pool: &str,
         expected_version: u64,
         new: PoolState,
-    ) -> impl Future<Output = Result<bool, Self::Error>> + Send {
-        self.cas(pool, expected_version, new)
+    ) -> Result<bool, Self::Error> {
+        if new.version != expected_version.wrapping_add(1) {
+            return Ok(false);
+        }
+        let key = self.key(pool);
+        let json = serde_json::to_string(&new).map_err(|e| RedisStoreError::Corrupt {
+            op: format!("compare-and-swap of pool `{pool}`"),
+            key: key.clone(),
+            message: format!("the new state does not serialize: {e}"),
+        })?;
+        let (expected, next) = (expected_version.to_string(), new.version.to_string());
+        // Repeating the script after an unknown outcome (a dropped
+        // connection, a timeout) is safe: if the first run applied, the
+        // repeat finds the version moved and returns 0, and the router then
+        // reloads the state and finds this lead in its replay window.
+        let attempt = async {
+            let replaced: i64 = self
+                .conn
+                .run(
+                    || format!("compare-and-swap of pool `{pool}` at version {expected_version}"),
+                    |mut c| {
+                        let (key, expected, next, json) =
+                            (key.clone(), expected.clone(), next.clone(), json.clone());
+                        async move {
+                            CAS.key(key)
+                                .arg(expected)
+                                .arg(next)
+                                .arg(json)
+                                .invoke_async(&mut c)
+                                .await
+                        }
+                    },
+                )
+                .await?;
+            Ok(replaced == 1)
+        };
+        // A lost swap waits a little before it is reported, so the losers
+        // spread out before they reload (see `leadroute_tokio::backoff`).
+        self.backoff.swap(pool, &new, attempt).await
     }
 }
 

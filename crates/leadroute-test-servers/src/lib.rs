@@ -10,6 +10,7 @@
 
 pub mod replicas;
 pub mod scenario;
+pub mod suite;
 
 use std::fmt;
 use std::fs;
@@ -104,6 +105,22 @@ fn free_port() -> Result<u16, ServerError> {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| ServerError::Start(format!("no free loopback port: {e}")))
+}
+
+/// Runs `spawn_on` (which starts a server on the port it is given) on a
+/// free port; the port can be taken between our probe and the server's
+/// bind, so up to three ports are tried.
+fn on_free_port(
+    mut spawn_on: impl FnMut(u16) -> Result<(), ServerError>,
+) -> Result<(), ServerError> {
+    let mut last = None;
+    for _ in 0..3 {
+        match spawn_on(free_port()?) {
+            Ok(()) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ServerError::Start("no attempt made".into())))
 }
 
 /// The first executable called `name` on `PATH`.
@@ -206,7 +223,10 @@ impl Redis {
             child: None,
             dir: TempDir::new("redis")?,
         };
-        redis.spawn_on_free_port()?;
+        on_free_port(|port| {
+            redis.port = port;
+            redis.spawn()
+        })?;
         Ok(redis)
     }
 
@@ -214,20 +234,6 @@ impl Redis {
     /// `redis-server` is missing (a panic under `LEADROUTE_REQUIRE_SERVICES=1`).
     pub fn start_or_skip(test: &str) -> Option<Redis> {
         or_skip(test, Redis::start())
-    }
-
-    /// Spawns on a free port; the port can be taken between our probe and
-    /// the server's bind, so up to three ports are tried.
-    fn spawn_on_free_port(&mut self) -> Result<(), ServerError> {
-        let mut last = None;
-        for _ in 0..3 {
-            self.port = free_port()?;
-            match self.spawn() {
-                Ok(()) => return Ok(()),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| ServerError::Start("no attempt made".into())))
     }
 
     fn spawn(&mut self) -> Result<(), ServerError> {
@@ -286,6 +292,25 @@ impl Redis {
     /// [`kill`](Self::kill), then [`start_again`](Self::start_again).
     pub fn restart(&mut self) -> Result<(), ServerError> {
         self.start_again()
+    }
+}
+
+impl suite::TestServer for Redis {
+    fn start_or_skip(test: &str) -> Option<Self> {
+        Redis::start_or_skip(test)
+    }
+
+    /// [`Redis::url`].
+    fn address(&self) -> String {
+        self.url()
+    }
+
+    fn kill(&mut self) {
+        Redis::kill(self);
+    }
+
+    fn start_again(&mut self) -> Result<(), ServerError> {
+        Redis::start_again(self)
     }
 }
 
@@ -459,7 +484,10 @@ impl Postgres {
             child: None,
             dir,
         };
-        pg.spawn_on_free_port()?;
+        on_free_port(|port| {
+            pg.port = port;
+            pg.spawn()
+        })?;
         Ok(pg)
     }
 
@@ -467,20 +495,6 @@ impl Postgres {
     /// binaries are missing (a panic under `LEADROUTE_REQUIRE_SERVICES=1`).
     pub fn start_or_skip(test: &str) -> Option<Postgres> {
         or_skip(test, Postgres::start())
-    }
-
-    /// Spawns on a free port; the port can be taken between our probe and
-    /// the server's bind, so up to three ports are tried.
-    fn spawn_on_free_port(&mut self) -> Result<(), ServerError> {
-        let mut last = None;
-        for _ in 0..3 {
-            self.port = free_port()?;
-            match self.spawn() {
-                Ok(()) => return Ok(()),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| ServerError::Start("no attempt made".into())))
     }
 
     fn spawn(&mut self) -> Result<(), ServerError> {
@@ -564,6 +578,25 @@ impl Postgres {
     /// [`kill`](Self::kill), then [`start_again`](Self::start_again).
     pub fn restart(&mut self) -> Result<(), ServerError> {
         self.start_again()
+    }
+}
+
+impl suite::TestServer for Postgres {
+    fn start_or_skip(test: &str) -> Option<Self> {
+        Postgres::start_or_skip(test)
+    }
+
+    /// [`Postgres::conninfo`].
+    fn address(&self) -> String {
+        self.conninfo()
+    }
+
+    fn kill(&mut self) {
+        Postgres::kill(self);
+    }
+
+    fn start_again(&mut self) -> Result<(), ServerError> {
+        Postgres::start_again(self)
     }
 }
 

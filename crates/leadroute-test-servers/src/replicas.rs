@@ -3,12 +3,17 @@
 //! each with its own [`LeadRouter`], sharing one
 //! store, and the checks the parent test makes afterwards.
 //!
-//! A store crate's test file provides the store (`connect` from the
-//! environment the parent passes: [`URL_ENV`], [`DIR_ENV`], [`INDEX_ENV`])
-//! and calls these functions; see `tests/replicas.rs` in each crate.
+//! The tests themselves are the generic functions at the end
+//! ([`worker_entry`] and the three scenarios), which a store crate's
+//! `tests/replicas.rs` turns into its tests with
+//! [`replicas_suite!`](crate::replicas_suite) on its
+//! [`StoreHarness`]; the parent passes each worker the server's address,
+//! the shared directory and the worker's index ([`URL_ENV`], [`DIR_ENV`],
+//! [`INDEX_ENV`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::time::{Duration, Instant, SystemTime};
 
 use leadroute::events::NoEvents;
@@ -18,9 +23,10 @@ use leadroute::testing::sample_write;
 use leadroute::{LeadRouter, PoolStore};
 
 use crate::scenario::{
-    FileCrm, PATIENT_POOL_BUDGET, POOL, RoutedLine, TokioClock, barrier, lead, read_lines,
-    smooth_wrr_counts, tally, two_to_one, write_lines,
+    FileCrm, POOL, RoutedLine, SharedDir, TokioClock, barrier, lead, read_lines, router_with,
+    smooth_wrr_counts, spawn_worker, tally, two_to_one, wait_all, worker_role, write_lines,
 };
+use crate::suite::{StoreHarness, TestServer, Timeouts, runtime, start};
 
 /// Worker processes per scenario.
 pub const WORKERS: usize = 4;
@@ -109,12 +115,11 @@ pub async fn route_worker<P: PoolStore, O: Outbox + Clone>(
     outbox: O,
 ) {
     let crm = FileCrm::failing(dir.join("crm"), 0.3, k as u64);
-    let router = LeadRouter::new(two_to_one(), crm, NoEvents)
-        .with_clock(TokioClock)
-        .with_pool_budget(PATIENT_POOL_BUDGET)
-        .with_pool_store(store)
+    let router = router_with(crm, store)
         .with_outbox(outbox.clone())
         .with_retry_policy(quick_retries());
+    // Every worker waits here for the others (five minutes at most).
+    let meet = |name| barrier(dir, name, &k.to_string(), WORKERS, Duration::from_secs(300));
     let mut lines = Vec::new();
     for i in (k..LEADS).step_by(WORKERS) {
         let routed = router
@@ -124,13 +129,7 @@ pub async fn route_worker<P: PoolStore, O: Outbox + Clone>(
         lines.push(RoutedLine::of(&routed));
     }
     write_lines(&dir.join(format!("out-{k}.jsonl")), &lines);
-    barrier(
-        dir,
-        "shared",
-        &k.to_string(),
-        WORKERS,
-        Duration::from_secs(300),
-    );
+    meet("shared");
     let mut shared = Vec::new();
     for j in 0..SHARED_LEADS {
         let routed = router
@@ -145,13 +144,7 @@ pub async fn route_worker<P: PoolStore, O: Outbox + Clone>(
         .chain(&shared)
         .filter(|l| l.write == "queued")
         .count();
-    barrier(
-        dir,
-        "routed",
-        &k.to_string(),
-        WORKERS,
-        Duration::from_secs(300),
-    );
+    meet("routed");
     let (claimed, written) = drain_until_empty(
         &router,
         &outbox,
@@ -272,10 +265,7 @@ fn owners(counts: &[u64]) -> BTreeMap<String, u64> {
 /// Worker `k` of the restart scenario: routes its share of [`LEADS`]
 /// (ids `lead-{i}`) through `store`, no outbox, a CRM that never fails.
 pub async fn steady_worker<P: PoolStore>(k: usize, dir: &Path, store: P) {
-    let router = LeadRouter::new(two_to_one(), FileCrm::new(dir.join("crm")), NoEvents)
-        .with_clock(TokioClock)
-        .with_pool_budget(PATIENT_POOL_BUDGET)
-        .with_pool_store(store);
+    let router = router_with(FileCrm::new(dir.join("crm")), store);
     let mut lines = Vec::new();
     let mut slowest = Duration::ZERO;
     for i in (k..LEADS).step_by(WORKERS) {
@@ -403,4 +393,107 @@ pub async fn check_rescued<O: Outbox>(label: &str, dir: &Path, outbox: &O, kille
         killed_at.elapsed(),
         records.len()
     );
+}
+
+// ------------------------------------------------------------ the tests
+
+/// The entry point of the worker processes the scenarios below start: it
+/// connects `H`'s store ([`Timeouts::RIDE_OUT_RESTART`]) and runs the
+/// worker its role names. In a normal test run (no worker role in the
+/// environment) it does nothing.
+pub fn worker_entry<H: StoreHarness>() {
+    let Some(role) = worker_role() else {
+        return;
+    };
+    let (url, dir, k) = worker_env();
+    runtime().block_on(async {
+        let (store, outbox) = H::connect(&url, Timeouts::RIDE_OUT_RESTART).await;
+        match role.as_str() {
+            "route" => route_worker(k, &dir, store, outbox).await,
+            "steady" => steady_worker(k, &dir, store).await,
+            "hog" => hog_worker(&dir, outbox).await,
+            "rescue" => drain_worker(&dir, outbox).await,
+            other => panic!("unknown worker role `{other}`"),
+        }
+    });
+}
+
+/// Starts `n` workers in `role` (`worker_entry` of this test binary).
+fn spawn(role: &str, n: usize, address: &str, dir: &SharedDir) -> Vec<(String, Child)> {
+    (0..n)
+        .map(|k| {
+            let env = [
+                (URL_ENV, address.to_owned()),
+                (DIR_ENV, dir.path().display().to_string()),
+                (INDEX_ENV, k.to_string()),
+            ];
+            (
+                format!("{role}-{k}"),
+                spawn_worker("worker_entry", role, &env),
+            )
+        })
+        .collect()
+}
+
+/// [`WORKERS`] [`route_worker`] processes on one server, then
+/// [`check_replicas`].
+pub fn four_processes_share_one_exact_rotation_and_a_crm_failing_30_percent_ends_with_one_record_per_lead<
+    H: StoreHarness,
+>() {
+    let Some(server) = start::<H>("replicas") else {
+        return;
+    };
+    let dir = SharedDir::new(&format!("{}-replicas", H::NAME));
+    wait_all(spawn("route", WORKERS, &server.address(), &dir));
+    runtime().block_on(async {
+        let (store, outbox) = H::connect(&server.address(), Timeouts::RIDE_OUT_RESTART).await;
+        check_replicas(H::NAME, dir.path(), &store, &outbox).await;
+    });
+}
+
+/// [`WORKERS`] [`steady_worker`] processes; the server is killed and
+/// started again once the pool reached version 1000; then
+/// [`check_steady`].
+pub fn a_store_restart_mid_run_keeps_the_counts_exact<H: StoreHarness>() {
+    let Some(mut server) = start::<H>("restart mid-run") else {
+        return;
+    };
+    let dir = SharedDir::new(&format!("{}-restart", H::NAME));
+    let workers = spawn("steady", WORKERS, &server.address(), &dir);
+    let rt = runtime();
+    let (store, _) = rt.block_on(H::connect(&server.address(), Timeouts::RIDE_OUT_RESTART));
+    rt.block_on(wait_for_version(&store, 1000));
+    let down = Instant::now();
+    server.start_again().unwrap(); // kills it first
+    let restart = down.elapsed();
+    wait_all(workers);
+    rt.block_on(check_steady(H::NAME, dir.path(), &store, restart));
+}
+
+/// A [`hog_worker`] claims [`HELD`] entries and is killed with SIGKILL; a
+/// [`drain_worker`] completes them after the lease; then
+/// [`check_rescued`].
+pub fn a_killed_workers_claims_are_completed_by_another_after_the_lease<H: StoreHarness>() {
+    let Some(server) = start::<H>("killed worker") else {
+        return;
+    };
+    let dir = SharedDir::new(&format!("{}-lease", H::NAME));
+    let rt = runtime();
+    let (_, outbox) = rt.block_on(H::connect(&server.address(), Timeouts::RIDE_OUT_RESTART));
+    rt.block_on(enqueue_held(&outbox));
+    let mut hog = spawn("hog", 1, &server.address(), &dir);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !dir.path().join("claimed").exists() {
+        assert!(Instant::now() < deadline, "the hog never claimed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = rt.block_on(outbox.stats()).unwrap();
+    assert_eq!(stats.claimed, HELD as u64);
+    let (_, mut child) = hog.pop().unwrap();
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let killed_at = Instant::now();
+    wait_all(spawn("rescue", 1, &server.address(), &dir));
+    rt.block_on(check_rescued(H::NAME, dir.path(), &outbox, killed_at));
 }

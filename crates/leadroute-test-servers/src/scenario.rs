@@ -75,7 +75,15 @@ pub const PATIENT_POOL_BUDGET: Duration = Duration::from_secs(30);
 /// The router the scenarios use: the 2:1 policy, an in-memory CRM, no
 /// events, Tokio's clock, [`PATIENT_POOL_BUDGET`] and `store`.
 pub fn router<P: PoolStore>(store: P) -> LeadRouter<InMemoryCrm, NoEvents, P, TokioClock> {
-    LeadRouter::new(two_to_one(), InMemoryCrm::new(), NoEvents)
+    router_with(InMemoryCrm::new(), store)
+}
+
+/// [`router`] with `crm` instead of the in-memory CRM.
+pub fn router_with<C: Crm, P: PoolStore>(
+    crm: C,
+    store: P,
+) -> LeadRouter<C, NoEvents, P, TokioClock> {
+    LeadRouter::new(two_to_one(), crm, NoEvents)
         .with_clock(TokioClock)
         .with_pool_budget(PATIENT_POOL_BUDGET)
         .with_pool_store(store)

@@ -1,6 +1,7 @@
-//! leadroute on tokio: [`TokioClock`], a [`Clock`] over tokio's timer, and
+//! leadroute on tokio: [`TokioClock`], a [`Clock`] over tokio's timer;
 //! [`RetryRunner`], the loop that drains a [`LeadRouter`]'s outbox with its
-//! [`RetryWorker`] and stops gracefully.
+//! [`RetryWorker`] and stops gracefully; and [`backoff`], the randomized wait
+//! after a lost compare-and-swap that the server-backed pool stores share.
 //!
 //! The core crate stays sans-I/O — its retry worker is one step,
 //! [`RetryWorker::drain`]`(now)` — so this crate owns what needs a runtime:
@@ -48,6 +49,8 @@
     clippy::todo,
     clippy::unimplemented
 )]
+
+pub mod backoff;
 
 use std::future::Future;
 use std::sync::Arc;
