@@ -92,17 +92,16 @@ impl Matcher {
             return self.match_accounts_with(lead, accounts, owner_active);
         };
         let n = accounts.len().min(self.config.max_candidates);
-        let candidates: Vec<score::Candidate<'_>> = accounts
+        let candidates = accounts
             .iter()
             .zip(features)
             .take(n)
-            .map(|(account, features)| score::Candidate { account, features })
-            .collect();
+            .map(|(account, features)| score::Candidate { account, features });
         score::run(
             &self.config,
             &self.normalizer,
             lead,
-            &candidates,
+            candidates,
             accounts.len() - n,
             owner_active,
         )

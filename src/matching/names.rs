@@ -18,6 +18,11 @@ const ACRONYM_SKIPS: &[&str] = &["of", "the", "for", "de", "du", "der", "des", "
 /// The letters and digits a [`Letters`] histogram counts.
 const ALPHABET: usize = 36;
 
+/// Bins of a [`Letters`] histogram: [`ALPHABET`] padded with empty ones to
+/// a multiple of 16, so comparing two is a few vector operations.
+const BINS: usize = 48;
+const _: () = assert!(ALPHABET <= BINS && BINS % 16 == 0);
+
 /// A company name prepared for matching: built once per name (a prepared
 /// account keeps it), compared many times.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,6 +38,9 @@ pub(crate) struct NameKey {
     pub(crate) initials: Option<String>,
     /// How many identity words the key is made of.
     words: usize,
+    /// Bit `i` set: a word starts at byte `i` of the key (for keys of up
+    /// to 64 bytes).
+    word_starts: u64,
     /// How often each letter and digit occurs in the key (a bound on the
     /// key's similarity to another, see [`may_be_similar`]).
     letters: Letters,
@@ -45,35 +53,68 @@ impl NameKey {
     /// company key, steps 1–3), without a string per word.
     pub(crate) fn new(name: &str) -> Option<NameKey> {
         let cleaned = fold(name);
-        let raw: Vec<&str> = cleaned.split_ascii_whitespace().collect();
-        let (start, end) = identity_span(&raw)?;
-        let raw = raw.get(start..end)?;
-        let last = raw.len().saturating_sub(1);
-        let mut key = String::with_capacity(cleaned.len());
-        let mut letters = String::new();
-        let mut words = 0;
-        for (i, w) in raw.iter().enumerate() {
-            if i != 0 && i != last && CONNECTORS.contains(w) {
-                continue;
+        with_words(&cleaned, |raw| {
+            let (start, end) = identity_span(raw)?;
+            let raw = raw.get(start..end)?;
+            let last = raw.len().saturating_sub(1);
+            let mut key = String::with_capacity(cleaned.len());
+            let mut word_starts = 0u64;
+            // Initials only for names of two words or more: the first is
+            // held until a second comes.
+            let mut first_initial: Option<char> = None;
+            let mut initials: Option<String> = None;
+            let mut words = 0;
+            for (i, w) in raw.iter().enumerate() {
+                if i != 0 && i != last && CONNECTORS.contains(w) {
+                    continue;
+                }
+                if let Some(bit) = 1u64.checked_shl(u32::try_from(key.len()).unwrap_or(u32::MAX)) {
+                    word_starts |= bit;
+                }
+                key.push_str(w);
+                words += 1;
+                if ACRONYM_SKIPS.contains(w) {
+                    continue;
+                }
+                let Some(c) = w.chars().next() else { continue };
+                match (&mut initials, first_initial) {
+                    (Some(s), _) => s.push(c),
+                    (None, Some(f)) => initials = Some([f, c].iter().collect()),
+                    (None, None) => first_initial = Some(c),
+                }
             }
-            key.push_str(w);
-            words += 1;
-            if !ACRONYM_SKIPS.contains(w) {
-                letters.extend(w.chars().next());
+            if key.is_empty() {
+                return None;
             }
-        }
-        if key.is_empty() {
+            let folded = needs_umlaut_fold(&key).then(|| fold_umlauts(&key));
+            Some(NameKey {
+                folded: folded.filter(|f| *f != key),
+                letters: Letters::of(&key),
+                key,
+                initials: initials.filter(|_| words >= 2),
+                words,
+                word_starts,
+            })
+        })
+    }
+
+    /// The identity words the key is made of (what [`name_words`] gives
+    /// for the name), when the key is short enough to have kept where they
+    /// start (64 bytes).
+    pub(crate) fn words(&self) -> Option<Vec<String>> {
+        if self.key.len() > 64 {
             return None;
         }
-        let initials = (letters.len() >= 2 && words >= 2).then_some(letters);
-        let folded = fold_umlauts(&key);
-        Some(NameKey {
-            folded: (folded != key).then_some(folded),
-            letters: Letters::of(&key),
-            key,
-            initials,
-            words,
-        })
+        let mut out = Vec::with_capacity(self.words);
+        let mut from = 0;
+        for at in 1..self.key.len() {
+            if self.word_starts & (1u64 << at) != 0 {
+                out.push(self.key.get(from..at)?.to_owned());
+                from = at;
+            }
+        }
+        out.push(self.key.get(from..)?.to_owned());
+        Some(out)
     }
 
     /// The key with umlaut spellings folded.
@@ -110,16 +151,48 @@ impl NameKey {
 /// (what [`NameKey`] joins): for CRM token searches.
 pub(crate) fn name_words(name: &str) -> Vec<String> {
     let cleaned = fold(name);
-    let raw: Vec<&str> = cleaned.split_ascii_whitespace().collect();
-    let Some(raw) = identity_span(&raw).and_then(|(s, e)| raw.get(s..e)) else {
-        return Vec::new();
-    };
-    let last = raw.len().saturating_sub(1);
-    raw.iter()
-        .enumerate()
-        .filter(|(i, w)| *i == 0 || *i == last || !CONNECTORS.contains(w))
-        .map(|(_, w)| (*w).to_owned())
-        .collect()
+    with_words(&cleaned, |raw| {
+        let Some(raw) = identity_span(raw).and_then(|(s, e)| raw.get(s..e)) else {
+            return Vec::new();
+        };
+        let last = raw.len().saturating_sub(1);
+        raw.iter()
+            .enumerate()
+            .filter(|(i, w)| *i == 0 || *i == last || !CONNECTORS.contains(w))
+            .map(|(_, w)| (*w).to_owned())
+            .collect()
+    })
+}
+
+/// Whether `key` has an umlaut spelling (`ae`, `oe`, `ue`) to fold.
+fn needs_umlaut_fold(key: &str) -> bool {
+    key.as_bytes()
+        .windows(2)
+        .any(|w| matches!(w, [b'a' | b'o' | b'u', b'e']))
+}
+
+/// Runs `f` on the ASCII-whitespace-separated words of `text`, kept on the
+/// stack for the usual name of a few words.
+fn with_words<T>(text: &str, f: impl FnOnce(&[&str]) -> T) -> T {
+    const INLINE: usize = 16;
+    let mut inline = [""; INLINE];
+    let mut n = 0;
+    let mut rest = text.split_ascii_whitespace();
+    for w in rest.by_ref() {
+        match inline.get_mut(n) {
+            Some(slot) => {
+                *slot = w;
+                n += 1;
+            }
+            None => {
+                let mut all: Vec<&str> = inline.to_vec();
+                all.push(w);
+                all.extend(rest);
+                return f(&all);
+            }
+        }
+    }
+    f(inline.get(..n).unwrap_or_default())
 }
 
 /// `ae`, `oe`, `ue` → `a`, `o`, `u`, in one pass.
@@ -142,7 +215,7 @@ fn fold_umlauts(key: &str) -> String {
 /// bounds nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Letters {
-    counts: [u8; ALPHABET],
+    counts: [u8; BINS],
     len: usize,
     exact: bool,
 }
@@ -150,7 +223,7 @@ pub(crate) struct Letters {
 impl Default for Letters {
     fn default() -> Self {
         Letters {
-            counts: [0; ALPHABET],
+            counts: [0; BINS],
             len: 0,
             exact: false,
         }
@@ -160,7 +233,7 @@ impl Default for Letters {
 impl Letters {
     /// The histogram of `s`.
     pub(crate) fn of(s: &str) -> Letters {
-        let mut counts = [0u8; ALPHABET];
+        let mut counts = [0u8; BINS];
         let mut exact = true;
         for b in s.bytes() {
             let slot = match b {
@@ -199,22 +272,15 @@ pub(crate) fn may_be_similar(a: &str, la: &Letters, b: &str, lb: &Letters, min: 
     if !la.exact || !lb.exact || la.len == 0 || lb.len == 0 {
         return true;
     }
-    // The multiset intersection, walking the shorter key against the
-    // other's counts (keys are short: cheaper than all 36 bins).
-    let (short, other) = if la.len <= lb.len { (a, lb) } else { (b, la) };
-    let mut left = other.counts;
-    let mut common = 0usize;
-    for byte in short.bytes() {
-        let slot = match byte {
-            b'a'..=b'z' => usize::from(byte - b'a'),
-            b'0'..=b'9' => 26 + usize::from(byte - b'0'),
-            _ => return true,
-        };
-        if let Some(n) = left.get_mut(slot).filter(|n| **n > 0) {
-            *n -= 1;
-            common += 1;
-        }
-    }
+    // The multiset intersection: the smaller count of each letter, summed
+    // over the (zero-padded) bins, which the compiler does a vector at a
+    // time.
+    let common: usize = la
+        .counts
+        .iter()
+        .zip(&lb.counts)
+        .map(|(x, y)| usize::from(*x.min(y)))
+        .sum();
     if common == 0 {
         return min <= 0.0;
     }

@@ -24,8 +24,9 @@ pub(crate) struct LeadSide {
     business: bool,
     /// The company domain and the business email host (distinct).
     hosts: Vec<Host>,
-    /// The email host, for contact domains (business leads only).
-    email_host: Option<Host>,
+    /// Which of `hosts` is the email host, for contact domains (business
+    /// leads only).
+    email_host: Option<usize>,
     name: Option<NameKey>,
     country: Option<CountryCode>,
     postal: Option<String>,
@@ -33,6 +34,11 @@ pub(crate) struct LeadSide {
 }
 
 impl LeadSide {
+    /// The email host, for contact domains.
+    fn email_host(&self) -> Option<&Host> {
+        self.email_host.and_then(|i| self.hosts.get(i))
+    }
+
     pub(crate) fn new(lead: &Lead, normalizer: &Normalizer) -> LeadSide {
         let business = lead.email_kind == EmailKind::Business;
         let mut hosts: Vec<Host> = Vec::with_capacity(2);
@@ -48,19 +54,23 @@ impl LeadSide {
         // A business lead whose domains are all unusable (reserved) is
         // matched like a free-mail one: by name plus support.
         let business = business && !hosts.is_empty();
+        // The email host, for contact domains: usually the company domain
+        // itself (read once), otherwise parsed and added.
         let email_host = if !business {
             None
-        } else if let Some(h) = hosts.first().filter(|h| h.host == lead.email_domain) {
-            // The company domain is the email's (the usual case): read once.
-            Some(h.clone())
+        } else if hosts.first().is_some_and(|h| h.host == lead.email_domain) {
+            Some(0)
         } else {
-            Host::parse(&lead.email_domain).filter(usable)
+            Host::parse(&lead.email_domain).filter(usable).map(|h| {
+                match hosts.iter().position(|x| x.host == h.host) {
+                    Some(i) => i,
+                    None => {
+                        hosts.push(h);
+                        hosts.len() - 1
+                    }
+                }
+            })
         };
-        if let Some(h) = &email_host {
-            if !hosts.iter().any(|x| x.host == h.host) {
-                hosts.push(h.clone());
-            }
-        }
         let name = lead
             .company_name
             .as_deref()
@@ -162,6 +172,26 @@ enum Category {
     Phone,
     Conflict,
     None,
+}
+
+/// A set of [`Category`]s (what a score has counted), as bits.
+#[derive(Debug, Clone, Copy, Default)]
+struct CategorySet(u8);
+
+impl CategorySet {
+    fn bit(c: Category) -> u8 {
+        1 << (c as u8)
+    }
+    fn insert(&mut self, c: Category) {
+        self.0 |= Self::bit(c);
+    }
+    fn contains(self, c: Category) -> bool {
+        self.0 & Self::bit(c) != 0
+    }
+    /// Whether it holds a category other than `a` and `b`.
+    fn any_but(self, a: Category, b: Category) -> bool {
+        self.0 & !(Self::bit(a) | Self::bit(b)) != 0
+    }
 }
 
 fn category(s: Signal) -> Category {
@@ -314,29 +344,53 @@ fn name_evidence(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> Op
     None
 }
 
+/// Where a piece of evidence goes in a candidate's report: the method
+/// first (`0`), then other identifying signals by strength, supports,
+/// conflicts, and what is worth nothing. Evidence is sorted by this key,
+/// stably, once the method is known.
+fn report_rank(signal: Signal, method: Option<MatchMethod>) -> u8 {
+    match signal {
+        Signal::Method(m) if Some(m) == method => 0,
+        Signal::Method(m) => 10 - m.strength(),
+        Signal::Country | Signal::PostalCode | Signal::Phone | Signal::DomainSimilarity => 20,
+        Signal::DomainConflict | Signal::CountryConflict => 30,
+        Signal::UnusableDomain => 40,
+    }
+}
+
 /// The evidence about one candidate, before contact domains and scoring.
+///
+/// Pushed in the order the report shows it whatever the method turns out
+/// to be (identifying signals, supports, conflicts, unusable domains; the
+/// evidence of one rank in a fixed order), so the report's stable sort by
+/// [`report_rank`] usually finds it sorted.
 fn gather(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> (Vec<Evidence>, u8) {
-    let mut out = Vec::new();
+    // Room for the usual evidence and a contact-domain method, so that
+    // no candidate's list grows while it is gathered.
+    let mut out = Vec::with_capacity(4 + c.features.unusable.len());
     let mut specificity = 0;
+    let mut similar_domain = None;
+    let mut domain_conflict = None;
     if let Some((e, spec)) = domain_evidence(lead, c, config) {
         out.push(e);
         specificity = spec;
     } else if let Some(e) = domain_similarity(lead, c, config) {
-        out.push(e);
+        similar_domain = Some(e);
     } else if !lead.hosts.is_empty() && !c.features.hosts.is_empty() {
         let l = lead.hosts.first().map_or("", |h| h.host.as_str());
         let a = c.features.hosts.first().map_or("", |h| h.0.host.as_str());
-        out.push(ev(Signal::DomainConflict, l, a));
-    }
-    for d in &c.features.unusable {
-        out.push(ev(Signal::UnusableDomain, "", d));
+        domain_conflict = Some(ev(Signal::DomainConflict, l, a));
     }
     if let Some(e) = name_evidence(lead, c, config) {
         out.push(e);
     }
+    out.extend(similar_domain);
+    let mut country_conflict = None;
     match (lead.country, c.features.country) {
         (Some(l), Some(a)) if l == a => out.push(ev(Signal::Country, l.as_str(), a.as_str())),
-        (Some(l), Some(a)) => out.push(ev(Signal::CountryConflict, l.as_str(), a.as_str())),
+        (Some(l), Some(a)) => {
+            country_conflict = Some(ev(Signal::CountryConflict, l.as_str(), a.as_str()));
+        }
         _ => {}
     }
     if let (Some(l), Some(a)) = (&lead.postal, &c.features.postal) {
@@ -352,6 +406,11 @@ fn gather(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> (Vec<Evid
         if l == a {
             out.push(ev(Signal::Phone, l, a));
         }
+    }
+    out.extend(domain_conflict);
+    out.extend(country_conflict);
+    for d in &c.features.unusable {
+        out.push(ev(Signal::UnusableDomain, "", d));
     }
     (out, specificity)
 }
@@ -401,20 +460,21 @@ fn score(lead: &LeadSide, s: &mut Scored<'_>, config: &MatchConfig) {
         .max_by_key(|m| m.strength());
     // The method first, then other identifying signals, supports,
     // conflicts, and what is worth nothing.
-    s.evidence.sort_by_key(|e| match e.signal {
-        Signal::Method(m) if Some(m) == method => 0,
-        Signal::Method(m) => 10 - m.strength(),
-        Signal::Country | Signal::PostalCode | Signal::Phone | Signal::DomainSimilarity => 20,
-        Signal::DomainConflict | Signal::CountryConflict => 30,
-        Signal::UnusableDomain => 40,
-    });
+    // (Gathered in this order, bar the method's place: check first.)
+    if !s
+        .evidence
+        .is_sorted_by_key(|e| report_rank(e.signal, method))
+    {
+        s.evidence.sort_by_key(|e| report_rank(e.signal, method));
+    }
     let Some(method) = method else {
         s.status = CandidateStatus::NoEvidence;
         return;
     };
     s.method = Some(method);
     let method_cat = category(Signal::Method(method));
-    let mut counted: Vec<Category> = vec![method_cat];
+    let mut counted = CategorySet::default();
+    counted.insert(method_cat);
     let mut total = 0.0;
     let mut supported = false;
     for e in &mut s.evidence {
@@ -426,10 +486,10 @@ fn score(lead: &LeadSide, s: &mut Scored<'_>, config: &MatchConfig) {
                 Signal::DomainConflict => w.conflict_domain,
                 _ => w.conflict_country,
             }
-        } else if cat == Category::None || counted.contains(&cat) {
+        } else if cat == Category::None || counted.contains(cat) {
             0.0
         } else {
-            counted.push(cat);
+            counted.insert(cat);
             supported = true;
             match cat {
                 Category::Domain => w.support_domain,
@@ -444,10 +504,7 @@ fn score(lead: &LeadSide, s: &mut Scored<'_>, config: &MatchConfig) {
     }
     s.score = (total.clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
     // A name support alone does not make a name match "supported".
-    let has_support = supported
-        && counted
-            .iter()
-            .any(|c| *c != Category::Name && *c != method_cat);
+    let has_support = supported && counted.any_but(Category::Name, method_cat);
     let needs_support = matches!(method, MatchMethod::FuzzyName | MatchMethod::Acronym)
         || (!lead.business && method.is_name_method());
     s.status = if needs_support && !has_support {
@@ -491,34 +548,29 @@ pub(crate) fn run_accounts(
         .iter()
         .map(|a| Features::new(a, normalizer))
         .collect();
-    let candidates: Vec<Candidate<'_>> = picked
+    let candidates = picked
         .iter()
         .zip(&features)
-        .map(|(account, features)| Candidate { account, features })
-        .collect();
-    run(config, normalizer, lead, &candidates, ignored, owner_active)
+        .map(|(account, features)| Candidate { account, features });
+    run(config, normalizer, lead, candidates, ignored, owner_active)
 }
 
 /// The whole match over prepared candidates, already in id order with each
 /// id once and at most `max_candidates` of them: prepare the lead, gather,
 /// count contacts, score, choose.
-pub(crate) fn run(
+pub(crate) fn run<'a>(
     config: &MatchConfig,
     normalizer: &Normalizer,
     lead: &Lead,
-    candidates: &[Candidate<'_>],
+    candidates: impl Iterator<Item = Candidate<'a>>,
     ignored: usize,
     owner_active: &dyn Fn(&str) -> bool,
 ) -> AccountMatch {
     let side = LeadSide::new(lead, normalizer);
-    let mut scored: Vec<Scored<'_>> = candidates
-        .iter()
-        .map(|&c| {
+    let mut scored: Vec<Scored<'a>> = candidates
+        .map(|c| {
             let (evidence, specificity) = gather(&side, &c, config);
-            let contacts = side
-                .email_host
-                .as_ref()
-                .map_or(0, |h| contacts_on(c.account, h));
+            let contacts = side.email_host().map_or(0, |h| contacts_on(c.account, h));
             Scored {
                 p: c,
                 evidence,
@@ -533,7 +585,7 @@ pub(crate) fn run(
 
     // The contacts signal needs every candidate's count.
     let total: u32 = scored.iter().map(|s| s.contacts).sum();
-    if let Some(host) = &side.email_host {
+    if let Some(host) = side.email_host() {
         for s in &mut scored {
             if s.contacts >= config.min_contacts
                 && f64::from(s.contacts) >= config.contact_majority * f64::from(total)
@@ -552,6 +604,13 @@ pub(crate) fn run(
     choose(config, &side, scored, ignored, owner_active)
 }
 
+/// The candidate with this id: candidates are in id order, each id once.
+fn index_of(scored: &[Scored<'_>], id: &str) -> Option<usize> {
+    scored
+        .binary_search_by(|s| s.p.account.id.as_str().cmp(id))
+        .ok()
+}
+
 fn choose(
     config: &MatchConfig,
     side: &LeadSide,
@@ -559,83 +618,82 @@ fn choose(
     ignored: usize,
     owner_active: &dyn Fn(&str) -> bool,
 ) -> AccountMatch {
-    let eligible: Vec<usize> = (0..scored.len())
-        .filter(|&i| {
-            scored
-                .get(i)
-                .is_some_and(|s| s.status == CandidateStatus::Outscored)
-        })
-        .collect();
-    let best = eligible
+    let eligible = |s: &&Scored<'_>| s.status == CandidateStatus::Outscored;
+    let best = scored
         .iter()
-        .filter_map(|&i| scored.get(i).map(|s| s.score))
+        .filter(eligible)
+        .map(|s| s.score)
         .fold(f64::NEG_INFINITY, f64::max);
     // A small epsilon keeps "within the margin" stable under float sums.
-    let mut contenders: Vec<usize> = eligible
-        .iter()
-        .copied()
-        .filter(|&i| {
-            scored
-                .get(i)
-                .is_some_and(|s| s.score >= best - config.ambiguity_margin - 1e-9)
-        })
-        .collect();
-    // Candidates are in id order, each id once: find one by binary search.
-    let ids: Vec<&str> = scored.iter().map(|s| s.p.account.id.as_str()).collect();
-    let index_of = |id: &str| -> Option<usize> { ids.binary_search(&id).ok() };
-    let ancestor_of = |anc: usize, child: usize| -> bool {
-        let mut cur = child;
-        for _ in 0..MAX_PARENT_DEPTH {
-            let parent = scored
-                .get(cur)
-                .and_then(|s| s.p.account.parent_id.as_deref())
-                .and_then(index_of);
-            match parent {
-                Some(p) if p == anc => return true,
-                Some(p) => cur = p,
-                None => return false,
-            }
-        }
-        false
-    };
-    let traits: Vec<Traits<'_>> = scored
+    let floor = best - config.ambiguity_margin - 1e-9;
+    let mut contenders: Vec<usize> = scored
         .iter()
         .enumerate()
-        .map(|(i, s)| Traits {
-            id: &s.p.account.id,
-            method_strength: s.method.map_or(0, MatchMethod::strength),
-            specificity: s.specificity,
-            same_country: side.country.is_some() && s.p.features.country == side.country,
-            customer: s.p.account.is_customer,
-            active_owner: s.p.account.owner.as_deref().is_some_and(owner_active),
-            contacts: s.contacts,
-            parent_of_contender: contenders.iter().any(|&j| j != i && ancestor_of(i, j)),
-            last_activity: s.p.account.last_activity,
-        })
+        .filter(|(_, s)| eligible(s) && s.score >= floor)
+        .map(|(i, _)| i)
         .collect();
-    let before = contenders.clone();
+    let before = contenders.len();
     let tie_breaker = if contenders.len() > 1 {
-        tiebreak::decide(&config.tie_breakers, &traits, &mut contenders)
+        let ancestor_of = |anc: usize, child: usize| -> bool {
+            let mut cur = child;
+            for _ in 0..MAX_PARENT_DEPTH {
+                let parent = scored
+                    .get(cur)
+                    .and_then(|s| s.p.account.parent_id.as_deref())
+                    .and_then(|p| index_of(&scored, p));
+                match parent {
+                    Some(p) if p == anc => return true,
+                    Some(p) => cur = p,
+                    None => return false,
+                }
+            }
+            false
+        };
+        // Only the tie-breakers read these.
+        let traits: Vec<Traits<'_>> = scored
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Traits {
+                id: &s.p.account.id,
+                method_strength: s.method.map_or(0, MatchMethod::strength),
+                specificity: s.specificity,
+                same_country: side.country.is_some() && s.p.features.country == side.country,
+                customer: s.p.account.is_customer,
+                active_owner: s.p.account.owner.as_deref().is_some_and(owner_active),
+                contacts: s.contacts,
+                parent_of_contender: contenders.iter().any(|&j| j != i && ancestor_of(i, j)),
+                last_activity: s.p.account.last_activity,
+            })
+            .collect();
+        let all = contenders.clone();
+        let decided = tiebreak::decide(&config.tie_breakers, &traits, &mut contenders);
+        let chosen = (contenders.len() == 1)
+            .then(|| contenders.first().copied())
+            .flatten();
+        for &i in &all {
+            if let Some(s) = scored.get_mut(i) {
+                s.status = match chosen {
+                    Some(c) if c == i => CandidateStatus::Chosen,
+                    Some(_) => CandidateStatus::LostTieBreak,
+                    None => CandidateStatus::Tied,
+                };
+            }
+        }
+        decided
     } else {
+        if let Some(s) = contenders.first().and_then(|&i| scored.get_mut(i)) {
+            s.status = CandidateStatus::Chosen;
+        }
         None
     };
     let chosen = (contenders.len() == 1)
         .then(|| contenders.first().copied())
         .flatten();
-    for &i in &before {
-        if let Some(s) = scored.get_mut(i) {
-            s.status = match chosen {
-                Some(c) if c == i => CandidateStatus::Chosen,
-                Some(_) => CandidateStatus::LostTieBreak,
-                None => CandidateStatus::Tied,
-            };
-        }
-    }
     let routed = chosen.map(|c| {
         let parent = scored
             .get(c)
             .and_then(|s| s.p.account.parent_id.as_deref())
-            .filter(|p| index_of(p).is_some());
+            .filter(|p| index_of(&scored, p).is_some());
         match parent {
             Some(p) if config.route_to_parent => p.to_owned(),
             _ => scored
@@ -646,7 +704,7 @@ fn choose(
     });
     let outcome = match chosen {
         Some(_) => MatchOutcome::Matched,
-        None if before.len() > 1 => MatchOutcome::Ambiguous,
+        None if before > 1 => MatchOutcome::Ambiguous,
         None => MatchOutcome::NoMatch,
     };
     let chosen_ref = chosen.and_then(|c| scored.get(c));
