@@ -150,6 +150,14 @@ impl Host {
         }
     }
 
+    /// The registrable domain's first label as written (`acme-corp` of
+    /// `acme-corp.co.uk`): the brand with its hyphens.
+    pub(crate) fn brand_label(&self) -> &str {
+        self.host
+            .get(self.registrable_at..self.registrable_at + self.brand_len)
+            .unwrap_or_default()
+    }
+
     /// The brand's letter histogram.
     pub(crate) fn brand_letters(&self) -> &Letters {
         &self.letters

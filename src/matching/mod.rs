@@ -120,7 +120,7 @@ mod tiebreak;
 
 pub use config::{MAX_CANDIDATES_LIMIT, MatchConfig, MatchConfigError, Weights};
 pub use matcher::Matcher;
-pub use prepared::{CandidateSet, Candidates};
+pub use prepared::{CandidateSet, Candidates, PreparedLead};
 pub use result::{
     AccountMatch, CandidateReport, CandidateStatus, Evidence, MatchMethod, MatchOutcome, Signal,
 };

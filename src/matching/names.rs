@@ -18,11 +18,6 @@ const ACRONYM_SKIPS: &[&str] = &["of", "the", "for", "de", "du", "der", "des", "
 /// The letters and digits a [`Letters`] histogram counts.
 const ALPHABET: usize = 36;
 
-/// Bins of a [`Letters`] histogram: [`ALPHABET`] padded with empty ones to
-/// a multiple of 16, so comparing two is a few vector operations.
-const BINS: usize = 48;
-const _: () = assert!(ALPHABET <= BINS && BINS % 16 == 0);
-
 /// A company name prepared for matching: built once per name (a prepared
 /// account keeps it), compared many times.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -215,7 +210,9 @@ fn fold_umlauts(key: &str) -> String {
 /// bounds nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Letters {
-    counts: [u8; BINS],
+    counts: [u8; ALPHABET],
+    /// Bit `i` set: letter or digit `i` occurs.
+    mask: u64,
     len: usize,
     exact: bool,
 }
@@ -223,7 +220,8 @@ pub(crate) struct Letters {
 impl Default for Letters {
     fn default() -> Self {
         Letters {
-            counts: [0; BINS],
+            counts: [0; ALPHABET],
+            mask: 0,
             len: 0,
             exact: false,
         }
@@ -233,7 +231,8 @@ impl Default for Letters {
 impl Letters {
     /// The histogram of `s`.
     pub(crate) fn of(s: &str) -> Letters {
-        let mut counts = [0u8; BINS];
+        let mut counts = [0u8; ALPHABET];
+        let mut mask = 0u64;
         let mut exact = true;
         for b in s.bytes() {
             let slot = match b {
@@ -244,6 +243,7 @@ impl Letters {
                     break;
                 }
             };
+            mask |= 1 << slot;
             match counts.get_mut(slot) {
                 Some(c) if *c < u8::MAX => *c += 1,
                 _ => {
@@ -254,6 +254,7 @@ impl Letters {
         }
         Letters {
             counts,
+            mask,
             len: s.len(),
             exact,
         }
@@ -264,7 +265,8 @@ impl Letters {
 /// `la`, `lb`) can reach `min`, from a cheap upper bound: Jaro's matching
 /// characters `m` are at most the characters the two have in common
 /// (counted with multiplicity), so Jaro ≤ (c/|a| + c/|b| + 1) / 3, and
-/// Winkler's boost grows with Jaro for the common prefix `p` ≤ 4. `true`
+/// Winkler's boost grows with Jaro for the common prefix `p` ≤ 4; a
+/// coarser bound from the letters each key lacks comes first. `true`
 /// whenever the bound cannot be computed (then the caller computes the
 /// similarity itself): the bound only ever skips pairs that are certainly
 /// below `min`, so results are those of computing every pair.
@@ -272,29 +274,54 @@ pub(crate) fn may_be_similar(a: &str, la: &Letters, b: &str, lb: &Letters, min: 
     if !la.exact || !lb.exact || la.len == 0 || lb.len == 0 {
         return true;
     }
-    // The multiset intersection: the smaller count of each letter, summed
-    // over the (zero-padded) bins, which the compiler does a vector at a
-    // time.
-    let common: usize = la
-        .counts
-        .iter()
-        .zip(&lb.counts)
-        .map(|(x, y)| usize::from(*x.min(y)))
-        .sum();
+    let bound = |common: usize| {
+        if common == 0 {
+            return 0.0;
+        }
+        let c = common as f64;
+        let jaro = (c / la.len as f64 + c / lb.len as f64 + 1.0) / 3.0;
+        let prefix = a
+            .bytes()
+            .take(4)
+            .zip(b.bytes())
+            .take_while(|(x, y)| x == y)
+            .count();
+        jaro + 0.1 * prefix as f64 * (1.0 - jaro)
+    };
+    // A margin for rounding: the bound must never fall below the true value.
+    let reaches = |common: usize| bound(common) + 1e-9 >= min;
+    // First a coarser bound from which letters occur at all: each letter
+    // of one key that the other lacks is at least one character without a
+    // partner. Most unrelated pairs stop here.
+    let only_a = (la.mask & !lb.mask).count_ones() as usize;
+    let only_b = (lb.mask & !la.mask).count_ones() as usize;
+    let coarse = la
+        .len
+        .saturating_sub(only_a)
+        .min(lb.len.saturating_sub(only_b));
+    if !reaches(coarse) {
+        return false;
+    }
+    // The multiset intersection, walking the shorter key against the
+    // other's counts (keys are short: cheaper than all 36 bins).
+    let (short, other) = if la.len <= lb.len { (a, lb) } else { (b, la) };
+    let mut left = other.counts;
+    let mut common = 0usize;
+    for byte in short.bytes() {
+        let slot = match byte {
+            b'a'..=b'z' => usize::from(byte - b'a'),
+            b'0'..=b'9' => 26 + usize::from(byte - b'0'),
+            _ => return true,
+        };
+        if let Some(n) = left.get_mut(slot).filter(|n| **n > 0) {
+            *n -= 1;
+            common += 1;
+        }
+    }
     if common == 0 {
         return min <= 0.0;
     }
-    let c = common as f64;
-    let jaro = (c / la.len as f64 + c / lb.len as f64 + 1.0) / 3.0;
-    let prefix = a
-        .bytes()
-        .take(4)
-        .zip(b.bytes())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let bound = jaro + 0.1 * prefix as f64 * (1.0 - jaro);
-    // A margin for rounding: the bound must never fall below the true value.
-    bound + 1e-9 >= min
+    reaches(common)
 }
 
 /// Jaro–Winkler similarity of two keys (0 to 1), from `strsim`.

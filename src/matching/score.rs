@@ -18,22 +18,45 @@ use crate::name::Name;
 /// How many parent links are followed (a loop in CRM data ends here).
 const MAX_PARENT_DEPTH: usize = 16;
 
-/// The lead, prepared once per match.
+/// The lead, prepared once per match (or once for both the CRM query and
+/// the match: [`PreparedLead`](super::PreparedLead)).
+#[derive(Debug, Clone)]
 pub(crate) struct LeadSide {
     /// Business email: domains identify; otherwise they only support.
     business: bool,
+    /// The company domain is usable, and `hosts[0]`.
+    company_usable: bool,
     /// The company domain and the business email host (distinct).
     hosts: Vec<Host>,
     /// Which of `hosts` is the email host, for contact domains (business
     /// leads only).
     email_host: Option<usize>,
     name: Option<NameKey>,
+    /// `name` is the company name's key (not the lead's `company_key`).
+    name_from_company: bool,
+    /// The company domain when it is never matched on (reserved, free
+    /// mail); a usable one is `hosts[0]`.
+    unusable_company: Option<Host>,
     country: Option<CountryCode>,
     postal: Option<String>,
     phone: Option<String>,
 }
 
 impl LeadSide {
+    /// The lead's company domain, parsed (usable or not).
+    pub(crate) fn company_host(&self) -> Option<&Host> {
+        if self.company_usable {
+            self.hosts.first()
+        } else {
+            self.unusable_company.as_ref()
+        }
+    }
+
+    /// The key of the lead's company name (not its `company_key`).
+    pub(crate) fn company_name_key(&self) -> Option<&NameKey> {
+        self.name.as_ref().filter(|_| self.name_from_company)
+    }
+
     /// The email host, for contact domains.
     fn email_host(&self) -> Option<&Host> {
         self.email_host.and_then(|i| self.hosts.get(i))
@@ -46,11 +69,15 @@ impl LeadSide {
             !is_reserved(h.registrable())
                 && normalizer.email_kind(h.registrable()) == EmailKind::Business
         };
+        let mut unusable_company = None;
         if let Some(h) = lead.company_domain.as_deref().and_then(Host::parse) {
             if usable(&h) {
                 hosts.push(h);
+            } else {
+                unusable_company = Some(h);
             }
         }
+        let company_usable = !hosts.is_empty();
         // A business lead whose domains are all unusable (reserved) is
         // matched like a free-mail one: by name plus support.
         let business = business && !hosts.is_empty();
@@ -71,16 +98,17 @@ impl LeadSide {
                 }
             })
         };
-        let name = lead
-            .company_name
-            .as_deref()
-            .and_then(NameKey::new)
-            .or_else(|| lead.company_key.as_deref().and_then(NameKey::new));
+        let company_name_key = lead.company_name.as_deref().and_then(NameKey::new);
+        let name_from_company = company_name_key.is_some();
+        let name = company_name_key.or_else(|| lead.company_key.as_deref().and_then(NameKey::new));
         LeadSide {
             business,
+            company_usable,
             hosts,
             email_host,
             name,
+            name_from_company,
+            unusable_company,
             country: lead.country,
             postal: lead.postal_code.as_deref().map(postal_key),
             phone: lead.phone.as_deref().and_then(phone_key),
@@ -536,7 +564,7 @@ pub(crate) fn candidate_order(accounts: &[Account], max: usize) -> (Vec<usize>, 
 pub(crate) fn run_accounts(
     config: &MatchConfig,
     normalizer: &Normalizer,
-    lead: &Lead,
+    side: &LeadSide,
     accounts: &[Account],
     owner_active: &dyn Fn(&str) -> bool,
 ) -> AccountMatch {
@@ -552,24 +580,22 @@ pub(crate) fn run_accounts(
         .iter()
         .zip(&features)
         .map(|(account, features)| Candidate { account, features });
-    run(config, normalizer, lead, candidates, ignored, owner_active)
+    run(config, side, candidates, ignored, owner_active)
 }
 
 /// The whole match over prepared candidates, already in id order with each
-/// id once and at most `max_candidates` of them: prepare the lead, gather,
-/// count contacts, score, choose.
+/// id once and at most `max_candidates` of them, for a prepared lead:
+/// gather, count contacts, score, choose.
 pub(crate) fn run<'a>(
     config: &MatchConfig,
-    normalizer: &Normalizer,
-    lead: &Lead,
+    side: &LeadSide,
     candidates: impl Iterator<Item = Candidate<'a>>,
     ignored: usize,
     owner_active: &dyn Fn(&str) -> bool,
 ) -> AccountMatch {
-    let side = LeadSide::new(lead, normalizer);
     let mut scored: Vec<Scored<'a>> = candidates
         .map(|c| {
-            let (evidence, specificity) = gather(&side, &c, config);
+            let (evidence, specificity) = gather(side, &c, config);
             let contacts = side.email_host().map_or(0, |h| contacts_on(c.account, h));
             Scored {
                 p: c,
@@ -599,9 +625,9 @@ pub(crate) fn run<'a>(
         }
     }
     for s in &mut scored {
-        score(&side, s, config);
+        score(side, s, config);
     }
-    choose(config, &side, scored, ignored, owner_active)
+    choose(config, side, scored, ignored, owner_active)
 }
 
 /// The candidate with this id: candidates are in id order, each id once.
@@ -723,11 +749,9 @@ fn choose(
         candidates: Vec::with_capacity(scored.len()),
         ignored_candidates: ignored,
     };
-    scored.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.p.account.id.cmp(&b.p.account.id))
-    });
+    // Best first, then by id: candidates are in id order already, and the
+    // sort is stable.
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score));
     result.candidates = scored
         .into_iter()
         .map(|s| CandidateReport {
