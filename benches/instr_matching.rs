@@ -1,5 +1,8 @@
-//! Instruction counts of `Matcher::match_accounts`: one lead against 1, 10
-//! and 100 candidate accounts (the candidates of `benches/matching.rs`).
+//! Instruction counts of matching one lead against 1, 10 and 100 candidate
+//! accounts (the candidates of `benches/matching.rs`): fresh accounts
+//! (`Matcher::match_accounts`, `matching/candidates_N`) and a prepared
+//! `CandidateSet` (`Matcher::match_set`, `matching/set_N`). Both include
+//! reading the lead.
 //!
 //! ```text
 //! cargo bench --bench instr_matching
@@ -28,6 +31,12 @@ fn main() -> ExitCode {
             let accounts = match_candidates::candidates(n);
             s.bench(&format!("matching/candidates_{n}"), 1, || {
                 black_box(matcher.match_accounts(black_box(&lead), black_box(&accounts)))
+            });
+        }
+        for n in [1usize, 10, 100] {
+            let set = matcher.prepare(match_candidates::candidates(n));
+            s.bench(&format!("matching/set_{n}"), 1, || {
+                black_box(matcher.match_set(black_box(&lead), black_box(&set)))
             });
         }
     })

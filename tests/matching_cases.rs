@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use leadroute::crm::Account;
+use leadroute::crm::{Account, CandidateQuery};
 use leadroute::matching::{AccountMatch, CandidateSet, Candidates, MatchOutcome, Matcher};
 use leadroute::{LeadInput, Normalizer};
 use serde::Deserialize;
@@ -148,6 +148,40 @@ fn prepared_candidates_match_exactly_like_fresh_accounts() {
         assert_eq!(wrapped, fresh, "{}", case.id);
         assert_eq!(
             other.match_set_with(&lead, set, &active),
+            other.match_accounts_with(&lead, accounts, &active),
+            "{}",
+            case.id
+        );
+        // A lead read once for the query and the match (the router's way)
+        // asks and matches as the lead itself does, with fresh or
+        // prepared candidates, and with a matcher whose lists differ from
+        // the one that read it.
+        let read = matcher.prepare_lead(&lead);
+        assert_eq!(
+            CandidateQuery::for_prepared_lead(&read, 50),
+            CandidateQuery::for_lead(&lead, 50),
+            "{}",
+            case.id
+        );
+        let found = Candidates::Fresh(accounts.clone());
+        assert_eq!(
+            matcher.match_prepared_with(&read, &found, &active),
+            fresh,
+            "{}",
+            case.id
+        );
+        assert_eq!(
+            matcher.match_prepared_with(
+                &read,
+                &Candidates::Prepared(std::sync::Arc::new(set.clone())),
+                &active
+            ),
+            fresh,
+            "{}",
+            case.id
+        );
+        assert_eq!(
+            other.match_prepared_with(&read, &found, &active),
             other.match_accounts_with(&lead, accounts, &active),
             "{}",
             case.id

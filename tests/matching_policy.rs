@@ -159,6 +159,45 @@ fn a_cross_tld_match_is_weaker_and_the_explanation_says_so_in_words() {
 }
 
 #[test]
+fn the_in_memory_crm_finds_a_brand_in_either_spelling_like_the_crm_adapters() {
+    // `acme-corp` and `acmecorp` are one brand to the matcher; the
+    // in-memory CRM hands every account to it, so a dry run matches across
+    // the spellings as the adapters' searches (which ask for both) do.
+    let crm = InMemoryCrm::new()
+        .with_account(
+            Account::new("de", "Acme Corp GmbH")
+                .domain("acme-corp.de")
+                .owner("ana"),
+        )
+        .with_account(Account::new("other", "Acme Labs").domain("acmelabs.io"));
+    let r = LeadRouter::new(
+        Policy::from_toml_str(POLICY).unwrap(),
+        crm,
+        RecordingSink::new(),
+    )
+    .with_clock(ManualClock::at_unix(1_700_000_000));
+    for email in ["jo@acmecorp.co.uk", "jo@acme-corp.com"] {
+        let routed = route(
+            &r,
+            &format!(r#"{{"email": "{email}", "company": "Acme Corp Ltd"}}"#),
+        );
+        let m = routed.lookups.account_match.as_deref().unwrap();
+        assert_eq!(m.account_id.as_deref(), Some("de"), "{email}: {m}");
+        assert_eq!(m.method, Some(MatchMethod::CrossTld), "{email}");
+        let lead = lead(&format!(
+            r#"{{"email": "{email}", "company": "Acme Corp Ltd"}}"#
+        ));
+        let query = leadroute::crm::CandidateQuery::for_lead(&lead, 50);
+        assert!(
+            query.brand_spellings.iter().any(|b| b == "acme-corp")
+                && query.brand_spellings.iter().any(|b| b == "acmecorp"),
+            "{email}: {:?}",
+            query.brand_spellings
+        );
+    }
+}
+
+#[test]
 fn without_a_match_result_every_match_test_is_false() {
     let policy = Policy::from_toml_str(POLICY).unwrap();
     let d = policy.evaluate(&lead(r#"{"email": "x@initech.com"}"#), &Facts::at_unix(0));

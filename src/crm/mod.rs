@@ -31,7 +31,7 @@ use crate::decision::RouteDecision;
 use crate::lead::model::Lead;
 use crate::matching::Candidates;
 
-pub use query::{CandidateQuery, DEFAULT_CANDIDATE_LIMIT};
+pub use query::{CandidateQuery, DEFAULT_CANDIDATE_LIMIT, MAX_BRAND_SPELLINGS};
 pub use records::{Account, Contact, Lookup, LookupStatus, PersonKind};
 
 /// A CRM, as the router needs it: look up the accounts a lead may belong to

@@ -104,7 +104,10 @@ impl Host {
         } else {
             domain::website_host(raw).ok()?
         };
-        let mut ascii = domain::to_ascii(host).ok()?;
+        let mut ascii = match plain_lowercase(host) {
+            Some(plain) => plain,
+            None => domain::to_ascii(host).ok()?,
+        };
         let registrable_len = domain::registrable(&ascii).ok()?.len();
         if ascii.len() > registrable_len && ascii.starts_with("www.") {
             ascii.drain(..4);
@@ -150,6 +153,14 @@ impl Host {
         }
     }
 
+    /// The registrable domain's first label as written (`acme-corp` of
+    /// `acme-corp.co.uk`): the brand with its hyphens.
+    pub(crate) fn brand_label(&self) -> &str {
+        self.host
+            .get(self.registrable_at..self.registrable_at + self.brand_len)
+            .unwrap_or_default()
+    }
+
     /// The brand's letter histogram.
     pub(crate) fn brand_letters(&self) -> &Letters {
         &self.letters
@@ -161,6 +172,37 @@ impl Host {
     pub(crate) fn distinctive(&self, min_len: usize) -> bool {
         !self.generic && self.brand().len() >= min_len
     }
+}
+
+/// `host` in lower case when it is a plain letters-digits-hyphens name
+/// that [`domain::to_ascii`] would map to exactly that (its fast path: no
+/// empty label, no label over 63 bytes or starting or ending with `-`, no
+/// punycode label, at most 253 bytes without a trailing dot), in one pass;
+/// `None` when `to_ascii` has to decide.
+fn plain_lowercase(host: &str) -> Option<String> {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.is_empty() || host.len() > 253 {
+        return None;
+    }
+    for label in host.split('.') {
+        let bytes = label.as_bytes();
+        let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+            return None;
+        };
+        if first == b'-'
+            || last == b'-'
+            || bytes.len() > 63
+            || bytes
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
+            || !bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        {
+            return None;
+        }
+    }
+    Some(host.to_ascii_lowercase())
 }
 
 /// Whether a registrable domain is reserved for documentation or tests.
@@ -193,5 +235,46 @@ mod tests {
         // A bare domain and the same as a website read alike.
         assert_eq!(Host::parse("Acme.com"), Host::parse("https://acme.com/"));
         assert_eq!(Host::parse("-acme.com"), None);
+    }
+
+    #[test]
+    fn the_plain_host_shortcut_reads_hosts_as_to_ascii_does() {
+        for raw in [
+            "acme.com",
+            "ACME.Co.UK",
+            "acme.com.",
+            "a-b.de",
+            "-a.de",
+            "a-.de",
+            "a..de",
+            ".de",
+            "",
+            ".",
+            "xn--mller-kva.de",
+            "XN--MLLER-KVA.de",
+            "xn-a.de",
+            "under_score.com",
+            &format!("{}.com", "a".repeat(63)),
+            &format!("{}.com", "a".repeat(64)),
+            &format!("{}.com", "a.".repeat(125)),
+            &format!("{}.com", "a.".repeat(126)),
+        ] {
+            let fast = plain_lowercase(raw);
+            let full = domain::to_ascii(raw).ok();
+            if fast.is_some() {
+                assert_eq!(fast, full, "{raw:?}");
+            }
+        }
+        assert_eq!(plain_lowercase("ACME.Co.UK").as_deref(), Some("acme.co.uk"));
+        assert_eq!(plain_lowercase("xn--mller-kva.de"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_hosts_are_read_as_to_ascii_reads_them(raw in "[a-zA-Z0-9.-]{0,80}|(xn--)?[a-z-]{0,70}\\.[a-z]{2,3}\\.?") {
+            if let Some(fast) = plain_lowercase(&raw) {
+                proptest::prop_assert_eq!(Some(fast), domain::to_ascii(&raw).ok());
+            }
+        }
     }
 }

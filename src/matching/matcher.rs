@@ -3,9 +3,9 @@
 //! whichever a CRM returned).
 
 use super::config::{MatchConfig, MatchConfigError};
-use super::prepared::{CandidateSet, Candidates};
+use super::prepared::{CandidateSet, Candidates, PreparedLead};
 use super::result::AccountMatch;
-use super::score;
+use super::score::{self, LeadSide};
 use crate::crm::records::Account;
 use crate::lead::model::Lead;
 use crate::lead::normalizer::Normalizer;
@@ -60,10 +60,20 @@ impl Matcher {
         candidates: &[Account],
         owner_active: &dyn Fn(&str) -> bool,
     ) -> AccountMatch {
+        let side = LeadSide::new(lead, &self.normalizer);
+        self.accounts_for(&side, candidates, owner_active)
+    }
+
+    fn accounts_for(
+        &self,
+        side: &LeadSide,
+        candidates: &[Account],
+        owner_active: &dyn Fn(&str) -> bool,
+    ) -> AccountMatch {
         score::run_accounts(
             &self.config,
             &self.normalizer,
-            lead,
+            side,
             candidates,
             owner_active,
         )
@@ -85,24 +95,32 @@ impl Matcher {
         set: &CandidateSet,
         owner_active: &dyn Fn(&str) -> bool,
     ) -> AccountMatch {
+        let side = LeadSide::new(lead, &self.normalizer);
+        self.set_for(&side, set, owner_active)
+    }
+
+    fn set_for(
+        &self,
+        side: &LeadSide,
+        set: &CandidateSet,
+        owner_active: &dyn Fn(&str) -> bool,
+    ) -> AccountMatch {
         let accounts = set.accounts();
         let Some(features) = set.features_for(&self.normalizer) else {
             // Prepared with other free-mail or disposable lists: prepare
             // them again with this matcher's.
-            return self.match_accounts_with(lead, accounts, owner_active);
+            return self.accounts_for(side, accounts, owner_active);
         };
         let n = accounts.len().min(self.config.max_candidates);
-        let candidates: Vec<score::Candidate<'_>> = accounts
+        let candidates = accounts
             .iter()
             .zip(features)
             .take(n)
-            .map(|(account, features)| score::Candidate { account, features })
-            .collect();
+            .map(|(account, features)| score::Candidate { account, features });
         score::run(
             &self.config,
-            &self.normalizer,
-            lead,
-            &candidates,
+            side,
+            candidates,
             accounts.len() - n,
             owner_active,
         )
@@ -121,6 +139,62 @@ impl Matcher {
         match candidates {
             Candidates::Fresh(accounts) => self.match_accounts_with(lead, accounts, owner_active),
             Candidates::Prepared(set) => self.match_set_with(lead, set, owner_active),
+        }
+    }
+
+    /// Reads `lead` for matching once (its domains, name key, country,
+    /// postal code, phone), for both the CRM query
+    /// ([`CandidateQuery::for_prepared_lead`](crate::crm::CandidateQuery::for_prepared_lead))
+    /// and the match ([`match_prepared_with`](Self::match_prepared_with)):
+    /// what the router does, so it reads each lead once.
+    ///
+    /// ```
+    /// use leadroute::Normalizer;
+    /// use leadroute::crm::{Account, CandidateQuery};
+    /// use leadroute::matching::{Candidates, Matcher};
+    ///
+    /// let lead = Normalizer::default()
+    ///     .normalize_json(r#"{"email": "jane@acme.co.uk", "company": "Acme Ltd"}"#)?
+    ///     .lead;
+    /// let matcher = Matcher::default();
+    /// let prepared = matcher.prepare_lead(&lead);
+    /// let query = CandidateQuery::for_prepared_lead(&prepared, 50);
+    /// assert_eq!(query, CandidateQuery::for_lead(&lead, 50));
+    /// // … the CRM answers the query …
+    /// let found = Candidates::from(vec![Account::new("001", "Acme").domain("acme.com")]);
+    /// let m = matcher.match_prepared_with(&prepared, &found, &|_| true);
+    /// assert_eq!(m, matcher.match_accounts(&lead, found.accounts()));
+    /// # Ok::<(), leadroute::lead::NormalizeError>(())
+    /// ```
+    pub fn prepare_lead<'a>(&'a self, lead: &'a Lead) -> PreparedLead<'a> {
+        PreparedLead::new(
+            lead,
+            LeadSide::new(lead, &self.normalizer),
+            &self.normalizer,
+        )
+    }
+
+    /// Matches a lead read by [`prepare_lead`](Self::prepare_lead) against
+    /// what a CRM returned, like
+    /// [`match_candidates_with`](Self::match_candidates_with) on the lead
+    /// itself. A lead prepared by a matcher whose free-mail or disposable
+    /// lists differ from this one's is read again with this one's.
+    pub fn match_prepared_with(
+        &self,
+        lead: &PreparedLead<'_>,
+        candidates: &Candidates,
+        owner_active: &dyn Fn(&str) -> bool,
+    ) -> AccountMatch {
+        let again;
+        let side = if lead.classifies_like(&self.normalizer) {
+            lead.side()
+        } else {
+            again = LeadSide::new(lead.lead(), &self.normalizer);
+            &again
+        };
+        match candidates {
+            Candidates::Fresh(accounts) => self.accounts_for(side, accounts, owner_active),
+            Candidates::Prepared(set) => self.set_for(side, set, owner_active),
         }
     }
 

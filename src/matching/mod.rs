@@ -105,6 +105,13 @@
 //! Both paths give identical results. A CRM adapter that keeps a set hands
 //! it to the router as [`Candidates::Prepared`].
 //!
+//! The lead itself (its domains, name key, country, postal code, phone) is
+//! read once for both the CRM query and the match when it is prepared with
+//! [`Matcher::prepare_lead`]: the [`PreparedLead`] gives the query
+//! ([`CandidateQuery::for_prepared_lead`](crate::crm::CandidateQuery::for_prepared_lead))
+//! and is matched with [`Matcher::match_prepared_with`]. The router does
+//! this for every lead.
+//!
 //! Policies test the result with the `account_match` condition
 //! (`matched_by`, `min_confidence`, `ambiguous`), and
 //! [`Policy::explain`](crate::Policy::explain) prints it.
@@ -120,7 +127,7 @@ mod tiebreak;
 
 pub use config::{MAX_CANDIDATES_LIMIT, MatchConfig, MatchConfigError, Weights};
 pub use matcher::Matcher;
-pub use prepared::{CandidateSet, Candidates};
+pub use prepared::{CandidateSet, Candidates, PreparedLead};
 pub use result::{
     AccountMatch, CandidateReport, CandidateStatus, Evidence, MatchMethod, MatchOutcome, Signal,
 };

@@ -33,6 +33,9 @@ pub(crate) struct NameKey {
     pub(crate) initials: Option<String>,
     /// How many identity words the key is made of.
     words: usize,
+    /// Bit `i` set: a word starts at byte `i` of the key (for keys of up
+    /// to 64 bytes).
+    word_starts: u64,
     /// How often each letter and digit occurs in the key (a bound on the
     /// key's similarity to another, see [`may_be_similar`]).
     letters: Letters,
@@ -45,35 +48,68 @@ impl NameKey {
     /// company key, steps 1–3), without a string per word.
     pub(crate) fn new(name: &str) -> Option<NameKey> {
         let cleaned = fold(name);
-        let raw: Vec<&str> = cleaned.split_ascii_whitespace().collect();
-        let (start, end) = identity_span(&raw)?;
-        let raw = raw.get(start..end)?;
-        let last = raw.len().saturating_sub(1);
-        let mut key = String::with_capacity(cleaned.len());
-        let mut letters = String::new();
-        let mut words = 0;
-        for (i, w) in raw.iter().enumerate() {
-            if i != 0 && i != last && CONNECTORS.contains(w) {
-                continue;
+        with_words(&cleaned, |raw| {
+            let (start, end) = identity_span(raw)?;
+            let raw = raw.get(start..end)?;
+            let last = raw.len().saturating_sub(1);
+            let mut key = String::with_capacity(cleaned.len());
+            let mut word_starts = 0u64;
+            // Initials only for names of two words or more: the first is
+            // held until a second comes.
+            let mut first_initial: Option<char> = None;
+            let mut initials: Option<String> = None;
+            let mut words = 0;
+            for (i, w) in raw.iter().enumerate() {
+                if i != 0 && i != last && CONNECTORS.contains(w) {
+                    continue;
+                }
+                if let Some(bit) = 1u64.checked_shl(u32::try_from(key.len()).unwrap_or(u32::MAX)) {
+                    word_starts |= bit;
+                }
+                key.push_str(w);
+                words += 1;
+                if ACRONYM_SKIPS.contains(w) {
+                    continue;
+                }
+                let Some(c) = w.chars().next() else { continue };
+                match (&mut initials, first_initial) {
+                    (Some(s), _) => s.push(c),
+                    (None, Some(f)) => initials = Some([f, c].iter().collect()),
+                    (None, None) => first_initial = Some(c),
+                }
             }
-            key.push_str(w);
-            words += 1;
-            if !ACRONYM_SKIPS.contains(w) {
-                letters.extend(w.chars().next());
+            if key.is_empty() {
+                return None;
             }
-        }
-        if key.is_empty() {
+            let folded = needs_umlaut_fold(&key).then(|| fold_umlauts(&key));
+            Some(NameKey {
+                folded: folded.filter(|f| *f != key),
+                letters: Letters::of(&key),
+                key,
+                initials: initials.filter(|_| words >= 2),
+                words,
+                word_starts,
+            })
+        })
+    }
+
+    /// The identity words the key is made of (what [`name_words`] gives
+    /// for the name), when the key is short enough to have kept where they
+    /// start (64 bytes).
+    pub(crate) fn words(&self) -> Option<Vec<String>> {
+        if self.key.len() > 64 {
             return None;
         }
-        let initials = (letters.len() >= 2 && words >= 2).then_some(letters);
-        let folded = fold_umlauts(&key);
-        Some(NameKey {
-            folded: (folded != key).then_some(folded),
-            letters: Letters::of(&key),
-            key,
-            initials,
-            words,
-        })
+        let mut out = Vec::with_capacity(self.words);
+        let mut from = 0;
+        for at in 1..self.key.len() {
+            if self.word_starts & (1u64 << at) != 0 {
+                out.push(self.key.get(from..at)?.to_owned());
+                from = at;
+            }
+        }
+        out.push(self.key.get(from..)?.to_owned());
+        Some(out)
     }
 
     /// The key with umlaut spellings folded.
@@ -110,16 +146,48 @@ impl NameKey {
 /// (what [`NameKey`] joins): for CRM token searches.
 pub(crate) fn name_words(name: &str) -> Vec<String> {
     let cleaned = fold(name);
-    let raw: Vec<&str> = cleaned.split_ascii_whitespace().collect();
-    let Some(raw) = identity_span(&raw).and_then(|(s, e)| raw.get(s..e)) else {
-        return Vec::new();
-    };
-    let last = raw.len().saturating_sub(1);
-    raw.iter()
-        .enumerate()
-        .filter(|(i, w)| *i == 0 || *i == last || !CONNECTORS.contains(w))
-        .map(|(_, w)| (*w).to_owned())
-        .collect()
+    with_words(&cleaned, |raw| {
+        let Some(raw) = identity_span(raw).and_then(|(s, e)| raw.get(s..e)) else {
+            return Vec::new();
+        };
+        let last = raw.len().saturating_sub(1);
+        raw.iter()
+            .enumerate()
+            .filter(|(i, w)| *i == 0 || *i == last || !CONNECTORS.contains(w))
+            .map(|(_, w)| (*w).to_owned())
+            .collect()
+    })
+}
+
+/// Whether `key` has an umlaut spelling (`ae`, `oe`, `ue`) to fold.
+fn needs_umlaut_fold(key: &str) -> bool {
+    key.as_bytes()
+        .windows(2)
+        .any(|w| matches!(w, [b'a' | b'o' | b'u', b'e']))
+}
+
+/// Runs `f` on the ASCII-whitespace-separated words of `text`, kept on the
+/// stack for the usual name of a few words.
+fn with_words<T>(text: &str, f: impl FnOnce(&[&str]) -> T) -> T {
+    const INLINE: usize = 16;
+    let mut inline = [""; INLINE];
+    let mut n = 0;
+    let mut rest = text.split_ascii_whitespace();
+    for w in rest.by_ref() {
+        match inline.get_mut(n) {
+            Some(slot) => {
+                *slot = w;
+                n += 1;
+            }
+            None => {
+                let mut all: Vec<&str> = inline.to_vec();
+                all.push(w);
+                all.extend(rest);
+                return f(&all);
+            }
+        }
+    }
+    f(inline.get(..n).unwrap_or_default())
 }
 
 /// `ae`, `oe`, `ue` → `a`, `o`, `u`, in one pass.
@@ -143,6 +211,8 @@ fn fold_umlauts(key: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Letters {
     counts: [u8; ALPHABET],
+    /// Bit `i` set: letter or digit `i` occurs.
+    mask: u64,
     len: usize,
     exact: bool,
 }
@@ -151,6 +221,7 @@ impl Default for Letters {
     fn default() -> Self {
         Letters {
             counts: [0; ALPHABET],
+            mask: 0,
             len: 0,
             exact: false,
         }
@@ -161,6 +232,7 @@ impl Letters {
     /// The histogram of `s`.
     pub(crate) fn of(s: &str) -> Letters {
         let mut counts = [0u8; ALPHABET];
+        let mut mask = 0u64;
         let mut exact = true;
         for b in s.bytes() {
             let slot = match b {
@@ -171,6 +243,7 @@ impl Letters {
                     break;
                 }
             };
+            mask |= 1 << slot;
             match counts.get_mut(slot) {
                 Some(c) if *c < u8::MAX => *c += 1,
                 _ => {
@@ -181,6 +254,7 @@ impl Letters {
         }
         Letters {
             counts,
+            mask,
             len: s.len(),
             exact,
         }
@@ -191,13 +265,42 @@ impl Letters {
 /// `la`, `lb`) can reach `min`, from a cheap upper bound: Jaro's matching
 /// characters `m` are at most the characters the two have in common
 /// (counted with multiplicity), so Jaro ≤ (c/|a| + c/|b| + 1) / 3, and
-/// Winkler's boost grows with Jaro for the common prefix `p` ≤ 4. `true`
+/// Winkler's boost grows with Jaro for the common prefix `p` ≤ 4; a
+/// coarser bound from the letters each key lacks comes first. `true`
 /// whenever the bound cannot be computed (then the caller computes the
 /// similarity itself): the bound only ever skips pairs that are certainly
 /// below `min`, so results are those of computing every pair.
 pub(crate) fn may_be_similar(a: &str, la: &Letters, b: &str, lb: &Letters, min: f64) -> bool {
     if !la.exact || !lb.exact || la.len == 0 || lb.len == 0 {
         return true;
+    }
+    let bound = |common: usize| {
+        if common == 0 {
+            return 0.0;
+        }
+        let c = common as f64;
+        let jaro = (c / la.len as f64 + c / lb.len as f64 + 1.0) / 3.0;
+        let prefix = a
+            .bytes()
+            .take(4)
+            .zip(b.bytes())
+            .take_while(|(x, y)| x == y)
+            .count();
+        jaro + 0.1 * prefix as f64 * (1.0 - jaro)
+    };
+    // A margin for rounding: the bound must never fall below the true value.
+    let reaches = |common: usize| bound(common) + 1e-9 >= min;
+    // First a coarser bound from which letters occur at all: each letter
+    // of one key that the other lacks is at least one character without a
+    // partner. Most unrelated pairs stop here.
+    let only_a = (la.mask & !lb.mask).count_ones() as usize;
+    let only_b = (lb.mask & !la.mask).count_ones() as usize;
+    let coarse = la
+        .len
+        .saturating_sub(only_a)
+        .min(lb.len.saturating_sub(only_b));
+    if !reaches(coarse) {
+        return false;
     }
     // The multiset intersection, walking the shorter key against the
     // other's counts (keys are short: cheaper than all 36 bins).
@@ -218,17 +321,7 @@ pub(crate) fn may_be_similar(a: &str, la: &Letters, b: &str, lb: &Letters, min: 
     if common == 0 {
         return min <= 0.0;
     }
-    let c = common as f64;
-    let jaro = (c / la.len as f64 + c / lb.len as f64 + 1.0) / 3.0;
-    let prefix = a
-        .bytes()
-        .take(4)
-        .zip(b.bytes())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let bound = jaro + 0.1 * prefix as f64 * (1.0 - jaro);
-    // A margin for rounding: the bound must never fall below the true value.
-    bound + 1e-9 >= min
+    reaches(common)
 }
 
 /// Jaro–Winkler similarity of two keys (0 to 1), from `strsim`.

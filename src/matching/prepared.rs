@@ -13,8 +13,11 @@
 
 use std::sync::Arc;
 
-use super::score::Features;
+use super::domains::Host;
+use super::names::NameKey;
+use super::score::{Features, LeadSide};
 use crate::crm::records::Account;
+use crate::lead::model::Lead;
 use crate::lead::normalizer::Normalizer;
 
 /// Candidate accounts prepared for matching, in id order, each id once.
@@ -211,5 +214,52 @@ impl From<Vec<Account>> for Candidates {
 impl From<Arc<CandidateSet>> for Candidates {
     fn from(set: Arc<CandidateSet>) -> Self {
         Candidates::Prepared(set)
+    }
+}
+
+/// A lead read for matching once — its domains parsed, its name keyed, its
+/// country, postal code and phone prepared — for both the CRM query
+/// ([`CandidateQuery::for_prepared_lead`](crate::crm::CandidateQuery::for_prepared_lead))
+/// and the match ([`Matcher::match_prepared_with`](super::Matcher::match_prepared_with)).
+/// Made by [`Matcher::prepare_lead`](super::Matcher::prepare_lead); borrows
+/// the lead and the matcher's lists.
+#[derive(Debug, Clone)]
+pub struct PreparedLead<'a> {
+    lead: &'a Lead,
+    side: LeadSide,
+    normalizer: &'a Normalizer,
+}
+
+impl<'a> PreparedLead<'a> {
+    pub(crate) fn new(lead: &'a Lead, side: LeadSide, normalizer: &'a Normalizer) -> Self {
+        PreparedLead {
+            lead,
+            side,
+            normalizer,
+        }
+    }
+
+    /// The lead.
+    pub fn lead(&self) -> &'a Lead {
+        self.lead
+    }
+
+    pub(crate) fn side(&self) -> &LeadSide {
+        &self.side
+    }
+
+    /// Whether it was read with lists that classify like `normalizer`'s.
+    pub(crate) fn classifies_like(&self, normalizer: &Normalizer) -> bool {
+        std::ptr::eq(self.normalizer, normalizer) || self.normalizer.classifies_like(normalizer)
+    }
+
+    /// The lead's company domain, parsed.
+    pub(crate) fn company_host(&self) -> Option<&Host> {
+        self.side.company_host()
+    }
+
+    /// The key of the lead's company name.
+    pub(crate) fn company_name_key(&self) -> Option<&NameKey> {
+        self.side.company_name_key()
     }
 }

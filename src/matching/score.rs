@@ -18,21 +18,50 @@ use crate::name::Name;
 /// How many parent links are followed (a loop in CRM data ends here).
 const MAX_PARENT_DEPTH: usize = 16;
 
-/// The lead, prepared once per match.
+/// The lead, prepared once per match (or once for both the CRM query and
+/// the match: [`PreparedLead`](super::PreparedLead)).
+#[derive(Debug, Clone)]
 pub(crate) struct LeadSide {
     /// Business email: domains identify; otherwise they only support.
     business: bool,
+    /// The company domain is usable, and `hosts[0]`.
+    company_usable: bool,
     /// The company domain and the business email host (distinct).
     hosts: Vec<Host>,
-    /// The email host, for contact domains (business leads only).
-    email_host: Option<Host>,
+    /// Which of `hosts` is the email host, for contact domains (business
+    /// leads only).
+    email_host: Option<usize>,
     name: Option<NameKey>,
+    /// `name` is the company name's key (not the lead's `company_key`).
+    name_from_company: bool,
+    /// The company domain when it is never matched on (reserved, free
+    /// mail); a usable one is `hosts[0]`.
+    unusable_company: Option<Host>,
     country: Option<CountryCode>,
     postal: Option<String>,
     phone: Option<String>,
 }
 
 impl LeadSide {
+    /// The lead's company domain, parsed (usable or not).
+    pub(crate) fn company_host(&self) -> Option<&Host> {
+        if self.company_usable {
+            self.hosts.first()
+        } else {
+            self.unusable_company.as_ref()
+        }
+    }
+
+    /// The key of the lead's company name (not its `company_key`).
+    pub(crate) fn company_name_key(&self) -> Option<&NameKey> {
+        self.name.as_ref().filter(|_| self.name_from_company)
+    }
+
+    /// The email host, for contact domains.
+    fn email_host(&self) -> Option<&Host> {
+        self.email_host.and_then(|i| self.hosts.get(i))
+    }
+
     pub(crate) fn new(lead: &Lead, normalizer: &Normalizer) -> LeadSide {
         let business = lead.email_kind == EmailKind::Business;
         let mut hosts: Vec<Host> = Vec::with_capacity(2);
@@ -40,37 +69,46 @@ impl LeadSide {
             !is_reserved(h.registrable())
                 && normalizer.email_kind(h.registrable()) == EmailKind::Business
         };
+        let mut unusable_company = None;
         if let Some(h) = lead.company_domain.as_deref().and_then(Host::parse) {
             if usable(&h) {
                 hosts.push(h);
+            } else {
+                unusable_company = Some(h);
             }
         }
+        let company_usable = !hosts.is_empty();
         // A business lead whose domains are all unusable (reserved) is
         // matched like a free-mail one: by name plus support.
         let business = business && !hosts.is_empty();
+        // The email host, for contact domains: usually the company domain
+        // itself (read once), otherwise parsed and added.
         let email_host = if !business {
             None
-        } else if let Some(h) = hosts.first().filter(|h| h.host == lead.email_domain) {
-            // The company domain is the email's (the usual case): read once.
-            Some(h.clone())
+        } else if hosts.first().is_some_and(|h| h.host == lead.email_domain) {
+            Some(0)
         } else {
-            Host::parse(&lead.email_domain).filter(usable)
+            Host::parse(&lead.email_domain).filter(usable).map(|h| {
+                match hosts.iter().position(|x| x.host == h.host) {
+                    Some(i) => i,
+                    None => {
+                        hosts.push(h);
+                        hosts.len() - 1
+                    }
+                }
+            })
         };
-        if let Some(h) = &email_host {
-            if !hosts.iter().any(|x| x.host == h.host) {
-                hosts.push(h.clone());
-            }
-        }
-        let name = lead
-            .company_name
-            .as_deref()
-            .and_then(NameKey::new)
-            .or_else(|| lead.company_key.as_deref().and_then(NameKey::new));
+        let company_name_key = lead.company_name.as_deref().and_then(NameKey::new);
+        let name_from_company = company_name_key.is_some();
+        let name = company_name_key.or_else(|| lead.company_key.as_deref().and_then(NameKey::new));
         LeadSide {
             business,
+            company_usable,
             hosts,
             email_host,
             name,
+            name_from_company,
+            unusable_company,
             country: lead.country,
             postal: lead.postal_code.as_deref().map(postal_key),
             phone: lead.phone.as_deref().and_then(phone_key),
@@ -162,6 +200,26 @@ enum Category {
     Phone,
     Conflict,
     None,
+}
+
+/// A set of [`Category`]s (what a score has counted), as bits.
+#[derive(Debug, Clone, Copy, Default)]
+struct CategorySet(u8);
+
+impl CategorySet {
+    fn bit(c: Category) -> u8 {
+        1 << (c as u8)
+    }
+    fn insert(&mut self, c: Category) {
+        self.0 |= Self::bit(c);
+    }
+    fn contains(self, c: Category) -> bool {
+        self.0 & Self::bit(c) != 0
+    }
+    /// Whether it holds a category other than `a` and `b`.
+    fn any_but(self, a: Category, b: Category) -> bool {
+        self.0 & !(Self::bit(a) | Self::bit(b)) != 0
+    }
 }
 
 fn category(s: Signal) -> Category {
@@ -314,29 +372,53 @@ fn name_evidence(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> Op
     None
 }
 
+/// Where a piece of evidence goes in a candidate's report: the method
+/// first (`0`), then other identifying signals by strength, supports,
+/// conflicts, and what is worth nothing. Evidence is sorted by this key,
+/// stably, once the method is known.
+fn report_rank(signal: Signal, method: Option<MatchMethod>) -> u8 {
+    match signal {
+        Signal::Method(m) if Some(m) == method => 0,
+        Signal::Method(m) => 10 - m.strength(),
+        Signal::Country | Signal::PostalCode | Signal::Phone | Signal::DomainSimilarity => 20,
+        Signal::DomainConflict | Signal::CountryConflict => 30,
+        Signal::UnusableDomain => 40,
+    }
+}
+
 /// The evidence about one candidate, before contact domains and scoring.
+///
+/// Pushed in the order the report shows it whatever the method turns out
+/// to be (identifying signals, supports, conflicts, unusable domains; the
+/// evidence of one rank in a fixed order), so the report's stable sort by
+/// [`report_rank`] usually finds it sorted.
 fn gather(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> (Vec<Evidence>, u8) {
-    let mut out = Vec::new();
+    // Room for the usual evidence and a contact-domain method, so that
+    // no candidate's list grows while it is gathered.
+    let mut out = Vec::with_capacity(4 + c.features.unusable.len());
     let mut specificity = 0;
+    let mut similar_domain = None;
+    let mut domain_conflict = None;
     if let Some((e, spec)) = domain_evidence(lead, c, config) {
         out.push(e);
         specificity = spec;
     } else if let Some(e) = domain_similarity(lead, c, config) {
-        out.push(e);
+        similar_domain = Some(e);
     } else if !lead.hosts.is_empty() && !c.features.hosts.is_empty() {
         let l = lead.hosts.first().map_or("", |h| h.host.as_str());
         let a = c.features.hosts.first().map_or("", |h| h.0.host.as_str());
-        out.push(ev(Signal::DomainConflict, l, a));
-    }
-    for d in &c.features.unusable {
-        out.push(ev(Signal::UnusableDomain, "", d));
+        domain_conflict = Some(ev(Signal::DomainConflict, l, a));
     }
     if let Some(e) = name_evidence(lead, c, config) {
         out.push(e);
     }
+    out.extend(similar_domain);
+    let mut country_conflict = None;
     match (lead.country, c.features.country) {
         (Some(l), Some(a)) if l == a => out.push(ev(Signal::Country, l.as_str(), a.as_str())),
-        (Some(l), Some(a)) => out.push(ev(Signal::CountryConflict, l.as_str(), a.as_str())),
+        (Some(l), Some(a)) => {
+            country_conflict = Some(ev(Signal::CountryConflict, l.as_str(), a.as_str()));
+        }
         _ => {}
     }
     if let (Some(l), Some(a)) = (&lead.postal, &c.features.postal) {
@@ -352,6 +434,11 @@ fn gather(lead: &LeadSide, c: &Candidate<'_>, config: &MatchConfig) -> (Vec<Evid
         if l == a {
             out.push(ev(Signal::Phone, l, a));
         }
+    }
+    out.extend(domain_conflict);
+    out.extend(country_conflict);
+    for d in &c.features.unusable {
+        out.push(ev(Signal::UnusableDomain, "", d));
     }
     (out, specificity)
 }
@@ -401,20 +488,21 @@ fn score(lead: &LeadSide, s: &mut Scored<'_>, config: &MatchConfig) {
         .max_by_key(|m| m.strength());
     // The method first, then other identifying signals, supports,
     // conflicts, and what is worth nothing.
-    s.evidence.sort_by_key(|e| match e.signal {
-        Signal::Method(m) if Some(m) == method => 0,
-        Signal::Method(m) => 10 - m.strength(),
-        Signal::Country | Signal::PostalCode | Signal::Phone | Signal::DomainSimilarity => 20,
-        Signal::DomainConflict | Signal::CountryConflict => 30,
-        Signal::UnusableDomain => 40,
-    });
+    // (Gathered in this order, bar the method's place: check first.)
+    if !s
+        .evidence
+        .is_sorted_by_key(|e| report_rank(e.signal, method))
+    {
+        s.evidence.sort_by_key(|e| report_rank(e.signal, method));
+    }
     let Some(method) = method else {
         s.status = CandidateStatus::NoEvidence;
         return;
     };
     s.method = Some(method);
     let method_cat = category(Signal::Method(method));
-    let mut counted: Vec<Category> = vec![method_cat];
+    let mut counted = CategorySet::default();
+    counted.insert(method_cat);
     let mut total = 0.0;
     let mut supported = false;
     for e in &mut s.evidence {
@@ -426,10 +514,10 @@ fn score(lead: &LeadSide, s: &mut Scored<'_>, config: &MatchConfig) {
                 Signal::DomainConflict => w.conflict_domain,
                 _ => w.conflict_country,
             }
-        } else if cat == Category::None || counted.contains(&cat) {
+        } else if cat == Category::None || counted.contains(cat) {
             0.0
         } else {
-            counted.push(cat);
+            counted.insert(cat);
             supported = true;
             match cat {
                 Category::Domain => w.support_domain,
@@ -444,10 +532,7 @@ fn score(lead: &LeadSide, s: &mut Scored<'_>, config: &MatchConfig) {
     }
     s.score = (total.clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
     // A name support alone does not make a name match "supported".
-    let has_support = supported
-        && counted
-            .iter()
-            .any(|c| *c != Category::Name && *c != method_cat);
+    let has_support = supported && counted.any_but(Category::Name, method_cat);
     let needs_support = matches!(method, MatchMethod::FuzzyName | MatchMethod::Acronym)
         || (!lead.business && method.is_name_method());
     s.status = if needs_support && !has_support {
@@ -479,7 +564,7 @@ pub(crate) fn candidate_order(accounts: &[Account], max: usize) -> (Vec<usize>, 
 pub(crate) fn run_accounts(
     config: &MatchConfig,
     normalizer: &Normalizer,
-    lead: &Lead,
+    side: &LeadSide,
     accounts: &[Account],
     owner_active: &dyn Fn(&str) -> bool,
 ) -> AccountMatch {
@@ -491,34 +576,27 @@ pub(crate) fn run_accounts(
         .iter()
         .map(|a| Features::new(a, normalizer))
         .collect();
-    let candidates: Vec<Candidate<'_>> = picked
+    let candidates = picked
         .iter()
         .zip(&features)
-        .map(|(account, features)| Candidate { account, features })
-        .collect();
-    run(config, normalizer, lead, &candidates, ignored, owner_active)
+        .map(|(account, features)| Candidate { account, features });
+    run(config, side, candidates, ignored, owner_active)
 }
 
 /// The whole match over prepared candidates, already in id order with each
-/// id once and at most `max_candidates` of them: prepare the lead, gather,
-/// count contacts, score, choose.
-pub(crate) fn run(
+/// id once and at most `max_candidates` of them, for a prepared lead:
+/// gather, count contacts, score, choose.
+pub(crate) fn run<'a>(
     config: &MatchConfig,
-    normalizer: &Normalizer,
-    lead: &Lead,
-    candidates: &[Candidate<'_>],
+    side: &LeadSide,
+    candidates: impl Iterator<Item = Candidate<'a>>,
     ignored: usize,
     owner_active: &dyn Fn(&str) -> bool,
 ) -> AccountMatch {
-    let side = LeadSide::new(lead, normalizer);
-    let mut scored: Vec<Scored<'_>> = candidates
-        .iter()
-        .map(|&c| {
-            let (evidence, specificity) = gather(&side, &c, config);
-            let contacts = side
-                .email_host
-                .as_ref()
-                .map_or(0, |h| contacts_on(c.account, h));
+    let mut scored: Vec<Scored<'a>> = candidates
+        .map(|c| {
+            let (evidence, specificity) = gather(side, &c, config);
+            let contacts = side.email_host().map_or(0, |h| contacts_on(c.account, h));
             Scored {
                 p: c,
                 evidence,
@@ -533,7 +611,7 @@ pub(crate) fn run(
 
     // The contacts signal needs every candidate's count.
     let total: u32 = scored.iter().map(|s| s.contacts).sum();
-    if let Some(host) = &side.email_host {
+    if let Some(host) = side.email_host() {
         for s in &mut scored {
             if s.contacts >= config.min_contacts
                 && f64::from(s.contacts) >= config.contact_majority * f64::from(total)
@@ -547,9 +625,16 @@ pub(crate) fn run(
         }
     }
     for s in &mut scored {
-        score(&side, s, config);
+        score(side, s, config);
     }
-    choose(config, &side, scored, ignored, owner_active)
+    choose(config, side, scored, ignored, owner_active)
+}
+
+/// The candidate with this id: candidates are in id order, each id once.
+fn index_of(scored: &[Scored<'_>], id: &str) -> Option<usize> {
+    scored
+        .binary_search_by(|s| s.p.account.id.as_str().cmp(id))
+        .ok()
 }
 
 fn choose(
@@ -559,83 +644,82 @@ fn choose(
     ignored: usize,
     owner_active: &dyn Fn(&str) -> bool,
 ) -> AccountMatch {
-    let eligible: Vec<usize> = (0..scored.len())
-        .filter(|&i| {
-            scored
-                .get(i)
-                .is_some_and(|s| s.status == CandidateStatus::Outscored)
-        })
-        .collect();
-    let best = eligible
+    let eligible = |s: &&Scored<'_>| s.status == CandidateStatus::Outscored;
+    let best = scored
         .iter()
-        .filter_map(|&i| scored.get(i).map(|s| s.score))
+        .filter(eligible)
+        .map(|s| s.score)
         .fold(f64::NEG_INFINITY, f64::max);
     // A small epsilon keeps "within the margin" stable under float sums.
-    let mut contenders: Vec<usize> = eligible
-        .iter()
-        .copied()
-        .filter(|&i| {
-            scored
-                .get(i)
-                .is_some_and(|s| s.score >= best - config.ambiguity_margin - 1e-9)
-        })
-        .collect();
-    // Candidates are in id order, each id once: find one by binary search.
-    let ids: Vec<&str> = scored.iter().map(|s| s.p.account.id.as_str()).collect();
-    let index_of = |id: &str| -> Option<usize> { ids.binary_search(&id).ok() };
-    let ancestor_of = |anc: usize, child: usize| -> bool {
-        let mut cur = child;
-        for _ in 0..MAX_PARENT_DEPTH {
-            let parent = scored
-                .get(cur)
-                .and_then(|s| s.p.account.parent_id.as_deref())
-                .and_then(index_of);
-            match parent {
-                Some(p) if p == anc => return true,
-                Some(p) => cur = p,
-                None => return false,
-            }
-        }
-        false
-    };
-    let traits: Vec<Traits<'_>> = scored
+    let floor = best - config.ambiguity_margin - 1e-9;
+    let mut contenders: Vec<usize> = scored
         .iter()
         .enumerate()
-        .map(|(i, s)| Traits {
-            id: &s.p.account.id,
-            method_strength: s.method.map_or(0, MatchMethod::strength),
-            specificity: s.specificity,
-            same_country: side.country.is_some() && s.p.features.country == side.country,
-            customer: s.p.account.is_customer,
-            active_owner: s.p.account.owner.as_deref().is_some_and(owner_active),
-            contacts: s.contacts,
-            parent_of_contender: contenders.iter().any(|&j| j != i && ancestor_of(i, j)),
-            last_activity: s.p.account.last_activity,
-        })
+        .filter(|(_, s)| eligible(s) && s.score >= floor)
+        .map(|(i, _)| i)
         .collect();
-    let before = contenders.clone();
+    let before = contenders.len();
     let tie_breaker = if contenders.len() > 1 {
-        tiebreak::decide(&config.tie_breakers, &traits, &mut contenders)
+        let ancestor_of = |anc: usize, child: usize| -> bool {
+            let mut cur = child;
+            for _ in 0..MAX_PARENT_DEPTH {
+                let parent = scored
+                    .get(cur)
+                    .and_then(|s| s.p.account.parent_id.as_deref())
+                    .and_then(|p| index_of(&scored, p));
+                match parent {
+                    Some(p) if p == anc => return true,
+                    Some(p) => cur = p,
+                    None => return false,
+                }
+            }
+            false
+        };
+        // Only the tie-breakers read these.
+        let traits: Vec<Traits<'_>> = scored
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Traits {
+                id: &s.p.account.id,
+                method_strength: s.method.map_or(0, MatchMethod::strength),
+                specificity: s.specificity,
+                same_country: side.country.is_some() && s.p.features.country == side.country,
+                customer: s.p.account.is_customer,
+                active_owner: s.p.account.owner.as_deref().is_some_and(owner_active),
+                contacts: s.contacts,
+                parent_of_contender: contenders.iter().any(|&j| j != i && ancestor_of(i, j)),
+                last_activity: s.p.account.last_activity,
+            })
+            .collect();
+        let all = contenders.clone();
+        let decided = tiebreak::decide(&config.tie_breakers, &traits, &mut contenders);
+        let chosen = (contenders.len() == 1)
+            .then(|| contenders.first().copied())
+            .flatten();
+        for &i in &all {
+            if let Some(s) = scored.get_mut(i) {
+                s.status = match chosen {
+                    Some(c) if c == i => CandidateStatus::Chosen,
+                    Some(_) => CandidateStatus::LostTieBreak,
+                    None => CandidateStatus::Tied,
+                };
+            }
+        }
+        decided
     } else {
+        if let Some(s) = contenders.first().and_then(|&i| scored.get_mut(i)) {
+            s.status = CandidateStatus::Chosen;
+        }
         None
     };
     let chosen = (contenders.len() == 1)
         .then(|| contenders.first().copied())
         .flatten();
-    for &i in &before {
-        if let Some(s) = scored.get_mut(i) {
-            s.status = match chosen {
-                Some(c) if c == i => CandidateStatus::Chosen,
-                Some(_) => CandidateStatus::LostTieBreak,
-                None => CandidateStatus::Tied,
-            };
-        }
-    }
     let routed = chosen.map(|c| {
         let parent = scored
             .get(c)
             .and_then(|s| s.p.account.parent_id.as_deref())
-            .filter(|p| index_of(p).is_some());
+            .filter(|p| index_of(&scored, p).is_some());
         match parent {
             Some(p) if config.route_to_parent => p.to_owned(),
             _ => scored
@@ -646,7 +730,7 @@ fn choose(
     });
     let outcome = match chosen {
         Some(_) => MatchOutcome::Matched,
-        None if before.len() > 1 => MatchOutcome::Ambiguous,
+        None if before > 1 => MatchOutcome::Ambiguous,
         None => MatchOutcome::NoMatch,
     };
     let chosen_ref = chosen.and_then(|c| scored.get(c));
@@ -665,11 +749,9 @@ fn choose(
         candidates: Vec::with_capacity(scored.len()),
         ignored_candidates: ignored,
     };
-    scored.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.p.account.id.cmp(&b.p.account.id))
-    });
+    // Best first, then by id: candidates are in id order already, and the
+    // sort is stable.
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score));
     result.candidates = scored
         .into_iter()
         .map(|s| CandidateReport {

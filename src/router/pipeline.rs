@@ -1386,7 +1386,10 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
     /// account lookup asks for candidates and runs the matcher on them.
     pub(super) async fn lookups(&self, lead: &Lead, policy: &Policy) -> Lookups {
         let account = async {
-            let query = CandidateQuery::for_lead(lead, self.matcher.config().max_candidates);
+            // The lead is read once, for the query and the match.
+            let prepared = self.matcher.prepare_lead(lead);
+            let query =
+                CandidateQuery::for_prepared_lead(&prepared, self.matcher.config().max_candidates);
             if query.domain.is_none()
                 && query.email_domain.is_none()
                 && query.company_name.is_none()
@@ -1411,7 +1414,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
                     let active = |o: &str| policy.owner(o).is_some_and(|v| v.active);
                     let m = self
                         .matcher
-                        .match_candidates_with(lead, &candidates, &active);
+                        .match_prepared_with(&prepared, &candidates, &active);
                     let chosen = m
                         .routed_account_id
                         .as_deref()

@@ -651,6 +651,9 @@ pub mod support {
     use leadroute_http::{self as http, HttpResponse};
     use std::time::SystemTime;
 
+    /// The most filter groups (ORed) one HubSpot search takes.
+    pub const MAX_FILTER_GROUPS: usize = 5;
+
     /// How a company matched the lead's domain; smaller is better.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
     #[non_exhaustive]
@@ -668,9 +671,21 @@ pub mod support {
     /// 2. `hs_additional_domains CONTAINS_TOKEN` it;
     /// 3. `domain EQ` the business email's host, when it differs (`uk.acme.com`);
     /// 4. `domain CONTAINS_TOKEN` the brand followed by a wildcard (`acme.*`:
-    ///    `acme.co.uk`, `acme.de`), for the matcher's cross-TLD signal;
+    ///    `acme.co.uk`, `acme.de`), for the matcher's cross-TLD signal, in
+    ///    the spelling of the lead's domain
+    ///    ([`CandidateQuery::brand_spellings`], first);
     /// 5. `name CONTAINS_TOKEN` the name's longest identifying word (at least
-    ///    three letters), for name matches (free-mail leads).
+    ///    three letters), for name matches (free-mail leads);
+    /// 6. the same brand search for the brand's other spellings (`acmecorp.*`
+    ///    beside `acme-corp.*`, `blue-bottle.*` beside `bluebottle.*`: the
+    ///    matcher reads them as one brand), at most two more.
+    ///
+    /// HubSpot takes at most [`MAX_FILTER_GROUPS`] groups (five, since its
+    /// August 2024 change:
+    /// <https://developers.hubspot.com/changelog/breaking-change-expanded-filtering-capabilities-and-error-messaging-in-hubspots-search-api>),
+    /// so groups past the fifth are left out, from the end: a lead whose
+    /// email host differs from its company domain *and* whose brand has
+    /// two spellings is searched by one spelling (and its name).
     ///
     ///
     /// **How `CONTAINS_TOKEN` reads a domain.** HubSpot documents the
@@ -722,11 +737,20 @@ pub mod support {
                 groups.push(filter("domain", "EQ", &e));
             }
         }
-        if let Some(b) = query
-            .brand
-            .as_deref()
-            .filter(|b| b.len() >= 2 && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
-        {
+        let brand =
+            |b: &&str| b.len() >= 2 && b.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-');
+        let mut spellings: Vec<&str> = query
+            .brand_spellings
+            .iter()
+            .map(String::as_str)
+            .filter(brand)
+            .collect();
+        if query.brand_spellings.is_empty() {
+            // A query built by hand with only the brand.
+            spellings.extend(query.brand.as_deref().filter(brand));
+        }
+        let mut spellings = spellings.into_iter();
+        if let Some(b) = spellings.next() {
             groups.push(filter("domain", "CONTAINS_TOKEN", &format!("{b}.*")));
         }
         let word = query
@@ -737,7 +761,12 @@ pub mod support {
         if let Some(w) = word {
             groups.push(filter("name", "CONTAINS_TOKEN", w));
         }
-        groups.truncate(5);
+        // The brand's other spellings (`acmecorp.*` beside `acme-corp.*`) in
+        // the groups left.
+        for b in spellings {
+            groups.push(filter("domain", "CONTAINS_TOKEN", &format!("{b}.*")));
+        }
+        groups.truncate(MAX_FILTER_GROUPS);
         groups
     }
 

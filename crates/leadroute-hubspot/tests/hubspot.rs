@@ -523,6 +523,122 @@ async fn the_router_matches_a_regional_domain_to_the_company_across_tlds() {
     );
 }
 
+/// The brand-search filter groups of a candidate search body.
+fn brand_groups(body: &Value) -> Vec<String> {
+    body["filterGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| &g["filters"][0])
+        .filter(|f| f["propertyName"] == "domain" && f["operator"] == "CONTAINS_TOKEN")
+        .map(|f| f["value"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_hyphenated_brand_is_searched_with_and_without_its_hyphen_and_matches_across_tlds() {
+    // The lead writes `acme-corp`; the CRM's account `acmecorp.de`. The
+    // matcher reads both as the brand `acmecorp`, so the search must ask
+    // for both spellings.
+    let (server, crm) = setup().await;
+    demo::search(
+        &server,
+        json!([demo::company(
+            "4001",
+            "Acme Corp GmbH",
+            "acmecorp.de",
+            "",
+            "9003",
+            "customer"
+        )]),
+    );
+    demo::no_contact(&server, "jane@acme-corp.co.uk");
+    demo::created(&server, "37765128012", "jane@acme-corp.co.uk");
+    let routed = route(
+        &router(crm),
+        r#"{"email": "jane@acme-corp.co.uk", "company": "Acme Corp Ltd"}"#,
+    )
+    .await;
+    let m = routed.lookups.account_match.as_deref().unwrap();
+    assert_eq!(m.account_id.as_deref(), Some("4001"));
+    assert_eq!(m.method, Some(leadroute::matching::MatchMethod::CrossTld));
+    let (search, _, _) = split_lookups(server.take_requests());
+    let body = search.json().unwrap();
+    assert_eq!(brand_groups(&body), ["acme-corp.*", "acmecorp.*"]);
+    assert_eq!(body["filterGroups"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn an_unhyphenated_brand_is_also_searched_hyphenated_where_the_name_spells_it() {
+    let (server, crm) = setup().await;
+    demo::search(
+        &server,
+        json!([demo::company(
+            "4002",
+            "Quill Feather Analytics GmbH",
+            "quill-feather.de",
+            "",
+            "9003",
+            ""
+        )]),
+    );
+    demo::no_contact(&server, "jo@quillfeather.io");
+    demo::created(&server, "37765128013", "jo@quillfeather.io");
+    let routed = route(
+        &router(crm),
+        r#"{"email": "jo@quillfeather.io", "company": "Quill Feather Analytics, Inc."}"#,
+    )
+    .await;
+    let m = routed.lookups.account_match.as_deref().unwrap();
+    assert_eq!(m.account_id.as_deref(), Some("4002"));
+    assert_eq!(m.method, Some(leadroute::matching::MatchMethod::CrossTld));
+    let (search, _, _) = split_lookups(server.take_requests());
+    assert_eq!(
+        brand_groups(&search.json().unwrap()),
+        ["quillfeather.*", "quill-feather.*"]
+    );
+}
+
+#[test]
+fn the_search_keeps_to_five_filter_groups_dropping_a_second_brand_spelling_first() {
+    use leadroute_hubspot::support::{MAX_FILTER_GROUPS, candidate_filter_groups};
+    // Company domain, additional domains, a different email host, two
+    // spellings of the brand and a name word: six wanted, five sent.
+    let lead = leadroute::Normalizer::default()
+        .normalize_json(
+            r#"{"email": "jo@mail.acme-corp.io", "website": "acme-corp.io", "company": "Acme Holdings"}"#,
+        )
+        .unwrap()
+        .lead;
+    let query = leadroute::crm::CandidateQuery::for_lead(&lead, 50);
+    assert_eq!(query.brand_spellings, ["acme-corp", "acmecorp"]);
+    let groups = candidate_filter_groups(&query);
+    assert_eq!(groups.len(), MAX_FILTER_GROUPS);
+    let values: Vec<&str> = groups
+        .iter()
+        .map(|g| g["filters"][0]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        [
+            "acme-corp.io",
+            "acme-corp.io",
+            "mail.acme-corp.io",
+            "acme-corp.*",
+            "holdings"
+        ]
+    );
+    // A query built by hand with only the brand still searches it.
+    let mut by_hand = leadroute::crm::CandidateQuery::default();
+    by_hand.brand = Some("initech".into());
+    assert_eq!(
+        candidate_filter_groups(&by_hand),
+        [
+            json!({"filters": [{"propertyName": "domain", "operator": "CONTAINS_TOKEN", "value": "initech.*"}]})
+        ]
+    );
+}
+
 #[tokio::test]
 async fn a_lead_with_nothing_to_search_on_sends_no_request() {
     let (server, crm) = setup().await;

@@ -807,7 +807,9 @@ pub mod support {
     /// The candidate lookup ([`Crm::find_candidates`](leadroute::Crm::find_candidates)):
     /// accounts whose `Website` contains the lead's company domain or the
     /// brand followed by a dot (`acme.` finds `acme.co.uk` and `acme.de`:
-    /// the matcher's cross-TLD signal), or whose `Name` is the company name
+    /// the matcher's cross-TLD signal) in each of its spellings
+    /// ([`CandidateQuery::brand_spellings`]: `acme-corp.` and `acmecorp.`),
+    /// or whose `Name` is the company name
     /// as typed or contains its longest identifying word (at least three
     /// letters). Every value goes through [`soql_escape`]. Oldest first, at
     /// most `query.limit` (≤ [`MAX_CANDIDATES`](super::MAX_CANDIDATES)).
@@ -835,7 +837,16 @@ pub mod support {
             let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
             any.push(format!("Website LIKE {}", soql_contains(&d)));
         }
-        if let Some(b) = query.brand.as_deref().filter(|b| b.len() >= 2) {
+        let mut spellings: Vec<&str> = query.brand_spellings.iter().map(String::as_str).collect();
+        if spellings.is_empty() {
+            // A query built by hand with only the brand.
+            spellings.extend(query.brand.as_deref());
+        }
+        for b in spellings
+            .into_iter()
+            .filter(|b| b.len() >= 2)
+            .take(leadroute::crm::MAX_BRAND_SPELLINGS)
+        {
             any.push(format!("Website LIKE {}", soql_contains(&format!("{b}."))));
         }
         if let Some(n) = query

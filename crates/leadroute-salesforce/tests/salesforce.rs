@@ -15,7 +15,7 @@ use leadroute::router::Routed;
 use leadroute_examples::ExampleRouter;
 use leadroute_examples::mock::{Expect, MockServer, Recorded, Reply};
 use leadroute_salesforce::support::{
-    WebsiteMatch, parse_errors, sobject_of, soql_escape, website_matches,
+    WebsiteMatch, candidate_query, parse_errors, sobject_of, soql_escape, website_matches,
 };
 use leadroute_salesforce::{Salesforce, SalesforceConfig, StaticToken};
 use salesforce::demo::{self, QUERY};
@@ -441,6 +441,69 @@ async fn the_router_matches_a_regional_domain_across_tlds_over_salesforce() {
             .owner
             .as_deref(),
         Some("cleo")
+    );
+}
+
+#[tokio::test]
+async fn the_brand_is_searched_in_each_spelling_and_a_hyphenated_account_matches_across_tlds() {
+    // The lead writes `acmecorp`; the CRM's account `acme-corp.de`. The
+    // matcher reads both as the brand `acmecorp`: the SOQL asks for both.
+    let (server, crm) = setup().await;
+    demo::query(
+        &server,
+        "FROM Account",
+        json!([demo::account(
+            "001D000000De",
+            "Acme Corp GmbH",
+            "https://www.acme-corp.de/",
+            "0055e000001CleAAA",
+            "Customer"
+        )]),
+    );
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    demo::created(&server, "t-h", "00Q5e00000AbCdHEAV");
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-h", "email": "jo@acmecorp.com", "company": "Acme Corp Inc"}"#,
+    )
+    .await;
+    let m = routed.lookups.account_match.as_deref().unwrap();
+    assert_eq!(m.account_id.as_deref(), Some("001D000000De"), "{m}");
+    assert_eq!(m.method, Some(leadroute::matching::MatchMethod::CrossTld));
+    let accounts: Vec<String> = server
+        .take_requests()
+        .iter()
+        .filter(|r| r.path == QUERY)
+        .map(q_of)
+        .filter(|q| q.contains("FROM Account"))
+        .collect();
+    assert_eq!(
+        accounts,
+        [format!(
+            "{CANDIDATE_Q}Website LIKE '%acmecorp.com%' OR Website LIKE '%acmecorp.%' OR Website LIKE \
+             '%acme-corp.%' OR Name = 'Acme Corp Inc' OR Name LIKE '%acme%' ORDER BY CreatedDate ASC \
+             LIMIT 50"
+        )]
+    );
+    // Every spelling is escaped like any other value; a query built by hand
+    // with only the brand still searches it.
+    let mut by_hand = leadroute::crm::CandidateQuery::default();
+    by_hand.brand_spellings = vec!["a_b".into(), "o'x%".into()];
+    by_hand.limit = 5;
+    assert_eq!(
+        candidate_query(&by_hand).unwrap(),
+        format!(
+            "{CANDIDATE_Q}Website LIKE '%a\\_b.%' OR Website LIKE '%o\\'x\\%.%' ORDER BY \
+             CreatedDate ASC LIMIT 5"
+        )
+    );
+    let mut only_brand = leadroute::crm::CandidateQuery::default();
+    only_brand.brand = Some("initech".into());
+    assert!(
+        candidate_query(&only_brand)
+            .unwrap()
+            .contains("WHERE Website LIKE '%initech.%' ORDER BY")
     );
 }
 
