@@ -574,6 +574,18 @@ impl IndexedFacts {
         new
     }
 
+    /// Removes `fact`; whether it was there.
+    pub fn remove(&mut self, fact: IndexedFact) -> bool {
+        let had = self.contains(fact);
+        self.0 &= !fact.bit();
+        had
+    }
+
+    /// Whether every fact of `other` is in the set.
+    pub fn contains_all(self, other: IndexedFacts) -> bool {
+        self.0 & other.0 == other.0
+    }
+
     /// Whether `fact` is in the set.
     pub fn contains(self, fact: IndexedFact) -> bool {
         self.0 & fact.bit() != 0

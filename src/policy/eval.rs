@@ -382,10 +382,12 @@ impl<'a> Eval<'a> {
             return;
         }
         let by = candidates.skipped_facts(from, to);
-        for fact in by.iter() {
-            if self.shown.insert(fact) {
-                let observed = self.lead_value(fact);
-                self.rec.push(TraceEvent::LeadValue { fact, observed });
+        if !self.shown.contains_all(by) {
+            for fact in by.iter() {
+                if self.shown.insert(fact) {
+                    let observed = self.lead_value(fact);
+                    self.rec.push(TraceEvent::LeadValue { fact, observed });
+                }
             }
         }
         self.rec.push(TraceEvent::RulesSkipped {

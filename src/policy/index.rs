@@ -319,6 +319,7 @@ impl RuleIndex {
             and,
             n_and,
             union,
+            restricting: sets.restricting(self),
             sets,
             next_word: 0,
             word: 0,
@@ -377,16 +378,31 @@ pub(crate) struct LeadSets<'a> {
 }
 
 impl LeadSets<'_> {
-    /// Whether `fact`'s set for this lead can rule out any rule (an
-    /// attribute that constrains no rule, or a product union that places
-    /// no restriction, cannot).
-    fn restricts(&self, fact: IndexedFact, index: &RuleIndex) -> bool {
+    /// The facts whose sets for this lead can rule out any rule (not an
+    /// attribute that constrains no rule, nor a product union that places
+    /// no restriction).
+    fn restricting(&self, index: &RuleIndex) -> IndexedFacts {
+        [
+            (IndexedFact::Country, !index.country_trivial),
+            (IndexedFact::Region, !index.region.is_trivial()),
+            (IndexedFact::EmailKind, !index.kind_trivial),
+            (IndexedFact::PostalCode, !index.postal.is_trivial()),
+            (IndexedFact::ProductInterest, self.product.len > 0),
+        ]
+        .into_iter()
+        .filter_map(|(fact, restricts)| restricts.then_some(fact))
+        .collect()
+    }
+
+    /// The rules of word `w` that `fact`'s set for this lead allows.
+    fn allowed_word(&self, fact: IndexedFact, w: usize) -> u64 {
+        let word = |bits: &[u64]| bits.get(w).copied().unwrap_or(0);
         match fact {
-            IndexedFact::Country => !index.country_trivial,
-            IndexedFact::Region => !index.region.is_trivial(),
-            IndexedFact::EmailKind => !index.kind_trivial,
-            IndexedFact::PostalCode => !index.postal.is_trivial(),
-            IndexedFact::ProductInterest => self.product.len > 0,
+            IndexedFact::Country => word(self.country),
+            IndexedFact::Region => word(self.region),
+            IndexedFact::EmailKind => word(self.kind),
+            IndexedFact::PostalCode => word(self.postal),
+            IndexedFact::ProductInterest => self.product.word(w),
         }
     }
 }
@@ -398,25 +414,39 @@ impl Candidates<'_> {
     /// `rules_skipped` run however its rules interleave by attribute.
     ///
     /// Uses the sets the iterator already selected (no second lookup of the
-    /// lead's values) and scans each a 64-rule word at a time, stopping at
-    /// the first rule it rules out: at most five scans of the gap, and
-    /// usually a word or two each.
+    /// lead's values) and scans them together a 64-rule word at a time,
+    /// stopping once every fact that can rule out a rule has: usually after
+    /// the first word, and never more than one pass over the gap.
     pub(crate) fn skipped_facts(&self, from: usize, to: usize) -> IndexedFacts {
         let mut by = IndexedFacts::new();
-        for fact in IndexedFacts::ORDER {
-            if self.sets.restricts(fact, self.index) && self.rules_out_any(fact, from, to) {
+        if to <= from {
+            return by;
+        }
+        // The first word for every fact at once (it usually settles all of
+        // them), then a tight scan of the rest for each fact still open.
+        let first = from / 64;
+        let mask = range_mask(first, from, to);
+        let mut open = self.restricting;
+        for fact in open.iter() {
+            if !self.sets.allowed_word(fact, first) & mask != 0 {
+                by.insert(fact);
+                open.remove(fact);
+            }
+        }
+        let rest = (first + 1) * 64;
+        for fact in open.iter() {
+            if rest < to && self.rules_out_any(fact, rest, to) {
                 by.insert(fact);
             }
         }
         by
     }
 
-    /// Whether `fact` rules out any of the rules `from..to`: a rule of the
-    /// range its set for this lead does not hold.
+    /// Whether `fact` rules out any of the rules `from..to` (`from` at a
+    /// word boundary): a rule of the range its set for this lead does not
+    /// hold.
     fn rules_out_any(&self, fact: IndexedFact, from: usize, to: usize) -> bool {
-        if to <= from {
-            return false;
-        }
+        let (first, last) = (from / 64, (to - 1) / 64);
         let s = self.sets;
         let set = match fact {
             IndexedFact::Country => s.country,
@@ -424,21 +454,13 @@ impl Candidates<'_> {
             IndexedFact::EmailKind => s.kind,
             IndexedFact::PostalCode => s.postal,
             IndexedFact::ProductInterest => {
-                return (from / 64..=(to - 1) / 64)
-                    .any(|w| !s.product.word(w) & range_mask(w, from, to) != 0);
+                return (first..=last).any(|w| !s.product.word(w) & range_mask(w, from, to) != 0);
             }
         };
-        let (first, last) = (from / 64, (to - 1) / 64);
-        let word = |w: usize| set.get(w).copied().unwrap_or(0);
-        if !word(first) & range_mask(first, from, to) != 0 {
-            return true;
-        }
-        if first == last {
-            return false;
-        }
-        // Whole words between the ends: any rule missing from the set.
-        let middle = set.get(first + 1..last).unwrap_or_default();
-        middle.iter().any(|w| *w != u64::MAX) || !word(last) & range_mask(last, from, to) != 0
+        // Whole words before the last: any rule missing from the set.
+        let whole = set.get(first..last).unwrap_or_default();
+        whole.iter().any(|w| *w != u64::MAX)
+            || !set.get(last).copied().unwrap_or(0) & range_mask(last, from, to) != 0
     }
 }
 
@@ -513,6 +535,9 @@ pub(crate) struct Candidates<'a> {
     n_and: usize,
     /// Whether the product union (two or more tokens' sets) is ORed in too.
     union: bool,
+    /// The facts whose sets rule out some rule for this lead (the trace's
+    /// candidates for a skipped run's `by`).
+    restricting: IndexedFacts,
     /// The lead's sets: the product union, and the reasons for skipped rules.
     sets: &'a LeadSets<'a>,
     /// The next word to scan.
