@@ -307,6 +307,21 @@ impl RuleIndex {
             }
         }
         let union = sets.product.len >= 2;
+        let mut explain: [(IndexedFact, &[u64]); 4] = [(IndexedFact::Country, &[]); 4];
+        let mut n_explain = 0;
+        for (fact, set, restricts) in [
+            (IndexedFact::Country, sets.country, !self.country_trivial),
+            (IndexedFact::Region, sets.region, !self.region.is_trivial()),
+            (IndexedFact::EmailKind, sets.kind, !self.kind_trivial),
+            (IndexedFact::PostalCode, sets.postal, !self.postal.is_trivial()),
+        ] {
+            if restricts {
+                if let Some(slot) = explain.get_mut(n_explain) {
+                    *slot = (fact, set);
+                    n_explain += 1;
+                }
+            }
+        }
         if n_and == 0 && !union {
             // Nothing restricts: every rule (and no bit past the last).
             if let Some(first) = and.first_mut() {
@@ -319,7 +334,8 @@ impl RuleIndex {
             and,
             n_and,
             union,
-            restricting: sets.restricting(self),
+            explain,
+            n_explain,
             sets,
             next_word: 0,
             word: 0,
@@ -377,36 +393,6 @@ pub(crate) struct LeadSets<'a> {
     product: Union<'a>,
 }
 
-impl LeadSets<'_> {
-    /// The facts whose sets for this lead can rule out any rule (not an
-    /// attribute that constrains no rule, nor a product union that places
-    /// no restriction).
-    fn restricting(&self, index: &RuleIndex) -> IndexedFacts {
-        [
-            (IndexedFact::Country, !index.country_trivial),
-            (IndexedFact::Region, !index.region.is_trivial()),
-            (IndexedFact::EmailKind, !index.kind_trivial),
-            (IndexedFact::PostalCode, !index.postal.is_trivial()),
-            (IndexedFact::ProductInterest, self.product.len > 0),
-        ]
-        .into_iter()
-        .filter_map(|(fact, restricts)| restricts.then_some(fact))
-        .collect()
-    }
-
-    /// The rules of word `w` that `fact`'s set for this lead allows.
-    fn allowed_word(&self, fact: IndexedFact, w: usize) -> u64 {
-        let word = |bits: &[u64]| bits.get(w).copied().unwrap_or(0);
-        match fact {
-            IndexedFact::Country => word(self.country),
-            IndexedFact::Region => word(self.region),
-            IndexedFact::EmailKind => word(self.kind),
-            IndexedFact::PostalCode => word(self.postal),
-            IndexedFact::ProductInterest => self.product.word(w),
-        }
-    }
-}
-
 impl Candidates<'_> {
     /// The indexed facts that rule out at least one of the rules
     /// `from..to` (a gap between candidates), for the trace. Every rule of
@@ -414,54 +400,41 @@ impl Candidates<'_> {
     /// `rules_skipped` run however its rules interleave by attribute.
     ///
     /// Uses the sets the iterator already selected (no second lookup of the
-    /// lead's values) and scans them together a 64-rule word at a time,
-    /// stopping once every fact that can rule out a rule has: usually after
-    /// the first word, and never more than one pass over the gap.
+    /// lead's values); each fact's scan stops at the first rule it rules
+    /// out, and reads whole words in the middle of the gap.
     pub(crate) fn skipped_facts(&self, from: usize, to: usize) -> IndexedFacts {
         let mut by = IndexedFacts::new();
         if to <= from {
             return by;
         }
-        // The first word for every fact at once (it usually settles all of
-        // them), then a tight scan of the rest for each fact still open.
-        let first = from / 64;
-        let mask = range_mask(first, from, to);
-        let mut open = self.restricting;
-        for fact in open.iter() {
-            if !self.sets.allowed_word(fact, first) & mask != 0 {
-                by.insert(fact);
-                open.remove(fact);
+        for (fact, set) in self.explain.iter().take(self.n_explain) {
+            if rules_out_any(set, from, to) {
+                by.insert(*fact);
             }
         }
-        let rest = (first + 1) * 64;
-        for fact in open.iter() {
-            if rest < to && self.rules_out_any(fact, rest, to) {
-                by.insert(fact);
-            }
+        let product = &self.sets.product;
+        if product.len > 0
+            && (from / 64..=(to - 1) / 64).any(|w| !product.word(w) & range_mask(w, from, to) != 0)
+        {
+            by.insert(IndexedFact::ProductInterest);
         }
         by
     }
+}
 
-    /// Whether `fact` rules out any of the rules `from..to` (`from` at a
-    /// word boundary): a rule of the range its set for this lead does not
-    /// hold.
-    fn rules_out_any(&self, fact: IndexedFact, from: usize, to: usize) -> bool {
-        let (first, last) = (from / 64, (to - 1) / 64);
-        let s = self.sets;
-        let set = match fact {
-            IndexedFact::Country => s.country,
-            IndexedFact::Region => s.region,
-            IndexedFact::EmailKind => s.kind,
-            IndexedFact::PostalCode => s.postal,
-            IndexedFact::ProductInterest => {
-                return (first..=last).any(|w| !s.product.word(w) & range_mask(w, from, to) != 0);
-            }
-        };
-        // Whole words before the last: any rule missing from the set.
-        let whole = set.get(first..last).unwrap_or_default();
-        whole.iter().any(|w| *w != u64::MAX)
-            || !set.get(last).copied().unwrap_or(0) & range_mask(last, from, to) != 0
+/// Whether `set` misses any of the rules `from..to` (non-empty).
+fn rules_out_any(set: &[u64], from: usize, to: usize) -> bool {
+    let (first, last) = (from / 64, (to - 1) / 64);
+    let word = |w: usize| set.get(w).copied().unwrap_or(0);
+    if !word(first) & range_mask(first, from, to) != 0 {
+        return true;
     }
+    if first == last {
+        return false;
+    }
+    // Whole words between the ends: any rule missing from the set.
+    let whole = set.get(first + 1..last).unwrap_or_default();
+    whole.iter().any(|w| *w != u64::MAX) || !word(last) & range_mask(last, from, to) != 0
 }
 
 /// The bits of rules `from..to` (non-empty) within word `w`.
@@ -535,9 +508,11 @@ pub(crate) struct Candidates<'a> {
     n_and: usize,
     /// Whether the product union (two or more tokens' sets) is ORed in too.
     union: bool,
-    /// The facts whose sets rule out some rule for this lead (the trace's
-    /// candidates for a skipped run's `by`).
-    restricting: IndexedFacts,
+    /// The lead's sets of the attributes (other than product interest)
+    /// that constrain some rule, in [`IndexedFacts::ORDER`]: what a skipped
+    /// run's `by` is made of.
+    explain: [(IndexedFact, &'a [u64]); 4],
+    n_explain: usize,
     /// The lead's sets: the product union, and the reasons for skipped rules.
     sets: &'a LeadSets<'a>,
     /// The next word to scan.
