@@ -49,6 +49,11 @@ pub struct EvalOptions {
     /// [`TraceEvent::Truncated`](crate::decision::TraceEvent::Truncated)
     /// between them counting the events left out. The router may append a
     /// few events of its own (store and CRM outages) after evaluation.
+    ///
+    /// The trace is the one allocation an evaluation makes: events are
+    /// recorded on the stack and copied into a `Vec` of exactly their
+    /// number (up to 32 events), else into one of 64 events that grows by
+    /// doubling only past that.
     pub max_trace_events: usize,
 }
 
