@@ -645,7 +645,8 @@ impl<'de> Deserialize<'de> for IndexedFacts {
                 f.write_str("an array of indexed facts (\"country\", \"region\", \"postal_code\", \"product_interest\", \"email_kind\") or one of them")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<IndexedFacts, E> {
-                let fact = IndexedFact::deserialize(serde::de::value::StrDeserializer::<E>::new(v))?;
+                let fact =
+                    IndexedFact::deserialize(serde::de::value::StrDeserializer::<E>::new(v))?;
                 Ok(fact.into())
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
@@ -793,7 +794,8 @@ impl ShortText {
         while !s.is_char_boundary(take) {
             take -= 1;
         }
-        if let (Some(dst), Some(src)) = (self.buf.get_mut(at..at + take), s.as_bytes().get(..take)) {
+        if let (Some(dst), Some(src)) = (self.buf.get_mut(at..at + take), s.as_bytes().get(..take))
+        {
             dst.copy_from_slice(src);
             self.len = u8::try_from(at + take).unwrap_or(22);
         }

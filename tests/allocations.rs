@@ -169,7 +169,10 @@ fn traces_up_to_64_events_allocate_once_at_any_length() {
         assert_eq!(on.total(), 1, "{n} rules, {events} events: {on:?}");
         // Exactly sized while the events fit the stack buffer.
         if events <= 32 {
-            assert_eq!(on.bytes, events * std::mem::size_of::<leadroute::decision::TraceEvent>());
+            assert_eq!(
+                on.bytes,
+                events * std::mem::size_of::<leadroute::decision::TraceEvent>()
+            );
         }
     }
 }

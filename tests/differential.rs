@@ -113,7 +113,10 @@ fn check_skipped_runs(
         };
         for r in rules {
             if !by.iter().any(|b| b.fact == r.by) {
-                return Err(format!("rule {} skipped by {:?}, not in the run's {by:?}", r.rule, r.by));
+                return Err(format!(
+                    "rule {} skipped by {:?}, not in the run's {by:?}",
+                    r.rule, r.by
+                ));
             }
             let has = |v: &str| r.requires.iter().any(|x| x == v);
             let fails = match r.by {
@@ -128,7 +131,10 @@ fn check_skipped_runs(
                 other => return Err(format!("unknown fact {other:?}")),
             };
             if !fails {
-                return Err(format!("rule {} skipped for {:?}, which the lead has: {:?}", r.rule, r.by, r.requires));
+                return Err(format!(
+                    "rule {} skipped for {:?}, which the lead has: {:?}",
+                    r.rule, r.by, r.requires
+                ));
             }
         }
     }

@@ -72,7 +72,10 @@ fn a_lead_without_the_fact_is_told_so() {
                 by.iter().map(|b| (b.fact, b.observed)).collect::<Vec<_>>(),
                 [(IndexedFact::Country, Observed::None)]
             );
-            assert_eq!((rules[0].rule.as_str(), rules[0].by), ("us", IndexedFact::Country));
+            assert_eq!(
+                (rules[0].rule.as_str(), rules[0].by),
+                ("us", IndexedFact::Country)
+            );
             // Countries are listed in code order.
             assert_eq!(rules[0].requires, ["CA", "US"]);
         }
@@ -235,10 +238,19 @@ fn a_gap_of_rules_interleaved_by_attribute_is_one_run_and_each_rule_gets_its_rea
     // which one rules out each rule.
     let p = policy(json!([
         rule("fr", json!({"country": ["FR"]})),
-        rule("bavaria", json!({"all": [{"country": ["DE"]}, {"region": ["DE-BY"]}]})),
-        rule("de-crm", json!({"all": [{"country": ["DE"]}, {"product_interest": ["crm"]}]})),
+        rule(
+            "bavaria",
+            json!({"all": [{"country": ["DE"]}, {"region": ["DE-BY"]}]})
+        ),
+        rule(
+            "de-crm",
+            json!({"all": [{"country": ["DE"]}, {"product_interest": ["crm"]}]})
+        ),
         rule("gb", json!({"country": ["GB"]})),
-        rule("de-billing", json!({"all": [{"country": ["DE"]}, {"product_interest": ["billing"]}]})),
+        rule(
+            "de-billing",
+            json!({"all": [{"country": ["DE"]}, {"product_interest": ["billing"]}]})
+        ),
     ]));
     let d = p.evaluate(
         &lead(json!({"email": "a@acme.de", "country": "DE", "state": "Berlin", "product_interest": "billing"})),
@@ -250,7 +262,9 @@ fn a_gap_of_rules_interleaved_by_attribute_is_one_run_and_each_rule_gets_its_rea
         .events
         .iter()
         .filter_map(|e| match e {
-            TraceEvent::RulesSkipped { first, count, by } => Some((*first, *count, by.iter().collect::<Vec<_>>())),
+            TraceEvent::RulesSkipped { first, count, by } => {
+                Some((*first, *count, by.iter().collect::<Vec<_>>()))
+            }
             _ => None,
         })
         .collect();
@@ -259,12 +273,21 @@ fn a_gap_of_rules_interleaved_by_attribute_is_one_run_and_each_rule_gets_its_rea
         [(
             0,
             4,
-            vec![IndexedFact::Country, IndexedFact::Region, IndexedFact::ProductInterest]
+            vec![
+                IndexedFact::Country,
+                IndexedFact::Region,
+                IndexedFact::ProductInterest
+            ]
         )]
     );
     // The JSON names the set.
     let json = serde_json::to_value(&d.trace).unwrap();
-    let run = json.as_array().unwrap().iter().find(|e| e["event"] == "rules_skipped").unwrap();
+    let run = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "rules_skipped")
+        .unwrap();
     assert_eq!(run["by"], json!(["country", "region", "product_interest"]));
 
     let explained = p.explain(&d);
@@ -274,7 +297,13 @@ fn a_gap_of_rules_interleaved_by_attribute_is_one_run_and_each_rule_gets_its_rea
     assert_eq!(by.len(), 3);
     let reasons: Vec<(&str, IndexedFact, Vec<&str>)> = rules
         .iter()
-        .map(|r| (r.rule.as_str(), r.by, r.requires.iter().map(String::as_str).collect()))
+        .map(|r| {
+            (
+                r.rule.as_str(),
+                r.by,
+                r.requires.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         reasons,
@@ -320,5 +349,8 @@ fn traces_written_with_one_fact_per_run_are_still_read_and_explained() {
         json!({"event": "rules_skipped", "first": 0, "count": 1, "by": 3}),
     )
     .unwrap_err();
-    assert!(err.to_string().contains("an array of indexed facts"), "{err}");
+    assert!(
+        err.to_string().contains("an array of indexed facts"),
+        "{err}"
+    );
 }

@@ -297,7 +297,10 @@ pub(crate) fn evaluate_excluding(
     if opts.trace {
         // The stack buffer exists only with the trace on, and is never moved.
         let mut inline = [EMPTY; INLINE_EVENTS];
-        eval(Recorder::new(Some(inline.as_mut_slice()), opts.max_trace_events))
+        eval(Recorder::new(
+            Some(inline.as_mut_slice()),
+            opts.max_trace_events,
+        ))
     } else {
         eval(Recorder::new(None, opts.max_trace_events))
     }

@@ -426,9 +426,12 @@ fn reason(requirements: &Requirements, by: &[SkippedBy]) -> (IndexedFact, Vec<St
             _ => {}
         }
     }
-    unknown
-        .or(any)
-        .unwrap_or_else(|| (by.first().map_or(IndexedFact::Country, |b| b.fact), Vec::new()))
+    unknown.or(any).unwrap_or_else(|| {
+        (
+            by.first().map_or(IndexedFact::Country, |b| b.fact),
+            Vec::new(),
+        )
+    })
 }
 
 /// Whether a lead whose value of `fact` the trace observed as `observed`

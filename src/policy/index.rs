@@ -313,7 +313,11 @@ impl RuleIndex {
             (IndexedFact::Country, sets.country, !self.country_trivial),
             (IndexedFact::Region, sets.region, !self.region.is_trivial()),
             (IndexedFact::EmailKind, sets.kind, !self.kind_trivial),
-            (IndexedFact::PostalCode, sets.postal, !self.postal.is_trivial()),
+            (
+                IndexedFact::PostalCode,
+                sets.postal,
+                !self.postal.is_trivial(),
+            ),
         ] {
             if restricts {
                 if let Some(slot) = explain.get_mut(n_explain) {
@@ -576,11 +580,9 @@ impl Candidates<'_> {
         let and = self.and.get(..self.n_and).unwrap_or_default();
         // Several product tokens: their sets ORed, then ANDed with the rest.
         (from..self.index.words).find_map(|w| {
-            let v = and
-                .iter()
-                .fold(self.sets.product.word(w), |acc, s| {
-                    acc & s.get(w).copied().unwrap_or(0)
-                });
+            let v = and.iter().fold(self.sets.product.word(w), |acc, s| {
+                acc & s.get(w).copied().unwrap_or(0)
+            });
             (v != 0).then_some((w, v))
         })
     }

@@ -107,7 +107,12 @@ impl StepDraft {
     }
 
     /// The step, for pool `pool` with `roster`, for lead `lead_id`.
-    pub(crate) fn build(&self, pool: &Name, roster: &Arc<Roster>, lead_id: Option<&str>) -> PoolStep {
+    pub(crate) fn build(
+        &self,
+        pool: &Name,
+        roster: &Arc<Roster>,
+        lead_id: Option<&str>,
+    ) -> PoolStep {
         PoolStep::new(
             pool.clone(),
             roster.clone(),
