@@ -316,7 +316,7 @@ pub struct Trace {
 
 /// One step of an evaluation. Indices refer to the compiled policy; render
 /// them with [`Policy::explain`](crate::Policy::explain).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TraceEvent {

@@ -90,7 +90,8 @@ fn check_skipped_runs(
     for e in &d.trace.events {
         match e {
             TraceEvent::LeadValue { fact, .. } => {
-                if !shown.insert(*fact) {
+                let first_time = shown.insert(*fact);
+                if !first_time {
                     return Err(format!("{fact:?} shown twice"));
                 }
             }

@@ -163,6 +163,16 @@ impl<'b> Recorder<'b> {
         }
     }
 
+    /// The recorded events of the stack buffer, moved out (placeholders
+    /// left behind).
+    fn take_inline(&mut self) -> impl Iterator<Item = TraceEvent> + '_ {
+        let len = self.len;
+        self.inline
+            .iter_mut()
+            .take(len)
+            .map(|e| std::mem::replace(e, EMPTY))
+    }
+
     /// Moves the full stack buffer to the heap, then records `e`.
     #[cold]
     fn spill(&mut self, e: TraceEvent) {
@@ -171,7 +181,7 @@ impl<'b> Recorder<'b> {
             .min(self.head + self.tail + 1)
             .max(self.len + 1);
         let mut heap = Vec::with_capacity(capacity);
-        heap.extend_from_slice(self.inline.get(..self.len).unwrap_or_default());
+        heap.extend(self.take_inline());
         heap.push(e);
         self.heap = heap;
         self.spilled = true;
@@ -203,7 +213,7 @@ impl<'b> Recorder<'b> {
             std::mem::take(&mut self.heap)
         } else {
             let mut v = Vec::with_capacity(self.len + usize::from(marker));
-            v.extend_from_slice(self.inline.get(..self.len).unwrap_or_default());
+            v.extend(self.take_inline());
             v
         };
         if marker {
@@ -342,7 +352,7 @@ impl<'a> Eval<'a> {
             .unwrap_or_else(|_| Assignment::nobody());
         // A reassignment never goes back to an earlier assignee, not even
         // through the fallback.
-        let a = if a.owner.as_deref().is_some_and(|o| self.is_excluded(o)) {
+        let a = if a.owner.is_some_and(|o| self.is_excluded(o)) {
             self.rec.push(TraceEvent::Unavailable {
                 rule: None,
                 reason: Unavailable::EarlierAssignee,
