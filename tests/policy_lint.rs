@@ -80,6 +80,56 @@ then = {{ assign = {{ pool = "used" }} }}
 }
 
 #[test]
+fn an_availability_check_on_a_pool_or_nobody_is_ignored_and_said_so() {
+    let out = lints(
+        r#"
+pools = [{ id = "team", members = [{ owner = "ana" }, { owner = "bob" }] }]
+[[rules]]
+id = "pool"
+when = { country = ["DE"] }
+then = { assign = { pool = "team" }, check_availability = true }
+[[rules]]
+id = "named"
+when = { country = ["FR"] }
+then = { assign = { owner = "ana" }, check_availability = true }
+[[rules]]
+id = "account"
+when = { account = { has_owner = true } }
+then = { assign = "account_owner", check_availability = true }
+[fallback]
+assign = "nobody"
+check_availability = true
+"#,
+    );
+    let ignored = of(&out, DiagnosticCode::IgnoredAvailabilityCheck);
+    let paths: Vec<&str> = ignored.iter().map(|d| d.path.as_str()).collect();
+    // A named owner and the account's owner are what the key is for.
+    assert_eq!(
+        paths,
+        [
+            "rules[0].then.check_availability",
+            "fallback.check_availability"
+        ]
+    );
+    assert_eq!(
+        ignored[0].message,
+        "`check_availability` has no effect here: the action assigns pool `team`, and it only applies to an owner the action names (`owner`, `account_owner`, `contact_owner`)"
+    );
+    assert!(
+        ignored[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("respect_schedules")),
+        "{:?}",
+        ignored[0].help
+    );
+    assert_eq!(
+        ignored[1].help.as_deref(),
+        Some("remove `check_availability`")
+    );
+}
+
+#[test]
 fn owners_count_as_used_where_record_owners_are_assigned() {
     let out = lints(&format!(
         r#"

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use leadroute::PolicySpec;
 use leadroute::crm::{Account, Contact, LookupStatus};
-use leadroute::decision::Priority;
+use leadroute::decision::{Priority, Unavailable};
 use leadroute::policy::spec::{ActionSpec, OwnerSpec};
 use leadroute::testing::PolicyTester;
 
@@ -161,6 +161,7 @@ macro_rules! case {
 fn every_failing_assertion_reports_the_callers_file_and_line() {
     let t = t();
     let away = t.with_away(["ana", "bob"]);
+    let away_cleo = t.with_account(customer()).with_away(["cleo"]);
     let bad_spec = PolicySpec::new("p", "1").owner(OwnerSpec::new("a", "A"));
     let bad_spec = bad_spec.fallback(ActionSpec::owner("nobody-here"));
     #[rustfmt::skip] // one case a line: the line is what the test checks
@@ -177,6 +178,8 @@ fn every_failing_assertion_reports_the_callers_file_and_line() {
         case!("assert_priority", "expected priority `low`, got `high`\n", t.route(ENT).assert_priority(Priority::Low)),
         case!("assert_sla_minutes", "expected an SLA of 60 minutes, got 15 minutes\n", t.route(ENT).assert_sla_minutes(60)),
         case!("assert_pool", "expected the owner to be chosen by pool `smb`", t.route(ENT).assert_pool("smb")),
+        case!("assert_owner_unavailable", "expected `ana` to be assigned while `away`, got no `owner_unavailable`\n", t.route(ENT).assert_owner_unavailable(Unavailable::Away)),
+        case!("assert_owner_available", "expected no `owner_unavailable`, got `cleo` assigned while `away`\n", away_cleo.route(OTHER).assert_owner_available()),
         case!("assert_written", "expected the lead to be written", t.route(SPAM).assert_written()),
         case!("assert_not_written", "expected the lead not to be written", t.route(ENT).assert_not_written()),
         case!("explanation", "expected the explanation to contain \"xyz\"", t.route(ENT).assert_explanation_contains("xyz")),
@@ -190,7 +193,7 @@ fn every_failing_assertion_reports_the_callers_file_and_line() {
         case!("from_toml", "policy TOML: ", PolicyTester::from_toml("name = ")),
         case!("from_spec", "policy does not compile: 1 error\n  error: fallback.assign.owner: unknown owner `nobody-here`", PolicyTester::from_spec(&bad_spec)),
     ];
-    assert_eq!(cases.len(), 24);
+    assert_eq!(cases.len(), 26);
     for (name, starts, line, call) in &cases {
         let (file, at, msg) = panic_site(call);
         assert!(msg.starts_with(starts), "{name}: {msg}");
@@ -383,6 +386,66 @@ fn assert_sla_minutes_compares_minutes() {
         msg.starts_with("expected an SLA of 60 minutes, got no SLA\n"),
         "{msg}"
     );
+}
+
+#[test]
+fn owner_unavailable_assertions_follow_the_decision() {
+    // The customer rule assigns the account owner without an availability
+    // check: cleo keeps the lead while away, and the decision says so.
+    let away = t().with_account(customer()).with_away(["cleo"]);
+    away.route(OTHER)
+        .assert_owner("cleo")
+        .assert_owner_unavailable(Unavailable::Away);
+    t().with_account(customer())
+        .route(OTHER)
+        .assert_owner("cleo")
+        .assert_owner_available();
+    let msg = panic_message(|| {
+        away.route(OTHER)
+            .assert_owner_unavailable(Unavailable::OffShift);
+    });
+    assert!(
+        msg.starts_with(
+            "expected `cleo` to be assigned while `off_shift`, got `owner_unavailable = away`\n"
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
+fn open_lead_counts_reach_least_loaded_pools_and_the_trace() {
+    let t = PolicyTester::from_toml(
+        r#"
+name = "load"
+version = "1"
+owners = [{ id = "ana", name = "Ana" }, { id = "bob", name = "Bob" }]
+pools = [{ id = "team", distribution = "least_loaded", members = [{ owner = "ana" }, { owner = "bob" }] }]
+[fallback]
+assign = { pool = "team" }
+"#,
+    );
+    t.with_open_leads([("ana", 7), ("bob", 2)])
+        .route(OTHER)
+        .assert_owner("bob")
+        .assert_explanation_contains("bob chosen: 2 open leads, fewest among 2 eligible");
+    t.with_open_leads([("ana", 0), ("bob", 2)])
+        .route(OTHER)
+        .assert_owner("ana");
+    // No counts: the pool says it chose by rotation.
+    let unknown = t.route(OTHER);
+    assert!(
+        unknown
+            .explanation
+            .to_string()
+            .to_lowercase()
+            .contains("open-lead counts"),
+        "{}",
+        unknown.explanation
+    );
+    // The counts stay as given across a session's routes.
+    let mut s = t.with_open_leads([("ana", 7), ("bob", 2)]).session();
+    s.route(OTHER).assert_owner("bob");
+    s.route(OTHER).assert_owner("bob");
 }
 
 #[test]

@@ -119,6 +119,9 @@ pub enum DiagnosticCode {
     UnusedPool,
     /// A territory no rule tests.
     UnusedTerritory,
+    /// `check_availability` on an action whose assignee it cannot affect
+    /// (a pool, which checks its members itself, or nobody).
+    IgnoredAvailabilityCheck,
     /// A country, or an employee-count range between two segments of one,
     /// that no rule on country or company size matches: only rules on
     /// other facts, or the fallback, decide those leads.
@@ -971,6 +974,23 @@ impl Diagnostic {
         )
         .with_value(id)
         .with_help(Some("remove it, or assign it in a rule".to_owned()))
+    }
+    /// `check_availability = true` on an action assigning `assignee` (a
+    /// pool or nobody), where it changes nothing.
+    pub(crate) fn ignored_availability_check(path: String, assignee: &str) -> Self {
+        Self::warning(
+            DiagnosticCode::IgnoredAvailabilityCheck,
+            path,
+            format!(
+                "`check_availability` has no effect here: the action assigns {assignee}, and it only applies to an owner the action names (`owner`, `account_owner`, `contact_owner`)"
+            ),
+        )
+        .with_value("true")
+        .with_help(Some(if assignee == "nobody" {
+            "remove `check_availability`".to_owned()
+        } else {
+            "remove it; the pool skips off-shift and away members itself (`respect_schedules` on the pool decides whether schedules count)".to_owned()
+        }))
     }
     /// A territory no rule tests.
     pub(crate) fn unused_territory(path: String, id: &str) -> Self {

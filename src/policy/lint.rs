@@ -11,6 +11,7 @@
 //! |---|---|
 //! | `unused_territory` | a territory no rule tests (not even under `not`) |
 //! | `unused_pool` | a pool that no rule, no fallback and no *used* pool's fallback names |
+//! | `ignored_availability_check` | `check_availability = true` on an action that assigns a pool (pools check their members themselves) or nobody, where it changes nothing |
 //! | `unused_owner` | an owner that no rule, pool, fallback, `if_unavailable` or calendar names — only in policies that never assign an account or contact owner nor test `owner_active` (there the directory is also what CRM record owners are looked up in) |
 //! | `overlapping_territories` | two territories that include the same country, region or postal prefix (after their exclusions) |
 //! | `shadowed_rule` | a rule covered by an earlier rule that can pass leads on (its pool may have nobody eligible, its record no owner): it only sees those leads; or a rule covered by several earlier rules together (each of its listed values by one of them) |
@@ -125,6 +126,7 @@ fn compiled_from(p: &Program, spec: &PolicySpec) -> bool {
 fn lint_program(p: &Program, spec: &PolicySpec) -> Vec<Diagnostic> {
     let mut out = Lints::default();
     unused(spec, &mut out);
+    ignored_availability_checks(spec, &mut out);
     overlapping_territories(spec, &p.territories, &mut out);
     shadowed_rules(spec, &mut out);
     fallback_only(p, spec, &mut out);
@@ -148,6 +150,33 @@ impl Lints {
             *n += 1;
             self.items.push(d);
         }
+    }
+}
+
+// ---------------------------------------------------- availability checks
+
+/// `check_availability` only changes an owner the action names; on a pool
+/// or nobody it is a no-op the author probably did not mean.
+fn ignored_availability_checks(spec: &PolicySpec, out: &mut Lints) {
+    let actions = spec
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("rules[{i}].then"), &r.then))
+        .chain(spec.fallback.iter().map(|f| ("fallback".to_owned(), f)));
+    for (path, action) in actions {
+        if !action.check_availability {
+            continue;
+        }
+        let assignee = match &action.assign {
+            Assignee::Pool(id) => format!("pool `{id}`"),
+            Assignee::Nobody => "nobody".to_owned(),
+            _ => continue,
+        };
+        out.push(Diagnostic::ignored_availability_check(
+            format!("{path}.check_availability"),
+            &assignee,
+        ));
     }
 }
 

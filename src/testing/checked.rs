@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::decision::{AssignedBy, Experience, Priority, RouteDecision};
+use crate::decision::{AssignedBy, Experience, Priority, RouteDecision, Unavailable};
 use crate::policy::explain::Explanation;
 
 /// A decision under test, with chainable assertions.
@@ -96,6 +96,13 @@ fn priority_name(p: Option<Priority>) -> &'static str {
         Some(Priority::Normal) => "normal",
         Some(Priority::High) => "high",
         Some(Priority::Urgent) => "urgent",
+    }
+}
+
+fn unavailable_name(u: Option<Unavailable>) -> String {
+    match u {
+        None => "no `owner_unavailable`".to_owned(),
+        Some(u) => format!("`owner_unavailable = {}`", u.as_str()),
     }
 }
 
@@ -263,6 +270,36 @@ impl Checked {
                     "expected an SLA of {minutes} minutes, got no SLA"
                 )),
             }
+        }
+        self
+    }
+
+    /// Asserts the owner was assigned although they were unavailable at the
+    /// decision time ([`RouteDecision::owner_unavailable`]: off shift or
+    /// away, kept because the action does not `check_availability`).
+    #[track_caller]
+    pub fn assert_owner_unavailable(&self, reason: Unavailable) -> &Self {
+        if self.decision.owner_unavailable != Some(reason) {
+            self.fail(format_args!(
+                "expected {} to be assigned while `{}`, got {}",
+                Who(self.decision.owner_id()),
+                reason.as_str(),
+                unavailable_name(self.decision.owner_unavailable)
+            ));
+        }
+        self
+    }
+
+    /// Asserts the decision does not say its owner is unavailable (no
+    /// [`RouteDecision::owner_unavailable`]).
+    #[track_caller]
+    pub fn assert_owner_available(&self) -> &Self {
+        if let Some(reason) = self.decision.owner_unavailable {
+            self.fail(format_args!(
+                "expected no `owner_unavailable`, got {} assigned while `{}`",
+                Who(self.decision.owner_id()),
+                reason.as_str()
+            ));
         }
         self
     }

@@ -13,6 +13,7 @@ use crate::policy::compiled::Policy;
 use crate::policy::compiled::compile;
 use crate::policy::spec::PolicySpec;
 use crate::pool::availability::AwayList;
+use crate::pool::load::OpenLeadCounts;
 use crate::pool::state::PoolStates;
 
 /// The decision time a tester starts at: 2023-11-14 22:13:20 UTC.
@@ -65,6 +66,7 @@ pub struct PolicyTester {
     account_lookup: LookupStatus,
     person_lookup: LookupStatus,
     away: AwayList,
+    open_leads: Option<OpenLeadCounts>,
     pools: PoolStates,
     now: SystemTime,
 }
@@ -80,6 +82,7 @@ impl PolicyTester {
             account_lookup: LookupStatus::NotFound,
             person_lookup: LookupStatus::NotFound,
             away: AwayList::default(),
+            open_leads: None,
             pools: PoolStates::new(),
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(DEFAULT_NOW),
         }
@@ -175,6 +178,41 @@ impl PolicyTester {
         }
     }
 
+    /// Routes with these open-lead counts (what a least-loaded pool and a
+    /// `max_open` cap read; replacing any earlier counts). Without them the
+    /// counts are unknown, as with a router that has no
+    /// [`LoadSource`](crate::pool::LoadSource): least-loaded pools choose by
+    /// rotation and the trace says so. The counts stay as given for every
+    /// lead a [`session`](Self::session) routes (the tester does not add
+    /// its own assignments to them). Owners missing from the map count as
+    /// unknown.
+    ///
+    /// ```
+    /// use leadroute::testing::PolicyTester;
+    ///
+    /// let t = PolicyTester::from_json(r#"{
+    ///     "name": "inbound", "version": "1",
+    ///     "owners": [{"id": "ana", "name": "Ana"}, {"id": "bob", "name": "Bob"}],
+    ///     "pools": [{"id": "sales", "distribution": "least_loaded",
+    ///                "members": [{"owner": "ana"}, {"owner": "bob"}]}],
+    ///     "rules": [],
+    ///     "fallback": {"assign": {"pool": "sales"}}
+    /// }"#);
+    /// let lead = r#"{"email": "cto@bigco.com"}"#;
+    /// t.with_open_leads([("ana", 5), ("bob", 2)]).route(lead).assert_owner("bob");
+    /// t.with_open_leads([("ana", 1), ("bob", 2)]).route(lead).assert_owner("ana");
+    /// ```
+    pub fn with_open_leads<I, S>(&self, counts: I) -> Self
+    where
+        I: IntoIterator<Item = (S, u32)>,
+        S: Into<String>,
+    {
+        PolicyTester {
+            open_leads: Some(OpenLeadCounts::new(counts)),
+            ..self.clone()
+        }
+    }
+
     /// Routes on this pool state: what [`route`](Self::route) evaluates on,
     /// and where a [`session`](Self::session) starts. Pools absent from it
     /// start fresh (all counters zero).
@@ -247,6 +285,9 @@ impl PolicyTester {
         away: &AwayList,
     ) -> Checked {
         let mut facts = Facts::new(now).availability(away).pools(pools);
+        if let Some(counts) = &self.open_leads {
+            facts = facts.open_leads(counts);
+        }
         if let Some(a) = &self.account {
             facts = facts.account(a);
         }

@@ -59,7 +59,7 @@
 //! Besides the compiler's own warnings, `check` reports the policy's lints
 //! (`leadroute::Policy::lint`), as warnings: `unused_territory`,
 //! `unused_pool`, `unused_owner`, `overlapping_territories`,
-//! `shadowed_rule` and `fallback_only` (see `leadroute::policy::lint` for
+//! `shadowed_rule`, `fallback_only` and `ignored_availability_check` (see `leadroute::policy::lint` for
 //! what each finds and how). They never fail the check unless
 //! `--deny-warnings` is given.
 //!
@@ -160,6 +160,7 @@
 //! | `contact` | the existing CRM contact or lead: `id` (default `test-contact`), `kind` (`contact` or `lead`), `owner`, `account_id` |
 //! | `account_lookup`, `person_lookup` | how that CRM lookup ended: `found` (the default when `account`/`contact` is given), `not_found` (the default otherwise), `skipped`, `failed`, `timed_out`; any status but `found` drops the record, as when the CRM is down |
 //! | `away` | owner ids that are away (replaces the default list; `[]` brings everyone back) |
+//! | `open_leads` | open leads per owner id, `{ ana = 3, bob = 1 }`: what least-loaded pools and `max_open` caps read (the same for every route of the case or sequence; owners not named count as unknown); without it the counts are unknown and least-loaded pools choose by rotation |
 //! | `now` | the decision time: seconds since 1970, or an RFC 3339 time with an offset (`2026-11-24T09:30:00Z`, `2026-11-24T10:30:00+01:00`); default 2023-11-14T22:13:20Z |
 //! | `pools` | prior pool state, by pool id: `{ "enterprise-us" = { version = 40, members = { ana = { current = 2, assigned = 120, period = 20781, in_period = 25 } }, recent = [{ lead_id = "L-1", owner = "ana" }] } }`; every key optional (zero/empty); pools not named start fresh; `period` counts UTC days (or weeks, for weekly capacities) since 1970 |
 //!
@@ -183,6 +184,7 @@
 //! | `tags_include = "plg"` or `[…]` | at least these tags |
 //! | `priority = "high"` | the priority: `low`, `normal`, `high`, `urgent` |
 //! | `sla_minutes = 15` | the SLA |
+//! | `owner_unavailable = "off_shift"` | the owner was assigned although `off_shift` or `away` at the decision time (an action without `check_availability`); `"none"`: the decision does not say so |
 //! | `write_to_crm = false` | whether the lead is to be written to the CRM |
 //! | `explanation_contains = "…"` or `[…]` | the rendered explanation contains each text |
 //! | `rotation = ["ana", "bob", "ana"]` | the lead is routed once per entry (the rotation advancing each time) and gets these owners in order; every other expectation must hold on every route; 1 to 1,000 entries; the lead must not carry a lead id (each route after the first would replay the first) |

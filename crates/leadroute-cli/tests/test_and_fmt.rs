@@ -435,6 +435,136 @@ expect = { explanation_contains = "CRM person lookup failed", tags_include = [] 
     assert!(out.ends_with("5 passed, 0 failed\n"), "{out}");
 }
 
+/// Ana works Berlin weekdays and is named directly (no availability
+/// check); the `load` pool picks by open leads.
+const HOURS_AND_LOAD: &str = r#"
+name = "hours-and-load"
+version = "1"
+owners = [
+  { id = "ana", name = "Ana", schedule = "berlin" },
+  { id = "bob", name = "Bob" },
+  { id = "cara", name = "Cara" },
+]
+[[schedules]]
+id = "berlin"
+timezone = "Europe/Berlin"
+hours = { weekdays = ["09:00-17:00"] }
+[[pools]]
+id = "load"
+distribution = "least_loaded"
+members = [{ owner = "bob" }, { owner = "cara" }]
+[[rules]]
+id = "named"
+when = { country = ["DE"] }
+then = { assign = { owner = "ana" } }
+[fallback]
+assign = { pool = "load" }
+"#;
+
+#[test]
+fn open_leads_and_owner_unavailable_reach_the_decision() {
+    let policy = temp_file("hours-and-load.toml", HOURS_AND_LOAD);
+    // 2026-11-28 is a Saturday; 2026-11-24 10:30 Berlin a Tuesday.
+    let cases = temp_file(
+        "hours-and-load.cases.toml",
+        r#"
+[defaults]
+open_leads = { bob = 4, cara = 1 }
+
+[[cases]]
+name = "the fewest open leads wins"
+lead = { email = "a@shop.io" }
+expect = { owner = "cara", pool = "load", owner_unavailable = "none" }
+
+[[cases]]
+name = "a case's counts replace the defaults"
+lead = { email = "a@shop.io" }
+open_leads = { bob = 0, cara = 9 }
+expect = { owner = "bob", explanation_contains = "bob chosen: 0 open leads" }
+
+[[cases]]
+name = "ana named on a Saturday keeps the lead, off shift"
+lead = { email = "a@shop.de", country = "DE" }
+now = "2026-11-28T12:00:00Z"
+expect = { owner = "ana", owner_unavailable = "off_shift" }
+
+[[cases]]
+name = "ana away on a Tuesday"
+lead = { email = "a@shop.de", country = "DE" }
+now = "2026-11-24T10:30:00+01:00"
+away = ["ana"]
+expect = { owner = "ana", owner_unavailable = "away" }
+
+[[cases]]
+name = "ana at work"
+lead = { email = "a@shop.de", country = "DE" }
+now = "2026-11-24T10:30:00+01:00"
+expect = { owner = "ana", owner_unavailable = "none" }
+"#,
+    );
+    let out = stdout_of(leadroute().arg("test").arg(&policy).arg(&cases), 0);
+    assert!(out.ends_with("5 passed, 0 failed\n"), "{out}");
+
+    // The same expectations fail when the decision says otherwise, with
+    // what was expected and what came.
+    let wrong = temp_file(
+        "hours-and-load.wrong.toml",
+        r#"
+[[cases]]
+name = "ana at work is not off shift"
+lead = { email = "a@shop.de", country = "DE" }
+now = "2026-11-24T10:30:00+01:00"
+expect = { owner_unavailable = "off_shift" }
+
+[[cases]]
+name = "without counts the rotation decides"
+lead = { email = "a@shop.io" }
+expect = { owner = "cara" }
+"#,
+    );
+    let out = stdout_of(leadroute().arg("test").arg(&policy).arg(&wrong), 1);
+    assert!(
+        out.contains("expected owner_unavailable = `off_shift`, got `none` (owner `ana`)"),
+        "{out}"
+    );
+    assert!(out.contains("expected owner `cara`, got `bob`"), "{out}");
+    assert!(out.ends_with("0 passed, 2 failed\n"), "{out}");
+}
+
+#[test]
+fn open_leads_and_owner_unavailable_values_are_checked() {
+    let policy = temp_file("hours-and-load-bad.toml", HOURS_AND_LOAD);
+    let cases = temp_file(
+        "hours-and-load.bad.toml",
+        r#"
+[[cases]]
+name = "bad values"
+lead = { email = "a@shop.io" }
+open_leads = { bobb = 1, cara = -1 }
+expect = { owner_unavailable = "offshift" }
+"#,
+    );
+    let out = leadroute()
+        .arg("test")
+        .arg(&policy)
+        .arg(&cases)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    for want in [
+        "error[unknown_id]: the policy has no owner `bobb`",
+        "= help: did you mean `bob`?",
+        "error[wrong_type]: `cara` must be a whole number of open leads (0 to 4294967295), not a number",
+        "error[invalid_value]: `offshift` is not a valid `owner_unavailable`",
+        "= help: did you mean `off_shift`?",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+}
+
 #[test]
 fn values_of_the_wrong_type_are_reported_with_their_case() {
     let cases = temp_file(

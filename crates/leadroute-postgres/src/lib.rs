@@ -39,6 +39,22 @@
 //! and replays its owner without writing. The lead gets one owner and the
 //! rotation advances once.
 //!
+//! # Durability
+//!
+//! A compare-and-swap (and an outbox change) is acknowledged when its
+//! transaction commits, so it is as durable as the server's commit
+//! settings: with PostgreSQL's defaults (`fsync = on`,
+//! `synchronous_commit = on`) nothing acknowledged is lost, even to a
+//! machine crash. With `synchronous_commit = off` a server crash can lose
+//! the last commits (up to three times `wal_writer_delay`, 600 ms by
+//! default); the cost is the same as a Redis server's lost tail (see
+//! `leadroute-redis`): the rotation repeats those positions, replays of
+//! lead ids decided in the tail are decided again, and CRM writes queued in
+//! it are gone. Keep `synchronous_commit = on` for the connections this
+//! crate opens, at least those of a [`PostgresOutbox`] (the setting can be
+//! made per role, per database or per session, e.g.
+//! `options=-csynchronous_commit=on` in the connection string).
+//!
 //! # Failure modes
 //!
 //! Each call's attempt is bounded by [`PostgresConfig::op_timeout`] and

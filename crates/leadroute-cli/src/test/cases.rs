@@ -16,7 +16,7 @@ use std::path::Path;
 
 use leadroute::PolicySpec;
 use leadroute::crm::{Account, Contact, LookupStatus};
-use leadroute::decision::Priority;
+use leadroute::decision::{Priority, Unavailable};
 use leadroute::policy::did_you_mean;
 use leadroute::pool::PoolStates;
 use serde::Serialize;
@@ -42,6 +42,7 @@ pub(crate) const CONTEXT_KEYS: &[&str] = &[
     "account_lookup",
     "person_lookup",
     "away",
+    "open_leads",
     "now",
     "pools",
 ];
@@ -62,6 +63,7 @@ pub(crate) const EXPECT_KEYS: &[&str] = &[
     "tags_include",
     "priority",
     "sla_minutes",
+    "owner_unavailable",
     "write_to_crm",
     "explanation_contains",
     "rotation",
@@ -94,6 +96,9 @@ const POOL_STATE_KEYS: &[&str] = &["version", "members", "recent"];
 const MEMBER_STATE_KEYS: &[&str] = &["current", "assigned", "period", "in_period"];
 const LOOKUPS: &[&str] = &["found", "not_found", "skipped", "failed", "timed_out"];
 const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
+/// Values of `expect.owner_unavailable`: the decision's
+/// `owner_unavailable`, or `none` for "not set".
+pub(crate) const OWNER_UNAVAILABLE: &[&str] = &["off_shift", "away", "none"];
 
 /// A problem in a case file.
 #[derive(Debug, Clone, Serialize)]
@@ -182,6 +187,7 @@ pub(crate) struct Context {
     pub account_lookup: Option<LookupStatus>,
     pub person_lookup: Option<LookupStatus>,
     pub away: Option<Vec<String>>,
+    pub open_leads: Option<Vec<(String, u32)>>,
     pub now: Option<u64>,
     pub pools: Option<PoolStates>,
 }
@@ -195,6 +201,7 @@ impl Context {
             account_lookup: self.account_lookup.or(defaults.account_lookup),
             person_lookup: self.person_lookup.or(defaults.person_lookup),
             away: self.away.or_else(|| defaults.away.clone()),
+            open_leads: self.open_leads.or_else(|| defaults.open_leads.clone()),
             now: self.now.or(defaults.now),
             pools: self.pools.or_else(|| defaults.pools.clone()),
         }
@@ -217,6 +224,8 @@ pub(crate) struct Expect {
     pub tags_include: Vec<String>,
     pub priority: Option<Priority>,
     pub sla_minutes: Option<u32>,
+    /// `Some(None)`: expects no `owner_unavailable`.
+    pub owner_unavailable: Option<Option<Unavailable>>,
     pub write_to_crm: Option<bool>,
     pub explanation_contains: Vec<String>,
     pub rotation: Option<Vec<String>>,
@@ -778,6 +787,9 @@ impl Reader<'_> {
         if let Some(v) = map.get("away") {
             ctx.away = self.owner_ids(v, &join(path, "away"), true);
         }
+        if let Some(v) = map.get("open_leads") {
+            ctx.open_leads = self.open_leads(v, &join(path, "open_leads"));
+        }
         if let Some(v) = map.get("now") {
             ctx.now = self.time(v, &join(path, "now"));
         }
@@ -844,6 +856,26 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    /// Open leads per owner: `{owner: count}`, owners checked against the
+    /// policy, counts whole numbers up to `u32::MAX`.
+    fn open_leads(&mut self, v: &Value, path: &str) -> Option<Vec<(String, u32)>> {
+        let counts = self.object(v, path)?;
+        let mut out = Vec::with_capacity(counts.len());
+        let mut ok = true;
+        for (owner, n) in counts {
+            let p = join(path, owner);
+            ok &= self.known_id(owner, &p, "owner");
+            match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) => out.push((owner.clone(), n)),
+                None => {
+                    self.wrong_type(&p, "a whole number of open leads (0 to 4294967295)", n);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
     }
 
     /// Seconds since the Unix epoch, or an RFC 3339 time with an offset.
@@ -947,6 +979,15 @@ impl Reader<'_> {
                 Some(n) => e.sla_minutes = Some(n),
                 None => self.wrong_type(&p("sla_minutes"), "a whole number of minutes", v),
             }
+        }
+        if let Some(v) = map.get("owner_unavailable") {
+            e.owner_unavailable = self
+                .word(v, &p("owner_unavailable"), OWNER_UNAVAILABLE)
+                .map(|w| match w.as_str() {
+                    "off_shift" => Some(Unavailable::OffShift),
+                    "away" => Some(Unavailable::Away),
+                    _ => None,
+                });
         }
         if let Some(v) = map.get("write_to_crm") {
             e.write_to_crm = self.bool(v, &p("write_to_crm"));

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::anyhow;
-use leadroute::decision::{AssignedBy, Experience};
+use leadroute::decision::{AssignedBy, Experience, Unavailable};
 use leadroute::policy::Explanation;
 use leadroute::pool::PoolStates;
 use leadroute::testing::{Checked, PolicyTester};
@@ -343,6 +343,9 @@ fn run_case(
     if let Some(away) = &ctx.away {
         tester = tester.with_away(away.iter().cloned());
     }
+    if let Some(counts) = &ctx.open_leads {
+        tester = tester.with_open_leads(counts.iter().cloned());
+    }
     if let Some(now) = ctx.now {
         tester = tester.at_unix(now);
     }
@@ -517,6 +520,17 @@ fn check(e: &Expect, rotation_owner: Option<&String>, checked: &Checked) -> Vec<
             Some(got) if got == m => {}
             Some(got) => out.push(format!("expected an SLA of {m} minutes, got {got} minutes")),
             None => out.push(format!("expected an SLA of {m} minutes, got no SLA")),
+        }
+    }
+    if let Some(want) = e.owner_unavailable {
+        if d.owner_unavailable != want {
+            let name = |u: Option<Unavailable>| u.map_or("none", Unavailable::as_str);
+            out.push(format!(
+                "expected owner_unavailable = `{}`, got `{}` (owner {})",
+                name(want),
+                name(d.owner_unavailable),
+                who(owner)
+            ));
         }
     }
     if let Some(w) = e.write_to_crm {

@@ -100,6 +100,11 @@ fn context_properties() -> serde_json::Map<String, Value> {
             "away" => {
                 json!({"description": "Owner ids that are away (replaces the default list).", "type": "array", "items": {"type": "string"}})
             }
+            "open_leads" => json!({
+                "description": "Open leads per owner id (what least-loaded pools and `max_open` caps read); without it the counts are unknown.",
+                "type": "object",
+                "additionalProperties": {"type": "integer", "minimum": 0, "maximum": u32::MAX}
+            }),
             "now" => json!({
                 "description": "The decision time: seconds since 1970, or an RFC 3339 time with an offset (default 2023-11-14T22:13:20Z).",
                 "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]
@@ -140,6 +145,10 @@ fn expect_properties() -> serde_json::Map<String, Value> {
             "tags_include" => one_or_many("At least these tags."),
             "priority" => json!({"enum": ["low", "normal", "high", "urgent"]}),
             "sla_minutes" => json!({"type": "integer", "minimum": 0}),
+            "owner_unavailable" => json!({
+                "description": "The decision's `owner_unavailable`: the owner was assigned although off shift or away; `none`: not set.",
+                "enum": super::cases::OWNER_UNAVAILABLE
+            }),
             "write_to_crm" => json!({"type": "boolean"}),
             "explanation_contains" => one_or_many("Text the rendered explanation contains."),
             _ => json!({
