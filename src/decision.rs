@@ -337,20 +337,29 @@ pub enum TraceEvent {
         matched: bool,
     },
     /// Rules `first .. first + count` were not evaluated: the rule index
-    /// showed that each requires a value of `by` that this lead does not
-    /// have (the lead's value is in the preceding `lead_value` event), so
-    /// none of them could match. [`Policy::explain`](crate::Policy::explain)
-    /// names what each rule requires. Consecutive skipped rules are split
-    /// into the fewest such runs (the longest first), so a rule that
-    /// several attributes rule out is reported under whichever keeps its
-    /// run longest.
+    /// showed that each of them requires, of at least one fact in `by`, a
+    /// value this lead does not have, so none of them could match. Each
+    /// fact in `by` rules out at least one rule of the run, and its lead
+    /// value is in an earlier `lead_value` event.
+    ///
+    /// A gap between two evaluated rules (or before the first, or after the
+    /// last) is one run, however the rules in it interleave by country,
+    /// region or product, so the trace has at most one run per evaluated
+    /// rule, plus one. A rule's own reason is the first fact of `by`, in
+    /// the order of [`IndexedFacts::ORDER`], whose requirement the lead's
+    /// value fails; [`Policy::explain`](crate::Policy::explain) works it out
+    /// and names what each rule requires.
+    ///
+    /// JSON: `{"event": "rules_skipped", "first": 3, "count": 40, "by":
+    /// ["country", "product_interest"]}`. Earlier traces wrote one fact
+    /// (`"by": "country"`); they are still read.
     RulesSkipped {
         /// First rule index of the run.
         first: u32,
         /// How many rules.
         count: u32,
-        /// The attribute that rules them out.
-        by: IndexedFact,
+        /// The facts that rule them out.
+        by: IndexedFacts,
     },
     /// The lead's value of an indexed attribute, recorded once, before the
     /// first run of rules it rules out.
@@ -523,16 +532,135 @@ impl IndexedFact {
     }
 }
 
-/// A small set of [`IndexedFact`]s (which lead values the trace has shown).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct IndexedFacts(u8);
+/// A set of [`IndexedFact`]s: the facts that rule out one run of skipped
+/// rules ([`TraceEvent::RulesSkipped`]).
+///
+/// Iterates (and serializes) in the fixed order in which the trace names a
+/// skipped rule's reason: country, region, email kind, postal code, product
+/// interest. JSON: an array of fact names, `["country", "product_interest"]`;
+/// a single name (`"country"`, how earlier traces wrote `by`) is read as a
+/// one-fact set.
+///
+/// ```
+/// use leadroute::decision::{IndexedFact, IndexedFacts};
+/// let by: IndexedFacts = [IndexedFact::ProductInterest, IndexedFact::Country].into_iter().collect();
+/// assert_eq!(by.iter().collect::<Vec<_>>(), [IndexedFact::Country, IndexedFact::ProductInterest]);
+/// assert_eq!(serde_json::to_string(&by).unwrap(), r#"["country","product_interest"]"#);
+/// let old: IndexedFacts = serde_json::from_str(r#""region""#).unwrap();
+/// assert_eq!(old, IndexedFacts::from(IndexedFact::Region));
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct IndexedFacts(u8);
 
 impl IndexedFacts {
+    /// Every indexed fact, in the order a set iterates.
+    pub const ORDER: [IndexedFact; 5] = [
+        IndexedFact::Country,
+        IndexedFact::Region,
+        IndexedFact::EmailKind,
+        IndexedFact::PostalCode,
+        IndexedFact::ProductInterest,
+    ];
+
+    /// The empty set.
+    pub fn new() -> Self {
+        IndexedFacts(0)
+    }
+
     /// Adds `fact`; whether it was new.
-    pub(crate) fn insert(&mut self, fact: IndexedFact) -> bool {
+    pub fn insert(&mut self, fact: IndexedFact) -> bool {
         let new = self.0 & fact.bit() == 0;
         self.0 |= fact.bit();
         new
+    }
+
+    /// Removes `fact`; whether it was there.
+    pub fn remove(&mut self, fact: IndexedFact) -> bool {
+        let had = self.contains(fact);
+        self.0 &= !fact.bit();
+        had
+    }
+
+    /// Whether every fact of `other` is in the set.
+    pub fn contains_all(self, other: IndexedFacts) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether `fact` is in the set.
+    pub fn contains(self, fact: IndexedFact) -> bool {
+        self.0 & fact.bit() != 0
+    }
+
+    /// Number of facts in the set.
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The facts, in [`ORDER`](Self::ORDER).
+    pub fn iter(self) -> impl Iterator<Item = IndexedFact> {
+        Self::ORDER.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
+impl From<IndexedFact> for IndexedFacts {
+    fn from(fact: IndexedFact) -> Self {
+        IndexedFacts(fact.bit())
+    }
+}
+
+impl FromIterator<IndexedFact> for IndexedFacts {
+    fn from_iter<I: IntoIterator<Item = IndexedFact>>(iter: I) -> Self {
+        let mut set = IndexedFacts::new();
+        for fact in iter {
+            set.insert(fact);
+        }
+        set
+    }
+}
+
+impl fmt::Debug for IndexedFacts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for IndexedFacts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for IndexedFacts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// An array of fact names, or one name (the form of earlier traces).
+        struct Facts;
+        impl<'de> serde::de::Visitor<'de> for Facts {
+            type Value = IndexedFacts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of indexed facts (\"country\", \"region\", \"postal_code\", \"product_interest\", \"email_kind\") or one of them")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<IndexedFacts, E> {
+                let fact =
+                    IndexedFact::deserialize(serde::de::value::StrDeserializer::<E>::new(v))?;
+                Ok(fact.into())
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<IndexedFacts, A::Error> {
+                let mut set = IndexedFacts::new();
+                while let Some(fact) = seq.next_element::<IndexedFact>()? {
+                    set.insert(fact);
+                }
+                Ok(set)
+            }
+        }
+        d.deserialize_any(Facts)
     }
 }
 
@@ -639,6 +767,39 @@ impl ShortText {
             truncated: cut < s.len(),
             buf,
         }
+    }
+
+    /// `parts` joined by `sep`, cut like [`new`](Self::new): a list shown
+    /// in the trace, written in place (no intermediate buffer).
+    pub(crate) fn joined<'s>(parts: impl IntoIterator<Item = &'s str>, sep: &str) -> Self {
+        let mut t = ShortText {
+            len: 0,
+            truncated: false,
+            buf: [0u8; 22],
+        };
+        for (i, part) in parts.into_iter().enumerate() {
+            if (i > 0 && !t.append(sep)) || !t.append(part) {
+                t.truncated = true;
+                break;
+            }
+        }
+        t
+    }
+
+    /// Appends what fits of `s`, cut at a character boundary; whether all of
+    /// it did.
+    fn append(&mut self, s: &str) -> bool {
+        let at = usize::from(self.len);
+        let mut take = s.len().min(self.buf.len() - at);
+        while !s.is_char_boundary(take) {
+            take -= 1;
+        }
+        if let (Some(dst), Some(src)) = (self.buf.get_mut(at..at + take), s.as_bytes().get(..take))
+        {
+            dst.copy_from_slice(src);
+            self.len = u8::try_from(at + take).unwrap_or(22);
+        }
+        take == s.len()
     }
 
     /// The stored text (without the `…` marker).

@@ -5,17 +5,16 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-const INLINE: usize = 22;
-
 /// An identifier such as an owner, rule or pool id.
 ///
-/// Ids up to 22 bytes are stored inline, so putting one into a decision is a
+/// Ids up to 23 bytes are stored inline, so putting one into a decision is a
 /// plain copy (no allocation, no reference count); longer ids are shared.
-/// Dereferences to `&str`, compares with strings, serializes as a string.
+/// Dereferences to `&str` (without re-checking it: the text was checked
+/// once, when the name was made), compares with strings, serializes as a
+/// string.
 ///
 /// ```
 /// use leadroute::decision::Name;
@@ -24,42 +23,23 @@ const INLINE: usize = 22;
 /// assert_eq!(n.len(), 13);
 /// assert_eq!(serde_json::to_string(&n).unwrap(), "\"us-enterprise\"");
 /// ```
+// `smol_str` is the representation: 24 bytes, inline up to 23, an
+// `Arc<str>` beyond, and a `&str` view that does not re-validate UTF-8 (the
+// core forbids the unsafe code that needs).
 #[derive(Clone)]
-pub struct Name(Repr);
-
-#[derive(Clone)]
-enum Repr {
-    Inline { len: u8, buf: [u8; INLINE] },
-    Shared(Arc<str>),
-}
+pub struct Name(smol_str::SmolStr);
 
 impl Name {
     /// The id as `&str`.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            Repr::Inline { len, buf } => buf
-                .get(..usize::from(*len))
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .unwrap_or_default(),
-            Repr::Shared(s) => s,
-        }
+        self.0.as_str()
     }
 }
 
 impl From<&str> for Name {
     fn from(s: &str) -> Self {
-        if s.len() <= INLINE {
-            let mut buf = [0u8; INLINE];
-            if let Some(dst) = buf.get_mut(..s.len()) {
-                dst.copy_from_slice(s.as_bytes());
-            }
-            Name(Repr::Inline {
-                len: u8::try_from(s.len()).unwrap_or(0),
-                buf,
-            })
-        } else {
-            Name(Repr::Shared(Arc::from(s)))
-        }
+        Name(smol_str::SmolStr::new(s))
     }
 }
 
@@ -183,8 +163,10 @@ mod tests {
     fn short_and_long_names_behave_alike() {
         let short = Name::from("ana");
         let long = Name::from("a-very-long-rule-identifier-beyond-inline");
-        assert!(matches!(short.0, Repr::Inline { .. }));
-        assert!(matches!(long.0, Repr::Shared(_)));
+        assert!(!short.0.is_heap_allocated());
+        assert!(long.0.is_heap_allocated());
+        // Cloning a long name shares it.
+        assert_eq!(long.clone().as_ptr(), long.as_ptr());
         for (n, s) in [
             (&short, "ana"),
             (&long, "a-very-long-rule-identifier-beyond-inline"),
@@ -194,7 +176,8 @@ mod tests {
             let json = serde_json::to_string(n).unwrap();
             assert_eq!(serde_json::from_str::<Name>(&json).unwrap(), *n);
         }
-        let exactly = "x".repeat(INLINE);
+        let exactly = "x".repeat(23);
+        assert!(!Name::from(exactly.as_str()).0.is_heap_allocated());
         assert_eq!(Name::from(exactly.as_str()).as_str(), exactly);
         assert_eq!(Name::from("é".repeat(11)).as_str(), "é".repeat(11));
     }

@@ -7,12 +7,13 @@
 //! which evaluate never needs.
 //!
 //! Measured (see the report in each assertion): with the trace on, one
-//! allocation per evaluate for every seed lead, the trace's `Vec` (made with
-//! `Vec::with_capacity(trace_capacity)` in `src/policy/eval.rs`, sized at
-//! compile time so it never grows); with the trace off, none. Everything else
-//! a `RouteDecision` holds is inline (`Name` ids up to 22 bytes, `ShortText`
-//! observations) or an `Arc` clone of compiled data (the tags), and pool
-//! rotation state is read, not written.
+//! allocation per evaluate for every seed lead, the trace's `Vec` (events
+//! are recorded in a stack buffer and copied into a `Vec` of exactly their
+//! number, or moved to one of 64 when they outgrow the buffer: see
+//! `Recorder` in `src/policy/eval.rs`); with the trace off, none. Everything
+//! else a `RouteDecision` holds is inline (`Name` ids up to 23 bytes,
+//! `ShortText` observations) or an `Arc` clone of compiled data (the tags),
+//! and pool rotation state is read, not written.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -132,6 +133,48 @@ fn the_counter_counts() {
     assert_eq!(c.allocs, 1);
     let ((), c) = count(|| ());
     assert_eq!(c.total(), 0);
+}
+
+/// Traces shorter and longer than the stack buffer (32 events) allocate
+/// once, up to 64 events, however many rules the policy has.
+#[test]
+fn traces_up_to_64_events_allocate_once_at_any_length() {
+    // `n` rules the index cannot rule out (a `source` condition): each is
+    // evaluated, two events per rule (its condition and its verdict).
+    for n in [1usize, 10, 15, 16, 20, 30] {
+        let rules: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                serde_json::json!({"id": format!("r{i}"), "when": {"source": [format!("s{i}")]},
+                    "then": {"assign": {"owner": "ana"}}})
+            })
+            .collect();
+        let spec = PolicySpec::from_json_str(
+            &serde_json::json!({"name": "p", "version": "1",
+                "owners": [{"id": "ana", "name": "Ana"}], "rules": rules,
+                "fallback": {"assign": {"owner": "ana"}}})
+            .to_string(),
+        )
+        .expect("policy");
+        let policy = compile(&spec).expect("compiles");
+        let lead = Normalizer::default()
+            .normalize(&leadroute::LeadInput::from_email("a@acme.com"))
+            .expect("lead")
+            .lead;
+        let ctx = Facts::at_unix(NOW_UNIX);
+        drop(policy.evaluate(&lead, &ctx));
+        let (d, on) = count(|| policy.evaluate(black_box(&lead), black_box(&ctx)));
+        let events = d.trace.events.len();
+        assert!(events >= 2 * n, "{n} rules: {events} events");
+        assert!(events <= 64, "{n} rules: {events} events");
+        assert_eq!(on.total(), 1, "{n} rules, {events} events: {on:?}");
+        // Exactly sized while the events fit the stack buffer.
+        if events <= 32 {
+            assert_eq!(
+                on.bytes,
+                events * std::mem::size_of::<leadroute::decision::TraceEvent>()
+            );
+        }
+    }
 }
 
 #[test]

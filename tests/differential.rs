@@ -10,7 +10,8 @@
 
 use std::sync::LazyLock;
 
-use leadroute::policy::EvalOptions;
+use leadroute::decision::{IndexedFact, IndexedFacts, TraceEvent};
+use leadroute::policy::{EvalOptions, Step};
 use leadroute::{Facts, Normalizer, compile};
 use proptest::prelude::*;
 
@@ -67,12 +68,78 @@ proptest! {
             prop_assert_eq!(d.rule.as_deref(), expected.rule_id.as_deref(), "rule: {}", why());
             prop_assert_eq!(d.owner.as_deref(), expected.owner.as_deref(), "owner: {}", why());
             prop_assert_eq!(d.fallback, expected.fallback, "fallback: {}", why());
+            check_skipped_runs(&policy, &lead, &d).map_err(|e| TestCaseError::fail(format!("{e}: {}", why())))?;
             let quiet = policy.evaluate_with(&lead, &ctx, EvalOptions::without_trace());
             prop_assert_eq!(&quiet.rule, &d.rule, "trace off: {}", why());
             prop_assert_eq!(&quiet.owner, &d.owner, "trace off: {}", why());
             prop_assert_eq!(quiet.fallback, d.fallback, "trace off: {}", why());
         }
     }
+}
+
+/// The trace's skipped runs: each gap between evaluated rules is one run,
+/// every fact it names has its lead value recorded before it, and the
+/// explanation gives every listed rule a reason the lead really fails.
+fn check_skipped_runs(
+    policy: &leadroute::Policy,
+    lead: &leadroute::Lead,
+    d: &leadroute::RouteDecision,
+) -> Result<(), String> {
+    let mut shown = IndexedFacts::new();
+    let mut after_run = false;
+    for e in &d.trace.events {
+        match e {
+            TraceEvent::LeadValue { fact, .. } => {
+                let first_time = shown.insert(*fact);
+                if !first_time {
+                    return Err(format!("{fact:?} shown twice"));
+                }
+            }
+            TraceEvent::RulesSkipped { by, count, .. } => {
+                if after_run {
+                    return Err("two runs without an evaluated rule between them".into());
+                }
+                if by.is_empty() || *count == 0 || by.iter().any(|f| !shown.contains(f)) {
+                    return Err(format!("run {e:?} after lead values {shown:?}"));
+                }
+                after_run = true;
+            }
+            TraceEvent::Rule { .. } => after_run = false,
+            _ => {}
+        }
+    }
+    for step in policy.explain(d).steps {
+        let Step::RulesSkipped { by, rules, .. } = step else {
+            continue;
+        };
+        for r in rules {
+            if !by.iter().any(|b| b.fact == r.by) {
+                return Err(format!(
+                    "rule {} skipped by {:?}, not in the run's {by:?}",
+                    r.rule, r.by
+                ));
+            }
+            let has = |v: &str| r.requires.iter().any(|x| x == v);
+            let fails = match r.by {
+                IndexedFact::Country => !lead.country.is_some_and(|c| has(c.as_str())),
+                IndexedFact::Region => !lead.region.as_deref().is_some_and(has),
+                IndexedFact::EmailKind => !has(lead.email_kind.as_str()),
+                IndexedFact::PostalCode => !lead
+                    .postal_code
+                    .as_deref()
+                    .is_some_and(|code| r.requires.iter().any(|p| code.starts_with(p.as_str()))),
+                IndexedFact::ProductInterest => !lead.product_interest.iter().any(|t| has(t)),
+                other => return Err(format!("unknown fact {other:?}")),
+            };
+            if !fails {
+                return Err(format!(
+                    "rule {} skipped for {:?}, which the lead has: {:?}",
+                    r.rule, r.by, r.requires
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The generator is deterministic and its leads are not trivial: they hit

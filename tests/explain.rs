@@ -47,7 +47,7 @@ fn a_rule_skipped_for_the_email_kind_names_the_kind_the_lead_has() {
             TraceEvent::RulesSkipped {
                 first: 0,
                 count: 1,
-                by: IndexedFact::EmailKind
+                by: IndexedFact::EmailKind.into()
             },
         ]
     );
@@ -65,17 +65,17 @@ fn a_lead_without_the_fact_is_told_so() {
     let explained = p.explain(&d);
     match &explained.steps[0] {
         Step::RulesSkipped {
-            by,
-            observed,
-            rules,
-            count,
-            ..
+            by, rules, count, ..
         } => {
+            assert_eq!(*count, 1);
             assert_eq!(
-                (*by, *observed, *count),
-                (IndexedFact::Country, Observed::None, 1)
+                by.iter().map(|b| (b.fact, b.observed)).collect::<Vec<_>>(),
+                [(IndexedFact::Country, Observed::None)]
             );
-            assert_eq!(rules[0].rule, "us");
+            assert_eq!(
+                (rules[0].rule.as_str(), rules[0].by),
+                ("us", IndexedFact::Country)
+            );
             // Countries are listed in code order.
             assert_eq!(rules[0].requires, ["CA", "US"]);
         }
@@ -118,9 +118,11 @@ fn long_runs_list_the_first_rules_and_count_the_rest() {
     // The JSON form carries the same facts.
     let v = serde_json::to_value(&explained.steps[0]).unwrap();
     assert_eq!(v["step"], "rules_skipped");
-    assert_eq!(v["by"], "country");
-    assert_eq!(v["observed"], "DE");
-    assert_eq!(v["rules"][0], json!({"rule": "fr0", "requires": ["FR"]}));
+    assert_eq!(v["by"], json!([{"fact": "country", "observed": "DE"}]));
+    assert_eq!(
+        v["rules"][0],
+        json!({"rule": "fr0", "by": "country", "requires": ["FR"]})
+    );
 }
 
 #[test]
@@ -226,5 +228,129 @@ fn absent_crm_records_read_as_no_record_not_as_false() {
     assert!(
         text.contains("account.has_owner is true: observed false → false"),
         "{text}"
+    );
+}
+
+#[test]
+fn a_gap_of_rules_interleaved_by_attribute_is_one_run_and_each_rule_gets_its_reason() {
+    // Rules ruled out alternately by country, region and product, then the
+    // one candidate: one run names all three facts, and the explanation says
+    // which one rules out each rule.
+    let p = policy(json!([
+        rule("fr", json!({"country": ["FR"]})),
+        rule(
+            "bavaria",
+            json!({"all": [{"country": ["DE"]}, {"region": ["DE-BY"]}]})
+        ),
+        rule(
+            "de-crm",
+            json!({"all": [{"country": ["DE"]}, {"product_interest": ["crm"]}]})
+        ),
+        rule("gb", json!({"country": ["GB"]})),
+        rule(
+            "de-billing",
+            json!({"all": [{"country": ["DE"]}, {"product_interest": ["billing"]}]})
+        ),
+    ]));
+    let d = p.evaluate(
+        &lead(json!({"email": "a@acme.de", "country": "DE", "state": "Berlin", "product_interest": "billing"})),
+        &Facts::at_unix(0),
+    );
+    assert_eq!(d.rule.as_deref(), Some("de-billing"));
+    let runs: Vec<_> = d
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::RulesSkipped { first, count, by } => {
+                Some((*first, *count, by.iter().collect::<Vec<_>>()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        runs,
+        [(
+            0,
+            4,
+            vec![
+                IndexedFact::Country,
+                IndexedFact::Region,
+                IndexedFact::ProductInterest
+            ]
+        )]
+    );
+    // The JSON names the set.
+    let json = serde_json::to_value(&d.trace).unwrap();
+    let run = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "rules_skipped")
+        .unwrap();
+    assert_eq!(run["by"], json!(["country", "region", "product_interest"]));
+
+    let explained = p.explain(&d);
+    let Step::RulesSkipped { by, rules, .. } = &explained.steps[0] else {
+        panic!("{explained}")
+    };
+    assert_eq!(by.len(), 3);
+    let reasons: Vec<(&str, IndexedFact, Vec<&str>)> = rules
+        .iter()
+        .map(|r| {
+            (
+                r.rule.as_str(),
+                r.by,
+                r.requires.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("fr", IndexedFact::Country, vec!["FR"]),
+            ("bavaria", IndexedFact::Region, vec!["DE-BY"]),
+            ("de-crm", IndexedFact::ProductInterest, vec!["crm"]),
+            ("gb", IndexedFact::Country, vec!["GB"]),
+        ]
+    );
+    let text = explained.to_string();
+    for expected in [
+        "4 rules `fr` … `gb`: skipped (ruled out by the index): the lead's country is \"DE\"; the lead's region is \"DE-BE\"; the lead's product_interest is \"billing\"",
+        "    rule `bavaria` requires region in [DE-BY]",
+        "    rule `de-crm` requires product_interest in [crm]",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+}
+
+#[test]
+fn traces_written_with_one_fact_per_run_are_still_read_and_explained() {
+    let p = policy(json!([rule("us", json!({"country": ["US"]}))]));
+    let d = p.evaluate(
+        &lead(json!({"email": "a@acme.de", "country": "DE"})),
+        &Facts::at_unix(0),
+    );
+    let mut v = serde_json::to_value(&d).unwrap();
+    let run = v["trace"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| e["event"] == "rules_skipped")
+        .unwrap();
+    assert_eq!(run["by"], json!(["country"]));
+    // The form earlier versions wrote.
+    run["by"] = json!("country");
+    let old: leadroute::RouteDecision = serde_json::from_value(v).unwrap();
+    assert_eq!(old, d);
+    assert_eq!(p.explain(&old), p.explain(&d));
+    // Anything else is a descriptive error.
+    let err = serde_json::from_value::<TraceEvent>(
+        json!({"event": "rules_skipped", "first": 0, "count": 1, "by": 3}),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("an array of indexed facts"),
+        "{err}"
     );
 }

@@ -1,7 +1,7 @@
 //! The rule index prunes rules that cannot match, and only those.
 
 use leadroute::PolicySpec;
-use leadroute::decision::{IndexedFact, TraceEvent};
+use leadroute::decision::{IndexedFact, IndexedFacts, TraceEvent};
 use leadroute::{Facts, Normalizer, compile};
 use serde_json::json;
 
@@ -82,10 +82,9 @@ fn a_large_territory_plan_evaluates_only_the_candidates() {
         .sum();
     assert_eq!(evaluated, 1, "only the one candidate is evaluated");
     assert_eq!(skipped, 33, "every rule before it is ruled out");
-    // Each skipped run names the fact that rules it out, the lead's value
-    // and what each rule needs. Country rules out most of them, but every
-    // one needs another product: the trace takes the longest run with one
-    // reason, so the whole gap is one run by product.
+    // The gap is one run naming every fact that rules out some of its
+    // rules, each lead value once; the explanation works out each rule's
+    // own reason: country where it needs another country, else product.
     let lead_values: Vec<_> = d
         .trace
         .events
@@ -97,20 +96,30 @@ fn a_large_territory_plan_evaluates_only_the_candidates() {
         .collect();
     assert_eq!(
         lead_values,
-        [(IndexedFact::ProductInterest, "\"p33\"".to_owned())],
+        [
+            (IndexedFact::Country, "\"DE\"".to_owned()),
+            (IndexedFact::ProductInterest, "\"p33\"".to_owned())
+        ],
         "each lead value is recorded once"
     );
-    let runs = d
+    let runs: Vec<_> = d
         .trace
         .events
         .iter()
-        .filter(|e| matches!(e, TraceEvent::RulesSkipped { .. }))
-        .count();
-    assert_eq!(runs, 1, "one run covers the gap");
+        .filter_map(|e| match e {
+            TraceEvent::RulesSkipped { first, count, by } => Some((*first, *count, *by)),
+            _ => None,
+        })
+        .collect();
+    let by: IndexedFacts = [IndexedFact::Country, IndexedFact::ProductInterest]
+        .into_iter()
+        .collect();
+    assert_eq!(runs, [(0, 33, by)], "one run covers the gap");
     let text = p.explain(&d).to_string();
     for expected in [
-        "33 rules `r0` … `r32`: skipped (ruled out by the index): the lead's product_interest is \"p33\"",
-        "    rule `r1` requires product_interest in [p1]",
+        "33 rules `r0` … `r32`: skipped (ruled out by the index): the lead's country is \"DE\"; the lead's product_interest is \"p33\"",
+        "    rule `r1` requires country in [CA]",
+        "    rule `r3` requires product_interest in [p3]",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }

@@ -350,7 +350,8 @@ mod trace {
                 .all(|e| !matches!(e, TraceEvent::Truncated { .. }))
         );
 
-        for max in [2, 3, 50, 4096] {
+        // Limits inside, at and beyond the recorder's 32-event stack buffer.
+        for max in [2, 3, 32, 33, 34, 50, 64, 65, 4096] {
             let cut = p.evaluate_with(
                 &lead,
                 &facts,

@@ -262,9 +262,6 @@ impl Compiler {
         self.unreachable(spec);
         let fallback = self.fallback(spec, &owners);
 
-        // Room for a typical trace without growing, while staying at most
-        // 24 events (960 bytes), inside the allocator's small-size fast path.
-        let trace_capacity = (self.nodes.len() + 2 * rules.len() + 8).min(24);
         let index = RuleIndex::build(&rules, &territories);
         let owner_index = std::mem::take(&mut self.owner_index);
         let load_owners = super::program::load_owners(&pools);
@@ -284,7 +281,6 @@ impl Compiler {
             },
             node_texts: std::mem::take(&mut self.texts).finish(),
             warnings: Vec::new(),
-            trace_capacity,
             index,
             schedules: std::mem::take(&mut self.schedules),
             load_owners,

@@ -23,8 +23,7 @@ use crate::facts::Facts;
 use crate::lead::model::Lead;
 use crate::lead::range::Range;
 use crate::name::Name;
-use crate::pool::rotation::{self, Ask};
-use crate::pool::step::PoolStep;
+use crate::pool::rotation::{self, Ask, StepDraft};
 use crate::schedule::{timestamp, write_label};
 
 /// Options for [`Policy::evaluate_with`](super::Policy::evaluate_with).
@@ -50,6 +49,11 @@ pub struct EvalOptions {
     /// [`TraceEvent::Truncated`](crate::decision::TraceEvent::Truncated)
     /// between them counting the events left out. The router may append a
     /// few events of its own (store and CRM outages) after evaluation.
+    ///
+    /// The trace is the one allocation an evaluation makes: events are
+    /// recorded on the stack and copied into a `Vec` of exactly their
+    /// number (up to 32 events), else into one of 64 events that grows by
+    /// doubling only past that.
     pub max_trace_events: usize,
 }
 
@@ -82,32 +86,52 @@ impl EvalOptions {
     }
 }
 
+/// Events recorded on the stack before the trace needs the heap: a trace
+/// this long is copied into one allocation of exactly its size at the end.
+const INLINE_EVENTS: usize = 32;
+
+/// The capacity a trace longer than [`INLINE_EVENTS`] moves to (then it
+/// grows by doubling): traces up to this long allocate once.
+const SPILL_EVENTS: usize = 64;
+
 /// Records trace events when on; a no-op when off. The evaluation code is
 /// the same either way.
 ///
 /// Bounded: the first `head` events are kept, then the last `tail` in a
-/// ring in the same buffer, counting the ones overwritten.
-struct Recorder {
+/// ring in the same buffer, counting the ones overwritten. Events go to a
+/// buffer on the caller's stack first, so a trace of up to
+/// [`SPILL_EVENTS`] events costs one allocation, and one of up to
+/// [`INLINE_EVENTS`] is allocated at exactly its length.
+struct Recorder<'b> {
     on: bool,
-    events: Vec<TraceEvent>,
+    /// The stack buffer (empty with the trace off).
+    inline: &'b mut [TraceEvent],
+    /// Events in `inline`, until they move to `heap`.
+    len: usize,
+    /// The events once `inline` is full.
+    heap: Vec<TraceEvent>,
+    spilled: bool,
     head: usize,
     tail: usize,
     /// Events overwritten in the tail ring (left out of the trace).
     dropped: u64,
 }
 
-impl Recorder {
-    fn new(on: bool, capacity: usize, max: usize) -> Self {
+/// A placeholder for unused inline slots (never part of a trace).
+const EMPTY: TraceEvent = TraceEvent::Truncated { omitted: 0 };
+
+impl<'b> Recorder<'b> {
+    /// A recorder into `inline` (`None`: the trace is off).
+    fn new(inline: Option<&'b mut [TraceEvent]>, max: usize) -> Self {
         // One slot for the `Truncated` marker.
         let room = max.max(2) - 1;
         let tail = TRACE_TAIL.min(room / 2);
         Recorder {
-            on,
-            events: if on {
-                Vec::with_capacity(capacity.min(room + 1))
-            } else {
-                Vec::new()
-            },
+            on: inline.is_some(),
+            inline: inline.unwrap_or_default(),
+            len: 0,
+            heap: Vec::new(),
+            spilled: false,
             head: room - tail,
             tail,
             dropped: 0,
@@ -119,18 +143,60 @@ impl Recorder {
         if !self.on {
             return;
         }
-        if self.events.len() < self.head + self.tail {
-            self.events.push(e);
+        let room = self.head + self.tail;
+        if self.spilled {
+            if self.heap.len() < room {
+                self.heap.push(e);
+            } else {
+                self.overflow(e);
+            }
+        } else if self.len < room {
+            match self.inline.get_mut(self.len) {
+                Some(slot) => {
+                    *slot = e;
+                    self.len += 1;
+                }
+                None => self.spill(e),
+            }
         } else {
             self.overflow(e);
         }
+    }
+
+    /// The recorded events of the stack buffer, moved out (placeholders
+    /// left behind).
+    fn take_inline(&mut self) -> impl Iterator<Item = TraceEvent> + '_ {
+        let len = self.len;
+        self.inline
+            .iter_mut()
+            .take(len)
+            .map(|e| std::mem::replace(e, EMPTY))
+    }
+
+    /// Moves the full stack buffer to the heap, then records `e`.
+    #[cold]
+    fn spill(&mut self, e: TraceEvent) {
+        // Room for the marker too, never more than the limit needs.
+        let capacity = SPILL_EVENTS
+            .min(self.head + self.tail + 1)
+            .max(self.len + 1);
+        let mut heap = Vec::with_capacity(capacity);
+        heap.extend(self.take_inline());
+        heap.push(e);
+        self.heap = heap;
+        self.spilled = true;
     }
 
     #[cold]
     fn overflow(&mut self, e: TraceEvent) {
         if self.tail > 0 {
             let at = self.head + (self.dropped % self.tail as u64) as usize;
-            if let Some(slot) = self.events.get_mut(at) {
+            let slot = if self.spilled {
+                self.heap.get_mut(at)
+            } else {
+                self.inline.get_mut(at)
+            };
+            if let Some(slot) = slot {
                 *slot = e;
             }
         }
@@ -138,35 +204,47 @@ impl Recorder {
     }
 
     /// The events in order, with the marker where events were left out.
-    fn finish(mut self) -> Vec<TraceEvent> {
-        if self.dropped > 0 {
+    fn finish(&mut self) -> Vec<TraceEvent> {
+        if !self.on {
+            return Vec::new();
+        }
+        let marker = self.dropped > 0;
+        let mut events = if self.spilled {
+            std::mem::take(&mut self.heap)
+        } else {
+            let mut v = Vec::with_capacity(self.len + usize::from(marker));
+            v.extend(self.take_inline());
+            v
+        };
+        if marker {
             if self.tail > 0 {
                 let oldest = (self.dropped % self.tail as u64) as usize;
-                if let Some(ring) = self.events.get_mut(self.head..self.head + self.tail) {
+                if let Some(ring) = events.get_mut(self.head..self.head + self.tail) {
                     ring.rotate_left(oldest);
                 }
             }
-            self.events.insert(
+            events.insert(
                 self.head,
                 TraceEvent::Truncated {
                     omitted: self.dropped,
                 },
             );
         }
-        self.events
+        events
     }
 }
 
 /// Who a resolved action assigns, before it becomes a decision.
-struct Assignment {
-    owner: Option<Name>,
+struct Assignment<'a> {
+    /// The owner's id, in the program (copied once, into the decision).
+    owner: Option<&'a Name>,
     by: By,
-    step: Option<PoolStep>,
+    step: Option<StepDraft>,
     /// A directly named owner (by index) who is off shift or away.
     off: Option<(u32, Unavailable)>,
 }
 
-impl Assignment {
+impl Assignment<'_> {
     fn nobody() -> Self {
         Assignment {
             owner: None,
@@ -215,16 +293,27 @@ pub(crate) fn evaluate_excluding(
     opts: EvalOptions,
     excluded: &[String],
 ) -> RouteDecision {
-    let rec = Recorder::new(opts.trace, p.trace_capacity, opts.max_trace_events);
-    Eval {
-        p,
-        lead,
-        facts,
-        rec,
-        shown: IndexedFacts::default(),
-        excluded,
+    let eval = |rec| {
+        Eval {
+            p,
+            lead,
+            facts,
+            rec,
+            shown: IndexedFacts::default(),
+            excluded,
+        }
+        .run()
+    };
+    if opts.trace {
+        // The stack buffer exists only with the trace on, and is never moved.
+        let mut inline = [EMPTY; INLINE_EVENTS];
+        eval(Recorder::new(
+            Some(inline.as_mut_slice()),
+            opts.max_trace_events,
+        ))
+    } else {
+        eval(Recorder::new(None, opts.max_trace_events))
     }
-    .run()
 }
 
 /// One evaluation in progress.
@@ -232,7 +321,7 @@ struct Eval<'a> {
     p: &'a Program,
     lead: &'a Lead,
     facts: &'a Facts<'a>,
-    rec: Recorder,
+    rec: Recorder<'a>,
     /// The lead values the trace has shown already.
     shown: IndexedFacts,
     /// Owners never to assign (earlier assignees of a reassigned lead).
@@ -240,7 +329,7 @@ struct Eval<'a> {
 }
 
 impl<'a> Eval<'a> {
-    fn run(mut self) -> RouteDecision {
+    fn run(&mut self) -> RouteDecision {
         if let Some(m) = self.facts.account_match {
             self.rec.push(TraceEvent::account_match(m));
         }
@@ -263,7 +352,7 @@ impl<'a> Eval<'a> {
             .unwrap_or_else(|_| Assignment::nobody());
         // A reassignment never goes back to an earlier assignee, not even
         // through the fallback.
-        let a = if a.owner.as_deref().is_some_and(|o| self.is_excluded(o)) {
+        let a = if a.owner.is_some_and(|o| self.is_excluded(o)) {
             self.rec.push(TraceEvent::Unavailable {
                 rule: None,
                 reason: Unavailable::EarlierAssignee,
@@ -277,10 +366,11 @@ impl<'a> Eval<'a> {
 
     /// The first rule that matches and can assign, or why the fallback
     /// decides.
-    fn rules(&mut self) -> Result<(u32, &'a Action, Assignment), FallbackReason> {
+    fn rules(&mut self) -> Result<(u32, &'a Action, Assignment<'a>), FallbackReason> {
         let p: &'a Program = self.p;
         let mut next = 0usize;
-        let mut candidates = p.index.candidates(self.lead);
+        let sets = p.index.lead_sets(self.lead);
+        let mut candidates = p.index.candidates(&sets);
         while let Some(r) = candidates.next() {
             let Some(rule) = p.rules.get(r) else { continue };
             self.skipped(&candidates, next, r);
@@ -301,31 +391,28 @@ impl<'a> Eval<'a> {
         Err(FallbackReason::NoRuleMatched)
     }
 
-    /// Records that rules `from..to` were ruled out by the index, in runs
-    /// by the attribute that rules each out, each attribute's value shown
-    /// once. Only with the trace on: the reasons are for people.
-    fn skipped(&mut self, reasons: &Candidates<'_>, from: usize, to: usize) {
+    /// Records that rules `from..to` were ruled out by the index: one run
+    /// naming every fact that rules out some of them, each fact's lead
+    /// value shown once before its first run. Only with the trace on: the
+    /// reasons are for people.
+    fn skipped(&mut self, candidates: &Candidates<'_>, from: usize, to: usize) {
         if !self.rec.on || to <= from {
             return;
         }
-        let mut start = from;
-        while start < to {
-            // No attribute rules `start` out only if the index changed under
-            // us; say "country" for one rule rather than lose it.
-            let (by, end) = reasons
-                .skipped_run(start, to)
-                .unwrap_or((IndexedFact::Country, start + 1));
-            if self.shown.insert(by) {
-                let observed = self.lead_value(by);
-                self.rec.push(TraceEvent::LeadValue { fact: by, observed });
+        let by = candidates.skipped_facts(from, to);
+        if !self.shown.contains_all(by) {
+            for fact in by.iter() {
+                if self.shown.insert(fact) {
+                    let observed = self.lead_value(fact);
+                    self.rec.push(TraceEvent::LeadValue { fact, observed });
+                }
             }
-            self.rec.push(TraceEvent::RulesSkipped {
-                first: idx32(start),
-                count: idx32(end - start),
-                by,
-            });
-            start = end;
         }
+        self.rec.push(TraceEvent::RulesSkipped {
+            first: idx32(from),
+            count: idx32(to - from),
+            by,
+        });
     }
 
     /// The lead's value of an indexed attribute, as the trace shows it.
@@ -338,19 +425,10 @@ impl<'a> Eval<'a> {
             IndexedFact::PostalCode => lead.postal_code.as_deref().map_or(Observed::None, text),
             IndexedFact::EmailKind => text(lead.email_kind.as_str()),
             IndexedFact::ProductInterest if lead.product_interest.is_empty() => Observed::None,
-            IndexedFact::ProductInterest => {
-                // Joined on the stack: the trace stays the only allocation.
-                let mut buf = StackText::default();
-                for (i, token) in lead.product_interest.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { ", " };
-                    if std::fmt::Write::write_fmt(&mut buf, format_args!("{sep}{token}")).is_err() {
-                        break;
-                    }
-                }
-                // A full buffer holds more than `ShortText` keeps, so a cut
-                // list is marked as cut.
-                text(buf.as_str())
-            }
+            IndexedFact::ProductInterest => Observed::Text(ShortText::joined(
+                lead.product_interest.iter().map(String::as_str),
+                ", ",
+            )),
         }
     }
 
@@ -359,7 +437,7 @@ impl<'a> Eval<'a> {
     /// A directly named owner who is off shift or away keeps the lead
     /// (noted in the trace and the decision) unless the action checks
     /// availability; then they are unavailable like an inactive owner.
-    fn take(&mut self, action: &Action, rule: Option<u32>) -> Result<Assignment, Onward> {
+    fn take(&mut self, action: &Action, rule: Option<u32>) -> Result<Assignment<'a>, Onward> {
         let names_owner = matches!(
             action.assign,
             AssignC::AccountOwner | AssignC::ContactOwner | AssignC::Target(TargetC::Owner(_))
@@ -386,7 +464,7 @@ impl<'a> Eval<'a> {
     }
 
     /// Records that an owner assigned anyway is off shift or away.
-    fn noted(&mut self, a: Assignment) -> Assignment {
+    fn noted(&mut self, a: Assignment<'a>) -> Assignment<'a> {
         if let Some((owner, reason)) = a.off {
             let local = self
                 .p
@@ -416,7 +494,7 @@ impl<'a> Eval<'a> {
         (!self.facts.availability.is_available(&owner.id, now)).then_some((i, Unavailable::Away))
     }
 
-    fn resolve(&mut self, assign: AssignC) -> Result<Assignment, Unavailable> {
+    fn resolve(&mut self, assign: AssignC) -> Result<Assignment<'a>, Unavailable> {
         match assign {
             AssignC::AccountOwner => self.record_owner(
                 self.facts.account.and_then(|a| a.owner.as_deref()),
@@ -443,28 +521,28 @@ impl<'a> Eval<'a> {
         owner: Option<&str>,
         missing: Unavailable,
         by: By,
-    ) -> Result<Assignment, Unavailable> {
+    ) -> Result<Assignment<'a>, Unavailable> {
         let owner = owner.ok_or(missing)?;
         if self.is_excluded(owner) {
             return Err(Unavailable::EarlierAssignee);
         }
         let i = self.p.active_owner(owner)?;
         Ok(Assignment {
-            owner: self.p.owners.get(i as usize).map(|o| o.id.clone()),
+            owner: self.p.owners.get(i as usize).map(|o| &o.id),
             by,
             step: None,
             off: self.off_shift(i),
         })
     }
 
-    fn target(&mut self, t: TargetC, depth: usize) -> Result<Assignment, Unavailable> {
+    fn target(&mut self, t: TargetC, depth: usize) -> Result<Assignment<'a>, Unavailable> {
         let p = self.p;
         let pi = match t {
             TargetC::Owner(o) => {
                 return match p.owners.get(o as usize) {
                     Some(owner) if self.is_excluded(&owner.id) => Err(Unavailable::EarlierAssignee),
                     Some(owner) if owner.active => Ok(Assignment {
-                        owner: Some(owner.id.clone()),
+                        owner: Some(&owner.id),
                         by: By::Owner,
                         step: None,
                         off: self.off_shift(o),
@@ -478,7 +556,6 @@ impl<'a> Eval<'a> {
             return Err(Unavailable::PoolExhausted);
         };
         let ask = Ask {
-            pool: &pool.id,
             roster: &pool.roster,
             state: self.facts.pools.get(&pool.key),
             lead_id: self.lead.lead_id.as_deref(),
@@ -524,7 +601,7 @@ impl<'a> Eval<'a> {
                 replay: c.step.is_replay(),
             });
             return Ok(Assignment {
-                owner: pool.roster.seat(c.member).map(|s| s.owner.clone()),
+                owner: pool.roster.seat(c.member).map(|s| &s.owner),
                 by: By::Pool(pi),
                 step: Some(c.step),
                 off: None,
@@ -540,14 +617,14 @@ impl<'a> Eval<'a> {
         }
     }
 
-    fn decide(self, rule: Option<u32>, action: &Action, a: Assignment) -> RouteDecision {
+    fn decide(&mut self, rule: Option<u32>, action: &Action, a: Assignment<'a>) -> RouteDecision {
         let p = self.p;
         let experience = match &action.experience {
             ExperienceC::BookMeeting(cal) => {
                 let with = cal
                     .and_then(|o| p.owners.get(o as usize))
                     .map(|o| o.id.clone())
-                    .or_else(|| a.owner.clone());
+                    .or_else(|| a.owner.cloned());
                 match with {
                     Some(with) => Experience::BookMeeting { with },
                     // Nobody to meet: the buyer is told a human will follow up.
@@ -564,11 +641,11 @@ impl<'a> Eval<'a> {
         };
         let sla_due = action
             .sla_minutes
-            .and_then(|m| sla_due(p, a.owner.as_deref(), a.by, self.facts.now, m));
+            .and_then(|m| sla_due(p, a.owner.map(Name::as_str), a.by, self.facts.now, m));
         RouteDecision {
             policy_name: p.name.clone(),
             policy_version: p.version.clone(),
-            owner: a.owner,
+            owner: a.owner.cloned(),
             assigned_by: match a.by {
                 By::AccountOwner => AssignedBy::AccountOwner,
                 By::ContactOwner => AssignedBy::ContactOwner,
@@ -593,7 +670,11 @@ impl<'a> Eval<'a> {
             trace: Trace {
                 events: self.rec.finish(),
             },
-            pool_step: a.step,
+            pool_step: a.step.and_then(|draft| {
+                let By::Pool(i) = a.by else { return None };
+                let pool = p.pools.get(i as usize)?;
+                Some(draft.build(&pool.id, &pool.roster, self.lead.lead_id.as_deref()))
+            }),
             account_match: self.facts.account_match.cloned(),
         }
     }

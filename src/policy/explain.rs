@@ -5,11 +5,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::index::requirement;
+use super::index::Requirements;
 use super::program::Program;
 use crate::crm::records::{Lookup, LookupStatus};
 use crate::decision::{
-    AssignedBy, FallbackReason, IndexedFact, Observed, RouteDecision, TraceEvent, Unavailable,
+    AssignedBy, FallbackReason, IndexedFact, IndexedFacts, Observed, RouteDecision, TraceEvent,
+    Unavailable,
 };
 use crate::matching::{MatchMethod, MatchOutcome};
 use crate::pool::rotation::SkipReason;
@@ -68,8 +69,8 @@ pub enum Step {
         /// Whether its condition held.
         matched: bool,
     },
-    /// Rules not evaluated: the rule index showed that each requires a
-    /// value of `by` the lead does not have.
+    /// Rules not evaluated: the rule index showed that each requires, of at
+    /// least one fact in `by`, a value the lead does not have.
     RulesSkipped {
         /// First rule id of the run.
         from: String,
@@ -77,12 +78,11 @@ pub enum Step {
         to: String,
         /// How many rules.
         count: u32,
-        /// The lead attribute that rules them out.
-        by: IndexedFact,
-        /// The lead's value of it (`null`: the lead has none).
-        observed: Observed,
-        /// What each rule requires (the first few of the run; `count` says
-        /// how many there are).
+        /// The lead attributes that rule them out, each with the lead's
+        /// value of it.
+        by: Vec<SkippedBy>,
+        /// What each rule requires of the attribute that rules it out (the
+        /// first few of the run; `count` says how many there are).
         rules: Vec<SkippedRule>,
     },
     /// An assignee could not take the lead.
@@ -368,33 +368,123 @@ fn sla_text(p: &Program, d: &RouteDecision) -> Option<String> {
     })
 }
 
-/// A run of skipped rules, with what the first [`LISTED_PER_RUN`] of them
-/// require of the attribute and the lead's value of it.
+/// A run of skipped rules: the facts that rule them out with the lead's
+/// values, and what the first [`LISTED_PER_RUN`] of them require.
 fn skipped_step(
     p: &Program,
     (first, count): (u32, u32),
-    by: IndexedFact,
+    by: IndexedFacts,
     lead_values: &[(IndexedFact, Observed)],
 ) -> Step {
+    let by: Vec<SkippedBy> = by
+        .iter()
+        .map(|fact| SkippedBy {
+            fact,
+            observed: lead_values
+                .iter()
+                .find(|(f, _)| *f == fact)
+                .map_or(Observed::None, |(_, o)| *o),
+        })
+        .collect();
     Step::RulesSkipped {
         from: p.rule_id(first),
         to: p.rule_id(first + count.saturating_sub(1)),
         count,
-        by,
-        observed: lead_values
-            .iter()
-            .find(|(f, _)| *f == by)
-            .map_or(Observed::None, |(_, o)| *o),
         rules: (first..first.saturating_add(count))
             .take(LISTED_PER_RUN)
             .filter_map(|r| {
                 let rule = p.rules.get(r as usize)?;
+                let (by, requires) = reason(&Requirements::of(&rule.cond, &p.territories), &by);
                 Some(SkippedRule {
                     rule: rule.id.to_string(),
-                    requires: requirement(&rule.cond, &p.territories, by).unwrap_or_default(),
+                    by,
+                    requires,
                 })
             })
             .collect(),
+        by,
+    }
+}
+
+/// Why the index ruled a rule out: the first fact of the run (in
+/// [`IndexedFacts::ORDER`]) whose requirement the lead's value fails, with
+/// that requirement. When no observed value proves it (a value the trace
+/// cut short), the first fact the rule constrains whose value could not be
+/// checked: the facts the lead's value is seen to satisfy are not the
+/// reason.
+fn reason(requirements: &Requirements, by: &[SkippedBy]) -> (IndexedFact, Vec<String>) {
+    let mut unknown: Option<(IndexedFact, Vec<String>)> = None;
+    let mut any: Option<(IndexedFact, Vec<String>)> = None;
+    for b in by {
+        let Some(values) = requirements.get(b.fact) else {
+            continue;
+        };
+        match fails(b.fact, &b.observed, &values) {
+            Some(true) => return (b.fact, values),
+            None if unknown.is_none() => unknown = Some((b.fact, values)),
+            _ if any.is_none() => any = Some((b.fact, values)),
+            _ => {}
+        }
+    }
+    unknown.or(any).unwrap_or_else(|| {
+        (
+            by.first().map_or(IndexedFact::Country, |b| b.fact),
+            Vec::new(),
+        )
+    })
+}
+
+/// Whether a lead whose value of `fact` the trace observed as `observed`
+/// fails a requirement of one of `values`, as the index decides it: the
+/// value is one of them (a postal code: starts with one of them; product
+/// interest: one of the lead's tokens is one of them). `None` when the
+/// trace cut the value short where it would tell.
+fn fails(fact: IndexedFact, observed: &Observed, values: &[String]) -> Option<bool> {
+    let (text, cut) = match observed {
+        // The lead has no value: every requirement rules it out.
+        Observed::None => return Some(true),
+        Observed::Text(t) => (t.as_str(), t.is_truncated()),
+        _ => return None,
+    };
+    match fact {
+        IndexedFact::Country | IndexedFact::Region | IndexedFact::EmailKind => {
+            if !cut {
+                Some(!values.iter().any(|v| v == text))
+            } else if values.iter().any(|v| v.starts_with(text)) {
+                None
+            } else {
+                Some(true)
+            }
+        }
+        IndexedFact::PostalCode => {
+            if values.iter().any(|v| text.starts_with(v.as_str())) {
+                Some(false)
+            } else if !cut || values.iter().all(|v| v.len() <= text.len()) {
+                Some(true)
+            } else {
+                None
+            }
+        }
+        IndexedFact::ProductInterest => {
+            // A cut list: its last token may be cut too, so only the ones
+            // before it are known whole.
+            let whole = if cut {
+                text.rsplit_once(", ").map_or("", |(head, _)| head)
+            } else {
+                text
+            };
+            let listed = !whole.is_empty()
+                && whole
+                    .split(", ")
+                    .any(|token| values.iter().any(|v| v == token));
+            if listed {
+                Some(false)
+            } else if cut {
+                None
+            } else {
+                Some(true)
+            }
+        }
     }
 }
 
@@ -424,12 +514,26 @@ fn summary(d: &RouteDecision) -> String {
     )
 }
 
-/// One rule of a skipped run and what it requires of the attribute.
+/// One lead attribute that rules out rules of a skipped run, and the lead's
+/// value of it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SkippedBy {
+    /// The attribute.
+    pub fact: IndexedFact,
+    /// The lead's value of it (`null`: the lead has none).
+    pub observed: Observed,
+}
+
+/// One rule of a skipped run, the attribute that rules it out and what the
+/// rule requires of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SkippedRule {
     /// The rule id.
     pub rule: String,
+    /// The attribute that rules it out.
+    pub by: IndexedFact,
     /// The values one of which the lead would need (empty: the rule can
     /// never match).
     pub requires: Vec<String>,
@@ -484,34 +588,40 @@ impl fmt::Display for Explanation {
     }
 }
 
-/// A run of rules the index ruled out: the fact, the lead's value and what
-/// the first rules of the run require.
+/// A run of rules the index ruled out: the facts, the lead's values and
+/// what the first rules of the run require.
 fn write_skipped(
     f: &mut fmt::Formatter<'_>,
     (from, to, count): (&str, &str, u32),
-    by: IndexedFact,
-    observed: &Observed,
+    by: &[SkippedBy],
     rules: &[SkippedRule],
 ) -> fmt::Result {
-    let fact = by.as_str();
-    let lead = match observed {
-        Observed::None => format!("the lead has no {fact}"),
-        o => format!("the lead's {fact} is {o}"),
+    let lead = |b: &SkippedBy| match b.observed {
+        Observed::None => format!("the lead has no {}", b.fact.as_str()),
+        o => format!("the lead's {} is {o}", b.fact.as_str()),
     };
     let needs = |r: &SkippedRule| match r.requires.as_slice() {
         [] => "can never match".to_owned(),
-        values => format!("requires {fact} in [{}]", values.join(", ")),
+        values => format!("requires {} in [{}]", r.by.as_str(), values.join(", ")),
     };
     match (count, rules) {
-        (1, [only]) => writeln!(
-            f,
-            "  rule `{from}`: skipped (ruled out by the index): it {}; {lead}",
-            needs(only)
-        ),
-        _ => {
+        (1, [only]) => {
+            let value = by
+                .iter()
+                .find(|b| b.fact == only.by)
+                .map_or_else(|| format!("the lead has no {}", only.by.as_str()), lead);
             writeln!(
                 f,
-                "  {count} rules `{from}` … `{to}`: skipped (ruled out by the index): {lead}"
+                "  rule `{from}`: skipped (ruled out by the index): it {}; {value}",
+                needs(only)
+            )
+        }
+        _ => {
+            let values: Vec<String> = by.iter().map(lead).collect();
+            writeln!(
+                f,
+                "  {count} rules `{from}` … `{to}`: skipped (ruled out by the index): {}",
+                values.join("; ")
             )?;
             for r in rules {
                 writeln!(f, "    rule `{}` {}", r.rule, needs(r))?;
@@ -631,9 +741,8 @@ fn write_step(
             to,
             count,
             by,
-            observed,
             rules,
-        } => write_skipped(f, (from, to, *count), *by, observed, rules),
+        } => write_skipped(f, (from, to, *count), by, rules),
         Step::OpenLeadsUnknown { pool } => writeln!(
             f,
             "    pool `{pool}`: no open-lead counts (none given, or the load source failed); choosing by rotation, open-lead caps not applied"

@@ -15,7 +15,7 @@
 //! this against a reference scan on generated policies.
 
 use super::ir::{Cond, CountrySet, Pred, Rule, Territory};
-use crate::decision::IndexedFact;
+use crate::decision::{IndexedFact, IndexedFacts};
 use crate::lead::email::EmailKind;
 use crate::lead::model::{CountryCode, Lead};
 use crate::name::FxMap;
@@ -202,7 +202,7 @@ impl RuleIndex {
 
     /// The rule sets a lead's indexed attributes select, one per attribute
     /// (`all` where the attribute constrains no rule).
-    fn lead_sets<'a>(&'a self, lead: &'a Lead) -> LeadSets<'a> {
+    pub(crate) fn lead_sets<'a>(&'a self, lead: &'a Lead) -> LeadSets<'a> {
         let country: &[u64] = if self.country_trivial {
             &self.all
         } else {
@@ -258,8 +258,19 @@ impl RuleIndex {
                 product.push(&self.product.unconstrained);
             }
         }
+        // A lead without a region, in an indexed country: its country set
+        // already ANDed with the rules that need no region.
+        let country_no_region = match (lead.region.as_deref(), lead.country) {
+            (None, Some(c)) => self
+                .country_no_region
+                .get(slot_of(c))
+                .and_then(Option::as_ref)
+                .map(AsRef::as_ref),
+            _ => None,
+        };
         LeadSets {
             country,
+            country_no_region,
             region,
             kind,
             postal,
@@ -267,50 +278,73 @@ impl RuleIndex {
         }
     }
 
-    /// The candidate rules for a lead, visited in rule order.
-    pub(crate) fn candidates<'a>(&'a self, lead: &'a Lead) -> Candidates<'a> {
-        let sets = self.lead_sets(lead);
-        let (country, region, kind, postal) = (sets.country, sets.region, sets.kind, sets.postal);
+    /// The candidate rules for a lead (its [`lead_sets`](Self::lead_sets)),
+    /// visited in rule order.
+    pub(crate) fn candidates<'a>(&'a self, sets: &'a LeadSets<'a>) -> Candidates<'a> {
         // A lead without a region, in an indexed country: one precombined set.
-        let combined = match (lead.region.as_deref(), lead.country) {
-            (None, Some(c)) => self
-                .country_no_region
-                .get(slot_of(c))
-                .and_then(Option::as_ref),
+        let (country, country_trivial, region_trivial) = match sets.country_no_region {
+            Some(bits) => (bits, false, true),
+            None => (sets.country, self.country_trivial, self.region.is_trivial()),
+        };
+        let mut and: [&[u64]; MAX_AND] = [&[]; MAX_AND];
+        let mut n_and = 0;
+        let single_product = match sets.product.sets.get(..sets.product.len) {
+            Some([only]) => Some(*only),
             _ => None,
         };
-        let (country, country_trivial, region_trivial) = match combined {
-            Some(bits) => (bits.as_ref(), false, true),
-            None => (country, self.country_trivial, self.region.is_trivial()),
-        };
-        let mut fixed: [&[u64]; 4] = [&[]; 4];
-        let mut n_fixed = 0;
-        for (set, trivial) in [
-            (country, country_trivial),
-            (region, region_trivial),
-            (kind, self.kind_trivial),
-            (postal, self.postal.is_trivial()),
+        for (set, restricts) in [
+            (country, !country_trivial),
+            (sets.region, !region_trivial),
+            (sets.kind, !self.kind_trivial),
+            (sets.postal, !self.postal.is_trivial()),
+            (single_product.unwrap_or_default(), single_product.is_some()),
         ] {
-            if !trivial {
-                if let Some(slot) = fixed.get_mut(n_fixed) {
+            if restricts {
+                if let Some(slot) = and.get_mut(n_and) {
                     *slot = set;
-                    n_fixed += 1;
+                    n_and += 1;
                 }
             }
         }
-        let mut candidates = Candidates {
+        let union = sets.product.len >= 2;
+        let mut explain: [(IndexedFact, &[u64]); 4] = [(IndexedFact::Country, &[]); 4];
+        let mut n_explain = 0;
+        for (fact, set, restricts) in [
+            (IndexedFact::Country, sets.country, !self.country_trivial),
+            (IndexedFact::Region, sets.region, !self.region.is_trivial()),
+            (IndexedFact::EmailKind, sets.kind, !self.kind_trivial),
+            (
+                IndexedFact::PostalCode,
+                sets.postal,
+                !self.postal.is_trivial(),
+            ),
+        ] {
+            if restricts {
+                if let Some(slot) = explain.get_mut(n_explain) {
+                    *slot = (fact, set);
+                    n_explain += 1;
+                }
+            }
+        }
+        if n_and == 0 && !union {
+            // Nothing restricts: every rule (and no bit past the last).
+            if let Some(first) = and.first_mut() {
+                *first = &self.all;
+                n_and = 1;
+            }
+        }
+        Candidates {
             index: self,
-            fixed,
-            n_fixed,
+            and,
+            n_and,
+            union,
+            explain,
+            n_explain,
             sets,
-            chunk: [0; CHUNK],
-            start: 0,
-            pos: 0,
+            next_word: 0,
+            word: 0,
             current: 0,
-            started: false,
-        };
-        candidates.fill(0);
-        candidates
+        }
     }
 
     /// Number of rules indexed.
@@ -319,105 +353,107 @@ impl RuleIndex {
     }
 }
 
-/// What a rule's condition requires of one indexed attribute, as the trace
-/// shows it: the values one of which the lead must have (empty: the rule
-/// can never match), or `None` when it requires nothing of it.
-pub(crate) fn requirement(
-    cond: &Cond,
-    territories: &[Territory],
-    fact: IndexedFact,
-) -> Option<Vec<String>> {
-    let n = needs(cond, territories);
-    let strings = |v: Vec<Box<str>>| v.into_iter().map(String::from).collect();
-    match fact {
-        IndexedFact::Country => n
-            .country
-            .map(|v| v.iter().map(|c| c.as_str().to_owned()).collect()),
-        IndexedFact::Region => n.region.map(strings),
-        IndexedFact::PostalCode => n.postal.map(strings),
-        IndexedFact::ProductInterest => n.product.map(strings),
-        IndexedFact::EmailKind => n.kind.map(|mask| {
-            EmailKind::ALL
-                .iter()
-                .filter(|k| mask & k.bit() != 0)
-                .map(|k| k.as_str().to_owned())
-                .collect()
-        }),
+/// What a rule's condition requires of the indexed attributes, as the
+/// trace explains a skipped rule.
+pub(crate) struct Requirements(Needs);
+
+impl Requirements {
+    pub(crate) fn of(cond: &Cond, territories: &[Territory]) -> Self {
+        Requirements(needs(cond, territories))
+    }
+
+    /// The values of `fact` one of which the lead must have (empty: the
+    /// rule can never match), or `None` when it requires nothing of it.
+    pub(crate) fn get(&self, fact: IndexedFact) -> Option<Vec<String>> {
+        let n = &self.0;
+        let strings = |v: &Vec<Box<str>>| v.iter().map(|s| String::from(&**s)).collect();
+        match fact {
+            IndexedFact::Country => n
+                .country
+                .as_ref()
+                .map(|v| v.iter().map(|c| c.as_str().to_owned()).collect()),
+            IndexedFact::Region => n.region.as_ref().map(strings),
+            IndexedFact::PostalCode => n.postal.as_ref().map(strings),
+            IndexedFact::ProductInterest => n.product.as_ref().map(strings),
+            IndexedFact::EmailKind => n.kind.map(|mask| {
+                EmailKind::ALL
+                    .iter()
+                    .filter(|k| mask & k.bit() != 0)
+                    .map(|k| k.as_str().to_owned())
+                    .collect()
+            }),
+        }
     }
 }
 
 /// The sets one lead selects, per indexed attribute.
-struct LeadSets<'a> {
+pub(crate) struct LeadSets<'a> {
     country: &'a [u64],
+    /// `country` ANDed with `region`, precombined for a lead without a region.
+    country_no_region: Option<&'a [u64]>,
     region: &'a [u64],
     kind: &'a [u64],
     postal: &'a [u64],
     product: Union<'a>,
 }
 
-/// The order in which the trace prefers an attribute when several rule out
-/// the same run equally far.
-const FACT_ORDER: [IndexedFact; 5] = [
-    IndexedFact::Country,
-    IndexedFact::Region,
-    IndexedFact::EmailKind,
-    IndexedFact::PostalCode,
-    IndexedFact::ProductInterest,
-];
-
 impl Candidates<'_> {
-    /// The longest run of rules from `r` (ending before `to`) that one
-    /// indexed attribute rules out, for the trace: that attribute and the
-    /// run's end (exclusive); `None` if no attribute rules out `r`. Uses
-    /// the sets the iterator already selected (no second lookup of the
-    /// lead's values) and scans them a 64-rule word at a time.
+    /// The indexed facts that rule out at least one of the rules
+    /// `from..to` (a gap between candidates), for the trace. Every rule of
+    /// a gap is ruled out by at least one of them, so the gap is one
+    /// `rules_skipped` run however its rules interleave by attribute.
     ///
-    /// Taking the longest run at each step splits a gap between candidate
-    /// rules into the fewest runs that each have one reason, so a large
-    /// plan whose rules are ruled out alternately by country and by product
-    /// still gives a short trace.
-    pub(crate) fn skipped_run(&self, r: usize, to: usize) -> Option<(IndexedFact, usize)> {
-        let mut best: Option<(IndexedFact, usize)> = None;
-        for fact in FACT_ORDER {
-            let end = self.next_allowed(fact, r, to);
-            if end > r && best.is_none_or(|(_, e)| end > e) {
-                best = Some((fact, end));
-                if end == to {
-                    break; // none can go further
-                }
+    /// Uses the sets the iterator already selected (no second lookup of the
+    /// lead's values); each fact's scan stops at the first rule it rules
+    /// out, and reads whole words in the middle of the gap.
+    pub(crate) fn skipped_facts(&self, from: usize, to: usize) -> IndexedFacts {
+        let mut by = IndexedFacts::new();
+        if to <= from {
+            return by;
+        }
+        for (fact, set) in self.explain.iter().take(self.n_explain) {
+            if rules_out_any(set, from, to) {
+                by.insert(*fact);
             }
         }
-        best
+        let product = &self.sets.product;
+        if product.len > 0
+            && (from / 64..=(to - 1) / 64).any(|w| !product.word(w) & range_mask(w, from, to) != 0)
+        {
+            by.insert(IndexedFact::ProductInterest);
+        }
+        by
     }
+}
 
-    /// The rules of word `w` that `fact`'s set for this lead allows.
-    fn allowed_word(&self, fact: IndexedFact, w: usize) -> u64 {
-        let s = &self.sets;
-        let word = |bits: &[u64]| bits.get(w).copied().unwrap_or(0);
-        match fact {
-            IndexedFact::Country => word(s.country),
-            IndexedFact::Region => word(s.region),
-            IndexedFact::EmailKind => word(s.kind),
-            IndexedFact::PostalCode => word(s.postal),
-            IndexedFact::ProductInterest => s.product.word(w),
-        }
+/// Whether `set` misses any of the rules `from..to` (non-empty).
+fn rules_out_any(set: &[u64], from: usize, to: usize) -> bool {
+    let (first, last) = (from / 64, (to - 1) / 64);
+    let word = |w: usize| set.get(w).copied().unwrap_or(0);
+    if !word(first) & range_mask(first, from, to) != 0 {
+        return true;
     }
+    if first == last {
+        return false;
+    }
+    // Whole words between the ends: any rule missing from the set.
+    let whole = set.get(first + 1..last).unwrap_or_default();
+    whole.iter().any(|w| *w != u64::MAX) || !word(last) & range_mask(last, from, to) != 0
+}
 
-    /// The first rule from `r` on that `fact` allows, or `to`.
-    fn next_allowed(&self, fact: IndexedFact, r: usize, to: usize) -> usize {
-        let mut w = r / 64;
-        let mut m = self.allowed_word(fact, w) & (u64::MAX << (r % 64));
-        loop {
-            if m != 0 {
-                return (w * 64 + m.trailing_zeros() as usize).min(to);
-            }
-            w += 1;
-            if w * 64 >= to {
-                return to;
-            }
-            m = self.allowed_word(fact, w);
-        }
-    }
+/// The bits of rules `from..to` (non-empty) within word `w`.
+fn range_mask(w: usize, from: usize, to: usize) -> u64 {
+    let lo = if w == from / 64 {
+        u64::MAX << (from % 64)
+    } else {
+        u64::MAX
+    };
+    let hi = if w == (to - 1) / 64 {
+        u64::MAX >> (63 - (to - 1) % 64)
+    } else {
+        u64::MAX
+    };
+    lo & hi
 }
 
 /// A union of up to [`MAX_UNION`] bitsets, without allocating.
@@ -461,81 +497,94 @@ impl<'a> Union<'a> {
     }
 }
 
-/// Words combined per step: the sets are ANDed (unions ORed) chunk by
-/// chunk into a stack buffer, in tight loops the compiler can vectorize.
-const CHUNK: usize = 8;
+/// Most sets ANDed per word: country, region, email kind, postal code and
+/// a single product set.
+const MAX_AND: usize = 5;
 
-/// Iterates candidate rule indices in increasing order.
+/// Iterates candidate rule indices in increasing order: the words where
+/// the lead's sets intersect, found by scanning them a word at a time in
+/// one tight loop (no buffer, no per-chunk bookkeeping).
 pub(crate) struct Candidates<'a> {
     index: &'a RuleIndex,
-    fixed: [&'a [u64]; 4],
-    n_fixed: usize,
-    /// The lead's sets (the product union is ANDed per chunk; all of them
-    /// explain skipped rules).
-    sets: LeadSets<'a>,
-    /// The combined words `start .. start + CHUNK`.
-    chunk: [u64; CHUNK],
-    start: usize,
-    /// Position in `chunk` of `current`.
-    pos: usize,
+    /// The restricting sets, ANDed (at least one: `all` when nothing
+    /// restricts, so no bit past the last rule is ever set).
+    and: [&'a [u64]; MAX_AND],
+    n_and: usize,
+    /// Whether the product union (two or more tokens' sets) is ORed in too.
+    union: bool,
+    /// The lead's sets of the attributes (other than product interest)
+    /// that constrain some rule, in [`IndexedFacts::ORDER`]: what a skipped
+    /// run's `by` is made of.
+    explain: [(IndexedFact, &'a [u64]); 4],
+    n_explain: usize,
+    /// The lead's sets: the product union, and the reasons for skipped rules.
+    sets: &'a LeadSets<'a>,
+    /// The next word to scan.
+    next_word: usize,
+    /// The word `current` came from.
+    word: usize,
+    /// Candidates of `word` not yet returned.
     current: u64,
-    started: bool,
 }
 
-/// `buf &= src[start..]` over the chunk (every set has exactly `words`
-/// words, and `fill` has zeroed the chunk beyond the last word).
-fn and_into(buf: &mut [u64; CHUNK], src: &[u64], start: usize) {
-    let src = src.get(start..).unwrap_or_default();
-    for (b, s) in buf.iter_mut().zip(src) {
-        *b &= *s;
-    }
-}
+/// Words combined per step of the candidate scan: one branch per block.
+const BLOCK: usize = 4;
 
-impl Union<'_> {
-    fn and_into(&self, buf: &mut [u64; CHUNK], start: usize) {
-        if self.len == 0 {
-            return; // unrestricted
-        }
-        let mut acc = [0u64; CHUNK];
-        for set in self.sets.iter().take(self.len) {
-            let src = set.get(start..).unwrap_or_default();
-            for (a, s) in acc.iter_mut().zip(src) {
-                *a |= *s;
+/// The first word at or after `from` where all `N` sets have a bit, with
+/// the intersection. The sets all have the index's word count. Scans a
+/// block of [`BLOCK`] words per step (ANDs the compiler vectorizes, one
+/// branch per block), since the sets of a large plan are dense while their
+/// intersection is sparse.
+fn first_common<const N: usize>(sets: [&[u64]; N], from: usize) -> Option<(usize, u64)> {
+    let words = sets.first().map_or(0, |s| s.len());
+    let mut w = from;
+    while w + BLOCK <= words {
+        let mut acc = [u64::MAX; BLOCK];
+        for set in sets {
+            let block: Option<&[u64; BLOCK]> =
+                set.get(w..w + BLOCK).and_then(|b| b.try_into().ok());
+            let block = block.copied().unwrap_or([0; BLOCK]);
+            for (a, x) in acc.iter_mut().zip(block) {
+                *a &= x;
             }
         }
-        for (b, a) in buf.iter_mut().zip(acc) {
-            *b &= a;
+        if acc.iter().fold(0, |any, a| any | a) != 0 {
+            return acc
+                .iter()
+                .enumerate()
+                .find_map(|(i, v)| (*v != 0).then_some((w + i, *v)));
         }
+        w += BLOCK;
     }
+    (w..words).find_map(|w| {
+        let v = sets
+            .iter()
+            .fold(u64::MAX, |acc, s| acc & s.get(w).copied().unwrap_or(0));
+        (v != 0).then_some((w, v))
+    })
 }
 
 impl Candidates<'_> {
-    /// Combines the chunk of words starting at `start`.
-    fn fill(&mut self, start: usize) {
-        let mut buf = [u64::MAX; CHUNK];
-        let live = self.index.words.saturating_sub(start).min(CHUNK);
-        for b in buf.iter_mut().skip(live) {
-            *b = 0;
+    /// The next word at or after `from` with a candidate.
+    fn next_common(&self, from: usize) -> Option<(usize, u64)> {
+        let [a, b, c, d, e] = self.and;
+        if !self.union {
+            return match self.n_and {
+                1 => first_common([a], from),
+                2 => first_common([a, b], from),
+                3 => first_common([a, b, c], from),
+                4 => first_common([a, b, c, d], from),
+                _ => first_common([a, b, c, d, e], from),
+            };
         }
-        // Bits past the last rule (only in the last word) are cleared here
-        // rather than by ANDing a whole "all rules" set.
-        if start + live == self.index.words {
-            // Rules in the last word: 1..=64, or 0 for a policy without rules.
-            let rem = self.index.rules - (self.index.words - 1) * 64;
-            if let Some(last) = buf.get_mut(live.saturating_sub(1)) {
-                *last &= if rem >= 64 {
-                    u64::MAX
-                } else {
-                    (1u64 << rem) - 1
-                };
-            }
-        }
-        for set in self.fixed.iter().take(self.n_fixed) {
-            and_into(&mut buf, set, start);
-        }
-        self.sets.product.and_into(&mut buf, start);
-        self.chunk = buf;
-        self.start = start;
+        let and = self.and.get(..self.n_and).unwrap_or_default();
+        // Several product tokens: their sets ORed, then ANDed with the rest.
+        (from..self.index.words).find_map(|w| {
+            let v = and.iter().fold(self.sets.product.word(w), |acc, s| {
+                acc & s.get(w).copied().unwrap_or(0)
+            });
+            (v != 0).then_some((w, v))
+        })
     }
 }
 
@@ -547,23 +596,17 @@ impl Iterator for Candidates<'_> {
             if self.current != 0 {
                 let bit = self.current.trailing_zeros() as usize;
                 self.current &= self.current - 1;
-                return Some((self.start + self.pos) * 64 + bit);
+                return Some(self.word * 64 + bit);
             }
-            // Next non-zero word of this chunk, else the next chunk.
-            let from = if self.started { self.pos + 1 } else { 0 };
-            self.started = true;
-            match self.chunk.iter().skip(from).position(|w| *w != 0) {
-                Some(offset) => {
-                    self.pos = from + offset;
-                    self.current = self.chunk.get(self.pos).copied().unwrap_or(0);
+            match self.next_common(self.next_word) {
+                Some((w, v)) => {
+                    self.word = w;
+                    self.current = v;
+                    self.next_word = w + 1;
                 }
                 None => {
-                    let next = self.start + CHUNK;
-                    if next >= self.index.words {
-                        return None;
-                    }
-                    self.fill(next);
-                    self.started = false;
+                    self.next_word = self.index.words;
+                    return None;
                 }
             }
         }

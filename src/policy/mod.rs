@@ -226,7 +226,7 @@ pub use compiled::Policy;
 pub use compiled::{compile, compile_with_limits};
 pub use diagnostic::{CompileError, Diagnostic, DiagnosticCode, Severity};
 pub use eval::EvalOptions;
-pub use explain::{Explanation, Step};
+pub use explain::{Explanation, SkippedBy, SkippedRule, Step};
 pub use limits::PolicyLimits;
 pub use schema::json_schema;
 pub use suggest::did_you_mean;

@@ -24,7 +24,6 @@ pub(crate) struct Program {
     /// The texts `nodes` point into.
     pub(crate) node_texts: NodeTexts,
     pub(crate) warnings: Vec<Diagnostic>,
-    pub(crate) trace_capacity: usize,
     pub(crate) index: RuleIndex,
     /// Members of pools that read open-lead counts, each once, in pool and
     /// member order, at most [`MAX_LOAD_OWNERS`](crate::pool::MAX_LOAD_OWNERS).

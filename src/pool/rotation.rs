@@ -58,7 +58,6 @@ pub enum SkipReason {
 
 /// Everything a choice depends on.
 pub(crate) struct Ask<'a> {
-    pub(crate) pool: &'a Name,
     pub(crate) roster: &'a Arc<Roster>,
     pub(crate) state: Option<&'a PoolState>,
     pub(crate) lead_id: Option<&'a str>,
@@ -86,9 +85,45 @@ pub(crate) struct Choice {
     pub(crate) current: i64,
     pub(crate) eligible_weight: u64,
     pub(crate) eligible: u32,
-    pub(crate) step: PoolStep,
+    pub(crate) step: StepDraft,
     /// The chosen member's open leads (least-loaded pools).
     pub(crate) open: Option<u32>,
+}
+
+/// What a [`PoolStep`] records, without the ids it copies: the step is
+/// built once, for the decision, not at every hand-over of the choice.
+#[derive(Clone, Copy)]
+pub(crate) struct StepDraft {
+    member: u32,
+    eligible: MemberSet,
+    replay: bool,
+    version: u64,
+    day: u64,
+}
+
+impl StepDraft {
+    pub(crate) fn is_replay(&self) -> bool {
+        self.replay
+    }
+
+    /// The step, for pool `pool` with `roster`, for lead `lead_id`.
+    pub(crate) fn build(
+        &self,
+        pool: &Name,
+        roster: &Arc<Roster>,
+        lead_id: Option<&str>,
+    ) -> PoolStep {
+        PoolStep::new(
+            pool.clone(),
+            roster.clone(),
+            self.member,
+            self.eligible,
+            self.replay,
+            self.version,
+            self.day,
+            lead_id,
+        )
+    }
 }
 
 fn pos(i: usize) -> u32 {
@@ -111,17 +146,12 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
     } else {
         0
     };
-    let step = |member: u32, eligible: MemberSet, replay: bool| {
-        PoolStep::new(
-            ask.pool.clone(),
-            ask.roster.clone(),
-            member,
-            eligible,
-            replay,
-            version,
-            day,
-            ask.lead_id,
-        )
+    let step = |member: u32, eligible: MemberSet, replay: bool| StepDraft {
+        member,
+        eligible,
+        replay,
+        version,
+        day,
     };
     if let Some((member, current)) = replayed(ask) {
         return Some(Choice {
