@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use leadroute::decision::{IndexedFact, IndexedFacts, TraceEvent};
 use leadroute::policy::{EvalOptions, Step};
-use leadroute::{Facts, Normalizer, compile};
+use leadroute::{Facts, Normalizer, PolicySpec, compile};
 use proptest::prelude::*;
 
 #[path = "../benches/support/policy_gen.rs"]
@@ -219,5 +219,122 @@ fn benchmark_policies_agree_with_the_reference() {
             "{size}: late lead decided by {:?}",
             cases.late.expected.rule
         );
+    }
+}
+
+/// A large policy over many distinct postal prefixes and product tokens,
+/// so that most values' rule sets are sparse (an unconstrained base plus a
+/// few words; see `src/policy/index.rs`), with a few dense country rules
+/// among them.
+fn high_cardinality_policy(rules: usize, rng: &mut Rng) -> (PolicySpec, Vec<String>, Vec<String>) {
+    let mut prefixes = Vec::new();
+    let mut tokens = Vec::new();
+    let rules: Vec<serde_json::Value> = (0..rules)
+        .map(|i| {
+            let prefix: String = (0..2 + rng.below(3)).map(|_| char::from(b'0' + rng.below(10) as u8)).collect();
+            let token = format!("tok{}", rng.below(3_000));
+            let postal = serde_json::json!({"postal_code": {"country": "US", "prefixes": [prefix.clone()]}});
+            let product = serde_json::json!({"product_interest": [token.clone()]});
+            let when = match rng.below(20) {
+                0..=6 => postal,
+                7..=12 => product,
+                13..=15 => serde_json::json!({"all": [{"country": [*rng.pick(&["US", "CA", "DE"])]}, product]}),
+                16..=18 => serde_json::json!({"all": [postal, product]}),
+                _ => serde_json::json!({"country": [*rng.pick(&["CA", "DE", "FR"])]}),
+            };
+            prefixes.push(prefix);
+            tokens.push(token);
+            serde_json::json!({"id": format!("r{i}"), "when": when, "then": {"assign": "nobody"}})
+        })
+        .collect();
+    let spec = serde_json::json!({
+        "name": "high-cardinality", "version": "1",
+        "owners": [{"id": "q", "name": "Queue"}],
+        "rules": rules,
+        "fallback": {"assign": {"owner": "q"}}
+    });
+    (
+        serde_json::from_value(spec).expect("a valid spec"),
+        prefixes,
+        tokens,
+    )
+}
+
+/// Compiles `spec`, dropping the rules compile finds unreachable (an
+/// earlier rule's prefix or country covers them) until it compiles.
+fn compile_dropping_unreachable(
+    mut spec: PolicySpec,
+) -> Result<(PolicySpec, leadroute::Policy), TestCaseError> {
+    for _ in 0..64 {
+        let e = match compile(&spec) {
+            Ok(p) => return Ok((spec, p)),
+            Err(e) => e,
+        };
+        let mut bad = Vec::new();
+        for d in &e.errors {
+            let i = d
+                .path
+                .strip_prefix("rules[")
+                .and_then(|rest| rest.split(']').next())
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| TestCaseError::fail(format!("not a rule's error: {e}")))?;
+            bad.push(i);
+        }
+        bad.sort_unstable();
+        bad.dedup();
+        for i in bad.into_iter().rev() {
+            spec.rules.remove(i);
+        }
+    }
+    Err(TestCaseError::fail("the policy never compiled"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 8,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The sparse value sets (and the word-by-word scan over them, the
+    /// postal prefixes' inheritance, the trace's skipped facts) decide
+    /// exactly what the in-order reference decides.
+    #[test]
+    fn sparse_value_sets_agree_with_the_in_order_reference_scan(
+        rules in 4_200usize..6_000,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        let (spec, prefixes, tokens) = high_cardinality_policy(rules, &mut rng);
+        let (spec, policy) = compile_dropping_unreachable(spec)?;
+        for _ in 0..64 {
+            let mut input = leadroute::LeadInput::from_email("buyer@example-company.com");
+            input.country = Some(rng.pick(&["US", "US", "US", "CA", "DE"]).to_string());
+            if input.country.as_deref() == Some("US") {
+                let mut code: String = rng.pick(&prefixes).clone();
+                while code.len() < 5 {
+                    code.push(char::from(b'0' + rng.below(10) as u8));
+                }
+                input.postal_code = Some(code);
+            }
+            let product = |rng: &mut Rng| if rng.percent(80) { rng.pick(&tokens).clone() } else { format!("tok{}", rng.below(3_000)) };
+            input.product_interest = Some(match rng.below(3) {
+                0 => product(&mut rng),
+                1 => format!("{}, {}", product(&mut rng), product(&mut rng)),
+                _ => String::new(),
+            });
+            let lead = NORMALIZER
+                .normalize(&input)
+                .map_err(|e| TestCaseError::fail(format!("lead {input:?}: {e}")))?
+                .lead;
+            let expected = reference(&spec, &lead, None);
+            let d = policy.evaluate(&lead, &Facts::at_unix(0));
+            let why = || format!("lead {lead:?}\nexpected {expected:?}\ndecision {:?}", d.rule);
+            prop_assert_eq!(d.rule.as_deref(), expected.rule_id.as_deref(), "rule: {}", why());
+            prop_assert_eq!(d.fallback, expected.fallback, "fallback: {}", why());
+            check_skipped_runs(&policy, &lead, &d).map_err(|e| TestCaseError::fail(format!("{e}: {}", why())))?;
+            let quiet = policy.evaluate_with(&lead, &Facts::at_unix(0), EvalOptions::without_trace());
+            prop_assert_eq!(&quiet.rule, &d.rule, "trace off: {}", why());
+        }
     }
 }

@@ -7,12 +7,30 @@
 //! a constraint, never invent one), so a rule the index rules out could not
 //! have matched.
 //!
-//! For each attribute value we store a bitset of the rules compatible with it
+//! For each attribute value we keep the set of the rules compatible with it
 //! (rules without a constraint on that attribute are in every set). At
 //! evaluation the lead's sets are ANDed word by word and the surviving rules
 //! are visited in order, so first-match semantics are exactly those of a
 //! plain in-order scan; no memory is allocated. A differential test checks
 //! this against a reference scan on generated policies.
+//!
+//! ## Size
+//!
+//! A set is a dense base bitset (shared: the attribute's unconstrained
+//! rules, or a shorter postal prefix's set) plus the few words where the
+//! value's own rules are; a value gets a dense bitset of its own only when
+//! its rules occupy at least 1/64 of the index's words, most-needed values
+//! first, while the attribute's dense sets stay within 32 index words per
+//! word of rule needs (plus 64 index widths). The index is thus linear in
+//! the policy: one rule per postal prefix or product token (50,000 rules)
+//! holds ~18 MB, where a bitset per value held 329 MB
+//! (`tests/index_size.rs`). The candidate scan reads the dense bases in
+//! blocks and checks a sparse set's extra words one by one. Postal
+//! prefixes inherit their shorter prefixes' words, which a hostile policy
+//! could multiply: past 64 index words per word of rule needs an attribute
+//! is left unindexed, so every rule is a candidate for it (the decision is
+//! the same, evaluation visits more rules; `PolicyLimits::max_rules` still
+//! bounds that).
 
 use super::ir::{Cond, CountrySet, Pred, Rule, Territory};
 use crate::decision::{IndexedFact, IndexedFacts};
@@ -38,40 +56,281 @@ struct Needs {
     kind: Option<u8>,
 }
 
-/// Bitsets per value of one attribute.
+/// Where a set's own words go dense: a value whose rules occupy at least
+/// `words / DENSE_AT` words of the index gets a bitset of its own.
+const DENSE_AT: usize = 64;
+
+/// Index words an attribute may hold per word of rule needs (plus the
+/// index's own width) before it is left unindexed; see [`Attr`].
+const BUDGET_PER_NEED: usize = 64;
+
+/// Dense index words an attribute's values may take per word of rule needs
+/// (plus [`DENSE_AT`] index widths): past it, values stay sparse.
+const DENSE_PER_NEED: usize = 32;
+
+/// One value's rule set: a dense base set plus a few extra words.
 #[derive(Debug)]
-struct Attr<K: std::hash::Hash + Eq> {
-    by_value: FxMap<K, Bits>,
-    unconstrained: Bits,
+struct ValueSet {
+    /// The base set: 0 is the attribute's unconstrained rules, `i` its
+    /// `dense[i - 1]`.
+    base: u32,
+    /// The words of rules beyond `base`, sorted by word, each word once.
+    extra: Box<[(u32, u64)]>,
 }
 
-impl<K: std::hash::Hash + Eq + Clone> Attr<K> {
+/// The rule sets per value of one attribute.
+///
+/// Why not a dense bitset per value: that costs the index's full width for
+/// every distinct value, so a policy with one rule per postal prefix
+/// (50,000 rules, a 4 MB spec) held 50,000 × 782 words, 329 MB, and took
+/// as long to build. A value is instead a base set (the attribute's
+/// unconstrained rules, shared, or for a postal prefix a shorter prefix's
+/// set) plus the words where its own rules are; only a value whose rules
+/// occupy at least `words / DENSE_AT` words gets a bitset of its own, so
+/// dense sets cost at most `DENSE_AT` index words per word of needs. Postal
+/// prefixes inherit their shorter prefixes' words, which a hostile policy
+/// can still multiply; past `BUDGET_PER_NEED` words per word of needs the
+/// attribute is left unindexed (every rule a candidate for it: sound,
+/// slower to evaluate, and documented in the module docs).
+#[derive(Debug)]
+struct Attr<K: std::hash::Hash + Eq> {
+    by_value: FxMap<K, ValueSet>,
+    /// The rules without a need on this attribute.
+    unconstrained: Bits,
+    /// The values' own dense sets.
+    dense: Vec<Bits>,
+}
+
+/// The index words of rules that need each value (sorted, by rule order),
+/// and the bitset of the rules with no need on the attribute.
+type OwnWords<K> = (Bits, FxMap<K, Vec<(u32, u64)>>);
+
+fn own_words<K: std::hash::Hash + Eq>(
+    words: usize,
+    needs: impl Iterator<Item = Option<Vec<K>>>,
+) -> OwnWords<K> {
+    let mut unconstrained = vec![0u64; words].into_boxed_slice();
+    let mut own: FxMap<K, Vec<(u32, u64)>> = FxMap::default();
+    for (r, need) in needs.enumerate() {
+        match need {
+            None => set(&mut unconstrained, r),
+            Some(values) => {
+                for k in values {
+                    add_rule(own.entry(k).or_default(), r);
+                }
+            }
+        }
+    }
+    (unconstrained, own)
+}
+
+/// Adds rule `r` to a sorted word list (rules arrive in increasing order).
+fn add_rule(list: &mut Vec<(u32, u64)>, r: usize) {
+    let w = u32::try_from(r / 64).unwrap_or(u32::MAX);
+    let bit = 1u64 << (r % 64);
+    match list.last_mut() {
+        Some((last, bits)) if *last == w => *bits |= bit,
+        _ => list.push((w, bit)),
+    }
+}
+
+/// The union of two sorted word lists.
+fn merge_words(a: &[(u32, u64)], b: &[(u32, u64)]) -> Vec<(u32, u64)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while let (Some(&(wa, ba)), Some(&(wb, bb))) = (a.get(i), b.get(j)) {
+        match wa.cmp(&wb) {
+            std::cmp::Ordering::Less => {
+                out.push((wa, ba));
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push((wb, bb));
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push((wa, ba | bb));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(a.get(i..).unwrap_or_default());
+    out.extend_from_slice(b.get(j..).unwrap_or_default());
+    out
+}
+
+impl<K: std::hash::Hash + Eq + Clone + Ord> Attr<K> {
     fn build(words: usize, needs: impl Iterator<Item = Option<Vec<K>>>) -> Self {
-        let needs: Vec<Option<Vec<K>>> = needs.collect();
-        let mut unconstrained = vec![0u64; words].into_boxed_slice();
-        for (r, need) in needs.iter().enumerate() {
-            if need.is_none() {
-                set(&mut unconstrained, r);
-            }
-        }
-        let mut by_value: FxMap<K, Bits> = FxMap::default();
-        for (r, need) in needs.iter().enumerate() {
-            for k in need.iter().flatten() {
-                let bits = by_value
-                    .entry(k.clone())
-                    .or_insert_with(|| unconstrained.clone());
-                set(bits, r);
-            }
-        }
-        Attr {
-            by_value,
+        let (unconstrained, own) = own_words(words, needs);
+        let need_words: usize = own.values().map(Vec::len).sum();
+        let mut attr = Attr {
+            by_value: FxMap::default(),
             unconstrained,
+            dense: Vec::new(),
+        };
+        // The most-needed values first, so the dense budget goes where the
+        // scan gains most; ties in key order, for a deterministic index.
+        let mut own: Vec<(K, Vec<(u32, u64)>)> = own.into_iter().collect();
+        own.sort_by(|(ka, a), (kb, b)| b.len().cmp(&a.len()).then_with(|| ka.cmp(kb)));
+        let mut budget = dense_budget(words, need_words);
+        for (k, extra) in own {
+            let set = attr.finish(words, 0, extra, &mut budget);
+            attr.by_value.insert(k, set);
         }
+        attr.within_budget(words, need_words)
+    }
+
+    /// A value's set over dense set `base` with its extra words, dense when
+    /// the words are many.
+    fn finish(
+        &mut self,
+        words: usize,
+        base: u32,
+        extra: Vec<(u32, u64)>,
+        budget: &mut usize,
+    ) -> ValueSet {
+        if extra.is_empty() || extra.len() * DENSE_AT < words || *budget < words {
+            return ValueSet {
+                base,
+                extra: extra.into_boxed_slice(),
+            };
+        }
+        *budget -= words;
+        let mut bits = self.base(base).clone();
+        for (w, b) in extra {
+            if let Some(word) = bits.get_mut(w as usize) {
+                *word |= b;
+            }
+        }
+        self.dense.push(bits);
+        ValueSet {
+            base: u32::try_from(self.dense.len()).unwrap_or(u32::MAX),
+            extra: Box::default(),
+        }
+    }
+
+    /// `self`, or the attribute unindexed when it outgrew its budget.
+    fn within_budget(mut self, words: usize, need_words: usize) -> Self {
+        let held = (1 + self.dense.len()) * words
+            + self
+                .by_value
+                .values()
+                .map(|v| v.extra.len() * 2)
+                .sum::<usize>();
+        if held > BUDGET_PER_NEED.saturating_mul(need_words + words) {
+            self.by_value = FxMap::default();
+            self.dense = Vec::new();
+        }
+        self
+    }
+
+    fn get<Q>(&self, k: &Q) -> Option<SetRef<'_>>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.by_value.get(k).map(|v| self.set(v))
+    }
+
+    fn set<'a>(&'a self, v: &'a ValueSet) -> SetRef<'a> {
+        SetRef {
+            base: self.base(v.base),
+            extra: (!v.extra.is_empty()).then_some(&v.extra),
+        }
+    }
+
+    /// Base set `i` (see [`ValueSet::base`]).
+    fn base(&self, i: u32) -> &Bits {
+        match i.checked_sub(1) {
+            Some(d) => self.dense.get(d as usize).unwrap_or(&self.unconstrained),
+            None => &self.unconstrained,
+        }
+    }
+
+    /// The rules without a need on this attribute.
+    fn unconstrained(&self) -> &Bits {
+        &self.unconstrained
     }
 
     fn is_trivial(&self) -> bool {
         self.by_value.is_empty()
     }
+}
+
+/// A rule set as the evaluation reads it: a dense bitset, plus extra words
+/// (sorted) for a sparse value.
+///
+/// Two thin references (16 bytes, as a slice was): the sets are copied into
+/// the candidate scan's arrays on every evaluation.
+// A `&Box<[_]>` is one pointer where `&[_]` is two: deliberate, see above.
+#[allow(clippy::borrowed_box)]
+#[derive(Clone, Copy)]
+pub(crate) struct SetRef<'a> {
+    base: &'a Bits,
+    extra: Option<&'a Box<[(u32, u64)]>>,
+}
+
+impl<'a> SetRef<'a> {
+    fn dense(base: &'a Bits) -> Self {
+        SetRef { base, extra: None }
+    }
+
+    /// The extra words (empty for a dense set).
+    fn extra(&self) -> &'a [(u32, u64)] {
+        self.extra.map_or(&[], |e| e)
+    }
+
+    /// Word `w` of the set.
+    fn word(&self, w: usize) -> u64 {
+        let base = self.base.get(w).copied().unwrap_or(0);
+        let Some(extra) = self.extra else {
+            return base;
+        };
+        match extra.binary_search_by_key(&w, |(x, _)| *x as usize) {
+            Ok(i) => base | extra.get(i).map_or(0, |(_, b)| *b),
+            Err(_) => base,
+        }
+    }
+}
+
+/// The postal-prefix attribute, each prefix closed over its shorter
+/// prefixes, so that one lookup (the longest indexed prefix of a code)
+/// covers every prefix of the code: a prefix's set is its closest shorter
+/// prefix's set plus its own words.
+fn postal_attr(words: usize, needs: impl Iterator<Item = Option<Vec<Box<str>>>>) -> Attr<Box<str>> {
+    let (unconstrained, mut own) = own_words(words, needs);
+    let need_words: usize = own.values().map(Vec::len).sum();
+    let mut budget = dense_budget(words, need_words);
+    let mut keys: Vec<Box<str>> = own.keys().cloned().collect();
+    keys.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    let mut attr = Attr {
+        by_value: FxMap::default(),
+        unconstrained,
+        dense: Vec::new(),
+    };
+    for key in keys {
+        let extra = own.remove(&key).unwrap_or_default();
+        let shorter = (1..key.len())
+            .rev()
+            .filter_map(|n| key.get(..n))
+            .find_map(|p| attr.by_value.get(p));
+        let (base, extra) = match shorter {
+            Some(s) if s.extra.is_empty() => (s.base, extra),
+            Some(s) => (s.base, merge_words(&extra, &s.extra)),
+            None => (0, extra),
+        };
+        let set = attr.finish(words, base, extra, &mut budget);
+        attr.by_value.insert(key, set);
+    }
+    attr.within_budget(words, need_words)
+}
+
+/// Index words an attribute's dense value sets may take.
+fn dense_budget(words: usize, need_words: usize) -> usize {
+    DENSE_PER_NEED
+        .saturating_mul(need_words)
+        .saturating_add(DENSE_AT.saturating_mul(words))
 }
 
 fn set(bits: &mut [u64], r: usize) {
@@ -132,25 +391,10 @@ impl RuleIndex {
         }
         let country_trivial = country.iter().all(Option::is_none);
 
-        let mut postal = Attr::build(words, needs.iter().map(|nd| nd.postal.clone()));
+        let postal = postal_attr(words, needs.iter().map(|nd| nd.postal.clone()));
         let mut postal_lengths: Vec<usize> = postal.by_value.keys().map(|k| k.len()).collect();
         postal_lengths.sort_unstable();
         postal_lengths.dedup();
-        // Close each prefix over its shorter prefixes, so that one lookup (the
-        // longest indexed prefix of a code) covers every prefix of the code.
-        let mut keys: Vec<Box<str>> = postal.by_value.keys().cloned().collect();
-        keys.sort_by_key(|k| k.len());
-        for key in &keys {
-            let shorter = (1..key.len())
-                .rev()
-                .filter_map(|n| key.get(..n))
-                .find_map(|p| postal.by_value.get(p).cloned());
-            if let (Some(shorter), Some(bits)) = (shorter, postal.by_value.get_mut(key)) {
-                for (b, s) in bits.iter_mut().zip(shorter.iter()) {
-                    *b |= *s;
-                }
-            }
-        }
         postal_lengths.reverse();
 
         let every_kind = EmailKind::all_bits();
@@ -176,7 +420,7 @@ impl RuleIndex {
                 .map(|c| {
                     c.as_ref().map(|bits| {
                         bits.iter()
-                            .zip(region.unconstrained.iter())
+                            .zip(region.unconstrained().iter())
                             .map(|(a, b)| a & b)
                             .collect()
                     })
@@ -203,7 +447,7 @@ impl RuleIndex {
     /// The rule sets a lead's indexed attributes select, one per attribute
     /// (`all` where the attribute constrains no rule).
     pub(crate) fn lead_sets<'a>(&'a self, lead: &'a Lead) -> LeadSets<'a> {
-        let country: &[u64] = if self.country_trivial {
+        let country: &Bits = if self.country_trivial {
             &self.all
         } else {
             match lead.country {
@@ -215,47 +459,47 @@ impl RuleIndex {
                 None => &self.country_unconstrained,
             }
         };
-        let region: &[u64] = if self.region.is_trivial() {
-            &self.all
+        let region = if self.region.is_trivial() {
+            SetRef::dense(&self.all)
         } else {
             lead.region
                 .as_deref()
-                .and_then(|r| self.region.by_value.get(r))
-                .unwrap_or(&self.region.unconstrained)
+                .and_then(|r| self.region.get(r))
+                .unwrap_or(SetRef::dense(self.region.unconstrained()))
         };
-        let kind: &[u64] = self
+        let kind: &Bits = self
             .kind
             .get(lead.email_kind.index())
             .map_or(&self.all, |b| b);
 
         // The longest indexed prefix of the lead's code (closed over shorter
         // ones at build time); with none, only the rules without a postal need.
-        let postal: &[u64] = if self.postal.is_trivial() {
-            &self.all
+        let postal = if self.postal.is_trivial() {
+            SetRef::dense(&self.all)
         } else {
             lead.postal_code
                 .as_deref()
                 .and_then(|code| {
                     self.postal_lengths
                         .iter()
-                        .find_map(|n| code.get(..*n).and_then(|p| self.postal.by_value.get(p)))
+                        .find_map(|n| code.get(..*n).and_then(|p| self.postal.get(p)))
                 })
-                .unwrap_or(&self.postal.unconstrained)
+                .unwrap_or(SetRef::dense(self.postal.unconstrained()))
         };
         // Each token's set already holds the rules without a product need, so
         // `unconstrained` is needed only when no token is indexed.
-        let mut product = Union::default();
+        let mut product = Union::new(&self.all);
         if !self.product.is_trivial() {
             for token in &lead.product_interest {
-                if let Some(bits) = self.product.by_value.get(token.as_str()) {
+                if let Some(bits) = self.product.get(token.as_str()) {
                     if !product.push(bits) {
-                        product = Union::unrestricted();
+                        product = Union::unrestricted(&self.all);
                         break;
                     }
                 }
             }
             if product.len == 0 && !product.unrestricted {
-                product.push(&self.product.unconstrained);
+                product.push(SetRef::dense(self.product.unconstrained()));
             }
         }
         // A lead without a region, in an indexed country: its country set
@@ -264,8 +508,7 @@ impl RuleIndex {
             (None, Some(c)) => self
                 .country_no_region
                 .get(slot_of(c))
-                .and_then(Option::as_ref)
-                .map(AsRef::as_ref),
+                .and_then(Option::as_ref),
             _ => None,
         };
         LeadSets {
@@ -286,18 +529,21 @@ impl RuleIndex {
             Some(bits) => (bits, false, true),
             None => (sets.country, self.country_trivial, self.region.is_trivial()),
         };
-        let mut and: [&[u64]; MAX_AND] = [&[]; MAX_AND];
+        let mut and: [SetRef<'a>; MAX_AND] = [SetRef::dense(&self.all); MAX_AND];
         let mut n_and = 0;
         let single_product = match sets.product.sets.get(..sets.product.len) {
             Some([only]) => Some(*only),
             _ => None,
         };
         for (set, restricts) in [
-            (country, !country_trivial),
+            (SetRef::dense(country), !country_trivial),
             (sets.region, !region_trivial),
-            (sets.kind, !self.kind_trivial),
+            (SetRef::dense(sets.kind), !self.kind_trivial),
             (sets.postal, !self.postal.is_trivial()),
-            (single_product.unwrap_or_default(), single_product.is_some()),
+            (
+                single_product.unwrap_or(SetRef::dense(&self.all)),
+                single_product.is_some(),
+            ),
         ] {
             if restricts {
                 if let Some(slot) = and.get_mut(n_and) {
@@ -307,12 +553,21 @@ impl RuleIndex {
             }
         }
         let union = sets.product.len >= 2;
-        let mut explain: [(IndexedFact, &[u64]); 4] = [(IndexedFact::Country, &[]); 4];
+        let mut explain: [(IndexedFact, SetRef<'a>); 4] =
+            [(IndexedFact::Country, SetRef::dense(&self.all)); 4];
         let mut n_explain = 0;
         for (fact, set, restricts) in [
-            (IndexedFact::Country, sets.country, !self.country_trivial),
+            (
+                IndexedFact::Country,
+                SetRef::dense(sets.country),
+                !self.country_trivial,
+            ),
             (IndexedFact::Region, sets.region, !self.region.is_trivial()),
-            (IndexedFact::EmailKind, sets.kind, !self.kind_trivial),
+            (
+                IndexedFact::EmailKind,
+                SetRef::dense(sets.kind),
+                !self.kind_trivial,
+            ),
             (
                 IndexedFact::PostalCode,
                 sets.postal,
@@ -329,11 +584,13 @@ impl RuleIndex {
         if n_and == 0 && !union {
             // Nothing restricts: every rule (and no bit past the last).
             if let Some(first) = and.first_mut() {
-                *first = &self.all;
+                *first = SetRef::dense(&self.all);
                 n_and = 1;
             }
         }
+        let sparse = and.iter().take(n_and).any(|s| s.extra.is_some());
         Candidates {
+            sparse,
             index: self,
             and,
             n_and,
@@ -388,12 +645,12 @@ impl Requirements {
 
 /// The sets one lead selects, per indexed attribute.
 pub(crate) struct LeadSets<'a> {
-    country: &'a [u64],
+    country: &'a Bits,
     /// `country` ANDed with `region`, precombined for a lead without a region.
-    country_no_region: Option<&'a [u64]>,
-    region: &'a [u64],
-    kind: &'a [u64],
-    postal: &'a [u64],
+    country_no_region: Option<&'a Bits>,
+    region: SetRef<'a>,
+    kind: &'a Bits,
+    postal: SetRef<'a>,
     product: Union<'a>,
 }
 
@@ -412,7 +669,7 @@ impl Candidates<'_> {
             return by;
         }
         for (fact, set) in self.explain.iter().take(self.n_explain) {
-            if rules_out_any(set, from, to) {
+            if rules_out_any(*set, from, to) {
                 by.insert(*fact);
             }
         }
@@ -427,7 +684,11 @@ impl Candidates<'_> {
 }
 
 /// Whether `set` misses any of the rules `from..to` (non-empty).
-fn rules_out_any(set: &[u64], from: usize, to: usize) -> bool {
+fn rules_out_any(set: SetRef<'_>, from: usize, to: usize) -> bool {
+    if set.extra.is_some() {
+        return (from / 64..=(to - 1) / 64).any(|w| !set.word(w) & range_mask(w, from, to) != 0);
+    }
+    let set: &[u64] = set.base;
     let (first, last) = (from / 64, (to - 1) / 64);
     let word = |w: usize| set.get(w).copied().unwrap_or(0);
     if !word(first) & range_mask(first, from, to) != 0 {
@@ -457,9 +718,8 @@ fn range_mask(w: usize, from: usize, to: usize) -> u64 {
 }
 
 /// A union of up to [`MAX_UNION`] bitsets, without allocating.
-#[derive(Default)]
 pub(crate) struct Union<'a> {
-    sets: [&'a [u64]; MAX_UNION],
+    sets: [SetRef<'a>; MAX_UNION],
     len: usize,
     /// Too many sets to union: place no restriction (sound, just slower).
     unrestricted: bool,
@@ -474,18 +734,27 @@ impl<'a> Union<'a> {
         self.sets
             .iter()
             .take(self.len)
-            .fold(0, |acc, s| acc | s.get(w).copied().unwrap_or(0))
+            .fold(0, |acc, s| acc | s.word(w))
     }
 
-    fn unrestricted() -> Self {
+    /// An empty union; `filler` fills the unused slots.
+    fn new(filler: &'a Bits) -> Self {
+        Union {
+            sets: [SetRef::dense(filler); MAX_UNION],
+            len: 0,
+            unrestricted: false,
+        }
+    }
+
+    fn unrestricted(filler: &'a Bits) -> Self {
         Union {
             unrestricted: true,
-            ..Union::default()
+            ..Union::new(filler)
         }
     }
 
     /// Adds a set; `false` if full (the caller then uses "all rules").
-    fn push(&mut self, bits: &'a [u64]) -> bool {
+    fn push(&mut self, bits: SetRef<'a>) -> bool {
         match self.sets.get_mut(self.len) {
             Some(slot) => {
                 *slot = bits;
@@ -508,14 +777,17 @@ pub(crate) struct Candidates<'a> {
     index: &'a RuleIndex,
     /// The restricting sets, ANDed (at least one: `all` when nothing
     /// restricts, so no bit past the last rule is ever set).
-    and: [&'a [u64]; MAX_AND],
+    and: [SetRef<'a>; MAX_AND],
     n_and: usize,
+    /// Whether a set of `and` has extra words (a sparse value's set): the
+    /// scan then reads word by word.
+    sparse: bool,
     /// Whether the product union (two or more tokens' sets) is ORed in too.
     union: bool,
     /// The lead's sets of the attributes (other than product interest)
     /// that constrain some rule, in [`IndexedFacts::ORDER`]: what a skipped
     /// run's `by` is made of.
-    explain: [(IndexedFact, &'a [u64]); 4],
+    explain: [(IndexedFact, SetRef<'a>); 4],
     n_explain: usize,
     /// The lead's sets: the product union, and the reasons for skipped rules.
     sets: &'a LeadSets<'a>,
@@ -564,10 +836,53 @@ fn first_common<const N: usize>(sets: [&[u64]; N], from: usize) -> Option<(usize
     })
 }
 
+/// [`first_common`] for sets some of which have extra words (sparse
+/// values' sets). A word where all the sets meet either has a bit in all
+/// their *bases* (the first such is found by the same block scan over the
+/// bases) or lies on an extra word of some set (else some set lacks the bit
+/// in its base and adds none). So: the block scan over the bases, then each
+/// set's extra words before its hit, each checked in full; the earliest
+/// wins. A sparse set costs the scan nothing per block, only a check per
+/// extra word passed.
+fn first_common_sparse<const N: usize>(sets: [SetRef<'_>; N], from: usize) -> Option<(usize, u64)> {
+    let full = |w: usize| sets.iter().fold(u64::MAX, |acc, s| acc & s.word(w));
+    let dense = first_common(sets.map(|s| &**s.base), from);
+    let mut limit = dense.map_or(usize::MAX, |(w, _)| w);
+    let mut best = None;
+    for set in &sets {
+        let extra = set.extra();
+        let start = extra.partition_point(|(w, _)| (*w as usize) < from);
+        for &(w, _) in extra.get(start..).unwrap_or_default() {
+            let w = w as usize;
+            if w >= limit {
+                break;
+            }
+            let v = full(w);
+            if v != 0 {
+                best = Some((w, v));
+                limit = w;
+                break;
+            }
+        }
+    }
+    best.or_else(|| dense.map(|(w, _)| (w, full(w))))
+}
+
 impl Candidates<'_> {
     /// The next word at or after `from` with a candidate.
     fn next_common(&self, from: usize) -> Option<(usize, u64)> {
-        let [a, b, c, d, e] = self.and;
+        if self.sparse && !self.union {
+            let [a, b, c, d, e] = self.and;
+            return match self.n_and {
+                1 => first_common_sparse([a], from),
+                2 => first_common_sparse([a, b], from),
+                3 => first_common_sparse([a, b, c], from),
+                4 => first_common_sparse([a, b, c, d], from),
+                _ => first_common_sparse([a, b, c, d, e], from),
+            };
+        }
+        let and = self.and.get(..self.n_and).unwrap_or_default();
+        let [a, b, c, d, e] = self.and.map(|s| &**s.base);
         if !self.union {
             return match self.n_and {
                 1 => first_common([a], from),
@@ -577,12 +892,11 @@ impl Candidates<'_> {
                 _ => first_common([a, b, c, d, e], from),
             };
         }
-        let and = self.and.get(..self.n_and).unwrap_or_default();
         // Several product tokens: their sets ORed, then ANDed with the rest.
         (from..self.index.words).find_map(|w| {
-            let v = and.iter().fold(self.sets.product.word(w), |acc, s| {
-                acc & s.get(w).copied().unwrap_or(0)
-            });
+            let v = and
+                .iter()
+                .fold(self.sets.product.word(w), |acc, s| acc & s.word(w));
             (v != 0).then_some((w, v))
         })
     }

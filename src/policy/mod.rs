@@ -203,6 +203,14 @@
 //! [`CheckSkipped`](DiagnosticCode::CheckSkipped) warning, past
 //! [`PolicyLimits::max_shadow_comparisons`]. A decision's trace is bounded
 //! by [`EvalOptions::max_trace_events`].
+//!
+//! The rule index that lets [`Policy::evaluate`](crate::Policy::evaluate)
+//! skip rules a lead's country, region, postal code, product interest or
+//! email kind rules out is linear in the policy's size, also for one rule
+//! per postal prefix or product token (50,000 such rules: ~18 MB). Rules
+//! whose conditions the index cannot read (attributes, account fields,
+//! numeric ranges alone) are evaluated in order, one condition tree each;
+//! [`PolicyLimits::max_rules`] bounds how many there can be.
 
 pub(crate) mod compile;
 pub(crate) mod compiled;
