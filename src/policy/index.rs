@@ -97,6 +97,9 @@ struct Attr<K: std::hash::Hash + Eq> {
     by_value: FxMap<K, ValueSet>,
     /// The rules without a need on this attribute.
     unconstrained: Bits,
+    /// Whether `unconstrained` is empty (every rule needs some value), so
+    /// that a lead with no indexed value has no candidate at all.
+    unconstrained_empty: bool,
     /// The values' own dense sets.
     dense: Vec<Bits>,
 }
@@ -161,14 +164,25 @@ fn merge_words(a: &[(u32, u64)], b: &[(u32, u64)]) -> Vec<(u32, u64)> {
 }
 
 impl<K: std::hash::Hash + Eq + Clone + Ord> Attr<K> {
+    fn new(unconstrained: Bits) -> Self {
+        Attr {
+            by_value: FxMap::default(),
+            unconstrained_empty: unconstrained.iter().all(|w| *w == 0),
+            unconstrained,
+            dense: Vec::new(),
+        }
+    }
+
+    /// The set of a lead without an indexed value: the unconstrained rules,
+    /// and whether there are none.
+    fn fallback(&self) -> (SetRef<'_>, bool) {
+        (SetRef::dense(&self.unconstrained), self.unconstrained_empty)
+    }
+
     fn build(words: usize, needs: impl Iterator<Item = Option<Vec<K>>>) -> Self {
         let (unconstrained, own) = own_words(words, needs);
         let need_words: usize = own.values().map(Vec::len).sum();
-        let mut attr = Attr {
-            by_value: FxMap::default(),
-            unconstrained,
-            dense: Vec::new(),
-        };
+        let mut attr = Attr::new(unconstrained);
         // The most-needed values first, so the dense budget goes where the
         // scan gains most; ties in key order, for a deterministic index.
         let mut own: Vec<(K, Vec<(u32, u64)>)> = own.into_iter().collect();
@@ -304,11 +318,7 @@ fn postal_attr(words: usize, needs: impl Iterator<Item = Option<Vec<Box<str>>>>)
     let mut budget = dense_budget(words, need_words);
     let mut keys: Vec<Box<str>> = own.keys().cloned().collect();
     keys.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-    let mut attr = Attr {
-        by_value: FxMap::default(),
-        unconstrained,
-        dense: Vec::new(),
-    };
+    let mut attr = Attr::new(unconstrained);
     for key in keys {
         let extra = own.remove(&key).unwrap_or_default();
         let shorter = (1..key.len())
@@ -348,6 +358,8 @@ pub(crate) struct RuleIndex {
     /// Dense by country slot (26×26).
     country: Vec<Option<Bits>>,
     country_unconstrained: Bits,
+    /// Whether every rule needs some country.
+    country_unconstrained_empty: bool,
     country_trivial: bool,
     /// Per country slot: its set ANDed with the rules that need no region,
     /// precombined for the common lead without a region (one set, not two).
@@ -358,6 +370,8 @@ pub(crate) struct RuleIndex {
     product: Attr<Box<str>>,
     /// Per email kind, by [`EmailKind::index`].
     kind: [Bits; KINDS],
+    /// Whether no rule admits the email kind.
+    kind_empty: [bool; KINDS],
     kind_trivial: bool,
 }
 
@@ -434,12 +448,16 @@ impl RuleIndex {
             rules: n,
             all,
             country,
+            country_unconstrained_empty: country_unconstrained.iter().all(|w| *w == 0),
             country_unconstrained,
             country_trivial,
             region,
             postal,
             postal_lengths,
             product: Attr::build(words, needs.iter().map(|nd| nd.product.clone())),
+            kind_empty: std::array::from_fn(|k| {
+                kind.get(k).is_none_or(|b| b.iter().all(|w| *w == 0))
+            }),
             kind,
         }
     }
@@ -447,44 +465,59 @@ impl RuleIndex {
     /// The rule sets a lead's indexed attributes select, one per attribute
     /// (`all` where the attribute constrains no rule).
     pub(crate) fn lead_sets<'a>(&'a self, lead: &'a Lead) -> LeadSets<'a> {
+        // Whether a restricting set the lead selects is known to be empty
+        // (a value no rule admits, with every rule needing some value): then
+        // no rule is a candidate and the scan is skipped.
+        let mut empty = false;
         let country: &Bits = if self.country_trivial {
             &self.all
         } else {
-            match lead.country {
-                Some(c) => self
-                    .country
-                    .get(slot_of(c))
-                    .and_then(Option::as_ref)
-                    .unwrap_or(&self.country_unconstrained),
-                None => &self.country_unconstrained,
+            match lead
+                .country
+                .and_then(|c| self.country.get(slot_of(c)))
+                .and_then(Option::as_ref)
+            {
+                Some(bits) => bits,
+                None => {
+                    empty |= self.country_unconstrained_empty;
+                    &self.country_unconstrained
+                }
             }
         };
         let region = if self.region.is_trivial() {
             SetRef::dense(&self.all)
         } else {
-            lead.region
-                .as_deref()
-                .and_then(|r| self.region.get(r))
-                .unwrap_or(SetRef::dense(self.region.unconstrained()))
+            match lead.region.as_deref().and_then(|r| self.region.get(r)) {
+                Some(set) => set,
+                None => {
+                    let (set, none) = self.region.fallback();
+                    empty |= none;
+                    set
+                }
+            }
         };
-        let kind: &Bits = self
-            .kind
-            .get(lead.email_kind.index())
-            .map_or(&self.all, |b| b);
+        let kind_index = lead.email_kind.index();
+        let kind: &Bits = self.kind.get(kind_index).map_or(&self.all, |b| b);
+        empty |= !self.kind_trivial && self.kind_empty.get(kind_index).copied().unwrap_or(false);
 
         // The longest indexed prefix of the lead's code (closed over shorter
         // ones at build time); with none, only the rules without a postal need.
         let postal = if self.postal.is_trivial() {
             SetRef::dense(&self.all)
         } else {
-            lead.postal_code
-                .as_deref()
-                .and_then(|code| {
-                    self.postal_lengths
-                        .iter()
-                        .find_map(|n| code.get(..*n).and_then(|p| self.postal.get(p)))
-                })
-                .unwrap_or(SetRef::dense(self.postal.unconstrained()))
+            let indexed = lead.postal_code.as_deref().and_then(|code| {
+                self.postal_lengths
+                    .iter()
+                    .find_map(|n| code.get(..*n).and_then(|p| self.postal.get(p)))
+            });
+            match indexed {
+                Some(set) => set,
+                None => {
+                    let (set, none) = self.postal.fallback();
+                    empty |= none;
+                    set
+                }
+            }
         };
         // Each token's set already holds the rules without a product need, so
         // `unconstrained` is needed only when no token is indexed.
@@ -499,7 +532,9 @@ impl RuleIndex {
                 }
             }
             if product.len == 0 && !product.unrestricted {
-                product.push(SetRef::dense(self.product.unconstrained()));
+                let (set, none) = self.product.fallback();
+                empty |= none;
+                product.push(set);
             }
         }
         // A lead without a region, in an indexed country: its country set
@@ -512,6 +547,7 @@ impl RuleIndex {
             _ => None,
         };
         LeadSets {
+            empty,
             country,
             country_no_region,
             region,
@@ -598,7 +634,7 @@ impl RuleIndex {
             explain,
             n_explain,
             sets,
-            next_word: 0,
+            next_word: if sets.empty { self.words } else { 0 },
             word: 0,
             current: 0,
         }
@@ -645,6 +681,8 @@ impl Requirements {
 
 /// The sets one lead selects, per indexed attribute.
 pub(crate) struct LeadSets<'a> {
+    /// A restricting set is empty: no candidates.
+    empty: bool,
     country: &'a Bits,
     /// `country` ANDed with `region`, precombined for a lead without a region.
     country_no_region: Option<&'a Bits>,
