@@ -9,6 +9,7 @@
 //! not time.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicIsize, Ordering};
 
 use leadroute::decision::TraceEvent;
@@ -35,6 +36,12 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
+
+/// The byte count is process-wide: one measuring test at a time.
+static MEASURING: Mutex<()> = Mutex::new(());
+
+#[path = "../benches/support/policy_gen.rs"]
+mod policy_gen;
 
 fn spec(n: usize, when: impl Fn(usize) -> Value) -> PolicySpec {
     let rules: Vec<Value> = (0..n)
@@ -91,10 +98,9 @@ fn check(kind: &str, when: impl Fn(usize) -> Value + Copy, lead: impl Fn(usize) 
     assert!(evaluated <= 2, "{kind}: {evaluated} rules evaluated");
 }
 
-/// One test for both kinds: the byte count is process-wide, so nothing may
-/// allocate beside it.
 #[test]
 fn one_rule_per_value_compiles_to_a_linear_index() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     // Five-digit prefixes: none is a prefix of another, so none is unreachable.
     check(
         "postal",
@@ -106,4 +112,20 @@ fn one_rule_per_value_compiles_to_a_linear_index() {
         |i| json!({"product_interest": [format!("p{i}")]}),
         |i| json!({"email": "a@acme.com", "product_interest": format!("p{i}")}),
     );
+}
+
+/// The generated 10,000-rule territory plan of the benches: a guard on the
+/// compiled size (8.27 MB when written, counted in a debug build; issue
+/// 16's goal is 8 MB: see BENCHMARKS.md for where the bytes go).
+#[test]
+fn the_10000_rule_plan_compiles_to_under_8_5_mb() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let generated = policy_gen::policy(policy_gen::GenOptions::bench(10_000));
+    let (_policy, bytes) = held(&generated.spec);
+    println!(
+        "10,000-rule plan: {:.2} MB ({:.2} MiB) held",
+        bytes as f64 / 1e6,
+        bytes as f64 / (1u64 << 20) as f64
+    );
+    assert!(bytes <= 8_500_000, "{bytes} bytes");
 }
