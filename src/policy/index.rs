@@ -239,6 +239,7 @@ impl<K: std::hash::Hash + Eq + Clone + Ord> Attr<K> {
         self
     }
 
+    #[inline]
     fn get<Q>(&self, k: &Q) -> Option<SetRef<'_>>
     where
         K: std::borrow::Borrow<Q>,
@@ -247,6 +248,7 @@ impl<K: std::hash::Hash + Eq + Clone + Ord> Attr<K> {
         self.by_value.get(k).map(|v| self.set(v))
     }
 
+    #[inline]
     fn set<'a>(&'a self, v: &'a ValueSet) -> SetRef<'a> {
         SetRef {
             base: self.base(v.base),
@@ -255,6 +257,7 @@ impl<K: std::hash::Hash + Eq + Clone + Ord> Attr<K> {
     }
 
     /// Base set `i` (see [`ValueSet::base`]).
+    #[inline]
     fn base(&self, i: u32) -> &Bits {
         match i.checked_sub(1) {
             Some(d) => self.dense.get(d as usize).unwrap_or(&self.unconstrained),
@@ -567,6 +570,7 @@ impl RuleIndex {
         };
         let mut and: [SetRef<'a>; MAX_AND] = [SetRef::dense(&self.all); MAX_AND];
         let mut n_and = 0;
+        let mut sparse = false;
         let single_product = match sets.product.sets.get(..sets.product.len) {
             Some([only]) => Some(*only),
             _ => None,
@@ -585,6 +589,7 @@ impl RuleIndex {
                 if let Some(slot) = and.get_mut(n_and) {
                     *slot = set;
                     n_and += 1;
+                    sparse |= set.extra.is_some();
                 }
             }
         }
@@ -624,7 +629,6 @@ impl RuleIndex {
                 n_and = 1;
             }
         }
-        let sparse = and.iter().take(n_and).any(|s| s.extra.is_some());
         Candidates {
             sparse,
             index: self,
@@ -845,6 +849,7 @@ const BLOCK: usize = 4;
 /// block of [`BLOCK`] words per step (ANDs the compiler vectorizes, one
 /// branch per block), since the sets of a large plan are dense while their
 /// intersection is sparse.
+#[inline]
 fn first_common<const N: usize>(sets: [&[u64]; N], from: usize) -> Option<(usize, u64)> {
     let words = sets.first().map_or(0, |s| s.len());
     let mut w = from;
