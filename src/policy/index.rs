@@ -86,8 +86,9 @@ struct ValueSet {
 /// as long to build. A value is instead a base set (the attribute's
 /// unconstrained rules, shared, or for a postal prefix a shorter prefix's
 /// set) plus the words where its own rules are; only a value whose rules
-/// occupy at least `words / DENSE_AT` words gets a bitset of its own, so
-/// dense sets cost at most `DENSE_AT` index words per word of needs. Postal
+/// occupy at least `words / DENSE_AT` words gets a bitset of its own (the
+/// faster scan), most-needed values first and at most `DENSE_PER_NEED`
+/// index words per word of needs in all. Postal
 /// prefixes inherit their shorter prefixes' words, which a hostile policy
 /// can still multiply; past `BUDGET_PER_NEED` words per word of needs the
 /// attribute is left unindexed (every rule a candidate for it: sound,
