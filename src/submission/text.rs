@@ -6,6 +6,7 @@
 use regex::Regex;
 
 use super::scan::Scan;
+use crate::lead::normalizer::trim;
 
 /// The compiled patterns one screen uses. Each is a constant expression
 /// (a unit test checks that all of them compile), held as an `Option` only
@@ -220,18 +221,6 @@ const PLACEHOLDER_PAIRS: &[(&str, &str)] = &[
     ("mickey", "mouse"),
     ("donald", "duck"),
 ];
-
-/// [`str::trim`], without its work when the text starts and ends with an
-/// ASCII character that is not whitespace (most names).
-pub(crate) fn trim(s: &str) -> &str {
-    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
-    let b = s.as_bytes();
-    if plain(b.first()) && plain(b.last()) {
-        s
-    } else {
-        s.trim()
-    }
-}
 
 /// The placeholder the name is, if it is one: a single field that is a
 /// placeholder word, or a known placeholder pair.
