@@ -912,30 +912,32 @@ fn first_common_sparse<const N: usize>(sets: [SetRef<'_>; N], from: usize) -> Op
     best.or_else(|| dense.map(|(w, _)| (w, full(w))))
 }
 
+/// Calls `scan` with the first `n` of the five sets as an array of that
+/// length, so each arity gets its own unrolled scan.
+macro_rules! by_arity {
+    ($scan:ident, $n:expr, $sets:expr, $from:expr) => {{
+        let [a, b, c, d, e] = $sets;
+        match $n {
+            1 => $scan([a], $from),
+            2 => $scan([a, b], $from),
+            3 => $scan([a, b, c], $from),
+            4 => $scan([a, b, c, d], $from),
+            _ => $scan([a, b, c, d, e], $from),
+        }
+    }};
+}
+
 impl Candidates<'_> {
     /// The next word at or after `from` with a candidate.
     fn next_common(&self, from: usize) -> Option<(usize, u64)> {
         if self.sparse && !self.union {
-            let [a, b, c, d, e] = self.and;
-            return match self.n_and {
-                1 => first_common_sparse([a], from),
-                2 => first_common_sparse([a, b], from),
-                3 => first_common_sparse([a, b, c], from),
-                4 => first_common_sparse([a, b, c, d], from),
-                _ => first_common_sparse([a, b, c, d, e], from),
-            };
+            return by_arity!(first_common_sparse, self.n_and, self.and, from);
+        }
+        if !self.union {
+            let bases = self.and.map(|s| &**s.base);
+            return by_arity!(first_common, self.n_and, bases, from);
         }
         let and = self.and.get(..self.n_and).unwrap_or_default();
-        let [a, b, c, d, e] = self.and.map(|s| &**s.base);
-        if !self.union {
-            return match self.n_and {
-                1 => first_common([a], from),
-                2 => first_common([a, b], from),
-                3 => first_common([a, b, c], from),
-                4 => first_common([a, b, c, d], from),
-                _ => first_common([a, b, c, d, e], from),
-            };
-        }
         // Several product tokens: their sets ORed, then ANDed with the rest.
         (from..self.index.words).find_map(|w| {
             let v = and
