@@ -498,7 +498,7 @@ pub enum TraceEvent {
 /// evaluating them.
 ///
 /// JSON: `"country"`, `"region"`, `"postal_code"`, `"product_interest"`,
-/// `"email_kind"`.
+/// `"email_kind"`, `"employees"`, `"annual_revenue"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -513,6 +513,11 @@ pub enum IndexedFact {
     ProductInterest,
     /// The lead's email kind.
     EmailKind,
+    /// The lead's head count (its smallest value: `employees` bounds hold
+    /// only when the whole range is within them).
+    Employees,
+    /// The lead's annual revenue (its smallest value, likewise).
+    AnnualRevenue,
 }
 
 impl IndexedFact {
@@ -524,6 +529,8 @@ impl IndexedFact {
             IndexedFact::PostalCode => "postal_code",
             IndexedFact::ProductInterest => "product_interest",
             IndexedFact::EmailKind => "email_kind",
+            IndexedFact::Employees => "employees",
+            IndexedFact::AnnualRevenue => "annual_revenue",
         }
     }
 
@@ -536,8 +543,8 @@ impl IndexedFact {
 /// rules ([`TraceEvent::RulesSkipped`]).
 ///
 /// Iterates (and serializes) in the fixed order in which the trace names a
-/// skipped rule's reason: country, region, email kind, postal code, product
-/// interest. JSON: an array of fact names, `["country", "product_interest"]`;
+/// skipped rule's reason: country, region, email kind, postal code,
+/// employees, annual revenue, product interest. JSON: an array of fact names, `["country", "product_interest"]`;
 /// a single name (`"country"`, how earlier traces wrote `by`) is read as a
 /// one-fact set.
 ///
@@ -554,11 +561,13 @@ pub struct IndexedFacts(u8);
 
 impl IndexedFacts {
     /// Every indexed fact, in the order a set iterates.
-    pub const ORDER: [IndexedFact; 5] = [
+    pub const ORDER: [IndexedFact; 7] = [
         IndexedFact::Country,
         IndexedFact::Region,
         IndexedFact::EmailKind,
         IndexedFact::PostalCode,
+        IndexedFact::Employees,
+        IndexedFact::AnnualRevenue,
         IndexedFact::ProductInterest,
     ];
 

@@ -129,6 +129,14 @@ fn check_skipped_runs(
                     .as_deref()
                     .is_some_and(|code| r.requires.iter().any(|p| code.starts_with(p.as_str()))),
                 IndexedFact::ProductInterest => !lead.product_interest.iter().any(|t| has(t)),
+                IndexedFact::Employees | IndexedFact::AnnualRevenue => {
+                    let range = if r.by == IndexedFact::Employees {
+                        lead.employees
+                    } else {
+                        lead.annual_revenue
+                    };
+                    !range.is_some_and(|range| r.requires.iter().any(|b| in_band(b, range.min)))
+                }
                 other => return Err(format!("unknown fact {other:?}")),
             };
             if !fails {
@@ -337,4 +345,110 @@ proptest! {
             prop_assert_eq!(&quiet.rule, &d.rule, "trace off: {}", why());
         }
     }
+}
+
+/// A policy of head-count and revenue bands: single bounds, open-ended and
+/// inverted ones, `all` (overlapping bands), `any` (a band list) and `not`
+/// (no need at all), some with a country, over a few cut points so that
+/// bands share ends and nest.
+fn banded_policy(rules: usize, rng: &mut Rng) -> PolicySpec {
+    let cuts = [0u64, 1, 10, 50, 51, 200, 201, 1_000, 5_000, 1_000_000];
+    let bound = |rng: &mut Rng| {
+        let field = if rng.percent(60) {
+            "employees"
+        } else {
+            "annual_revenue"
+        };
+        let (a, b) = (*rng.pick(&cuts), *rng.pick(&cuts));
+        let bounds = match rng.below(8) {
+            0 => serde_json::json!({"min": a}),
+            1 => serde_json::json!({"max": b}),
+            // Inverted now and then: nothing is within them.
+            2 => serde_json::json!({"min": a.max(b), "max": a.min(b)}),
+            _ => serde_json::json!({"min": a.min(b), "max": a.max(b)}),
+        };
+        serde_json::json!({ field: bounds })
+    };
+    let rules: Vec<serde_json::Value> = (0..rules)
+        .map(|i| {
+            let when = match rng.below(10) {
+                0..=3 => bound(rng),
+                4 => serde_json::json!({"all": [bound(rng), bound(rng)]}),
+                5 => serde_json::json!({"any": [bound(rng), bound(rng), bound(rng)]}),
+                6 => serde_json::json!({"not": bound(rng)}),
+                7 => serde_json::json!({"all": [{"country": [*rng.pick(&["US", "DE"])]}, bound(rng)]}),
+                8 => serde_json::json!({"any": [{"all": [bound(rng), bound(rng)]}, bound(rng)]}),
+                _ => serde_json::json!({"all": [bound(rng), {"not": bound(rng)}]}),
+            };
+            serde_json::json!({"id": format!("r{i}"), "when": when, "then": {"assign": "nobody"}})
+        })
+        .collect();
+    let spec = serde_json::json!({
+        "name": "bands", "version": "1",
+        "owners": [{"id": "q", "name": "Queue"}],
+        "rules": rules,
+        "fallback": {"assign": {"owner": "q"}}
+    });
+    serde_json::from_value(spec).expect("a valid spec")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// The band index (a lead's smallest head count or revenue finds its
+    /// segment's rules) decides exactly what the in-order reference
+    /// decides, for leads with exact counts, ranges, open ranges and none,
+    /// on and next to every cut point; the trace's skipped runs name only
+    /// facts that rule their rules out.
+    #[test]
+    fn banded_policies_agree_with_the_in_order_reference_scan(
+        rules in 20usize..400,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        let (spec, policy) = compile_dropping_unreachable(banded_policy(rules, &mut rng))?;
+        let values = [0u64, 1, 2, 9, 10, 11, 49, 50, 51, 52, 199, 200, 201, 999, 1_000, 1_001, 4_999, 5_000, 999_999, 1_000_000, 1_000_001];
+        let range = |rng: &mut Rng| -> Option<String> {
+            let a = *rng.pick(&values);
+            match rng.below(5) {
+                0 => None,
+                1 => Some(format!("{a}+")),
+                2 => Some(format!("{a}-{}", a + *rng.pick(&values))),
+                _ => Some(a.to_string()),
+            }
+        };
+        for _ in 0..LEADS_PER_POLICY {
+            let mut input = leadroute::LeadInput::from_email("buyer@example-company.com");
+            input.country = Some(rng.pick(&["US", "DE", "FR"]).to_string());
+            input.employees = range(&mut rng);
+            input.annual_revenue = range(&mut rng);
+            let lead = NORMALIZER
+                .normalize(&input)
+                .map_err(|e| TestCaseError::fail(format!("lead {input:?}: {e}")))?
+                .lead;
+            let expected = reference(&spec, &lead, None);
+            let d = policy.evaluate(&lead, &Facts::at_unix(0));
+            let why = || format!("lead {:?} / {:?}\nexpected {expected:?}\ndecision {:?}", lead.employees, lead.annual_revenue, d.rule);
+            prop_assert_eq!(d.rule.as_deref(), expected.rule_id.as_deref(), "rule: {}", why());
+            prop_assert_eq!(d.fallback, expected.fallback, "fallback: {}", why());
+            check_skipped_runs(&policy, &lead, &d).map_err(|e| TestCaseError::fail(format!("{e}: {}", why())))?;
+            let quiet = policy.evaluate_with(&lead, &Facts::at_unix(0), EvalOptions::without_trace());
+            prop_assert_eq!(&quiet.rule, &d.rule, "trace off: {}", why());
+        }
+    }
+}
+
+/// Whether `x` is in a band as the explanation writes it: `51..=200` or
+/// `>= 1000`.
+fn in_band(band: &str, x: u64) -> bool {
+    if let Some(lo) = band.strip_prefix(">= ") {
+        return lo.parse::<u64>().is_ok_and(|lo| x >= lo);
+    }
+    band.split_once("..=").is_some_and(|(lo, hi)| {
+        matches!((lo.parse::<u64>(), hi.parse::<u64>()), (Ok(lo), Ok(hi)) if (lo..=hi).contains(&x))
+    })
 }

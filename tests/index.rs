@@ -176,3 +176,76 @@ fn policies_with_no_rules_or_exactly_64_rules_have_no_phantom_candidates() {
         "source is not indexed: every rule is evaluated, none twice"
     );
 }
+
+#[test]
+fn head_count_and_revenue_bands_rule_out_rules_without_evaluating_them() {
+    // 300 rules, one 10-wide head-count band each, then 300 revenue bands.
+    let mut rules = Vec::new();
+    for i in 0..300u64 {
+        rules.push(
+            json!({"id": format!("e{i}"), "when": {"employees": {"min": i * 10, "max": i * 10 + 9}},
+                          "then": {"assign": {"owner": "ana"}}}),
+        );
+    }
+    for i in 0..300u64 {
+        rules.push(json!({"id": format!("r{i}"), "when": {"annual_revenue": {"min": i * 1_000_000 + 1, "max": (i + 1) * 1_000_000}},
+                          "then": {"assign": {"owner": "ana"}}}));
+    }
+    let p = policy(json!(rules));
+    let d = p.evaluate(
+        &lead(json!({"email": "a@acme.com", "company_size": "1234"})),
+        &Facts::at_unix(0),
+    );
+    assert_eq!(d.rule.as_deref(), Some("e123"));
+    let evaluated: Vec<u32> = d
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::Rule { rule, .. } => Some(*rule),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(evaluated, [123], "only the lead's band is evaluated");
+    assert!(d.trace.events.iter().any(|e| matches!(e,
+        TraceEvent::RulesSkipped { first: 0, count: 123, by } if *by == IndexedFacts::from(IndexedFact::Employees))));
+    assert!(d.trace.events.iter().any(|e| matches!(
+        e,
+        TraceEvent::LeadValue {
+            fact: IndexedFact::Employees,
+            ..
+        }
+    )));
+
+    // A range must lie within the bounds: 1,230-1,250 spans two bands, so
+    // no head-count rule holds, and the revenue rules need a revenue.
+    let d = p.evaluate(
+        &lead(json!({"email": "a@acme.com", "company_size": "1230-1250"})),
+        &Facts::at_unix(0),
+    );
+    assert!(d.fallback, "{:?}", d.rule);
+    assert_eq!(
+        d.trace
+            .events
+            .iter()
+            .filter(|e| matches!(e, TraceEvent::Rule { .. }))
+            .count(),
+        1,
+        "only the band holding the range's start is a candidate"
+    );
+
+    // Revenue of 3.5M: the band 3,000,001..=4,000,000, and only it.
+    let d = p.evaluate(
+        &lead(json!({"email": "a@acme.com", "annual_revenue": "3500000"})),
+        &Facts::at_unix(0),
+    );
+    assert_eq!(d.rule.as_deref(), Some("r3"));
+    assert_eq!(
+        d.trace
+            .events
+            .iter()
+            .filter(|e| matches!(e, TraceEvent::Rule { .. }))
+            .count(),
+        1
+    );
+}

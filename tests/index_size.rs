@@ -112,6 +112,38 @@ fn one_rule_per_value_compiles_to_a_linear_index() {
         |i| json!({"product_interest": [format!("p{i}")]}),
         |i| json!({"email": "a@acme.com", "product_interest": format!("p{i}")}),
     );
+    check(
+        "employees",
+        |i| json!({"employees": {"min": i * 10, "max": i * 10 + 9}}),
+        |i| json!({"email": "a@acme.com", "company_size": (i * 10 + 5).to_string()}),
+    );
+}
+
+/// Nested head-count bands, each wider than the one before: rule `i`
+/// covers `2i` of the segments the bands' ends cut, so a set per segment
+/// would be quadratic (10⁸ rule-segment pairs at 10,000 rules). The
+/// attribute is left unindexed instead, and the decisions stay right.
+#[test]
+fn nested_bands_leave_the_attribute_unindexed_not_quadratic() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let n = 10_000;
+    let when = move |i: usize| json!({"employees": {"min": n - i, "max": 1_000_000 + i}});
+    let (_, small) = held(&spec(n / 5, when));
+    let (policy, large) = held(&spec(n, when));
+    let ratio = large as f64 / small as f64;
+    println!(
+        "nested bands: {n} rules hold {:.1} MB ({ratio:.2}× of 2,000)",
+        large as f64 / 1e6
+    );
+    assert!(ratio < 6.5, "{ratio:.2}× for 5× the rules");
+    assert!(large < 12_000_000, "{large} bytes");
+    let lead = Normalizer::default()
+        .normalize_json(r#"{"email": "a@acme.com", "company_size": "5000"}"#)
+        .unwrap()
+        .lead;
+    // Rule i holds for 5,000 when n - i <= 5,000: the first is r5000.
+    let d = policy.evaluate(&lead, &Facts::at_unix(0));
+    assert_eq!(d.rule.as_deref(), Some("r5000"));
 }
 
 /// The generated 10,000-rule territory plan of the benches: a guard on the

@@ -424,6 +424,10 @@ impl<'a> Eval<'a> {
             IndexedFact::Region => lead.region.as_deref().map_or(Observed::None, text),
             IndexedFact::PostalCode => lead.postal_code.as_deref().map_or(Observed::None, text),
             IndexedFact::EmailKind => text(lead.email_kind.as_str()),
+            IndexedFact::Employees => lead.employees.map_or(Observed::None, Observed::Range),
+            IndexedFact::AnnualRevenue => {
+                lead.annual_revenue.map_or(Observed::None, Observed::Range)
+            }
             IndexedFact::ProductInterest if lead.product_interest.is_empty() => Observed::None,
             IndexedFact::ProductInterest => Observed::Text(ShortText::joined(
                 lead.product_interest.iter().map(String::as_str),

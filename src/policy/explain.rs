@@ -419,7 +419,11 @@ fn reason(requirements: &Requirements, by: &[SkippedBy]) -> (IndexedFact, Vec<St
         let Some(values) = requirements.get(b.fact) else {
             continue;
         };
-        match fails(b.fact, &b.observed, &values) {
+        let failed = match &b.observed {
+            Observed::Range(r) => requirements.fails_band(b.fact, r.min),
+            observed => fails(b.fact, observed, &values),
+        };
+        match failed {
             Some(true) => return (b.fact, values),
             None if unknown.is_none() => unknown = Some((b.fact, values)),
             _ if any.is_none() => any = Some((b.fact, values)),
@@ -465,6 +469,8 @@ fn fails(fact: IndexedFact, observed: &Observed, values: &[String]) -> Option<bo
                 None
             }
         }
+        // Observed as ranges, decided by `Requirements::fails_band`.
+        IndexedFact::Employees | IndexedFact::AnnualRevenue => None,
         IndexedFact::ProductInterest => {
             // A cut list: its last token may be cut too, so only the ones
             // before it are known whole.

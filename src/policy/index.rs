@@ -3,7 +3,8 @@
 //! For every rule we derive, from its condition tree, *necessary* conditions
 //! on a few lead attributes: "if this rule's condition holds, the lead's
 //! country is one of C", likewise for region, postal-code prefix, product
-//! tokens and email kind. The derivation is conservative (it may fail to find
+//! tokens, email kind, and the bands of head count and annual revenue (see
+//! [`Bands`]). The derivation is conservative (it may fail to find
 //! a constraint, never invent one), so a rule the index rules out could not
 //! have matched.
 //!
@@ -54,7 +55,20 @@ struct Needs {
     product: Need<Box<str>>,
     /// Email-kind bit mask.
     kind: Option<u8>,
+    /// Bands (inclusive) one of which holds the lead's smallest head count.
+    employees: Need<Band>,
+    /// Likewise for annual revenue.
+    revenue: Need<Band>,
 }
+
+/// An inclusive band of a numeric attribute: `(lo, hi)`, `hi = u64::MAX`
+/// when open-ended.
+type Band = (u64, u64);
+
+/// Most bands one rule's need on a numeric attribute keeps: past it the
+/// need is dropped (`any` of many bands) or one side kept (`all`), both
+/// sound, so a hostile condition tree cannot multiply them.
+const MAX_BANDS: usize = 64;
 
 /// Where a set's own words go dense: a value whose rules occupy at least
 /// `words / DENSE_AT` words of the index gets a bitset of its own.
@@ -340,6 +354,106 @@ fn postal_attr(words: usize, needs: impl Iterator<Item = Option<Vec<Box<str>>>>)
     attr.within_budget(words, need_words)
 }
 
+/// The rule sets of a numeric attribute (head count, revenue) by band.
+///
+/// Why the lead's *smallest* value: a `within` condition holds only when
+/// the lead's whole range lies in the bounds, so its `min` lies in them
+/// too; a rule whose bands all miss the lead's `min` cannot match. The
+/// bands' ends cut the number line into segments; a rule is in the set of
+/// every segment its bands cover, which a lead finds by one binary search
+/// of its `min`. Segment sets go through [`Attr`], so they are sparse or
+/// dense and budgeted like the others; the segments a policy's rules cover
+/// are counted first, and an attribute whose rules would cover more than
+/// `BUDGET_PER_NEED` per rule (wide bands over many cut points) is left
+/// unindexed (every rule a candidate for it).
+#[derive(Debug)]
+struct Bands {
+    /// Segment starts, ascending; segment `i` is `starts[i]..starts[i + 1]`.
+    /// Starts at 0.
+    starts: Box<[u64]>,
+    /// The unconstrained and dense sets (its `by_value` moved to `segments`).
+    attr: Attr<u32>,
+    /// Each segment's set (`None`: only the unconstrained rules), by
+    /// number: one index, not a hash lookup, per lead.
+    segments: Box<[Option<ValueSet>]>,
+    trivial: bool,
+}
+
+impl Bands {
+    fn build(words: usize, needs: Vec<Need<Band>>) -> Self {
+        let mut starts: Vec<u64> = vec![0];
+        for (lo, hi) in needs.iter().flatten().flatten() {
+            starts.push(*lo);
+            if let Some(next) = hi.checked_add(1) {
+                starts.push(next);
+            }
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        let segment = |x: u64| starts.partition_point(|s| *s <= x).saturating_sub(1);
+        let covered: usize = needs
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|(lo, hi)| (segment(*hi) + 1).saturating_sub(segment(*lo)))
+            .fold(0, usize::saturating_add);
+        let bands: usize = needs.iter().flatten().map(Vec::len).sum();
+        let unindexed = covered > BUDGET_PER_NEED.saturating_mul(bands + words);
+        let per_rule = needs.into_iter().map(|need| match need {
+            // Every rule a candidate: sound when the attribute is too costly.
+            Some(_) if unindexed => None,
+            Some(bands) => {
+                let mut segs: Vec<u32> = Vec::new();
+                for (lo, hi) in bands {
+                    segs.extend((segment(lo)..=segment(hi)).map(idx32));
+                }
+                segs.sort_unstable();
+                segs.dedup();
+                Some(segs)
+            }
+            None => None,
+        });
+        let mut attr = Attr::build(words, per_rule);
+        let trivial = attr.is_trivial();
+        let mut segments: Vec<Option<ValueSet>> = std::iter::repeat_with(|| None)
+            .take(if trivial { 0 } else { starts.len() })
+            .collect();
+        for (seg, set) in std::mem::take(&mut attr.by_value) {
+            if let Some(slot) = segments.get_mut(seg as usize) {
+                *slot = Some(set);
+            }
+        }
+        Bands {
+            starts: starts.into_boxed_slice(),
+            attr,
+            segments: segments.into_boxed_slice(),
+            trivial,
+        }
+    }
+
+    fn is_trivial(&self) -> bool {
+        self.trivial
+    }
+
+    /// The set of a lead whose smallest value is `min` (`None`: no value),
+    /// and whether it is known to be empty.
+    #[inline]
+    fn lead_set(&self, min: Option<u64>) -> (SetRef<'_>, bool) {
+        let found = min.and_then(|x| {
+            let seg = self.starts.partition_point(|s| *s <= x).saturating_sub(1);
+            self.segments.get(seg)?.as_ref()
+        });
+        match found {
+            Some(v) => (self.attr.set(v), false),
+            None => self.attr.fallback(),
+        }
+    }
+}
+
+fn idx32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
 /// Index words an attribute's dense value sets may take.
 fn dense_budget(words: usize, need_words: usize) -> usize {
     DENSE_PER_NEED
@@ -377,6 +491,8 @@ pub(crate) struct RuleIndex {
     /// Whether no rule admits the email kind.
     kind_empty: [bool; KINDS],
     kind_trivial: bool,
+    employees: Bands,
+    revenue: Bands,
 }
 
 /// Most product tokens unioned per lead; beyond that the product attribute
@@ -445,7 +561,11 @@ impl RuleIndex {
                 })
                 .collect()
         };
+        let employees = Bands::build(words, needs.iter().map(|nd| nd.employees.clone()).collect());
+        let revenue = Bands::build(words, needs.iter().map(|nd| nd.revenue.clone()).collect());
         RuleIndex {
+            employees,
+            revenue,
             country_no_region,
             kind_trivial,
             words,
@@ -523,6 +643,17 @@ impl RuleIndex {
                 }
             }
         };
+        let band = |bands: &'a Bands, range: Option<crate::lead::range::Range>| {
+            if bands.is_trivial() {
+                (SetRef::dense(&self.all), false)
+            } else {
+                bands.lead_set(range.map(|r| r.min))
+            }
+        };
+        let (employees, none) = band(&self.employees, lead.employees);
+        empty |= none;
+        let (revenue, none) = band(&self.revenue, lead.annual_revenue);
+        empty |= none;
         // Each token's set already holds the rules without a product need, so
         // `unconstrained` is needed only when no token is indexed.
         let mut product = Union::new(&self.all);
@@ -557,6 +688,8 @@ impl RuleIndex {
             region,
             kind,
             postal,
+            employees,
+            revenue,
             product,
         }
     }
@@ -581,6 +714,8 @@ impl RuleIndex {
             (sets.region, !region_trivial),
             (SetRef::dense(sets.kind), !self.kind_trivial),
             (sets.postal, !self.postal.is_trivial()),
+            (sets.employees, !self.employees.is_trivial()),
+            (sets.revenue, !self.revenue.is_trivial()),
             (
                 single_product.unwrap_or(SetRef::dense(&self.all)),
                 single_product.is_some(),
@@ -595,34 +730,6 @@ impl RuleIndex {
             }
         }
         let union = sets.product.len >= 2;
-        let mut explain: [(IndexedFact, SetRef<'a>); 4] =
-            [(IndexedFact::Country, SetRef::dense(&self.all)); 4];
-        let mut n_explain = 0;
-        for (fact, set, restricts) in [
-            (
-                IndexedFact::Country,
-                SetRef::dense(sets.country),
-                !self.country_trivial,
-            ),
-            (IndexedFact::Region, sets.region, !self.region.is_trivial()),
-            (
-                IndexedFact::EmailKind,
-                SetRef::dense(sets.kind),
-                !self.kind_trivial,
-            ),
-            (
-                IndexedFact::PostalCode,
-                sets.postal,
-                !self.postal.is_trivial(),
-            ),
-        ] {
-            if restricts {
-                if let Some(slot) = explain.get_mut(n_explain) {
-                    *slot = (fact, set);
-                    n_explain += 1;
-                }
-            }
-        }
         if n_and == 0 && !union {
             // Nothing restricts: every rule (and no bit past the last).
             if let Some(first) = and.first_mut() {
@@ -636,8 +743,6 @@ impl RuleIndex {
             and,
             n_and,
             union,
-            explain,
-            n_explain,
             sets,
             next_word: if sets.empty { self.words } else { 0 },
             word: 0,
@@ -680,8 +785,33 @@ impl Requirements {
                     .map(|k| k.as_str().to_owned())
                     .collect()
             }),
+            IndexedFact::Employees => n.employees.as_ref().map(|b| bands_text(b)),
+            IndexedFact::AnnualRevenue => n.revenue.as_ref().map(|b| bands_text(b)),
         }
     }
+
+    /// Whether a lead whose smallest `fact` value is `min` fails the
+    /// rule's bands (`None`: `fact` is no banded attribute, or the rule
+    /// requires nothing of it).
+    pub(crate) fn fails_band(&self, fact: IndexedFact, min: u64) -> Option<bool> {
+        let bands = match fact {
+            IndexedFact::Employees => self.0.employees.as_ref(),
+            IndexedFact::AnnualRevenue => self.0.revenue.as_ref(),
+            _ => None,
+        }?;
+        Some(!bands.iter().any(|(lo, hi)| (*lo..=*hi).contains(&min)))
+    }
+}
+
+/// Bands as the trace's explanation shows them: `51..=200`, `>= 1000`.
+fn bands_text(bands: &[Band]) -> Vec<String> {
+    bands
+        .iter()
+        .map(|(lo, hi)| match hi {
+            &u64::MAX => format!(">= {lo}"),
+            hi => format!("{lo}..={hi}"),
+        })
+        .collect()
 }
 
 /// The sets one lead selects, per indexed attribute.
@@ -694,6 +824,8 @@ pub(crate) struct LeadSets<'a> {
     region: SetRef<'a>,
     kind: &'a Bits,
     postal: SetRef<'a>,
+    employees: SetRef<'a>,
+    revenue: SetRef<'a>,
     product: Union<'a>,
 }
 
@@ -711,9 +843,40 @@ impl Candidates<'_> {
         if to <= from {
             return by;
         }
-        for (fact, set) in self.explain.iter().take(self.n_explain) {
-            if rules_out_any(*set, from, to) {
-                by.insert(*fact);
+        // The lead's sets of the attributes (other than product interest)
+        // that constrain some rule, in `IndexedFacts::ORDER`. Built here,
+        // with the trace on only, not per evaluation.
+        let (index, sets) = (self.index, self.sets);
+        for (fact, set, restricts) in [
+            (
+                IndexedFact::Country,
+                SetRef::dense(sets.country),
+                !index.country_trivial,
+            ),
+            (IndexedFact::Region, sets.region, !index.region.is_trivial()),
+            (
+                IndexedFact::EmailKind,
+                SetRef::dense(sets.kind),
+                !index.kind_trivial,
+            ),
+            (
+                IndexedFact::PostalCode,
+                sets.postal,
+                !index.postal.is_trivial(),
+            ),
+            (
+                IndexedFact::Employees,
+                sets.employees,
+                !index.employees.is_trivial(),
+            ),
+            (
+                IndexedFact::AnnualRevenue,
+                sets.revenue,
+                !index.revenue.is_trivial(),
+            ),
+        ] {
+            if restricts && rules_out_any(set, from, to) {
+                by.insert(fact);
             }
         }
         let product = &self.sets.product;
@@ -809,9 +972,9 @@ impl<'a> Union<'a> {
     }
 }
 
-/// Most sets ANDed per word: country, region, email kind, postal code and
-/// a single product set.
-const MAX_AND: usize = 5;
+/// Most sets ANDed per word: country, region, email kind, postal code,
+/// employees, annual revenue and a single product set.
+const MAX_AND: usize = 7;
 
 /// Iterates candidate rule indices in increasing order: the words where
 /// the lead's sets intersect, found by scanning them a word at a time in
@@ -827,11 +990,6 @@ pub(crate) struct Candidates<'a> {
     sparse: bool,
     /// Whether the product union (two or more tokens' sets) is ORed in too.
     union: bool,
-    /// The lead's sets of the attributes (other than product interest)
-    /// that constrain some rule, in [`IndexedFacts::ORDER`]: what a skipped
-    /// run's `by` is made of.
-    explain: [(IndexedFact, SetRef<'a>); 4],
-    n_explain: usize,
     /// The lead's sets: the product union, and the reasons for skipped rules.
     sets: &'a LeadSets<'a>,
     /// The next word to scan.
@@ -912,17 +1070,19 @@ fn first_common_sparse<const N: usize>(sets: [SetRef<'_>; N], from: usize) -> Op
     best.or_else(|| dense.map(|(w, _)| (w, full(w))))
 }
 
-/// Calls `scan` with the first `n` of the five sets as an array of that
+/// Calls `scan` with the first `n` of the seven sets as an array of that
 /// length, so each arity gets its own unrolled scan.
 macro_rules! by_arity {
     ($scan:ident, $n:expr, $sets:expr, $from:expr) => {{
-        let [a, b, c, d, e] = $sets;
+        let [a, b, c, d, e, f, g] = $sets;
         match $n {
             1 => $scan([a], $from),
             2 => $scan([a, b], $from),
             3 => $scan([a, b, c], $from),
             4 => $scan([a, b, c, d], $from),
-            _ => $scan([a, b, c, d, e], $from),
+            5 => $scan([a, b, c, d, e], $from),
+            6 => $scan([a, b, c, d, e, f], $from),
+            _ => $scan([a, b, c, d, e, f, g], $from),
         }
     }};
 }
@@ -1020,6 +1180,8 @@ fn leaf_needs(pred: &Pred, territories: &[Territory]) -> Needs {
         }
         Pred::Product(tokens) => n.product = Some(tokens.to_vec()),
         Pred::EmailKind(mask) => n.kind = Some(*mask),
+        Pred::Employees(lo, hi) => n.employees = Some(band(*lo, *hi)),
+        Pred::Revenue(lo, hi) => n.revenue = Some(band(*lo, *hi)),
         Pred::Territory(t) => {
             if let Some(t) = territories.get(*t as usize) {
                 let inc = &t.include;
@@ -1041,6 +1203,33 @@ fn leaf_needs(pred: &Pred, territories: &[Territory]) -> Needs {
         _ => {}
     }
     n
+}
+
+/// The band of a `within` condition (none: the bounds are inverted, so
+/// nothing is within them).
+fn band(lo: Option<u64>, hi: Option<u64>) -> Vec<Band> {
+    let (lo, hi) = (lo.unwrap_or(0), hi.unwrap_or(u64::MAX));
+    if lo <= hi { vec![(lo, hi)] } else { Vec::new() }
+}
+
+/// Bands both needs admit: the pairwise overlaps, or (past [`MAX_BANDS`])
+/// one side's bands alone, which still holds.
+fn intersect_bands(a: Need<Band>, b: Need<Band>) -> Need<Band> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(a), Some(b)) if a.len().saturating_mul(b.len()) > MAX_BANDS => Some(a),
+        (Some(a), Some(b)) => Some(
+            a.iter()
+                .flat_map(|x| b.iter().map(move |y| (x.0.max(y.0), x.1.min(y.1))))
+                .filter(|(lo, hi)| lo <= hi)
+                .collect(),
+        ),
+    }
+}
+
+/// Bands either need admits; past [`MAX_BANDS`], no need at all.
+fn union_bands(a: Need<Band>, b: Need<Band>) -> Need<Band> {
+    union_need(a, b).filter(|bands| bands.len() <= MAX_BANDS)
 }
 
 fn intersect_need<K: PartialEq>(a: Need<K>, b: Need<K>) -> Need<K> {
@@ -1082,6 +1271,8 @@ fn intersect(a: Needs, b: Needs) -> Needs {
             (None, x) | (x, None) => x,
             (Some(x), Some(y)) => Some(x & y),
         },
+        employees: intersect_bands(a.employees, b.employees),
+        revenue: intersect_bands(a.revenue, b.revenue),
     }
 }
 
@@ -1095,5 +1286,7 @@ fn union(a: Needs, b: Needs) -> Needs {
             (Some(x), Some(y)) => Some(x | y),
             _ => None,
         },
+        employees: union_bands(a.employees, b.employees),
+        revenue: union_bands(a.revenue, b.revenue),
     }
 }
