@@ -148,12 +148,12 @@ fn cells(spec: &PolicySpec, c: &Condition, row: &mut serde_json::Map<String, Val
     }
 }
 
-fn assignee(assign: &Assign, row: &mut serde_json::Map<String, Value>) -> String {
+fn assignee(assign: &Assignee, row: &mut serde_json::Map<String, Value>) -> String {
     match assign {
-        Assign::Owner(o) => format!("'{o}'"),
-        Assign::Pool(p) => format!("'pool:{p}'"),
-        Assign::Nobody => "null".into(),
-        Assign::AccountOwner => {
+        Assignee::Owner(o) => format!("'{o}'"),
+        Assignee::Pool(p) => format!("'pool:{p}'"),
+        Assignee::Nobody => "null".into(),
+        Assignee::AccountOwner => {
             // leadroute moves on to the next rule when the account's owner
             // is not an active owner; in the table that is one more input.
             set_cell(row, "account_owner_active", "true".into());
@@ -311,7 +311,7 @@ fn seed(c: &mut Criterion) {
     let contexts: Vec<Facts<'_>> = leads
         .iter()
         .map(|l| match &l.account {
-            Some(a) => Facts::at_unix(NOW_UNIX).with_account(a),
+            Some(a) => Facts::at_unix(NOW_UNIX).account(a),
             None => Facts::at_unix(NOW_UNIX),
         })
         .collect();
