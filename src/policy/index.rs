@@ -1010,14 +1010,17 @@ const BLOCK: usize = 4;
 /// intersection is sparse.
 #[inline]
 fn first_common<const N: usize>(sets: [&[u64]; N], from: usize) -> Option<(usize, u64)> {
-    let words = sets.first().map_or(0, |s| s.len());
+    let words = sets.iter().map(|s| s.len()).min().unwrap_or(0);
+    // Each set's words from `from` on, in blocks: iterators, so that no
+    // read is bounds-checked in the loop.
+    let mut blocks = sets.map(|s| s.get(from..words).unwrap_or_default().chunks_exact(BLOCK));
     let mut w = from;
-    while w + BLOCK <= words {
+    'scan: loop {
         let mut acc = [u64::MAX; BLOCK];
-        for set in sets {
-            let block: Option<&[u64; BLOCK]> =
-                set.get(w..w + BLOCK).and_then(|b| b.try_into().ok());
-            let block = block.copied().unwrap_or([0; BLOCK]);
+        for set in blocks.iter_mut() {
+            let Some(block) = set.next() else {
+                break 'scan;
+            };
             for (a, x) in acc.iter_mut().zip(block) {
                 *a &= x;
             }
