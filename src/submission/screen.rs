@@ -420,7 +420,7 @@ impl Screen {
                 let scan = if person && text::is_plain_name(v) {
                     Scan::default()
                 } else {
-                    Scan::of(v)
+                    Scan::of(v, &p.keywords)
                 };
                 (v, scan)
             })
@@ -454,7 +454,7 @@ impl Screen {
                 break;
             }
             let v = scanned(v);
-            let scan = Scan::of(v);
+            let scan = Scan::of(v, &p.keywords);
             let n = scan.links();
             if message_links.is_none() && n > self.max_message_links {
                 message_links = Some((

@@ -5,7 +5,7 @@
 
 use regex::Regex;
 
-use super::scan::Scan;
+use super::scan::{Keywords, Scan};
 use crate::lead::normalizer::trim;
 
 /// The compiled patterns one screen uses. Each is a constant expression
@@ -21,6 +21,8 @@ pub(crate) struct Patterns {
     script: Option<Regex>,
     /// An email address anywhere in the text.
     email: Option<Regex>,
+    /// The markup keywords' searchers, for [`Scan::of`].
+    pub(crate) keywords: Keywords,
 }
 
 impl Patterns {
@@ -45,6 +47,7 @@ impl Patterns {
             )
             .ok(),
             email: Regex::new(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}").ok(),
+            keywords: Keywords::new(),
         }
     }
 
@@ -580,6 +583,11 @@ mod tests {
 
     use reference::{longest_repeat, longest_row_run};
 
+    /// [`Scan::of`] with fresh searchers.
+    fn scan(text: &str) -> Scan {
+        Scan::of(text, &Keywords::new())
+    }
+
     #[test]
     fn row_runs_and_repeats() {
         assert_eq!(longest_row_run(b"asdfgh"), 6);
@@ -660,9 +668,9 @@ mod tests {
     #[test]
     fn links_and_markup() {
         let p = Patterns::new();
-        let name = |t: &str| p.link_in_name(t, &Scan::of(t)).map(str::to_owned);
-        let script = |t: &str| p.script_like(t, &Scan::of(t)).is_some();
-        let company = |t: &str| p.company_is_address(t, &Scan::of(t));
+        let name = |t: &str| p.link_in_name(t, &scan(t)).map(str::to_owned);
+        let script = |t: &str| p.script_like(t, &scan(t)).is_some();
+        let company = |t: &str| p.company_is_address(t, &scan(t));
         assert_eq!(
             name("Best SEO cheap-links.ru").as_deref(),
             Some("cheap-links.ru")
@@ -736,7 +744,7 @@ mod tests {
             // Compiled once for all the cases (debug-build regex compiles are slow).
             static PATTERNS: std::sync::LazyLock<Patterns> = std::sync::LazyLock::new(Patterns::new);
             let p = &*PATTERNS;
-            let scan = Scan::of(&text);
+            let scan = scan(&text);
             prop_assert_eq!(p.link_in_name(&text, &scan), None);
             prop_assert_eq!(p.script_like(&text, &scan), None);
             // The regular expressions themselves, without the scan's prefilter.
