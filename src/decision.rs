@@ -316,7 +316,7 @@ pub struct Trace {
 
 /// One step of an evaluation. Indices refer to the compiled policy; render
 /// them with [`Policy::explain`](crate::Policy::explain).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TraceEvent {
@@ -953,7 +953,7 @@ mod tests {
             account: Some(ShortText::new("001")),
             candidates: 3,
         };
-        let v = serde_json::to_value(&e).unwrap();
+        let v = serde_json::to_value(e).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"event": "account_match", "outcome": "matched",

@@ -292,7 +292,7 @@ fn the_decision_trace_records_the_match_and_the_explanation_steps_through_it() {
 
     // Ambiguous: no account, and the trace says so.
     let routed = route(&r, r#"{"email": "x@initech.com"}"#);
-    let json = serde_json::to_value(&routed.decision.trace.events[0]).unwrap();
+    let json = serde_json::to_value(routed.decision.trace.events[0]).unwrap();
     assert_eq!(json["outcome"], "ambiguous");
     assert_eq!(json["account"], serde_json::Value::Null);
     assert_eq!(json["candidates"], 3);

@@ -265,7 +265,7 @@ impl Compiler {
         let index = RuleIndex::build(&rules, &territories);
         let owner_index = std::mem::take(&mut self.owner_index);
         let load_owners = super::program::load_owners(&pools);
-        Some(Program {
+        let mut program = Program {
             name: Name::from(spec.name.as_str()),
             version: Name::from(spec.version.as_str()),
             owners,
@@ -284,7 +284,10 @@ impl Compiler {
             index,
             schedules: std::mem::take(&mut self.schedules),
             load_owners,
-        })
+            folded: Box::default(),
+        };
+        program.folded = super::eval::fold_screening(&program);
+        Some(program)
     }
 
     fn rules(&mut self, spec: &PolicySpec, owners: &[Owner]) -> Vec<Rule> {

@@ -13,7 +13,7 @@ use super::ir::{
     Action, AssignC, Cond, ExperienceC, Flag, NextC, Pred, Record, TargetC, TextField, ValueMatch,
     fold_chars,
 };
-use super::program::Program;
+use super::program::{Folded, FoldedCase, Program};
 use crate::crm::records::Lookup;
 use crate::decision::{
     AssignedBy, Experience, FallbackReason, IndexedFact, IndexedFacts, Observed, RouteDecision,
@@ -163,14 +163,29 @@ impl<'b> Recorder<'b> {
         }
     }
 
-    /// The recorded events of the stack buffer, moved out (placeholders
-    /// left behind).
-    fn take_inline(&mut self) -> impl Iterator<Item = TraceEvent> + '_ {
-        let len = self.len;
-        self.inline
-            .iter_mut()
-            .take(len)
-            .map(|e| std::mem::replace(e, EMPTY))
+    /// Records `events` in order, as that many [`push`](Self::push)es
+    /// would: one copy when the stack buffer has room for all of them.
+    fn extend(&mut self, events: &[TraceEvent]) {
+        if !self.on {
+            return;
+        }
+        let end = self.len + events.len();
+        if !self.spilled && end <= self.head + self.tail {
+            if let Some(dst) = self.inline.get_mut(self.len..end) {
+                dst.copy_from_slice(events);
+                self.len = end;
+                return;
+            }
+        }
+        for e in events {
+            self.push(*e);
+        }
+    }
+
+    /// The recorded events of the stack buffer (plain data: copied out in
+    /// one go).
+    fn inline_events(&self) -> &[TraceEvent] {
+        self.inline.get(..self.len).unwrap_or_default()
     }
 
     /// Moves the full stack buffer to the heap, then records `e`.
@@ -181,7 +196,7 @@ impl<'b> Recorder<'b> {
             .min(self.head + self.tail + 1)
             .max(self.len + 1);
         let mut heap = Vec::with_capacity(capacity);
-        heap.extend(self.take_inline());
+        heap.extend_from_slice(self.inline_events());
         heap.push(e);
         self.heap = heap;
         self.spilled = true;
@@ -213,7 +228,7 @@ impl<'b> Recorder<'b> {
             std::mem::take(&mut self.heap)
         } else {
             let mut v = Vec::with_capacity(self.len + usize::from(marker));
-            v.extend(self.take_inline());
+            v.extend_from_slice(self.inline_events());
             v
         };
         if marker {
@@ -371,12 +386,38 @@ impl<'a> Eval<'a> {
         let mut next = 0usize;
         let sets = p.index.lead_sets(self.lead);
         let mut candidates = p.index.candidates(&sets);
+        // The screening state, when it is one the folded rules were
+        // evaluated in, and the folded rules not yet passed.
+        let state = if p.folded.is_empty() {
+            None
+        } else {
+            Screening::of(self.facts)
+        };
+        let mut folded: &'a [(u32, Folded)] = &p.folded;
         while let Some(r) = candidates.next() {
             let Some(rule) = p.rules.get(r) else { continue };
             self.skipped(&candidates, next, r);
             next = r + 1;
             let ri = idx32(r);
-            let matched = self.cond(&rule.cond);
+            let case = state.and_then(|state| {
+                while let [(at, _), rest @ ..] = folded {
+                    if *at >= ri {
+                        break;
+                    }
+                    folded = rest;
+                }
+                match folded {
+                    [(at, f), ..] if *at == ri => Some(f.case(state)),
+                    _ => None,
+                }
+            });
+            let matched = match case {
+                Some(case) => {
+                    self.rec.extend(&case.events);
+                    case.matched
+                }
+                None => self.cond(&rule.cond),
+            };
             self.rec.push(TraceEvent::Rule { rule: ri, matched });
             if !matched {
                 continue;
@@ -895,6 +936,104 @@ impl<'a> Eval<'a> {
 }
 
 /// `at` in `zone` as the trace shows it (`"Fri 17:55"`), on the stack.
+/// The screening states a [`Folded`] rule was evaluated in: the ones a
+/// real lead is almost always in.
+#[derive(Clone, Copy)]
+enum Screening {
+    /// Not screened: `Facts::signals` is `None`.
+    Unscreened,
+    /// Screened, and nothing fired: score 0, no signal.
+    Clean,
+}
+
+impl Screening {
+    fn of(facts: &Facts<'_>) -> Option<Screening> {
+        match facts.signals {
+            None => Some(Screening::Unscreened),
+            Some(s) if s.score == 0 && s.kinds().is_empty() => Some(Screening::Clean),
+            Some(_) => None,
+        }
+    }
+}
+
+impl Folded {
+    fn case(&self, state: Screening) -> &FoldedCase {
+        let [unscreened, clean] = &self.cases;
+        match state {
+            Screening::Unscreened => unscreened,
+            Screening::Clean => clean,
+        }
+    }
+}
+
+/// Whether a condition reads nothing but the screening facts.
+fn reads_only_screening(c: &Cond) -> bool {
+    match c {
+        Cond::All(items, _) | Cond::Any(items, _) => items.iter().all(reads_only_screening),
+        Cond::Not(inner, _) => reads_only_screening(inner),
+        Cond::Leaf(pred, _) => matches!(
+            pred,
+            Pred::Always(_) | Pred::SpamScore(..) | Pred::Signal(_)
+        ),
+    }
+}
+
+/// The [`Folded`] rules of a program, by rule index (increasing). Empty
+/// (no allocation) for a policy without screening-only rules.
+pub(crate) fn fold_screening(p: &Program) -> Box<[(u32, Folded)]> {
+    // The lead is never read by a screening-only condition.
+    let lead = Lead {
+        lead_id: None,
+        email: String::new(),
+        email_domain: String::new(),
+        email_kind: crate::lead::email::EmailKind::Business,
+        first_name: None,
+        last_name: None,
+        company_name: None,
+        company_key: None,
+        company_domain: None,
+        country: None,
+        region: None,
+        postal_code: None,
+        phone: None,
+        employees: None,
+        annual_revenue: None,
+        product_interest: Vec::new(),
+        source: None,
+        utm: Default::default(),
+        attributes: Default::default(),
+    };
+    let clean = crate::submission::Signals::default();
+    let unscreened = Facts::new(std::time::SystemTime::UNIX_EPOCH);
+    let screened = Facts::new(std::time::SystemTime::UNIX_EPOCH).signals(&clean);
+    let run = |cond: &Cond, facts: &Facts<'_>| {
+        // Room for every node's event: the recorder never truncates here.
+        let mut buf = vec![EMPTY; p.nodes.len() + 1];
+        let mut eval = Eval {
+            p,
+            lead: &lead,
+            facts,
+            rec: Recorder::new(Some(&mut buf), usize::MAX),
+            shown: IndexedFacts::default(),
+            excluded: &[],
+        };
+        let matched = eval.cond(cond);
+        FoldedCase {
+            matched,
+            events: eval.rec.finish().into_boxed_slice(),
+        }
+    };
+    p.rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| reads_only_screening(&r.cond))
+        .map(|(i, r)| {
+            let cases = [run(&r.cond, &unscreened), run(&r.cond, &screened)];
+            (idx32(i), Folded { cases })
+        })
+        .collect()
+}
+
 fn local_text(zone: &jiff::tz::TimeZone, at: jiff::Timestamp) -> Observed {
     let mut buf = StackText::default();
     let _ = write_label(&mut buf, zone.to_datetime(at));
@@ -1032,6 +1171,89 @@ impl std::fmt::Write for StackText {
             Ok(())
         } else {
             Err(std::fmt::Error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::Policy;
+    use crate::submission::{Signal, SignalKind, Signals};
+
+    /// Screening-only rules of every shape (and one that is not), before
+    /// a rule that routes.
+    const POLICY: &str = r#"{
+      "name": "folded", "version": "1", "owners": [{"id": "q"}],
+      "rules": [
+        {"id": "reject", "when": {"any": [{"signal": ["honeypot", "known_bad_domain"]}, {"spam": {"score_at_least": 100}}]},
+         "then": {"assign": "nobody", "experience": {"reject": {"reason": "spam"}}}},
+        {"id": "not-clean", "when": {"not": {"spam": {"score_below": 1}}}, "then": {"assign": "nobody"}},
+        {"id": "band", "when": {"all": [{"spam": {"score_at_least": 20, "score_below": 40}}, {"not": {"signal": ["too_fast"]}}]},
+         "then": {"assign": "nobody"}},
+        {"id": "clean-us", "when": {"all": [{"spam": {"score_below": 10}}, {"country": ["US"]}]},
+         "then": {"assign": {"owner": "q"}}},
+        {"id": "quiet", "when": {"not": {"signal": ["honeypot"]}}, "then": {"assign": {"owner": "q"}}}
+      ],
+      "fallback": {"assign": {"owner": "q"}}
+    }"#;
+
+    #[test]
+    fn folded_rules_decide_and_trace_as_the_walk_does() {
+        let folded = Policy::from_json_str(POLICY).unwrap();
+        assert_eq!(
+            folded
+                .program
+                .folded
+                .iter()
+                .map(|(r, _)| *r)
+                .collect::<Vec<_>>(),
+            [0, 1, 2, 4],
+            "every screening-only rule is folded, the mixed one is not"
+        );
+        let mut walked = Policy::from_json_str(POLICY).unwrap();
+        Arc::get_mut(&mut walked.program).unwrap().folded = Box::default();
+
+        let lead = crate::Normalizer::default()
+            .normalize_json(r#"{"email": "jane@acme.com", "country": "US"}"#)
+            .unwrap()
+            .lead;
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let signal = |kind, weight| Signal::new(kind, None, "x", weight);
+        let mut score_only = Signals::default();
+        score_only.score = 30;
+        let states = [
+            None,
+            Some(Signals::default()),
+            Some(Signals::from_signals(vec![signal(
+                SignalKind::Honeypot,
+                100,
+            )])),
+            Some(Signals::from_signals(vec![signal(SignalKind::TooFast, 30)])),
+            Some(Signals::from_signals(vec![signal(
+                SignalKind::PlaceholderName,
+                0,
+            )])),
+            Some(score_only),
+        ];
+        for signals in &states {
+            let facts = match signals {
+                Some(s) => Facts::new(now).signals(s),
+                None => Facts::new(now),
+            };
+            for opts in [
+                EvalOptions::default(),
+                EvalOptions::without_trace(),
+                EvalOptions::default().with_max_trace_events(3),
+            ] {
+                let json = |p: &Policy| {
+                    serde_json::to_value(p.evaluate_with(&lead, &facts, opts)).unwrap()
+                };
+                assert_eq!(json(&folded), json(&walked), "{signals:?}");
+            }
         }
     }
 }

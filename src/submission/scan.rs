@@ -10,15 +10,27 @@
 //! to nine times. Here it is read once, branch-free, to learn which of a
 //! dozen bytes occur (a table lookup and an OR per byte); the few
 //! questions that need positions are then asked only when that first pass
-//! says they can be true, and only at the positions of the rare bytes they
-//! hang on (found with `memchr`):
+//! says they can be true:
 //!
 //! - a link starts at `http://` or `https://` (found at the `:` of `://`,
 //!   looking back), `www.` (at the `.`, looking back), `[url` (at the `[`)
 //!   or `<a ` (at the `<`);
 //! - `javascript` matters only with a `:` in the text, `drop` only with a
 //!   `;`, so those searches run only then, and none of the keyword searches
-//!   runs once a `<`, `[`, `=` or template has already decided.
+//!   runs once a `<`, `[` or `=` has already decided.
+//!
+//! The link anchors are found with `memchr3`. The keywords are searched
+//! for on the text lower-cased (ASCII) into a 256-byte stack window, with
+//! searchers built once per screen (`memchr::memmem`, [`Keywords`]): a
+//! search from every occurrence of the keyword's first letter (`memchr2`,
+//! as before) paid its set-up again at every hit, and the `u` of `union`
+//! is in most messages, several times.
+//!
+//! Measured and left: searching the link markers themselves (`://`,
+//! `www.`, `<a`, `[url`) the same way, merged in text order, cost more
+//! than `memchr3` at the anchors on the bench message (four searchers'
+//! calls and iterators outweigh a few hits); so did an eight-bytes-a-time
+//! (SWAR) search for the keywords' first letter.
 //!
 //! An Aho–Corasick automaton over all the needles (the `aho-corasick`
 //! crate, already in the tree through `regex`) was measured as the
@@ -29,6 +41,8 @@
 //!
 //! The results are exactly those of the separate passes, which the tests
 //! keep as a reference implementation and compare on arbitrary text.
+
+use memchr::memmem;
 
 /// Which bytes occur (the first pass).
 const LT: u16 = 1 << 0;
@@ -89,7 +103,7 @@ pub(crate) struct Scan {
 
 impl Scan {
     /// Scans `text` (see the module docs).
-    pub(crate) fn of(text: &str) -> Scan {
+    pub(crate) fn of(text: &str, keywords: &Keywords) -> Scan {
         let b = text.as_bytes();
         let mut seen = 0u16;
         for &c in b {
@@ -102,9 +116,11 @@ impl Scan {
         scan.find_links(b);
         scan.may_script = seen & (LT | LBRACKET | EQUALS) != 0
             || (seen & BRACE != 0 && has_template(b))
-            || (seen & (COLON | LETTER_J) == COLON | LETTER_J && contains_ci(b, b"javascript"))
-            || (seen & (SEMICOLON | LETTER_D) == SEMICOLON | LETTER_D && contains_ci(b, b"drop"))
-            || (seen & LETTER_U != 0 && contains_ci(b, b"union"));
+            || (seen & (COLON | LETTER_J) == COLON | LETTER_J
+                && contains_ci(b, &keywords.javascript))
+            || (seen & (SEMICOLON | LETTER_D) == SEMICOLON | LETTER_D
+                && contains_ci(b, &keywords.drop))
+            || (seen & LETTER_U != 0 && contains_ci(b, &keywords.union));
         scan
     }
 
@@ -260,13 +276,65 @@ fn ends_with_ci(b: &[u8], end: usize, word: &[u8]) -> bool {
         .is_some_and(|start| at_ci(b, start, word))
 }
 
-/// Whether `word` (lower-case ASCII letters) occurs in `b`, ignoring ASCII case:
-/// checked at each occurrence of its first letter.
-fn contains_ci(b: &[u8], word: &[u8]) -> bool {
-    let Some(&first) = word.first() else {
-        return false;
-    };
-    memchr::memchr2_iter(first, first.to_ascii_uppercase(), b).any(|i| at_ci(b, i, word))
+/// The markup keywords the prefilter looks for, as searchers built once
+/// per screen (in its [`Patterns`](super::text::Patterns)): a search then
+/// costs no set-up.
+#[derive(Debug, Clone)]
+pub(crate) struct Keywords {
+    javascript: memmem::Finder<'static>,
+    drop: memmem::Finder<'static>,
+    union: memmem::Finder<'static>,
+}
+
+impl Keywords {
+    pub(crate) fn new() -> Keywords {
+        Keywords {
+            javascript: memmem::Finder::new(b"javascript"),
+            drop: memmem::Finder::new(b"drop"),
+            union: memmem::Finder::new(b"union"),
+        }
+    }
+}
+
+/// `b` with ASCII upper-case letters lower-cased, into `out` (as long as
+/// `b`; a shorter one is filled as far as it goes).
+fn lower_into(out: &mut [u8], b: &[u8]) {
+    for (d, &c) in out.iter_mut().zip(b) {
+        *d = c | (u8::from(c.wrapping_sub(b'A') < 26) << 5);
+    }
+}
+
+/// Bytes of text lower-cased per keyword search: a stack buffer, so no
+/// allocation; a longer text is searched in windows that overlap by a
+/// keyword's length less one, so that no occurrence falls between two.
+const WINDOW: usize = 256;
+
+/// Whether `word`'s needle (lower-case ASCII letters) occurs in `b`,
+/// ignoring ASCII case: `b` lower-cased (ASCII) into a stack window, then
+/// searched with the prebuilt searcher. The keywords start with common
+/// letters (the `u` of `union` is in most messages, several times): a
+/// search from each occurrence of the first letter (`memchr2`, as before)
+/// paid its set-up again at every one; lower-casing is one pass the
+/// compiler vectorizes, and the searcher's own prefilter skips the rest.
+fn contains_ci(b: &[u8], word: &memmem::Finder<'_>) -> bool {
+    let overlap = word.needle().len().saturating_sub(1);
+    let mut buf = [0u8; WINDOW];
+    let mut start = 0;
+    loop {
+        let rest = b.get(start..).unwrap_or_default();
+        let chunk = rest.get(..WINDOW).unwrap_or(rest);
+        let Some(lower) = buf.get_mut(..chunk.len()) else {
+            return false;
+        };
+        lower_into(lower, chunk);
+        if word.find(lower).is_some() {
+            return true;
+        }
+        if chunk.len() < WINDOW || start + chunk.len() >= b.len() {
+            return false;
+        }
+        start += WINDOW - overlap;
+    }
 }
 
 /// Whether `b` has `{{` or `${`.
@@ -341,8 +409,37 @@ mod tests {
         }
     }
 
+    /// One set of searchers for all the tests.
+    static KEYWORDS: std::sync::LazyLock<Keywords> = std::sync::LazyLock::new(Keywords::new);
+
+    /// [`Scan::of`] with the tests' searchers.
+    fn scan(text: &str) -> Scan {
+        Scan::of(text, &KEYWORDS)
+    }
+
+    proptest! {
+        #[test]
+        fn contains_ci_is_a_case_insensitive_search(
+            text in "([uUnNiIoO ]|union|UNION|Union|drop|java|javascript|é|\\x00){0,24}",
+            pad in 0usize..600,
+            word in 0usize..3,
+        ) {
+            // Padding moves the text across the window boundaries.
+            let text = format!("{}{text}", "x".repeat(pad));
+            let k = &*KEYWORDS;
+            let (finder, needle) = match word {
+                0 => (&k.union, "union"),
+                1 => (&k.drop, "drop"),
+                _ => (&k.javascript, "javascript"),
+            };
+            let b = text.as_bytes();
+            let want = b.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()));
+            prop_assert_eq!(contains_ci(b, finder), want, "{:?}", text);
+        }
+    }
+
     fn agrees(text: &str) {
-        let s = Scan::of(text);
+        let s = scan(text);
         assert_eq!(s.may_link(), reference::may_link(text), "may_link {text:?}");
         assert_eq!(
             s.may_script(),
@@ -379,10 +476,10 @@ mod tests {
             agrees(text);
         }
         assert_eq!(
-            Scan::of("see https://a.example/x and www.b.example, [url=c]").links(),
+            scan("see https://a.example/x and www.b.example, [url=c]").links(),
             3
         );
-        assert_eq!(Scan::of("We use acme.com internally").links(), 0);
+        assert_eq!(scan("We use acme.com internally").links(), 0);
     }
 
     /// Text built from the pieces the rules look for (and their near
@@ -443,6 +540,16 @@ mod tests {
         #[test]
         fn the_scan_agrees_with_the_separate_passes_on_pieces(text in pieces()) {
             agrees(&text);
+        }
+
+        #[test]
+        fn the_scan_agrees_with_the_separate_passes_around_the_window(
+            text in pieces(),
+            pad in 0usize..300,
+            filler in proptest::sample::select(&["x", " ", "w", "u"][..]),
+        ) {
+            // Texts on both sides of the short-text path's 256 bytes.
+            agrees(&format!("{}{text}", filler.repeat(pad)));
         }
 
         #[test]

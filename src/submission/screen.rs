@@ -169,7 +169,8 @@ const MAX_LOOKUP: usize = 2 * MAX_FIELD_NAMES + 1;
 /// attributes.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Lookup {
-    /// The names, lower-case, at most [`MAX_LOOKUP`].
+    /// The names, ASCII lower-case (what `find` compares against), at most
+    /// [`MAX_LOOKUP`].
     names: Box<[Box<str>]>,
     /// How many of them are honeypots (then one start field).
     honeypots: usize,
@@ -189,6 +190,7 @@ impl Lookup {
             .chain(std::iter::once(Box::from(started)))
             .chain(messages.iter().cloned())
             .take(MAX_LOOKUP)
+            .map(|n| n.to_ascii_lowercase().into_boxed_str())
             .collect();
         let lengths = names.iter().fold(0, |m, n| m | length_bit(n));
         Lookup {
@@ -207,13 +209,27 @@ impl Lookup {
             if self.lengths & length_bit(k) == 0 {
                 continue;
             }
+            let key = k.as_bytes();
             for (slot, name) in out.iter_mut().zip(&self.names) {
-                if !k.eq_ignore_ascii_case(name) {
+                let name = name.as_bytes();
+                if key.len() != name.len() {
+                    continue;
+                }
+                // The usual key is already lower-case: one compare. Else
+                // ASCII case is ignored (the names are lower-case), with an
+                // early exit at the first byte that differs.
+                let exact = key == name;
+                if !exact
+                    && !key
+                        .iter()
+                        .zip(name)
+                        .all(|(a, b)| a.to_ascii_lowercase() == *b)
+                {
                     continue;
                 }
                 let replace = match slot {
                     None => true,
-                    Some((held, _)) => k.as_str() == &**name && *held != &**name,
+                    Some((held, _)) => exact && held.as_bytes() != name,
                 };
                 if replace {
                     *slot = Some((k.as_str(), v));
@@ -404,7 +420,7 @@ impl Screen {
                 let scan = if person && text::is_plain_name(v) {
                     Scan::default()
                 } else {
-                    Scan::of(v)
+                    Scan::of(v, &p.keywords)
                 };
                 (v, scan)
             })
@@ -438,7 +454,7 @@ impl Screen {
                 break;
             }
             let v = scanned(v);
-            let scan = Scan::of(v);
+            let scan = Scan::of(v, &p.keywords);
             let n = scan.links();
             if message_links.is_none() && n > self.max_message_links {
                 message_links = Some((
@@ -550,6 +566,9 @@ impl Screen {
     /// Earlier submissions of this lead's email within the window, this
     /// submission's replays excluded.
     fn repeats(&self, lead: &Lead, submission: &Submission, now: SystemTime) -> usize {
+        if submission.recent.is_empty() {
+            return 0;
+        }
         let since = now
             .checked_sub(self.repeat_window)
             .unwrap_or(SystemTime::UNIX_EPOCH);

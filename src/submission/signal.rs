@@ -278,6 +278,14 @@ impl From<RawSignals> for Signals {
 impl Signals {
     /// Collects fired signals, computing the score and kind set.
     pub fn from_signals(mut signals: Vec<Signal>) -> Self {
+        if signals.is_empty() {
+            // The usual submission: nothing to sort, sum or collect.
+            return Signals {
+                score: 0,
+                signals,
+                kinds: SignalSet::new(),
+            };
+        }
         signals.sort_by_key(|s| s.kind);
         signals.dedup_by_key(|s| s.kind);
         let score = signals

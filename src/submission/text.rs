@@ -5,7 +5,7 @@
 
 use regex::Regex;
 
-use super::scan::Scan;
+use super::scan::{Keywords, Scan};
 use crate::lead::normalizer::trim;
 
 /// The compiled patterns one screen uses. Each is a constant expression
@@ -21,6 +21,8 @@ pub(crate) struct Patterns {
     script: Option<Regex>,
     /// An email address anywhere in the text.
     email: Option<Regex>,
+    /// The markup keywords' searchers, for [`Scan::of`].
+    pub(crate) keywords: Keywords,
 }
 
 impl Patterns {
@@ -45,6 +47,7 @@ impl Patterns {
             )
             .ok(),
             email: Regex::new(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}").ok(),
+            keywords: Keywords::new(),
         }
     }
 
@@ -362,35 +365,58 @@ pub(crate) fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
 /// four letters, either two linked pairs in a row (a row run of three or
 /// more keys, which also starts every repeated chunk, is two such pairs;
 /// four repeated letters are three), or, for a person, six letters with no
-/// vowel among the first 64 (the part of a word the rules read).
+/// vowel among the first 64 (the part of a word the rules read; a longer
+/// word is always passed on).
 fn may_be_mashed(text: &[u8], person: bool) -> bool {
-    let (mut len, mut vowel) = (0usize, false);
-    let (mut prev_code, mut prev_lower, mut prev_linked) = (0u8, 0u8, false);
-    for &c in text {
-        let code = KEY_CODES.get(usize::from(c)).copied().unwrap_or(0);
+    // `prev` is the previous letter's key code, or `NO_KEY` at a word's
+    // start: far from every code, so that no first letter is linked.
+    const NO_KEY: u8 = 0xC0;
+    // A word's letters are `start..i`; `seen` ORs their table entries. A
+    // word longer than the 64 letters the rules read is passed to them
+    // whatever its vowels (the rules judge its start; no name is that long).
+    let no_vowel = |len: usize, seen: u8| person && len >= 6 && (seen & VOWEL == 0 || len > 64);
+    let (mut prev, mut prev_linked, mut seen, mut start) = (NO_KEY, false, 0u8, 0usize);
+    for (i, &c) in text.iter().enumerate() {
+        let entry = MASH_KEYS.get(usize::from(c)).copied().unwrap_or(0);
+        let code = entry & !VOWEL;
         if code == 0 {
             // The end of a word: only the vowel rule is judged here (the
             // linked pairs were judged as they came).
-            if person && len >= 6 && !vowel {
+            if no_vowel(i - start, seen) {
                 return true;
             }
-            (len, vowel, prev_code, prev_linked) = (0, false, 0, false);
+            (prev, prev_linked, seen, start) = (NO_KEY, false, 0, i + 1);
             continue;
         }
-        let lower = c | 0x20;
-        let linked = prev_code != 0 && (lower == prev_lower || code.abs_diff(prev_code) == 1);
+        // The same key (the same letter, either case) or a neighbour on
+        // its row: the codes differ by at most one.
+        let linked = code.wrapping_sub(prev).wrapping_add(1) <= 2;
         if linked && prev_linked {
             // Two linked pairs in a row: let the rules judge the text.
             return true;
         }
-        if len < 64 {
-            vowel |= matches!(lower, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
-        }
-        len += 1;
-        (prev_code, prev_lower, prev_linked) = (code, lower, linked);
+        seen |= entry;
+        (prev, prev_linked) = (code, linked);
     }
-    person && len >= 6 && !vowel
+    no_vowel(text.len() - start, seen)
 }
+
+/// [`MASH_KEYS`]' bit for a vowel (`y` counts).
+const VOWEL: u8 = 0x80;
+
+/// Each byte's [`KEY_CODES`] entry, with [`VOWEL`] set for a vowel of
+/// either case: what [`may_be_mashed`] reads of a byte, in one lookup.
+#[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
+const MASH_KEYS: [u8; 256] = {
+    let mut t = KEY_CODES;
+    let vowels = b"aeiouyAEIOUY";
+    let mut i = 0;
+    while i < vowels.len() {
+        t[vowels[i] as usize] |= VOWEL;
+        i += 1;
+    }
+    t
+};
 
 /// What the mash rules ask about one word of ASCII letters, in one pass,
 /// ignoring ASCII case.
@@ -515,6 +541,38 @@ mod tests {
             None
         }
 
+        /// The mash prefilter as it was written before the one-lookup
+        /// [`MASH_KEYS`](super::super::MASH_KEYS) table.
+        pub fn may_be_mashed(text: &[u8], person: bool) -> bool {
+            let (mut len, mut vowel) = (0usize, false);
+            let (mut prev_code, mut prev_lower, mut prev_linked) = (0u8, 0u8, false);
+            for &c in text {
+                let code = super::super::KEY_CODES
+                    .get(usize::from(c))
+                    .copied()
+                    .unwrap_or(0);
+                if code == 0 {
+                    if person && len >= 6 && !vowel {
+                        return true;
+                    }
+                    (len, vowel, prev_code, prev_linked) = (0, false, 0, false);
+                    continue;
+                }
+                let lower = c | 0x20;
+                let linked =
+                    prev_code != 0 && (lower == prev_lower || code.abs_diff(prev_code) == 1);
+                if linked && prev_linked {
+                    return true;
+                }
+                if len < 64 {
+                    vowel |= matches!(lower, b'a' | b'e' | b'i' | b'o' | b'u' | b'y');
+                }
+                len += 1;
+                (prev_code, prev_lower, prev_linked) = (code, lower, linked);
+            }
+            person && len >= 6 && !vowel
+        }
+
         pub fn placeholder_word(s: &str) -> bool {
             s.len() <= super::super::LONGEST_PLACEHOLDER
                 && super::super::PLACEHOLDER_WORDS
@@ -524,6 +582,11 @@ mod tests {
     }
 
     use reference::{longest_repeat, longest_row_run};
+
+    /// [`Scan::of`] with fresh searchers.
+    fn scan(text: &str) -> Scan {
+        Scan::of(text, &Keywords::new())
+    }
 
     #[test]
     fn row_runs_and_repeats() {
@@ -605,9 +668,9 @@ mod tests {
     #[test]
     fn links_and_markup() {
         let p = Patterns::new();
-        let name = |t: &str| p.link_in_name(t, &Scan::of(t)).map(str::to_owned);
-        let script = |t: &str| p.script_like(t, &Scan::of(t)).is_some();
-        let company = |t: &str| p.company_is_address(t, &Scan::of(t));
+        let name = |t: &str| p.link_in_name(t, &scan(t)).map(str::to_owned);
+        let script = |t: &str| p.script_like(t, &scan(t)).is_some();
+        let company = |t: &str| p.company_is_address(t, &scan(t));
         assert_eq!(
             name("Best SEO cheap-links.ru").as_deref(),
             Some("cheap-links.ru")
@@ -681,13 +744,28 @@ mod tests {
             // Compiled once for all the cases (debug-build regex compiles are slow).
             static PATTERNS: std::sync::LazyLock<Patterns> = std::sync::LazyLock::new(Patterns::new);
             let p = &*PATTERNS;
-            let scan = Scan::of(&text);
+            let scan = scan(&text);
             prop_assert_eq!(p.link_in_name(&text, &scan), None);
             prop_assert_eq!(p.script_like(&text, &scan), None);
             // The regular expressions themselves, without the scan's prefilter.
             prop_assert_eq!(find(&p.link, &text), None);
             prop_assert_eq!(find(&p.bare_domain, &text), None);
             prop_assert_eq!(find(&p.script, &text), None);
+        }
+
+        #[test]
+        fn the_one_lookup_prefilter_agrees_with_the_reference(
+            text in prop_oneof![name_like(), any::<String>(), "[qwertyuiopasdfghjklzxcvbnmQWERTYAEIOUY -]{0,80}", "[bcdfghjklmnpqrstvwxz]{60,70}[aeiou]{0,2}"],
+            person in any::<bool>(),
+        ) {
+            let (fast, slow) = (
+                may_be_mashed(text.as_bytes(), person),
+                reference::may_be_mashed(text.as_bytes(), person),
+            );
+            // The same answer, except that a word of more than 64 letters
+            // is always passed on to the rules.
+            let long_word = text.as_bytes().split(|c| !c.is_ascii_alphabetic()).any(|w| w.len() > 64);
+            prop_assert!(fast == slow || (long_word && fast), "{:?}", text);
         }
 
         #[test]
