@@ -119,8 +119,11 @@ impl Geo {
     /// Resolves a region for a (possibly unknown) country.
     pub(crate) fn region(&self, raw: &str, country: Option<&str>) -> RegionMatch {
         let trimmed = raw.trim();
-        // A full ISO 3166-2 code: "US-CA", "ca-on", "AU-NSW".
-        if let Some((cc, sub)) = trimmed.split_once('-') {
+        // A full ISO 3166-2 code: "US-CA", "ca-on", "AU-NSW" (a byte search
+        // for the `-`).
+        let dash = trimmed.bytes().position(|b| b == b'-');
+        if let Some((cc, sub)) = dash.and_then(|i| Some((trimmed.get(..i)?, trimmed.get(i + 1..)?)))
+        {
             let cc = cc.to_ascii_uppercase();
             let sub = sub.to_ascii_uppercase();
             if cc.len() == 2
@@ -369,6 +372,17 @@ mod tests {
         ] {
             let want = format!("{prefix}{}", place_key(s));
             with_key(prefix, s, |key| assert_eq!(key, want));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stack_keys_are_allocated_keys(
+            prefix in "(|us:|ca:)",
+            s in "([ -~]|é|ß|\u{a0}){0,70}",
+        ) {
+            let want = format!("{prefix}{}", place_key(&s));
+            with_key(&prefix, &s, |key| assert_eq!(key, want));
         }
     }
 

@@ -55,8 +55,54 @@ impl FixedList {
         self.items.len().checked_div(self.width).unwrap_or(0)
     }
 
-    /// Whether `item` is in the list (binary search).
+    /// Whether `item` is in the list (binary search over the padded items:
+    /// no trimming per probe).
+    ///
+    /// Items hold no byte at or below the padding space, so padding never
+    /// changes their order: `item`, padded the same way, is compared with
+    /// the stored bytes as they are.
     pub(crate) fn contains(&self, item: &str) -> bool {
+        let q = item.as_bytes();
+        let mut padded = [b' '; 16];
+        let Some(key) = padded.get_mut(..self.width) else {
+            return self.contains_trimmed(item);
+        };
+        if q.is_empty() || q.len() > key.len() || q.iter().any(|&b| b <= b' ') {
+            return false;
+        }
+        if let Some(head) = key.get_mut(..q.len()) {
+            head.copy_from_slice(q);
+        }
+        let key: &[u8] = key;
+        let items = self.items.as_bytes();
+        let (mut lo, mut hi) = (0, self.len());
+        // Up to eight bytes compare as one big-endian number (the same
+        // order as the bytes'); wider items as slices.
+        let narrow = self.width <= 8;
+        let packed_key = pack(key);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let start = mid * self.width;
+            let order = items.get(start..start + self.width).map(|m| {
+                if narrow {
+                    pack(m).cmp(&packed_key)
+                } else {
+                    m.cmp(key)
+                }
+            });
+            match order {
+                Some(std::cmp::Ordering::Less) => lo = mid + 1,
+                Some(std::cmp::Ordering::Greater) => hi = mid,
+                Some(std::cmp::Ordering::Equal) => return true,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// [`contains`](Self::contains) comparing trimmed items: the reference
+    /// (and the path for lists wider than the padded buffer).
+    fn contains_trimmed(&self, item: &str) -> bool {
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -69,6 +115,12 @@ impl FixedList {
         }
         false
     }
+}
+
+/// Up to eight bytes as a big-endian number: for two slices of one
+/// length, the numbers order as the slices do.
+fn pack(b: &[u8]) -> u64 {
+    b.iter().fold(0, |n, &x| n << 8 | u64::from(x))
 }
 
 /// FNV-1a, 32 bits: short keys, no seed (the tables are fixed).
@@ -179,8 +231,26 @@ mod tests {
                 assert!(list.contains(item), "{item}");
             }
             assert!(!list.contains("") && !list.contains("ZZ-ZZZ") && !list.contains("AAAA"));
+            for item in &items {
+                assert!(list.contains_trimmed(item), "{item}");
+            }
         }
         assert_eq!(REGION_CODES.get(REGION_CODES.len()), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn padded_search_is_the_trimmed_one(s in "([A-Z0-9]|-| |\t|é){0,7}", pick in 0usize..6000) {
+            for list in [&REGION_CODES, &REGION_COUNTRIES] {
+                proptest::prop_assert_eq!(list.contains(&s), list.contains_trimmed(&s));
+                // Items and near misses (a byte dropped, a space appended).
+                if let Some(item) = list.get(pick % list.len()) {
+                    for probe in [item.to_owned(), format!("{item} "), item.get(1..).unwrap_or_default().to_owned(), format!("{s}{item}")] {
+                        proptest::prop_assert_eq!(list.contains(&probe), list.contains_trimmed(&probe), "{:?}", probe);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
