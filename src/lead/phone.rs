@@ -84,8 +84,10 @@ impl Phones {
         } else {
             std::borrow::Cow::Borrowed(trimmed)
         };
-        // Room for the `+` that E.164 puts in front.
-        let mut digits = String::with_capacity(without_trunk.len() + 1);
+        // Room for the `+` that E.164 puts in front and for a calling code
+        // written over a national prefix: the number is built in this
+        // string.
+        let mut digits = String::with_capacity(without_trunk.len() + 1 + MAX_CODE_DIGITS);
         digits.extend(without_trunk.chars().filter(char::is_ascii_digit));
         let international = if without_trunk.trim_start().starts_with('+') {
             true
@@ -118,10 +120,18 @@ impl Phones {
             } else {
                 digits.as_str()
             };
-            let mut number = String::with_capacity(code.len() + national.len() + 1);
-            number.push_str(code);
-            number.push_str(national);
-            number
+            // The national number is a suffix of the digits: the calling
+            // code replaces what comes before it, in place.
+            let cut = digits.len() - national.len();
+            if digits.is_char_boundary(cut) {
+                digits.replace_range(..cut, code);
+                digits
+            } else {
+                let mut number = String::with_capacity(code.len() + national.len() + 1);
+                number.push_str(code);
+                number.push_str(national);
+                number
+            }
         };
         let number = argentine_mobile(number);
         if !(min_digits(&number)..=15).contains(&number.len()) {
@@ -137,6 +147,9 @@ impl Phones {
         PhoneMatch::E164 { number, extension }
     }
 }
+
+/// The most digits a calling code has (E.164: three).
+const MAX_CODE_DIGITS: usize = 3;
 
 /// The fewest digits (calling code included) a number may have: 7 where
 /// national numbers have four digits (Niue 683, Tokelau 690, Saint Helena
@@ -210,6 +223,15 @@ fn split_extension(raw: &str) -> (&str, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calling_codes_fit_the_room_kept_for_them() {
+        assert!(
+            CALLING_CODES
+                .iter()
+                .all(|&(_, code, _)| !code.is_empty() && code.len() <= MAX_CODE_DIGITS)
+        );
+    }
 
     fn e164(raw: &str, country: Option<&str>) -> String {
         match Phones::default().normalize(raw, country) {
