@@ -122,19 +122,34 @@ impl Amount {
         let v = if self.mantissa == 0 {
             0
         } else if e >= 0 {
-            10u128
-                .checked_pow(e.unsigned_abs())
+            pow10(e.unsigned_abs())
                 .and_then(|p| self.mantissa.checked_mul(p))
                 .ok_or(RangeError::TooLarge)?
         } else {
             // 10^39 exceeds any u128 mantissa: the quotient is 0.
-            10u128
-                .checked_pow(e.unsigned_abs())
-                .map_or(0, |p| self.mantissa / p)
+            pow10(e.unsigned_abs()).map_or(0, |p| self.mantissa / p)
         };
         u64::try_from(v).map_err(|_| RangeError::TooLarge)
     }
 }
+
+/// `10^e` while it fits a `u128` (`10u128.checked_pow(e)`, from a table).
+fn pow10(e: u32) -> Option<u128> {
+    POW10.get(usize::try_from(e).ok()?).copied()
+}
+
+/// `10^0` to `10^38`, every power of ten a `u128` holds.
+// Evaluated at compile time: an index out of bounds would fail the build.
+#[allow(clippy::indexing_slicing)]
+const POW10: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Tok {
@@ -168,13 +183,16 @@ enum WordTok {
 }
 
 fn parse(text: &str) -> Result<Range, RangeError> {
-    let trimmed = text.trim();
-    // Short ASCII text (what forms send) is lower-cased in a stack buffer;
-    // for ASCII, `to_lowercase` is exactly `to_ascii_lowercase`.
+    let trimmed = super::normalizer::trim(text);
+    // Short ASCII text (what forms send) is lower-cased in a stack buffer
+    // (or used as it is, without upper-case letters); for ASCII,
+    // `to_lowercase` is exactly `to_ascii_lowercase`.
     let mut buf = [0u8; 64];
     let owned: String;
+    let ascii = trimmed.is_ascii();
     let lower: &str = match buf.get_mut(..trimmed.len()) {
-        Some(b) if trimmed.is_ascii() => {
+        _ if ascii && !trimmed.bytes().any(|b| b.is_ascii_uppercase()) => trimmed,
+        Some(b) if ascii => {
             b.copy_from_slice(trimmed.as_bytes());
             b.make_ascii_lowercase();
             std::str::from_utf8(b).unwrap_or_default()
@@ -479,17 +497,24 @@ fn decimal(digits: &str, exponent: i32) -> Result<Amount, RangeError> {
 }
 
 /// A unit right after a number (spaces allowed): its power of ten and bytes used.
+///
+/// Reads bytes: ASCII whitespace is skipped directly, and only a non-ASCII
+/// character after it (a no-break space, say) asks [`str::trim_start`].
 fn unit(s: &str) -> (i32, usize) {
-    let trimmed = s.trim_start();
-    let skipped = s.len() - trimmed.len();
-    let len = trimmed
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(trimmed.len());
-    let word = trimmed.get(..len).unwrap_or_default();
-    let mult = match word {
-        "k" | "thousand" => 3,
-        "m" | "mm" | "mn" | "mil" | "million" | "millions" => 6,
-        "b" | "bn" | "billion" | "billions" => 9,
+    let b = s.as_bytes();
+    let mut skipped = b
+        .iter()
+        .take_while(|c| matches!(c, b'\t'..=b'\r' | b' '))
+        .count();
+    if b.get(skipped).is_some_and(|c| !c.is_ascii()) {
+        skipped = s.len() - s.trim_start().len();
+    }
+    let rest = b.get(skipped..).unwrap_or_default();
+    let len = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let mult = match rest.get(..len).unwrap_or_default() {
+        b"k" | b"thousand" => 3,
+        b"m" | b"mm" | b"mn" | b"mil" | b"million" | b"millions" => 6,
+        b"b" | b"bn" | b"billion" | b"billions" => 9,
         _ => return (0, 0),
     };
     (mult, skipped + len)
@@ -788,7 +813,38 @@ mod tests {
         Ok((super::decimal(&digits, exponent)?, i + exp_len))
     }
 
+    /// `unit` as it was written (`trim_start`, a char search).
+    fn unit_reference(s: &str) -> (i32, usize) {
+        let trimmed = s.trim_start();
+        let skipped = s.len() - trimmed.len();
+        let len = trimmed
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(trimmed.len());
+        let mult = match trimmed.get(..len).unwrap_or_default() {
+            "k" | "thousand" => 3,
+            "m" | "mm" | "mn" | "mil" | "million" | "millions" => 6,
+            "b" | "bn" | "billion" | "billions" => 9,
+            _ => return (0, 0),
+        };
+        (mult, skipped + len)
+    }
+
+    #[test]
+    fn the_power_table_is_checked_pow() {
+        for e in 0..50 {
+            assert_eq!(pow10(e), 10u128.checked_pow(e), "{e}");
+        }
+        assert_eq!(pow10(u32::MAX), None);
+    }
+
     proptest::proptest! {
+        #[test]
+        fn units_read_as_the_reference_reads_them(
+            s in "( |\t|\n|\u{a0}|\u{2003}|k|m|b|mm|mn|mil|million|millions|bn|billion|thousand|x|é|1|-){0,6}",
+        ) {
+            proptest::prop_assert_eq!(unit(&s), unit_reference(&s));
+        }
+
         #[test]
         fn numbers_read_as_the_reference_reads_them(
             s in "([0-9]|[.,_]|\u{a0}|\u{202f}|[ekmb+-]|000|\\.000){0,14}",
