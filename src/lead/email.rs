@@ -151,7 +151,8 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// `email_address` crate, no IP literals, at least two domain labels).
 pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     let mut cleaned = None;
-    if !raw.is_ascii() || raw.bytes().any(|b| b.is_ascii_control()) {
+    // (One pass: a byte past ASCII or an ASCII control.)
+    if raw.bytes().any(|b| !b.is_ascii() || b.is_ascii_control()) {
         let trimmed = raw.trim();
         if let Some(c) = trimmed.chars().find(|&c| !is_invisible(c) && is_unsafe(c)) {
             return Err(EmailProblem::UnsafeChar(c));
@@ -235,6 +236,34 @@ fn syntax_options() -> Options {
 /// Bytes of RFC 5322 `atext` other than letters and digits.
 const ATEXT_SYMBOLS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
 
+/// Every ASCII byte of RFC 5322 `atext` (letters, digits and
+/// [`ATEXT_SYMBOLS`]), one bit each.
+const ATEXT: u128 = {
+    let mut bits = 0u128;
+    let mut b = 0u8;
+    while b < 128 {
+        let mut symbol = false;
+        let mut i = 0;
+        while i < ATEXT_SYMBOLS.len() {
+            // Compile time: an index out of bounds would fail the build.
+            #[allow(clippy::indexing_slicing)]
+            let s = ATEXT_SYMBOLS[i];
+            symbol |= s == b;
+            i += 1;
+        }
+        if b.is_ascii_alphanumeric() || symbol {
+            bits |= 1 << b;
+        }
+        b += 1;
+    }
+    bits
+};
+
+/// Whether `b` is an `atext` byte (one bit test).
+fn is_atext(b: u8) -> bool {
+    b < 128 && ATEXT >> b & 1 == 1
+}
+
 /// Whether `local@domain` is an address that `email_address` (with
 /// [`syntax_options`]) certainly accepts, judged in one pass over ASCII
 /// bytes: a dot-atom local part of at most 64 bytes (atoms of letters,
@@ -245,13 +274,18 @@ const ATEXT_SYMBOLS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
 /// address this accepts, the crate accepts).
 fn is_plain_address(local: &str, domain: &str) -> bool {
     let l = local.as_bytes();
+    // One pass over the local part: every byte a dot or `atext`, no dot
+    // after a dot.
+    let mut after_dot = false;
     let local_ok = !l.is_empty()
         && l.len() <= 64
         && l.first() != Some(&b'.')
         && l.last() != Some(&b'.')
-        && !l.windows(2).any(|w| w == b"..")
-        && l.iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || ATEXT_SYMBOLS.contains(&b));
+        && l.iter().all(|&b| {
+            let ok = if b == b'.' { !after_dot } else { is_atext(b) };
+            after_dot = b == b'.';
+            ok
+        });
     if !local_ok || domain.len() > 254 {
         return false;
     }
@@ -355,6 +389,14 @@ mod tests {
                 .describe()
                 .contains("U+202E")
         );
+    }
+
+    #[test]
+    fn the_atext_bits_are_the_atext_bytes() {
+        for b in 0..=255u8 {
+            let listed = b.is_ascii_alphanumeric() || ATEXT_SYMBOLS.contains(&b);
+            assert_eq!(is_atext(b), listed, "{b:#x}");
+        }
     }
 
     #[test]

@@ -813,20 +813,15 @@ impl Normalizer {
         email_kind: Option<EmailKind>,
     ) -> Option<String> {
         if let Some(site) = website {
-            let found = domain::website_host(site)
-                .and_then(domain::to_ascii)
-                .and_then(|ascii| {
-                    // Usually the host is its own registrable domain: keep
-                    // the string rather than copy it.
-                    let registrable = domain::registrable(&ascii)?;
-                    Ok(if registrable == ascii {
-                        ascii
-                    } else {
-                        registrable.to_owned()
-                    })
-                });
+            let found = domain::website_host(site).and_then(domain::registrable_owned);
+            // A website on the email's own domain (the usual case) has the
+            // kind the email parser found already.
+            let kind_of = |d: &str| match (email_domain.as_deref(), email_kind) {
+                (Some(e), Some(kind)) if e == d => kind,
+                _ => self.email_kind(d),
+            };
             match found {
-                Ok(d) if self.email_kind(&d) != EmailKind::Business => run.warn(
+                Ok(d) if kind_of(&d) != EmailKind::Business => run.warn(
                     Field::Website,
                     IssueCode::Ignored,
                     site,
@@ -991,6 +986,11 @@ impl Normalizer {
         // A `null` value is no value: `normalize_json` never keeps one
         // (`{"plan": null}` is an absent `plan`), so a lead built here must
         // not either, or its JSON would read back as a different lead.
+        // Usually there is none: then the map is cloned as it is (no
+        // intermediate list to sort and build a tree from).
+        if !input.attributes.values().any(Value::is_null) {
+            return input.attributes.clone();
+        }
         input
             .attributes
             .iter()
@@ -1130,11 +1130,13 @@ fn collapse(s: &str) -> String {
     let b = s.as_bytes();
     // One pass over the bytes: ASCII text with single spaces only (most
     // names) is copied as it is.
-    let plain = b.is_ascii()
-        && !b
-            .iter()
-            .any(|&c| c.is_ascii_whitespace() && c != b' ' || c == b'\x0b')
-        && !b.windows(2).any(|w| w == b"  ");
+    // (No other whitespace, no two spaces in a row.)
+    let mut after_space = false;
+    let plain = b.iter().all(|&c| {
+        let ok = c.is_ascii() && !matches!(c, b'\t'..=b'\r') && !(after_space && c == b' ');
+        after_space = c == b' ';
+        ok
+    });
     if plain {
         return s.to_owned();
     }
@@ -1151,7 +1153,10 @@ fn collapse(s: &str) -> String {
 /// [`str::trim`], without its work when the text starts and ends with an
 /// ASCII byte that is not whitespace (most fields).
 pub(crate) fn trim(s: &str) -> &str {
-    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
+    // The ASCII characters `char::is_whitespace` accepts are `\t`..`\r` and
+    // the space.
+    let plain =
+        |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' '));
     let b = s.as_bytes();
     if plain(b.first()) && plain(b.last()) {
         s
