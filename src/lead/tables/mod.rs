@@ -149,7 +149,7 @@ impl<V: Copy> Table<V> {
                 return None;
             }
             let index = slot - 1;
-            if self.key(index) == Some(key) {
+            if self.key_bytes(index) == Some(key.as_bytes()) {
                 return Some(index);
             }
             at = (at + 1) & mask;
@@ -157,8 +157,9 @@ impl<V: Copy> Table<V> {
         None
     }
 
-    /// Key number `index` (in sorted order).
-    pub(crate) fn key(&self, index: usize) -> Option<&'static str> {
+    /// The bytes of key number `index` (in sorted order), what a lookup
+    /// compares: no character-boundary checks of a `str` slice.
+    fn key_bytes(&self, index: usize) -> Option<&'static [u8]> {
         let start = *self.starts.get(index)? as usize;
         // The key ends where the next one starts, less its `\n` (the last
         // ends with the text): no search for the separator, which was most
@@ -167,7 +168,7 @@ impl<V: Copy> Table<V> {
             Some(&next) => (next as usize).checked_sub(1)?,
             None => self.keys.len().checked_sub(1)?,
         };
-        self.keys.get(start..end)
+        self.keys.as_bytes().get(start..end)
     }
 
     /// The value stored for `key`.
