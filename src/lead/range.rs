@@ -208,7 +208,8 @@ fn parse(text: &str) -> Result<Range, RangeError> {
     ) {
         return Ok(Range::exactly(1));
     }
-    let toks = tokenize(lower)?;
+    let mut toks = Toks::new();
+    tokenize(lower, &mut toks)?;
     shape(toks.as_slice())
 }
 
@@ -254,12 +255,20 @@ impl Toks {
     }
 }
 
-fn tokenize(s: &str) -> Result<Toks, RangeError> {
-    let mut toks = Toks::new();
+fn tokenize(s: &str, toks: &mut Toks) -> Result<(), RangeError> {
     // The byte position of the next character (every step below ends on a
     // character boundary).
     let mut pos = 0;
-    while let Some(c) = s.get(pos..).and_then(|rest| rest.chars().next()) {
+    loop {
+        // An ASCII byte is its character; only other text is decoded.
+        let c = match s.as_bytes().get(pos) {
+            Some(&b) if b.is_ascii() => char::from(b),
+            Some(_) => match s.get(pos..).and_then(|rest| rest.chars().next()) {
+                Some(c) => c,
+                None => break,
+            },
+            None => break,
+        };
         let i = pos;
         pos += c.len_utf8();
         match c {
@@ -303,7 +312,7 @@ fn tokenize(s: &str) -> Result<Toks, RangeError> {
             _ => return Err(RangeError::Unrecognized),
         }
     }
-    Ok(toks)
+    Ok(())
 }
 
 /// Words that change the meaning (`Some`), are noise (`None`), or are unknown.
