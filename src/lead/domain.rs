@@ -67,8 +67,10 @@ fn plain_host(host: &[u8]) -> Option<usize> {
 
 /// [`to_ascii`], appending the result to `out` (which is left as it was
 /// on an error): the email parser writes the domain straight after the
-/// local part, with no copy in between.
-pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<(), DomainProblem> {
+/// local part, with no copy in between. `Ok(true)` when the host was a
+/// plain ASCII letters-digits-hyphens name (every label 1 to 63 bytes, no
+/// hyphen at either end, no punycode) copied in lower case.
+pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<bool, DomainProblem> {
     let host = host.strip_suffix('.').unwrap_or(host);
     if host.is_empty() || host.len() > 253 {
         return Err(DomainProblem::Syntax);
@@ -85,7 +87,7 @@ pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<(), DomainPr
         if let Some(copied) = out.get_mut(start..) {
             copied.make_ascii_lowercase();
         }
-        return Ok(());
+        return Ok(true);
     }
     let ascii = idna::domain_to_ascii_cow(host.as_bytes(), AsciiDenyList::STD3)
         .map_err(|_| DomainProblem::Syntax)?;
@@ -108,7 +110,7 @@ pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<(), DomainPr
         return Err(DomainProblem::Syntax);
     }
     out.push_str(&ascii);
-    Ok(())
+    Ok(false)
 }
 
 /// The registrable domain ("eTLD+1") of an ASCII host: `sub.acme.co.uk` →

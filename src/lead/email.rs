@@ -201,7 +201,7 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     address.push_str(local);
     address.push('@');
     let domain_start = address.len();
-    domain::to_ascii_into(domain, &mut address).map_err(EmailProblem::Domain)?;
+    let plain_domain = domain::to_ascii_into(domain, &mut address).map_err(EmailProblem::Domain)?;
     let ascii = address.get(domain_start..).unwrap_or_default();
     let registrable = domain::registrable(ascii).map_err(EmailProblem::Domain)?;
     let registrable_start = ascii
@@ -210,7 +210,15 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     if address.len() > 254 {
         return Err(EmailProblem::TooLong);
     }
-    if !is_plain_address(local, ascii) {
+    // A domain that took `to_ascii_into`'s fast path has labels of
+    // letters, digits and inner hyphens of at most 63 bytes: it is a plain
+    // domain once it has two of them.
+    let plain = if plain_domain {
+        is_plain_local(local) && ascii.bytes().any(|b| b == b'.')
+    } else {
+        is_plain_address(local, ascii)
+    };
+    if !plain {
         EmailAddress::parse_with_options(&address, syntax_options())
             .map_err(|_| EmailProblem::Syntax)?;
     }
@@ -273,6 +281,11 @@ fn is_atext(b: u8) -> bool {
 /// the answer is the crate's either way (a property test checks that every
 /// address this accepts, the crate accepts).
 fn is_plain_address(local: &str, domain: &str) -> bool {
+    is_plain_local(local) && is_plain_domain(domain)
+}
+
+/// The local-part half of [`is_plain_address`].
+fn is_plain_local(local: &str) -> bool {
     let l = local.as_bytes();
     // One pass over the local part: every byte a dot or `atext`, no dot
     // after a dot.
@@ -286,7 +299,12 @@ fn is_plain_address(local: &str, domain: &str) -> bool {
             after_dot = b == b'.';
             ok
         });
-    if !local_ok || domain.len() > 254 {
+    local_ok
+}
+
+/// The domain half of [`is_plain_address`].
+fn is_plain_domain(domain: &str) -> bool {
+    if domain.len() > 254 {
         return false;
     }
     let mut labels = 0;
@@ -389,6 +407,18 @@ mod tests {
                 .describe()
                 .contains("U+202E")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_fast_path_domain_is_plain_once_it_has_two_labels(
+            host in "([a-zA-Z0-9]|-|\\.|xn--|é|_){0,14}",
+        ) {
+            let mut out = String::new();
+            if domain::to_ascii_into(&host, &mut out) == Ok(true) {
+                proptest::prop_assert_eq!(is_plain_domain(&out), out.contains('.'));
+            }
+        }
     }
 
     #[test]
