@@ -183,7 +183,7 @@ enum WordTok {
 }
 
 fn parse(text: &str) -> Result<Range, RangeError> {
-    let trimmed = super::normalizer::trim(text);
+    let trimmed = text.trim();
     // Short ASCII text (what forms send) is lower-cased in a stack buffer
     // (or used as it is, without upper-case letters); for ASCII,
     // `to_lowercase` is exactly `to_ascii_lowercase`.
