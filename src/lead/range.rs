@@ -276,9 +276,8 @@ fn tokenize(s: &str, toks: &mut Toks) -> Result<(), RangeError> {
                 || matches!(c, '$' | '€' | '£' | '¥' | '₹' | '(' | ')' | ':') => {}
             '0'..='9' | '.' => {
                 let rest = s.get(i..).unwrap_or_default();
-                let (value, used) = number(rest)?;
-                let after = s.get(i + used..).unwrap_or_default();
-                let (mult, unit_len) = unit(after);
+                // The unit after the number, as `number` read it already.
+                let (value, used, (mult, unit_len)) = number_and_unit(rest)?;
                 pos = i + used + unit_len;
                 toks.push(Tok::Num(value, mult));
             }
@@ -341,7 +340,14 @@ fn word_token(w: &str) -> Result<Option<WordTok>, RangeError> {
 
 /// Reads digits with separators, an optional decimal part and an optional
 /// exponent; returns the exact value and the bytes used.
+#[cfg(test)]
 fn number(s: &str) -> Result<(Amount, usize), RangeError> {
+    number_and_unit(s).map(|(value, used, _)| (value, used))
+}
+
+/// [`number`], and the [`unit`] right after it (which the number's reading
+/// needs to look at anyway).
+fn number_and_unit(s: &str) -> Result<(Amount, usize, (i32, usize)), RangeError> {
     let bytes = s.as_bytes();
     // The number's digits and decimal dots, as `digits_of` reads them: how
     // many, and where the dots are (no copy of the digits is made; the
@@ -361,7 +367,7 @@ fn number(s: &str) -> Result<(Amount, usize), RangeError> {
     }
     // An exponent: `e` or `E` (lowercased by now), a sign, digits.
     let (exponent, exp_len) = exponent(s.get(i..).unwrap_or_default());
-    let (_, unit_len) = unit(s.get(i + exp_len..).unwrap_or_default());
+    let (mult, unit_len) = unit(s.get(i + exp_len..).unwrap_or_default());
     // "1.000.000": dots that each precede exactly three digits are grouping.
     let grouping = dots > 0 && unit_len == 0 && exp_len == 0 && even_groups && len - last_dot == 4;
     if !grouping && dots > 1 {
@@ -373,7 +379,7 @@ fn number(s: &str) -> Result<(Amount, usize), RangeError> {
             value.push(c);
         }
     });
-    Ok((value.amount(exponent)?, i + exp_len))
+    Ok((value.amount(exponent)?, i + exp_len, (mult, unit_len)))
 }
 
 /// Reads a number's digits from the start of `bytes`, passing each digit
