@@ -136,12 +136,17 @@ pub(crate) fn hash(key: &[u8]) -> u32 {
 impl<V: Copy> Table<V> {
     /// The index of `key`, if it is in the table.
     fn find(&self, key: &str) -> Option<usize> {
+        self.find_hashed(key, hash(key.as_bytes()))
+    }
+
+    /// [`find`](Self::find) for a key whose [`hash`] is `h`.
+    fn find_hashed(&self, key: &str, h: u32) -> Option<usize> {
         let len = self.slots.len();
         if len == 0 {
             return None;
         }
         let mask = len - 1;
-        let mut at = hash(key.as_bytes()) as usize & mask;
+        let mut at = h as usize & mask;
         // At most `len` probes: the generator leaves a third of the slots empty.
         for _ in 0..len {
             let slot = usize::from(*self.slots.get(at)?);
@@ -179,6 +184,12 @@ impl<V: Copy> Table<V> {
     /// Whether `key` is in the table.
     pub(crate) fn contains(&self, key: &str) -> bool {
         self.find(key).is_some()
+    }
+
+    /// Whether `key`, whose [`hash`] is `h`, is in the table (one hash for
+    /// lookups of one key in several tables).
+    pub(crate) fn contains_hashed(&self, key: &str, h: u32) -> bool {
+        self.find_hashed(key, h).is_some()
     }
 
     /// The number of keys.
