@@ -209,34 +209,46 @@ pub(crate) fn website_host(website: &str) -> Result<&str, DomainProblem> {
     } else if let Some(stripped) = rest.strip_prefix("//") {
         rest = stripped;
     }
-    let end = rest
-        .bytes()
-        .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
-        .unwrap_or(rest.len());
-    let mut authority = rest.get(..end).unwrap_or_default();
-    if let Some(at) = rfind_byte(authority, b'@') {
-        authority = authority.get(at + 1..).unwrap_or_default();
+    // One pass over the authority: where it ends, its last `@` and the
+    // last `:` after it, and whether whitespace or a byte past ASCII comes
+    // after that `@` (the host is in that part).
+    let bytes = rest.as_bytes();
+    let (mut end, mut at, mut colon, mut odd) = (bytes.len(), None, None, false);
+    for (i, &c) in bytes.iter().enumerate() {
+        match c {
+            b'/' | b'?' | b'#' | b'\\' => {
+                end = i;
+                break;
+            }
+            b'@' => {
+                at = Some(i);
+                colon = None;
+                odd = false;
+            }
+            b':' => colon = Some(i),
+            b'\t'..=b'\r' | b' ' => odd = true,
+            c if !c.is_ascii() => odd = true,
+            _ => {}
+        }
     }
+    let start = at.map_or(0, |a| a + 1);
+    let authority = rest.get(start..end).unwrap_or_default();
     if authority.starts_with('[') {
         return Err(DomainProblem::IpAddress);
     }
-    let host = match rfind_byte(authority, b':') {
+    let host = match colon {
         Some(colon)
-            if authority
-                .get(colon + 1..)
+            if rest
+                .get(colon + 1..end)
                 .is_some_and(|port| port.bytes().all(|c| c.is_ascii_digit())) =>
         {
-            authority.get(..colon).unwrap_or_default()
+            rest.get(start..colon).unwrap_or_default()
         }
         _ => authority,
     };
-    // (The ASCII whitespace `char::is_whitespace` accepts is `\t`..`\r`
-    // and the space.)
-    let whitespace = if host.is_ascii() {
-        host.bytes().any(|c| matches!(c, b'\t'..=b'\r' | b' '))
-    } else {
-        host.contains(char::is_whitespace)
-    };
+    // Only text with whitespace or non-ASCII after the `@` can have
+    // whitespace in the host: then the host is checked exactly.
+    let whitespace = odd && host.contains(char::is_whitespace);
     if host.is_empty() || whitespace {
         return Err(DomainProblem::Syntax);
     }
