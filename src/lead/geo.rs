@@ -2,7 +2,8 @@
 
 use super::geo_data::COUNTRIES;
 use super::tables::{
-    COUNTRY_AMBIGUOUS, COUNTRY_NAMES, COUNTRY_NATIVE, REGION_CODES, REGION_COUNTRIES, REGION_NAMES,
+    COUNTRY_AMBIGUOUS, COUNTRY_NAMES, COUNTRY_NATIVE, REGION_CODES, REGION_COUNTRY_PAIRS,
+    REGION_NAMES,
 };
 
 /// Folds a place name for lookup: ASCII transliteration, lower case, letters
@@ -113,7 +114,7 @@ impl Geo {
 
     /// Whether the built-in tables list the subdivisions of `country`.
     pub(crate) fn has_region_table(&self, country: &str) -> bool {
-        REGION_COUNTRIES.contains(country)
+        REGION_COUNTRY_PAIRS.contains(country)
     }
 
     /// Resolves a region for a (possibly unknown) country.

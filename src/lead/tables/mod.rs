@@ -117,6 +117,55 @@ impl FixedList {
     }
 }
 
+/// The items of a list of two-letter upper-case codes as one bit each over
+/// `AA`..`ZZ` (bit `26 * a + b`), built at compile time: membership is a
+/// bit test.
+#[derive(Debug)]
+pub(crate) struct LetterPairs([u64; 11]);
+
+impl LetterPairs {
+    /// The bits of `list`; every item must be two upper-case letters (a
+    /// build error otherwise).
+    // Evaluated at compile time: a bad item or an index out of bounds
+    // fails the build, it cannot panic at run time.
+    #[allow(clippy::indexing_slicing, clippy::panic)]
+    pub(crate) const fn of(list: &FixedList) -> Self {
+        let items = list.items.as_bytes();
+        assert!(
+            list.width == 2 && items.len() % 2 == 0,
+            "a list of two-letter codes"
+        );
+        let mut bits = [0u64; 11];
+        let mut i = 0;
+        while i < items.len() {
+            let (a, b) = (items[i], items[i + 1]);
+            if !a.is_ascii_uppercase() || !b.is_ascii_uppercase() {
+                panic!("an item that is not two upper-case letters");
+            }
+            let bit = (a - b'A') as usize * 26 + (b - b'A') as usize;
+            bits[bit / 64] |= 1 << (bit % 64);
+            i += 2;
+        }
+        LetterPairs(bits)
+    }
+
+    /// Whether `code` is one of the items.
+    pub(crate) fn contains(&self, code: &str) -> bool {
+        match code.as_bytes() {
+            &[a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
+                let bit = usize::from(a - b'A') * 26 + usize::from(b - b'A');
+                self.0
+                    .get(bit / 64)
+                    .is_some_and(|w| w >> (bit % 64) & 1 == 1)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// [`REGION_COUNTRIES`] as [`LetterPairs`].
+pub(crate) static REGION_COUNTRY_PAIRS: LetterPairs = LetterPairs::of(&REGION_COUNTRIES);
+
 /// Up to eight bytes as a big-endian number: for two slices of one
 /// length, the numbers order as the slices do.
 fn pack(b: &[u8]) -> u64 {
@@ -248,6 +297,24 @@ mod tests {
             }
         }
         assert_eq!(REGION_CODES.get(REGION_CODES.len()), None);
+    }
+
+    #[test]
+    fn letter_pairs_hold_the_list() {
+        for a in 'A'..='Z' {
+            for b in 'A'..='Z' {
+                for code in [format!("{a}{b}"), format!("{a}{b}").to_lowercase()] {
+                    assert_eq!(
+                        REGION_COUNTRY_PAIRS.contains(&code),
+                        REGION_COUNTRIES.contains(&code),
+                        "{code}"
+                    );
+                }
+            }
+        }
+        for code in ["", "U", "USA", "U ", "é"] {
+            assert!(!REGION_COUNTRY_PAIRS.contains(code) && !REGION_COUNTRIES.contains(code));
+        }
     }
 
     proptest::proptest! {
