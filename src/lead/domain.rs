@@ -34,6 +34,23 @@ pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
     Ok(out)
 }
 
+/// The bytes of a letters-digits-hyphens label (ASCII letters, digits and
+/// `-`), one flag per byte value.
+// Evaluated at compile time: an index out of bounds would fail the build.
+#[allow(clippy::indexing_slicing)]
+const LDH: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0u8;
+    loop {
+        t[b as usize] = b.is_ascii_alphanumeric() || b == b'-';
+        if b == 255 {
+            break;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// The longest label of `host` when every label is a plain ASCII
 /// letters-digits-hyphens label (not empty, no hyphen at either end, no
 /// `xn--` prefix in any case); `None` otherwise. One pass over the bytes.
@@ -58,7 +75,7 @@ fn plain_host(host: &[u8]) -> Option<usize> {
                 longest = longest.max(label.len());
                 start = i + 1;
             }
-            Some(&b) if b.is_ascii_alphanumeric() || b == b'-' => {}
+            Some(&b) if LDH.get(usize::from(b)).copied().unwrap_or(false) => {}
             Some(_) => return None,
         }
     }
@@ -320,6 +337,17 @@ mod tests {
             longest = longest.max(label.len());
         }
         Some(longest)
+    }
+
+    #[test]
+    fn the_ldh_flags_are_letters_digits_and_hyphen() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                LDH[usize::from(b)],
+                b.is_ascii_alphanumeric() || b == b'-',
+                "{b:#x}"
+            );
+        }
     }
 
     proptest::proptest! {

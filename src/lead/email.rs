@@ -151,8 +151,9 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// `email_address` crate, no IP literals, at least two domain labels).
 pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     let mut cleaned = None;
-    // (One pass: a byte past ASCII or an ASCII control.)
-    if raw.bytes().any(|b| !b.is_ascii() || b.is_ascii_control()) {
+    // (One pass: a byte past ASCII or an ASCII control, that is, one
+    // outside `0x20..=0x7E`.)
+    if raw.bytes().any(|b| b.wrapping_sub(0x20) >= 0x5F) {
         let trimmed = raw.trim();
         if let Some(c) = trimmed.chars().find(|&c| !is_invisible(c) && is_unsafe(c)) {
             return Err(EmailProblem::UnsafeChar(c));
@@ -267,9 +268,23 @@ const ATEXT: u128 = {
     bits
 };
 
-/// Whether `b` is an `atext` byte (one bit test).
+/// [`ATEXT`] as one flag per byte value (a load instead of a 128-bit
+/// shift).
+// Evaluated at compile time: an index out of bounds would fail the build.
+#[allow(clippy::indexing_slicing)]
+const ATEXT_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = ATEXT >> b & 1 == 1;
+        b += 1;
+    }
+    t
+};
+
+/// Whether `b` is an `atext` byte.
 fn is_atext(b: u8) -> bool {
-    b < 128 && ATEXT >> b & 1 == 1
+    ATEXT_BYTES.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// Whether `local@domain` is an address that `email_address` (with
@@ -424,6 +439,11 @@ mod tests {
     #[test]
     fn the_atext_bits_are_the_atext_bytes() {
         for b in 0..=255u8 {
+            assert_eq!(
+                b.wrapping_sub(0x20) >= 0x5F,
+                !b.is_ascii() || b.is_ascii_control(),
+                "{b:#x}"
+            );
             let listed = b.is_ascii_alphanumeric() || ATEXT_SYMBOLS.contains(&b);
             assert_eq!(is_atext(b), listed, "{b:#x}");
         }
