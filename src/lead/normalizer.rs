@@ -1143,6 +1143,14 @@ impl Run {
 /// Normalizes one product-interest token: lower case, whitespace collapsed to
 /// single spaces. Policies normalize their expected tokens the same way.
 pub(crate) fn product_token(s: &str) -> String {
+    // Trimmed ASCII with single spaces only (the usual token) is its own
+    // collapsed form: copied and lower-cased.
+    let t = trim(s);
+    if plain_spacing(t.as_bytes()) {
+        let mut out = t.to_owned();
+        out.make_ascii_lowercase();
+        return out;
+    }
     if !s.is_ascii() {
         return s
             .split_whitespace()
@@ -1165,17 +1173,8 @@ pub(crate) fn product_token(s: &str) -> String {
 
 /// `s` with every run of whitespace made one space (`s` is trimmed).
 fn collapse(s: &str) -> String {
-    let b = s.as_bytes();
-    // One pass over the bytes: ASCII text with single spaces only (most
-    // names) is copied as it is.
-    // (No other whitespace, no two spaces in a row.)
-    let mut after_space = false;
-    let plain = b.iter().all(|&c| {
-        let ok = c.is_ascii() && !matches!(c, b'\t'..=b'\r') && !(after_space && c == b' ');
-        after_space = c == b' ';
-        ok
-    });
-    if plain {
+    // ASCII text with single spaces only (most names) is copied as it is.
+    if plain_spacing(s.as_bytes()) {
         return s.to_owned();
     }
     let mut out = String::with_capacity(s.len());
@@ -1186,6 +1185,17 @@ fn collapse(s: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// Whether `b` is ASCII with no whitespace but single spaces (no tab or
+/// other control whitespace, no two spaces in a row): one pass.
+fn plain_spacing(b: &[u8]) -> bool {
+    let mut after_space = false;
+    b.iter().all(|&c| {
+        let ok = c.is_ascii() && !matches!(c, b'\t'..=b'\r') && !(after_space && c == b' ');
+        after_space = c == b' ';
+        ok
+    })
 }
 
 /// [`str::trim`], without its work when the text starts and ends with an
@@ -1207,8 +1217,17 @@ pub(crate) fn trim(s: &str) -> &str {
 /// exact and needs no lower-cased copy.
 fn is_placeholder(s: &str) -> bool {
     let s = trim(s);
-    s.len() <= LONGEST_PLACEHOLDER && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s))
+    // A match starts with a placeholder's first byte (in either case):
+    // most values are answered by that byte alone.
+    s.len() <= LONGEST_PLACEHOLDER
+        && s.as_bytes()
+            .first()
+            .is_some_and(|&b| PLACEHOLDER_STARTS.contains(&b.to_ascii_lowercase()))
+        && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s))
 }
+
+/// The first bytes of [`PLACEHOLDERS`], lower-case.
+const PLACEHOLDER_STARTS: &[u8] = b"n-.?utx";
 
 /// Bytes in the longest of [`PLACEHOLDERS`].
 const LONGEST_PLACEHOLDER: usize = "not applicable".len();
@@ -1216,6 +1235,20 @@ const LONGEST_PLACEHOLDER: usize = "not applicable".len();
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholder_starts_are_the_placeholders_first_bytes() {
+        let mut firsts: Vec<u8> = PLACEHOLDERS
+            .iter()
+            .filter_map(|p| p.bytes().next())
+            .map(|b| b.to_ascii_lowercase())
+            .collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        let mut listed = PLACEHOLDER_STARTS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(firsts, listed);
+    }
 
     #[test]
     fn the_placeholder_length_bound_is_the_longest_placeholder() {
