@@ -635,18 +635,18 @@ impl Normalizer {
         // Fields are borrowed from the input while they are checked; only
         // what the lead keeps is copied.
         // Most fields are absent: answered here, before the call.
-        let text = |run: &mut Run, field: Field, value: &'i Option<String>| -> Option<&'i str> {
+        let text = |run: &mut Run, field: &Field, value: &'i Option<String>| -> Option<&'i str> {
             let value = value.as_deref()?;
             run.text(field, Some(value))
         };
 
-        let lead_id = text(&mut run, Field::LeadId, &input.lead_id).map(str::to_owned);
+        let lead_id = text(&mut run, &Field::LeadId, &input.lead_id).map(str::to_owned);
         let (email, email_domain, email_kind, email_registrable) =
             self.email(&mut run, input.email.as_deref());
-        let first_name = text(&mut run, Field::FirstName, &input.first_name).map(collapse);
-        let last_name = text(&mut run, Field::LastName, &input.last_name).map(collapse);
-        let company_name = text(&mut run, Field::Company, &input.company)
-            .and_then(|c| run.not_placeholder(Field::Company, c))
+        let first_name = text(&mut run, &Field::FirstName, &input.first_name).map(collapse);
+        let last_name = text(&mut run, &Field::LastName, &input.last_name).map(collapse);
+        let company_name = text(&mut run, &Field::Company, &input.company)
+            .and_then(|c| run.not_placeholder(&Field::Company, c))
             .map(str::to_owned);
         let company_key = company_name.as_deref().and_then(|name| {
             let key = company_key(name);
@@ -681,8 +681,8 @@ impl Normalizer {
         if let Some(d) = &email_domain {
             mixed_script_warning(&mut run, Field::Email, d);
         }
-        let website = text(&mut run, Field::Website, &input.website)
-            .and_then(|w| run.not_placeholder(Field::Website, w));
+        let website = text(&mut run, &Field::Website, &input.website)
+            .and_then(|w| run.not_placeholder(&Field::Website, w));
         let company_domain = self.company_domain(
             &mut run,
             website,
@@ -692,8 +692,8 @@ impl Normalizer {
         );
 
         let (country, region) = self.place(&mut run, input);
-        let postal_code = text(&mut run, Field::PostalCode, &input.postal_code)
-            .and_then(|p| run.not_placeholder(Field::PostalCode, p))
+        let postal_code = text(&mut run, &Field::PostalCode, &input.postal_code)
+            .and_then(|p| run.not_placeholder(&Field::PostalCode, p))
             .map(
                 |p| match geo::postal(p, country.as_ref().map(CountryCode::as_str)) {
                     Postal::Ok(code) => code,
@@ -709,8 +709,8 @@ impl Normalizer {
             );
 
         let mut attributes = self.attributes(&mut run, input);
-        let phone = text(&mut run, Field::Phone, &input.phone)
-            .and_then(|p| run.not_placeholder(Field::Phone, p))
+        let phone = text(&mut run, &Field::Phone, &input.phone)
+            .and_then(|p| run.not_placeholder(&Field::Phone, p))
             .map(|p| {
                 match self.phones.normalize(p, country.as_ref().map(CountryCode::as_str)) {
                     PhoneMatch::E164 { number, extension } => {
@@ -735,13 +735,13 @@ impl Normalizer {
         let employees = run.range(Field::Employees, &input.employees);
         let annual_revenue = run.range(Field::AnnualRevenue, &input.annual_revenue);
         let product_interest = run.product_interest(input.product_interest.as_deref());
-        let source = text(&mut run, Field::Source, &input.source).map(collapse);
+        let source = text(&mut run, &Field::Source, &input.source).map(collapse);
         let utm = Utm {
-            source: text(&mut run, Field::UtmSource, &input.utm_source).map(str::to_owned),
-            medium: text(&mut run, Field::UtmMedium, &input.utm_medium).map(str::to_owned),
-            campaign: text(&mut run, Field::UtmCampaign, &input.utm_campaign).map(str::to_owned),
-            term: text(&mut run, Field::UtmTerm, &input.utm_term).map(str::to_owned),
-            content: text(&mut run, Field::UtmContent, &input.utm_content).map(str::to_owned),
+            source: text(&mut run, &Field::UtmSource, &input.utm_source).map(str::to_owned),
+            medium: text(&mut run, &Field::UtmMedium, &input.utm_medium).map(str::to_owned),
+            campaign: text(&mut run, &Field::UtmCampaign, &input.utm_campaign).map(str::to_owned),
+            term: text(&mut run, &Field::UtmTerm, &input.utm_term).map(str::to_owned),
+            content: text(&mut run, &Field::UtmContent, &input.utm_content).map(str::to_owned),
         };
 
         if !run.errors.is_empty() {
@@ -805,7 +805,7 @@ impl Normalizer {
         Option<EmailKind>,
         Option<usize>,
     ) {
-        let Some(raw) = run.text(Field::Email, raw) else {
+        let Some(raw) = run.text(&Field::Email, raw) else {
             if !run.errors.iter().any(|e| e.field == Field::Email) {
                 run.error(Field::Email, IssueCode::Missing, None, "is required".into());
             }
@@ -906,7 +906,7 @@ impl Normalizer {
 
     fn place(&self, run: &mut Run, input: &LeadInput) -> (Option<CountryCode>, Option<String>) {
         let mut country = run
-            .text(Field::Country, input.country.as_deref())
+            .text(&Field::Country, input.country.as_deref())
             .and_then(|raw| {
                 // "N/A" folds to "na" (Namibia); only a bare two-letter code means a country.
                 if raw.len() != 2 && is_placeholder(raw) {
@@ -936,7 +936,7 @@ impl Normalizer {
                 }
             });
         let region = run
-            .text(Field::Region, input.region.as_deref())
+            .text(&Field::Region, input.region.as_deref())
             .and_then(|raw| {
                 if is_placeholder(raw) {
                     run.warn(
@@ -1059,7 +1059,7 @@ impl Run {
     /// Trimmed, non-empty text within the length limit (borrowed: the
     /// caller copies what the lead keeps).
     #[inline]
-    fn text<'a>(&mut self, field: Field, value: Option<&'a str>) -> Option<&'a str> {
+    fn text<'a>(&mut self, field: &Field, value: Option<&'a str>) -> Option<&'a str> {
         let trimmed = trim(value?);
         if trimmed.is_empty() {
             return None;
@@ -1073,7 +1073,7 @@ impl Run {
         };
         if chars > self.limits.max_field_chars {
             self.error(
-                field,
+                field.clone(),
                 IssueCode::TooLong,
                 Some(trimmed),
                 format!(
@@ -1086,10 +1086,10 @@ impl Run {
         Some(trimmed)
     }
 
-    fn not_placeholder<'a>(&mut self, field: Field, value: &'a str) -> Option<&'a str> {
+    fn not_placeholder<'a>(&mut self, field: &Field, value: &'a str) -> Option<&'a str> {
         if is_placeholder(value) {
             self.warn(
-                field,
+                field.clone(),
                 IssueCode::Placeholder,
                 value,
                 "is a placeholder; treated as absent",
@@ -1101,8 +1101,8 @@ impl Run {
     }
 
     fn range(&mut self, field: Field, value: &Option<String>) -> Option<Range> {
-        let text = self.text(field.clone(), value.as_deref())?;
-        let text = self.not_placeholder(field.clone(), text)?;
+        let text = self.text(&field, value.as_deref())?;
+        let text = self.not_placeholder(&field, text)?;
         match text.parse::<Range>() {
             Ok(r) => Some(r),
             Err(e) => {
@@ -1113,7 +1113,7 @@ impl Run {
     }
 
     fn product_interest(&mut self, value: Option<&str>) -> Vec<String> {
-        let Some(text) = self.text(Field::ProductInterest, value) else {
+        let Some(text) = self.text(&Field::ProductInterest, value) else {
             return Vec::new();
         };
         let mut tokens: Vec<String> = Vec::new();
