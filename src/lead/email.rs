@@ -305,7 +305,7 @@ fn is_plain_local(local: &str) -> bool {
     // One pass over the local part: every byte a dot or `atext`, no dot
     // after a dot.
     let mut after_dot = false;
-    let local_ok = !l.is_empty()
+    !l.is_empty()
         && l.len() <= 64
         && l.first() != Some(&b'.')
         && l.last() != Some(&b'.')
@@ -313,8 +313,7 @@ fn is_plain_local(local: &str) -> bool {
             let ok = if b == b'.' { !after_dot } else { is_atext(b) };
             after_dot = b == b'.';
             ok
-        });
-    local_ok
+        })
 }
 
 /// The domain half of [`is_plain_address`].
