@@ -200,13 +200,14 @@ fn form_at(words: &[&str], side: u8) -> Option<usize> {
             words.get(..n)
         };
         part.and_then(|p| join(p, &mut buf))
-            .and_then(|key| LEGAL_FORMS.get(key))
+            .and_then(|key| LEGAL_FORMS.get_bytes(key))
             .is_some_and(|flags| flags & side != 0)
     })
 }
 
-/// `words` joined by single spaces in `buf`, or `None` if they do not fit.
-fn join<'b>(words: &[&str], buf: &'b mut [u8; 128]) -> Option<&'b str> {
+/// `words` joined by single spaces in `buf`, or `None` if they do not fit
+/// (bytes: the table lookup needs no UTF-8 check of them).
+fn join<'b>(words: &[&str], buf: &'b mut [u8; 128]) -> Option<&'b [u8]> {
     let mut len = 0;
     for (i, w) in words.iter().enumerate() {
         if i > 0 {
@@ -217,7 +218,7 @@ fn join<'b>(words: &[&str], buf: &'b mut [u8; 128]) -> Option<&'b str> {
             .copy_from_slice(w.as_bytes());
         len += w.len();
     }
-    std::str::from_utf8(buf.get(..len)?).ok()
+    buf.get(..len)
 }
 
 #[cfg(test)]

@@ -30,13 +30,14 @@ pub(crate) fn place_key(s: &str) -> String {
 /// Calls `f` with `prefix` followed by the [`place_key`] of `s`, built in a
 /// stack buffer when `s` is short ASCII (the common case), so lookups do
 /// not allocate.
-fn with_key<R>(prefix: &str, s: &str, f: impl FnOnce(&str) -> R) -> R {
+fn with_key<R>(prefix: &[u8], s: &str, f: impl FnOnce(&[u8]) -> R) -> R {
     let mut buf = [0u8; 64];
     let mut len = 0;
     let fits = s.is_ascii()
         && prefix.len() + s.len() <= buf.len()
         && prefix
-            .bytes()
+            .iter()
+            .copied()
             .chain(s.bytes().filter(u8::is_ascii_alphanumeric))
             .all(|b| match buf.get_mut(len) {
                 Some(slot) => {
@@ -46,11 +47,11 @@ fn with_key<R>(prefix: &str, s: &str, f: impl FnOnce(&str) -> R) -> R {
                 }
                 None => false,
             });
-    match (fits, buf.get(..len).map(std::str::from_utf8)) {
-        (true, Some(Ok(key))) => f(key),
+    match (fits, buf.get(..len)) {
+        (true, Some(key)) => f(key),
         _ => {
             let mut key = prefix.to_ascii_lowercase();
-            key.push_str(&place_key(s));
+            key.extend_from_slice(place_key(s).as_bytes());
             f(&key)
         }
     }
@@ -90,16 +91,16 @@ impl Geo {
         let native = if raw.is_ascii() {
             None
         } else {
-            with_key("", raw, |key| COUNTRY_NATIVE.get(key))
+            with_key(b"", raw, |key| COUNTRY_NATIVE.get_bytes(key))
         };
-        let index = native.or_else(|| with_key("", raw, |key| COUNTRY_NAMES.get(key)))?;
+        let index = native.or_else(|| with_key(b"", raw, |key| COUNTRY_NAMES.get_bytes(key)))?;
         COUNTRIES.get(usize::from(index)).map(|c| c.0)
     }
 
     /// Whether `raw` folds to a name of more than one country ("Congo",
     /// "Korea"), which [`Self::country`] therefore does not resolve.
     pub(crate) fn country_is_ambiguous(&self, raw: &str) -> bool {
-        with_key("", raw, |key| COUNTRY_AMBIGUOUS.contains(key))
+        with_key(b"", raw, |key| COUNTRY_AMBIGUOUS.contains_bytes(key))
     }
 
     /// Whether `code` is an assigned alpha-2 code.
@@ -167,8 +168,7 @@ impl Geo {
             [a, b] => [a.to_ascii_lowercase(), b.to_ascii_lowercase(), b':'],
             _ => [b':'; 3],
         };
-        let prefix = std::str::from_utf8(&bytes).unwrap_or_default();
-        match with_key(prefix, trimmed, |key| REGION_NAMES.get(key))
+        match with_key(&bytes, trimmed, |key| REGION_NAMES.get_bytes(key))
             .and_then(|i| REGION_CODES.get(usize::from(i)))
         {
             Some(code) => RegionMatch::Found(code.to_owned()),
@@ -372,7 +372,7 @@ mod tests {
             ("", &"x".repeat(80)),
         ] {
             let want = format!("{prefix}{}", place_key(s));
-            with_key(prefix, s, |key| assert_eq!(key, want));
+            with_key(prefix.as_bytes(), s, |key| assert_eq!(key, want.as_bytes()));
         }
     }
 
@@ -383,7 +383,7 @@ mod tests {
             s in "([ -~]|é|ß|\u{a0}){0,70}",
         ) {
             let want = format!("{prefix}{}", place_key(&s));
-            with_key(&prefix, &s, |key| assert_eq!(key, want));
+            with_key(prefix.as_bytes(), &s, |key| assert_eq!(key, want.as_bytes()));
         }
     }
 

@@ -184,12 +184,12 @@ pub(crate) fn hash(key: &[u8]) -> u32 {
 
 impl<V: Copy> Table<V> {
     /// The index of `key`, if it is in the table.
-    fn find(&self, key: &str) -> Option<usize> {
-        self.find_hashed(key, hash(key.as_bytes()))
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        self.find_hashed(key, hash(key))
     }
 
     /// [`find`](Self::find) for a key whose [`hash`] is `h`.
-    fn find_hashed(&self, key: &str, h: u32) -> Option<usize> {
+    fn find_hashed(&self, key: &[u8], h: u32) -> Option<usize> {
         let len = self.slots.len();
         if len == 0 {
             return None;
@@ -203,7 +203,7 @@ impl<V: Copy> Table<V> {
                 return None;
             }
             let index = slot - 1;
-            if self.key_bytes(index) == Some(key.as_bytes()) {
+            if self.key_bytes(index) == Some(key) {
                 return Some(index);
             }
             at = (at + 1) & mask;
@@ -227,18 +227,29 @@ impl<V: Copy> Table<V> {
 
     /// The value stored for `key`.
     pub(crate) fn get(&self, key: &str) -> Option<V> {
+        self.get_bytes(key.as_bytes())
+    }
+
+    /// [`get`](Self::get) for a key given as bytes (a key built in a
+    /// buffer needs no UTF-8 check).
+    pub(crate) fn get_bytes(&self, key: &[u8]) -> Option<V> {
         self.find(key).and_then(|i| self.values.get(i).copied())
     }
 
     /// Whether `key` is in the table.
     pub(crate) fn contains(&self, key: &str) -> bool {
+        self.contains_bytes(key.as_bytes())
+    }
+
+    /// [`contains`](Self::contains) for a key given as bytes.
+    pub(crate) fn contains_bytes(&self, key: &[u8]) -> bool {
         self.find(key).is_some()
     }
 
     /// Whether `key`, whose [`hash`] is `h`, is in the table (one hash for
     /// lookups of one key in several tables).
     pub(crate) fn contains_hashed(&self, key: &str, h: u32) -> bool {
-        self.find_hashed(key, h).is_some()
+        self.find_hashed(key.as_bytes(), h).is_some()
     }
 
     /// The number of keys.
@@ -261,7 +272,7 @@ mod tests {
     #[test]
     fn every_key_is_found_with_its_value() {
         for (i, key) in COUNTRY_NAMES.keys().enumerate() {
-            assert_eq!(COUNTRY_NAMES.find(key), Some(i), "{key}");
+            assert_eq!(COUNTRY_NAMES.find(key.as_bytes()), Some(i), "{key}");
         }
         assert_eq!(COUNTRY_NAMES.len(), COUNTRY_NAMES.keys().count());
         for key in DISPOSABLE_DOMAINS.keys() {
