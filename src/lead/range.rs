@@ -184,28 +184,28 @@ enum WordTok {
 
 fn parse(text: &str) -> Result<Range, RangeError> {
     let trimmed = text.trim();
-    // Short ASCII text (what forms send) is lower-cased in a stack buffer
-    // (or used as it is, without upper-case letters); for ASCII,
-    // `to_lowercase` is exactly `to_ascii_lowercase`.
-    let mut buf = [0u8; 64];
+    // ASCII text (what forms send) is read as it is: the tokenizer
+    // lower-cases the words and units it looks up (for ASCII,
+    // `to_lowercase` is exactly `to_ascii_lowercase`, and nothing else it
+    // reads depends on case). Other text is lower-cased first.
     let owned: String;
-    let ascii = trimmed.is_ascii();
-    let lower: &str = match buf.get_mut(..trimmed.len()) {
-        _ if ascii && !trimmed.bytes().any(|b| b.is_ascii_uppercase()) => trimmed,
-        Some(b) if ascii => {
-            b.copy_from_slice(trimmed.as_bytes());
-            b.make_ascii_lowercase();
-            std::str::from_utf8(b).unwrap_or_default()
-        }
-        _ => {
-            owned = trimmed.to_lowercase();
-            &owned
-        }
+    let lower: &str = if trimmed.is_ascii() {
+        trimmed
+    } else {
+        owned = trimmed.to_lowercase();
+        &owned
     };
-    if matches!(
-        lower,
-        "self-employed" | "self employed" | "just me" | "only me" | "solo" | "myself"
-    ) {
+    if [
+        "self-employed",
+        "self employed",
+        "just me",
+        "only me",
+        "solo",
+        "myself",
+    ]
+    .iter()
+    .any(|phrase| phrase.eq_ignore_ascii_case(lower))
+    {
         return Ok(Range::exactly(1));
     }
     let mut toks = Toks::new();
@@ -304,7 +304,19 @@ fn tokenize(s: &str, toks: &mut Toks) -> Result<(), RangeError> {
                     .unwrap_or(rest.len());
                 let word = rest.get(..len).unwrap_or_default();
                 pos = i + len;
-                if let Some(w) = word_token(word.trim_end_matches('.'))? {
+                let word = word.trim_end_matches('.');
+                // Lower-cased in a stack buffer (every listed word is
+                // shorter; a longer one is unknown in any case).
+                let mut buf = [0u8; 16];
+                let word = match buf.get_mut(..word.len()) {
+                    Some(b) if word.is_ascii() => {
+                        b.copy_from_slice(word.as_bytes());
+                        b.make_ascii_lowercase();
+                        std::str::from_utf8(b).unwrap_or_default()
+                    }
+                    _ => word,
+                };
+                if let Some(w) = word_token(word)? {
                     toks.push(Tok::Word(w));
                 }
             }
@@ -526,7 +538,17 @@ fn unit(s: &str) -> (i32, usize) {
     }
     let rest = b.get(skipped..).unwrap_or_default();
     let len = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-    let mult = match rest.get(..len).unwrap_or_default() {
+    // Any case: every unit is at most eight letters.
+    let mut buf = [0u8; 8];
+    let word = match (buf.get_mut(..len), rest.get(..len)) {
+        (Some(w), Some(r)) => {
+            w.copy_from_slice(r);
+            w.make_ascii_lowercase();
+            &*w
+        }
+        _ => &[],
+    };
+    let mult = match word {
         b"k" | b"thousand" => 3,
         b"m" | b"mm" | b"mn" | b"mil" | b"million" | b"millions" => 6,
         b"b" | b"bn" | b"billion" | b"billions" => 9,
@@ -651,6 +673,25 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(r(text), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn upper_case_reads_as_lower_case() {
+        for text in [
+            "10K-50K",
+            "$1.5 MILLION",
+            "Over 5,000",
+            "SELF-EMPLOYED",
+            "Just Me",
+            "1E3",
+            "Between 51 AND 200 Employees",
+            "UP TO 10",
+            "500K-1M",
+            "Lots",
+            "€ 1.000.000 EUR",
+        ] {
+            assert_eq!(parse(text), parse(&text.to_lowercase()), "{text}");
         }
     }
 
