@@ -174,7 +174,13 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
         s = rest.trim();
         mailto = true;
     }
-    if let (Some(open), true) = (domain::rfind_byte(s, b'<'), s.ends_with('>')) {
+    // (The `>` first: most addresses have none, and then no `<` is
+    // looked for.)
+    if let Some(open) = s
+        .ends_with('>')
+        .then(|| domain::rfind_byte(s, b'<'))
+        .flatten()
+    {
         s = s.get(open + 1..s.len() - 1).unwrap_or_default().trim();
         if let Some(rest) = strip_prefix_ignore_case(s, "mailto:") {
             s = rest.trim();

@@ -678,8 +678,13 @@ impl Normalizer {
                 );
             }
         }
+        // Most email domains are plain ASCII: no script to check, for the
+        // email or for a website on the same domain.
+        let email_plain = email_domain.as_deref().is_some_and(spoofing::plain_ascii);
         if let Some(d) = &email_domain {
-            mixed_script_warning(&mut run, Field::Email, d);
+            if !email_plain {
+                mixed_script_warning(&mut run, Field::Email, d);
+            }
         }
         let website = text(&mut run, &Field::Website, &input.website)
             .and_then(|w| run.not_placeholder(&Field::Website, w));
@@ -689,6 +694,7 @@ impl Normalizer {
             &email_domain,
             email_registrable,
             email_kind,
+            email_plain,
         );
 
         let (country, region) = self.place(&mut run, input);
@@ -849,6 +855,7 @@ impl Normalizer {
         email_domain: &Option<String>,
         email_registrable: Option<usize>,
         email_kind: Option<EmailKind>,
+        email_plain: bool,
     ) -> Option<String> {
         if let Some(site) = website {
             let found = domain::website_host(site).and_then(domain::registrable_owned);
@@ -872,7 +879,10 @@ impl Normalizer {
                     "is a social or profile site, not the company's own domain; ignored",
                 ),
                 Ok(d) => {
-                    mixed_script_warning(run, Field::Website, &d);
+                    // (A website on the email's plain domain is plain.)
+                    if !(email_plain && email_domain.as_deref() == Some(d.as_str())) {
+                        mixed_script_warning(run, Field::Website, &d);
+                    }
                     return Some(d);
                 }
                 Err(problem) => run.warn(
