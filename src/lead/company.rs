@@ -90,11 +90,55 @@ fn is_unspaced_script(c: char) -> bool {
 ///    reviewed as not also a common name ending, and only as a suffix;
 /// 4. the remaining words are joined without separators (`Ac-me` and `AcMe`
 ///    key alike).
+///
+/// The key is built in the folded name's own buffer (the kept words, their
+/// separating spaces removed): one allocation per key.
 pub(crate) fn company_key(name: &str) -> Option<String> {
     let cleaned = fold(name);
-    let words: Vec<&str> = cleaned.split_ascii_whitespace().collect();
-    let (start, end) = identity_span(&words)?;
-    Some(words.get(start..end).unwrap_or_default().concat())
+    let (from, to) = kept_bytes(&cleaned)?;
+    let mut bytes = cleaned.into_bytes();
+    bytes.truncate(to);
+    bytes.drain(..from.min(bytes.len()));
+    // Between the kept words there is only ASCII whitespace (the words are
+    // the runs without it): dropping it joins them.
+    bytes.retain(|b| !b.is_ascii_whitespace());
+    String::from_utf8(bytes).ok()
+}
+
+/// Words kept without an allocation; a name with more spills to the heap.
+const INLINE_WORDS: usize = 16;
+
+/// The byte range of `folded` from the first to the last word that
+/// [`identity_span`] keeps.
+fn kept_bytes(folded: &str) -> Option<(usize, usize)> {
+    let mut inline = [""; INLINE_WORDS];
+    let mut n = 0;
+    let mut spilled: Vec<&str> = Vec::new();
+    for w in folded.split_ascii_whitespace() {
+        if spilled.is_empty() {
+            if let Some(slot) = inline.get_mut(n) {
+                *slot = w;
+                n += 1;
+                continue;
+            }
+            spilled.extend_from_slice(&inline);
+        }
+        spilled.push(w);
+    }
+    let words: &[&str] = if spilled.is_empty() {
+        inline.get(..n).unwrap_or_default()
+    } else {
+        &spilled
+    };
+    let (start, end) = identity_span(words)?;
+    let kept = words.get(start..end)?;
+    // Each word is a slice of `folded`: its offset is its distance from
+    // the start.
+    let base = folded.as_ptr() as usize;
+    let from = (kept.first()?.as_ptr() as usize).checked_sub(base)?;
+    let last = kept.last()?;
+    let to = (last.as_ptr() as usize).checked_sub(base)? + last.len();
+    (from <= to && to <= folded.len()).then_some((from, to))
 }
 
 /// Step 3 of [`company_key`] on folded words: the range left once the
@@ -156,13 +200,14 @@ fn form_at(words: &[&str], side: u8) -> Option<usize> {
             words.get(..n)
         };
         part.and_then(|p| join(p, &mut buf))
-            .and_then(|key| LEGAL_FORMS.get(key))
+            .and_then(|key| LEGAL_FORMS.get_bytes(key))
             .is_some_and(|flags| flags & side != 0)
     })
 }
 
-/// `words` joined by single spaces in `buf`, or `None` if they do not fit.
-fn join<'b>(words: &[&str], buf: &'b mut [u8; 128]) -> Option<&'b str> {
+/// `words` joined by single spaces in `buf`, or `None` if they do not fit
+/// (bytes: the table lookup needs no UTF-8 check of them).
+fn join<'b>(words: &[&str], buf: &'b mut [u8; 128]) -> Option<&'b [u8]> {
     let mut len = 0;
     for (i, w) in words.iter().enumerate() {
         if i > 0 {
@@ -173,12 +218,40 @@ fn join<'b>(words: &[&str], buf: &'b mut [u8; 128]) -> Option<&'b str> {
             .copy_from_slice(w.as_bytes());
         len += w.len();
     }
-    std::str::from_utf8(buf.get(..len)?).ok()
+    buf.get(..len)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::company_key;
+    use super::{company_key, fold, identity_span};
+
+    /// `company_key` as it was written (a `Vec` of words, joined): the
+    /// reference for the in-place key.
+    fn company_key_reference(name: &str) -> Option<String> {
+        let cleaned = fold(name);
+        let words: Vec<&str> = cleaned.split_ascii_whitespace().collect();
+        let (start, end) = identity_span(&words)?;
+        Some(words.get(start..end).unwrap_or_default().concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_in_place_key_is_the_joined_one(
+            name in "(acme|the|inc|co|ltd|gmbh|sa|de|cv|and|ooo|kk|&|\\.|,|'| |\t|ü|株式会社|Ромашка|[a-zA-Z0-9]){0,24}",
+        ) {
+            proptest::prop_assert_eq!(company_key(&name), company_key_reference(&name));
+        }
+    }
+
+    #[test]
+    fn long_names_spill_their_words_and_key_alike() {
+        let name = "a b c d e f g h i j k l m n o p q r s t u v w x y z Inc.";
+        assert_eq!(company_key(name), company_key_reference(name));
+        assert_eq!(
+            company_key(name).as_deref(),
+            Some("abcdefghijklmnopqrstuvwxyz")
+        );
+    }
 
     #[test]
     fn legal_forms_case_punctuation_and_accents_fold_away() {

@@ -34,33 +34,60 @@ pub(crate) fn to_ascii(host: &str) -> Result<String, DomainProblem> {
     Ok(out)
 }
 
+/// The bytes of a letters-digits-hyphens label (ASCII letters, digits and
+/// `-`), one flag per byte value.
+// Evaluated at compile time: an index out of bounds would fail the build.
+#[allow(clippy::indexing_slicing)]
+const LDH: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0u8;
+    loop {
+        t[b as usize] = b.is_ascii_alphanumeric() || b == b'-';
+        if b == 255 {
+            break;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// The longest label of `host` when every label is a plain ASCII
 /// letters-digits-hyphens label (not empty, no hyphen at either end, no
 /// `xn--` prefix in any case); `None` otherwise. One pass over the bytes.
 fn plain_host(host: &[u8]) -> Option<usize> {
     let mut longest = 0;
-    for label in host.split(|&b| b == b'.') {
-        let (&first, &last) = (label.first()?, label.last()?);
-        if first == b'-'
-            || last == b'-'
-            || label
-                .get(..4)
-                .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
-            || !label
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            return None;
+    let mut start = 0;
+    // One pass over the bytes; a label ends at a dot or at the end (`i`
+    // runs one past the last byte).
+    for i in 0..=host.len() {
+        match host.get(i) {
+            Some(b'.') | None => {
+                let label = host.get(start..i)?;
+                let (&first, &last) = (label.first()?, label.last()?);
+                // `| 0x20` folds exactly `X`/`x` to `x` and `N`/`n` to `n`.
+                let punycode = matches!(
+                    label.get(..4),
+                    Some(&[x, n, b'-', b'-']) if x | 0x20 == b'x' && n | 0x20 == b'n'
+                );
+                if first == b'-' || last == b'-' || punycode {
+                    return None;
+                }
+                longest = longest.max(label.len());
+                start = i + 1;
+            }
+            Some(&b) if LDH.get(usize::from(b)).copied().unwrap_or(false) => {}
+            Some(_) => return None,
         }
-        longest = longest.max(label.len());
     }
     Some(longest)
 }
 
 /// [`to_ascii`], appending the result to `out` (which is left as it was
 /// on an error): the email parser writes the domain straight after the
-/// local part, with no copy in between.
-pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<(), DomainProblem> {
+/// local part, with no copy in between. `Ok(true)` when the host was a
+/// plain ASCII letters-digits-hyphens name (every label 1 to 63 bytes, no
+/// hyphen at either end, no punycode) copied in lower case.
+pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<bool, DomainProblem> {
     let host = host.strip_suffix('.').unwrap_or(host);
     if host.is_empty() || host.len() > 253 {
         return Err(DomainProblem::Syntax);
@@ -77,7 +104,7 @@ pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<(), DomainPr
         if let Some(copied) = out.get_mut(start..) {
             copied.make_ascii_lowercase();
         }
-        return Ok(());
+        return Ok(true);
     }
     let ascii = idna::domain_to_ascii_cow(host.as_bytes(), AsciiDenyList::STD3)
         .map_err(|_| DomainProblem::Syntax)?;
@@ -100,7 +127,7 @@ pub(crate) fn to_ascii_into(host: &str, out: &mut String) -> Result<(), DomainPr
         return Err(DomainProblem::Syntax);
     }
     out.push_str(&ascii);
-    Ok(())
+    Ok(false)
 }
 
 /// The registrable domain ("eTLD+1") of an ASCII host: `sub.acme.co.uk` →
@@ -129,6 +156,33 @@ pub(crate) fn registrable(ascii_host: &str) -> Result<&str, DomainProblem> {
     psl::domain_str(ascii_host).ok_or(DomainProblem::SuffixOnly)
 }
 
+/// The registrable domain of a host as typed: [`to_ascii`], then
+/// [`registrable`], copied once. A plain ASCII host (the usual website) is
+/// lower-cased in a stack buffer, not in a string of its own.
+pub(crate) fn registrable_owned(host: &str) -> Result<String, DomainProblem> {
+    let plain = host.strip_suffix('.').unwrap_or(host);
+    let mut buf = [0u8; 253];
+    if let Some(b) = buf.get_mut(..plain.len()) {
+        // As `to_ascii_into`'s fast path: its own lower-case form.
+        if !plain.is_empty() && plain_host(plain.as_bytes()).is_some_and(|l| l <= 63) {
+            b.copy_from_slice(plain.as_bytes());
+            b.make_ascii_lowercase();
+            if let Ok(ascii) = std::str::from_utf8(b) {
+                return registrable(ascii).map(str::to_owned);
+            }
+        }
+    }
+    let ascii = to_ascii(host)?;
+    let registrable = registrable(&ascii)?;
+    // Usually the host is its own registrable domain: keep the string
+    // rather than copy it.
+    Ok(if registrable == ascii {
+        ascii
+    } else {
+        registrable.to_owned()
+    })
+}
+
 /// `part`, a slice of `host`'s bytes, as a `&str` of `host`: found by its
 /// offset, so its UTF-8 need not be checked again (`None` if it is not a
 /// slice of `host` on character boundaries, then checked the long way).
@@ -151,35 +205,68 @@ pub(crate) fn rfind_byte(s: &str, b: u8) -> Option<usize> {
 /// `https://WWW.Acme.co.uk:8443/about?x=1#top` → `WWW.Acme.co.uk`.
 pub(crate) fn website_host(website: &str) -> Result<&str, DomainProblem> {
     let mut rest = website.trim();
-    // The first `://` (a byte search: no substring searcher to set up).
-    let scheme_end = rest.as_bytes().windows(3).position(|w| w == b"://");
+    // The first `://`: a byte search for each `:` (no substring searcher
+    // to set up).
+    let b = rest.as_bytes();
+    let mut scheme_end = None;
+    let mut from = 0;
+    while let Some(i) = b
+        .get(from..)
+        .and_then(|t| t.iter().position(|&c| c == b':'))
+    {
+        let at = from + i;
+        if b.get(at + 1..at + 3) == Some(b"//") {
+            scheme_end = Some(at);
+            break;
+        }
+        from = at + 1;
+    }
     if let Some(pos) = scheme_end {
         rest = rest.get(pos + 3..).unwrap_or_default();
     } else if let Some(stripped) = rest.strip_prefix("//") {
         rest = stripped;
     }
-    let end = rest
-        .bytes()
-        .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
-        .unwrap_or(rest.len());
-    let mut authority = rest.get(..end).unwrap_or_default();
-    if let Some(at) = rfind_byte(authority, b'@') {
-        authority = authority.get(at + 1..).unwrap_or_default();
+    // One pass over the authority: where it ends, its last `@` and the
+    // last `:` after it, and whether whitespace or a byte past ASCII comes
+    // after that `@` (the host is in that part).
+    let bytes = rest.as_bytes();
+    let (mut end, mut at, mut colon, mut odd) = (bytes.len(), None, None, false);
+    for (i, &c) in bytes.iter().enumerate() {
+        match c {
+            b'/' | b'?' | b'#' | b'\\' => {
+                end = i;
+                break;
+            }
+            b'@' => {
+                at = Some(i);
+                colon = None;
+                odd = false;
+            }
+            b':' => colon = Some(i),
+            b'\t'..=b'\r' | b' ' => odd = true,
+            c if !c.is_ascii() => odd = true,
+            _ => {}
+        }
     }
+    let start = at.map_or(0, |a| a + 1);
+    let authority = rest.get(start..end).unwrap_or_default();
     if authority.starts_with('[') {
         return Err(DomainProblem::IpAddress);
     }
-    let host = match rfind_byte(authority, b':') {
+    let host = match colon {
         Some(colon)
-            if authority
-                .get(colon + 1..)
+            if rest
+                .get(colon + 1..end)
                 .is_some_and(|port| port.bytes().all(|c| c.is_ascii_digit())) =>
         {
-            authority.get(..colon).unwrap_or_default()
+            rest.get(start..colon).unwrap_or_default()
         }
         _ => authority,
     };
-    if host.is_empty() || host.contains(char::is_whitespace) {
+    // Only text with whitespace or non-ASCII after the `@` can have
+    // whitespace in the host: then the host is checked exactly.
+    let whitespace = odd && host.contains(char::is_whitespace);
+    if host.is_empty() || whitespace {
         return Err(DomainProblem::Syntax);
     }
     Ok(host)
@@ -192,6 +279,99 @@ mod tests {
     fn website_domain(w: &str) -> Result<String, DomainProblem> {
         let ascii = to_ascii(website_host(w)?)?;
         registrable(&ascii).map(str::to_owned)
+    }
+
+    /// `website_host` as it was written (`windows` for `://`, a char
+    /// search for whitespace).
+    fn website_host_reference(website: &str) -> Result<&str, DomainProblem> {
+        let mut rest = website.trim();
+        let scheme_end = rest.as_bytes().windows(3).position(|w| w == b"://");
+        if let Some(pos) = scheme_end {
+            rest = rest.get(pos + 3..).unwrap_or_default();
+        } else if let Some(stripped) = rest.strip_prefix("//") {
+            rest = stripped;
+        }
+        let end = rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
+            .unwrap_or(rest.len());
+        let mut authority = rest.get(..end).unwrap_or_default();
+        if let Some(at) = rfind_byte(authority, b'@') {
+            authority = authority.get(at + 1..).unwrap_or_default();
+        }
+        if authority.starts_with('[') {
+            return Err(DomainProblem::IpAddress);
+        }
+        let host = match rfind_byte(authority, b':') {
+            Some(colon)
+                if authority
+                    .get(colon + 1..)
+                    .is_some_and(|port| port.bytes().all(|c| c.is_ascii_digit())) =>
+            {
+                authority.get(..colon).unwrap_or_default()
+            }
+            _ => authority,
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return Err(DomainProblem::Syntax);
+        }
+        Ok(host)
+    }
+
+    /// `plain_host` as it was written (a split into labels).
+    fn plain_host_reference(host: &[u8]) -> Option<usize> {
+        let mut longest = 0;
+        for label in host.split(|&b| b == b'.') {
+            let (&first, &last) = (label.first()?, label.last()?);
+            if first == b'-'
+                || last == b'-'
+                || label
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"))
+                || !label
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+            {
+                return None;
+            }
+            longest = longest.max(label.len());
+        }
+        Some(longest)
+    }
+
+    #[test]
+    fn the_ldh_flags_are_letters_digits_and_hyphen() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                LDH[usize::from(b)],
+                b.is_ascii_alphanumeric() || b == b'-',
+                "{b:#x}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn website_hosts_are_found_as_the_reference_finds_them(
+            site in "(https?|ftp|:|/|//|://|@|\\[|www\\.|acme|\\.com|:8080|\\?x|#|\\\\| |\t|\u{a0}|\u{2003}|é){0,10}",
+        ) {
+            proptest::prop_assert_eq!(website_host(&site), website_host_reference(&site));
+        }
+
+        #[test]
+        fn the_one_pass_plain_host_is_the_split_one(
+            host in "(xn--|XN--|Xn-|x|n|-|\\.|[a-z0-9]|A|_|é){0,12}",
+        ) {
+            proptest::prop_assert_eq!(plain_host(host.as_bytes()), plain_host_reference(host.as_bytes()));
+        }
+
+        #[test]
+        fn the_stack_buffer_registrable_is_the_general_one(
+            host in "(www|WWW|acme|xn--mnchen-3ya|münchen|co|uk|com|-|\\.|[a-z0-9]|Ä|1\\.2\\.3\\.4){0,10}",
+        ) {
+            let general = to_ascii(&host).and_then(|a| registrable(&a).map(str::to_owned));
+            proptest::prop_assert_eq!(registrable_owned(&host), general);
+        }
     }
 
     #[test]

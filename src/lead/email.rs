@@ -151,7 +151,9 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// `email_address` crate, no IP literals, at least two domain labels).
 pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     let mut cleaned = None;
-    if !raw.is_ascii() || raw.bytes().any(|b| b.is_ascii_control()) {
+    // (One pass: a byte past ASCII or an ASCII control, that is, one
+    // outside `0x20..=0x7E`.)
+    if raw.bytes().any(|b| b.wrapping_sub(0x20) >= 0x5F) {
         let trimmed = raw.trim();
         if let Some(c) = trimmed.chars().find(|&c| !is_invisible(c) && is_unsafe(c)) {
             return Err(EmailProblem::UnsafeChar(c));
@@ -172,7 +174,13 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
         s = rest.trim();
         mailto = true;
     }
-    if let (Some(open), true) = (domain::rfind_byte(s, b'<'), s.ends_with('>')) {
+    // (The `>` first: most addresses have none, and then no `<` is
+    // looked for.)
+    if let Some(open) = s
+        .ends_with('>')
+        .then(|| domain::rfind_byte(s, b'<'))
+        .flatten()
+    {
         s = s.get(open + 1..s.len() - 1).unwrap_or_default().trim();
         if let Some(rest) = strip_prefix_ignore_case(s, "mailto:") {
             s = rest.trim();
@@ -200,7 +208,7 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     address.push_str(local);
     address.push('@');
     let domain_start = address.len();
-    domain::to_ascii_into(domain, &mut address).map_err(EmailProblem::Domain)?;
+    let plain_domain = domain::to_ascii_into(domain, &mut address).map_err(EmailProblem::Domain)?;
     let ascii = address.get(domain_start..).unwrap_or_default();
     let registrable = domain::registrable(ascii).map_err(EmailProblem::Domain)?;
     let registrable_start = ascii
@@ -209,7 +217,15 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     if address.len() > 254 {
         return Err(EmailProblem::TooLong);
     }
-    if !is_plain_address(local, ascii) {
+    // A domain that took `to_ascii_into`'s fast path has labels of
+    // letters, digits and inner hyphens of at most 63 bytes: it is a plain
+    // domain once it has two of them.
+    let plain = if plain_domain {
+        is_plain_local(local) && ascii.bytes().any(|b| b == b'.')
+    } else {
+        is_plain_address(local, ascii)
+    };
+    if !plain {
         EmailAddress::parse_with_options(&address, syntax_options())
             .map_err(|_| EmailProblem::Syntax)?;
     }
@@ -235,6 +251,48 @@ fn syntax_options() -> Options {
 /// Bytes of RFC 5322 `atext` other than letters and digits.
 const ATEXT_SYMBOLS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
 
+/// Every ASCII byte of RFC 5322 `atext` (letters, digits and
+/// [`ATEXT_SYMBOLS`]), one bit each.
+const ATEXT: u128 = {
+    let mut bits = 0u128;
+    let mut b = 0u8;
+    while b < 128 {
+        let mut symbol = false;
+        let mut i = 0;
+        while i < ATEXT_SYMBOLS.len() {
+            // Compile time: an index out of bounds would fail the build.
+            #[allow(clippy::indexing_slicing)]
+            let s = ATEXT_SYMBOLS[i];
+            symbol |= s == b;
+            i += 1;
+        }
+        if b.is_ascii_alphanumeric() || symbol {
+            bits |= 1 << b;
+        }
+        b += 1;
+    }
+    bits
+};
+
+/// [`ATEXT`] as one flag per byte value (a load instead of a 128-bit
+/// shift).
+// Evaluated at compile time: an index out of bounds would fail the build.
+#[allow(clippy::indexing_slicing)]
+const ATEXT_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = ATEXT >> b & 1 == 1;
+        b += 1;
+    }
+    t
+};
+
+/// Whether `b` is an `atext` byte.
+fn is_atext(b: u8) -> bool {
+    ATEXT_BYTES.get(usize::from(b)).copied().unwrap_or(false)
+}
+
 /// Whether `local@domain` is an address that `email_address` (with
 /// [`syntax_options`]) certainly accepts, judged in one pass over ASCII
 /// bytes: a dot-atom local part of at most 64 bytes (atoms of letters,
@@ -244,15 +302,29 @@ const ATEXT_SYMBOLS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
 /// the answer is the crate's either way (a property test checks that every
 /// address this accepts, the crate accepts).
 fn is_plain_address(local: &str, domain: &str) -> bool {
+    is_plain_local(local) && is_plain_domain(domain)
+}
+
+/// The local-part half of [`is_plain_address`].
+fn is_plain_local(local: &str) -> bool {
     let l = local.as_bytes();
-    let local_ok = !l.is_empty()
+    // One pass over the local part: every byte a dot or `atext`, no dot
+    // after a dot.
+    let mut after_dot = false;
+    !l.is_empty()
         && l.len() <= 64
         && l.first() != Some(&b'.')
         && l.last() != Some(&b'.')
-        && !l.windows(2).any(|w| w == b"..")
-        && l.iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'.' || ATEXT_SYMBOLS.contains(&b));
-    if !local_ok || domain.len() > 254 {
+        && l.iter().all(|&b| {
+            let ok = if b == b'.' { !after_dot } else { is_atext(b) };
+            after_dot = b == b'.';
+            ok
+        })
+}
+
+/// The domain half of [`is_plain_address`].
+fn is_plain_domain(domain: &str) -> bool {
+    if domain.len() > 254 {
         return false;
     }
     let mut labels = 0;
@@ -355,6 +427,31 @@ mod tests {
                 .describe()
                 .contains("U+202E")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_fast_path_domain_is_plain_once_it_has_two_labels(
+            host in "([a-zA-Z0-9]|-|\\.|xn--|é|_){0,14}",
+        ) {
+            let mut out = String::new();
+            if domain::to_ascii_into(&host, &mut out) == Ok(true) {
+                proptest::prop_assert_eq!(is_plain_domain(&out), out.contains('.'));
+            }
+        }
+    }
+
+    #[test]
+    fn the_atext_bits_are_the_atext_bytes() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                b.wrapping_sub(0x20) >= 0x5F,
+                !b.is_ascii() || b.is_ascii_control(),
+                "{b:#x}"
+            );
+            let listed = b.is_ascii_alphanumeric() || ATEXT_SYMBOLS.contains(&b);
+            assert_eq!(is_atext(b), listed, "{b:#x}");
+        }
     }
 
     #[test]

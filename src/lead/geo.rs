@@ -2,7 +2,8 @@
 
 use super::geo_data::COUNTRIES;
 use super::tables::{
-    COUNTRY_AMBIGUOUS, COUNTRY_NAMES, COUNTRY_NATIVE, REGION_CODES, REGION_COUNTRIES, REGION_NAMES,
+    COUNTRY_AMBIGUOUS, COUNTRY_NAMES, COUNTRY_NATIVE, REGION_CODES, REGION_COUNTRY_PAIRS,
+    REGION_NAMES,
 };
 
 /// Folds a place name for lookup: ASCII transliteration, lower case, letters
@@ -29,13 +30,14 @@ pub(crate) fn place_key(s: &str) -> String {
 /// Calls `f` with `prefix` followed by the [`place_key`] of `s`, built in a
 /// stack buffer when `s` is short ASCII (the common case), so lookups do
 /// not allocate.
-fn with_key<R>(prefix: &str, s: &str, f: impl FnOnce(&str) -> R) -> R {
+fn with_key<R>(prefix: &[u8], s: &str, f: impl FnOnce(&[u8]) -> R) -> R {
     let mut buf = [0u8; 64];
     let mut len = 0;
     let fits = s.is_ascii()
         && prefix.len() + s.len() <= buf.len()
         && prefix
-            .bytes()
+            .iter()
+            .copied()
             .chain(s.bytes().filter(u8::is_ascii_alphanumeric))
             .all(|b| match buf.get_mut(len) {
                 Some(slot) => {
@@ -45,11 +47,11 @@ fn with_key<R>(prefix: &str, s: &str, f: impl FnOnce(&str) -> R) -> R {
                 }
                 None => false,
             });
-    match (fits, buf.get(..len).map(std::str::from_utf8)) {
-        (true, Some(Ok(key))) => f(key),
+    match (fits, buf.get(..len)) {
+        (true, Some(key)) => f(key),
         _ => {
             let mut key = prefix.to_ascii_lowercase();
-            key.push_str(&place_key(s));
+            key.extend_from_slice(place_key(s).as_bytes());
             f(&key)
         }
     }
@@ -89,16 +91,16 @@ impl Geo {
         let native = if raw.is_ascii() {
             None
         } else {
-            with_key("", raw, |key| COUNTRY_NATIVE.get(key))
+            with_key(b"", raw, |key| COUNTRY_NATIVE.get_bytes(key))
         };
-        let index = native.or_else(|| with_key("", raw, |key| COUNTRY_NAMES.get(key)))?;
+        let index = native.or_else(|| with_key(b"", raw, |key| COUNTRY_NAMES.get_bytes(key)))?;
         COUNTRIES.get(usize::from(index)).map(|c| c.0)
     }
 
     /// Whether `raw` folds to a name of more than one country ("Congo",
     /// "Korea"), which [`Self::country`] therefore does not resolve.
     pub(crate) fn country_is_ambiguous(&self, raw: &str) -> bool {
-        with_key("", raw, |key| COUNTRY_AMBIGUOUS.contains(key))
+        with_key(b"", raw, |key| COUNTRY_AMBIGUOUS.contains_bytes(key))
     }
 
     /// Whether `code` is an assigned alpha-2 code.
@@ -113,14 +115,17 @@ impl Geo {
 
     /// Whether the built-in tables list the subdivisions of `country`.
     pub(crate) fn has_region_table(&self, country: &str) -> bool {
-        REGION_COUNTRIES.contains(country)
+        REGION_COUNTRY_PAIRS.contains(country)
     }
 
     /// Resolves a region for a (possibly unknown) country.
     pub(crate) fn region(&self, raw: &str, country: Option<&str>) -> RegionMatch {
         let trimmed = raw.trim();
-        // A full ISO 3166-2 code: "US-CA", "ca-on", "AU-NSW".
-        if let Some((cc, sub)) = trimmed.split_once('-') {
+        // A full ISO 3166-2 code: "US-CA", "ca-on", "AU-NSW" (a byte search
+        // for the `-`).
+        let dash = trimmed.bytes().position(|b| b == b'-');
+        if let Some((cc, sub)) = dash.and_then(|i| Some((trimmed.get(..i)?, trimmed.get(i + 1..)?)))
+        {
             let cc = cc.to_ascii_uppercase();
             let sub = sub.to_ascii_uppercase();
             if cc.len() == 2
@@ -163,8 +168,7 @@ impl Geo {
             [a, b] => [a.to_ascii_lowercase(), b.to_ascii_lowercase(), b':'],
             _ => [b':'; 3],
         };
-        let prefix = std::str::from_utf8(&bytes).unwrap_or_default();
-        match with_key(prefix, trimmed, |key| REGION_NAMES.get(key))
+        match with_key(&bytes, trimmed, |key| REGION_NAMES.get_bytes(key))
             .and_then(|i| REGION_CODES.get(usize::from(i)))
         {
             Some(code) => RegionMatch::Found(code.to_owned()),
@@ -368,7 +372,18 @@ mod tests {
             ("", &"x".repeat(80)),
         ] {
             let want = format!("{prefix}{}", place_key(s));
-            with_key(prefix, s, |key| assert_eq!(key, want));
+            with_key(prefix.as_bytes(), s, |key| assert_eq!(key, want.as_bytes()));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stack_keys_are_allocated_keys(
+            prefix in "(|us:|ca:)",
+            s in "([ -~]|é|ß|\u{a0}){0,70}",
+        ) {
+            let want = format!("{prefix}{}", place_key(&s));
+            with_key(prefix.as_bytes(), &s, |key| assert_eq!(key, want.as_bytes()));
         }
     }
 

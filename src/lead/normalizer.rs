@@ -347,11 +347,18 @@ impl DomainSet {
         }
     }
 
+    #[cfg(test)]
     fn contains(&self, domain: &str) -> bool {
+        self.contains_hashed(domain, super::tables::hash(domain.as_bytes()))
+    }
+
+    /// Whether the set holds `domain`, whose [`hash`](super::tables::hash)
+    /// is `h` (the built-in table's slot, computed once by the caller).
+    fn contains_hashed(&self, domain: &str, h: u32) -> bool {
         if !self.added.is_empty() && self.added.contains(domain) {
             return true;
         }
-        self.builtin.is_some_and(|t| t.contains(domain))
+        self.builtin.is_some_and(|t| t.contains_hashed(domain, h))
             && (self.removed.is_empty() || !self.removed.contains(domain))
     }
 
@@ -496,14 +503,45 @@ impl Normalizer {
     /// assert_eq!(n.email_kind("google.com"), EmailKind::Business);
     /// ```
     pub fn email_kind(&self, domain: &str) -> EmailKind {
+        // One walk up the domain for both sets: a disposable match at any
+        // level wins, a free one is kept for the end. Each level's key is
+        // hashed once for both built-in tables.
+        let mut free = false;
+        let mut d = domain;
+        loop {
+            let h = super::tables::hash(d.as_bytes());
+            if self.disposable.contains_hashed(d, h) {
+                return EmailKind::Disposable;
+            }
+            free = free || self.free.contains_hashed(d, h);
+            // The parent, while it still has a dot (byte searches: the
+            // names are short).
+            match d
+                .bytes()
+                .position(|b| b == b'.')
+                .and_then(|i| d.get(i + 1..))
+            {
+                Some(parent) if parent.bytes().any(|b| b == b'.') => d = parent,
+                _ => break,
+            }
+        }
+        if free {
+            EmailKind::Free
+        } else {
+            EmailKind::Business
+        }
+    }
+
+    /// [`email_kind`](Self::email_kind) as it was written (each set walked
+    /// up the domain on its own): the reference.
+    #[cfg(test)]
+    fn email_kind_reference(&self, domain: &str) -> EmailKind {
         let in_set = |set: &DomainSet| {
             let mut d = domain;
             loop {
                 if set.contains(d) {
                     return true;
                 }
-                // The parent, while it still has a dot (byte searches: the
-                // names are short).
                 match d
                     .bytes()
                     .position(|b| b == b'.')
@@ -597,18 +635,18 @@ impl Normalizer {
         // Fields are borrowed from the input while they are checked; only
         // what the lead keeps is copied.
         // Most fields are absent: answered here, before the call.
-        let text = |run: &mut Run, field: Field, value: &'i Option<String>| -> Option<&'i str> {
+        let text = |run: &mut Run, field: &Field, value: &'i Option<String>| -> Option<&'i str> {
             let value = value.as_deref()?;
             run.text(field, Some(value))
         };
 
-        let lead_id = text(&mut run, Field::LeadId, &input.lead_id).map(str::to_owned);
+        let lead_id = text(&mut run, &Field::LeadId, &input.lead_id).map(str::to_owned);
         let (email, email_domain, email_kind, email_registrable) =
             self.email(&mut run, input.email.as_deref());
-        let first_name = text(&mut run, Field::FirstName, &input.first_name).map(collapse);
-        let last_name = text(&mut run, Field::LastName, &input.last_name).map(collapse);
-        let company_name = text(&mut run, Field::Company, &input.company)
-            .and_then(|c| run.not_placeholder(Field::Company, c))
+        let first_name = text(&mut run, &Field::FirstName, &input.first_name).map(collapse);
+        let last_name = text(&mut run, &Field::LastName, &input.last_name).map(collapse);
+        let company_name = text(&mut run, &Field::Company, &input.company)
+            .and_then(|c| run.not_placeholder(&Field::Company, c))
             .map(str::to_owned);
         let company_key = company_name.as_deref().and_then(|name| {
             let key = company_key(name);
@@ -640,22 +678,28 @@ impl Normalizer {
                 );
             }
         }
+        // Most email domains are plain ASCII: no script to check, for the
+        // email or for a website on the same domain.
+        let email_plain = email_domain.as_deref().is_some_and(spoofing::plain_ascii);
         if let Some(d) = &email_domain {
-            mixed_script_warning(&mut run, Field::Email, d);
+            if !email_plain {
+                mixed_script_warning(&mut run, Field::Email, d);
+            }
         }
-        let website = text(&mut run, Field::Website, &input.website)
-            .and_then(|w| run.not_placeholder(Field::Website, w));
+        let website = text(&mut run, &Field::Website, &input.website)
+            .and_then(|w| run.not_placeholder(&Field::Website, w));
         let company_domain = self.company_domain(
             &mut run,
             website,
             &email_domain,
             email_registrable,
             email_kind,
+            email_plain,
         );
 
         let (country, region) = self.place(&mut run, input);
-        let postal_code = text(&mut run, Field::PostalCode, &input.postal_code)
-            .and_then(|p| run.not_placeholder(Field::PostalCode, p))
+        let postal_code = text(&mut run, &Field::PostalCode, &input.postal_code)
+            .and_then(|p| run.not_placeholder(&Field::PostalCode, p))
             .map(
                 |p| match geo::postal(p, country.as_ref().map(CountryCode::as_str)) {
                     Postal::Ok(code) => code,
@@ -671,8 +715,8 @@ impl Normalizer {
             );
 
         let mut attributes = self.attributes(&mut run, input);
-        let phone = text(&mut run, Field::Phone, &input.phone)
-            .and_then(|p| run.not_placeholder(Field::Phone, p))
+        let phone = text(&mut run, &Field::Phone, &input.phone)
+            .and_then(|p| run.not_placeholder(&Field::Phone, p))
             .map(|p| {
                 match self.phones.normalize(p, country.as_ref().map(CountryCode::as_str)) {
                     PhoneMatch::E164 { number, extension } => {
@@ -697,13 +741,13 @@ impl Normalizer {
         let employees = run.range(Field::Employees, &input.employees);
         let annual_revenue = run.range(Field::AnnualRevenue, &input.annual_revenue);
         let product_interest = run.product_interest(input.product_interest.as_deref());
-        let source = text(&mut run, Field::Source, &input.source).map(collapse);
+        let source = text(&mut run, &Field::Source, &input.source).map(collapse);
         let utm = Utm {
-            source: text(&mut run, Field::UtmSource, &input.utm_source).map(str::to_owned),
-            medium: text(&mut run, Field::UtmMedium, &input.utm_medium).map(str::to_owned),
-            campaign: text(&mut run, Field::UtmCampaign, &input.utm_campaign).map(str::to_owned),
-            term: text(&mut run, Field::UtmTerm, &input.utm_term).map(str::to_owned),
-            content: text(&mut run, Field::UtmContent, &input.utm_content).map(str::to_owned),
+            source: text(&mut run, &Field::UtmSource, &input.utm_source).map(str::to_owned),
+            medium: text(&mut run, &Field::UtmMedium, &input.utm_medium).map(str::to_owned),
+            campaign: text(&mut run, &Field::UtmCampaign, &input.utm_campaign).map(str::to_owned),
+            term: text(&mut run, &Field::UtmTerm, &input.utm_term).map(str::to_owned),
+            content: text(&mut run, &Field::UtmContent, &input.utm_content).map(str::to_owned),
         };
 
         if !run.errors.is_empty() {
@@ -767,7 +811,7 @@ impl Normalizer {
         Option<EmailKind>,
         Option<usize>,
     ) {
-        let Some(raw) = run.text(Field::Email, raw) else {
+        let Some(raw) = run.text(&Field::Email, raw) else {
             if !run.errors.iter().any(|e| e.field == Field::Email) {
                 run.error(Field::Email, IssueCode::Missing, None, "is required".into());
             }
@@ -811,22 +855,18 @@ impl Normalizer {
         email_domain: &Option<String>,
         email_registrable: Option<usize>,
         email_kind: Option<EmailKind>,
+        email_plain: bool,
     ) -> Option<String> {
         if let Some(site) = website {
-            let found = domain::website_host(site)
-                .and_then(domain::to_ascii)
-                .and_then(|ascii| {
-                    // Usually the host is its own registrable domain: keep
-                    // the string rather than copy it.
-                    let registrable = domain::registrable(&ascii)?;
-                    Ok(if registrable == ascii {
-                        ascii
-                    } else {
-                        registrable.to_owned()
-                    })
-                });
+            let found = domain::website_host(site).and_then(domain::registrable_owned);
+            // A website on the email's own domain (the usual case) has the
+            // kind the email parser found already.
+            let kind_of = |d: &str| match (email_domain.as_deref(), email_kind) {
+                (Some(e), Some(kind)) if e == d => kind,
+                _ => self.email_kind(d),
+            };
             match found {
-                Ok(d) if self.email_kind(&d) != EmailKind::Business => run.warn(
+                Ok(d) if kind_of(&d) != EmailKind::Business => run.warn(
                     Field::Website,
                     IssueCode::Ignored,
                     site,
@@ -839,7 +879,10 @@ impl Normalizer {
                     "is a social or profile site, not the company's own domain; ignored",
                 ),
                 Ok(d) => {
-                    mixed_script_warning(run, Field::Website, &d);
+                    // (A website on the email's plain domain is plain.)
+                    if !(email_plain && email_domain.as_deref() == Some(d.as_str())) {
+                        mixed_script_warning(run, Field::Website, &d);
+                    }
                     return Some(d);
                 }
                 Err(problem) => run.warn(
@@ -873,7 +916,7 @@ impl Normalizer {
 
     fn place(&self, run: &mut Run, input: &LeadInput) -> (Option<CountryCode>, Option<String>) {
         let mut country = run
-            .text(Field::Country, input.country.as_deref())
+            .text(&Field::Country, input.country.as_deref())
             .and_then(|raw| {
                 // "N/A" folds to "na" (Namibia); only a bare two-letter code means a country.
                 if raw.len() != 2 && is_placeholder(raw) {
@@ -903,7 +946,7 @@ impl Normalizer {
                 }
             });
         let region = run
-            .text(Field::Region, input.region.as_deref())
+            .text(&Field::Region, input.region.as_deref())
             .and_then(|raw| {
                 if is_placeholder(raw) {
                     run.warn(
@@ -991,6 +1034,11 @@ impl Normalizer {
         // A `null` value is no value: `normalize_json` never keeps one
         // (`{"plan": null}` is an absent `plan`), so a lead built here must
         // not either, or its JSON would read back as a different lead.
+        // Usually there is none: then the map is cloned as it is (no
+        // intermediate list to sort and build a tree from).
+        if !input.attributes.values().any(Value::is_null) {
+            return input.attributes.clone();
+        }
         input
             .attributes
             .iter()
@@ -1021,7 +1069,7 @@ impl Run {
     /// Trimmed, non-empty text within the length limit (borrowed: the
     /// caller copies what the lead keeps).
     #[inline]
-    fn text<'a>(&mut self, field: Field, value: Option<&'a str>) -> Option<&'a str> {
+    fn text<'a>(&mut self, field: &Field, value: Option<&'a str>) -> Option<&'a str> {
         let trimmed = trim(value?);
         if trimmed.is_empty() {
             return None;
@@ -1035,7 +1083,7 @@ impl Run {
         };
         if chars > self.limits.max_field_chars {
             self.error(
-                field,
+                field.clone(),
                 IssueCode::TooLong,
                 Some(trimmed),
                 format!(
@@ -1048,10 +1096,10 @@ impl Run {
         Some(trimmed)
     }
 
-    fn not_placeholder<'a>(&mut self, field: Field, value: &'a str) -> Option<&'a str> {
+    fn not_placeholder<'a>(&mut self, field: &Field, value: &'a str) -> Option<&'a str> {
         if is_placeholder(value) {
             self.warn(
-                field,
+                field.clone(),
                 IssueCode::Placeholder,
                 value,
                 "is a placeholder; treated as absent",
@@ -1063,8 +1111,8 @@ impl Run {
     }
 
     fn range(&mut self, field: Field, value: &Option<String>) -> Option<Range> {
-        let text = self.text(field.clone(), value.as_deref())?;
-        let text = self.not_placeholder(field.clone(), text)?;
+        let text = self.text(&field, value.as_deref())?;
+        let text = self.not_placeholder(&field, text)?;
         match text.parse::<Range>() {
             Ok(r) => Some(r),
             Err(e) => {
@@ -1075,7 +1123,7 @@ impl Run {
     }
 
     fn product_interest(&mut self, value: Option<&str>) -> Vec<String> {
-        let Some(text) = self.text(Field::ProductInterest, value) else {
+        let Some(text) = self.text(&Field::ProductInterest, value) else {
             return Vec::new();
         };
         let mut tokens: Vec<String> = Vec::new();
@@ -1105,6 +1153,14 @@ impl Run {
 /// Normalizes one product-interest token: lower case, whitespace collapsed to
 /// single spaces. Policies normalize their expected tokens the same way.
 pub(crate) fn product_token(s: &str) -> String {
+    // Trimmed ASCII with single spaces only (the usual token) is its own
+    // collapsed form: copied and lower-cased.
+    let t = trim(s);
+    if plain_spacing(t.as_bytes()) {
+        let mut out = t.to_owned();
+        out.make_ascii_lowercase();
+        return out;
+    }
     if !s.is_ascii() {
         return s
             .split_whitespace()
@@ -1127,15 +1183,8 @@ pub(crate) fn product_token(s: &str) -> String {
 
 /// `s` with every run of whitespace made one space (`s` is trimmed).
 fn collapse(s: &str) -> String {
-    let b = s.as_bytes();
-    // One pass over the bytes: ASCII text with single spaces only (most
-    // names) is copied as it is.
-    let plain = b.is_ascii()
-        && !b
-            .iter()
-            .any(|&c| c.is_ascii_whitespace() && c != b' ' || c == b'\x0b')
-        && !b.windows(2).any(|w| w == b"  ");
-    if plain {
+    // ASCII text with single spaces only (most names) is copied as it is.
+    if plain_spacing(s.as_bytes()) {
         return s.to_owned();
     }
     let mut out = String::with_capacity(s.len());
@@ -1148,10 +1197,24 @@ fn collapse(s: &str) -> String {
     out
 }
 
+/// Whether `b` is ASCII with no whitespace but single spaces (no tab or
+/// other control whitespace, no two spaces in a row): one pass.
+fn plain_spacing(b: &[u8]) -> bool {
+    let mut after_space = false;
+    b.iter().all(|&c| {
+        let ok = c.is_ascii() && !matches!(c, b'\t'..=b'\r') && !(after_space && c == b' ');
+        after_space = c == b' ';
+        ok
+    })
+}
+
 /// [`str::trim`], without its work when the text starts and ends with an
 /// ASCII byte that is not whitespace (most fields).
 pub(crate) fn trim(s: &str) -> &str {
-    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !char::from(b).is_whitespace());
+    // The ASCII characters `char::is_whitespace` accepts are `\t`..`\r` and
+    // the space.
+    let plain =
+        |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' '));
     let b = s.as_bytes();
     if plain(b.first()) && plain(b.last()) {
         s
@@ -1164,8 +1227,17 @@ pub(crate) fn trim(s: &str) -> &str {
 /// exact and needs no lower-cased copy.
 fn is_placeholder(s: &str) -> bool {
     let s = trim(s);
-    s.len() <= LONGEST_PLACEHOLDER && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s))
+    // A match starts with a placeholder's first byte (in either case):
+    // most values are answered by that byte alone.
+    s.len() <= LONGEST_PLACEHOLDER
+        && s.as_bytes()
+            .first()
+            .is_some_and(|&b| PLACEHOLDER_STARTS.contains(&b.to_ascii_lowercase()))
+        && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s))
 }
+
+/// The first bytes of [`PLACEHOLDERS`], lower-case.
+const PLACEHOLDER_STARTS: &[u8] = b"n-.?utx";
 
 /// Bytes in the longest of [`PLACEHOLDERS`].
 const LONGEST_PLACEHOLDER: usize = "not applicable".len();
@@ -1173,6 +1245,20 @@ const LONGEST_PLACEHOLDER: usize = "not applicable".len();
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholder_starts_are_the_placeholders_first_bytes() {
+        let mut firsts: Vec<u8> = PLACEHOLDERS
+            .iter()
+            .filter_map(|p| p.bytes().next())
+            .map(|b| b.to_ascii_lowercase())
+            .collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        let mut listed = PLACEHOLDER_STARTS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(firsts, listed);
+    }
 
     #[test]
     fn the_placeholder_length_bound_is_the_longest_placeholder() {
@@ -1201,6 +1287,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn one_walk_classifies_as_two_walks(
+            d in "(mail|gmail|yahoo|mailinator|eu|acme|co|uk|com|de|fr\\.nf|\\.|x){0,8}",
+        ) {
+            let plain = Normalizer::default();
+            let edited = Normalizer::default()
+                .with_free_email_domains(["acme.com", "mailinator.com"])
+                .without_disposable_email_domains(["mailinator.com"])
+                .with_disposable_email_domains(["co.uk"]);
+            for n in [&plain, &edited] {
+                proptest::prop_assert_eq!(n.email_kind(&d), n.email_kind_reference(&d));
+            }
+        }
+
         #[test]
         fn the_ascii_token_path_is_the_general_one(s in "[ a-zA-Z\t\x0b\u{a0}Éß.-]{0,12}") {
             let general = s

@@ -22,6 +22,20 @@ pub(crate) struct Phones {
     by_country: Vec<(&'static str, &'static str, &'static str)>,
     /// Every calling code once, sorted.
     codes: Vec<&'static str>,
+    /// For each pair of upper-case letters `AA`..`ZZ` (`26 * a + b`), its
+    /// position in `by_country` plus one, or 0: a country's entry without
+    /// a search.
+    by_letters: Vec<u16>,
+}
+
+/// The slot of a two-letter upper-case country in [`Phones::by_letters`].
+fn letters_slot(country: &str) -> Option<usize> {
+    match country.as_bytes() {
+        &[a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
+            Some(usize::from(a - b'A') * 26 + usize::from(b - b'A'))
+        }
+        _ => None,
+    }
 }
 
 impl Default for Phones {
@@ -34,12 +48,31 @@ impl Default for Phones {
         let mut codes: Vec<&str> = CALLING_CODES.iter().map(|&(_, code, _)| code).collect();
         codes.sort_unstable();
         codes.dedup();
-        Phones { by_country, codes }
+        let mut by_letters = vec![0u16; 26 * 26];
+        for (i, &(country, _, _)) in by_country.iter().enumerate() {
+            if let (Some(slot), Ok(n)) = (letters_slot(country), u16::try_from(i + 1)) {
+                if let Some(entry) = by_letters.get_mut(slot) {
+                    *entry = n;
+                }
+            }
+        }
+        Phones {
+            by_country,
+            codes,
+            by_letters,
+        }
     }
 }
 
 impl Phones {
     fn country(&self, country: &str) -> Option<(&'static str, &'static str)> {
+        if let Some(slot) = letters_slot(country) {
+            let i = usize::from(*self.by_letters.get(slot)?).checked_sub(1)?;
+            return self
+                .by_country
+                .get(i)
+                .map(|&(_, code, trunk)| (code, trunk));
+        }
         let i = self
             .by_country
             .binary_search_by(|&(c, _, _)| c.cmp(country))
@@ -70,12 +103,24 @@ impl Phones {
     pub(crate) fn normalize(&self, raw: &str, country: Option<&str>) -> PhoneMatch {
         let (main, extension) = split_extension(raw);
         let trimmed = main.trim();
-        if trimmed.chars().any(|c| {
-            !matches!(
-                c,
-                '0'..='9' | ' ' | '+' | '-' | '.' | '(' | ')' | '/' | '\u{a0}'
-            )
-        }) {
+        // ASCII text (the usual number) is checked byte by byte: the one
+        // allowed character past ASCII is the no-break space.
+        let other = if trimmed.is_ascii() {
+            trimmed.bytes().any(|b| {
+                !matches!(
+                    b,
+                    b'0'..=b'9' | b' ' | b'+' | b'-' | b'.' | b'(' | b')' | b'/'
+                )
+            })
+        } else {
+            trimmed.chars().any(|c| {
+                !matches!(
+                    c,
+                    '0'..='9' | ' ' | '+' | '-' | '.' | '(' | ')' | '/' | '\u{a0}'
+                )
+            })
+        };
+        if other {
             return PhoneMatch::Unresolved("contains characters other than digits and separators");
         }
         // "+44 (0)20 …": the bracketed trunk zero is not dialled internationally.
@@ -84,9 +129,17 @@ impl Phones {
         } else {
             std::borrow::Cow::Borrowed(trimmed)
         };
-        // Room for the `+` that E.164 puts in front.
-        let mut digits = String::with_capacity(without_trunk.len() + 1);
-        digits.extend(without_trunk.chars().filter(char::is_ascii_digit));
+        // Room for the `+` that E.164 puts in front and for a calling code
+        // written over a national prefix: the number is built in this
+        // string.
+        let mut digits = String::with_capacity(without_trunk.len() + 1 + MAX_CODE_DIGITS);
+        // (An ASCII digit byte is always the character itself in UTF-8.)
+        digits.extend(
+            without_trunk
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .map(char::from),
+        );
         let international = if without_trunk.trim_start().starts_with('+') {
             true
         } else if digits.starts_with("00") {
@@ -118,10 +171,18 @@ impl Phones {
             } else {
                 digits.as_str()
             };
-            let mut number = String::with_capacity(code.len() + national.len() + 1);
-            number.push_str(code);
-            number.push_str(national);
-            number
+            // The national number is a suffix of the digits: the calling
+            // code replaces what comes before it, in place.
+            let cut = digits.len() - national.len();
+            if digits.is_char_boundary(cut) {
+                digits.replace_range(..cut, code);
+                digits
+            } else {
+                let mut number = String::with_capacity(code.len() + national.len() + 1);
+                number.push_str(code);
+                number.push_str(national);
+                number
+            }
         };
         let number = argentine_mobile(number);
         if !(min_digits(&number)..=15).contains(&number.len()) {
@@ -137,6 +198,9 @@ impl Phones {
         PhoneMatch::E164 { number, extension }
     }
 }
+
+/// The most digits a calling code has (E.164: three).
+const MAX_CODE_DIGITS: usize = 3;
 
 /// The fewest digits (calling code included) a number may have: 7 where
 /// national numbers have four digits (Niue 683, Tokelau 690, Saint Helena
@@ -210,6 +274,45 @@ fn split_extension(raw: &str) -> (&str, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_letter_index_finds_what_the_search_finds() {
+        let phones = Phones::default();
+        let search = |country: &str| {
+            let i = phones
+                .by_country
+                .binary_search_by(|&(c, _, _)| c.cmp(country))
+                .ok()?;
+            phones
+                .by_country
+                .get(i)
+                .map(|&(_, code, trunk)| (code, trunk))
+        };
+        for a in 'A'..='Z' {
+            for b in 'A'..='Z' {
+                let country = format!("{a}{b}");
+                assert_eq!(phones.country(&country), search(&country), "{country}");
+            }
+        }
+        // Every entry is two upper-case letters, so the index covers them all.
+        assert!(
+            phones
+                .by_country
+                .iter()
+                .all(|&(c, _, _)| letters_slot(c).is_some())
+        );
+        assert_eq!(phones.country("us"), search("us"));
+        assert_eq!(phones.country("USA"), None);
+    }
+
+    #[test]
+    fn calling_codes_fit_the_room_kept_for_them() {
+        assert!(
+            CALLING_CODES
+                .iter()
+                .all(|&(_, code, _)| !code.is_empty() && code.len() <= MAX_CODE_DIGITS)
+        );
+    }
 
     fn e164(raw: &str, country: Option<&str>) -> String {
         match Phones::default().normalize(raw, country) {

@@ -122,19 +122,34 @@ impl Amount {
         let v = if self.mantissa == 0 {
             0
         } else if e >= 0 {
-            10u128
-                .checked_pow(e.unsigned_abs())
+            pow10(e.unsigned_abs())
                 .and_then(|p| self.mantissa.checked_mul(p))
                 .ok_or(RangeError::TooLarge)?
         } else {
             // 10^39 exceeds any u128 mantissa: the quotient is 0.
-            10u128
-                .checked_pow(e.unsigned_abs())
-                .map_or(0, |p| self.mantissa / p)
+            pow10(e.unsigned_abs()).map_or(0, |p| self.mantissa / p)
         };
         u64::try_from(v).map_err(|_| RangeError::TooLarge)
     }
 }
+
+/// `10^e` while it fits a `u128` (`10u128.checked_pow(e)`, from a table).
+fn pow10(e: u32) -> Option<u128> {
+    POW10.get(usize::try_from(e).ok()?).copied()
+}
+
+/// `10^0` to `10^38`, every power of ten a `u128` holds.
+// Evaluated at compile time: an index out of bounds would fail the build.
+#[allow(clippy::indexing_slicing)]
+const POW10: [u128; 39] = {
+    let mut t = [1u128; 39];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Tok {
@@ -169,28 +184,32 @@ enum WordTok {
 
 fn parse(text: &str) -> Result<Range, RangeError> {
     let trimmed = text.trim();
-    // Short ASCII text (what forms send) is lower-cased in a stack buffer;
-    // for ASCII, `to_lowercase` is exactly `to_ascii_lowercase`.
-    let mut buf = [0u8; 64];
+    // ASCII text (what forms send) is read as it is: the tokenizer
+    // lower-cases the words and units it looks up (for ASCII,
+    // `to_lowercase` is exactly `to_ascii_lowercase`, and nothing else it
+    // reads depends on case). Other text is lower-cased first.
     let owned: String;
-    let lower: &str = match buf.get_mut(..trimmed.len()) {
-        Some(b) if trimmed.is_ascii() => {
-            b.copy_from_slice(trimmed.as_bytes());
-            b.make_ascii_lowercase();
-            std::str::from_utf8(b).unwrap_or_default()
-        }
-        _ => {
-            owned = trimmed.to_lowercase();
-            &owned
-        }
+    let lower: &str = if trimmed.is_ascii() {
+        trimmed
+    } else {
+        owned = trimmed.to_lowercase();
+        &owned
     };
-    if matches!(
-        lower,
-        "self-employed" | "self employed" | "just me" | "only me" | "solo" | "myself"
-    ) {
+    if [
+        "self-employed",
+        "self employed",
+        "just me",
+        "only me",
+        "solo",
+        "myself",
+    ]
+    .iter()
+    .any(|phrase| phrase.eq_ignore_ascii_case(lower))
+    {
         return Ok(Range::exactly(1));
     }
-    let toks = tokenize(lower)?;
+    let mut toks = Toks::new();
+    tokenize(lower, &mut toks)?;
     shape(toks.as_slice())
 }
 
@@ -236,12 +255,20 @@ impl Toks {
     }
 }
 
-fn tokenize(s: &str) -> Result<Toks, RangeError> {
-    let mut toks = Toks::new();
+fn tokenize(s: &str, toks: &mut Toks) -> Result<(), RangeError> {
     // The byte position of the next character (every step below ends on a
     // character boundary).
     let mut pos = 0;
-    while let Some(c) = s.get(pos..).and_then(|rest| rest.chars().next()) {
+    loop {
+        // An ASCII byte is its character; only other text is decoded.
+        let c = match s.as_bytes().get(pos) {
+            Some(&b) if b.is_ascii() => char::from(b),
+            Some(_) => match s.get(pos..).and_then(|rest| rest.chars().next()) {
+                Some(c) => c,
+                None => break,
+            },
+            None => break,
+        };
         let i = pos;
         pos += c.len_utf8();
         match c {
@@ -249,9 +276,8 @@ fn tokenize(s: &str) -> Result<Toks, RangeError> {
                 || matches!(c, '$' | '€' | '£' | '¥' | '₹' | '(' | ')' | ':') => {}
             '0'..='9' | '.' => {
                 let rest = s.get(i..).unwrap_or_default();
-                let (value, used) = number(rest)?;
-                let after = s.get(i + used..).unwrap_or_default();
-                let (mult, unit_len) = unit(after);
+                // The unit after the number, as `number` read it already.
+                let (value, used, (mult, unit_len)) = number_and_unit(rest)?;
                 pos = i + used + unit_len;
                 toks.push(Tok::Num(value, mult));
             }
@@ -278,14 +304,26 @@ fn tokenize(s: &str) -> Result<Toks, RangeError> {
                     .unwrap_or(rest.len());
                 let word = rest.get(..len).unwrap_or_default();
                 pos = i + len;
-                if let Some(w) = word_token(word.trim_end_matches('.'))? {
+                let word = word.trim_end_matches('.');
+                // Lower-cased in a stack buffer (every listed word is
+                // shorter; a longer one is unknown in any case).
+                let mut buf = [0u8; 16];
+                let word = match buf.get_mut(..word.len()) {
+                    Some(b) if word.is_ascii() => {
+                        b.copy_from_slice(word.as_bytes());
+                        b.make_ascii_lowercase();
+                        std::str::from_utf8(b).unwrap_or_default()
+                    }
+                    _ => word,
+                };
+                if let Some(w) = word_token(word)? {
                     toks.push(Tok::Word(w));
                 }
             }
             _ => return Err(RangeError::Unrecognized),
         }
     }
-    Ok(toks)
+    Ok(())
 }
 
 /// Words that change the meaning (`Some`), are noise (`None`), or are unknown.
@@ -314,7 +352,14 @@ fn word_token(w: &str) -> Result<Option<WordTok>, RangeError> {
 
 /// Reads digits with separators, an optional decimal part and an optional
 /// exponent; returns the exact value and the bytes used.
+#[cfg(test)]
 fn number(s: &str) -> Result<(Amount, usize), RangeError> {
+    number_and_unit(s).map(|(value, used, _)| (value, used))
+}
+
+/// [`number`], and the [`unit`] right after it (which the number's reading
+/// needs to look at anyway).
+fn number_and_unit(s: &str) -> Result<(Amount, usize, (i32, usize)), RangeError> {
     let bytes = s.as_bytes();
     // The number's digits and decimal dots, as `digits_of` reads them: how
     // many, and where the dots are (no copy of the digits is made; the
@@ -334,7 +379,7 @@ fn number(s: &str) -> Result<(Amount, usize), RangeError> {
     }
     // An exponent: `e` or `E` (lowercased by now), a sign, digits.
     let (exponent, exp_len) = exponent(s.get(i..).unwrap_or_default());
-    let (_, unit_len) = unit(s.get(i + exp_len..).unwrap_or_default());
+    let (mult, unit_len) = unit(s.get(i + exp_len..).unwrap_or_default());
     // "1.000.000": dots that each precede exactly three digits are grouping.
     let grouping = dots > 0 && unit_len == 0 && exp_len == 0 && even_groups && len - last_dot == 4;
     if !grouping && dots > 1 {
@@ -346,7 +391,7 @@ fn number(s: &str) -> Result<(Amount, usize), RangeError> {
             value.push(c);
         }
     });
-    Ok((value.amount(exponent)?, i + exp_len))
+    Ok((value.amount(exponent)?, i + exp_len, (mult, unit_len)))
 }
 
 /// Reads a number's digits from the start of `bytes`, passing each digit
@@ -479,17 +524,34 @@ fn decimal(digits: &str, exponent: i32) -> Result<Amount, RangeError> {
 }
 
 /// A unit right after a number (spaces allowed): its power of ten and bytes used.
+///
+/// Reads bytes: ASCII whitespace is skipped directly, and only a non-ASCII
+/// character after it (a no-break space, say) asks [`str::trim_start`].
 fn unit(s: &str) -> (i32, usize) {
-    let trimmed = s.trim_start();
-    let skipped = s.len() - trimmed.len();
-    let len = trimmed
-        .find(|c: char| !c.is_ascii_alphabetic())
-        .unwrap_or(trimmed.len());
-    let word = trimmed.get(..len).unwrap_or_default();
+    let b = s.as_bytes();
+    let mut skipped = b
+        .iter()
+        .take_while(|c| matches!(c, b'\t'..=b'\r' | b' '))
+        .count();
+    if b.get(skipped).is_some_and(|c| !c.is_ascii()) {
+        skipped = s.len() - s.trim_start().len();
+    }
+    let rest = b.get(skipped..).unwrap_or_default();
+    let len = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    // Any case: every unit is at most eight letters.
+    let mut buf = [0u8; 8];
+    let word = match (buf.get_mut(..len), rest.get(..len)) {
+        (Some(w), Some(r)) => {
+            w.copy_from_slice(r);
+            w.make_ascii_lowercase();
+            &*w
+        }
+        _ => &[],
+    };
     let mult = match word {
-        "k" | "thousand" => 3,
-        "m" | "mm" | "mn" | "mil" | "million" | "millions" => 6,
-        "b" | "bn" | "billion" | "billions" => 9,
+        b"k" | b"thousand" => 3,
+        b"m" | b"mm" | b"mn" | b"mil" | b"million" | b"millions" => 6,
+        b"b" | b"bn" | b"billion" | b"billions" => 9,
         _ => return (0, 0),
     };
     (mult, skipped + len)
@@ -611,6 +673,25 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(r(text), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn upper_case_reads_as_lower_case() {
+        for text in [
+            "10K-50K",
+            "$1.5 MILLION",
+            "Over 5,000",
+            "SELF-EMPLOYED",
+            "Just Me",
+            "1E3",
+            "Between 51 AND 200 Employees",
+            "UP TO 10",
+            "500K-1M",
+            "Lots",
+            "€ 1.000.000 EUR",
+        ] {
+            assert_eq!(parse(text), parse(&text.to_lowercase()), "{text}");
         }
     }
 
@@ -788,7 +869,38 @@ mod tests {
         Ok((super::decimal(&digits, exponent)?, i + exp_len))
     }
 
+    /// `unit` as it was written (`trim_start`, a char search).
+    fn unit_reference(s: &str) -> (i32, usize) {
+        let trimmed = s.trim_start();
+        let skipped = s.len() - trimmed.len();
+        let len = trimmed
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(trimmed.len());
+        let mult = match trimmed.get(..len).unwrap_or_default() {
+            "k" | "thousand" => 3,
+            "m" | "mm" | "mn" | "mil" | "million" | "millions" => 6,
+            "b" | "bn" | "billion" | "billions" => 9,
+            _ => return (0, 0),
+        };
+        (mult, skipped + len)
+    }
+
+    #[test]
+    fn the_power_table_is_checked_pow() {
+        for e in 0..50 {
+            assert_eq!(pow10(e), 10u128.checked_pow(e), "{e}");
+        }
+        assert_eq!(pow10(u32::MAX), None);
+    }
+
     proptest::proptest! {
+        #[test]
+        fn units_read_as_the_reference_reads_them(
+            s in "( |\t|\n|\u{a0}|\u{2003}|k|m|b|mm|mn|mil|million|millions|bn|billion|thousand|x|é|1|-){0,6}",
+        ) {
+            proptest::prop_assert_eq!(unit(&s), unit_reference(&s));
+        }
+
         #[test]
         fn numbers_read_as_the_reference_reads_them(
             s in "([0-9]|[.,_]|\u{a0}|\u{202f}|[ekmb+-]|000|\\.000){0,14}",

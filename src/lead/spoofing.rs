@@ -56,7 +56,7 @@ use super::tables::confusables::ASCII_SKELETONS;
 pub(crate) fn bidi_control(s: &str) -> Option<char> {
     // Each of them is encoded starting with the byte 0xE2 (U+200E..U+2069)
     // or 0xD8 (U+061C): text without those bytes has none.
-    if !s.bytes().any(|b| b == 0xE2 || b == 0xD8) {
+    if s.is_ascii() || !s.bytes().any(|b| b == 0xE2 || b == 0xD8) {
         return None;
     }
     s.chars().find(|c| {

@@ -55,8 +55,54 @@ impl FixedList {
         self.items.len().checked_div(self.width).unwrap_or(0)
     }
 
-    /// Whether `item` is in the list (binary search).
+    /// Whether `item` is in the list (binary search over the padded items:
+    /// no trimming per probe).
+    ///
+    /// Items hold no byte at or below the padding space, so padding never
+    /// changes their order: `item`, padded the same way, is compared with
+    /// the stored bytes as they are.
     pub(crate) fn contains(&self, item: &str) -> bool {
+        let q = item.as_bytes();
+        let mut padded = [b' '; 16];
+        let Some(key) = padded.get_mut(..self.width) else {
+            return self.contains_trimmed(item);
+        };
+        if q.is_empty() || q.len() > key.len() || q.iter().any(|&b| b <= b' ') {
+            return false;
+        }
+        if let Some(head) = key.get_mut(..q.len()) {
+            head.copy_from_slice(q);
+        }
+        let key: &[u8] = key;
+        let items = self.items.as_bytes();
+        let (mut lo, mut hi) = (0, self.len());
+        // Up to eight bytes compare as one big-endian number (the same
+        // order as the bytes'); wider items as slices.
+        let narrow = self.width <= 8;
+        let packed_key = pack(key);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let start = mid * self.width;
+            let order = items.get(start..start + self.width).map(|m| {
+                if narrow {
+                    pack(m).cmp(&packed_key)
+                } else {
+                    m.cmp(key)
+                }
+            });
+            match order {
+                Some(std::cmp::Ordering::Less) => lo = mid + 1,
+                Some(std::cmp::Ordering::Greater) => hi = mid,
+                Some(std::cmp::Ordering::Equal) => return true,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// [`contains`](Self::contains) comparing trimmed items: the reference
+    /// (and the path for lists wider than the padded buffer).
+    fn contains_trimmed(&self, item: &str) -> bool {
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -71,6 +117,61 @@ impl FixedList {
     }
 }
 
+/// The items of a list of two-letter upper-case codes as one bit each over
+/// `AA`..`ZZ` (bit `26 * a + b`), built at compile time: membership is a
+/// bit test.
+#[derive(Debug)]
+pub(crate) struct LetterPairs([u64; 11]);
+
+impl LetterPairs {
+    /// The bits of `list`; every item must be two upper-case letters (a
+    /// build error otherwise).
+    // Evaluated at compile time: a bad item or an index out of bounds
+    // fails the build, it cannot panic at run time.
+    #[allow(clippy::indexing_slicing, clippy::panic)]
+    pub(crate) const fn of(list: &FixedList) -> Self {
+        let items = list.items.as_bytes();
+        assert!(
+            list.width == 2 && items.len() % 2 == 0,
+            "a list of two-letter codes"
+        );
+        let mut bits = [0u64; 11];
+        let mut i = 0;
+        while i < items.len() {
+            let (a, b) = (items[i], items[i + 1]);
+            if !a.is_ascii_uppercase() || !b.is_ascii_uppercase() {
+                panic!("an item that is not two upper-case letters");
+            }
+            let bit = (a - b'A') as usize * 26 + (b - b'A') as usize;
+            bits[bit / 64] |= 1 << (bit % 64);
+            i += 2;
+        }
+        LetterPairs(bits)
+    }
+
+    /// Whether `code` is one of the items.
+    pub(crate) fn contains(&self, code: &str) -> bool {
+        match code.as_bytes() {
+            &[a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => {
+                let bit = usize::from(a - b'A') * 26 + usize::from(b - b'A');
+                self.0
+                    .get(bit / 64)
+                    .is_some_and(|w| w >> (bit % 64) & 1 == 1)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// [`REGION_COUNTRIES`] as [`LetterPairs`].
+pub(crate) static REGION_COUNTRY_PAIRS: LetterPairs = LetterPairs::of(&REGION_COUNTRIES);
+
+/// Up to eight bytes as a big-endian number: for two slices of one
+/// length, the numbers order as the slices do.
+fn pack(b: &[u8]) -> u64 {
+    b.iter().fold(0, |n, &x| n << 8 | u64::from(x))
+}
+
 /// FNV-1a, 32 bits: short keys, no seed (the tables are fixed).
 pub(crate) fn hash(key: &[u8]) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
@@ -83,13 +184,18 @@ pub(crate) fn hash(key: &[u8]) -> u32 {
 
 impl<V: Copy> Table<V> {
     /// The index of `key`, if it is in the table.
-    fn find(&self, key: &str) -> Option<usize> {
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        self.find_hashed(key, hash(key))
+    }
+
+    /// [`find`](Self::find) for a key whose [`hash`] is `h`.
+    fn find_hashed(&self, key: &[u8], h: u32) -> Option<usize> {
         let len = self.slots.len();
         if len == 0 {
             return None;
         }
         let mask = len - 1;
-        let mut at = hash(key.as_bytes()) as usize & mask;
+        let mut at = h as usize & mask;
         // At most `len` probes: the generator leaves a third of the slots empty.
         for _ in 0..len {
             let slot = usize::from(*self.slots.get(at)?);
@@ -97,7 +203,7 @@ impl<V: Copy> Table<V> {
                 return None;
             }
             let index = slot - 1;
-            if self.key(index) == Some(key) {
+            if self.key_bytes(index) == Some(key) {
                 return Some(index);
             }
             at = (at + 1) & mask;
@@ -105,8 +211,9 @@ impl<V: Copy> Table<V> {
         None
     }
 
-    /// Key number `index` (in sorted order).
-    pub(crate) fn key(&self, index: usize) -> Option<&'static str> {
+    /// The bytes of key number `index` (in sorted order), what a lookup
+    /// compares: no character-boundary checks of a `str` slice.
+    fn key_bytes(&self, index: usize) -> Option<&'static [u8]> {
         let start = *self.starts.get(index)? as usize;
         // The key ends where the next one starts, less its `\n` (the last
         // ends with the text): no search for the separator, which was most
@@ -115,17 +222,34 @@ impl<V: Copy> Table<V> {
             Some(&next) => (next as usize).checked_sub(1)?,
             None => self.keys.len().checked_sub(1)?,
         };
-        self.keys.get(start..end)
+        self.keys.as_bytes().get(start..end)
     }
 
     /// The value stored for `key`.
     pub(crate) fn get(&self, key: &str) -> Option<V> {
+        self.get_bytes(key.as_bytes())
+    }
+
+    /// [`get`](Self::get) for a key given as bytes (a key built in a
+    /// buffer needs no UTF-8 check).
+    pub(crate) fn get_bytes(&self, key: &[u8]) -> Option<V> {
         self.find(key).and_then(|i| self.values.get(i).copied())
     }
 
     /// Whether `key` is in the table.
     pub(crate) fn contains(&self, key: &str) -> bool {
+        self.contains_bytes(key.as_bytes())
+    }
+
+    /// [`contains`](Self::contains) for a key given as bytes.
+    pub(crate) fn contains_bytes(&self, key: &[u8]) -> bool {
         self.find(key).is_some()
+    }
+
+    /// Whether `key`, whose [`hash`] is `h`, is in the table (one hash for
+    /// lookups of one key in several tables).
+    pub(crate) fn contains_hashed(&self, key: &str, h: u32) -> bool {
+        self.find_hashed(key.as_bytes(), h).is_some()
     }
 
     /// The number of keys.
@@ -148,7 +272,7 @@ mod tests {
     #[test]
     fn every_key_is_found_with_its_value() {
         for (i, key) in COUNTRY_NAMES.keys().enumerate() {
-            assert_eq!(COUNTRY_NAMES.find(key), Some(i), "{key}");
+            assert_eq!(COUNTRY_NAMES.find(key.as_bytes()), Some(i), "{key}");
         }
         assert_eq!(COUNTRY_NAMES.len(), COUNTRY_NAMES.keys().count());
         for key in DISPOSABLE_DOMAINS.keys() {
@@ -179,8 +303,44 @@ mod tests {
                 assert!(list.contains(item), "{item}");
             }
             assert!(!list.contains("") && !list.contains("ZZ-ZZZ") && !list.contains("AAAA"));
+            for item in &items {
+                assert!(list.contains_trimmed(item), "{item}");
+            }
         }
         assert_eq!(REGION_CODES.get(REGION_CODES.len()), None);
+    }
+
+    #[test]
+    fn letter_pairs_hold_the_list() {
+        for a in 'A'..='Z' {
+            for b in 'A'..='Z' {
+                for code in [format!("{a}{b}"), format!("{a}{b}").to_lowercase()] {
+                    assert_eq!(
+                        REGION_COUNTRY_PAIRS.contains(&code),
+                        REGION_COUNTRIES.contains(&code),
+                        "{code}"
+                    );
+                }
+            }
+        }
+        for code in ["", "U", "USA", "U ", "é"] {
+            assert!(!REGION_COUNTRY_PAIRS.contains(code) && !REGION_COUNTRIES.contains(code));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn padded_search_is_the_trimmed_one(s in "([A-Z0-9]|-| |\t|é){0,7}", pick in 0usize..6000) {
+            for list in [&REGION_CODES, &REGION_COUNTRIES] {
+                proptest::prop_assert_eq!(list.contains(&s), list.contains_trimmed(&s));
+                // Items and near misses (a byte dropped, a space appended).
+                if let Some(item) = list.get(pick % list.len()) {
+                    for probe in [item.to_owned(), format!("{item} "), item.get(1..).unwrap_or_default().to_owned(), format!("{s}{item}")] {
+                        proptest::prop_assert_eq!(list.contains(&probe), list.contains_trimmed(&probe), "{:?}", probe);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
