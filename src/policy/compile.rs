@@ -688,10 +688,10 @@ impl Compiler {
             Assignee::AccountOwner => AssignC::AccountOwner,
             Assignee::ContactOwner => AssignC::ContactOwner,
             Assignee::Owner(id) => self
-                .owner_ref(id, &format!("{path}.assign.owner"), true, owners)
+                .owner_ref(id, &dotted(path, "assign.owner"), true, owners)
                 .map_or(AssignC::Nobody, |o| AssignC::Target(TargetC::Owner(o))),
             Assignee::Pool(id) => self
-                .pool_ref(id, &format!("{path}.assign.pool"))
+                .pool_ref(id, &dotted(path, "assign.pool"))
                 .map_or(AssignC::Nobody, |p| AssignC::Target(TargetC::Pool(p))),
             Assignee::Nobody => AssignC::Nobody,
         };
@@ -700,7 +700,7 @@ impl Compiler {
             IfUnavailable::NextRule => NextC::NextRule,
             IfUnavailable::Fallback => NextC::Fallback,
             IfUnavailable::Assign(t) => self
-                .target(t, &format!("{path}.if_unavailable.assign"), owners)
+                .target(t, &dotted(path, "if_unavailable.assign"), owners)
                 .map_or(NextC::NextRule, NextC::Target),
         };
         Action {
@@ -729,7 +729,7 @@ impl Compiler {
                 }
                 CalendarSpec::Owner(id) => ExperienceC::BookMeeting(self.owner_ref(
                     id,
-                    &format!("{path}.experience.book_meeting.calendar.owner"),
+                    &dotted(path, "experience.book_meeting.calendar.owner"),
                     true,
                     owners,
                 )),
@@ -966,7 +966,7 @@ impl Compiler {
         } else {
             "annual_revenue"
         };
-        let p = format!("{path}.{field}");
+        let p = dotted(path, field);
         if let (Some(lo), Some(hi)) = (b.min, b.max) {
             if lo > hi {
                 self.report(Diagnostic::inverted_bounds(p.clone(), lo, hi));

@@ -203,11 +203,16 @@ impl<K: std::hash::Hash + Eq + Clone + Ord> Attr<K> {
 
     fn build(words: usize, needs: impl Iterator<Item = Option<Vec<K>>>) -> Self {
         let (unconstrained, own) = own_words(words, needs);
-        let need_words: usize = own.values().map(Vec::len).sum();
+        Attr::from_own(words, unconstrained, own.into_iter().collect())
+    }
+
+    /// The attribute of the rules without a need on it (`unconstrained`) and
+    /// each value's own words.
+    fn from_own(words: usize, unconstrained: Bits, mut own: Vec<(K, Vec<(u32, u64)>)>) -> Self {
+        let need_words: usize = own.iter().map(|(_, w)| w.len()).sum();
         let mut attr = Attr::new(unconstrained);
         // The most-needed values first, so the dense budget goes where the
         // scan gains most; ties in key order, for a deterministic index.
-        let mut own: Vec<(K, Vec<(u32, u64)>)> = own.into_iter().collect();
         own.sort_by(|(ka, a), (kb, b)| b.len().cmp(&a.len()).then_with(|| ka.cmp(kb)));
         let mut budget = dense_budget(words, need_words);
         for (k, extra) in own {
@@ -387,9 +392,9 @@ struct Bands {
 }
 
 impl Bands {
-    fn build(words: usize, needs: Vec<Need<Band>>) -> Self {
+    fn build<'n>(words: usize, needs: impl Iterator<Item = Option<&'n [Band]>> + Clone) -> Self {
         let mut starts: Vec<u64> = vec![0];
-        for (lo, hi) in needs.iter().flatten().flatten() {
+        for (lo, hi) in needs.clone().flatten().flatten() {
             starts.push(*lo);
             if let Some(next) = hi.checked_add(1) {
                 starts.push(next);
@@ -399,28 +404,38 @@ impl Bands {
         starts.dedup();
         let segment = |x: u64| starts.partition_point(|s| *s <= x).saturating_sub(1);
         let covered: usize = needs
-            .iter()
+            .clone()
             .flatten()
             .flatten()
             .map(|(lo, hi)| (segment(*hi) + 1).saturating_sub(segment(*lo)))
             .fold(0, usize::saturating_add);
-        let bands: usize = needs.iter().flatten().map(Vec::len).sum();
+        let bands: usize = needs.clone().flatten().map(<[Band]>::len).sum();
+        // Every rule a candidate when the attribute is too costly: sound.
         let unindexed = covered > BUDGET_PER_NEED.saturating_mul(bands + words);
-        let per_rule = needs.into_iter().map(|need| match need {
-            // Every rule a candidate: sound when the attribute is too costly.
-            Some(_) if unindexed => None,
-            Some(bands) => {
-                let mut segs: Vec<u32> = Vec::new();
-                for (lo, hi) in bands {
-                    segs.extend((segment(lo)..=segment(hi)).map(idx32));
+        let mut unconstrained = vec![0u64; words].into_boxed_slice();
+        // Each segment's own words, by segment: rules arrive in order, so
+        // each list stays sorted (a rule whose bands overlap on a segment
+        // sets its bit there twice, which is harmless).
+        let mut own: Vec<Vec<(u32, u64)>> = vec![Vec::new(); starts.len()];
+        for (r, need) in needs.enumerate() {
+            match need {
+                Some(bands) if !unindexed => {
+                    for (lo, hi) in bands {
+                        for seg in own.get_mut(segment(*lo)..=segment(*hi)).unwrap_or_default() {
+                            add_rule(seg, r);
+                        }
+                    }
                 }
-                segs.sort_unstable();
-                segs.dedup();
-                Some(segs)
+                _ => set(&mut unconstrained, r),
             }
-            None => None,
-        });
-        let mut attr = Attr::build(words, per_rule);
+        }
+        let own = own
+            .into_iter()
+            .enumerate()
+            .filter(|(_, w)| !w.is_empty())
+            .map(|(seg, w)| (idx32(seg), w))
+            .collect();
+        let mut attr = Attr::from_own(words, unconstrained, own);
         let trivial = attr.is_trivial();
         let mut segments: Vec<Option<ValueSet>> = std::iter::repeat_with(|| None)
             .take(if trivial { 0 } else { starts.len() })
@@ -568,8 +583,8 @@ impl RuleIndex {
                 })
                 .collect()
         };
-        let employees = Bands::build(words, needs.iter().map(|nd| nd.employees.clone()).collect());
-        let revenue = Bands::build(words, needs.iter().map(|nd| nd.revenue.clone()).collect());
+        let employees = Bands::build(words, needs.iter().map(|nd| nd.employees.as_deref()));
+        let revenue = Bands::build(words, needs.iter().map(|nd| nd.revenue.as_deref()));
         RuleIndex {
             employees,
             revenue,
