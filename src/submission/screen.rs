@@ -225,10 +225,12 @@ impl Lookup {
                 if key.len() != name.len() {
                     continue;
                 }
-                // The usual key is already lower-case: one compare. Else
-                // ASCII case is ignored (the names are lower-case), with an
-                // early exit at the first byte that differs.
-                let exact = key == name;
+                // The usual key is already lower-case: one compare (after
+                // the first bytes', which tell most names of one length
+                // apart without a call to `memcmp`). Else ASCII case is
+                // ignored (the names are lower-case), with an early exit
+                // at the first byte that differs.
+                let exact = key.first() == name.first() && key == name;
                 if !exact
                     && !key
                         .iter()
