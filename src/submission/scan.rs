@@ -24,7 +24,9 @@
 //! searchers built once per screen (`memchr::memmem`, [`Keywords`]): a
 //! search from every occurrence of the keyword's first letter (`memchr2`,
 //! as before) paid its set-up again at every hit, and the `u` of `union`
-//! is in most messages, several times.
+//! is in most messages, several times. A text with no upper-case letter of
+//! the keyword (the first pass notes them too) is searched as it is, with
+//! no lower-cased copy: there, a match ignoring case is a match as written.
 //!
 //! Measured and left: searching the link markers themselves (`://`,
 //! `www.`, `<a`, `[url`) the same way, merged in text order, cost more
@@ -44,7 +46,8 @@
 
 use memchr::memmem;
 
-/// Which bytes occur (the first pass).
+/// Which bytes occur (the first pass), and whether a keyword's upper-case
+/// letters do.
 const LT: u16 = 1 << 0;
 const LBRACKET: u16 = 1 << 1;
 const EQUALS: u16 = 1 << 2;
@@ -58,6 +61,12 @@ const LETTER_J: u16 = 1 << 9;
 const LETTER_D: u16 = 1 << 10;
 const LETTER_U: u16 = 1 << 11;
 const LETTER_W: u16 = 1 << 12;
+/// An upper-case letter of `union`, of `drop`, of `javascript`: without
+/// one, the keyword occurs ignoring case exactly where it occurs as
+/// written, so the text is searched as it is, not lower-cased first.
+const UPPER_UNION: u16 = 1 << 13;
+const UPPER_DROP: u16 = 1 << 14;
+const UPPER_JAVASCRIPT: u16 = 1 << 15;
 
 /// Each byte's flag (0 for the bytes no rule hangs on).
 #[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
@@ -88,6 +97,21 @@ const FLAGS: [u16; 256] = {
         t[byte as usize] = flag;
         i += 1;
     }
+    let uppers: [(&[u8], u16); 3] = [
+        (b"UNION", UPPER_UNION),
+        (b"DROP", UPPER_DROP),
+        (b"JAVASCRIPT", UPPER_JAVASCRIPT),
+    ];
+    let mut k = 0;
+    while k < uppers.len() {
+        let (word, flag) = uppers[k];
+        let mut i = 0;
+        while i < word.len() {
+            t[word[i] as usize] |= flag;
+            i += 1;
+        }
+        k += 1;
+    }
     t
 };
 
@@ -117,10 +141,10 @@ impl Scan {
         scan.may_script = seen & (LT | LBRACKET | EQUALS) != 0
             || (seen & BRACE != 0 && has_template(b))
             || (seen & (COLON | LETTER_J) == COLON | LETTER_J
-                && contains_ci(b, &keywords.javascript))
+                && contains_ci(b, &keywords.javascript, seen & UPPER_JAVASCRIPT != 0))
             || (seen & (SEMICOLON | LETTER_D) == SEMICOLON | LETTER_D
-                && contains_ci(b, &keywords.drop))
-            || (seen & LETTER_U != 0 && contains_ci(b, &keywords.union));
+                && contains_ci(b, &keywords.drop, seen & UPPER_DROP != 0))
+            || (seen & LETTER_U != 0 && contains_ci(b, &keywords.union, seen & UPPER_UNION != 0));
         scan
     }
 
@@ -316,7 +340,14 @@ const WINDOW: usize = 256;
 /// search from each occurrence of the first letter (`memchr2`, as before)
 /// paid its set-up again at every one; lower-casing is one pass the
 /// compiler vectorizes, and the searcher's own prefilter skips the rest.
-fn contains_ci(b: &[u8], word: &memmem::Finder<'_>) -> bool {
+///
+/// `upper` says whether `b` has an upper-case letter of the word: without
+/// one, a match ignoring case is a match as written, and `b` is searched
+/// as it is (no lower-casing, no windows).
+fn contains_ci(b: &[u8], word: &memmem::Finder<'_>, upper: bool) -> bool {
+    if !upper {
+        return word.find(b).is_some();
+    }
     let overlap = word.needle().len().saturating_sub(1);
     let mut buf = [0u8; WINDOW];
     let mut start = 0;
@@ -434,7 +465,13 @@ mod tests {
             };
             let b = text.as_bytes();
             let want = b.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()));
-            prop_assert_eq!(contains_ci(b, finder), want, "{:?}", text);
+            prop_assert_eq!(contains_ci(b, finder, true), want, "{:?}", text);
+            // The as-written search, where the text has no upper-case
+            // letter of the word.
+            let upper = needle.to_ascii_uppercase();
+            if !b.iter().any(|c| upper.as_bytes().contains(c)) {
+                prop_assert_eq!(contains_ci(b, finder, false), want, "{:?}", text);
+            }
         }
     }
 

@@ -179,8 +179,16 @@ pub(crate) struct Lookup {
     lengths: u128,
 }
 
-/// What a [`Lookup`] found: for each name, its attribute's key and value.
-type Found<'l> = [Option<(&'l str, &'l Value)>; MAX_LOOKUP];
+/// What a [`Lookup`] found for one name: its attribute's key and value.
+type Slot<'l> = Option<(&'l str, &'l Value)>;
+
+/// What a [`Lookup`] found: for each name, its [`Slot`].
+type Found<'l> = [Slot<'l>; MAX_LOOKUP];
+
+/// How many names the screen's small [`Found`] array holds (the default
+/// configuration has three: one honeypot, the start field, one message
+/// field).
+const SMALL_LOOKUP: usize = 8;
 
 impl Lookup {
     pub(crate) fn new(honeypots: &[Box<str>], started: &str, messages: &[Box<str>]) -> Lookup {
@@ -203,8 +211,10 @@ impl Lookup {
     /// Each name's attribute, ignoring ASCII case: its exact match if there
     /// is one, else its first match in attribute order (what [`attribute`]
     /// returns for it). Written into the caller's `out` (which starts all
-    /// `None`): the array is ~1.5 KB, and returning it by value copied it.
-    fn find<'l>(&self, lead: &'l Lead, out: &mut Found<'l>) {
+    /// `None` and has a slot per name): the screen passes a small array
+    /// when the names fit in one, since initializing the full
+    /// [`MAX_LOOKUP`] one cost more than the lookup.
+    fn find<'l>(&self, lead: &'l Lead, out: &mut [Slot<'l>]) {
         for (k, v) in &lead.attributes {
             if self.lengths & length_bit(k) == 0 {
                 continue;
@@ -215,10 +225,12 @@ impl Lookup {
                 if key.len() != name.len() {
                     continue;
                 }
-                // The usual key is already lower-case: one compare. Else
-                // ASCII case is ignored (the names are lower-case), with an
-                // early exit at the first byte that differs.
-                let exact = key == name;
+                // The usual key is already lower-case: one compare (after
+                // the first bytes', which tell most names of one length
+                // apart without a call to `memcmp`). Else ASCII case is
+                // ignored (the names are lower-case), with an early exit
+                // at the first byte that differs.
+                let exact = key.first() == name.first() && key == name;
                 if !exact
                     && !key
                         .iter()
@@ -239,17 +251,17 @@ impl Lookup {
     }
 
     /// The honeypots' part of what [`find`](Self::find) found.
-    fn honeypots<'f, 'l>(&self, found: &'f Found<'l>) -> &'f [Option<(&'l str, &'l Value)>] {
+    fn honeypots<'f, 'l>(&self, found: &'f [Slot<'l>]) -> &'f [Slot<'l>] {
         found.get(..self.honeypots).unwrap_or_default()
     }
 
     /// The start field's attribute.
-    fn started<'l>(&self, found: &Found<'l>) -> Option<(&'l str, &'l Value)> {
+    fn started<'l>(&self, found: &[Slot<'l>]) -> Slot<'l> {
         found.get(self.honeypots).copied().flatten()
     }
 
     /// The message fields' part.
-    fn messages<'f, 'l>(&self, found: &'f Found<'l>) -> &'f [Option<(&'l str, &'l Value)>] {
+    fn messages<'f, 'l>(&self, found: &'f [Slot<'l>]) -> &'f [Slot<'l>] {
         found
             .get(self.honeypots + 1..self.names.len())
             .unwrap_or_default()
@@ -381,11 +393,19 @@ impl Screen {
         };
 
         // The attributes read below, in one pass.
-        let mut found: Found<'l> = [None; MAX_LOOKUP];
-        self.lookup.find(lead, &mut found);
+        let mut small: [Slot<'l>; SMALL_LOOKUP] = [None; SMALL_LOOKUP];
+        let mut full: Found<'l>;
+        let found: &mut [Slot<'l>] = if self.lookup.names.len() <= SMALL_LOOKUP {
+            &mut small
+        } else {
+            full = [None; MAX_LOOKUP];
+            &mut full
+        };
+        self.lookup.find(lead, found);
+        let found: &[Slot<'l>] = found;
 
         // Honeypot: a hidden field with a value.
-        let mut honeypots = self.lookup.honeypots(&found).iter().flatten();
+        let mut honeypots = self.lookup.honeypots(found).iter().flatten();
         if let Some((key, v)) = honeypots.find(|(_, v)| filled(v)) {
             fire(SignalKind::Honeypot, Some(key), &shown(v));
         }
@@ -393,7 +413,7 @@ impl Screen {
         // Time to fill in the form.
         let started = submission
             .started_at
-            .or_else(|| self.lookup.started(&found).and_then(|(_, v)| unix_time(v)));
+            .or_else(|| self.lookup.started(found).and_then(|(_, v)| unix_time(v)));
         if let Some(elapsed) = started.and_then(|s| now.duration_since(s).ok()) {
             if elapsed < self.min_fill {
                 let observed = format!(
@@ -446,7 +466,7 @@ impl Screen {
         // The message fields, each scanned once for its links and (while no
         // earlier field was) its markup.
         let mut message_links = None;
-        for (k, v) in self.lookup.messages(&found).iter().flatten() {
+        for (k, v) in self.lookup.messages(found).iter().flatten() {
             let Value::String(v) = v else {
                 continue;
             };
@@ -703,15 +723,20 @@ mod tests {
             let names = |list: &[&str]| -> Vec<Box<str>> { list.iter().map(|n| Box::from(*n)).collect() };
             let (honeypots, messages) = (names(&["hp", "trap"]), names(&["message", "notes", "comment", "missing"]));
             let lookup = Lookup::new(&honeypots, "form_started", &messages);
-            let mut found = [None; MAX_LOOKUP];
-            lookup.find(&l, &mut found);
-            for (name, got) in honeypots.iter().zip(lookup.honeypots(&found)) {
-                proptest::prop_assert_eq!(*got, attribute(&l, name));
-            }
-            proptest::prop_assert_eq!(lookup.started(&found), attribute(&l, "form_started"));
-            proptest::prop_assert_eq!(lookup.messages(&found).len(), messages.len());
-            for (name, got) in messages.iter().zip(lookup.messages(&found)) {
-                proptest::prop_assert_eq!(*got, attribute(&l, name));
+            // Both arrays the screen passes: the small one and the full one.
+            let mut small = [None; SMALL_LOOKUP];
+            let mut full = [None; MAX_LOOKUP];
+            for found in [&mut small[..], &mut full[..]] {
+                lookup.find(&l, found);
+                let found: &[Slot<'_>] = found;
+                for (name, got) in honeypots.iter().zip(lookup.honeypots(found)) {
+                    proptest::prop_assert_eq!(*got, attribute(&l, name));
+                }
+                proptest::prop_assert_eq!(lookup.started(found), attribute(&l, "form_started"));
+                proptest::prop_assert_eq!(lookup.messages(found).len(), messages.len());
+                for (name, got) in messages.iter().zip(lookup.messages(found)) {
+                    proptest::prop_assert_eq!(*got, attribute(&l, name));
+                }
             }
         }
     }

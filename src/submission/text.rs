@@ -225,6 +225,18 @@ const PLACEHOLDER_PAIRS: &[(&str, &str)] = &[
     ("donald", "duck"),
 ];
 
+/// Bit `n` set when some pair of [`PLACEHOLDER_PAIRS`] has a last name
+/// `n` bytes long (all are shorter than 16): most full names are passed
+/// over with one test, before the pairs are compared.
+const PAIR_LAST_LENGTHS: u16 = {
+    let (mut bits, mut pairs) = (0u16, PLACEHOLDER_PAIRS);
+    while let [(_, last), rest @ ..] = pairs {
+        bits |= 1 << last.len();
+        pairs = rest;
+    }
+    bits
+};
+
 /// The placeholder the name is, if it is one: a single field that is a
 /// placeholder word, or a known placeholder pair.
 pub(crate) fn placeholder_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
@@ -248,6 +260,11 @@ pub(crate) fn placeholder_name(first: Option<&str>, last: Option<&str>) -> Optio
     let (Some(f), Some(l)) = (f, l) else {
         return None;
     };
+    // A pair matches only a last name of its length (`eq_ignore_ascii_case`
+    // compares lengths first).
+    if l.len() >= 16 || PAIR_LAST_LENGTHS & (1 << l.len()) == 0 {
+        return None;
+    }
     PLACEHOLDER_PAIRS
         .iter()
         .any(|(a, b)| a.eq_ignore_ascii_case(f) && b.eq_ignore_ascii_case(l))
@@ -326,6 +343,14 @@ pub(crate) fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
     if !may_be_mashed(text.as_bytes(), person) {
         return None;
     }
+    mash_rules(text, person)
+}
+
+/// The mash rules, for a text [`may_be_mashed`] passed on: out of line, so
+/// that the usual call (a real name, passed over by the prefilter) does not
+/// pay their set-up.
+#[inline(never)]
+fn mash_rules(text: &str, person: bool) -> Option<&'static str> {
     // Splitting the bytes on anything but an ASCII letter gives the same
     // words as splitting the text (a non-ASCII character's bytes are all
     // separators), plus empty ones.
@@ -826,6 +851,33 @@ mod tests {
                 placeholder_name(Some(&word), None).is_some(),
                 reference::placeholder_word(word.trim())
             );
+        }
+
+        #[test]
+        fn placeholder_pairs_agree_with_the_list(
+            first in prop_oneof![
+                "[a-zA-Zé ]{0,8}",
+                proptest::sample::select(PLACEHOLDER_PAIRS).prop_map(|(f, _)| f.to_uppercase()),
+                proptest::sample::select(PLACEHOLDER_PAIRS).prop_map(|(f, _)| f.to_owned()),
+            ],
+            last in prop_oneof![
+                "[a-zA-Zé ]{0,18}",
+                proptest::sample::select(PLACEHOLDER_PAIRS).prop_map(|(_, l)| format!(" {} ", l.to_uppercase())),
+                proptest::sample::select(PLACEHOLDER_PAIRS).prop_map(|(_, l)| l.to_owned()),
+            ],
+        ) {
+            // The length prefilter against the pair list compared in full.
+            let (f, l) = (first.trim(), last.trim());
+            let word = |s: &str| PLACEHOLDER_WORDS.iter().any(|w| w.eq_ignore_ascii_case(s));
+            let want = if word(f) || word(l) {
+                Some(format!("{first} {last}"))
+            } else {
+                PLACEHOLDER_PAIRS
+                    .iter()
+                    .any(|(a, b)| a.eq_ignore_ascii_case(f) && b.eq_ignore_ascii_case(l))
+                    .then(|| format!("{f} {l}"))
+            };
+            prop_assert_eq!(placeholder_name(Some(&first), Some(&last)), want);
         }
     }
 }
