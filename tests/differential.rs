@@ -58,23 +58,48 @@ proptest! {
                 .normalize(&input)
                 .map_err(|e| TestCaseError::fail(format!("generated lead {input:?}: {e}")))?
                 .lead;
-            let ctx = match &account {
-                Some(a) => Facts::at_unix(0).account(a),
-                None => Facts::at_unix(0),
-            };
-            let expected = reference(&generated.spec, &lead, account.as_ref());
-            let d = policy.evaluate(&lead, &ctx);
-            let why = || format!("lead {lead:?}\naccount {account:?}\nexpected {expected:?}\ndecision {d:?}");
-            prop_assert_eq!(d.rule.as_deref(), expected.rule_id.as_deref(), "rule: {}", why());
-            prop_assert_eq!(d.owner.as_deref(), expected.owner.as_deref(), "owner: {}", why());
-            prop_assert_eq!(d.fallback, expected.fallback, "fallback: {}", why());
-            check_skipped_runs(&policy, &lead, &d).map_err(|e| TestCaseError::fail(format!("{e}: {}", why())))?;
-            let quiet = policy.evaluate_with(&lead, &ctx, EvalOptions::without_trace());
-            prop_assert_eq!(&quiet.rule, &d.rule, "trace off: {}", why());
-            prop_assert_eq!(&quiet.owner, &d.owner, "trace off: {}", why());
-            prop_assert_eq!(quiet.fallback, d.fallback, "trace off: {}", why());
+            agrees_with_reference(&generated.spec, &policy, &lead, account.as_ref())?;
         }
     }
+}
+
+/// `policy` (compiled from `spec`) decides `lead` as the in-order reference
+/// does: same rule, owner and fallback flag, with the trace on and off, and
+/// the trace's skipped runs hold (see [`check_skipped_runs`]).
+fn agrees_with_reference(
+    spec: &PolicySpec,
+    policy: &leadroute::Policy,
+    lead: &leadroute::Lead,
+    account: Option<&leadroute::crm::Account>,
+) -> Result<(), TestCaseError> {
+    let ctx = match account {
+        Some(a) => Facts::at_unix(0).account(a),
+        None => Facts::at_unix(0),
+    };
+    let expected = reference(spec, lead, account);
+    let d = policy.evaluate(lead, &ctx);
+    let why =
+        || format!("lead {lead:?}\naccount {account:?}\nexpected {expected:?}\ndecision {d:?}");
+    prop_assert_eq!(
+        d.rule.as_deref(),
+        expected.rule_id.as_deref(),
+        "rule: {}",
+        why()
+    );
+    prop_assert_eq!(
+        d.owner.as_deref(),
+        expected.owner.as_deref(),
+        "owner: {}",
+        why()
+    );
+    prop_assert_eq!(d.fallback, expected.fallback, "fallback: {}", why());
+    check_skipped_runs(policy, lead, &d)
+        .map_err(|e| TestCaseError::fail(format!("{e}: {}", why())))?;
+    let quiet = policy.evaluate_with(lead, &ctx, EvalOptions::without_trace());
+    prop_assert_eq!(&quiet.rule, &d.rule, "trace off: {}", why());
+    prop_assert_eq!(&quiet.owner, &d.owner, "trace off: {}", why());
+    prop_assert_eq!(quiet.fallback, d.fallback, "trace off: {}", why());
+    Ok(())
 }
 
 /// The trace's skipped runs: each gap between evaluated rules is one run,
@@ -335,14 +360,7 @@ proptest! {
                 .normalize(&input)
                 .map_err(|e| TestCaseError::fail(format!("lead {input:?}: {e}")))?
                 .lead;
-            let expected = reference(&spec, &lead, None);
-            let d = policy.evaluate(&lead, &Facts::at_unix(0));
-            let why = || format!("lead {lead:?}\nexpected {expected:?}\ndecision {:?}", d.rule);
-            prop_assert_eq!(d.rule.as_deref(), expected.rule_id.as_deref(), "rule: {}", why());
-            prop_assert_eq!(d.fallback, expected.fallback, "fallback: {}", why());
-            check_skipped_runs(&policy, &lead, &d).map_err(|e| TestCaseError::fail(format!("{e}: {}", why())))?;
-            let quiet = policy.evaluate_with(&lead, &Facts::at_unix(0), EvalOptions::without_trace());
-            prop_assert_eq!(&quiet.rule, &d.rule, "trace off: {}", why());
+            agrees_with_reference(&spec, &policy, &lead, None)?;
         }
     }
 }
@@ -430,14 +448,7 @@ proptest! {
                 .normalize(&input)
                 .map_err(|e| TestCaseError::fail(format!("lead {input:?}: {e}")))?
                 .lead;
-            let expected = reference(&spec, &lead, None);
-            let d = policy.evaluate(&lead, &Facts::at_unix(0));
-            let why = || format!("lead {:?} / {:?}\nexpected {expected:?}\ndecision {:?}", lead.employees, lead.annual_revenue, d.rule);
-            prop_assert_eq!(d.rule.as_deref(), expected.rule_id.as_deref(), "rule: {}", why());
-            prop_assert_eq!(d.fallback, expected.fallback, "fallback: {}", why());
-            check_skipped_runs(&policy, &lead, &d).map_err(|e| TestCaseError::fail(format!("{e}: {}", why())))?;
-            let quiet = policy.evaluate_with(&lead, &Facts::at_unix(0), EvalOptions::without_trace());
-            prop_assert_eq!(&quiet.rule, &d.rule, "trace off: {}", why());
+            agrees_with_reference(&spec, &policy, &lead, None)?;
         }
     }
 }

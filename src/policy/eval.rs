@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::index::Candidates;
+use super::index::{Candidates, idx32};
 use super::ir::{
     Action, AssignC, Cond, ExperienceC, Flag, NextC, Pred, Record, TargetC, TextField, ValueMatch,
     fold_chars,
@@ -283,10 +283,6 @@ enum By {
 enum Onward {
     NextRule,
     Fallback,
-}
-
-fn idx32(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// Evaluates `p` for a lead.

@@ -386,9 +386,9 @@ struct Bands {
     /// The unconstrained and dense sets (its `by_value` moved to `segments`).
     attr: Attr<u32>,
     /// Each segment's set (`None`: only the unconstrained rules), by
-    /// number: one index, not a hash lookup, per lead.
+    /// number: one index, not a hash lookup, per lead. Empty when no rule
+    /// has a band (or the attribute is unindexed).
     segments: Box<[Option<ValueSet>]>,
-    trivial: bool,
 }
 
 impl Bands {
@@ -436,9 +436,8 @@ impl Bands {
             .map(|(seg, w)| (idx32(seg), w))
             .collect();
         let mut attr = Attr::from_own(words, unconstrained, own);
-        let trivial = attr.is_trivial();
         let mut segments: Vec<Option<ValueSet>> = std::iter::repeat_with(|| None)
-            .take(if trivial { 0 } else { starts.len() })
+            .take(if attr.is_trivial() { 0 } else { starts.len() })
             .collect();
         for (seg, set) in std::mem::take(&mut attr.by_value) {
             if let Some(slot) = segments.get_mut(seg as usize) {
@@ -449,12 +448,11 @@ impl Bands {
             starts: starts.into_boxed_slice(),
             attr,
             segments: segments.into_boxed_slice(),
-            trivial,
         }
     }
 
     fn is_trivial(&self) -> bool {
-        self.trivial
+        self.segments.is_empty()
     }
 
     /// The set of a lead whose smallest value is `min` (`None`: no value),
@@ -472,7 +470,8 @@ impl Bands {
     }
 }
 
-fn idx32(i: usize) -> u32 {
+/// A rule or segment number as the index and the trace store it.
+pub(crate) fn idx32(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
