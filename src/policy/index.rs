@@ -1022,7 +1022,7 @@ pub(crate) struct Candidates<'a> {
 }
 
 /// Words combined per step of the candidate scan: one branch per block.
-const BLOCK: usize = 4;
+const BLOCK: usize = 8;
 
 /// The first word at or after `from` where all `N` sets have a bit, with
 /// the intersection. The sets all have the index's word count. Scans a
@@ -1032,17 +1032,21 @@ const BLOCK: usize = 4;
 #[inline]
 fn first_common<const N: usize>(sets: [&[u64]; N], from: usize) -> Option<(usize, u64)> {
     let words = sets.iter().map(|s| s.len()).min().unwrap_or(0);
-    // Each set's words from `from` on, in blocks: iterators, so that no
-    // read is bounds-checked in the loop.
-    let mut blocks = sets.map(|s| s.get(from..words).unwrap_or_default().chunks_exact(BLOCK));
-    let mut w = from;
-    'scan: loop {
+    if from >= words {
+        return None;
+    }
+    // Every set cut to the same words (each holds at least `words`), read
+    // by block index. (Per-set `chunks_exact` iterators, plain or zipped,
+    // cost 6-9 % more on the 10,000-rule late lead, callgrind; the word-at-
+    // a-time tail after them still more.)
+    let len = words - from;
+    let sets = sets.map(|s| &s[from..words]);
+    let blocks = len / BLOCK;
+    for b in 0..blocks {
+        let at = b * BLOCK;
         let mut acc = [u64::MAX; BLOCK];
-        for set in blocks.iter_mut() {
-            let Some(block) = set.next() else {
-                break 'scan;
-            };
-            for (a, x) in acc.iter_mut().zip(block) {
+        for set in &sets {
+            for (a, x) in acc.iter_mut().zip(&set[at..at + BLOCK]) {
                 *a &= x;
             }
         }
@@ -1050,15 +1054,13 @@ fn first_common<const N: usize>(sets: [&[u64]; N], from: usize) -> Option<(usize
             return acc
                 .iter()
                 .enumerate()
-                .find_map(|(i, v)| (*v != 0).then_some((w + i, *v)));
+                .find_map(|(i, v)| (*v != 0).then_some((from + at + i, *v)));
         }
-        w += BLOCK;
     }
-    (w..words).find_map(|w| {
-        let v = sets
-            .iter()
-            .fold(u64::MAX, |acc, s| acc & s.get(w).copied().unwrap_or(0));
-        (v != 0).then_some((w, v))
+    // The last words, fewer than a block.
+    (blocks * BLOCK..len).find_map(|w| {
+        let v = sets.iter().fold(u64::MAX, |acc, s| acc & s[w]);
+        (v != 0).then_some((from + w, v))
     })
 }
 
@@ -1312,5 +1314,44 @@ fn union(a: Needs, b: Needs) -> Needs {
         },
         employees: union_bands(a.employees, b.employees),
         revenue: union_bands(a.revenue, b.revenue),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_common;
+    use proptest::prelude::*;
+
+    /// The first word at or after `from` where every set has a bit: one
+    /// word at a time, the scan's definition.
+    fn reference<const N: usize>(sets: [&[u64]; N], from: usize) -> Option<(usize, u64)> {
+        let words = sets.iter().map(|s| s.len()).min().unwrap_or(0);
+        (from..words).find_map(|w| {
+            let v = sets.iter().fold(u64::MAX, |acc, s| acc & s[w]);
+            (v != 0).then_some((w, v))
+        })
+    }
+
+    /// Sparse words (most zero), so that intersections are rare and the
+    /// scan crosses many blocks and the tail.
+    fn words(len: usize) -> impl Strategy<Value = Vec<u64>> {
+        proptest::collection::vec(
+            prop_oneof![6 => Just(0u64), 1 => any::<u64>(), 1 => (0u32..64).prop_map(|b| 1u64 << b)],
+            len..=len + 3,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn block_scan_finds_the_first_common_word(
+            (a, b, c, from) in (0usize..40).prop_flat_map(|len| (words(len), words(len), words(len), 0..len + 4)),
+        ) {
+            prop_assert_eq!(first_common([&a[..]], from), reference([&a[..]], from));
+            prop_assert_eq!(first_common([&a[..], &b[..]], from), reference([&a[..], &b[..]], from));
+            prop_assert_eq!(
+                first_common([&a[..], &b[..], &c[..]], from),
+                reference([&a[..], &b[..], &c[..]], from)
+            );
+        }
     }
 }
