@@ -868,38 +868,40 @@ impl Candidates<'_> {
         // that constrain some rule, in `IndexedFacts::ORDER`. Built here,
         // with the trace on only, not per evaluation.
         let (index, sets) = (self.index, self.sets);
-        for (fact, set, restricts) in [
-            (
-                IndexedFact::Country,
-                SetRef::dense(sets.country),
-                !index.country_trivial,
-            ),
-            (IndexedFact::Region, sets.region, !index.region.is_trivial()),
-            (
-                IndexedFact::EmailKind,
-                SetRef::dense(sets.kind),
-                !index.kind_trivial,
-            ),
-            (
-                IndexedFact::PostalCode,
-                sets.postal,
-                !index.postal.is_trivial(),
-            ),
-            (
-                IndexedFact::Employees,
-                sets.employees,
-                !index.employees.is_trivial(),
-            ),
-            (
-                IndexedFact::AnnualRevenue,
-                sets.revenue,
-                !index.revenue.is_trivial(),
-            ),
-        ] {
+        // One call per attribute, not a loop over an array of them: the
+        // array (six sets and flags, ~240 bytes) was built at every skip,
+        // ~100 instructions (callgrind, seed policy).
+        let mut check = |fact: IndexedFact, restricts: bool, set: SetRef<'_>| {
             if restricts && rules_out_any(set, from, to) {
                 by.insert(fact);
             }
-        }
+        };
+        check(
+            IndexedFact::Country,
+            !index.country_trivial,
+            SetRef::dense(sets.country),
+        );
+        check(IndexedFact::Region, !index.region.is_trivial(), sets.region);
+        check(
+            IndexedFact::EmailKind,
+            !index.kind_trivial,
+            SetRef::dense(sets.kind),
+        );
+        check(
+            IndexedFact::PostalCode,
+            !index.postal.is_trivial(),
+            sets.postal,
+        );
+        check(
+            IndexedFact::Employees,
+            !index.employees.is_trivial(),
+            sets.employees,
+        );
+        check(
+            IndexedFact::AnnualRevenue,
+            !index.revenue.is_trivial(),
+            sets.revenue,
+        );
         let product = &self.sets.product;
         if product.len > 0
             && (from / 64..=(to - 1) / 64).any(|w| !product.word(w) & range_mask(w, from, to) != 0)
