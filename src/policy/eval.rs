@@ -111,6 +111,9 @@ struct Recorder<'b> {
     /// The events once `inline` is full.
     heap: Vec<TraceEvent>,
     spilled: bool,
+    /// Events `push` may still write to `inline` at once: the smaller of
+    /// its length and the room the limit leaves; 0 once spilled.
+    fast: usize,
     head: usize,
     tail: usize,
     /// Events overwritten in the tail ring (left out of the trace).
@@ -126,9 +129,12 @@ impl<'b> Recorder<'b> {
         // One slot for the `Truncated` marker.
         let room = max.max(2) - 1;
         let tail = TRACE_TAIL.min(room / 2);
+        let on = inline.is_some();
+        let inline = inline.unwrap_or_default();
         Recorder {
-            on: inline.is_some(),
-            inline: inline.unwrap_or_default(),
+            on,
+            fast: inline.len().min(room),
+            inline,
             len: 0,
             heap: Vec::new(),
             spilled: false,
@@ -143,6 +149,21 @@ impl<'b> Recorder<'b> {
         if !self.on {
             return;
         }
+        // The common case, one compare: room in the stack buffer.
+        if self.len < self.fast {
+            if let Some(slot) = self.inline.get_mut(self.len) {
+                *slot = e;
+                self.len += 1;
+                return;
+            }
+        }
+        self.push_slow(e);
+    }
+
+    /// [`push`](Self::push) past the stack buffer's room: to the heap, or
+    /// into the tail ring.
+    #[cold]
+    fn push_slow(&mut self, e: TraceEvent) {
         let room = self.head + self.tail;
         if self.spilled {
             if self.heap.len() < room {
@@ -151,13 +172,7 @@ impl<'b> Recorder<'b> {
                 self.overflow(e);
             }
         } else if self.len < room {
-            match self.inline.get_mut(self.len) {
-                Some(slot) => {
-                    *slot = e;
-                    self.len += 1;
-                }
-                None => self.spill(e),
-            }
+            self.spill(e);
         } else {
             self.overflow(e);
         }
@@ -200,6 +215,7 @@ impl<'b> Recorder<'b> {
         heap.push(e);
         self.heap = heap;
         self.spilled = true;
+        self.fast = 0;
     }
 
     #[cold]
