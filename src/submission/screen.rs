@@ -227,10 +227,10 @@ impl Lookup {
                 }
                 // The usual key is already lower-case: one compare (after
                 // the first bytes', which tell most names of one length
-                // apart without a call to `memcmp`). Else ASCII case is
+                // apart), in words ([`same_bytes`]). Else ASCII case is
                 // ignored (the names are lower-case), with an early exit
                 // at the first byte that differs.
-                let exact = key.first() == name.first() && key == name;
+                let exact = key.first() == name.first() && same_bytes(key, name);
                 if !exact
                     && !key
                         .iter()
@@ -265,6 +265,27 @@ impl Lookup {
         found
             .get(self.honeypots + 1..self.names.len())
             .unwrap_or_default()
+    }
+}
+
+/// `a == b`, for the short slices field names are without a call to
+/// `memcmp` (which cost more than the rest of a match): from 4 to 16
+/// bytes, two overlapping word loads a side.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn u64_at(s: &[u8], at: usize) -> Option<u64> {
+        Some(u64::from_ne_bytes(s.get(at..at + 8)?.try_into().ok()?))
+    }
+    fn u32_at(s: &[u8], at: usize) -> Option<u32> {
+        Some(u32::from_ne_bytes(s.get(at..at + 4)?.try_into().ok()?))
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
+        4..=7 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
+        _ => a == b,
     }
 }
 
@@ -709,6 +730,26 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn same_bytes_is_slice_equality(
+            a in proptest::collection::vec(proptest::sample::select(&b"abAB_\xff"[..]), 0..20),
+            flip in proptest::option::of((0usize..20, proptest::sample::select(&b"abAB_\xff"[..]))),
+            longer in proptest::bool::ANY,
+        ) {
+            // Equal slices, slices that differ in one byte (anywhere), and
+            // slices of different lengths.
+            let mut b = a.clone();
+            if let Some((i, c)) = flip {
+                if let Some(x) = b.get_mut(i) {
+                    *x = c;
+                }
+            }
+            if longer {
+                b.push(b'a');
+            }
+            proptest::prop_assert_eq!(same_bytes(&a, &b), a == b);
+        }
+
         #[test]
         fn one_pass_lookup_finds_what_attribute_finds(
             keys in proptest::collection::vec(
