@@ -378,6 +378,21 @@ impl Serialize for LeadInput {
     }
 }
 
+/// [`str::trim`], without its work when the text starts and ends with an
+/// ASCII byte that is not whitespace (most fields).
+pub(crate) fn trim(s: &str) -> &str {
+    // The ASCII characters `char::is_whitespace` accepts are `\t`..`\r` and
+    // the space.
+    let plain =
+        |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' '));
+    let b = s.as_bytes();
+    if plain(b.first()) && plain(b.last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,9 @@ use super::domain::{self, DomainProblem};
 use super::email::{self, EmailKind};
 use super::geo::{self, Geo, Postal, RegionMatch};
 use super::input::LeadInput;
+// (Defined with the input, which the place and range parsers may import
+// without a cycle through the normalizer.)
+pub(crate) use super::input::trim;
 use super::issue::{Field, FieldIssue, IssueCode, shorten_message};
 use super::model::{CountryCode, Lead, Utm};
 use super::phone::{PhoneMatch, Phones};
@@ -1075,12 +1078,20 @@ impl Run {
             return None;
         }
         // A text has at most as many characters as bytes: count them only
-        // when the bytes could exceed the limit.
-        let chars = if trimmed.len() > self.limits.max_field_chars {
-            trimmed.chars().count()
-        } else {
-            0
-        };
+        // when the bytes could exceed the limit (out of line, so that the
+        // usual field costs no call).
+        if trimmed.len() > self.limits.max_field_chars {
+            return self.long_text(field, trimmed);
+        }
+        Some(trimmed)
+    }
+
+    /// [`text`](Self::text) of a trimmed text with more bytes than the
+    /// character limit: within it, or a `TooLong` error.
+    #[cold]
+    #[inline(never)]
+    fn long_text<'a>(&mut self, field: &Field, trimmed: &'a str) -> Option<&'a str> {
+        let chars = trimmed.chars().count();
         if chars > self.limits.max_field_chars {
             self.error(
                 field.clone(),
@@ -1096,18 +1107,26 @@ impl Run {
         Some(trimmed)
     }
 
+    #[inline]
     fn not_placeholder<'a>(&mut self, field: &Field, value: &'a str) -> Option<&'a str> {
         if is_placeholder(value) {
-            self.warn(
-                field.clone(),
-                IssueCode::Placeholder,
-                value,
-                "is a placeholder; treated as absent",
-            );
+            self.placeholder(field, value);
             None
         } else {
             Some(value)
         }
+    }
+
+    /// The warning for a placeholder (out of line: most values are not).
+    #[cold]
+    #[inline(never)]
+    fn placeholder(&mut self, field: &Field, value: &str) {
+        self.warn(
+            field.clone(),
+            IssueCode::Placeholder,
+            value,
+            "is a placeholder; treated as absent",
+        );
     }
 
     fn range(&mut self, field: Field, value: &Option<String>) -> Option<Range> {
@@ -1208,23 +1227,9 @@ fn plain_spacing(b: &[u8]) -> bool {
     })
 }
 
-/// [`str::trim`], without its work when the text starts and ends with an
-/// ASCII byte that is not whitespace (most fields).
-pub(crate) fn trim(s: &str) -> &str {
-    // The ASCII characters `char::is_whitespace` accepts are `\t`..`\r` and
-    // the space.
-    let plain =
-        |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' '));
-    let b = s.as_bytes();
-    if plain(b.first()) && plain(b.last()) {
-        s
-    } else {
-        s.trim()
-    }
-}
-
 /// The placeholders are ASCII, so an ASCII case-insensitive comparison is
 /// exact and needs no lower-cased copy.
+#[inline]
 fn is_placeholder(s: &str) -> bool {
     let s = trim(s);
     // A match starts with a placeholder's first byte (in either case):
