@@ -148,11 +148,16 @@ impl Phones {
         } else {
             false
         };
-        let number = if international {
+        // The calling code and where the national number starts in the
+        // digits: the number is then written over the digits' own buffer
+        // as `+`, the code and the national number (one move of the
+        // national digits; a splice of the code and an insertion of the
+        // `+` each moved them again).
+        let (code, cut) = if international {
             if !(1..=3).any(|n| digits.get(..n).is_some_and(|cc| self.is_code(cc))) {
                 return PhoneMatch::Unresolved("does not start with a known country calling code");
             }
-            digits
+            ("", 0)
         } else {
             let Some((code, trunk)) = country.and_then(|c| self.country(c)) else {
                 return PhoneMatch::Unresolved(
@@ -171,32 +176,47 @@ impl Phones {
             } else {
                 digits.as_str()
             };
-            // The national number is a suffix of the digits: the calling
-            // code replaces what comes before it, in place.
-            let cut = digits.len() - national.len();
-            if digits.is_char_boundary(cut) {
-                digits.replace_range(..cut, code);
-                digits
-            } else {
-                let mut number = String::with_capacity(code.len() + national.len() + 1);
-                number.push_str(code);
-                number.push_str(national);
-                number
-            }
+            // The national number is a suffix of the digits.
+            (code, digits.len() - national.len())
         };
-        let number = argentine_mobile(number);
-        if !(min_digits(&number)..=15).contains(&number.len()) {
+        let number = argentine_mobile(plus_code_over(digits, code, cut));
+        // (The checks count digits: the `+` is not one.)
+        let digits = number.get(1..).unwrap_or_default();
+        if !(min_digits(digits)..=15).contains(&digits.len()) {
             return PhoneMatch::Unresolved(
                 "does not have the 8 to 15 digits of an international number",
             );
         }
-        if number.starts_with('1') && number.len() != 11 {
+        if digits.starts_with('1') && digits.len() != 11 {
             return PhoneMatch::Unresolved("is not a 10-digit North American number");
         }
-        let mut number = number;
-        number.insert(0, '+');
         PhoneMatch::E164 { number, extension }
     }
+}
+
+/// `+`, `code` and `digits` from byte `cut` on, written in the buffer of
+/// `digits` (ASCII digits, with room for the `+` and a calling code of up
+/// to [`MAX_CODE_DIGITS`] digits reserved by the caller).
+fn plus_code_over(digits: String, code: &str, cut: usize) -> String {
+    let mut b = digits.into_bytes();
+    let cut = cut.min(b.len());
+    let national = b.len() - cut;
+    let head = 1 + code.len();
+    if head > cut {
+        b.resize(head + national, 0);
+        b.copy_within(cut..cut + national, head);
+    } else {
+        b.copy_within(cut.., head);
+        b.truncate(head + national);
+    }
+    if let Some((plus, rest)) = b.split_first_mut() {
+        *plus = b'+';
+        if let Some(room) = rest.get_mut(..code.len()) {
+            room.copy_from_slice(code.as_bytes());
+        }
+    }
+    // ASCII throughout (digits, `+`, a code of digits): never the default.
+    String::from_utf8(b).unwrap_or_default()
 }
 
 /// The most digits a calling code has (E.164: three).
@@ -217,12 +237,13 @@ fn min_digits(number: &str) -> usize {
 }
 
 /// Rewrites an Argentine mobile number written with the national `15`
-/// (`54` + area code + `15` + subscriber, 12 national digits) to E.164's
-/// `54 9` + area code + subscriber (10 national digits). The area code is
+/// (`+54` + area code + `15` + subscriber, 12 national digits) to E.164's
+/// `+54 9` + area code + subscriber (10 national digits). The area code is
 /// `11` (Buenos Aires) or three or four digits starting with 2 or 3; the
 /// `15` is looked for right after it.
 fn argentine_mobile(number: String) -> String {
-    let Some(national) = number.strip_prefix("54") else {
+    // (`number` is in E.164 form, `+` first.)
+    let Some(national) = number.strip_prefix("+54") else {
         return number;
     };
     if national.len() != 12 || national.starts_with('9') {
@@ -239,7 +260,7 @@ fn argentine_mobile(number: String) -> String {
     };
     match area_len {
         Some(n) if national.get(n..n + 2) == Some("15") => format!(
-            "549{}{}",
+            "+549{}{}",
             national.get(..n).unwrap_or_default(),
             national.get(n + 2..).unwrap_or_default()
         ),
@@ -414,12 +435,104 @@ mod tests {
         (raw, None)
     }
 
+    /// `Phones::normalize` as it was written (the calling code spliced
+    /// over the digits, then the `+` inserted): the reference of the
+    /// in-place E.164.
+    fn normalize_reference(p: &Phones, raw: &str, country: Option<&str>) -> PhoneMatch {
+        let (main, extension) = split_extension(raw);
+        let trimmed = main.trim();
+        if trimmed.chars().any(|c| {
+            !matches!(
+                c,
+                '0'..='9' | ' ' | '+' | '-' | '.' | '(' | ')' | '/' | '\u{a0}'
+            )
+        }) {
+            return PhoneMatch::Unresolved("contains characters other than digits and separators");
+        }
+        let without_trunk = trimmed.replace("(0)", "");
+        let mut digits: String = without_trunk.chars().filter(char::is_ascii_digit).collect();
+        let international = if without_trunk.trim_start().starts_with('+') {
+            true
+        } else if digits.starts_with("00") {
+            digits.drain(..2);
+            true
+        } else {
+            false
+        };
+        let number = if international {
+            if !(1..=3).any(|n| digits.get(..n).is_some_and(|cc| p.is_code(cc))) {
+                return PhoneMatch::Unresolved("does not start with a known country calling code");
+            }
+            digits
+        } else {
+            let Some((code, trunk)) = country.and_then(|c| p.country(c)) else {
+                return PhoneMatch::Unresolved(
+                    "has no country calling code and the lead's country is unknown",
+                );
+            };
+            let national = if code == "1" {
+                match digits.len() {
+                    10 => digits.as_str(),
+                    11 if digits.starts_with('1') => digits.get(1..).unwrap_or_default(),
+                    _ => return PhoneMatch::Unresolved("is not a 10-digit North American number"),
+                }
+            } else if !trunk.is_empty() {
+                digits.strip_prefix(trunk).unwrap_or(&digits)
+            } else {
+                digits.as_str()
+            };
+            format!("{code}{national}")
+        };
+        // The Argentine rewrite on the digits without `+`.
+        let number = match argentine_mobile(format!("+{number}")).strip_prefix('+') {
+            Some(n) => n.to_owned(),
+            None => number,
+        };
+        if !(min_digits(&number)..=15).contains(&number.len()) {
+            return PhoneMatch::Unresolved(
+                "does not have the 8 to 15 digits of an international number",
+            );
+        }
+        if number.starts_with('1') && number.len() != 11 {
+            return PhoneMatch::Unresolved("is not a 10-digit North American number");
+        }
+        PhoneMatch::E164 {
+            number: format!("+{number}"),
+            extension,
+        }
+    }
+
+    #[test]
+    fn the_code_is_written_over_the_digits() {
+        assert_eq!(plus_code_over("4155550100".into(), "1", 0), "+14155550100");
+        assert_eq!(plus_code_over("14155550100".into(), "1", 1), "+14155550100");
+        assert_eq!(plus_code_over("0207946".into(), "44", 1), "+44207946");
+        assert_eq!(
+            plus_code_over("80291234567".into(), "375", 2),
+            "+375291234567"
+        );
+        assert_eq!(plus_code_over("00001234".into(), "7", 4), "+71234");
+        assert_eq!(plus_code_over(String::new(), "", 0), "+");
+    }
+
     proptest::proptest! {
         #[test]
         fn the_extension_split_agrees_with_the_reference(
             raw in "([0-9 +()#.-]|[eE][xX][tT]|[xX]|ension|\\.|é|\u{a0}){0,16}",
         ) {
             proptest::prop_assert_eq!(split_extension(&raw), split_extension_reference(&raw));
+        }
+
+        #[test]
+        fn normalizing_agrees_with_the_reference(
+            raw in "([0-9]{1,4}|[ ()+./-]|\\(0\\)|00|15|x12|\u{a0}|a){0,10}",
+            country in proptest::option::of("(US|CA|GB|DE|FR|AR|BY|NU|SH|IT|ZZ)"),
+        ) {
+            let p = Phones::default();
+            proptest::prop_assert_eq!(
+                p.normalize(&raw, country.as_deref()),
+                normalize_reference(&p, &raw, country.as_deref())
+            );
         }
 
         #[test]
