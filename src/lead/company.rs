@@ -56,17 +56,18 @@ pub(crate) fn fold(name: &str) -> String {
 
 /// [`fold`] of ASCII text: each byte as [`push_folded`] maps its character.
 fn fold_ascii(name: &[u8]) -> String {
-    let mut out = Vec::with_capacity(name.len());
+    // (Pushed as characters: a byte buffer made a string would be
+    // validated as UTF-8 again, which cost more than the pushes.)
+    let mut out = String::with_capacity(name.len());
     for &b in name {
         match b {
-            b'&' | b'+' => out.extend_from_slice(b" and "),
+            b'&' | b'+' => out.push_str(" and "),
             b'\'' | b'`' | b'.' => {}
-            b if b.is_ascii_alphanumeric() => out.push(b.to_ascii_lowercase()),
-            _ => out.push(b' '),
+            b if b.is_ascii_alphanumeric() => out.push(char::from(b.to_ascii_lowercase())),
+            _ => out.push(' '),
         }
     }
-    // Every byte pushed is ASCII, so this never takes its `Err` branch.
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 fn push_folded(out: &mut String, c: char) {
