@@ -102,7 +102,7 @@ pub(crate) enum PhoneMatch {
 impl Phones {
     pub(crate) fn normalize(&self, raw: &str, country: Option<&str>) -> PhoneMatch {
         let (main, extension) = split_extension(raw);
-        let trimmed = main.trim();
+        let trimmed = super::input::trim(main);
         // ASCII text (the usual number) is checked byte by byte: the one
         // allowed character past ASCII is the no-break space.
         let other = if trimmed.is_ascii() {
