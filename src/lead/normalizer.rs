@@ -745,13 +745,14 @@ impl Normalizer {
         let annual_revenue = run.range(Field::AnnualRevenue, &input.annual_revenue);
         let product_interest = run.product_interest(input.product_interest.as_deref());
         let source = text(&mut run, &Field::Source, &input.source).map(collapse);
-        let utm = Utm {
-            source: text(&mut run, &Field::UtmSource, &input.utm_source).map(str::to_owned),
-            medium: text(&mut run, &Field::UtmMedium, &input.utm_medium).map(str::to_owned),
-            campaign: text(&mut run, &Field::UtmCampaign, &input.utm_campaign).map(str::to_owned),
-            term: text(&mut run, &Field::UtmTerm, &input.utm_term).map(str::to_owned),
-            content: text(&mut run, &Field::UtmContent, &input.utm_content).map(str::to_owned),
-        };
+        // (Fields, put together in the lead itself: a `Utm` built here was
+        // copied into the lead as a whole.)
+        let utm_source = text(&mut run, &Field::UtmSource, &input.utm_source).map(str::to_owned);
+        let utm_medium = text(&mut run, &Field::UtmMedium, &input.utm_medium).map(str::to_owned);
+        let utm_campaign =
+            text(&mut run, &Field::UtmCampaign, &input.utm_campaign).map(str::to_owned);
+        let utm_term = text(&mut run, &Field::UtmTerm, &input.utm_term).map(str::to_owned);
+        let utm_content = text(&mut run, &Field::UtmContent, &input.utm_content).map(str::to_owned);
 
         if !run.errors.is_empty() {
             run.errors.sort_by(|a, b| a.field.cmp(&b.field));
@@ -777,6 +778,10 @@ impl Normalizer {
                 omitted: 0,
             });
         };
+        // (Counted before the result is put together: with no call in the
+        // middle of it, the lead is written straight into the result
+        // rather than built aside and copied.)
+        let omitted_warnings = cap_issues(&mut run.warnings, self.limits.max_issues, 0);
         Ok(Normalized {
             lead: Lead {
                 lead_id,
@@ -796,10 +801,16 @@ impl Normalizer {
                 annual_revenue,
                 product_interest,
                 source,
-                utm,
+                utm: Utm {
+                    source: utm_source,
+                    medium: utm_medium,
+                    campaign: utm_campaign,
+                    term: utm_term,
+                    content: utm_content,
+                },
                 attributes,
             },
-            omitted_warnings: cap_issues(&mut run.warnings, self.limits.max_issues, 0),
+            omitted_warnings,
             warnings: run.warnings,
         })
     }
