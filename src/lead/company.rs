@@ -1,6 +1,6 @@
 //! Company-name match keys.
 
-use super::tables::{LEGAL_FORM_ENDS, LEGAL_FORM_STARTS, LEGAL_FORMS};
+use super::tables::{LEGAL_FORM_ENDS, LEGAL_FORM_STARTS, LEGAL_FORMS, lower_alnum};
 
 /// [`LEGAL_FORMS`] flag: the form is written after the name (`Acme GmbH`).
 pub(crate) const SUFFIX: u8 = 1;
@@ -63,8 +63,11 @@ fn fold_ascii(name: &[u8]) -> String {
         match b {
             b'&' | b'+' => out.push_str(" and "),
             b'\'' | b'`' | b'.' => {}
-            b if b.is_ascii_alphanumeric() => out.push(char::from(b.to_ascii_lowercase())),
-            _ => out.push(' '),
+            // A letter or digit in lower case, anything else a space.
+            b => out.push(char::from(match lower_alnum(b) {
+                0 => b' ',
+                folded => folded,
+            })),
         }
     }
     out
