@@ -411,12 +411,21 @@ fn number_and_unit(s: &str) -> Result<(Amount, usize, (i32, usize)), RangeError>
     // many, and where the dots are (no copy of the digits is made; the
     // second pass below reads them again from the text).
     let (mut len, mut dots, mut last_dot, mut even_groups) = (0usize, 0usize, 0usize, true);
+    // A whole number (no dot) below 10^19, the usual amount, is read in
+    // this pass too: then there is no second one.
+    let (mut whole_number, mut fits) = (0u64, true);
     let i = digits_of(bytes, |c| {
         if c == b'.' {
             // Every dot after the first must be four places after the last.
             even_groups &= dots == 0 || len - last_dot == 4;
             dots += 1;
             last_dot = len;
+        } else if fits {
+            // Below 10^18 the next value, at most 10^19 - 1, fits a `u64`.
+            fits = whole_number < 1_000_000_000_000_000_000;
+            if fits {
+                whole_number = whole_number * 10 + u64::from(c.wrapping_sub(b'0') % 10);
+            }
         }
         len += 1;
     });
@@ -430,6 +439,14 @@ fn number_and_unit(s: &str) -> Result<(Amount, usize, (i32, usize)), RangeError>
     let grouping = dots > 0 && unit_len == 0 && exp_len == 0 && even_groups && len - last_dot == 4;
     if !grouping && dots > 1 {
         return Err(RangeError::Unrecognized);
+    }
+    if dots == 0 && fits {
+        // What the digits give `Decimal`: this mantissa, no fraction digits.
+        let value = Amount {
+            mantissa: u128::from(whole_number),
+            exponent,
+        };
+        return Ok((value, i + exp_len, (mult, unit_len)));
     }
     let mut value = Decimal::default();
     digits_of(bytes, |c| {
