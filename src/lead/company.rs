@@ -1,6 +1,6 @@
 //! Company-name match keys.
 
-use super::tables::{LEGAL_FORM_ENDS, LEGAL_FORM_STARTS, LEGAL_FORMS};
+use super::tables::{LEGAL_FORM_ENDS, LEGAL_FORM_STARTS, LEGAL_FORMS, lower_alnum};
 
 /// [`LEGAL_FORMS`] flag: the form is written after the name (`Acme GmbH`).
 pub(crate) const SUFFIX: u8 = 1;
@@ -17,9 +17,12 @@ const LEADING_NOISE: &[&str] = &["the"];
 /// non-alphanumeric character a space. Legal-form terms are folded the same
 /// way when the tables are generated.
 pub(crate) fn fold(name: &str) -> String {
-    let ascii = if name.is_ascii() {
-        std::borrow::Cow::Borrowed(name)
-    } else {
+    // ASCII (most names): folded byte by byte, no character decoding or
+    // encoding.
+    if name.is_ascii() {
+        return fold_ascii(name.as_bytes());
+    }
+    let ascii = {
         // Scripts written without spaces (Han, kana, Hangul) transliterate
         // syllable by syllable: each is made a word of its own, so that a
         // legal form glued to the name (`Acme株式会社`) is still found. (The
@@ -42,13 +45,32 @@ pub(crate) fn fold(name: &str) -> String {
         } else {
             name
         };
-        std::borrow::Cow::Owned(deunicode::deunicode(source))
+        deunicode::deunicode(source)
     };
     let mut cleaned = String::with_capacity(ascii.len());
     for c in ascii.chars() {
         push_folded(&mut cleaned, c);
     }
     cleaned
+}
+
+/// [`fold`] of ASCII text: each byte as [`push_folded`] maps its character.
+fn fold_ascii(name: &[u8]) -> String {
+    // (Pushed as characters: a byte buffer made a string would be
+    // validated as UTF-8 again, which cost more than the pushes.)
+    let mut out = String::with_capacity(name.len());
+    for &b in name {
+        match b {
+            b'&' | b'+' => out.push_str(" and "),
+            b'\'' | b'`' | b'.' => {}
+            // A letter or digit in lower case, anything else a space.
+            b => out.push(char::from(match lower_alnum(b) {
+                0 => b' ',
+                folded => folded,
+            })),
+        }
+    }
+    out
 }
 
 fn push_folded(out: &mut String, c: char) {
@@ -234,7 +256,22 @@ mod tests {
         Some(words.get(start..end).unwrap_or_default().concat())
     }
 
+    /// [`fold`] of ASCII text as it was written (per character): the
+    /// reference of the byte path.
+    fn fold_ascii_reference(name: &str) -> String {
+        let mut cleaned = String::new();
+        for c in name.chars() {
+            super::push_folded(&mut cleaned, c);
+        }
+        cleaned
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_ascii_fold_is_the_per_character_one(name in "[ -~\t\n]{0,40}") {
+            proptest::prop_assert_eq!(fold(&name), fold_ascii_reference(&name));
+        }
+
         #[test]
         fn the_in_place_key_is_the_joined_one(
             name in "(acme|the|inc|co|ltd|gmbh|sa|de|cv|and|ooo|kk|&|\\.|,|'| |\t|ü|株式会社|Ромашка|[a-zA-Z0-9]){0,24}",

@@ -204,7 +204,7 @@ pub(crate) fn rfind_byte(s: &str, b: u8) -> Option<usize> {
 ///
 /// `https://WWW.Acme.co.uk:8443/about?x=1#top` → `WWW.Acme.co.uk`.
 pub(crate) fn website_host(website: &str) -> Result<&str, DomainProblem> {
-    let mut rest = website.trim();
+    let mut rest = super::input::trim(website);
     // The first `://`: a byte search for each `:` (no substring searcher
     // to set up).
     let b = rest.as_bytes();

@@ -4,6 +4,7 @@ use email_address::{EmailAddress, Options};
 use serde::{Deserialize, Serialize};
 
 use super::domain::{self, DomainProblem};
+use super::input::trim;
 use super::tables::UNSAFE_CHARS;
 
 /// What kind of mailbox an email address belongs to.
@@ -168,10 +169,10 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
         }
     }
     let stripped_invisible = cleaned.is_some();
-    let mut s = cleaned.as_deref().unwrap_or(raw).trim();
+    let mut s = trim(cleaned.as_deref().unwrap_or(raw));
     let mut mailto = false;
     if let Some(rest) = strip_prefix_ignore_case(s, "mailto:") {
-        s = rest.trim();
+        s = trim(rest);
         mailto = true;
     }
     // (The `>` first: most addresses have none, and then no `<` is
@@ -183,7 +184,7 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     {
         s = s.get(open + 1..s.len() - 1).unwrap_or_default().trim();
         if let Some(rest) = strip_prefix_ignore_case(s, "mailto:") {
-            s = rest.trim();
+            s = trim(rest);
             mailto = true;
         }
     }

@@ -378,9 +378,52 @@ impl Serialize for LeadInput {
     }
 }
 
+/// [`str::trim`], without its work when the text starts and ends with an
+/// ASCII byte that is not whitespace (most fields: two byte checks, inline).
+#[inline]
+pub(crate) fn trim(s: &str) -> &str {
+    // The ASCII characters `char::is_whitespace` accepts are `\t`..`\r` and
+    // the space.
+    let plain =
+        |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' '));
+    let b = s.as_bytes();
+    if plain(b.first()) && plain(b.last()) {
+        s
+    } else {
+        trim_edges(s)
+    }
+}
+
+/// [`trim`] of a text with whitespace or a byte past ASCII at an end: ASCII
+/// whitespace is skipped byte by byte, and only a byte past ASCII where the
+/// skipping stops (which may be Unicode whitespace) asks `str::trim`.
+fn trim_edges(s: &str) -> &str {
+    let ws = |c: &u8| matches!(c, b'\t'..=b'\r' | b' ');
+    let b = s.as_bytes();
+    let start = b.iter().position(|c| !ws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !ws(c)).map_or(start, |i| i + 1);
+    let ascii_edge = |i: usize| b.get(i).is_none_or(u8::is_ascii);
+    if ascii_edge(start) && (end == 0 || ascii_edge(end - 1)) {
+        // Both ends are ASCII bytes (character boundaries) or the text is
+        // all ASCII whitespace.
+        s.get(start..end).unwrap_or_default()
+    } else {
+        s.trim()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn the_byte_trim_is_str_trim(
+            s in "( |\t|\n|\x0b|\x0c|\r|\x1c|\x1f|\u{85}|\u{a0}|\u{2003}|\u{3000}|a|é|€|[.]){0,12}",
+        ) {
+            proptest::prop_assert_eq!(trim(&s), s.trim());
+        }
+    }
     use serde_json::json;
 
     fn parse(v: Value) -> LeadInput {

@@ -13,6 +13,9 @@ use super::domain::{self, DomainProblem};
 use super::email::{self, EmailKind};
 use super::geo::{self, Geo, Postal, RegionMatch};
 use super::input::LeadInput;
+// (Defined with the input, which the place and range parsers may import
+// without a cycle through the normalizer.)
+pub(crate) use super::input::trim;
 use super::issue::{Field, FieldIssue, IssueCode, shorten_message};
 use super::model::{CountryCode, Lead, Utm};
 use super::phone::{PhoneMatch, Phones};
@@ -742,13 +745,14 @@ impl Normalizer {
         let annual_revenue = run.range(Field::AnnualRevenue, &input.annual_revenue);
         let product_interest = run.product_interest(input.product_interest.as_deref());
         let source = text(&mut run, &Field::Source, &input.source).map(collapse);
-        let utm = Utm {
-            source: text(&mut run, &Field::UtmSource, &input.utm_source).map(str::to_owned),
-            medium: text(&mut run, &Field::UtmMedium, &input.utm_medium).map(str::to_owned),
-            campaign: text(&mut run, &Field::UtmCampaign, &input.utm_campaign).map(str::to_owned),
-            term: text(&mut run, &Field::UtmTerm, &input.utm_term).map(str::to_owned),
-            content: text(&mut run, &Field::UtmContent, &input.utm_content).map(str::to_owned),
-        };
+        // (Fields, put together in the lead itself: a `Utm` built here was
+        // copied into the lead as a whole.)
+        let utm_source = text(&mut run, &Field::UtmSource, &input.utm_source).map(str::to_owned);
+        let utm_medium = text(&mut run, &Field::UtmMedium, &input.utm_medium).map(str::to_owned);
+        let utm_campaign =
+            text(&mut run, &Field::UtmCampaign, &input.utm_campaign).map(str::to_owned);
+        let utm_term = text(&mut run, &Field::UtmTerm, &input.utm_term).map(str::to_owned);
+        let utm_content = text(&mut run, &Field::UtmContent, &input.utm_content).map(str::to_owned);
 
         if !run.errors.is_empty() {
             run.errors.sort_by(|a, b| a.field.cmp(&b.field));
@@ -774,6 +778,10 @@ impl Normalizer {
                 omitted: 0,
             });
         };
+        // (Counted before the result is put together: with no call in the
+        // middle of it, the lead is written straight into the result
+        // rather than built aside and copied.)
+        let omitted_warnings = cap_issues(&mut run.warnings, self.limits.max_issues, 0);
         Ok(Normalized {
             lead: Lead {
                 lead_id,
@@ -793,10 +801,16 @@ impl Normalizer {
                 annual_revenue,
                 product_interest,
                 source,
-                utm,
+                utm: Utm {
+                    source: utm_source,
+                    medium: utm_medium,
+                    campaign: utm_campaign,
+                    term: utm_term,
+                    content: utm_content,
+                },
                 attributes,
             },
-            omitted_warnings: cap_issues(&mut run.warnings, self.limits.max_issues, 0),
+            omitted_warnings,
             warnings: run.warnings,
         })
     }
@@ -1075,12 +1089,20 @@ impl Run {
             return None;
         }
         // A text has at most as many characters as bytes: count them only
-        // when the bytes could exceed the limit.
-        let chars = if trimmed.len() > self.limits.max_field_chars {
-            trimmed.chars().count()
-        } else {
-            0
-        };
+        // when the bytes could exceed the limit (out of line, so that the
+        // usual field costs no call).
+        if trimmed.len() > self.limits.max_field_chars {
+            return self.long_text(field, trimmed);
+        }
+        Some(trimmed)
+    }
+
+    /// [`text`](Self::text) of a trimmed text with more bytes than the
+    /// character limit: within it, or a `TooLong` error.
+    #[cold]
+    #[inline(never)]
+    fn long_text<'a>(&mut self, field: &Field, trimmed: &'a str) -> Option<&'a str> {
+        let chars = trimmed.chars().count();
         if chars > self.limits.max_field_chars {
             self.error(
                 field.clone(),
@@ -1096,18 +1118,26 @@ impl Run {
         Some(trimmed)
     }
 
+    #[inline]
     fn not_placeholder<'a>(&mut self, field: &Field, value: &'a str) -> Option<&'a str> {
         if is_placeholder(value) {
-            self.warn(
-                field.clone(),
-                IssueCode::Placeholder,
-                value,
-                "is a placeholder; treated as absent",
-            );
+            self.placeholder(field, value);
             None
         } else {
             Some(value)
         }
+    }
+
+    /// The warning for a placeholder (out of line: most values are not).
+    #[cold]
+    #[inline(never)]
+    fn placeholder(&mut self, field: &Field, value: &str) {
+        self.warn(
+            field.clone(),
+            IssueCode::Placeholder,
+            value,
+            "is a placeholder; treated as absent",
+        );
     }
 
     fn range(&mut self, field: Field, value: &Option<String>) -> Option<Range> {
@@ -1208,23 +1238,9 @@ fn plain_spacing(b: &[u8]) -> bool {
     })
 }
 
-/// [`str::trim`], without its work when the text starts and ends with an
-/// ASCII byte that is not whitespace (most fields).
-pub(crate) fn trim(s: &str) -> &str {
-    // The ASCII characters `char::is_whitespace` accepts are `\t`..`\r` and
-    // the space.
-    let plain =
-        |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' '));
-    let b = s.as_bytes();
-    if plain(b.first()) && plain(b.last()) {
-        s
-    } else {
-        s.trim()
-    }
-}
-
 /// The placeholders are ASCII, so an ASCII case-insensitive comparison is
 /// exact and needs no lower-cased copy.
+#[inline]
 fn is_placeholder(s: &str) -> bool {
     let s = trim(s);
     // A match starts with a placeholder's first byte (in either case):

@@ -102,7 +102,7 @@ pub(crate) enum PhoneMatch {
 impl Phones {
     pub(crate) fn normalize(&self, raw: &str, country: Option<&str>) -> PhoneMatch {
         let (main, extension) = split_extension(raw);
-        let trimmed = main.trim();
+        let trimmed = super::input::trim(main);
         // ASCII text (the usual number) is checked byte by byte: the one
         // allowed character past ASCII is the no-break space.
         let other = if trimmed.is_ascii() {
@@ -129,10 +129,12 @@ impl Phones {
         } else {
             std::borrow::Cow::Borrowed(trimmed)
         };
-        // Room for the `+` that E.164 puts in front and for a calling code
-        // written over a national prefix: the number is built in this
-        // string.
+        // The number is built in this string: `+` first (E.164's, so that
+        // it is not inserted in front of the digits at the end), then the
+        // digits, with room for a calling code written over a national
+        // prefix.
         let mut digits = String::with_capacity(without_trunk.len() + 1 + MAX_CODE_DIGITS);
+        digits.push('+');
         // (An ASCII digit byte is always the character itself in UTF-8.)
         digits.extend(
             without_trunk
@@ -142,59 +144,68 @@ impl Phones {
         );
         let international = if without_trunk.trim_start().starts_with('+') {
             true
-        } else if digits.starts_with("00") {
-            digits.drain(..2);
+        } else if digits.get(1..).is_some_and(|d| d.starts_with("00")) {
+            digits.drain(1..3);
             true
         } else {
             false
         };
-        let number = if international {
-            if !(1..=3).any(|n| digits.get(..n).is_some_and(|cc| self.is_code(cc))) {
-                return PhoneMatch::Unresolved("does not start with a known country calling code");
-            }
-            digits
-        } else {
-            let Some((code, trunk)) = country.and_then(|c| self.country(c)) else {
-                return PhoneMatch::Unresolved(
-                    "has no country calling code and the lead's country is unknown",
-                );
-            };
-            let national = if code == "1" {
-                // North American plan: an optional leading 1, then 10 digits.
-                match digits.len() {
-                    10 => digits.as_str(),
-                    11 if digits.starts_with('1') => digits.get(1..).unwrap_or_default(),
-                    _ => return PhoneMatch::Unresolved("is not a 10-digit North American number"),
+        // The calling code and where the national number starts in the
+        // digits (after the `+`).
+        let (code, cut) = {
+            let digits = digits.get(1..).unwrap_or_default();
+            if international {
+                if !(1..=3).any(|n| digits.get(..n).is_some_and(|cc| self.is_code(cc))) {
+                    return PhoneMatch::Unresolved(
+                        "does not start with a known country calling code",
+                    );
                 }
-            } else if !trunk.is_empty() {
-                digits.strip_prefix(trunk).unwrap_or(&digits)
+                ("", 0)
             } else {
-                digits.as_str()
-            };
-            // The national number is a suffix of the digits: the calling
-            // code replaces what comes before it, in place.
-            let cut = digits.len() - national.len();
-            if digits.is_char_boundary(cut) {
-                digits.replace_range(..cut, code);
-                digits
-            } else {
-                let mut number = String::with_capacity(code.len() + national.len() + 1);
-                number.push_str(code);
-                number.push_str(national);
-                number
+                let Some((code, trunk)) = country.and_then(|c| self.country(c)) else {
+                    return PhoneMatch::Unresolved(
+                        "has no country calling code and the lead's country is unknown",
+                    );
+                };
+                let national = if code == "1" {
+                    // North American plan: an optional leading 1, then 10 digits.
+                    match digits.len() {
+                        10 => digits,
+                        11 if digits.starts_with('1') => digits.get(1..).unwrap_or_default(),
+                        _ => {
+                            return PhoneMatch::Unresolved(
+                                "is not a 10-digit North American number",
+                            );
+                        }
+                    }
+                } else if !trunk.is_empty() {
+                    digits.strip_prefix(trunk).unwrap_or(digits)
+                } else {
+                    digits
+                };
+                // The national number is a suffix of the digits.
+                (code, digits.len() - national.len())
             }
         };
-        let number = argentine_mobile(number);
-        if !(min_digits(&number)..=15).contains(&number.len()) {
+        // The calling code replaces what precedes the national number, in
+        // place (nothing moves when it is written there already, as in an
+        // international number; a drain and an insertion instead of a
+        // splice, which cost twice as much).
+        if digits.get(1..1 + cut) != Some(code) {
+            digits.drain(1..1 + cut);
+            digits.insert_str(1, code);
+        }
+        let number = argentine_mobile(digits);
+        // (The checks count digits: the `+` is not one.)
+        let digits = number.get(1..).unwrap_or_default();
+        if !(min_digits(digits)..=15).contains(&digits.len()) {
             return PhoneMatch::Unresolved(
                 "does not have the 8 to 15 digits of an international number",
             );
         }
-        if number.starts_with('1') && number.len() != 11 {
+        if digits.starts_with('1') && digits.len() != 11 {
             return PhoneMatch::Unresolved("is not a 10-digit North American number");
         }
-        let mut number = number;
-        number.insert(0, '+');
         PhoneMatch::E164 { number, extension }
     }
 }
@@ -217,12 +228,13 @@ fn min_digits(number: &str) -> usize {
 }
 
 /// Rewrites an Argentine mobile number written with the national `15`
-/// (`54` + area code + `15` + subscriber, 12 national digits) to E.164's
-/// `54 9` + area code + subscriber (10 national digits). The area code is
+/// (`+54` + area code + `15` + subscriber, 12 national digits) to E.164's
+/// `+54 9` + area code + subscriber (10 national digits). The area code is
 /// `11` (Buenos Aires) or three or four digits starting with 2 or 3; the
 /// `15` is looked for right after it.
 fn argentine_mobile(number: String) -> String {
-    let Some(national) = number.strip_prefix("54") else {
+    // (`number` is in E.164 form, `+` first.)
+    let Some(national) = number.strip_prefix("+54") else {
         return number;
     };
     if national.len() != 12 || national.starts_with('9') {
@@ -239,7 +251,7 @@ fn argentine_mobile(number: String) -> String {
     };
     match area_len {
         Some(n) if national.get(n..n + 2) == Some("15") => format!(
-            "549{}{}",
+            "+549{}{}",
             national.get(..n).unwrap_or_default(),
             national.get(n + 2..).unwrap_or_default()
         ),
@@ -414,12 +426,91 @@ mod tests {
         (raw, None)
     }
 
+    /// `Phones::normalize` as it was written (the calling code spliced
+    /// over the digits, then the `+` inserted): the reference of the
+    /// in-place E.164.
+    fn normalize_reference(p: &Phones, raw: &str, country: Option<&str>) -> PhoneMatch {
+        let (main, extension) = split_extension(raw);
+        let trimmed = main.trim();
+        if trimmed.chars().any(|c| {
+            !matches!(
+                c,
+                '0'..='9' | ' ' | '+' | '-' | '.' | '(' | ')' | '/' | '\u{a0}'
+            )
+        }) {
+            return PhoneMatch::Unresolved("contains characters other than digits and separators");
+        }
+        let without_trunk = trimmed.replace("(0)", "");
+        let mut digits: String = without_trunk.chars().filter(char::is_ascii_digit).collect();
+        let international = if without_trunk.trim_start().starts_with('+') {
+            true
+        } else if digits.starts_with("00") {
+            digits.drain(..2);
+            true
+        } else {
+            false
+        };
+        let number = if international {
+            if !(1..=3).any(|n| digits.get(..n).is_some_and(|cc| p.is_code(cc))) {
+                return PhoneMatch::Unresolved("does not start with a known country calling code");
+            }
+            digits
+        } else {
+            let Some((code, trunk)) = country.and_then(|c| p.country(c)) else {
+                return PhoneMatch::Unresolved(
+                    "has no country calling code and the lead's country is unknown",
+                );
+            };
+            let national = if code == "1" {
+                match digits.len() {
+                    10 => digits.as_str(),
+                    11 if digits.starts_with('1') => digits.get(1..).unwrap_or_default(),
+                    _ => return PhoneMatch::Unresolved("is not a 10-digit North American number"),
+                }
+            } else if !trunk.is_empty() {
+                digits.strip_prefix(trunk).unwrap_or(&digits)
+            } else {
+                digits.as_str()
+            };
+            format!("{code}{national}")
+        };
+        // The Argentine rewrite on the digits without `+`.
+        let number = match argentine_mobile(format!("+{number}")).strip_prefix('+') {
+            Some(n) => n.to_owned(),
+            None => number,
+        };
+        if !(min_digits(&number)..=15).contains(&number.len()) {
+            return PhoneMatch::Unresolved(
+                "does not have the 8 to 15 digits of an international number",
+            );
+        }
+        if number.starts_with('1') && number.len() != 11 {
+            return PhoneMatch::Unresolved("is not a 10-digit North American number");
+        }
+        PhoneMatch::E164 {
+            number: format!("+{number}"),
+            extension,
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn the_extension_split_agrees_with_the_reference(
             raw in "([0-9 +()#.-]|[eE][xX][tT]|[xX]|ension|\\.|é|\u{a0}){0,16}",
         ) {
             proptest::prop_assert_eq!(split_extension(&raw), split_extension_reference(&raw));
+        }
+
+        #[test]
+        fn normalizing_agrees_with_the_reference(
+            raw in "([0-9]{1,4}|[ ()+./-]|\\(0\\)|00|15|x12|\u{a0}|a){0,10}",
+            country in proptest::option::of("(US|CA|GB|DE|FR|AR|BY|NU|SH|IT|ZZ)"),
+        ) {
+            let p = Phones::default();
+            proptest::prop_assert_eq!(
+                p.normalize(&raw, country.as_deref()),
+                normalize_reference(&p, &raw, country.as_deref())
+            );
         }
 
         #[test]

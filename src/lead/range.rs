@@ -119,6 +119,28 @@ impl Amount {
     /// The amount times `10^extra`, rounded down.
     fn whole(self, extra: i32) -> Result<u64, RangeError> {
         let e = self.exponent.saturating_add(extra);
+        // A form's amount fits a `u64` with a small power of ten: 64-bit
+        // arithmetic (a 128-bit multiply with overflow check, or a 128-bit
+        // division, costs several times as much). Exact in both
+        // directions; anything else takes the 128-bit path below.
+        if let (Ok(m), Some(&p)) = (
+            u64::try_from(self.mantissa),
+            usize::try_from(e.unsigned_abs())
+                .ok()
+                .and_then(|i| POW10_U64.get(i)),
+        ) {
+            return if e >= 0 {
+                m.checked_mul(p).ok_or(RangeError::TooLarge)
+            } else {
+                Ok(m / p)
+            };
+        }
+        self.whole_wide(e)
+    }
+
+    /// [`whole`](Self::whole) in 128-bit arithmetic for the total power
+    /// of ten `e`: the general path (and the reference of the 64-bit one).
+    fn whole_wide(self, e: i32) -> Result<u64, RangeError> {
         let v = if self.mantissa == 0 {
             0
         } else if e >= 0 {
@@ -137,6 +159,19 @@ impl Amount {
 fn pow10(e: u32) -> Option<u128> {
     POW10.get(usize::try_from(e).ok()?).copied()
 }
+
+/// `10^0` to `10^19`, every power of ten a `u64` holds.
+// Evaluated at compile time: an index out of bounds would fail the build.
+#[allow(clippy::indexing_slicing)]
+const POW10_U64: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 /// `10^0` to `10^38`, every power of ten a `u128` holds.
 // Evaluated at compile time: an index out of bounds would fail the build.
@@ -183,7 +218,9 @@ enum WordTok {
 }
 
 fn parse(text: &str) -> Result<Range, RangeError> {
-    let trimmed = text.trim();
+    // (`trim` is `str::trim` without its work for text that starts and
+    // ends with a plain ASCII byte, as the normalizer's trimmed fields do.)
+    let trimmed = super::input::trim(text);
     // ASCII text (what forms send) is read as it is: the tokenizer
     // lower-cases the words and units it looks up (for ASCII,
     // `to_lowercase` is exactly `to_ascii_lowercase`, and nothing else it
@@ -195,16 +232,15 @@ fn parse(text: &str) -> Result<Range, RangeError> {
         owned = trimmed.to_lowercase();
         &owned
     };
-    if [
-        "self-employed",
-        "self employed",
-        "just me",
-        "only me",
-        "solo",
-        "myself",
-    ]
-    .iter()
-    .any(|phrase| phrase.eq_ignore_ascii_case(lower))
+    // Every phrase starts with an ASCII letter: a number (most ranges)
+    // is not compared with them.
+    if lower
+        .as_bytes()
+        .first()
+        .is_some_and(u8::is_ascii_alphabetic)
+        && SOLO_PHRASES
+            .iter()
+            .any(|phrase| phrase.eq_ignore_ascii_case(lower))
     {
         return Ok(Range::exactly(1));
     }
@@ -212,6 +248,16 @@ fn parse(text: &str) -> Result<Range, RangeError> {
     tokenize(lower, &mut toks)?;
     shape(toks.as_slice())
 }
+
+/// Whole texts that mean a company of one.
+const SOLO_PHRASES: &[&str] = &[
+    "self-employed",
+    "self employed",
+    "just me",
+    "only me",
+    "solo",
+    "myself",
+];
 
 /// The tokens of one range text: the first [`INLINE_TOKENS`] kept inline
 /// (a form's range has a handful), the rest, if any, on the heap.
@@ -365,12 +411,21 @@ fn number_and_unit(s: &str) -> Result<(Amount, usize, (i32, usize)), RangeError>
     // many, and where the dots are (no copy of the digits is made; the
     // second pass below reads them again from the text).
     let (mut len, mut dots, mut last_dot, mut even_groups) = (0usize, 0usize, 0usize, true);
+    // A whole number (no dot) below 10^19, the usual amount, is read in
+    // this pass too: then there is no second one.
+    let (mut whole_number, mut fits) = (0u64, true);
     let i = digits_of(bytes, |c| {
         if c == b'.' {
             // Every dot after the first must be four places after the last.
             even_groups &= dots == 0 || len - last_dot == 4;
             dots += 1;
             last_dot = len;
+        } else if fits {
+            // Below 10^18 the next value, at most 10^19 - 1, fits a `u64`.
+            fits = whole_number < 1_000_000_000_000_000_000;
+            if fits {
+                whole_number = whole_number * 10 + u64::from(c.wrapping_sub(b'0') % 10);
+            }
         }
         len += 1;
     });
@@ -384,6 +439,14 @@ fn number_and_unit(s: &str) -> Result<(Amount, usize, (i32, usize)), RangeError>
     let grouping = dots > 0 && unit_len == 0 && exp_len == 0 && even_groups && len - last_dot == 4;
     if !grouping && dots > 1 {
         return Err(RangeError::Unrecognized);
+    }
+    if dots == 0 && fits {
+        // What the digits give `Decimal`: this mantissa, no fraction digits.
+        let value = Amount {
+            mantissa: u128::from(whole_number),
+            exponent,
+        };
+        return Ok((value, i + exp_len, (mult, unit_len)));
     }
     let mut value = Decimal::default();
     digits_of(bytes, |c| {
@@ -434,7 +497,21 @@ impl Decimal {
             self.fraction = true;
             return;
         }
-        let d = u128::from(char::from(c).to_digit(10).unwrap_or(0));
+        let d = c.wrapping_sub(b'0');
+        let d = if d < 10 { d } else { 0 };
+        // Below 10^18 the next mantissa, at most 10^19 - 1, fits a `u64`:
+        // no 128-bit multiply with overflow check for the digits of a
+        // form's amounts.
+        if let Ok(small) = u64::try_from(self.mantissa) {
+            if small < 1_000_000_000_000_000_000 {
+                self.mantissa = u128::from(small * 10 + u64::from(d));
+                if self.fraction {
+                    self.scale += 1;
+                }
+                return;
+            }
+        }
+        let d = u128::from(d);
         match self.mantissa.checked_mul(10).and_then(|m| m.checked_add(d)) {
             Some(m) => {
                 self.mantissa = m;
@@ -893,7 +970,30 @@ mod tests {
         assert_eq!(pow10(u32::MAX), None);
     }
 
+    #[test]
+    fn the_u64_power_table_is_checked_pow() {
+        for (e, p) in (0u32..).zip(POW10_U64) {
+            assert_eq!(Some(p), 10u64.checked_pow(e), "{e}");
+        }
+        assert_eq!(10u64.checked_pow(20), None);
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_u64_whole_is_the_wide_one(
+            mantissa in proptest::prop_oneof![
+                0u128..=1000,
+                0u128..=u128::from(u64::MAX),
+                (u128::from(u64::MAX) - 3)..=(u128::from(u64::MAX) + 3),
+                proptest::num::u128::ANY,
+            ],
+            exponent in -45i32..45,
+            extra in proptest::prop_oneof![proptest::strategy::Just(0), proptest::strategy::Just(3), proptest::strategy::Just(6), proptest::strategy::Just(9)],
+        ) {
+            let amount = Amount { mantissa, exponent };
+            proptest::prop_assert_eq!(amount.whole(extra), amount.whole_wide(exponent.saturating_add(extra)));
+        }
+
         #[test]
         fn units_read_as_the_reference_reads_them(
             s in "( |\t|\n|\u{a0}|\u{2003}|k|m|b|mm|mn|mil|million|millions|bn|billion|thousand|x|é|1|-){0,6}",
