@@ -5,11 +5,15 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
+use std::time::{Duration, SystemTime};
 
 use arbitrary::Arbitrary;
 use leadroute::crm::Account;
 use leadroute::decision::RouteDecision;
 use leadroute::policy::EvalOptions;
+use leadroute::submission::{
+    OBSERVED_LIMIT, Screen, SignalKind, Signals, Submission, Verification,
+};
 use leadroute::{Facts, Lead, LeadInput, Normalizer, Policy, PolicySpec};
 use serde_json::{Value, json};
 
@@ -51,6 +55,61 @@ pub fn check_bounded(
                 assert!(i.value.as_ref().is_none_or(|v| v.chars().count() <= 65));
             }
         }
+    }
+}
+
+// ------------------------------------------------------------- screen
+
+/// The default screen, built once.
+pub static SCREEN: LazyLock<Screen> = LazyLock::new(Screen::default);
+
+/// Screens `lead` (a form started at `form_started` if it says so, judged
+/// at a fixed time) and checks what the screen promises of its signals:
+/// one per kind, in kind order, each observed text at most
+/// `OBSERVED_LIMIT` characters (plus the `…` of a cut),
+/// the score the sum of their weights, `fired` agreeing with the list, the
+/// same signals when the lead is screened again, and a JSON round trip
+/// that keeps them. Also with every verification outcome, which adds or
+/// removes only the `unverified` signal.
+pub fn check_signals(lead: &Lead) {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let submission = Submission::default();
+    let signals = SCREEN.assess(lead, &submission, &Verification::NotConfigured, now);
+    let kinds: Vec<SignalKind> = signals.signals.iter().map(|s| s.kind).collect();
+    assert!(
+        kinds.windows(2).all(|w| w[0] < w[1]),
+        "signals out of order or repeated: {kinds:?}"
+    );
+    for s in &signals.signals {
+        let n = s.observed.chars().count();
+        assert!(
+            n <= OBSERVED_LIMIT || (n == OBSERVED_LIMIT + 1 && s.observed.ends_with('…')),
+            "observed text too long: {s:?}"
+        );
+    }
+    let sum = signals
+        .signals
+        .iter()
+        .fold(0u32, |acc, s| acc.saturating_add(s.weight));
+    assert_eq!(signals.score, sum);
+    for kind in SignalKind::ALL {
+        assert_eq!(signals.fired(kind), kinds.contains(&kind), "{kind:?}");
+    }
+    let again = SCREEN.assess(lead, &submission, &Verification::NotConfigured, now);
+    assert_eq!(again, signals, "screening is not deterministic");
+    let json = serde_json::to_string(&signals).expect("signals serialize");
+    let back: Signals = serde_json::from_str(&json).expect("signals deserialize");
+    assert_eq!(back, signals, "round trip changed the signals: {json}");
+    for verification in [Verification::Missing, Verification::Passed] {
+        let other = SCREEN.assess(lead, &submission, &verification, now);
+        let without = |s: &Signals| -> Vec<SignalKind> {
+            s.signals
+                .iter()
+                .map(|x| x.kind)
+                .filter(|k| *k != SignalKind::Unverified)
+                .collect()
+        };
+        assert_eq!(without(&other), without(&signals), "{verification:?}");
     }
 }
 

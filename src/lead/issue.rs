@@ -250,7 +250,13 @@ impl fmt::Display for FieldIssue {
 
 /// Shortens `s` to [`QUOTE_LIMIT`] characters, marking the cut with `…`.
 pub(crate) fn shorten(s: &str) -> String {
-    match s.char_indices().nth(QUOTE_LIMIT) {
+    shorten_to(s, QUOTE_LIMIT)
+}
+
+/// The first `max` characters of `s`, then `…` if it was longer (so at
+/// most `max + 1` characters).
+pub(crate) fn shorten_to(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
         None => s.to_owned(),
         Some((cut, _)) => {
             let mut out = s.get(..cut).unwrap_or(s).to_owned();

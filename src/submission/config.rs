@@ -351,7 +351,7 @@ fn bad_domain(raw: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "`{}` is not a domain (write `spam.example`, `@spam.example` or `*.spam.example`; internationalized names in punycode)",
-            super::signal::shorten(raw, 60)
+            crate::lead::issue::shorten_to(raw, 60)
         ))
     }
 }

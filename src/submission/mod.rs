@@ -87,6 +87,6 @@ pub(crate) mod weights;
 pub use config::{ConfigIssue, MAX_BAD_DOMAINS, MAX_FIELD_NAMES, ScreenConfig, ScreenConfigError};
 pub use rules::{REJECT_AT, REVIEW_AT, recommended_rules};
 pub use screen::{RecentSubmission, Screen, Submission, Verification};
-pub use signal::{Signal, SignalKind, SignalSet, Signals};
+pub use signal::{OBSERVED_LIMIT, Signal, SignalKind, SignalSet, Signals};
 pub use verify::{Verdict, Verifier, VerifyError};
 pub use weights::{MAX_WEIGHT, Weights};

@@ -5,6 +5,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lead::issue::shorten_to;
+
+/// The characters of an observed text a [`Signal`] keeps (a longer one is
+/// cut there and marked with `…`).
+pub const OBSERVED_LIMIT: usize = 80;
+
 /// A named fact about how a submission was made, as opposed to what it says.
 ///
 /// JSON: the snake_case name (`"honeypot"`, `"too_fast"`, …). The rule each
@@ -201,7 +207,8 @@ pub struct Signal {
     /// The form field it was seen in (`first_name`, `message`, the honeypot
     /// field's name…), if it is about one field.
     pub field: Option<String>,
-    /// What was observed, shortened to at most 80 characters.
+    /// What was observed: at most its first [`OBSERVED_LIMIT`] characters,
+    /// then `…` where it was cut.
     pub observed: String,
     /// What it adds to the score (from the [`Weights`](super::Weights)).
     pub weight: u32,
@@ -213,20 +220,8 @@ impl Signal {
         Signal {
             kind,
             field: field.map(str::to_owned),
-            observed: shorten(observed, 80),
+            observed: shorten_to(observed, OBSERVED_LIMIT),
             weight,
-        }
-    }
-}
-
-/// Cuts `s` to at most `max` characters, marking a cut with `…`.
-pub(crate) fn shorten(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        None => s.to_owned(),
-        Some((cut, _)) => {
-            let mut out = s.get(..cut).unwrap_or_default().to_owned();
-            out.push('…');
-            out
         }
     }
 }
@@ -355,7 +350,9 @@ mod tests {
 
     #[test]
     fn shorten_cuts_at_characters() {
-        assert_eq!(shorten("héllo", 3), "hél…");
-        assert_eq!(shorten("abc", 3), "abc");
+        assert_eq!(shorten_to("héllo", 3), "hél…");
+        assert_eq!(shorten_to("abc", 3), "abc");
+        let long = Signal::new(SignalKind::Honeypot, None, &"é".repeat(100), 1);
+        assert_eq!(long.observed, format!("{}…", "é".repeat(OBSERVED_LIMIT)));
     }
 }
