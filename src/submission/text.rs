@@ -94,6 +94,20 @@ pub(crate) fn is_plain_name(text: &str) -> bool {
         .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'\'')
 }
 
+/// Whether `text` is made only of ASCII letters other than `u`, digits,
+/// spaces and `-`, `'`, `.`, `,`, `&` (most company names). For such a
+/// text the rules a company's [`Scan`] feeds answer as for an empty scan:
+/// [`Patterns::company_is_address`] reads only `@`, `://` and `/` from it,
+/// and [`Patterns::script_like`] runs only on a `<`, `[`, `=`, `{`, `:`,
+/// `;` or a `union` (whose `u` is left out here). So the screen skips the
+/// scan, about a hundred instructions for a short name.
+pub(crate) fn is_plain_company(text: &str) -> bool {
+    text.bytes().all(|b| {
+        (b.is_ascii_alphanumeric() && b | 0x20 != b'u')
+            || matches!(b, b' ' | b'-' | b'\'' | b'.' | b',' | b'&')
+    })
+}
+
 fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<&'t str> {
     re.as_ref()?.find(text).map(|m| m.as_str())
 }
@@ -838,6 +852,34 @@ mod tests {
             prop_assert_eq!(find(&p.link, &text), None);
             prop_assert_eq!(find(&p.bare_domain, &text), None);
             prop_assert_eq!(find(&p.script, &text), None);
+        }
+
+        #[test]
+        fn plain_companies_answer_as_with_their_scan(
+            text in prop_oneof![
+                "([a-zA-Z0-9 .,&'-]|Inc|GmbH|www|com|http|on|select|drop|javascript|nion){0,8}",
+                any::<String>(),
+                "[ -~]{0,24}",
+            ],
+        ) {
+            static PATTERNS: std::sync::LazyLock<Patterns> = std::sync::LazyLock::new(Patterns::new);
+            let p = &*PATTERNS;
+            if is_plain_company(&text) {
+                let (full, none) = (scan(&text), Scan::default());
+                prop_assert_eq!(p.script_like(&text, &full), p.script_like(&text, &none));
+                prop_assert_eq!(p.company_is_address(&text, &full), p.company_is_address(&text, &none));
+                // Without the scan's prefilter, too.
+                prop_assert_eq!(find(&p.script, &text), None);
+            } else {
+                prop_assert!(text.bytes().any(|b| b | 0x20 == b'u' || !(b.is_ascii_alphanumeric() || b" -'.,&".contains(&b))));
+            }
+        }
+
+        #[test]
+        fn plain_company_examples(
+            company in proptest::sample::select(&["Globex Inc", "AT&T", "Acme, Ltd.", "O'Brien-Smith 3", "", "ACME"][..]),
+        ) {
+            prop_assert!(is_plain_company(company));
         }
 
         #[test]
