@@ -90,8 +90,47 @@ impl Patterns {
 /// [`Patterns::link_in_name`] and [`Patterns::script_like`] are `None` for
 /// it whatever its [`Scan`], and the screen skips the scan.
 pub(crate) fn is_plain_name(text: &str) -> bool {
-    text.bytes()
-        .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'\'')
+    text.bytes().all(|b| plain(b) & PLAIN_NAME != 0)
+}
+
+/// A byte [`is_plain_name`] allows.
+const fn plain_name_byte(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'-' || b == b'\''
+}
+
+/// A byte [`is_plain_company`] allows.
+const fn plain_company_byte(b: u8) -> bool {
+    (b.is_ascii_alphanumeric() && b | 0x20 != b'u')
+        || matches!(b, b' ' | b'-' | b'\'' | b'.' | b',' | b'&')
+}
+
+/// [`PLAIN`] bits: the byte may be in a plain name, a plain company.
+const PLAIN_NAME: u8 = 1;
+const PLAIN_COMPANY: u8 = 2;
+
+/// Each byte's [`PLAIN_NAME`] and [`PLAIN_COMPANY`] bits, from the
+/// predicates at compile time: one load and test a byte, where the
+/// predicates' range compares cost about ten instructions a byte.
+#[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
+const PLAIN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if plain_name_byte(c) { PLAIN_NAME } else { 0 }
+            | if plain_company_byte(c) {
+                PLAIN_COMPANY
+            } else {
+                0
+            };
+        b += 1;
+    }
+    t
+};
+
+/// `b`'s entry in [`PLAIN`].
+fn plain(b: u8) -> u8 {
+    PLAIN.get(usize::from(b)).copied().unwrap_or(0)
 }
 
 /// Whether `text` is made only of ASCII letters other than `u`, digits,
@@ -102,10 +141,7 @@ pub(crate) fn is_plain_name(text: &str) -> bool {
 /// `;` or a `union` (whose `u` is left out here). So the screen skips the
 /// scan, about a hundred instructions for a short name.
 pub(crate) fn is_plain_company(text: &str) -> bool {
-    text.bytes().all(|b| {
-        (b.is_ascii_alphanumeric() && b | 0x20 != b'u')
-            || matches!(b, b' ' | b'-' | b'\'' | b'.' | b',' | b'&')
-    })
+    text.bytes().all(|b| plain(b) & PLAIN_COMPANY != 0)
 }
 
 fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<&'t str> {
@@ -827,6 +863,23 @@ mod tests {
             Just("Test".to_owned()),
         ];
         proptest::collection::vec(piece, 0..10).prop_map(|v| v.concat())
+    }
+
+    /// Every byte, ASCII and not, against the predicates the table replaces.
+    #[test]
+    fn the_plain_table_is_the_predicates() {
+        for b in 0..=u8::MAX {
+            assert_eq!(
+                plain(b) & PLAIN_NAME != 0,
+                b.is_ascii_alphabetic() || b == b'-' || b == b'\'',
+                "{b:#x}"
+            );
+            assert_eq!(
+                plain(b) & PLAIN_COMPANY != 0,
+                (b.is_ascii_alphanumeric() && !matches!(b, b'u' | b'U')) || b" -'.,&".contains(&b),
+                "{b:#x}"
+            );
+        }
     }
 
     proptest! {
