@@ -175,7 +175,10 @@ pub(crate) struct Lookup {
     /// How many of them are honeypots (then one start field).
     honeypots: usize,
     /// Bit `n` set when some name is `n` bytes long (127: 127 or more), so
-    /// that most attribute names are passed over with one test.
+    /// that most attribute names are passed over with one test. (A table
+    /// of each length's name indexes, so that a key is compared only with
+    /// names of its length, measured about 30 instructions more per lead
+    /// than walking the few names.)
     lengths: u128,
 }
 
