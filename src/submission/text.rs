@@ -90,8 +90,58 @@ impl Patterns {
 /// [`Patterns::link_in_name`] and [`Patterns::script_like`] are `None` for
 /// it whatever its [`Scan`], and the screen skips the scan.
 pub(crate) fn is_plain_name(text: &str) -> bool {
-    text.bytes()
-        .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'\'')
+    text.bytes().all(|b| plain(b) & PLAIN_NAME != 0)
+}
+
+/// A byte [`is_plain_name`] allows.
+const fn plain_name_byte(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'-' || b == b'\''
+}
+
+/// A byte [`is_plain_company`] allows.
+const fn plain_company_byte(b: u8) -> bool {
+    (b.is_ascii_alphanumeric() && b | 0x20 != b'u')
+        || matches!(b, b' ' | b'-' | b'\'' | b'.' | b',' | b'&')
+}
+
+/// [`PLAIN`] bits: the byte may be in a plain name, a plain company.
+const PLAIN_NAME: u8 = 1;
+const PLAIN_COMPANY: u8 = 2;
+
+/// Each byte's [`PLAIN_NAME`] and [`PLAIN_COMPANY`] bits, from the
+/// predicates at compile time: one load and test a byte, where the
+/// predicates' range compares cost about ten instructions a byte.
+#[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
+const PLAIN: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if plain_name_byte(c) { PLAIN_NAME } else { 0 }
+            | if plain_company_byte(c) {
+                PLAIN_COMPANY
+            } else {
+                0
+            };
+        b += 1;
+    }
+    t
+};
+
+/// `b`'s entry in [`PLAIN`].
+fn plain(b: u8) -> u8 {
+    PLAIN.get(usize::from(b)).copied().unwrap_or(0)
+}
+
+/// Whether `text` is made only of ASCII letters other than `u`, digits,
+/// spaces and `-`, `'`, `.`, `,`, `&` (most company names). For such a
+/// text the rules a company's [`Scan`] feeds answer as for an empty scan:
+/// [`Patterns::company_is_address`] reads only `@`, `://` and `/` from it,
+/// and [`Patterns::script_like`] runs only on a `<`, `[`, `=`, `{`, `:`,
+/// `;` or a `union` (whose `u` is left out here). So the screen skips the
+/// scan, about a hundred instructions for a short name.
+pub(crate) fn is_plain_company(text: &str) -> bool {
+    text.bytes().all(|b| plain(b) & PLAIN_COMPANY != 0)
 }
 
 fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<&'t str> {
@@ -402,7 +452,9 @@ fn mash_rules(text: &str, person: bool) -> Option<&'static str> {
 /// compares, the word-end branch and the early exit on every byte), and a
 /// byte-at-a-time loop with the consonant rule and no word-end branch
 /// measured no better. Marking [`keyboard_mash`] `#[inline]` (to save its
-/// call) cost more, about 70 instructions a lead.
+/// call) cost more, about 70 instructions a lead; so did reading a full
+/// chunk's [`MASH_LANES`] entries as an array mapped into a word instead
+/// of the fold (about 25 more).
 fn may_be_mashed(text: &[u8], person: bool) -> bool {
     let mut carry = MashCarry::default();
     let mut chunks = text.chunks_exact(8);
@@ -815,6 +867,23 @@ mod tests {
         proptest::collection::vec(piece, 0..10).prop_map(|v| v.concat())
     }
 
+    /// Every byte, ASCII and not, against the predicates the table replaces.
+    #[test]
+    fn the_plain_table_is_the_predicates() {
+        for b in 0..=u8::MAX {
+            assert_eq!(
+                plain(b) & PLAIN_NAME != 0,
+                b.is_ascii_alphabetic() || b == b'-' || b == b'\'',
+                "{b:#x}"
+            );
+            assert_eq!(
+                plain(b) & PLAIN_COMPANY != 0,
+                (b.is_ascii_alphanumeric() && !matches!(b, b'u' | b'U')) || b" -'.,&".contains(&b),
+                "{b:#x}"
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -838,6 +907,34 @@ mod tests {
             prop_assert_eq!(find(&p.link, &text), None);
             prop_assert_eq!(find(&p.bare_domain, &text), None);
             prop_assert_eq!(find(&p.script, &text), None);
+        }
+
+        #[test]
+        fn plain_companies_answer_as_with_their_scan(
+            text in prop_oneof![
+                "([a-zA-Z0-9 .,&'-]|Inc|GmbH|www|com|http|on|select|drop|javascript|nion){0,8}",
+                any::<String>(),
+                "[ -~]{0,24}",
+            ],
+        ) {
+            static PATTERNS: std::sync::LazyLock<Patterns> = std::sync::LazyLock::new(Patterns::new);
+            let p = &*PATTERNS;
+            if is_plain_company(&text) {
+                let (full, none) = (scan(&text), Scan::default());
+                prop_assert_eq!(p.script_like(&text, &full), p.script_like(&text, &none));
+                prop_assert_eq!(p.company_is_address(&text, &full), p.company_is_address(&text, &none));
+                // Without the scan's prefilter, too.
+                prop_assert_eq!(find(&p.script, &text), None);
+            } else {
+                prop_assert!(text.bytes().any(|b| b | 0x20 == b'u' || !(b.is_ascii_alphanumeric() || b" -'.,&".contains(&b))));
+            }
+        }
+
+        #[test]
+        fn plain_company_examples(
+            company in proptest::sample::select(&["Globex Inc", "AT&T", "Acme, Ltd.", "O'Brien-Smith 3", "", "ACME"][..]),
+        ) {
+            prop_assert!(is_plain_company(company));
         }
 
         #[test]
