@@ -274,28 +274,46 @@ const PLAIN_DIGITS: usize = 18;
 /// `number_and_unit`'s whole number (no dot, exponent or space; at most
 /// [`PLAIN_DIGITS`] digits), the unit is a single letter not followed by
 /// another, and `-` and `+` are `Dash` and `Plus`.
+///
+/// The range is what [`shape`] makes of `[Num]`, `[Num, Plus]` and `[Num,
+/// Dash, Num]`, worked out in `u64` (an amount is a whole number below
+/// 10^18 and its unit's power of ten, so `Amount::whole` is one checked
+/// multiply): no token slice is built and matched.
 fn plain(s: &[u8]) -> Option<Result<Range, RangeError>> {
-    let (lo, rest) = plain_amount(s)?;
-    let toks = match rest {
-        [] => [lo, Tok::Dash, Tok::Dash],
-        [b'+'] => [lo, Tok::Plus, Tok::Dash],
-        [b'-', rest @ ..] => match plain_amount(rest)? {
-            (hi, []) => [lo, Tok::Dash, hi],
-            _ => return None,
-        },
+    let ((lo, lo_unit), rest) = plain_amount(s)?;
+    let scaled = |n: u64, unit: u32| {
+        POW10_U64
+            .get(unit as usize)
+            .and_then(|&p| n.checked_mul(p))
+            .ok_or(RangeError::TooLarge)
+    };
+    Some(match rest {
+        [] => scaled(lo, lo_unit).map(Range::exactly),
+        [b'+'] => scaled(lo, lo_unit).map(Range::at_least),
+        [b'-', rest @ ..] => {
+            let ((hi, hi_unit), []) = plain_amount(rest)? else {
+                return None;
+            };
+            (|| {
+                let hi = scaled(hi, hi_unit)?;
+                // "10-50M": the unit written once applies to both bounds.
+                let lo = match scaled(lo, hi_unit) {
+                    Ok(lo) if lo_unit == 0 && hi_unit != 0 && lo <= hi => lo,
+                    _ => scaled(lo, lo_unit)?,
+                };
+                if lo > hi {
+                    return Err(RangeError::Inverted);
+                }
+                Ok(Range::new(lo, Some(hi)))
+            })()
+        }
         _ => return None,
-    };
-    let len = match rest {
-        [] => 1,
-        [b'+'] => 2,
-        _ => 3,
-    };
-    Some(shape(toks.get(..len)?))
+    })
 }
 
-/// One amount of [`plain`] at the start of `s`: its token and the bytes
-/// after it.
-fn plain_amount(s: &[u8]) -> Option<(Tok, &[u8])> {
+/// One amount of [`plain`] at the start of `s`: its whole number, its
+/// unit's power of ten, and the bytes after it.
+fn plain_amount(s: &[u8]) -> Option<((u64, u32), &[u8])> {
     let s = match s {
         [b'$', rest @ ..] => rest,
         _ => s,
@@ -337,11 +355,7 @@ fn plain_amount(s: &[u8]) -> Option<(Tok, &[u8])> {
     if !matches!(rest.first(), None | Some(b'+' | b'-')) {
         return None;
     }
-    let amount = Amount {
-        mantissa: u128::from(value),
-        exponent: 0,
-    };
-    Some((Tok::Num(amount, mult), rest))
+    Some(((value, mult), rest))
 }
 
 /// Whole texts that mean a company of one.
@@ -1153,6 +1167,9 @@ mod tests {
             "5k",
             "0",
             "10b+",
+            "999999999999999999b",
+            "60-50M",
+            "5k-1m",
         ] {
             assert_eq!(plain(s.as_bytes()), Some(general(s)), "{s}");
         }
