@@ -1,6 +1,9 @@
 //! Company-name match keys.
 
-use super::tables::{LEGAL_FORM_ENDS, LEGAL_FORM_STARTS, LEGAL_FORMS, lower_alnum};
+use super::tables::{
+    KeyFilter, LEGAL_FORM_END_FILTER, LEGAL_FORM_ENDS, LEGAL_FORM_FILTER, LEGAL_FORM_START_FILTER,
+    LEGAL_FORM_STARTS, LEGAL_FORMS, lower_alnum,
+};
 
 /// [`LEGAL_FORMS`] flag: the form is written after the name (`Acme GmbH`).
 pub(crate) const SUFFIX: u8 = 1;
@@ -205,12 +208,16 @@ pub(crate) fn identity_span(words: &[&str]) -> Option<(usize, usize)> {
 /// The number of words of the longest legal form at the end (`SUFFIX`) or
 /// the start (`PREFIX`) of `words`, leaving at least one word.
 fn form_at(words: &[&str], side: u8) -> Option<usize> {
-    let (edge, ends) = if side == SUFFIX {
-        (words.last()?, &LEGAL_FORM_ENDS)
+    let (edge, ends, filter): (_, _, &KeyFilter) = if side == SUFFIX {
+        (words.last()?, &LEGAL_FORM_ENDS, &LEGAL_FORM_END_FILTER)
     } else {
-        (words.first()?, &LEGAL_FORM_STARTS)
+        (words.first()?, &LEGAL_FORM_STARTS, &LEGAL_FORM_START_FILTER)
     };
-    // Only words that end (or start) some form are worth a longer look.
+    // Only words that end (or start) some form are worth a longer look
+    // (and most words are turned away by the filter, not a lookup).
+    if !filter.may_contain(edge.as_bytes()) {
+        return None;
+    }
     let longest = usize::from(ends.get(edge)?)
         .min(words.len().saturating_sub(1))
         .min(MAX_FORM_WORDS);
@@ -222,6 +229,7 @@ fn form_at(words: &[&str], side: u8) -> Option<usize> {
             words.get(..n)
         };
         part.and_then(|p| join(p, &mut buf))
+            .filter(|key| LEGAL_FORM_FILTER.may_contain(key))
             .and_then(|key| LEGAL_FORMS.get_bytes(key))
             .is_some_and(|flags| flags & side != 0)
     })

@@ -569,5 +569,11 @@ mod tests {
         ) {
             proptest::prop_assert_eq!(postal(&raw, country), postal_reference(&raw, country));
         }
+
+        #[test]
+        fn us_zips_agree_with_the_reference(raw in "([0-9]|[ -]){0,12}") {
+            // Mostly digits: the 4-, 5- and 9-digit forms `us_zip` writes.
+            proptest::prop_assert_eq!(postal(&raw, Some("US")), postal_reference(&raw, Some("US")));
+        }
     }
 }

@@ -186,6 +186,77 @@ pub(crate) fn lower_alnum(b: u8) -> u8 {
     LOWER_ALNUM.get(usize::from(b)).copied().unwrap_or(0)
 }
 
+/// One bit per key of a [`Table`], at a position taken from the key's
+/// first, second and last bytes and its length: a key whose bit is clear
+/// is not in the table, found without hashing the key or probing slots
+/// (most words a company name ends in are not legal forms).
+#[derive(Debug)]
+pub(crate) struct KeyFilter([u64; KEY_FILTER_WORDS]);
+
+/// The words of a [`KeyFilter`]: 8,192 bits, about a tenth of them set by
+/// the thousand-odd legal forms.
+const KEY_FILTER_WORDS: usize = 128;
+
+impl KeyFilter {
+    /// The bits of every key of `table`, built at compile time.
+    // Evaluated at compile time: an index out of bounds fails the build.
+    #[allow(clippy::indexing_slicing)]
+    pub(crate) const fn of<V>(table: &Table<V>) -> Self {
+        let keys = table.keys.as_bytes();
+        let mut bits = [0u64; KEY_FILTER_WORDS];
+        let (mut start, mut i) = (0, 0);
+        while i < keys.len() {
+            if keys[i] == b'\n' {
+                if i > start {
+                    let second = if i - start > 1 { keys[start + 1] } else { 0 };
+                    let bit = filter_bit(keys[start], second, keys[i - 1], i - start);
+                    bits[bit / 64] |= 1 << (bit % 64);
+                }
+                start = i + 1;
+            }
+            i += 1;
+        }
+        KeyFilter(bits)
+    }
+
+    /// Whether `key` may be in the table (it is not when this is false).
+    #[inline]
+    pub(crate) fn may_contain(&self, key: &[u8]) -> bool {
+        let (Some(&first), Some(&last)) = (key.first(), key.last()) else {
+            // The tables have no empty key.
+            return false;
+        };
+        let second = key.get(1).copied().unwrap_or(0);
+        let bit = filter_bit(first, second, last, key.len());
+        self.0
+            .get(bit / 64)
+            .is_some_and(|w| w >> (bit % 64) & 1 == 1)
+    }
+}
+
+/// The bit of [`KeyFilter`] for a key of `len` bytes that starts with
+/// `first`, `second` (0 for a one-byte key) and ends with `last`.
+#[allow(clippy::cast_possible_truncation)]
+const fn filter_bit(first: u8, second: u8, last: u8, len: usize) -> usize {
+    // Each input spread over the word by its own odd multiplier, the sum
+    // mixed once more: the top 13 bits are the bit number. (A key's length
+    // above 2^32 only has to be consistent, and is.)
+    let h = (first as u32)
+        .wrapping_mul(0x9E37_79B1)
+        .wrapping_add((second as u32).wrapping_mul(0x85EB_CA77))
+        .wrapping_add((last as u32).wrapping_mul(0xC2B2_AE3D))
+        .wrapping_add((len as u32).wrapping_mul(0x27D4_EB2F))
+        .wrapping_mul(0x9E37_79B1);
+    (h >> (32 - 13)) as usize
+}
+
+/// [`LEGAL_FORMS`] as a [`KeyFilter`].
+pub(crate) static LEGAL_FORM_FILTER: KeyFilter = KeyFilter::of(&LEGAL_FORMS);
+/// [`LEGAL_FORM_ENDS`] as a [`KeyFilter`].
+pub(crate) static LEGAL_FORM_END_FILTER: KeyFilter = KeyFilter::of(&LEGAL_FORM_ENDS);
+/// [`LEGAL_FORM_STARTS`] as a [`KeyFilter`].
+pub(crate) static LEGAL_FORM_START_FILTER: KeyFilter = KeyFilter::of(&LEGAL_FORM_STARTS);
+
 /// [`REGION_COUNTRIES`] as [`LetterPairs`].
 pub(crate) static REGION_COUNTRY_PAIRS: LetterPairs = LetterPairs::of(&REGION_COUNTRIES);
 
@@ -310,6 +381,26 @@ mod tests {
         for key in LEGAL_FORMS.keys() {
             assert!(LEGAL_FORMS.get(key).is_some(), "{key}");
         }
+    }
+
+    #[test]
+    fn key_filters_pass_every_key_and_few_others() {
+        for (table, filter) in [
+            (&LEGAL_FORMS, &LEGAL_FORM_FILTER),
+            (&LEGAL_FORM_ENDS, &LEGAL_FORM_END_FILTER),
+            (&LEGAL_FORM_STARTS, &LEGAL_FORM_START_FILTER),
+        ] {
+            assert!(table.len() > 0);
+            for key in table.keys() {
+                assert!(filter.may_contain(key.as_bytes()), "{key}");
+            }
+            let set: u32 = filter.0.iter().map(|w| w.count_ones()).sum();
+            assert!(set as usize <= table.len(), "one bit per key at most");
+            assert!(!filter.may_contain(b""));
+        }
+        // The filter is only worth its check if it turns most words away.
+        let set: u32 = LEGAL_FORM_FILTER.0.iter().map(|w| w.count_ones()).sum();
+        assert!(set < 8192 / 4, "{set} bits set");
     }
 
     #[test]
