@@ -11,6 +11,10 @@ pub(crate) const SUFFIX: u8 = 1;
 pub(crate) const PREFIX: u8 = 2;
 /// The most words a legal form has (the generator enforces it).
 pub(crate) const MAX_FORM_WORDS: usize = 12;
+/// `LEGAL_FORM_ENDS` / `LEGAL_FORM_STARTS` flag, beside the word count: the
+/// word is itself a one-word form on that side, so the last try of
+/// [`form_at`] needs no [`LEGAL_FORMS`] lookup (above every word count).
+pub(crate) const ALONE: u8 = 0x80;
 
 /// Leading words that carry no identity ("The Acme Company").
 const LEADING_NOISE: &[&str] = &["the"];
@@ -218,11 +222,17 @@ fn form_at(words: &[&str], side: u8) -> Option<usize> {
     if !filter.may_contain(edge.as_bytes()) {
         return None;
     }
-    let longest = usize::from(ends.get(edge)?)
+    let entry = ends.get(edge)?;
+    let longest = usize::from(entry & !ALONE)
         .min(words.len().saturating_sub(1))
         .min(MAX_FORM_WORDS);
     let mut buf = [0u8; 128];
     (1..=longest).rev().find(|&n| {
+        if n == 1 {
+            // The edge word alone: the table says whether it is a form on
+            // this side.
+            return entry & ALONE != 0;
+        }
         let part = if side == SUFFIX {
             words.get(words.len() - n..)
         } else {
@@ -285,6 +295,34 @@ mod tests {
             name in "(acme|the|inc|co|ltd|gmbh|sa|de|cv|and|ooo|kk|&|\\.|,|'| |\t|ü|株式会社|Ромашка|[a-zA-Z0-9]){0,24}",
         ) {
             proptest::prop_assert_eq!(company_key(&name), company_key_reference(&name));
+        }
+    }
+
+    /// Every word of `LEGAL_FORM_ENDS` / `LEGAL_FORM_STARTS`: its `ALONE`
+    /// flag is what a `LEGAL_FORMS` lookup of the word alone (the try it
+    /// replaces in `form_at`) says, and `form_at` agrees with that lookup.
+    #[test]
+    fn the_alone_flag_is_the_one_word_lookup() {
+        use super::{
+            ALONE, LEGAL_FORM_ENDS, LEGAL_FORM_FILTER, LEGAL_FORM_STARTS, LEGAL_FORMS, PREFIX,
+            SUFFIX, form_at,
+        };
+        for (table, side) in [(&LEGAL_FORM_ENDS, SUFFIX), (&LEGAL_FORM_STARTS, PREFIX)] {
+            for word in table.keys() {
+                let looked_up = LEGAL_FORM_FILTER.may_contain(word.as_bytes())
+                    && LEGAL_FORMS
+                        .get_bytes(word.as_bytes())
+                        .is_some_and(|flags| flags & side != 0);
+                let entry = table.get(word).unwrap_or_default();
+                assert_eq!(entry & ALONE != 0, looked_up, "{word}");
+                let words = if side == SUFFIX {
+                    ["acme", word]
+                } else {
+                    [word, "acme"]
+                };
+                // `acme` is no form word, so only the one-word try can match.
+                assert_eq!(form_at(&words, side) == Some(1), looked_up, "{word}");
+            }
         }
     }
 

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::hash;
-use crate::lead::company::{self, MAX_FORM_WORDS, PREFIX, SUFFIX};
+use crate::lead::company::{self, ALONE, MAX_FORM_WORDS, PREFIX, SUFFIX};
 use crate::lead::geo::place_key;
 use crate::lead::geo_data::{
     AMBIGUOUS_COUNTRY_NAMES, COUNTRIES, COUNTRY_ALIASES, REGION_ALIASES, REGIONS,
@@ -397,21 +397,24 @@ fn legal_forms() -> Forms {
         };
         *flags.entry(words.join(" ")).or_default() |= side;
     }
-    let mut ends: BTreeMap<String, usize> = BTreeMap::new();
-    let mut starts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ends: BTreeMap<String, u8> = BTreeMap::new();
+    let mut starts: BTreeMap<String, u8> = BTreeMap::new();
     for (key, &f) in &flags {
+        // `form_at` joins a form's words in a 128-byte buffer, and takes
+        // `ALONE` in place of looking a one-word form up.
+        assert!(key.len() <= 128, "legal form too long: {key}");
         let words: Vec<&str> = key.split(' ').collect();
+        let alone = if words.len() == 1 { ALONE } else { 0 };
         if f & SUFFIX != 0 {
             let e = ends.entry(words[words.len() - 1].to_owned()).or_default();
-            *e = (*e).max(words.len());
+            *e = (*e & ALONE) | (*e & !ALONE).max(words.len() as u8) | alone;
         }
         if f & PREFIX != 0 {
             let e = starts.entry(words[0].to_owned()).or_default();
-            *e = (*e).max(words.len());
+            *e = (*e & ALONE) | (*e & !ALONE).max(words.len() as u8) | alone;
         }
     }
-    let text =
-        |m: BTreeMap<String, usize>| m.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+    let text = |m: BTreeMap<String, u8>| m.into_iter().map(|(k, v)| (k, v.to_string())).collect();
     Forms {
         forms: flags.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
         ends: text(ends),
@@ -508,13 +511,19 @@ fn generate() -> (String, String) {
         },
         Spec {
             name: "LEGAL_FORM_ENDS",
-            doc: "Last word of a suffix legal form -> the most words of such a form.".into(),
+            doc:
+                "Last word of a suffix legal form -> the most words of such a form, with `ALONE`\n\
+                  set when the word is itself a suffix form."
+                    .into(),
             value_type: "u8",
             entries: f.ends,
         },
         Spec {
             name: "LEGAL_FORM_STARTS",
-            doc: "First word of a prefix legal form -> the most words of such a form.".into(),
+            doc:
+                "First word of a prefix legal form -> the most words of such a form, with `ALONE`\n\
+                  set when the word is itself a prefix form."
+                    .into(),
             value_type: "u8",
             entries: f.starts,
         },
