@@ -294,18 +294,7 @@ fn plain(s: &[u8]) -> Option<Result<Range, RangeError>> {
             let ((hi, hi_unit), []) = plain_amount(rest)? else {
                 return None;
             };
-            (|| {
-                let hi = scaled(hi, hi_unit)?;
-                // "10-50M": the unit written once applies to both bounds.
-                let lo = match scaled(lo, hi_unit) {
-                    Ok(lo) if lo_unit == 0 && hi_unit != 0 && lo <= hi => lo,
-                    _ => scaled(lo, lo_unit)?,
-                };
-                if lo > hi {
-                    return Err(RangeError::Inverted);
-                }
-                Ok(Range::new(lo, Some(hi)))
-            })()
+            between((lo, lo_unit), (hi, hi_unit), scaled)
         }
         _ => return None,
     })
@@ -747,6 +736,28 @@ fn whole(n: Amount, unit: i32) -> Result<u64, RangeError> {
     n.whole(unit)
 }
 
+/// The range `lo`-`hi`, each an amount and its unit (0: none), valued by
+/// `value`; shared by [`shape`] and the plain grammar ([`plain`]). A unit
+/// written once applies to both bounds ("10-50M") when that keeps them in
+/// order; bounds out of order are [`RangeError::Inverted`].
+#[inline]
+fn between<N: Copy, U: Copy + Default + PartialEq>(
+    (lo, lo_unit): (N, U),
+    (hi, hi_unit): (N, U),
+    value: impl Fn(N, U) -> Result<u64, RangeError>,
+) -> Result<Range, RangeError> {
+    let none = U::default();
+    let hi = value(hi, hi_unit)?;
+    let lo = match value(lo, hi_unit) {
+        Ok(v) if lo_unit == none && hi_unit != none && v <= hi => v,
+        _ => value(lo, lo_unit)?,
+    };
+    if lo > hi {
+        return Err(RangeError::Inverted);
+    }
+    Ok(Range::new(lo, Some(hi)))
+}
+
 fn shape(toks: &[Tok]) -> Result<Range, RangeError> {
     use Tok::*;
     use WordTok::*;
@@ -762,18 +773,7 @@ fn shape(toks: &[Tok]) -> Result<Range, RangeError> {
             Num(lo, lo_unit),
             Dash | Tilde | Word(To) | Word(And),
             Num(hi, hi_unit),
-        ] => {
-            let hi = whole(hi, hi_unit)?;
-            // "10-50M": the unit written once applies to both bounds.
-            let lo = match whole(lo, hi_unit) {
-                Ok(scaled) if lo_unit == 0 && hi_unit != 0 && scaled <= hi => scaled,
-                _ => whole(lo, lo_unit)?,
-            };
-            if lo > hi {
-                return Err(RangeError::Inverted);
-            }
-            Range::new(lo, Some(hi))
-        }
+        ] => between((lo, lo_unit), (hi, hi_unit), whole)?,
         [Num(n, u), Plus]
         | [Num(n, u), Word(Or | And), Word(More | Above | Up)]
         | [Num(n, u), Word(Above)]
