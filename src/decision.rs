@@ -761,6 +761,7 @@ pub struct ShortText {
 
 impl ShortText {
     /// Copies `s`, cutting it at a character boundary to fit.
+    #[inline]
     pub(crate) fn new(s: &str) -> Self {
         let mut cut = s.len().min(22);
         while !s.is_char_boundary(cut) {

@@ -130,6 +130,7 @@ pub struct CountryCode([u8; 2]);
 
 impl CountryCode {
     /// The code as a `&str`.
+    #[inline]
     pub fn as_str(&self) -> &str {
         // A slice of a table of every letter pair, validated once at compile
         // time: no UTF-8 check per call (the trace shows countries often).

@@ -299,6 +299,9 @@ fn eligible(ask: &Ask<'_>, day: u64, skip: &mut impl FnMut(u32, SkipReason)) -> 
 }
 
 /// Reports every eligible member other than the chosen one, with its counter.
+// Inlined into `choose` (its one caller) in each of the evaluator's two
+// copies: out of line it cost ~150 instructions per traced pool choice.
+#[inline(always)]
 fn report_not_next(
     ask: &Ask<'_>,
     eligible: &MemberSet,
