@@ -156,6 +156,101 @@ pub(crate) fn registrable(ascii_host: &str) -> Result<&str, DomainProblem> {
     psl::domain_str(ascii_host).ok_or(DomainProblem::SuffixOnly)
 }
 
+/// The labels of a name, last first (as the Public Suffix List lookup
+/// reads them), noting whether the lookup asked past the first label.
+struct Labels<I> {
+    labels: I,
+    /// The lookup was told there are no more labels.
+    ended: bool,
+}
+
+impl<'a, I: Iterator<Item = &'a [u8]>> Iterator for Labels<I> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let label = self.labels.next();
+        self.ended |= label.is_none();
+        label
+    }
+}
+
+/// [`registrable`], and whether the answer holds for every subdomain of
+/// `ascii_host` too (`true` only if it does).
+///
+/// The list lookup reads the labels last first and only as far as its rules
+/// go. When it never learnt where the name ends, it read nothing that
+/// tells `ascii_host` from `www.ascii_host`: a deterministic lookup gives
+/// a subdomain the same suffix, so the same registrable domain (the label
+/// before the suffix is the same). When it did reach the end (a rule such
+/// as `*.compute.amazonaws.com` may go deeper), `false`. So the email's
+/// lookup can answer for a website on a subdomain of its domain.
+pub(crate) fn registrable_for_subdomains(ascii_host: &str) -> Result<(&str, bool), DomainProblem> {
+    let name = ascii_host.as_bytes();
+    // A name that starts with a digit might be an address, and one with a
+    // trailing dot is read with the dot dropped: both the general way.
+    if name.first().is_some_and(u8::is_ascii_digit) || name.ends_with(b".") {
+        return registrable(ascii_host).map(|d| (d, false));
+    }
+    let mut labels = Labels {
+        labels: name.rsplit(|&b| b == b'.'),
+        ended: false,
+    };
+    let info = psl::Psl::find(&psl::List, &mut labels);
+    // What `psl::domain` does with the lookup's answer (fqdn: false).
+    let found = (info.typ.is_some() && info.len > 0)
+        .then(|| {
+            let suffix_start = name.len().checked_sub(info.len)?;
+            // The dot before the suffix and at least one byte before it.
+            let sub_end = suffix_start.checked_sub(1).filter(|&e| e > 0)?;
+            let subdomain = name.get(..sub_end)?;
+            let root = subdomain.rsplit(|&b| b == b'.').next()?;
+            ascii_host.get(sub_end - root.len()..)
+        })
+        .flatten();
+    match found {
+        Some(d) => Ok((d, !labels.ended)),
+        // Only to say what is wrong (or if the list knows no such suffix).
+        None => registrable(ascii_host).map(|d| (d, false)),
+    }
+}
+
+/// The registrable domain of `host` as typed when it is `known` (a plain
+/// lower-case ASCII letters-digits-hyphens name, its registrable part
+/// starting at `start`) or, if `subdomains` (from
+/// [`registrable_for_subdomains`]), a plain subdomain of it: what
+/// [`registrable_owned`] would find, or `None` when this does not settle it
+/// (then that must look).
+pub(crate) fn registrable_under<'k>(
+    host: &str,
+    known: &'k str,
+    start: usize,
+    subdomains: bool,
+) -> Option<&'k str> {
+    let plain = host.strip_suffix('.').unwrap_or(host);
+    let prefix_len = plain.len().checked_sub(known.len())?;
+    let (prefix, tail) = (plain.get(..prefix_len)?, plain.get(prefix_len..)?);
+    // (Website hosts are mostly typed in lower case: the exact comparison
+    // first.) Equal but for case to a plain name, the tail is plain.
+    if tail != known && !tail.eq_ignore_ascii_case(known) {
+        return None;
+    }
+    if let Some(head) = prefix.strip_suffix('.') {
+        // `registrable_owned`'s fast path, which this stands for, takes a
+        // plain host of at most 253 bytes; one that starts with a digit
+        // might be an address.
+        let plain_head = subdomains
+            && plain.len() <= 253
+            && !head.as_bytes().first().is_some_and(u8::is_ascii_digit)
+            && plain_host(head.as_bytes()).is_some_and(|l| l <= 63);
+        if !plain_head {
+            return None;
+        }
+    } else if !prefix.is_empty() {
+        return None;
+    }
+    known.get(start..)
+}
+
 /// The registrable domain of a host as typed: [`to_ascii`], then
 /// [`registrable`], copied once. A plain ASCII host (the usual website) is
 /// lower-cased in a stack buffer, not in a string of its own.
@@ -199,6 +294,34 @@ pub(crate) fn rfind_byte(s: &str, b: u8) -> Option<usize> {
     s.bytes().rposition(|c| c == b)
 }
 
+/// [`AUTHORITY`] classes: a byte with nothing to note, one that ends the
+/// authority (`/ ? # \\`), `@`, `:`, and ASCII whitespace or a byte past
+/// ASCII.
+const PLAIN: u8 = 0;
+const END: u8 = 1;
+const AT: u8 = 2;
+const COLON: u8 = 3;
+const ODD: u8 = 4;
+
+/// The class of each byte for [`website_host`]'s scan of the authority.
+// Evaluated at compile time: an index out of bounds would fail the build.
+#[allow(clippy::indexing_slicing)]
+const AUTHORITY: [u8; 256] = {
+    let mut t = [PLAIN; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        t[b] = match b as u8 {
+            b'/' | b'?' | b'#' | b'\\' => END,
+            b'@' => AT,
+            b':' => COLON,
+            b'\t'..=b'\r' | b' ' | 0x80..=0xFF => ODD,
+            _ => PLAIN,
+        };
+        b += 1;
+    }
+    t
+};
+
 /// Extracts the host from what people type as a website: with or without a
 /// scheme, `www.`, credentials, port, path, query or fragment.
 ///
@@ -231,21 +354,22 @@ pub(crate) fn website_host(website: &str) -> Result<&str, DomainProblem> {
     // after that `@` (the host is in that part).
     let bytes = rest.as_bytes();
     let (mut end, mut at, mut colon, mut odd) = (bytes.len(), None, None, false);
+    // (By a class table: most bytes are letters, digits, dots and
+    // hyphens, answered by one load and one test.)
     for (i, &c) in bytes.iter().enumerate() {
-        match c {
-            b'/' | b'?' | b'#' | b'\\' => {
+        match AUTHORITY.get(usize::from(c)).copied().unwrap_or(ODD) {
+            PLAIN => {}
+            END => {
                 end = i;
                 break;
             }
-            b'@' => {
+            AT => {
                 at = Some(i);
                 colon = None;
                 odd = false;
             }
-            b':' => colon = Some(i),
-            b'\t'..=b'\r' | b' ' => odd = true,
-            c if !c.is_ascii() => odd = true,
-            _ => {}
+            COLON => colon = Some(i),
+            _ => odd = true,
         }
     }
     let start = at.map_or(0, |a| a + 1);
@@ -340,6 +464,20 @@ mod tests {
     }
 
     #[test]
+    fn the_authority_classes_are_the_bytes_the_scan_tells_apart() {
+        for b in 0..=255u8 {
+            let want = match b {
+                b'/' | b'?' | b'#' | b'\\' => END,
+                b'@' => AT,
+                b':' => COLON,
+                c if c.is_ascii_whitespace() || c == 0x0b || !c.is_ascii() => ODD,
+                _ => PLAIN,
+            };
+            assert_eq!(AUTHORITY[usize::from(b)], want, "{b:#x}");
+        }
+    }
+
+    #[test]
     fn the_ldh_flags_are_letters_digits_and_hyphen() {
         for b in 0..=255u8 {
             assert_eq!(
@@ -371,6 +509,103 @@ mod tests {
         ) {
             let general = to_ascii(&host).and_then(|a| registrable(&a).map(str::to_owned));
             proptest::prop_assert_eq!(registrable_owned(&host), general);
+        }
+    }
+
+    /// A host of labels the Public Suffix List has rules about (wildcards,
+    /// exceptions, private sections, deep rules) and some it has not.
+    const LISTED_HOST: &str = "((www|WWW|acme|Acme|x1|compute|us-east-1|amazonaws|s3|blogspot|github|io|co|uk|com|ck|jp|kawasaki|city|tokyo|-|9)\\.){0,4}(com|co\\.uk|io|ck|jp|uk|zz|de|city\\.kawasaki\\.jp)";
+
+    /// Names at and around rules that go deeper than their suffix.
+    const DEEP_HOST: &str = "((www|x|acme)\\.)?(compute\\.amazonaws\\.com|amazonaws\\.com|s3\\.amazonaws\\.com|github\\.io|blogspot\\.com|city\\.kawasaki\\.jp|kawasaki\\.jp|co\\.uk|acme\\.co\\.uk|acme\\.com|ck|www\\.ck|acme\\.ck)";
+
+    #[test]
+    fn a_lookup_that_read_to_the_end_does_not_answer_for_subdomains() {
+        // `*.compute.amazonaws.com` is a rule: a name one label deeper has
+        // a suffix of its own.
+        assert_eq!(
+            registrable_for_subdomains("compute.amazonaws.com"),
+            Ok(("amazonaws.com", false))
+        );
+        assert_eq!(
+            registrable("x.compute.amazonaws.com"),
+            Err(DomainProblem::SuffixOnly)
+        );
+        assert_eq!(
+            registrable_for_subdomains("globex-industries.com"),
+            Ok(("globex-industries.com", true))
+        );
+        assert_eq!(
+            registrable_for_subdomains("mail.acme.co.uk"),
+            Ok(("acme.co.uk", true))
+        );
+        // A subdomain under a name whose lookup read to its end is looked up.
+        assert_eq!(
+            registrable_under("x.compute.amazonaws.com", "compute.amazonaws.com", 8, false),
+            None
+        );
+        assert_eq!(
+            registrable_under("WWW.Globex.COM.", "globex.com", 0, true),
+            Some("globex.com")
+        );
+        assert_eq!(
+            registrable_under("wwwglobex.com", "globex.com", 0, true),
+            None
+        );
+        assert_eq!(
+            registrable_under("1.globex.com", "globex.com", 0, true),
+            None
+        );
+        assert_eq!(
+            registrable_under("w_w.globex.com", "globex.com", 0, true),
+            None
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_counting_lookup_finds_what_registrable_finds(host in LISTED_HOST) {
+            let ascii = host.to_ascii_lowercase();
+            proptest::prop_assert_eq!(
+                registrable_for_subdomains(&ascii).map(|(d, _)| d),
+                registrable(&ascii)
+            );
+        }
+
+        #[test]
+        fn a_lookup_that_stopped_short_answers_for_every_subdomain(
+            host in proptest::prop_oneof![LISTED_HOST, DEEP_HOST],
+            sub in "(www|compute|s3|us-east-1|city|a|-x)(\\.(www|compute|a))?",
+        ) {
+            let ascii = host.to_ascii_lowercase();
+            if let Ok((d, true)) = registrable_for_subdomains(&ascii) {
+                let deeper = format!("{sub}.{ascii}");
+                proptest::prop_assert_eq!(registrable(&deeper), Ok(d));
+            }
+        }
+
+        #[test]
+        fn a_website_under_the_email_domain_is_its_registrable_domain(
+            known in proptest::prop_oneof![LISTED_HOST, DEEP_HOST],
+            host in "((www|WWW|acme|Acme|x1|compute|s3|-|9|é)\\.){0,2}",
+            dot in "\\.?",
+        ) {
+            // `known` as the email parser leaves it: plain, lower case.
+            let mut ascii = String::new();
+            if to_ascii_into(&known, &mut ascii) != Ok(true) {
+                return Ok(());
+            }
+            let Ok((d, subdomains)) = registrable_for_subdomains(&ascii) else {
+                return Ok(());
+            };
+            let start = ascii.len() - d.len();
+            let site = format!("{host}{known}{dot}");
+            if let Some(found) = registrable_under(&site, &ascii, start, subdomains) {
+                proptest::prop_assert_eq!(Ok(found.to_owned()), registrable_owned(&site));
+            }
+            // The same name needs no rule about subdomains.
+            let same = format!("{known}{dot}");
+            proptest::prop_assert_eq!(registrable_under(&same, &ascii, start, false), Some(d));
         }
     }
 

@@ -61,6 +61,13 @@ pub(crate) struct ParsedEmail {
     /// suffix of it (always, for a domain without a trailing dot): the
     /// parser looked it up, and the caller need not look again.
     pub(crate) registrable_start: Option<usize>,
+    /// Every subdomain of the domain has the same registrable part (see
+    /// [`domain::registrable_for_subdomains`]): a website on one needs no
+    /// lookup of its own.
+    pub(crate) registrable_for_subdomains: bool,
+    /// The domain was a plain ASCII letters-digits-hyphens name, copied in
+    /// lower case (see [`domain::to_ascii_into`]).
+    pub(crate) plain_domain: bool,
     /// Invisible characters ([`is_invisible`]) were removed from the input.
     pub(crate) stripped_invisible: bool,
 }
@@ -211,7 +218,8 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     let domain_start = address.len();
     let plain_domain = domain::to_ascii_into(domain, &mut address).map_err(EmailProblem::Domain)?;
     let ascii = address.get(domain_start..).unwrap_or_default();
-    let registrable = domain::registrable(ascii).map_err(EmailProblem::Domain)?;
+    let (registrable, registrable_for_subdomains) =
+        domain::registrable_for_subdomains(ascii).map_err(EmailProblem::Domain)?;
     let registrable_start = ascii
         .ends_with(registrable)
         .then(|| ascii.len() - registrable.len());
@@ -232,6 +240,8 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     }
     Ok(ParsedEmail {
         registrable_start,
+        registrable_for_subdomains,
+        plain_domain,
         domain_start,
         address,
         stripped_invisible,

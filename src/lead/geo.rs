@@ -319,6 +319,22 @@ pub(crate) fn postal(raw: &str, country: Option<&str>) -> Postal {
 /// `12345-6789` from nine digits, a restored leading zero from four; `None`
 /// for anything else. Reads the text once and allocates only the result.
 fn us_zip(raw: &str) -> Option<Postal> {
+    // Already in the form written (`12345`, `12345-6789`: the usual input),
+    // the code is copied as it is, with no character decoded.
+    let b = raw.as_bytes();
+    let all_digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    let written = match b.len() {
+        5 => all_digits(b),
+        10 => {
+            b.get(5) == Some(&b'-')
+                && b.get(..5).is_some_and(all_digits)
+                && b.get(6..).is_some_and(all_digits)
+        }
+        _ => false,
+    };
+    if written {
+        return Some(Postal::Ok(raw.to_owned()));
+    }
     let mut digits = [0u8; 9];
     let mut n = 0;
     for c in raw.chars() {
@@ -568,6 +584,13 @@ mod tests {
             country in proptest::sample::select(vec![None, Some("US"), Some("CA"), Some("GB"), Some("NL"), Some("SE"), Some("DE"), Some("AU"), Some("JP")]),
         ) {
             proptest::prop_assert_eq!(postal(&raw, country), postal_reference(&raw, country));
+        }
+
+        #[test]
+        fn written_us_zips_agree_with_the_reference(
+            raw in "[0-9]{5}(-[0-9]{4})?|[0-9-]{4,11}|[0-9]{5}[ -x][0-9]{4}",
+        ) {
+            proptest::prop_assert_eq!(postal(&raw, Some("US")), postal_reference(&raw, Some("US")));
         }
 
         #[test]

@@ -823,7 +823,7 @@ impl Normalizer {
         Option<String>,
         Option<String>,
         Option<EmailKind>,
-        Option<usize>,
+        Option<EmailRegistrable>,
     ) {
         let Some(raw) = run.text(&Field::Email, raw) else {
             if !run.errors.iter().any(|e| e.field == Field::Email) {
@@ -847,7 +847,9 @@ impl Normalizer {
                     Some(parsed.address),
                     Some(domain),
                     Some(kind),
-                    parsed.registrable_start,
+                    parsed
+                        .registrable_start
+                        .map(|i| (i, parsed.plain_domain, parsed.registrable_for_subdomains)),
                 )
             }
             Err(problem) => {
@@ -867,12 +869,25 @@ impl Normalizer {
         run: &mut Run,
         website: Option<&str>,
         email_domain: &Option<String>,
-        email_registrable: Option<usize>,
+        email_registrable: Option<EmailRegistrable>,
         email_kind: Option<EmailKind>,
         email_plain: bool,
     ) -> Option<String> {
         if let Some(site) = website {
-            let found = domain::website_host(site).and_then(domain::registrable_owned);
+            // A website on the email's domain or (usually) a subdomain of
+            // it (`www.`) has the registrable domain the email parser
+            // looked up: no second list lookup.
+            let found = domain::website_host(site).and_then(|host| {
+                match (email_domain.as_deref(), email_registrable) {
+                    // (Only a plain domain is compared with a website's host.)
+                    (Some(e), Some((start, true, subdomains))) => {
+                        domain::registrable_under(host, e, start, subdomains)
+                            .map(|d| Ok(d.to_owned()))
+                    }
+                    _ => None,
+                }
+                .unwrap_or_else(|| domain::registrable_owned(host))
+            });
             // A website on the email's own domain (the usual case) has the
             // kind the email parser found already.
             let kind_of = |d: &str| match (email_domain.as_deref(), email_kind) {
@@ -919,7 +934,7 @@ impl Normalizer {
         match (email_domain, email_kind) {
             // The email parser found the registrable part already.
             (Some(d), Some(EmailKind::Business)) => {
-                match email_registrable.and_then(|i| d.get(i..)) {
+                match email_registrable.and_then(|(i, _, _)| d.get(i..)) {
                     Some(registrable) => Some(registrable.to_owned()),
                     None => domain::registrable(d).ok().map(str::to_owned),
                 }
@@ -1061,6 +1076,12 @@ impl Normalizer {
             .collect()
     }
 }
+
+/// What the email parser found of its domain's registrable part: where it
+/// starts, whether the domain is a plain ASCII name, and whether every
+/// subdomain has the same registrable part (then a website on one needs no
+/// lookup of its own).
+type EmailRegistrable = (usize, bool, bool);
 
 /// Accumulates errors and warnings for one `normalize` call.
 struct Run {
@@ -1347,6 +1368,48 @@ mod tests {
         assert_eq!(longest, Some(LONGEST_PLACEHOLDER));
         assert!(is_placeholder("  Not Applicable "));
         assert!(!is_placeholder("not applicable!"));
+    }
+
+    #[test]
+    fn a_website_under_the_email_domain_reuses_its_lookup_only_where_the_list_allows() {
+        let n = Normalizer::default();
+        let company_domain = |email: &str, website: &str| {
+            let json = format!(r#"{{"email": "{email}", "website": "{website}"}}"#);
+            let out = n.normalize_json(&json).expect("valid lead");
+            let warned = out.warnings.iter().any(|w| w.field == Field::Website);
+            (out.lead.company_domain, warned)
+        };
+        for (email, website, want) in [
+            (
+                "Dana@Globex-Industries.com",
+                "https://www.globex-industries.com/about",
+                "globex-industries.com",
+            ),
+            (
+                "dana@mail.globex.co.uk",
+                "WWW.Globex.CO.UK.",
+                "globex.co.uk",
+            ),
+            ("dana@globex.com", "globex.com", "globex.com"),
+            ("dana@globex.com", "shop.www.globex.com:8080", "globex.com"),
+            (
+                "dana@globex.com",
+                "www.globex-other.com",
+                "globex-other.com",
+            ),
+        ] {
+            assert_eq!(
+                company_domain(email, website),
+                (Some(want.to_owned()), false),
+                "{website}"
+            );
+        }
+        // `*.kawasaki.jp` is a rule: `www.kawasaki.jp` is a public suffix,
+        // though `kawasaki.jp` is a registrable domain.
+        assert_eq!(
+            company_domain("dana@kawasaki.jp", "www.kawasaki.jp"),
+            (Some("kawasaki.jp".to_owned()), true)
+        );
     }
 
     #[test]
