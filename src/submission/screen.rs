@@ -181,10 +181,17 @@ pub(crate) struct Lookup {
     /// for a key the screen reads. Walking every name of a key's length
     /// (with a one-word length prefilter, as before) cost about 160
     /// instructions a lead more with the default configuration's eight
-    /// names, most of them the walk itself.
-    by_length: Box<[u128]>,
-    by_first: Box<[u128]>,
+    /// names, most of them the walk itself. One word of bits covers the
+    /// first [`MASKED`] names; a name after them (only a configuration of
+    /// 32 honeypots and 32 message fields has one) is looked up on its
+    /// own, with [`attribute`] (a `u128` for all of them cost about 20
+    /// instructions a key more).
+    by_length: Box<[u64]>,
+    by_first: Box<[u64]>,
 }
+
+/// How many names [`Lookup`]'s tables cover: the bits of a word.
+const MASKED: usize = 64;
 
 /// What a [`Lookup`] found for one name: its attribute's key and value.
 type Slot<'l> = Option<(&'l str, &'l Value)>;
@@ -207,9 +214,9 @@ impl Lookup {
             .take(MAX_LOOKUP)
             .map(|n| n.to_ascii_lowercase().into_boxed_str())
             .collect();
-        let (mut by_length, mut by_first) = (vec![0u128; 128], vec![0u128; 256]);
-        for (i, n) in names.iter().enumerate() {
-            let bit = 1u128 << i;
+        let (mut by_length, mut by_first) = (vec![0u64; 128], vec![0u64; 256]);
+        for (i, n) in names.iter().enumerate().take(MASKED) {
+            let bit = 1u64 << i;
             if let Some(m) = by_length.get_mut(n.len().min(127)) {
                 *m |= bit;
             }
@@ -234,7 +241,7 @@ impl Lookup {
 
     /// The names key `k` may match ignoring ASCII case, as bits (see
     /// [`by_length`](Self::by_length)): a superset, the compare decides.
-    fn candidates(&self, k: &[u8]) -> u128 {
+    fn candidates(&self, k: &[u8]) -> u64 {
         let by_length = self.by_length.get(k.len().min(127)).copied().unwrap_or(0);
         let first = match k.first() {
             Some(c) => self
@@ -243,7 +250,7 @@ impl Lookup {
                 .copied()
                 .unwrap_or(0),
             // The empty key: the length table alone (only empty names).
-            None => u128::MAX,
+            None => u64::MAX,
         };
         by_length & first
     }
@@ -289,6 +296,10 @@ impl Lookup {
                     *slot = Some((k.as_str(), v));
                 }
             }
+        }
+        // The names the tables do not cover.
+        for (slot, name) in out.iter_mut().zip(&self.names).skip(MASKED) {
+            *slot = attribute(lead, name);
         }
     }
 
@@ -797,6 +808,43 @@ mod tests {
         );
         Screen::default().strip_controls(&mut l);
         assert_eq!(l.attributes.keys().collect::<Vec<_>>(), ["budget"]);
+    }
+
+    #[test]
+    fn the_lookup_finds_every_name_of_the_largest_configuration() {
+        // 65 names: the tables cover the first 64, `attribute` the last.
+        let honeypots: Vec<Box<str>> = (0..MAX_FIELD_NAMES)
+            .map(|i| format!("hp{i}").into())
+            .collect();
+        let messages: Vec<Box<str>> = (0..MAX_FIELD_NAMES)
+            .map(|i| format!("Msg{i}").into())
+            .collect();
+        let lookup = Lookup::new(&honeypots, "form_started", &messages);
+        assert_eq!(lookup.names.len(), MAX_LOOKUP);
+        let mut l = lead(r#"{"email": "jane@acme.com"}"#);
+        for (i, k) in [
+            "HP3",
+            "hp31",
+            "msg0",
+            "MSG31",
+            "msg31",
+            "Msg30",
+            "FORM_started",
+        ]
+        .iter()
+        .enumerate()
+        {
+            l.attributes.insert((*k).to_owned(), serde_json::json!(i));
+        }
+        let mut found = [None; MAX_LOOKUP];
+        lookup.find(&l, &mut found);
+        for (name, got) in lookup.names.iter().zip(&found) {
+            assert_eq!(*got, attribute(&l, name), "{name}");
+        }
+        assert_eq!(
+            found.last().copied().flatten().map(|(k, _)| k),
+            Some("msg31")
+        );
     }
 
     proptest::proptest! {
