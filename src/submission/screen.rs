@@ -200,8 +200,8 @@ type Slot<'l> = Option<(&'l str, &'l Value)>;
 type Found<'l> = [Slot<'l>; MAX_LOOKUP];
 
 /// How many names the screen's small [`Found`] array holds (the default
-/// configuration has three: one honeypot, the start field, one message
-/// field).
+/// configuration has eight: one honeypot, the start field, six message
+/// fields).
 const SMALL_LOOKUP: usize = 8;
 
 impl Lookup {
@@ -529,6 +529,9 @@ impl Screen {
                 ((v, scan), survey.may_mash)
             })
         };
+        // (Surveying the company in one loop for both its plainness and
+        // the mash prefilter, as for a name, measured 7 instructions more:
+        // the two tables' reads do not share a word there.)
         let company_scan = company.map(scanned).map(|v| {
             let scan = if text::is_plain_company(v) {
                 Scan::default()
