@@ -90,7 +90,20 @@ impl Patterns {
 /// [`Patterns::link_in_name`] and [`Patterns::script_like`] are `None` for
 /// it whatever its [`Scan`], and the screen skips the scan.
 pub(crate) fn is_plain_name(text: &str) -> bool {
-    text.bytes().all(|b| plain(b) & PLAIN_NAME != 0)
+    all_plain(text.as_bytes(), PLAIN_NAME)
+}
+
+/// Whether every byte of `b` has `bit` in [`PLAIN`]: eight bytes at a
+/// time, their entries ANDed without a branch, one test a chunk (a test
+/// and early exit per byte cost about twice as much on a short name).
+fn all_plain(b: &[u8], bit: u8) -> bool {
+    let mut chunks = b.chunks_exact(8);
+    for chunk in &mut chunks {
+        if chunk.iter().fold(bit, |m, &c| m & plain(c)) == 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().fold(bit, |m, &c| m & plain(c)) != 0
 }
 
 /// A byte [`is_plain_name`] allows.
@@ -141,7 +154,7 @@ fn plain(b: u8) -> u8 {
 /// `;` or a `union` (whose `u` is left out here). So the screen skips the
 /// scan, about a hundred instructions for a short name.
 pub(crate) fn is_plain_company(text: &str) -> bool {
-    text.bytes().all(|b| plain(b) & PLAIN_COMPANY != 0)
+    all_plain(text.as_bytes(), PLAIN_COMPANY)
 }
 
 fn find<'t>(re: &Option<Regex>, text: &'t str) -> Option<&'t str> {
@@ -400,7 +413,7 @@ pub(crate) fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
 /// that the usual call (a real name, passed over by the prefilter) does not
 /// pay their set-up.
 #[inline(never)]
-fn mash_rules(text: &str, person: bool) -> Option<&'static str> {
+pub(crate) fn mash_rules(text: &str, person: bool) -> Option<&'static str> {
     // Splitting the bytes on anything but an ASCII letter gives the same
     // words as splitting the text (a non-ASCII character's bytes are all
     // separators), plus empty ones.
@@ -537,11 +550,17 @@ const CONSONANT: u8 = 0x40;
 /// [`MASH_LANES`]' bits for the key code.
 const MASH_CODE: u8 = 0x3F;
 
+/// [`MASH_LANES`]' bit for `-` and `'`, the bytes of a plain name
+/// ([`is_plain_name`]) that are not letters: the mash tests read only the
+/// code and [`CONSONANT`] bits (so for them these are separators, entry
+/// 0), and [`survey_name`] reads "every lane non-zero" as "plain".
+const NAME_PUNCT: u8 = 0x80;
+
 /// Each byte's [`KEY_CODES`] entry plus one for a letter (so that a
 /// letter's code is at least 2, never linked to a separator's 0; the
 /// largest is 40), with [`CONSONANT`] set for a consonant of either case;
-/// 0 for any other byte. What [`may_be_mashed`] reads of a byte, in one
-/// lookup.
+/// [`NAME_PUNCT`] for `-` and `'`; 0 for any other byte. What
+/// [`may_be_mashed`] reads of a byte, in one lookup.
 #[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
 const MASH_LANES: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -554,8 +573,65 @@ const MASH_LANES: [u8; 256] = {
         }
         c += 1;
     }
+    t[b'-' as usize] = NAME_PUNCT;
+    t[b'\'' as usize] = NAME_PUNCT;
     t
 };
+
+/// What one pass over a person's name tells the screen: whether it is
+/// plain ([`is_plain_name`]: its scan can be skipped) and whether the
+/// mash rules must run on it ([`may_be_mashed`] for a person). Both read
+/// each byte once, through [`MASH_LANES`]: a plain name is one whose
+/// lanes are all non-zero (letters and [`NAME_PUNCT`]). The two separate
+/// passes cost a loop, a call and a table read a byte more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NameSurvey {
+    /// [`is_plain_name`].
+    pub(crate) plain: bool,
+    /// [`may_be_mashed`], for a person.
+    pub(crate) may_mash: bool,
+}
+
+/// Whether no lane (byte) of `w` is zero (the exact has-zero-byte test:
+/// a zero lane is the lowest to borrow, and sets its own bit 7).
+fn no_zero_lane(w: u64) -> bool {
+    w.wrapping_sub(lanes(1)) & !w & lanes(0x80) == 0
+}
+
+/// [`NameSurvey`] of a person's name.
+pub(crate) fn survey_name(text: &str) -> NameSurvey {
+    let b = text.as_bytes();
+    let mut carry = MashCarry::default();
+    let mut plain = true;
+    let mut chunks = b.chunks_exact(8);
+    for chunk in &mut chunks {
+        let w = mash_lanes(chunk);
+        plain &= no_zero_lane(w);
+        if carry.step(w, true) {
+            // Rare (a mash or a long consonant run): the rest of the text
+            // is read for plainness on its own.
+            return NameSurvey {
+                plain: is_plain_name(text),
+                may_mash: true,
+            };
+        }
+    }
+    let rest = chunks.remainder();
+    if rest.is_empty() {
+        return NameSurvey {
+            plain,
+            may_mash: false,
+        };
+    }
+    let w = mash_lanes(rest);
+    // The lanes past the text's end count as plain (1 to 7 bytes are
+    // left, so the shift is below 64).
+    let past_end = u64::MAX.checked_shl(8 * rest.len() as u32).unwrap_or(0);
+    NameSurvey {
+        plain: plain && no_zero_lane(w | past_end),
+        may_mash: carry.step(w, true),
+    }
+}
 
 /// What the mash rules ask about one word of ASCII letters, in one pass,
 /// ignoring ASCII case.
@@ -867,6 +943,28 @@ mod tests {
         proptest::collection::vec(piece, 0..10).prop_map(|v| v.concat())
     }
 
+    /// The name survey on the lengths around its eight-byte steps, with the
+    /// one byte that makes a name not plain at every position.
+    #[test]
+    fn the_name_survey_at_every_length_and_position() {
+        for len in 0..20 {
+            let name: String = "Whitfield-O'Brianxyz".chars().take(len).collect();
+            assert_eq!(survey_name(&name).plain, is_plain_name(&name), "{name:?}");
+            for at in 0..len {
+                let mut bytes = name.clone().into_bytes();
+                for bad in [b' ', b'.', 0, b'1'] {
+                    if let Some(b) = bytes.get_mut(at) {
+                        *b = bad;
+                    }
+                    let bad_name = String::from_utf8(bytes.clone()).unwrap();
+                    let survey = survey_name(&bad_name);
+                    assert!(!survey.plain, "{bad_name:?}");
+                    assert_eq!(survey.may_mash, may_be_mashed(bad_name.as_bytes(), true));
+                }
+            }
+        }
+    }
+
     /// Every byte, ASCII and not, against the predicates the table replaces.
     #[test]
     fn the_plain_table_is_the_predicates() {
@@ -959,6 +1057,20 @@ mod tests {
                 .any(|run| run.len() >= 6);
             prop_assert!(!slow || fast, "{:?}", text);
             prop_assert!(!fast || slow || (person && six_consonants), "{:?}", text);
+        }
+
+        #[test]
+        fn the_name_survey_is_the_plain_test_and_the_mash_prefilter(
+            text in prop_oneof![
+                name_like(),
+                any::<String>(),
+                "[a-zA-Z'-]{0,40}",
+                "([a-zA-Z'-]{0,9}[ .0-9é\x00]?){0,4}",
+            ],
+        ) {
+            let survey = survey_name(&text);
+            prop_assert_eq!(survey.plain, is_plain_name(&text), "{:?}", text);
+            prop_assert_eq!(survey.may_mash, may_be_mashed(text.as_bytes(), true), "{:?}", text);
         }
 
         #[test]
