@@ -717,6 +717,26 @@ pub struct Expected {
     pub fallback: bool,
 }
 
+impl Expected {
+    /// What `d` decided differently from this (the rule, the owner or the
+    /// fallback flag, in that order), or `None` when it agrees.
+    pub fn mismatch(&self, d: &leadroute::RouteDecision) -> Option<String> {
+        if d.rule.as_deref() != self.rule_id.as_deref() {
+            return Some(format!("rule: got {:?}, want {:?}", d.rule, self.rule_id));
+        }
+        if d.owner.as_deref() != self.owner.as_deref() {
+            return Some(format!("owner: got {:?}, want {:?}", d.owner, self.owner));
+        }
+        if d.fallback != self.fallback {
+            return Some(format!(
+                "fallback: got {}, want {}",
+                d.fallback, self.fallback
+            ));
+        }
+        None
+    }
+}
+
 /// Evaluates `spec` for `lead` (with `account` as the CRM match, no
 /// contact, everyone available, fresh pool state) by scanning the rules in
 /// order. Supports the conditions and actions the generator and the seed
