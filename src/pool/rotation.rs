@@ -140,17 +140,21 @@ fn pos(i: usize) -> u32 {
 pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Option<Choice> {
     let version = ask.state.map_or(0, |s| s.version);
     // Only capacity periods need the date.
-    let day = if ask.roster.capped() {
-        match ask.zone {
-            Some(zone) => civil::local_day(zone, timestamp(ask.now)),
-            None => ask
-                .now
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() / 86_400),
-        }
+    let periods = if ask.roster.capped() {
+        Periods::of(
+            ask.roster,
+            match ask.zone {
+                Some(zone) => civil::local_day(zone, timestamp(ask.now)),
+                None => ask
+                    .now
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() / 86_400),
+            },
+        )
     } else {
-        0
+        Periods::default()
     };
+    let day = periods.day;
     let step = |member: u32, eligible: MemberSet, replay: bool| StepDraft {
         member,
         eligible,
@@ -168,7 +172,7 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
             open: None,
         });
     }
-    let round = eligible(ask, day, &mut skip);
+    let round = eligible(ask, &periods, &mut skip);
     let (chosen, current) = round.best?;
     let open = match ask.distribution {
         Distribution::LeastLoaded => Some(round.best_open),
@@ -204,6 +208,45 @@ fn replayed(ask: &Ask<'_>) -> Option<(u32, i64)> {
     Some((pos(i), state.member(prev).current))
 }
 
+/// The capacity period keys of the decision day ([`Period::key`]), worked
+/// out once per choice and only for a pool with caps. Keyed inside the
+/// member walk instead, the month (a civil-date conversion, ~90
+/// instructions) was hoisted out of the loop by the compiler and paid on
+/// every pool choice, capped or not (callgrind).
+#[derive(Default)]
+struct Periods {
+    day: u64,
+    week: u64,
+    month: u64,
+}
+
+impl Periods {
+    fn of(roster: &Roster, day: u64) -> Self {
+        let monthly = roster
+            .seats
+            .iter()
+            .any(|s| s.capacity.is_some_and(|c| c.per == Period::Month));
+        Periods {
+            day,
+            week: Period::key(Some(Period::Week), day),
+            month: if monthly {
+                Period::key(Some(Period::Month), day)
+            } else {
+                0
+            },
+        }
+    }
+
+    /// [`Period::key`]`(Some(per), day)`.
+    fn key(&self, per: Period) -> u64 {
+        match per {
+            Period::Day => self.day,
+            Period::Week => self.week,
+            Period::Month => self.month,
+        }
+    }
+}
+
 /// One round of smooth weighted round robin: who is eligible, their total
 /// weight, and the best (highest counter after adding its weight).
 struct Round {
@@ -216,7 +259,7 @@ struct Round {
 }
 
 #[inline(always)]
-fn eligible(ask: &Ask<'_>, day: u64, skip: &mut impl FnMut(u32, SkipReason)) -> Round {
+fn eligible(ask: &Ask<'_>, periods: &Periods, skip: &mut impl FnMut(u32, SkipReason)) -> Round {
     let mut round = Round {
         eligible: MemberSet::default(),
         count: 0,
@@ -251,7 +294,7 @@ fn eligible(ask: &Ask<'_>, day: u64, skip: &mut impl FnMut(u32, SkipReason)) -> 
         }
         let ms = ask.state.map(|s| s.member(owner)).unwrap_or_default();
         if let Some(cap) = seat.capacity {
-            let used = if ms.period == Period::key(Some(cap.per), day) {
+            let used = if ms.period == periods.key(cap.per) {
                 ms.in_period
             } else {
                 0
@@ -325,6 +368,45 @@ fn report_not_next(
                 .unwrap_or_default()
                 + i64::from(seat.weight);
             skip(pos(i), SkipReason::NotNext { current });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::pool::roster::{Capacity, Seat};
+
+    fn seat(per: Option<Period>) -> Seat {
+        Seat {
+            owner: Name::from("a"),
+            weight: 1,
+            capacity: per.map(|per| Capacity::new(1, per)),
+            active: true,
+        }
+    }
+
+    proptest! {
+        /// The keys worked out once per choice are the ones `Period::key`
+        /// gives, for every period a capped roster uses.
+        #[test]
+        fn periods_match_period_key(day in 0u64..200_000, monthly in any::<bool>()) {
+            let mut seats = vec![seat(Some(Period::Day)), seat(Some(Period::Week)), seat(None)];
+            if monthly {
+                seats.push(seat(Some(Period::Month)));
+            }
+            let roster = Roster { seats: seats.into() };
+            let periods = Periods::of(&roster, day);
+            prop_assert_eq!(periods.day, day);
+            let mut pers = vec![Period::Day, Period::Week];
+            if monthly {
+                pers.push(Period::Month);
+            }
+            for per in pers {
+                prop_assert_eq!(periods.key(per), Period::key(Some(per), day));
+            }
         }
     }
 }
