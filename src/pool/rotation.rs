@@ -162,7 +162,11 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
         version,
         day,
     };
-    if let Some((member, current)) = replayed(ask) {
+    let replay = match (ask.state, ask.lead_id) {
+        (Some(state), Some(lead_id)) => replayed(ask.roster, state, lead_id, ask.excluded),
+        _ => None,
+    };
+    if let Some((member, current)) = replay {
         return Some(Choice {
             member,
             current,
@@ -193,15 +197,20 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
 
 /// The member a lead id was already assigned to by this pool (if still an
 /// active member), with its counter.
-#[inline]
-fn replayed(ask: &Ask<'_>) -> Option<(u32, i64)> {
-    let (state, lead_id) = (ask.state?, ask.lead_id?);
+// Called only with a state and a lead id, and given the fields it reads
+// rather than the `Ask`: a call taking `&Ask` on every choice made the
+// caller store the whole `Ask` on the stack (callgrind).
+fn replayed(
+    roster: &Roster,
+    state: &PoolState,
+    lead_id: &str,
+    excluded: &[String],
+) -> Option<(u32, i64)> {
     let prev = state.replayed_owner(lead_id)?;
-    if ask.excluded.iter().any(|x| **x == *prev) {
+    if excluded.iter().any(|x| **x == *prev) {
         return None;
     }
-    let i = ask
-        .roster
+    let i = roster
         .seats
         .iter()
         .position(|s| s.active && *s.owner == *prev)?;
