@@ -325,8 +325,16 @@ fn eligible(ask: &Ask<'_>, periods: &Periods, skip: &mut impl FnMut(u32, SkipRea
                 continue;
             }
         }
-        let open = ask.open_leads.open_leads(owner).unwrap_or(0);
-        if let Some(max) = rules.and_then(|r| r.max_open) {
+        let max_open = rules.and_then(|r| r.max_open);
+        // Counts are read only where they decide something (a least-loaded
+        // pool, an open cap): a round-robin member without a cap asked
+        // for its count for nothing (~10 instructions each, callgrind).
+        let open = if least_loaded || max_open.is_some() {
+            ask.open_leads.open_leads(owner).unwrap_or(0)
+        } else {
+            0
+        };
+        if let Some(max) = max_open {
             if open >= max {
                 skip(pos(i), SkipReason::AtOpenCap { open, max });
                 continue;
