@@ -141,12 +141,15 @@ pub(crate) fn choose(ask: &Ask<'_>, mut skip: impl FnMut(u32, SkipReason)) -> Op
     let version = ask.state.map_or(0, |s| s.version);
     // Only capacity periods need the date.
     let periods = if ask.roster.capped() {
+        // A copy of the time: `duration_since` takes `&self`, and a
+        // reference into the `Ask` made the caller store the whole `Ask` on
+        // the stack up front on every choice (~25 instructions, callgrind).
+        let now = ask.now;
         Periods::of(
             ask.roster,
             match ask.zone {
-                Some(zone) => civil::local_day(zone, timestamp(ask.now)),
-                None => ask
-                    .now
+                Some(zone) => civil::local_day(zone, timestamp(now)),
+                None => now
                     .duration_since(SystemTime::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs() / 86_400),
             },
