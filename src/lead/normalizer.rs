@@ -847,9 +847,11 @@ impl Normalizer {
                     Some(parsed.address),
                     Some(domain),
                     Some(kind),
-                    parsed
-                        .registrable_start
-                        .map(|i| (i, parsed.plain_domain, parsed.registrable_for_subdomains)),
+                    parsed.registrable_start.map(|start| EmailRegistrable {
+                        start,
+                        plain_domain: parsed.plain_domain,
+                        same_for_subdomains: parsed.registrable_for_subdomains,
+                    }),
                 )
             }
             Err(problem) => {
@@ -880,8 +882,8 @@ impl Normalizer {
             let found = domain::website_host(site).and_then(|host| {
                 match (email_domain.as_deref(), email_registrable) {
                     // (Only a plain domain is compared with a website's host.)
-                    (Some(e), Some((start, true, subdomains))) => {
-                        domain::registrable_under(host, e, start, subdomains)
+                    (Some(e), Some(r)) if r.plain_domain => {
+                        domain::registrable_under(host, e, r.start, r.same_for_subdomains)
                             .map(|d| Ok(d.to_owned()))
                     }
                     _ => None,
@@ -934,7 +936,7 @@ impl Normalizer {
         match (email_domain, email_kind) {
             // The email parser found the registrable part already.
             (Some(d), Some(EmailKind::Business)) => {
-                match email_registrable.and_then(|(i, _, _)| d.get(i..)) {
+                match email_registrable.and_then(|r| d.get(r.start..)) {
                     Some(registrable) => Some(registrable.to_owned()),
                     None => domain::registrable(d).ok().map(str::to_owned),
                 }
@@ -1077,11 +1079,18 @@ impl Normalizer {
     }
 }
 
-/// What the email parser found of its domain's registrable part: where it
-/// starts, whether the domain is a plain ASCII name, and whether every
-/// subdomain has the same registrable part (then a website on one needs no
-/// lookup of its own).
-type EmailRegistrable = (usize, bool, bool);
+/// What the email parser found of its domain's registrable part.
+#[derive(Clone, Copy)]
+struct EmailRegistrable {
+    /// Where it starts in the domain.
+    start: usize,
+    /// The domain is a plain ASCII letters-digits-hyphens name (only such a
+    /// domain is compared with a website's host).
+    plain_domain: bool,
+    /// Every subdomain has the same registrable part: a website on one
+    /// needs no lookup of its own.
+    same_for_subdomains: bool,
+}
 
 /// Accumulates errors and warnings for one `normalize` call.
 struct Run {

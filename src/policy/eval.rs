@@ -147,12 +147,6 @@ impl<'b, const ON: bool> Recorder<'b, ON> {
         }
     }
 
-    /// Whether the trace is on (a constant of each compiled copy).
-    #[inline(always)]
-    fn on(&self) -> bool {
-        ON
-    }
-
     #[inline]
     fn push(&mut self, e: TraceEvent) {
         if !ON {
@@ -335,25 +329,9 @@ pub(crate) fn evaluate_excluding(
     if opts.trace {
         // The stack buffer exists only with the trace on, and is never moved.
         let mut inline = [EMPTY; INLINE_EVENTS];
-        Eval::<true> {
-            p,
-            lead,
-            facts,
-            rec: Recorder::new(inline.as_mut_slice(), opts.max_trace_events),
-            shown: IndexedFacts::default(),
-            excluded,
-        }
-        .run()
+        Eval::<true>::new(p, lead, facts, excluded, &mut inline, opts.max_trace_events).run()
     } else {
-        Eval::<false> {
-            p,
-            lead,
-            facts,
-            rec: Recorder::new(&mut [], opts.max_trace_events),
-            shown: IndexedFacts::default(),
-            excluded,
-        }
-        .run()
+        Eval::<false>::new(p, lead, facts, excluded, &mut [], opts.max_trace_events).run()
     }
 }
 
@@ -370,6 +348,26 @@ struct Eval<'a, const TRACE: bool> {
 }
 
 impl<'a, const TRACE: bool> Eval<'a, TRACE> {
+    /// An evaluation recording into `inline` (with the trace on) at most
+    /// `max_events` events.
+    fn new(
+        p: &'a Program,
+        lead: &'a Lead,
+        facts: &'a Facts<'a>,
+        excluded: &'a [String],
+        inline: &'a mut [TraceEvent],
+        max_events: usize,
+    ) -> Self {
+        Eval {
+            p,
+            lead,
+            facts,
+            rec: Recorder::new(inline, max_events),
+            shown: IndexedFacts::default(),
+            excluded,
+        }
+    }
+
     fn run(&mut self) -> RouteDecision {
         if let Some(m) = self.facts.account_match {
             self.rec.push(TraceEvent::account_match(m));
@@ -463,7 +461,7 @@ impl<'a, const TRACE: bool> Eval<'a, TRACE> {
     /// value shown once before its first run. Only with the trace on: the
     /// reasons are for people.
     fn skipped(&mut self, candidates: &Candidates<'_>, from: usize, to: usize) {
-        if !self.rec.on() || to <= from {
+        if !TRACE || to <= from {
             return;
         }
         let by = candidates.skipped_facts(from, to);
@@ -632,7 +630,7 @@ impl<'a, const TRACE: bool> Eval<'a, TRACE> {
             lead_id: self.lead.lead_id.as_deref(),
             now: self.facts.now,
             availability: self.facts.availability,
-            report_not_next: self.rec.on(),
+            report_not_next: TRACE,
             seat_rules: &pool.seat_rules,
             respect_schedules: pool.respect_schedules,
             zone: pool.zone.as_ref(),
@@ -773,7 +771,7 @@ impl<'a, const TRACE: bool> Eval<'a, TRACE> {
     /// no formatting.
     fn pred(&self, pred: &Pred) -> (bool, Observed) {
         let (lead, facts) = (self.lead, self.facts);
-        let on = self.rec.on();
+        let on = TRACE;
         let text = |s: Option<&str>| match s {
             Some(s) if on => Observed::Text(ShortText::new(s)),
             _ => Observed::None,
@@ -1035,14 +1033,7 @@ pub(crate) fn fold_screening(p: &Program) -> Box<[(u32, Folded)]> {
     let run = |cond: &Cond, facts: &Facts<'_>| {
         // Room for every node's event: the recorder never truncates here.
         let mut buf = vec![EMPTY; p.nodes.len() + 1];
-        let mut eval = Eval::<true> {
-            p,
-            lead: &lead,
-            facts,
-            rec: Recorder::new(&mut buf, usize::MAX),
-            shown: IndexedFacts::default(),
-            excluded: &[],
-        };
+        let mut eval = Eval::<true>::new(p, &lead, facts, &[], &mut buf, usize::MAX);
         let matched = eval.cond(cond);
         FoldedCase {
             matched,

@@ -494,14 +494,12 @@ impl Screen {
                     .is_none_or(|earliest| s > earliest)
         });
         if let Some(elapsed) = too_fast.and_then(|s| now.duration_since(s).ok()) {
-            if elapsed < self.min_fill {
-                let observed = format!(
-                    "{} after the form was started (minimum {})",
-                    seconds(elapsed),
-                    seconds(self.min_fill)
-                );
-                fire(SignalKind::TooFast, Some(&self.started), &observed);
-            }
+            let observed = format!(
+                "{} after the form was started (minimum {})",
+                seconds(elapsed),
+                seconds(self.min_fill)
+            );
+            fire(SignalKind::TooFast, Some(&self.started), &observed);
         }
 
         // Names, company, messages: each field is scanned once, and the
