@@ -48,6 +48,28 @@
 //! and a separate SWAR pass for its `u`s about 250 more; a re-read costs
 //! some hundred instructions a chunk, and a message has a `u` in most.
 //!
+//! Measured and left (issue 18, assess_only on the bench lead, whose
+//! message is 125 bytes; the scan was 743 instructions of its 2,323):
+//! SSE2 compares for the first pass. The `core::arch::x86_64` intrinsics
+//! cannot be called here: with rustc 1.95 each is a `#[target_feature]`
+//! function, and calling one from a function without that attribute needs
+//! `unsafe` even where `sse2` is on in the build (the compiler says so),
+//! while a safe `#[target_feature(enable = "sse2")]` function of ours
+//! would need `unsafe` at its own call site; the crate forbids it. So the
+//! same sixteen-bytes-a-time shape was written element-wise for LLVM to
+//! vectorize: each marker compared across the chunk and ORed, as one bit
+//! of two bytes per lane, into two accumulators, and the chunk's anchor,
+//! dot, `w` and upper-case positions gathered into bit masks (a multiply
+//! per eight bytes), so that only those bytes are looked at again. LLVM
+//! did make it `pcmpeqb`s, but the scan cost 1,490 to 1,504 instructions
+//! (with a copy of the tail into a zeroed chunk; written with
+//! `array::from_fn` 1,892 to 2,119, and as a loop over a table of marks,
+//! not vectorized, 10,700). Without a byte shuffle (SSSE3, not baseline)
+//! every marker costs a compare and an OR (and, packed into bits, an AND)
+//! per chunk: for the thirteen markers that is already as much as the
+//! table's two instructions a byte (32 a chunk) before any anchor is
+//! looked at or any mask gathered.
+//!
 //! An Aho–Corasick automaton over all the needles (the `aho-corasick`
 //! crate, already in the tree through `regex`) was measured as the
 //! alternative: with ASCII case-insensitivity it has no SIMD prefilter,
