@@ -1046,6 +1046,17 @@ fn first_common<const N: usize>(sets: [&[u64]; N], from: usize) -> Option<(usize
     // kept a length check per set per block and cost 2-4 % more on the
     // 10,000-rule late lead with the trace on (4-6 % with it off;
     // callgrind), with a word-at-a-time tail after them.
+    //
+    // Measured and dropped (stop 26): the sets stored 16-byte aligned, so
+    // that SSE2 could AND every set after the first straight from memory
+    // (`pand` folds only an aligned load; a stand-alone copy of this loop
+    // over `[[u128; 4]]` compiled to 4 loads and 12 folded `pand`s a block
+    // where this one takes 16 loads and 12 `pand`s). In the index it did
+    // not hold: as `Box<[u128]>` pairs the scan was no longer vectorized
+    // (10,000-rule late lead, trace on, 5,133 -> 5,714), and as blocks of
+    // four pairs it was again but cost 5,243, while every other row paid
+    // 2-6 % more for word access through the pairs (seed, trace on: 3,413
+    // -> 3,623).
     let len = words - from;
     let sets = sets.map(|s| &s[from..words]);
     let blocks = len / BLOCK;
