@@ -64,5 +64,9 @@ EOF
 fi
 
 if [ $# -gt 0 ]; then
-    exec cargo "$@" --manifest-path "$here/Cargo.toml"
+    # The manifest right after the subcommand: appended at the end, it went
+    # after a `--` to the benchmark harness, which rejected it.
+    sub="$1"
+    shift
+    exec cargo "$sub" --manifest-path "$here/Cargo.toml" "$@"
 fi
