@@ -1055,8 +1055,8 @@ fn first_common<const N: usize>(sets: [&[u64]; N], from: usize) -> Option<(usize
     // not hold: as `Box<[u128]>` pairs the scan was no longer vectorized
     // (10,000-rule late lead, trace on, 5,133 -> 5,714), and as blocks of
     // four pairs it was again but cost 5,243, while every other row paid
-    // 2-6 % more for word access through the pairs (seed, trace on: 3,413
-    // -> 3,623).
+    // 2-6 % more for reading single words out of the blocks (seed, trace
+    // on: 3,413 -> 3,623).
     let len = words - from;
     let sets = sets.map(|s| &s[from..words]);
     let blocks = len / BLOCK;
