@@ -19,7 +19,7 @@
 //! region's) are each dense while they meet in a few words; for those, the
 //! index keeps the few words as a list, and the scan reads only them
 //! ([`Drive`]: the same candidates, in the same order). A property test
-//! compares the two scans on random plans of thousands of rules.
+//! compares the two scans on random plans of 2,000 to 4,000 rules.
 //!
 //! ## Size
 //!
@@ -34,8 +34,8 @@
 //! (`tests/index_size.rs`). The candidate scan reads the dense bases in
 //! blocks and checks a sparse set's extra words one by one. The driving
 //! word lists hold at most an eighth of the index's words per value and
-//! country, as 4-byte word numbers, and exist only in policies of 1,024
-//! rules or more: 0.13 MB of the 10,000-rule bench plan (7.83 -> 7.96 MB).
+//! country, as 4-byte word numbers, and exist only in policies of about
+//! 2,000 rules or more (32 index words): 0.13 MB of the 10,000-rule bench plan (7.83 -> 7.96 MB).
 //! Postal
 //! prefixes inherit their shorter prefixes' words, which a hostile policy
 //! could multiply: past 64 index words per word of rule needs an attribute
@@ -139,10 +139,12 @@ const DRIVE_AT: usize = 8;
 const DRIVE_COUNTRIES: usize = 8;
 
 /// Fewest index words (64 rules each) for which driving lists are built:
-/// below, a list could hold hardly a word, and the full scan reads only a
-/// few blocks (looking for a drive cost the seed policy's leads ~20
-/// instructions each for nothing, callgrind).
-const DRIVE_MIN_WORDS: usize = 2 * DRIVE_AT;
+/// below, a list holds at most a few words while the full scan reads only
+/// a few blocks, so the lists would buy little and cost every compile
+/// (1,000 rules: 1.9 % more instructions and 2 % more allocations,
+/// `instr_compile`), and every lead a look for them (~20 instructions on
+/// the seed policy's leads, callgrind).
+const DRIVE_MIN_WORDS: usize = 4 * DRIVE_AT;
 
 /// The words of a sorted word list, when they are few enough to drive a
 /// scan over `words` index words.
@@ -420,7 +422,11 @@ fn postal_attr(
     // `None`, and so have its longer prefixes (no lists: sound).
     let mut closure: FxMap<Box<str>, Option<Vec<(u32, u64)>>> = FxMap::default();
     let mut lists = Vec::new();
-    let mut closure_budget = BUDGET_PER_NEED.saturating_mul(need_words + words);
+    let mut closure_budget = if words < DRIVE_MIN_WORDS {
+        0
+    } else {
+        BUDGET_PER_NEED.saturating_mul(need_words + words)
+    };
     for key in keys {
         let extra = own.remove(&key).unwrap_or_default();
         let shorter_key = (1..key.len())
@@ -428,17 +434,19 @@ fn postal_attr(
             .filter_map(|n| key.get(..n))
             .find(|p| attr.by_value.contains_key(*p));
         let shorter = shorter_key.and_then(|p| attr.by_value.get(p));
-        let beyond = match shorter_key.map(|p| closure.get(p)) {
-            Some(Some(Some(s))) => Some(merge_words(&extra, s)),
-            Some(_) => None,
-            None => Some(extra.clone()),
+        if closure_budget > 0 {
+            let beyond = match shorter_key.map(|p| closure.get(p)) {
+                Some(Some(Some(s))) => Some(merge_words(&extra, s)),
+                Some(_) => None,
+                None => Some(extra.clone()),
+            }
+            .filter(|b| b.len() <= closure_budget);
+            closure_budget -= beyond.as_ref().map_or(0, Vec::len);
+            if let Some(b) = &beyond {
+                lists.push((key.clone(), extra.clone(), b.clone()));
+            }
+            closure.insert(key.clone(), beyond);
         }
-        .filter(|b| b.len() <= closure_budget);
-        closure_budget -= beyond.as_ref().map_or(0, Vec::len);
-        if let Some(b) = &beyond {
-            lists.push((key.clone(), extra.clone(), b.clone()));
-        }
-        closure.insert(key.clone(), beyond);
         let (base, extra) = match shorter {
             Some(s) if s.extra.is_empty() => (s.base, extra),
             Some(s) => (s.base, merge_words(&extra, &s.extra)),
@@ -754,10 +762,14 @@ impl RuleIndex {
         let (region_unconstrained, region_own) =
             own_words(words, needs.iter().map(|nd| nd.region.clone()));
         let region_own: Vec<_> = region_own.into_iter().collect();
-        let region_beyond = region_own
-            .iter()
-            .map(|(k, own)| (k.clone(), own.clone(), own.clone()))
-            .collect();
+        let region_beyond = if words < DRIVE_MIN_WORDS {
+            Vec::new()
+        } else {
+            region_own
+                .iter()
+                .map(|(k, own)| (k.clone(), own.clone(), own.clone()))
+                .collect()
+        };
         let mut region = Attr::from_own(words, region_unconstrained, region_own);
         attach_drives(&mut region, region_beyond, &country, &needs, words);
         let country_no_region = if region.is_trivial() || country_trivial {
@@ -1847,7 +1859,7 @@ mod tests {
         /// order, and the generated plans do drive.
         #[test]
         fn driven_scan_yields_the_full_scans_candidates(
-            rules in 1500usize..4000,
+            rules in 2000usize..4000,
             seed in any::<u64>(),
             leads in proptest::collection::vec((0usize..7, 0u32..100_000, 0usize..8, 0u32..60_000, 0usize..3), 48),
         ) {
