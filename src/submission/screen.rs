@@ -223,9 +223,13 @@ impl Lookup {
             // An empty name has no first byte: it is in every entry, so
             // that an empty key still meets it (its length decides).
             match n.as_bytes().first() {
+                // Under both of its ASCII cases (the names are lower-case),
+                // so that a key's first byte is looked up as it is.
                 Some(&c) => {
-                    if let Some(m) = by_first.get_mut(usize::from(c)) {
-                        *m |= bit;
+                    for c in [c, c.to_ascii_uppercase()] {
+                        if let Some(m) = by_first.get_mut(usize::from(c)) {
+                            *m |= bit;
+                        }
                     }
                 }
                 None => by_first.iter_mut().for_each(|m| *m |= bit),
@@ -244,11 +248,7 @@ impl Lookup {
     fn candidates(&self, k: &[u8]) -> u64 {
         let by_length = self.by_length.get(k.len().min(127)).copied().unwrap_or(0);
         let first = match k.first() {
-            Some(c) => self
-                .by_first
-                .get(usize::from(c.to_ascii_lowercase()))
-                .copied()
-                .unwrap_or(0),
+            Some(&c) => self.by_first.get(usize::from(c)).copied().unwrap_or(0),
             // The empty key: the length table alone (only empty names).
             None => u64::MAX,
         };
