@@ -592,7 +592,9 @@ const MASH_LANES: [u8; 256] = {
 /// mash rules must run on it ([`may_be_mashed`] for a person). Both read
 /// each byte once, through [`MASH_LANES`]: a plain name is one whose
 /// lanes are all non-zero (letters and [`NAME_PUNCT`]). The two separate
-/// passes cost a loop, a call and a table read a byte more.
+/// passes cost a loop, a call and a table read a byte more. Inlining
+/// [`survey_name`] into the screen (`#[inline(always)]`, to save its two
+/// calls' set-up) cost 45 instructions more (assess_only 2,126 → 2,171).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NameSurvey {
     /// [`is_plain_name`].
