@@ -80,6 +80,11 @@
 //! short name field; it cost about twice this scan on a message and three
 //! to four times on a name (callgrind, instructions).
 //!
+//! Measured and left as well (issue 18): the `http`/`https` test before a
+//! `://` as one masked four-byte word compare instead of
+//! `ends_with_ci`'s byte loop saved 3 instructions (assess_only 2,126 →
+//! 2,123), not worth a second way of comparing.
+//!
 //! The results are exactly those of the separate passes, which the tests
 //! keep as a reference implementation and compare on arbitrary text.
 
