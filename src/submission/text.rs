@@ -73,7 +73,22 @@ impl Patterns {
     /// `www.`, or a path after a domain). A bare domain (`Booking.com`) is
     /// a company name, not a URL. `scan` is the field's [`Scan`] (of the
     /// untrimmed text: trimming removes none of the bytes it reports).
+    ///
+    /// Inline, the usual company (no `@`, `://` or `/`): only the `www.`
+    /// test, without a call (the call cost 29 instructions of assess_only,
+    /// 2,088 → 2,059).
+    #[inline]
     pub(crate) fn company_is_address(&self, text: &str, scan: &Scan) -> bool {
+        if !scan.has_at() && !scan.has_scheme() && !scan.has_slash() {
+            return starts_with_www(trim(text));
+        }
+        self.company_address_rules(text, scan)
+    }
+
+    /// [`company_is_address`](Self::company_is_address) of a company with
+    /// an `@`, `://` or `/`.
+    #[inline(never)]
+    fn company_address_rules(&self, text: &str, scan: &Scan) -> bool {
         let t = trim(text);
         (scan.has_at() && find(&self.email, t).is_some())
             || scan.has_scheme()
