@@ -378,14 +378,16 @@ impl Serialize for LeadInput {
     }
 }
 
-/// [`str::trim`], without its work when the text starts and ends with an
-/// ASCII byte that is not whitespace (most fields: two byte checks, inline).
+/// [`str::trim`], without its work when the text starts and ends with a
+/// printable ASCII byte (most fields: two byte checks, inline).
 #[inline]
 pub(crate) fn trim(s: &str) -> &str {
     // The ASCII characters `char::is_whitespace` accepts are `\t`..`\r` and
-    // the space.
-    let plain =
-        |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !matches!(b, b'\t'..=b'\r' | b' '));
+    // the space. A printable ASCII byte (`!`..`~`: one subtraction and one
+    // compare, where the exact test cost about three instructions more an
+    // end) is none of them; an ASCII control byte at an end goes the slow
+    // way, which trims it as `str::trim` does.
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.wrapping_sub(b'!') <= b'~' - b'!');
     let b = s.as_bytes();
     if plain(b.first()) && plain(b.last()) {
         s
@@ -419,7 +421,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn the_byte_trim_is_str_trim(
-            s in "( |\t|\n|\x0b|\x0c|\r|\x1c|\x1f|\u{85}|\u{a0}|\u{2003}|\u{3000}|a|é|€|[.]){0,12}",
+            s in "( |\t|\n|\x0b|\x0c|\r|\x00|\x08|\x1c|\x1f|!|~|\x7f|\u{85}|\u{a0}|\u{2003}|\u{3000}|a|é|€|[.]){0,12}",
         ) {
             proptest::prop_assert_eq!(trim(&s), s.trim());
         }

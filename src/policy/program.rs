@@ -45,6 +45,16 @@ pub(crate) struct Program {
 /// screened policy costs a clean lead little more than an unscreened one.
 /// The events are those of the same `cond` walk, so the trace is the same
 /// either way (a unit test compares the two).
+///
+/// Measured and left (issue 18, `instr_pipeline`, callgrind): the rule's
+/// `Rule` event stored at the end of its events (one copy, no push) left
+/// `screening/normalize_screen_evaluate` where it was (16,037) and cost
+/// the unscreened `screening/normalize_evaluate` 35 more (the walk's
+/// code changed); precomputed runs of consecutive folded rules that do not
+/// match, copied at once (the index offers such rules in a row), saved the
+/// screened evaluation 24 but cost the unscreened one 19 (the walk with a
+/// candidate read ahead), and with two copies of the walk (with and
+/// without folding) +4 and +23 (`decide` compiled differently).
 #[derive(Debug)]
 pub(crate) struct Folded {
     /// Not screened (`Facts::signals` is `None`), then screened with
