@@ -35,9 +35,8 @@
 //! blocks and checks a sparse set's extra words one by one. The driving
 //! word lists hold at most an eighth of the index's words per value and
 //! country, as 4-byte word numbers, and exist only in policies of about
-//! 2,000 rules or more (32 index words): 0.13 MB of the 10,000-rule bench plan (7.83 -> 7.96 MB).
-//! Postal
-//! prefixes inherit their shorter prefixes' words, which a hostile policy
+//! 2,000 rules or more (32 index words): 0.13 MB of the 10,000-rule bench
+//! plan (7.83 -> 7.96 MB). Postal prefixes inherit their shorter prefixes' words, which a hostile policy
 //! could multiply: past 64 index words per word of rule needs an attribute
 //! is left unindexed, so every rule is a candidate for it (the decision is
 //! the same, evaluation visits more rules; `PolicyLimits::max_rules` still
@@ -146,10 +145,10 @@ const DRIVE_COUNTRIES: usize = 8;
 /// the seed policy's leads, callgrind).
 const DRIVE_MIN_WORDS: usize = 4 * DRIVE_AT;
 
-/// The words of a sorted word list, when they are few enough to drive a
-/// scan over `words` index words.
-fn drive_words(words: usize, list: impl ExactSizeIterator<Item = u32>) -> Option<Box<[u32]>> {
-    (list.len().saturating_mul(DRIVE_AT) <= words).then(|| list.collect())
+/// Whether `len` listed words are few enough to drive a scan over `words`
+/// index words.
+fn drives(len: usize, words: usize) -> bool {
+    len.saturating_mul(DRIVE_AT) <= words
 }
 
 /// The rule sets per value of one attribute.
@@ -416,12 +415,13 @@ fn postal_attr(
     let mut keys: Vec<Box<str>> = own.keys().cloned().collect();
     keys.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
     let mut attr = Attr::new(unconstrained);
-    // Each prefix's rules beyond the unconstrained ones (its own and its
-    // shorter prefixes'), for its driving lists. Held in all to the budget
-    // an attribute may take ([`BUDGET_PER_NEED`]): past it a prefix has
-    // `None`, and so have its longer prefixes (no lists: sound).
-    let mut closure: FxMap<Box<str>, Option<Vec<(u32, u64)>>> = FxMap::default();
-    let mut lists = Vec::new();
+    // Each prefix's own rules and its rules beyond the unconstrained ones
+    // (its own and its shorter prefixes'), for its driving lists. Held in
+    // all to the budget an attribute may take ([`BUDGET_PER_NEED`]): past
+    // it a prefix has `None`, and so have its longer prefixes (no lists:
+    // sound).
+    type Closure = Option<(Vec<(u32, u64)>, Vec<(u32, u64)>)>;
+    let mut closure: FxMap<Box<str>, Closure> = FxMap::default();
     let mut closure_budget = if words < DRIVE_MIN_WORDS {
         0
     } else {
@@ -429,24 +429,21 @@ fn postal_attr(
     };
     for key in keys {
         let extra = own.remove(&key).unwrap_or_default();
-        let shorter_key = (1..key.len())
+        let shorter = (1..key.len())
             .rev()
             .filter_map(|n| key.get(..n))
-            .find(|p| attr.by_value.contains_key(*p));
-        let shorter = shorter_key.and_then(|p| attr.by_value.get(p));
+            .find_map(|p| attr.by_value.get_key_value(p));
         if closure_budget > 0 {
-            let beyond = match shorter_key.map(|p| closure.get(p)) {
-                Some(Some(Some(s))) => Some(merge_words(&extra, s)),
+            let beyond = match shorter.map(|(p, _)| closure.get(p)) {
+                Some(Some(Some((_, s)))) => Some(merge_words(&extra, s)),
                 Some(_) => None,
                 None => Some(extra.clone()),
             }
             .filter(|b| b.len() <= closure_budget);
             closure_budget -= beyond.as_ref().map_or(0, Vec::len);
-            if let Some(b) = &beyond {
-                lists.push((key.clone(), extra.clone(), b.clone()));
-            }
-            closure.insert(key.clone(), beyond);
+            closure.insert(key.clone(), beyond.map(|b| (extra.clone(), b)));
         }
+        let shorter = shorter.map(|(_, s)| s);
         let (base, extra) = match shorter {
             Some(s) if s.extra.is_empty() => (s.base, extra),
             Some(s) => (s.base, merge_words(&extra, &s.extra)),
@@ -455,13 +452,18 @@ fn postal_attr(
         let set = attr.finish(words, base, extra, &mut budget);
         attr.by_value.insert(key, set);
     }
+    let lists = closure
+        .into_iter()
+        .filter_map(|(key, c)| c.map(|(own, beyond)| (key, own, Some(beyond))))
+        .collect();
     (attr.within_budget(words, need_words), lists)
 }
 
 /// What a value's driving lists are built from: the value, the words of
 /// its own rules, and the words of all its rules beyond the attribute's
-/// unconstrained ones (sorted word lists).
-type DriveSource<K> = (K, Vec<(u32, u64)>, Vec<(u32, u64)>);
+/// unconstrained ones (sorted word lists; `None` when those are its own,
+/// as for every value but a postal prefix).
+type DriveSource<K> = (K, Vec<(u32, u64)>, Option<Vec<(u32, u64)>>);
 
 /// Gives each value of `attr` its driving word lists ([`ValueSet::beyond`]):
 /// `beyond` holds each value's own rules and its rules beyond the
@@ -484,10 +486,11 @@ fn attach_drives<K: std::hash::Hash + Eq>(
     if words < DRIVE_MIN_WORDS {
         return;
     }
-    for (k, own, bits) in beyond {
+    for (k, own, closure) in beyond {
         let Some(value) = attr.by_value.get_mut(&k) else {
             continue;
         };
+        let bits = closure.as_ref().unwrap_or(&own);
         let mut slots: Vec<usize> = Vec::new();
         for &(w, b) in &own {
             let mut b = b;
@@ -511,10 +514,10 @@ fn attach_drives<K: std::hash::Hash + Eq>(
                 .filter(|(w, b)| set.get(*w as usize).is_some_and(|c| c & b != 0))
                 .map(|(w, _)| *w)
                 .collect();
-            if let Some(list) = drive_words(words, met.into_iter()) {
+            if drives(met.len(), words) {
                 flat.push(idx32(slot));
-                flat.push(idx32(list.len()));
-                flat.extend_from_slice(&list);
+                flat.push(idx32(met.len()));
+                flat.extend_from_slice(&met);
             }
         }
         value.beyond = flat.into_boxed_slice();
@@ -647,7 +650,7 @@ fn country_drive<K: std::hash::Hash + Eq + Clone + Ord>(
                 .filter(|(_, (a, b))| *a & *b != 0)
                 .map(|(w, _)| idx32(w))
                 .collect();
-            drive_words(words, met.into_iter())
+            drives(met.len(), words).then(|| met.into_boxed_slice())
         })
         .collect();
     // None at all: empty, so that a lead's sets skip the lookup.
@@ -767,7 +770,7 @@ impl RuleIndex {
         } else {
             region_own
                 .iter()
-                .map(|(k, own)| (k.clone(), own.clone(), own.clone()))
+                .map(|(k, own)| (k.clone(), own.clone(), None))
                 .collect()
         };
         let mut region = Attr::from_own(words, region_unconstrained, region_own);
@@ -926,7 +929,7 @@ impl RuleIndex {
                         Some(v) => v.beyond_for(idx32(slot))?,
                         None => &[],
                     };
-                    Some(Drive::new(met, beyond)).filter(|d| d.fits(self.words))
+                    Some(Drive { met, beyond }).filter(|d| d.fits(self.words))
                 };
                 match (
                     of(&self.postal_drive, postal_beyond),
@@ -1280,17 +1283,13 @@ struct Drive<'a> {
     beyond: &'a [u32],
 }
 
-impl<'a> Drive<'a> {
-    fn new(met: &'a [u32], beyond: &'a [u32]) -> Self {
-        Drive { met, beyond }
-    }
-
+impl Drive<'_> {
     fn len(&self) -> usize {
         self.met.len() + self.beyond.len()
     }
 
     fn fits(&self, words: usize) -> bool {
-        self.len().saturating_mul(DRIVE_AT) <= words
+        drives(self.len(), words)
     }
 }
 
@@ -1466,12 +1465,9 @@ impl Candidates<'_> {
             let bases = self.and.map(|s| &**s.base);
             return by_arity!(first_common, self.n_and, bases, from);
         }
-        let and = self.and.get(..self.n_and).unwrap_or_default();
         // Several product tokens: their sets ORed, then ANDed with the rest.
         (from..self.index.words).find_map(|w| {
-            let v = and
-                .iter()
-                .fold(self.sets.product.word(w), |acc, s| acc & s.word(w));
+            let v = self.word_at(w);
             (v != 0).then_some((w, v))
         })
     }

@@ -80,6 +80,7 @@ pub(crate) mod rules;
 pub(crate) mod scan;
 pub(crate) mod screen;
 pub(crate) mod signal;
+pub(crate) mod swar;
 pub(crate) mod text;
 pub(crate) mod verify;
 pub(crate) mod weights;

@@ -105,6 +105,8 @@
 
 use memchr::memmem;
 
+use super::swar::{lanes, le_word, zero_lanes};
+
 /// Which bytes occur (the first pass), and whether a keyword's upper-case
 /// letters do.
 const LT: u16 = 1 << 0;
@@ -259,7 +261,7 @@ impl Scan {
     /// [`FLAGS`], cost about 45 instructions more a re-read chunk.
     #[inline(never)]
     fn anchors(&mut self, b: &[u8], base: usize, chunk: &[u8], last: &mut Option<usize>) {
-        let w = word(chunk);
+        let w = le_word(chunk);
         let mut marks = [b':', b'.', b'<', b'[']
             .into_iter()
             .fold(0, |m, a| m | zero_lanes(w ^ lanes(a)));
@@ -365,36 +367,14 @@ impl Scan {
     }
 }
 
-/// `chunk` (eight bytes or fewer) as a word read little-endian: a shorter
-/// one's bytes, then zeros (no anchor, no letter).
-fn word(chunk: &[u8]) -> u64 {
-    match <[u8; 8]>::try_from(chunk) {
-        Ok(full) => u64::from_le_bytes(full),
-        Err(_) => chunk.iter().rev().fold(0, |w, &c| (w << 8) | u64::from(c)),
-    }
-}
-
 /// Whether a `u` of `chunk` (at `base` in `b`) is followed by an `n`
 /// (ASCII case ignored), in the chunk or as the next chunk's first byte.
 /// Setting bit 5 maps only `U` and `u` to `u`, only `N` and `n` to `n`.
 fn has_un(b: &[u8], base: usize, chunk: &[u8]) -> bool {
-    let lower = word(chunk) | lanes(0x20);
+    let lower = le_word(chunk) | lanes(0x20);
     let u = zero_lanes(lower ^ lanes(b'u'));
     let n = zero_lanes(lower ^ lanes(b'n'));
     u & (n >> 8) != 0 || (u >> 63 != 0 && b.get(base + 8).is_some_and(|&c| c | 0x20 == b'n'))
-}
-
-/// Each lane's byte, repeated.
-const fn lanes(byte: u8) -> u64 {
-    u64::from_ne_bytes([byte; 8])
-}
-
-/// Bit 7 of each lane (byte) of `w` that is zero, and no other bit: the
-/// exact test (no borrow between lanes), in text order for a word read
-/// little-endian.
-fn zero_lanes(w: u64) -> u64 {
-    const LOW7: u64 = lanes(0x7F);
-    !(((w & LOW7) + LOW7) | w | LOW7)
 }
 
 /// Whether a link ends at this byte.

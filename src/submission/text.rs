@@ -6,6 +6,7 @@
 use regex::Regex;
 
 use super::scan::{Keywords, Scan};
+use super::swar::lanes;
 use crate::lead::normalizer::trim;
 
 /// The compiled patterns one screen uses. Each is a constant expression
@@ -339,13 +340,18 @@ pub(crate) fn placeholder_name(first: Option<&str>, last: Option<&str>) -> Optio
     if !may_be_word(f) && !may_be_word(l) && !may_be_pair {
         return None;
     }
-    placeholder_rules(first, last)
+    placeholder_rules(first, last, f, l)
 }
 
-/// [`placeholder_name`] past its prefilters.
+/// [`placeholder_name`] past its prefilters: `f` and `l` are `first` and
+/// `last` trimmed.
 #[inline(never)]
-fn placeholder_rules(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    let (f, l) = (first.map(trim), last.map(trim));
+fn placeholder_rules(
+    first: Option<&str>,
+    last: Option<&str>,
+    f: Option<&str>,
+    l: Option<&str>,
+) -> Option<String> {
     // The list is lower-case ASCII: the name's key (lower-cased ASCII) is
     // in the list's keys exactly when it equals a word ignoring ASCII case.
     let is_word = |s: Option<&str>| {
@@ -528,11 +534,6 @@ fn mash_lanes(chunk: &[u8]) -> u64 {
     chunk.iter().rev().fold(0, |w, &c| {
         (w << 8) | u64::from(MASH_LANES.get(usize::from(c)).copied().unwrap_or(0))
     })
-}
-
-/// Each lane's byte, repeated: SWAR masks.
-const fn lanes(byte: u8) -> u64 {
-    u64::from_ne_bytes([byte; 8])
 }
 
 /// What one eight-byte step of [`may_be_mashed`] passes to the next: the
