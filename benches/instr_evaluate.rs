@@ -1,7 +1,8 @@
 //! Instruction counts of `Policy::evaluate` under callgrind: the seed policy
 //! with the trace on and off, and generated territory plans of 10 and 10,000
 //! rules with an early, a late and a fallback lead (the lead sets of
-//! `benches/evaluate.rs`).
+//! `benches/evaluate.rs`). The seed is measured through `evaluate_with` (a
+//! new decision per lead) and `evaluate_into` (one reused decision).
 //!
 //! ```text
 //! cargo bench --bench instr_evaluate            # measure and check benches/instr/evaluate.expected
@@ -51,6 +52,25 @@ fn main() -> ExitCode {
                 for (l, ctx) in leads.iter().zip(&contexts) {
                     black_box(policy.evaluate_with(black_box(&l.lead), black_box(ctx), options));
                 }
+            });
+        }
+        // The same, into one reused decision (`Policy::evaluate_into`): no
+        // allocation, no new decision to move or drop.
+        let mut decision = policy.evaluate(&leads[0].lead, &contexts[0]);
+        for (name, options) in [
+            ("evaluate/seed/trace_on/into", EvalOptions::default()),
+            ("evaluate/seed/trace_off/into", EvalOptions::without_trace()),
+        ] {
+            s.bench(name, n, || {
+                for (l, ctx) in leads.iter().zip(&contexts) {
+                    policy.evaluate_into(
+                        black_box(&l.lead),
+                        black_box(ctx),
+                        options,
+                        &mut decision,
+                    );
+                }
+                black_box(&decision);
             });
         }
 

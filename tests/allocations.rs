@@ -14,6 +14,9 @@
 //! else a `RouteDecision` holds is inline (`Name` ids up to 23 bytes,
 //! `ShortText` observations) or an `Arc` clone of compiled data (the tags),
 //! and pool rotation state is read, not written.
+//!
+//! `Policy::evaluate_into` a reused decision allocates nothing at all once
+//! its trace buffer has held the longest trace.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -262,4 +265,63 @@ fn allocations_of(spec: &PolicySpec, scheduled: bool) {
     }
     // Shown with `--nocapture`.
     println!("{}", report.join("\n"));
+}
+
+/// `Policy::evaluate_into` reuses the decision's trace buffer: once it has
+/// held the longest trace, deciding every seed lead again (trace on or off,
+/// with and without working hours) allocates nothing, and each decision
+/// equals a fresh `evaluate_with`'s.
+#[test]
+fn evaluate_into_a_reused_decision_allocates_nothing() {
+    for (spec, label) in [
+        (
+            PolicySpec::from_json_str(seed_baseline::SEED_POLICY_JSON).expect("seed policy"),
+            "seed",
+        ),
+        (
+            seed_scheduled::scheduled_seed_spec(seed_baseline::SEED_POLICY_JSON),
+            "scheduled seed",
+        ),
+    ] {
+        let policy = compile(&spec).expect("compiles");
+        let leads = seed_leads(&Normalizer::default());
+        let contexts: Vec<Facts<'_>> = leads
+            .iter()
+            .map(|l| match &l.account {
+                Some(a) => Facts::at_unix(NOW_UNIX).account(a),
+                None => Facts::at_unix(NOW_UNIX),
+            })
+            .collect();
+        let mut decision = policy.evaluate(&leads[0].lead, &contexts[0]);
+        // The first pass may grow the buffer to the longest trace.
+        for (l, ctx) in leads.iter().zip(&contexts) {
+            policy.evaluate_into(&l.lead, ctx, EvalOptions::default(), &mut decision);
+        }
+        for options in [EvalOptions::default(), EvalOptions::without_trace()] {
+            for (l, ctx) in leads.iter().zip(&contexts) {
+                let ((), counted) = count(|| {
+                    policy.evaluate_into(
+                        black_box(&l.lead),
+                        black_box(ctx),
+                        options,
+                        &mut decision,
+                    );
+                });
+                assert_eq!(
+                    counted.total(),
+                    0,
+                    "{label}, {}, trace {}: {counted:?}",
+                    l.name,
+                    options.trace
+                );
+                assert_eq!(
+                    decision,
+                    policy.evaluate_with(&l.lead, ctx, options),
+                    "{label}, {}",
+                    l.name
+                );
+                assert_eq!(decision.rule.as_deref(), l.rule, "{label}, {}", l.name);
+            }
+        }
+    }
 }

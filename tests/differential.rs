@@ -263,6 +263,63 @@ fn random_leads_on_the_largest_plan_agree_with_the_reference() {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// `evaluate_into` one reused decision, lead after lead, with the trace
+    /// on or off and limits that truncate it (spilling to the heap, the
+    /// tail ring, the marker), always equals a fresh `evaluate_with`:
+    /// nothing of an earlier decision shows through the reused buffer.
+    #[test]
+    fn evaluate_into_a_reused_decision_equals_a_fresh_evaluation(
+        rules in 10usize..300,
+        seed in any::<u64>(),
+        lead_seed in any::<u64>(),
+        limits in proptest::collection::vec((any::<bool>(), 0usize..6), 32),
+    ) {
+        let generated = policy_gen::policy(GenOptions {
+            rules,
+            seed,
+            preamble: seed % 2 == 0,
+            overlap: seed % 3 == 0,
+            countries_only: false,
+        });
+        let policy = compile(&generated.spec)
+            .map_err(|e| TestCaseError::fail(format!("generated policy does not compile: {e}")))?;
+        let mut rng = Rng::new(lead_seed);
+        let mut decision: Option<leadroute::RouteDecision> = None;
+        for (trace, limit) in limits {
+            let input = generated.random_input(&mut rng);
+            let account = generated.random_account(&mut rng);
+            let lead = NORMALIZER
+                .normalize(&input)
+                .map_err(|e| TestCaseError::fail(format!("generated lead {input:?}: {e}")))?
+                .lead;
+            let facts = match &account {
+                Some(a) => Facts::at_unix(0).account(a),
+                None => Facts::at_unix(0),
+            };
+            let max = [2, 3, 5, 17, 40, 4096][limit];
+            let options = if trace {
+                EvalOptions::default()
+            } else {
+                EvalOptions::without_trace()
+            }
+            .with_max_trace_events(max);
+            let fresh = policy.evaluate_with(&lead, &facts, options);
+            match decision.as_mut() {
+                Some(d) => policy.evaluate_into(&lead, &facts, options, d),
+                None => decision = Some(policy.evaluate_with(&lead, &facts, options)),
+            }
+            prop_assert_eq!(decision.as_ref(), Some(&fresh), "{:?}, {:?}", input, options);
+        }
+    }
+}
+
 /// A large policy over many distinct postal prefixes and product tokens,
 /// so that most values' rule sets are sparse (an unconstrained base plus a
 /// few words; see `src/policy/index.rs`), with a few dense country rules
