@@ -576,6 +576,16 @@ impl IndexedFacts {
         IndexedFacts(0)
     }
 
+    /// Every indexed fact.
+    pub(crate) fn all() -> Self {
+        IndexedFacts((1 << Self::ORDER.len()) - 1)
+    }
+
+    /// The facts in either set.
+    pub(crate) fn union(self, other: IndexedFacts) -> Self {
+        IndexedFacts(self.0 | other.0)
+    }
+
     /// Adds `fact`; whether it was new.
     pub fn insert(&mut self, fact: IndexedFact) -> bool {
         let new = self.0 & fact.bit() == 0;

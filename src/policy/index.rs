@@ -70,6 +70,25 @@ struct Needs {
     revenue: Need<Band>,
 }
 
+/// The attributes `needs` constrains.
+fn constrained_facts(needs: &Needs) -> IndexedFacts {
+    let mut facts = IndexedFacts::new();
+    for (needed, fact) in [
+        (needs.country.is_some(), IndexedFact::Country),
+        (needs.region.is_some(), IndexedFact::Region),
+        (needs.kind.is_some(), IndexedFact::EmailKind),
+        (needs.postal.is_some(), IndexedFact::PostalCode),
+        (needs.employees.is_some(), IndexedFact::Employees),
+        (needs.revenue.is_some(), IndexedFact::AnnualRevenue),
+        (needs.product.is_some(), IndexedFact::ProductInterest),
+    ] {
+        if needed {
+            facts.insert(fact);
+        }
+    }
+    facts
+}
+
 /// An inclusive band of a numeric attribute: `(lo, hi)`, `hi = u64::MAX`
 /// when open-ended.
 type Band = (u64, u64);
@@ -708,7 +727,15 @@ pub(crate) struct RuleIndex {
     kind_trivial: bool,
     employees: Bands,
     revenue: Bands,
+    /// Per rule, the attributes it needs a value of: only those can rule it
+    /// out, so the trace's reasons for a short skipped run check only them
+    /// ([`Candidates::skipped_facts`]). One byte a rule.
+    constrains: Box<[IndexedFacts]>,
 }
+
+/// Longest skipped run whose reasons check only the attributes its rules
+/// need (a fold over one byte a rule); longer runs check every attribute.
+const CONSTRAINED_RUN: usize = 8;
 
 /// Most product tokens unioned per lead; beyond that the product attribute
 /// places no restriction (sound, just less pruning).
@@ -794,7 +821,9 @@ impl RuleIndex {
         let revenue = Bands::build(words, needs.iter().map(|nd| nd.revenue.as_deref()));
         let postal_drive = country_drive(&country, &postal, words);
         let region_drive = country_drive(&country, &region, words);
+        let constrains = needs.iter().map(constrained_facts).collect();
         RuleIndex {
+            constrains,
             postal_drive,
             region_drive,
             employees,
@@ -1110,11 +1139,19 @@ impl Candidates<'_> {
         // that constrain some rule, in `IndexedFacts::ORDER`. Built here,
         // with the trace on only, not per evaluation.
         let (index, sets) = (self.index, self.sets);
+        // Only an attribute a rule of the run needs can rule it out: every
+        // value's set holds the rules that need none of it.
+        let needed = match index.constrains.get(from..to) {
+            Some(run) if to - from <= CONSTRAINED_RUN => {
+                run.iter().fold(IndexedFacts::new(), |a, b| a.union(*b))
+            }
+            _ => IndexedFacts::all(),
+        };
         // One call per attribute, not a loop over an array of them: the
         // array (six sets and flags, ~240 bytes) was built at every skip,
         // ~100 instructions (callgrind, seed policy).
         let mut check = |fact: IndexedFact, restricts: bool, set: SetRef<'_>| {
-            if restricts && rules_out_any(set, from, to) {
+            if restricts && needed.contains(fact) && rules_out_any(set, from, to) {
                 by.insert(fact);
             }
         };
@@ -1146,6 +1183,7 @@ impl Candidates<'_> {
         );
         let product = &self.sets.product;
         if product.len > 0
+            && needed.contains(IndexedFact::ProductInterest)
             && (from / 64..=(to - 1) / 64).any(|w| !product.word(w) & range_mask(w, from, to) != 0)
         {
             by.insert(IndexedFact::ProductInterest);
