@@ -944,6 +944,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn all_indexed_facts_are_every_fact_in_order() {
+        assert!(IndexedFacts::all().iter().eq(IndexedFacts::ORDER));
+        let mut country = IndexedFacts::new();
+        country.insert(IndexedFact::Country);
+        let kind = IndexedFacts::from(IndexedFact::EmailKind);
+        let both = country.union(kind);
+        assert_eq!(both.len(), 2);
+        assert!(both.contains_all(country) && both.contains_all(kind));
+        assert_eq!(both.union(both), both);
+    }
+
+    #[test]
     fn short_text_cuts_on_char_boundaries_and_round_trips() {
         let t = ShortText::new("US-CA");
         assert_eq!(t.as_str(), "US-CA");
