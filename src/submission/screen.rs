@@ -608,17 +608,21 @@ impl Screen {
                 ((v, scan), survey.may_mash)
             })
         };
-        // (Surveying the company in one loop for both its plainness and
-        // the mash prefilter, as for a name, measured 7 instructions more:
-        // the two tables' reads do not share a word there.)
-        let company_scan = company.map(scanned).map(|v| {
-            let scan = if text::is_plain_company(v) {
-                Scan::default()
-            } else {
-                Scan::of(v, &p.keywords)
-            };
-            (v, scan)
-        });
+        // The company is surveyed the same way, through one table of its
+        // own (`text::survey_company`; with the two tables' reads in one
+        // loop it measured 7 instructions more, with one it saves 18).
+        let (company_scan, company_mash) = company
+            .map(scanned)
+            .map(|v| {
+                let survey = text::survey_company(v);
+                let scan = if survey.plain {
+                    Scan::default()
+                } else {
+                    Scan::of(v, &p.keywords)
+                };
+                ((v, scan), survey.may_mash)
+            })
+            .unzip();
         // Each field on its own (no array of them to build and walk), the
         // rules asked in field order, stopping at the first answer.
         let (first_scan, first_mash) = name_scan(first).unzip();
@@ -681,18 +685,14 @@ impl Screen {
         // The fields in turn, without an iterator over them (its chain
         // cost about a hundred instructions); the text is built only for
         // the field that fires.
-        let mash_in = |f: &'static str, v: Option<&str>, person: bool| {
-            let v = v?;
-            text::keyboard_mash(scanned(v), person).map(|why| (f, format!("{v} ({why})")))
-        };
-        // A name's survey already ran the mash prefilter on it.
-        let name_mash = |f: &'static str, v: Option<&str>, may_mash: Option<bool>| {
+        // Each field's survey already ran the mash prefilter on it.
+        let mash_in = |f: &'static str, v: Option<&str>, may_mash: Option<bool>, person: bool| {
             let v = v.filter(|_| may_mash == Some(true))?;
-            text::mash_rules(scanned(v), true).map(|why| (f, format!("{v} ({why})")))
+            text::mash_rules(scanned(v), person).map(|why| (f, format!("{v} ({why})")))
         };
-        let mash = name_mash("first_name", first, first_mash)
-            .or_else(|| name_mash("last_name", last, last_mash))
-            .or_else(|| mash_in("company", company, false));
+        let mash = mash_in("first_name", first, first_mash, true)
+            .or_else(|| mash_in("last_name", last, last_mash, true))
+            .or_else(|| mash_in("company", company, company_mash, false));
         if let Some((field, observed)) = mash {
             fire(SignalKind::KeyboardMash, Some(field), &observed);
         }
