@@ -167,7 +167,7 @@ const MAX_LOOKUP: usize = 2 * MAX_FIELD_NAMES + 1;
 /// The attributes the screen reads (the honeypots, the start field, the
 /// message fields, in that order), found in one pass over a lead's
 /// attributes.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Lookup {
     /// The names, ASCII lower-case (what `find` compares against), at most
     /// [`MAX_LOOKUP`].
@@ -190,9 +190,10 @@ pub(crate) struct Lookup {
     /// returning the found slots as bits, so that the screen visits only
     /// the found message slots instead of walking all six of the default
     /// configuration's, cost 18 instructions more (assess_only 2,126 →
-    /// 2,144).
-    by_length: Box<[u64]>,
-    by_first: Box<[u64]>,
+    /// 2,144). The two tables are boxed arrays, not boxed slices, so that
+    /// a key's two reads need no bounds check: assess_only 1,852 → 1,836.
+    by_length: Box<[u64; 128]>,
+    by_first: Box<[u64; 256]>,
 }
 
 /// How many names [`Lookup`]'s tables cover: the bits of a word.
@@ -219,7 +220,7 @@ impl Lookup {
             .take(MAX_LOOKUP)
             .map(|n| n.to_ascii_lowercase().into_boxed_str())
             .collect();
-        let (mut by_length, mut by_first) = (vec![0u64; 128], vec![0u64; 256]);
+        let (mut by_length, mut by_first) = (Box::new([0u64; 128]), Box::new([0u64; 256]));
         for (i, n) in names.iter().enumerate().take(MASKED) {
             let bit = 1u64 << i;
             if let Some(m) = by_length.get_mut(n.len().min(127)) {
@@ -243,8 +244,8 @@ impl Lookup {
         Lookup {
             names,
             honeypots: honeypots.len(),
-            by_length: by_length.into_boxed_slice(),
-            by_first: by_first.into_boxed_slice(),
+            by_length,
+            by_first,
         }
     }
 
