@@ -52,19 +52,22 @@
 //! some hundred instructions a chunk, and a message has a `u` in most.
 //!
 //! What is kept (issue 18, second pass): `union` is searched for only where
-//! the text has a `un` (ASCII case ignored). A chunk the first pass flags
-//! with a `u` is read as one word, and its `u`s and `n`s found as bits
-//! (exact zero-byte tests, as for the anchors; a `u` in its last byte looks
-//! at the next chunk's first), until one `u` is followed by an `n`. The
-//! test sits behind the anchors' branch (one mask test for both), so a
-//! chunk with neither pays nothing more. The bench message has `u`s but no
-//! `un`: assess_only 2,050 → 2,008, normalize_screen_evaluate 15,986 →
-//! 15,953 (same build; the unscreened rows moved +17 there, all of it in
-//! libc's `memcmp`, which this change does not reach: layout). Measured
-//! and left: the pair found with one zero-byte test (the word XORed with
-//! `u`s, ORed with the word shifted a lane XORed with `n`s) instead of two
-//! and an AND cost 12 more (assess_only 1,992 → 2,004, after the short-name
-//! survey in `text.rs`): the compiler laid the loop out otherwise.
+//! the text has a `un` (ASCII case ignored). That pass found it with a
+//! word test of each chunk holding a `u` (its `u`s and `n`s as bits, exact
+//! zero-byte tests, about 27 instructions a chunk; the bench message has
+//! `u`s in three chunks and no `un`): assess_only 2,050 → 2,008. Measured
+//! and left then: the pair found with one zero-byte test instead of two and
+//! an AND cost 12 more (layout).
+//!
+//! Since the third pass the pair table answers it: a pair that is `un` has
+//! the [`UN`] flag, so the first pass finds every `un` at an even offset
+//! for nothing, and a pair whose second byte is a `u` has [`U_SECOND`], so
+//! only a chunk with one has its odd-offset pairs looked up ([`odd_un`]:
+//! the eight bytes after the chunk's first, as one more chunk of pairs).
+//! The `u` flag is gone, and `<` and `[` share a flag to make room (every
+//! question asks about both). The bench message has one such chunk:
+//! assess_only 1,836 → 1,778. [`odd_un`] is out of line: inline, the
+//! compiler kept five counters for the chunk loop instead of one (1,833).
 //!
 //! Measured and left (issue 18, assess_only on the bench lead, whose
 //! message is 125 bytes; the scan was 743 instructions of its 2,323):
@@ -123,9 +126,12 @@ use memchr::memmem;
 use super::swar::{lanes, le_word, zero_lanes};
 
 /// Which bytes occur (the first pass), and whether a keyword's upper-case
-/// letters do.
-const LT: u16 = 1 << 0;
-const LBRACKET: u16 = 1 << 1;
+/// letters do. `<` and `[` share a flag: every question asks about both
+/// (an anchor; a markup start).
+const LT_OR_LBRACKET: u16 = 1 << 0;
+/// A pair of [`PAIR_FLAGS`] whose second byte is `u` (ASCII case ignored):
+/// the pair that starts there, at an odd offset, may be `un`.
+const U_SECOND: u16 = 1 << 1;
 const EQUALS: u16 = 1 << 2;
 const BRACE: u16 = 1 << 3;
 const COLON: u16 = 1 << 4;
@@ -135,7 +141,8 @@ const AT: u16 = 1 << 7;
 const SLASH: u16 = 1 << 8;
 const LETTER_J: u16 = 1 << 9;
 const LETTER_D: u16 = 1 << 10;
-const LETTER_U: u16 = 1 << 11;
+/// A pair of [`PAIR_FLAGS`] that is `un` (ASCII case ignored).
+const UN: u16 = 1 << 11;
 const LETTER_W: u16 = 1 << 12;
 /// An upper-case letter of `union`, of `drop`, of `javascript`: without
 /// one, the keyword occurs ignoring case exactly where it occurs as
@@ -148,9 +155,9 @@ const UPPER_JAVASCRIPT: u16 = 1 << 15;
 #[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
 const FLAGS: [u16; 256] = {
     let mut t = [0u16; 256];
-    let marks: [(u8, u16); 17] = [
-        (b'<', LT),
-        (b'[', LBRACKET),
+    let marks: [(u8, u16); 15] = [
+        (b'<', LT_OR_LBRACKET),
+        (b'[', LT_OR_LBRACKET),
         (b'=', EQUALS),
         (b'{', BRACE),
         (b':', COLON),
@@ -162,8 +169,6 @@ const FLAGS: [u16; 256] = {
         (b'J', LETTER_J),
         (b'd', LETTER_D),
         (b'D', LETTER_D),
-        (b'u', LETTER_U),
-        (b'U', LETTER_U),
         (b'w', LETTER_W),
         (b'W', LETTER_W),
     ];
@@ -198,7 +203,16 @@ static PAIR_FLAGS: [u16; 1 << 16] = {
     let mut t = [0u16; 1 << 16];
     let mut i = 0;
     while i < t.len() {
-        t[i] = FLAGS[i & 0xFF] | FLAGS[i >> 8];
+        let (first, second) = (i & 0xFF, i >> 8);
+        t[i] = FLAGS[first] | FLAGS[second];
+        // Setting bit 5 maps only `U` and `u` to `u`, only `N` and `n` to
+        // `n`.
+        if second as u8 | 0x20 == b'u' {
+            t[i] |= U_SECOND;
+        }
+        if first as u8 | 0x20 == b'u' && second as u8 | 0x20 == b'n' {
+            t[i] |= UN;
+        }
         i += 1;
     }
     t
@@ -225,7 +239,7 @@ fn chunk_flags(chunk: &[u8]) -> u16 {
 /// only with a `w` in the chunk or the one before: the `w` just before the
 /// `.` of `www.` is in one of the two.
 fn has_anchor(f: u16, before: u16) -> bool {
-    f & (COLON | LT | LBRACKET) != 0 || (f & DOT != 0 && (f | before) & LETTER_W != 0)
+    f & (COLON | LT_OR_LBRACKET) != 0 || (f & DOT != 0 && (f | before) & LETTER_W != 0)
 }
 
 /// `c`'s entry in [`FLAGS`].
@@ -264,12 +278,12 @@ impl Scan {
         for chunk in &mut chunks {
             let f = chunk_flags(chunk);
             scan.seen |= f;
-            if f & (COLON | LT | LBRACKET | DOT | LETTER_U) != 0 {
+            if f & (COLON | LT_OR_LBRACKET | DOT | UN | U_SECOND) != 0 {
                 if has_anchor(f, before) {
                     scan.anchors(b, base, chunk, &mut last);
                 }
-                if f & LETTER_U != 0 && !un {
-                    un = has_un(b, base, chunk);
+                if f & (UN | U_SECOND) != 0 && !un {
+                    un = f & UN != 0 || odd_un(b, base);
                 }
             }
             (base, before) = (base + 8, f);
@@ -279,19 +293,19 @@ impl Scan {
         // that many (their flags are the tail's and some already seen, so
         // `seen` is the same, and the tests below only read more chunks
         // than they must): a whole chunk's four lookups, not a loop.
-        let f = match b.len().checked_sub(8).and_then(|from| b.get(from..)) {
-            Some(last8) if !rest.is_empty() => chunk_flags(last8),
-            _ => chunk_flags(rest),
+        let (f, tail) = match b.len().checked_sub(8) {
+            Some(from) if !rest.is_empty() => (b.get(from..).map_or(0, chunk_flags), from),
+            _ => (chunk_flags(rest), base),
         };
         scan.seen |= f;
         if has_anchor(f, before) {
             scan.anchors(b, base, rest, &mut last);
         }
-        if f & LETTER_U != 0 && !un {
-            un = has_un(b, base, rest);
+        if f & (UN | U_SECOND) != 0 && !un {
+            un = f & UN != 0 || odd_un(b, tail);
         }
         let seen = scan.seen;
-        scan.may_script = seen & (LT | LBRACKET | EQUALS) != 0
+        scan.may_script = seen & (LT_OR_LBRACKET | EQUALS) != 0
             || (seen & BRACE != 0 && has_template(b))
             || (seen & (COLON | LETTER_J) == COLON | LETTER_J
                 && contains_ci(b, &keywords.javascript, seen & UPPER_JAVASCRIPT != 0))
@@ -418,14 +432,17 @@ impl Scan {
     }
 }
 
-/// Whether a `u` of `chunk` (at `base` in `b`) is followed by an `n`
-/// (ASCII case ignored), in the chunk or as the next chunk's first byte.
-/// Setting bit 5 maps only `U` and `u` to `u`, only `N` and `n` to `n`.
-fn has_un(b: &[u8], base: usize, chunk: &[u8]) -> bool {
-    let lower = le_word(chunk) | lanes(0x20);
-    let u = zero_lanes(lower ^ lanes(b'u'));
-    let n = zero_lanes(lower ^ lanes(b'n'));
-    u & (n >> 8) != 0 || (u >> 63 != 0 && b.get(base + 8).is_some_and(|&c| c | 0x20 == b'n'))
+/// Whether a pair at an odd offset of the chunk at `start` in `b` (the
+/// pairs from `start + 1`, the last one reaching into the next chunk) is
+/// `un`: the pairs the first pass does not look up. The eight bytes from
+/// `start + 1` read as a chunk, or as many as there are.
+#[inline(never)]
+fn odd_un(b: &[u8], start: usize) -> bool {
+    let flags = match b.get(start + 1..start + 9) {
+        Some(odd) => chunk_flags(odd),
+        None => b.get(start + 1..).map_or(0, chunk_flags),
+    };
+    flags & UN != 0
 }
 
 /// Whether a link ends at this byte.
@@ -601,8 +618,19 @@ mod tests {
         fn a_chunks_pair_lookups_are_its_bytes_flags(
             bytes in proptest::collection::vec(any::<u8>(), 0..=9),
         ) {
-            // Every pair of byte values in some case (and odd lengths).
-            let want = bytes.iter().fold(0, |s, &c| s | flags(c));
+            // Every pair of byte values in some case (and odd lengths): the
+            // bytes' flags, and for each pair at an even offset whether it
+            // is `un` or ends in a `u` (ASCII case ignored).
+            let mut want = bytes.iter().fold(0, |s, &c| s | flags(c));
+            for pair in bytes.chunks_exact(2) {
+                let lower = pair.to_ascii_lowercase();
+                if lower[1] == b'u' {
+                    want |= U_SECOND;
+                }
+                if lower == b"un" {
+                    want |= UN;
+                }
+            }
             prop_assert_eq!(chunk_flags(&bytes), want, "{:?}", bytes);
         }
 
@@ -759,6 +787,18 @@ mod tests {
         ) {
             // The `un` gate's test across an eight-byte chunk's end.
             agrees(&format!("{}{before}{word}{after}", "x".repeat(pad)));
+        }
+
+        #[test]
+        fn un_is_found_at_every_offset_of_the_pairs(
+            before in "[ -~]{0,40}",
+            word in proptest::sample::select(&["union", "UNION", "uNiOn", "xunion", "unio", "u", "un"][..]),
+            after in "[ -~é]{0,10}",
+        ) {
+            // `union` at both offsets of the first pass's pairs, in whole
+            // chunks and in the tail (read from the last eight bytes), and
+            // texts shorter than a chunk.
+            agrees(&format!("{before}{word}{after}"));
         }
 
         #[test]
