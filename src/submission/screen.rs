@@ -352,12 +352,23 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// Whether a form value carries anything.
+/// Whether a form value carries anything: inline, a text (the usual
+/// honeypot, empty); out of line, the rest.
+#[inline]
 fn filled(v: &Value) -> bool {
     match v {
-        Value::Null | Value::Bool(false) => false,
         // An empty one (the usual honeypot) without a trim (5 instructions
         // of assess_only); `trim` is `str::trim`, faster.
+        Value::String(s) => !s.is_empty() && !crate::lead::normalizer::trim(s).is_empty(),
+        other => filled_other(other),
+    }
+}
+
+/// [`filled`] of a value that is not a text.
+#[inline(never)]
+fn filled_other(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
         Value::String(s) => !s.is_empty() && !crate::lead::normalizer::trim(s).is_empty(),
         Value::Array(a) => a.iter().any(filled),
         Value::Object(o) => !o.is_empty(),
