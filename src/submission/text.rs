@@ -746,7 +746,11 @@ pub(crate) struct CompanySurvey {
     pub(crate) may_mash: bool,
 }
 
-/// [`CompanySurvey`] of a company's name.
+/// [`CompanySurvey`] of a company's name. Inline (the screen calls it
+/// once): 11 instructions fewer on the bench lead (assess_only 1,698 →
+/// 1,687). Measured and left: without the loop's early exit once both
+/// answers are known, 1 fewer, not worth a full pass over a long company.
+#[inline(always)]
 pub(crate) fn survey_company(text: &str) -> CompanySurvey {
     const HIGH: u64 = lanes(COMPANY_PLAIN);
     let b = text.as_bytes();
