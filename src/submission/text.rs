@@ -763,10 +763,23 @@ pub(crate) struct CompanySurvey {
 /// once): 11 instructions fewer on the bench lead (assess_only 1,698 →
 /// 1,687). Measured and left: without the loop's early exit once both
 /// answers are known, 1 fewer, not worth a full pass over a long company.
+/// A company of 8 to 15 bytes (the bench's `Globex Inc`) is two words on a
+/// path of its own, as for a name: 1,675 → 1,656.
 #[inline(always)]
 pub(crate) fn survey_company(text: &str) -> CompanySurvey {
     const HIGH: u64 = lanes(COMPANY_PLAIN);
     let b = text.as_bytes();
+    if let Some((head, rest)) = b.split_at_checked(8).filter(|(_, rest)| rest.len() < 8) {
+        // Two words (the second maybe empty), without the loop.
+        let (w0, w1) = (company_lanes(head), company_lanes(rest));
+        let past_end = u64::MAX.checked_shl(8 * rest.len() as u32).unwrap_or(0);
+        let mut carry = MashCarry::default();
+        let may_mash = carry.step(w0, false) | carry.step(w1, false);
+        return CompanySurvey {
+            plain: (w0 & (w1 | past_end)) & HIGH == HIGH,
+            may_mash,
+        };
+    }
     let mut carry = MashCarry::default();
     let (mut plain, mut may_mash) = (true, false);
     let mut chunks = b.chunks_exact(8);
