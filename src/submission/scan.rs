@@ -8,7 +8,8 @@
 //! case-insensitive search for `javascript`, then `drop`, then `union`,
 //! then the link markers, then the link count), so a message was read six
 //! to nine times. Here it is read once, branch-free, to learn which of a
-//! dozen bytes occur (a table lookup and an OR per byte); the few
+//! dozen bytes occur (a table lookup and an OR per pair of bytes, see
+//! below); the few
 //! questions that need positions are then asked only when that first pass
 //! says they can be true:
 //!
@@ -273,11 +274,10 @@ impl Scan {
         // The start of the last link counted: a later start with no
         // terminator between the two is inside that link.
         let mut last: Option<usize> = None;
-        // Eight bytes at a time: their flags ORed (the compiler keeps this
-        // at two instructions a byte), and only a chunk holding an anchor
-        // byte is looked at again, byte by byte. A message has a few such
-        // chunks; a search per anchor (`memchr3`, as before) paid its
-        // set-up again at each hit.
+        // Eight bytes at a time: their flags ORed (four pair lookups, two
+        // instructions each), and only a chunk holding an anchor byte is
+        // looked at again. A message has a few such chunks; a search per
+        // anchor (`memchr3`, as before) paid its set-up again at each hit.
         let mut chunks = b.chunks_exact(8);
         let (mut base, mut before) = (0, 0);
         // Whether a `un` (ASCII case ignored) occurs: `union` is searched
