@@ -8,7 +8,8 @@
 //! case-insensitive search for `javascript`, then `drop`, then `union`,
 //! then the link markers, then the link count), so a message was read six
 //! to nine times. Here it is read once, branch-free, to learn which of a
-//! dozen bytes occur (a table lookup and an OR per byte); the few
+//! dozen bytes occur (a table lookup and an OR per pair of bytes, see
+//! below); the few
 //! questions that need positions are then asked only when that first pass
 //! says they can be true:
 //!
@@ -52,19 +53,22 @@
 //! some hundred instructions a chunk, and a message has a `u` in most.
 //!
 //! What is kept (issue 18, second pass): `union` is searched for only where
-//! the text has a `un` (ASCII case ignored). A chunk the first pass flags
-//! with a `u` is read as one word, and its `u`s and `n`s found as bits
-//! (exact zero-byte tests, as for the anchors; a `u` in its last byte looks
-//! at the next chunk's first), until one `u` is followed by an `n`. The
-//! test sits behind the anchors' branch (one mask test for both), so a
-//! chunk with neither pays nothing more. The bench message has `u`s but no
-//! `un`: assess_only 2,050 → 2,008, normalize_screen_evaluate 15,986 →
-//! 15,953 (same build; the unscreened rows moved +17 there, all of it in
-//! libc's `memcmp`, which this change does not reach: layout). Measured
-//! and left: the pair found with one zero-byte test (the word XORed with
-//! `u`s, ORed with the word shifted a lane XORed with `n`s) instead of two
-//! and an AND cost 12 more (assess_only 1,992 → 2,004, after the short-name
-//! survey in `text.rs`): the compiler laid the loop out otherwise.
+//! the text has a `un` (ASCII case ignored). That pass found it with a
+//! word test of each chunk holding a `u` (its `u`s and `n`s as bits, exact
+//! zero-byte tests, about 27 instructions a chunk; the bench message has
+//! `u`s in three chunks and no `un`): assess_only 2,050 → 2,008. Measured
+//! and left then: the pair found with one zero-byte test instead of two and
+//! an AND cost 12 more (layout).
+//!
+//! Since the third pass the pair table answers it: a pair that is `un` has
+//! the [`UN`] flag, so the first pass finds every `un` at an even offset
+//! for nothing, and a pair whose second byte is a `u` has [`U_SECOND`], so
+//! only a chunk with one has its odd-offset pairs looked up ([`odd_un`]:
+//! the eight bytes after the chunk's first, as one more chunk of pairs).
+//! The `u` flag is gone, and `<` and `[` share a flag to make room (every
+//! question asks about both). The bench message has one such chunk:
+//! assess_only 1,836 → 1,778. [`odd_un`] is out of line: inline, the
+//! compiler kept five counters for the chunk loop instead of one (1,833).
 //!
 //! Measured and left (issue 18, assess_only on the bench lead, whose
 //! message is 125 bytes; the scan was 743 instructions of its 2,323):
@@ -100,6 +104,21 @@
 //! `ends_with_ci`'s byte loop saved 3 instructions (assess_only 2,126 →
 //! 2,123), not worth a second way of comparing.
 //!
+//! The first pass reads its flags a pair of bytes at a time (issue 18,
+//! third pass): [`PAIR_FLAGS`] holds, for each of the 65,536 pairs, the
+//! two bytes' [`FLAGS`] ORed, so a chunk's flags are four 16-bit loads and
+//! four table ORs where they were eight of each. assess_only on the bench
+//! lead 1,974 → 1,873 (the scan's own instructions 558 → 455), and 1,852
+//! with the tail's flags read from the text's last eight bytes (one whole
+//! chunk's lookups instead of a loop over its pairs). The cost is the
+//! table's 128 KiB of read-only data (a text touches only the entries of
+//! the pairs it holds; pairs of ASCII bytes are all in its lower half).
+//! Measured and left on the way: building the pair index from two byte
+//! loads (what the compiler made of `u16::from_le_bytes([a, b])` on a
+//! chunk's destructured bytes) cost more than the byte table (2,029); read
+//! from `chunks_exact(2)` it is one load. Searching for `union` without
+//! the `un` gate (its searcher run on every message) cost 23 more.
+//!
 //! The results are exactly those of the separate passes, which the tests
 //! keep as a reference implementation and compare on arbitrary text.
 
@@ -108,9 +127,12 @@ use memchr::memmem;
 use super::swar::{lanes, le_word, zero_lanes};
 
 /// Which bytes occur (the first pass), and whether a keyword's upper-case
-/// letters do.
-const LT: u16 = 1 << 0;
-const LBRACKET: u16 = 1 << 1;
+/// letters do. `<` and `[` share a flag: every question asks about both
+/// (an anchor; a markup start).
+const LT_OR_LBRACKET: u16 = 1 << 0;
+/// A pair of [`PAIR_FLAGS`] whose second byte is `u` (ASCII case ignored):
+/// the pair that starts there, at an odd offset, may be `un`.
+const U_SECOND: u16 = 1 << 1;
 const EQUALS: u16 = 1 << 2;
 const BRACE: u16 = 1 << 3;
 const COLON: u16 = 1 << 4;
@@ -120,7 +142,8 @@ const AT: u16 = 1 << 7;
 const SLASH: u16 = 1 << 8;
 const LETTER_J: u16 = 1 << 9;
 const LETTER_D: u16 = 1 << 10;
-const LETTER_U: u16 = 1 << 11;
+/// A pair of [`PAIR_FLAGS`] that is `un` (ASCII case ignored).
+const UN: u16 = 1 << 11;
 const LETTER_W: u16 = 1 << 12;
 /// An upper-case letter of `union`, of `drop`, of `javascript`: without
 /// one, the keyword occurs ignoring case exactly where it occurs as
@@ -133,9 +156,9 @@ const UPPER_JAVASCRIPT: u16 = 1 << 15;
 #[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
 const FLAGS: [u16; 256] = {
     let mut t = [0u16; 256];
-    let marks: [(u8, u16); 17] = [
-        (b'<', LT),
-        (b'[', LBRACKET),
+    let marks: [(u8, u16); 15] = [
+        (b'<', LT_OR_LBRACKET),
+        (b'[', LT_OR_LBRACKET),
         (b'=', EQUALS),
         (b'{', BRACE),
         (b':', COLON),
@@ -147,8 +170,6 @@ const FLAGS: [u16; 256] = {
         (b'J', LETTER_J),
         (b'd', LETTER_D),
         (b'D', LETTER_D),
-        (b'u', LETTER_U),
-        (b'U', LETTER_U),
         (b'w', LETTER_W),
         (b'W', LETTER_W),
     ];
@@ -176,12 +197,50 @@ const FLAGS: [u16; 256] = {
     t
 };
 
+/// Each pair of bytes' [`FLAGS`], ORed, indexed by the pair read as a
+/// little-endian `u16`: an eight-byte chunk's flags in four lookups.
+#[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
+static PAIR_FLAGS: [u16; 1 << 16] = {
+    let mut t = [0u16; 1 << 16];
+    let mut i = 0;
+    while i < t.len() {
+        let (first, second) = (i & 0xFF, i >> 8);
+        t[i] = FLAGS[first] | FLAGS[second];
+        // Setting bit 5 maps only `U` and `u` to `u`, only `N` and `n` to
+        // `n`.
+        if second as u8 | 0x20 == b'u' {
+            t[i] |= U_SECOND;
+        }
+        if first as u8 | 0x20 == b'u' && second as u8 | 0x20 == b'n' {
+            t[i] |= UN;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// A pair of bytes' entry in [`PAIR_FLAGS`].
+fn pair_flags(pair: [u8; 2]) -> u16 {
+    PAIR_FLAGS
+        .get(usize::from(u16::from_le_bytes(pair)))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// A chunk's [`FLAGS`], ORed: a lookup per pair of bytes (and one for an
+/// odd last byte).
+fn chunk_flags(chunk: &[u8]) -> u16 {
+    let mut pairs = chunk.chunks_exact(2);
+    let f = (&mut pairs).fold(0, |s, p| s | p.try_into().map_or(0, pair_flags));
+    pairs.remainder().iter().fold(f, |s, &c| s | flags(c))
+}
+
 /// Whether a chunk with flags `f`, after a chunk with flags `before`, may
 /// hold a link marker or start. Sentences end in dots, so a `.` counts
 /// only with a `w` in the chunk or the one before: the `w` just before the
 /// `.` of `www.` is in one of the two.
 fn has_anchor(f: u16, before: u16) -> bool {
-    f & (COLON | LT | LBRACKET) != 0 || (f & DOT != 0 && (f | before) & LETTER_W != 0)
+    f & (COLON | LT_OR_LBRACKET) != 0 || (f & DOT != 0 && (f | before) & LETTER_W != 0)
 }
 
 /// `c`'s entry in [`FLAGS`].
@@ -189,13 +248,21 @@ fn flags(c: u8) -> u16 {
     FLAGS.get(usize::from(c)).copied().unwrap_or(0)
 }
 
+/// [`Scan::found`]'s bits: the text has `://`; a link marker; what the
+/// markup expression needs.
+const SCHEME: u16 = 1 << 0;
+const LINK_MARKER: u16 = 1 << 1;
+const MAY_SCRIPT: u16 = 1 << 2;
+
 /// What one scan of a text found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Scan {
     seen: u16,
-    scheme: bool,
-    link_marker: bool,
-    may_script: bool,
+    /// [`SCHEME`], [`LINK_MARKER`], [`MAY_SCRIPT`]: bits, not three
+    /// `bool`s, so that a scan is two words to copy (with the `bool`s it
+    /// was copied field by field, a byte at a time for some: assess_only
+    /// 1,750 → 1,717, issue 18, third pass).
+    found: u16,
     links: usize,
 }
 
@@ -207,46 +274,55 @@ impl Scan {
         // The start of the last link counted: a later start with no
         // terminator between the two is inside that link.
         let mut last: Option<usize> = None;
-        // Eight bytes at a time: their flags ORed (the compiler keeps this
-        // at two instructions a byte), and only a chunk holding an anchor
-        // byte is looked at again, byte by byte. A message has a few such
-        // chunks; a search per anchor (`memchr3`, as before) paid its
-        // set-up again at each hit.
+        // Eight bytes at a time: their flags ORed (four pair lookups, two
+        // instructions each), and only a chunk holding an anchor byte is
+        // looked at again. A message has a few such chunks; a search per
+        // anchor (`memchr3`, as before) paid its set-up again at each hit.
         let mut chunks = b.chunks_exact(8);
         let (mut base, mut before) = (0, 0);
         // Whether a `un` (ASCII case ignored) occurs: `union` is searched
         // for only then.
         let mut un = false;
         for chunk in &mut chunks {
-            let f = chunk.iter().fold(0, |s, &c| s | flags(c));
+            let f = chunk_flags(chunk);
             scan.seen |= f;
-            if f & (COLON | LT | LBRACKET | DOT | LETTER_U) != 0 {
+            if f & (COLON | LT_OR_LBRACKET | DOT | UN | U_SECOND) != 0 {
                 if has_anchor(f, before) {
                     scan.anchors(b, base, chunk, &mut last);
                 }
-                if f & LETTER_U != 0 && !un {
-                    un = has_un(b, base, chunk);
+                if f & (UN | U_SECOND) != 0 && !un {
+                    un = f & UN != 0 || odd_un(b, base);
                 }
             }
             (base, before) = (base + 8, f);
         }
         let rest = chunks.remainder();
-        let f = rest.iter().fold(0, |s, &c| s | flags(c));
+        // The tail's flags from the text's last eight bytes when it has
+        // that many (their flags are the tail's and some already seen, so
+        // `seen` is the same, and the tests below only read more chunks
+        // than they must): a whole chunk's four lookups, not a loop.
+        let (f, tail) = match b.len().checked_sub(8) {
+            Some(from) if !rest.is_empty() => (b.get(from..).map_or(0, chunk_flags), from),
+            _ => (chunk_flags(rest), base),
+        };
         scan.seen |= f;
         if has_anchor(f, before) {
             scan.anchors(b, base, rest, &mut last);
         }
-        if f & LETTER_U != 0 && !un {
-            un = has_un(b, base, rest);
+        if f & (UN | U_SECOND) != 0 && !un {
+            un = f & UN != 0 || odd_un(b, tail);
         }
         let seen = scan.seen;
-        scan.may_script = seen & (LT | LBRACKET | EQUALS) != 0
+        let may_script = seen & (LT_OR_LBRACKET | EQUALS) != 0
             || (seen & BRACE != 0 && has_template(b))
             || (seen & (COLON | LETTER_J) == COLON | LETTER_J
                 && contains_ci(b, &keywords.javascript, seen & UPPER_JAVASCRIPT != 0))
             || (seen & (SEMICOLON | LETTER_D) == SEMICOLON | LETTER_D
                 && contains_ci(b, &keywords.drop, seen & UPPER_DROP != 0))
             || (un && contains_ci(b, &keywords.union, seen & UPPER_UNION != 0));
+        if may_script {
+            scan.found |= MAY_SCRIPT;
+        }
         scan
     }
 
@@ -285,14 +361,14 @@ impl Scan {
     /// Whether the text has a link's marker: `://`, `www.`, `[url` or `<a`
     /// (ASCII case ignored).
     pub(crate) fn may_link(&self) -> bool {
-        self.link_marker
+        self.found & LINK_MARKER != 0
     }
 
     /// Whether the text has what some alternative of the markup expression
     /// needs: `<`, `[`, `=`, `{{` or `${`, `javascript` with a `:`, `drop`
     /// with a `;`, or `union` (ASCII case ignored).
     pub(crate) fn may_script(&self) -> bool {
-        self.may_script
+        self.found & MAY_SCRIPT != 0
     }
 
     /// How many links: starts of `http://`, `https://`, `www.`, `[url`,
@@ -305,7 +381,7 @@ impl Scan {
 
     /// Whether the text has `://`.
     pub(crate) fn has_scheme(&self) -> bool {
-        self.scheme
+        self.found & SCHEME != 0
     }
 
     /// Whether the text has a `.`.
@@ -331,12 +407,13 @@ impl Scan {
                 if b.get(i + 1..i + 3) != Some(b"//") {
                     return None;
                 }
-                self.scheme = true;
-                self.link_marker = true;
-                if ends_with_ci(b, i, b"http") {
-                    Some(i - 4)
-                } else if ends_with_ci(b, i, b"https") {
+                self.found |= SCHEME | LINK_MARKER;
+                // `https` first, the usual scheme (the two exclude each
+                // other: the byte before the `:` is `s` or `p`): 3 fewer.
+                if ends_with_ci(b, i, b"https") {
                     Some(i - 5)
+                } else if ends_with_ci(b, i, b"http") {
+                    Some(i - 4)
                 } else {
                     None
                 }
@@ -345,21 +422,21 @@ impl Scan {
                 if !ends_with_ci(b, i, b"www") {
                     return None;
                 }
-                self.link_marker = true;
+                self.found |= LINK_MARKER;
                 Some(i - 3)
             }
             b'<' => {
                 if !at_ci(b, i + 1, b"a") {
                     return None;
                 }
-                self.link_marker = true;
+                self.found |= LINK_MARKER;
                 matches!(b.get(i + 2), Some(b' ' | b'\t')).then_some(i)
             }
             b'[' => {
                 if !at_ci(b, i + 1, b"url") {
                     return None;
                 }
-                self.link_marker = true;
+                self.found |= LINK_MARKER;
                 Some(i)
             }
             _ => None,
@@ -367,14 +444,17 @@ impl Scan {
     }
 }
 
-/// Whether a `u` of `chunk` (at `base` in `b`) is followed by an `n`
-/// (ASCII case ignored), in the chunk or as the next chunk's first byte.
-/// Setting bit 5 maps only `U` and `u` to `u`, only `N` and `n` to `n`.
-fn has_un(b: &[u8], base: usize, chunk: &[u8]) -> bool {
-    let lower = le_word(chunk) | lanes(0x20);
-    let u = zero_lanes(lower ^ lanes(b'u'));
-    let n = zero_lanes(lower ^ lanes(b'n'));
-    u & (n >> 8) != 0 || (u >> 63 != 0 && b.get(base + 8).is_some_and(|&c| c | 0x20 == b'n'))
+/// Whether a pair at an odd offset of the chunk at `start` in `b` (the
+/// pairs from `start + 1`, the last one reaching into the next chunk) is
+/// `un`: the pairs the first pass does not look up. The eight bytes from
+/// `start + 1` read as a chunk, or as many as there are.
+#[inline(never)]
+fn odd_un(b: &[u8], start: usize) -> bool {
+    let flags = match b.get(start + 1..start + 9) {
+        Some(odd) => chunk_flags(odd),
+        None => b.get(start + 1..).map_or(0, chunk_flags),
+    };
+    flags & UN != 0
 }
 
 /// Whether a link ends at this byte.
@@ -547,6 +627,26 @@ mod tests {
 
     proptest! {
         #[test]
+        fn a_chunks_pair_lookups_are_its_bytes_flags(
+            bytes in proptest::collection::vec(any::<u8>(), 0..=9),
+        ) {
+            // Every pair of byte values in some case (and odd lengths): the
+            // bytes' flags, and for each pair at an even offset whether it
+            // is `un` or ends in a `u` (ASCII case ignored).
+            let mut want = bytes.iter().fold(0, |s, &c| s | flags(c));
+            for pair in bytes.chunks_exact(2) {
+                let lower = pair.to_ascii_lowercase();
+                if lower[1] == b'u' {
+                    want |= U_SECOND;
+                }
+                if lower == b"un" {
+                    want |= UN;
+                }
+            }
+            prop_assert_eq!(chunk_flags(&bytes), want, "{:?}", bytes);
+        }
+
+        #[test]
         fn contains_ci_is_a_case_insensitive_search(
             text in "([uUnNiIoO ]|union|UNION|Union|drop|java|javascript|é|\\x00){0,24}",
             pad in 0usize..600,
@@ -699,6 +799,18 @@ mod tests {
         ) {
             // The `un` gate's test across an eight-byte chunk's end.
             agrees(&format!("{}{before}{word}{after}", "x".repeat(pad)));
+        }
+
+        #[test]
+        fn un_is_found_at_every_offset_of_the_pairs(
+            before in "[ -~]{0,40}",
+            word in proptest::sample::select(&["union", "UNION", "uNiOn", "xunion", "unio", "u", "un"][..]),
+            after in "[ -~é]{0,10}",
+        ) {
+            // `union` at both offsets of the first pass's pairs, in whole
+            // chunks and in the tail (read from the last eight bytes), and
+            // texts shorter than a chunk.
+            agrees(&format!("{before}{word}{after}"));
         }
 
         #[test]

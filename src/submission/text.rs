@@ -178,6 +178,7 @@ fn plain(b: u8) -> u8 {
 /// and [`Patterns::script_like`] runs only on a `<`, `[`, `=`, `{`, `:`,
 /// `;` or a `union` (whose `u` is left out here). So the screen skips the
 /// scan, about a hundred instructions for a short name.
+#[cfg(test)]
 pub(crate) fn is_plain_company(text: &str) -> bool {
     all_plain(text.as_bytes(), PLAIN_COMPANY)
 }
@@ -450,6 +451,7 @@ fn repeated_row_chunk(word: &[u8]) -> bool {
 ///
 /// Only ASCII letters are judged: a name in another script is never a
 /// keyboard mash by these rules.
+#[cfg(test)]
 pub(crate) fn keyboard_mash(text: &str, person: bool) -> Option<&'static str> {
     if !may_be_mashed(text.as_bytes(), person) {
         return None;
@@ -516,6 +518,7 @@ pub(crate) fn mash_rules(text: &str, person: bool) -> Option<&'static str> {
 /// call) cost more, about 70 instructions a lead; so did reading a full
 /// chunk's [`MASH_LANES`] entries as an array mapped into a word instead
 /// of the fold (about 25 more).
+#[cfg(test)]
 fn may_be_mashed(text: &[u8], person: bool) -> bool {
     let mut carry = MashCarry::default();
     let mut chunks = text.chunks_exact(8);
@@ -632,7 +635,12 @@ const MASH_LANES: [u8; 256] = {
 /// A name shorter than eight bytes (most first names) is one word with
 /// nothing carried in, surveyed on its own path where the carry is known
 /// to be zero: assess_only 2,008 → 1,992, normalize_screen_evaluate
-/// 15,953 → 15,928 (issue 18, second pass; the bench's `Dana`).
+/// 15,953 → 15,928 (issue 18, second pass; the bench's `Dana`). On that
+/// path a name shorter than six bytes is tested for linked pairs only (six
+/// consonants in a row need six bytes): the two names' surveys 238 → 226
+/// (issue 18, third pass). A name of 8 to 15 bytes (the bench's
+/// `Whitfield`) is two words on a path of its own, without the loop and
+/// its early exit: assess_only 1,687 → 1,675.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NameSurvey {
     /// [`is_plain_name`].
@@ -656,7 +664,20 @@ pub(crate) fn survey_name(text: &str) -> NameSurvey {
         let past_end = u64::MAX.checked_shl(8 * b.len() as u32).unwrap_or(0);
         return NameSurvey {
             plain: no_zero_lane(w | past_end),
-            may_mash: MashCarry::default().step(w, true),
+            // Six consonants in a row need six bytes: a shorter name is
+            // tested for linked pairs only.
+            may_mash: MashCarry::default().step(w, b.len() >= 6),
+        };
+    }
+    if let Some((head, rest)) = b.split_at_checked(8).filter(|(_, rest)| rest.len() < 8) {
+        // Two words (the second maybe empty), without the loop.
+        let (w0, w1) = (mash_lanes(head), mash_lanes(rest));
+        let past_end = u64::MAX.checked_shl(8 * rest.len() as u32).unwrap_or(0);
+        let mut carry = MashCarry::default();
+        let may_mash = carry.step(w0, true) | carry.step(w1, true);
+        return NameSurvey {
+            plain: no_zero_lane(w0) && no_zero_lane(w1 | past_end),
+            may_mash,
         };
     }
     let mut carry = MashCarry::default();
@@ -689,6 +710,97 @@ pub(crate) fn survey_name(text: &str) -> NameSurvey {
         plain: plain && no_zero_lane(w | past_end),
         may_mash: carry.step(w, true),
     }
+}
+
+/// [`COMPANY_LANES`]' bit for a byte [`is_plain_company`] allows.
+const COMPANY_PLAIN: u8 = 0x80;
+
+/// Each byte's [`MASH_LANES`] key code (the [`MASH_CODE`] bits, all a
+/// company's mash test reads), with [`COMPANY_PLAIN`] set for a byte
+/// [`is_plain_company`] allows: what [`survey_company`] reads of a byte,
+/// in one lookup.
+#[allow(clippy::indexing_slicing)] // compile time: out of bounds is a compile error
+const COMPANY_LANES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (MASH_LANES[c] & MASH_CODE)
+            | if plain_company_byte(c as u8) {
+                COMPANY_PLAIN
+            } else {
+                0
+            };
+        c += 1;
+    }
+    t
+};
+
+/// Up to eight bytes' [`COMPANY_LANES`] entries, the first byte in the low
+/// lane; missing bytes are 0.
+fn company_lanes(chunk: &[u8]) -> u64 {
+    chunk.iter().rev().fold(0, |w, &c| {
+        (w << 8) | u64::from(COMPANY_LANES.get(usize::from(c)).copied().unwrap_or(0))
+    })
+}
+
+/// What one pass over a company's name tells the screen: whether it is
+/// plain ([`is_plain_company`]: its scan can be skipped) and whether the
+/// mash rules must run on it ([`may_be_mashed`] for a company, not a
+/// person). Both read each byte once, through [`COMPANY_LANES`], where the
+/// two passes read it through a table each, in two loops and a call:
+/// assess_only 1,992 → 1,974 on the bench lead (`Globex Inc`; issue 18,
+/// third pass). An earlier one-loop survey of the company (reading the two
+/// tables) measured 7 more; one table is what makes it cheaper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CompanySurvey {
+    /// [`is_plain_company`].
+    pub(crate) plain: bool,
+    /// [`may_be_mashed`], for a company.
+    pub(crate) may_mash: bool,
+}
+
+/// [`CompanySurvey`] of a company's name. Inline (the screen calls it
+/// once): 11 instructions fewer on the bench lead (assess_only 1,698 →
+/// 1,687). Measured and left: without the loop's early exit once both
+/// answers are known, 1 fewer, not worth a full pass over a long company.
+/// A company of 8 to 15 bytes (the bench's `Globex Inc`) is two words on a
+/// path of its own, as for a name: 1,675 → 1,656.
+#[inline(always)]
+pub(crate) fn survey_company(text: &str) -> CompanySurvey {
+    const HIGH: u64 = lanes(COMPANY_PLAIN);
+    let b = text.as_bytes();
+    if let Some((head, rest)) = b.split_at_checked(8).filter(|(_, rest)| rest.len() < 8) {
+        // Two words (the second maybe empty), without the loop.
+        let (w0, w1) = (company_lanes(head), company_lanes(rest));
+        let past_end = u64::MAX.checked_shl(8 * rest.len() as u32).unwrap_or(0);
+        let mut carry = MashCarry::default();
+        let may_mash = carry.step(w0, false) | carry.step(w1, false);
+        return CompanySurvey {
+            plain: (w0 & (w1 | past_end)) & HIGH == HIGH,
+            may_mash,
+        };
+    }
+    let mut carry = MashCarry::default();
+    let (mut plain, mut may_mash) = (true, false);
+    let mut chunks = b.chunks_exact(8);
+    for chunk in &mut chunks {
+        let w = company_lanes(chunk);
+        plain &= w & HIGH == HIGH;
+        may_mash |= carry.step(w, false);
+        if may_mash && !plain {
+            return CompanySurvey { plain, may_mash };
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let w = company_lanes(rest);
+        // The lanes past the text's end count as plain (1 to 7 bytes are
+        // left, so the shift is below 64).
+        let past_end = u64::MAX.checked_shl(8 * rest.len() as u32).unwrap_or(0);
+        plain &= (w | past_end) & HIGH == HIGH;
+        may_mash |= carry.step(w, false);
+    }
+    CompanySurvey { plain, may_mash }
 }
 
 /// What the mash rules ask about one word of ASCII letters, in one pass,
@@ -1024,6 +1136,36 @@ mod tests {
     }
 
     /// Every byte, ASCII and not, against the predicates the table replaces.
+    /// The company survey on the lengths around its eight-byte steps, with
+    /// a byte that makes a company not plain, or a run of keys, at every
+    /// position.
+    #[test]
+    fn the_company_survey_at_every_length_and_position() {
+        for len in 0..20 {
+            let company: String = "Globex Inc, O'Brien&".chars().take(len).collect();
+            let survey = survey_company(&company);
+            assert_eq!(survey.plain, is_plain_company(&company), "{company:?}");
+            assert_eq!(survey.may_mash, may_be_mashed(company.as_bytes(), false));
+            for at in 0..len {
+                for bad in ["u", "@", "\0", "asd", "é"] {
+                    let mut bad_company = company.clone();
+                    bad_company.replace_range(at..at + 1, bad);
+                    let survey = survey_company(&bad_company);
+                    assert_eq!(
+                        survey.plain,
+                        is_plain_company(&bad_company),
+                        "{bad_company:?}"
+                    );
+                    assert_eq!(
+                        survey.may_mash,
+                        may_be_mashed(bad_company.as_bytes(), false),
+                        "{bad_company:?}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_plain_table_is_the_predicates() {
         for b in 0..=u8::MAX {
@@ -1129,6 +1271,32 @@ mod tests {
             let survey = survey_name(&text);
             prop_assert_eq!(survey.plain, is_plain_name(&text), "{:?}", text);
             prop_assert_eq!(survey.may_mash, may_be_mashed(text.as_bytes(), true), "{:?}", text);
+        }
+
+        #[test]
+        fn the_short_name_survey_is_the_plain_test_and_the_mash_prefilter(
+            text in "[bcdfghjklmnpqrstvwxzBCDFGH aeiouyAE'.-]{0,8}",
+        ) {
+            // Short names (one word, the path that leaves out the consonant
+            // rule below six bytes), most of them runs of consonants.
+            let survey = survey_name(&text);
+            prop_assert_eq!(survey.plain, is_plain_name(&text), "{:?}", text);
+            prop_assert_eq!(survey.may_mash, may_be_mashed(text.as_bytes(), true), "{:?}", text);
+        }
+
+        #[test]
+        fn the_company_survey_is_the_plain_test_and_the_mash_prefilter(
+            text in prop_oneof![
+                name_like(),
+                any::<String>(),
+                "[a-zA-Z0-9 '&.,-]{0,40}",
+                "([a-zA-Z0-9 '-]{0,9}[uU@/:é\x00]?){0,4}",
+                "([qwertyuiopasdfghjklzxcvbnmQWERTY ]|asdf|sdfg|qwer|aaaa|aaaaa){0,12}",
+            ],
+        ) {
+            let survey = survey_company(&text);
+            prop_assert_eq!(survey.plain, is_plain_company(&text), "{:?}", text);
+            prop_assert_eq!(survey.may_mash, may_be_mashed(text.as_bytes(), false), "{:?}", text);
         }
 
         #[test]
