@@ -28,22 +28,13 @@ mod seed_group;
 mod seed_scheduled;
 
 use policy_gen::{GenOptions, SIZES};
-use seed_baseline::{NOW_UNIX, SeedBaseline, seed_leads};
+use seed_baseline::{NOW_UNIX, SeedBaseline, SeedLead, seed_leads};
 
 fn seed(c: &mut Criterion) {
     let spec = PolicySpec::from_json_str(seed_baseline::SEED_POLICY_JSON).expect("seed policy");
     let policy = compile(&spec).expect("seed policy compiles");
     let leads = seed_leads(&Normalizer::default());
-    let contexts: Vec<Facts<'_>> = leads
-        .iter()
-        .map(|l| {
-            let ctx = Facts::at_unix(NOW_UNIX);
-            match &l.account {
-                Some(a) => ctx.account(a),
-                None => ctx,
-            }
-        })
-        .collect();
+    let contexts: Vec<Facts<'_>> = leads.iter().map(SeedLead::facts).collect();
 
     // The three contenders must agree before they are timed (a fresh
     // baseline per lead: leadroute's `evaluate` starts from fresh pool state).
@@ -102,13 +93,7 @@ fn schedules(c: &mut Criterion) {
     ))
     .expect("scheduled seed policy compiles");
     let leads = seed_leads(&Normalizer::default());
-    let contexts: Vec<Facts<'_>> = leads
-        .iter()
-        .map(|l| match &l.account {
-            Some(a) => Facts::at_unix(NOW_UNIX).account(a),
-            None => Facts::at_unix(NOW_UNIX),
-        })
-        .collect();
+    let contexts: Vec<Facts<'_>> = leads.iter().map(SeedLead::facts).collect();
     for (l, ctx) in leads.iter().zip(&contexts) {
         let a = plain.evaluate(&l.lead, ctx);
         let b = scheduled.evaluate(&l.lead, ctx);

@@ -21,7 +21,7 @@ mod instr;
 #[path = "support/policy_gen.rs"]
 mod policy_gen;
 
-use instr::seed_baseline::{self, NOW_UNIX, seed_leads};
+use instr::seed_baseline::{self, NOW_UNIX, SeedLead, seed_leads};
 use policy_gen::GenOptions;
 
 /// The plan sizes measured (the 10 → 10,000 scaling goal of issue 16).
@@ -32,13 +32,7 @@ fn main() -> ExitCode {
         let spec = PolicySpec::from_json_str(seed_baseline::SEED_POLICY_JSON).expect("seed policy");
         let policy = compile(&spec).expect("seed policy compiles");
         let leads = seed_leads(&Normalizer::default());
-        let contexts: Vec<Facts<'_>> = leads
-            .iter()
-            .map(|l| match &l.account {
-                Some(a) => Facts::at_unix(NOW_UNIX).account(a),
-                None => Facts::at_unix(NOW_UNIX),
-            })
-            .collect();
+        let contexts: Vec<Facts<'_>> = leads.iter().map(SeedLead::facts).collect();
         for (l, ctx) in leads.iter().zip(&contexts) {
             let d = policy.evaluate(&l.lead, ctx);
             assert_eq!(d.rule.as_deref(), l.rule, "{}: seed rule", l.name);

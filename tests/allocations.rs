@@ -33,7 +33,7 @@ mod seed_baseline;
 #[path = "../benches/support/seed_scheduled.rs"]
 mod seed_scheduled;
 
-use seed_baseline::{NOW_UNIX, seed_leads};
+use seed_baseline::{NOW_UNIX, SeedLead, seed_leads};
 
 /// Upper bound on allocations per `evaluate` with the trace on (measured: 1,
 /// the trace buffer).
@@ -200,10 +200,7 @@ fn allocations_of(spec: &PolicySpec, scheduled: bool) {
     let leads = seed_leads(&Normalizer::default());
     let mut report = Vec::new();
     for l in &leads {
-        let ctx = match &l.account {
-            Some(a) => Facts::at_unix(NOW_UNIX).account(a),
-            None => Facts::at_unix(NOW_UNIX),
-        };
+        let ctx = l.facts();
         // Warm up: any one-time lazy initialization is not per evaluation.
         drop(policy.evaluate(&l.lead, &ctx));
 
@@ -285,13 +282,7 @@ fn evaluate_into_a_reused_decision_allocates_nothing() {
     ] {
         let policy = compile(&spec).expect("compiles");
         let leads = seed_leads(&Normalizer::default());
-        let contexts: Vec<Facts<'_>> = leads
-            .iter()
-            .map(|l| match &l.account {
-                Some(a) => Facts::at_unix(NOW_UNIX).account(a),
-                None => Facts::at_unix(NOW_UNIX),
-            })
-            .collect();
+        let contexts: Vec<Facts<'_>> = leads.iter().map(SeedLead::facts).collect();
         let mut decision = policy.evaluate(&leads[0].lead, &contexts[0]);
         // The first pass may grow the buffer to the longest trace.
         for (l, ctx) in leads.iter().zip(&contexts) {

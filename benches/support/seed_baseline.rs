@@ -10,7 +10,7 @@ use std::cell::Cell;
 
 use leadroute::crm::Account;
 use leadroute::lead::EmailKind;
-use leadroute::{Lead, LeadInput, Normalizer};
+use leadroute::{Facts, Lead, LeadInput, Normalizer};
 
 /// The seed policy, as shipped.
 pub const SEED_POLICY_JSON: &str = include_str!("../../examples/policies/seed.json");
@@ -27,6 +27,17 @@ pub struct SeedLead {
     pub account: Option<Account>,
     /// The rule the seed policy must decide with (`None`: the fallback).
     pub rule: Option<&'static str>,
+}
+
+impl SeedLead {
+    /// The facts the seed benchmarks decide this lead with: [`NOW_UNIX`],
+    /// and its CRM account when it has one.
+    pub fn facts(&self) -> Facts<'_> {
+        match &self.account {
+            Some(a) => Facts::at_unix(NOW_UNIX).account(a),
+            None => Facts::at_unix(NOW_UNIX),
+        }
+    }
 }
 
 /// The mixed leads: enterprise US, existing customer, existing account,
