@@ -316,3 +316,56 @@ fn evaluate_into_a_reused_decision_allocates_nothing() {
         }
     }
 }
+
+/// A trace that outgrows the stack buffer (it moves to the heap while
+/// recording) lands in the reused buffer too: after a longer trace, a
+/// shorter spilled one is complete, equal to a fresh evaluation's, and
+/// allocates nothing.
+#[test]
+fn evaluate_into_keeps_a_spilled_trace() {
+    // 60 rules the index cannot rule out, two events each: a lead whose
+    // `source` matches rule `i` records about `2 i` events.
+    let rules: Vec<serde_json::Value> = (0..60)
+        .map(|i| {
+            serde_json::json!({"id": format!("r{i}"), "when": {"source": [format!("s{i}")]},
+                "then": {"assign": {"owner": "ana"}}})
+        })
+        .collect();
+    let spec = PolicySpec::from_json_str(
+        &serde_json::json!({"name": "p", "version": "1",
+            "owners": [{"id": "ana", "name": "Ana"}], "rules": rules,
+            "fallback": {"assign": {"owner": "ana"}}})
+        .to_string(),
+    )
+    .expect("policy");
+    let policy = compile(&spec).expect("compiles");
+    let lead = |source: Option<&str>| {
+        let mut input = leadroute::LeadInput::from_email("a@acme.com");
+        input.source = source.map(str::to_owned);
+        Normalizer::default().normalize(&input).expect("lead").lead
+    };
+    let ctx = Facts::at_unix(NOW_UNIX);
+    let (long, short) = (lead(None), lead(Some("s20")));
+    let mut decision = policy.evaluate(&long, &ctx);
+    assert!(
+        decision.trace.events.len() > 64,
+        "{}",
+        decision.trace.events.len()
+    );
+    let fresh = policy.evaluate(&short, &ctx);
+    let events = fresh.trace.events.len();
+    assert!(
+        (33..=64).contains(&events),
+        "{events} events: spilled, within 64"
+    );
+    let ((), counted) = count(|| {
+        policy.evaluate_into(
+            black_box(&short),
+            &ctx,
+            EvalOptions::default(),
+            &mut decision,
+        );
+    });
+    assert_eq!(decision, fresh);
+    assert_eq!(counted.total(), 0, "{counted:?}");
+}

@@ -235,12 +235,12 @@ impl Policy {
         opts: EvalOptions,
         decision: &mut RouteDecision,
     ) {
-        // The buffer moves out of the old decision into the new one (with
-        // the trace off, back into it, empty), so dropping the old decision
-        // frees nothing of it.
+        // The buffer moves out of the old decision into the new one's
+        // trace, so dropping the old decision frees nothing of it. With the
+        // trace off the recorder leaves it here: it goes back, empty.
         let mut reuse = std::mem::take(&mut decision.trace.events);
         *decision = eval::evaluate_reusing(&self.program, lead, facts, opts, &[], Some(&mut reuse));
-        if decision.trace.events.capacity() < reuse.capacity() {
+        if decision.trace.events.is_empty() && decision.trace.events.capacity() < reuse.capacity() {
             reuse.clear();
             decision.trace.events = reuse;
         }

@@ -227,7 +227,15 @@ impl<'b, const ON: bool> Recorder<'b, ON> {
         let capacity = SPILL_EVENTS
             .min(self.head + self.tail + 1)
             .max(self.len + 1);
-        let mut heap = Vec::with_capacity(capacity);
+        // The caller's buffer when given (`finish` then returns this one).
+        let mut heap = match self.reuse.take() {
+            Some(reuse) => {
+                reuse.clear();
+                reuse.reserve_exact(capacity);
+                std::mem::take(reuse)
+            }
+            None => Vec::with_capacity(capacity),
+        };
         heap.extend_from_slice(self.inline_events());
         heap.push(e);
         self.heap = heap;
