@@ -72,8 +72,7 @@ struct Needs {
 
 /// The attributes `needs` constrains.
 fn constrained_facts(needs: &Needs) -> IndexedFacts {
-    let mut facts = IndexedFacts::new();
-    for (needed, fact) in [
+    [
         (needs.country.is_some(), IndexedFact::Country),
         (needs.region.is_some(), IndexedFact::Region),
         (needs.kind.is_some(), IndexedFact::EmailKind),
@@ -81,12 +80,10 @@ fn constrained_facts(needs: &Needs) -> IndexedFacts {
         (needs.employees.is_some(), IndexedFact::Employees),
         (needs.revenue.is_some(), IndexedFact::AnnualRevenue),
         (needs.product.is_some(), IndexedFact::ProductInterest),
-    ] {
-        if needed {
-            facts.insert(fact);
-        }
-    }
-    facts
+    ]
+    .into_iter()
+    .filter_map(|(needed, fact)| needed.then_some(fact))
+    .collect()
 }
 
 /// An inclusive band of a numeric attribute: `(lo, hi)`, `hi = u64::MAX`
