@@ -138,6 +138,26 @@ fn the_counter_counts() {
     assert_eq!(c.total(), 0);
 }
 
+/// A policy of `n` rules the index cannot rule out (rule `i`: `source` is
+/// `s{i}`), each assigning `ana`, as is the fallback: a lead matching no
+/// rule evaluates all of them, two trace events each.
+fn source_rules(n: usize) -> leadroute::Policy {
+    let rules: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({"id": format!("r{i}"), "when": {"source": [format!("s{i}")]},
+                "then": {"assign": {"owner": "ana"}}})
+        })
+        .collect();
+    let spec = PolicySpec::from_json_str(
+        &serde_json::json!({"name": "p", "version": "1",
+            "owners": [{"id": "ana", "name": "Ana"}], "rules": rules,
+            "fallback": {"assign": {"owner": "ana"}}})
+        .to_string(),
+    )
+    .expect("policy");
+    compile(&spec).expect("compiles")
+}
+
 /// Traces shorter and longer than the stack buffer (32 events) allocate
 /// once, up to 64 events, however many rules the policy has.
 #[test]
@@ -145,20 +165,7 @@ fn traces_up_to_64_events_allocate_once_at_any_length() {
     // `n` rules the index cannot rule out (a `source` condition): each is
     // evaluated, two events per rule (its condition and its verdict).
     for n in [1usize, 10, 15, 16, 20, 30] {
-        let rules: Vec<serde_json::Value> = (0..n)
-            .map(|i| {
-                serde_json::json!({"id": format!("r{i}"), "when": {"source": [format!("s{i}")]},
-                    "then": {"assign": {"owner": "ana"}}})
-            })
-            .collect();
-        let spec = PolicySpec::from_json_str(
-            &serde_json::json!({"name": "p", "version": "1",
-                "owners": [{"id": "ana", "name": "Ana"}], "rules": rules,
-                "fallback": {"assign": {"owner": "ana"}}})
-            .to_string(),
-        )
-        .expect("policy");
-        let policy = compile(&spec).expect("compiles");
+        let policy = source_rules(n);
         let lead = Normalizer::default()
             .normalize(&leadroute::LeadInput::from_email("a@acme.com"))
             .expect("lead")
@@ -325,20 +332,7 @@ fn evaluate_into_a_reused_decision_allocates_nothing() {
 fn evaluate_into_keeps_a_spilled_trace() {
     // 60 rules the index cannot rule out, two events each: a lead whose
     // `source` matches rule `i` records about `2 i` events.
-    let rules: Vec<serde_json::Value> = (0..60)
-        .map(|i| {
-            serde_json::json!({"id": format!("r{i}"), "when": {"source": [format!("s{i}")]},
-                "then": {"assign": {"owner": "ana"}}})
-        })
-        .collect();
-    let spec = PolicySpec::from_json_str(
-        &serde_json::json!({"name": "p", "version": "1",
-            "owners": [{"id": "ana", "name": "Ana"}], "rules": rules,
-            "fallback": {"assign": {"owner": "ana"}}})
-        .to_string(),
-    )
-    .expect("policy");
-    let policy = compile(&spec).expect("compiles");
+    let policy = source_rules(60);
     let lead = |source: Option<&str>| {
         let mut input = leadroute::LeadInput::from_email("a@acme.com");
         input.source = source.map(str::to_owned);
