@@ -1,7 +1,9 @@
 //! Instruction counts of `Normalizer::normalize` under callgrind: the mixed
 //! corpus (every case of `tests/fixtures/normalize_cases.jsonl`, figures per
 //! lead) and one fully populated lead (every field, ranges, phone, website,
-//! attribute) — the lead sets of `benches/normalize.rs`.
+//! attribute) — the lead sets of `benches/normalize.rs` — and the full lead
+//! from its JSON, normalized borrowed (`normalize`) and owned
+//! (`normalize_json`, which moves the attributes).
 //!
 //! ```text
 //! cargo bench --bench instr_normalize
@@ -51,6 +53,16 @@ fn main() -> ExitCode {
         );
         s.bench("normalize/full_lead", 1, || {
             black_box(normalizer.normalize(black_box(&full)))
+        });
+        // A service's path from the request body: parse, then normalize the
+        // input it owns (moving the attributes, `normalize_json`), against
+        // parsing and normalizing a borrowed input (copying them).
+        s.bench("normalize/json_full_lead/borrowed", 1, || {
+            let input: LeadInput = serde_json::from_str(black_box(FULL_LEAD)).expect("full lead");
+            black_box(normalizer.normalize(&input))
+        });
+        s.bench("normalize/json_full_lead/owned", 1, || {
+            black_box(normalizer.normalize_json(black_box(FULL_LEAD)))
         });
     })
 }

@@ -143,8 +143,40 @@ fn plausible_input() -> impl Strategy<Value = LeadInput> {
         )
 }
 
+/// Custom attributes as forms send them: a few, or more than the default
+/// limit of 100; with `null`s (no value), long keys and long values.
+fn attributes() -> impl Strategy<Value = std::collections::BTreeMap<String, serde_json::Value>> {
+    use serde_json::Value;
+    let value = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        "[a-z ]{0,12}".prop_map(Value::String),
+        (1usize..3).prop_map(|k| Value::String("x".repeat(k * 6000))),
+    ];
+    let key = prop_oneof![8 => "[a-z_]{1,12}", 1 => "[a-z]{200,210}"];
+    prop_oneof![
+        8 => proptest::collection::btree_map(key.clone(), value.clone(), 0..8),
+        1 => proptest::collection::btree_map(key, value, 100..104),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn normalize_owned_gives_what_normalize_gives(
+        mut input in plausible_input(),
+        attributes in attributes(),
+        phone in proptest::option::of(proptest::sample::select(&["+1 415 555 0100 ext. 7", "020 7946 0958", "call me"][..])),
+    ) {
+        input.attributes = attributes;
+        input.phone = phone.map(str::to_owned);
+        let normalizer = Normalizer::default();
+        let borrowed = normalizer.normalize(&input);
+        let owned = normalizer.normalize_owned(input);
+        prop_assert_eq!(owned, borrowed);
+    }
 
     #[test]
     fn normalize_never_panics_and_errors_always_name_a_field(input in arbitrary_input()) {

@@ -620,7 +620,7 @@ impl Normalizer {
     /// object is a single [`Field::Payload`] error.
     pub fn normalize_json(&self, json: &str) -> Result<Normalized, NormalizeError> {
         match serde_json::from_str::<LeadInput>(json) {
-            Ok(input) => self.normalize(&input),
+            Ok(input) => self.normalize_owned(input),
             Err(e) => Err(NormalizeError::payload(&e)),
         }
     }
@@ -629,7 +629,46 @@ impl Normalizer {
     ///
     /// Returns the lead and its warnings, or every field error found (the
     /// whole input is checked; it does not stop at the first problem).
-    pub fn normalize<'i>(&self, input: &'i LeadInput) -> Result<Normalized, NormalizeError> {
+    ///
+    /// The input is borrowed, so the lead's custom attributes are copied
+    /// from it. A caller done with the input can hand it over with
+    /// [`normalize_owned`](Self::normalize_owned) instead, which moves them.
+    pub fn normalize(&self, input: &LeadInput) -> Result<Normalized, NormalizeError> {
+        self.normalize_from(input, Attributes::Borrowed(&input.attributes))
+    }
+
+    /// [`normalize`](Self::normalize) for an input the caller is done with:
+    /// the same lead, warnings and errors, but the custom attributes (with
+    /// their values) are moved into the lead instead of copied.
+    ///
+    /// [`normalize_json`](Self::normalize_json) and
+    /// [`LeadRouter::route`](crate::LeadRouter::route) normalize this way.
+    ///
+    /// ```
+    /// use leadroute::{LeadInput, Normalizer};
+    /// let input: LeadInput = serde_json::from_str(
+    ///     r#"{"email": "ana@acme.example", "plan": "team", "seats": 40}"#,
+    /// )?;
+    /// let normalizer = Normalizer::default();
+    /// let borrowed = normalizer.normalize(&input).unwrap().lead;
+    /// let owned = normalizer.normalize_owned(input).unwrap().lead;
+    /// assert_eq!(owned, borrowed);
+    /// assert_eq!(owned.attributes["seats"], 40);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn normalize_owned(&self, mut input: LeadInput) -> Result<Normalized, NormalizeError> {
+        let attributes = std::mem::take(&mut input.attributes);
+        self.normalize_from(&input, Attributes::Owned(attributes))
+    }
+
+    /// The normalization itself. `input.attributes` is not read: the
+    /// attributes come as `attributes`, borrowed from the input or moved
+    /// out of it.
+    fn normalize_from<'i>(
+        &self,
+        input: &'i LeadInput,
+        attributes: Attributes<'_>,
+    ) -> Result<Normalized, NormalizeError> {
         let mut run = Run {
             errors: input.type_errors.clone(),
             warnings: Vec::new(),
@@ -717,7 +756,7 @@ impl Normalizer {
                 },
             );
 
-        let mut attributes = self.attributes(&mut run, input);
+        let mut attributes = self.attributes(&mut run, attributes);
         let phone = text(&mut run, &Field::Phone, &input.phone)
             .and_then(|p| run.not_placeholder(&Field::Phone, p))
             .map(|p| {
@@ -1016,23 +1055,27 @@ impl Normalizer {
     fn attributes(
         &self,
         run: &mut Run,
-        input: &LeadInput,
+        attributes: Attributes<'_>,
     ) -> std::collections::BTreeMap<String, Value> {
         let limits = self.limits;
-        if input.attributes.len() > limits.max_attributes {
+        let map = match &attributes {
+            Attributes::Borrowed(map) => map,
+            Attributes::Owned(map) => map,
+        };
+        if map.len() > limits.max_attributes {
             run.error(
                 Field::Attributes,
                 IssueCode::TooMany,
                 None,
                 format!(
                     "has {} custom fields; the limit is {}",
-                    input.attributes.len(),
+                    map.len(),
                     limits.max_attributes
                 ),
             );
             return Default::default();
         }
-        for (key, value) in &input.attributes {
+        for (key, value) in map {
             let field = || Field::Attribute(crate::lead::issue::shorten(key));
             if key.chars().count() > limits.max_attribute_key_chars {
                 run.error(
@@ -1067,16 +1110,29 @@ impl Normalizer {
         // not either, or its JSON would read back as a different lead.
         // Usually there is none: then the map is cloned as it is (no
         // intermediate list to sort and build a tree from).
-        if !input.attributes.values().any(Value::is_null) {
-            return input.attributes.clone();
+        let nulls = map.values().any(Value::is_null);
+        match attributes {
+            Attributes::Owned(mut map) => {
+                if nulls {
+                    map.retain(|_, v| !v.is_null());
+                }
+                map
+            }
+            Attributes::Borrowed(map) if !nulls => map.clone(),
+            Attributes::Borrowed(map) => map
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
-        input
-            .attributes
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
     }
+}
+
+/// Where a normalization's custom attributes come from: the caller's input
+/// (copied into the lead) or taken out of it (moved).
+enum Attributes<'i> {
+    Borrowed(&'i std::collections::BTreeMap<String, Value>),
+    Owned(std::collections::BTreeMap<String, Value>),
 }
 
 /// What the email parser found of its domain's registrable part.

@@ -847,7 +847,7 @@ impl<C: Crm, S: EventSink, P: PoolStore, K: Clock, O: Outbox> LeadRouter<C, S, P
 
         // Capture and validate.
         let stage = span.stage("normalize");
-        let normalized = stage.in_scope(|| self.normalizer.normalize(&input));
+        let normalized = stage.in_scope(|| self.normalizer.normalize_owned(input));
         let t_normalized = self.clock.now();
         stage.flag("valid", normalized.is_ok());
         stage.done(since(submitted, t_normalized));
