@@ -380,9 +380,23 @@ fn filled(v: &Value) -> bool {
     match v {
         // An empty one (the usual honeypot) without a trim (5 instructions
         // of assess_only); `trim` is `str::trim`, faster.
-        Value::String(s) => !s.is_empty() && !crate::lead::normalizer::trim(s).is_empty(),
+        Value::String(s) => !s.is_empty() && filled_text(s),
         other => filled_other(other),
     }
+}
+
+/// [`filled`] of a non-empty text: anything but whitespace or a checkbox's
+/// unchecked value (`0`, `false`, `off`, `no`, ASCII case ignored), which
+/// form libraries send for an untouched hidden checkbox (a real buyer's
+/// form was rejected for `"0"` in a review of realistic submissions). A
+/// bot ticking the box sends `1`, `on`, `true` or `yes`: filled.
+#[inline(never)]
+fn filled_text(s: &str) -> bool {
+    let t = crate::lead::normalizer::trim(s);
+    !(t.is_empty()
+        || ["0", "false", "off", "no"]
+            .iter()
+            .any(|u| t.eq_ignore_ascii_case(u)))
 }
 
 /// [`filled`] of a value that is not a text.
@@ -390,10 +404,12 @@ fn filled(v: &Value) -> bool {
 fn filled_other(v: &Value) -> bool {
     match v {
         Value::Null | Value::Bool(false) => false,
-        Value::String(s) => !s.is_empty() && !crate::lead::normalizer::trim(s).is_empty(),
+        Value::String(s) => !s.is_empty() && filled_text(s),
         Value::Array(a) => a.iter().any(filled),
         Value::Object(o) => !o.is_empty(),
-        Value::Bool(true) | Value::Number(_) => true,
+        // Zero is the unchecked box's value as a number.
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::Bool(true) => true,
     }
 }
 
@@ -832,6 +848,43 @@ mod tests {
     use super::*;
     use crate::lead::normalizer::Normalizer;
     use proptest::strategy::Strategy as _;
+
+    #[test]
+    fn an_unchecked_checkbox_is_not_a_filled_honeypot() {
+        use serde_json::json;
+        for empty in [
+            json!(null),
+            json!(""),
+            json!("  "),
+            json!(false),
+            json!(0),
+            json!(0.0),
+            json!("0"),
+            json!("false"),
+            json!(" OFF "),
+            json!("No"),
+            json!([]),
+            json!(["", "0"]),
+            json!({}),
+        ] {
+            assert!(!filled(&empty), "{empty}");
+        }
+        for ticked in [
+            json!(true),
+            json!(1),
+            json!(-1),
+            json!("1"),
+            json!("on"),
+            json!("yes"),
+            json!("true"),
+            json!("nope"),
+            json!("http://cheap-links.ru"),
+            json!(["0", "x"]),
+            json!({"a": 1}),
+        ] {
+            assert!(filled(&ticked), "{ticked}");
+        }
+    }
 
     fn lead(json: &str) -> Lead {
         Normalizer::default().normalize_json(json).unwrap().lead

@@ -36,14 +36,14 @@ impl Patterns {
             .ok(),
             script: Regex::new(
                 r#"(?ix)
-                <\s*/?\s*(?:script|iframe|img|svg|object|embed|style|body|a|div|span|form|input|meta|link)(?-u:\b)
-                | javascript\s*:
+                </?(?:script|iframe|img|svg|object|embed|style|body|a|div|span|form|input|meta|link)(?-u:\b)
+                | javascript\s*:\S
                 | (?-u:\b)on(?:error|load|click|mouseover|focus)\s*=
-                | \{\{.*\}\} | \$\{[^}]*\}
+                | \{\{[^}]*[^\w\s.}][^}]*\}\} | \$\{[^}]*[^\w\s.}][^}]*\}
                 | '\s*(?:or|and)\s+'?\d+'?\s*=\s*'?\d+
                 | (?-u:\b)union\s+(?:all\s+)?select(?-u:\b)
                 | ;\s*drop\s+table(?-u:\b)
-                | \[/?(?:url|link|img)(?-u:\b)
+                | \[/?(?:url|link|img)(?:=|\](?:[^(]|$))
                 "#,
             )
             .ok(),
