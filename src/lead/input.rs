@@ -289,11 +289,14 @@ impl FoldedKey {
             if matches!(b, b'_' | b'-' | b'.' | b' ') {
                 continue;
             }
-            if !b.is_ascii() || out.len == FoldedKey::MAX {
-                out.len = 0;
-                return out;
+            match out.buf.get_mut(out.len) {
+                Some(slot) if b.is_ascii() => *slot = b.to_ascii_lowercase(),
+                // Past ASCII, or longer than any field name.
+                _ => {
+                    out.len = 0;
+                    return out;
+                }
             }
-            out.buf[out.len] = b.to_ascii_lowercase();
             out.len += 1;
         }
         out
@@ -302,7 +305,7 @@ impl FoldedKey {
     /// The folded key: ASCII bytes, compared as bytes (no UTF-8 check
     /// needed, which cost about 150 instructions a field).
     fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        self.buf.get(..self.len).unwrap_or_default()
     }
 }
 
