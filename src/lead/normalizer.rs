@@ -59,6 +59,14 @@ const PLACEHOLDERS: &[&str] = &[
     "not applicable",
     "tbd",
     "xxx",
+    // A form's "no answer" options (head-count and revenue dropdowns
+    // offer them): without them the whole lead was refused, since such a
+    // range is unreadable.
+    "prefer not to say",
+    "rather not say",
+    "not sure",
+    "not disclosed",
+    "undisclosed",
 ];
 
 /// Size limits that keep memory bounded on hostile input.
@@ -306,8 +314,9 @@ impl fmt::Display for NormalizeError {
 /// - JSON nesting: [`normalize_json`](Self::normalize_json) reads at most
 ///   128 levels (serde_json's recursion limit); deeper input is a `payload`
 ///   error.
-/// - Placeholders (`n/a`, `none`, `-`, …) in optional fields are treated as
-///   absent with a `placeholder` warning.
+/// - Placeholders (`n/a`, `none`, `-`, `unknown`, a form's "no answer"
+///   options such as `Prefer not to say`, …) in optional fields are treated
+///   as absent with a `placeholder` warning.
 #[derive(Debug, Clone)]
 pub struct Normalizer {
     free: DomainSet,
@@ -647,7 +656,7 @@ impl Normalizer {
     /// ```
     /// use leadroute::{LeadInput, Normalizer};
     /// let input: LeadInput = serde_json::from_str(
-    ///     r#"{"email": "ana@acme.example", "plan": "team", "seats": 40}"#,
+    ///     r#"{"email": "ana@acme.com", "plan": "team", "seats": 40}"#,
     /// )?;
     /// let normalizer = Normalizer::default();
     /// let borrowed = normalizer.normalize(&input).unwrap().lead;
@@ -1404,10 +1413,10 @@ fn is_placeholder(s: &str) -> bool {
 }
 
 /// The first bytes of [`PLACEHOLDERS`], lower-case.
-const PLACEHOLDER_STARTS: &[u8] = b"n-.?utx";
+const PLACEHOLDER_STARTS: &[u8] = b"n-.?utxpr";
 
 /// Bytes in the longest of [`PLACEHOLDERS`].
-const LONGEST_PLACEHOLDER: usize = "not applicable".len();
+const LONGEST_PLACEHOLDER: usize = "prefer not to say".len();
 
 #[cfg(test)]
 mod tests {
@@ -1433,6 +1442,30 @@ mod tests {
         assert_eq!(longest, Some(LONGEST_PLACEHOLDER));
         assert!(is_placeholder("  Not Applicable "));
         assert!(!is_placeholder("not applicable!"));
+    }
+
+    #[test]
+    fn a_no_answer_range_is_absent_not_an_error() {
+        let n = Normalizer::default();
+        let out = n
+            .normalize_json(
+                r#"{"email": "ana@acme.com", "company_size": "Prefer not to say", "annual_revenue": "Undisclosed"}"#,
+            )
+            .expect("a lead without a size");
+        assert_eq!(out.lead.employees, None);
+        assert_eq!(out.lead.annual_revenue, None);
+        let placeholders: Vec<_> = out
+            .warnings
+            .iter()
+            .filter(|w| w.code == IssueCode::Placeholder)
+            .map(|w| w.field.clone())
+            .collect();
+        assert_eq!(placeholders, [Field::Employees, Field::AnnualRevenue]);
+        // A range it cannot read is still an error.
+        assert!(
+            n.normalize_json(r#"{"email": "ana@acme.com", "company_size": "lots"}"#)
+                .is_err()
+        );
     }
 
     #[test]
