@@ -1067,10 +1067,7 @@ impl Normalizer {
         attributes: Attributes<'_>,
     ) -> std::collections::BTreeMap<String, Value> {
         let limits = self.limits;
-        let map = match &attributes {
-            Attributes::Borrowed(map) => map,
-            Attributes::Owned(map) => map,
-        };
+        let map = attributes.map();
         if map.len() > limits.max_attributes {
             run.error(
                 Field::Attributes,
@@ -1142,6 +1139,15 @@ impl Normalizer {
 enum Attributes<'i> {
     Borrowed(&'i std::collections::BTreeMap<String, Value>),
     Owned(std::collections::BTreeMap<String, Value>),
+}
+
+impl Attributes<'_> {
+    fn map(&self) -> &std::collections::BTreeMap<String, Value> {
+        match self {
+            Attributes::Borrowed(map) => map,
+            Attributes::Owned(map) => map,
+        }
+    }
 }
 
 /// What the email parser found of its domain's registrable part.

@@ -404,7 +404,7 @@ fn filled_text(s: &str) -> bool {
 fn filled_other(v: &Value) -> bool {
     match v {
         Value::Null | Value::Bool(false) => false,
-        Value::String(s) => !s.is_empty() && filled_text(s),
+        Value::String(s) => filled_text(s),
         Value::Array(a) => a.iter().any(filled),
         Value::Object(o) => !o.is_empty(),
         // Zero is the unchecked box's value as a number.
