@@ -12,29 +12,44 @@ use serde::{Deserialize, Serialize};
 /// # How text maps to a range
 ///
 /// Amounts may carry a currency sign or code (`$ € £ ¥ ₹`, `usd`, `eur`,
-/// `gbp`: stripped, never converted), thousands separators (`1,000`, `1_000`,
-/// `1 000` with a no-break space; `1.000.000` when every dot is followed by
-/// exactly three digits and no unit follows), decimals (`1.5M`) and a unit
-/// (`k`/`thousand`, `m`/`mm`/`mn`/`mil`/`million`, `b`/`bn`/`billion`).
+/// `gbp`, `chf`, `inr`, …: stripped, never converted), thousands
+/// separators (`1,000`, the Indian `1,00,000`, `1_000`, `1 000` with a
+/// no-break or narrow no-break space; `1.000.000` when every dot is
+/// followed by exactly three digits and no unit follows), decimals
+/// (`1.5M`; a decimal comma, `1,5M` or `1.234,5`, when one or two digits
+/// follow the only comma) and a unit (`k`/`thousand`/`Tsd.`,
+/// `m`/`mm`/`mn`/`mil`/`million`/`Mio.`/`mln`, `b`/`bn`/`billion`/`Mrd.`/`Md`/`mld`,
+/// the Indian `lakh` and `crore`). A comma is never dropped from between
+/// digits it does not group: `1,2345` is an error, not 12345.
 /// Results are rounded down to whole numbers, computed exactly (no
 /// floating point: `9007199254740993` stays itself, `18446744073709551615`,
 /// `u64::MAX`, is accepted). A number may have an exponent (`1e6`,
 /// `2.5E3`, as JSON writes large floats); past `u64::MAX` it is
 /// [`RangeError::TooLarge`]. Fraction digits past the 38th significant digit
 /// are ignored. Words such as `employees`,
-/// `people`, `staff`, `revenue`, `per year`, `approx.` are ignored.
+/// `people`, `staff`, `revenue`, `per year`, `approx.` are ignored, and so
+/// are their German, French, Spanish, Portuguese, Italian and Dutch
+/// counterparts (`Mitarbeiter`, `salariés`, `empleados`, `funcionários`,
+/// `dipendenti`, `medewerkers`, `Umsatz`, `chiffre d'affaires`, …); the
+/// range words of those languages read as the English ones (`bis`, `à`,
+/// `hasta`, `até`, `tot`; `mehr als`, `plus de`, `más de`, `meer dan`;
+/// `weniger als`, `moins de`, `menos de`; `über`, `unter`, `bis zu`,
+/// `jusqu'à`, `mindestens`). A word whose meaning differs between them
+/// is not guessed: `au moins 100` (French for "at least") is an error.
 ///
 /// | text | range |
 /// |---|---|
 /// | `5000`, `5,000`, `5k` | 5000 – 5000 |
-/// | `51-200`, `51 – 200`, `51 to 200`, `between 51 and 200` | 51 – 200 |
-/// | `10k-50k`, `$10M-$50M` | 10000 – 50000, 10000000 – 50000000 |
+/// | `51-200`, `51 – 200`, `51 to 200`, `between 51 and 200`, `51 bis 200` | 51 – 200 |
+/// | `10k-50k`, `$10M-$50M`, `10-50 Mio. €` | 10000 – 50000, 10000000 – 50000000, 10000000 – 50000000 |
 /// | `10-50M` (unit on the upper bound only) | 10000000 – 50000000 |
 /// | `1,000+`, `1000 or more`, `1000 and above`, `at least 1000`, `>= 1000` | 1000 – unbounded |
-/// | `over 5,000`, `more than 5000`, `> 5000`, `above 5000` | 5001 – unbounded |
-/// | `<10`, `under 10`, `less than 10`, `fewer than 10` | 0 – 9 |
-/// | `up to 10`, `<= 10`, `10 or less`, `at most 10` | 0 – 10 |
+/// | `over 5,000`, `more than 5000`, `> 5000`, `above 5000`, `plus de 5000` | 5001 – unbounded |
+/// | `<10`, `under 10`, `less than 10`, `fewer than 10`, `menos de 10` | 0 – 9 |
+/// | `up to 10`, `<= 10`, `10 or less`, `at most 10`, `bis zu 10` | 0 – 10 |
 /// | `self-employed`, `just me`, `solo` | 1 – 1 |
+/// | `pre-revenue`, `no revenue` | 0 – 0 |
+/// | `₹50 crore`, `1,5M` | 500000000 – 500000000, 1500000 – 1500000 |
 ///
 /// Anything else (negative numbers, a lower bound above the upper, words
 /// that are not listed) is an error for the field.
@@ -250,11 +265,14 @@ fn general(trimmed: &str) -> Result<Range, RangeError> {
         .as_bytes()
         .first()
         .is_some_and(u8::is_ascii_alphabetic)
-        && SOLO_PHRASES
-            .iter()
-            .any(|phrase| phrase.eq_ignore_ascii_case(lower))
     {
-        return Ok(Range::exactly(1));
+        let is = |phrases: &[&str]| phrases.iter().any(|p| p.eq_ignore_ascii_case(lower));
+        if is(SOLO_PHRASES) {
+            return Ok(Range::exactly(1));
+        }
+        if is(ZERO_PHRASES) {
+            return Ok(Range::exactly(0));
+        }
     }
     let mut toks = Toks::new();
     tokenize(lower, &mut toks)?;
@@ -266,7 +284,7 @@ fn general(trimmed: &str) -> Result<Range, RangeError> {
 const PLAIN_DIGITS: usize = 18;
 
 /// Trimmed ASCII text of the forms `A`, `A+` and `A-A`, where an amount
-/// `A` is an optional `$`, digits (a `,` only between two digits) and an
+/// `A` is an optional `$`, digits (a `,` only before exactly three digits) and an
 /// optional one-letter unit (`k`, `m`, `b`, any case): the range, shaped
 /// as the tokenizer's tokens would be. `None` for any other text.
 ///
@@ -317,8 +335,14 @@ fn plain_amount(s: &[u8]) -> Option<((u64, u32), &[u8])> {
                 }
                 value = value * 10 + u64::from(b - b'0');
             }
-            // A separator between two digits (one after none is not).
-            Some(b',') if digits > 0 && s.get(i + 1).is_some_and(u8::is_ascii_digit) => {}
+            // A separator between digits: exactly three after it (one
+            // after none is not; other commas are the tokenizer's to read,
+            // see `digits_of`).
+            Some(b',')
+                if digits > 0
+                    && s.get(i + 1..i + 4)
+                        .is_some_and(|g| g.iter().all(u8::is_ascii_digit))
+                    && !s.get(i + 4).is_some_and(u8::is_ascii_digit) => {}
             _ => break,
         }
         i += 1;
@@ -356,6 +380,10 @@ const SOLO_PHRASES: &[&str] = &[
     "solo",
     "myself",
 ];
+
+/// Whole texts that mean no revenue yet (a revenue dropdown's first
+/// option).
+const ZERO_PHRASES: &[&str] = &["pre-revenue", "pre revenue", "prerevenue", "no revenue"];
 
 /// The tokens of one range text: the first [`INLINE_TOKENS`] kept inline
 /// (a form's range has a handful), the rest, if any, on the heap.
@@ -417,7 +445,10 @@ fn tokenize(s: &str, toks: &mut Toks) -> Result<(), RangeError> {
         pos += c.len_utf8();
         match c {
             c if c.is_whitespace()
-                || matches!(c, '$' | '€' | '£' | '¥' | '₹' | '(' | ')' | ':') => {}
+                || matches!(
+                    c,
+                    '$' | '€' | '£' | '¥' | '₹' | '(' | ')' | ':' | '\'' | '’'
+                ) => {}
             '0'..='9' | '.' => {
                 let rest = s.get(i..).unwrap_or_default();
                 // The unit after the number, as `number` read it already.
@@ -470,26 +501,51 @@ fn tokenize(s: &str, toks: &mut Toks) -> Result<(), RangeError> {
     Ok(())
 }
 
-/// Words that change the meaning (`Some`), are noise (`None`), or are unknown.
+/// Words that change the meaning (`Some`), are noise (`None`), or are
+/// unknown: English, and the common words of German, French, Spanish,
+/// Portuguese, Italian and Dutch forms (`1 bis 10 Mitarbeiter`, `2 à 10
+/// salariés`, `más de 1000 empleados`, `meer dan 100 medewerkers`).
+///
+/// A word that could change the meaning in one language and not in
+/// another is left unknown, so that the text is an error rather than a
+/// wrong range: the French `au moins 100` (at least 100) is not read as
+/// "less than 100".
 fn word_token(w: &str) -> Result<Option<WordTok>, RangeError> {
     Ok(Some(match w {
-        "to" | "through" | "thru" => WordTok::To,
-        "and" => WordTok::And,
-        "or" => WordTok::Or,
-        "more" | "greater" => WordTok::More,
-        "less" | "fewer" => WordTok::Less,
-        "than" => WordTok::Than,
-        "over" | "above" | "plus" => WordTok::Above,
-        "under" | "below" => WordTok::Below,
-        "up" | "upto" => WordTok::Up,
+        "to" | "through" | "thru" | "bis" | "à" | "tot" | "até" | "hasta" | "al" => WordTok::To,
+        "and" | "und" | "et" | "y" | "e" | "en" => WordTok::And,
+        "or" | "oder" | "ou" | "o" | "of" => WordTok::Or,
+        "more" | "greater" | "mehr" | "más" | "mas" | "mais" | "meer" | "più" => WordTok::More,
+        "less" | "fewer" | "weniger" | "moins" | "menos" | "minder" | "meno" => WordTok::Less,
+        "than" | "als" | "que" | "dan" => WordTok::Than,
+        "over" | "above" | "plus" | "über" | "ueber" | "oltre" | "acima" => WordTok::Above,
+        "under" | "below" | "unter" | "sotto" | "abaixo" => WordTok::Below,
+        "up" | "upto" | "jusqu" => WordTok::Up,
         "at" => WordTok::At,
-        "least" | "min" | "minimum" => WordTok::Least,
-        "most" | "max" | "maximum" => WordTok::Most,
+        "least" | "min" | "minimum" | "mindestens" => WordTok::Least,
+        "most" | "max" | "maximum" | "höchstens" | "maximal" | "máximo" => WordTok::Most,
         "solo" => WordTok::Solo,
+        // Head count.
         "employees" | "employee" | "people" | "persons" | "staff" | "emp" | "emps" | "fte"
-        | "ftes" | "workers" | "headcount" | "revenue" | "annual" | "annually" | "per" | "a"
-        | "year" | "yr" | "usd" | "eur" | "gbp" | "us" | "approx" | "approximately" | "about"
-        | "around" | "between" | "from" | "total" | "range" | "in" => return Ok(None),
+        | "ftes" | "workers" | "headcount" | "mitarbeiter" | "mitarbeitende"
+        | "mitarbeiterinnen" | "beschäftigte" | "angestellte" | "salariés" | "salarié"
+        | "employés" | "employé" | "personnes" | "collaborateurs" | "effectif" | "empleados"
+        | "empleado" | "personas" | "trabajadores" | "funcionários" | "funcionarios"
+        | "colaboradores" | "dipendenti" | "persone" | "medewerkers" | "werknemers"
+        | "personen"
+        // Revenue, per year.
+        | "revenue" | "annual" | "annually" | "per" | "a" | "year" | "yr" | "umsatz"
+        | "jahresumsatz" | "jahr" | "pro" | "chiffre" | "d" | "affaires" | "par" | "an"
+        | "facturación" | "facturacion" | "ingresos" | "año" | "faturamento" | "receita"
+        | "ano" | "fatturato" | "anno" | "omzet" | "jaar"
+        // Currencies (stripped, never converted).
+        | "usd" | "eur" | "gbp" | "us" | "chf" | "inr" | "jpy" | "cad" | "aud" | "euro"
+        | "euros" | "dollar" | "dollars" | "rs"
+        // About, from, between.
+        | "approx" | "approximately" | "about" | "around" | "ca" | "circa" | "etwa" | "rund"
+        | "env" | "environ" | "aprox" | "aproximadamente" | "cerca" | "between" | "from"
+        | "total" | "range" | "in" | "von" | "van" | "de" | "da" | "di" | "zu" | "zwischen"
+        | "entre" | "tussen" | "tra" => return Ok(None),
         _ => return Err(RangeError::Unrecognized),
     }))
 }
@@ -509,6 +565,9 @@ fn number_and_unit(s: &str) -> Result<(Amount, usize, (i32, usize)), RangeError>
     // many, and where the dots are (no copy of the digits is made; the
     // second pass below reads them again from the text).
     let (mut len, mut dots, mut last_dot, mut even_groups) = (0usize, 0usize, 0usize, true);
+    // A decimal comma (`1,5`), and whether the dots before it, if any,
+    // each preceded exactly three digits (`1.234,5`): only then is it one.
+    let (mut decimal_comma, mut comma_after_groups) = (false, true);
     // A whole number (no dot) below 10^19, the usual amount, is read in
     // this pass too: then there is no second one.
     let (mut whole_number, mut fits) = (0u64, true);
@@ -518,6 +577,9 @@ fn number_and_unit(s: &str) -> Result<(Amount, usize, (i32, usize)), RangeError>
             even_groups &= dots == 0 || len - last_dot == 4;
             dots += 1;
             last_dot = len;
+        } else if c == b',' {
+            decimal_comma = true;
+            comma_after_groups = dots == 0 || (even_groups && len - last_dot == 4);
         } else if fits {
             // Below 10^18 the next value, at most 10^19 - 1, fits a `u64`.
             fits = whole_number < 1_000_000_000_000_000_000;
@@ -527,18 +589,20 @@ fn number_and_unit(s: &str) -> Result<(Amount, usize, (i32, usize)), RangeError>
         }
         len += 1;
     });
-    if len == 0 || (len == 1 && dots == 1) {
+    if len == 0 || (len == 1 && dots == 1) || !comma_after_groups {
         return Err(RangeError::Unrecognized);
     }
     // An exponent: `e` or `E` (lowercased by now), a sign, digits.
     let (exponent, exp_len) = exponent(s.get(i..).unwrap_or_default());
     let (mult, unit_len) = unit(s.get(i + exp_len..).unwrap_or_default());
-    // "1.000.000": dots that each precede exactly three digits are grouping.
-    let grouping = dots > 0 && unit_len == 0 && exp_len == 0 && even_groups && len - last_dot == 4;
+    // "1.000.000": dots that each precede exactly three digits are grouping
+    // (and so are the dots before a decimal comma, checked above).
+    let grouping = dots > 0
+        && (decimal_comma || (unit_len == 0 && exp_len == 0 && even_groups && len - last_dot == 4));
     if !grouping && dots > 1 {
         return Err(RangeError::Unrecognized);
     }
-    if dots == 0 && fits {
+    if dots == 0 && !decimal_comma && fits {
         // What the digits give `Decimal`: this mantissa, no fraction digits.
         let value = Amount {
             mantissa: u128::from(whole_number),
@@ -547,25 +611,55 @@ fn number_and_unit(s: &str) -> Result<(Amount, usize, (i32, usize)), RangeError>
         return Ok((value, i + exp_len, (mult, unit_len)));
     }
     let mut value = Decimal::default();
-    digits_of(bytes, |c| {
-        if !(grouping && c == b'.') {
-            value.push(c);
-        }
+    digits_of(bytes, |c| match c {
+        b'.' if grouping => {}
+        b',' => value.push(b'.'),
+        c => value.push(c),
     });
     Ok((value.amount(exponent)?, i + exp_len, (mult, unit_len)))
 }
 
-/// Reads a number's digits from the start of `bytes`, passing each digit
-/// and each decimal dot (a `.` before a digit) to `push` and skipping the
-/// thousands separators (`,` or `_` before a digit, no-break and narrow
-/// no-break spaces); returns the bytes used.
+/// Reads a number's digits from the start of `bytes`, passing each digit,
+/// each decimal dot (a `.` before a digit) and a decimal comma (as `,`)
+/// to `push`, and skipping the thousands separators; returns the bytes
+/// used.
+///
+/// A `,` before a digit is a thousands separator when exactly three
+/// digits follow it (`1,000`, `10,000,000`), or two and then another `,`
+/// (the Indian `1,00,000`). One or two digits after it and then no
+/// further separator make it a decimal comma (`1,5M`, `2,50`), unless an
+/// earlier `,` was a separator; the number ends after those digits. Any
+/// other `,` ends the number there (`1,2345` is then not read as `12345`:
+/// the `,` left over is an error for the text). `_`, no-break and narrow
+/// no-break spaces before a digit are thousands separators.
 fn digits_of(bytes: &[u8], mut push: impl FnMut(u8)) -> usize {
+    let digit_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
     let mut i = 0;
+    let mut grouped_by_comma = false;
     while let Some(&b) = bytes.get(i) {
         match b {
             b'0'..=b'9' => push(b),
-            b',' | b'_' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {}
-            b'.' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => push(b'.'),
+            b',' if digit_at(i + 1) => {
+                let run = (1..=4).take_while(|&k| digit_at(i + k)).count();
+                let after = bytes.get(i + 1 + run).copied();
+                match (run, after) {
+                    (3, _) | (2, Some(b',')) => grouped_by_comma = true,
+                    (1 | 2, after)
+                        if !grouped_by_comma && !matches!(after, Some(b',' | b'.' | b'_')) =>
+                    {
+                        push(b',');
+                        for k in 1..=run {
+                            if let Some(&d) = bytes.get(i + k) {
+                                push(d);
+                            }
+                        }
+                        return i + 1 + run;
+                    }
+                    _ => break,
+                }
+            }
+            b'_' if digit_at(i + 1) => {}
+            b'.' if digit_at(i + 1) => push(b'.'),
             // No-break and narrow no-break spaces as thousands separators.
             0xC2 if bytes.get(i + 1) == Some(&0xA0) => i += 1,
             0xE2 if bytes.get(i + 1..i + 3) == Some(&[0x80, 0xAF]) => i += 2,
@@ -698,7 +792,8 @@ fn decimal(digits: &str, exponent: i32) -> Result<Amount, RangeError> {
     })
 }
 
-/// A unit right after a number (spaces allowed): its power of ten and bytes used.
+/// A unit right after a number (spaces allowed): its power of ten and bytes
+/// used, a `.` after it included when no digit follows (`10 Mio. €`).
 ///
 /// Reads bytes: ASCII whitespace is skipped directly, and only a non-ASCII
 /// character after it (a no-break space, say) asks [`str::trim_start`].
@@ -713,8 +808,8 @@ fn unit(s: &str) -> (i32, usize) {
     }
     let rest = b.get(skipped..).unwrap_or_default();
     let len = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-    // Any case: every unit is at most eight letters.
-    let mut buf = [0u8; 8];
+    // Any case: every unit is at most [`LONGEST_UNIT`] letters.
+    let mut buf = [0u8; LONGEST_UNIT];
     let word = match (buf.get_mut(..len), rest.get(..len)) {
         (Some(w), Some(r)) => {
             w.copy_from_slice(r);
@@ -723,13 +818,43 @@ fn unit(s: &str) -> (i32, usize) {
         }
         _ => &[],
     };
-    let mult = match word {
-        b"k" | b"thousand" => 3,
-        b"m" | b"mm" | b"mn" | b"mil" | b"million" | b"millions" => 6,
-        b"b" | b"bn" | b"billion" | b"billions" => 9,
-        _ => return (0, 0),
+    let Some(mult) = unit_power(word) else {
+        return (0, 0);
     };
-    (mult, skipped + len)
+    (mult, skipped + len + abbreviation_dot(rest.get(len..)))
+}
+
+/// The letters of the longest unit ([`unit_power`]'s `milliarden`).
+const LONGEST_UNIT: usize = 10;
+
+/// The power of ten of a unit word, lower-case ASCII: English (`k`,
+/// `thousand`, `m`, `mm`, `mn`, `mil`, `million`, `b`, `bn`, `billion`),
+/// German (`Tsd.`, `Tausend`, `Mio.`, `Millionen`, `Mrd.`, `Milliarden`),
+/// French (`Md`, `Mds`, `milliard`), Spanish (`millones`), Italian and
+/// Dutch (`mln`, `mld`), and the Indian `lakh` (10^5) and `crore` (10^7).
+/// (`mil` stays a million, as in US finance, though in Spanish and
+/// Portuguese it is a thousand.)
+fn unit_power(word: &[u8]) -> Option<i32> {
+    Some(match word {
+        b"k" | b"thousand" | b"thousands" | b"tsd" | b"tausend" => 3,
+        b"lakh" | b"lakhs" | b"lac" | b"lacs" => 5,
+        b"m" | b"mm" | b"mn" | b"mil" | b"million" | b"millions" | b"mio" | b"mios"
+        | b"millionen" | b"mln" | b"millones" => 6,
+        b"crore" | b"crores" | b"cr" => 7,
+        b"b" | b"bn" | b"billion" | b"billions" | b"mrd" | b"mrds" | b"milliarde"
+        | b"milliarden" | b"md" | b"mds" | b"milliard" | b"milliards" | b"mld" => 9,
+        _ => return None,
+    })
+}
+
+/// 1 when `after` (what follows a unit) starts with a `.` that no digit
+/// follows: the abbreviation's dot, part of the unit.
+fn abbreviation_dot(after: Option<&[u8]>) -> usize {
+    match after {
+        Some([b'.', next, ..]) if next.is_ascii_digit() => 0,
+        Some([b'.', ..]) => 1,
+        _ => 0,
+    }
 }
 
 fn whole(n: Amount, unit: i32) -> Result<u64, RangeError> {
@@ -780,16 +905,23 @@ fn shape(toks: &[Tok]) -> Result<Range, RangeError> {
         | [Gt, Eq, Num(n, u)]
         | [Word(At), Word(Least), Num(n, u)]
         | [Word(Least), Num(n, u)] => Range::at_least(whole(n, u)?),
-        [Gt, Num(n, u)] | [Word(More), Word(Than), Num(n, u)] | [Word(Above), Num(n, u)] => {
+        [Gt, Num(n, u)]
+        | [Word(More), Word(Than), Num(n, u)]
+        | [Word(More), Num(n, u)]
+        | [Word(Above), Num(n, u)] => {
             Range::at_least(whole(n, u)?.checked_add(1).ok_or(RangeError::TooLarge)?)
         }
-        [Lt, Num(n, u)] | [Word(Less), Word(Than), Num(n, u)] | [Word(Below), Num(n, u)] => {
+        [Lt, Num(n, u)]
+        | [Word(Less), Word(Than), Num(n, u)]
+        | [Word(Less), Num(n, u)]
+        | [Word(Below), Num(n, u)] => {
             let n = whole(n, u)?;
             Range::new(0, Some(n.checked_sub(1).ok_or(RangeError::Unrecognized)?))
         }
         [Lt, Eq, Num(n, u)]
         | [Word(Up), Word(To), Num(n, u)]
         | [Word(Up), Num(n, u)]
+        | [Word(To), Num(n, u)]
         | [Word(At), Word(Most), Num(n, u)]
         | [Word(Most), Num(n, u)]
         | [Num(n, u), Word(Or | And), Word(Less | Below)] => Range::new(0, Some(whole(n, u)?)),
@@ -859,6 +991,89 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(r(text), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn commas_group_in_threes_and_a_short_tail_is_a_decimal_comma() {
+        let b = |min, max| Range::new(min, max);
+        let cases: &[(&str, Range)] = &[
+            ("1,000", b(1000, Some(1000))),
+            ("10,000,000", b(10_000_000, Some(10_000_000))),
+            ("1,234.5", b(1234, Some(1234))),
+            // The Indian grouping: lakhs and crores.
+            ("1,00,000", b(100_000, Some(100_000))),
+            ("1,00,00,000+", b(10_000_000, None)),
+            // A comma before one or two digits is a decimal comma.
+            ("1,5M", b(1_500_000, Some(1_500_000))),
+            ("€1,5M", b(1_500_000, Some(1_500_000))),
+            ("2,5", b(2, Some(2))),
+            ("1,5-2,5M", b(1_500_000, Some(2_500_000))),
+            ("10,25 Mio", b(10_250_000, Some(10_250_000))),
+            // Dots grouping, a decimal comma after them.
+            ("1.234,5", b(1234, Some(1234))),
+            ("1.500.000,00 €", b(1_500_000, Some(1_500_000))),
+            ("1\u{202f}000,50", b(1000, Some(1000))),
+        ];
+        for (text, want) in cases {
+            assert_eq!(r(text), *want, "{text:?}");
+        }
+        // Anything else is an error, not digits run together: `1,2345`
+        // was once 12345 and `1,5M` 15 million.
+        for text in [
+            "1,2345", "1,5,3", "1,000,5", "1,50.5", "1.5,3", "1.23,5", "1,5_000",
+        ] {
+            assert_eq!(parse(text), Err(RangeError::Unrecognized), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn form_languages_other_than_english_are_read() {
+        let b = |min, max| Range::new(min, max);
+        let cases: &[(&str, Range)] = &[
+            ("1 bis 10 Mitarbeiter", b(1, Some(10))),
+            ("von 11 bis 50", b(11, Some(50))),
+            ("mehr als 1.000 Mitarbeiter", b(1001, None)),
+            ("Über 500", b(501, None)),
+            ("bis zu 10", b(0, Some(10))),
+            ("weniger als 10", b(0, Some(9))),
+            ("mindestens 100", b(100, None)),
+            ("10 Mio. €", b(10_000_000, Some(10_000_000))),
+            ("1-5 Mrd. EUR", b(1_000_000_000, Some(5_000_000_000))),
+            ("ca. 50 Tsd. €", b(50_000, Some(50_000))),
+            (
+                "Jahresumsatz 10 - 50 Mio. €",
+                b(10_000_000, Some(50_000_000)),
+            ),
+            ("2 à 10 salariés", b(2, Some(10))),
+            ("de 11 à 50 employés", b(11, Some(50))),
+            ("plus de 1000", b(1001, None)),
+            ("moins de 10", b(0, Some(9))),
+            ("jusqu'à 10", b(0, Some(10))),
+            (
+                "chiffre d'affaires 2 Md€",
+                b(2_000_000_000, Some(2_000_000_000)),
+            ),
+            ("más de 1000 empleados", b(1001, None)),
+            ("11 hasta 50", b(11, Some(50))),
+            ("menos de 10 personas", b(0, Some(9))),
+            ("entre 10 e 50 funcionários", b(10, Some(50))),
+            ("mais de 500", b(501, None)),
+            ("tra 10 e 50 dipendenti", b(10, Some(50))),
+            ("meer dan 100 medewerkers", b(101, None)),
+            ("10 tot 50", b(10, Some(50))),
+            ("₹50 crore", b(500_000_000, Some(500_000_000))),
+            ("₹5 lakh", b(500_000, Some(500_000))),
+            ("INR 10-50 cr", b(100_000_000, Some(500_000_000))),
+            ("Pre-revenue", b(0, Some(0))),
+            ("no revenue", b(0, Some(0))),
+        ];
+        for (text, want) in cases {
+            assert_eq!(r(text), *want, "{text:?}");
+        }
+        // Words whose meaning depends on the language are not guessed.
+        for text in ["au moins 100", "al menos 100", "de 11 a 50", "Enterprise"] {
+            assert_eq!(parse(text), Err(RangeError::Unrecognized), "{text:?}");
         }
     }
 
@@ -944,7 +1159,10 @@ mod tests {
         while let Some(&(i, c)) = chars.peek() {
             match c {
                 c if c.is_whitespace()
-                    || matches!(c, '$' | '€' | '£' | '¥' | '₹' | '(' | ')' | ':') =>
+                    || matches!(
+                        c,
+                        '$' | '€' | '£' | '¥' | '₹' | '(' | ')' | ':' | '\'' | '’'
+                    ) =>
                 {
                     chars.next();
                 }
@@ -1010,17 +1228,40 @@ mod tests {
         Ok(toks)
     }
 
-    /// `number` as it was written with a copy of the digits: the
-    /// reference the two-pass reading must agree with.
+    /// `number` as it was written with a copy of the digits (and commas
+    /// judged by looking ahead in the text): the reference the two-pass
+    /// reading must agree with.
     fn number_reference(s: &str) -> Result<(Amount, usize), RangeError> {
         let bytes = s.as_bytes();
         let mut digits = String::new();
         let mut i = 0;
         let mut dots = Vec::new();
+        let mut comma_grouped = false;
+        // Where the decimal comma's `.` is in `digits`.
+        let mut decimal_comma = None;
         while let Some(&b) = bytes.get(i) {
             match b {
                 b'0'..=b'9' => digits.push(char::from(b)),
-                b',' | b'_' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {}
+                b',' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                    let rest = s.get(i + 1..).unwrap_or_default();
+                    let group: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    let after = rest.get(group.len()..).and_then(|r| r.chars().next());
+                    if group.len() == 3 || (group.len() == 2 && after == Some(',')) {
+                        comma_grouped = true;
+                    } else if group.len() <= 2
+                        && !comma_grouped
+                        && !matches!(after, Some(',' | '.' | '_'))
+                    {
+                        decimal_comma = Some(digits.len());
+                        digits.push('.');
+                        digits.push_str(&group);
+                        i += 1 + group.len();
+                        break;
+                    } else {
+                        break;
+                    }
+                }
+                b'_' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {}
                 b'.' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
                     dots.push(digits.len());
                     digits.push('.');
@@ -1038,17 +1279,30 @@ mod tests {
         // An exponent: `e` or `E` (lowercased by now), a sign, digits.
         let (exponent, exp_len) = super::exponent(s.get(i..).unwrap_or_default());
         let (_, unit_len) = super::unit(s.get(i + exp_len..).unwrap_or_default());
-        // "1.000.000": dots that each precede exactly three digits are grouping.
-        let grouping = !dots.is_empty()
-            && unit_len == 0
-            && exp_len == 0
-            && (dots.len() > 1 || digits.len() - dots.last().copied().unwrap_or(0) == 4)
-            && dots.iter().enumerate().all(|(n, &at)| {
-                let next = dots.get(n + 1).copied().unwrap_or(digits.len());
-                next - at == 4
-            });
+        // Dots each three digits before the next dot (or the end, or the
+        // decimal comma) are grouping.
+        let end = decimal_comma.unwrap_or(digits.len());
+        let evenly_spaced = dots.iter().enumerate().all(|(n, &at)| {
+            let next = dots.get(n + 1).copied().unwrap_or(end);
+            next - at == 4
+        });
+        let grouping = if decimal_comma.is_some() {
+            if !evenly_spaced {
+                return Err(RangeError::Unrecognized);
+            }
+            !dots.is_empty()
+        } else {
+            // "1.000.000": dots that each precede exactly three digits.
+            !dots.is_empty() && unit_len == 0 && exp_len == 0 && evenly_spaced
+        };
         if grouping {
-            digits.retain(|c| c != '.');
+            let mut kept = String::new();
+            for (n, c) in digits.chars().enumerate() {
+                if c != '.' || Some(n) == decimal_comma {
+                    kept.push(c);
+                }
+            }
+            digits = kept;
         } else if dots.len() > 1 {
             return Err(RangeError::Unrecognized);
         }
@@ -1062,13 +1316,17 @@ mod tests {
         let len = trimmed
             .find(|c: char| !c.is_ascii_alphabetic())
             .unwrap_or(trimmed.len());
-        let mult = match trimmed.get(..len).unwrap_or_default() {
-            "k" | "thousand" => 3,
-            "m" | "mm" | "mn" | "mil" | "million" | "millions" => 6,
-            "b" | "bn" | "billion" | "billions" => 9,
-            _ => return (0, 0),
+        let word = trimmed.get(..len).unwrap_or_default().to_ascii_lowercase();
+        let Some(mult) = super::unit_power(word.as_bytes()) else {
+            return (0, 0);
         };
-        (mult, skipped + len)
+        let after = trimmed.get(len..).unwrap_or_default();
+        let dot = usize::from(
+            after
+                .strip_prefix('.')
+                .is_some_and(|a| !a.starts_with(|c: char| c.is_ascii_digit())),
+        );
+        (mult, skipped + len + dot)
     }
 
     #[test]
@@ -1105,14 +1363,14 @@ mod tests {
 
         #[test]
         fn units_read_as_the_reference_reads_them(
-            s in "( |\t|\n|\u{a0}|\u{2003}|k|m|b|mm|mn|mil|million|millions|bn|billion|thousand|x|é|1|-){0,6}",
+            s in "( |\t|\n|\u{a0}|\u{2003}|k|m|b|mm|mn|mil|million|millions|bn|billion|thousand|x|é|1|-|\\.|Mio|mrd|crore|lakh|milliarden|Md){0,6}",
         ) {
             proptest::prop_assert_eq!(unit(&s), unit_reference(&s));
         }
 
         #[test]
         fn numbers_read_as_the_reference_reads_them(
-            s in "([0-9]|[.,_]|\u{a0}|\u{202f}|[ekmb+-]|000|\\.000){0,14}",
+            s in "([0-9]|[.,_]|\u{a0}|\u{202f}|[ekmb+-]|000|,00|,5|\\.000){0,14}",
         ) {
             proptest::prop_assert_eq!(number(&s), number_reference(&s));
         }
@@ -1127,6 +1385,11 @@ mod tests {
                 "self-employed" | "self employed" | "just me" | "only me" | "solo" | "myself"
             ) {
                 Ok(Range::exactly(1))
+            } else if matches!(
+                lowered.as_str(),
+                "pre-revenue" | "pre revenue" | "prerevenue" | "no revenue"
+            ) {
+                Ok(Range::exactly(0))
             } else {
                 tokenize_reference(&lowered).and_then(|t| shape(&t))
             };
