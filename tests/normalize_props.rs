@@ -152,7 +152,8 @@ fn attributes() -> impl Strategy<Value = std::collections::BTreeMap<String, serd
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         "[a-z ]{0,12}".prop_map(Value::String),
-        (1usize..3).prop_map(|k| Value::String("x".repeat(k * 6000))),
+        // One under the default limit of 16 KiB, one over it.
+        (1usize..3).prop_map(|k| Value::String("x".repeat(k * 12_000))),
     ];
     let key = prop_oneof![8 => "[a-z_]{1,12}", 1 => "[a-z]{200,210}"];
     prop_oneof![

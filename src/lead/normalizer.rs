@@ -82,7 +82,10 @@ pub struct Limits {
     pub max_attributes: usize,
     /// Longest attribute key, in characters (default 128).
     pub max_attribute_key_chars: usize,
-    /// Largest attribute value, in bytes of its JSON text (default 4096).
+    /// Largest attribute value, in bytes of its JSON text (default 16,384:
+    /// a pasted request for proposal, or some 5,000 CJK characters, fits;
+    /// it was 4,096, which refused a real buyer's 4.3 KB message). The
+    /// spam screen reads the same 16 KiB of a field.
     pub max_attribute_bytes: usize,
     /// Most product-interest tokens (default 32).
     pub max_product_interest: usize,
@@ -99,7 +102,7 @@ impl Default for Limits {
             max_field_chars: 1024,
             max_attributes: 100,
             max_attribute_key_chars: 128,
-            max_attribute_bytes: 4096,
+            max_attribute_bytes: 16 * 1024,
             max_product_interest: 32,
             max_issues: 20,
         }
@@ -1472,6 +1475,51 @@ mod tests {
             n.normalize_json(r#"{"email": "ana@acme.com", "company_size": "lots"}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_long_message_is_kept_up_to_the_attribute_limit() {
+        let n = Normalizer::default();
+        let lead = |message: &str| {
+            let input = serde_json::json!({"email": "aiko@mercari.com", "message": message});
+            n.normalize_json(&input.to_string())
+        };
+        // About 1,400 Japanese characters (4,200 bytes): once refused.
+        let japanese = "弊社では営業チームの問い合わせ対応を改善したいと考えています。".repeat(45);
+        assert!(japanese.len() > 4096, "{}", japanese.len());
+        let kept = lead(&japanese).expect("a long message is a lead");
+        assert_eq!(
+            kept.lead.attributes.get("message").and_then(|v| v.as_str()),
+            Some(japanese.as_str())
+        );
+        let limit = Limits::default().max_attribute_bytes;
+        assert!(lead(&"x".repeat(limit)).is_ok());
+        let e = lead(&"x".repeat(limit + 1)).expect_err("over the limit");
+        assert_eq!(e.errors.len(), 1, "{e}");
+        assert_eq!(e.errors[0].code, IssueCode::TooLong);
+        assert_eq!(e.errors[0].field, Field::Attribute("message".into()));
+    }
+
+    #[test]
+    fn ranges_in_other_languages_and_units_are_read() {
+        let n = Normalizer::default();
+        let out = n
+            .normalize_json(
+                r#"{"email": "jonas@bosch.de", "company_size": "mehr als 1.000 Mitarbeiter", "annual_revenue": "10 - 50 Mio. €"}"#,
+            )
+            .expect("a German form's lead");
+        assert_eq!(out.lead.employees, Some(Range::at_least(1001)));
+        assert_eq!(
+            out.lead.annual_revenue,
+            Some(Range::new(10_000_000, Some(50_000_000)))
+        );
+        let out = n
+            .normalize_json(
+                r#"{"email": "ravi@razorpay.com", "company_size": "1,00,000+", "annual_revenue": "Pre-revenue"}"#,
+            )
+            .expect("an Indian form's lead");
+        assert_eq!(out.lead.employees, Some(Range::at_least(100_000)));
+        assert_eq!(out.lead.annual_revenue, Some(Range::exactly(0)));
     }
 
     #[test]
