@@ -58,7 +58,7 @@
 //! | `honeypot` | a [`honeypot field`](ScreenConfig::honeypot_fields) has a value: not empty or whitespace, and not an unchecked checkbox's `0`, `false`, `off` or `no` (ASCII case ignored; also the number 0 and `false`) | 100 | browser or password-manager autofill of a hidden field: name it something no autofill recognises, hide it with CSS, `autocomplete="off"`, `tabindex="-1"` |
 //! | `too_fast` | submitted less than [`min_fill_ms`](ScreenConfig::min_fill_ms) (3 s) after the start time; a start in the future (a client clock ahead) is not judged | 60 | a person whose browser autofills the whole form; a client clock slightly ahead of the server when the start time is the form's own (prefer a start time the server recorded) |
 //! | `link_stuffed` | a URL or a bare spam-TLD domain in the first or last name, or more than [`max_message_links`](ScreenConfig::max_message_links) (2) links in a message field | 50 | someone pasting their LinkedIn URL as a name; a message listing several reference sites |
-//! | `script_like` | HTML tags (`<` right before the tag name: `< a few` is text), a `javascript:` URL (the colon followed by more than whitespace: `JavaScript: React` is a list), event handlers, template-injection syntax (`{{…}}` or `${…}` holding more than names and dots: merge fields like `{{first_name}}` are text), SQL-injection syntax, BBCode tags (`[url=`, `[img]`; a Markdown link `[Link](…)` is text) in a name, company or message field | 60 | a developer asking about XSS or SQL in the message, or pasting embed code |
+//! | `script_like` | HTML tags (`<` right before the tag name: `< a few` is text), a `javascript:` URL (the colon followed by more than whitespace: `JavaScript: React` is a list), event handlers, template-injection syntax (`{{…}}` or `${…}` holding more than names and dots: merge fields like `{{first_name}}` are text), SQL-injection syntax, BBCode tags (`[url=`, `[img]`; a Markdown link `[Link](…)` is text) in a name, company or message field; in a name or company also text-formatting tags (`<b>`, `<font>`, `<h1>`; in a message they are the form's own formatting, such as `<br>` line breaks) | 60 | a developer asking about XSS or SQL in the message, or pasting embed code (with `link_stuffed` from the same paste, see below) |
 //! | `placeholder_name` | a first or last name that is a placeholder word (`test`, `asdf`, `n/a`, `-`…) or a placeholder pair (`John Doe`) | 20 | people with the surname Test (rare), or trying the form before a real submission. Real names that look like placeholders (`Na`, `Foo`, `Bar`, `Nil`, `Tester`, `Null`) are deliberately not in the list |
 //! | `keyboard_mash` | five keys in a row on a QWERTY row (`asdfg`), a repeated run of keys (`sdfsdf`), four repeated letters (five in a company), or a six-letter name with no vowel; ASCII letters only | 30 | rare real names with long consonant runs or without a vowel; a company named after the keyboard (`Qwerty Labs`); names in other scripts are never judged |
 //! | `company_is_email_or_url` | the company field holds an email address or a URL (scheme, `www.`, or a path); a bare domain (`Booking.com`) is a company name | 20 | people typing their website as the company |
@@ -68,6 +68,16 @@
 //! | `unverified` | a verifier is configured and the submission carried no token | 30 | a browser that blocked the CAPTCHA script (privacy extensions, no JavaScript) |
 //! | `verification_failed` | the verifier rejected the token | 60 | a token that expired while the person was typing (providers' tokens last minutes) |
 //! | `verification_unavailable` | the verifier failed or ran out of its budget | 0 | none: the buyer is not blamed for the provider's outage; the signal is reported so that a policy can still act on it |
+//!
+//! **One paste, one finding.** Markup and links that are both in the
+//! message fields — a developer pasting an embed snippet and the pages it
+//! is on — are one finding, not two: together `link_stuffed` and
+//! `script_like` add the larger of their two weights (`link_stuffed`
+//! carries its own; `script_like`'s [`Signal::weight`] is what it weighs
+//! beyond that, 10 with the defaults), so one paste is held for review and
+//! not rejected. The score stays the sum of the signals' weights. Markup
+//! or a link in a name or company is evidence of its own and counts in
+//! full.
 //!
 //! Screening is bounded: each text field is judged on its first 16 KiB,
 //! and the normalizer's [`Limits`](crate::lead::Limits) bound the rest.

@@ -683,7 +683,7 @@ impl Screen {
         };
         let script_in = |f: &'static str, v: &Option<(&'l str, Scan)>| {
             v.as_ref()
-                .and_then(|(v, scan)| p.script_like(v, scan))
+                .and_then(|(v, scan)| p.script_like_in_name(v, scan))
                 .map(|s| (f, s))
         };
         let name_link =
@@ -691,6 +691,7 @@ impl Screen {
         let mut script = script_in("first_name", &first_scan)
             .or_else(|| script_in("last_name", &last_scan))
             .or_else(|| script_in("company", &company_scan));
+        let script_in_name = script.is_some();
 
         // The message fields, each scanned once for its links and (while no
         // earlier field was) its markup.
@@ -720,9 +721,17 @@ impl Screen {
                 script = p.script_like(v, &scan).map(|s| (*k, s));
             }
         }
+        // Markup and links both in the message fields are one finding —
+        // a developer pasting an embed snippet and the pages it is on trips
+        // both — so together they add the larger of the two weights (the
+        // second adds what it weighs beyond the first), and one paste
+        // never reaches the reject line that each alone stays below. In a
+        // name or company, where no person puts either, each counts in full.
+        let one_finding = name_link.is_none() && message_links.is_some() && !script_in_name;
         if let Some((field, observed)) = name_link.or(message_links) {
             fire(SignalKind::LinkStuffed, Some(field), &observed);
         }
+        let one_finding = one_finding && script.is_some();
         if let Some((field, fragment)) = script {
             fire(SignalKind::ScriptLike, Some(field), fragment);
         }
@@ -799,6 +808,12 @@ impl Screen {
             ),
             Verification::Unavailable { reason } => {
                 fire(SignalKind::VerificationUnavailable, None, reason);
+            }
+        }
+        if one_finding {
+            // (`fire` holds `out` until here.)
+            if let Some(s) = out.iter_mut().find(|s| s.kind == SignalKind::ScriptLike) {
+                s.weight = w.script_like.saturating_sub(w.link_stuffed);
             }
         }
         Signals::from_signals(out)
@@ -907,6 +922,52 @@ mod tests {
         );
         assert_eq!(s.signals, []);
         assert_eq!(s.score, 0);
+    }
+
+    #[test]
+    fn markup_and_links_in_a_message_are_one_finding() {
+        let screen = Screen::default();
+        let w = *screen.weights();
+        let assess = |json: &str| {
+            screen.assess(
+                &lead(json),
+                &Submission::default(),
+                &Verification::NotConfigured,
+                at(1_700_000_000),
+            )
+        };
+        let links = "https://a.acme.com/1 https://a.acme.com/2 https://a.acme.com/3";
+        // Both in the message: the larger weight, split over the two.
+        let pasted = assess(&format!(
+            r#"{{"email": "dev@acme.com", "message": "<script src=x></script> {links}"}}"#
+        ));
+        assert_eq!(pasted.kinds().to_string(), "link_stuffed, script_like");
+        assert_eq!(pasted.score, w.link_stuffed.max(w.script_like));
+        assert_eq!(
+            pasted.get(SignalKind::LinkStuffed).unwrap().weight,
+            w.link_stuffed
+        );
+        // Markup in a name is evidence of its own: each counts in full.
+        let named = assess(&format!(
+            r#"{{"email": "dev@acme.com", "first_name": "<b>Jo</b>", "message": "{links}"}}"#
+        ));
+        assert_eq!(named.kinds().to_string(), "link_stuffed, script_like");
+        assert_eq!(named.score, w.link_stuffed + w.script_like);
+        // So is a link in a name with markup in the message.
+        let linked = assess(
+            r#"{"email": "dev@acme.com", "first_name": "Jo https://a.acme.com", "message": "<script>x</script>"}"#,
+        );
+        assert_eq!(linked.kinds().to_string(), "link_stuffed, script_like");
+        assert_eq!(linked.score, w.link_stuffed + w.script_like);
+        // Either alone weighs what it weighs.
+        let markup = assess(r#"{"email": "dev@acme.com", "message": "<script>x</script>"}"#);
+        assert_eq!(markup.score, w.script_like);
+        // Formatting tags are markup in a name, a form's line breaks in a
+        // message.
+        let bold = assess(r#"{"email": "dev@acme.com", "last_name": "<b>Deal</b>"}"#);
+        assert_eq!(bold.get(SignalKind::ScriptLike).unwrap().observed, "<b");
+        let breaks = assess(r#"{"email": "dev@acme.com", "message": "Hi,<br>3 regions<br>Jo"}"#);
+        assert_eq!(breaks.signals, []);
     }
 
     #[test]

@@ -210,7 +210,9 @@ pub struct Signal {
     /// What was observed: at most its first [`OBSERVED_LIMIT`] characters,
     /// then `…` where it was cut.
     pub observed: String,
-    /// What it adds to the score (from the [`Weights`](super::Weights)).
+    /// What it adds to the score: its [`Weights`](super::Weights) entry,
+    /// except where the screen counts two signals as one finding (see
+    /// "One paste, one finding" on the [module page](super)).
     pub weight: u32,
 }
 

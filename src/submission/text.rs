@@ -20,6 +20,10 @@ pub(crate) struct Patterns {
     bare_domain: Option<Regex>,
     /// Markup, script or injection syntax.
     script: Option<Regex>,
+    /// Text-formatting tags (`<b>`, `<font>`, `<h1>`…): markup in a name
+    /// or company, where nobody types them, but a form's own formatting
+    /// (`<br>`, `<p>`) in a message, so only names and companies are asked.
+    formatting: Option<Regex>,
     /// An email address anywhere in the text.
     email: Option<Regex>,
     /// The markup keywords' searchers, for [`Scan::of`].
@@ -47,6 +51,10 @@ impl Patterns {
                 "#,
             )
             .ok(),
+            formatting: Regex::new(
+                r"(?i)</?(?:b|i|u|s|em|strong|small|big|font|center|marquee|blink|h[1-6]|p|br|hr|table|tr|td|ul|ol|li|button|textarea|select|option|label)(?-u:\b)",
+            )
+            .ok(),
             email: Regex::new(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}").ok(),
             keywords: Keywords::new(),
         }
@@ -68,6 +76,15 @@ impl Patterns {
             return None;
         }
         find(&self.script, text)
+    }
+
+    /// [`script_like`](Self::script_like) of a name or company: also its
+    /// formatting tags (`<b>Buy</b>`).
+    pub(crate) fn script_like_in_name<'t>(&self, text: &'t str, scan: &Scan) -> Option<&'t str> {
+        if !scan.may_script() {
+            return None;
+        }
+        find(&self.script, text).or_else(|| find(&self.formatting, text))
     }
 
     /// Whether a company field is an email address or a URL (a scheme,
