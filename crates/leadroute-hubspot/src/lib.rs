@@ -566,11 +566,14 @@ impl<T: TokenProvider> HubSpot<T> {
         }
         match classify(&response, SystemTime::now()) {
             // A 409 without a parsable id: find the existing contact by email.
+            // A failed lookup is that failure (a 429 or 5xx: retryable; the
+            // retry meets the 409 again and looks again), not a conflict
+            // with no id, which the router could not resolve.
             CrmError::Conflict {
                 message,
                 existing_id: None,
             } => {
-                let existing = self.get_contact(email).await.ok().flatten().map(|c| c.id);
+                let existing = self.get_contact(email).await?.map(|c| c.id);
                 Err(CrmError::conflict(message, existing))
             }
             other => Err(other),

@@ -936,6 +936,32 @@ async fn the_409_classification_carries_the_id_and_falls_back_to_a_lookup_withou
             ("PATCH", format!("{CONTACTS}/37765128998")),
         ]
     );
+
+    // A 409 without an id whose lookup is rate limited: the lookup's
+    // failure, retryable, not a conflict nobody can resolve.
+    let (server, crm) = setup().await;
+    demo::search(&server, json!([]));
+    demo::no_contact(&server, "max@globex.com");
+    server.script(
+        Expect::new("POST", CONTACTS),
+        Reply::json(409, json!({"status": "error", "message": "Contact already exists.", "category": "CONFLICT"})),
+    );
+    server.script(
+        Expect::new("GET", &format!("{CONTACTS}/max@globex.com")),
+        Reply::json(429, demo::rate_limit_body()).header("Retry-After", "2"),
+    );
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-7", "email": "max@globex.com"}"#,
+    )
+    .await;
+    let pending = routed.write.into_pending().unwrap();
+    assert!(
+        matches!(pending.error, CrmError::RateLimited { .. }),
+        "{:?}",
+        pending.error
+    );
+    assert!(pending.error.is_retryable(), "{:?}", pending.error);
 }
 
 #[tokio::test]

@@ -86,8 +86,10 @@
 //!   [Duplicates](#duplicates); matches read from `duplicateResut`, the REST
 //!   spelling, or `duplicateResult`), never handed to the router as a
 //!   conflict;
-//!   `REQUEST_LIMIT_EXCEEDED` (a `403`) → `RateLimited` (1 h unless
-//!   `Retry-After` says otherwise); `UNABLE_TO_LOCK_ROW` → `Transient`;
+//!   `REQUEST_LIMIT_EXCEEDED` (a `403`) → `RateLimited`: for the daily
+//!   allowance (`TotalRequests Limit exceeded.`) 1 h, for too many
+//!   concurrent long requests (`ConcurrentRequests …`) 10 s, unless
+//!   `Retry-After` says otherwise; `UNABLE_TO_LOCK_ROW` → `Transient`;
 //!   `INVALID_SESSION_ID` (`401`) → the token provider is asked for a fresh
 //!   token and the request is sent once more, else `Permanent`; `5xx` →
 //!   `Transient`; other
@@ -1169,6 +1171,14 @@ pub mod support {
                 .any(|e| e.code == "INVALID_SESSION_ID")
     }
 
+    /// How long a `REQUEST_LIMIT_EXCEEDED` for the org's daily request
+    /// allowance (`TotalRequests Limit exceeded.`) waits without a
+    /// `Retry-After`.
+    const TOTAL_LIMIT_WAIT: Duration = Duration::from_secs(60 * 60);
+    /// How long one for too many concurrent long requests
+    /// (`ConcurrentRequests Limit exceeded.`) waits without a `Retry-After`.
+    const CONCURRENT_LIMIT_WAIT: Duration = Duration::from_secs(10);
+
     /// Classifies a non-2xx Salesforce response.
     pub fn classify(response: &HttpResponse, now: SystemTime) -> CrmError {
         let errors = parse_errors(&response.body);
@@ -1201,13 +1211,21 @@ pub mod support {
                     .header("sforce-limit-info")
                     .map(|u| format!(" [{u}]"))
                     .unwrap_or_default();
+                // One code, two limits: `TotalRequests` (the org's rolling
+                // 24-hour allowance: wait for usage to drop) and
+                // `ConcurrentRequests` / `ConcurrentPerOrgLongTxn` (too many
+                // long requests in flight: clears within seconds).
+                let concurrent = errors
+                    .first()
+                    .is_some_and(|e| e.message.to_ascii_lowercase().contains("concurrent"));
+                let wait = if concurrent {
+                    CONCURRENT_LIMIT_WAIT
+                } else {
+                    TOTAL_LIMIT_WAIT
+                };
                 CrmError::rate_limited(
                     format!("{described}{usage}"),
-                    Some(
-                        response
-                            .retry_after(now)
-                            .unwrap_or(Duration::from_secs(60 * 60)),
-                    ),
+                    Some(response.retry_after(now).unwrap_or(wait)),
                 )
             }
             Some("UNABLE_TO_LOCK_ROW") => CrmError::transient(described),

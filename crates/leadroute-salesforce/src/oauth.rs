@@ -44,16 +44,25 @@ use crate::support::parse_errors;
 /// ```
 ///
 /// Without an initial access token, the first [`token`](TokenProvider::token)
-/// call refreshes. Two requests that meet an expired token at the same time
-/// may both refresh; the second simply gets a token that is as fresh.
+/// call refreshes. Refreshes are one at a time: requests that meet an
+/// expired token together wait for one refresh and use its token.
+///
+/// **Refresh token rotation.** A connected app with rotation on (Salesforce
+/// recommends it) returns a new refresh token with each access token and
+/// invalidates the old one; the provider uses the new one from then on.
+/// Persist [`refresh_token`](Self::refresh_token) after a refresh if the
+/// process may restart, or the next start will present a revoked token.
 /// `Debug` shows no secret.
 pub struct OAuthRefresh {
     http: reqwest::Client,
     token_url: String,
     client_id: String,
     client_secret: Option<String>,
-    refresh_token: String,
+    refresh_token: Mutex<String>,
     current: Mutex<Option<String>>,
+    /// Held while a refresh is under way, so that concurrent requests do not
+    /// each spend (and, with rotation, invalidate) the refresh token.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for OAuthRefresh {
@@ -80,8 +89,9 @@ impl OAuthRefresh {
             token_url: format!("{base}/services/oauth2/token"),
             client_id: client_id.into(),
             client_secret: None,
-            refresh_token: refresh_token.into(),
+            refresh_token: Mutex::new(refresh_token.into()),
             current: Mutex::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -99,6 +109,15 @@ impl OAuthRefresh {
         self
     }
 
+    /// The refresh token in use: the one given to [`new`](Self::new), or
+    /// the latest one Salesforce issued with an access token (rotation).
+    pub fn refresh_token(&self) -> String {
+        self.refresh_token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn current(&self) -> Option<String> {
         self.current
             .lock()
@@ -108,10 +127,11 @@ impl OAuthRefresh {
 
     /// Posts the refresh-token grant and stores the new access token.
     async fn fetch(&self) -> Result<String, CrmError> {
+        let refresh_token = self.refresh_token();
         let mut form = vec![
             ("grant_type", "refresh_token"),
             ("client_id", self.client_id.as_str()),
-            ("refresh_token", self.refresh_token.as_str()),
+            ("refresh_token", refresh_token.as_str()),
         ];
         if let Some(secret) = &self.client_secret {
             form.push(("client_secret", secret.as_str()));
@@ -143,8 +163,29 @@ impl OAuthRefresh {
                 CrmError::permanent("Salesforce token response without an access_token")
             })?
             .to_owned();
+        // With rotation on, the old refresh token is already revoked.
+        if let Some(rotated) = body
+            .get("refresh_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            *self
+                .refresh_token
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = rotated.to_owned();
+        }
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
         Ok(token)
+    }
+
+    /// Refreshes unless, once this request's turn comes, the current token
+    /// is no longer `stale` (another request refreshed meanwhile).
+    async fn refresh_unless_done(&self, stale: Option<&str>) -> Result<String, CrmError> {
+        let _turn = self.refreshing.lock().await;
+        match self.current() {
+            Some(token) if Some(token.as_str()) != stale => Ok(token),
+            _ => self.fetch().await,
+        }
     }
 }
 
@@ -152,7 +193,7 @@ impl TokenProvider for OAuthRefresh {
     async fn token(&self) -> Result<String, CrmError> {
         match self.current() {
             Some(token) => Ok(token),
-            None => self.fetch().await,
+            None => self.refresh_unless_done(None).await,
         }
     }
 
@@ -160,7 +201,7 @@ impl TokenProvider for OAuthRefresh {
         match self.current() {
             // Another request refreshed already.
             Some(token) if token != rejected => Ok(Some(token)),
-            _ => self.fetch().await.map(Some),
+            _ => self.refresh_unless_done(Some(rejected)).await.map(Some),
         }
     }
 }

@@ -1241,6 +1241,17 @@ async fn write_errors_are_classified() {
         matches!(e, CrmError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(120)),
         "{e:?}"
     );
+    // The same code for too many concurrent long requests, which clears in
+    // seconds, not with the daily allowance (SalesforceLabs/OrgCheck#432).
+    let e = write_error(Reply::json(
+        403,
+        json!([{"message": "ConcurrentRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]),
+    ))
+    .await;
+    assert!(
+        matches!(e, CrmError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(10)),
+        "{e:?}"
+    );
 
     let e = write_error(Reply::json(400, json!([{"message": "Required fields are missing: [Company]", "errorCode": "REQUIRED_FIELD_MISSING", "fields": ["Company"]}]))).await;
     assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
@@ -1370,6 +1381,44 @@ async fn the_example_demo_routes_every_scenario() {
 }
 
 // ------------------------------------------------------------------ tokens
+
+#[tokio::test]
+async fn a_rotated_refresh_token_replaces_the_old_one_and_refreshes_are_one_at_a_time() {
+    use leadroute_salesforce::TokenProvider;
+    let server = MockServer::start().await.unwrap();
+    let tokens =
+        leadroute_salesforce::OAuthRefresh::new(server.base_url(), "3MVG9-client", "5Aep-one")
+            .unwrap()
+            .access_token("00D-expired");
+    // Rotation on: each reply carries the next refresh token, and the old
+    // one is revoked.
+    let reply = |access: &str, refresh: &str| {
+        Reply::json(
+            200,
+            json!({"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+                   "instance_url": "https://acme.my.salesforce.com", "issued_at": "1700000000000"}),
+        )
+    };
+    server.script(Expect::new("POST", "/services/oauth2/token"), reply("00D-a1", "5Aep-two"));
+    server.script(Expect::new("POST", "/services/oauth2/token"), reply("00D-a2", "5Aep-three"));
+
+    // Two requests meet the expired token together: one refresh serves both.
+    let (a, b) = tokio::join!(tokens.refresh("00D-expired"), tokens.refresh("00D-expired"));
+    assert_eq!(a.unwrap().as_deref(), Some("00D-a1"));
+    assert_eq!(b.unwrap().as_deref(), Some("00D-a1"));
+    assert_eq!(tokens.refresh_token(), "5Aep-two");
+    // The next refresh presents the rotated token.
+    assert_eq!(tokens.refresh("00D-a1").await.unwrap().as_deref(), Some("00D-a2"));
+    assert_eq!(tokens.refresh_token(), "5Aep-three");
+    let bodies: Vec<String> = server.take_requests().into_iter().map(|r| r.body).collect();
+    assert_eq!(
+        bodies,
+        [
+            "grant_type=refresh_token&client_id=3MVG9-client&refresh_token=5Aep-one",
+            "grant_type=refresh_token&client_id=3MVG9-client&refresh_token=5Aep-two",
+        ]
+    );
+}
 
 #[tokio::test]
 async fn an_expired_session_is_refreshed_with_the_oauth_refresh_token_flow() {
