@@ -139,6 +139,17 @@ struct Countries {
     unresolved: Vec<String>,
 }
 
+/// The alpha-2 codes ISO 3166-1 reserves without assigning them to a
+/// country in the tables: exceptionally (`EU`, `UN`, `EZ`, …; `UK` is a
+/// curated alias of GB), transitionally (former countries) and
+/// indeterminately (vehicle and other codes) reserved.
+const RESERVED_ALPHA2: &[&str] = &[
+    "AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "FX", "IC", "SU", "TA", "UN", // exceptionally
+    "AN", "BU", "CS", "NT", "SF", "TP", "YU", "ZR", // transitionally
+    "DY", "EW", "FL", "JA", "LF", "PI", "RA", "RB", "RC", "RH", "RI", "RL", "RM", "RN", "RP", "WG",
+    "WL", "WV", "YV", // indeterminately
+];
+
 fn countries() -> Countries {
     // key -> tier -> codes
     let mut cands: BTreeMap<String, BTreeMap<Tier, BTreeSet<&str>>> = BTreeMap::new();
@@ -166,7 +177,17 @@ fn countries() -> Countries {
             (code, r[1], r[2].split(' ').collect())
         })
         .collect();
+    // A name that folds to a code ISO 3166-1 reserves (the French `É.-U.`
+    // folds to `eu`, reserved for the European Union) would read that code
+    // as a country: `EU` was the United States. Such a name is read only
+    // as written, with its accents (below); a hand-curated alias (`UK`)
+    // still counts, and other two-letter abbreviations (the Dutch `VS`)
+    // are names like any other.
+    let code_shaped = |key: &str| RESERVED_ALPHA2.iter().any(|r| r.eq_ignore_ascii_case(key));
     for (code, name, sources) in &rows {
+        if code_shaped(&place_key(name)) {
+            continue;
+        }
         let primary = sources
             .iter()
             .any(|s| s.starts_with("iso") || *s == "en" || *s == "en-GB");
@@ -210,7 +231,7 @@ fn countries() -> Countries {
         let key = place_key(name);
         if !name.is_ascii()
             && !forced.contains(&key)
-            && cands.get(&key).is_some_and(|t| t.contains_key(&Tier::Code))
+            && (code_shaped(&key) || cands.get(&key).is_some_and(|t| t.contains_key(&Tier::Code)))
         {
             native_codes.entry(key).or_default().insert(code);
         }
@@ -230,6 +251,9 @@ fn countries() -> Countries {
             .map(|i| COUNTRIES[i.parse::<usize>().unwrap()].0);
         if got != Some(code) {
             let why = match got {
+                None if code_shaped(&key) && name.is_ascii() => {
+                    "folds to a code ISO 3166-1 reserves".to_owned()
+                }
                 Some(other) => {
                     let tier = cands[&key].keys().next().unwrap();
                     format!(
