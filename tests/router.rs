@@ -353,7 +353,7 @@ fn conflict_without_an_id_is_reported_not_looped() {
 #[test]
 fn invalid_input_makes_no_crm_call() {
     let r = router();
-    let err = pollster::block_on(r.route(input(r#"{"email": "nope", "employees": "lots"}"#)))
+    let err = pollster::block_on(r.route(input(r#"{"email": "nope", "company": {"x": 1}}"#)))
         .unwrap_err();
     assert_eq!(err.errors.len(), 2);
     for m in [Method::FindAccount, Method::FindPerson, Method::UpsertLead] {

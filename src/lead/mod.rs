@@ -20,9 +20,13 @@
 //! assert_eq!(ok.lead.company_domain, None); // a free mailbox says nothing about the company
 //! assert_eq!(ok.lead.employees, Some(Range::at_least(1000)));
 //!
-//! let err = normalizer.normalize_json(r#"{"email": "not-an-email", "employees": "lots"}"#).unwrap_err();
+//! let err = normalizer.normalize_json(r#"{"email": "not-an-email", "company": {"name": "Acme"}}"#).unwrap_err();
 //! let fields: Vec<_> = err.errors.iter().map(|e| (e.field.clone(), e.code)).collect();
-//! assert_eq!(fields, [(Field::Email, IssueCode::Invalid), (Field::Employees, IssueCode::Invalid)]);
+//! assert_eq!(fields, [(Field::Email, IssueCode::Invalid), (Field::Company, IssueCode::WrongType)]);
+//!
+//! // An optional field's unreadable answer is a warning; the lead stands.
+//! let ok = normalizer.normalize_json(r#"{"email": "ana@acme.com", "employees": "lots"}"#)?;
+//! assert_eq!((ok.lead.employees, ok.warnings[0].code), (None, IssueCode::Invalid));
 //! # Ok::<(), leadroute::lead::NormalizeError>(())
 //! ```
 

@@ -24,23 +24,91 @@ use super::spoofing;
 
 use super::tables::{DISPOSABLE_DOMAINS, FREE_DOMAINS, Table};
 
-/// Sites whose domain is never a company's own website: a LinkedIn or
-/// Facebook page given as "website" says nothing about the company domain.
-const PLATFORM_DOMAINS: &[&str] = &[
-    "linkedin.com",
-    "facebook.com",
-    "fb.com",
-    "instagram.com",
-    "twitter.com",
-    "x.com",
-    "youtube.com",
-    "tiktok.com",
-    "crunchbase.com",
-    "wellfound.com",
-    "angel.co",
-    "linktr.ee",
-    "yelp.com",
-];
+/// Whether `domain` (a registrable domain, lower case) is a site whose
+/// pages are never a company's own website: a LinkedIn or Facebook page, a
+/// site on a hosting or site-builder platform (`acme.wordpress.com`,
+/// `acme.squarespace.com`), a booking page, a blog post or a short link
+/// given as "website" says nothing about the company's domain, and taking
+/// the platform's would match the lead to the platform's account. (Hosting
+/// platforms on the Public Suffix List's private section — `github.io`,
+/// `myshopify.com`, `blogspot.com`, `wixsite.com`, `vercel.app` — already
+/// give each customer a registrable domain of its own and are not here.)
+/// A business email then gives the company domain instead.
+fn is_platform_domain(domain: &str) -> bool {
+    matches!(
+        domain,
+        // Social and profile sites.
+        "linkedin.com"
+            | "facebook.com"
+            | "fb.com"
+            | "instagram.com"
+            | "twitter.com"
+            | "x.com"
+            | "youtube.com"
+            | "tiktok.com"
+            | "pinterest.com"
+            | "threads.net"
+            | "crunchbase.com"
+            | "wellfound.com"
+            | "angel.co"
+            | "linktr.ee"
+            | "yelp.com"
+            | "github.com"
+            | "gitlab.com"
+            // Site hosting and builders whose sites are subdomains or
+            // paths of the platform's own domain.
+            | "wordpress.com"
+            | "squarespace.com"
+            | "weebly.com"
+            | "wix.com"
+            | "business.site"
+            | "godaddysites.com"
+            | "hubspotpagebuilder.com"
+            | "hs-sites.com"
+            | "webflow.io"
+            | "notion.site"
+            | "carrd.co"
+            | "jimdosite.com"
+            | "site123.me"
+            | "strikingly.com"
+            | "tumblr.com"
+            | "medium.com"
+            | "substack.com"
+            | "etsy.com"
+            // Booking pages and short links.
+            | "calendly.com"
+            | "bit.ly"
+            | "tinyurl.com"
+            | "goo.gl"
+            | "forms.gle"
+            | "g.page"
+    )
+}
+
+/// Whether `host` (under the registrable `domain`) is one of a large
+/// company's hosting or store hosts (`sites.google.com/view/acme`,
+/// `apps.apple.com/…`): the page is someone else's, though the domain is
+/// a company's own elsewhere (`google.com` as a Google employee's website).
+fn is_hosted_page(host: &str, domain: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let Some(sub) = host
+        .len()
+        .checked_sub(domain.len() + 1)
+        .and_then(|end| host.get(..end))
+    else {
+        return false;
+    };
+    let sub = sub.strip_prefix("www.").unwrap_or(sub);
+    let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(sub));
+    match domain {
+        "google.com" => is(&[
+            "sites", "docs", "drive", "play", "maps", "forms", "business",
+        ]),
+        "apple.com" => is(&["apps", "itunes", "podcasts"]),
+        "microsoft.com" => is(&["apps", "appsource"]),
+        _ => false,
+    }
+}
 
 /// Values people type to mean "nothing".
 const PLACEHOLDERS: &[&str] = &[
@@ -67,6 +135,30 @@ const PLACEHOLDERS: &[&str] = &[
     "not sure",
     "not disclosed",
     "undisclosed",
+    "prefer not to disclose",
+    "decline to answer",
+    "decline to state",
+    "don't know",
+    "i don't know",
+    "do not know",
+    // A dropdown's unselected first option, sent as its label.
+    "select",
+    "select...",
+    "select one",
+    "select one...",
+    "select an option",
+    "please select",
+    "please select...",
+    "please choose",
+    "choose",
+    "choose one",
+    "choose one...",
+    "-- select --",
+    "--select--",
+    "- select -",
+    "select country",
+    "select a country",
+    "select state",
 ];
 
 /// Size limits that keep memory bounded on hostile input.
@@ -188,10 +280,10 @@ fn thousands(n: usize) -> String {
 /// use leadroute::lead::Field;
 ///
 /// let mut input = LeadInput::default();
-/// input.employees = Some("lots".into());
+/// input.first_name = Some("J".repeat(2000));
 /// let err = Normalizer::default().normalize(&input).unwrap_err();
 /// let fields: Vec<_> = err.errors.iter().map(|e| e.field.clone()).collect();
-/// assert_eq!(fields, [Field::Email, Field::Employees]);
+/// assert_eq!(fields, [Field::Email, Field::FirstName]);
 /// assert!(err.to_string().starts_with("2 invalid fields: email: is required"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -305,7 +397,9 @@ impl fmt::Display for NormalizeError {
 ///   kept trimmed with a warning. An extension goes to the attribute
 ///   `phone_extension`.
 /// - **employees**, **annual_revenue**: [`Range`] grammar, exact integers
-///   (no floating point); unparseable text is an error. The object form
+///   (no floating point); a parenthesised label is read around
+///   (`Enterprise (1000+)`). Unparseable text (`Startup`) is an `invalid`
+///   warning that quotes it, and the range is absent. The object form
 ///   `{"min": n, "max": n | null}` that [`Lead`] serializes to is read
 ///   back, up to `u64::MAX`.
 /// - **attributes**: kept as JSON; numbers keep their exact value through
@@ -930,7 +1024,8 @@ impl Normalizer {
             // A website on the email's domain or (usually) a subdomain of
             // it (`www.`) has the registrable domain the email parser
             // looked up: no second list lookup.
-            let found = domain::website_host(site).and_then(|host| {
+            let host = domain::website_host(site);
+            let found = host.and_then(|host| {
                 match (email_domain.as_deref(), email_registrable) {
                     // (Only a plain domain is compared with a website's host.)
                     (Some(e), Some(r)) if r.plain_domain => {
@@ -948,17 +1043,24 @@ impl Normalizer {
                 _ => self.email_kind(d),
             };
             match found {
+                // (Before the provider test: `facebook.com` is a mail
+                // domain too, but the page is what the buyer gave.)
+                Ok(d)
+                    if is_platform_domain(&d)
+                        || host.is_ok_and(|h| is_hosted_page(h, &d)) =>
+                {
+                    run.warn(
+                        Field::Website,
+                        IssueCode::Ignored,
+                        site,
+                        "is a page on a social, profile or site-hosting platform, not the company's own domain; ignored",
+                    )
+                }
                 Ok(d) if kind_of(&d) != EmailKind::Business => run.warn(
                     Field::Website,
                     IssueCode::Ignored,
                     site,
                     "is an email provider's domain, not a company's; ignored",
-                ),
-                Ok(d) if PLATFORM_DOMAINS.contains(&d.as_str()) => run.warn(
-                    Field::Website,
-                    IssueCode::Ignored,
-                    site,
-                    "is a social or profile site, not the company's own domain; ignored",
                 ),
                 Ok(d) => {
                     // (A website on the email's plain domain is plain.)
@@ -1249,8 +1351,13 @@ impl Run {
         let text = self.not_placeholder(&field, text)?;
         match text.parse::<Range>() {
             Ok(r) => Some(r),
+            // An optional field's unreadable answer (a dropdown's own
+            // label, `Startup`, `SMB`) leaves the range unknown, as an
+            // unrecognised country does: a warning quoting it, never the
+            // whole lead refused for it.
             Err(e) => {
-                self.error(field, IssueCode::Invalid, Some(text), e.to_string());
+                let message = format!("{e}; treated as absent");
+                self.warn(field, IssueCode::Invalid, text, &message);
                 None
             }
         }
@@ -1422,10 +1529,10 @@ fn is_placeholder(s: &str) -> bool {
 }
 
 /// The first bytes of [`PLACEHOLDERS`], lower-case.
-const PLACEHOLDER_STARTS: &[u8] = b"n-.?utxpr";
+const PLACEHOLDER_STARTS: &[u8] = b"n-.?utxprdisc";
 
 /// Bytes in the longest of [`PLACEHOLDERS`].
-const LONGEST_PLACEHOLDER: usize = "prefer not to say".len();
+const LONGEST_PLACEHOLDER: usize = "prefer not to disclose".len();
 
 #[cfg(test)]
 mod tests {
@@ -1470,11 +1577,125 @@ mod tests {
             .map(|w| w.field.clone())
             .collect();
         assert_eq!(placeholders, [Field::Employees, Field::AnnualRevenue]);
-        // A range it cannot read is still an error.
-        assert!(
-            n.normalize_json(r#"{"email": "ana@acme.com", "company_size": "lots"}"#)
-                .is_err()
+        // So is a dropdown's unselected option, sent as its label.
+        for unselected in [
+            "Please select",
+            "-- Select --",
+            "Select one...",
+            "Don't know",
+        ] {
+            let input = serde_json::json!({"email": "ana@acme.com", "company_size": unselected});
+            let out = n.normalize_json(&input.to_string()).expect(unselected);
+            assert_eq!(out.lead.employees, None, "{unselected}");
+            assert_eq!(out.warnings[0].code, IssueCode::Placeholder, "{unselected}");
+        }
+    }
+
+    #[test]
+    fn a_page_on_a_hosting_platform_is_not_the_company_domain() {
+        let n = Normalizer::default();
+        for site in [
+            "acmebakery.wordpress.com",
+            "https://sites.google.com/view/acmebakery",
+            "https://www.squarespace.com/acme",
+            "calendly.com/acmebakery/30min",
+            "https://bit.ly/acme",
+            "https://apps.apple.com/us/app/acme/id123",
+            "https://github.com/acmebakery",
+            "facebook.com/acmebakery",
+        ] {
+            let input = serde_json::json!({"email": "owner@acmebakery.com", "website": site});
+            let out = n.normalize_json(&input.to_string()).expect(site);
+            assert_eq!(
+                out.lead.company_domain.as_deref(),
+                Some("acmebakery.com"),
+                "{site}"
+            );
+            let w = &out.warnings[0];
+            assert_eq!(
+                (w.field.clone(), w.code),
+                (Field::Website, IssueCode::Ignored),
+                "{site}"
+            );
+            assert!(
+                w.message.contains("site-hosting platform"),
+                "{site}: {}",
+                w.message
+            );
+        }
+        // The platform's own people keep their domain (from the email), and
+        // a platform's other hosts are its own site.
+        let google = n
+            .normalize_json(r#"{"email": "sam@google.com", "website": "https://about.google.com"}"#)
+            .unwrap();
+        assert_eq!(google.lead.company_domain.as_deref(), Some("google.com"));
+        assert!(google.warnings.is_empty(), "{:?}", google.warnings);
+        // A customer's own registrable domain on a private suffix stays.
+        let shop = n
+            .normalize_json(r#"{"email": "jo@gmail.com", "website": "acme.myshopify.com"}"#)
+            .unwrap();
+        assert_eq!(
+            shop.lead.company_domain.as_deref(),
+            Some("acme.myshopify.com")
         );
+    }
+
+    #[test]
+    fn a_reserved_code_is_no_country() {
+        let n = Normalizer::default();
+        let out = n
+            .normalize_json(r#"{"email": "ana@acme.com", "country": "EU"}"#)
+            .unwrap();
+        assert_eq!(out.lead.country, None);
+        assert_eq!(out.warnings[0].field, Field::Country);
+        // The French abbreviation it came from still reads as written.
+        let out = n
+            .normalize_json(r#"{"email": "ana@acme.com", "country": "É.-U."}"#)
+            .unwrap();
+        assert_eq!(
+            out.lead.country.map(|c| c.to_string()).as_deref(),
+            Some("US")
+        );
+    }
+
+    #[test]
+    fn an_unreadable_range_is_a_warning_and_a_labelled_one_is_read() {
+        let n = Normalizer::default();
+        let out = n
+            .normalize_json(
+                r#"{"email": "ana@acme.com", "company_size": "Startup", "annual_revenue": "lots"}"#,
+            )
+            .expect("a lead whose size nobody can read is still a lead");
+        assert_eq!((out.lead.employees, out.lead.annual_revenue), (None, None));
+        let warned: Vec<_> = out
+            .warnings
+            .iter()
+            .map(|w| (w.field.clone(), w.code, w.value.as_deref()))
+            .collect();
+        assert_eq!(
+            warned,
+            [
+                (Field::Employees, IssueCode::Invalid, Some("Startup")),
+                (Field::AnnualRevenue, IssueCode::Invalid, Some("lots")),
+            ]
+        );
+        assert!(
+            out.warnings[0].message.ends_with("treated as absent"),
+            "{}",
+            out.warnings[0].message
+        );
+        for (label, want) in [
+            ("Enterprise (1000+)", Range::at_least(1000)),
+            ("51-200 (Mid-Market)", Range::new(51, Some(200))),
+            ("Small (1-50)", Range::new(1, Some(50))),
+            ("1 (just me)", Range::exactly(1)),
+            ("Sole proprietor", Range::exactly(1)),
+        ] {
+            let input = serde_json::json!({"email": "ana@acme.com", "company_size": label});
+            let out = n.normalize_json(&input.to_string()).expect(label);
+            assert_eq!(out.lead.employees, Some(want), "{label}");
+            assert!(out.warnings.is_empty(), "{label}: {:?}", out.warnings);
+        }
     }
 
     #[test]

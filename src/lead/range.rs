@@ -47,7 +47,8 @@ use serde::{Deserialize, Serialize};
 /// | `over 5,000`, `more than 5000`, `> 5000`, `above 5000`, `plus de 5000` | 5001 – unbounded |
 /// | `<10`, `under 10`, `less than 10`, `fewer than 10`, `menos de 10` | 0 – 9 |
 /// | `up to 10`, `<= 10`, `10 or less`, `at most 10`, `bis zu 10` | 0 – 10 |
-/// | `self-employed`, `just me`, `solo` | 1 – 1 |
+/// | `self-employed`, `just me`, `solo`, `freelancer`, `sole proprietor` | 1 – 1 |
+/// | `51-200 (Mid-Market)`, `Enterprise (1000+)` (a labelled option: the range around or inside the parentheses) | 51 – 200, 1000 – unbounded |
 /// | `pre-revenue`, `no revenue` | 0 – 0 |
 /// | `₹50 crore`, `1,5M` | 500000000 – 500000000, 1500000 – 1500000 |
 ///
@@ -239,10 +240,41 @@ fn parse(text: &str) -> Result<Range, RangeError> {
     // The forms most ranges are written in (`1,000+`, `51-200`,
     // `$10M-$50M`) are read by a small grammar without the tokenizer's
     // per-character dispatch; anything else it declines goes the general way.
+    unlabelled(trimmed).or_else(|e| labelled(trimmed).ok_or(e))
+}
+
+/// [`parse`] of trimmed text without looking for a label.
+fn unlabelled(trimmed: &str) -> Result<Range, RangeError> {
     if let Some(range) = plain(trimmed.as_bytes()) {
         return range;
     }
     general(trimmed)
+}
+
+/// A dropdown option that labels its range with words in parentheses or
+/// the other way round — `51-200 (Mid-Market)`, `1 (just me)`,
+/// `Enterprise (1000+)`, `Small (1-50)` — read when the whole text is not
+/// a range: the text around one pair of parentheses if that reads as a
+/// range, else the text inside them. `None` when neither reads (or there is
+/// no single pair).
+#[cold]
+fn labelled(trimmed: &str) -> Option<Range> {
+    let open = trimmed.find('(')?;
+    let close = open + trimmed.get(open..)?.find(')')?;
+    let (before, inside, after) = (
+        trimmed.get(..open)?,
+        trimmed.get(open + 1..close)?,
+        trimmed.get(close + 1..)?,
+    );
+    if inside.contains('(') || after.contains(['(', ')']) {
+        return None;
+    }
+    let around = format!("{} {}", before.trim(), after.trim());
+    let around = around.trim();
+    (!around.is_empty())
+        .then(|| unlabelled(around).ok())
+        .flatten()
+        .or_else(|| unlabelled(inside.trim()).ok())
 }
 
 /// [`parse`] of trimmed text by the tokenizer: the general path (and the
@@ -377,8 +409,16 @@ const SOLO_PHRASES: &[&str] = &[
     "self employed",
     "just me",
     "only me",
+    "me only",
     "solo",
     "myself",
+    "myself only",
+    "just myself",
+    "freelancer",
+    "freelance",
+    "sole proprietor",
+    "sole proprietorship",
+    "sole trader",
 ];
 
 /// Whole texts that mean no revenue yet (a revenue dropdown's first
@@ -1380,15 +1420,9 @@ mod tests {
             // The stack-buffer lower-casing (ASCII up to 64 bytes) against the
             // allocating one: the same text parsed through `to_lowercase`.
             let lowered = s.trim().to_lowercase();
-            let via_reference = if matches!(
-                lowered.as_str(),
-                "self-employed" | "self employed" | "just me" | "only me" | "solo" | "myself"
-            ) {
+            let via_reference = if SOLO_PHRASES.contains(&lowered.as_str()) {
                 Ok(Range::exactly(1))
-            } else if matches!(
-                lowered.as_str(),
-                "pre-revenue" | "pre revenue" | "prerevenue" | "no revenue"
-            ) {
+            } else if ZERO_PHRASES.contains(&lowered.as_str()) {
                 Ok(Range::exactly(0))
             } else {
                 tokenize_reference(&lowered).and_then(|t| shape(&t))

@@ -175,7 +175,7 @@ async fn post_leads_routes_and_returns_the_owner_and_experience() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_payloads_get_422_with_field_errors() {
     let (addr, svc) = start(InMemoryCrm::new()).await;
-    let (status, body) = post(addr, "/leads", r#"{"email": "nope", "employees": "lots"}"#).await;
+    let (status, body) = post(addr, "/leads", r#"{"email": "nope", "company": {"x": 1}}"#).await;
     assert_eq!(status, 422);
     let fields: Vec<&str> = body["errors"]
         .as_array()
@@ -183,7 +183,7 @@ async fn invalid_payloads_get_422_with_field_errors() {
         .iter()
         .map(|e| e["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["email", "employees"]);
+    assert_eq!(fields, ["email", "company"]);
     assert_eq!(body["errors"][0]["code"], "invalid");
     let (status, body) = post(addr, "/leads", "this is not json").await;
     assert_eq!(status, 422);
@@ -277,12 +277,13 @@ async fn html_forms_post_urlencoded_bodies_and_route_like_json() {
         addr,
         "/leads",
         "application/x-www-form-urlencoded",
-        "email=nope&employees=lots",
+        &format!("email=nope&first_name={}", "J".repeat(2000)),
     )
     .await;
     assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["field"], "email");
-    assert_eq!(body["errors"][1]["field"], "employees");
+    assert_eq!(body["errors"][1]["field"], "first_name");
+    assert_eq!(body["errors"][1]["code"], "too_long");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
