@@ -9,7 +9,7 @@ use leadroute::{Policy, PolicySpec};
 use serde_json::{Value, json};
 
 use crate::locate::{self, Location, SpanMap};
-use crate::{Format, PolicyFormat, read_text};
+use crate::{Format, PolicyFormat, read_text, write_stdout};
 
 /// What checking one file found.
 enum Outcome {
@@ -216,9 +216,9 @@ pub(crate) fn run(
     }
     if format == Format::Json {
         let doc = json!({"ok": !failed && !unreadable, "files": files});
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        write_stdout(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     } else {
-        print!("{text_out}");
+        write_stdout(&text_out)?;
     }
     Ok(if unreadable {
         ExitCode::from(2)

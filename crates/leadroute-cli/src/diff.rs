@@ -33,7 +33,7 @@ use serde::Serialize;
 
 use crate::progress::{Progress, thousands};
 use crate::route::{Router, for_each_line, load_accounts, load_matcher, load_policy};
-use crate::{ContextArgs, DocFormat};
+use crate::{ContextArgs, DocFormat, WRITING_STDOUT};
 
 /// The most groups kept; the leads of further groups are counted in
 /// `omitted_group_leads`.
@@ -296,11 +296,15 @@ pub(crate) fn run(
     let sides = [(old, &old_policy), (new, &new_policy)];
     let mut out = io::BufWriter::new(io::stdout().lock());
     match format {
-        DocFormat::Json => write_json(&t, &groups, sides, &mut out)?,
-        DocFormat::Markdown => out.write_all(markdown(&t, &groups, sides).as_bytes())?,
-        DocFormat::Text => out.write_all(text(&t, &groups, sides).as_bytes())?,
+        DocFormat::Json => write_json(&t, &groups, sides, &mut out).context(WRITING_STDOUT)?,
+        DocFormat::Markdown => out
+            .write_all(markdown(&t, &groups, sides).as_bytes())
+            .context(WRITING_STDOUT)?,
+        DocFormat::Text => out
+            .write_all(text(&t, &groups, sides).as_bytes())
+            .context(WRITING_STDOUT)?,
     }
-    out.flush().context("writing stdout")?;
+    out.flush().context(WRITING_STDOUT)?;
     Ok(if t.broken > 0 {
         ExitCode::from(2)
     } else if t.changed > 0 {

@@ -8,19 +8,29 @@
 //!
 //! | object | order |
 //! |---|---|
-//! | policy | `$schema`, `name`, `version`, `owners`, `territories`, `pools`, `rules`, `fallback` |
-//! | owner | `id`, `name`, `email`, `crm_ids`, `active`, `timezone`, `attributes` |
+//! | policy | `$schema`, `name`, `version`, `owners`, `territories`, `pools`, `schedules`, `rules`, `fallback` |
+//! | owner | `id`, `name`, `email`, `crm_ids`, `active`, `timezone`, `schedule`, `out_of_office`, `attributes` |
 //! | territory | `id`, `countries`, `regions`, `postal_codes`, `exclude` |
 //! | place set (`exclude`) | `countries`, `regions`, `postal_codes` |
 //! | postal codes | `country`, `prefixes`, `ranges` |
-//! | pool | `id`, `members`, `capacity`, `fallback` |
-//! | member | `owner`, `weight`, `capacity` |
+//! | pool | `id`, `members`, `capacity`, `fallback`, `distribution`, `max_open`, `respect_schedules`, `schedule`, `timezone` |
+//! | member | `owner`, `weight`, `capacity`, `max_open` |
 //! | capacity | `max`, `per` |
+//! | schedule | `id`, `timezone`, `hours`, `holidays` |
+//! | hours | `weekdays`, `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun` |
 //! | rule | `id`, `description`, `when`, `then` |
-//! | action (`then`, `fallback`) | `assign`, `experience`, `if_unavailable`, `tags`, `priority`, `sla_minutes`, `write_to_crm` |
+//! | action (`then`, `fallback`) | `assign`, `experience`, `if_unavailable`, `check_availability`, `tags`, `priority`, `sla_minutes`, `write_to_crm` |
 //! | bounds (`employees`, `annual_revenue`) | `min`, `max` |
 //! | field test (`attribute`, `field`) | `key`, `equals`, `one_of`, `exists`, `regex` |
 //! | record test (`account`, `contact`) | `exists`, `has_owner`, `owner_active`, `is_customer`, `tier`, `field` |
+//! | `day_of_week` | `days`, `timezone` |
+//! | `account_match` | `matched`, `matched_by`, `min_confidence`, `ambiguous` |
+//! | `spam` | `score_at_least`, `score_below` |
+//!
+//! So in TOML the `[[schedules]]` sections come after the `[[pools]]` and
+//! before the `[[rules]]`. Tests keep this list complete: every key the
+//! policy JSON Schema allows must have its place here, in the order of the
+//! spec's fields.
 //!
 //! Keys the format does not know (a policy with a typo still formats; `check`
 //! reports the typo) follow the known ones, in their written order in TOML,
@@ -71,10 +81,15 @@ use leadroute::PolicySpec;
 use serde_json::Value;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, RawString, Table, Value as TomlValue};
 
-use crate::{PolicyFormat, read_text};
+use crate::{PolicyFormat, read_text, write_stdout};
 
 /// What a value is in the policy format: decides the key order of its
 /// children and what its children are.
+///
+/// Every object of `leadroute::policy::json_schema()` has a kind here
+/// whose [`order`](Kind::order) lists all its keys (a test walks the
+/// schema), in the field order of its `leadroute::policy::spec` struct (a
+/// test compares with a policy serialized from the spec).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Root,
@@ -85,6 +100,9 @@ enum Kind {
     Pool,
     Member,
     Capacity,
+    Schedule,
+    /// A schedule's `hours`.
+    WeeklyHours,
     Rule,
     Action,
     /// `assign`, a pool `fallback`, a `calendar`: one-key `{owner|pool}`.
@@ -97,6 +115,9 @@ enum Kind {
     Bounds,
     FieldTest,
     RecordTest,
+    DayOfWeek,
+    MatchTest,
+    SpamTest,
     /// Data: keys keep their order (TOML) and are not checked.
     Free,
     /// A value with no structure the format knows.
@@ -104,9 +125,12 @@ enum Kind {
 }
 
 impl Kind {
-    /// The keys of this kind, in canonical order.
+    /// The keys of this kind, in canonical order: the field order of the
+    /// spec struct (flattened fields in place: a territory's includes, a
+    /// field test's value test).
     fn order(self) -> &'static [&'static str] {
         match self {
+            // PolicySpec
             Kind::Root => &[
                 "$schema",
                 "name",
@@ -114,9 +138,11 @@ impl Kind {
                 "owners",
                 "territories",
                 "pools",
+                "schedules",
                 "rules",
                 "fallback",
             ],
+            // OwnerSpec
             Kind::Owner => &[
                 "id",
                 "name",
@@ -124,31 +150,93 @@ impl Kind {
                 "crm_ids",
                 "active",
                 "timezone",
+                "schedule",
+                "out_of_office",
                 "attributes",
             ],
+            // TerritorySpec: `id`, the flattened PlaceSetSpec, `exclude`.
             Kind::Territory => &["id", "countries", "regions", "postal_codes", "exclude"],
+            // PlaceSetSpec
             Kind::PlaceSet => &["countries", "regions", "postal_codes"],
+            // PostalSpec
             Kind::Postal => &["country", "prefixes", "ranges"],
-            Kind::Pool => &["id", "members", "capacity", "fallback"],
-            Kind::Member => &["owner", "weight", "capacity"],
+            // PoolSpec
+            Kind::Pool => &[
+                "id",
+                "members",
+                "capacity",
+                "fallback",
+                "distribution",
+                "max_open",
+                "respect_schedules",
+                "schedule",
+                "timezone",
+            ],
+            // MemberSpec
+            Kind::Member => &["owner", "weight", "capacity", "max_open"],
+            // Capacity
             Kind::Capacity => &["max", "per"],
+            // ScheduleSpec
+            Kind::Schedule => &["id", "timezone", "hours", "holidays"],
+            // WeeklyHoursSpec
+            Kind::WeeklyHours => &["weekdays", "mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            // RuleSpec
             Kind::Rule => &["id", "description", "when", "then"],
+            // ActionSpec
             Kind::Action => &[
                 "assign",
                 "experience",
                 "if_unavailable",
+                "check_availability",
                 "tags",
                 "priority",
                 "sla_minutes",
                 "write_to_crm",
             ],
+            // Target (and CalendarSpec's `owner`)
             Kind::Target => &["owner", "pool"],
+            // IfUnavailable::Assign
             Kind::IfUnavailable => &["assign"],
+            // ExperienceSpec's variants with data
             Kind::Experience => &["book_meeting", "reject"],
             Kind::BookMeeting => &["calendar"],
             Kind::Reject => &["reason"],
+            // Condition: one key each, in the enum's variant order.
+            Kind::Condition => &[
+                "all",
+                "any",
+                "not",
+                "always",
+                "territory",
+                "country",
+                "region",
+                "postal_code",
+                "employees",
+                "annual_revenue",
+                "product_interest",
+                "email_kind",
+                "source",
+                "utm_source",
+                "utm_medium",
+                "utm_campaign",
+                "utm_term",
+                "utm_content",
+                "company_domain",
+                "attribute",
+                "account",
+                "contact",
+                "within_schedule",
+                "outside_schedule",
+                "day_of_week",
+                "account_match",
+                "spam",
+                "signal",
+            ],
+            // Bounds
             Kind::Bounds => &["min", "max"],
+            // FieldTest: `key`, then the flattened ValueTest.
             Kind::FieldTest => &["key", "equals", "one_of", "exists", "regex"],
+            // RecordTest
             Kind::RecordTest => &[
                 "exists",
                 "has_owner",
@@ -157,7 +245,13 @@ impl Kind {
                 "tier",
                 "field",
             ],
-            Kind::Condition | Kind::Free | Kind::Leaf => &[],
+            // DayOfWeekSpec
+            Kind::DayOfWeek => &["days", "timezone"],
+            // MatchTest
+            Kind::MatchTest => &["matched", "matched_by", "min_confidence", "ambiguous"],
+            // SpamTest
+            Kind::SpamTest => &["score_at_least", "score_below"],
+            Kind::Free | Kind::Leaf => &[],
         }
     }
 
@@ -168,6 +262,7 @@ impl Kind {
             (Kind::Root, "owners") => Kind::Owner,
             (Kind::Root, "territories") => Kind::Territory,
             (Kind::Root, "pools") => Kind::Pool,
+            (Kind::Root, "schedules") => Kind::Schedule,
             (Kind::Root, "rules") => Kind::Rule,
             (Kind::Root, "fallback") => Kind::Action,
             (Kind::Owner, "crm_ids" | "attributes") => Kind::Free,
@@ -176,6 +271,7 @@ impl Kind {
             (Kind::Pool, "members") => Kind::Member,
             (Kind::Pool | Kind::Member, "capacity") => Kind::Capacity,
             (Kind::Pool, "fallback") => Kind::Target,
+            (Kind::Schedule, "hours") => Kind::WeeklyHours,
             (Kind::Rule, "when") => Kind::Condition,
             (Kind::Rule, "then") => Kind::Action,
             (Kind::Action | Kind::IfUnavailable, "assign") => Kind::Target,
@@ -189,6 +285,9 @@ impl Kind {
             (Kind::Condition, "employees" | "annual_revenue") => Kind::Bounds,
             (Kind::Condition, "attribute") => Kind::FieldTest,
             (Kind::Condition, "account" | "contact") => Kind::RecordTest,
+            (Kind::Condition, "day_of_week") => Kind::DayOfWeek,
+            (Kind::Condition, "account_match") => Kind::MatchTest,
+            (Kind::Condition, "spam") => Kind::SpamTest,
             (Kind::RecordTest, "field") => Kind::FieldTest,
             (Kind::FieldTest, "equals" | "one_of") => Kind::Free,
             (Kind::Free, _) => Kind::Free,
@@ -623,11 +722,8 @@ pub(crate) fn run(paths: &[PathBuf], check: bool) -> anyhow::Result<ExitCode> {
             Ok(false) => {}
             Ok(true) => {
                 changed += 1;
-                if check {
-                    println!("would reformat {}", path.display());
-                } else {
-                    println!("formatted {}", path.display());
-                }
+                let done = if check { "would reformat" } else { "formatted" };
+                write_stdout(&format!("{done} {}\n", path.display()))?;
             }
             Err(e) => {
                 unreadable = true;
@@ -714,6 +810,496 @@ experience = "confirmation"
 "#
         );
         assert_eq!(format_toml(&out).unwrap(), out);
+    }
+
+    #[test]
+    fn toml_working_hours_keys_follow_the_spec_order_and_comments_stay() {
+        let text = r#"# Working hours.
+name = "hours"
+version = "1"
+
+[fallback]
+# The queue.
+assign = { owner = "queue" }
+check_availability = true # even off shift
+experience = "confirmation"
+
+# New York office hours.
+[[schedules]]
+holidays = ["2026-12-25"]
+# Local to New York.
+timezone = "America/New_York"
+id = "ny"
+
+[schedules.hours]
+sat = ["10:00-14:00"]
+weekdays = ["09:00-17:00"] # Monday to Friday
+
+[[rules]]
+then = { check_availability = true, assign = { pool = "sales" }, if_unavailable = "fallback" }
+id = "all"
+when = { all = [{ day_of_week = { timezone = "UTC", days = ["sat"] } }, { spam = { score_below = 40, score_at_least = 0 } }, { account_match = { min_confidence = 0.9, matched = true } }] }
+
+[[pools]]
+# Weekends too.
+respect_schedules = false
+max_open = 10
+distribution = "least_loaded"
+members = [{ max_open = 3, owner = "ana", weight = 2 }]
+check_availability = true
+id = "sales"
+timezone = "America/New_York"
+schedule = "ny"
+
+[[owners]]
+out_of_office = ["2026-08-03..2026-08-14"] # summer
+schedule = "ny"
+timezone = "America/New_York"
+id = "ana"
+attributes = { languages = ["es"] }
+name = "Ana"
+
+[[owners]]
+id = "queue"
+"#;
+        let out = format_toml(text).unwrap();
+        // `check_availability` is an action key: in a pool it is unknown
+        // (`check` reports it) and goes after the known keys.
+        assert_eq!(
+            out,
+            r#"# Working hours.
+name = "hours"
+version = "1"
+
+[[owners]]
+id = "ana"
+name = "Ana"
+timezone = "America/New_York"
+schedule = "ny"
+out_of_office = ["2026-08-03..2026-08-14"] # summer
+attributes = { languages = ["es"] }
+
+[[owners]]
+id = "queue"
+
+[[pools]]
+id = "sales"
+members = [{ owner = "ana", weight = 2, max_open = 3 }]
+distribution = "least_loaded"
+max_open = 10
+# Weekends too.
+respect_schedules = false
+schedule = "ny"
+timezone = "America/New_York"
+check_availability = true
+
+# New York office hours.
+[[schedules]]
+id = "ny"
+# Local to New York.
+timezone = "America/New_York"
+holidays = ["2026-12-25"]
+
+[schedules.hours]
+weekdays = ["09:00-17:00"] # Monday to Friday
+sat = ["10:00-14:00"]
+
+[[rules]]
+id = "all"
+when = { all = [{ day_of_week = { days = ["sat"], timezone = "UTC" } }, { spam = { score_at_least = 0, score_below = 40 } }, { account_match = { matched = true, min_confidence = 0.9 } }] }
+then = { assign = { pool = "sales" }, if_unavailable = "fallback", check_availability = true }
+
+[fallback]
+# The queue.
+assign = { owner = "queue" }
+experience = "confirmation"
+check_availability = true # even off shift
+"#
+        );
+        assert_eq!(format_toml(&out).unwrap(), out, "fmt(fmt(x)) != fmt(x)");
+        // Without the pool's stray key the policy reads, and formatting
+        // keeps it exactly.
+        let valid = text.replace(
+            "check_availability = true\nid = \"sales\"",
+            "id = \"sales\"",
+        );
+        let spec = PolicySpec::from_toml_str(&valid).unwrap();
+        let formatted = format_policy(&valid, PolicyFormat::Toml).unwrap();
+        assert_eq!(PolicySpec::from_toml_str(&formatted).unwrap(), spec);
+        assert_eq!(
+            formatted,
+            out.replace("check_availability = true\n\n", "\n")
+        );
+    }
+
+    /// Walks a JSON Schema node that describes values of `kind`: every
+    /// object key the schema allows must be in `kind.order()`.
+    fn check_schema_node(
+        schema: &Value,
+        node: &Value,
+        kind: Kind,
+        path: &str,
+        seen: &mut std::collections::HashSet<(String, String)>,
+        problems: &mut Vec<String>,
+    ) {
+        let Value::Object(map) = node else {
+            return;
+        };
+        if let Some(target) = map.get("$ref").and_then(Value::as_str) {
+            let name = target.strip_prefix("#/$defs/").unwrap();
+            if seen.insert((name.to_owned(), format!("{kind:?}"))) {
+                let def = &schema["$defs"][name];
+                assert!(def.is_object(), "{path}: unknown $ref {target}");
+                check_schema_node(
+                    schema,
+                    def,
+                    kind,
+                    &format!("{path}<{name}>"),
+                    seen,
+                    problems,
+                );
+            }
+        }
+        for keyword in ["oneOf", "anyOf", "allOf", "prefixItems"] {
+            for (i, sub) in map
+                .get(keyword)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                check_schema_node(
+                    schema,
+                    sub,
+                    kind,
+                    &format!("{path}/{keyword}[{i}]"),
+                    seen,
+                    problems,
+                );
+            }
+        }
+        for keyword in ["items", "not"] {
+            if let Some(sub) = map.get(keyword) {
+                check_schema_node(
+                    schema,
+                    sub,
+                    kind,
+                    &format!("{path}/{keyword}"),
+                    seen,
+                    problems,
+                );
+            }
+        }
+        // A map with keys of the author's choosing: fmt must treat it as data.
+        if let Some(extra) = map
+            .get("additionalProperties")
+            .filter(|v| **v != Value::Bool(false))
+        {
+            if kind != Kind::Free {
+                problems.push(format!(
+                    "{path}: a free-form map, but fmt gives it Kind::{kind:?}"
+                ));
+            }
+            check_schema_node(
+                schema,
+                extra,
+                Kind::Free,
+                &format!("{path}/*"),
+                seen,
+                problems,
+            );
+        }
+        let required = map
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        let required = required.filter_map(Value::as_str);
+        let properties = map.get("properties").and_then(Value::as_object);
+        let keys: Vec<&str> = properties
+            .into_iter()
+            .flat_map(|p| p.keys().map(String::as_str))
+            .chain(required)
+            .collect();
+        if !keys.is_empty() && matches!(kind, Kind::Free | Kind::Leaf) {
+            problems.push(format!(
+                "{path}: an object with keys {keys:?} that fmt does not know (Kind::{kind:?}): give it a kind in Kind::child"
+            ));
+            return;
+        }
+        for key in keys {
+            if !kind.order().contains(&key) {
+                problems.push(format!(
+                    "{path}: key `{key}` is missing from Kind::{kind:?}.order() (put it where the spec struct has the field)"
+                ));
+            }
+        }
+        for (key, sub) in properties.into_iter().flatten() {
+            check_schema_node(
+                schema,
+                sub,
+                kind.child(key),
+                &format!("{path}.{key}"),
+                seen,
+                problems,
+            );
+        }
+    }
+
+    #[test]
+    fn the_key_order_lists_every_key_the_policy_schema_allows() {
+        // The schema the core generates, and the committed copy editors
+        // read (`tests/cli.rs` checks the two are the same text).
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let committed: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("../../docs/policy.schema.json")).unwrap(),
+        )
+        .unwrap();
+        for (name, schema) in [
+            (
+                "leadroute::policy::json_schema()",
+                leadroute::policy::json_schema(),
+            ),
+            ("docs/policy.schema.json", committed),
+        ] {
+            let mut problems = Vec::new();
+            check_schema_node(
+                &schema,
+                &schema,
+                Kind::Root,
+                "policy",
+                &mut std::collections::HashSet::new(),
+                &mut problems,
+            );
+            assert!(
+                problems.is_empty(),
+                "fmt's key order is out of date with {name}:\n{}",
+                problems.join("\n")
+            );
+        }
+    }
+
+    /// A JSON text's structure with object keys in their written order
+    /// (`serde_json::Value` may sort them).
+    enum Node {
+        Object(Vec<(String, Node)>),
+        Array(Vec<Node>),
+        Scalar,
+    }
+
+    impl<'de> serde::Deserialize<'de> for Node {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Node;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("JSON")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut a: A,
+                ) -> Result<Node, A::Error> {
+                    let mut entries = Vec::new();
+                    while let Some(key) = a.next_key::<String>()? {
+                        entries.push((key, a.next_value::<Node>()?));
+                    }
+                    Ok(Node::Object(entries))
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut a: A,
+                ) -> Result<Node, A::Error> {
+                    let mut items = Vec::new();
+                    while let Some(item) = a.next_element::<Node>()? {
+                        items.push(item);
+                    }
+                    Ok(Node::Array(items))
+                }
+                fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
+                    Ok(Node::Scalar)
+                }
+                fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
+                    Ok(Node::Scalar)
+                }
+                fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
+                    Ok(Node::Scalar)
+                }
+                fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
+                    Ok(Node::Scalar)
+                }
+                fn visit_str<E>(self, _: &str) -> Result<Node, E> {
+                    Ok(Node::Scalar)
+                }
+                fn visit_unit<E>(self) -> Result<Node, E> {
+                    Ok(Node::Scalar)
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    /// Checks that the keys of every object under `node` (of `kind`) come
+    /// in `kind`'s order; records each (kind, key) met.
+    fn check_serialized_order(
+        node: &Node,
+        kind: Kind,
+        path: &str,
+        met: &mut std::collections::BTreeSet<(String, &'static str)>,
+        problems: &mut Vec<String>,
+    ) {
+        match node {
+            Node::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    check_serialized_order(item, kind, &format!("{path}[{i}]"), met, problems);
+                }
+            }
+            Node::Object(entries) => {
+                if kind != Kind::Free {
+                    let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+                    let mut ranked: Vec<&str> = keys.clone();
+                    ranked.sort_by(|a, b| kind.compare(a, b));
+                    if ranked != keys {
+                        problems.push(format!(
+                            "{path}: the spec serializes {keys:?}, fmt orders them {ranked:?} (Kind::{kind:?})"
+                        ));
+                    }
+                    for key in &keys {
+                        match kind.order().iter().find(|k| *k == key) {
+                            Some(known) => {
+                                met.insert((format!("{kind:?}"), known));
+                            }
+                            None => problems.push(format!(
+                                "{path}: key `{key}` is missing from Kind::{kind:?}.order()"
+                            )),
+                        }
+                    }
+                }
+                for (key, value) in entries {
+                    check_serialized_order(
+                        value,
+                        kind.child(key),
+                        &format!("{path}.{key}"),
+                        met,
+                        problems,
+                    );
+                }
+            }
+            Node::Scalar => {}
+        }
+    }
+
+    /// A policy that sets every key of every spec struct, to a value the
+    /// spec serializes (not its default).
+    const EVERY_KEY: &str = r#"{
+      "$schema": "./docs/policy.schema.json",
+      "name": "every-key", "version": "1",
+      "owners": [{"id": "ana", "name": "Ana", "email": "ana@example.com", "crm_ids": {"hubspot": "1"},
+                  "active": false, "timezone": "Europe/Madrid", "schedule": "ny",
+                  "out_of_office": ["2026-08-03..2026-08-14"], "attributes": {"languages": ["es"]}}],
+      "territories": [{"id": "west", "countries": ["US"], "regions": ["US-CA"],
+                       "postal_codes": [{"country": "US", "prefixes": ["941"], "ranges": [["94000", "94999"]]}],
+                       "exclude": {"countries": ["CA"], "regions": ["US-NV"],
+                                   "postal_codes": [{"country": "US", "prefixes": ["89"]}]}}],
+      "pools": [{"id": "sales",
+                 "members": [{"owner": "ana", "weight": 2, "capacity": {"max": 5, "per": "week"}, "max_open": 3}],
+                 "capacity": {"max": 20, "per": "day"}, "fallback": {"owner": "ana"},
+                 "distribution": "least_loaded", "max_open": 10, "respect_schedules": false,
+                 "schedule": "ny", "timezone": "America/New_York"}],
+      "schedules": [{"id": "ny", "timezone": "America/New_York",
+                     "hours": {"weekdays": ["09:00-12:00"], "mon": ["13:00-14:00"], "tue": ["13:00-14:00"],
+                               "wed": ["13:00-14:00"], "thu": ["13:00-14:00"], "fri": ["13:00-14:00"],
+                               "sat": ["10:00-12:00"], "sun": ["10:00-12:00"]},
+                     "holidays": ["2026-12-25"]}],
+      "rules": [
+        {"id": "every-test", "description": "Every condition with keys",
+         "when": {"all": [
+           {"employees": {"min": 1, "max": 2}},
+           {"attribute": {"key": "budget", "equals": "50k"}},
+           {"account": {"exists": true, "has_owner": true, "owner_active": true, "is_customer": true,
+                        "tier": ["enterprise"], "field": {"key": "industry", "one_of": ["saas"]}}},
+           {"postal_code": {"country": "US", "prefixes": ["1"], "ranges": [["10000", "14999"]]}},
+           {"day_of_week": {"days": ["sat"], "timezone": "UTC"}},
+           {"account_match": {"matched": true, "matched_by": ["exact_domain"], "min_confidence": 0.5,
+                              "ambiguous": false}},
+           {"spam": {"score_at_least": 1, "score_below": 2}}]},
+         "then": {"assign": {"pool": "sales"}, "experience": {"book_meeting": {"calendar": {"owner": "ana"}}},
+                  "if_unavailable": {"assign": {"owner": "ana"}}, "check_availability": true,
+                  "tags": ["t"], "priority": "high", "sla_minutes": 5, "write_to_crm": true}},
+        {"id": "spam", "when": {"always": true},
+         "then": {"assign": "nobody", "experience": {"reject": {"reason": "spam"}}}}],
+      "fallback": {"assign": {"owner": "ana"}}
+    }"#;
+
+    #[test]
+    fn the_key_order_is_the_spec_field_order() {
+        let spec: PolicySpec = serde_json::from_str(EVERY_KEY).unwrap();
+        // Serializing the struct itself writes its fields in declaration order.
+        let serialized = serde_json::to_string(&spec).unwrap();
+        let tree: Node = serde_json::from_str(&serialized).unwrap();
+        let mut met = std::collections::BTreeSet::new();
+        let mut problems = Vec::new();
+        check_serialized_order(&tree, Kind::Root, "policy", &mut met, &mut problems);
+        assert!(
+            problems.is_empty(),
+            "fmt's key order is not the spec's:\n{}",
+            problems.join("\n")
+        );
+        // The policy above must exercise every key of every struct kind
+        // (the one-key kinds, whose keys exclude each other, aside), so
+        // that a key added to an order list is checked too.
+        let one_key = [
+            Kind::Target,
+            Kind::Experience,
+            Kind::Condition,
+            Kind::FieldTest,
+        ];
+        let struct_kinds = [
+            Kind::Root,
+            Kind::Owner,
+            Kind::Territory,
+            Kind::PlaceSet,
+            Kind::Postal,
+            Kind::Pool,
+            Kind::Member,
+            Kind::Capacity,
+            Kind::Schedule,
+            Kind::WeeklyHours,
+            Kind::Rule,
+            Kind::Action,
+            Kind::IfUnavailable,
+            Kind::BookMeeting,
+            Kind::Reject,
+            Kind::Bounds,
+            Kind::RecordTest,
+            Kind::DayOfWeek,
+            Kind::MatchTest,
+            Kind::SpamTest,
+        ];
+        for kind in struct_kinds {
+            assert!(!one_key.contains(&kind));
+            for key in kind.order() {
+                assert!(
+                    met.contains(&(format!("{kind:?}"), *key)),
+                    "EVERY_KEY does not set `{key}` of Kind::{kind:?}"
+                );
+            }
+        }
+        // And fmt prints a JSON policy in that order.
+        let formatted = format_json(&serialized).unwrap();
+        let compact: Value = serde_json::from_str(&formatted).unwrap();
+        assert_eq!(
+            serde_json::to_string(&compact).unwrap().len(),
+            serialized.len()
+        );
+        let mut again = Vec::new();
+        check_serialized_order(
+            &serde_json::from_str(&formatted).unwrap(),
+            Kind::Root,
+            "formatted",
+            &mut std::collections::BTreeSet::new(),
+            &mut again,
+        );
+        assert!(again.is_empty(), "{}", again.join("\n"));
     }
 
     #[test]

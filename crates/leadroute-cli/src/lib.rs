@@ -27,7 +27,15 @@
 //! |---|---|
 //! | 0 | success |
 //! | 1 | `check`: a policy has errors (or warnings, with `--deny-warnings`); `route`: an input line failed; `explain`: the lead does not normalize; `diff`: some decision changed; `report`: some lines were broken (the report covers the rest); `test`: a case failed or could not run, or coverage is below `--min-coverage`; `fmt --check`: a file is not formatted |
-//! | 2 | usage error, a file that cannot be read (missing, not UTF-8), a policy that does not compile (`route`, `explain`, `diff`, `test`); `diff`: some lines of the leads file were broken (the report covers the rest); `test`: a malformed case file; `fmt`: a policy that does not parse |
+//! | 2 | usage error, a file that cannot be read (missing, not UTF-8), a policy that does not compile (`route`, `explain`, `diff`, `test`); `diff`: some lines of the leads file were broken (the report covers the rest); `test`: a malformed case file; `fmt`: a policy that does not parse; any subcommand: stdout closed or failing before all output was written |
+//!
+//! **A closed stdout.** Every subcommand writes its output through one
+//! error-returning path, so a reader that goes away early (`leadroute
+//! explain … | head -1`, a broken pipe) never makes it panic: the command
+//! stops, prints `leadroute: writing stdout: Broken pipe (os error 32)` on
+//! stderr and exits with status 2, whatever status the run would otherwise
+//! have had. `route` stops at the first lead it cannot write; `fmt` at the
+//! first file it cannot report (the files before it are already written).
 //!
 //! ## `leadroute check POLICY…`
 //!
@@ -409,6 +417,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(
+    // Output goes through `write_stdout` (or a writer with its error):
+    // `print!` panics on a closed stdout.
+    clippy::print_stdout,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -437,6 +448,7 @@ mod route;
 mod test;
 mod timestamp;
 
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -712,7 +724,7 @@ fn schema(output: Option<&Path>, cases: bool) -> anyhow::Result<ExitCode> {
     match output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+        None => write_stdout(&text)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -747,4 +759,18 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
             e.utf8_error().valid_up_to()
         )
     })
+}
+
+/// The context of every error writing stdout (a closed pipe: `leadroute:
+/// writing stdout: Broken pipe (os error 32)`, exit status 2).
+const WRITING_STDOUT: &str = "writing stdout";
+
+/// Writes `text` to stdout and flushes it: the one way subcommands print
+/// (`route` and `diff` stream through a writer with the same error). A
+/// closed stdout is an error the caller returns, not the panic `print!`
+/// would raise.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes()).context(WRITING_STDOUT)?;
+    out.flush().context(WRITING_STDOUT)
 }

@@ -57,9 +57,9 @@ use anyhow::Context;
 use leadroute::events::{Event, EventKind};
 use serde_json::{Value, json};
 
-use crate::DocFormat;
 use crate::progress::{Progress, thousands};
 use crate::route::for_each_line;
+use crate::{DocFormat, WRITING_STDOUT};
 
 /// The most rows (distinct rules, and distinct owners) a report keeps.
 pub(crate) const MAX_ROWS: usize = 10_000;
@@ -496,8 +496,8 @@ pub(crate) fn run(
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes()).context("writing stdout")?;
-    out.flush().context("writing stdout")?;
+    out.write_all(text.as_bytes()).context(WRITING_STDOUT)?;
+    out.flush().context(WRITING_STDOUT)?;
     let broken = now.broken + then.as_ref().map_or(0, |t| t.broken);
     Ok(if broken > 0 {
         ExitCode::from(1)

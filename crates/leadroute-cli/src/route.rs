@@ -17,7 +17,7 @@ use leadroute::{Facts, Normalizer, Policy, RouteDecision};
 use serde::Serialize;
 
 use crate::check::compile_file;
-use crate::{ContextArgs, Format, read_text};
+use crate::{ContextArgs, Format, WRITING_STDOUT, read_text, write_stdout};
 
 /// One output line of `route --format json` (and `explain --format json`,
 /// without `line`).
@@ -326,9 +326,9 @@ pub(crate) fn route(
                 },
             })
         })?;
-        writeln!(out, "{printed}").context("writing stdout")
+        writeln!(out, "{printed}").context(WRITING_STDOUT)
     })?;
-    out.flush().context("writing stdout")?;
+    out.flush().context(WRITING_STDOUT)?;
     if failed > 0 {
         eprintln!(
             "{failed} of {lines} line{} could not be read",
@@ -364,8 +364,12 @@ pub(crate) fn explain(
     router.route(&json, None, |line| {
         let invalid = matches!(line, Line::Invalid { .. });
         match (format, line) {
-            (Format::Json, line) => println!("{}", serde_json::to_string_pretty(line)?),
-            (Format::Text, Line::Routed { explanation, .. }) => println!("{explanation}"),
+            (Format::Json, line) => {
+                write_stdout(&format!("{}\n", serde_json::to_string_pretty(line)?))?;
+            }
+            (Format::Text, Line::Routed { explanation, .. }) => {
+                write_stdout(&format!("{explanation}\n"))?;
+            }
             (Format::Text, Line::Invalid { errors, .. }) => {
                 eprintln!("the lead does not normalize:");
                 for e in *errors {

@@ -31,7 +31,7 @@ use leadroute::{Normalizer, PolicySpec, RouteDecision};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{PolicyFormat, read_text};
+use crate::{PolicyFormat, read_text, write_stdout};
 use cases::{Case, CaseDiagnostic, Expect, PolicyIds};
 use coverage::Coverage;
 
@@ -183,16 +183,14 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             for d in &diagnostics {
                 eprintln!("{}", d.render());
             }
-            print!(
-                "{}",
-                render_text(
-                    &policy,
-                    &files,
-                    show_coverage.then_some(&coverage),
-                    args.min_coverage
-                )
+            let mut text = render_text(
+                &policy,
+                &files,
+                show_coverage.then_some(&coverage),
+                args.min_coverage,
             );
-            println!(
+            let _ = writeln!(
+                text,
                 "{passed} passed, {failed} failed{}",
                 if errored > 0 {
                     format!(", {errored} error{}", if errored == 1 { "" } else { "s" })
@@ -200,6 +198,7 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
                     String::new()
                 }
             );
+            write_stdout(&text)?;
             if !diagnostics.is_empty() {
                 let files_with = diagnostics
                     .iter()
@@ -233,7 +232,7 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
                     m.insert("coverage".to_owned(), c);
                 }
             }
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            write_stdout(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
         }
         TestFormat::Junit => {
             for d in &diagnostics {
@@ -282,7 +281,7 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
                     details: d.render(),
                 });
             }
-            print!("{}", junit::render(&suites, &extra));
+            write_stdout(&junit::render(&suites, &extra))?;
         }
     }
     Ok(if !diagnostics.is_empty() {
