@@ -73,9 +73,28 @@
 //!   account's name, else the company domain, else `[not provided]`. Updates
 //!   never send these fallbacks, only values the form had.
 //! - Other Lead fields, when the form had them: `FirstName`, `Email`,
-//!   `Phone`, `Website` (`https://` + company domain), `Country` (ISO code),
-//!   `State` (subdivision code), `PostalCode`, `NumberOfEmployees` and
-//!   `AnnualRevenue` (the lower bound of the range). Routing fields (create
+//!   `Phone`, `Website` (`https://` + company domain), the country and
+//!   state, `PostalCode`, `NumberOfEmployees` and
+//!   `AnnualRevenue` (the lower bound of the range).
+//! - **Country and state** ([`SalesforceConfig::address_fields`]): by
+//!   default ([`AddressFields::Picklist`], for orgs with **State and
+//!   Country/Territory Picklists**, on in new orgs) the ISO 3166-1 code
+//!   goes into `CountryCode` (`US`) and the ISO 3166-2 subdivision suffix
+//!   into `StateCode` (`CA` of `US-CA`); Salesforce sets `Country` and
+//!   `State` to the picklist's integration values (by default the full
+//!   names, `United States`, `California`). `StateCode` is sent only for
+//!   the countries whose states the picklist has
+//!   ([`SalesforceConfig::state_code_countries`], by default
+//!   [`DEFAULT_STATE_CODE_COUNTRIES`]: AU, BR, CA, CN, IE, IN, IT, JP, MX,
+//!   US); elsewhere the state is left out. [`AddressFields::Text`], for
+//!   orgs without the picklists (where `CountryCode` does not exist), writes
+//!   the same codes as text into `Country` and `State` (80 characters
+//!   each), for every country. The wrong mode for the org fails the first
+//!   Lead with a country (`INVALID_FIELD` or `FIELD_INTEGRITY_EXCEPTION`, a
+//!   `Permanent` error whose message names the setting). When a
+//!   submission is attached to a duplicate, a state is added only to a
+//!   record without a country or with the submitted one.
+//! - **Routing fields** (create
 //!   them as Text fields on Lead and Contact, or turn them off with
 //!   [`SalesforceConfig::routing_fields`]): `LeadRoute_Lead_Id__c` (on
 //!   Lead, mark it **External ID** and **Unique**: creates upsert on it),
@@ -179,12 +198,64 @@ pub const DEFAULT_LEAD_ID_FIELD: &str = "LeadRoute_Lead_Id__c";
 /// The header that lets a save through a duplicate rule whose action is to
 /// alert (`allowSave=true`); a blocking rule still refuses it.
 pub const DUPLICATE_RULE_HEADER: &str = "Sforce-Duplicate-Rule-Header";
-/// The Lead fields read from a duplicate match before attaching to it.
+/// The Lead fields read from a duplicate match before attaching to it,
+/// with [`AddressFields::Text`].
 pub const LEAD_COMPARED_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone,Company,Country,State,PostalCode,NumberOfEmployees,AnnualRevenue";
+/// The Lead fields read from a duplicate match before attaching to it,
+/// with [`AddressFields::Picklist`] (the codes it writes, not the text
+/// fields).
+pub const LEAD_COMPARED_FIELDS_PICKLIST: &str = "Email,OwnerId,FirstName,LastName,Phone,Company,CountryCode,StateCode,PostalCode,NumberOfEmployees,AnnualRevenue";
+/// The countries whose states and provinces Salesforce's State and
+/// Country/Territory Picklists include out of the box, so the ones a
+/// `StateCode` is sent for by default (see
+/// [`SalesforceConfig::state_code_countries`]): "They also include the
+/// states and provinces of the United States, Canada, Australia, Brazil,
+/// China, Japan, India, Ireland, Italy, and Mexico" (Salesforce Help,
+/// *Configure State and Country/Territory Picklists*).
+pub const DEFAULT_STATE_CODE_COUNTRIES: &[&str] =
+    &["AU", "BR", "CA", "CN", "IE", "IN", "IT", "JP", "MX", "US"];
 /// The Contact fields read from a duplicate match before attaching to it.
 pub const CONTACT_COMPARED_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone";
 /// The header that keeps assignment rules from overriding `OwnerId`.
 pub const AUTO_ASSIGN_HEADER: &str = "Sforce-Auto-Assign";
+
+/// Which Lead fields hold the lead's country and state: the org either has
+/// **State and Country/Territory Picklists** turned on or not, and the two
+/// kinds of org take different fields (see
+/// [`SalesforceConfig::address_fields`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AddressFields {
+    /// For orgs **with** the picklists (the default): the ISO 3166-1
+    /// alpha-2 code goes into `CountryCode` and the ISO 3166-2 subdivision
+    /// suffix (`CA` of `US-CA`) into `StateCode`; Salesforce fills `Country`
+    /// and `State` with the matching integration values itself. `StateCode`
+    /// is sent only for the countries in
+    /// [`SalesforceConfig::state_code_countries`]; for other countries the
+    /// state is left out (the country is still written). In an org without
+    /// the picklists these fields do not exist: every Lead with a country
+    /// fails with `400 INVALID_FIELD` (a permanent error).
+    #[default]
+    Picklist,
+    /// For orgs **without** the picklists (what the adapter always did
+    /// before this setting): the
+    /// same ISO codes as free text into `Country` (`US`, at most 80
+    /// characters) and `State` (`CA`, at most 80), for every country. In an
+    /// org with the picklists, `Country` must hold an integration value
+    /// (by default the full name, `United States`), so `US` fails with
+    /// `400 FIELD_INTEGRITY_EXCEPTION` (a permanent error).
+    Text,
+}
+
+impl AddressFields {
+    /// The (country, state) field names written in this mode.
+    pub fn field_names(self) -> (&'static str, &'static str) {
+        match self {
+            AddressFields::Picklist => ("CountryCode", "StateCode"),
+            AddressFields::Text => ("Country", "State"),
+        }
+    }
+}
 
 /// Adapter configuration: which org, which API version, what to write. The
 /// token comes from a [`TokenProvider`] given to [`Salesforce::new`].
@@ -220,6 +291,40 @@ pub struct SalesforceConfig {
     /// decided owner and the routing fields. Default `false`: the matched
     /// person keeps its owner.
     pub reassign_duplicates: bool,
+    /// Which fields hold the country and state (default
+    /// [`AddressFields::Picklist`]: `CountryCode` / `StateCode`).
+    ///
+    /// Why that default: new orgs come with State and Country/Territory
+    /// Picklists turned on (as integrators report; Salesforce's own
+    /// release note for the change is not cited here), Salesforce
+    /// recommends them (they "protect data integrity by preventing typos,
+    /// alternate spellings, and junk data—even in records updated through
+    /// the API"), and an org that enabled them stays so; in such an org the
+    /// ISO codes leadroute has are exactly the picklist codes, "When you
+    /// update a code value on a record, that record's State/Province (text
+    /// only) or Country (text only) column is populated with the
+    /// corresponding integration value", whereas writing a code into the
+    /// text `Country` fails unless an admin has changed the integration
+    /// values to codes. Orgs created before the picklists became the
+    /// default and never converted keep text fields: give them
+    /// [`AddressFields::Text`]. A mismatch fails loudly on the first Lead
+    /// with a country (`INVALID_FIELD` or `FIELD_INTEGRITY_EXCEPTION`, whose
+    /// error message then names this setting). To find out which an org
+    /// has: `GET /sobjects/Lead/describe` lists a `CountryCode` field only
+    /// with the picklists on.
+    pub address_fields: AddressFields,
+    /// The countries (ISO alpha-2, upper case) whose leads get a
+    /// `StateCode` with [`AddressFields::Picklist`] (default
+    /// [`DEFAULT_STATE_CODE_COUNTRIES`], the countries whose states the
+    /// picklists include out of the box). Salesforce refuses a `StateCode`
+    /// its picklist does not list for the country (`FIELD_INTEGRITY_EXCEPTION`,
+    /// the whole write fails), so for any other country the state is left
+    /// out; add the countries whose states your admin configured, remove
+    /// those whose states were deactivated. The code sent is the ISO
+    /// 3166-2 suffix; where the org's state code for a region differs
+    /// (custom codes, or an ISO code revised after the org's picklist was
+    /// set up), Salesforce refuses it the same way.
+    pub state_code_countries: Vec<String>,
     /// Whole-request timeout (default 10 s).
     pub timeout: Duration,
 }
@@ -234,8 +339,56 @@ impl SalesforceConfig {
             routing_fields: true,
             lead_id_field: Some(DEFAULT_LEAD_ID_FIELD.to_owned()),
             reassign_duplicates: false,
+            address_fields: AddressFields::default(),
+            state_code_countries: DEFAULT_STATE_CODE_COUNTRIES
+                .iter()
+                .map(|c| (*c).to_owned())
+                .collect(),
             timeout: Duration::from_secs(10),
         }
+    }
+
+    /// Which fields hold the country and state: [`AddressFields::Picklist`]
+    /// (`CountryCode` / `StateCode`, the default) for an org with State and
+    /// Country/Territory Picklists, [`AddressFields::Text`] (`Country` /
+    /// `State`) for one without (see
+    /// [`address_fields`](Self#structfield.address_fields)).
+    ///
+    /// ```
+    /// use leadroute_salesforce::{AddressFields, SalesforceConfig};
+    ///
+    /// let config = SalesforceConfig::new("https://acme.my.salesforce.com")
+    ///     .address_fields(AddressFields::Text);
+    /// assert_eq!(config.address_fields.field_names(), ("Country", "State"));
+    /// ```
+    pub fn address_fields(mut self, fields: AddressFields) -> Self {
+        self.address_fields = fields;
+        self
+    }
+
+    /// Sets the countries whose leads get a `StateCode` with
+    /// [`AddressFields::Picklist`] (ISO alpha-2, any case; see
+    /// [`state_code_countries`](Self#structfield.state_code_countries)).
+    ///
+    /// ```
+    /// use leadroute_salesforce::{DEFAULT_STATE_CODE_COUNTRIES, SalesforceConfig};
+    ///
+    /// // The defaults plus Germany, whose Länder the admin added.
+    /// let config = SalesforceConfig::new("https://acme.my.salesforce.com")
+    ///     .state_code_countries(DEFAULT_STATE_CODE_COUNTRIES.iter().chain(&["de"]));
+    /// assert!(config.state_code_countries.contains(&"DE".to_owned()));
+    /// ```
+    pub fn state_code_countries<I, S>(mut self, countries: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.state_code_countries = countries
+            .into_iter()
+            .map(|c| c.as_ref().trim().to_ascii_uppercase())
+            .filter(|c| !c.is_empty())
+            .collect();
+        self
     }
 
     /// Sets the lead-id external-id field (`None`: create with a plain
@@ -473,7 +626,7 @@ impl<T: TokenProvider> Salesforce<T> {
     /// a lead-id field, a plain `POST /sobjects/Lead/`. A duplicate rule's
     /// objection is resolved as [Duplicates](crate#duplicates) says.
     async fn create_lead(&self, write: &LeadWrite<'_>) -> Result<WriteReceipt, CrmError> {
-        let mut fields = lead_fields(write, true, self.config.routing_fields);
+        let mut fields = lead_fields(write, true, &self.config);
         if let Some(field) = self.config.lead_id_field.as_deref() {
             // The external id is in the path; the body holds the rest.
             fields.remove(field);
@@ -577,10 +730,10 @@ impl<T: TokenProvider> Salesforce<T> {
     /// `GET /sobjects/{kind}/{id}?fields=…` with the fields an attach
     /// compares; `None` when the record is gone (404).
     async fn get_record(&self, kind: &str, id: &str) -> Result<Option<Value>, CrmError> {
-        let fields = if kind == "Lead" {
-            LEAD_COMPARED_FIELDS
-        } else {
-            CONTACT_COMPARED_FIELDS
+        let fields = match (kind, self.config.address_fields) {
+            ("Lead", AddressFields::Picklist) => LEAD_COMPARED_FIELDS_PICKLIST,
+            ("Lead", _) => LEAD_COMPARED_FIELDS,
+            _ => CONTACT_COMPARED_FIELDS,
         };
         let path = format!("/sobjects/{kind}/{}", leadroute_http::path_segment(id));
         let response = self
@@ -610,9 +763,21 @@ impl<T: TokenProvider> Salesforce<T> {
     ) -> Result<WriteReceipt, CrmError> {
         let routing = self.config.routing_fields;
         let submitted = if kind == "Lead" {
-            lead_fields(write, false, routing)
+            lead_fields(write, false, &self.config)
         } else {
             contact_fields(write, routing)
+        };
+        // Country and state are one address: a state is added only to a
+        // record without a country or with the submitted one (a state of
+        // another country is refused by the picklists, and nonsense as text).
+        let (country_key, state_key) = self.config.address_fields.field_names();
+        let same_country = match (
+            text(record, country_key),
+            submitted.get(country_key).and_then(Value::as_str),
+        ) {
+            (None, _) => true,
+            (Some(theirs), Some(ours)) => theirs.eq_ignore_ascii_case(ours.trim()),
+            (Some(_), None) => false,
         };
         let lead_id_field = self.config.lead_id_field.as_deref();
         let mut fields = Map::new();
@@ -627,6 +792,8 @@ impl<T: TokenProvider> Salesforce<T> {
                 self.config.reassign_duplicates
                     && Some(key.as_str()) != lead_id_field
                     && key != DEFAULT_LEAD_ID_FIELD
+            } else if key == state_key {
+                same_country && is_blank(record.get(&key))
             } else {
                 is_blank(record.get(&key))
             };
@@ -731,7 +898,7 @@ impl<T: TokenProvider> Crm for Salesforce<T> {
             Some(id) if id.starts_with("001") => self.create_lead(write).await,
             Some(id) => match sobject_of(id)? {
                 "Lead" => {
-                    let fields = lead_fields(write, false, routing);
+                    let fields = lead_fields(write, false, &self.config);
                     self.update("Lead", id, fields).await
                 }
                 _ => {
@@ -752,7 +919,7 @@ pub mod support {
 
     use std::time::SystemTime;
 
-    use super::{CRM_KEY, NOT_PROVIDED};
+    use super::{AddressFields, CRM_KEY, NOT_PROVIDED, SalesforceConfig};
     use leadroute_http::reqwest;
     use leadroute_http::{self as http, HttpResponse, clip_chars};
 
@@ -1020,11 +1187,18 @@ pub mod support {
     }
 
     /// The Lead fields for a create (`create`: with `Email` and the
-    /// `LastName`/`Company` fallbacks) or an update (only what the form had).
-    pub fn lead_fields(write: &LeadWrite<'_>, create: bool, routing: bool) -> Map<String, Value> {
+    /// `LastName`/`Company` fallbacks) or an update (only what the form
+    /// had), with the routing fields if `config` writes them and the
+    /// country and state in the fields of its
+    /// [`address_fields`](SalesforceConfig::address_fields).
+    pub fn lead_fields(
+        write: &LeadWrite<'_>,
+        create: bool,
+        config: &SalesforceConfig,
+    ) -> Map<String, Value> {
         let lead = write.lead;
         let mut f = Map::new();
-        common_fields(&mut f, write, routing);
+        common_fields(&mut f, write, config.routing_fields);
         if create {
             let local = lead.email.split('@').next().unwrap_or_default();
             put(&mut f, "Email", Some(lead.email.clone()), 80);
@@ -1058,16 +1232,37 @@ pub mod support {
             put(&mut f, "LastName", lead.last_name.clone(), 80);
             put(&mut f, "Company", lead.company_name.clone(), 255);
         }
-        put(&mut f, "Country", lead.country.map(|c| c.to_string()), 80);
-        put(
-            &mut f,
-            "State",
-            lead.region
-                .as_deref()
-                .and_then(|r| r.split_once('-'))
-                .map(|(_, s)| s.to_owned()),
-            80,
-        );
+        let country = lead.country.map(|c| c.to_string());
+        let state = lead
+            .region
+            .as_deref()
+            .and_then(|r| r.split_once('-'))
+            .map(|(_, s)| s.to_owned());
+        match config.address_fields {
+            AddressFields::Text => {
+                // Free text; the Lead's `Country` and `State` are 80 characters.
+                put(&mut f, "Country", country, 80);
+                put(&mut f, "State", state, 80);
+            }
+            AddressFields::Picklist => {
+                // Picklist codes (ISO: two letters, a state up to three),
+                // never clipped: a clipped code is another code. A state
+                // only where the org's picklist has states for the country.
+                let has_states = country.as_deref().is_some_and(|c| {
+                    config
+                        .state_code_countries
+                        .iter()
+                        .any(|k| k.eq_ignore_ascii_case(c))
+                });
+                put(&mut f, "CountryCode", country, usize::MAX);
+                put(
+                    &mut f,
+                    "StateCode",
+                    state.filter(|_| has_states),
+                    usize::MAX,
+                );
+            }
+        }
         put(&mut f, "PostalCode", lead.postal_code.clone(), 20);
         if let Some(n) = lead
             .employees
@@ -1179,6 +1374,26 @@ pub mod support {
     /// (`ConcurrentRequests Limit exceeded.`) waits without a `Retry-After`.
     const CONCURRENT_LIMIT_WAIT: Duration = Duration::from_secs(10);
 
+    /// For an error on the address fields that a mismatch between the org
+    /// and [`SalesforceConfig::address_fields`] causes (`INVALID_FIELD`:
+    /// no `CountryCode` in an org without State and Country/Territory
+    /// Picklists; `FIELD_INTEGRITY_EXCEPTION`: a code in the text `Country`
+    /// of an org with them), a pointer to the setting; else nothing.
+    fn address_hint(e: &SfError) -> &'static str {
+        const ADDRESS: [&str; 4] = ["Country", "State", "CountryCode", "StateCode"];
+        let on_address = e.fields.iter().any(|f| ADDRESS.contains(&f.as_str()))
+            || e.message.contains("CountryCode")
+            || e.message.contains("StateCode");
+        match e.code.as_str() {
+            "INVALID_FIELD" | "FIELD_INTEGRITY_EXCEPTION" if on_address => {
+                " [the Lead's country/state fields: does SalesforceConfig::address_fields \
+                 (Picklist: CountryCode/StateCode, Text: Country/State) match the org's State \
+                 and Country/Territory Picklists setting, and state_code_countries its states?]"
+            }
+            _ => "",
+        }
+    }
+
     /// Classifies a non-2xx Salesforce response.
     pub fn classify(response: &HttpResponse, now: SystemTime) -> CrmError {
         let errors = parse_errors(&response.body);
@@ -1195,10 +1410,11 @@ pub mod support {
                     format!(" (fields: {})", e.fields.join(", "))
                 };
                 format!(
-                    "Salesforce HTTP {} {}: {}{fields}",
+                    "Salesforce HTTP {} {}: {}{fields}{}",
                     response.status,
                     e.code,
-                    e.message.trim()
+                    e.message.trim(),
+                    address_hint(e)
                 )
             }
         };

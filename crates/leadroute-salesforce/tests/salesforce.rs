@@ -17,7 +17,7 @@ use leadroute_examples::mock::{Expect, MockServer, Recorded, Reply};
 use leadroute_salesforce::support::{
     WebsiteMatch, candidate_query, parse_errors, sobject_of, soql_escape, website_matches,
 };
-use leadroute_salesforce::{Salesforce, SalesforceConfig, StaticToken};
+use leadroute_salesforce::{AddressFields, Salesforce, SalesforceConfig, StaticToken};
 use salesforce::demo::{self, QUERY};
 use serde_json::{Value, json};
 
@@ -643,8 +643,8 @@ async fn a_new_lead_without_last_name_or_company_gets_the_documented_fallbacks()
             "Email": "Jane.Doe@newco.com",
             "Phone": "+14155550100",
             "Website": "https://newco.com",
-            "Country": "US",
-            "State": "CA",
+            "CountryCode": "US",
+            "StateCode": "CA",
             "PostalCode": "94105",
             "NumberOfEmployees": 1000,
             "AnnualRevenue": 10000000,
@@ -655,6 +655,193 @@ async fn a_new_lead_without_last_name_or_company_gets_the_documented_fallbacks()
             "LeadRoute_Policy_Version__c": "seed-inbound@1"
         })
     );
+}
+
+// ------------------------------------------------ country and state fields
+
+/// The body of the create a new lead with this payload (routing fields
+/// off) is written with, under this configuration.
+async fn created_body(
+    config: impl FnOnce(SalesforceConfig) -> SalesforceConfig,
+    payload: &str,
+) -> Value {
+    let (server, crm) = setup_with(|c| config(c.routing_fields(false))).await;
+    lookups_miss(&server);
+    demo::created(&server, "t-geo", "00Q5e00000GeoAAAA1");
+    let routed = route(&router(crm), payload).await;
+    assert!(routed.write.receipt().is_some(), "{:?}", routed.write);
+    let sent = server.take_requests();
+    let w = writes(&sent);
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (w[0].method.as_str(), w[0].path.as_str()),
+        ("PATCH", demo::upsert("t-geo").as_str())
+    );
+    w[0].json().unwrap()
+}
+
+const US_CA: &str = r#"{"lead_id": "t-geo", "email": "jo@newco.com", "last_name": "Jo", "country": "US", "state": "US-CA"}"#;
+const DE_BY: &str = r#"{"lead_id": "t-geo", "email": "jo@newco.de", "last_name": "Jo", "country": "DE", "state": "DE-BY"}"#;
+
+#[tokio::test]
+async fn by_default_the_country_and_state_are_picklist_codes() {
+    // A state picklist country: both codes, and never the text fields
+    // (which would need the integration values, "United States").
+    let body = created_body(|c| c, US_CA).await;
+    assert_eq!(
+        body,
+        json!({
+            "LastName": "Jo", "Company": "newco.com", "Email": "jo@newco.com",
+            "Website": "https://newco.com", "OwnerId": "0055e000001EmmAAA",
+            "CountryCode": "US", "StateCode": "CA"
+        })
+    );
+
+    // Germany has no states in the default picklists: a StateCode would be
+    // refused (and the whole Lead with it), so only the country is sent.
+    let body = created_body(|c| c, DE_BY).await;
+    assert_eq!(body["CountryCode"], json!("DE"));
+    for absent in ["StateCode", "State", "Country"] {
+        assert!(body.get(absent).is_none(), "{absent} in {body}");
+    }
+
+    // An org whose admin added the Länder says so.
+    let body = created_body(
+        |c| {
+            c.state_code_countries(
+                leadroute_salesforce::DEFAULT_STATE_CODE_COUNTRIES
+                    .iter()
+                    .chain(&["de"]),
+            )
+        },
+        DE_BY,
+    )
+    .await;
+    assert_eq!(
+        (&body["CountryCode"], &body["StateCode"]),
+        (&json!("DE"), &json!("BY"))
+    );
+    assert_eq!(
+        SalesforceConfig::new("https://x.my.salesforce.com").address_fields,
+        AddressFields::Picklist
+    );
+}
+
+#[tokio::test]
+async fn orgs_without_the_picklists_get_text_country_and_state() {
+    let text = |c: SalesforceConfig| c.address_fields(AddressFields::Text);
+    let body = created_body(text, US_CA).await;
+    assert_eq!(
+        body,
+        json!({
+            "LastName": "Jo", "Company": "newco.com", "Email": "jo@newco.com",
+            "Website": "https://newco.com", "OwnerId": "0055e000001EmmAAA",
+            "Country": "US", "State": "CA"
+        })
+    );
+    // Free text: the state of any country.
+    let body = created_body(text, DE_BY).await;
+    assert_eq!(
+        (&body["Country"], &body["State"]),
+        (&json!("DE"), &json!("BY"))
+    );
+    assert!(
+        body.get("CountryCode").is_none() && body.get("StateCode").is_none(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_wrong_address_mode_for_the_org_is_a_permanent_error_naming_the_setting() {
+    // Text mode in an org with the picklists: `US` is not an integration value.
+    let e = write_error(Reply::json(
+        400,
+        json!([{"message": "There's a problem with this country, even though it may appear correct. Please select a country/territory from the list of valid countries.: Country",
+                "errorCode": "FIELD_INTEGRITY_EXCEPTION", "fields": ["Country"]}]),
+    ))
+    .await;
+    assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
+    let message = e.to_string();
+    assert!(
+        message.starts_with("permanent CRM error: Salesforce HTTP 400 FIELD_INTEGRITY_EXCEPTION: There's a problem with this country")
+            && message.contains("(fields: Country)")
+            && message.contains("SalesforceConfig::address_fields"),
+        "{message}"
+    );
+
+    // A state the picklist does not have for the country.
+    let e = write_error(Reply::json(
+        400,
+        json!([{"message": "The StateCode field contains BY, which isn't an available state. Your administrator can add it for you.",
+                "errorCode": "FIELD_INTEGRITY_EXCEPTION", "fields": ["StateCode"]}]),
+    ))
+    .await;
+    assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
+    assert!(e.to_string().contains("state_code_countries"), "{e}");
+
+    // Picklist mode in an org without them: no such field.
+    let e = write_error(Reply::json(
+        400,
+        json!([{"message": "No such column 'CountryCode' on sobject of type Lead", "errorCode": "INVALID_FIELD"}]),
+    ))
+    .await;
+    assert!(matches!(e, CrmError::Permanent { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("SalesforceConfig::address_fields"),
+        "{e}"
+    );
+
+    // Other field errors get no such pointer.
+    let e = write_error(Reply::json(400, json!([{"message": "bad value for restricted picklist field: Web", "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "fields": ["LeadSource"]}]))).await;
+    assert!(!e.to_string().contains("address_fields"), "{e}");
+}
+
+#[tokio::test]
+async fn an_attached_duplicate_gets_a_state_only_with_its_own_country() {
+    const US_CA_DUP: &str = r#"{"lead_id": "t-d1", "email": "max@globex.com", "last_name": "Mustermann", "country": "US", "state": "US-CA"}"#;
+    for (country, state, expected) in [
+        // No address: both codes.
+        (
+            json!(null),
+            json!(null),
+            json!({"CountryCode": "US", "StateCode": "CA"}),
+        ),
+        // The same country without a state: the state.
+        (json!("US"), json!(null), json!({"StateCode": "CA"})),
+        // Another country: neither (CA is no state of Germany).
+        (json!("DE"), json!(null), json!({})),
+        // A state already: kept.
+        (json!("US"), json!("NY"), json!({})),
+    ] {
+        let (server, crm) = setup_with(|c| c.routing_fields(false)).await;
+        lookups_miss(&server);
+        server.script(
+            Expect::new("PATCH", &demo::upsert("t-d1")),
+            Reply::json(400, duplicate_of("Lead", MAX_LEAD)),
+        );
+        record(
+            &server,
+            "Lead",
+            MAX_LEAD,
+            json!({"Email": "max@globex.com", "OwnerId": "0055e000001BobAAA", "LastName": "Mustermann",
+                   "Company": "Globex", "CountryCode": country, "StateCode": state}),
+        );
+        let nothing_to_write = expected == json!({});
+        if !nothing_to_write {
+            demo::updated(&server, "Lead", MAX_LEAD);
+        }
+        let routed = route(&router(crm), US_CA_DUP).await;
+        assert!(routed.write.receipt().is_some(), "{:?}", routed.write);
+        let sent = server.take_requests();
+        let w = writes(&sent);
+        assert_eq!(w[1].query_param("fields").as_deref(), Some(LEAD_FIELDS));
+        if nothing_to_write {
+            assert_eq!(w.len(), 2, "no update for {country}/{state}");
+        } else {
+            assert_eq!(w[2].json().unwrap(), expected, "{country}/{state}");
+        }
+        assert!(server.unused().is_empty());
+    }
 }
 
 #[tokio::test]
@@ -865,7 +1052,9 @@ const GLOBEX: &str = r#"{"lead_id": "t-d1", "email": "max@globex.com", "first_na
     "phone": "+49 30 1234567", "company": "Globex GmbH"}"#;
 const MAX_LEAD: &str = "00Q5e00000XyZaBEAV";
 const MAX_CONTACT: &str = "0031i000013x2TEAAY";
-const LEAD_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone,Company,Country,State,PostalCode,NumberOfEmployees,AnnualRevenue";
+/// The Lead fields read before an attach (the default, picklist, mode reads
+/// the codes it writes).
+const LEAD_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone,Company,CountryCode,StateCode,PostalCode,NumberOfEmployees,AnnualRevenue";
 const CONTACT_FIELDS: &str = "Email,OwnerId,FirstName,LastName,Phone";
 
 /// Scripts empty account, contact and lead lookups.
@@ -916,7 +1105,7 @@ async fn a_duplicate_with_the_same_email_is_attached_keeping_its_owner_names_and
         "Lead",
         MAX_LEAD,
         json!({"Email": "MAX@globex.com", "OwnerId": "0055e000001BobAAA", "FirstName": "Maximilian",
-               "LastName": "Mustermann", "Phone": null, "Company": "Globex", "Country": null, "State": null,
+               "LastName": "Mustermann", "Phone": null, "Company": "Globex", "CountryCode": null, "StateCode": null,
                "PostalCode": null, "NumberOfEmployees": null, "AnnualRevenue": null}),
     );
     demo::updated(&server, "Lead", MAX_LEAD);
@@ -1399,8 +1588,14 @@ async fn a_rotated_refresh_token_replaces_the_old_one_and_refreshes_are_one_at_a
                    "instance_url": "https://acme.my.salesforce.com", "issued_at": "1700000000000"}),
         )
     };
-    server.script(Expect::new("POST", "/services/oauth2/token"), reply("00D-a1", "5Aep-two"));
-    server.script(Expect::new("POST", "/services/oauth2/token"), reply("00D-a2", "5Aep-three"));
+    server.script(
+        Expect::new("POST", "/services/oauth2/token"),
+        reply("00D-a1", "5Aep-two"),
+    );
+    server.script(
+        Expect::new("POST", "/services/oauth2/token"),
+        reply("00D-a2", "5Aep-three"),
+    );
 
     // Two requests meet the expired token together: one refresh serves both.
     let (a, b) = tokio::join!(tokens.refresh("00D-expired"), tokens.refresh("00D-expired"));
@@ -1408,7 +1603,10 @@ async fn a_rotated_refresh_token_replaces_the_old_one_and_refreshes_are_one_at_a
     assert_eq!(b.unwrap().as_deref(), Some("00D-a1"));
     assert_eq!(tokens.refresh_token(), "5Aep-two");
     // The next refresh presents the rotated token.
-    assert_eq!(tokens.refresh("00D-a1").await.unwrap().as_deref(), Some("00D-a2"));
+    assert_eq!(
+        tokens.refresh("00D-a1").await.unwrap().as_deref(),
+        Some("00D-a2")
+    );
     assert_eq!(tokens.refresh_token(), "5Aep-three");
     let bodies: Vec<String> = server.take_requests().into_iter().map(|r| r.body).collect();
     assert_eq!(
