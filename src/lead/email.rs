@@ -248,6 +248,77 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     })
 }
 
+/// A second try for an email [`parse`] refused: what forms send that is an
+/// address with something around it. Each repair is tried in turn and the
+/// first that gives an address is returned with a sentence saying what
+/// was done (for a `repaired` warning):
+///
+/// - full-width `＠` and `．` (typed on CJK keyboards) are `@` and `.`;
+/// - quotes around the address (`'jane@acme.com'`, `“jane@acme.com”`) are
+///   removed;
+/// - a comment in parentheses before or after it (`jane@acme.com (work)`)
+///   is removed;
+/// - of several addresses separated by `,`, `;` or whitespace
+///   (`jane@acme.com, bob@acme.com`), the first that reads is kept.
+///
+/// Only runs for text `parse` refused, so a valid address never pays for it.
+pub(crate) fn salvage(raw: &str) -> Option<(ParsedEmail, &'static str)> {
+    let t = raw.trim();
+    if t.contains(['\u{ff20}', '\u{ff0e}']) {
+        let mapped: String = t
+            .chars()
+            .map(|c| match c {
+                '\u{ff20}' => '@',
+                '\u{ff0e}' => '.',
+                c => c,
+            })
+            .collect();
+        if let Ok(p) = parse(&mapped) {
+            return Some((p, "had a full-width `＠` or `．`; read as `@` and `.`"));
+        }
+    }
+    const QUOTES: &[(char, char)] = &[
+        ('\'', '\''),
+        ('"', '"'),
+        ('`', '`'),
+        ('\u{2018}', '\u{2019}'),
+        ('\u{201c}', '\u{201d}'),
+        ('\u{ab}', '\u{bb}'),
+    ];
+    for &(open, close) in QUOTES {
+        if let Some(inner) = t.strip_prefix(open).and_then(|r| r.strip_suffix(close)) {
+            if let Ok(p) = parse(inner) {
+                return Some((p, "was in quotes; they were removed"));
+            }
+        }
+    }
+    let uncommented = match (t.find('('), t.rfind(')')) {
+        (Some(open), Some(close)) if open < close => {
+            let (before, after) = (t.get(..open)?.trim(), t.get(close + 1..)?.trim());
+            match (before.is_empty(), after.is_empty()) {
+                (false, true) => Some(before),
+                (true, false) => Some(after),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    if let Some(p) = uncommented.and_then(|u| parse(u).ok()) {
+        return Some((p, "had a comment in parentheses; it was removed"));
+    }
+    let mut parts = t
+        .split([',', ';', ' ', '\t', '\n', '\r'])
+        .filter(|p| !p.is_empty());
+    let first = parts.next()?;
+    // Only a list: every other part looks like an address too.
+    if parts.clone().next().is_none() || !parts.all(|p| p.contains('@')) {
+        return None;
+    }
+    parse(first)
+        .ok()
+        .map(|p| (p, "held several addresses; the first was kept"))
+}
+
 /// How `email_address` checks an address: no IP literals, no display
 /// text, at least two domain labels.
 fn syntax_options() -> Options {
@@ -381,6 +452,36 @@ mod tests {
         assert_eq!(ok("jane+tag@mail.acme.co.uk").1, "mail.acme.co.uk");
         assert_eq!(ok("jürgen@müller.de").0, "jürgen@xn--mller-kva.de");
         assert_eq!(ok("x@acme.com.").0, "x@acme.com");
+    }
+
+    #[test]
+    fn what_forms_wrap_around_an_address_is_salvaged() {
+        let salvaged = |raw: &str| {
+            assert!(parse(raw).is_err(), "{raw} parses as it is");
+            salvage(raw).map(|(p, why)| (p.address, why))
+        };
+        for (raw, want) in [
+            ("jane＠acme.com", "jane@acme.com"),
+            ("'jane@acme.com'", "jane@acme.com"),
+            ("“jane@acme.com”", "jane@acme.com"),
+            ("jane@acme.com (work)", "jane@acme.com"),
+            ("(work) jane@acme.com", "jane@acme.com"),
+            ("jane@acme.com, bob@acme.com", "jane@acme.com"),
+            ("jane@acme.com;bob@acme.com", "jane@acme.com"),
+            ("jane@acme.com bob@acme.com", "jane@acme.com"),
+        ] {
+            assert_eq!(salvaged(raw).map(|(a, _)| a).as_deref(), Some(want), "{raw}");
+        }
+        assert_eq!(
+            salvaged("jane@acme.com, bob@acme.com").unwrap().1,
+            "held several addresses; the first was kept"
+        );
+        // (A full-width dot in the domain IDNA maps already.)
+        assert_eq!(parse("jane@acme．com").unwrap().address, "jane@acme.com");
+        // Not an address with something around it: still refused.
+        for raw in ["jane at acme dot com", "jane@acme.com and more", "(jane@acme.com) (x)", "'jane'"] {
+            assert_eq!(salvaged(raw), None, "{raw}");
+        }
     }
 
     #[test]

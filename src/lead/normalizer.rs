@@ -363,7 +363,11 @@ impl fmt::Display for NormalizeError {
 ///   hyphen) are removed with a `repaired` warning; an address with a
 ///   control, bidirectional-formatting (`U+202E` …), line/paragraph
 ///   separator, private-use or unassigned character is an error. A `?` starts
-///   a query only after `mailto:`.
+///   a query only after `mailto:`. An address with something around it is
+///   read with a `repaired` warning that quotes what was sent: a full-width
+///   `＠`, quotes around it, a comment in parentheses (`jane@acme.com
+///   (work)`), or a list of addresses (`jane@acme.com, bob@acme.com`: the
+///   first is kept).
 /// - **email_kind**: `disposable` if the domain or a parent of it is in the
 ///   disposable set (the community disposable list less its allowlist, plus
 ///   shared throwaway hosts such as `fr.nf`), else `free` likewise, else
@@ -976,8 +980,17 @@ impl Normalizer {
             }
             return (None, None, None, None);
         };
-        match email::parse(raw) {
-            Ok(parsed) => {
+        // (A second try only for what the first refused.)
+        let parsed = email::parse(raw).map(|p| (p, None)).or_else(|problem| {
+            email::salvage(raw)
+                .map(|(p, why)| (p, Some(why)))
+                .ok_or(problem)
+        });
+        match parsed {
+            Ok((parsed, repaired)) => {
+                if let Some(why) = repaired {
+                    run.warn(Field::Email, IssueCode::Repaired, raw, why);
+                }
                 if parsed.stripped_invisible {
                     run.warn(
                         Field::Email,
