@@ -207,7 +207,10 @@ pub(crate) enum Postal {
 /// - `GB`: upper case with one space before the three-character inward code.
 /// - `NL`: `1234 AB`. Countries with all-digit codes of a fixed length (DE, FR,
 ///   ES, IT: 5; AU, AT, BE, CH, DK, NO, NZ, ZA: 4; IN: 6; SE: `123 45`) are
-///   checked for that length.
+///   checked for that length; where such codes can begin with zeros (one:
+///   DE, FR, ES, MX, MY, TR, AU, DK, NZ, PH, SG, CN; two: IT, FI, NO, ZA), a
+///   code short by at most that many gets them back (a repair: `1067` in DE
+///   is `01067`, `100` in IT `00100`).
 /// - Anything else: trimmed, inner whitespace collapsed, upper case.
 pub(crate) fn postal(raw: &str, country: Option<&str>) -> Postal {
     // Built only where a branch returns it (most codes are valid).
@@ -305,6 +308,16 @@ pub(crate) fn postal(raw: &str, country: Option<&str>) -> Postal {
         }
         Some(c) => match fixed_digits(c) {
             Some(len) if compact.len() == len && digits_only(&compact) => Postal::Ok(compact),
+            // A code that begins with zeros, sent as a number or through a
+            // spreadsheet, arrives without them (Dresden's `01067` as
+            // `1067`, Rome's `00100` as `100`).
+            Some(len)
+                if digits_only(&compact)
+                    && (len.saturating_sub(leading_zeros(c))..len).contains(&compact.len()) =>
+            {
+                let restored = format!("{compact:0>len$}");
+                Postal::Repaired(restored, "had lost its leading zeros; they were restored")
+            }
             Some(_) => Postal::Suspicious(
                 collapsed(),
                 "does not have the digits this country's postal codes have",
@@ -369,6 +382,18 @@ fn us_zip(raw: &str) -> Option<Postal> {
     Some(Postal::Ok(out))
 }
 
+/// How many zeros the country's all-digit postal codes can begin with, so
+/// that a code short by that many lost them (DE `01067`, AU `0800`, SG
+/// `018956`: one; IT `00100`, FI `00100`, NO `0010`, ZA `0001`: two are
+/// restored at most). 0 where codes never begin with a zero.
+fn leading_zeros(country: &str) -> usize {
+    match country {
+        "DE" | "FR" | "ES" | "MX" | "MY" | "TR" | "AU" | "DK" | "NZ" | "PH" | "SG" | "CN" => 1,
+        "IT" | "FI" | "NO" | "ZA" => 2,
+        _ => 0,
+    }
+}
+
 fn fixed_digits(country: &str) -> Option<usize> {
     Some(match country {
         "DE" | "FR" | "ES" | "IT" | "FI" | "MX" | "MY" | "TH" | "TR" | "EE" => 5,
@@ -426,6 +451,22 @@ mod tests {
             Postal::Ok("94105-1234".into())
         );
         assert!(matches!(postal("2134", Some("US")), Postal::Repaired(c, _) if c == "02134"));
+        for (code, country, want) in [
+            ("1067", "DE", "01067"),
+            ("8001", "ES", "08001"),
+            ("100", "IT", "00100"),
+            ("800", "AU", "0800"),
+            ("18956", "SG", "018956"),
+        ] {
+            assert!(
+                matches!(postal(code, Some(country)), Postal::Repaired(ref c, _) if c == want),
+                "{code} {country}"
+            );
+        }
+        // Not where codes never begin with zero, nor more zeros than codes
+        // begin with.
+        assert!(matches!(postal("101", Some("AT")), Postal::Suspicious(..)));
+        assert!(matches!(postal("101", Some("DE")), Postal::Suspicious(..)));
         assert!(matches!(
             postal("ABCDE", Some("US")),
             Postal::Suspicious(..)
@@ -452,7 +493,8 @@ mod tests {
         assert_eq!(postal("1012ab", Some("NL")), Postal::Ok("1012 AB".into()));
         assert_eq!(postal("11455", Some("SE")), Postal::Ok("114 55".into()));
         assert_eq!(postal("10115", Some("DE")), Postal::Ok("10115".into()));
-        assert!(matches!(postal("1011", Some("DE")), Postal::Suspicious(..)));
+        // (Four digits in DE: a code that lost its zero, `01011`.)
+        assert!(matches!(postal("1011", Some("DE")), Postal::Repaired(..)));
         assert_eq!(postal(" 2000 ", Some("AU")), Postal::Ok("2000".into()));
         assert_eq!(
             postal("100-0001", Some("JP")),
