@@ -248,6 +248,51 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedEmail, EmailProblem> {
     })
 }
 
+/// The mailbox provider `domain` (lower-case ASCII) is a misspelling of,
+/// if any: a `.com` name one edit (a letter added, dropped, changed, or two
+/// swapped) from `gmail`, `googlemail`, `yahoo`, `hotmail`, `outlook`,
+/// `icloud` or `protonmail` (`gmial.com`, `hotmial.com`, `outlok.com`), or
+/// one of those names at `.co` or `.cm` (`gmail.co`). Names of five letters
+/// or more only: one edit from a short name is often a company (`aon.com`
+/// is one edit from `aol.com`, `life.com` from `live.com`).
+pub(crate) fn provider_typo(domain: &str) -> Option<&'static str> {
+    const PROVIDERS: &[(&str, &str)] = &[
+        ("gmail", "gmail.com"),
+        ("googlemail", "googlemail.com"),
+        ("yahoo", "yahoo.com"),
+        ("hotmail", "hotmail.com"),
+        ("outlook", "outlook.com"),
+        ("icloud", "icloud.com"),
+        ("protonmail", "protonmail.com"),
+    ];
+    let (label, tld) = domain.split_once('.')?;
+    PROVIDERS.iter().find_map(|&(name, meant)| {
+        let typo = match tld {
+            "com" => label != name && one_edit(label.as_bytes(), name.as_bytes()),
+            "co" | "cm" => label == name,
+            _ => false,
+        };
+        typo.then_some(meant)
+    })
+}
+
+/// Whether `a` is one edit from `b`: one byte inserted, deleted or
+/// replaced, or two adjacent bytes swapped (Damerau's transposition).
+fn one_edit(a: &[u8], b: &[u8]) -> bool {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (a.get(prefix..).unwrap_or_default(), b.get(prefix..).unwrap_or_default());
+    match (a.len(), b.len()) {
+        (0, 0) => false,
+        (n, m) if n == m => {
+            a.get(1..) == b.get(1..)
+                || (n >= 2 && a.first() == b.get(1) && a.get(1) == b.first() && a.get(2..) == b.get(2..))
+        }
+        (n, m) if n == m + 1 => a.get(1..) == Some(b),
+        (n, m) if n + 1 == m => b.get(1..) == Some(a),
+        _ => false,
+    }
+}
+
 /// A second try for an email [`parse`] refused: what forms send that is an
 /// address with something around it. Each repair is tried in turn and the
 /// first that gives an address is returned with a sentence saying what
@@ -452,6 +497,56 @@ mod tests {
         assert_eq!(ok("jane+tag@mail.acme.co.uk").1, "mail.acme.co.uk");
         assert_eq!(ok("jürgen@müller.de").0, "jürgen@xn--mller-kva.de");
         assert_eq!(ok("x@acme.com.").0, "x@acme.com");
+    }
+
+    #[test]
+    fn misspelt_mailbox_providers_are_recognised_and_companies_are_not() {
+        for (domain, meant) in [
+            ("gmial.com", "gmail.com"),
+            ("gmai.com", "gmail.com"),
+            ("gmaill.com", "gmail.com"),
+            ("gnail.com", "gmail.com"),
+            ("gmail.co", "gmail.com"),
+            ("hotmial.com", "hotmail.com"),
+            ("yaho.com", "yahoo.com"),
+            ("outlok.com", "outlook.com"),
+            ("iclod.com", "icloud.com"),
+        ] {
+            assert_eq!(provider_typo(domain), Some(meant), "{domain}");
+        }
+        for domain in [
+            "gmail.com", "aon.com", "life.com", "acme.com", "gmail.de", "yahoo.co.jp", "gm.com",
+            "hotmailer.com",
+        ] {
+            assert_eq!(provider_typo(domain), None, "{domain}");
+        }
+        // Providers one edit from another (`mail.com`, `email.com`) are
+        // free mail already: the normalizer asks only for other domains.
+        assert_eq!(provider_typo("mail.com"), Some("gmail.com"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_edit_is_an_edit_distance_of_one(a in "[a-d]{0,6}", b in "[a-d]{0,6}") {
+            // The reference: the optimal string alignment distance.
+            let (a, b) = (a.as_bytes(), b.as_bytes());
+            let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+            for i in 0..=a.len() {
+                for j in 0..=b.len() {
+                    d[i][j] = if i == 0 || j == 0 {
+                        i + j
+                    } else {
+                        let cost = usize::from(a[i - 1] != b[j - 1]);
+                        let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+                        if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                            v = v.min(d[i - 2][j - 2] + 1);
+                        }
+                        v
+                    };
+                }
+            }
+            proptest::prop_assert_eq!(one_edit(a, b), d[a.len()][b.len()] == 1);
+        }
     }
 
     #[test]

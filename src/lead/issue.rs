@@ -184,6 +184,10 @@ pub enum IssueCode {
     /// (`аpple.com` with a Cyrillic `а`), or one written wholly in
     /// look-alikes of Latin letters (all-Cyrillic `аррӏе.com`).
     Confusable,
+    /// A value that is probably not what was meant (a warning): an email
+    /// at `gmial.com`, a misspelling of a mailbox provider. It is kept as
+    /// typed.
+    Suspicious,
     /// Not a problem itself: the last entry of a capped list of issues,
     /// counting those left out ("and 99,990 more"; see
     /// [`Limits::max_issues`](super::Limits::max_issues)).

@@ -367,7 +367,9 @@ impl fmt::Display for NormalizeError {
 ///   read with a `repaired` warning that quotes what was sent: a full-width
 ///   `＠`, quotes around it, a comment in parentheses (`jane@acme.com
 ///   (work)`), or a list of addresses (`jane@acme.com, bob@acme.com`: the
-///   first is kept).
+///   first is kept). An address at a misspelt mailbox provider
+///   (`gmial.com`, `hotmial.com`, `gmail.co`: see `email_kind`) is kept as
+///   typed, classed `free`, with a `suspicious` warning naming the provider.
 /// - **email_kind**: `disposable` if the domain or a parent of it is in the
 ///   disposable set (the community disposable list less its allowlist, plus
 ///   shared throwaway hosts such as `fr.nf`), else `free` likewise, else
@@ -1000,7 +1002,22 @@ impl Normalizer {
                     );
                 }
                 let domain = parsed.domain().to_owned();
-                let kind = self.email_kind(&domain);
+                let mut kind = self.email_kind(&domain);
+                if kind != EmailKind::Free {
+                    if let Some(meant) = email::provider_typo(&domain) {
+                        // A person who mistyped their mailbox is a free-mail
+                        // sender, not a company at `gmial.com` (nor a
+                        // disposable box: the community list has such
+                        // typo domains). The address is kept as typed.
+                        run.warn(
+                            Field::Email,
+                            IssueCode::Suspicious,
+                            raw,
+                            &format!("looks like a misspelling of `{meant}`; classed as free mail, kept as typed"),
+                        );
+                        kind = EmailKind::Free;
+                    }
+                }
                 (
                     Some(parsed.address),
                     Some(domain),
