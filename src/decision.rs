@@ -43,7 +43,8 @@ use crate::pool::step::PoolStep;
 ///
 /// `policy_name`, `policy_version`, `owner` (owner id or `null`),
 /// `assigned_by` (`"account_owner"`, `"contact_owner"`, `"owner"`,
-/// `{"pool": id}`, `"nobody"`), `experience` (see [`Experience`]), `rule`
+/// `{"pool": id}`, `{"pool_fallback": id}` — the pool's fallback owner,
+/// nobody in the pool could take the lead — `"nobody"`), `experience` (see [`Experience`]), `rule`
 /// (the matched rule id, `null` when the fallback decided), `fallback`
 /// (bool), `tags`, `priority`, `sla_minutes`, `sla_due` (RFC 3339 UTC text,
 /// absent without an SLA), `owner_unavailable` (`"off_shift"` or `"away"`
@@ -232,7 +233,10 @@ impl fmt::Display for Priority {
 /// How the owner was chosen.
 ///
 /// `Display` gives the words an explanation uses: `the matched account's
-/// owner`, `round robin in pool `x``, ….
+/// owner`, `round robin in pool `x``, `the fallback owner of pool `x``, ….
+///
+/// JSON: `"account_owner"`, `"contact_owner"`, `"owner"`, `{"pool": id}`,
+/// `{"pool_fallback": id}`, `"nobody"`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -245,6 +249,14 @@ pub enum AssignedBy {
     Owner,
     /// Round robin in this pool.
     Pool(Name),
+    /// The fallback owner (`fallback = { owner = "…" }`) of this pool: no
+    /// member of it could take the lead (off shift, out of office, away,
+    /// at capacity, …; the trace's `pool_skip` events say which). The pool
+    /// is the one whose fallback the owner is: for a rule's pool that falls
+    /// back to another pool, that other pool. JSON: `{"pool_fallback":
+    /// "emea"}`. A fallback *pool*'s choice is [`AssignedBy::Pool`] of that
+    /// pool.
+    PoolFallback(Name),
     /// Nobody was assigned.
     Nobody,
 }
@@ -256,6 +268,7 @@ impl fmt::Display for AssignedBy {
             AssignedBy::ContactOwner => f.write_str("the existing contact's owner"),
             AssignedBy::Owner => f.write_str("an owner named by the policy"),
             AssignedBy::Pool(p) => write!(f, "round robin in pool `{p}`"),
+            AssignedBy::PoolFallback(p) => write!(f, "the fallback owner of pool `{p}`"),
             AssignedBy::Nobody => f.write_str("nobody"),
         }
     }

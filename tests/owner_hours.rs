@@ -9,7 +9,7 @@ use std::time::Duration;
 use leadroute::crm::Account;
 use leadroute::decision::{AssignedBy, Observed, TraceEvent, Unavailable};
 use leadroute::policy::DiagnosticCode;
-use leadroute::pool::{AwayList, AwayUntil};
+use leadroute::pool::{AwayList, AwayUntil, SkipReason};
 use leadroute::{Facts, Lead, LeadInput, Normalizer, Policy, RouteDecision};
 use proptest::prelude::*;
 
@@ -497,4 +497,224 @@ sla_minutes = 10
     // On shift, Ana.
     let d = p.evaluate(&lead(), &Facts::new(at("UTC", "2026-12-07T10:00")));
     assert_eq!(d.owner_id(), Some("ana"));
+}
+
+/// Kai and Bea work Berlin weekdays; Bea is out of office on Monday
+/// 2026-12-07 and Christmas Eve is a holiday of the schedule. The `emea`
+/// pool falls back to the queue, which has no hours.
+const POOL_HOURS: &str = r#"
+name = "p"
+version = "1"
+owners = [
+  { id = "kai", schedule = "berlin" },
+  { id = "bea", schedule = "berlin", out_of_office = ["2026-12-07", "2026-12-24"] },
+  { id = "queue" },
+]
+[[schedules]]
+id = "berlin"
+timezone = "Europe/Berlin"
+hours = { weekdays = ["09:00-17:00"] }
+holidays = ["2026-12-24"]
+[[pools]]
+id = "emea"
+members = [{ owner = "kai" }, { owner = "bea" }]
+fallback = { owner = "queue" }
+[[rules]]
+id = "emea"
+when = { always = true }
+then = { assign = { pool = "emea" }, experience = "confirmation" }
+[fallback]
+assign = { owner = "queue" }
+"#;
+
+#[test]
+fn a_pools_fallback_owner_is_credited_to_the_pool_not_to_the_rule() {
+    let p = policy(POOL_HOURS);
+    // Tuesday 20:00: both off shift, so the queue takes the lead as the
+    // pool's fallback owner; the rule named the pool, not the queue.
+    let d = p.evaluate(
+        &lead(),
+        &Facts::new(at("Europe/Berlin", "2026-12-08T20:00")),
+    );
+    assert_eq!(d.owner_id(), Some("queue"));
+    assert_eq!(d.assigned_by, AssignedBy::PoolFallback("emea".into()));
+    assert_eq!(
+        d.assigned_by.to_string(),
+        "the fallback owner of pool `emea`"
+    );
+    assert_eq!(
+        p.explain(&d).summary,
+        "Assigned to queue (the fallback owner of pool `emea`: every member off shift; by rule `emea`) [policy p v1]; experience: confirmation"
+    );
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(
+        json["assigned_by"],
+        serde_json::json!({"pool_fallback": "emea"})
+    );
+    let back: RouteDecision = serde_json::from_value(json).unwrap();
+    assert_eq!(back, d);
+    // Monday 20:00: Kai off shift, Bea out of office.
+    let d = p.evaluate(
+        &lead(),
+        &Facts::new(at("Europe/Berlin", "2026-12-07T20:00")),
+    );
+    assert_eq!(
+        p.explain(&d).summary,
+        "Assigned to queue (the fallback owner of pool `emea`: no member could take the lead: 1 off shift, 1 out of office; by rule `emea`) [policy p v1]; experience: confirmation"
+    );
+    // Monday 10:00, Kai away: a member the rotation chose is still the pool's.
+    let away = AwayList::new(["kai"]);
+    let d = p.evaluate(
+        &lead(),
+        &Facts::new(at("Europe/Berlin", "2026-12-07T10:00")).availability(&away),
+    );
+    assert_eq!(
+        p.explain(&d).summary,
+        "Assigned to queue (the fallback owner of pool `emea`: no member could take the lead: 1 unavailable, 1 out of office; by rule `emea`) [policy p v1]; experience: confirmation"
+    );
+    // Without a trace the explanation cannot say why.
+    let quiet = p.evaluate_with(
+        &lead(),
+        &Facts::new(at("Europe/Berlin", "2026-12-08T20:00")),
+        leadroute::policy::EvalOptions::without_trace(),
+    );
+    assert_eq!(quiet.assigned_by, AssignedBy::PoolFallback("emea".into()));
+    assert_eq!(
+        p.explain(&quiet).summary,
+        "Assigned to queue (the fallback owner of pool `emea`: no member could take the lead; by rule `emea`) [policy p v1]; experience: confirmation"
+    );
+    // On shift, round robin as before.
+    let d = p.evaluate(
+        &lead(),
+        &Facts::new(at("Europe/Berlin", "2026-12-08T10:00")),
+    );
+    assert_eq!(d.assigned_by, AssignedBy::Pool("emea".into()));
+    assert!(
+        p.explain(&d)
+            .summary
+            .starts_with("Assigned to kai (round robin in pool `emea` by rule `emea`)")
+    );
+}
+
+#[test]
+fn a_fallback_chain_credits_the_pool_whose_fallback_the_owner_is() {
+    let p = policy(
+        r#"
+name = "p"
+version = "1"
+owners = [{ id = "kai", schedule = "weekend" }, { id = "ana" }, { id = "queue" }]
+[[schedules]]
+id = "weekend"
+timezone = "UTC"
+hours = { sat = ["08:00-20:00"] }
+[[pools]]
+id = "first"
+members = [{ owner = "kai" }]
+fallback = { pool = "second" }
+[[pools]]
+id = "second"
+members = [{ owner = "kai" }]
+fallback = { owner = "queue" }
+[[pools]]
+id = "third"
+members = [{ owner = "kai" }]
+fallback = { pool = "open" }
+[[pools]]
+id = "open"
+members = [{ owner = "ana" }]
+[[rules]]
+id = "chain"
+when = { email_kind = ["business"] }
+then = { assign = { pool = "first" } }
+[fallback]
+assign = { pool = "third" }
+"#,
+    );
+    let monday = at("UTC", "2026-12-07T10:00");
+    let d = p.evaluate(&lead(), &Facts::new(monday));
+    assert_eq!(d.owner_id(), Some("queue"));
+    assert_eq!(d.assigned_by, AssignedBy::PoolFallback("second".into()));
+    assert_eq!(
+        p.explain(&d).summary,
+        "Assigned to queue (the fallback owner of pool `second`: its only member off shift; by rule `chain`) [policy p v1]; experience: confirmation"
+    );
+    // A fallback pool's own choice is that pool's round robin.
+    let free = support::lead("someone@gmail.com");
+    let d = p.evaluate(&free, &Facts::new(monday));
+    assert_eq!(d.owner_id(), Some("ana"));
+    assert_eq!(d.assigned_by, AssignedBy::Pool("open".into()));
+}
+
+#[test]
+fn out_of_office_is_its_own_skip_reason_in_the_trace_and_the_explanation() {
+    let p = policy(POOL_HOURS);
+    // Monday 10:00: Kai on shift, Bea out of office.
+    let d = p.evaluate(
+        &lead(),
+        &Facts::new(at("Europe/Berlin", "2026-12-07T10:00")),
+    );
+    assert_eq!(d.owner_id(), Some("kai"));
+    let skip = TraceEvent::PoolSkip {
+        pool: 0,
+        member: 1,
+        reason: SkipReason::OutOfOffice,
+    };
+    assert!(d.trace.events.contains(&skip), "{:?}", d.trace);
+    assert_eq!(
+        serde_json::to_value(skip).unwrap(),
+        serde_json::json!({"event": "pool_skip", "pool": 0, "member": 1, "reason": "out_of_office"})
+    );
+    let explained = p.explain(&d);
+    assert!(
+        explained
+            .to_string()
+            .contains("    pool `emea`: bea skipped: out of office (an `out_of_office` date)\n"),
+        "{explained}"
+    );
+    let steps = serde_json::to_value(&explained.steps).unwrap();
+    assert!(
+        steps.as_array().unwrap().contains(&serde_json::json!(
+            {"step": "pool_skip", "pool": "emea", "owner": "bea", "reason": "out_of_office"}
+        )),
+        "{steps}"
+    );
+    // The decision's JSON reads back with the new reason.
+    let back: RouteDecision = serde_json::from_value(serde_json::to_value(&d).unwrap()).unwrap();
+    assert_eq!(back, d);
+    // The whole out-of-office day, not only its working hours.
+    let d = p.evaluate(
+        &lead(),
+        &Facts::new(at("Europe/Berlin", "2026-12-07T20:00")),
+    );
+    let reasons: Vec<SkipReason> = d
+        .trace
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::PoolSkip { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, [SkipReason::OffShift, SkipReason::OutOfOffice]);
+    // The next evening both are off shift; on a holiday of the schedule
+    // Kai is off shift and Bea, out of office that day too, out of office.
+    for (when, bea) in [
+        ("2026-12-08T20:00", SkipReason::OffShift),
+        ("2026-12-24T10:00", SkipReason::OutOfOffice),
+    ] {
+        let d = p.evaluate(&lead(), &Facts::new(at("Europe/Berlin", when)));
+        assert!(
+            d.trace.events.contains(&TraceEvent::PoolSkip {
+                pool: 0,
+                member: 0,
+                reason: SkipReason::OffShift
+            }) && d.trace.events.contains(&TraceEvent::PoolSkip {
+                pool: 0,
+                member: 1,
+                reason: bea
+            }),
+            "{when}: {:?}",
+            d.trace
+        );
+    }
 }

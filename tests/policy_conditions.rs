@@ -1095,7 +1095,8 @@ fn pool_with_everyone_away_uses_its_fallback() {
     let away = AwayList::new(["ana", "bob"]);
     let d = p.evaluate(&lead(json!({})), &ctx().availability(&away));
     assert_eq!(d.owner_id(), Some("queue"));
-    assert_eq!(d.assigned_by, AssignedBy::Owner);
+    // The pool's fallback owner, not an owner the rule named.
+    assert_eq!(d.assigned_by, AssignedBy::PoolFallback("sales".into()));
     assert_eq!(d.rule.as_deref(), Some("r"));
     assert_eq!(d.experience, Experience::Nurture);
     assert_eq!(

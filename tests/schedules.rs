@@ -459,10 +459,11 @@ assign = { pool = "team" }
     let lead = lead("x@acme.com");
     let away = p.evaluate(&lead, &Facts::new(at("Europe/Madrid", "2026-08-03T00:30")));
     assert_eq!(away.owner_id(), Some("bob"));
+    // Said as out of office, not as off shift.
     assert!(away.trace.events.iter().any(|e| matches!(
         e,
         TraceEvent::PoolSkip {
-            reason: SkipReason::OffShift,
+            reason: SkipReason::OutOfOffice,
             ..
         }
     )));

@@ -328,6 +328,9 @@ enum By {
     ContactOwner,
     Owner,
     Pool(u32),
+    /// The fallback owner of this pool (by index): nobody in it could take
+    /// the lead.
+    PoolFallback(u32),
     Nobody,
 }
 
@@ -754,7 +757,13 @@ impl<'a, const TRACE: bool> Eval<'a, TRACE> {
             // Compile rejects fallback cycles; the depth bound is a second guard.
             Some(next) if depth < p.pools.len() => {
                 self.rec.push(TraceEvent::PoolFallback { pool: pi });
-                self.target(next, depth + 1)
+                let mut a = self.target(next, depth + 1)?;
+                // The owner is this pool's fallback, not one a rule named
+                // (a fallback pool's member stays that pool's choice).
+                if matches!(a.by, By::Owner) {
+                    a.by = By::PoolFallback(pi);
+                }
+                Ok(a)
             }
             _ => Err(Unavailable::PoolExhausted),
         }
@@ -797,6 +806,9 @@ impl<'a, const TRACE: bool> Eval<'a, TRACE> {
                     .pools
                     .get(i as usize)
                     .map_or(AssignedBy::Nobody, |pool| AssignedBy::Pool(pool.id.clone())),
+                By::PoolFallback(i) => p.pools.get(i as usize).map_or(AssignedBy::Owner, |pool| {
+                    AssignedBy::PoolFallback(pool.id.clone())
+                }),
                 By::Nobody => AssignedBy::Nobody,
             },
             experience,

@@ -310,7 +310,7 @@ pub(crate) fn explain(p: &Program, decision: &RouteDecision) -> Explanation {
         steps.push(step);
     }
     Explanation {
-        summary: summary(decision),
+        summary: summary(decision, &steps),
         account_match: decision.account_match.as_ref().map(|m| m.to_string()),
         sla: sla_text(p, decision),
         steps,
@@ -494,7 +494,7 @@ fn fails(fact: IndexedFact, observed: &Observed, values: &[String]) -> Option<bo
     }
 }
 
-fn summary(d: &RouteDecision) -> String {
+fn summary(d: &RouteDecision, steps: &[Step]) -> String {
     let by = match &d.rule {
         Some(r) => format!("by rule `{r}`"),
         None => "by the fallback".to_owned(),
@@ -509,6 +509,10 @@ fn summary(d: &RouteDecision) -> String {
         (Some(o), AssignedBy::Pool(p)) => {
             format!("Assigned to {o} (round robin in pool `{p}` {by})")
         }
+        (Some(o), AssignedBy::PoolFallback(p)) => format!(
+            "Assigned to {o} (the fallback owner of pool `{p}`: {}; {by})",
+            nobody_eligible(p, steps)
+        ),
         (Some(o), _) => format!("Assigned to {o} (owner named {by})"),
         (None, _) => format!("Not assigned to anyone ({by})"),
     };
@@ -518,6 +522,57 @@ fn summary(d: &RouteDecision) -> String {
         d.policy_version,
         d.experience.name()
     )
+}
+
+/// Why nobody in pool `pool` could take the lead, from the members the
+/// trace shows it passing over before it last handed over to its fallback:
+/// "every member off shift", "its only member out of office", "no member
+/// could take it: 2 off shift, 1 at capacity".
+fn nobody_eligible(pool: &str, steps: &[Step]) -> String {
+    let mut run: Vec<&'static str> = Vec::new();
+    let mut last: Vec<&'static str> = Vec::new();
+    for step in steps {
+        match step {
+            Step::PoolSkip {
+                pool: p, reason, ..
+            } if p == pool => run.push(skip_words(reason)),
+            Step::PoolChoice { pool: p, .. } if p == pool => run.clear(),
+            Step::PoolFallback { pool: p } if p == pool => last = std::mem::take(&mut run),
+            _ => {}
+        }
+    }
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for why in &last {
+        match counts.iter_mut().find(|(w, _)| w == why) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((why, 1)),
+        }
+    }
+    match counts.as_slice() {
+        // No trace (or a truncated one): the fallback says nobody could.
+        [] => "no member could take the lead".to_owned(),
+        [(why, 1)] => format!("its only member {why}"),
+        [(why, _)] => format!("every member {why}"),
+        _ => {
+            let parts: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
+            format!("no member could take the lead: {}", parts.join(", "))
+        }
+    }
+}
+
+/// A skip reason in a word or two, for counting in a summary.
+fn skip_words(reason: &SkipReason) -> &'static str {
+    match reason {
+        SkipReason::Inactive => "inactive",
+        SkipReason::Unavailable => "unavailable",
+        SkipReason::AtCapacity { .. } => "at capacity",
+        SkipReason::NotNext { .. } => "not next",
+        SkipReason::OffShift => "off shift",
+        SkipReason::OutOfOffice => "out of office",
+        SkipReason::EarlierAssignee => "an earlier assignee",
+        SkipReason::AtOpenCap { .. } => "at the open-lead cap",
+        SkipReason::MoreOpenLeads { .. } => "with more open leads",
+    }
 }
 
 /// One lead attribute that rules out rules of a skipped run, and the lead's
@@ -731,6 +786,7 @@ fn write_step(
                 SkipReason::AtCapacity { count, max } => format!("at capacity ({count}/{max})"),
                 SkipReason::NotNext { current } => format!("not next (counter {current})"),
                 SkipReason::OffShift => "off shift (outside working hours)".to_owned(),
+                SkipReason::OutOfOffice => "out of office (an `out_of_office` date)".to_owned(),
                 SkipReason::EarlierAssignee => "had this lead before".to_owned(),
                 SkipReason::AtOpenCap { open, max } => {
                     format!("at the open-lead cap ({open}/{max})")

@@ -61,7 +61,10 @@
 //! ## Actions
 //!
 //! `assign` is `"account_owner"`, `"contact_owner"`, `{"owner": id}`,
-//! `{"pool": id}` or `"nobody"`. When the assignee cannot take the lead (no
+//! `{"pool": id}` or `"nobody"`. A pool with nobody eligible hands the lead
+//! to its `fallback` (an owner or another pool); the decision credits a
+//! fallback owner to the pool (`assigned_by: {"pool_fallback": id}`), not to
+//! the rule. When the assignee cannot take the lead (no
 //! account owner, an unknown or inactive owner, a pool with nobody eligible
 //! and no pool fallback), `if_unavailable` says what happens next:
 //! `"next_rule"` (the default), `"fallback"`, or `{"assign": {"owner"|"pool": id}}`.
@@ -82,7 +85,8 @@
 //! an IANA `timezone`, weekly `hours` blocks per day (`mon` … `sun`, and
 //! `weekdays` for Monday to Friday), `holidays`. An owner refers to one with
 //! `schedule` and may add its own `out_of_office` dates. A pool skips members
-//! outside their hours unless it says `respect_schedules = false` (24/7); its
+//! outside their hours (the trace says `off_shift`, or `out_of_office` on
+//! one of the member's own dates) unless it says `respect_schedules = false` (24/7); its
 //! own `schedule` covers members without one, and its `timezone` (else its
 //! schedule's) is where capacity days, weeks and months (`"per": "month"`)
 //! begin. `distribution = "least_loaded"` picks the member with the fewest

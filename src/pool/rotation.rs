@@ -16,6 +16,12 @@ use crate::name::Name;
 use crate::schedule::{civil, timestamp};
 
 /// Why a pool member was passed over.
+///
+/// JSON (the `reason` of a `pool_skip` trace event): `"inactive"`,
+/// `"unavailable"`, `{"at_capacity": {"count": 30, "max": 30}}`,
+/// `{"not_next": {"current": -2}}`, `"off_shift"`, `"out_of_office"`,
+/// `"earlier_assignee"`, `{"at_open_cap": {"open": 40, "max": 40}}`,
+/// `{"more_open_leads": {"open": 3}}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -36,11 +42,15 @@ pub enum SkipReason {
         /// Its counter after adding its weight.
         current: i64,
     },
-    /// Outside the member's working hours (or on a holiday or an
-    /// out-of-office day), in a pool that respects schedules.
+    /// Outside the member's working hours (or on a holiday of their
+    /// schedule), in a pool that respects schedules.
     OffShift,
     /// An earlier assignee of the lead being reassigned.
     EarlierAssignee,
+    /// On one of the member's own `out_of_office` dates, in a pool that
+    /// respects schedules (JSON: `"out_of_office"`). A date that is both a
+    /// holiday of their schedule and out of office is out of office.
+    OutOfOffice,
     /// At the pool's cap on open leads.
     AtOpenCap {
         /// Open leads.
@@ -305,7 +315,14 @@ fn eligible(ask: &Ask<'_>, periods: &Periods, skip: &mut impl FnMut(u32, SkipRea
         if ask.respect_schedules {
             if let Some(schedule) = rules.and_then(|r| r.schedule.as_deref()) {
                 if !schedule.is_open(ask.now) {
-                    skip(pos(i), SkipReason::OffShift);
+                    // Why, only for a member found closed: most owners have
+                    // no out-of-office dates, and then it is one length check.
+                    let why = if schedule.is_out_of_office(ask.now) {
+                        SkipReason::OutOfOffice
+                    } else {
+                        SkipReason::OffShift
+                    };
+                    skip(pos(i), why);
                     continue;
                 }
             }

@@ -86,6 +86,11 @@ pub struct Schedule {
     pub(crate) week: [Box<[Block]>; 7],
     /// Closed local dates, as sorted, disjoint, inclusive ranges.
     pub(crate) closed: Box<[(Date, Date)]>,
+    /// The owner's own out-of-office dates among `closed` (sorted,
+    /// disjoint, inclusive; empty for a named schedule): read only to say
+    /// why a member was skipped, never to decide whether the schedule is
+    /// open.
+    pub(crate) out_of_office: Box<[(Date, Date)]>,
 }
 
 impl Schedule {
@@ -171,14 +176,18 @@ impl Schedule {
     }
 
     fn is_closed(&self, day: Date) -> bool {
-        // Ranges are sorted and disjoint: the last one starting on or
-        // before `day` is the only one that can hold it.
-        let i = self.closed.partition_point(|(from, _)| *from <= day);
-        i > 0
-            && self
-                .closed
-                .get(i - 1)
-                .is_some_and(|(_, until)| day <= *until)
+        in_ranges(&self.closed, day)
+    }
+
+    /// Whether `at` falls on one of the owner's own out-of-office dates (a
+    /// closed date; holidays of the schedule are not out of office).
+    /// Asked only of a schedule found closed, to say why.
+    pub(crate) fn is_out_of_office(&self, at: SystemTime) -> bool {
+        !self.out_of_office.is_empty()
+            && in_ranges(
+                &self.out_of_office,
+                self.zone.to_datetime(timestamp(at)).date(),
+            )
     }
 
     /// The instant a local `minute` of `day` happens (midnight of the next
@@ -201,6 +210,14 @@ impl Schedule {
             .compatible()
             .ok()
     }
+}
+
+/// Whether `day` is in one of `ranges` (sorted, disjoint, inclusive).
+fn in_ranges(ranges: &[(Date, Date)], day: Date) -> bool {
+    // The last range starting on or before `day` is the only one that can
+    // hold it.
+    let i = ranges.partition_point(|(from, _)| *from <= day);
+    i > 0 && ranges.get(i - 1).is_some_and(|(_, until)| day <= *until)
 }
 
 /// `SystemTime` → `Timestamp`, saturating at the ends of jiff's range.

@@ -112,6 +112,7 @@ fn assigned_by(a: &AssignedBy) -> String {
         AssignedBy::ContactOwner => "the existing contact's owner".to_owned(),
         AssignedBy::Owner => "an owner named by the policy".to_owned(),
         AssignedBy::Pool(p) => format!("pool `{p}`"),
+        AssignedBy::PoolFallback(p) => format!("the fallback owner of pool `{p}`"),
         AssignedBy::Nobody => "nobody".to_owned(),
     }
 }

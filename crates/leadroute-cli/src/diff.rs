@@ -96,7 +96,11 @@ fn change_names(mask: u16) -> Vec<&'static str> {
 fn assignee(d: &RouteDecision) -> String {
     match &d.assigned_by {
         AssignedBy::Pool(p) => format!("pool:{p}"),
-        AssignedBy::Owner => format!("owner:{}", d.owner_id().unwrap_or("?")),
+        // A pool's fallback owner groups with that owner, as before it had
+        // its own `assigned_by`.
+        AssignedBy::Owner | AssignedBy::PoolFallback(_) => {
+            format!("owner:{}", d.owner_id().unwrap_or("?"))
+        }
         AssignedBy::AccountOwner => "account_owner".to_owned(),
         AssignedBy::ContactOwner => "contact_owner".to_owned(),
         AssignedBy::Nobody => "nobody".to_owned(),

@@ -438,6 +438,57 @@ fn explain_takes_inline_json_and_prints_json() {
 }
 
 #[test]
+fn explain_credits_a_pools_fallback_owner_to_the_pool_and_says_out_of_office() {
+    let lead = r#"{"email": "a@bigco.com", "country": "DE"}"#;
+    leadroute()
+        .args(["explain", "pool_fallback.toml", lead, "--now", NOW])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "Assigned to queue (the fallback owner of pool `emea`: no member could take the lead: 1 off shift, 1 out of office; by rule `emea`) [policy pool-fallback v1]; experience: confirmation\n",
+        ))
+        .stdout(contains(
+            "    pool `emea`: kai skipped: off shift (outside working hours)\n    pool `emea`: bea skipped: out of office (an `out_of_office` date)\n    pool `emea`: nobody eligible; using the pool's fallback\n",
+        ));
+    let out = leadroute()
+        .args(["explain", "pool_fallback.toml", lead, "--now", NOW])
+        .args(["--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let doc = json_of(&out);
+    assert_eq!(doc["decision"]["owner"], "queue");
+    assert_eq!(
+        doc["decision"]["assigned_by"],
+        serde_json::json!({"pool_fallback": "emea"})
+    );
+    let skips: Vec<&Value> = doc["decision"]["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "pool_skip")
+        .collect();
+    assert_eq!(
+        skips,
+        [
+            &serde_json::json!({"event": "pool_skip", "pool": 0, "member": 0, "reason": "off_shift"}),
+            &serde_json::json!({"event": "pool_skip", "pool": 0, "member": 1, "reason": "out_of_office"}),
+        ]
+    );
+    assert!(
+        doc["explanation"]["steps"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(
+                {"step": "pool_skip", "pool": "emea", "owner": "bea", "reason": "out_of_office"}
+            )),
+        "{doc}"
+    );
+}
+
+#[test]
 fn explain_bad_leads() {
     let seed = repo("examples/policies/seed.toml");
     leadroute()

@@ -106,6 +106,7 @@ impl Compiler {
                 zone,
                 week,
                 closed,
+                out_of_office: Box::default(),
             }));
         }
     }
@@ -214,12 +215,14 @@ impl Compiler {
                             }])
                         }),
                         closed: Box::default(),
+                        out_of_office: Box::default(),
                     },
                     |s| (*s).clone(),
                 );
                 let mut all = own.closed.to_vec();
                 all.extend(away.iter().copied());
                 own.closed = merge_dates(all);
+                own.out_of_office = away;
                 Some(Arc::new(own))
             };
         }
