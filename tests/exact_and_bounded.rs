@@ -55,7 +55,9 @@ fn a_huge_json_number_is_too_large_not_not_a_number() {
 fn a_hundred_thousand_bad_duplicate_keys_give_a_bounded_error() {
     let mut text = String::from(r#"{"email": "ann@acme.com""#);
     for _ in 0..100_000 {
-        text.push_str(r#", "employees": [1]"#);
+        // (An object: `[1]` is read as `1` since form builders send
+        // one-item arrays.)
+        text.push_str(r#", "employees": {"lo": 1}"#);
     }
     text.push('}');
     let e = Normalizer::default().normalize_json(&text).unwrap_err();
@@ -75,6 +77,27 @@ fn a_hundred_thousand_bad_duplicate_keys_give_a_bounded_error() {
     let json = serde_json::to_string(&e).unwrap();
     assert!(json.len() < 6_000, "{}", json.len());
     assert!(json.contains(r#""omitted":99980"#), "{json}");
+}
+
+#[test]
+fn a_hundred_thousand_unusable_arrays_give_bounded_warnings() {
+    let mut text = String::from(r#"{"email": "ann@acme.com""#);
+    for _ in 0..100_000 {
+        text.push_str(r#", "employees": [1, 2]"#);
+    }
+    text.push('}');
+    // Several values in an optional field: warnings, and the lead stands.
+    let n = Normalizer::default().normalize_json(&text).unwrap();
+    let max = Normalizer::default().limits().max_issues;
+    assert_eq!(n.lead.employees, None);
+    assert_eq!(n.warnings.len(), max + 1);
+    assert!(
+        n.warnings[..max]
+            .iter()
+            .all(|w| w.code == IssueCode::WrongType)
+    );
+    assert_eq!(n.warnings[max].code, IssueCode::Omitted);
+    assert_eq!(n.omitted_warnings, 100_000 - max);
 }
 
 #[test]

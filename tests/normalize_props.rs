@@ -297,4 +297,82 @@ proptest! {
         prop_assert_eq!(err.errors.len(), 1);
         prop_assert!(err.errors[0].message.contains("U+"));
     }
+
+    /// Whatever the order of a field's spellings, a placeholder in one never
+    /// beats a real value in the other: the lead is the lead of the real
+    /// value alone, and the placeholder stays visible (a `placeholder`
+    /// warning when it came first, an attribute when it came second).
+    #[test]
+    fn a_placeholder_spelling_never_beats_a_real_one(
+        (first, second, real) in proptest::sample::select(&[
+            ("company", "company_name", "Initech"),
+            ("email", "work_email", "jane@initech.com"),
+            ("country", "country_code", "DE"),
+            ("State/Province", "state", "Bavaria"),
+            ("zip", "Zip/Postal Code", "80331"),
+            ("website", "website_url", "https://initech.com"),
+            ("employees", "numemployees", "51-200"),
+            ("phone", "mobilephone", "+49 89 1234567"),
+            ("annual_revenue", "revenue", "$10M-$50M"),
+        ][..]),
+        placeholder in proptest::sample::select(&["N/A", "-", " none ", "Select Country", "Prefer not to say", "  "][..]),
+        placeholder_first in any::<bool>(),
+    ) {
+        let n = Normalizer::default();
+        let email = if first == "email" { "" } else { r#""email": "a@initech.com", "# };
+        let q = |s: &str| serde_json::to_string(s).unwrap();
+        let alone = n
+            .normalize_json(&format!("{{{email}{}: {}, \"Country\": \"DE\"}}", q(second), q(real)))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let (a, b) = if placeholder_first { ((first, placeholder), (second, real)) } else { ((second, real), (first, placeholder)) };
+        let json = format!("{{{email}{}: {}, {}: {}, \"Country\": \"DE\"}}", q(a.0), q(a.1), q(b.0), q(b.1));
+        let both = n.normalize_json(&json).map_err(|e| TestCaseError::fail(format!("{json}: {e}")))?;
+        let mut lead = both.lead.clone();
+        let placeholder_kept = lead.attributes.remove(first);
+        prop_assert_eq!(&lead, &alone.lead, "{}", json);
+        let warned = both.warnings.iter().any(|w| w.code == leadroute::lead::IssueCode::Placeholder);
+        if placeholder.trim().is_empty() {
+            // A blank first spelling is no value to keep; a blank second one is kept.
+            prop_assert_eq!(placeholder_kept.is_some(), !placeholder_first, "{}", json);
+        } else if placeholder_first {
+            prop_assert!(warned && placeholder_kept.is_none(), "{}: {:?}", json, both.warnings);
+        } else {
+            prop_assert_eq!(placeholder_kept, Some(serde_json::Value::from(placeholder)), "{}", json);
+        }
+    }
+
+    /// A one-item array (a multi-select, a hidden field) normalizes as its
+    /// item would; an array of several items in a single-valued field leaves
+    /// the field absent with a `wrong_type` warning quoting it, never an error.
+    #[test]
+    fn a_one_item_array_is_its_item(
+        (key, value) in proptest::sample::select(&[
+            ("utm_source", "google"), ("country", "US"), ("company", "Acme"), ("website", "acme.com"),
+            ("zip", "94105"), ("employees", "51-200"), ("revenue", "1M"), ("first_name", "Ann"),
+            ("region", "CA"), ("phone", "+1 415 555 0100"), ("lead_source", "Web"), ("id", "42"),
+            ("product_interest", "plg"), ("email", "ann@acme.com"),
+        ][..]),
+        extra in "[a-zA-Z0-9 ]{0,8}",
+    ) {
+        let n = Normalizer::default();
+        let email = if key == "email" { "" } else { r#""email": "a@acme.com", "# };
+        let q = |v: serde_json::Value| v.to_string();
+        let plain = n.normalize_json(&format!("{{{email}\"{key}\": {}}}", q(value.into())));
+        let array = n.normalize_json(&format!("{{{email}\"{key}\": {}}}", q(serde_json::json!([value]))));
+        prop_assert_eq!(&array, &plain);
+        let several = serde_json::json!([value, extra]);
+        let got = n.normalize_json(&format!("{{{email}\"{key}\": {several}}}"));
+        match key {
+            // Several products are several tokens; several emails an error.
+            "product_interest" => prop_assert!(got.is_ok()),
+            "email" => prop_assert!(got.is_err()),
+            _ => {
+                let got = got.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let w = got.warnings.iter().find(|w| w.code == leadroute::lead::IssueCode::WrongType);
+                let w = w.ok_or_else(|| TestCaseError::fail(format!("{:?}", got.warnings)))?;
+                let quoted = several.to_string();
+                prop_assert_eq!(w.value.as_deref(), Some(quoted.as_str()));
+            }
+        }
+    }
 }

@@ -268,7 +268,11 @@ pub(crate) fn provider_typo(domain: &str) -> Option<&'static str> {
     let (label, tld) = domain.split_once('.')?;
     PROVIDERS.iter().find_map(|&(name, meant)| {
         let typo = match tld {
-            "com" => label != name && one_edit(label.as_bytes(), name.as_bytes()),
+            "com" => {
+                label.len().abs_diff(name.len()) <= 1
+                    && label != name
+                    && one_edit(label.as_bytes(), name.as_bytes())
+            }
             "co" | "cm" => label == name,
             _ => false,
         };
@@ -280,12 +284,18 @@ pub(crate) fn provider_typo(domain: &str) -> Option<&'static str> {
 /// replaced, or two adjacent bytes swapped (Damerau's transposition).
 fn one_edit(a: &[u8], b: &[u8]) -> bool {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let (a, b) = (a.get(prefix..).unwrap_or_default(), b.get(prefix..).unwrap_or_default());
+    let (a, b) = (
+        a.get(prefix..).unwrap_or_default(),
+        b.get(prefix..).unwrap_or_default(),
+    );
     match (a.len(), b.len()) {
         (0, 0) => false,
         (n, m) if n == m => {
             a.get(1..) == b.get(1..)
-                || (n >= 2 && a.first() == b.get(1) && a.get(1) == b.first() && a.get(2..) == b.get(2..))
+                || (n >= 2
+                    && a.first() == b.get(1)
+                    && a.get(1) == b.first()
+                    && a.get(2..) == b.get(2..))
         }
         (n, m) if n == m + 1 => a.get(1..) == Some(b),
         (n, m) if n + 1 == m => b.get(1..) == Some(a),
@@ -515,7 +525,13 @@ mod tests {
             assert_eq!(provider_typo(domain), Some(meant), "{domain}");
         }
         for domain in [
-            "gmail.com", "aon.com", "life.com", "acme.com", "gmail.de", "yahoo.co.jp", "gm.com",
+            "gmail.com",
+            "aon.com",
+            "life.com",
+            "acme.com",
+            "gmail.de",
+            "yahoo.co.jp",
+            "gm.com",
             "hotmailer.com",
         ] {
             assert_eq!(provider_typo(domain), None, "{domain}");
@@ -565,7 +581,11 @@ mod tests {
             ("jane@acme.com;bob@acme.com", "jane@acme.com"),
             ("jane@acme.com bob@acme.com", "jane@acme.com"),
         ] {
-            assert_eq!(salvaged(raw).map(|(a, _)| a).as_deref(), Some(want), "{raw}");
+            assert_eq!(
+                salvaged(raw).map(|(a, _)| a).as_deref(),
+                Some(want),
+                "{raw}"
+            );
         }
         assert_eq!(
             salvaged("jane@acme.com, bob@acme.com").unwrap().1,
@@ -574,7 +594,12 @@ mod tests {
         // (A full-width dot in the domain IDNA maps already.)
         assert_eq!(parse("jane@acme．com").unwrap().address, "jane@acme.com");
         // Not an address with something around it: still refused.
-        for raw in ["jane at acme dot com", "jane@acme.com and more", "(jane@acme.com) (x)", "'jane'"] {
+        for raw in [
+            "jane at acme dot com",
+            "jane@acme.com and more",
+            "(jane@acme.com) (x)",
+            "'jane'",
+        ] {
             assert_eq!(salvaged(raw), None, "{raw}");
         }
     }

@@ -18,9 +18,12 @@ use super::issue::{Field, FieldIssue, IssueCode};
 ///
 /// # Deserializing
 ///
-/// Field names are matched ignoring case and the separators `_`, `-`, `.` and
-/// space, so `first_name`, `firstName`, `FirstName` and `First Name` are the
-/// same field. Recognised names (after that folding):
+/// Field names are matched ignoring case and the separators `_`, `-`, `.`,
+/// `/` and space, so `first_name`, `firstName`, `FirstName` and `First Name`
+/// are the same field, and so are `Country/Region` and `country_region`.
+/// Recognised names (after that folding; they include the standard names of
+/// HubSpot contacts, Marketo and Salesforce leads, Salesforce Web-to-Lead
+/// and Pardot prospects):
 ///
 /// | field | names accepted |
 /// |---|---|
@@ -30,30 +33,59 @@ use super::issue::{Field, FieldIssue, IssueCode};
 /// | `last_name` | `last_name`, `lastname`, `lname`, `surname`, `family_name` |
 /// | `company` | `company`, `company_name`, `organization`, `organisation` |
 /// | `website` | `website`, `company_website`, `domain`, `company_domain`, `url`, `website_url` |
-/// | `country` | `country`, `country_code`, `country_region` |
-/// | `region` | `state`, `region`, `province`, `state_province`, `state_or_province`, `state_code` |
-/// | `postal_code` | `postal_code`, `zip`, `zipcode`, `zip_code`, `postcode` |
-/// | `phone` | `phone`, `phone_number`, `telephone` |
-/// | `employees` | `employees`, `company_size`, `numberofemployees`, `employee_count`, `headcount` |
+/// | `country` | `country`, `country_code`, `country_region` (`Country/Region`) |
+/// | `region` | `state`, `region`, `province`, `state_province`, `state_or_province`, `state_code`, `state_region` (`State/Region`) |
+/// | `postal_code` | `postal_code`, `zip`, `zipcode`, `zip_code`, `postcode`, `zip_postal_code` (`Zip/Postal Code`), `postal_zip_code` |
+/// | `phone` | `phone`, `phone_number`, `telephone`, `mobile`, `mobilephone` (a mobile number is the lead's phone when no `phone` comes first) |
+/// | `employees` | `employees`, `company_size`, `numberofemployees`, `numemployees`, `employee_count`, `headcount` |
 /// | `annual_revenue` | `annual_revenue`, `annualrevenue`, `revenue` |
 /// | `product_interest` | `product_interest`, `products`, `product` |
 /// | `source` | `source`, `lead_source` |
 /// | `utm_*` | `utm_source`, `utm_medium`, `utm_campaign`, `utm_term`, `utm_content`, or an object `utm: {source, …}` |
 ///
 /// Values may be strings, numbers or booleans (kept as their JSON text), or
-/// `null` (absent). An array is accepted for `product_interest` (its items are
-/// joined with `,`) and an object `{"min": n, "max": n | null}` for
-/// `employees` and `annual_revenue`, so that the JSON of a normalized
-/// [`Lead`](crate::Lead) reads back as input. Any other shape for a known
-/// field is kept and reported by `normalize` as a
-/// [`WrongType`](IssueCode::WrongType) error for that field.
+/// `null` (absent). Form builders send multi-selects and some hidden fields
+/// as arrays, so an array holding one string, number or boolean is read as
+/// that value (`["US"]` is `US`; `[]` and `[null]` are absent). An array is
+/// accepted for `product_interest` (its items are joined with `,`) and an
+/// object `{"min": n, "max": n | null}` for `employees` and
+/// `annual_revenue`, so that the JSON of a normalized [`Lead`](crate::Lead)
+/// reads back as input. `normalize` reports any other shape for a known
+/// field as [`WrongType`](IssueCode::WrongType), quoting its JSON: an array
+/// of several values (or of an array or object) in an optional field is a
+/// warning and the field is absent, like any unreadable optional answer; an
+/// object, and anything but a string or a one-string array for `email`, is
+/// an error.
 ///
 /// Every other key is kept, with its original name and JSON value, in
 /// [`attributes`](Self::attributes); an `attributes` object is merged into it.
-/// If a field arrives under two names (`company` and `company_name`), the first
-/// non-blank one wins and the other is kept as an attribute. The output-only
-/// keys of a `Lead` (`email_domain`, `email_kind`, `company_key`) are
-/// recomputed by `normalize` and ignored on input.
+/// The output-only keys of a `Lead` (`email_domain`, `email_kind`,
+/// `company_key`) are recomputed by `normalize` and ignored on input.
+///
+/// ## A field under several names
+///
+/// If a field arrives under two names (`company` and `company_name`), the
+/// first *usable* one wins, in the payload's order: a blank value, or one of
+/// the placeholders `normalize` treats as absent (`N/A`, `-`,
+/// `Select Country`, …), gives way to a later real one. Nothing is dropped:
+/// a later value that does not win is kept as an attribute under its own
+/// name (two real values: the first stays the field), and a placeholder that
+/// gives way is reported by `normalize` as a
+/// [`Placeholder`](IssueCode::Placeholder) warning for the field, as a lone
+/// placeholder is. (A bare two-letter `country` such as `NA`, Namibia, is a
+/// code, not a placeholder.)
+///
+/// ```
+/// use leadroute::LeadInput;
+///
+/// let input: LeadInput =
+///     serde_json::from_str(r#"{"company": "N/A", "company_name": "Initech"}"#).unwrap();
+/// assert_eq!(input.company.as_deref(), Some("Initech"));
+/// let input: LeadInput =
+///     serde_json::from_str(r#"{"company": "Initech", "company_name": "Initech Corp"}"#).unwrap();
+/// assert_eq!(input.company.as_deref(), Some("Initech"));
+/// assert_eq!(input.attributes["company_name"], "Initech Corp");
+/// ```
 ///
 /// ```
 /// use leadroute::LeadInput;
@@ -111,14 +143,20 @@ pub struct LeadInput {
     pub utm_content: Option<String>,
     /// Every field not recognised above, by its original key.
     pub attributes: BTreeMap<String, Value>,
-    /// Known fields that arrived with an unusable JSON type (at most
-    /// [`MAX_TYPE_ERRORS`]; the rest are counted).
+    /// Known fields that arrived with an unusable JSON type, errors for
+    /// `normalize` (at most [`MAX_TYPE_ERRORS`]; the rest are counted).
     pub(crate) type_errors: Vec<FieldIssue>,
     pub(crate) type_errors_omitted: usize,
+    /// Warnings found while reading: an optional field with an unusable
+    /// JSON type (absent), a placeholder that gave way to another spelling
+    /// of its field (at most [`MAX_TYPE_ERRORS`]; the rest are counted).
+    pub(crate) read_warnings: Vec<FieldIssue>,
+    pub(crate) read_warnings_omitted: usize,
 }
 
-/// Wrong-type values kept per payload while reading it: a hostile payload
-/// repeating one key 100,000 times costs a count, not 100,000 issues.
+/// Wrong-type values (and read warnings) kept per payload while reading it:
+/// a hostile payload repeating one key 100,000 times costs a count, not
+/// 100,000 issues.
 const MAX_TYPE_ERRORS: usize = 64;
 
 impl LeadInput {
@@ -228,29 +266,75 @@ impl LeadInput {
         let text = match value_to_text(&field, value) {
             Ok(Some(text)) => text,
             Ok(None) => return,
-            Err(_) if self.type_errors.len() >= MAX_TYPE_ERRORS => {
-                self.type_errors_omitted += 1;
-                return;
-            }
-            Err((found, value)) => {
-                self.type_errors.push(FieldIssue::new(
-                    field.clone(),
-                    IssueCode::WrongType,
-                    Some(&value.to_string()),
-                    format!("expected text or a number, found {found}"),
-                ));
-                return;
-            }
+            Err((found, value)) => return self.wrong_type(field, found, &value),
         };
         let Some(slot) = self.slot(&field) else {
             return;
         };
         match slot {
-            Some(existing) if !existing.trim().is_empty() => {
-                // A second spelling of a field already filled: keep it, visibly.
-                self.keep_attribute(key.into_owned(), Value::String(text));
+            None => *slot = Some(text),
+            Some(existing) if trim(existing).is_empty() => *slot = Some(text),
+            Some(existing) => {
+                // A second spelling of a field already filled (rare).
+                if stands_for_nothing(&field, existing) && !stands_for_nothing(&field, &text) {
+                    // A placeholder gives way to a real value, reported as
+                    // `normalize` reports a lone placeholder.
+                    let placeholder = std::mem::replace(existing, text);
+                    self.read_warning(FieldIssue::new(
+                        field,
+                        IssueCode::Placeholder,
+                        Some(trim(&placeholder)),
+                        "is a placeholder; the field's value came from another of its names",
+                    ));
+                } else {
+                    // The first usable value stays: keep this one, visibly.
+                    self.keep_attribute(key.into_owned(), Value::String(text));
+                }
             }
-            _ => *slot = Some(text),
+        }
+    }
+
+    /// A known field's unusable JSON value, quoted: an error for the
+    /// required `email` and for an object (a payload shaped for something
+    /// else), else a warning and the field is absent (an array of several
+    /// values in a single-valued field: which one is meant is not known).
+    #[cold]
+    #[inline(never)]
+    fn wrong_type(&mut self, field: Field, found: &'static str, value: &Value) {
+        let error = field == Field::Email || value.is_object();
+        let found: Cow<'_, str> = match value {
+            Value::Array(items) if items.len() > 1 && field != Field::ProductInterest => {
+                Cow::Owned(format!("an array of {} values", items.len()))
+            }
+            _ => Cow::Borrowed(found),
+        };
+        let (issues, omitted, absent) = if error {
+            (&mut self.type_errors, &mut self.type_errors_omitted, "")
+        } else {
+            let absent = "; treated as absent";
+            (
+                &mut self.read_warnings,
+                &mut self.read_warnings_omitted,
+                absent,
+            )
+        };
+        if issues.len() >= MAX_TYPE_ERRORS {
+            *omitted += 1;
+            return;
+        }
+        issues.push(FieldIssue::new(
+            field,
+            IssueCode::WrongType,
+            Some(&value.to_string()),
+            format!("expected text or a number, found {found}{absent}"),
+        ));
+    }
+
+    fn read_warning(&mut self, issue: FieldIssue) {
+        if self.read_warnings.len() >= MAX_TYPE_ERRORS {
+            self.read_warnings_omitted += 1;
+        } else {
+            self.read_warnings.push(issue);
         }
     }
 
@@ -263,7 +347,7 @@ impl LeadInput {
 }
 
 /// A form key folded for matching: ASCII lower case, separators (`_`, `-`,
-/// `.`, space) removed, on the stack.
+/// `.`, `/`, space) removed, on the stack.
 ///
 /// Every field name is ASCII and at most [`FoldedKey::MAX`] bytes folded, so
 /// a key that folds to anything else matches none: it folds to the empty
@@ -286,7 +370,7 @@ impl FoldedKey {
             len: 0,
         };
         for &b in key.as_bytes() {
-            if matches!(b, b'_' | b'-' | b'.' | b' ') {
+            if matches!(b, b'_' | b'-' | b'.' | b'/' | b' ') {
                 continue;
             }
             match out.buf.get_mut(out.len) {
@@ -321,12 +405,17 @@ fn field_for_key(folded: &[u8]) -> Option<Field> {
         }
         b"country" | b"countrycode" | b"countryregion" => Field::Country,
         b"state" | b"region" | b"province" | b"stateprovince" | b"stateorprovince"
-        | b"statecode" => Field::Region,
-        b"postalcode" | b"zip" | b"zipcode" | b"postcode" => Field::PostalCode,
-        b"phone" | b"phonenumber" | b"telephone" => Field::Phone,
-        b"employees" | b"companysize" | b"numberofemployees" | b"employeecount" | b"headcount" => {
-            Field::Employees
+        | b"statecode" | b"stateregion" => Field::Region,
+        b"postalcode" | b"zip" | b"zipcode" | b"postcode" | b"zippostalcode" | b"postalzipcode" => {
+            Field::PostalCode
         }
+        // `mobile` (Salesforce Web-to-Lead), `mobilephone` (HubSpot, Marketo,
+        // Salesforce `MobilePhone`).
+        b"phone" | b"phonenumber" | b"telephone" | b"mobile" | b"mobilephone" => Field::Phone,
+        // `numemployees`: HubSpot's contact property (`numberofemployees`
+        // is its company property, and Marketo's and Salesforce's).
+        b"employees" | b"companysize" | b"numberofemployees" | b"numemployees"
+        | b"employeecount" | b"headcount" => Field::Employees,
         b"annualrevenue" | b"revenue" => Field::AnnualRevenue,
         b"productinterest" | b"products" | b"product" => Field::ProductInterest,
         b"source" | b"leadsource" => Field::Source,
@@ -339,13 +428,55 @@ fn field_for_key(folded: &[u8]) -> Option<Field> {
     })
 }
 
-/// Converts a JSON value to field text (a string is moved, not copied);
-/// `Err` names the unusable JSON type and gives the value back.
-fn value_to_text(field: &Field, value: Value) -> Result<Option<String>, (&'static str, Value)> {
+/// Whether a field's text means "no answer" when choosing among its
+/// spellings: blank, or a placeholder `normalize` treats as absent (but a
+/// bare two-letter country is a code: `NA` is Namibia).
+fn stands_for_nothing(field: &Field, text: &str) -> bool {
+    let text = trim(text);
+    text.is_empty() || (!(*field == Field::Country && text.len() == 2) && is_placeholder(text))
+}
+
+/// An unusable JSON type, as `found` in a wrong-type message (an array's
+/// count is added there), and the value given back.
+type Unusable = (&'static str, Value);
+
+/// Converts a JSON value to field text (a string is moved, not copied, also
+/// out of a one-item array); `Err` names the unusable JSON type and gives
+/// the value back.
+fn value_to_text(field: &Field, value: Value) -> Result<Option<String>, Unusable> {
     match value {
         Value::String(s) => Ok(Some(s)),
+        Value::Array(items) if *field != Field::ProductInterest => one_item(field, items),
         other => value_ref_to_text(field, &other).map_err(|found| (found, other)),
     }
+}
+
+/// A single-valued field's array: a multi-select or hidden field sent as
+/// `["US"]` is its one item; `[]` and `[null]` are absent. For the required
+/// `email`, only a one-string array is read.
+#[cold]
+#[inline(never)]
+fn one_item(field: &Field, mut items: Vec<Value>) -> Result<Option<String>, Unusable> {
+    let email = *field == Field::Email;
+    match items.as_slice() {
+        [Value::String(_)] => {
+            if let Some(Value::String(s)) = items.pop() {
+                return Ok(Some(s));
+            }
+        }
+        [] | [Value::Null] if !email => return Ok(None),
+        [Value::Number(n)] if !email => return Ok(Some(n.to_string())),
+        [Value::Bool(b)] if !email => return Ok(Some(b.to_string())),
+        _ => {}
+    }
+    let found = match items.as_slice() {
+        [] => "an empty array",
+        [Value::Null] => "an array holding null",
+        [Value::Array(_) | Value::Object(_)] => "an array holding an array or object",
+        [_] => "an array holding a number or boolean",
+        _ => "an array of several values",
+    };
+    Err((found, Value::Array(items)))
 }
 
 /// [`value_to_text`] of a borrowed value (an array's items).
@@ -510,6 +641,106 @@ fn trim_edges(s: &str) -> &str {
     }
 }
 
+/// Values people type to mean "nothing".
+pub(crate) const PLACEHOLDERS: &[&str] = &[
+    "n/a",
+    "na",
+    "n.a.",
+    "none",
+    "null",
+    "nil",
+    "-",
+    "--",
+    "---",
+    ".",
+    "?",
+    "unknown",
+    "not applicable",
+    "tbd",
+    "xxx",
+    // A form's "no answer" options (head-count and revenue dropdowns
+    // offer them): without them the whole lead was refused, since such a
+    // range is unreadable.
+    "prefer not to say",
+    "rather not say",
+    "not sure",
+    "not disclosed",
+    "undisclosed",
+    "prefer not to disclose",
+    "decline to answer",
+    "decline to state",
+    "don't know",
+    "i don't know",
+    "do not know",
+    // A dropdown's unselected first option, sent as its label.
+    "select",
+    "select...",
+    "select one",
+    "select one...",
+    "select an option",
+    "please select",
+    "please select...",
+    "please choose",
+    "choose",
+    "choose one",
+    "choose one...",
+    "-- select --",
+    "--select--",
+    "- select -",
+    "select country",
+    "select a country",
+    "select state",
+];
+
+/// The placeholders are ASCII, so an ASCII case-insensitive comparison is
+/// exact and needs no lower-cased copy.
+///
+/// Also what [`LeadInput`] uses to let a placeholder in one spelling of a
+/// field give way to a real value in another (so it is defined here, with
+/// the input, not with the normalizer).
+#[inline]
+pub(crate) fn is_placeholder(s: &str) -> bool {
+    let s = trim(s);
+    // A match starts and ends with a placeholder's first and last bytes
+    // (in either case) at its length: one load and a bit test each, which
+    // answer most values (`California` shares its first byte and length
+    // with `choose one`, not its last byte).
+    let admits = |table: &[u32; 256], b: Option<&u8>| {
+        b.is_some_and(|&b| {
+            table
+                .get(usize::from(b.to_ascii_lowercase()))
+                .is_some_and(|lengths| lengths >> s.len() & 1 == 1)
+        })
+    };
+    s.len() <= LONGEST_PLACEHOLDER
+        && admits(&PLACEHOLDER_LENGTHS.0, s.as_bytes().first())
+        && admits(&PLACEHOLDER_LENGTHS.1, s.as_bytes().last())
+        && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s))
+}
+
+/// For each lower-case first byte, and for each last byte, the lengths of
+/// the [`PLACEHOLDERS`] that start (end) with it, as bits (`1 << len`): a
+/// value whose first or last byte and length are no placeholder's is none,
+/// without a comparison. (With 40 placeholders most company names and
+/// cities share a first byte with one: the scan of the list cost the
+/// full-lead bench ~600 instructions for its `California`.)
+// Evaluated at compile time: an index out of bounds would fail the build.
+#[allow(clippy::indexing_slicing)]
+pub(crate) const PLACEHOLDER_LENGTHS: ([u32; 256], [u32; 256]) = {
+    let (mut first, mut last) = ([0u32; 256], [0u32; 256]);
+    let mut i = 0;
+    while i < PLACEHOLDERS.len() {
+        let p = PLACEHOLDERS[i].as_bytes();
+        first[p[0].to_ascii_lowercase() as usize] |= 1 << p.len();
+        last[p[p.len() - 1].to_ascii_lowercase() as usize] |= 1 << p.len();
+        i += 1;
+    }
+    (first, last)
+};
+
+/// Bytes in the longest of [`PLACEHOLDERS`].
+pub(crate) const LONGEST_PLACEHOLDER: usize = "prefer not to disclose".len();
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,11 +758,11 @@ mod tests {
         /// a reference fold that names nothing.
         #[test]
         fn the_stack_fold_is_the_string_fold(
-            key in "([a-zA-Z]|_|-|[.]| |É|é|ß|\u{212a}|0){0,30}|(Number_of_Employees|custom-Attributes|E-Mail|utm_Source|Company Name)",
+            key in "([a-zA-Z]|_|-|[.]|/| |É|é|ß|\u{212a}|0){0,30}|(Number_of_Employees|custom-Attributes|E-Mail|utm_Source|Company Name|Zip/Postal Code|State/Region)",
         ) {
             let reference: String = key
                 .chars()
-                .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+                .filter(|c| !matches!(c, '_' | '-' | '.' | '/' | ' '))
                 .map(|c| c.to_ascii_lowercase())
                 .collect();
             let folded = FoldedKey::of(&key);
@@ -641,14 +872,175 @@ mod tests {
     fn wrong_types_are_recorded_per_field() {
         // Parsed from text: entries are visited in document order.
         let i: LeadInput = serde_json::from_str(
-            r#"{"email": {"a": 1}, "company": ["x"], "employees": {"lo": 1}}"#,
+            r#"{"email": {"a": 1}, "company": ["x", "y"], "employees": {"lo": 1}, "zip": [[1]]}"#,
         )
         .unwrap();
-        assert_eq!(i.email, None);
+        assert_eq!((i.email, i.company, i.postal_code), (None, None, None));
+        // Objects (and any unusable email) are errors …
         let fields: Vec<_> = i.type_errors.iter().map(|e| e.field.clone()).collect();
-        assert_eq!(fields, vec![Field::Email, Field::Company, Field::Employees]);
+        assert_eq!(fields, vec![Field::Email, Field::Employees]);
         assert!(i.type_errors.iter().all(|e| e.code == IssueCode::WrongType));
-        assert!(i.type_errors[1].message.contains("an array"));
+        // … an optional field's unusable array a warning quoting it.
+        let fields: Vec<_> = i.read_warnings.iter().map(|e| e.field.clone()).collect();
+        assert_eq!(fields, vec![Field::Company, Field::PostalCode]);
+        assert!(
+            i.read_warnings
+                .iter()
+                .all(|e| e.code == IssueCode::WrongType)
+        );
+        assert_eq!(i.read_warnings[0].value.as_deref(), Some(r#"["x","y"]"#));
+        assert!(
+            i.read_warnings[0]
+                .message
+                .contains("an array of 2 values; treated as absent"),
+            "{}",
+            i.read_warnings[0].message
+        );
+        assert!(
+            i.read_warnings[1]
+                .message
+                .contains("an array holding an array")
+        );
+    }
+
+    #[test]
+    fn a_one_item_array_is_its_item() {
+        let i = parse(json!({
+            "email": ["jane@acme.com"], "utm_source": ["google"], "country": ["US"],
+            "company": ["Acme"], "website": ["acme.com"], "zip": [94105], "employees": ["51-200"],
+            "utm": {"medium": ["cpc"]}, "first_name": [null], "last_name": [], "lead_id": [true]
+        }));
+        assert_eq!(i.email.as_deref(), Some("jane@acme.com"));
+        assert_eq!(i.utm_source.as_deref(), Some("google"));
+        assert_eq!(i.utm_medium.as_deref(), Some("cpc"));
+        assert_eq!(i.country.as_deref(), Some("US"));
+        assert_eq!(i.company.as_deref(), Some("Acme"));
+        assert_eq!(i.website.as_deref(), Some("acme.com"));
+        assert_eq!(i.postal_code.as_deref(), Some("94105"));
+        assert_eq!(i.employees.as_deref(), Some("51-200"));
+        assert_eq!(i.lead_id.as_deref(), Some("true"));
+        // An empty multi-select is no answer.
+        assert_eq!((i.first_name, i.last_name), (None, None));
+        assert!(i.type_errors.is_empty() && i.read_warnings.is_empty());
+        assert!(i.attributes.is_empty());
+        // `product_interest` still joins its items.
+        let i = parse(json!({"product_interest": ["plg"], "products": ["a", "b"]}));
+        assert_eq!(i.product_interest.as_deref(), Some("plg"));
+        assert_eq!(i.attributes["products"], json!("a,b"));
+    }
+
+    #[test]
+    fn email_reads_only_a_one_string_array() {
+        for email in [
+            json!(["a@b.co", "c@d.co"]),
+            json!([]),
+            json!([null]),
+            json!([5]),
+            json!([["a@b.co"]]),
+        ] {
+            let i = parse(json!({ "email": email.clone() }));
+            assert_eq!(i.email, None, "{email}");
+            assert_eq!(i.type_errors.len(), 1, "{email}");
+            assert_eq!(i.type_errors[0].code, IssueCode::WrongType);
+            assert!(i.read_warnings.is_empty());
+        }
+    }
+
+    #[test]
+    fn form_labels_and_crm_names_map_to_fields() {
+        let i = parse(json!({
+            "Country/Region": "DE", "State/Province": "BY", "Zip/Postal Code": "80331",
+            "numemployees": "51-200", "mobilephone": "+49 89 1234567"
+        }));
+        assert_eq!(i.country.as_deref(), Some("DE"));
+        assert_eq!(i.region.as_deref(), Some("BY"));
+        assert_eq!(i.postal_code.as_deref(), Some("80331"));
+        assert_eq!(i.employees.as_deref(), Some("51-200"));
+        assert_eq!(i.phone.as_deref(), Some("+49 89 1234567"));
+        assert!(i.attributes.is_empty(), "{:?}", i.attributes);
+        let i = parse(json!({"State/Region": "CA", "Postal/Zip Code": "94105", "mobile": "1"}));
+        assert_eq!(i.region.as_deref(), Some("CA"));
+        assert_eq!(i.postal_code.as_deref(), Some("94105"));
+        assert_eq!(i.phone.as_deref(), Some("1"));
+        // Salesforce Web-to-Lead names, then Marketo's.
+        let i = parse(json!({
+            "first_name": "a", "last_name": "b", "URL": "acme.com", "employees": "5",
+            "revenue": "1M", "lead_source": "Web", "zip": "1", "mobile": "2", "city": "X"
+        }));
+        assert_eq!(i.website.as_deref(), Some("acme.com"));
+        assert_eq!(i.source.as_deref(), Some("Web"));
+        assert_eq!(i.phone.as_deref(), Some("2"));
+        assert_eq!(i.employees.as_deref(), Some("5"));
+        assert_eq!(i.annual_revenue.as_deref(), Some("1M"));
+        assert_eq!(i.attributes.keys().collect::<Vec<_>>(), ["city"]);
+        let i = parse(json!({
+            "PostalCode": "1", "MobilePhone": "2", "NumberOfEmployees": "6", "AnnualRevenue": "2M"
+        }));
+        assert_eq!(i.postal_code.as_deref(), Some("1"));
+        assert_eq!(i.phone.as_deref(), Some("2"));
+        assert_eq!(i.employees.as_deref(), Some("6"));
+        assert_eq!(i.annual_revenue.as_deref(), Some("2M"));
+        // Unknown labels with a `/` stay attributes under their own name.
+        let i = parse(json!({"Job Title/Role": "CTO", "City/Town": "Berlin"}));
+        assert_eq!(i.attributes.len(), 2);
+    }
+
+    #[test]
+    fn a_placeholder_spelling_gives_way_to_a_real_one() {
+        for (json, field) in [
+            (
+                r#"{"company": "N/A", "company_name": "Initech"}"#,
+                Field::Company,
+            ),
+            (
+                r#"{"email": "N/A", "work_email": "jane@initech.com"}"#,
+                Field::Email,
+            ),
+            (
+                r#"{"country": "Select Country", "country_code": "DE"}"#,
+                Field::Country,
+            ),
+        ] {
+            let i: LeadInput = serde_json::from_str(json).unwrap();
+            let real = |i: &LeadInput| {
+                [i.company.clone(), i.email.clone(), i.country.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(real(&i).len(), 1, "{json}");
+            assert!(!is_placeholder(&real(&i)[0]), "{json}");
+            assert!(i.attributes.is_empty(), "{json}: {:?}", i.attributes);
+            // The placeholder stays visible, as a warning.
+            assert_eq!(i.read_warnings.len(), 1, "{json}");
+            assert_eq!(i.read_warnings[0].field, field);
+            assert_eq!(i.read_warnings[0].code, IssueCode::Placeholder);
+        }
+        // In the other order the real value is first: the placeholder is an attribute, as before.
+        let i: LeadInput =
+            serde_json::from_str(r#"{"company_name": "Initech", "company": "N/A"}"#).unwrap();
+        assert_eq!(i.company.as_deref(), Some("Initech"));
+        assert_eq!(i.attributes["company"], json!("N/A"));
+        assert!(i.read_warnings.is_empty());
+        // Two placeholders: the first stays, the second is an attribute.
+        let i: LeadInput =
+            serde_json::from_str(r#"{"company": "N/A", "company_name": "-"}"#).unwrap();
+        assert_eq!(i.company.as_deref(), Some("N/A"));
+        assert_eq!(i.attributes["company_name"], json!("-"));
+        // `NA` is Namibia's code, not a placeholder, in `country`.
+        let i: LeadInput =
+            serde_json::from_str(r#"{"country": "NA", "country_code": "DE"}"#).unwrap();
+        assert_eq!(i.country.as_deref(), Some("NA"));
+        assert_eq!(i.attributes["country_code"], json!("DE"));
+        // A placeholder never displaces a blank by a blank, nor a real value.
+        let i: LeadInput = serde_json::from_str(
+            r#"{"zip": " ", "zip_code": "n/a", "postal_code": "10115", "postcode": "10117"}"#,
+        )
+        .unwrap();
+        assert_eq!(i.postal_code.as_deref(), Some("10115"));
+        assert_eq!(i.attributes["postcode"], json!("10117"));
+        assert_eq!(i.read_warnings.len(), 1);
+        assert_eq!(i.read_warnings[0].value.as_deref(), Some("n/a"));
     }
 
     #[test]

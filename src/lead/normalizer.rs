@@ -14,8 +14,12 @@ use super::email::{self, EmailKind};
 use super::geo::{self, Geo, Postal, RegionMatch};
 use super::input::LeadInput;
 // (Defined with the input, which the place and range parsers may import
-// without a cycle through the normalizer.)
+// without a cycle through the normalizer; the input also needs the
+// placeholders, to let one spelling of a field give way to another.)
+use super::input::is_placeholder;
 pub(crate) use super::input::trim;
+#[cfg(test)]
+use super::input::{LONGEST_PLACEHOLDER, PLACEHOLDER_LENGTHS, PLACEHOLDERS};
 use super::issue::{Field, FieldIssue, IssueCode, shorten_message};
 use super::model::{CountryCode, Lead, Utm};
 use super::phone::{PhoneMatch, Phones};
@@ -109,57 +113,6 @@ fn is_hosted_page(host: &str, domain: &str) -> bool {
         _ => false,
     }
 }
-
-/// Values people type to mean "nothing".
-const PLACEHOLDERS: &[&str] = &[
-    "n/a",
-    "na",
-    "n.a.",
-    "none",
-    "null",
-    "nil",
-    "-",
-    "--",
-    "---",
-    ".",
-    "?",
-    "unknown",
-    "not applicable",
-    "tbd",
-    "xxx",
-    // A form's "no answer" options (head-count and revenue dropdowns
-    // offer them): without them the whole lead was refused, since such a
-    // range is unreadable.
-    "prefer not to say",
-    "rather not say",
-    "not sure",
-    "not disclosed",
-    "undisclosed",
-    "prefer not to disclose",
-    "decline to answer",
-    "decline to state",
-    "don't know",
-    "i don't know",
-    "do not know",
-    // A dropdown's unselected first option, sent as its label.
-    "select",
-    "select...",
-    "select one",
-    "select one...",
-    "select an option",
-    "please select",
-    "please select...",
-    "please choose",
-    "choose",
-    "choose one",
-    "choose one...",
-    "-- select --",
-    "--select--",
-    "- select -",
-    "select country",
-    "select a country",
-    "select state",
-];
 
 /// Size limits that keep memory bounded on hostile input.
 ///
@@ -419,7 +372,15 @@ impl fmt::Display for NormalizeError {
 ///   error.
 /// - Placeholders (`n/a`, `none`, `-`, `unknown`, a form's "no answer"
 ///   options such as `Prefer not to say`, …) in optional fields are treated
-///   as absent with a `placeholder` warning.
+///   as absent with a `placeholder` warning. A placeholder under one name of
+///   a field gives way to a real value under another (`"company": "N/A",
+///   "company_name": "Initech"` is `Initech`, with the `placeholder`
+///   warning): see [`LeadInput`]'s deserializing rules.
+/// - JSON types: an array of one value reads as the value (`["US"]`); an
+///   array of several values in a single-valued optional field is a
+///   `wrong_type` warning quoting it, and the field is absent; an object
+///   where text is expected, or an unusable `email`, is a `wrong_type`
+///   error.
 #[derive(Debug, Clone)]
 pub struct Normalizer {
     free: DomainSet,
@@ -783,7 +744,13 @@ impl Normalizer {
     ) -> Result<Normalized, NormalizeError> {
         let mut run = Run {
             errors: input.type_errors.clone(),
-            warnings: Vec::new(),
+            // Found while reading: an optional field's wrong-type value, a
+            // placeholder that gave way to another spelling (usually none).
+            warnings: if input.read_warnings.is_empty() {
+                Vec::new()
+            } else {
+                input.read_warnings.clone()
+            },
             limits: self.limits,
         };
         // Fields are borrowed from the input while they are checked; only
@@ -932,7 +899,11 @@ impl Normalizer {
         // (Counted before the result is put together: with no call in the
         // middle of it, the lead is written straight into the result
         // rather than built aside and copied.)
-        let omitted_warnings = cap_issues(&mut run.warnings, self.limits.max_issues, 0);
+        let omitted_warnings = cap_issues(
+            &mut run.warnings,
+            self.limits.max_issues,
+            input.read_warnings_omitted,
+        );
         Ok(Normalized {
             lead: Lead {
                 lead_id,
@@ -1544,42 +1515,41 @@ fn plain_spacing_reference(b: &[u8]) -> bool {
     })
 }
 
-/// The placeholders are ASCII, so an ASCII case-insensitive comparison is
-/// exact and needs no lower-cased copy.
-#[inline]
-fn is_placeholder(s: &str) -> bool {
-    let s = trim(s);
-    // A match starts with a placeholder's first byte (in either case):
-    // most values are answered by that byte alone.
-    s.len() <= LONGEST_PLACEHOLDER
-        && s.as_bytes()
-            .first()
-            .is_some_and(|&b| PLACEHOLDER_STARTS.contains(&b.to_ascii_lowercase()))
-        && PLACEHOLDERS.iter().any(|p| p.eq_ignore_ascii_case(s))
-}
-
-/// The first bytes of [`PLACEHOLDERS`], lower-case.
-const PLACEHOLDER_STARTS: &[u8] = b"n-.?utxprdisc";
-
-/// Bytes in the longest of [`PLACEHOLDERS`].
-const LONGEST_PLACEHOLDER: usize = "prefer not to disclose".len();
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn placeholder_starts_are_the_placeholders_first_bytes() {
-        let mut firsts: Vec<u8> = PLACEHOLDERS
-            .iter()
-            .filter_map(|p| p.bytes().next())
-            .map(|b| b.to_ascii_lowercase())
-            .collect();
-        firsts.sort_unstable();
-        firsts.dedup();
-        let mut listed = PLACEHOLDER_STARTS.to_vec();
-        listed.sort_unstable();
-        assert_eq!(firsts, listed);
+    fn the_placeholder_length_tables_admit_exactly_the_placeholders() {
+        for p in PLACEHOLDERS {
+            assert!(is_placeholder(p), "{p}");
+            assert!(is_placeholder(&p.to_ascii_uppercase()), "{p}");
+            assert_eq!(p.to_ascii_lowercase(), *p, "the list is lower case");
+        }
+        // Every (first or last byte, length) the tables admit is some
+        // placeholder's.
+        for (table, last) in [
+            (&PLACEHOLDER_LENGTHS.0, false),
+            (&PLACEHOLDER_LENGTHS.1, true),
+        ] {
+            for (b, lengths) in table.iter().enumerate() {
+                for len in 0..32 {
+                    if lengths >> len & 1 == 1 {
+                        let admitted = PLACEHOLDERS.iter().any(|p| {
+                            let end = if last {
+                                p.as_bytes()[p.len() - 1]
+                            } else {
+                                p.as_bytes()[0]
+                            };
+                            p.len() == len && usize::from(end) == b
+                        });
+                        assert!(admitted, "{b} {len}");
+                    }
+                }
+            }
+        }
+        assert!(!is_placeholder("California"));
+        assert!(!is_placeholder("Select Foods"));
     }
 
     #[test]
