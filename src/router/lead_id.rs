@@ -106,6 +106,16 @@ pub(crate) fn for_input(input: &LeadInput, at_ms: u64) -> String {
         h.opt(issue.field.as_str());
         h.opt(issue.value.as_deref());
     }
+    // Values read with a warning (an array of several items in a text
+    // field) are part of the submission too; hashed only when there are
+    // any, so that every other submission keeps the id it had.
+    if !input.read_warnings.is_empty() {
+        h.len(input.read_warnings.len());
+        for issue in &input.read_warnings {
+            h.opt(issue.field.as_str());
+            h.opt(issue.value.as_deref());
+        }
+    }
     h.finish(at_ms)
 }
 
@@ -149,6 +159,9 @@ mod tests {
             r#"{"email": "jo@acme.com", "company": "Acme", "note": 1}"#,
             r#"{"email": "jo@acme.com", "company": "Acme", "note": "1"}"#,
             r#"{"email": "jo@acme.com", "company": "Acme", "employees": ["x"]}"#,
+            // Values read with a warning (several items in a text field).
+            r#"{"email": "jo@acme.com", "company": "Acme", "country": ["US", "DE"]}"#,
+            r#"{"email": "jo@acme.com", "company": "Acme", "country": ["US", "FR"]}"#,
             // A value moved from one field to the next is a different submission.
             r#"{"email": "jo@acme.com", "website": "Acme"}"#,
         ];
