@@ -345,7 +345,9 @@ impl fmt::Display for NormalizeError {
 ///   names in 47 locales (German, French, Spanish, Chinese, Arabic, …) and
 ///   curated aliases, ignoring case, accents and punctuation (other scripts
 ///   are transliterated). A name of more than one country (`Congo`, `Korea`)
-///   is not guessed: it is a warning. **region**: ISO 3166-2 from a full
+///   is not guessed: it is a warning. A dropdown's label is read by its
+///   parts where they agree (`United States (US)`, `Korea (South)`,
+///   `Korea, South`, `England, UK`). **region**: ISO 3166-2 from a full
 ///   code, a subdivision code or a name, for every country that has
 ///   subdivisions (English and native names and common abbreviations for US,
 ///   CA, AU, GB, DE, IN, MX, BR); a full code given without a country sets
@@ -1099,6 +1101,40 @@ impl Normalizer {
         }
     }
 
+    /// A country dropdown's label that is not a name as it stands: a name
+    /// with its code or a note in parentheses (`United States (US)`,
+    /// `Korea (South)`), or written the other way round or with a place
+    /// before it after a comma (`Korea, South`, `England, UK`). The parts
+    /// are read as names, and a country is returned only where the parts
+    /// that name one agree (`Georgia (US)` names two: none).
+    #[cold]
+    #[inline(never)]
+    fn country_from_label(&self, raw: &str) -> Option<&'static str> {
+        let g = &self.geo;
+        let agree = |a: Option<&'static str>, b: Option<&'static str>| match (a, b) {
+            (Some(a), Some(b)) => (a == b).then_some(a),
+            (a, b) => a.or(b),
+        };
+        if let (Some(open), Some(close)) = (raw.find('('), raw.rfind(')')) {
+            let inside = raw.get(open + 1..close)?.trim();
+            let outside = format!(
+                "{} {}",
+                raw.get(..open)?.trim(),
+                raw.get(close + 1..)?.trim()
+            );
+            let outside = outside.trim();
+            return agree(g.country(outside), g.country(inside))
+                .or_else(|| g.country(&format!("{inside} {outside}")));
+        }
+        let (before, after) = raw.split_once(',')?;
+        if after.contains(',') {
+            return None;
+        }
+        let (before, after) = (before.trim(), after.trim());
+        g.country(&format!("{after} {before}"))
+            .or_else(|| agree(g.country(before), g.country(after)))
+    }
+
     fn place(&self, run: &mut Run, input: &LeadInput) -> (Option<CountryCode>, Option<String>) {
         let mut country = run
             .text(&Field::Country, input.country.as_deref())
@@ -1116,6 +1152,7 @@ impl Normalizer {
                 match self
                     .geo
                     .country(raw)
+                    .or_else(|| self.country_from_label(raw))
                     .and_then(|c| c.parse::<CountryCode>().ok())
                 {
                     Some(code) => Some(code),
@@ -1638,6 +1675,31 @@ mod tests {
             shop.lead.company_domain.as_deref(),
             Some("acme.myshopify.com")
         );
+    }
+
+    #[test]
+    fn a_country_dropdowns_label_is_read() {
+        let n = Normalizer::default();
+        let country = |raw: &str| {
+            let input = serde_json::json!({"email": "ana@acme.com", "country": raw});
+            let out = n.normalize_json(&input.to_string()).unwrap();
+            (out.lead.country.map(|c| c.to_string()), out.warnings.len())
+        };
+        for (raw, want) in [
+            ("United States (US)", "US"),
+            ("United Kingdom (UK)", "GB"),
+            ("Korea (South)", "KR"),
+            ("Korea, South", "KR"),
+            ("England, UK", "GB"),
+            ("China (PRC)", "CN"),
+            ("Congo (Kinshasa)", "CD"),
+        ] {
+            assert_eq!(country(raw), (Some(want.to_owned()), 0), "{raw}");
+        }
+        // Parts that name two countries name none.
+        for raw in ["Georgia (US)", "France, Germany"] {
+            assert_eq!(country(raw), (None, 1), "{raw}");
+        }
     }
 
     #[test]
