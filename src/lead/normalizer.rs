@@ -117,7 +117,10 @@ fn is_hosted_page(host: &str, domain: &str) -> bool {
 /// Size limits that keep memory bounded on hostile input.
 ///
 /// Exceeding one is a [`TooLong`](IssueCode::TooLong) or
-/// [`TooMany`](IssueCode::TooMany) field error.
+/// [`TooMany`](IssueCode::TooMany) field error, except for a text
+/// attribute over [`max_attribute_bytes`](Self::max_attribute_bytes): its
+/// first that many bytes (cut at a character) are kept, with a `too_long`
+/// warning, so a buyer's long message does not refuse the lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Limits {
@@ -1224,6 +1227,8 @@ impl Normalizer {
             );
             return Default::default();
         }
+        // Text values over the size limit, cut after the loop (rare).
+        let mut cut: Vec<(String, usize)> = Vec::new();
         for (key, value) in map {
             let field = || Field::Attribute(crate::lead::issue::shorten(key));
             if key.chars().count() > limits.max_attribute_key_chars {
@@ -1243,17 +1248,52 @@ impl Normalizer {
                 other => other.to_string().len(),
             };
             if size > limits.max_attribute_bytes {
-                run.error(
-                    field(),
-                    IssueCode::TooLong,
-                    None,
-                    format!(
-                        "is {size} bytes; the limit is {}",
-                        limits.max_attribute_bytes
-                    ),
-                );
+                if let Value::String(text) = value {
+                    // A long message is still a lead: its first
+                    // `max_attribute_bytes` are kept (cut at a character),
+                    // and the warning says how much there was.
+                    let mut end = limits.max_attribute_bytes;
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    run.warn(
+                        field(),
+                        IssueCode::TooLong,
+                        text.get(..end).unwrap_or_default(),
+                        &format!(
+                            "is {size} bytes; its first {end} (the limit is {}) were kept",
+                            limits.max_attribute_bytes
+                        ),
+                    );
+                    cut.push((key.clone(), end));
+                } else {
+                    run.error(
+                        field(),
+                        IssueCode::TooLong,
+                        None,
+                        format!(
+                            "is {size} bytes; the limit is {}",
+                            limits.max_attribute_bytes
+                        ),
+                    );
+                }
             }
         }
+        let mut kept = self.attribute_map(attributes);
+        for (key, end) in cut {
+            if let Some(Value::String(text)) = kept.get_mut(&key) {
+                text.truncate(end);
+            }
+        }
+        kept
+    }
+
+    /// The attributes a lead keeps: the input's, without `null`s.
+    fn attribute_map(
+        &self,
+        attributes: Attributes<'_>,
+    ) -> std::collections::BTreeMap<String, Value> {
+        let map = attributes.map();
         // A `null` value is no value: `normalize_json` never keeps one
         // (`{"plan": null}` is an absent `plan`), so a lead built here must
         // not either, or its JSON would read back as a different lead.
@@ -1776,11 +1816,37 @@ mod tests {
             Some(japanese.as_str())
         );
         let limit = Limits::default().max_attribute_bytes;
-        assert!(lead(&"x".repeat(limit)).is_ok());
-        let e = lead(&"x".repeat(limit + 1)).expect_err("over the limit");
-        assert_eq!(e.errors.len(), 1, "{e}");
-        assert_eq!(e.errors[0].code, IssueCode::TooLong);
-        assert_eq!(e.errors[0].field, Field::Attribute("message".into()));
+        let at_limit = lead(&"x".repeat(limit)).unwrap();
+        assert!(at_limit.warnings.is_empty());
+        // Over it: the lead stands, with the message's first 16 KiB (cut
+        // at a character) and a warning saying how long it was.
+        let long = format!("{}é{}", "x".repeat(limit - 1), "y".repeat(5000));
+        let out = lead(&long).expect("a lead with a long message");
+        let kept = out.lead.attributes["message"].as_str().unwrap();
+        assert_eq!(kept, "x".repeat(limit - 1), "cut before the two-byte é");
+        let w = &out.warnings[0];
+        assert_eq!(
+            (w.field.clone(), w.code),
+            (Field::Attribute("message".into()), IssueCode::TooLong)
+        );
+        assert_eq!(
+            w.message,
+            format!(
+                "is {} bytes; its first {} (the limit is {limit}) were kept",
+                long.len(),
+                limit - 1
+            )
+        );
+        // A structured value over the limit cannot be cut: still an error.
+        let big =
+            serde_json::json!({"email": "aiko@mercari.com", "answers": vec!["x".repeat(100); 200]});
+        let e = n
+            .normalize_json(&big.to_string())
+            .expect_err("over the limit");
+        assert_eq!(
+            (e.errors[0].code, e.errors[0].field.clone()),
+            (IssueCode::TooLong, Field::Attribute("answers".into()))
+        );
     }
 
     #[test]
