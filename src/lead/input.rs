@@ -318,24 +318,22 @@ impl LeadInput {
                 absent,
             )
         };
-        if issues.len() >= MAX_TYPE_ERRORS {
-            *omitted += 1;
-            return;
-        }
-        issues.push(FieldIssue::new(
-            field,
-            IssueCode::WrongType,
-            Some(&value.to_string()),
-            format!("expected text or a number, found {found}{absent}"),
-        ));
+        push_capped(issues, omitted, || {
+            FieldIssue::new(
+                field,
+                IssueCode::WrongType,
+                Some(&value.to_string()),
+                format!("expected text or a number, found {found}{absent}"),
+            )
+        });
     }
 
     fn read_warning(&mut self, issue: FieldIssue) {
-        if self.read_warnings.len() >= MAX_TYPE_ERRORS {
-            self.read_warnings_omitted += 1;
-        } else {
-            self.read_warnings.push(issue);
-        }
+        push_capped(
+            &mut self.read_warnings,
+            &mut self.read_warnings_omitted,
+            || issue,
+        );
     }
 
     fn keep_attribute(&mut self, key: String, value: Value) {
@@ -343,6 +341,20 @@ impl LeadInput {
             return;
         }
         self.attributes.insert(key, value);
+    }
+}
+
+/// Adds the issue `make` builds, or counts it in `omitted` once `issues`
+/// holds [`MAX_TYPE_ERRORS`] (without building it).
+fn push_capped(
+    issues: &mut Vec<FieldIssue>,
+    omitted: &mut usize,
+    make: impl FnOnce() -> FieldIssue,
+) {
+    if issues.len() >= MAX_TYPE_ERRORS {
+        *omitted += 1;
+    } else {
+        issues.push(make());
     }
 }
 
@@ -432,8 +444,14 @@ fn field_for_key(folded: &[u8]) -> Option<Field> {
 /// spellings: blank, or a placeholder `normalize` treats as absent (but a
 /// bare two-letter country is a code: `NA` is Namibia).
 fn stands_for_nothing(field: &Field, text: &str) -> bool {
-    let text = trim(text);
-    text.is_empty() || (!(*field == Field::Country && text.len() == 2) && is_placeholder(text))
+    trim(text).is_empty() || is_placeholder_for(field, text)
+}
+
+/// Whether `text` is a placeholder (`normalize` treats it as absent) for
+/// `field`: one of [`PLACEHOLDERS`], except that a bare two-letter
+/// `country` is a code (`NA` is Namibia, not "n/a").
+pub(crate) fn is_placeholder_for(field: &Field, text: &str) -> bool {
+    !(*field == Field::Country && trim(text).len() == 2) && is_placeholder(text)
 }
 
 /// An unusable JSON type, as `found` in a wrong-type message (an array's
@@ -603,6 +621,30 @@ impl Serialize for LeadInput {
         }
         map.end()
     }
+}
+
+/// A dropdown label with one pair of parentheses, split into the text
+/// around them (joined by a space, trimmed) and the text inside (trimmed):
+/// `51-200 (Mid-Market)` is (`51-200`, `Mid-Market`), `United States (US)`
+/// (`United States`, `US`). `None` without exactly one pair. (The range
+/// and country readers try both parts.)
+pub(crate) fn split_parenthesised(text: &str) -> Option<(String, &str)> {
+    let open = text.find('(')?;
+    let close = open + text.get(open..)?.find(')')?;
+    let (before, inside, after) = (
+        text.get(..open)?,
+        text.get(open + 1..close)?,
+        text.get(close + 1..)?,
+    );
+    if inside.contains('(') || after.contains(['(', ')']) {
+        return None;
+    }
+    let around = match (before.trim(), after.trim()) {
+        (b, "") => b.to_owned(),
+        ("", a) => a.to_owned(),
+        (b, a) => format!("{b} {a}"),
+    };
+    Some((around, inside.trim()))
 }
 
 /// [`str::trim`], without its work when the text starts and ends with a

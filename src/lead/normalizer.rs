@@ -16,10 +16,10 @@ use super::input::LeadInput;
 // (Defined with the input, which the place and range parsers may import
 // without a cycle through the normalizer; the input also needs the
 // placeholders, to let one spelling of a field give way to another.)
-use super::input::is_placeholder;
 pub(crate) use super::input::trim;
 #[cfg(test)]
 use super::input::{LONGEST_PLACEHOLDER, PLACEHOLDER_LENGTHS, PLACEHOLDERS};
+use super::input::{is_placeholder, is_placeholder_for};
 use super::issue::{Field, FieldIssue, IssueCode, shorten_message};
 use super::model::{CountryCode, Lead, Utm};
 use super::phone::{PhoneMatch, Phones};
@@ -1118,16 +1118,10 @@ impl Normalizer {
             (Some(a), Some(b)) => (a == b).then_some(a),
             (a, b) => a.or(b),
         };
-        if let (Some(open), Some(close)) = (raw.find('('), raw.rfind(')')) {
-            let inside = raw.get(open + 1..close)?.trim();
-            let outside = format!(
-                "{} {}",
-                raw.get(..open)?.trim(),
-                raw.get(close + 1..)?.trim()
-            );
-            let outside = outside.trim();
-            return agree(g.country(outside), g.country(inside))
-                .or_else(|| g.country(&format!("{inside} {outside}")));
+        if raw.contains('(') {
+            let (around, inside) = super::input::split_parenthesised(raw)?;
+            return agree(g.country(&around), g.country(inside))
+                .or_else(|| g.country(&format!("{inside} {around}")));
         }
         let (before, after) = raw.split_once(',')?;
         if after.contains(',') {
@@ -1143,7 +1137,7 @@ impl Normalizer {
             .text(&Field::Country, input.country.as_deref())
             .and_then(|raw| {
                 // "N/A" folds to "na" (Namibia); only a bare two-letter code means a country.
-                if raw.len() != 2 && is_placeholder(raw) {
+                if is_placeholder_for(&Field::Country, raw) {
                     run.warn(
                         Field::Country,
                         IssueCode::Placeholder,
@@ -1279,7 +1273,7 @@ impl Normalizer {
                 }
             }
         }
-        let mut kept = self.attribute_map(attributes);
+        let mut kept = attribute_map(attributes);
         for (key, end) in cut {
             if let Some(Value::String(text)) = kept.get_mut(&key) {
                 text.truncate(end);
@@ -1287,33 +1281,30 @@ impl Normalizer {
         }
         kept
     }
+}
 
-    /// The attributes a lead keeps: the input's, without `null`s.
-    fn attribute_map(
-        &self,
-        attributes: Attributes<'_>,
-    ) -> std::collections::BTreeMap<String, Value> {
-        let map = attributes.map();
-        // A `null` value is no value: `normalize_json` never keeps one
-        // (`{"plan": null}` is an absent `plan`), so a lead built here must
-        // not either, or its JSON would read back as a different lead.
-        // Usually there is none: then the map is cloned as it is (no
-        // intermediate list to sort and build a tree from).
-        let nulls = map.values().any(Value::is_null);
-        match attributes {
-            Attributes::Owned(mut map) => {
-                if nulls {
-                    map.retain(|_, v| !v.is_null());
-                }
-                map
+/// The attributes a lead keeps: the input's, without `null`s.
+fn attribute_map(attributes: Attributes<'_>) -> std::collections::BTreeMap<String, Value> {
+    let map = attributes.map();
+    // A `null` value is no value: `normalize_json` never keeps one
+    // (`{"plan": null}` is an absent `plan`), so a lead built here must
+    // not either, or its JSON would read back as a different lead.
+    // Usually there is none: then the map is cloned as it is (no
+    // intermediate list to sort and build a tree from).
+    let nulls = map.values().any(Value::is_null);
+    match attributes {
+        Attributes::Owned(mut map) => {
+            if nulls {
+                map.retain(|_, v| !v.is_null());
             }
-            Attributes::Borrowed(map) if !nulls => map.clone(),
-            Attributes::Borrowed(map) => map
-                .iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            map
         }
+        Attributes::Borrowed(map) if !nulls => map.clone(),
+        Attributes::Borrowed(map) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
 }
 

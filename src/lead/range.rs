@@ -259,22 +259,11 @@ fn unlabelled(trimmed: &str) -> Result<Range, RangeError> {
 /// no single pair).
 #[cold]
 fn labelled(trimmed: &str) -> Option<Range> {
-    let open = trimmed.find('(')?;
-    let close = open + trimmed.get(open..)?.find(')')?;
-    let (before, inside, after) = (
-        trimmed.get(..open)?,
-        trimmed.get(open + 1..close)?,
-        trimmed.get(close + 1..)?,
-    );
-    if inside.contains('(') || after.contains(['(', ')']) {
-        return None;
-    }
-    let around = format!("{} {}", before.trim(), after.trim());
-    let around = around.trim();
+    let (around, inside) = super::input::split_parenthesised(trimmed)?;
     (!around.is_empty())
-        .then(|| unlabelled(around).ok())
+        .then(|| unlabelled(&around).ok())
         .flatten()
-        .or_else(|| unlabelled(inside.trim()).ok())
+        .or_else(|| unlabelled(inside).ok())
 }
 
 /// [`parse`] of trimmed text by the tokenizer: the general path (and the
