@@ -452,18 +452,46 @@ impl<T: TokenProvider> HubSpot<T> {
     /// One company search for every account the lead may belong to: the
     /// filter groups of [`support::candidate_filter_groups`] (ORed), one
     /// page of at most `query.limit` (≤ [`MAX_CANDIDATES`]) results, each
-    /// company once. The matcher decides; nothing is filtered here.
+    /// company once. The matcher decides; nothing is filtered here. When
+    /// the page is full (more results than it holds), a second search for
+    /// the strong matches alone ([`support::exact_filter_groups`]), whose
+    /// companies come first.
     async fn search_candidates(&self, query: &CandidateQuery) -> Result<Vec<Account>, CrmError> {
         let groups = candidate_filter_groups(query);
         if groups.is_empty() {
             return Ok(Vec::new());
         }
+        let limit = query.limit.clamp(1, MAX_CANDIDATES);
+        let page = self.search_companies(groups, limit).await?;
+        let mut out: Vec<Account> = Vec::new();
+        if !page_is_complete(&page, limit)? {
+            // A full page may have left the company on the lead's domain
+            // out (see `exact_filter_groups`): ask for the strong matches
+            // on their own, and put them first.
+            let exact = exact_filter_groups(query);
+            if !exact.is_empty() {
+                let strong = self.search_companies(exact, limit).await?;
+                for company in results(&strong)? {
+                    self.push_candidate(&mut out, company)?;
+                }
+            }
+        }
+        for company in results(&page)? {
+            self.push_candidate(&mut out, company)?;
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// One page of `POST …/companies/search` with these filter groups and
+    /// the [`CANDIDATE_PROPERTIES`], as JSON.
+    async fn search_companies(&self, groups: Vec<Value>, limit: usize) -> Result<Value, CrmError> {
         let body = json!({
             "filterGroups": groups,
             "properties": CANDIDATE_PROPERTIES,
             "sorts": [],
             "after": "0",
-            "limit": query.limit.clamp(1, MAX_CANDIDATES)
+            "limit": limit
         });
         let path = format!("{}/companies/search", self.config.paths.objects);
         let response = self
@@ -472,40 +500,42 @@ impl<T: TokenProvider> HubSpot<T> {
         if !response.is_success() {
             return Err(classify(&response, SystemTime::now()));
         }
-        let body = response.json(Effect::Read)?;
-        let mut out: Vec<Account> = Vec::new();
-        for company in results(&body)?.iter().take(MAX_CANDIDATES) {
-            let Some(id) = id_of(company) else {
-                return Err(CrmError::permanent(
-                    "HubSpot company search result without an id",
-                ));
-            };
-            if out.iter().any(|a| a.id == id) {
-                continue;
-            }
-            let props = company.get("properties").unwrap_or(&Value::Null);
-            let mut account = Account::new(id, prop(props, "name").unwrap_or_default());
-            account.domain = prop(props, "domain");
-            account.additional_domains = prop(props, "hs_additional_domains")
-                .map(|d| split_domains(&d))
-                .unwrap_or_default();
-            let crm_owner = prop(props, "hubspot_owner_id");
-            account.owner = self.policy_owner(crm_owner.as_deref());
-            let stage = prop(props, "lifecyclestage");
-            account.is_customer = stage.as_deref() == Some("customer");
-            account.country = prop(props, "country");
-            account.postal_code = prop(props, "zip");
-            account.phone = prop(props, "phone");
-            account.parent_id = prop(props, "hs_parent_company_id");
-            if let Some(o) = crm_owner {
-                account.fields.insert("hubspot_owner_id".into(), o.into());
-            }
-            if let Some(s) = stage {
-                account.fields.insert("lifecyclestage".into(), s.into());
-            }
-            out.push(account);
+        response.json(Effect::Read)
+    }
+
+    /// Reads one company of a candidate search into `out`, unless it is
+    /// there already.
+    fn push_candidate(&self, out: &mut Vec<Account>, company: &Value) -> Result<(), CrmError> {
+        let Some(id) = id_of(company) else {
+            return Err(CrmError::permanent(
+                "HubSpot company search result without an id",
+            ));
+        };
+        if out.iter().any(|a| a.id == id) {
+            return Ok(());
         }
-        Ok(out)
+        let props = company.get("properties").unwrap_or(&Value::Null);
+        let mut account = Account::new(id, prop(props, "name").unwrap_or_default());
+        account.domain = prop(props, "domain");
+        account.additional_domains = prop(props, "hs_additional_domains")
+            .map(|d| split_domains(&d))
+            .unwrap_or_default();
+        let crm_owner = prop(props, "hubspot_owner_id");
+        account.owner = self.policy_owner(crm_owner.as_deref());
+        let stage = prop(props, "lifecyclestage");
+        account.is_customer = stage.as_deref() == Some("customer");
+        account.country = prop(props, "country");
+        account.postal_code = prop(props, "zip");
+        account.phone = prop(props, "phone");
+        account.parent_id = prop(props, "hs_parent_company_id");
+        if let Some(o) = crm_owner {
+            account.fields.insert("hubspot_owner_id".into(), o.into());
+        }
+        if let Some(s) = stage {
+            account.fields.insert("lifecyclestage".into(), s.into());
+        }
+        out.push(account);
+        Ok(())
     }
 
     async fn get_contact(&self, email: &str) -> Result<Option<Contact>, CrmError> {
@@ -771,6 +801,81 @@ pub mod support {
         }
         groups.truncate(MAX_FILTER_GROUPS);
         groups
+    }
+
+    /// The strong half of the candidate search: `domain EQ` the lead's
+    /// company domain, `hs_additional_domains CONTAINS_TOKEN` it,
+    /// `domain EQ` the business email's host when it differs, and `name
+    /// EQ` the company name as typed. Empty when the query has none of
+    /// them, or when [`candidate_filter_groups`] has nothing broader (its
+    /// page then holds the strong matches already).
+    ///
+    /// Sent only when the candidate search's page is full: its results
+    /// are in no documented order, so companies that only share a word of
+    /// the name (`name CONTAINS_TOKEN global`) or the brand can fill the
+    /// page and leave the company on the lead's own domain, which decides
+    /// the owner, out. The companies it finds come first.
+    ///
+    /// ```
+    /// use leadroute::{Normalizer, crm::CandidateQuery};
+    /// use leadroute_hubspot::support::exact_filter_groups;
+    ///
+    /// let lead = Normalizer::default()
+    ///     .normalize_json(r#"{"email": "jo@acme.com", "company": "Acme Inc"}"#)
+    ///     .unwrap()
+    ///     .lead;
+    /// let filter = |p: &str, o: &str, v: &str| serde_json::json!({"filters": [
+    ///     {"propertyName": p, "operator": o, "value": v}
+    /// ]});
+    /// assert_eq!(
+    ///     exact_filter_groups(&CandidateQuery::for_lead(&lead, 50)),
+    ///     [
+    ///         filter("domain", "EQ", "acme.com"),
+    ///         filter("hs_additional_domains", "CONTAINS_TOKEN", "acme.com"),
+    ///         filter("name", "EQ", "Acme Inc"),
+    ///     ]
+    /// );
+    /// ```
+    pub fn exact_filter_groups(query: &CandidateQuery) -> Vec<Value> {
+        let mut groups: Vec<Value> = candidate_filter_groups(query)
+            .into_iter()
+            .filter(|g| {
+                let first = g.pointer("/filters/0");
+                let field = |k: &str| first.and_then(|f| f.get(k)).and_then(Value::as_str);
+                matches!(
+                    (field("propertyName"), field("operator")),
+                    (Some("domain"), Some("EQ")) | (Some("hs_additional_domains"), _)
+                )
+            })
+            .collect();
+        let broader = candidate_filter_groups(query).len() > groups.len();
+        if let Some(n) = query
+            .company_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
+            groups.push(serde_json::json!({"filters": [
+                {"propertyName": "name", "operator": "EQ", "value": n}
+            ]}));
+        }
+        if !broader {
+            groups.clear();
+        }
+        groups.truncate(MAX_FILTER_GROUPS);
+        groups
+    }
+
+    /// Whether a search page holds every result: `total` says so when the
+    /// response has it; otherwise a `paging.next` cursor, or as many
+    /// results as the `limit`, means there may be more.
+    pub fn page_is_complete(page: &Value, limit: usize) -> Result<bool, CrmError> {
+        let n = results(page)?.len();
+        let more = page.pointer("/paging/next").is_some_and(|v| !v.is_null());
+        Ok(match page.get("total").and_then(Value::as_u64) {
+            Some(total) => usize::try_from(total).is_ok_and(|t| t <= n) && !more,
+            None => n < limit && !more,
+        })
     }
 
     /// `hs_additional_domains` (`"acme.io; acme.co.uk"`) as a list.

@@ -479,6 +479,123 @@ async fn candidate_search_asks_by_domain_brand_and_name_and_reads_what_the_match
     assert_eq!(body["limit"], 200);
 }
 
+/// `n` companies that share only a word of the name (`Globex …`).
+fn namesakes(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            demo::company(
+                &format!("40{i:02}"),
+                &format!("Globex Holdings {i}"),
+                &format!("globex-holdings-{i}.example"),
+                "",
+                "9004",
+                "",
+            )
+        })
+        .collect()
+}
+
+/// Scripts one company search answering `results` of `total` matches.
+fn search_page(server: &MockServer, results: Vec<Value>, total: usize) {
+    let n = results.len();
+    let mut body = json!({ "total": total, "results": results });
+    if total > n {
+        body["paging"] = json!({ "next": { "after": n.to_string() } });
+    }
+    server.script(Expect::new("POST", SEARCH), Reply::json(200, body));
+}
+
+#[tokio::test]
+async fn a_full_candidate_page_searches_again_for_the_domain_and_puts_those_companies_first() {
+    let (server, crm) = setup().await;
+    search_page(&server, namesakes(3), 41);
+    let own = demo::company(
+        "3100",
+        "Globex Corporation",
+        "globex.com",
+        "",
+        "9003",
+        "customer",
+    );
+    search_page(&server, vec![own], 1);
+    let lead = leadroute::Normalizer::default()
+        .normalize_json(r#"{"email": "jo@globex.com", "company": "Globex Corporation"}"#)
+        .unwrap()
+        .lead;
+    let found = crm
+        .find_candidates(&leadroute::crm::CandidateQuery::for_lead(&lead, 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["3100", "4000", "4001"],
+        "the strong match first, the page's others after it, at most the limit"
+    );
+    let sent = server.take_requests();
+    assert_eq!(sent.len(), 2);
+    let strong = sent[1].json().unwrap();
+    assert_eq!(
+        strong["filterGroups"],
+        json!([
+            { "filters": [ { "propertyName": "domain", "operator": "EQ", "value": "globex.com" } ] },
+            { "filters": [ { "propertyName": "hs_additional_domains", "operator": "CONTAINS_TOKEN", "value": "globex.com" } ] },
+            { "filters": [ { "propertyName": "name", "operator": "EQ", "value": "Globex Corporation" } ] }
+        ])
+    );
+    assert_eq!(strong["limit"], 3);
+    assert!(server.unused().is_empty());
+}
+
+#[tokio::test]
+async fn a_candidate_page_that_holds_every_result_is_the_whole_answer() {
+    let (server, crm) = setup().await;
+    // As many results as the limit, and `total` says that is all of them.
+    search_page(&server, namesakes(3), 3);
+    let lead = leadroute::Normalizer::default()
+        .normalize_json(r#"{"email": "jo@globex.com", "company": "Globex Corporation"}"#)
+        .unwrap()
+        .lead;
+    let found = crm
+        .find_candidates(&leadroute::crm::CandidateQuery::for_lead(&lead, 3))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 3);
+    assert_eq!(server.take_requests().len(), 1);
+    // A query with nothing broader than the domain has no second search.
+    let mut by_hand = leadroute::crm::CandidateQuery::default();
+    by_hand.domain = Some("globex.com".into());
+    assert!(leadroute_hubspot::support::exact_filter_groups(&by_hand).is_empty());
+}
+
+#[tokio::test]
+async fn the_router_finds_the_domain_company_behind_a_page_of_namesakes() {
+    // The router asks for 50 candidates; 50 `Globex …` companies fill the
+    // page. Before, the lead went without its account (to the round robin)
+    // instead of to the account owner.
+    let (server, crm) = setup().await;
+    search_page(&server, namesakes(50), 73);
+    let own = demo::company(
+        "3100",
+        "Globex Corporation",
+        "globex.com",
+        "",
+        "9003",
+        "customer",
+    );
+    search_page(&server, vec![own], 1);
+    demo::no_contact(&server, "jo@globex.com");
+    demo::created(&server, "37765128099", "jo@globex.com");
+    let routed = route(
+        &router(crm),
+        r#"{"email": "jo@globex.com", "company": "Globex Corporation"}"#,
+    )
+    .await;
+    let m = routed.lookups.account_match.as_deref().unwrap();
+    assert_eq!(m.account_id.as_deref(), Some("3100"), "{m}");
+    assert_eq!(routed.decision.owner.as_deref(), Some("cleo"));
+    assert_eq!(routed.decision.rule.as_deref(), Some("existing-customer"));
+}
+
 #[tokio::test]
 async fn the_router_matches_a_regional_domain_to_the_company_across_tlds() {
     let (server, crm) = setup().await;

@@ -567,40 +567,61 @@ impl<T: TokenProvider> Salesforce<T> {
 
     /// One SOQL query for every account the lead may belong to
     /// ([`support::candidate_query`]), each record mapped for the matcher;
-    /// the matcher decides, nothing is filtered here.
+    /// the matcher decides, nothing is filtered here. When its answer fills
+    /// the limit, a second query for the strong matches alone
+    /// ([`support::exact_candidate_query`]), whose accounts come first.
     async fn search_candidates(&self, query: &CandidateQuery) -> Result<Vec<Account>, CrmError> {
         let Some(soql) = candidate_query(query) else {
             return Ok(Vec::new());
         };
+        let limit = query.limit.clamp(1, MAX_CANDIDATES);
         let records = self.query(&soql).await?;
         let mut out: Vec<Account> = Vec::new();
-        for record in records.iter().take(MAX_CANDIDATES) {
-            let id = text(record, "Id")
-                .ok_or_else(|| CrmError::permanent("Salesforce Account record without an Id"))?;
-            if out.iter().any(|a| a.id == id) {
-                continue;
-            }
-            let mut account = Account::new(id, text(record, "Name").unwrap_or_default());
-            account.domain = text(record, "Website");
-            let owner_id = text(record, "OwnerId");
-            account.owner = self.policy_owner(owner_id.as_deref());
-            let kind = text(record, "Type");
-            account.is_customer = kind.as_deref().is_some_and(|t| t.starts_with("Customer"));
-            account.parent_id = text(record, "ParentId");
-            account.country = text(record, "BillingCountry");
-            account.postal_code = text(record, "BillingPostalCode");
-            account.phone = text(record, "Phone");
-            account.last_activity = text(record, "LastActivityDate")
-                .as_deref()
-                .and_then(date_to_unix);
-            for (key, value) in [("OwnerId", owner_id), ("Type", kind)] {
-                if let Some(v) = value {
-                    account.fields.insert(key.to_owned(), Value::String(v));
+        if records.len() >= limit {
+            // A full page may have left the account on the lead's domain
+            // out (see `exact_candidate_query`): ask for the strong matches
+            // on their own, and put them first.
+            if let Some(exact) = exact_candidate_query(query) {
+                for record in &self.query(&exact).await? {
+                    self.push_candidate(&mut out, record)?;
                 }
             }
-            out.push(account);
         }
+        for record in &records {
+            self.push_candidate(&mut out, record)?;
+        }
+        out.truncate(limit);
         Ok(out)
+    }
+
+    /// Reads one `Account` record of a candidate lookup into `out`, unless
+    /// it is there already.
+    fn push_candidate(&self, out: &mut Vec<Account>, record: &Value) -> Result<(), CrmError> {
+        let id = text(record, "Id")
+            .ok_or_else(|| CrmError::permanent("Salesforce Account record without an Id"))?;
+        if out.iter().any(|a| a.id == id) {
+            return Ok(());
+        }
+        let mut account = Account::new(id, text(record, "Name").unwrap_or_default());
+        account.domain = text(record, "Website");
+        let owner_id = text(record, "OwnerId");
+        account.owner = self.policy_owner(owner_id.as_deref());
+        let kind = text(record, "Type");
+        account.is_customer = kind.as_deref().is_some_and(|t| t.starts_with("Customer"));
+        account.parent_id = text(record, "ParentId");
+        account.country = text(record, "BillingCountry");
+        account.postal_code = text(record, "BillingPostalCode");
+        account.phone = text(record, "Phone");
+        account.last_activity = text(record, "LastActivityDate")
+            .as_deref()
+            .and_then(date_to_unix);
+        for (key, value) in [("OwnerId", owner_id), ("Type", kind)] {
+            if let Some(v) = value {
+                account.fields.insert(key.to_owned(), Value::String(v));
+            }
+        }
+        out.push(account);
+        Ok(())
     }
 
     async fn search_person(&self, email: &str) -> Result<Option<Contact>, CrmError> {
@@ -1001,10 +1022,60 @@ pub mod support {
     /// );
     /// ```
     pub fn candidate_query(query: &CandidateQuery) -> Option<String> {
+        account_select(
+            query,
+            candidate_conditions(query).into_iter().map(|(_, c)| c),
+        )
+    }
+
+    /// The strong half of [`candidate_query`]: accounts whose `Website`
+    /// contains the company domain, or whose `Name` is the company name as
+    /// typed. `None` when the query has neither, or nothing else (then
+    /// [`candidate_query`] asks the same).
+    ///
+    /// The candidate lookup sends it only when [`candidate_query`]'s answer
+    /// fills its `LIMIT`: the answer is oldest first, so accounts that only
+    /// share a common word of the name (`Name LIKE '%global%'`) or the
+    /// brand can fill the page and push the account on the lead's own
+    /// domain, which decides the owner, past it. The accounts it finds come
+    /// first, the others fill the rest.
+    ///
+    /// ```
+    /// use leadroute::{Normalizer, crm::CandidateQuery};
+    /// use leadroute_salesforce::support::exact_candidate_query;
+    ///
+    /// let lead = Normalizer::default()
+    ///     .normalize_json(r#"{"email": "jo@acme.co.uk", "company": "Acme Ltd"}"#)
+    ///     .unwrap()
+    ///     .lead;
+    /// assert_eq!(
+    ///     exact_candidate_query(&CandidateQuery::for_lead(&lead, 20)).unwrap(),
+    ///     "SELECT Id, Name, Website, OwnerId, Type, ParentId, BillingCountry, BillingPostalCode, \
+    ///      Phone, LastActivityDate FROM Account WHERE Website LIKE '%acme.co.uk%' OR Name = \
+    ///      'Acme Ltd' ORDER BY CreatedDate ASC LIMIT 20"
+    /// );
+    /// ```
+    pub fn exact_candidate_query(query: &CandidateQuery) -> Option<String> {
+        let conditions = candidate_conditions(query);
+        if conditions.iter().all(|(strong, _)| *strong) {
+            return None;
+        }
+        account_select(
+            query,
+            conditions
+                .into_iter()
+                .filter_map(|(strong, c)| strong.then_some(c)),
+        )
+    }
+
+    /// The conditions of the candidate lookup, in the order they are
+    /// sent, each marked strong (the company domain, the name as typed)
+    /// or broad (the brand, a word of the name).
+    fn candidate_conditions(query: &CandidateQuery) -> Vec<(bool, String)> {
         let mut any = Vec::new();
         if let Some(d) = &query.domain {
             let d = d.trim().trim_end_matches('.').to_ascii_lowercase();
-            any.push(format!("Website LIKE {}", soql_contains(&d)));
+            any.push((true, format!("Website LIKE {}", soql_contains(&d))));
         }
         let mut spellings: Vec<&str> = query.brand_spellings.iter().map(String::as_str).collect();
         if spellings.is_empty() {
@@ -1016,7 +1087,10 @@ pub mod support {
             .filter(|b| b.len() >= 2)
             .take(leadroute::crm::MAX_BRAND_SPELLINGS)
         {
-            any.push(format!("Website LIKE {}", soql_contains(&format!("{b}."))));
+            any.push((
+                false,
+                format!("Website LIKE {}", soql_contains(&format!("{b}."))),
+            ));
         }
         if let Some(n) = query
             .company_name
@@ -1024,7 +1098,7 @@ pub mod support {
             .map(str::trim)
             .filter(|n| !n.is_empty())
         {
-            any.push(format!("Name = {}", soql_string(n)));
+            any.push((true, format!("Name = {}", soql_string(n))));
         }
         let word = query
             .name_words
@@ -1032,15 +1106,25 @@ pub mod support {
             .filter(|w| w.len() >= 3)
             .max_by_key(|w| w.len());
         if let Some(w) = word {
-            any.push(format!("Name LIKE {}", soql_contains(w)));
+            any.push((false, format!("Name LIKE {}", soql_contains(w))));
         }
-        if any.is_empty() {
+        any
+    }
+
+    /// The account `SELECT` of the candidate lookups: the conditions ORed,
+    /// oldest first, at most `query.limit` (≤ [`MAX_CANDIDATES`](super::MAX_CANDIDATES)).
+    fn account_select(
+        query: &CandidateQuery,
+        conditions: impl Iterator<Item = String>,
+    ) -> Option<String> {
+        let conditions: Vec<String> = conditions.collect();
+        if conditions.is_empty() {
             return None;
         }
         Some(format!(
             "SELECT Id, Name, Website, OwnerId, Type, ParentId, BillingCountry, BillingPostalCode, \
              Phone, LastActivityDate FROM Account WHERE {} ORDER BY CreatedDate ASC LIMIT {}",
-            any.join(" OR "),
+            conditions.join(" OR "),
             query.limit.clamp(1, super::MAX_CANDIDATES)
         ))
     }

@@ -372,6 +372,104 @@ async fn the_candidate_lookup_is_one_escaped_soql_query_read_for_the_matcher() {
     );
 }
 
+/// `n` older accounts that share only a word of the name (`Globex …`).
+fn namesakes(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            demo::account(
+                &format!("001D0000Nm{i:04}"),
+                &format!("Globex Holdings {i}"),
+                &format!("globex-holdings-{i}.example"),
+                "0055e000001DevAAA",
+                "Prospect",
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_full_candidate_page_asks_again_for_the_domain_and_puts_those_accounts_first() {
+    let (server, crm) = setup().await;
+    // The combined query's page (LIMIT 3) is full of older namesakes; the
+    // account on the lead's domain is only in the strong query's answer.
+    demo::query(&server, "FROM Account", json!(namesakes(3)));
+    let own = demo::account(
+        "001D000000Gx",
+        "Globex Corporation",
+        "https://www.globex.com",
+        "0055e000001CleAAA",
+        "Customer",
+    );
+    demo::query(&server, "FROM Account", json!([own]));
+    let lead = leadroute::Normalizer::default()
+        .normalize_json(r#"{"email": "jo@globex.com", "company": "Globex Corporation"}"#)
+        .unwrap()
+        .lead;
+    let query = leadroute::crm::CandidateQuery::for_lead(&lead, 3);
+    let found = crm.find_candidates(&query).await.unwrap();
+    assert_eq!(
+        found.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["001D000000Gx", "001D0000Nm0000", "001D0000Nm0001"],
+        "the strong match first, the page's others after it, at most the limit"
+    );
+    let sent = server.take_requests();
+    assert_eq!(sent.len(), 2);
+    assert!(q_of(&sent[0]).contains("Name LIKE '%globex%'"));
+    assert_eq!(
+        q_of(&sent[1]),
+        format!(
+            "{CANDIDATE_Q}Website LIKE '%globex.com%' OR Name = 'Globex Corporation' \
+             ORDER BY CreatedDate ASC LIMIT 3"
+        )
+    );
+    assert!(server.unused().is_empty());
+}
+
+#[tokio::test]
+async fn a_candidate_page_with_room_left_is_the_whole_answer() {
+    let (server, crm) = setup().await;
+    demo::query(&server, "FROM Account", json!(namesakes(2)));
+    let lead = leadroute::Normalizer::default()
+        .normalize_json(r#"{"email": "jo@globex.com", "company": "Globex Corporation"}"#)
+        .unwrap()
+        .lead;
+    let query = leadroute::crm::CandidateQuery::for_lead(&lead, 3);
+    assert_eq!(crm.find_candidates(&query).await.unwrap().len(), 2);
+    assert_eq!(server.take_requests().len(), 1, "nothing was left out");
+}
+
+#[tokio::test]
+async fn the_router_finds_the_domain_account_behind_a_page_of_namesakes() {
+    // The router asks for 50 candidates; 50 older `Globex …` accounts fill
+    // the combined query's page. Before, the lead went without its account
+    // (to the round robin) instead of to the account owner.
+    let (server, crm) = setup().await;
+    demo::query(&server, "FROM Account", json!(namesakes(50)));
+    demo::query(
+        &server,
+        "FROM Account",
+        json!([demo::account(
+            "001D000000Gx",
+            "Globex Corporation",
+            "https://www.globex.com",
+            "0055e000001CleAAA",
+            "Customer"
+        )]),
+    );
+    demo::query(&server, "FROM Contact", json!([]));
+    demo::query(&server, "FROM Lead", json!([]));
+    demo::created(&server, "t-g", "00Q5e00000AbCdGEAV");
+    let routed = route(
+        &router(crm),
+        r#"{"lead_id": "t-g", "email": "jo@globex.com", "company": "Globex Corporation"}"#,
+    )
+    .await;
+    let m = routed.lookups.account_match.as_deref().unwrap();
+    assert_eq!(m.account_id.as_deref(), Some("001D000000Gx"), "{m}");
+    assert_eq!(routed.decision.owner.as_deref(), Some("cleo"));
+    assert_eq!(routed.decision.rule.as_deref(), Some("existing-customer"));
+}
+
 #[tokio::test]
 async fn crafted_company_names_stay_single_literals_in_the_candidate_query() {
     let (server, crm) = setup().await;
