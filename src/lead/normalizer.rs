@@ -869,8 +869,10 @@ impl Normalizer {
                 }
             });
 
-        let employees = run.range(Field::Employees, &input.employees);
-        let annual_revenue = run.range(Field::AnnualRevenue, &input.annual_revenue);
+        // Usually absent: answered here, without the call.
+        let employees = (input.employees.as_deref()).and_then(|v| run.range(Field::Employees, v));
+        let annual_revenue =
+            (input.annual_revenue.as_deref()).and_then(|v| run.range(Field::AnnualRevenue, v));
         let product_interest = run.product_interest(input.product_interest.as_deref());
         let source = text(&mut run, &Field::Source, &input.source).map(collapse);
         // (Fields, put together in the lead itself: a `Utm` built here was
@@ -1420,8 +1422,8 @@ impl Run {
         );
     }
 
-    fn range(&mut self, field: Field, value: &Option<String>) -> Option<Range> {
-        let text = self.text(&field, value.as_deref())?;
+    fn range(&mut self, field: Field, value: &str) -> Option<Range> {
+        let text = self.text(&field, Some(value))?;
         let text = self.not_placeholder(&field, text)?;
         match text.parse::<Range>() {
             Ok(r) => Some(r),
